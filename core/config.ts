@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { Secret } from './vault/secret.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const cidr = z.string().refine((s) => {
+  const [addr, bits] = s.split('/');
+  if (!addr || isIP(addr) === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (isIP(addr) === 4 ? 32 : 128);
+}, 'must be a comma-separated list of IP addresses or CIDRs');
+
+const envSchema = z.object({
+  BASTION_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'must start with postgres://, postgresql:// or sqlite:')
+    .optional(),
+  SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  BASTION_SSH_PORT: port.default(2222),
+  BASTION_HTTP_PORT: port.default(8080),
+  BASTION_BIND: z.string().refine((s) => isIP(s) !== 0, 'must be an IP address').default('0.0.0.0'),
+  BASTION_ADMIN_PASSWORD: z.string().min(1).optional(),
+  BASTION_TRUST_PROXY: z.string().default(''),
+  BASTION_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BASTION_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(720),
+  BASTION_IDLE_TIMEOUT_MINUTES: z.coerce.number().int().min(0).max(60 * 24).default(30),
+  BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(0),
+  BASTION_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  BASTION_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
+  BASTION_GATEWAY_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  BASTION_PUBLIC_HOST: z.string().optional(),
+});
+
+export type Database =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: Secret<string> };
+
+export interface Config {
+  dataDir: string;
+  database: Database;
+  secretKey: Secret<string> | undefined;
+  sshPort: number;
+  httpPort: number;
+  bind: string;
+  adminPassword: Secret<string> | undefined;
+  trustProxy: string[];
+  logLevel: z.infer<typeof envSchema>['BASTION_LOG_LEVEL'];
+  sessionTtlMinutes: number;
+  idleTimeoutMinutes: number;
+  maxSessionsPerUser: number;
+  lockoutThreshold: number;
+  lockoutMinutes: number;
+  gatewayWorkers: number;
+  publicHost: string | undefined;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the environment once; the only place in the project that looks at process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid ${name}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const trustProxy = e.BASTION_TRUST_PROXY.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of trustProxy) {
+    const r = cidr.safeParse(entry);
+    if (!r.success) throw new ConfigError(`invalid BASTION_TRUST_PROXY: '${entry}' ${r.error.issues[0]!.message}`);
+  }
+  const dataDir = path.resolve(e.BASTION_DATA_DIR);
+  let database: Database;
+  if (!e.DATABASE_URL) database = { kind: 'sqlite', file: path.join(dataDir, 'bastion.sqlite') };
+  else if (e.DATABASE_URL.startsWith('sqlite:')) database = { kind: 'sqlite', file: path.resolve(e.DATABASE_URL.slice('sqlite:'.length)) };
+  else database = { kind: 'postgres', url: new Secret(e.DATABASE_URL) };
+  return {
+    dataDir,
+    database,
+    secretKey: e.SECRET_KEY ? new Secret(e.SECRET_KEY) : undefined,
+    sshPort: e.BASTION_SSH_PORT,
+    httpPort: e.BASTION_HTTP_PORT,
+    bind: e.BASTION_BIND,
+    adminPassword: e.BASTION_ADMIN_PASSWORD ? new Secret(e.BASTION_ADMIN_PASSWORD) : undefined,
+    trustProxy,
+    logLevel: e.BASTION_LOG_LEVEL,
+    sessionTtlMinutes: e.BASTION_SESSION_TTL_MINUTES,
+    idleTimeoutMinutes: e.BASTION_IDLE_TIMEOUT_MINUTES,
+    maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
+    lockoutThreshold: e.BASTION_LOCKOUT_THRESHOLD,
+    lockoutMinutes: e.BASTION_LOCKOUT_MINUTES,
+    gatewayWorkers: e.BASTION_GATEWAY_WORKERS,
+    publicHost: e.BASTION_PUBLIC_HOST,
+  };
+}

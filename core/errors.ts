@@ -1,0 +1,47 @@
+/**
+ * Domain errors. Core throws these; the HTTP error middleware and the gateway's
+ * terminal writer map them to a status code or a line, so no stack trace reaches a user.
+ */
+export class DomainError extends Error {
+  readonly code: string = 'error';
+  readonly status: number = 500;
+  constructor(message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  override readonly code = 'validation_failed';
+  override readonly status = 400;
+}
+
+export class UnauthenticatedError extends DomainError {
+  override readonly code = 'unauthenticated';
+  override readonly status = 401;
+}
+
+export class ForbiddenError extends DomainError {
+  override readonly code = 'forbidden';
+  override readonly status = 403;
+}
+
+export class NotFoundError extends DomainError {
+  override readonly code = 'not_found';
+  override readonly status = 404;
+}
+
+export class ConflictError extends DomainError {
+  override readonly code = 'conflict';
+  override readonly status = 409;
+}
+
+export class LockedError extends DomainError {
+  override readonly code = 'locked';
+  override readonly status = 423;
+}
+
+export class UnavailableError extends DomainError {
+  override readonly code = 'unavailable';
+  override readonly status = 503;
+}

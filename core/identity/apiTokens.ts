@@ -1,0 +1,53 @@
+import type { DataSource } from 'typeorm';
+import type { Actor } from '../actor.ts';
+import { NotFoundError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { ApiTokenEntity, UserEntity, type ApiToken, type User } from '../db/entities/index.ts';
+import { writeOperation } from '../audit/operationLog.ts';
+import { hashToken, newToken } from './tokens.ts';
+
+export const TOKEN_PREFIX = 'bst_';
+
+export class ApiTokenService {
+  constructor(private readonly ds: DataSource) {}
+
+  list(userId: string): Promise<ApiToken[]> {
+    return this.ds.getRepository(ApiTokenEntity).find({ where: { userId }, order: { createdAt: 'ASC' } });
+  }
+
+  /** Returns the token text once; only its SHA-256 is kept. */
+  async create(actor: Actor, userId: string, input: { name: string; expiresAt?: Date | null | undefined }): Promise<{ token: string; record: ApiToken }> {
+    const token = newToken(TOKEN_PREFIX);
+    const record: ApiToken = {
+      id: newId(), userId, name: input.name, tokenHash: hashToken(token), prefix: token.slice(0, 10),
+      expiresAt: input.expiresAt ?? null, lastUsedAt: null, createdAt: new Date(),
+    };
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(ApiTokenEntity).insert(record);
+      await writeOperation(em, actor, { action: 'create', resourceType: 'api_token', resourceId: record.id, resourceName: input.name });
+    });
+    return { token, record };
+  }
+
+  async remove(actor: Actor, userId: string, id: string): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const t = await em.getRepository(ApiTokenEntity).findOneBy({ id, userId });
+      if (!t) throw new NotFoundError('token not found');
+      await em.getRepository(ApiTokenEntity).delete({ id });
+      await writeOperation(em, actor, { action: 'delete', resourceType: 'api_token', resourceId: id, resourceName: t.name });
+    });
+  }
+
+  async resolve(token: string): Promise<User | null> {
+    if (!token.startsWith(TOKEN_PREFIX)) return null;
+    const rec = await this.ds.getRepository(ApiTokenEntity).findOneBy({ tokenHash: hashToken(token) });
+    if (!rec) return null;
+    if (rec.expiresAt && rec.expiresAt.getTime() <= Date.now()) return null;
+    const user = await this.ds.getRepository(UserEntity).findOneBy({ id: rec.userId });
+    if (!user) return null;
+    if (!rec.lastUsedAt || Date.now() - rec.lastUsedAt.getTime() > 60_000) {
+      await this.ds.getRepository(ApiTokenEntity).update({ id: rec.id }, { lastUsedAt: new Date() });
+    }
+    return user;
+  }
+}

@@ -1,0 +1,49 @@
+import type { DataSource } from 'typeorm';
+import type { Actor } from '../actor.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { UserEntity, UserKeyEntity, type UserKey } from '../db/entities/index.ts';
+import { writeOperation } from '../audit/operationLog.ts';
+import { fingerprintOf, parsePublicKey } from './sshKeys.ts';
+
+export class UserKeyService {
+  constructor(private readonly ds: DataSource) {}
+
+  list(userId: string): Promise<UserKey[]> {
+    return this.ds.getRepository(UserKeyEntity).find({ where: { userId }, order: { createdAt: 'ASC' } });
+  }
+
+  async add(actor: Actor, userId: string, input: { publicKey: string; name?: string | undefined }): Promise<UserKey> {
+    const parsed = parsePublicKey(input.publicKey);
+    const id = newId();
+    await this.ds.transaction(async (em) => {
+      const user = await em.getRepository(UserEntity).findOneBy({ id: userId });
+      if (!user) throw new NotFoundError('user not found');
+      if (await em.getRepository(UserKeyEntity).existsBy({ userId, fingerprint: parsed.fingerprint })) throw new ConflictError('this key is already registered', { field: 'publicKey' });
+      await em.getRepository(UserKeyEntity).insert({
+        id, userId, name: input.name || parsed.comment || parsed.type, publicKey: parsed.canonical,
+        keyType: parsed.type, fingerprint: parsed.fingerprint, lastUsedAt: null, createdAt: new Date(),
+      });
+      await writeOperation(em, actor, { action: 'create', resourceType: 'user_key', resourceId: id, resourceName: `${user.username} ${parsed.fingerprint}` });
+    });
+    return (await this.ds.getRepository(UserKeyEntity).findOneBy({ id }))!;
+  }
+
+  async remove(actor: Actor, userId: string, keyId: string): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const key = await em.getRepository(UserKeyEntity).findOneBy({ id: keyId, userId });
+      if (!key) throw new NotFoundError('key not found');
+      await em.getRepository(UserKeyEntity).delete({ id: keyId });
+      await writeOperation(em, actor, { action: 'delete', resourceType: 'user_key', resourceId: keyId, resourceName: key.fingerprint });
+    });
+  }
+
+  /** The stored key of this user matching an offered public key blob, if any. */
+  async findForUser(userId: string, blob: Buffer): Promise<UserKey | null> {
+    return this.ds.getRepository(UserKeyEntity).findOneBy({ userId, fingerprint: fingerprintOf(blob) });
+  }
+
+  async touch(keyId: string): Promise<void> {
+    await this.ds.getRepository(UserKeyEntity).update({ id: keyId }, { lastUsedAt: new Date() });
+  }
+}

@@ -1,0 +1,79 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from './config.ts';
+import { ChangeFeed } from './changeFeed.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { openDatabase } from './db/dataSource.ts';
+import { Vault, resolveSecretKey } from './vault/vault.ts';
+import { UserService } from './identity/users.ts';
+import { GroupService } from './identity/groups.ts';
+import { UserKeyService } from './identity/userKeys.ts';
+import { ApiTokenService } from './identity/apiTokens.ts';
+import { WebSessionService } from './identity/webSessions.ts';
+import { AuthenticationService } from './identity/authentication.ts';
+import { TotpEnrolmentService } from './identity/totpEnrolment.ts';
+import { NodeService } from './assets/nodes.ts';
+import { AssetService } from './assets/assets.ts';
+import { AdminUserService, SystemUserService } from './assets/accounts.ts';
+import { HostKeyService } from './assets/hostKeys.ts';
+import { PermissionService } from './access/permissions.ts';
+import { AccessService } from './access/accessService.ts';
+import { AuditLogService } from './audit/auditLogs.ts';
+import { bootstrap, type BootstrapResult } from './bootstrap.ts';
+
+/** The composition root's product: every core service, built once and passed down. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  ds: DataSource;
+  vault: Vault;
+  changes: ChangeFeed;
+  users: UserService;
+  groups: GroupService;
+  userKeys: UserKeyService;
+  apiTokens: ApiTokenService;
+  webSessions: WebSessionService;
+  authentication: AuthenticationService;
+  totp: TotpEnrolmentService;
+  nodes: NodeService;
+  assets: AssetService;
+  systemUsers: SystemUserService;
+  adminUsers: AdminUserService;
+  hostKeys: HostKeyService;
+  permissions: PermissionService;
+  access: AccessService;
+  auditLogs: AuditLogService;
+  bootstrapResult: BootstrapResult;
+  close(): Promise<void>;
+}
+
+export async function createServices(config: Config, opts: { log?: Logger } = {}): Promise<Services> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
+  const ds = await openDatabase(config.database, { migrate: true });
+  try {
+    const bootstrapResult = await bootstrap(ds, vault, config.adminPassword);
+    const changes = new ChangeFeed();
+    return {
+      config, log, ds, vault, changes, bootstrapResult,
+      users: new UserService(ds, changes),
+      groups: new GroupService(ds, changes),
+      userKeys: new UserKeyService(ds),
+      apiTokens: new ApiTokenService(ds),
+      webSessions: new WebSessionService(ds, config.sessionTtlMinutes),
+      authentication: new AuthenticationService(ds, vault, { threshold: config.lockoutThreshold, minutes: config.lockoutMinutes }),
+      totp: new TotpEnrolmentService(ds, vault),
+      nodes: new NodeService(ds, changes),
+      assets: new AssetService(ds, changes),
+      systemUsers: new SystemUserService(ds, vault, changes),
+      adminUsers: new AdminUserService(ds, vault, changes),
+      hostKeys: new HostKeyService(ds),
+      permissions: new PermissionService(ds, changes),
+      access: new AccessService(ds, changes),
+      auditLogs: new AuditLogService(ds),
+      close: () => ds.destroy(),
+    };
+  } catch (err) {
+    await ds.destroy();
+    throw err;
+  }
+}

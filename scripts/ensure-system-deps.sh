@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages the test suite drives are installed.
+# Quiet when everything is present. As root, installs what is missing with
+# apt-get; otherwise prints the command to run and exits 1.
+set -euo pipefail
+
+missing=()
+
+need() { # need <package> <check...>: adds <package> unless every check passes
+  local pkg=$1 check
+  shift
+  for check in "$@"; do
+    if ! eval "$check" >/dev/null 2>&1; then
+      case " ${missing[*]-} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
+      return
+    fi
+  done
+}
+
+has_initdb() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+
+need openssh-server '[ -x /usr/sbin/sshd ]'
+need openssh-client 'command -v ssh' 'command -v scp' 'command -v sftp' 'command -v ssh-keygen'
+need sshpass 'command -v sshpass'
+need ansible 'command -v ansible-playbook'
+need chromium '[ -x /usr/bin/chromium ]'
+need postgresql has_initdb
+need asciinema 'command -v asciinema'
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+install_cmd="apt-get install -y ${missing[*]}"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ensure-system-deps: missing Debian packages: ${missing[*]}" >&2
+  echo "ensure-system-deps: install them as root with:" >&2
+  echo "  apt-get update && DEBIAN_FRONTEND=noninteractive $install_cmd" >&2
+  exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-system-deps: missing packages (${missing[*]}) and no apt-get on this machine" >&2
+  exit 1
+fi
+
+echo "ensure-system-deps: installing ${missing[*]}" >&2
+
+# Keep maintainer scripts from starting sshd/postgresql services during the
+# install (the tests start their own); only if no policy is already in place.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  own_policy=1
+fi
+remove_policy() { if [ "$own_policy" -eq 1 ]; then rm -f "$policy"; fi; }
+trap remove_policy EXIT
+
+apt-get update
+DEBIAN_FRONTEND=noninteractive $install_cmd

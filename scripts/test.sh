@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# npm test: installs/checks system packages, then runs the node:test suites.
+#   npm test                          every test/**/*.test.ts
+#   npm test -- test/infra.test.ts    selected files
+#   npm test -- --test-name-pattern=sshd test/infra.test.ts
+# Arguments starting with '-' are passed to node; the rest are test files.
+set -euo pipefail
+shopt -s globstar nullglob
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/ensure-system-deps.sh
+
+node_opts=()
+files=()
+for arg in "$@"; do
+  case "$arg" in
+    -*) node_opts+=("$arg") ;;
+    *) files+=("$arg") ;;
+  esac
+done
+if [ ${#files[@]} -eq 0 ]; then
+  files=(test/**/*.test.ts)
+fi
+if [ ${#files[@]} -eq 0 ]; then
+  echo "test.sh: no test files found under test/" >&2
+  exit 1
+fi
+
+mkdir -p test-output
+tap=test-output/tap.txt
+rm -f "$tap"
+
+status=0
+node --import tsx --test \
+  --test-concurrency=1 \
+  --test-timeout=300000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  "${node_opts[@]}" "${files[@]}" || status=$?
+
+echo
+echo "---- summary (${#files[@]} file(s), TAP in $tap) ----"
+if [ -f "$tap" ]; then
+  grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$tap" || true
+  fails=$(grep -E '^# (fail|cancelled) ' "$tap" | awk '{ s += $3 } END { print s + 0 }')
+  if [ "$fails" -gt 0 ] && [ "$status" -eq 0 ]; then
+    status=1
+  fi
+else
+  echo "no TAP output was written"
+  [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
