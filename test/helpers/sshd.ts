@@ -2,7 +2,7 @@
 // play a backend server. Each instance has its own temp dir, config, host key
 // and client keypair; all log in to one local Linux test account.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -134,7 +134,7 @@ const running = new Set<ChildProcess>();
 // If a test file dies without stop(), do not leave sshd listening. Prepended so
 // it runs before tmp.ts removes the directories.
 process.prependListener('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL');
+  for (const child of running) killTree(child);
 });
 
 class SshdInstance implements Sshd {
@@ -215,13 +215,15 @@ class SshdInstance implements Sshd {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    // The group holds the listener and the per-connection processes, which
-    // also hold the stderr pipe; 'close' (this.exited) waits for all of them.
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+    // Connection processes call setsid(), so a process-group kill misses them,
+    // and they hold the stderr pipe open: kill the whole tree.
+    killTree(child);
+    running.delete(child);
+    // Should sshd have died earlier, orphaned connection processes could still
+    // hold stderr open; do not wait on them forever.
+    const timer = setTimeout(() => child.stderr?.destroy(), 5000);
     await this.exited;
     clearTimeout(timer);
-    running.delete(child);
   }
 
   private writeConfig(port: number): string {
@@ -266,7 +268,6 @@ class SshdInstance implements Sshd {
     this.port = port;
     this.stderr = '';
     const child = spawn(SSHD_BIN, ['-D', '-e', '-f', configPath], {
-      detached: true, // own process group, so stop() reaches connection processes too
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr?.setEncoding('utf8');
@@ -274,7 +275,7 @@ class SshdInstance implements Sshd {
       this.stderr += chunk;
       if (this.stderr.length > 1_000_000) this.stderr = this.stderr.slice(-500_000);
     });
-    // Waits for the process and for the stderr stream, so the log is complete.
+    // 'close' waits for the process and the stderr stream, so the log is complete.
     this.exited = new Promise((resolve) => child.once('close', () => resolve()));
     this.child = child;
     running.add(child);
@@ -288,13 +289,62 @@ class SshdInstance implements Sshd {
   }
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+/**
+ * SIGKILLs sshd and every process below it (per-connection monitors, their
+ * unprivileged children, the users' shells). Everything found is SIGSTOPped
+ * first so nothing can fork or be reparented to init between listing and killing.
+ */
+function killTree(child: ChildProcess): void {
+  const root = child.pid;
+  if (root === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const stopped = new Set<number>([root]);
+  signal(root, 'SIGSTOP');
+  for (let round = 0; round < 10; round++) {
+    const found = descendants(root).filter((pid) => !stopped.has(pid));
+    if (found.length === 0) break;
+    for (const pid of found) {
+      stopped.add(pid);
+      signal(pid, 'SIGSTOP');
+    }
+  }
+  for (const pid of stopped) signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(pid, sig);
   } catch {
     // already gone
   }
+}
+
+/** Live descendants of a pid, from /proc/<pid>/stat parent links. */
+function descendants(root: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid ..." where comm may contain spaces and parentheses.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state === 'Z' || ppid === undefined) continue;
+    const list = childrenOf.get(Number(ppid)) ?? [];
+    list.push(Number(name));
+    childrenOf.set(Number(ppid), list);
+  }
+  const result: number[] = [];
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    for (const c of childrenOf.get(pid) ?? []) {
+      result.push(c);
+      queue.push(c);
+    }
+  }
+  return result;
 }
 
 async function generateKey(path: string, comment: string): Promise<void> {

@@ -1,0 +1,129 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The composition root and CLI: builds config and services once and hands them to the
+ * faces (SSH gateway, HTTP server). The only file that prints to the console.
+ */
+import { loadConfig, ConfigError, type Config } from '../core/config.ts';
+import { createServices, type Services } from '../core/services.ts';
+import { openDatabase } from '../core/db/dataSource.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { VaultKeyError } from '../core/vault/vault.ts';
+import { startHttp } from '../server/http.ts';
+import { startGateway } from '../gateway/index.ts';
+import { ensureWebBuild } from '../server/webBuild.ts';
+
+const USAGE = `usage: bastion <command>
+
+commands:
+  start                     SSH gateway and web server in one process (default)
+  server                    web server and API only
+  gateway                   SSH gateway only
+  migrate                   apply database migrations and exit
+  reset-password <user>     print a one-time password for <user> (must change at next login)
+  help                      this text
+
+configuration comes from the environment; see README.md and .env.example`;
+
+type Stopper = () => Promise<void>;
+
+function onSignals(stop: Stopper): void {
+  let stopping = false;
+  const handler = (sig: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${sig}: shutting down…`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    stop().then(() => process.exit(0), (err: unknown) => {
+      console.error('shutdown failed:', err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+function printWelcome(config: Config, services: Services, faces: { http?: number; ssh?: number }): void {
+  const host = config.publicHost ?? (config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind);
+  console.log('Bastion is running.');
+  if (faces.http !== undefined) console.log(`  web:  http://${host}:${faces.http}/`);
+  if (faces.ssh !== undefined) console.log(`  ssh:  ssh -p ${faces.ssh} admin@${host}`);
+  console.log(`  data: ${config.dataDir} (${config.database.kind})`);
+  if (services.bootstrapResult.firstStart) {
+    if (services.bootstrapResult.adminPasswordIsDefault) console.log('First start: log in as admin / admin; you will be asked to choose a new password.');
+    else console.log('First start: log in as admin with the password from BASTION_ADMIN_PASSWORD.');
+  }
+}
+
+async function run(command: string, args: string[]): Promise<void> {
+  const config = loadConfig();
+  switch (command) {
+    case 'migrate': {
+      const ds = await openDatabase(config.database, { migrate: true });
+      const pending = await ds.showMigrations();
+      await ds.destroy();
+      console.log(pending ? 'migrations pending' : 'database is up to date');
+      return;
+    }
+    case 'reset-password': {
+      const username = args[0];
+      if (!username) throw new UsageError('reset-password needs a username');
+      const services = await createServices(config);
+      try {
+        const oneTime = await services.users.resetPassword({ ...SYSTEM_ACTOR, username: 'cli' }, username);
+        console.log(`one-time password for ${username}: ${oneTime}`);
+        console.log('it must be changed at the next login.');
+      } finally {
+        await services.close();
+      }
+      return;
+    }
+    case 'start':
+    case 'server':
+    case 'gateway': {
+      if (command !== 'gateway') await ensureWebBuild((line) => console.log(line));
+      const services = await createServices(config);
+      const stops: Stopper[] = [];
+      const faces: { http?: number; ssh?: number } = {};
+      try {
+        if (command !== 'gateway') {
+          const http = await startHttp(services);
+          stops.push(http.close);
+          faces.http = http.port;
+        }
+        if (command !== 'server') {
+          const gw = await startGateway(services);
+          stops.push(gw.close);
+          faces.ssh = gw.port;
+        }
+      } catch (err) {
+        for (const stop of stops.reverse()) await stop();
+        await services.close();
+        throw err;
+      }
+      onSignals(async () => {
+        for (const stop of stops.reverse()) await stop();
+        await services.close();
+      });
+      printWelcome(config, services, faces);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+class UsageError extends Error {}
+
+const [command = 'start', ...rest] = process.argv.slice(2);
+if (command === 'help' || command === '--help' || command === '-h') {
+  console.log(USAGE);
+} else {
+  run(command, rest).catch((err: unknown) => {
+    if (err instanceof UsageError) console.error(`bastion: ${err.message}\n\n${USAGE}`);
+    else if (err instanceof ConfigError || err instanceof VaultKeyError) console.error(`bastion: ${err.message}`);
+    else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`bastion: ${(err as Error).message}: the port is taken; set BASTION_HTTP_PORT / BASTION_SSH_PORT`);
+    else console.error('bastion: failed to start:', err instanceof Error ? err.message : err);
+    process.exit(command === 'help' ? 0 : 1);
+  });
+}

@@ -1,0 +1,43 @@
+import express, { Router, type Express } from 'express';
+import type { Services } from '../core/services.ts';
+import { NotFoundError } from '../core/errors.ts';
+import { clientAddressResolver } from './middleware/clientAddress.ts';
+import { errorHandler } from './middleware/errors.ts';
+import { jsonOnly } from './middleware/jsonOnly.ts';
+import { securityHeaders } from './middleware/securityHeaders.ts';
+import { buildOpenApi } from './openapi.ts';
+import { mount, type AnyRoute } from './routes/define.ts';
+import { allRoutes } from './routes/index.ts';
+import { mountWebApp } from './webApp.ts';
+
+export interface AppOptions {
+  /** Extra routes from other bounded contexts (sessions, jobs…). */
+  routes?: AnyRoute[];
+  webDist?: string;
+}
+
+/** Builds the HTTP app without listening, so tests and the CLI share it. */
+export function createApp(services: Services, opts: AppOptions = {}): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('trust proxy', false);
+  app.use(securityHeaders);
+  const clientAddress = clientAddressResolver(services.config.trustProxy);
+  const routes = [...allRoutes, ...(opts.routes ?? [])];
+  const openapi = buildOpenApi(routes);
+
+  const api = Router();
+  api.use(jsonOnly);
+  api.use(express.json({ limit: '1mb', strict: true, type: 'application/json' }));
+  api.get('/openapi.json', (_req, res) => { res.json(openapi); });
+  api.get('/health', (_req, res) => { res.json({ ok: true }); });
+  mount(api, services, routes, clientAddress);
+  api.use(() => { throw new NotFoundError('no such endpoint'); });
+  app.use('/api/v1', api);
+  app.use('/api', () => { throw new NotFoundError('no such endpoint'); });
+
+  mountWebApp(app, opts.webDist);
+  app.use(errorHandler(services.log));
+  return app;
+}

@@ -1,0 +1,97 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Services } from '../../core/services.ts';
+import type { Actor } from '../../core/actor.ts';
+import type { Ability } from '../../core/access/accessService.ts';
+import { ForbiddenError, UnauthenticatedError, ValidationError } from '../../core/errors.ts';
+import { authenticateRequest, type AuthContext } from '../middleware/authenticate.ts';
+
+export type Method = 'get' | 'post' | 'patch' | 'delete' | 'put';
+
+export interface HandlerContext<B, Q, P> {
+  req: Request;
+  res: Response;
+  body: B;
+  query: Q;
+  params: P;
+  auth: AuthContext;
+  actor: Actor;
+  services: Services;
+}
+
+export interface PublicHandlerContext<B, Q, P> extends Omit<HandlerContext<B, Q, P>, 'auth' | 'actor'> {
+  auth: AuthContext | null;
+  clientAddress: string;
+}
+
+/** Returned by a handler that wrote the response itself (streams, redirects). */
+export const RESPONDED = Symbol('responded');
+
+interface BaseDef<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+  method: Method;
+  path: string;
+  summary: string;
+  tag: string;
+  body?: B;
+  query?: Q;
+  params?: P;
+  status?: number;
+  /** A user who must change their password may still call this. */
+  duringPasswordChange?: boolean;
+}
+
+export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> extends BaseDef<B, Q, P> {
+  access: Ability;
+  handler: (ctx: HandlerContext<z.infer<B>, z.infer<Q>, z.infer<P>>) => Promise<unknown>;
+}
+
+export interface PublicRouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> extends BaseDef<B, Q, P> {
+  access: 'public';
+  handler: (ctx: PublicHandlerContext<z.infer<B>, z.infer<Q>, z.infer<P>>) => Promise<unknown>;
+}
+
+export type AnyRoute = RouteDef<z.ZodType, z.ZodType, z.ZodType> | PublicRouteDef<z.ZodType, z.ZodType, z.ZodType>;
+
+/** Typed identity for route definitions, so handlers see parsed input types. */
+export function route<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, P extends z.ZodType = z.ZodUndefined>(def: RouteDef<B, Q, P> | PublicRouteDef<B, Q, P>): AnyRoute {
+  return def as unknown as AnyRoute;
+}
+
+export function parseInput<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
+  if (!schema) return undefined as z.infer<S>;
+  const r = schema.safeParse(value ?? (where === 'body' ? {} : value));
+  if (r.success) return r.data;
+  const first = r.error.issues[0]!;
+  const field = first.path.map(String).join('.') || where;
+  if (where === 'params') throw new ValidationError(`invalid ${field}: ${first.message}`, { field, in: where });
+  throw new ValidationError(`invalid ${field}: ${first.message}`, {
+    field,
+    in: where,
+    issues: r.error.issues.slice(0, 20).map((i) => ({ field: i.path.map(String).join('.'), message: i.message })),
+  });
+}
+
+/** Mounts route definitions: authentication, role check via core/access, input parsing, output. */
+export function mount(router: Router, services: Services, routes: AnyRoute[], clientAddress: (req: Request) => string): void {
+  for (const def of routes) {
+    router[def.method](def.path, async (req: Request, res: Response) => {
+      const address = clientAddress(req);
+      const auth = await authenticateRequest(services, req);
+      if (def.access !== 'public') {
+        if (!auth) throw new UnauthenticatedError('authentication required');
+        if (auth.user.mustChangePassword && !def.duringPasswordChange) throw new ForbiddenError('you must change your password first', { reason: 'password_change_required' });
+        if (!services.access.roleCan(auth.user.role, def.access)) throw new ForbiddenError('your role does not allow this');
+      }
+      const params = parseInput(def.params, req.params, 'params');
+      const query = parseInput(def.query, req.query, 'query');
+      const body = parseInput(def.body, req.body, 'body');
+      const base = { req, res, body, query, params, services };
+      const result = def.access === 'public'
+        ? await def.handler({ ...base, auth, clientAddress: address })
+        : await def.handler({ ...base, auth: auth!, actor: { id: auth!.user.id, username: auth!.user.username, role: auth!.user.role, clientAddress: address } });
+      if (result === RESPONDED) return;
+      if (result === undefined) res.status(def.status ?? 204).end();
+      else res.status(def.status ?? 200).json(result);
+    });
+  }
+}

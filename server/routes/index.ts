@@ -1,0 +1,23 @@
+import type { AnyRoute } from './define.ts';
+import { authRoutes } from './auth.ts';
+import { meRoutes } from './me.ts';
+import { userRoutes } from './users.ts';
+import { userGroupRoutes } from './userGroups.ts';
+import { nodeRoutes } from './nodes.ts';
+import { assetRoutes } from './assets.ts';
+import { accountRoutes } from './accounts.ts';
+import { permissionRoutes } from './permissions.ts';
+import { auditRoutes } from './audit.ts';
+
+/** Every API route, in the order they are matched. Add a resource's routes here. */
+export const allRoutes: AnyRoute[] = [
+  ...authRoutes,
+  ...meRoutes,
+  ...userRoutes,
+  ...userGroupRoutes,
+  ...nodeRoutes,
+  ...assetRoutes,
+  ...accountRoutes,
+  ...permissionRoutes,
+  ...auditRoutes,
+];

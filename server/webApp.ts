@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+
+export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+
+/** Serves the built single-page app with a fallback to index.html, so deep links reload. */
+export function mountWebApp(app: Express, dist = WEB_DIST): boolean {
+  const index = path.join(dist, 'index.html');
+  if (!existsSync(index)) return false;
+  app.use(express.static(dist, { index: false, maxAge: '1h', setHeaders: (res, file) => { if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-store'); } }));
+  app.get(/^\/(?!api\/|ws\/).*/, (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.sendFile(index);
+  });
+  return true;
+}

@@ -1,0 +1,58 @@
+import { loadConfig, type Config } from '../../core/config.ts';
+import { createServices, type Services } from '../../core/services.ts';
+import { startHttp, type HttpHandle } from '../../server/http.ts';
+import { makeTempDir, removeTempDir } from './tmp.ts';
+
+export const ADMIN_PASSWORD = 'Adm1n-pass-for-tests';
+
+export interface BastionOptions {
+  env?: Record<string, string>;
+  http?: boolean;
+  /** Start the SSH gateway too (gateway/index.ts). */
+  gateway?: boolean;
+  dataDir?: string;
+}
+
+export interface Bastion {
+  config: Config;
+  services: Services;
+  dataDir: string;
+  http: HttpHandle | null;
+  baseUrl: string;
+  sshPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the real product (services, HTTP on a random port, optionally the gateway) over a temp SQLite file. */
+export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> {
+  const dataDir = opts.dataDir ?? makeTempDir('bastion-data-');
+  const config = loadConfig({
+    BASTION_DATA_DIR: dataDir,
+    BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    BASTION_LOG_LEVEL: 'silent',
+    BASTION_BIND: '127.0.0.1',
+    BASTION_HTTP_PORT: '0',
+    BASTION_SSH_PORT: '0',
+    ...opts.env,
+  });
+  const services = await createServices(config);
+  const http = opts.http === false ? null : await startHttp(services, { port: 0, host: '127.0.0.1' });
+  let gatewayClose: (() => Promise<void>) | null = null;
+  let sshPort = 0;
+  if (opts.gateway) {
+    const { startGateway } = await import('../../gateway/index.ts');
+    const gw = await startGateway(services, { port: 0, host: '127.0.0.1' });
+    gatewayClose = gw.close;
+    sshPort = gw.port;
+  }
+  return {
+    config, services, dataDir, http, sshPort,
+    baseUrl: http ? `http://127.0.0.1:${http.port}` : '',
+    async stop() {
+      if (gatewayClose) await gatewayClose();
+      if (http) await http.close();
+      await services.close();
+      if (!opts.dataDir) removeTempDir(dataDir);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { SYSTEM_ACTOR } from '../../core/actor.ts';
+import type { Services } from '../../core/services.ts';
+import type { Action, Asset, Permission, SystemUser, User, UserGroup } from '../../core/db/entities/index.ts';
+
+let seq = 0;
+const next = (p: string) => `${p}${++seq}`;
+
+/** Row makers over the real core services, for tests that need data fast. */
+export function factories(s: Services) {
+  return {
+    async user(o: Partial<{ username: string; password: string; role: User['role']; groups: string[]; active: boolean; expiresAt: Date | null; mustChangePassword: boolean }> = {}): Promise<User> {
+      return s.users.create(SYSTEM_ACTOR, {
+        username: o.username ?? next('user'), password: o.password ?? 'Str0ng-pass-' + seq, role: o.role ?? 'user',
+        groups: o.groups, active: o.active, expiresAt: o.expiresAt, mustChangePassword: o.mustChangePassword ?? false,
+      });
+    },
+    group(o: Partial<{ name: string; users: string[] }> = {}): Promise<UserGroup> {
+      return s.groups.create(SYSTEM_ACTOR, { name: o.name ?? next('group'), users: o.users });
+    },
+    node(o: Partial<{ name: string; parent: string }> = {}) {
+      return s.nodes.create(SYSTEM_ACTOR, { name: o.name ?? next('node'), parent: o.parent });
+    },
+    asset(o: Partial<{ name: string; address: string; port: number; nodes: string[]; active: boolean; comment: string }> = {}): Promise<Asset> {
+      return s.assets.create(SYSTEM_ACTOR, { name: o.name ?? next('asset'), address: o.address ?? '127.0.0.1', port: o.port ?? 22, nodes: o.nodes, active: o.active, comment: o.comment });
+    },
+    systemUser(o: Partial<{ name: string; username: string; password: string; privateKey: string; priority: number; loginMode: SystemUser['loginMode'] }> = {}): Promise<SystemUser> {
+      return s.systemUsers.create(SYSTEM_ACTOR, {
+        name: o.name ?? next('su'), username: o.username ?? 'deploy', password: o.password, privateKey: o.privateKey,
+        priority: o.priority, loginMode: o.loginMode,
+      });
+    },
+    permission(o: Partial<{ name: string; users: string[]; userGroups: string[]; assets: string[]; nodes: string[]; systemUsers: string[]; actions: Action[]; validFrom: Date | null; validTo: Date | null; active: boolean }>): Promise<Permission> {
+      return s.permissions.create(SYSTEM_ACTOR, { name: o.name ?? next('perm'), actions: o.actions ?? ['connect'], ...o });
+    },
+  };
+}
