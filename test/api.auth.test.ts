@@ -1,0 +1,194 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { currentTotp } from '../core/identity/totp.ts';
+import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import { ApiClient, loggedIn } from './helpers/api.ts';
+import { factories } from './helpers/factories.ts';
+import { cleanup } from './helpers/tmp.ts';
+
+let b: Bastion;
+let f: ReturnType<typeof factories>;
+before(async () => {
+  b = await startBastion();
+  f = factories(b.services);
+});
+after(async () => { await b.stop(); await cleanup(); });
+
+test('a request without a session is 401 with the error shape', async () => {
+  const r = await new ApiClient(b.baseUrl).get('/users');
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error.code, 'unauthenticated');
+  assert.equal(typeof r.body.error.message, 'string');
+});
+
+test('admin logs in; the cookie is HttpOnly and SameSite=Strict; /me tells abilities', async () => {
+  const c = new ApiClient(b.baseUrl);
+  const r = await c.login('admin', ADMIN_PASSWORD);
+  assert.equal(r.status, 200);
+  const setCookie = r.headers.get('set-cookie') ?? '';
+  assert.match(setCookie, /HttpOnly/i);
+  assert.match(setCookie, /SameSite=Strict/i);
+  const me = await c.get('/me');
+  assert.equal(me.body.username, 'admin');
+  assert.deepEqual(me.body.abilities, ['manage', 'audit', 'self']);
+  assert.equal(me.body.passwordHash, undefined);
+});
+
+test('wrong password and unknown user get the identical answer, and both are logged', async () => {
+  await f.user({ username: 'carol', password: 'Cxrol-pass-123' });
+  const wrong = await new ApiClient(b.baseUrl).login('carol', 'nope-nope-nope');
+  const unknown = await new ApiClient(b.baseUrl).login('nobody-here', 'nope-nope-nope');
+  assert.equal(wrong.status, 401);
+  assert.equal(unknown.status, 401);
+  assert.deepEqual(wrong.body, unknown.body);
+  const logs = await b.services.auditLogs.logins({ search: 'nobody-here' });
+  assert.equal(logs.items[0]?.ok, false);
+});
+
+test('five failures lock the account, even against the right password; an admin unlock restores it', async () => {
+  const u = await f.user({ username: 'dave', password: 'Dxve-pass-1234' });
+  for (let i = 0; i < 5; i++) assert.equal((await new ApiClient(b.baseUrl).login('dave', 'wrong-' + i + '-xxxx')).status, 401);
+  const locked = await new ApiClient(b.baseUrl).login('dave', 'Dxve-pass-1234');
+  assert.equal(locked.status, 401);
+  assert.equal(locked.body.error.details.reason, 'locked');
+  const admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  const listed = await admin.get(`/users/${u.id}`);
+  assert.equal(listed.body.locked, true);
+  assert.equal((await admin.post(`/users/${u.id}/unlock`)).status, 200);
+  assert.equal((await new ApiClient(b.baseUrl).login('dave', 'Dxve-pass-1234')).status, 200);
+});
+
+test('a user who must change the password can do nothing else until they do', async () => {
+  await f.user({ username: 'erin', password: 'Exin-pass-1234', mustChangePassword: true });
+  const c = await loggedIn(b.baseUrl, 'erin', 'Exin-pass-1234');
+  assert.equal((await c.get('/me')).body.mustChangePassword, true);
+  const blocked = await c.get('/me/assets');
+  assert.equal(blocked.status, 403);
+  assert.equal(blocked.body.error.details.reason, 'password_change_required');
+  const weak = await c.post('/auth/password', { oldPassword: 'Exin-pass-1234', newPassword: 'short' });
+  assert.equal(weak.status, 400);
+  assert.equal(weak.body.error.details.field, 'newPassword');
+  assert.equal((await c.post('/auth/password', { oldPassword: 'Exin-pass-1234', newPassword: 'Exin-new-pass-5678' })).status, 204);
+  assert.equal((await c.get('/me/assets')).status, 200);
+});
+
+test('first start without BASTION_ADMIN_PASSWORD: admin/admin works and must change', async () => {
+  const fresh = await startBastion({ env: { BASTION_ADMIN_PASSWORD: undefined as unknown as string } });
+  try {
+    const c = await loggedIn(fresh.baseUrl, 'admin', 'admin');
+    assert.equal((await c.get('/me')).body.mustChangePassword, true);
+    assert.equal((await c.get('/users')).status, 403);
+    assert.equal((await c.post('/auth/password', { oldPassword: 'admin', newPassword: 'A-much-better-one-9' })).status, 204);
+    assert.equal((await c.get('/users')).status, 200);
+  } finally {
+    await fresh.stop();
+  }
+});
+
+test('logout revokes the session server-side; the old cookie no longer works', async () => {
+  const c = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  const cookie = c.cookie;
+  assert.equal((await c.post('/auth/logout')).status, 204);
+  const replay = new ApiClient(b.baseUrl);
+  replay.cookie = cookie;
+  assert.equal((await replay.get('/me')).status, 401);
+});
+
+test('disabling a user ends their web session at once', async () => {
+  const u = await f.user({ username: 'frank', password: 'Fxank-pass-1234' });
+  const c = await loggedIn(b.baseUrl, 'frank', 'Fxank-pass-1234');
+  assert.equal((await c.get('/me')).status, 200);
+  await b.services.users.update(SYSTEM_ACTOR, u.id, { active: false });
+  assert.equal((await c.get('/me')).status, 401);
+  assert.equal((await new ApiClient(b.baseUrl).login('frank', 'Fxank-pass-1234')).status, 401);
+});
+
+test('a password change ends the other sessions of that user', async () => {
+  await f.user({ username: 'gina', password: 'Gxna-pass-1234' });
+  const one = await loggedIn(b.baseUrl, 'gina', 'Gxna-pass-1234');
+  const two = await loggedIn(b.baseUrl, 'gina', 'Gxna-pass-1234');
+  assert.equal((await one.post('/auth/password', { oldPassword: 'Gxna-pass-1234', newPassword: 'Gxna-pass-5678' })).status, 204);
+  assert.equal((await one.get('/me')).status, 200);
+  assert.equal((await two.get('/me')).status, 401);
+});
+
+test('TOTP enrolment, then login needs the code; a wrong code is refused', async () => {
+  await f.user({ username: 'hana', password: 'Hxna-pass-1234' });
+  const c = await loggedIn(b.baseUrl, 'hana', 'Hxna-pass-1234');
+  const start = await c.post('/me/totp');
+  assert.equal(start.status, 201);
+  assert.match(start.body.uri, /^otpauth:\/\/totp\//);
+  assert.equal((await c.post('/me/totp/confirm', { code: '000000' })).status, 400);
+  assert.equal((await c.post('/me/totp/confirm', { code: currentTotp(start.body.secret) })).status, 204);
+  const noCode = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234');
+  assert.equal(noCode.status, 401);
+  assert.equal(noCode.body.error.details.reason, 'totp_required');
+  const badCode = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', '123456');
+  assert.equal(badCode.status, 401);
+  const ok = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret));
+  assert.equal(ok.status, 200);
+  const dbUser = await b.services.users.findByUsername('hana');
+  assert.ok(dbUser?.totpSecret?.startsWith('v1:'), 'the TOTP secret is sealed at rest');
+});
+
+test('API tokens: shown once, stored hashed, work as bearer, revocable', async () => {
+  const c = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  const created = await c.post('/me/tokens', { name: 'ci' });
+  assert.equal(created.status, 201);
+  const token: string = created.body.token;
+  assert.match(token, /^bst_/);
+  const listed = await c.get('/me/tokens');
+  assert.equal(JSON.stringify(listed.body).includes(token), false);
+  const bearer = new ApiClient(b.baseUrl);
+  bearer.token = token;
+  assert.equal((await bearer.get('/users')).status, 200);
+  assert.equal((await c.delete(`/me/tokens/${created.body.id}`)).status, 204);
+  assert.equal((await bearer.get('/users')).status, 401);
+  const garbage = new ApiClient(b.baseUrl);
+  garbage.token = 'bst_not-a-real-token';
+  assert.equal((await garbage.get('/me')).status, 401);
+});
+
+test('roles: an auditor reads audit logs but cannot manage; a user can only use self-service', async () => {
+  await f.user({ username: 'ivan', password: 'Ixan-pass-1234', role: 'auditor' });
+  await f.user({ username: 'jane', password: 'Jxne-pass-1234', role: 'user' });
+  const auditor = await loggedIn(b.baseUrl, 'ivan', 'Ixan-pass-1234');
+  const user = await loggedIn(b.baseUrl, 'jane', 'Jxne-pass-1234');
+  assert.equal((await auditor.get('/audit/logins')).status, 200);
+  assert.equal((await auditor.get('/users')).status, 403);
+  assert.equal((await auditor.post('/users', { username: 'x1' })).status, 403);
+  assert.equal((await user.get('/audit/logins')).status, 403);
+  assert.equal((await user.get('/assets')).status, 403);
+  assert.equal((await user.get('/me/assets')).status, 200);
+});
+
+test('mutating requests that are not JSON are refused with 415 and change nothing', async () => {
+  const c = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  const before = (await c.get('/users')).body.total;
+  const r = await c.request('POST', '/users', 'username=mallory', { 'content-type': 'application/x-www-form-urlencoded' });
+  assert.equal(r.status, 415);
+  assert.equal((await c.get('/users')).body.total, before);
+});
+
+test('security headers are set on API responses', async () => {
+  const r = await new ApiClient(b.baseUrl).get('/health');
+  assert.match(r.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  assert.doesNotMatch(r.headers.get('content-security-policy') ?? '', /script-src[^;]*unsafe-inline/);
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(r.headers.get('x-powered-by'), null);
+});
+
+test('the client address is the socket peer; X-Forwarded-For is ignored unless trusted', async () => {
+  await new ApiClient(b.baseUrl).request('POST', '/auth/login', { username: 'xff-probe', password: 'x' }, { 'x-forwarded-for': '203.0.113.9' });
+  const logs = await b.services.auditLogs.logins({ username: 'xff-probe' });
+  assert.equal(logs.items[0]?.clientAddress, '127.0.0.1');
+  const trusting = await startBastion({ env: { BASTION_TRUST_PROXY: '127.0.0.1/32' } });
+  try {
+    await new ApiClient(trusting.baseUrl).request('POST', '/auth/login', { username: 'xff-probe', password: 'x' }, { 'x-forwarded-for': '203.0.113.9' });
+    const l2 = await trusting.services.auditLogs.logins({ username: 'xff-probe' });
+    assert.equal(l2.items[0]?.clientAddress, '203.0.113.9');
+  } finally {
+    await trusting.stop();
+  }
+});
