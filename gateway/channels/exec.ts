@@ -1,0 +1,75 @@
+// `exec` on a session channel: `ssh -p 2222 alice@web01@bastion 'uptime'`. Runs the command
+// on the asset with or without a PTY, byte-exact, and passes its exit status or signal back.
+import type { ServerChannel } from 'ssh2';
+import type { Action } from '../../core/db/entities/index.ts';
+import { ForbiddenError } from '../../core/errors.ts';
+import type { GatewayContext, Operator } from '../context.ts';
+import type { SessionState } from './sessionState.ts';
+import { LineReader } from '../menu/lineReader.ts';
+import { findAsset, systemUsersFor } from '../targets.ts';
+import { connectBackend, openExec } from '../backend.ts';
+import { LiveSession, sessionStore } from '../liveSession.ts';
+import { bridge } from '../proxy/bridge.ts';
+import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import { endChannel } from './endChannel.ts';
+
+export async function runExec(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, command: string): Promise<void> {
+  const crlf = state.pty !== null;
+  try {
+    const { target } = op;
+    if (!target.asset) throw new OperatorError(`name the asset to run a command on: ssh ${op.user.username}@<asset>@<bastion> '<command>'`);
+    const text = [target.systemUser, target.asset].filter(Boolean).join('@');
+    const asset = findAsset(await gw.services.access.granted(op.user.id), target.asset);
+    const chosen = systemUsersFor(asset, 'connect', target.systemUser, text)[0]!;
+    // Legacy scp runs as a command; it is a file transfer and needs that action too.
+    const transfer = legacyScpAction(command);
+    if (transfer && !chosen.actions.includes(transfer)) throw new ForbiddenError(`${transfer} is not allowed to you on ${asset.asset.name}`);
+    const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
+    let typedPassword: string | undefined;
+    if (grant.systemUser.loginMode === 'manual' && state.pty) {
+      const answer = await new LineReader(channel, true).read(`${grant.systemUser.username}@${grant.asset.name}'s password: `, { echo: false });
+      if (answer === null) throw new OperatorError('cancelled');
+      typedPassword = answer;
+    }
+    const live = await LiveSession.open(gw, op, {
+      grant, kind: 'exec', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
+      term: state.pty?.term, record: true, recoverCommands: false,
+    });
+    await sessionStore(gw).addCommand(live.row, { input: command.slice(0, 10_000), output: '', offsetMs: 0, at: new Date() })
+      .catch((err: unknown) => live.log.error({ err }, 'command could not be saved'));
+    let backendClient;
+    let stream;
+    try {
+      backendClient = await connectBackend(gw, grant, { typedPassword }, live.log);
+      stream = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
+    } catch (err) {
+      backendClient?.end();
+      const line = terminalLine(err, live.log);
+      await live.end({ status: 'failed', endReason: line });
+      throw new OperatorError(line);
+    }
+    const res = await bridge(live, channel, stream, state);
+    backendClient.end();
+    await live.end({
+      status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
+      endReason: res.terminated ?? (res.operatorGone ? 'operator disconnected' : 'command exited'),
+    });
+    if (res.terminated) await endChannel(channel, { status: 1, stderr: `[bastion] session ended: ${res.terminated}`, crlf });
+    else if (res.exitSignal) await endChannel(channel, { signal: res.exitSignal });
+    else await endChannel(channel, { status: res.exitStatus ?? 0 });
+  } catch (err) {
+    await endChannel(channel, { status: 1, stderr: terminalLine(err, op.log), crlf });
+  }
+}
+
+/** `scp -t dir` receives (upload), `scp -f file` sends (download); anything else is no transfer. */
+export function legacyScpAction(command: string): Action | null {
+  const words = command.trim().split(/\s+/);
+  if (words[0] !== 'scp') return null;
+  for (const w of words.slice(1)) {
+    if (w === '--' || !w.startsWith('-')) break;
+    if (w.slice(1).includes('t')) return 'upload';
+    if (w.slice(1).includes('f')) return 'download';
+  }
+  return null;
+}

@@ -1,0 +1,75 @@
+// A `session` channel: every request on it is either handled or refused here (rule 3).
+// pty-req, window-change, env (TERM/LANG/LC_* only), signal, shell and exec are handled;
+// x11, agent forwarding and unknown requests are refused; sftp is refused with a message
+// until the SFTP issue lands.
+import type { Session } from 'ssh2';
+import type { GatewayContext, Operator } from '../context.ts';
+import { SessionState, forwardableEnv } from './sessionState.ts';
+import { runShell } from './shell.ts';
+import { runExec } from './exec.ts';
+import { endChannel } from './endChannel.ts';
+
+/** Signals an operator may send to the backend process. */
+const SIGNALS = new Set(['INT', 'TERM', 'HUP', 'QUIT', 'KILL', 'USR1', 'USR2', 'ALRM']);
+
+export function handleSession(gw: GatewayContext, op: Operator, session: Session): void {
+  const state = new SessionState();
+  let started = false;
+  const log = op.log;
+
+  session.on('pty', (accept, reject, info) => {
+    if (started) return reject?.();
+    state.setPty(info);
+    accept?.();
+  });
+  session.on('window-change', (accept, _reject, info) => {
+    state.resize(info.cols, info.rows, info.width, info.height);
+    accept?.();
+  });
+  session.on('env', (accept, reject, info) => {
+    if (!started && forwardableEnv(info.key, info.val)) {
+      state.env[info.key] = info.val;
+      accept?.();
+      return;
+    }
+    log.debug({ name: info.key.slice(0, 64) }, 'environment variable not forwarded');
+    reject?.();
+  });
+  session.on('signal', (accept, reject, info) => {
+    const name = info.name.replace(/^SIG/, '');
+    if (!SIGNALS.has(name) || !state.signalTarget) return reject?.();
+    state.signalTarget.signal(name);
+    accept?.();
+  });
+  session.on('x11', (_accept, reject) => {
+    log.info('x11 forwarding refused');
+    reject?.();
+  });
+  session.on('auth-agent', (_accept, reject) => {
+    log.info('agent forwarding refused');
+    reject?.();
+  });
+  session.on('shell', (accept, reject) => {
+    if (started) return reject?.();
+    started = true;
+    const channel = accept();
+    if (!channel) return;
+    runShell(gw, op, channel, state).catch((err: unknown) => log.error({ err }, 'shell failed'));
+  });
+  session.on('exec', (accept, reject, info) => {
+    if (started) return reject?.();
+    started = true;
+    const channel = accept();
+    if (!channel) return;
+    runExec(gw, op, channel, state, info.command).catch((err: unknown) => log.error({ err }, 'exec failed'));
+  });
+  session.on('subsystem', (accept, reject, info) => {
+    if (started) return reject?.();
+    started = true;
+    log.info({ subsystem: info.name.slice(0, 64) }, 'subsystem refused');
+    const channel = accept();
+    if (!channel) return;
+    const what = info.name === 'sftp' ? 'sftp (and scp) are not available through this gateway yet' : `the subsystem '${info.name.slice(0, 64)}' is not available`;
+    void endChannel(channel, { status: 1, stderr: what, crlf: state.pty !== null });
+  });
+}

@@ -1,0 +1,74 @@
+// One operator's SSH connection: authentication first (auth.ts), then each channel and
+// global request is routed to its handler or refused (rule 3). The client address is the
+// socket's peer (rule 4): the gateway speaks no proxy protocol.
+import type { ClientInfo, Connection } from 'ssh2';
+import type { GatewayContext, Operator } from './context.ts';
+import { ConnectionAuth } from './auth.ts';
+import { handleSession } from './channels/session.ts';
+import { handleTunnel } from './channels/tunnel.ts';
+
+export interface TrackedConnection {
+  end(): void;
+  closed: Promise<void>;
+}
+
+export function handleConnection(gw: GatewayContext, client: Connection, info: ClientInfo): TrackedConnection {
+  const clientAddress = info.ip;
+  let log = gw.log.child({ client: clientAddress });
+  // Interactive sessions want every keystroke sent at once.
+  (client as Connection & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+  const auth = new ConnectionAuth(gw.services, clientAddress, log, () => {
+    log.warn('too many failed authentication attempts; disconnecting');
+    client.end();
+  });
+  let operator: Operator | null = null;
+  let unwatch: (() => void) | null = null;
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+
+  client.on('authentication', (ctx) => auth.handle(ctx));
+  client.on('ready', () => {
+    const login = auth.login;
+    if (!login) {
+      client.end();
+      return;
+    }
+    log = log.child({ user: login.user.username });
+    operator = { user: login.user, target: login.target, clientAddress, connection: client, log };
+    unwatch = gw.sessions.watch({
+      userId: login.user.id,
+      username: login.user.username,
+      kick: (reason) => {
+        log.info({ reason }, 'connection ended by the gateway');
+        client.end();
+      },
+    });
+  });
+  client.on('session', (accept, reject) => {
+    if (!operator) return reject();
+    const session = accept();
+    handleSession(gw, operator, session);
+  });
+  client.on('tcpip', (accept, reject, req) => {
+    if (!operator) return reject();
+    const op = operator;
+    handleTunnel(gw, op, accept, reject, req).catch((err: unknown) => {
+      op.log.warn({ err }, 'tunnel refused');
+      try {
+        reject();
+      } catch {
+        // already answered
+      }
+    });
+  });
+  // tcpip-forward, streamlocal forwarding: refused.
+  client.on('request', (_accept, reject, name) => {
+    log.info({ request: String(name).slice(0, 64) }, 'global request refused');
+    reject?.();
+  });
+  client.on('error', (err) => log.debug({ err }, 'client connection error'));
+  client.once('close', () => {
+    unwatch?.();
+    auth.connectionClosed().catch((err: unknown) => log.error({ err }, 'login log write failed'));
+  });
+  return { end: () => client.end(), closed };
+}

@@ -1,0 +1,33 @@
+// What every step of the gateway pipeline is handed: the core services, the logger and
+// the registry of live sessions. Built once per startGateway().
+import type { Services } from '../core/services.ts';
+import type { Logger } from '../core/logger.ts';
+import type { User } from '../core/db/entities/index.ts';
+import type { Connection } from 'ssh2';
+import type { LoginTarget } from './targetSyntax.ts';
+import type { SessionRegistry } from './sessionRegistry.ts';
+
+export interface GatewayOptions {
+  /** How often every live session re-asks core/access whether it still holds (rule 11). */
+  accessCheckMs: number;
+  /** Idle time after which a session is ended; 0 = never. */
+  idleTimeoutMs: number;
+  /** How long a backend may take to connect and log in. */
+  backendReadyTimeoutMs: number;
+}
+
+export interface GatewayContext {
+  services: Services;
+  log: Logger;
+  options: GatewayOptions;
+  sessions: SessionRegistry;
+}
+
+/** An authenticated operator on one SSH connection. */
+export interface Operator {
+  user: User;
+  target: LoginTarget;
+  clientAddress: string;
+  connection: Connection;
+  log: Logger;
+}

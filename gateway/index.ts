@@ -1,0 +1,89 @@
+// The SSH gateway (DESIGN "SSH gateway"): an ssh2 server whose connections go through the
+// pipeline authenticate → resolve target → authorize → connect backend → wire the channel.
+import ssh2 from 'ssh2';
+import type { Services } from '../core/services.ts';
+import type { GatewayContext, GatewayOptions } from './context.ts';
+import { loadHostKeys } from './hostKeys.ts';
+import { SERVER_ALGORITHMS } from './algorithms.ts';
+import { SessionRegistry } from './sessionRegistry.ts';
+import { handleConnection, type TrackedConnection } from './connection.ts';
+
+export interface GatewayStartOptions extends Partial<GatewayOptions> {
+  /** 0 picks a free port. Default: config.sshPort. */
+  port?: number;
+  /** Default: config.bind. */
+  host?: string;
+}
+
+export interface GatewayHandle {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startGateway(services: Services, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
+  const { config } = services;
+  const log = services.log.child({ component: 'gateway' });
+  const options: GatewayOptions = {
+    accessCheckMs: opts.accessCheckMs ?? 20_000,
+    idleTimeoutMs: opts.idleTimeoutMs ?? config.idleTimeoutMinutes * 60_000,
+    backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? 10_000,
+  };
+  const sessions = new SessionRegistry(services, options, log);
+  const gw: GatewayContext = { services, log, options, sessions };
+  const hostKeys = loadHostKeys(config.dataDir);
+  const connections = new Set<TrackedConnection>();
+
+  const server = new ssh2.Server({
+    hostKeys: hostKeys.map((k) => k.privateKey),
+    algorithms: SERVER_ALGORITHMS,
+    ident: 'Bastion',
+  }, (client, info) => {
+    const tracked = handleConnection(gw, client, info);
+    connections.add(tracked);
+    void tracked.closed.then(() => connections.delete(tracked));
+  });
+  server.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
+
+  const host = opts.host ?? config.bind;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? config.sshPort, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  sessions.start();
+  log.info({ host, port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway listening');
+
+  let closing: Promise<void> | null = null;
+  const shutdown = async (): Promise<void> => {
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    sessions.stop();
+    // Sessions first, so recordings are flushed and rows ended while clients still hear why.
+    await sessions.closeAll('the gateway is shutting down');
+    for (const c of connections) c.end();
+    await withTimeout(Promise.all([...connections].map((c) => c.closed)), 5000);
+    await withTimeout(stopped, 1000);
+    log.info('ssh gateway stopped');
+  };
+  return {
+    port,
+    close: () => {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
+
+function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

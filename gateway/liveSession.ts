@@ -1,0 +1,190 @@
+// One audited session (a shell, an exec or a tunnel): its Session row, its byte counters,
+// its recording and command taps, and how it ends. Channels create one per backend use.
+import type { Action, Session, SessionKind, SessionStatus } from '../core/db/entities/index.ts';
+import type { Grant } from '../core/access/grant.ts';
+import type { Logger } from '../core/logger.ts';
+import type { GatewayContext, Operator } from './context.ts';
+import { OperatorError } from './terminalErrors.ts';
+import { openCast, openCommandTap, type CastSink, type CommandTap, type RecordedCommand } from './proxy/recorders.ts';
+
+export interface SessionEnd {
+  status: SessionStatus;
+  exitStatus?: number | null;
+  exitSignal?: string | null;
+  endReason?: string | null;
+  terminatedBy?: string | null;
+}
+
+/** core/audit/sessions.ts (SessionService), as the gateway uses it. */
+export interface SessionStore {
+  start(init: { userId: string; username: string; assetId: string; assetName: string; systemUserId: string | null; systemUsername: string; kind: SessionKind; clientAddress: string }): Promise<Session>;
+  setRecording(id: string, relativePath: string): Promise<void>;
+  end(id: string, result: { status: SessionStatus; bytesIn: number; bytesOut: number; exitStatus?: number | null; exitSignal?: string | null; endReason?: string | null; terminatedBy?: string | null }): Promise<void>;
+  addCommand(session: Session, c: RecordedCommand & { risk?: 'normal' | 'warning' | 'denied' }): Promise<void>;
+  activeCount(userId: string): Promise<number>;
+  readonly recordingsDir: string;
+}
+
+export interface Termination {
+  reason: string;
+  by: string | null;
+  status: SessionStatus;
+}
+
+export interface LiveSessionInit {
+  grant: Grant;
+  kind: SessionKind;
+  action: Action;
+  /** Terminal size for the recording and the command tap; null when there is no PTY. */
+  size: { cols: number; rows: number } | null;
+  term?: string | undefined;
+  record: boolean;
+  recoverCommands: boolean;
+}
+
+export function sessionStore(gw: GatewayContext): SessionStore {
+  const store = (gw.services as unknown as { sessions?: SessionStore }).sessions;
+  if (!store) throw new Error('services.sessions (core/audit/sessions.ts) is not available');
+  return store;
+}
+
+export class LiveSession {
+  bytesIn = 0;
+  bytesOut = 0;
+  lastActivityAt = Date.now();
+  readonly log: Logger;
+  #cast: CastSink | null = null;
+  #commands: CommandTap | null = null;
+  #commandWrites: Promise<void> = Promise.resolve();
+  #terminator: ((reason: string) => void) | null = null;
+  #termination: Termination | null = null;
+  #ended: Promise<void> | null = null;
+
+  private constructor(
+    private readonly gw: GatewayContext,
+    readonly operator: Operator,
+    readonly row: Session,
+    readonly grant: Grant,
+    readonly action: Action,
+  ) {
+    this.log = operator.log.child({ sessionId: row.id, asset: grant.asset.name, systemUser: grant.systemUser.username, kind: row.kind });
+  }
+
+  get id(): string {
+    return this.row.id;
+  }
+
+  get kind(): SessionKind {
+    return this.row.kind;
+  }
+
+  /** Starts the Session row (after the per-user limit) and the taps. */
+  static async open(gw: GatewayContext, op: Operator, init: LiveSessionInit): Promise<LiveSession> {
+    const store = sessionStore(gw);
+    const max = gw.services.config.maxSessionsPerUser;
+    if (max > 0 && (await store.activeCount(op.user.id)) >= max) {
+      throw new OperatorError(`you already have ${max} active session${max === 1 ? '' : 's'}, the most allowed; end one first`);
+    }
+    const { grant } = init;
+    const row = await store.start({
+      userId: op.user.id, username: op.user.username, assetId: grant.asset.id, assetName: grant.asset.name,
+      systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.kind, clientAddress: op.clientAddress,
+    });
+    const live = new LiveSession(gw, op, row, grant, init.action);
+    gw.sessions.add(live);
+    live.log.info('session started');
+    await live.#openTaps(store, init);
+    return live;
+  }
+
+  async #openTaps(store: SessionStore, init: LiveSessionInit): Promise<void> {
+    const size = init.size ?? { cols: 80, rows: 24 };
+    try {
+      if (init.record) {
+        this.#cast = await openCast({
+          dir: store.recordingsDir, sessionId: this.id, startedAt: this.row.startedAt, size,
+          title: `${this.operator.user.username} → ${this.grant.systemUser.username}@${this.grant.asset.name}`,
+          env: init.term ? { TERM: init.term } : {}, log: this.log,
+        });
+        if (this.#cast) await store.setRecording(this.id, this.#cast.relativePath);
+      }
+      if (init.recoverCommands) this.#commands = await openCommandTap(size, (c) => this.#saveCommand(store, c), this.log);
+    } catch (err) {
+      // Recording problems are the auditors' to fix; they do not stop the operator.
+      this.log.error({ err }, 'recording could not start');
+    }
+  }
+
+  #saveCommand(store: SessionStore, c: RecordedCommand): void {
+    this.#commandWrites = this.#commandWrites
+      .then(() => store.addCommand(this.row, c))
+      .catch((err: unknown) => this.log.error({ err }, 'command could not be saved'));
+  }
+
+  /** Operator → backend bytes. */
+  input(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    this.lastActivityAt = Date.now();
+    this.#cast?.input(chunk);
+    this.#commands?.input(chunk);
+  }
+
+  /** Backend → operator bytes. */
+  output(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    // An exec or a tunnel is busy while data flows either way; a shell only while someone types.
+    if (this.row.kind !== 'shell') this.lastActivityAt = Date.now();
+    this.#cast?.output(chunk);
+    this.#commands?.output(chunk);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#cast?.resize(cols, rows);
+    this.#commands?.resize(cols, rows);
+  }
+
+  /** How the channel handler stops this session when the registry ends it (rule 11, idle, shutdown). */
+  onTerminate(fn: (reason: string) => void): void {
+    this.#terminator = fn;
+    if (this.#termination) fn(this.#termination.reason);
+  }
+
+  get termination(): Termination | null {
+    return this.#termination;
+  }
+
+  /** Ends the session from outside (rule 11, idle timeout, an admin, shutdown); the reason is shown to the operator. */
+  terminate(reason: string, opts: { by?: string | null; status?: SessionStatus } = {}): void {
+    if (this.#termination || this.#ended) return;
+    this.#termination = { reason, by: opts.by ?? null, status: opts.status ?? 'terminated' };
+    this.log.info({ reason, by: opts.by }, 'session terminated');
+    this.#terminator?.(reason);
+  }
+
+  /** Flushes the recording, saves the commands and closes the Session row. Idempotent. */
+  end(result: SessionEnd): Promise<void> {
+    this.#ended ??= this.#finish(result);
+    return this.#ended;
+  }
+
+  async #finish(result: SessionEnd): Promise<void> {
+    this.gw.sessions.remove(this);
+    try {
+      this.#commands?.dispose();
+    } catch (err) {
+      this.log.error({ err }, 'command tap failed to close');
+    }
+    await this.#cast?.close().catch((err: unknown) => this.log.error({ err }, 'recording failed to close'));
+    await this.#commandWrites;
+    const t = this.#termination;
+    const final: SessionEnd = t
+      ? { ...result, status: t.status, endReason: result.endReason ?? t.reason, terminatedBy: result.terminatedBy ?? t.by }
+      : result;
+    try {
+      await sessionStore(this.gw).end(this.id, { ...final, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
+    } catch (err) {
+      this.log.error({ err }, 'session row could not be closed');
+    }
+    this.log.info({ status: final.status, bytesIn: this.bytesIn, bytesOut: this.bytesOut, exitStatus: final.exitStatus, endReason: final.endReason }, 'session ended');
+  }
+}

@@ -1,0 +1,70 @@
+// The session switch (koko's proxy): bytes between the operator's channel and the backend
+// channel, with the live session's taps on both directions, window changes and signals
+// passed through, and an end that is the same whoever stops first.
+import type { ClientChannel, ServerChannel } from 'ssh2';
+import type { LiveSession } from '../liveSession.ts';
+import type { SessionState } from '../channels/sessionState.ts';
+import { pump } from './pump.ts';
+
+export interface BridgeResult {
+  exitStatus: number | null;
+  exitSignal: string | null;
+  /** Set when the registry ended the session (rule 11, idle, shutdown). */
+  terminated: string | null;
+  /** The operator's channel closed first. */
+  operatorGone: boolean;
+}
+
+/** Resolves once the backend channel or the operator's channel has closed. */
+export function bridge(live: LiveSession, channel: ServerChannel, backend: ClientChannel, state: SessionState): Promise<BridgeResult> {
+  return new Promise((resolve) => {
+    const result: BridgeResult = { exitStatus: null, exitSignal: null, terminated: null, operatorGone: false };
+    const stops = [
+      pump(channel, backend, (c) => live.input(c)),
+      pump(backend, channel, (c) => live.output(c)),
+      pump(backend.stderr, channel.stderr, (c) => live.output(c)),
+    ];
+    const unResize = state.onResize((cols, rows, width, height) => {
+      backend.setWindow(rows, cols, height, width);
+      live.resize(cols, rows);
+    });
+    state.signalTarget = backend;
+
+    const onExit = (code: number | null, signal?: string): void => {
+      if (typeof code === 'number') result.exitStatus = code;
+      else if (signal) result.exitSignal = signal;
+    };
+    // The operator closed stdin (e.g. end of a piped file): pass the EOF on.
+    const onOperatorEof = (): void => {
+      backend.end();
+    };
+    const onOperatorClose = (): void => {
+      result.operatorGone = true;
+      backend.close();
+      finish();
+    };
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      for (const stop of stops) stop();
+      unResize();
+      state.signalTarget = null;
+      backend.off('exit', onExit);
+      backend.off('close', finish);
+      channel.off('end', onOperatorEof);
+      channel.off('close', onOperatorClose);
+      resolve(result);
+    };
+    backend.on('exit', onExit);
+    backend.once('close', finish);
+    channel.once('end', onOperatorEof);
+    channel.once('close', onOperatorClose);
+    live.onTerminate((reason) => {
+      result.terminated = reason;
+      backend.close();
+      // A backend that does not answer the close must not keep the session alive.
+      setTimeout(finish, 2000).unref();
+    });
+  });
+}

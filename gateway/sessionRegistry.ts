@@ -1,0 +1,107 @@
+// Every live session and operator connection of this gateway process, and the watchdog
+// that ends them when access no longer holds (rule 11) or they sit idle too long.
+import type { Services } from '../core/services.ts';
+import type { Logger } from '../core/logger.ts';
+import type { GatewayOptions } from './context.ts';
+import type { LiveSession } from './liveSession.ts';
+
+/** An authenticated connection, watched even while it only shows the menu. */
+export interface WatchedConnection {
+  userId: string;
+  username: string;
+  kick(reason: string): void;
+}
+
+export class SessionRegistry {
+  readonly #live = new Set<LiveSession>();
+  readonly #connections = new Set<WatchedConnection>();
+  #timer: NodeJS.Timeout | null = null;
+  #soon: NodeJS.Timeout | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #checking: Promise<void> | null = null;
+
+  constructor(private readonly services: Services, private readonly options: GatewayOptions, private readonly log: Logger) {}
+
+  start(): void {
+    this.#timer = setInterval(() => void this.check(), this.options.accessCheckMs);
+    this.#timer.unref();
+    // A change made in this process is acted on at once; other processes' changes by the timer.
+    this.#unsubscribe = this.services.changes.subscribe(() => this.#checkSoon());
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#soon) clearTimeout(this.#soon);
+    this.#unsubscribe?.();
+    this.#timer = this.#soon = null;
+  }
+
+  add(s: LiveSession): void {
+    this.#live.add(s);
+  }
+
+  remove(s: LiveSession): void {
+    this.#live.delete(s);
+  }
+
+  watch(c: WatchedConnection): () => void {
+    this.#connections.add(c);
+    return () => this.#connections.delete(c);
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  list(): LiveSession[] {
+    return [...this.#live];
+  }
+
+  #checkSoon(): void {
+    if (this.#soon) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = null;
+      void this.check();
+    }, 100);
+    this.#soon.unref();
+  }
+
+  /** Re-asks core/access for every live session and connection; ends what no longer holds. */
+  check(): Promise<void> {
+    this.#checking ??= this.#checkAll().finally(() => {
+      this.#checking = null;
+    });
+    return this.#checking;
+  }
+
+  async #checkAll(): Promise<void> {
+    const now = Date.now();
+    try {
+      const snap = await this.services.access.snapshot();
+      for (const c of this.#connections) {
+        const u = snap.users.get(c.userId);
+        if (!u || !u.active || (u.expiresAt !== null && u.expiresAt <= now)) c.kick('your account has been disabled or has expired');
+      }
+      for (const s of this.#live) {
+        if (!(await this.services.access.stillHolds(s.grant, s.action, now))) {
+          s.terminate(`your access to ${s.grant.asset.name} as ${s.grant.systemUser.username} has been revoked or has expired`, { by: 'access' });
+          continue;
+        }
+        const idle = this.options.idleTimeoutMs;
+        if (idle > 0 && now - s.lastActivityAt > idle) {
+          s.terminate(`idle for more than ${Math.round(idle / 60_000)} minute(s)`, { by: 'idle timeout' });
+        }
+      }
+    } catch (err) {
+      this.log.error({ err }, 'live session check failed');
+    }
+  }
+
+  /** Graceful shutdown: every session is told, ended and flushed. */
+  async closeAll(reason: string): Promise<void> {
+    const sessions = [...this.#live];
+    for (const s of sessions) s.terminate(reason, { by: 'gateway', status: 'closed' });
+    for (const c of this.#connections) c.kick(reason);
+    await Promise.all(sessions.map((s) => s.end({ status: 'closed', endReason: reason })));
+  }
+}
