@@ -25,6 +25,7 @@ export const NOT_GRANTED = (target: string) => `no asset named '${target}' is gr
 
 interface UserGrants {
   version: number;
+  sorted?: GrantedAsset[];
   validUntil: number; // the next instant a validity window opens or closes
   assets: Map<string, Map<string, Set<Action>>>;
 }
@@ -91,13 +92,16 @@ export class AccessService {
   async granted(userId: string, now = Date.now()): Promise<GrantedAsset[]> {
     const snap = await this.snapshot();
     const grants = await this.userGrants(userId, now);
+    if (grants.sorted) return grants.sorted;
     const out: GrantedAsset[] = [];
     for (const [assetId, bySu] of grants.assets) {
       const asset = snap.assets.get(assetId);
       if (!asset) continue;
       out.push({ asset, systemUsers: sortSystemUsers(snap, bySu) });
     }
-    return out.sort((a, b) => a.asset.name.localeCompare(b.asset.name));
+    // Plain code-unit order: stable, and much cheaper than localeCompare on thousands of names.
+    grants.sorted = out.sort((a, b) => (a.asset.name < b.asset.name ? -1 : a.asset.name > b.asset.name ? 1 : 0));
+    return grants.sorted;
   }
 
   /** The grant to use one asset as one system user; throws the same error whether the asset exists or not. */

@@ -30,7 +30,7 @@ export class AssetService {
   constructor(private readonly ds: DataSource, private readonly changes: ChangeFeed) {}
 
   async list(q: AssetListQuery): Promise<Page<Asset>> {
-    const qb = this.ds.getRepository(AssetEntity).createQueryBuilder('a').leftJoinAndSelect('a.nodes', 'n').orderBy('a.name', 'ASC');
+    const qb = this.ds.getRepository(AssetEntity).createQueryBuilder('a').orderBy('a.name', 'ASC');
     applySearch(qb, ['a.name', 'a.address', 'a.comment'], q.search);
     if (q.active !== undefined) qb.andWhere('a.active = :active', { active: q.active });
     if (q.platform) qb.andWhere('a.platform = :platform', { platform: q.platform });
@@ -40,7 +40,13 @@ export class AssetService {
       const ids = descendants(all, [q.node]);
       qb.andWhere('a.id IN (SELECT asset_id FROM asset_node WHERE node_id IN (:...nodeIds))', { nodeIds: ids });
     }
-    return paginate(qb, q);
+    // Page the bare rows first, then load nodes for that page only: a join would make the
+    // count and the pagination run over asset×node rows.
+    const page = await paginate(qb, q);
+    if (page.items.length === 0) return page;
+    const withNodes = await this.ds.getRepository(AssetEntity).find({ where: { id: In(page.items.map((a) => a.id)) }, relations: { nodes: true } });
+    const byId = new Map(withNodes.map((a) => [a.id, a]));
+    return { items: page.items.map((a) => byId.get(a.id) ?? a), total: page.total };
   }
 
   async get(id: string, em: EntityManager = this.ds.manager): Promise<Asset> {

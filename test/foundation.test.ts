@@ -1,0 +1,118 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { loadConfig, ConfigError } from '../core/config.ts';
+import { Vault, VaultKeyError } from '../core/vault/vault.ts';
+import { Secret } from '../core/vault/secret.ts';
+import { redact } from '../core/audit/operationLog.ts';
+import { inspect } from 'node:util';
+import { startBastion } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { freePort } from './helpers/ports.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+
+after(cleanup);
+
+test('config: defaults of the DESIGN contract', () => {
+  const c = loadConfig({});
+  assert.equal(c.sshPort, 2222);
+  assert.equal(c.httpPort, 8080);
+  assert.equal(c.bind, '0.0.0.0');
+  assert.equal(c.database.kind, 'sqlite');
+  assert.ok(c.dataDir.endsWith('/data'));
+  assert.deepEqual(c.trustProxy, []);
+});
+
+test('config: a bad value stops with one line naming the variable', () => {
+  assert.throws(() => loadConfig({ BASTION_SSH_PORT: 'abc' }), (e: Error) => e instanceof ConfigError && /BASTION_SSH_PORT/.test(e.message));
+  assert.throws(() => loadConfig({ BASTION_HTTP_PORT: '70000' }), /BASTION_HTTP_PORT/);
+  assert.throws(() => loadConfig({ BASTION_BIND: 'everywhere' }), /BASTION_BIND/);
+  assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
+  assert.throws(() => loadConfig({ SECRET_KEY: 'short' }), /SECRET_KEY/);
+  assert.throws(() => loadConfig({ BASTION_TRUST_PROXY: '10.0.0.0/8,bogus' }), /BASTION_TRUST_PROXY/);
+  assert.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1/db' }).database.kind, 'postgres');
+});
+
+test('secrets print as <secret> in JSON, inspect and strings; logs redact secret fields', () => {
+  const s = new Secret('hunter2-hunter2');
+  assert.equal(JSON.stringify({ s }), '{"s":"<secret>"}');
+  assert.equal(inspect(s), '<secret>');
+  assert.equal(`${s}`, '<secret>');
+  assert.equal(JSON.stringify(loadConfig({ DATABASE_URL: 'postgres://u:topsecret@h/db' })).includes('topsecret'), false);
+  assert.deepEqual(redact({ name: 'a', password: 'p', nested: { privateKey: 'k' } }), { name: 'a', password: '<redacted>', nested: { privateKey: '<redacted>' } });
+});
+
+test('vault: AES-256-GCM round trip; another key or a tampered value cannot open it', () => {
+  const v = new Vault(new Secret('a'.repeat(40)));
+  const sealed = v.seal('the backend password');
+  assert.notEqual(sealed.includes('backend'), true);
+  assert.equal(v.open(sealed).reveal(), 'the backend password');
+  assert.notEqual(v.seal('same'), v.seal('same'), 'fresh IV per seal');
+  assert.throws(() => new Vault(new Secret('b'.repeat(40))).open(sealed), VaultKeyError);
+  const raw = Buffer.from(sealed.slice(3), 'base64');
+  raw[raw.length - 1]! ^= 1;
+  assert.throws(() => v.open('v1:' + raw.toString('base64')), VaultKeyError);
+});
+
+test('SECRET_KEY unset: generated once into data/secret.key (0600) and reused; a different key is refused', async () => {
+  const dir = makeTempDir('bastion-vault-');
+  const env = { BASTION_ADMIN_PASSWORD: undefined as unknown as string, SECRET_KEY: undefined as unknown as string };
+  const first = await startBastion({ dataDir: dir, http: false, env });
+  await factories(first.services).systemUser({ password: 'sealed-secret' });
+  await first.stop();
+  const keyFile = path.join(dir, 'secret.key');
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  const key = readFileSync(keyFile, 'utf8');
+  const second = await startBastion({ dataDir: dir, http: false, env });
+  await second.stop();
+  assert.equal(readFileSync(keyFile, 'utf8'), key, 'the key is reused');
+  await assert.rejects(startBastion({ dataDir: dir, http: false, env: { SECRET_KEY: 'z'.repeat(48) } }), VaultKeyError);
+});
+
+test('CLI: start comes up with no configuration, prints where to connect and how to log in; SIGTERM stops it cleanly', async () => {
+  const dir = makeTempDir('bastion-cli-');
+  const [http, ssh] = [await freePort(), await freePort()];
+  const env = { BASTION_DATA_DIR: dir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn' };
+  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 120_000 } as const);
+  let out = '';
+  child.all!.on('data', (d: Buffer) => { out += d.toString(); });
+  for (let i = 0; i < 600 && !out.includes('Bastion is running'); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${http}/`));
+  assert.match(out, new RegExp(`ssh -p ${ssh} admin@127\\.0\\.0\\.1`));
+  assert.match(out, /admin \/ admin/);
+  const login = await fetch(`http://127.0.0.1:${http}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin' }) });
+  assert.equal(login.status, 200);
+  assert.equal((await login.json() as { mustChangePassword: boolean }).mustChangePassword, true);
+  child.kill('SIGTERM');
+  const res = await child;
+  assert.equal(res.exitCode, 0, out);
+});
+
+test('CLI: a bad variable stops start-up with one clear line', async () => {
+  const r = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env: { BASTION_SSH_PORT: 'twenty' }, reject: false });
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.stderr.trim(), 'bastion: invalid BASTION_SSH_PORT: Invalid input: expected number, received NaN');
+});
+
+test('CLI: migrate, and reset-password prints a one-time password that must be changed', async () => {
+  const dir = makeTempDir('bastion-cli-');
+  const env = { BASTION_DATA_DIR: dir, BASTION_LOG_LEVEL: 'silent' };
+  const m = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'migrate'], { env });
+  assert.match(m.stdout, /up to date/);
+  const r = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'reset-password', 'admin'], { env });
+  const pw = /one-time password for admin: (\S+)/.exec(r.stdout)?.[1];
+  assert.ok(pw);
+  const b = await startBastion({ dataDir: dir, env: { BASTION_ADMIN_PASSWORD: undefined as unknown as string } });
+  try {
+    const res = await fetch(`${b.baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: pw }) });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json() as { mustChangePassword: boolean }).mustChangePassword, true);
+  } finally {
+    await b.stop();
+  }
+  const missing = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'reset-password', 'ghost'], { env, reject: false });
+  assert.equal(missing.exitCode, 1);
+  assert.match(missing.stderr, /no user named 'ghost'/);
+});
