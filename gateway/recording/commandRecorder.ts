@@ -1,0 +1,484 @@
+// Recovers the command lines an operator really ran in an interactive shell, as koko does:
+// the backend's output is fed through a headless terminal emulator (@xterm/headless), and
+// when the operator presses Enter the line on screen is read, just before the backend's
+// newline is. Whatever happened to the line before (tab completion, history recall,
+// backspace, Ctrl-U, cursor moves) is then already applied by the shell itself.
+//
+// How the line is split from the prompt: when the first key of a line is typed, the text
+// left of the cursor is the prompt. At Enter the logical line (wrapped rows joined) minus
+// that prompt is the command; if the line no longer starts with it, a `$ `/`# `/`% `/`> `
+// prompt end is looked for instead. An empty remainder is not a command: that is how a
+// password typed at an echo-off prompt (sudo, su, ssh, `read -s`) stays unrecorded, and an
+// empty Enter too. Lines typed on the alternate screen (vim, less, top) are not commands.
+//
+// Memory and CPU, for hundreds of mostly idle sessions and for bulk output:
+// - The emulator (≈ 165 KiB for 80×24) exists only while a line is being typed, and for
+//   TERMINAL_LINGER_MS after, for the next line; then it is disposed.
+// - Between lines (while commands run and print) output is NOT parsed: only its last
+//   TAIL_BYTES are kept in a small ring, and the alternate-screen switches are spotted
+//   with a native byte search. When the next line starts the emulator is reset and primed
+//   with that tail (from its first line start), which rebuilds the prompt line.
+// - The output excerpt of a command is its first EXCERPT_RAW_BYTES of raw output,
+//   cleaned up as plain text (terminalText.ts) and cut to EXCERPT_CHARS.
+//
+// Known approximations: typeahead (several lines in one input chunk, a paste) records the
+// lines after the first from the typed text; an alternate-screen switch split across two
+// output chunks is missed while no line is being typed.
+import xterm from '@xterm/headless';
+import type { Terminal as XTerminal } from '@xterm/headless';
+import type { Logger } from '../../core/logger.ts';
+import { excerpt, plainText } from './terminalText.ts';
+
+const { Terminal } = xterm;
+
+export const TAIL_BYTES = 4096;
+export const EXCERPT_CHARS = 2048;
+const EXCERPT_RAW_BYTES = 8192;
+/** Output longer than this while a line is typed means it is not a shell line: give up on it. */
+const MAX_LINE_OUTPUT = 64 * 1024;
+const TERMINAL_LINGER_MS = 15_000;
+/** A command's output excerpt is complete once the session has been quiet this long. */
+const EXCERPT_QUIET_MS = 2_000;
+/** The longest command line kept. */
+const MAX_COMMAND_CHARS = 8192;
+
+export interface RecoveredCommand {
+  input: string;
+  output: string;
+  offsetMs: number;
+  at: Date;
+}
+
+export interface CommandRecorderOptions {
+  cols: number;
+  rows: number;
+  onCommand: (c: RecoveredCommand) => void;
+  /** Offsets are measured from here (the session start); default: construction time. */
+  startedAt?: Date;
+  log?: Logger;
+}
+
+/** The line being typed: its prompt, known once the emulator has parsed what came before. */
+interface Line {
+  prompt: string | null;
+}
+
+type Phase =
+  | { kind: 'idle' } // between lines: output goes to the tail and the excerpt
+  | { kind: 'typing'; line: Line; fed: number } // a line is being typed: output goes to the emulator
+  | { kind: 'entered'; line: Line; at: Date; fed: number }; // Enter pressed, waiting for the newline echo
+
+/**
+ * An entered line and the output after it. Slots are created in order when the newline
+ * echo arrives and resolved in the same order when the emulator has read the line.
+ */
+interface Slot {
+  at: Date;
+  /** undefined until resolved; '' when the line was not a command. */
+  input: string | undefined;
+  prompt: string;
+  raw: Buffer[];
+  rawBytes: number;
+}
+
+const ALT_SCREEN = Buffer.from('\x1b[?');
+const ALT_MODES = new Set(['1049', '1047', '47']);
+const PROMPT_END = /^.*?[$#%>] /;
+
+export class CommandRecorder {
+  #cols: number;
+  #rows: number;
+  readonly #onCommand: (c: RecoveredCommand) => void;
+  readonly #startedAt: number;
+  readonly #log: Logger | undefined;
+  #term: XTerminal | null = null;
+  #lingerTimer: NodeJS.Timeout | null = null;
+  #phase: Phase = { kind: 'idle' };
+  #altScreen = false;
+  // The last TAIL_BYTES of output, as a ring.
+  #tail: Buffer | null = null;
+  #tailEnd = 0;
+  #tailFull = false;
+  /** Entered lines not yet passed to onCommand; output between lines goes to the last one. */
+  #slots: Slot[] = [];
+  #quietTimer: NodeJS.Timeout | null = null;
+  /** Lines after the first of one typed-ahead input chunk, recorded after it. */
+  #typedAhead: string[] = [];
+  #disposed = false;
+  #settled: Promise<void> | null = null;
+
+  constructor(opts: CommandRecorderOptions) {
+    this.#cols = clampSize(opts.cols, 80);
+    this.#rows = clampSize(opts.rows, 24);
+    this.#onCommand = opts.onCommand;
+    this.#startedAt = (opts.startedAt ?? new Date()).getTime();
+    this.#log = opts.log;
+  }
+
+  /** Operator → backend bytes. */
+  input(data: Buffer): void {
+    if (this.#disposed || data.length === 0) return;
+    try {
+      this.#onInput(data);
+    } catch (err) {
+      this.#fault(err);
+    }
+  }
+
+  /** Backend → operator bytes. */
+  output(data: Buffer): void {
+    if (this.#disposed || data.length === 0) return;
+    try {
+      this.#onOutput(data);
+    } catch (err) {
+      this.#fault(err);
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.#disposed) return;
+    this.#cols = clampSize(cols, this.#cols);
+    this.#rows = clampSize(rows, this.#rows);
+    try {
+      this.#term?.resize(this.#cols, this.#rows);
+    } catch (err) {
+      this.#fault(err);
+    }
+  }
+
+  /**
+   * Records what is still pending (a line whose newline echo is on its way, the last
+   * command's excerpt) and frees the emulator. The returned promise settles once every
+   * command has been passed to onCommand; callers may ignore it (the interface is void).
+   */
+  dispose(): Promise<void> {
+    if (this.#settled) return this.#settled;
+    this.#disposed = true;
+    this.#clearTimer('linger');
+    this.#clearTimer('quiet');
+    const term = this.#term;
+    const phase = this.#phase;
+    this.#settled = new Promise<void>((resolve) => {
+      const finish = (): void => {
+        try {
+          if (term && phase.kind === 'entered') this.#resolve(this.#newSlot(phase.at), term, phase.line);
+          this.#emit(this.#slots.length);
+        } catch (err) {
+          this.#fault(err);
+        }
+        term?.dispose();
+        this.#term = null;
+        this.#tail = null;
+        resolve();
+      };
+      // Let the emulator parse what it was given (and resolve the slots waiting for it).
+      if (term) term.write('', finish);
+      else finish();
+    });
+    return this.#settled;
+  }
+
+  #onInput(data: Buffer): void {
+    let rest = data;
+    if (this.#phase.kind === 'idle') this.#startLine();
+    for (;;) {
+      const enter = indexOfEnter(rest);
+      const phase = this.#phase;
+      if (enter < 0) {
+        // Ctrl-C abandons the line; the next key starts a new one.
+        if (phase.kind === 'typing' && rest.includes(0x03)) this.#abandonLine();
+        return;
+      }
+      if (phase.kind === 'typing') {
+        this.#phase = { kind: 'entered', line: phase.line, at: new Date(), fed: phase.fed };
+      } else if (phase.kind === 'entered') {
+        // More Enters before the first one's echo: typed-ahead (or pasted) lines.
+        const line = typedText(rest.subarray(0, enter));
+        if (line) this.#typedAhead.push(line);
+      }
+      rest = rest.subarray(enter + (rest[enter] === 0x0d && rest[enter + 1] === 0x0a ? 2 : 1));
+      if (rest.length === 0) return;
+    }
+  }
+
+  #onOutput(data: Buffer): void {
+    this.#trackAltScreen(data);
+    this.#remember(data);
+    const phase = this.#phase;
+    if (phase.kind === 'idle') {
+      this.#collect(data);
+      return;
+    }
+    const term = this.#term;
+    if (!term) return;
+    phase.fed += data.length;
+    if (phase.fed > MAX_LINE_OUTPUT) {
+      this.#abandonLine();
+      return;
+    }
+    if (phase.kind === 'typing') {
+      term.write(data);
+      return;
+    }
+    // Entered: the line is complete just before the backend's newline.
+    const nl = data.indexOf(0x0a);
+    if (nl < 0) {
+      term.write(data);
+      return;
+    }
+    this.#phase = { kind: 'idle' };
+    const slot = this.#newSlot(phase.at);
+    const typedAhead = this.#typedAhead;
+    this.#typedAhead = [];
+    term.write(data.subarray(0, nl), () => {
+      try {
+        this.#resolve(slot, term, phase.line, typedAhead);
+      } catch (err) {
+        this.#fault(err);
+      }
+    });
+    this.#linger();
+    this.#collect(data.subarray(nl + 1));
+  }
+
+  /** The first key of a line: (re)prime the emulator with the recent output and read the prompt. */
+  #startLine(): void {
+    this.#clearTimer('linger');
+    const line: Line = { prompt: null };
+    this.#phase = { kind: 'typing', line, fed: 0 };
+    let term = this.#term;
+    if (term) {
+      term.write('\x1bc'); // RIS, through the write queue: after what it still has to parse
+    } else {
+      term = new Terminal({ cols: this.#cols, rows: this.#rows, scrollback: 0, allowProposedApi: true, logLevel: 'off' });
+      this.#term = term;
+    }
+    if (this.#altScreen) term.write('\x1b[?1049h');
+    const tail = this.#tailFromLineStart();
+    if (tail.length > 0) term.write(tail);
+    term.write('', () => {
+      line.prompt = readLine(term, true);
+    });
+  }
+
+  #abandonLine(): void {
+    this.#phase = { kind: 'idle' };
+    this.#typedAhead = [];
+    this.#linger();
+  }
+
+  #newSlot(at: Date): Slot {
+    const slot: Slot = { at, input: undefined, prompt: '', raw: [], rawBytes: 0 };
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  /** The emulator has parsed up to the newline: read the entered line (see the file comment). */
+  #resolve(slot: Slot, term: XTerminal, line: Line, typedAhead: string[] = []): void {
+    const prompt = line.prompt ?? '';
+    slot.prompt = prompt;
+    slot.input = term.buffer.active.type === 'alternate' ? '' : stripPrompt(readLine(term, false), line.prompt).slice(0, MAX_COMMAND_CHARS);
+    let index = this.#slots.indexOf(slot);
+    if (index < 0) return;
+    if (!slot.input) {
+      // Not a command (an echo-off password, an empty line): what follows it belongs to
+      // the command before, e.g. `sudo ls` → password → the listing.
+      this.#slots.splice(index, 1);
+      const before = this.#slots[index - 1];
+      if (before) for (const part of slot.raw) addRaw(before, part);
+      index--;
+    }
+    const ahead = typedAhead.map((typed): Slot => ({ at: slot.at, input: typed.slice(0, MAX_COMMAND_CHARS), prompt, raw: [], rawBytes: 0 }));
+    this.#slots.splice(index + 1, 0, ...ahead);
+    // Every resolved slot but the last has its whole excerpt now.
+    let complete = 0;
+    while (complete < this.#slots.length - 1 && this.#slots[complete]!.input !== undefined) complete++;
+    this.#emit(complete);
+    this.#armQuietTimer();
+  }
+
+  /** Passes the first `count` slots to onCommand (those resolved as commands). */
+  #emit(count: number): void {
+    const done = this.#slots.splice(0, count);
+    for (const slot of done) {
+      if (!slot.input) continue;
+      let text = plainText(Buffer.concat(slot.raw).toString('utf8'));
+      text = dropTrailingPrompt(text, slot.prompt);
+      const command: RecoveredCommand = { input: slot.input, output: excerpt(text, EXCERPT_CHARS), offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at };
+      try {
+        this.#onCommand(command);
+      } catch (err) {
+        this.#fault(err);
+      }
+    }
+    if (this.#slots.length === 0) this.#clearTimer('quiet');
+  }
+
+  /** Output while no line is typed: the excerpt of the last entered line. */
+  #collect(data: Buffer): void {
+    const slot = this.#slots[this.#slots.length - 1];
+    if (!slot || data.length === 0) return;
+    if (slot.rawBytes >= EXCERPT_RAW_BYTES) return;
+    addRaw(slot, data);
+    if (slot.rawBytes >= EXCERPT_RAW_BYTES && slot.input !== undefined) this.#emit(this.#slots.length);
+    else this.#armQuietTimer();
+  }
+
+  #armQuietTimer(): void {
+    if (this.#slots.length === 0) return;
+    if (this.#quietTimer) {
+      this.#quietTimer.refresh();
+      return;
+    }
+    this.#quietTimer = setTimeout(() => {
+      this.#quietTimer = null;
+      // While a line is typed its Enter (or the end) decides; unresolved slots wait for the emulator.
+      if (this.#phase.kind !== 'idle') return;
+      let resolved = 0;
+      while (resolved < this.#slots.length && this.#slots[resolved]!.input !== undefined) resolved++;
+      this.#emit(resolved);
+    }, EXCERPT_QUIET_MS).unref();
+  }
+
+  /** Keeps the emulator a while for the next line, then frees it. */
+  #linger(): void {
+    if (this.#lingerTimer) {
+      this.#lingerTimer.refresh();
+      return;
+    }
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = null;
+      const term = this.#term;
+      if (this.#phase.kind !== 'idle' || !term) return;
+      this.#term = null;
+      // After what it still has to parse (slots may wait for it).
+      term.write('', () => term.dispose());
+    }, TERMINAL_LINGER_MS).unref();
+  }
+
+  #clearTimer(which: 'linger' | 'quiet'): void {
+    const timer = which === 'linger' ? this.#lingerTimer : this.#quietTimer;
+    if (timer) clearTimeout(timer);
+    if (which === 'linger') this.#lingerTimer = null;
+    else this.#quietTimer = null;
+  }
+
+  #remember(data: Buffer): void {
+    const src = data.length > TAIL_BYTES ? data.subarray(data.length - TAIL_BYTES) : data;
+    this.#tail ??= Buffer.allocUnsafe(TAIL_BYTES);
+    const tail = this.#tail;
+    const first = Math.min(src.length, TAIL_BYTES - this.#tailEnd);
+    src.copy(tail, this.#tailEnd, 0, first);
+    if (first < src.length) {
+      src.copy(tail, 0, first);
+      this.#tailEnd = src.length - first;
+      this.#tailFull = true;
+    } else {
+      this.#tailEnd += first;
+      if (this.#tailEnd === TAIL_BYTES) {
+        this.#tailEnd = 0;
+        this.#tailFull = true;
+      }
+    }
+  }
+
+  /** The remembered output, from the start of its first complete line when it was cut. */
+  #tailFromLineStart(): Buffer {
+    const tail = this.#tail;
+    if (!tail) return Buffer.alloc(0);
+    if (!this.#tailFull) return Buffer.from(tail.subarray(0, this.#tailEnd));
+    const bytes = Buffer.concat([tail.subarray(this.#tailEnd), tail.subarray(0, this.#tailEnd)]);
+    const nl = bytes.indexOf(0x0a);
+    return nl >= 0 ? bytes.subarray(nl + 1) : bytes;
+  }
+
+  /** Follows the switches to and from the alternate screen (DECSET 1049/1047/47). */
+  #trackAltScreen(data: Buffer): void {
+    let i = data.indexOf(ALT_SCREEN);
+    while (i >= 0) {
+      let j = i + 3;
+      while (j < data.length && j < i + 12 && (isDigit(data[j]!) || data[j] === 0x3b)) j++;
+      const final = data[j];
+      if (final === 0x68 || final === 0x6c) {
+        const modes = data.toString('latin1', i + 3, j).split(';');
+        if (modes.some((m) => ALT_MODES.has(m))) this.#altScreen = final === 0x68;
+      }
+      i = data.indexOf(ALT_SCREEN, i + 3);
+    }
+  }
+
+  #fault(err: unknown): void {
+    this.#log?.warn({ err }, 'command recovery failed on a line; the session goes on');
+    this.#phase = { kind: 'idle' };
+  }
+}
+
+function addRaw(slot: Slot, data: Buffer): void {
+  const room = EXCERPT_RAW_BYTES - slot.rawBytes;
+  if (room <= 0) return;
+  const part = data.length > room ? data.subarray(0, room) : data;
+  slot.raw.push(Buffer.from(part)); // a copy: never pin the caller's (larger) buffer
+  slot.rawBytes += part.length;
+}
+
+/** The logical line at the cursor (wrapped rows joined); with `toCursor`, only up to the cursor. */
+function readLine(term: XTerminal, toCursor: boolean): string {
+  const buf = term.buffer.active;
+  const row = buf.baseY + buf.cursorY;
+  let start = row;
+  while (start > 0 && buf.getLine(start)?.isWrapped) start--;
+  let end = row;
+  if (!toCursor) while (buf.getLine(end + 1)?.isWrapped) end++;
+  let text = '';
+  for (let r = start; r <= end; r++) {
+    const line = buf.getLine(r);
+    if (!line) break;
+    if (toCursor && r === row) text += line.translateToString(false, 0, buf.cursorX);
+    else text += line.translateToString(r === end);
+  }
+  return text;
+}
+
+function stripPrompt(line: string, prompt: string | null): string {
+  if (prompt && prompt.trim() && line.startsWith(prompt)) return line.slice(prompt.length).trim();
+  if (prompt !== null && !prompt.trim() && prompt.length > 0 && line.startsWith(prompt)) return line.slice(prompt.length).trim();
+  const m = PROMPT_END.exec(line);
+  return (m ? line.slice(m[0].length) : line).trim();
+}
+
+/** The next prompt ends the excerpt: the known prompt, or a last unfinished line that looks like one. */
+function dropTrailingPrompt(text: string, prompt: string): string {
+  const nl = text.lastIndexOf('\n');
+  const last = text.slice(nl + 1);
+  if (!last) return text;
+  const isPrompt = (prompt.trim() && last.trimEnd() === prompt.trimEnd()) || /[$#%>]\s?$/.test(last);
+  return isPrompt ? text.slice(0, nl + 1) : text;
+}
+
+/** A typed-ahead line, from the keystrokes: printable text with backspaces applied. */
+function typedText(keys: Buffer): string {
+  let out = '';
+  const s = keys.toString('utf8').replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.|\x1b./g, '');
+  for (const ch of s) {
+    if (ch === '\x7f' || ch === '\b') out = out.slice(0, -1);
+    else if (ch === '\x15') out = '';
+    else if (ch >= ' ') out += ch;
+  }
+  return out.trim();
+}
+
+function indexOfEnter(data: Buffer): number {
+  const cr = data.indexOf(0x0d);
+  const lf = data.indexOf(0x0a);
+  if (cr < 0) return lf;
+  if (lf < 0) return cr;
+  return Math.min(cr, lf);
+}
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+function clampSize(n: number, fallback: number): number {
+  return Number.isInteger(n) && n > 0 && n <= 1000 ? n : fallback;
+}
