@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WEB = path.join(ROOT, 'web');
@@ -22,5 +21,7 @@ export async function ensureWebBuild(say: (line: string) => void): Promise<void>
   const index = path.join(WEB, 'dist', 'index.html');
   if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(WEB)) return;
   say('building the web app…');
-  await execa('npx', ['vite', 'build', '--config', path.join(WEB, 'vite.config.ts'), '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  // Vite's own API, so no PATH lookup of a binary is involved.
+  const vite = await import('vite');
+  await vite.build({ configFile: path.join(WEB, 'vite.config.ts'), logLevel: 'warn' });
 }
