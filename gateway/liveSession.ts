@@ -108,7 +108,7 @@ export class LiveSession {
         });
         if (this.#cast) await store.setRecording(this.id, this.#cast.relativePath);
       }
-      if (init.recoverCommands) this.#commands = await openCommandTap(size, (c) => this.#saveCommand(store, c), this.log);
+      if (init.recoverCommands) this.#commands = await openCommandTap(size, this.row.startedAt, (c) => this.#saveCommand(store, c), this.log);
     } catch (err) {
       // Recording problems are the auditors' to fix; they do not stop the operator.
       this.log.error({ err }, 'recording could not start');
@@ -170,7 +170,7 @@ export class LiveSession {
   async #finish(result: SessionEnd): Promise<void> {
     this.gw.sessions.remove(this);
     try {
-      this.#commands?.dispose();
+      await this.#commands?.dispose();
     } catch (err) {
       this.log.error({ err }, 'command tap failed to close');
     }

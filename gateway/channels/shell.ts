@@ -113,7 +113,11 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
     await live.end({ status: 'failed', endReason: line });
     throw new OperatorError(line);
   }
-  reader.discardTypeahead();
+  const typeahead = reader.takeTypeahead();
+  if (typeahead.length) {
+    live.input(typeahead);
+    stream.write(typeahead);
+  }
   const res = await bridge(live, channel, stream, state);
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${res.terminated}\x1b[0m\r\n`);

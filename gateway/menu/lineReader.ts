@@ -123,10 +123,13 @@ export class LineReader {
     });
   }
 
-  /** Drops typed-ahead input, e.g. before handing the channel to a backend. */
-  discardTypeahead(): void {
+  /** Input typed ahead of the prompt's line, to hand to whoever reads the channel next (a backend shell). */
+  takeTypeahead(): Buffer {
+    const rest = this.#leftover + this.#decoder.end();
+    this.#decoder = new StringDecoder('utf8');
     this.#leftover = '';
     this.#esc = Esc.None;
+    return Buffer.from(rest, 'utf8');
   }
 
   #skipEscape(code: number): void {

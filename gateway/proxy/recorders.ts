@@ -2,6 +2,8 @@
 // Both live in gateway/recording/ (the recorder engineer's modules); this file is the
 // only place the proxy meets them, so a recorder failure can be contained here.
 import type { Logger } from '../../core/logger.ts';
+import { CastWriter } from '../recording/castWriter.ts';
+import { CommandRecorder } from '../recording/commandRecorder.ts';
 
 export interface CastSink {
   readonly relativePath: string;
@@ -15,7 +17,8 @@ export interface CommandTap {
   input(data: Buffer): void;
   output(data: Buffer): void;
   resize(cols: number, rows: number): void;
-  dispose(): void;
+  /** Flushes the last command (its output excerpt) and frees the emulator. */
+  dispose(): void | Promise<void>;
 }
 
 export interface RecordedCommand {
@@ -40,16 +43,20 @@ export interface RecorderInit {
  * (the session then goes on unrecorded, with an error in the log).
  */
 export async function openCast(init: RecorderInit): Promise<CastSink | null> {
-  // TODO(recorder engineer's gateway/recording/castWriter.ts): wire CastWriter.open here.
-  void init;
-  return null;
+  try {
+    return CastWriter.open(init.dir, init.sessionId, init.startedAt, init.size, { title: init.title, env: init.env, log: init.log });
+  } catch (err) {
+    init.log.error({ err }, 'recording could not be opened; the session goes on unrecorded');
+    return null;
+  }
 }
 
 /** The command-recovery tap for an interactive shell, or null when unavailable. */
-export async function openCommandTap(size: { cols: number; rows: number }, onCommand: (c: RecordedCommand) => void, log: Logger): Promise<CommandTap | null> {
-  // TODO(recorder engineer's gateway/recording/commandRecorder.ts): wire CommandRecorder here.
-  void size;
-  void onCommand;
-  void log;
-  return null;
+export async function openCommandTap(size: { cols: number; rows: number }, startedAt: Date, onCommand: (c: RecordedCommand) => void, log: Logger): Promise<CommandTap | null> {
+  try {
+    return new CommandRecorder({ cols: size.cols, rows: size.rows, startedAt, onCommand, log });
+  } catch (err) {
+    log.error({ err }, 'command recovery could not start; commands of this session are not recorded');
+    return null;
+  }
 }
