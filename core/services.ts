@@ -18,6 +18,7 @@ import { HostKeyService } from './assets/hostKeys.ts';
 import { PermissionService } from './access/permissions.ts';
 import { AccessService } from './access/accessService.ts';
 import { AuditLogService } from './audit/auditLogs.ts';
+import { SessionService } from './audit/sessions.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
@@ -42,6 +43,7 @@ export interface Services {
   permissions: PermissionService;
   access: AccessService;
   auditLogs: AuditLogService;
+  sessions: SessionService;
   bootstrapResult: BootstrapResult;
   close(): Promise<void>;
 }
@@ -53,6 +55,8 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
   try {
     const bootstrapResult = await bootstrap(ds, vault, config.adminPassword);
     const changes = new ChangeFeed();
+    const sessions = new SessionService(ds, config, { log });
+    await sessions.closeInterrupted();
     return {
       config, log, ds, vault, changes, bootstrapResult,
       users: new UserService(ds, changes),
@@ -70,7 +74,11 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
       permissions: new PermissionService(ds, changes),
       access: new AccessService(ds, changes),
       auditLogs: new AuditLogService(ds),
-      close: () => ds.destroy(),
+      sessions,
+      close: async () => {
+        await sessions.flushCommands();
+        await ds.destroy();
+      },
     };
   } catch (err) {
     await ds.destroy();

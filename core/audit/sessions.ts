@@ -1,0 +1,266 @@
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { NotFoundError } from '../errors.ts';
+import { isUuid, newId } from '../ids.ts';
+import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
+import { CommandEntity, SessionEntity, type CommandRecord, type Session, type SessionKind, type SessionStatus } from '../db/entities/index.ts';
+
+export interface SessionStart {
+  userId: string;
+  username: string;
+  assetId: string;
+  assetName: string;
+  systemUserId: string | null;
+  systemUsername: string;
+  kind: SessionKind;
+  clientAddress: string;
+}
+
+export interface SessionResult {
+  status: SessionStatus;
+  bytesIn: number;
+  bytesOut: number;
+  exitStatus?: number | null;
+  exitSignal?: string | null;
+  endReason?: string | null;
+  terminatedBy?: string | null;
+}
+
+export interface CommandInput {
+  input: string;
+  output: string;
+  offsetMs: number;
+  at: Date;
+  risk?: CommandRecord['risk'];
+}
+
+/** `user`, `asset`: an id (UUID) or a username / asset name. */
+export interface SessionListQuery extends ListQuery {
+  user?: string | undefined;
+  asset?: string | undefined;
+  active?: boolean | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+}
+
+export interface CommandListQuery extends ListQuery {
+  user?: string | undefined;
+  asset?: string | undefined;
+  systemUser?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+}
+
+/** Where a recording may live, relative to the recordings dir: only what castWriter names (rule 7). */
+const RECORDING_PATH = /^(\d{4})\/(\d{2})\/(\d{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.cast(\.gz)?$/;
+
+/** Command rows are inserted together when they arrive within this window (500 busy shells, one INSERT). */
+const COMMAND_BATCH_MS = 25;
+const COMMAND_BATCH_ROWS = 100;
+
+const LIMITS = { input: 8192, output: 4096, text64: 64 };
+
+interface QueuedCommand {
+  row: CommandRecord;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Sessions (one per gateway channel) and the commands typed in them: the write side for the gateway, the read side for auditors. */
+export class SessionService {
+  readonly recordingsDir: string;
+  readonly #log: Logger | undefined;
+  #queue: QueuedCommand[] = [];
+  #flushTimer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ds: DataSource, config: Config, opts: { log?: Logger } = {}) {
+    this.recordingsDir = path.resolve(config.dataDir, 'recordings');
+    this.#log = opts.log;
+  }
+
+  async start(init: SessionStart): Promise<Session> {
+    const row: Session = {
+      id: newId(),
+      userId: init.userId,
+      username: init.username.slice(0, LIMITS.text64),
+      assetId: init.assetId,
+      assetName: init.assetName.slice(0, 128),
+      systemUserId: init.systemUserId,
+      systemUsername: init.systemUsername.slice(0, LIMITS.text64),
+      kind: init.kind,
+      clientAddress: init.clientAddress.slice(0, 64),
+      startedAt: new Date(),
+      endedAt: null,
+      status: 'active',
+      recording: null,
+      bytesIn: 0,
+      bytesOut: 0,
+      exitStatus: null,
+      exitSignal: null,
+      terminatedBy: null,
+      endReason: null,
+    };
+    await this.ds.getRepository(SessionEntity).insert(row);
+    return row;
+  }
+
+  /** Stores where the recording is; only a path of the form castWriter makes, for this session's own UUID. */
+  async setRecording(id: string, relativePath: string): Promise<void> {
+    const m = RECORDING_PATH.exec(relativePath);
+    if (!m || m[4] !== id.toLowerCase()) throw new Error('recording path must be YYYY/MM/DD/<session id>.cast');
+    await this.ds.getRepository(SessionEntity).update({ id }, { recording: relativePath });
+  }
+
+  /** Closes the row: end time, status, byte counts, how it ended. */
+  async end(id: string, result: SessionResult): Promise<void> {
+    await this.ds.getRepository(SessionEntity).update({ id }, {
+      endedAt: new Date(),
+      status: result.status,
+      bytesIn: result.bytesIn,
+      bytesOut: result.bytesOut,
+      exitStatus: result.exitStatus ?? null,
+      exitSignal: result.exitSignal?.slice(0, 32) ?? null,
+      endReason: result.endReason ?? null,
+      terminatedBy: result.terminatedBy?.slice(0, 64) ?? null,
+    });
+  }
+
+  /** Records a command; rows arriving together (many sessions) are inserted in one statement. */
+  addCommand(session: Session, c: CommandInput): Promise<void> {
+    const row: CommandRecord = {
+      id: newId(),
+      sessionId: session.id,
+      userId: session.userId,
+      username: session.username,
+      assetId: session.assetId,
+      assetName: session.assetName,
+      systemUsername: session.systemUsername,
+      input: c.input.slice(0, LIMITS.input),
+      output: c.output.slice(0, LIMITS.output),
+      risk: c.risk ?? 'normal',
+      offsetMs: Math.max(0, Math.round(c.offsetMs)),
+      createdAt: c.at,
+    };
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ row, resolve, reject });
+      if (this.#queue.length >= COMMAND_BATCH_ROWS) this.#flushSoon(0);
+      else this.#flushSoon(COMMAND_BATCH_MS);
+    });
+  }
+
+  /** Waits until every command handed to addCommand so far is stored (or failed). */
+  async flushCommands(): Promise<void> {
+    if (this.#flushTimer) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = null;
+      this.#startFlush();
+    }
+    await this.#flushing;
+  }
+
+  #flushSoon(ms: number): void {
+    if (this.#flushTimer && ms > 0) return;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      this.#startFlush();
+    }, ms);
+  }
+
+  #startFlush(): void {
+    const batch = this.#queue.splice(0, this.#queue.length);
+    if (batch.length === 0) return;
+    this.#flushing = this.#flushing.then(async () => {
+      try {
+        for (let i = 0; i < batch.length; i += COMMAND_BATCH_ROWS) {
+          await this.ds.getRepository(CommandEntity).insert(batch.slice(i, i + COMMAND_BATCH_ROWS).map((q) => q.row));
+        }
+        for (const q of batch) q.resolve();
+      } catch (err) {
+        this.#log?.error({ err, commands: batch.length }, 'commands could not be stored');
+        for (const q of batch) q.reject(err);
+      }
+    });
+  }
+
+  /**
+   * At start-up: sessions still 'active' were left open by a crash (their process is
+   * gone), so they are closed as 'interrupted'. Returns how many.
+   */
+  async closeInterrupted(): Promise<number> {
+    const res = await this.ds.createQueryBuilder()
+      .update(SessionEntity)
+      .set({ status: 'interrupted', endedAt: new Date(), endReason: 'the gateway stopped before the session ended' })
+      .where('status = :status', { status: 'active' })
+      .execute();
+    return res.affected ?? 0;
+  }
+
+  activeCount(userId: string): Promise<number> {
+    return this.ds.getRepository(SessionEntity).countBy({ userId, status: 'active' });
+  }
+
+  list(q: SessionListQuery): Promise<Page<Session>> {
+    const qb = this.ds.getRepository(SessionEntity).createQueryBuilder('s').orderBy('s.started_at', 'DESC').addOrderBy('s.id', 'ASC');
+    applySearch(qb, ['s.username', 's.asset_name', 's.system_username', 's.client_address'], q.search);
+    byIdOrName(qb, 's.user_id', 's.username', q.user, 'user');
+    byIdOrName(qb, 's.asset_id', 's.asset_name', q.asset, 'asset');
+    if (q.active !== undefined) qb.andWhere(q.active ? 's.status = :active' : 's.status <> :active', { active: 'active' });
+    if (q.from) qb.andWhere('s.started_at >= :from', { from: q.from.getTime() });
+    if (q.to) qb.andWhere('s.started_at < :to', { to: q.to.getTime() });
+    return paginate(qb, q);
+  }
+
+  async get(id: string): Promise<Session> {
+    const session = isUuid(id) ? await this.ds.getRepository(SessionEntity).findOneBy({ id: id.toLowerCase() }) : null;
+    if (!session) throw new NotFoundError('session not found');
+    return session;
+  }
+
+  /** The commands of one session, in the order they were typed. */
+  async commands(sessionId: string, q: ListQuery): Promise<Page<CommandRecord>> {
+    const session = await this.get(sessionId);
+    const qb = this.ds.getRepository(CommandEntity).createQueryBuilder('c')
+      .where('c.session_id = :sid', { sid: session.id })
+      .orderBy('c.offset_ms', 'ASC').addOrderBy('c.created_at', 'ASC');
+    applySearch(qb, ['c.input'], q.search);
+    return paginate(qb, q);
+  }
+
+  /** Commands across sessions, newest first; `search` matches the command line. */
+  searchCommands(q: CommandListQuery): Promise<Page<CommandRecord>> {
+    const qb = this.ds.getRepository(CommandEntity).createQueryBuilder('c').orderBy('c.created_at', 'DESC').addOrderBy('c.id', 'ASC');
+    applySearch(qb, ['c.input'], q.search);
+    byIdOrName(qb, 'c.user_id', 'c.username', q.user, 'user');
+    byIdOrName(qb, 'c.asset_id', 'c.asset_name', q.asset, 'asset');
+    if (q.systemUser) qb.andWhere('c.system_username = :systemUser', { systemUser: q.systemUser });
+    if (q.from) qb.andWhere('c.created_at >= :from', { from: q.from.getTime() });
+    if (q.to) qb.andWhere('c.created_at < :to', { to: q.to.getTime() });
+    return paginate(qb, q);
+  }
+
+  /**
+   * The absolute path of a session's recording, or null when it has none. Built only from
+   * the stored relative path, which must be `YYYY/MM/DD/<this session's UUID>.cast`, and
+   * checked to resolve inside the recordings dir (rule 7). The file may still be missing.
+   */
+  recordingFile(session: Session): string | null {
+    const rel = session.recording;
+    if (!rel) return null;
+    const m = RECORDING_PATH.exec(rel);
+    if (!m || m[4] !== session.id.toLowerCase()) return null;
+    const file = path.resolve(this.recordingsDir, ...rel.split('/'));
+    const inside = path.relative(this.recordingsDir, file);
+    if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) return null;
+    return file;
+  }
+}
+
+function byIdOrName(qb: { andWhere(where: string, params: Record<string, unknown>): unknown }, idColumn: string, nameColumn: string, value: string | undefined, key: string): void {
+  if (!value) return;
+  if (isUuid(value)) qb.andWhere(`${idColumn} = :${key}`, { [key]: value.toLowerCase() });
+  else qb.andWhere(`${nameColumn} = :${key}`, { [key]: value });
+}
