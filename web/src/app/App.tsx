@@ -1,0 +1,65 @@
+import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { Button, Result, Spin } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { LoginPage } from '../features/session/LoginPage.tsx';
+import { ChangePasswordPage } from '../features/session/ChangePasswordPage.tsx';
+import { SessionEvents } from '../features/session/SessionEvents.tsx';
+import { useMe } from '../features/session/useSession.ts';
+import type { Me } from '../services/me.ts';
+import { AppLayout } from './AppLayout.tsx';
+import { FEATURES, homePath } from './features.tsx';
+
+function FullPageSpinner() {
+  return <Spin size="large" style={{ display: 'block', marginTop: '20vh' }} />;
+}
+
+/** Renders its children only for a logged-in user who has no pending password change. */
+function RequireSession({ children }: { children: (me: Me) => React.ReactNode }) {
+  const me = useMe();
+  const location = useLocation();
+  if (me.isLoading) return <FullPageSpinner />;
+  if (me.isError) return <Result status="error" title={String(me.error.message)} />;
+  if (!me.data) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  if (me.data.mustChangePassword) return <Navigate to="/change-password" replace />;
+  return <>{children(me.data)}</>;
+}
+
+function Forbidden() {
+  const { t } = useTranslation();
+  return <Result status="403" title="403" subTitle={t('app.forbidden')} extra={<Button href="/">{t('app.backHome')}</Button>} />;
+}
+
+function NotFound() {
+  const { t } = useTranslation();
+  return <Result status="404" title="404" subTitle={t('app.notFound')} extra={<Button href="/">{t('app.backHome')}</Button>} />;
+}
+
+export function App() {
+  return (
+    <>
+      <SessionEvents />
+      <Routes>
+        <Route path="/login" element={<LoginPage />} />
+        <Route path="/change-password" element={<ChangePasswordPage />} />
+        <Route
+          path="/*"
+          element={<RequireSession>{(me) => <AppRoutes me={me} />}</RequireSession>}
+        />
+      </Routes>
+    </>
+  );
+}
+
+function AppRoutes({ me }: { me: Me }) {
+  return (
+    <Routes>
+      <Route element={<AppLayout me={me} />}>
+        <Route index element={<Navigate to={homePath(me.abilities)} replace />} />
+        {FEATURES.map((f) => (
+          <Route key={f.key} path={f.path} element={f.hasAccess(me.abilities) ? <f.Component /> : <Forbidden />} />
+        ))}
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}

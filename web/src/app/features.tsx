@@ -1,0 +1,55 @@
+import { lazy, type ComponentType, type LazyExoticComponent, type ReactNode } from 'react';
+import {
+  ApartmentOutlined, AuditOutlined, CloudServerOutlined, DashboardOutlined, DesktopOutlined, FileSearchOutlined,
+  IdcardOutlined, KeyOutlined, LoginOutlined, SafetyOutlined, TeamOutlined, UserOutlined,
+} from '@ant-design/icons';
+import type { Ability } from '../services/common.ts';
+
+export type Section = 'overview' | 'accounts' | 'assetsSection' | 'access' | 'audit' | 'self';
+
+export interface Feature {
+  key: string;
+  /** Route pattern, relative to the app root. */
+  path: string;
+  /** Message key of its navigation entry; features without one are not in the menu (detail pages). */
+  nav?: `nav.${string}`;
+  section: Section;
+  icon?: ReactNode;
+  /** Deny by default: a feature is reachable only when the caller's abilities (from GET /me) allow it. */
+  hasAccess: (abilities: readonly Ability[]) => boolean;
+  Component: LazyExoticComponent<ComponentType>;
+}
+
+const needs = (ability: Ability) => (abilities: readonly Ability[]) => abilities.includes(ability);
+
+const page = <M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M) =>
+  lazy(async () => ({ default: (await load())[name] as ComponentType }));
+
+/** Every page of the app, in menu order (Teleport's features.tsx). */
+export const FEATURES: Feature[] = [
+  { key: 'dashboard', path: 'dashboard', nav: 'nav.dashboard', section: 'overview', icon: <DashboardOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/dashboard/DashboardPage.tsx'), 'DashboardPage') },
+  { key: 'users', path: 'users', nav: 'nav.users', section: 'accounts', icon: <UserOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/users/UsersPage.tsx'), 'UsersPage') },
+  { key: 'user-groups', path: 'user-groups', nav: 'nav.userGroups', section: 'accounts', icon: <TeamOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/userGroups/UserGroupsPage.tsx'), 'UserGroupsPage') },
+  { key: 'assets', path: 'assets', nav: 'nav.assets', section: 'assetsSection', icon: <CloudServerOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/assets/AssetsPage.tsx'), 'AssetsPage') },
+  { key: 'asset', path: 'assets/:id', section: 'assetsSection', hasAccess: needs('manage'), Component: page(() => import('../features/assets/AssetDetailPage.tsx'), 'AssetDetailPage') },
+  { key: 'system-users', path: 'system-users', nav: 'nav.systemUsers', section: 'assetsSection', icon: <IdcardOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/accounts/SystemUsersPage.tsx'), 'SystemUsersPage') },
+  { key: 'admin-users', path: 'admin-users', nav: 'nav.adminUsers', section: 'assetsSection', icon: <KeyOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/accounts/AdminUsersPage.tsx'), 'AdminUsersPage') },
+  { key: 'permissions', path: 'permissions', nav: 'nav.permissions', section: 'access', icon: <SafetyOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/permissions/PermissionsPage.tsx'), 'PermissionsPage') },
+  { key: 'sessions', path: 'sessions', nav: 'nav.sessions', section: 'audit', icon: <DesktopOutlined />, hasAccess: needs('audit'), Component: page(() => import('../features/sessions/SessionsPage.tsx'), 'SessionsPage') },
+  { key: 'login-log', path: 'audit/logins', nav: 'nav.loginLog', section: 'audit', icon: <LoginOutlined />, hasAccess: needs('audit'), Component: page(() => import('../features/audit/LoginLogPage.tsx'), 'LoginLogPage') },
+  { key: 'operation-log', path: 'audit/operations', nav: 'nav.operationLog', section: 'audit', icon: <AuditOutlined />, hasAccess: needs('audit'), Component: page(() => import('../features/audit/OperationLogPage.tsx'), 'OperationLogPage') },
+  { key: 'my-assets', path: 'my-assets', nav: 'nav.myAssets', section: 'self', icon: <ApartmentOutlined />, hasAccess: needs('self'), Component: page(() => import('../features/profile/MyAssetsPage.tsx'), 'MyAssetsPage') },
+  { key: 'profile', path: 'profile', nav: 'nav.profile', section: 'self', icon: <FileSearchOutlined />, hasAccess: needs('self'), Component: page(() => import('../features/profile/ProfilePage.tsx'), 'ProfilePage') },
+];
+
+export const SECTIONS: Section[] = ['overview', 'accounts', 'assetsSection', 'access', 'audit', 'self'];
+
+export function allowedFeatures(abilities: readonly Ability[]): Feature[] {
+  return FEATURES.filter((f) => f.hasAccess(abilities));
+}
+
+/** Where a user lands after login: the first page of the menu they may see. */
+export function homePath(abilities: readonly Ability[]): string {
+  const first = allowedFeatures(abilities).find((f) => f.nav);
+  return first ? `/${first.path}` : '/profile';
+}

@@ -1,0 +1,48 @@
+import { RemoteSelect, type Option } from './RemoteSelect.tsx';
+import type { Ref } from '../services/common.ts';
+import { usersService } from '../services/users.ts';
+import { userGroupsService } from '../services/userGroups.ts';
+import { assetsService } from '../services/assets.ts';
+import { accountsService } from '../services/accounts.ts';
+
+interface PickerProps {
+  id?: string;
+  value?: string[];
+  onChange?: (v: string[]) => void;
+  known?: Ref[];
+}
+
+const LIMIT = 50;
+const toOptions = (refs: Ref[] | undefined): Option[] => (refs ?? []).map((r) => ({ value: r.id, label: r.name }));
+
+function multi(resource: string, fetch: (s: string) => Promise<Option[]>) {
+  return function Picker({ id, value, onChange, known }: PickerProps) {
+    return <RemoteSelect id={id} multiple resource={resource} fetch={fetch} value={value} known={toOptions(known)} onChange={(v) => onChange?.((v as string[] | null) ?? [])} />;
+  };
+}
+
+export const UserPicker = multi('users', async (search) =>
+  (await usersService.list({ search, limit: LIMIT })).items.map((u) => ({ value: u.id, label: u.name && u.name !== u.username ? `${u.username} (${u.name})` : u.username })));
+
+export const GroupPicker = multi('user-groups', async (search) =>
+  (await userGroupsService.list({ search, limit: LIMIT })).items.map((g) => ({ value: g.id, label: g.name })));
+
+export const AssetPicker = multi('assets', async (search) =>
+  (await assetsService.list({ search, limit: LIMIT })).items.map((a) => ({ value: a.id, label: `${a.name} (${a.address})` })));
+
+export const SystemUserPicker = multi('system-users', async (search) =>
+  (await accountsService('system-users').list({ search, limit: LIMIT })).items.map((s) => ({ value: s.id, label: `${s.name} (${s.username})` })));
+
+/** One admin user or none. */
+export function AdminUserPicker({ id, value, onChange, known }: { id?: string; value?: string | null; onChange?: (v: string | null) => void; known?: Ref[] }) {
+  return (
+    <RemoteSelect
+      id={id}
+      resource="admin-users"
+      fetch={async (search) => (await accountsService('admin-users').list({ search, limit: LIMIT })).items.map((s) => ({ value: s.id, label: `${s.name} (${s.username})` }))}
+      value={value ?? null}
+      known={toOptions(known)}
+      onChange={(v) => onChange?.((v as string | null) ?? null)}
+    />
+  );
+}

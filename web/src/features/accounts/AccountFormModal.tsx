@@ -1,0 +1,98 @@
+import { App, Form, Input, InputNumber, Modal, Radio } from 'antd';
+import { useTranslation } from 'react-i18next';
+import type { AccountInput, AccountKind, AdminUser, SystemUser } from '../../services/accounts.ts';
+import { applyFieldError, errorText } from '../../components/apiErrors.ts';
+import { changedFields } from '../../components/diff.ts';
+import { SecretInput } from './SecretInput.tsx';
+
+type Account = SystemUser | AdminUser;
+const isSystemUser = (a: Account | null): a is SystemUser => !!a && 'loginMode' in a;
+
+interface Values extends AccountInput {
+  name: string;
+  username: string;
+}
+
+/** Create or edit a system user or an admin user; secrets are sent only when replaced or cleared. */
+export function AccountFormModal({ kind, account, onClose, onSubmit }: {
+  kind: AccountKind;
+  account: Account | null;
+  onClose: () => void;
+  onSubmit: (input: AccountInput) => Promise<unknown>;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<Values>();
+  const system = kind === 'system-users';
+
+  const initial: AccountInput = account
+    ? {
+        name: account.name, username: account.username, comment: account.comment,
+        ...(isSystemUser(account) ? { loginMode: account.loginMode, priority: account.priority, sudo: account.sudo, shell: account.shell } : {}),
+      }
+    : { comment: '', ...(system ? { loginMode: 'auto' as const, priority: 50, sudo: '', shell: '/bin/bash' } : {}) };
+
+  const submit = async () => {
+    const v = await form.validateFields();
+    const input: AccountInput = {
+      name: v.name.trim(), username: v.username.trim(), comment: v.comment ?? '',
+      ...(system ? { loginMode: v.loginMode, priority: v.priority, sudo: v.sudo ?? '', shell: v.shell || undefined } : {}),
+    };
+    const body: AccountInput = account ? changedFields(initial, input) : input;
+    // Secrets: a non-empty string replaces, null clears, anything else keeps.
+    for (const key of ['password', 'privateKey'] as const) {
+      const s = v[key];
+      if (typeof s === 'string' && s !== '') body[key] = s;
+      else if (s === null && account) body[key] = null;
+    }
+    if (account && Object.keys(body).length === 0) { onClose(); return; }
+    try {
+      await onSubmit(body);
+      void message.success(account ? t('app.saved') : t('app.created'));
+      onClose();
+    } catch (e) {
+      if (!applyFieldError(form, e)) void message.error(errorText(e));
+    }
+  };
+
+  const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
+  const title = account ? t('accounts.editTitle', { name: account.name }) : system ? t('accounts.createSystemUser') : t('accounts.createAdminUser');
+
+  return (
+    <Modal open title={title} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={640}>
+      <Form form={form} name="account" layout="vertical" initialValues={initial}>
+        <Form.Item name="name" label={t('accounts.name')} rules={[required(t('accounts.name'))]}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="username" label={t('accounts.username')} rules={[required(t('accounts.username'))]}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="password" label={t('accounts.password')}>
+          <SecretInput isSet={account?.hasPassword ?? false} />
+        </Form.Item>
+        <Form.Item name="privateKey" label={t('accounts.privateKey')}>
+          <SecretInput isSet={account?.hasPrivateKey ?? false} multiline fileUpload />
+        </Form.Item>
+        {system ? (
+          <>
+            <Form.Item name="loginMode" label={t('accounts.loginMode')}>
+              <Radio.Group options={[{ value: 'auto', label: t('accounts.loginModes.auto') }, { value: 'manual', label: t('accounts.loginModes.manual') }]} />
+            </Form.Item>
+            <Form.Item name="priority" label={t('accounts.priority')}>
+              <InputNumber min={1} max={100} />
+            </Form.Item>
+            <Form.Item name="shell" label={t('accounts.shell')}>
+              <Input />
+            </Form.Item>
+            <Form.Item name="sudo" label={t('accounts.sudo')}>
+              <Input.TextArea rows={2} placeholder="/usr/bin/systemctl restart nginx" />
+            </Form.Item>
+          </>
+        ) : null}
+        <Form.Item name="comment" label={t('common.comment')}>
+          <Input.TextArea rows={2} />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}

@@ -1,0 +1,111 @@
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { App, Button, Card, Descriptions, Empty, Popconfirm, Result, Space, Spin, Table, Tag, Typography } from 'antd';
+import { ArrowLeftOutlined, EditOutlined } from '@ant-design/icons';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { assetsService } from '../../services/assets.ts';
+import type { Reacher } from '../../services/grants.ts';
+import { Page } from '../../components/Page.tsx';
+import { errorText } from '../../components/apiErrors.ts';
+import { formatTime } from '../../components/time.ts';
+import { AssetFormModal } from './AssetFormModal.tsx';
+import { ASSETS_KEY, useAsset, useAssetMutations } from './useAssets.ts';
+
+/** One asset: its fields, facts, pinned host key and who can reach it (as core/access decides). */
+export function AssetDetailPage() {
+  const { id = '' } = useParams();
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const qc = useQueryClient();
+  const asset = useAsset(id);
+  const m = useAssetMutations();
+  const hostKey = useQuery({ queryKey: [...ASSETS_KEY, 'one', id, 'host-key'], queryFn: () => assetsService.hostKey(id), enabled: asset.isSuccess });
+  const reachers = useQuery({ queryKey: [...ASSETS_KEY, 'one', id, 'reachers'], queryFn: () => assetsService.reachers(id), enabled: asset.isSuccess });
+  const [editing, setEditing] = useState(false);
+
+  if (asset.isLoading) return <Spin style={{ display: 'block', margin: 48 }} />;
+  if (asset.isError || !asset.data) return <Result status="404" title={errorText(asset.error)} extra={<Link to="/assets">{t('assets.back')}</Link>} />;
+  const a = asset.data;
+
+  const forget = async () => {
+    try {
+      await assetsService.forgetHostKey(id);
+      await qc.invalidateQueries({ queryKey: [...ASSETS_KEY, 'one', id, 'host-key'] });
+      void message.success(t('app.deleted'));
+    } catch (e) { void message.error(errorText(e)); }
+  };
+
+  const facts = a.facts ? Object.entries(a.facts) : [];
+  return (
+    <Page
+      title={`${t('assets.detail')}: ${a.name}`}
+      extra={(
+        <>
+          <Link to="/assets"><Button icon={<ArrowLeftOutlined />}>{t('assets.back')}</Button></Link>
+          <Button type="primary" icon={<EditOutlined />} onClick={() => setEditing(true)}>{t('common.edit')}</Button>
+        </>
+      )}
+    >
+      <Space orientation="vertical" size={16} style={{ width: '100%' }}>
+        <Card>
+          <Descriptions column={{ xs: 1, md: 2 }} size="small">
+            <Descriptions.Item label={t('assets.name')}>{a.name}</Descriptions.Item>
+            <Descriptions.Item label={t('assets.address')}>{a.address}:{a.port}</Descriptions.Item>
+            <Descriptions.Item label={t('assets.platform')}>{a.platform}</Descriptions.Item>
+            <Descriptions.Item label={t('common.status')}>{a.active ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>}</Descriptions.Item>
+            <Descriptions.Item label={t('assets.nodes')}>{a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>)}</Descriptions.Item>
+            <Descriptions.Item label={t('assets.labels')}>{a.labels.map((l) => <Tag key={l} color="geekblue">{l}</Tag>)}</Descriptions.Item>
+            <Descriptions.Item label={t('assets.lastTest')}>
+              {a.lastTest ? <span>{a.lastTest.ok ? <Tag color="green">OK</Tag> : <Tag color="red">FAIL</Tag>} {formatTime(a.lastTest.at)} {a.lastTest.message}</span> : '—'}
+            </Descriptions.Item>
+            <Descriptions.Item label={t('common.comment')}>{a.comment || '—'}</Descriptions.Item>
+          </Descriptions>
+        </Card>
+        <Card title={t('assets.facts')} extra={a.factsAt ? `${t('assets.factsAt')}: ${formatTime(a.factsAt)}` : null}>
+          {facts.length ? (
+            <Descriptions column={1} size="small" bordered>
+              {facts.map(([k, v]) => (
+                <Descriptions.Item key={k} label={k}><span className="mono">{typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v)}</span></Descriptions.Item>
+              ))}
+            </Descriptions>
+          ) : <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('assets.noFacts')} />}
+        </Card>
+        <Card title={t('assets.hostKey')} loading={hostKey.isLoading}>
+          {hostKey.data ? (
+            <Space orientation="vertical" style={{ width: '100%' }}>
+              <Descriptions column={1} size="small">
+                <Descriptions.Item label={t('keys.type')}>{hostKey.data.keyType}</Descriptions.Item>
+                <Descriptions.Item label={t('keys.fingerprint')}><Typography.Text className="mono" copyable>{hostKey.data.fingerprint}</Typography.Text></Descriptions.Item>
+                <Descriptions.Item label={t('assets.pinnedAt')}>{formatTime(hostKey.data.pinnedAt)}</Descriptions.Item>
+              </Descriptions>
+              <Popconfirm title={t('assets.forgetHostKeyConfirm')} okText={t('assets.forgetHostKey')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={forget}>
+                <Button danger>{t('assets.forgetHostKey')}</Button>
+              </Popconfirm>
+            </Space>
+          ) : <Typography.Text type="secondary">{t('assets.noHostKey')}</Typography.Text>}
+        </Card>
+        <Card title={t('assets.reachers')}>
+          <Table<Reacher>
+            rowKey={(r) => r.user.id}
+            size="small"
+            loading={reachers.isLoading}
+            dataSource={reachers.data ?? []}
+            pagination={{ pageSize: 20, hideOnSinglePage: true }}
+            locale={{ emptyText: t('common.empty') }}
+            columns={[
+              { title: t('assets.reacher'), key: 'user', render: (_, r) => r.user.username },
+              {
+                title: t('assets.viaSystemUsers'), key: 'su',
+                render: (_, r) => r.systemUsers.map((s) => (
+                  <div key={s.id}><Tag>{s.username}</Tag>{s.actions.map((x) => <Tag key={x} color="blue">{t(`permissions.actionNames.${x as 'connect'}`, x)}</Tag>)}</div>
+                )),
+              },
+            ]}
+          />
+        </Card>
+      </Space>
+      {editing ? <AssetFormModal asset={a} defaultNode={null} onClose={() => setEditing(false)} onSubmit={(patch) => m.update.mutateAsync({ id: a.id, patch })} /> : null}
+    </Page>
+  );
+}

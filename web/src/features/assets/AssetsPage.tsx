@@ -1,0 +1,100 @@
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { App, Button, Card, Col, Flex, Popconfirm, Row, Select, Space, Table, Tag } from 'antd';
+import { DeleteOutlined, EditOutlined, PlusOutlined, UploadOutlined } from '@ant-design/icons';
+import { useTranslation } from 'react-i18next';
+import { PLATFORMS, type Asset } from '../../services/assets.ts';
+import { Page } from '../../components/Page.tsx';
+import { SearchBox } from '../../components/SearchBox.tsx';
+import { usePaging } from '../../components/usePaging.ts';
+import { errorText } from '../../components/apiErrors.ts';
+import { AssetFormModal } from './AssetFormModal.tsx';
+import { CsvImportModal } from './CsvImportModal.tsx';
+import { NodeTree } from './NodeTree.tsx';
+import { useAssetMutations, useAssets } from './useAssets.ts';
+
+export function AssetsPage() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const paging = usePaging();
+  const [node, setNode] = useState<string | null>(null);
+  const [platform, setPlatform] = useState<string | undefined>();
+  const assets = useAssets({ ...paging.params, node: node ?? undefined, platform });
+  const m = useAssetMutations();
+  const [editing, setEditing] = useState<{ asset: Asset | null } | null>(null);
+  const [importing, setImporting] = useState(false);
+
+  const remove = async (a: Asset) => {
+    try { await m.remove.mutateAsync(a.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); }
+  };
+
+  return (
+    <Page
+      title={t('assets.title')}
+      extra={(
+        <>
+          <Button icon={<UploadOutlined />} onClick={() => setImporting(true)}>{t('assets.importCsv')}</Button>
+          <Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ asset: null })}>{t('assets.create')}</Button>
+        </>
+      )}
+    >
+      <Row gutter={16}>
+        <Col xs={24} md={7} xl={6}>
+          <Card size="small" title={t('nodes.title')} extra={node ? <Button type="link" size="small" onClick={() => setNode(null)}>{t('nodes.allAssets')}</Button> : null}>
+            <NodeTree selected={node} onSelect={(id) => { setNode(id); paging.resetPage(); }} />
+          </Card>
+        </Col>
+        <Col xs={24} md={17} xl={18}>
+          <Flex gap={12} wrap style={{ marginBottom: 16 }}>
+            <SearchBox onSearch={paging.setSearch} />
+            <Select
+              aria-label={t('assets.filterPlatform')}
+              placeholder={t('assets.filterPlatform')}
+              allowClear
+              style={{ width: 180 }}
+              value={platform}
+              onChange={(v) => { setPlatform(v); paging.resetPage(); }}
+              options={PLATFORMS.map((p) => ({ value: p, label: p }))}
+            />
+          </Flex>
+          <Table<Asset>
+            rowKey="id"
+            loading={assets.isLoading}
+            dataSource={assets.data?.items ?? []}
+            pagination={paging.pagination(assets.data?.total)}
+            locale={{ emptyText: paging.search ? t('common.noMatch') : t('common.empty') }}
+            scroll={{ x: 800 }}
+            columns={[
+              { title: t('assets.name'), dataIndex: 'name', sorter: (a, b) => a.name.localeCompare(b.name), render: (v: string, a) => <Link to={`/assets/${a.id}`}>{v}</Link> },
+              { title: t('assets.address'), key: 'address', render: (_, a) => `${a.address}:${a.port}` },
+              { title: t('assets.platform'), dataIndex: 'platform' },
+              { title: t('assets.nodes'), key: 'nodes', render: (_, a) => a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>) },
+              { title: t('assets.labels'), key: 'labels', render: (_, a) => a.labels.map((l) => <Tag key={l} color="geekblue">{l}</Tag>) },
+              { title: t('common.status'), dataIndex: 'active', render: (v: boolean) => (v ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>) },
+              {
+                title: t('common.actions'), key: 'actions', fixed: 'right', width: 110,
+                render: (_, a) => (
+                  <Space size={4}>
+                    <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${a.name}`} onClick={() => setEditing({ asset: a })} />
+                    <Popconfirm title={t('common.confirmDelete', { name: a.name })} description={t('common.confirmDeleteHint')} okText={t('common.delete')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={() => remove(a)}>
+                      <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${a.name}`} />
+                    </Popconfirm>
+                  </Space>
+                ),
+              },
+            ]}
+          />
+        </Col>
+      </Row>
+      {editing ? (
+        <AssetFormModal
+          asset={editing.asset}
+          defaultNode={node}
+          onClose={() => setEditing(null)}
+          onSubmit={(input) => (editing.asset ? m.update.mutateAsync({ id: editing.asset.id, patch: input }) : m.create.mutateAsync(input))}
+        />
+      ) : null}
+      {importing ? <CsvImportModal node={node} onClose={() => setImporting(false)} /> : null}
+    </Page>
+  );
+}

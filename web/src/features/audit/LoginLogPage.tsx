@@ -1,0 +1,56 @@
+import { useState } from 'react';
+import { DatePicker, Flex, Input, Select, Table, Tag } from 'antd';
+import type { Dayjs } from 'dayjs';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { auditService, type LoginLog } from '../../services/audit.ts';
+import { Page } from '../../components/Page.tsx';
+import { usePaging } from '../../components/usePaging.ts';
+import { formatTime } from '../../components/time.ts';
+
+type Range = [Dayjs | null, Dayjs | null] | null;
+
+export function LoginLogPage() {
+  const { t } = useTranslation();
+  const paging = usePaging();
+  const [username, setUsername] = useState('');
+  const [ok, setOk] = useState<boolean | undefined>();
+  const [channel, setChannel] = useState<'web' | 'ssh' | 'api' | undefined>();
+  const [range, setRange] = useState<Range>(null);
+  const params = {
+    limit: paging.params.limit, offset: paging.params.offset, username: username || undefined, ok, channel,
+    from: range?.[0]?.startOf('day').toISOString(), to: range?.[1]?.endOf('day').toISOString(),
+  };
+  const list = useQuery({ queryKey: ['audit', 'logins', params], queryFn: () => auditService.logins(params), placeholderData: keepPreviousData });
+
+  return (
+    <Page title={t('audit.loginTitle')}>
+      <Flex gap={12} wrap style={{ marginBottom: 16 }}>
+        <Input.Search aria-label={t('audit.username')} placeholder={t('audit.username')} allowClear style={{ width: 200 }} onSearch={(v) => { setUsername(v.trim()); paging.resetPage(); }} />
+        <Select aria-label={t('audit.result')} placeholder={t('audit.result')} allowClear style={{ width: 140 }} value={ok === undefined ? undefined : ok ? 'ok' : 'fail'}
+          onChange={(v) => { setOk(v === undefined ? undefined : v === 'ok'); paging.resetPage(); }}
+          options={[{ value: 'ok', label: t('audit.success') }, { value: 'fail', label: t('audit.failure') }]} />
+        <Select aria-label={t('audit.channel')} placeholder={t('audit.channel')} allowClear style={{ width: 140 }} value={channel}
+          onChange={(v) => { setChannel(v); paging.resetPage(); }} options={['web', 'ssh', 'api'].map((c) => ({ value: c as 'web', label: c }))} />
+        <DatePicker.RangePicker aria-label={t('common.dateRange')} value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />
+      </Flex>
+      <Table<LoginLog>
+        rowKey="id"
+        size="small"
+        loading={list.isLoading}
+        dataSource={list.data?.items ?? []}
+        pagination={paging.pagination(list.data?.total)}
+        locale={{ emptyText: t('common.empty') }}
+        columns={[
+          { title: t('audit.time'), dataIndex: 'createdAt', render: formatTime },
+          { title: t('audit.username'), dataIndex: 'username' },
+          { title: t('audit.clientAddress'), dataIndex: 'clientAddress' },
+          { title: t('audit.channel'), dataIndex: 'channel' },
+          { title: t('audit.method'), dataIndex: 'method' },
+          { title: t('audit.result'), dataIndex: 'ok', render: (v: boolean) => (v ? <Tag color="green">{t('audit.success')}</Tag> : <Tag color="red">{t('audit.failure')}</Tag>) },
+          { title: t('audit.reason'), dataIndex: 'reason' },
+        ]}
+      />
+    </Page>
+  );
+}

@@ -1,0 +1,82 @@
+import { useState } from 'react';
+import { App, Button, Flex, Popconfirm, Space, Table, Tag } from 'antd';
+import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { permissionsService, type Permission, type PermissionInput } from '../../services/permissions.ts';
+import type { Ref } from '../../services/common.ts';
+import { Page } from '../../components/Page.tsx';
+import { SearchBox } from '../../components/SearchBox.tsx';
+import { usePaging } from '../../components/usePaging.ts';
+import { errorText } from '../../components/apiErrors.ts';
+import { formatTime } from '../../components/time.ts';
+import { PermissionFormModal } from './PermissionFormModal.tsx';
+
+const KEY = ['permissions'] as const;
+
+function RefTags({ refs, color }: { refs: Ref[]; color?: string }) {
+  const shown = refs.slice(0, 4);
+  return <>{shown.map((r) => <Tag key={r.id} color={color}>{r.name}</Tag>)}{refs.length > shown.length ? <Tag>+{refs.length - shown.length}</Tag> : null}</>;
+}
+
+export function PermissionsPage() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const qc = useQueryClient();
+  const paging = usePaging();
+  const list = useQuery({ queryKey: [...KEY, paging.params], queryFn: () => permissionsService.list(paging.params), placeholderData: keepPreviousData });
+  const onSuccess = () => qc.invalidateQueries({ queryKey: KEY });
+  const create = useMutation({ mutationFn: (i: PermissionInput) => permissionsService.create(i), onSuccess });
+  const update = useMutation({ mutationFn: ({ id, patch }: { id: string; patch: PermissionInput }) => permissionsService.update(id, patch), onSuccess });
+  const remove = useMutation({ mutationFn: (id: string) => permissionsService.remove(id), onSuccess });
+  const [editing, setEditing] = useState<{ permission: Permission | null } | null>(null);
+
+  const validity = (p: Permission) => (!p.validFrom && !p.validTo ? t('permissions.always') : `${p.validFrom ? formatTime(p.validFrom) : '…'} → ${p.validTo ? formatTime(p.validTo) : '…'}`);
+
+  return (
+    <Page title={t('permissions.title')} extra={<Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ permission: null })}>{t('permissions.create')}</Button>}>
+      <Flex style={{ marginBottom: 16 }}><SearchBox onSearch={paging.setSearch} /></Flex>
+      <Table<Permission>
+        rowKey="id"
+        loading={list.isLoading}
+        dataSource={list.data?.items ?? []}
+        pagination={paging.pagination(list.data?.total)}
+        locale={{ emptyText: paging.search ? t('common.noMatch') : t('common.empty') }}
+        scroll={{ x: 1100 }}
+        columns={[
+          { title: t('common.name'), dataIndex: 'name', sorter: (a, b) => a.name.localeCompare(b.name) },
+          { title: t('permissions.who'), key: 'who', render: (_, p) => <><RefTags refs={p.users} /><RefTags refs={p.userGroups} color="purple" /></> },
+          { title: t('permissions.what'), key: 'what', render: (_, p) => <><RefTags refs={p.assets} /><RefTags refs={p.nodes} color="cyan" /></> },
+          { title: t('permissions.systemUsers'), key: 'su', render: (_, p) => <RefTags refs={p.systemUsers} /> },
+          { title: t('permissions.actions'), key: 'actions', render: (_, p) => p.actions.map((a) => <Tag key={a} color="blue">{t(`permissions.actionNames.${a}`)}</Tag>) },
+          { title: t('permissions.validity'), key: 'validity', render: (_, p) => validity(p) },
+          { title: t('common.status'), dataIndex: 'active', render: (v: boolean) => (v ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>) },
+          {
+            title: t('common.actions'), key: 'ops', fixed: 'right', width: 110,
+            render: (_, p) => (
+              <Space size={4}>
+                <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${p.name}`} onClick={() => setEditing({ permission: p })} />
+                <Popconfirm
+                  title={t('common.confirmDelete', { name: p.name })}
+                  okText={t('common.delete')}
+                  okButtonProps={{ danger: true }}
+                  cancelText={t('common.cancel')}
+                  onConfirm={async () => { try { await remove.mutateAsync(p.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } }}
+                >
+                  <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${p.name}`} />
+                </Popconfirm>
+              </Space>
+            ),
+          },
+        ]}
+      />
+      {editing ? (
+        <PermissionFormModal
+          permission={editing.permission}
+          onClose={() => setEditing(null)}
+          onSubmit={(input) => (editing.permission ? update.mutateAsync({ id: editing.permission.id, patch: input }) : create.mutateAsync(input))}
+        />
+      ) : null}
+    </Page>
+  );
+}

@@ -1,0 +1,125 @@
+import { App, DatePicker, Form, Input, Modal, Select, Switch } from 'antd';
+import dayjs, { type Dayjs } from 'dayjs';
+import { useTranslation } from 'react-i18next';
+import { ROLES, type Role } from '../../services/common.ts';
+import type { User, UserInput } from '../../services/users.ts';
+import { GroupPicker } from '../../components/pickers.tsx';
+import { applyFieldError, errorText } from '../../components/apiErrors.ts';
+import { changedFields } from '../../components/diff.ts';
+
+interface Values {
+  username: string;
+  name?: string;
+  email?: string;
+  role: Role;
+  groups: string[];
+  password?: string;
+  mustChangePassword: boolean;
+  active: boolean;
+  expiresAt?: Dayjs | null;
+  comment?: string;
+}
+
+function toInput(v: Values): UserInput {
+  return {
+    username: v.username?.trim(),
+    name: v.name?.trim() ?? '',
+    email: v.email?.trim() ? v.email.trim() : null,
+    role: v.role,
+    groups: v.groups ?? [],
+    mustChangePassword: v.mustChangePassword,
+    active: v.active,
+    expiresAt: v.expiresAt ? v.expiresAt.toISOString() : null,
+    comment: v.comment ?? '',
+    ...(v.password ? { password: v.password } : {}),
+  };
+}
+
+function fromUser(u: User): UserInput {
+  return {
+    username: u.username, name: u.name, email: u.email, role: u.role, groups: u.groups.map((g) => g.id),
+    mustChangePassword: u.mustChangePassword, active: u.active, expiresAt: u.expiresAt, comment: u.comment,
+  };
+}
+
+/** Create a user, or edit one (only the changed fields are sent). */
+export function UserFormModal({ user, open, onClose, onSubmit }: {
+  user: User | null;
+  open: boolean;
+  onClose: () => void;
+  onSubmit: (input: UserInput) => Promise<unknown>;
+}) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<Values>();
+
+  const initialValues: Partial<Values> = user
+    ? {
+        username: user.username, name: user.name, email: user.email ?? '', role: user.role, groups: user.groups.map((g) => g.id),
+        mustChangePassword: user.mustChangePassword, active: user.active, expiresAt: user.expiresAt ? dayjs(user.expiresAt) : null, comment: user.comment,
+      }
+    : { role: 'user', groups: [], mustChangePassword: true, active: true };
+
+  const submit = async () => {
+    const values = await form.validateFields();
+    const input = toInput(values);
+    const body = user ? changedFields(fromUser(user), input) : input;
+    if (user) delete body.username;
+    if (user && Object.keys(body).length === 0) { onClose(); return; }
+    try {
+      await onSubmit(body);
+      void message.success(user ? t('app.saved') : t('app.created'));
+      onClose();
+    } catch (e) {
+      if (!applyFieldError(form, e)) void message.error(errorText(e));
+    }
+  };
+
+  const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
+
+  return (
+    <Modal
+      open={open}
+      title={user ? t('users.editTitle', { name: user.username }) : t('users.createTitle')}
+      onCancel={onClose}
+      onOk={submit}
+      okText={t('common.save')}
+      cancelText={t('common.cancel')}
+      destroyOnHidden
+      width={640}
+    >
+      <Form form={form} name="user" layout="vertical" preserve={false} initialValues={initialValues}>
+        <Form.Item name="username" label={t('users.username')} rules={[required(t('users.username')), { pattern: /^[a-z0-9._-]+$/, message: 'a-z 0-9 . _ -' }]}>
+          <Input disabled={!!user} autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="name" label={t('users.name')}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="email" label={t('users.email')} rules={[{ type: 'email' }]}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="role" label={t('users.role')} rules={[required(t('users.role'))]}>
+          <Select options={ROLES.map((r) => ({ value: r, label: t(`users.roles.${r}`) }))} />
+        </Form.Item>
+        <Form.Item name="groups" label={t('users.groups')}>
+          <GroupPicker known={user?.groups} />
+        </Form.Item>
+        <Form.Item name="password" label={t('users.password')} extra={user ? t('users.passwordHintEdit') : undefined} rules={user ? [] : [required(t('users.password'))]}>
+          <Input.Password autoComplete="new-password" />
+        </Form.Item>
+        <Form.Item name="mustChangePassword" label={t('users.mustChangePassword')} valuePropName="checked">
+          <Switch />
+        </Form.Item>
+        <Form.Item name="active" label={t('common.active')} valuePropName="checked">
+          <Switch />
+        </Form.Item>
+        <Form.Item name="expiresAt" label={t('users.expiresAt')}>
+          <DatePicker showTime style={{ width: '100%' }} />
+        </Form.Item>
+        <Form.Item name="comment" label={t('common.comment')}>
+          <Input.TextArea rows={2} />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * The one HTTP client of the web app: the only module that calls fetch.
+ * Every request is same-origin JSON under /api/v1 with the session cookie.
+ */
+
+export const API_BASE = '/api/v1';
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** An error answered by the API (or a network failure, status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+
+  constructor(status: number, body: ApiErrorBody) {
+    super(body.message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body.code;
+    this.details = body.details ?? {};
+  }
+
+  /** The form field the error is about, when the API names one (`details.field`). */
+  get field(): string | undefined {
+    const f = this.details.field;
+    return typeof f === 'string' && f !== 'body' && f !== 'query' ? f : undefined;
+  }
+
+  get reason(): string | undefined {
+    const r = this.details.reason;
+    return typeof r === 'string' ? r : undefined;
+  }
+}
+
+export interface ListPage<T> {
+  items: T[];
+  total: number;
+}
+
+export type Query = Record<string, string | number | boolean | null | undefined>;
+
+type Listener = (error: ApiError, path: string) => void;
+const listeners = new Set<Listener>();
+
+/** Hear about every failed call: the session layer uses it for expiry (401) and forced password change (403). */
+export function onApiError(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => { listeners.delete(listener); };
+}
+
+export function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === '') continue;
+    params.set(k, String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  const mutating = method !== 'GET';
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  // The API refuses mutating requests that are not application/json (415), even empty ones.
+  if (mutating) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(API_BASE + path + queryString(query), {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: mutating ? JSON.stringify(body ?? {}) : undefined,
+    });
+  } catch {
+    const error = new ApiError(0, { code: 'network_error', message: 'The server cannot be reached.' });
+    listeners.forEach((l) => l(error, path));
+    throw error;
+  }
+  const text = await res.text();
+  let parsed: unknown = null;
+  if (text) {
+    try { parsed = JSON.parse(text); } catch { parsed = null; }
+  }
+  if (!res.ok) {
+    const err = (parsed as { error?: ApiErrorBody } | null)?.error;
+    const error = new ApiError(res.status, err ?? { code: 'http_' + res.status, message: res.statusText || 'Request failed' });
+    listeners.forEach((l) => l(error, path));
+    throw error;
+  }
+  return parsed as T;
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
+  post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  delete: (path: string) => request<void>('DELETE', path, {}),
+};
+
+/** Maps a list answer item by item with a resource's make<Thing>. */
+export function mapPage<J, T>(page: ListPage<J>, make: (j: J) => T): ListPage<T> {
+  return { items: (page.items ?? []).map(make), total: page.total ?? page.items?.length ?? 0 };
+}
