@@ -28,7 +28,7 @@ function Root() {
   const zh = i18n.language === 'zh';
   dayjs.locale(zh ? 'zh-cn' : 'en');
   return (
-    <ConfigProvider locale={zh ? zhCN : enUS} theme={{ token: { colorPrimary: '#1f6feb', borderRadius: 6 } }}>
+    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={{ token: { colorPrimary: '#1f6feb', borderRadius: 6 } }}>
       <AntApp>
         <BrowserRouter>
           <App />

@@ -1,0 +1,207 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { authenticator } from 'otplib';
+import { ensureWebBuild } from '../server/webBuild.ts';
+import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import { ApiClient, loggedIn } from './helpers/api.ts';
+import { factories } from './helpers/factories.ts';
+import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { cleanup } from './helpers/tmp.ts';
+
+let b: Bastion;
+let browser: Browser;
+let f: ReturnType<typeof factories>;
+const sessions: BrowserSession[] = [];
+
+before(async () => {
+  await ensureWebBuild(() => undefined);
+  // The true first start: no BASTION_ADMIN_PASSWORD, so the admin is admin/admin and must change it.
+  b = await startBastion({ env: { BASTION_ADMIN_PASSWORD: undefined as unknown as string } });
+  f = factories(b.services);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
+  await browser?.close();
+  await b?.stop();
+  await cleanup();
+});
+
+async function fresh(): Promise<BrowserSession> {
+  const s = await openPage(browser, b.baseUrl);
+  sessions.push(s);
+  return s;
+}
+
+async function login(page: Page, username: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** The app's own errors, not the 401 of the first GET /me that tells it nobody is logged in. */
+const appErrors = (s: BrowserSession) => s.errors.filter((e) => !/Failed to load resource/.test(e));
+
+test('the page is served with the security headers (CSP without inline scripts, nosniff, no framing)', async () => {
+  const res = await fetch(b.baseUrl + '/');
+  assert.equal(res.status, 200);
+  const csp = res.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  const html = await res.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in index.html');
+  assert.doesNotMatch(html, /https?:\/\//, 'nothing referenced from outside the bastion');
+});
+
+test('first login with admin/admin goes to the forced password change, then into the app', async () => {
+  const s = await fresh();
+  const { page } = s;
+  await page.goto('/');
+  await page.waitForURL(/\/login/);
+  await screenshot(page, '01-login');
+  await login(page, 'admin', 'admin');
+  await page.waitForURL(/\/change-password/);
+  await page.getByRole('heading', { name: 'Change your password' }).waitFor();
+  await screenshot(page, '02-forced-password-change');
+
+  // The API itself refuses anything else until the password is changed.
+  await page.goto('/users');
+  await page.waitForURL(/\/change-password/);
+
+  await page.getByLabel('Current password').fill('admin');
+  await page.getByLabel('New password', { exact: true }).fill('short');
+  await page.getByLabel('Repeat the new password').fill('short');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByText('At least 8 characters.').waitFor();
+
+  await page.getByLabel('New password', { exact: true }).fill(ADMIN_PASSWORD);
+  await page.getByLabel('Repeat the new password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.waitForURL(/\/dashboard/);
+  await page.getByRole('navigation', { name: 'main' }).getByText('Users', { exact: true }).first().waitFor();
+
+  const api = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  const me = await api.get('/me');
+  assert.equal(me.body.mustChangePassword, false);
+  assert.deepEqual(appErrors(s), []);
+});
+
+test('a wrong password shows one clear error that does not say which part was wrong', async () => {
+  const { page } = await fresh();
+  await login(page, 'admin', 'not-the-password');
+  const alert = page.getByRole('alert').filter({ hasText: 'Invalid username or password.' });
+  await alert.waitFor();
+  await login(page, 'nobody-here', 'not-the-password');
+  await alert.waitFor();
+  await screenshot(page, '03-login-error');
+});
+
+test('a deep link reloads into the same page, and a session that ends sends the user back to login', async () => {
+  const s = await fresh();
+  const { page, context } = s;
+  const asset = await f.asset({ name: 'deep01', address: '10.9.8.7' });
+  await login(page, 'admin', ADMIN_PASSWORD);
+  await page.waitForURL(/\/dashboard/);
+  await page.goto(`/assets/${asset.id}`);
+  await page.getByRole('heading', { name: /deep01/ }).waitFor();
+  await page.reload();
+  await page.getByRole('heading', { name: /deep01/ }).waitFor();
+  assert.match(page.url(), new RegExp(`/assets/${asset.id}$`));
+  await screenshot(page, '04-asset-detail');
+
+  await context.clearCookies();
+  await page.getByRole('navigation', { name: 'main' }).getByText('Permissions').click();
+  await page.waitForURL(/\/login\?next=/);
+  await login(page, 'admin', ADMIN_PASSWORD);
+  await page.waitForURL(/\/dashboard|\/permissions/);
+});
+
+test('a plain user sees only their profile and assets, with the ssh command to copy', async () => {
+  const alice = await f.user({ username: 'alice', password: 'Wonder-land-123' });
+  const web = await f.asset({ name: 'web01', address: '10.1.2.3' });
+  const su = await f.systemUser({ name: 'deploy', username: 'deploy', password: 'x-secret-1' });
+  await f.permission({ name: 'alice-web', users: [alice.id], assets: [web.id], systemUsers: [su.id], actions: ['connect', 'upload'] });
+
+  const s = await fresh();
+  const { page } = s;
+  await login(page, 'alice', 'Wonder-land-123');
+  await page.waitForURL(/\/my-assets/);
+  const nav = page.getByRole('navigation', { name: 'main' });
+  await nav.getByText('My assets').waitFor();
+  await nav.getByText('My profile').waitFor();
+  for (const hidden of ['Users', 'Assets', 'Permissions', 'Sessions', 'Login log', 'Dashboard']) {
+    assert.equal(await nav.getByText(hidden, { exact: true }).count(), 0, `${hidden} is not in alice's menu`);
+  }
+  const command = page.getByTestId('ssh-command');
+  await command.waitFor();
+  assert.match(await command.innerText(), /^ssh -p \d+ alice@web01@/);
+  await screenshot(page, '05-my-assets');
+
+  // An admin page by URL is refused by the app, and by the API behind it.
+  await page.goto('/users');
+  await page.getByText('Your role does not allow this page.').waitFor();
+  const api = await loggedIn(b.baseUrl, 'alice', 'Wonder-land-123');
+  assert.equal((await api.get('/users')).status, 403);
+  assert.deepEqual(appErrors(s), []);
+});
+
+test('TOTP enrolment with the QR code, then login asks for the code and accepts it', async () => {
+  await f.user({ username: 'bob', password: 'Bob-pass-1234' });
+  const s = await fresh();
+  const { page } = s;
+  await login(page, 'bob', 'Bob-pass-1234');
+  await page.waitForURL(/\/my-assets/);
+  await page.getByRole('navigation', { name: 'main' }).getByText('My profile').click();
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+  await page.getByRole('img', { name: 'TOTP QR code' }).waitFor();
+  const secret = (await page.getByTestId('totp-secret').innerText()).trim();
+  assert.match(secret, /^[A-Z2-7]+=*$/);
+  await screenshot(page, '06-profile-totp');
+
+  await page.getByLabel('Code from the app').fill('000000' === authenticator.generate(secret) ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Verify and enable' }).click();
+  await page.locator('.ant-form-item-explain-error').first().waitFor();
+
+  await page.getByLabel('Code from the app').fill(authenticator.generate(secret));
+  await page.getByRole('button', { name: 'Verify and enable' }).click();
+  await page.getByTestId('totp-status').filter({ hasText: 'Two-factor authentication is on.' }).waitFor();
+
+  await page.getByTestId('account-menu').hover();
+  await page.getByText('Log out').click();
+  await page.waitForURL(/\/login/);
+
+  await login(page, 'bob', 'Bob-pass-1234');
+  await page.getByLabel('One-time code').waitFor();
+  await page.getByLabel('One-time code').fill('123456' === authenticator.generate(secret) ? '654321' : '123456');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByText('Invalid one-time code.').waitFor();
+  await screenshot(page, '07-login-totp');
+  await page.getByLabel('One-time code').fill(authenticator.generate(secret));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.waitForURL(/\/my-assets/);
+
+  const api = new ApiClient(b.baseUrl);
+  assert.equal((await api.login('bob', 'Bob-pass-1234')).body.error.details.reason, 'totp_required');
+  assert.deepEqual(appErrors(s), []);
+});
+
+test('the app switches to Simplified Chinese and remembers it', async () => {
+  const { page } = await fresh();
+  await page.goto('/login');
+  await page.getByLabel('Language').first().click();
+  await page.getByTitle('简体中文').click();
+  await page.getByRole('heading', { name: '登录堡垒机' }).waitFor();
+  await page.reload();
+  await page.getByRole('heading', { name: '登录堡垒机' }).waitFor();
+  await page.getByLabel('用户名').fill('admin');
+  await page.getByLabel('密码').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.waitForURL(/\/dashboard/);
+  await page.getByRole('navigation', { name: 'main' }).getByText('资产授权').waitFor();
+  await screenshot(page, '08-chinese');
+});
