@@ -8,6 +8,8 @@ import { assetRoutes } from './assets.ts';
 import { accountRoutes } from './accounts.ts';
 import { permissionRoutes } from './permissions.ts';
 import { auditRoutes } from './audit.ts';
+import { sessionRoutes } from './sessions.ts';
+import { commandRoutes } from './commands.ts';
 
 /** Every API route, in the order they are matched. Add a resource's routes here. */
 export const allRoutes: AnyRoute[] = [
@@ -20,4 +22,6 @@ export const allRoutes: AnyRoute[] = [
   ...accountRoutes,
   ...permissionRoutes,
   ...auditRoutes,
+  ...sessionRoutes,
+  ...commandRoutes,
 ];

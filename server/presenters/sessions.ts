@@ -1,0 +1,40 @@
+import type { CommandRecord, Session } from '../../core/db/entities/index.ts';
+import { iso } from './identity.ts';
+
+/** A session as auditors see it. The recording is offered as its API URL, never as a file path. */
+export function presentSession(s: Session) {
+  return {
+    id: s.id,
+    user: { id: s.userId, username: s.username },
+    asset: { id: s.assetId, name: s.assetName },
+    systemUser: { id: s.systemUserId, username: s.systemUsername },
+    kind: s.kind,
+    clientAddress: s.clientAddress,
+    status: s.status,
+    active: s.status === 'active',
+    startedAt: iso(s.startedAt),
+    endedAt: iso(s.endedAt),
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+    exitStatus: s.exitStatus,
+    exitSignal: s.exitSignal,
+    endReason: s.endReason,
+    terminatedBy: s.terminatedBy,
+    recordingUrl: s.recording ? `/api/v1/sessions/${s.id}/recording` : null,
+  };
+}
+
+export function presentCommand(c: CommandRecord) {
+  return {
+    id: c.id,
+    session: c.sessionId,
+    user: { id: c.userId, username: c.username },
+    asset: { id: c.assetId, name: c.assetName },
+    systemUser: { username: c.systemUsername },
+    input: c.input,
+    output: c.output,
+    risk: c.risk,
+    offsetMs: c.offsetMs,
+    createdAt: iso(c.createdAt),
+  };
+}

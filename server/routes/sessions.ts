@@ -1,0 +1,91 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { NotFoundError } from '../../core/errors.ts';
+import { presentCommand, presentSession } from '../presenters/sessions.ts';
+import { idParams, listQuery, pageOf, queryBool, queryDate } from './common.ts';
+import { RESPONDED, route, type AnyRoute } from './define.ts';
+
+const who = z.string().trim().min(1).max(128).optional();
+
+export const sessionRoutes: AnyRoute[] = [
+  route({
+    method: 'get', path: '/sessions', tag: 'sessions', access: 'audit', summary: 'Sessions, newest first (user and asset by id or name)',
+    query: listQuery.extend({ user: who, asset: who, active: queryBool, from: queryDate, to: queryDate }),
+    handler: async ({ query, services }) => pageOf(await services.sessions.list(query), presentSession),
+  }),
+  route({
+    method: 'get', path: '/sessions/:id', tag: 'sessions', access: 'audit', summary: 'One session',
+    params: idParams,
+    handler: async ({ params, services }) => presentSession(await services.sessions.get(params.id)),
+  }),
+  route({
+    method: 'get', path: '/sessions/:id/commands', tag: 'sessions', access: 'audit', summary: 'Commands typed in a session, in order',
+    params: idParams, query: listQuery,
+    handler: async ({ params, query, services }) => pageOf(await services.sessions.commands(params.id, query), presentCommand),
+  }),
+  route({
+    method: 'get', path: '/sessions/:id/recording', tag: 'sessions', access: 'audit', summary: 'The asciicast v2 recording (Range requests supported)',
+    params: idParams,
+    handler: async ({ params, req, res, services }) => {
+      const session = await services.sessions.get(params.id);
+      // The path comes from the row's UUID-derived name only, checked to stay in the recordings dir (rule 7).
+      const file = services.sessions.recordingFile(session);
+      if (!file) throw new NotFoundError('this session has no recording');
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile()) throw new NotFoundError('the recording file is missing');
+      await sendFile(res, file, info.size, `${session.id}.cast`, req.headers.range);
+      return RESPONDED;
+    },
+  }),
+];
+
+/** One byte range of a file of `size` bytes, per RFC 9110: null to send it all, 'unsatisfiable' for 416. */
+export function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // Several ranges, other units or bad syntax: the header may be ignored, and is.
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return null;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+async function sendFile(res: Response, file: string, size: number, name: string, rangeHeader: string | undefined): Promise<void> {
+  res.setHeader('Content-Type', 'application/x-asciicast');
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Disposition', `inline; filename="${name}"`);
+  res.setHeader('Cache-Control', 'private, no-store');
+  const range = byteRange(rangeHeader, size);
+  if (range === 'unsatisfiable') {
+    res.status(416).setHeader('Content-Range', `bytes */${size}`);
+    res.end();
+    return;
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  if (range) {
+    res.status(206).setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+  } else {
+    res.status(200);
+  }
+  res.setHeader('Content-Length', String(size === 0 ? 0 : end - start + 1));
+  if (size === 0) {
+    res.end();
+    return;
+  }
+  try {
+    await pipeline(createReadStream(file, { start, end }), res);
+  } catch {
+    // The client went away or the file vanished mid-way: nothing more can be said over this response.
+    res.destroy();
+  }
+}
