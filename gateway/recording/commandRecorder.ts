@@ -238,7 +238,9 @@ export class CommandRecorder {
       }
     });
     this.#linger();
-    this.#collect(data.subarray(nl + 1));
+    // From the newline on: it separates what came before (if this line turns out not to
+    // be a command, its output continues the one before it).
+    this.#collect(data.subarray(nl));
   }
 
   /** The first key of a line: (re)prime the emulator with the recent output and read the prompt. */
@@ -290,10 +292,11 @@ export class CommandRecorder {
     }
     const ahead = typedAhead.map((typed): Slot => ({ at: slot.at, input: typed.slice(0, MAX_COMMAND_CHARS), prompt, raw: [], rawBytes: 0 }));
     this.#slots.splice(index + 1, 0, ...ahead);
-    // Every resolved slot but the last has its whole excerpt now.
-    let complete = 0;
-    while (complete < this.#slots.length - 1 && this.#slots[complete]!.input !== undefined) complete++;
-    this.#emit(complete);
+    // Slots before the last command have their whole excerpt now (a later line that turns
+    // out not to be a command would still add to the one before it).
+    let last = -1;
+    for (let i = 0; i < this.#slots.length; i++) if (this.#slots[i]!.input) last = i;
+    this.#emit(Math.max(0, last));
     this.#armQuietTimer();
   }
 
@@ -302,7 +305,7 @@ export class CommandRecorder {
     const done = this.#slots.splice(0, count);
     for (const slot of done) {
       if (!slot.input) continue;
-      let text = plainText(Buffer.concat(slot.raw).toString('utf8'));
+      let text = plainText(Buffer.concat(slot.raw).toString('utf8')).replace(/^\n/, '');
       text = dropTrailingPrompt(text, slot.prompt);
       const command: RecoveredCommand = { input: slot.input, output: excerpt(text, EXCERPT_CHARS), offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at };
       try {

@@ -1,0 +1,544 @@
+// Session recording (asciicast v2, played back by the real `asciinema`) and command
+// recovery (a headless terminal reading the line a shell really ran), against simulated
+// echo streams, a real bash behind a real sshd, and the real gateway end to end.
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
+import { CastWriter, MAX_QUEUED_BYTES } from '../gateway/recording/castWriter.ts';
+import { CommandRecorder, type RecoveredCommand } from '../gateway/recording/commandRecorder.ts';
+import { plainText } from '../gateway/recording/terminalText.ts';
+import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
+import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+
+after(cleanup);
+
+type CastEvent = [number, string, string];
+
+function readCast(file: string): { header: Record<string, unknown>; events: CastEvent[] } {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  return { header: JSON.parse(lines[0]!) as Record<string, unknown>, events: lines.slice(1).map((l) => JSON.parse(l) as CastEvent) };
+}
+
+/** What `asciinema cat` prints for the file. It wants a terminal on /dev/tty: `script` gives it one. */
+async function asciinemaCat(file: string): Promise<Buffer> {
+  const out = join(makeTempDir('bastion-cat-'), 'out');
+  const r = await execa('script', ['-qec', `asciinema cat '${file}' > '${out}'`, '/dev/null'], { reject: false, timeout: 60_000 });
+  assert.equal(r.exitCode, 0, `asciinema cat failed: ${r.stdout}${r.stderr}`);
+  return readFileSync(out);
+}
+
+function openCast(meta: Parameters<typeof CastWriter.open>[4] = {}, size = { cols: 80, rows: 24 }): { cast: CastWriter; dir: string } {
+  const dir = makeTempDir('bastion-rec-');
+  return { cast: CastWriter.open(dir, randomUUID(), new Date(), size, meta), dir };
+}
+
+describe('asciicast recording', () => {
+  test('plays back with asciinema exactly as written, UTF-8 split across chunks included', async () => {
+    const { cast, dir } = openCast({ title: 'alice → deploy@web01', env: { TERM: 'xterm-256color' } });
+    const parts = [
+      Buffer.from('héllo wörld — €uro 🙂 中文\r\n'),
+      Buffer.from('\x1b[1;32mgreen\x1b[0m "quoted" back\\slash\ttab\r\n'),
+      Buffer.from('progress 10%\rprogress 100%\r\n'),
+    ];
+    const all = Buffer.concat(parts);
+    // One byte at a time: every multibyte character is split across writes.
+    for (let i = 0; i < all.length; i++) cast.output(all.subarray(i, i + 1));
+    await cast.close();
+
+    assert.match(cast.relativePath, /^\d{4}\/\d{2}\/\d{2}\/[0-9a-f-]{36}\.cast$/);
+    const file = join(dir, cast.relativePath);
+    assert.equal(cast.absolutePath, file);
+    const { header, events } = readCast(file);
+    assert.equal(header.version, 2);
+    assert.equal(header.width, 80);
+    assert.equal(header.height, 24);
+    assert.equal(typeof header.timestamp, 'number');
+    assert.equal(header.title, 'alice → deploy@web01');
+    assert.deepEqual(header.env, { TERM: 'xterm-256color' });
+    // Coalesced: a few events, not one per write.
+    assert.ok(events.length <= 3, `${events.length} events`);
+    assert.equal(events.map((e) => e[2]).join(''), all.toString('utf8'));
+    assert.ok(!events.map((e) => e[2]).join('').includes('\ufffd'));
+    assert.ok((await asciinemaCat(file)).equals(all));
+  });
+
+  test('resizes are "r" events in order, times never go backwards, and the tail survives close()', async () => {
+    const { cast } = openCast();
+    cast.output(Buffer.from('before\r\n'));
+    cast.resize(132, 43);
+    cast.output(Buffer.from('after\r\n'));
+    await new Promise((r) => setTimeout(r, 40));
+    cast.output(Buffer.from('the very last bytes, written just before close'));
+    await cast.close();
+    const { events } = readCast(cast.absolutePath);
+    assert.deepEqual(events.map((e) => [e[1], e[2]]), [
+      ['o', 'before\r\n'], ['r', '132x43'], ['o', 'after\r\n'], ['o', 'the very last bytes, written just before close'],
+    ]);
+    for (let i = 1; i < events.length; i++) assert.ok(events[i]![0] >= events[i - 1]![0]);
+    assert.ok((await asciinemaCat(cast.absolutePath)).toString().endsWith('just before close'));
+    // After close nothing is written and nothing throws.
+    cast.output(Buffer.from('late'));
+    cast.resize(10, 10);
+    await cast.close();
+    assert.equal(readCast(cast.absolutePath).events.length, 4);
+  });
+
+  test('binary output does not blow the file up: zeros vanish, random bytes stay under 1.5×, asciinema still reads it', async () => {
+    const { cast } = openCast();
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < zeros.length; i += 32 * 1024) cast.output(zeros.subarray(i, i + 32 * 1024));
+    const noise = randomBytes(4 * 1024 * 1024);
+    for (let i = 0; i < noise.length; i += 32 * 1024) {
+      cast.output(noise.subarray(i, i + 32 * 1024));
+      if (i % (1024 * 1024) === 0) await new Promise((r) => setImmediate(r)); // let the disk keep up
+    }
+    await cast.close();
+    const size = statSync(cast.absolutePath).size;
+    assert.ok(size < 1.5 * noise.length, `file is ${size} bytes for ${noise.length} random + ${zeros.length} zero bytes`);
+    assert.equal(cast.stats.droppedBytes, 0);
+    const played = await asciinemaCat(cast.absolutePath);
+    assert.ok(played.length > 0);
+  });
+
+  test('when the disk cannot keep up, output is dropped (bounded memory), counted, and marked in the file', async () => {
+    const { cast } = openCast();
+    const chunk = Buffer.from('x'.repeat(32 * 1024 - 2) + '\r\n');
+    // 64 MiB in one tick: the file cannot take it all, and the queue must not hold it all.
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 2048; i++) cast.output(chunk);
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < 3 * MAX_QUEUED_BYTES, `queued ${grown} bytes`);
+    await cast.close();
+    assert.ok(cast.stats.droppedBytes > 0);
+    assert.ok(cast.stats.outputBytes === 2048 * chunk.length);
+    const { events } = readCast(cast.absolutePath);
+    const markers = events.filter((e) => e[1] === 'm');
+    assert.ok(markers.length >= 1);
+    assert.match(markers[0]![2], /bytes of output not recorded/);
+    assert.ok(statSync(cast.absolutePath).size <= 2 * MAX_QUEUED_BYTES);
+    await asciinemaCat(cast.absolutePath);
+  });
+
+  test('keystrokes are not recorded unless asked for (they hold echo-off passwords)', async () => {
+    const quiet = openCast();
+    quiet.cast.input(Buffer.from('s3cret\r'));
+    quiet.cast.output(Buffer.from('$ '));
+    await quiet.cast.close();
+    assert.doesNotMatch(readFileSync(quiet.cast.absolutePath, 'utf8'), /s3cret|"i"/);
+
+    const keys = openCast({ recordInput: true });
+    keys.cast.output(Buffer.from('$ '));
+    keys.cast.input(Buffer.from('ls\r'));
+    await keys.cast.close();
+    assert.deepEqual(readCast(keys.cast.absolutePath).events.map((e) => [e[1], e[2]]), [['o', '$ '], ['i', 'ls\r']]);
+  });
+
+  test('the file is named by the session UUID only; a bad directory never throws into the session', async () => {
+    const dir = makeTempDir('bastion-rec-');
+    assert.throws(() => CastWriter.open(dir, '../../etc/passwd', new Date(), { cols: 80, rows: 24 }));
+    assert.throws(() => CastWriter.open(dir, 'not-a-uuid', new Date(), { cols: 80, rows: 24 }));
+    const id = randomUUID();
+    const at = new Date(Date.UTC(2031, 0, 2, 23, 59));
+    const cast = CastWriter.open(dir, id, at, { cols: 80, rows: 24 });
+    assert.equal(cast.relativePath, `2031/01/02/${id}.cast`);
+    await cast.close();
+
+    const blocked = join(dir, 'blocked');
+    writeFileSync(blocked, 'a file where a directory should be');
+    const broken = CastWriter.open(blocked, randomUUID(), new Date(), { cols: 80, rows: 24 });
+    broken.output(Buffer.from('lost'));
+    broken.resize(100, 30);
+    await broken.close();
+    assert.ok(broken.stats.droppedBytes > 0);
+
+    const readOnly = makeTempDir('bastion-rec-ro-');
+    chmodSync(readOnly, 0o500);
+    const denied = CastWriter.open(join(readOnly, 'sub'), randomUUID(), new Date(), { cols: 80, rows: 24 });
+    denied.output(Buffer.from('lost too'));
+    await denied.close();
+  });
+});
+
+/** A recorder and the commands it reports. */
+function recorder(cols = 80, rows = 24): { rec: CommandRecorder; commands: RecoveredCommand[]; out(s: string): void; key(s: string): void } {
+  const commands: RecoveredCommand[] = [];
+  const rec = new CommandRecorder({ cols, rows, onCommand: (c) => commands.push(c) });
+  return { rec, commands, out: (s) => rec.output(Buffer.from(s)), key: (s) => rec.input(Buffer.from(s)) };
+}
+
+/** Types a string the way a shell echoes it: one key in, its echo out. */
+function type(r: ReturnType<typeof recorder>, text: string): void {
+  for (const ch of text) {
+    r.key(ch);
+    r.out(ch);
+  }
+}
+
+const PROMPT = '\x1b]0;bob@web01: ~\x07\x1b[01;32mbob@web01\x1b[00m:\x1b[01;34m~\x1b[00m$ ';
+
+describe('command recovery from simulated echo', () => {
+  test('a plain typed line, with its output excerpt (prompt and escapes removed)', async () => {
+    const r = recorder();
+    r.out('Welcome to web01\r\n' + PROMPT);
+    type(r, 'ls -la /etc');
+    r.key('\r');
+    r.out('\r\ntotal 8\r\n\x1b[01;34mdrwxr-xr-x\x1b[0m 2 root root 4096 .\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.equal(r.commands.length, 1);
+    assert.equal(r.commands[0]!.input, 'ls -la /etc');
+    assert.equal(r.commands[0]!.output, 'total 8\ndrwxr-xr-x 2 root root 4096 .\n');
+    assert.ok(r.commands[0]!.at instanceof Date);
+    assert.ok(r.commands[0]!.offsetMs >= 0);
+  });
+
+  test('backspace, Ctrl-U and retyping give the line that ran', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'lss');
+    r.key('\x7f');
+    r.out('\b\x1b[K');
+    type(r, ' -l');
+    r.key('\r');
+    r.out('\r\nfile\r\n' + PROMPT);
+    type(r, 'rm -rf /important');
+    r.key('\x15'); // Ctrl-U: readline moves back and clears
+    r.out('\x1b[17D\x1b[K');
+    type(r, 'echo safe');
+    r.key('\r');
+    r.out('\r\nsafe\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['ls -l', 'echo safe']);
+    assert.equal(r.commands[1]!.output, 'safe\n');
+  });
+
+  test('tab completion and history recall are read from the screen, not from the keys', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'cat /etc/hostn');
+    r.key('\t');
+    r.out('ame '); // the completion the shell inserted
+    r.key('\r');
+    r.out('\r\nweb01\r\n' + PROMPT);
+    r.key('\x1b[A'); // up arrow: the shell redraws the previous line
+    r.out('cat /etc/hostname ');
+    r.key('\x1b[D'); // left, then insert: the shell redraws the rest of the line
+    r.out('\b');
+    r.key('x');
+    r.out('x \b');
+    r.key('\r');
+    r.out('\r\ncat: /etc/hostnamex: No such file or directory\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['cat /etc/hostname', 'cat /etc/hostnamex']);
+  });
+
+  test('a password typed at an echo-off prompt is never a command, and the output after it joins the command before', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'sudo -k ls /root');
+    r.key('\r');
+    r.out('\r\n[sudo] password for bob: ');
+    r.key('hunter2'); // no echo
+    r.key('\r');
+    r.out('\r\nsecret-file\r\n' + PROMPT);
+    r.key('\r'); // an empty line is not a command either
+    r.out('\r\n' + PROMPT);
+    type(r, 'whoami');
+    r.key('\r');
+    r.out('\r\nbob\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['sudo -k ls /root', 'whoami']);
+    assert.match(r.commands[0]!.output, /\[sudo\] password for bob: \nsecret-file\n/);
+    assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
+  });
+
+  test('a line longer than the terminal is wide is read whole across its wrapped rows', async () => {
+    const r = recorder(40, 10);
+    r.out('$ ');
+    const long = 'echo ' + 'abcdefghij'.repeat(9) + ' end';
+    type(r, long);
+    r.key('\r');
+    r.out('\r\n' + 'abcdefghij'.repeat(9) + ' end\r\n$ ');
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), [long]);
+  });
+
+  test('keys typed in a full-screen program (alternate screen) are not commands; Ctrl-C abandons a line', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'vim notes.txt');
+    r.key('\r');
+    r.out('\r\n\x1b[?1049h\x1b[22;0;0t\x1b[?1h\x1b=\x1b[H\x1b[2J~\r\n~\r\n"notes.txt" [New]');
+    r.key('i');
+    r.out('-- INSERT --');
+    type(r, 'hello');
+    r.key('\x1b');
+    r.key(':wq\r');
+    r.out(':wq\r\n"notes.txt" 1L written\x1b[?1049l\x1b[23;0;0t\r' + PROMPT);
+    type(r, 'oops');
+    r.key('\x03');
+    r.out('^C\r\n' + PROMPT);
+    type(r, 'cat notes.txt');
+    r.key('\r');
+    r.out('\r\nhello\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['vim notes.txt', 'cat notes.txt']);
+  });
+
+  test('a command is reported once the session is quiet, without waiting for the next one', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'uptime');
+    r.key('\r');
+    r.out('\r\n 10:00:00 up 1 day\r\n' + PROMPT);
+    const deadline = Date.now() + 10_000;
+    while (r.commands.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(r.commands.map((c) => c.input), ['uptime']);
+    assert.equal(r.commands[0]!.output, ' 10:00:00 up 1 day\n');
+    await r.rec.dispose();
+    assert.equal(r.commands.length, 1);
+  });
+
+  test('bulk output between commands is not parsed, and a line typed after it still reads right', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'cat big.log');
+    r.key('\r');
+    r.out('\r\n');
+    const line = Buffer.from('2024-01-01T00:00:00Z INFO request handled in 12ms\r\n');
+    const chunk = Buffer.concat(Array(600).fill(line));
+    const t0 = performance.now();
+    for (let i = 0; i < 200; i++) r.rec.output(chunk); // ≈ 6 MiB
+    const ms = performance.now() - t0;
+    r.out(PROMPT);
+    type(r, 'echo done');
+    r.key('\r');
+    r.out('\r\ndone\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['cat big.log', 'echo done']);
+    assert.ok(r.commands[0]!.output.length <= 2048);
+    assert.ok(ms < 2000, `feeding 6 MiB took ${ms} ms`);
+  });
+
+  test('plain text of terminal output: escapes, CR overwrites and controls resolved', () => {
+    assert.equal(plainText('\x1b[1mbold\x1b[0m\r\n50%\r100%\r\n\x1b]0;title\x07x\x07y'), 'bold\n100%\nxy');
+  });
+});
+
+/** An interactive bash behind a real sshd, driven like a person at a keyboard; its output feeds the recorder. */
+class RealShell {
+  output = '';
+  private constructor(private readonly client: InstanceType<typeof ssh2.Client>, private readonly stream: ClientChannel, readonly rec: CommandRecorder, readonly commands: RecoveredCommand[]) {}
+
+  static async open(sshd: Sshd): Promise<RealShell> {
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve).once('error', reject);
+      client.connect({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, readyTimeout: 20_000 });
+    });
+    const stream = await new Promise<ClientChannel>((resolve, reject) => {
+      client.shell({ term: 'xterm', cols: 100, rows: 30 }, (err, s) => (err ? reject(err) : resolve(s)));
+    });
+    const commands: RecoveredCommand[] = [];
+    const rec = new CommandRecorder({ cols: 100, rows: 30, onCommand: (c) => commands.push(c) });
+    const shell = new RealShell(client, stream, rec, commands);
+    stream.on('data', (d: Buffer) => {
+      shell.output += d.toString('utf8');
+      rec.output(d);
+    });
+    return shell;
+  }
+
+  /** Waits until the output since `from` matches. */
+  async waitFor(re: RegExp, from = 0, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(this.output.slice(from))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; output so far:\n${JSON.stringify(this.output.slice(-2000))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Sends keys one by one, each after the echo of the one before has had a moment to arrive. */
+  async keys(text: string): Promise<void> {
+    for (const ch of text) {
+      this.send(ch);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  send(keys: string): void {
+    const data = Buffer.from(keys);
+    this.rec.input(data);
+    this.stream.write(data);
+  }
+
+  async prompt(from: number): Promise<number> {
+    await this.waitFor(/\$ (?:\x1b\[K)?$/, from);
+    return this.output.length;
+  }
+
+  async close(): Promise<void> {
+    this.stream.end('exit\r');
+    await this.rec.dispose();
+    this.client.end();
+  }
+}
+
+describe('command recovery from a real bash over a real sshd', () => {
+  let sshd: Sshd | undefined;
+  after(async () => { await sshd?.stop(); });
+
+  test('typing, tab completion, history, Ctrl-U and an echo-off password, as bash really echoes them', async (t) => {
+    const reason = sshdUnavailable();
+    if (reason) return t.skip(reason);
+    sshd = await startSshd();
+    const tag = randomBytes(4).toString('hex');
+    const sh = await RealShell.open(sshd);
+    let mark = await sh.prompt(0);
+
+    await sh.keys(`touch /tmp/bastion-tabtest-${tag}.txt`);
+    sh.send('\r');
+    mark = await sh.prompt(mark + 1);
+
+    // Tab completion: the file name is completed by bash, not typed.
+    await sh.keys(`ls /tmp/bastion-tabtest-${tag.slice(0, 4)}`);
+    sh.send('\t');
+    await sh.waitFor(new RegExp(`${tag}\\.txt $`), mark);
+    sh.send('\r');
+    mark = await sh.prompt(mark + 1);
+
+    // History: up arrow twice recalls the touch; edit its end with backspaces.
+    sh.send('\x1b[A');
+    await sh.waitFor(/bastion-tabtest-\w+\.txt $/, mark);
+    sh.send('\x1b[A');
+    await sh.waitFor(/touch \/tmp\/bastion-tabtest-\w+\.txt/, mark);
+    await sh.keys('\x7f\x7f\x7flog');
+    await sh.waitFor(/log$/, mark);
+    sh.send('\r');
+    mark = await sh.prompt(mark + 1);
+
+    // Ctrl-U throws away what was typed.
+    await sh.keys('rm -rf /tmp/nothing-here');
+    sh.send('\x15');
+    await new Promise((r) => setTimeout(r, 100));
+    await sh.keys('echo safe-and-sound');
+    sh.send('\r');
+    mark = await sh.prompt(mark + 1);
+
+    // An echo-off prompt: the password is typed, never echoed, never recorded.
+    await sh.keys('read -rs -p "Password: " pw; echo; echo "got ${#pw} characters"');
+    sh.send('\r');
+    await sh.waitFor(/Password: $/, mark);
+    await sh.keys('hunter2-secret');
+    sh.send('\r');
+    await sh.waitFor(/got 14 characters/, mark);
+    mark = await sh.prompt(mark + 1);
+
+    await sh.keys(`rm -f /tmp/bastion-tabtest-${tag}.txt /tmp/bastion-tabtest-${tag}.log`);
+    sh.send('\r');
+    await sh.prompt(mark + 1);
+    await sh.close();
+
+    assert.deepEqual(sh.commands.map((c) => c.input), [
+      `touch /tmp/bastion-tabtest-${tag}.txt`,
+      `ls /tmp/bastion-tabtest-${tag}.txt`,
+      `touch /tmp/bastion-tabtest-${tag}.log`,
+      'echo safe-and-sound',
+      'read -rs -p "Password: " pw; echo; echo "got ${#pw} characters"',
+      `rm -f /tmp/bastion-tabtest-${tag}.txt /tmp/bastion-tabtest-${tag}.log`,
+    ]);
+    assert.equal(sh.commands[1]!.output.trim(), `/tmp/bastion-tabtest-${tag}.txt`);
+    assert.equal(sh.commands[3]!.output.trim(), 'safe-and-sound');
+    assert.match(sh.commands[4]!.output, /Password: \n+got 14 characters/);
+    assert.doesNotMatch(JSON.stringify(sh.commands), /hunter2/);
+    for (let i = 1; i < sh.commands.length; i++) assert.ok(sh.commands[i]!.offsetMs >= sh.commands[i - 1]!.offsetMs);
+  });
+});
+
+describe('through the gateway, end to end', () => {
+  let sshd: Sshd | undefined;
+  let b: Bastion | undefined;
+  after(async () => {
+    await b?.stop();
+    await sshd?.stop();
+  });
+
+  test('an operator\'s shell is recorded (asciinema plays it) and its commands are stored', async (t) => {
+    const reason = sshdUnavailable();
+    if (reason) return t.skip(reason);
+    sshd = await startSshd();
+    b = await startBastion({ http: false, gateway: true });
+    const f = factories(b.services);
+    const alice = await f.user({ username: 'alice', password: 'Wonder-land-2024' });
+    const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+    const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password });
+    await f.permission({ users: [alice.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect'] });
+
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve).once('error', reject);
+      client.connect({ host: '127.0.0.1', port: b!.sshPort, username: 'alice@web01', password: 'Wonder-land-2024', readyTimeout: 20_000 });
+    });
+    const stream = await new Promise<ClientChannel>((resolve, reject) => {
+      client.shell({ term: 'xterm', cols: 90, rows: 25 }, (err, s) => (err ? reject(err) : resolve(s)));
+    });
+    let output = '';
+    stream.on('data', (d: Buffer) => { output += d.toString('utf8'); });
+    const waitFor = async (re: RegExp, from: number): Promise<number> => {
+      const deadline = Date.now() + 20_000;
+      while (!re.test(output.slice(from))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}: ${JSON.stringify(output.slice(-1500))}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return output.length;
+    };
+    const typeKeys = async (s: string): Promise<void> => {
+      for (const ch of s) {
+        stream.write(ch);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    let mark = await waitFor(/\$ $/, 0);
+    await typeKeys('echo recorded-$((6*7))');
+    stream.write('\r');
+    mark = await waitFor(/recorded-42\r\n[^]*\$ $/, mark);
+    stream.setWindow(30, 120, 0, 0);
+    await typeKeys('printf "caf\\xc3\\xa9\\n"');
+    stream.write('\r');
+    mark = await waitFor(/café\r\n[^]*\$ $/, mark);
+    stream.end('exit\r');
+    await new Promise<void>((resolve) => stream.once('close', () => resolve()));
+    client.end();
+
+    const sessions = b.services.sessions;
+    const deadline = Date.now() + 20_000;
+    let session = (await sessions.list({ user: 'alice' })).items[0];
+    while ((!session || session.status === 'active') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      session = (await sessions.list({ user: 'alice' })).items[0];
+    }
+    assert.ok(session, 'a session row');
+    assert.equal(session.kind, 'shell');
+    assert.notEqual(session.status, 'active');
+    assert.ok(session.bytesOut > 0);
+    const commands = (await sessions.commands(session.id, {})).items;
+    assert.deepEqual(commands.map((c) => c.input), ['echo recorded-$((6*7))', 'printf "caf\\xc3\\xa9\\n"']);
+    assert.equal(commands[0]!.output.trim(), 'recorded-42');
+
+    const file = sessions.recordingFile(session);
+    assert.ok(file, 'a recording');
+    const { header, events } = readCast(file);
+    assert.equal(header.version, 2);
+    assert.equal(header.width, 90);
+    assert.ok(events.some((e) => e[1] === 'r' && e[2] === '120x30'), 'the resize is recorded');
+    const played = (await asciinemaCat(file)).toString('utf8');
+    assert.match(played, /recorded-42/);
+    assert.match(played, /café/);
+  });
+});
