@@ -504,14 +504,14 @@ describe('through the gateway, end to end', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     };
-    let mark = await waitFor(/\$ $/, 0);
+    let mark = await waitFor(/\$ (?:\x1b\[K)?$/, 0);
     await typeKeys('echo recorded-$((6*7))');
     stream.write('\r');
-    mark = await waitFor(/recorded-42\r\n[^]*\$ $/, mark);
+    mark = await waitFor(/recorded-42\r\n[^]*\$ (?:\x1b\[K)?$/, mark);
     stream.setWindow(30, 120, 0, 0);
     await typeKeys('printf "caf\\xc3\\xa9\\n"');
     stream.write('\r');
-    mark = await waitFor(/café\r\n[^]*\$ $/, mark);
+    mark = await waitFor(/café\r\n[^]*\$ (?:\x1b\[K)?$/, mark);
     stream.end('exit\r');
     await new Promise<void>((resolve) => stream.once('close', () => resolve()));
     client.end();
@@ -528,7 +528,7 @@ describe('through the gateway, end to end', () => {
     assert.notEqual(session.status, 'active');
     assert.ok(session.bytesOut > 0);
     const commands = (await sessions.commands(session.id, {})).items;
-    assert.deepEqual(commands.map((c) => c.input), ['echo recorded-$((6*7))', 'printf "caf\\xc3\\xa9\\n"']);
+    assert.deepEqual(commands.map((c) => c.input), ['echo recorded-$((6*7))', 'printf "caf\\xc3\\xa9\\n"', 'exit']);
     assert.equal(commands[0]!.output.trim(), 'recorded-42');
 
     const file = sessions.recordingFile(session);
