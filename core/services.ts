@@ -20,6 +20,8 @@ import { AccessService } from './access/accessService.ts';
 import { AuditLogService } from './audit/auditLogs.ts';
 import { SessionService } from './audit/sessions.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
+import { JobService } from './ops/jobs.ts';
+import { OperationsService } from './ops/operations.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -44,6 +46,8 @@ export interface Services {
   access: AccessService;
   auditLogs: AuditLogService;
   sessions: SessionService;
+  jobs: JobService;
+  operations: OperationsService;
   bootstrapResult: BootstrapResult;
   close(): Promise<void>;
 }
@@ -57,6 +61,14 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
     const changes = new ChangeFeed();
     const sessions = new SessionService(ds, config, { log });
     await sessions.closeInterrupted();
+    const nodes = new NodeService(ds, changes);
+    const assets = new AssetService(ds, changes);
+    const systemUsers = new SystemUserService(ds, vault, changes);
+    const adminUsers = new AdminUserService(ds, vault, changes);
+    const hostKeys = new HostKeyService(ds);
+    const access = new AccessService(ds, changes);
+    const jobs = new JobService(ds, log.child({ component: 'jobs' }));
+    await jobs.failInterrupted();
     return {
       config, log, ds, vault, changes, bootstrapResult,
       users: new UserService(ds, changes),
@@ -66,16 +78,13 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
       webSessions: new WebSessionService(ds, config.sessionTtlMinutes),
       authentication: new AuthenticationService(ds, vault, { threshold: config.lockoutThreshold, minutes: config.lockoutMinutes }),
       totp: new TotpEnrolmentService(ds, vault),
-      nodes: new NodeService(ds, changes),
-      assets: new AssetService(ds, changes),
-      systemUsers: new SystemUserService(ds, vault, changes),
-      adminUsers: new AdminUserService(ds, vault, changes),
-      hostKeys: new HostKeyService(ds),
+      nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
-      access: new AccessService(ds, changes),
       auditLogs: new AuditLogService(ds),
+      operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs }),
       sessions,
       close: async () => {
+        await jobs.stopAll();
         await sessions.flushCommands();
         await ds.destroy();
       },

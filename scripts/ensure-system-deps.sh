@@ -26,6 +26,8 @@ need ansible 'command -v ansible-playbook'
 need chromium '[ -x /usr/bin/chromium ]'
 need postgresql has_initdb
 need asciinema 'command -v asciinema'
+# visudo validates the sudo rules that pushing a system user writes on the (loopback) target.
+need sudo '[ -x /usr/sbin/visudo ]'
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -115,6 +115,17 @@ export class AccessService {
     return mintGrant({ userId, asset, systemUser, actions: new Set(actions), expiresAt: grants.validUntil === Infinity ? null : grants.validUntil });
   }
 
+  /** Batch commands: admins may run on any asset; anyone else only where they may `connect` as that system user. */
+  async mayRunCommand(user: { id: string; role: Role }, assetId: string, systemUserId: string, now = Date.now()): Promise<boolean> {
+    if (user.role === 'admin') return true;
+    return this.may(user.id, assetId, systemUserId, 'connect', now);
+  }
+
+  /** Jobs: admins see and cancel every job; others only the jobs they started. */
+  mayViewJob(user: { id: string; role: Role }, job: { createdBy: string | null }): boolean {
+    return user.role === 'admin' || job.createdBy === user.id;
+  }
+
   /** Re-asks the rule for a live session (rule 11): false once user, asset or permission no longer allow it. */
   async stillHolds(grant: Grant, action: Action, now = Date.now()): Promise<boolean> {
     return this.may(grant.userId, grant.asset.id, grant.systemUser.id, action, now);

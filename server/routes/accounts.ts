@@ -16,7 +16,8 @@ const systemUserBody = z.object({
   ...secretFields,
   loginMode: z.enum(['auto', 'manual']).optional(),
   priority: z.number().int().min(1).max(100).optional(),
-  sudo: z.string().max(2000).optional(),
+  // One sudoers command list (e.g. `/usr/bin/systemctl, /usr/bin/journalctl` or `ALL`): never a second line.
+  sudo: z.string().max(2000).regex(/^[^\r\n\\]*$/, 'must be one line without backslashes').optional(),
   shell: z.string().max(128).regex(/^\/[\w./-]*$/, 'must be an absolute path').optional(),
   comment: comment.optional(),
 }).strict();

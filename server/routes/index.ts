@@ -8,6 +8,7 @@ import { assetRoutes } from './assets.ts';
 import { accountRoutes } from './accounts.ts';
 import { permissionRoutes } from './permissions.ts';
 import { auditRoutes } from './audit.ts';
+import { opsRoutes } from './ops.ts';
 import { sessionRoutes } from './sessions.ts';
 import { commandRoutes } from './commands.ts';
 
@@ -22,6 +23,7 @@ export const allRoutes: AnyRoute[] = [
   ...accountRoutes,
   ...permissionRoutes,
   ...auditRoutes,
+  ...opsRoutes,
   ...sessionRoutes,
   ...commandRoutes,
 ];

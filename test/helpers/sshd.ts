@@ -229,6 +229,8 @@ class SshdInstance implements Sshd {
   private writeConfig(port: number): string {
     const { dir, authorizedKeysPath, usePam, extraConfig } = this.setup;
     const lines = [
+      // sshd keeps the first value it reads for a keyword, so extra lines go first and win.
+      ...extraConfig,
       'ListenAddress 127.0.0.1',
       `Port ${port}`,
       `HostKey ${this.hostKeyPath}`,
@@ -256,7 +258,6 @@ class SshdInstance implements Sshd {
       'X11Forwarding no',
       'PermitTTY yes',
       'LogLevel VERBOSE',
-      ...extraConfig,
     ];
     const configPath = join(dir, 'sshd_config');
     writeFileSync(configPath, `${lines.join('\n')}\n`);

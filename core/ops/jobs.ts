@@ -1,0 +1,144 @@
+import type { DataSource } from 'typeorm';
+import type { Actor } from '../actor.ts';
+import type { Logger } from '../logger.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { paginate, type ListQuery, type Page } from '../db/listing.ts';
+import { JobEntity, type Job, type JobResult } from '../db/entities/index.ts';
+import { writeOperation } from '../audit/operationLog.ts';
+
+export interface JobTarget {
+  id: string;
+  name: string;
+}
+
+/** One asset's piece of a job; it must resolve (never reject) with that asset's result. */
+export type AssetTask<T extends JobTarget> = (target: T, signal: AbortSignal) => Promise<Omit<JobResult, 'asset' | 'assetName'>>;
+
+export interface JobListQuery extends ListQuery {
+  kind?: Job['kind'] | undefined;
+  status?: Job['status'] | undefined;
+  createdBy?: string | undefined;
+}
+
+const MAX_LOG = 256 * 1024;
+
+/**
+ * Jobs run in this process with bounded concurrency; their state lives in the job row, so a
+ * page reload sees progress, and a process that dies leaves rows that the next start marks failed.
+ */
+export class JobService {
+  readonly #running = new Map<string, AbortController>();
+  readonly #done = new Map<string, Promise<void>>();
+
+  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly concurrency = 8) {}
+
+  async list(q: JobListQuery): Promise<Page<Job>> {
+    const qb = this.ds.getRepository(JobEntity).createQueryBuilder('j').orderBy('j.created_at', 'DESC');
+    if (q.kind) qb.andWhere('j.kind = :kind', { kind: q.kind });
+    if (q.status) qb.andWhere('j.status = :status', { status: q.status });
+    if (q.createdBy) qb.andWhere('j.created_by = :cb', { cb: q.createdBy });
+    return paginate(qb, q);
+  }
+
+  async get(id: string): Promise<Job> {
+    const job = await this.ds.getRepository(JobEntity).findOneBy({ id });
+    if (!job) throw new NotFoundError('job not found');
+    return job;
+  }
+
+  /** Resolves when the job has finished (for tests and the CLI). */
+  async settled(id: string): Promise<Job> {
+    await this.#done.get(id);
+    return this.get(id);
+  }
+
+  async start<T extends JobTarget>(actor: Actor, kind: Job['kind'], params: Record<string, unknown>, targets: T[], task: AssetTask<T>, resourceName: string): Promise<Job> {
+    const job: Job = {
+      id: newId(), kind, status: 'queued', params: { ...params, assetsTotal: targets.length }, results: [], log: '', createdBy: actor.id,
+      createdAt: new Date(), startedAt: null, endedAt: null,
+    };
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(JobEntity).insert(job as never);
+      await writeOperation(em, actor, { action: 'run', resourceType: 'job', resourceId: job.id, resourceName: `${kind}: ${resourceName}`.slice(0, 255), changes: { ...params, assets: targets.map((t) => t.name) } });
+    });
+    const controller = new AbortController();
+    this.#running.set(job.id, controller);
+    const done = this.#run(job, targets, task, controller.signal)
+      .catch((err: unknown) => this.log.error({ err, job: job.id }, 'job runner failed'))
+      .finally(() => this.#running.delete(job.id));
+    this.#done.set(job.id, done);
+    void done.finally(() => setTimeout(() => this.#done.delete(job.id), 60_000).unref());
+    return job;
+  }
+
+  async cancel(actor: Actor, id: string): Promise<Job> {
+    const job = await this.get(id);
+    const controller = this.#running.get(id);
+    if (!controller) throw new ConflictError(`the job is ${job.status}, not running`);
+    controller.abort();
+    await this.ds.transaction(async (em) => {
+      await writeOperation(em, actor, { action: 'cancel', resourceType: 'job', resourceId: id, resourceName: job.kind });
+    });
+    return this.settled(id);
+  }
+
+  /** At start-up: jobs left queued or running by a process that died are failed. */
+  async failInterrupted(): Promise<number> {
+    const res = await this.ds.getRepository(JobEntity).createQueryBuilder().update()
+      .set({ status: 'failed', endedAt: new Date(), log: () => "log || 'interrupted: the bastion stopped while this job ran\n'" })
+      .where("status IN ('queued', 'running')").execute();
+    return res.affected ?? 0;
+  }
+
+  /** Waits for running jobs to notice cancellation, for shutdown. */
+  async stopAll(): Promise<void> {
+    for (const c of this.#running.values()) c.abort();
+    await Promise.all([...this.#done.values()]);
+  }
+
+  async #run<T extends JobTarget>(job: Job, targets: T[], task: AssetTask<T>, signal: AbortSignal): Promise<void> {
+    const repo = this.ds.getRepository(JobEntity);
+    job.status = 'running';
+    job.startedAt = new Date();
+    await repo.update({ id: job.id }, { status: job.status, startedAt: job.startedAt });
+    const results: JobResult[] = [];
+    let log = '';
+    // Progress writes are serialized so a slow write never reorders results.
+    let writing = Promise.resolve();
+    const persist = () => {
+      const snapshot = { results: [...results], log };
+      writing = writing.then(() => repo.update({ id: job.id }, snapshot as never).then(() => undefined, () => undefined));
+      return writing;
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length) {
+        const target = targets[next++]!;
+        if (signal.aborted) {
+          results.push({ asset: target.id, assetName: target.name, ok: false, exitCode: null, output: 'canceled before it started' });
+          continue;
+        }
+        let r: Omit<JobResult, 'asset' | 'assetName'>;
+        try {
+          r = await task(target, signal);
+        } catch (err) {
+          r = { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err) };
+        }
+        results.push({ asset: target.id, assetName: target.name, ...r });
+        log = (log + `${r.ok ? 'ok    ' : 'FAILED'} ${target.name}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}: ${firstLine(r.output)}\n`).slice(-MAX_LOG);
+        await persist();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, Math.max(1, targets.length)) }, worker));
+    await writing;
+    const status: Job['status'] = signal.aborted ? 'canceled' : results.every((r) => r.ok) && results.length > 0 ? 'succeeded' : 'failed';
+    if (targets.length === 0) log += 'no assets matched\n';
+    await repo.update({ id: job.id }, { status, endedAt: new Date(), results: results as never, log });
+  }
+}
+
+function firstLine(s: string): string {
+  const line = s.trim().split('\n')[0] ?? '';
+  return line.length > 160 ? line.slice(0, 157) + '…' : line;
+}

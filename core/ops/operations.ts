@@ -1,0 +1,191 @@
+import ssh2 from 'ssh2';
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { Actor } from '../actor.ts';
+import type { AccessService } from '../access/accessService.ts';
+import type { AdminUserService, SystemUserService } from '../assets/accounts.ts';
+import type { AssetService } from '../assets/assets.ts';
+import type { HostKeyService } from '../assets/hostKeys.ts';
+import type { NodeService } from '../assets/nodes.ts';
+import { ForbiddenError, ValidationError } from '../errors.ts';
+import { AssetEntity, type Asset, type Job, type SystemUser, type User } from '../db/entities/index.ts';
+import { runPlaybook } from './ansible.ts';
+import { parseAnsibleFacts } from './facts.ts';
+import { execCapture, remoteLogin, RemoteLoginError, type RemoteAccount, type RemoteTarget } from './remoteLogin.ts';
+import type { JobService } from './jobs.ts';
+import { In } from 'typeorm';
+
+export interface TestResult {
+  ok: boolean;
+  latencyMs: number;
+  message: string;
+}
+
+export interface CommandJobInput {
+  assets?: string[] | undefined;
+  nodes?: string[] | undefined;
+  systemUser: string;
+  command: string;
+  timeoutSeconds?: number | undefined;
+}
+
+const OUTPUT_CAP = 64 * 1024;
+
+interface Deps {
+  ds: DataSource;
+  assets: AssetService;
+  nodes: NodeService;
+  adminUsers: AdminUserService;
+  systemUsers: SystemUserService;
+  hostKeys: HostKeyService;
+  access: AccessService;
+  jobs: JobService;
+}
+
+/** What the bastion itself does on assets: connectivity tests, facts, pushing accounts, batch commands. */
+export class OperationsService {
+  constructor(private readonly d: Deps, private readonly timeouts = { loginMs: 8000, playbookMs: 180_000 }) {}
+
+  /** Logs in with the asset's admin user (or a given system user) and reports how it went; never hangs. */
+  async testAsset(assetId: string, systemUserId?: string): Promise<TestResult> {
+    const asset = await this.d.assets.get(assetId);
+    const result = await this.probe(asset, systemUserId);
+    await this.d.ds.getRepository(AssetEntity).update({ id: asset.id }, { lastTestOk: result.ok, lastTestAt: new Date(), lastTestMessage: result.message.slice(0, 1000) });
+    return result;
+  }
+
+  async testNode(actor: Actor, nodeId: string): Promise<Job> {
+    const assets = await this.assetsOf([], [nodeId]);
+    return this.d.jobs.start(actor, 'connectivity', { node: nodeId }, assets, async (asset) => {
+      const r = await this.testAsset(asset.id);
+      return { ok: r.ok, exitCode: null, output: `${r.message}${r.ok ? ` (${r.latencyMs} ms)` : ''}` };
+    }, (await this.d.nodes.get(nodeId)).name);
+  }
+
+  async gatherFacts(actor: Actor, target: { asset?: string; node?: string }): Promise<Job> {
+    const assets = await this.assetsOf(target.asset ? [target.asset] : [], target.node ? [target.node] : []);
+    const label = target.asset ? assets[0]?.name ?? '' : (await this.d.nodes.get(target.node!)).name;
+    return this.d.jobs.start(actor, 'facts', { ...target }, assets, async (asset, signal) => {
+      const host = await this.ansibleHost(asset);
+      const run = await runPlaybook('facts', host, {}, { timeoutMs: this.timeouts.playbookMs, signal });
+      if (!run.ok || !run.facts) return { ok: false, exitCode: null, output: run.output };
+      const facts = parseAnsibleFacts(run.facts);
+      await this.d.ds.getRepository(AssetEntity).update({ id: asset.id }, { facts: facts as never, factsAt: new Date() });
+      return { ok: true, exitCode: 0, output: `${facts.os ?? '?'} ${facts.osVersion ?? ''}, ${facts.cpuCount ?? '?'} CPU, ${facts.memoryMb ?? '?'} MiB` };
+    }, label);
+  }
+
+  async pushSystemUser(actor: Actor, systemUserId: string, target: { assets?: string[] | undefined; nodes?: string[] | undefined }): Promise<Job> {
+    const su = await this.d.systemUsers.get(systemUserId);
+    const assets = await this.assetsOf(target.assets ?? [], target.nodes ?? []);
+    if (assets.length === 0) throw new ValidationError('choose at least one asset or node', { field: 'assets' });
+    const vars = this.pushVars(su);
+    return this.d.jobs.start(actor, 'push', { systemUser: su.id, assets: target.assets ?? [], nodes: target.nodes ?? [] }, assets, async (asset, signal) => {
+      const host = await this.ansibleHost(asset);
+      const run = await runPlaybook('push_system_user', host, vars, { timeoutMs: this.timeouts.playbookMs, signal });
+      return { ok: run.ok, exitCode: run.ok ? 0 : null, output: run.output };
+    }, su.name);
+  }
+
+  /**
+   * Runs a shell command on many assets over SSH. The command is sent as the exec request's
+   * text: the target's shell interprets it; nothing on the bastion templates it.
+   */
+  async runCommand(actor: Actor, user: User, input: CommandJobInput): Promise<Job> {
+    const su = await this.d.systemUsers.get(input.systemUser);
+    const assets = await this.assetsOf(input.assets ?? [], input.nodes ?? []);
+    if (assets.length === 0) throw new ValidationError('choose at least one asset or node', { field: 'assets' });
+    for (const a of assets) {
+      if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw new ForbiddenError(`you may not run commands on '${a.name}' as ${su.username}`);
+    }
+    const account = this.accountOf(su);
+    const timeoutMs = (input.timeoutSeconds ?? 60) * 1000;
+    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], timeoutSeconds: timeoutMs / 1000 }, assets, async (asset, signal) => {
+      let client;
+      try {
+        client = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs);
+      } catch (err) {
+        return { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err) };
+      }
+      try {
+        const r = await execCapture(client, input.command, { maxBytes: OUTPUT_CAP, timeoutMs, signal });
+        return { ok: r.exitCode === 0, exitCode: r.exitCode, output: r.output + (r.truncated ? '\n[output truncated]' : '') };
+      } finally {
+        client.end();
+      }
+    }, input.command.slice(0, 120));
+  }
+
+  private async probe(asset: Asset, systemUserId?: string): Promise<TestResult> {
+    const started = performance.now();
+    let client;
+    try {
+      const account = systemUserId ? this.accountOf(await this.d.systemUsers.get(systemUserId)) : await this.adminAccount(asset);
+      client = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs);
+      const latencyMs = Math.round(performance.now() - started);
+      return { ok: true, latencyMs, message: `logged in as ${account.username}` };
+    } catch (err) {
+      const message = err instanceof RemoteLoginError || err instanceof ValidationError ? err.message : `unexpected error: ${(err as Error).message}`;
+      return { ok: false, latencyMs: Math.round(performance.now() - started), message };
+    } finally {
+      client?.end();
+    }
+  }
+
+  private accountOf(su: SystemUser): RemoteAccount {
+    return { username: su.username, ...this.d.systemUsers.secrets(su) };
+  }
+
+  private async adminAccount(asset: Asset): Promise<RemoteAccount> {
+    if (!asset.adminUserId) throw new ValidationError(`asset '${asset.name}' has no admin user`, { field: 'adminUser' });
+    const admin = await this.d.adminUsers.get(asset.adminUserId);
+    return { username: admin.username, ...this.d.adminUsers.secrets(admin) };
+  }
+
+  /** Ansible connection details; pins the host key first (with a plain SSH login) if none is pinned. */
+  private async ansibleHost(asset: RemoteTarget & Asset) {
+    const account = await this.adminAccount(asset);
+    let pinned = await this.d.hostKeys.get(asset.id);
+    if (!pinned) {
+      const c = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs);
+      c.end();
+      pinned = await this.d.hostKeys.get(asset.id);
+      if (!pinned) throw new RemoteLoginError('host_key', 'the host key could not be pinned');
+    }
+    return { address: asset.address, port: asset.port, username: account.username, password: account.password, privateKey: account.privateKey, hostKey: pinned.publicKey };
+  }
+
+  private pushVars(su: SystemUser): Record<string, unknown> {
+    const secrets = this.d.systemUsers.secrets(su);
+    let publicKey = '';
+    if (secrets.privateKey) {
+      const parsed = ssh2.utils.parseKey(secrets.privateKey.reveal());
+      if (!(parsed instanceof Error) && !Array.isArray(parsed)) publicKey = `${parsed.type} ${parsed.getPublicSSH().toString('base64')} bastion:${su.name}`;
+    }
+    return {
+      su_username: su.username,
+      su_shell: su.shell || '/bin/bash',
+      su_password: secrets.password?.reveal() ?? '',
+      su_salt: randomBytes(12).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 16),
+      su_public_key: publicKey,
+      su_sudo: su.sudo.trim(),
+    };
+  }
+
+  /** Assets by id plus every asset under the given nodes (with descendants), each once, by name. */
+  private async assetsOf(assetIds: string[], nodeIds: string[]): Promise<Asset[]> {
+    const ids = new Set(assetIds);
+    for (const n of nodeIds) {
+      const subtree = await this.d.nodes.subtreeIds((await this.d.nodes.get(n)).id);
+      const rows = await this.d.ds.createQueryBuilder().select('an.asset_id', 'id').from('asset_node', 'an').where('an.node_id IN (:...subtree)', { subtree }).getRawMany<{ id: string }>();
+      for (const r of rows) ids.add(r.id);
+    }
+    if (ids.size === 0) return [];
+    const found = await this.d.ds.getRepository(AssetEntity).findBy({ id: In([...ids]) });
+    if (found.length < assetIds.length) {
+      const missing = assetIds.filter((id) => !found.some((a) => a.id === id));
+      if (missing.length) throw new ValidationError('unknown asset', { field: 'assets', missing });
+    }
+    return found.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+}

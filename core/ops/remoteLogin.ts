@@ -1,0 +1,138 @@
+import ssh2 from 'ssh2';
+import type { ConnectConfig } from 'ssh2';
+import type { HostKeyService } from '../assets/hostKeys.ts';
+import type { Secret } from '../vault/secret.ts';
+
+const { Client } = ssh2;
+export type RemoteClient = InstanceType<typeof Client>;
+
+export interface RemoteTarget {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface RemoteAccount {
+  username: string;
+  password: Secret<string> | null;
+  privateKey: Secret<string> | null;
+}
+
+export type RemoteFailure = 'refused' | 'unreachable' | 'timeout' | 'auth' | 'host_key' | 'no_secret' | 'other';
+
+/** A login to an asset that failed, with a message an admin can act on. */
+export class RemoteLoginError extends Error {
+  constructor(readonly kind: RemoteFailure, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Logs in to an asset for the bastion's own work (tests, facts, batch commands), with the
+ * same host-key pinning as operator sessions (rule 10).
+ */
+export async function remoteLogin(target: RemoteTarget, account: RemoteAccount, hostKeys: HostKeyService, timeoutMs = 8000): Promise<RemoteClient> {
+  if (!account.password && !account.privateKey) throw new RemoteLoginError('no_secret', `${account.username} has no password or key configured`);
+  const client = new Client();
+  let hostKeyProblem: string | null = null;
+  const config: ConnectConfig = {
+    host: target.address,
+    port: target.port,
+    username: account.username,
+    ...(account.password ? { password: account.password.reveal() } : {}),
+    ...(account.privateKey ? { privateKey: account.privateKey.reveal() } : {}),
+    readyTimeout: timeoutMs,
+    tryKeyboard: Boolean(account.password),
+    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+      hostKeys.check(target.id, key).then((v) => {
+        if (!v.ok) hostKeyProblem = `the host key of ${target.name} has changed (pinned ${v.expected}, offered ${v.got})`;
+        verify(v.ok);
+      }, () => {
+        hostKeyProblem = `the host key of ${target.name} could not be checked`;
+        verify(false);
+      });
+    },
+  };
+  client.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => account.password?.reveal() ?? '')));
+  await new Promise<void>((resolve, reject) => {
+    // ssh2's readyTimeout does not cover a TCP connect that never completes everywhere.
+    const timer = setTimeout(() => fail(new RemoteLoginError('timeout', `${target.address}:${target.port} did not answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs + 1000);
+    const fail = (e: RemoteLoginError) => {
+      clearTimeout(timer);
+      client.removeAllListeners('ready');
+      client.end();
+      reject(e);
+    };
+    client.once('ready', () => {
+      clearTimeout(timer);
+      client.removeAllListeners('error');
+      client.on('error', () => { /* later errors end the channels */ });
+      resolve();
+    });
+    client.once('error', (err: Error & { level?: string; code?: string }) => fail(classify(err, target, account.username, hostKeyProblem)));
+    client.connect(config);
+  });
+  return client;
+}
+
+function classify(err: Error & { level?: string; code?: string }, t: RemoteTarget, username: string, hostKeyProblem: string | null): RemoteLoginError {
+  if (hostKeyProblem) return new RemoteLoginError('host_key', hostKeyProblem);
+  const where = `${t.address}:${t.port}`;
+  if (err.level === 'client-authentication') return new RemoteLoginError('auth', `authentication failed for ${username} on ${t.name}`);
+  switch (err.code) {
+    case 'ECONNREFUSED': return new RemoteLoginError('refused', `connection refused by ${where} (is sshd running on that port?)`);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH': return new RemoteLoginError('unreachable', `${where} is unreachable`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return new RemoteLoginError('unreachable', `unknown host name ${t.address}`);
+    case 'ETIMEDOUT': return new RemoteLoginError('timeout', `${where} timed out`);
+    default: break;
+  }
+  if (err.level === 'client-timeout' || /timed out/i.test(err.message)) return new RemoteLoginError('timeout', `${where} timed out during the SSH handshake`);
+  return new RemoteLoginError('other', `${where}: ${err.message}`);
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  output: string;
+  truncated: boolean;
+}
+
+/** Runs one command, capturing at most `maxBytes` of combined output. */
+export function execCapture(client: RemoteClient, command: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, stream) => {
+      if (err) { reject(new RemoteLoginError('other', `the server refused to run the command: ${err.message}`)); return; }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      let exitCode: number | null = null;
+      let signal: string | null = null;
+      const take = (d: Buffer) => {
+        if (size >= opts.maxBytes) { truncated = true; return; }
+        const part = d.subarray(0, opts.maxBytes - size);
+        if (part.length < d.length) truncated = true;
+        chunks.push(part);
+        size += part.length;
+      };
+      stream.on('data', take);
+      stream.stderr.on('data', take);
+      stream.on('exit', (code: number | null, sig?: string) => { exitCode = code; signal = sig ?? null; });
+      const stop = (why: string) => {
+        take(Buffer.from(`\n[${why}]\n`));
+        signal = signal ?? 'KILL';
+        stream.close();
+      };
+      const timer = setTimeout(() => stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs);
+      const onAbort = () => stop('canceled');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('close', () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve({ exitCode, signal, output: Buffer.concat(chunks).toString('utf8'), truncated });
+      });
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { NotFoundError } from '../../core/errors.ts';
+import { presentJob } from '../presenters/ops.ts';
+import { idList, idParams, listQuery, pageOf } from './common.ts';
+import { route, type AnyRoute } from './define.ts';
+
+const testBody = z.object({ systemUser: z.uuid().optional() }).strict();
+const pushBody = z.object({ assets: idList.optional(), nodes: idList.optional() }).strict();
+const commandBody = z.object({
+  kind: z.literal('command'),
+  assets: idList.optional(),
+  nodes: idList.optional(),
+  systemUser: z.uuid(),
+  command: z.string().min(1, 'is required').max(10_000),
+  timeoutSeconds: z.number().int().min(1).max(3600).optional(),
+}).strict();
+
+export const opsRoutes: AnyRoute[] = [
+  route({
+    method: 'post', path: '/assets/:id/test', tag: 'operations', access: 'manage', params: idParams, body: testBody,
+    summary: "Log in with the asset's admin user (or a given system user) and report {ok, latencyMs, message}",
+    handler: async ({ params, body, services }) => services.operations.testAsset(params.id, body.systemUser),
+  }),
+  route({
+    method: 'post', path: '/nodes/:id/test', tag: 'operations', access: 'manage', params: idParams, status: 202,
+    summary: 'Test connectivity of every asset under a node, as a job',
+    handler: async ({ params, actor, services }) => presentJob(await services.operations.testNode(actor, params.id)),
+  }),
+  route({
+    method: 'post', path: '/assets/:id/facts', tag: 'operations', access: 'manage', params: idParams, status: 202,
+    summary: 'Gather hardware and OS facts with Ansible, as a job',
+    handler: async ({ params, actor, services }) => {
+      await services.assets.get(params.id);
+      return presentJob(await services.operations.gatherFacts(actor, { asset: params.id }));
+    },
+  }),
+  route({
+    method: 'post', path: '/nodes/:id/facts', tag: 'operations', access: 'manage', params: idParams, status: 202,
+    summary: 'Gather facts of every asset under a node, as a job',
+    handler: async ({ params, actor, services }) => presentJob(await services.operations.gatherFacts(actor, { node: params.id })),
+  }),
+  route({
+    method: 'post', path: '/system-users/:id/push', tag: 'operations', access: 'manage', params: idParams, body: pushBody, status: 202,
+    summary: 'Create or update this account on assets through their admin user (Ansible user, authorized_key, sudo), as a job',
+    handler: async ({ params, body, actor, services }) => presentJob(await services.operations.pushSystemUser(actor, params.id, body)),
+  }),
+  route({
+    method: 'post', path: '/jobs', tag: 'jobs', access: 'self', body: commandBody, status: 202,
+    summary: 'Run a shell command on assets (admins anywhere; others where they may connect as that system user)',
+    handler: async ({ body, auth, actor, services }) => presentJob(await services.operations.runCommand(actor, auth.user, body)),
+  }),
+  route({
+    method: 'get', path: '/jobs', tag: 'jobs', access: 'self', summary: 'Jobs (admins: all; others: their own)',
+    query: listQuery.extend({ kind: z.enum(['connectivity', 'facts', 'push', 'command']).optional(), status: z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']).optional() }),
+    handler: async ({ query, auth, services }) => {
+      const mine = services.access.mayViewJob(auth.user, { createdBy: null }) ? undefined : auth.user.id;
+      return pageOf(await services.jobs.list({ ...query, createdBy: mine }), presentJob);
+    },
+  }),
+  route({
+    method: 'get', path: '/jobs/:id', tag: 'jobs', access: 'self', params: idParams, summary: 'A job with per-asset results',
+    handler: async ({ params, auth, services }) => {
+      const job = await services.jobs.get(params.id);
+      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found');
+      return presentJob(job);
+    },
+  }),
+  route({
+    method: 'post', path: '/jobs/:id/cancel', tag: 'jobs', access: 'self', params: idParams, summary: 'Cancel a running job',
+    handler: async ({ params, auth, actor, services }) => {
+      const job = await services.jobs.get(params.id);
+      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found');
+      return presentJob(await services.jobs.cancel(actor, params.id));
+    },
+  }),
+];
