@@ -90,6 +90,8 @@ async function run(command: string, args: string[]): Promise<void> {
           const http = await startHttp(services);
           stops.push(http.close);
           faces.http = http.port;
+          const stopRetention = services.retention.schedule(config.retentionDays);
+          stops.push(async () => stopRetention());
         }
         if (command !== 'server') {
           const gw = await startGateway(services);

@@ -32,6 +32,8 @@ const envSchema = z.object({
   BASTION_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
   BASTION_GATEWAY_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   BASTION_PUBLIC_HOST: z.string().optional(),
+  BASTION_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(180),
+  BASTION_CONFIRM_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
 });
 
 export type Database =
@@ -55,6 +57,8 @@ export interface Config {
   lockoutMinutes: number;
   gatewayWorkers: number;
   publicHost: string | undefined;
+  retentionDays: number;
+  confirmTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -95,5 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockoutMinutes: e.BASTION_LOCKOUT_MINUTES,
     gatewayWorkers: e.BASTION_GATEWAY_WORKERS,
     publicHost: e.BASTION_PUBLIC_HOST,
+    retentionDays: e.BASTION_RETENTION_DAYS,
+    confirmTimeoutSeconds: e.BASTION_CONFIRM_TIMEOUT_SECONDS,
   };
 }

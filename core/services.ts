@@ -22,6 +22,12 @@ import { SessionService } from './audit/sessions.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { JobService } from './ops/jobs.ts';
 import { OperationsService } from './ops/operations.ts';
+import { InProcessBus, type Bus } from './bus.ts';
+import { CommandFilterService } from './access/commandFilters.ts';
+import { SessionControl } from './audit/sessionControl.ts';
+import { CommandConfirmations } from './audit/commandConfirmations.ts';
+import { RetentionService } from './audit/retention.ts';
+import { DashboardService } from './audit/dashboard.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -48,6 +54,12 @@ export interface Services {
   sessions: SessionService;
   jobs: JobService;
   operations: OperationsService;
+  bus: Bus;
+  commandFilters: CommandFilterService;
+  sessionControl: SessionControl;
+  confirmations: CommandConfirmations;
+  retention: RetentionService;
+  dashboard: DashboardService;
   bootstrapResult: BootstrapResult;
   close(): Promise<void>;
 }
@@ -69,6 +81,8 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
     const access = new AccessService(ds, changes);
     const jobs = new JobService(ds, log.child({ component: 'jobs' }));
     await jobs.failInterrupted();
+    const bus = new InProcessBus();
+    const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }));
     return {
       config, log, ds, vault, changes, bootstrapResult,
       users: new UserService(ds, changes),
@@ -83,6 +97,12 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
       auditLogs: new AuditLogService(ds),
       operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs }),
       sessions,
+      bus,
+      commandFilters: new CommandFilterService(ds, access, changes),
+      sessionControl: new SessionControl(ds, bus, sessions),
+      confirmations: new CommandConfirmations(ds, bus),
+      retention,
+      dashboard: new DashboardService(ds, retention),
       close: async () => {
         await jobs.stopAll();
         await sessions.flushCommands();

@@ -9,6 +9,7 @@ import { accountRoutes } from './accounts.ts';
 import { permissionRoutes } from './permissions.ts';
 import { auditRoutes } from './audit.ts';
 import { opsRoutes } from './ops.ts';
+import { controlRoutes } from './control.ts';
 import { sessionRoutes } from './sessions.ts';
 import { commandRoutes } from './commands.ts';
 
@@ -24,6 +25,7 @@ export const allRoutes: AnyRoute[] = [
   ...permissionRoutes,
   ...auditRoutes,
   ...opsRoutes,
+  ...controlRoutes,
   ...sessionRoutes,
   ...commandRoutes,
 ];

@@ -1,0 +1,163 @@
+import { In, type DataSource, type EntityManager, type EntitySchema, type ObjectLiteral } from 'typeorm';
+import type { Actor } from '../actor.ts';
+import type { ChangeFeed } from '../changeFeed.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
+import { AssetEntity, CommandFilterEntity, NodeEntity, SystemUserEntity, UserEntity, UserGroupEntity, type CommandFilter, type FilterAction } from '../db/entities/index.ts';
+import { writeOperation } from '../audit/operationLog.ts';
+import { checkPattern, compileFilter } from './commandMatch.ts';
+import type { AccessService } from './accessService.ts';
+
+export interface CommandFilterInput {
+  name: string;
+  kind?: CommandFilter['kind'] | undefined;
+  pattern: string;
+  action?: FilterAction | undefined;
+  priority?: number | undefined;
+  active?: boolean | undefined;
+  users?: string[] | undefined;
+  userGroups?: string[] | undefined;
+  assets?: string[] | undefined;
+  nodes?: string[] | undefined;
+  systemUsers?: string[] | undefined;
+  comment?: string | undefined;
+}
+
+export interface CommandVerdict {
+  action: FilterAction;
+  filter: { id: string; name: string } | null;
+}
+
+interface Compiled { filter: CommandFilter; re: RegExp }
+
+const SCOPES = [
+  ['users', UserEntity], ['userGroups', UserGroupEntity], ['assets', AssetEntity], ['nodes', NodeEntity], ['systemUsers', SystemUserEntity],
+] as const;
+
+/**
+ * Command filters: which command lines are denied, allowed or held for an admin's
+ * confirmation. A filter applies when every non-empty scope list contains the session's
+ * user (or one of their groups), asset (or one of its nodes, with ancestors) and system user.
+ * Lower priority numbers are checked first; the first filter that matches decides; none: allow.
+ */
+export class CommandFilterService {
+  #compiled: Compiled[] | null = null;
+
+  constructor(private readonly ds: DataSource, private readonly access: AccessService, changes: ChangeFeed) {
+    changes.subscribe(() => { this.#compiled = null; });
+  }
+
+  list(q: ListQuery & { active?: boolean | undefined }): Promise<Page<CommandFilter>> {
+    const qb = this.ds.getRepository(CommandFilterEntity).createQueryBuilder('f').orderBy('f.priority', 'ASC').addOrderBy('f.name', 'ASC');
+    applySearch(qb, ['f.name', 'f.pattern', 'f.comment'], q.search);
+    if (q.active !== undefined) qb.andWhere('f.active = :active', { active: q.active });
+    return paginate(qb, q);
+  }
+
+  async get(id: string): Promise<CommandFilter> {
+    const f = await this.ds.getRepository(CommandFilterEntity).findOneBy({ id });
+    if (!f) throw new NotFoundError('command filter not found');
+    return f;
+  }
+
+  async create(actor: Actor, input: CommandFilterInput): Promise<CommandFilter> {
+    const id = newId();
+    const kind = input.kind ?? 'commands';
+    const problem = checkPattern(kind, input.pattern);
+    if (problem) throw new ValidationError(problem, { field: 'pattern' });
+    await this.ds.transaction(async (em) => {
+      if (await em.getRepository(CommandFilterEntity).existsBy({ name: input.name })) throw new ConflictError(`a command filter named '${input.name}' exists`, { field: 'name' });
+      const now = new Date();
+      const row: CommandFilter = {
+        id, name: input.name, kind, pattern: input.pattern, action: input.action ?? 'deny', priority: input.priority ?? 50,
+        active: input.active ?? true, comment: input.comment ?? '', createdAt: now, updatedAt: now,
+        users: [], userGroups: [], assets: [], nodes: [], systemUsers: [],
+      };
+      for (const [field, entity] of SCOPES) row[field] = await checkIds(em, entity, input[field], field);
+      await em.getRepository(CommandFilterEntity).insert(row as never);
+      await writeOperation(em, actor, { action: 'create', resourceType: 'command_filter', resourceId: id, resourceName: input.name, changes: { ...input } });
+    });
+    this.#compiled = null;
+    return this.get(id);
+  }
+
+  async update(actor: Actor, id: string, patch: Partial<CommandFilterInput>): Promise<CommandFilter> {
+    await this.ds.transaction(async (em) => {
+      const repo = em.getRepository(CommandFilterEntity);
+      const f = await repo.findOneBy({ id });
+      if (!f) throw new NotFoundError('command filter not found');
+      if (patch.name !== undefined && patch.name !== f.name) {
+        if (await repo.existsBy({ name: patch.name })) throw new ConflictError(`a command filter named '${patch.name}' exists`, { field: 'name' });
+        f.name = patch.name;
+      }
+      if (patch.kind !== undefined) f.kind = patch.kind;
+      if (patch.pattern !== undefined) f.pattern = patch.pattern;
+      const problem = checkPattern(f.kind, f.pattern);
+      if (problem) throw new ValidationError(problem, { field: 'pattern' });
+      if (patch.action !== undefined) f.action = patch.action;
+      if (patch.priority !== undefined) f.priority = patch.priority;
+      if (patch.active !== undefined) f.active = patch.active;
+      if (patch.comment !== undefined) f.comment = patch.comment;
+      for (const [field, entity] of SCOPES) if (patch[field] !== undefined) f[field] = await checkIds(em, entity, patch[field], field);
+      f.updatedAt = new Date();
+      await repo.save(f);
+      await writeOperation(em, actor, { action: 'update', resourceType: 'command_filter', resourceId: id, resourceName: f.name, changes: { ...patch } });
+    });
+    this.#compiled = null;
+    return this.get(id);
+  }
+
+  async remove(actor: Actor, id: string): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const f = await em.getRepository(CommandFilterEntity).findOneBy({ id });
+      if (!f) throw new NotFoundError('command filter not found');
+      await em.getRepository(CommandFilterEntity).delete({ id });
+      await writeOperation(em, actor, { action: 'delete', resourceType: 'command_filter', resourceId: id, resourceName: f.name });
+    });
+    this.#compiled = null;
+  }
+
+  /** The verdict for one command line typed by a user on an asset as a system user. */
+  async check(ctx: { userId: string; assetId: string; systemUserId: string | null }, line: string): Promise<CommandVerdict> {
+    const compiled = await this.compiled();
+    if (compiled.length === 0 || !line.trim()) return { action: 'allow', filter: null };
+    const snap = await this.access.snapshot();
+    const groups = snap.users.get(ctx.userId)?.groups ?? [];
+    const assetNodes = snap.ancestorsOf(ctx.assetId);
+    for (const { filter: f, re } of compiled) {
+      if (f.users.length || f.userGroups.length) {
+        const byUser = f.users.includes(ctx.userId);
+        const byGroup = f.userGroups.some((g) => groups.includes(g));
+        if (!byUser && !byGroup) continue;
+      }
+      if (f.assets.length || f.nodes.length) {
+        if (!f.assets.includes(ctx.assetId) && !f.nodes.some((n) => assetNodes.has(n))) continue;
+      }
+      if (f.systemUsers.length && (!ctx.systemUserId || !f.systemUsers.includes(ctx.systemUserId))) continue;
+      if (re.test(line)) return { action: f.action, filter: { id: f.id, name: f.name } };
+    }
+    return { action: 'allow', filter: null };
+  }
+
+  private async compiled(): Promise<Compiled[]> {
+    if (this.#compiled) return this.#compiled;
+    const rows = await this.ds.getRepository(CommandFilterEntity).find({ where: { active: true }, order: { priority: 'ASC', name: 'ASC' } });
+    this.#compiled = rows.flatMap((filter) => {
+      try {
+        return [{ filter, re: compileFilter(filter) }];
+      } catch {
+        return [];
+      }
+    });
+    return this.#compiled;
+  }
+}
+
+async function checkIds<T extends ObjectLiteral>(em: EntityManager, entity: EntitySchema<T>, ids: string[] | undefined, field: string): Promise<string[]> {
+  if (!ids || ids.length === 0) return [];
+  const unique = [...new Set(ids)];
+  const n = await em.getRepository(entity).countBy({ id: In(unique) } as never);
+  if (n !== unique.length) throw new ValidationError(`unknown id in ${field}`, { field });
+  return unique;
+}

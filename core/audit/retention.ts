@@ -1,0 +1,92 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../logger.ts';
+import type { SessionService } from './sessions.ts';
+
+export interface PurgeResult {
+  sessions: number;
+  recordings: number;
+  commands: number;
+  fileTransfers: number;
+  loginLogs: number;
+  operationLogs: number;
+  jobs: number;
+}
+
+/** Deletes recordings and logs older than the retention period; keeps live sessions. */
+export class RetentionService {
+  #usage: { at: number; bytes: number; files: number } | null = null;
+
+  constructor(private readonly ds: DataSource, private readonly sessions: SessionService, private readonly log: Logger) {}
+
+  async purge(days: number, now = Date.now()): Promise<PurgeResult> {
+    const cutoff = now - days * 86_400_000;
+    const old = await this.ds.query(
+      `SELECT id, recording FROM session WHERE status <> 'active' AND started_at < ${placeholder(this.ds, 1)}`, [cutoff],
+    ) as { id: string; recording: string | null }[];
+    let recordings = 0;
+    for (const s of old) {
+      const file = s.recording ? this.sessions.recordingFile({ id: s.id, recording: s.recording } as never) : null;
+      if (file) {
+        await rm(file, { force: true });
+        recordings++;
+      }
+    }
+    const p = placeholder(this.ds, 1);
+    const del = async (table: string, where: string): Promise<number> => {
+      const [{ n }] = await this.ds.query(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, [cutoff]) as [{ n: number | string }];
+      if (Number(n) > 0) await this.ds.query(`DELETE FROM ${table} WHERE ${where}`, [cutoff]);
+      return Number(n);
+    };
+    const counts: PurgeResult = {
+      sessions: 0,
+      recordings,
+      commands: await del('command', `session_id IN (SELECT id FROM session WHERE status <> 'active' AND started_at < ${p})`),
+      fileTransfers: await del('file_transfer', `created_at < ${p}`),
+      loginLogs: await del('login_log', `created_at < ${p}`),
+      operationLogs: await del('operation_log', `created_at < ${p}`),
+      jobs: await del('job', `status NOT IN ('queued', 'running') AND created_at < ${p}`),
+    };
+    counts.sessions = await del('session', `status <> 'active' AND started_at < ${p}`);
+    this.#usage = null;
+    this.log.info({ days, ...counts }, 'retention purge done');
+    return counts;
+  }
+
+  /** Runs purge once a day (and once shortly after start); returns a stopper. */
+  schedule(days: number): () => void {
+    if (days <= 0) return () => {};
+    const run = () => { this.purge(days).catch((err: unknown) => this.log.error({ err }, 'retention purge failed')); };
+    const first = setTimeout(run, 60_000);
+    const daily = setInterval(run, 86_400_000);
+    first.unref();
+    daily.unref();
+    return () => { clearTimeout(first); clearInterval(daily); };
+  }
+
+  /** Bytes and files under the recordings dir, cached for a minute. */
+  async recordingsUsage(): Promise<{ bytes: number; files: number }> {
+    if (this.#usage && Date.now() - this.#usage.at < 60_000) return this.#usage;
+    let bytes = 0;
+    let files = 0;
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory() && depth < 4) await walk(full, depth + 1);
+        else if (e.isFile()) {
+          bytes += (await stat(full).catch(() => ({ size: 0 }))).size;
+          files++;
+        }
+      }
+    };
+    await walk(this.sessions.recordingsDir, 0);
+    this.#usage = { at: Date.now(), bytes, files };
+    return this.#usage;
+  }
+}
+
+function placeholder(ds: DataSource, n: number): string {
+  return ds.options.type === 'postgres' ? `$${n}` : '?';
+}

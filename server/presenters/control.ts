@@ -1,0 +1,18 @@
+import type { CommandFilter } from '../../core/db/entities/index.ts';
+import type { ConfirmationRequest } from '../../core/audit/commandConfirmations.ts';
+import { iso } from './identity.ts';
+
+export function presentCommandFilter(f: CommandFilter) {
+  return {
+    id: f.id, name: f.name, kind: f.kind, pattern: f.pattern, action: f.action, priority: f.priority, active: f.active,
+    users: f.users, userGroups: f.userGroups, assets: f.assets, nodes: f.nodes, systemUsers: f.systemUsers,
+    comment: f.comment, createdAt: iso(f.createdAt), updatedAt: iso(f.updatedAt),
+  };
+}
+
+export function presentConfirmation(c: ConfirmationRequest) {
+  return {
+    id: c.id, sessionId: c.sessionId, username: c.username, assetName: c.assetName, systemUsername: c.systemUsername,
+    command: c.command, filter: c.filter, createdAt: iso(c.createdAt), expiresAt: iso(c.expiresAt),
+  };
+}
