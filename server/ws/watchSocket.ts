@@ -1,0 +1,91 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Request } from 'express';
+import type { Services } from '../../core/services.ts';
+import { isUuid } from '../../core/ids.ts';
+import { authenticateRequest } from '../middleware/authenticate.ts';
+import { screenFromCast } from './castScreen.ts';
+
+const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: { code: String(status), message } });
+  socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Live monitoring: an auditor's browser opens /ws/sessions/:id/watch and gets the current
+ * screen, then the session's output as it happens. The upgrade is authenticated and
+ * authorized exactly like an HTTP request (rule 6), and cross-site upgrades are refused.
+ */
+export function attachWatchSocket(server: Server, services: Services): () => void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://bastion');
+      const m = WATCH_PATH.exec(url.pathname);
+      if (!m) return refuse(socket, 404, 'Not Found');
+      const origin = req.headers.origin;
+      if (origin && new URL(origin).host !== req.headers.host) return refuse(socket, 403, 'Forbidden');
+      const auth = await authenticateRequest(services, req as unknown as Request);
+      if (!auth) return refuse(socket, 401, 'Unauthorized');
+      if (auth.user.mustChangePassword || !services.access.roleCan(auth.user.role, 'audit')) return refuse(socket, 403, 'Forbidden');
+      const id = m[1]!;
+      if (!isUuid(id)) return refuse(socket, 400, 'Bad Request');
+      const session = await services.sessions.get(id).catch(() => null);
+      if (!session) return refuse(socket, 404, 'Not Found');
+      if (session.status !== 'active') return refuse(socket, 409, 'Conflict');
+      wss.handleUpgrade(req, socket, head, (ws) => { void watch(ws, services, id, auth.user.username); });
+    })().catch(() => refuse(socket, 500, 'Internal Server Error'));
+  };
+  server.on('upgrade', onUpgrade);
+  return () => {
+    server.off('upgrade', onUpgrade);
+    for (const c of wss.clients) c.close(1001, 'server shutting down');
+    wss.close();
+  };
+}
+
+async function watch(ws: WebSocket, services: Services, sessionId: string, watcher: string): Promise<void> {
+  const log = services.log.child({ component: 'watch', session: sessionId, watcher });
+  // Subscribe before reading the recording, so nothing falls between the two.
+  const early: { kind: string; data: string; t: number }[] = [];
+  let live = false;
+  let lastT = 0;
+  const send = (msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
+  const forward = (m: { kind: string; data: string; t: number }) => {
+    if (m.kind === 'i') return; // watchers see the screen, not raw keystrokes (passwords at prompts)
+    if (m.kind === 'r') {
+      const [cols, rows] = m.data.split('x').map(Number);
+      send({ type: 'resize', cols, rows });
+    } else send({ type: 'output', data: m.data });
+  };
+  const offStream = services.bus.subscribe('session.stream', (m) => {
+    if (m.sessionId !== sessionId) return;
+    if (!live) early.push(m);
+    else forward(m);
+  });
+  const offEnded = services.bus.subscribe('session.ended', (m) => {
+    if (m.sessionId !== sessionId) return;
+    send({ type: 'ended' });
+    ws.close(1000, 'session ended');
+  });
+  const cleanup = () => { offStream(); offEnded(); };
+  ws.on('close', cleanup);
+  ws.on('error', cleanup);
+  ws.on('message', () => { /* read-only: input from watchers is ignored */ });
+  log.info('watch started');
+  try {
+    const session = await services.sessions.get(sessionId);
+    const screen = await screenFromCast(services.sessions.recordingFile(session));
+    lastT = screen.t;
+    send({ type: 'init', cols: screen.cols, rows: screen.rows, data: screen.data });
+    for (const m of early) if (m.t > lastT) forward(m);
+    live = true;
+    early.length = 0;
+  } catch (err) {
+    log.warn({ err }, 'watch failed to start');
+    ws.close(1011, 'cannot read the session');
+  }
+}

@@ -1,0 +1,69 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { factories } from './helpers/factories.ts';
+import { cleanup } from './helpers/tmp.ts';
+import type { Session } from '../core/db/entities/index.ts';
+
+let b: Bastion;
+let admin: ApiClient;
+let f: ReturnType<typeof factories>;
+let live: Session;
+
+before(async () => {
+  b = await startBastion();
+  admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  f = factories(b.services);
+  const u = await f.user();
+  const a = await f.asset();
+  live = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1' });
+  const rel = `2026/01/01/${live.id}.cast`;
+  const file = path.join(b.services.sessions.recordingsDir, rel);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, ['{"version": 2, "width": 100, "height": 30, "timestamp": 1}', '[0.1, "o", "deploy@web01:~$ "]', '[0.5, "o", "uptime\\r\\n 10:00 up 3 days\\r\\ndeploy@web01:~$ "]'].join('\n') + '\n');
+  await b.services.sessions.setRecording(live.id, rel);
+});
+after(async () => { await b.stop(); await cleanup(); });
+
+function open(id: string, headers: Record<string, string>): Promise<{ ws: WebSocket; status?: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${b.http!.port}/ws/sessions/${id}/watch`, { headers });
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_req, res) => resolve({ ws, status: res.statusCode }));
+    ws.once('error', () => { /* reported through unexpected-response */ });
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)) as Record<string, unknown>)));
+}
+
+test('a watcher gets the current screen, then live output, then the end', async () => {
+  const { ws, status } = await open(live.id, { cookie: admin.cookie! });
+  assert.equal(status, undefined);
+  const init = await nextMessage(ws);
+  assert.equal(init.type, 'init');
+  assert.equal(init.cols, 100);
+  assert.match(String(init.data), /10:00 up 3 days/);
+  const out = nextMessage(ws);
+  b.services.bus.publish('session.stream', { sessionId: live.id, kind: 'o', data: 'live-text-42', t: 5 });
+  assert.deepEqual(await out, { type: 'output', data: 'live-text-42' });
+  const ended = nextMessage(ws);
+  b.services.bus.publish('session.ended', { sessionId: live.id });
+  assert.deepEqual(await ended, { type: 'ended' });
+});
+
+test('websocket upgrades are authenticated and authorized like HTTP requests (rule 6)', async () => {
+  assert.equal((await open(live.id, {})).status, 401, 'no session');
+  assert.equal((await open(live.id, { cookie: 'bastion_session=forged-forged-forged-forged-forged-forged-forg' })).status, 401, 'forged cookie');
+  await f.user({ username: 'watcher', password: 'Plain-watch-pass-1' });
+  const plain = await loggedIn(b.baseUrl, 'watcher', 'Plain-watch-pass-1');
+  assert.equal((await open(live.id, { cookie: plain.cookie! })).status, 403, 'a plain user');
+  assert.equal((await open(live.id, { cookie: admin.cookie!, origin: 'http://evil.example' })).status, 403, 'cross-site upgrade');
+  assert.equal((await open('..%2F..%2Fetc%2Fpasswd', { cookie: admin.cookie! })).status, 400, 'not a UUID');
+  assert.equal((await open('3b8f3c1e-1d2c-4e5f-8a9b-0c1d2e3f4a5b', { cookie: admin.cookie! })).status, 404);
+});
