@@ -9,6 +9,9 @@ import { factories } from './helpers/factories.ts';
 import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 
+/** A menu entry's accessible name: its icon's label, then the text. */
+const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
+
 let b: Bastion;
 let browser: Browser;
 let f: ReturnType<typeof factories>;
@@ -83,7 +86,7 @@ test('first login with admin/admin goes to the forced password change, then into
   await page.getByLabel('Repeat the new password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Change password' }).click();
   await page.waitForURL(/\/dashboard/);
-  await page.getByRole('navigation', { name: 'main' }).getByText('Users', { exact: true }).first().waitFor();
+  await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Users') }).waitFor();
 
   const api = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   const me = await api.get('/me');
@@ -115,7 +118,7 @@ test('a deep link reloads into the same page, and a session that ends sends the 
   await screenshot(page, '04-asset-detail');
 
   await context.clearCookies();
-  await page.getByRole('navigation', { name: 'main' }).getByText('Permissions').click();
+  await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Permissions') }).click();
   await page.waitForURL(/\/login\?next=/);
   await login(page, 'admin', ADMIN_PASSWORD);
   await page.waitForURL(/\/dashboard|\/permissions/);
@@ -135,7 +138,7 @@ test('a plain user sees only their profile and assets, with the ssh command to c
   await nav.getByText('My assets').waitFor();
   await nav.getByText('My profile').waitFor();
   for (const hidden of ['Users', 'Assets', 'Permissions', 'Sessions', 'Login log', 'Dashboard']) {
-    assert.equal(await nav.getByText(hidden, { exact: true }).count(), 0, `${hidden} is not in alice's menu`);
+    assert.equal(await nav.getByRole('menuitem', { name: menuName(hidden) }).count(), 0, `${hidden} is not in alice's menu`);
   }
   const command = page.getByTestId('ssh-command');
   await command.waitFor();

@@ -36,6 +36,9 @@ export function NodeTree({ selected, onSelect }: { selected: string | null; onSe
   const byId = useMemo(() => new Map(list.map((n) => [n.id, n])), [list]);
   const treeData = useMemo(() => toTreeData(buildNodeTree(list)), [list]);
   const current = selected ? byId.get(selected) ?? null : null;
+  // Everything is expanded unless the user folded it, so new nodes show at once.
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const expandedKeys = useMemo(() => list.filter((n) => !collapsed.has(n.id)).map((n) => n.id), [list, collapsed]);
 
   const onDrop: TreeProps['onDrop'] = async (info) => {
     const dragged = byId.get(String(info.dragNode.key));
@@ -103,10 +106,11 @@ export function NodeTree({ selected, onSelect }: { selected: string | null; onSe
             aria-label={t('nodes.title')}
             blockNode
             draggable={{ icon: false, nodeDraggable: (n) => !!byId.get(String(n.key))?.parent }}
-            defaultExpandAll
+            expandedKeys={expandedKeys}
+            onExpand={(keys) => { const open = new Set(keys.map(String)); setCollapsed(new Set(list.filter((n) => !open.has(n.id)).map((n) => n.id))); }}
             treeData={treeData}
             selectedKeys={selected ? [selected] : []}
-            onSelect={(keys) => onSelect(keys.length ? String(keys[0]) : null)}
+            onSelect={(_keys, info) => onSelect(String(info.node.key))}
             onDrop={onDrop}
           />
           <Typography.Paragraph type="secondary" style={{ fontSize: 12, marginTop: 8 }}>{t('nodes.dragHint')}</Typography.Paragraph>

@@ -1,0 +1,355 @@
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Locator, Page } from 'playwright-core';
+import ssh2 from 'ssh2';
+import { ensureWebBuild } from '../server/webBuild.ts';
+import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { factories } from './helpers/factories.ts';
+import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { cleanup } from './helpers/tmp.ts';
+
+/** A menu entry's accessible name: its icon's label, then the text. */
+const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
+
+let b: Bastion;
+let browser: Browser;
+let api: ApiClient;
+let f: ReturnType<typeof factories>;
+let s: BrowserSession;
+let page: Page;
+
+before(async () => {
+  await ensureWebBuild(() => undefined);
+  b = await startBastion();
+  f = factories(b.services);
+  api = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  browser = await launchBrowser();
+  s = await openPage(browser, b.baseUrl);
+  page = s.page;
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/dashboard/);
+});
+
+afterEach(async (t) => {
+  // The page as the test left it, to see a failure.
+  await screenshot(page, `last-${t.name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
+});
+
+after(async () => {
+  await s?.close();
+  await browser?.close();
+  await b?.stop();
+  await cleanup();
+});
+
+async function openPageFromMenu(name: string, heading = name): Promise<void> {
+  if (await page.getByRole('dialog').count()) await page.goto('/');
+  await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName(name) }).click();
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+function dialog(): Locator {
+  return page.getByRole('dialog').filter({ has: page.locator('form') });
+}
+
+/** Picks an option of an antd Select or TreeSelect found by its label, typing to search. */
+async function pick(scope: Locator, label: string, option: string): Promise<void> {
+  const input = scope.getByLabel(label, { exact: true });
+  await input.click();
+  // Searchable selects ask the server with what is typed: the part before " (address)".
+  if (await input.getAttribute('readonly') === null) await input.fill(option.replace(/ \(.*\)$/, ''));
+  const item = page.locator('.ant-select-dropdown:visible').locator(`.ant-select-item-option[title="${option}"], .ant-select-tree-node-content-wrapper[title="${option}"]`).first();
+  await item.click();
+  await input.press('Escape');
+}
+
+/** HTML5 drag and drop with real mouse moves; rc-tree drops *inside* a node when the pointer ends in its lower half, two indents right of where the drag began. */
+async function dragOnto(source: Locator, target: Locator): Promise<void> {
+  const from = (await source.boundingBox())!;
+  const to = (await target.boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(from.x + from.width / 2 + 5, from.y + from.height / 2 + 5, { steps: 3 });
+  await page.mouse.move(from.x + from.width / 2 + 60, to.y + to.height * 0.75, { steps: 10 });
+  await page.mouse.up();
+}
+
+async function save(): Promise<void> {
+  const d = dialog();
+  await d.getByRole('button', { name: 'Save' }).click();
+  await d.waitFor({ state: 'detached' });
+}
+
+/** Clicks "Delete" in the open confirmation and waits for it to close. */
+async function confirm(): Promise<void> {
+  // antd may leave a finished spinner's "loading" label in the button of a confirmation opened twice.
+  const ok = page.getByRole('button', { name: /^(loading )?Delete$/ });
+  await ok.click();
+  await ok.waitFor({ state: 'hidden' });
+}
+
+async function confirmDelete(name: string): Promise<void> {
+  await page.getByRole('button', { name: `Delete ${name}`, exact: true }).click();
+  await confirm();
+}
+
+function row(text: string): Locator {
+  return page.locator('.ant-table-row').filter({ hasText: text });
+}
+
+async function until<T>(fn: () => Promise<T>, ok: (t: T) => boolean, what: string): Promise<T> {
+  for (let i = 0; i < 50; i++) {
+    const v = await fn();
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('an admin creates, edits and deletes a user through the forms, with an SSH key', async () => {
+  await openPageFromMenu('Users');
+  await page.getByRole('button', { name: 'New user' }).click();
+  const d = dialog();
+  await d.getByLabel('Username').fill('carol');
+  await d.getByLabel('Full name').fill('Carol Jones');
+  await d.getByLabel('Email').fill('carol@example.com');
+  await d.getByLabel('Password', { exact: true }).fill('carol');
+  await d.getByRole('button', { name: 'Save' }).click();
+  // The API's rule violation shows next to the password field.
+  await d.getByText('password must be at least 8 characters').waitFor();
+  await d.getByLabel('Password', { exact: true }).fill('Sunny-day-2024');
+  await screenshot(page, '10-user-form');
+  await save();
+  await row('carol').waitFor();
+
+  const created = (await api.get('/users?search=carol')).body.items[0];
+  assert.equal(created.name, 'Carol Jones');
+  assert.equal(created.email, 'carol@example.com');
+  assert.equal(created.role, 'user');
+  assert.equal(created.mustChangePassword, true);
+
+  await page.getByRole('button', { name: 'Edit carol' }).click();
+  await dialog().getByLabel('Full name').fill('Carol Smith');
+  await pick(dialog(), 'Role', 'Auditor');
+  await save();
+  await row('Carol Smith').waitFor();
+  const edited = (await api.get(`/users/${created.id}`)).body;
+  assert.equal(edited.name, 'Carol Smith');
+  assert.equal(edited.role, 'auditor');
+
+  // SSH keys: add by paste, the fingerprint shows.
+  const { public: publicKey } = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'carol@laptop' });
+  await page.getByRole('button', { name: 'Actions carol' }).click();
+  await page.getByRole('menuitem', { name: menuName('SSH keys') }).click();
+  const drawer = page.locator('.ant-drawer:visible');
+  await drawer.getByRole('button', { name: 'Add key' }).click();
+  await drawer.getByLabel('Public key (OpenSSH format)').fill(publicKey);
+  await drawer.getByLabel('Key name').fill('laptop');
+  await drawer.locator('form').getByRole('button', { name: 'Add key' }).click();
+  await drawer.getByText(/^SHA256:/).waitFor();
+  const keys = (await api.get(`/users/${created.id}/keys`)).body.items;
+  assert.equal(keys.length, 1);
+  assert.equal(keys[0].name, 'laptop');
+  await screenshot(page, '11-user-keys');
+  await drawer.getByRole('button', { name: 'Close' }).click();
+  await screenshot(page, '12-users');
+
+  await confirmDelete('carol');
+  await row('carol').waitFor({ state: 'detached' });
+  assert.equal((await api.get(`/users/${created.id}`)).status, 404);
+});
+
+test('an admin creates, edits and deletes a user group with members', async () => {
+  await f.user({ username: 'dave', password: 'Night-owl-1234' });
+  await openPageFromMenu('User groups');
+  await page.getByRole('button', { name: 'New group' }).click();
+  await dialog().getByLabel('Name').fill('ops');
+  await pick(dialog(), 'Members', 'dave');
+  await save();
+  await row('ops').waitFor();
+  const group = (await api.get('/user-groups?search=ops')).body.items[0];
+  assert.deepEqual(group.users.map((u: { username: string }) => u.username), ['dave']);
+
+  await page.getByRole('button', { name: 'Edit ops' }).click();
+  await dialog().getByLabel('Name').fill('operators');
+  await save();
+  await row('operators').waitFor();
+  assert.equal((await api.get(`/user-groups/${group.id}`)).body.name, 'operators');
+  await screenshot(page, '13-user-groups');
+
+  await confirmDelete('operators');
+  await row('operators').waitFor({ state: 'detached' });
+  assert.equal((await api.get(`/user-groups/${group.id}`)).status, 404);
+});
+
+test('an admin builds the node tree and manages assets in it', async () => {
+  await f.systemUser({ name: 'unused' });
+  const adminUser = (await api.post('/admin-users', { name: 'rootkey', username: 'root', password: 'r00t-secret' })).body;
+  await openPageFromMenu('Assets');
+  const tree = page.locator('.ant-tree');
+
+  // Nodes: create under the root, create a child, rename, move by drag and drop, delete when empty.
+  await page.getByRole('button', { name: 'New node' }).click();
+  await dialog().getByLabel('Node name').fill('prod');
+  await save();
+  await tree.locator('[data-node-name="prod"]').waitFor();
+  await page.getByRole('button', { name: 'New child node' }).click();
+  await dialog().getByLabel('Node name').fill('web');
+  await save();
+  await tree.locator('[data-node-name="web"]').waitFor();
+  const nodes = async () => (await api.get('/nodes')).body.items as { id: string; name: string; parent: string | null; path: string }[];
+  const prod = (await nodes()).find((n) => n.name === 'prod')!;
+  const web = (await nodes()).find((n) => n.name === 'web')!;
+  assert.equal(web.parent, prod.id);
+
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await dialog().getByLabel('Node name').fill('frontend');
+  await save();
+  await tree.locator('[data-node-name="frontend"]').waitFor();
+  assert.equal((await nodes()).find((n) => n.id === web.id)!.name, 'frontend');
+
+  // With "frontend" selected the button makes a child; "All assets" clears the selection.
+  await page.getByRole('button', { name: 'All assets' }).click();
+  await page.getByRole('button', { name: 'New node' }).click();
+  await dialog().getByLabel('Node name').fill('staging');
+  await save();
+  await tree.locator('[data-node-name="staging"]').waitFor();
+  await dragOnto(tree.locator('[data-node-name="frontend"]'), tree.locator('[data-node-name="staging"]'));
+  const staging = await until(nodes, (list) => list.find((n) => n.id === web.id)!.parent !== prod.id, 'the node to move');
+  assert.equal(staging.find((n) => n.id === web.id)!.parent, staging.find((n) => n.name === 'staging')!.id);
+
+  // Assets: create in the selected node, edit, find through the API, delete.
+  await tree.locator('[data-node-name="frontend"]').click();
+  await page.getByRole('button', { name: 'New asset' }).click();
+  const d = dialog();
+  await d.getByLabel('Asset name').fill('web02');
+  await d.getByLabel('Address').fill('10.0.0.22');
+  await d.getByLabel('Port').fill('2202');
+  await pick(d, 'Admin user', 'rootkey (root)');
+  await d.getByLabel('Labels').fill('nginx');
+  await d.getByLabel('Labels').press('Enter');
+  await d.getByLabel('Comment').fill('frontend box');
+  await screenshot(page, '14-asset-form');
+  await save();
+  await row('web02').waitFor();
+  const asset = (await api.get('/assets?search=web02')).body.items[0];
+  assert.equal(asset.address, '10.0.0.22');
+  assert.equal(asset.port, 2202);
+  assert.equal(asset.adminUser, adminUser.id);
+  assert.deepEqual(asset.labels, ['nginx']);
+  assert.deepEqual(asset.nodes.map((n: { id: string }) => n.id), [web.id]);
+
+  await page.getByRole('button', { name: 'Edit web02' }).click();
+  await dialog().getByLabel('Port').fill('22');
+  await save();
+  await until(async () => (await api.get(`/assets/${asset.id}`)).body.port, (p) => p === 22, 'the port change');
+  await screenshot(page, '15-assets');
+
+  // A node with an asset is not deleted; the error is shown.
+  await page.getByRole('button', { name: 'Delete node' }).click();
+  await confirm();
+  await page.locator('.ant-message').getByText(/./).first().waitFor();
+  assert.ok((await nodes()).some((n) => n.id === web.id));
+
+  await confirmDelete('web02');
+  await row('web02').waitFor({ state: 'detached' });
+  assert.equal((await api.get(`/assets/${asset.id}`)).status, 404);
+
+  await tree.locator('[data-node-name="frontend"]').click();
+  await page.getByRole('button', { name: 'Delete node' }).click();
+  await confirm();
+  await tree.locator('[data-node-name="frontend"]').waitFor({ state: 'detached' });
+  assert.ok(!(await nodes()).some((n) => n.id === web.id));
+});
+
+test('an admin manages a system user whose secrets stay write-only', async () => {
+  await openPageFromMenu('System users');
+  await page.getByRole('button', { name: 'New system user' }).click();
+  const d = dialog();
+  await d.getByLabel('Name', { exact: true }).fill('deployer');
+  await d.getByLabel('Account name on the server').fill('deploy');
+  await d.getByLabel('Password').fill('Deploy-secret-1');
+  await d.getByLabel('Priority').fill('10');
+  await save();
+  await row('deployer').waitFor();
+  const su = (await api.get('/system-users?search=deployer')).body.items[0];
+  assert.equal(su.username, 'deploy');
+  assert.equal(su.hasPassword, true);
+  assert.equal(su.hasPrivateKey, false);
+  assert.equal(su.priority, 10);
+  assert.equal(su.password, undefined);
+  assert.equal(await page.getByText('Deploy-secret-1').count(), 0);
+
+  await page.getByRole('button', { name: 'Edit deployer' }).click();
+  await dialog().getByText('set', { exact: true }).first().waitFor();
+  const { private: privateKey } = ssh2.utils.generateKeyPairSync('ed25519');
+    await dialog().getByLabel('Private key').fill(privateKey);
+  await dialog().getByRole('button', { name: 'Clear' }).click();
+  await dialog().getByLabel('Manual (the operator types it)').check();
+  await screenshot(page, '16-system-user-form');
+  await save();
+  const after = await until(async () => (await api.get(`/system-users/${su.id}`)).body, (x) => x.hasPrivateKey === true, 'the key to be set');
+  assert.equal(after.hasPassword, false);
+  assert.equal(after.loginMode, 'manual');
+  await screenshot(page, '17-system-users');
+
+  await confirmDelete('deployer');
+  await row('deployer').waitFor({ state: 'detached' });
+  assert.equal((await api.get(`/system-users/${su.id}`)).status, 404);
+});
+
+test('an admin grants a permission with the pickers, sees who can reach the asset, and revokes it', async () => {
+  const erin = await f.user({ username: 'erin', password: 'Green-tea-1234' });
+  const db = await f.asset({ name: 'db01', address: '10.0.0.5' });
+  const dba = await f.systemUser({ name: 'dba', username: 'postgres' });
+  await openPageFromMenu('Permissions');
+  await page.getByRole('button', { name: 'New permission' }).click();
+  const d = dialog();
+  await d.getByLabel('Name', { exact: true }).fill('erin-db');
+  await pick(d, 'Users', 'erin');
+  await pick(d, 'Assets', 'db01 (10.0.0.5)');
+  await pick(d, 'System users', 'dba (postgres)');
+  await d.getByLabel('Download').check();
+  await screenshot(page, '18-permission-form');
+  await save();
+  await row('erin-db').waitFor();
+  const perm = (await api.get('/permissions?search=erin-db')).body.items[0];
+  assert.deepEqual(perm.users.map((u: { id: string }) => u.id), [erin.id]);
+  assert.deepEqual(perm.assets.map((a: { id: string }) => a.id), [db.id]);
+  assert.deepEqual(perm.systemUsers.map((x: { id: string }) => x.id), [dba.id]);
+  assert.deepEqual([...perm.actions].sort(), ['connect', 'download']);
+  await screenshot(page, '19-permissions');
+
+  // "Who can reach this asset", computed by core/access.
+  await page.goto(`/assets/${db.id}`);
+  await page.locator('.ant-card').filter({ hasText: 'Who can reach this asset' }).getByText('erin').waitFor();
+  await screenshot(page, '20-asset-reachers');
+
+  await openPageFromMenu('Permissions');
+  await page.getByRole('button', { name: 'Edit erin-db' }).click();
+  await dialog().getByLabel('Upload').check();
+  await dialog().getByLabel('Active').click();
+  await save();
+  const edited = await until(async () => (await api.get(`/permissions/${perm.id}`)).body, (p) => p.active === false, 'the permission to be disabled');
+  assert.deepEqual([...edited.actions].sort(), ['connect', 'download', 'upload']);
+
+  await confirmDelete('erin-db');
+  await row('erin-db').waitFor({ state: 'detached' });
+  assert.equal((await api.get(`/permissions/${perm.id}`)).status, 404);
+});
+
+test('the audit pages list the logins and the operations just made', async () => {
+  await openPageFromMenu('Login log');
+  await row('admin').first().waitFor();
+  await screenshot(page, '21-login-log');
+  await openPageFromMenu('Operation log');
+  await row('erin-db').first().waitFor();
+  await screenshot(page, '22-operation-log');
+  await openPageFromMenu('My profile');
+  await screenshot(page, '23-profile');
+  assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+});
