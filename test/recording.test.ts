@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { CastWriter, MAX_QUEUED_BYTES } from '../gateway/recording/castWriter.ts';
+import { CastTextEncoder } from '../gateway/recording/castText.ts';
 import { CommandRecorder, type RecoveredCommand } from '../gateway/recording/commandRecorder.ts';
 import { plainText } from '../gateway/recording/terminalText.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
@@ -67,6 +68,26 @@ describe('asciicast recording', () => {
     assert.equal(events.map((e) => e[2]).join(''), all.toString('utf8'));
     assert.ok(!events.map((e) => e[2]).join('').includes('\ufffd'));
     assert.ok((await asciinemaCat(file)).equals(all));
+  });
+
+  test('the fast (WebAssembly) and the fallback escaping agree with JSON on every kind of character', () => {
+    const alphabet = ['a', 'Z', '0', ' ', '~', '"', '\\', '\n', '\r', '\t', '\b', '\f', '\x07', '\x0b', '\x0e', '\x0f', '\x1b', '\x00', '\x01', '\x18', '\x1f', '\x7f', 'é', '€', '🙂', '\u0085', '中'];
+    const dropped = /[\x00-\x06\x10-\x1a\x1c-\x1f\x7f]/g;
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      const length = Math.floor(Math.random() * 120);
+      for (let i = 0; i < length; i++) text += alphabet[Math.floor(Math.random() * alphabet.length)];
+      const bytes = Buffer.from(text);
+      const encoder = new CastTextEncoder();
+      // Cut anywhere, even inside a character.
+      const cut = Math.floor(Math.random() * (bytes.length + 1));
+      const lines = [encoder.event('[0, "o", "', [bytes.subarray(0, cut)], false), encoder.event('[0, "o", "', [bytes.subarray(cut)], true)];
+      const decoded = lines.filter((l): l is Buffer => l !== null).map((l) => (JSON.parse(l.toString('utf8')) as CastEvent)[2]).join('');
+      assert.equal(decoded, text.replace(dropped, ''), JSON.stringify(text));
+      // Invalid UTF-8 takes the JavaScript path: still valid JSON, the text around it intact.
+      const broken = new CastTextEncoder().event('[0, "o", "', [Buffer.concat([bytes, Buffer.from([0xff, 0xfe]), bytes])], true);
+      if (broken) assert.equal((JSON.parse(broken.toString('utf8')) as CastEvent)[2], text.replace(dropped, '') + '\ufffd' + text.replace(dropped, ''));
+    }
   });
 
   test('resizes are "r" events in order, times never go backwards, and the tail survives close()', async () => {

@@ -1,9 +1,14 @@
 /**
- * Turns terminal output bytes into the body of a JSON string, streaming, in one pass.
+ * Turns terminal output bytes into asciicast event lines (`[t, "o", "<JSON string>"]`),
+ * streaming.
  *
  * Why not `StringDecoder` + `JSON.stringify`: on Node 20 that costs ≈ 0.45 ms per
  * 64 KiB of ordinary log text (every `\r\n` takes V8 off its fast path), which alone caps
- * a recorded session near 90 MB/s. This encoder does the same job in one byte loop:
+ * a recorded session near 90 MB/s; a JavaScript byte loop is not much better (4-8 ns a
+ * byte). So: the batch is checked to be valid UTF-8 natively (`buffer.isUtf8`), then
+ * escaped by a small WebAssembly loop that copies clean 8-byte words whole
+ * (jsonEscapeWasm.ts); only a batch with invalid UTF-8 (binary output) takes the
+ * JavaScript loop below. Either way:
  *
  * - UTF-8 is validated as a stream: a character split across chunks (or batches) is
  *   carried over and written whole; invalid bytes become U+FFFD, and a run of invalid
@@ -17,6 +22,9 @@
  *
  * The output is valid UTF-8 JSON string content, readable by `asciinema` (Python's json).
  */
+
+import { isUtf8 } from 'node:buffer';
+import { createJsonEscaper, TABLE_BYTES, type JsonEscaper } from './jsonEscapeWasm.ts';
 
 const COPY = 0;
 const SHORT_ESCAPE = 1;
@@ -68,7 +76,8 @@ function replacement(out: Uint8Array, o: number): number {
 export const MAX_EXPANSION = 6;
 export const MAX_CARRY = 6;
 
-export class CastTextEncoder {
+/** The byte loop: streaming UTF-8 validation and escaping, for output that is not valid UTF-8. */
+export class Utf8JsonEncoder {
   // A multibyte character in progress: its bytes so far, how many continuation bytes are
   // still needed, and the allowed range of the next one.
   #seq = new Uint8Array(4);
@@ -177,5 +186,87 @@ export class CastTextEncoder {
     }
     this.#lastWasReplacement = false;
     return o;
+  }
+}
+
+// The WebAssembly escaper and its memory are shared by every recording in the process:
+// encoding is synchronous, so two recordings never use them at the same time.
+let escaper: JsonEscaper | null = null;
+function sharedEscaper(): JsonEscaper {
+  escaper ??= createJsonEscaper((tables) => {
+    for (let b = 0; b < 256; b++) {
+      const c = CLASS[b]!;
+      tables[b] = c === SHORT_ESCAPE ? 1 : c === UNICODE_ESCAPE ? 2 : c === DROP ? 3 : 0;
+      tables[256 + b] = b < 128 ? SHORT[b]! : 0;
+    }
+    tables.set(HEX, 512);
+  });
+  return escaper;
+}
+
+const PAGE = 65536;
+
+/** Length of an incomplete UTF-8 character at the end of bytes[from, to): 0 to 3. */
+function incompleteTail(bytes: Uint8Array, from: number, to: number): number {
+  for (let k = 1; k <= 3 && to - k >= from; k++) {
+    const b = bytes[to - k]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    if (b < 0xc0) return 0; // ASCII (or a stray byte the validator will judge)
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return length > k ? k : 0;
+  }
+  return 0;
+}
+
+/**
+ * One stream (a session's output, or its input) turned into event lines. A character
+ * split between two batches is carried to the next one; at the end it becomes U+FFFD.
+ */
+export class CastTextEncoder {
+  #carry: Uint8Array = new Uint8Array(0);
+  readonly #fallback = new Utf8JsonEncoder();
+
+  /**
+   * `prefix` + the escaped text of `chunks` + `"]\n`, as a new Buffer; null when nothing
+   * visible remains (all of it dropped, or carried). `end`: no more input will follow.
+   */
+  event(prefix: string, chunks: readonly Uint8Array[], end: boolean): Buffer | null {
+    const esc = sharedEscaper();
+    let total = this.#carry.length;
+    for (const c of chunks) total += c.length;
+    const src = TABLE_BYTES;
+    const dst = src + total + 8;
+    const needed = dst + prefix.length + MAX_EXPANSION * total + MAX_CARRY + 8;
+    if (esc.memory.buffer.byteLength < needed) esc.memory.grow(Math.ceil((needed - esc.memory.buffer.byteLength) / PAGE));
+    const memory = new Uint8Array(esc.memory.buffer);
+    let at = src;
+    memory.set(this.#carry, at);
+    at += this.#carry.length;
+    for (const c of chunks) {
+      memory.set(c, at);
+      at += c.length;
+    }
+    const tail = end ? 0 : incompleteTail(memory, src, at);
+    const length = total - tail;
+    this.#carry = tail > 0 ? memory.slice(at - tail, at) : new Uint8Array(0);
+    let o = dst;
+    for (let i = 0; i < prefix.length; i++) memory[o++] = prefix.charCodeAt(i);
+    const textStart = o;
+    if (isUtf8(memory.subarray(src, src + length))) {
+      o += esc.escape(src, length, o);
+    } else {
+      o = this.#fallback.encodeInto(memory.subarray(src, src + length), memory, o);
+      o = this.#fallback.endInto(memory, o);
+    }
+    if (o === textStart) return null;
+    memory[o++] = 0x22; // "
+    memory[o++] = 0x5d; // ]
+    memory[o++] = 0x0a; // \n
+    return Buffer.from(memory.subarray(dst, o));
+  }
+
+  /** Forgets a character in progress (after a gap in the stream). */
+  reset(): void {
+    this.#carry = new Uint8Array(0);
   }
 }

@@ -6,7 +6,8 @@
 // ("COLSxROWS"), "m" a marker noting output that could not be recorded.
 //
 // The session never waits for the disk: output is coalesced in memory into one event per
-// FLUSH_MS or BATCH_BYTES, encoded once (castText.ts) and handed to a fs.WriteStream. When
+// FLUSH_MS or BATCH_BYTES, encoded once (castText.ts: native UTF-8 check, WebAssembly
+// escaping) and handed to a fs.WriteStream. When
 // the stream's queue is over MAX_QUEUED_BYTES (a slow or stuck disk) whole events are
 // dropped and counted instead; a marker event and a log line say how much is missing.
 // No method throws into the caller; close() writes the tail and resolves, error or not.
@@ -14,7 +15,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import { isUuid } from '../../core/ids.ts';
-import { CastTextEncoder, MAX_CARRY, MAX_EXPANSION } from './castText.ts';
+import { CastTextEncoder } from './castText.ts';
 
 /** Output is written as one event at most this long after its first byte arrived. */
 export const FLUSH_MS = 15;
@@ -48,14 +49,6 @@ export interface CastStats {
   droppedEvents: number;
   /** Bytes handed to the file, header included. */
   fileBytes: number;
-}
-
-// One scratch buffer for the whole process: encoding is synchronous, so writers never
-// share it at the same time. It grows to the largest event ever encoded (≈ 6 × 96 KiB).
-let scratch = Buffer.allocUnsafe(0);
-function scratchFor(bytes: number): Buffer {
-  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * scratch.length));
-  return scratch;
 }
 
 /** `YYYY/MM/DD/<uuid>.cast` for a session, or throws when the id is not a UUID. */
@@ -210,7 +203,7 @@ export class CastWriter {
     this.#event('o', chunks, bytes, this.#output, end, this.#pendingSince);
   }
 
-  /** Encodes chunks into one `[t, code, "…"]` line in the scratch buffer and queues a copy. */
+  /** Encodes chunks into one `[t, code, "…"]` line and queues it. */
   #event(code: 'o' | 'i', chunks: Buffer[], bytes: number, encoder: CastTextEncoder, end: boolean, at = performance.now()): void {
     if (this.#unwritable(bytes)) {
       this.#drop(bytes);
@@ -218,19 +211,11 @@ export class CastWriter {
       encoder.reset();
       return;
     }
-    const prefix = `[${this.#time(at)}, "${code}", "`;
-    const out = scratchFor(prefix.length + MAX_EXPANSION * bytes + MAX_CARRY + 3);
-    let o = out.write(prefix, 0, 'latin1');
-    const start = o;
-    for (const chunk of chunks) o = encoder.encodeInto(chunk, out, o);
-    if (end) o = encoder.endInto(out, o);
-    // Everything dropped as invisible (zeros, say): no event at all.
-    if (o === start) return;
-    out[o++] = 0x22; // "
-    out[o++] = 0x5d; // ]
-    out[o++] = 0x0a; // \n
+    const line = encoder.event(`[${this.#time(at)}, "${code}", "`, chunks, end);
+    // Everything dropped as invisible (zeros, say), or only half a character so far: no event.
+    if (!line) return;
     this.#noteGap(false);
-    this.#write(Buffer.from(out.subarray(0, o)), bytes, false);
+    this.#write(line, bytes, false);
   }
 
   /** True when this event cannot be queued: the file failed, or the disk is behind. */
