@@ -75,7 +75,7 @@ export class ConnectionAuth {
     const p = this.#progress;
     if (this.#login || !p || p.logged || !p.refusedKey) return;
     const user = p.target ? await this.services.authentication.findUser(p.target.username) : null;
-    await this.services.authentication.fail(p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false);
+    await this.services.authentication.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false);
   }
 
   async #decide(ctx: AuthContext): Promise<void> {

@@ -4,6 +4,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import type { ParsedKey } from 'ssh2';
 import { fingerprintOf } from '../core/identity/sshKeys.ts';
 
 export interface HostKey {
@@ -35,6 +36,27 @@ function loadOrCreate(path: string, generate: () => string): HostKey {
   const blob = key.getPublicSSH();
   if (!existsSync(`${path}.pub`)) writeFileSync(`${path}.pub`, `${key.type} ${blob.toString('base64')} bastion\n`, { mode: 0o644 });
   return { type: key.type, path, privateKey, fingerprint: fingerprintOf(blob) };
+}
+
+/**
+ * The keys as ssh2's Server takes them. ssh2 always appends `ssh-rsa` (SHA-1 signatures)
+ * to the offer when it gets an RSA key, whatever `algorithms.serverHostKey` says. Handing
+ * it the RSA key twice, typed as `rsa-sha2-512` and `rsa-sha2-256`, makes it offer exactly
+ * those two: it signs with the hash the negotiated name implies and the key blob stays
+ * `ssh-rsa`, as RFC 8332 wants.
+ */
+export function serverHostKeys(keys: HostKey[]): ParsedKey[] {
+  const out: ParsedKey[] = [];
+  for (const k of keys) {
+    const parsed = ssh2.utils.parseKey(k.privateKey);
+    const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey;
+    if (key.type !== 'ssh-rsa') {
+      out.push(key);
+      continue;
+    }
+    for (const type of ['rsa-sha2-512', 'rsa-sha2-256']) out.push(Object.create(key, { type: { value: type } }) as ParsedKey);
+  }
+  return out;
 }
 
 function generateRsa3072(): string {

@@ -3,7 +3,7 @@
 import ssh2 from 'ssh2';
 import type { Services } from '../core/services.ts';
 import type { GatewayContext, GatewayOptions } from './context.ts';
-import { loadHostKeys } from './hostKeys.ts';
+import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
@@ -34,7 +34,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   const connections = new Set<TrackedConnection>();
 
   const server = new ssh2.Server({
-    hostKeys: hostKeys.map((k) => k.privateKey),
+    hostKeys: serverHostKeys(hostKeys).map((key) => ({ key })),
     algorithms: SERVER_ALGORITHMS,
     ident: 'Bastion',
   }, (client, info) => {

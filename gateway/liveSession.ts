@@ -3,6 +3,7 @@
 import type { Action, Session, SessionKind, SessionStatus } from '../core/db/entities/index.ts';
 import type { Grant } from '../core/access/grant.ts';
 import type { Logger } from '../core/logger.ts';
+import type { SessionService } from '../core/audit/sessions.ts';
 import type { GatewayContext, Operator } from './context.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCast, openCommandTap, type CastSink, type CommandTap, type RecordedCommand } from './proxy/recorders.ts';
@@ -13,16 +14,6 @@ export interface SessionEnd {
   exitSignal?: string | null;
   endReason?: string | null;
   terminatedBy?: string | null;
-}
-
-/** core/audit/sessions.ts (SessionService), as the gateway uses it. */
-export interface SessionStore {
-  start(init: { userId: string; username: string; assetId: string; assetName: string; systemUserId: string | null; systemUsername: string; kind: SessionKind; clientAddress: string }): Promise<Session>;
-  setRecording(id: string, relativePath: string): Promise<void>;
-  end(id: string, result: { status: SessionStatus; bytesIn: number; bytesOut: number; exitStatus?: number | null; exitSignal?: string | null; endReason?: string | null; terminatedBy?: string | null }): Promise<void>;
-  addCommand(session: Session, c: RecordedCommand & { risk?: 'normal' | 'warning' | 'denied' }): Promise<void>;
-  activeCount(userId: string): Promise<number>;
-  readonly recordingsDir: string;
 }
 
 export interface Termination {
@@ -42,10 +33,8 @@ export interface LiveSessionInit {
   recoverCommands: boolean;
 }
 
-export function sessionStore(gw: GatewayContext): SessionStore {
-  const store = (gw.services as unknown as { sessions?: SessionStore }).sessions;
-  if (!store) throw new Error('services.sessions (core/audit/sessions.ts) is not available');
-  return store;
+export function sessionStore(gw: GatewayContext): SessionService {
+  return gw.services.sessions;
 }
 
 export class LiveSession {
@@ -97,7 +86,7 @@ export class LiveSession {
     return live;
   }
 
-  async #openTaps(store: SessionStore, init: LiveSessionInit): Promise<void> {
+  async #openTaps(store: SessionService, init: LiveSessionInit): Promise<void> {
     const size = init.size ?? { cols: 80, rows: 24 };
     try {
       if (init.record) {
@@ -115,7 +104,7 @@ export class LiveSession {
     }
   }
 
-  #saveCommand(store: SessionStore, c: RecordedCommand): void {
+  #saveCommand(store: SessionService, c: RecordedCommand): void {
     this.#commandWrites = this.#commandWrites
       .then(() => store.addCommand(this.row, c))
       .catch((err: unknown) => this.log.error({ err }, 'command could not be saved'));
