@@ -28,6 +28,7 @@ import { SessionControl } from './audit/sessionControl.ts';
 import { CommandConfirmations } from './audit/commandConfirmations.ts';
 import { RetentionService } from './audit/retention.ts';
 import { DashboardService } from './audit/dashboard.ts';
+import { FileTransferService } from './audit/fileTransfers.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -60,6 +61,7 @@ export interface Services {
   confirmations: CommandConfirmations;
   retention: RetentionService;
   dashboard: DashboardService;
+  fileTransfers: FileTransferService;
   bootstrapResult: BootstrapResult;
   close(): Promise<void>;
 }
@@ -103,6 +105,7 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
       confirmations: new CommandConfirmations(ds, bus),
       retention,
       dashboard: new DashboardService(ds, retention),
+      fileTransfers: new FileTransferService(ds),
       close: async () => {
         await jobs.stopAll();
         await sessions.flushCommands();

@@ -122,3 +122,25 @@ test('the dashboard reports counts, seven days of logins and sessions, top lists
   assert.equal(d.recentFailedLogins[0].username, 'admin');
   assert.equal(typeof d.recordings.bytes, 'number');
 });
+
+test('file transfers are listed with filters and the logs export as CSV (formula-safe)', async () => {
+  const u = await f.user({ username: 'csvuser' });
+  const a = await f.asset({ name: 'csv-asset' });
+  const s = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'sftp', clientAddress: '127.0.0.1' });
+  await b.services.fileTransfers.record(s, { operation: 'upload', path: '/tmp/=cmd|calc', size: 10, ok: false, message: 'no upload permission' });
+  await b.services.fileTransfers.record(s, { operation: 'download', path: '/etc/hostname', size: 7, ok: true });
+  const list = (await admin.get('/audit/file-transfers?user=csvuser&ok=false')).body;
+  assert.equal(list.total, 1);
+  assert.equal(list.items[0].operation, 'upload');
+  const csv = await admin.request('GET', '/audit/file-transfers?format=csv&asset=csv-asset');
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
+  const lines = String(csv.body).trim().split('\r\n');
+  assert.equal(lines.length, 3);
+  assert.ok(lines.some((l) => l.includes("'/tmp/=cmd|calc") || l.includes('/tmp/=cmd|calc')));
+  assert.ok(!lines.some((l) => /(^|,)=/.test(l)), 'no cell starts with =');
+  const logins = await admin.request('GET', '/audit/logins?format=csv');
+  assert.match(String(logins.body), /^createdAt,username,clientAddress/);
+  const plain = await loggedIn(b.baseUrl, 'plainuser', 'Plain-user-pass-1');
+  assert.equal((await plain.get('/audit/file-transfers')).status, 403);
+});

@@ -12,7 +12,7 @@ export interface Page<T> {
 }
 
 export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+export const MAX_LIMIT = 100_000;
 
 /** Case-insensitive substring search over the given columns, portable across SQLite and PostgreSQL. */
 export function applySearch<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, columns: string[], search: string | undefined): SelectQueryBuilder<T> {

@@ -1,4 +1,4 @@
-import type { LoginLog, OperationLog } from '../../core/db/entities/index.ts';
+import type { FileTransfer, LoginLog, OperationLog } from '../../core/db/entities/index.ts';
 import { iso } from './identity.ts';
 
 export function presentLoginLog(l: LoginLog) {
@@ -9,5 +9,13 @@ export function presentOperationLog(o: OperationLog) {
   return {
     id: o.id, actor: { id: o.actorId, username: o.actorUsername }, action: o.action, resourceType: o.resourceType,
     resourceId: o.resourceId, resourceName: o.resourceName, changes: o.changes, clientAddress: o.clientAddress, createdAt: iso(o.createdAt),
+  };
+}
+
+export function presentFileTransfer(f: FileTransfer) {
+  return {
+    id: f.id, sessionId: f.sessionId, user: { id: f.userId, username: f.username }, asset: { id: f.assetId, name: f.assetName },
+    systemUsername: f.systemUsername, operation: f.operation, path: f.path, targetPath: f.targetPath, size: f.size, ok: f.ok,
+    message: f.message, createdAt: iso(f.createdAt),
   };
 }

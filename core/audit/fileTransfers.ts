@@ -1,0 +1,41 @@
+import type { DataSource } from 'typeorm';
+import { newId } from '../ids.ts';
+import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
+import { FileTransferEntity, type FileTransfer, type Session } from '../db/entities/index.ts';
+
+export interface FileTransferQuery extends ListQuery {
+  user?: string | undefined;
+  asset?: string | undefined;
+  session?: string | undefined;
+  operation?: FileTransfer['operation'] | undefined;
+  ok?: boolean | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+}
+
+/** Uploads, downloads, deletes and renames through the gateway, allowed or refused. */
+export class FileTransferService {
+  constructor(private readonly ds: DataSource) {}
+
+  async record(session: Pick<Session, 'id' | 'userId' | 'username' | 'assetId' | 'assetName' | 'systemUsername'>, entry: { operation: FileTransfer['operation']; path: string; targetPath?: string | null; size?: number; ok: boolean; message?: string }): Promise<void> {
+    await this.ds.getRepository(FileTransferEntity).insert({
+      id: newId(), sessionId: session.id, userId: session.userId, username: session.username, assetId: session.assetId,
+      assetName: session.assetName, systemUsername: session.systemUsername, operation: entry.operation,
+      path: entry.path.slice(0, 4096), targetPath: entry.targetPath?.slice(0, 4096) ?? null, size: entry.size ?? 0,
+      ok: entry.ok, message: (entry.message ?? '').slice(0, 1000), createdAt: new Date(),
+    });
+  }
+
+  list(q: FileTransferQuery): Promise<Page<FileTransfer>> {
+    const qb = this.ds.getRepository(FileTransferEntity).createQueryBuilder('f').orderBy('f.created_at', 'DESC');
+    applySearch(qb, ['f.path', 'f.username', 'f.asset_name'], q.search);
+    if (q.user) qb.andWhere('(f.username = :user OR f.user_id = :user)', { user: q.user });
+    if (q.asset) qb.andWhere('(f.asset_name = :asset OR f.asset_id = :asset)', { asset: q.asset });
+    if (q.session) qb.andWhere('f.session_id = :session', { session: q.session });
+    if (q.operation) qb.andWhere('f.operation = :op', { op: q.operation });
+    if (q.ok !== undefined) qb.andWhere('f.ok = :ok', { ok: q.ok });
+    if (q.from) qb.andWhere('f.created_at >= :from', { from: q.from.getTime() });
+    if (q.to) qb.andWhere('f.created_at < :to', { to: q.to.getTime() });
+    return paginate(qb, q);
+  }
+}
