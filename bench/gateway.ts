@@ -1,0 +1,451 @@
+/**
+ * SSH gateway benchmark (issue 4): Bastion against OpenSSH ProxyJump, side by side in one
+ * run, against the same loopback sshd (and the direct connection as the floor).
+ *
+ *   - throughput with a PTY (`ssh -tt`) and without (`ssh -T`): log-like text from
+ *     `yes '<line>' | head -c BENCH_BYTES`, timed from the first byte to the last
+ *   - keystroke echo: 500 single keys into `cat` in a PTY (ssh2 clients), p50/p95,
+ *     idle and while another session through the same hop streams bulk output
+ *   - connection setup: `ssh … true` with a key, median of BENCH_SETUP_RUNS
+ *   - memory: BENCH_IDLE_SESSIONS idle shells, gateway RSS delta per session (the gateway
+ *     runs in its own process: bench/gatewayProcess.ts), beside the jump host's sshd USS;
+ *     and the gateway's growth under one reader that stalls
+ *
+ * Recording is on (the gateway records every shell and exec). Everything is on 127.0.0.1,
+ * every loop is bounded. Environment: BENCH_BYTES (default 64 MiB; the issue's figure is
+ * 256 MiB), BENCH_RUNS (2, best kept), BENCH_SETUP_RUNS (20), BENCH_IDLE_SESSIONS (200),
+ * BENCH_KEYS (500), BENCH_OPEN_CONCURRENCY (1: idle shells are opened one at a time;
+ * concurrent logins currently trip SQLite's single-connection transactions). Run: npx tsx bench/gateway.ts   (or npm run bench)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import ssh2 from 'ssh2';
+import type { ClientChannel, ConnectConfig } from 'ssh2';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { loadConfig } from '../core/config.ts';
+import { createServices } from '../core/services.ts';
+import { startSshd, sshdUnavailable, type Sshd } from '../test/helpers/sshd.ts';
+import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
+
+type Client = InstanceType<typeof ssh2.Client>;
+
+const MiB = 1024 * 1024;
+const LOG_LINE = '2024-05-01T12:00:00.000Z INFO  api[4242]: GET /api/v1/assets?limit=50 200 12ms user=alice';
+const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
+const ALICE_PASSWORD = 'Bench-operator-pw-2024';
+
+interface Settings {
+  bytes: number;
+  runs: number;
+  setupRuns: number;
+  idleSessions: number;
+  keys: number;
+  concurrency: number;
+}
+
+function settings(env: NodeJS.ProcessEnv): Settings {
+  const int = (name: string, dflt: number, min: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+  return {
+    bytes: int('BENCH_BYTES', 64 * MiB, 1024),
+    runs: int('BENCH_RUNS', 2, 1),
+    setupRuns: int('BENCH_SETUP_RUNS', 20, 1),
+    idleSessions: int('BENCH_IDLE_SESSIONS', 200, 1),
+    keys: int('BENCH_KEYS', 500, 10),
+    concurrency: int('BENCH_OPEN_CONCURRENCY', 1, 1),
+  };
+}
+
+/** One way to reach the backend: the OpenSSH arguments and an ssh2 connection. */
+interface Route {
+  name: string;
+  sshArgs: string[];
+  connect(): Promise<{ client: Client; close(): void }>;
+}
+
+function ssh2Connect(config: ConnectConfig): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    client.once('ready', () => resolve(client));
+    client.once('error', reject);
+    client.connect({ readyTimeout: 30_000, ...config });
+  });
+}
+
+function directRoute(sshd: Sshd): Route {
+  return {
+    name: 'direct',
+    sshArgs: [...QUIET, '-i', sshd.privateKeyPath, '-p', String(sshd.port), `${sshd.username}@127.0.0.1`],
+    async connect() {
+      const client = await ssh2Connect({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: sshd.privateKey });
+      return { client, close: () => client.end() };
+    },
+  };
+}
+
+function proxyJumpRoute(sshd: Sshd, jump: Sshd): Route {
+  const proxy = ['ssh', ...QUIET, '-i', sshd.privateKeyPath, '-p', String(jump.port), '-W', '%h:%p', `${jump.username}@127.0.0.1`].join(' ');
+  return {
+    name: 'ProxyJump',
+    sshArgs: [...QUIET, '-o', `ProxyCommand=${proxy}`, '-i', sshd.privateKeyPath, '-p', String(sshd.port), `${sshd.username}@127.0.0.1`],
+    async connect() {
+      const hop = await ssh2Connect({ host: '127.0.0.1', port: jump.port, username: jump.username, privateKey: sshd.privateKey });
+      const sock = await new Promise<ClientChannel>((resolve, reject) => {
+        hop.forwardOut('127.0.0.1', 0, '127.0.0.1', sshd.port, (err, ch) => (err ? reject(err) : resolve(ch)));
+      });
+      const client = await ssh2Connect({ sock, username: sshd.username, privateKey: sshd.privateKey });
+      return { client, close: () => { client.end(); hop.end(); } };
+    },
+  };
+}
+
+function bastionRoute(port: number, keyPath: string, key: string): Route {
+  return {
+    name: 'Bastion',
+    sshArgs: [...QUIET, '-i', keyPath, '-p', String(port), '-l', 'alice@web01', '127.0.0.1'],
+    async connect() {
+      const client = await ssh2Connect({ host: '127.0.0.1', port, username: 'alice@web01', privateKey: key });
+      return { client, close: () => client.end() };
+    },
+  };
+}
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** MB/s from the first byte to the last of `bytes` of log text, with or without a PTY. */
+async function throughput(route: Route, pty: boolean, bytes: number): Promise<number> {
+  const remote = `yes '${LOG_LINE}' | head -c ${bytes}`;
+  const ssh = ['ssh', pty ? '-tt' : '-T', ...route.sshArgs, remote].map(shq).join(' ');
+  // dd takes exactly the first byte; the clock starts there, wc counts the rest.
+  const script = `${ssh} < /dev/null | { dd bs=1 count=1 of=/dev/null status=none; date +%s%N; wc -c; date +%s%N; }`;
+  const r = await execa('sh', ['-c', script], { timeout: 900_000 });
+  const [t1, count, t2] = r.stdout.trim().split(/\s+/).map(Number) as [number, number, number];
+  const received = count + 1;
+  if (received < bytes) throw new Error(`${route.name}: received ${received} of ${bytes} bytes ${r.stderr}`);
+  return received / ((t2 - t1) / 1e9) / 1e6;
+}
+
+async function best(runs: number, fn: () => Promise<number>): Promise<number> {
+  let top = 0;
+  for (let i = 0; i < runs; i++) top = Math.max(top, await fn());
+  return top;
+}
+
+/** Keystroke → echo round trips into `cat` on a PTY, in ms. */
+async function echoLatency(route: Route, keys: number): Promise<number[]> {
+  const { client, close } = await route.connect();
+  try {
+    const ch = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec('cat', { pty: { term: 'xterm', cols: 80, rows: 24, width: 0, height: 0, modes: {} } }, (err, c) => (err ? reject(err) : resolve(c)));
+    });
+    let waiter: (() => void) | null = null;
+    ch.on('data', () => {
+      const w = waiter;
+      waiter = null;
+      w?.();
+    });
+    const roundTrip = (key: string): Promise<number> => new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const timer = setTimeout(() => reject(new Error(`${route.name}: no echo within 10 s`)), 10_000);
+      waiter = () => {
+        clearTimeout(timer);
+        resolve(performance.now() - t0);
+      };
+      ch.write(key);
+    });
+    for (let i = 0; i < 20; i++) await roundTrip('w');
+    // Within one line (no Enter), so every echo is exactly the one key.
+    const samples: number[] = [];
+    for (let i = 0; i < keys; i++) samples.push(await roundTrip('x'));
+    ch.close();
+    return samples;
+  } finally {
+    close();
+  }
+}
+
+/** Echo latency while another session through the same hop streams bulk output. */
+async function echoUnderLoad(route: Route, keys: number): Promise<number[]> {
+  const bulk = execa('ssh', ['-T', ...route.sshArgs, `timeout 120 yes '${LOG_LINE}'`], { stdin: 'ignore', stdout: 'ignore', reject: false });
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    if (bulk.exitCode !== null) throw new Error(`${route.name}: the bulk session ended early`);
+    return await echoLatency(route, keys);
+  } finally {
+    bulk.kill('SIGTERM');
+    await bulk;
+  }
+}
+
+async function setupTimes(routes: Route[], runs: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>(routes.map((r) => [r.name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const route of routes) {
+      const t0 = performance.now();
+      const r = await execa('ssh', [...route.sshArgs, 'true'], { stdin: 'ignore', reject: false, timeout: 60_000 });
+      if (r.exitCode !== 0) throw new Error(`${route.name}: ssh … true failed: ${r.stderr}`);
+      out.get(route.name)!.push(performance.now() - t0);
+    }
+  }
+  return out;
+}
+
+interface IdleShell {
+  close(): void;
+}
+
+async function openIdleShell(route: Route): Promise<IdleShell> {
+  const { client, close } = await route.connect();
+  const ch = await new Promise<ClientChannel>((resolve, reject) => {
+    client.shell({ term: 'xterm', cols: 80, rows: 24 }, (err, c) => (err ? reject(err) : resolve(c)));
+  });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${route.name}: no prompt within 30 s`)), 30_000);
+    ch.on('data', (d: Buffer) => {
+      if (seen.length < 4096) seen += d.toString('latin1');
+      if (/\$ (\x1b\[K)?$/.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { close };
+}
+
+/** Opens `n` shells, `concurrency` at a time. */
+async function openIdleShells(route: Route, n: number, concurrency: number): Promise<IdleShell[]> {
+  const shells: IdleShell[] = [];
+  for (let i = 0; i < n; i += concurrency) {
+    const batch = await Promise.all(Array.from({ length: Math.min(concurrency, n - i) }, () => openIdleShell(route)));
+    shells.push(...batch);
+  }
+  return shells;
+}
+
+/** The processes under `root` (itself included), from /proc. */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parents) if (ppid === out[i]) out.push(pid);
+  return out;
+}
+
+function kib(pid: number, file: 'status' | 'smaps_rollup', fields: string[]): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    let total = 0;
+    for (const f of fields) total += Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return total;
+  } catch {
+    return 0;
+  }
+}
+
+const treeRss = (root: number): number => processTree(root).reduce((sum, pid) => sum + kib(pid, 'status', ['VmRSS']), 0);
+const treeUss = (root: number, exclude: number): number => processTree(root).filter((p) => p !== exclude).reduce((sum, pid) => sum + kib(pid, 'smaps_rollup', ['Private_Clean', 'Private_Dirty']), 0);
+
+interface GatewayProcess {
+  port: number;
+  pid: number;
+  memory(): Promise<NodeJS.MemoryUsage>;
+  stop(): Promise<void>;
+}
+
+async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv): Promise<GatewayProcess> {
+  const child: ChildProcess = fork(new URL('./gatewayProcess.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
+    env: { ...env, BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'warn', BASTION_BIND: '127.0.0.1', BASTION_SSH_PORT: '0', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`gateway process exited (${code}) before listening`)));
+    child.on('message', (m: { port?: number }) => {
+      if (typeof m.port === 'number') resolve(m.port);
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    port,
+    pid: child.pid!,
+    memory: () => new Promise((resolve) => {
+      const onMessage = (m: { memory?: NodeJS.MemoryUsage }) => {
+        if (!m.memory) return;
+        child.off('message', onMessage);
+        resolve(m.memory);
+      };
+      child.on('message', onMessage);
+      child.send('memory');
+    }),
+    async stop() {
+      child.send('stop');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A database with alice (an operator key), web01 (the loopback sshd) as system user `bench`, and a permission. */
+async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: string; key: string }> {
+  const keyPath = join(dataDir, 'alice_ed25519');
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@bench', '-f', keyPath]);
+  const services = await createServices(loadConfig({ BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'silent', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' }));
+  try {
+    const alice = await services.users.create(SYSTEM_ACTOR, { username: 'alice', password: ALICE_PASSWORD, role: 'user', mustChangePassword: false });
+    await services.userKeys.add(SYSTEM_ACTOR, alice.id, { publicKey: readFileSync(`${keyPath}.pub`, 'utf8'), name: 'bench' });
+    const asset = await services.assets.create(SYSTEM_ACTOR, { name: 'web01', address: sshd.host, port: sshd.port });
+    const su = await services.systemUsers.create(SYSTEM_ACTOR, { name: 'bench', username: sshd.username, privateKey: sshd.privateKey });
+    await services.permissions.create(SYSTEM_ACTOR, { name: 'bench', users: [alice.id], assets: [asset.id], systemUsers: [su.id], actions: ['connect'] });
+  } finally {
+    await services.close();
+  }
+  return { keyPath, key: readFileSync(keyPath, 'utf8') };
+}
+
+function pct(samples: number[], p: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+export interface GatewayBenchResult {
+  [metric: string]: number;
+}
+
+export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Promise<GatewayBenchResult> {
+  const unavailable = sshdUnavailable();
+  if (unavailable) throw new Error(`gateway bench skipped: ${unavailable}`);
+  const s = settings(env);
+  const sshd = await startSshd();
+  const jump = await startSshd();
+  jump.authorizeKey(sshd.publicKey);
+  const dataDir = makeTempDir('bastion-bench-');
+  const { keyPath, key } = await seed(dataDir, sshd);
+  const gw = await startGatewayProcess(dataDir, env);
+  const direct = directRoute(sshd);
+  const proxyJump = proxyJumpRoute(sshd, jump);
+  const bastion = bastionRoute(gw.port, keyPath, key);
+  const routes = [direct, proxyJump, bastion];
+  const r: GatewayBenchResult = {};
+  const log = (line: string): void => console.log(`  … ${line}`);
+
+  try {
+    console.log(`\nSSH gateway benchmark: Bastion vs OpenSSH ProxyJump (${(s.bytes / MiB).toFixed(0)} MiB transfers, best of ${s.runs}; ${s.keys} keys; ${s.idleSessions} idle shells)`);
+    for (const route of routes) {
+      r[`ptyMBps.${route.name}`] = await best(s.runs, () => throughput(route, true, s.bytes));
+      log(`PTY throughput ${route.name}: ${r[`ptyMBps.${route.name}`]!.toFixed(1)} MB/s`);
+    }
+    for (const route of routes) {
+      r[`execMBps.${route.name}`] = await best(s.runs, () => throughput(route, false, s.bytes));
+      log(`exec throughput ${route.name}: ${r[`execMBps.${route.name}`]!.toFixed(1)} MB/s`);
+    }
+    for (const route of routes) {
+      const samples = await echoLatency(route, s.keys);
+      r[`echoP50.${route.name}`] = pct(samples, 50);
+      r[`echoP95.${route.name}`] = pct(samples, 95);
+      log(`echo ${route.name}: p50 ${pct(samples, 50).toFixed(2)} ms, p95 ${pct(samples, 95).toFixed(2)} ms`);
+    }
+    for (const route of [proxyJump, bastion]) {
+      const samples = await echoUnderLoad(route, s.keys);
+      r[`loadedEchoP50.${route.name}`] = pct(samples, 50);
+      r[`loadedEchoP95.${route.name}`] = pct(samples, 95);
+      log(`echo under bulk load ${route.name}: p50 ${pct(samples, 50).toFixed(2)} ms, p95 ${pct(samples, 95).toFixed(2)} ms`);
+    }
+    const setups = await setupTimes(routes, s.setupRuns);
+    for (const route of routes) r[`setupMs.${route.name}`] = pct(setups.get(route.name)!, 50);
+    log(`setup medians: ${routes.map((x) => `${x.name} ${r[`setupMs.${x.name}`]!.toFixed(0)} ms`).join(', ')}`);
+
+    // Memory: warm the gateway up, then open the idle shells.
+    for (const shell of await openIdleShells(bastion, 10, s.concurrency)) shell.close();
+    await new Promise((res) => setTimeout(res, 2000));
+    await gw.memory();
+    const rssBefore = treeRss(gw.pid);
+    const heapBefore = await gw.memory();
+    const shells = await openIdleShells(bastion, s.idleSessions, s.concurrency);
+    await new Promise((res) => setTimeout(res, 3000));
+    const heapAfter = await gw.memory();
+    const rssAfter = treeRss(gw.pid);
+    r['idleKiB.Bastion'] = (rssAfter - rssBefore) / s.idleSessions;
+    r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / s.idleSessions;
+    log(`idle shells through Bastion: ${r['idleKiB.Bastion']!.toFixed(0)} KiB RSS per session (JS heap + external ${r['idleHeapKiB.Bastion']!.toFixed(0)} KiB)`);
+    for (const shell of shells) shell.close();
+
+    const jumpPid = Number(existsSync(join(jump.dir, 'sshd.pid')) ? readFileSync(join(jump.dir, 'sshd.pid'), 'utf8').trim() : NaN);
+    if (Number.isInteger(jumpPid)) {
+      const ussBefore = treeUss(jumpPid, jumpPid);
+      const jumpShells = await openIdleShells(proxyJump, s.idleSessions, s.concurrency);
+      await new Promise((res) => setTimeout(res, 2000));
+      r['idleKiB.ProxyJump'] = (treeUss(jumpPid, jumpPid) - ussBefore) / s.idleSessions;
+      log(`idle shells through the jump host: ${r['idleKiB.ProxyJump']!.toFixed(0)} KiB sshd USS per session`);
+      for (const shell of jumpShells) shell.close();
+    }
+
+    // One reader that stops reading: the gateway must not buffer without bound.
+    await new Promise((res) => setTimeout(res, 2000));
+    const stallBefore = treeRss(gw.pid);
+    const staller = await bastion.connect();
+    const stalled = await new Promise<ClientChannel>((resolve, reject) => {
+      staller.client.exec(`timeout 60 yes '${LOG_LINE}'`, (err, c) => (err ? reject(err) : resolve(c)));
+    });
+    stalled.pause();
+    await new Promise((res) => setTimeout(res, 8000));
+    r['stalledReaderGrowthKiB.Bastion'] = treeRss(gw.pid) - stallBefore;
+    log(`one stalled reader for 8 s: gateway RSS grew ${r['stalledReaderGrowthKiB.Bastion']!.toFixed(0)} KiB`);
+    staller.close();
+  } finally {
+    await gw.stop();
+    await jump.stop();
+    await sshd.stop();
+    await cleanup();
+  }
+  printTable(r);
+  return r;
+}
+
+function printTable(r: GatewayBenchResult): void {
+  const f = (v: number | undefined, digits: number): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || !b ? '—' : `${(a / b).toFixed(2)}×`);
+  const rows: Array<[string, string, string, string, string, string]> = [
+    ['throughput, PTY (MB/s)', f(r['ptyMBps.direct'], 1), f(r['ptyMBps.ProxyJump'], 1), f(r['ptyMBps.Bastion'], 1), ratio(r['ptyMBps.Bastion'], r['ptyMBps.ProxyJump']), '≥ 1.0×'],
+    ['throughput, exec (MB/s)', f(r['execMBps.direct'], 1), f(r['execMBps.ProxyJump'], 1), f(r['execMBps.Bastion'], 1), ratio(r['execMBps.Bastion'], r['execMBps.ProxyJump']), '≥ 0.9×'],
+    ['echo p50 (ms)', f(r['echoP50.direct'], 2), f(r['echoP50.ProxyJump'], 2), f(r['echoP50.Bastion'], 2), `+${f((r['echoP50.Bastion'] ?? NaN) - (r['echoP50.ProxyJump'] ?? NaN), 2)} ms`, '≤ +0.3 ms'],
+    ['echo p95 (ms)', f(r['echoP95.direct'], 2), f(r['echoP95.ProxyJump'], 2), f(r['echoP95.Bastion'], 2), ratio(r['echoP95.Bastion'], r['echoP95.ProxyJump']), ''],
+    ['echo p95 under bulk load (ms)', '', f(r['loadedEchoP95.ProxyJump'], 2), f(r['loadedEchoP95.Bastion'], 2), ratio(r['loadedEchoP95.Bastion'], r['loadedEchoP95.ProxyJump']), '≤ 5 ms'],
+    ['connection setup, median (ms)', f(r['setupMs.direct'], 0), f(r['setupMs.ProxyJump'], 0), f(r['setupMs.Bastion'], 0), ratio(r['setupMs.Bastion'], r['setupMs.ProxyJump']), '≤ 0.3×'],
+    ['idle session (KiB: jump USS / gw RSS)', '', f(r['idleKiB.ProxyJump'], 0), f(r['idleKiB.Bastion'], 0), ratio(r['idleKiB.Bastion'], r['idleKiB.ProxyJump']), '≤ 192 KiB'],
+    ['stalled reader, 8 s (KiB RSS growth)', '', '', f(r['stalledReaderGrowthKiB.Bastion'], 0), '', 'bounded'],
+  ];
+  const header: [string, string, string, string, string, string] = ['metric', 'direct', 'ProxyJump', 'Bastion', 'Bastion/PJ', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runGatewayBench().then(() => process.exit(0), (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, each printing its own table.
+ * A benchmark that fails is reported and the others still run; the exit code says so.
+ */
+import { runApiBench } from './api.ts';
+import { runGatewayBench } from './gateway.ts';
+
+const benches: Array<[string, () => Promise<unknown>]> = [
+  ['api', () => runApiBench()],
+  ['gateway', () => runGatewayBench()],
+];
+
+const only = process.argv.slice(2);
+let failed = 0;
+for (const [name, run] of benches) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  try {
+    await run();
+  } catch (err) {
+    failed++;
+    console.error(`\nbench ${name} failed:`, err instanceof Error ? err.message : err);
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
