@@ -156,6 +156,7 @@ test('an admin creates, edits and deletes a user through the forms, with an SSH 
   assert.equal(keys[0].name, 'laptop');
   await screenshot(page, '11-user-keys');
   await drawer.getByRole('button', { name: 'Close' }).click();
+  await drawer.waitFor({ state: 'hidden' });
   await screenshot(page, '12-users');
 
   await confirmDelete('carol');

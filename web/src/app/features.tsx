@@ -27,7 +27,7 @@ const page = <M extends Record<string, unknown>>(load: () => Promise<M>, name: k
 
 /** Every page of the app, in menu order (Teleport's features.tsx). */
 export const FEATURES: Feature[] = [
-  { key: 'dashboard', path: 'dashboard', nav: 'nav.dashboard', section: 'overview', icon: <DashboardOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/dashboard/DashboardPage.tsx'), 'DashboardPage') },
+  { key: 'dashboard', path: 'dashboard', nav: 'nav.dashboard', section: 'overview', icon: <DashboardOutlined />, hasAccess: needs('audit'), Component: page(() => import('../features/dashboard/DashboardPage.tsx'), 'DashboardPage') },
   { key: 'users', path: 'users', nav: 'nav.users', section: 'accounts', icon: <UserOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/users/UsersPage.tsx'), 'UsersPage') },
   { key: 'user-groups', path: 'user-groups', nav: 'nav.userGroups', section: 'accounts', icon: <TeamOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/userGroups/UserGroupsPage.tsx'), 'UserGroupsPage') },
   { key: 'assets', path: 'assets', nav: 'nav.assets', section: 'assetsSection', icon: <CloudServerOutlined />, hasAccess: needs('manage'), Component: page(() => import('../features/assets/AssetsPage.tsx'), 'AssetsPage') },

@@ -293,6 +293,8 @@ export const en = {
     failedLogins: 'Recent failed logins',
     count: 'Count',
     unavailable: 'Not available yet',
+    failedToday: 'Failed logins today',
+    failed: 'Failed logins',
   },
   sessions: {
     title: 'Sessions',
@@ -315,6 +317,10 @@ export const en = {
     unavailable: 'The sessions API is not available on this server yet.',
     filterUser: 'User',
     filterAsset: 'Asset',
+    terminate: 'Terminate',
+    terminateConfirm: 'End this session now?',
+    terminated: 'The session is being terminated',
+    recording: 'Recording',
   },
   audit: {
     loginTitle: 'Login log',

@@ -295,6 +295,8 @@ export const zh: Messages = {
     failedLogins: '最近登录失败',
     count: '次数',
     unavailable: '暂不可用',
+    failedToday: '今日登录失败',
+    failed: '登录失败',
   },
   sessions: {
     title: '会话',
@@ -317,6 +319,10 @@ export const zh: Messages = {
     unavailable: '此服务器尚未提供会话接口。',
     filterUser: '用户',
     filterAsset: '资产',
+    terminate: '强制断开',
+    terminateConfirm: '立即结束此会话？',
+    terminated: '正在断开会话',
+    recording: '录像',
   },
   audit: {
     loginTitle: '登录日志',

@@ -1,3 +1,126 @@
+import { useState } from 'react';
+import { App, Button, DatePicker, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Typography } from 'antd';
+import type { Dayjs } from 'dayjs';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { sessionsService, type CommandRecord, type Session, type SessionListParams } from '../../services/sessions.ts';
+import { Page } from '../../components/Page.tsx';
+import { usePaging } from '../../components/usePaging.ts';
+import { errorText } from '../../components/apiErrors.ts';
+import { formatDuration, formatTime } from '../../components/time.ts';
+
+type Range = [Dayjs | null, Dayjs | null] | null;
+const KEY = ['sessions'] as const;
+
+function CommandsDrawer({ session, onClose }: { session: Session | null; onClose: () => void }) {
+  const { t } = useTranslation();
+  const q = useQuery({ queryKey: [...KEY, session?.id, 'commands'], queryFn: () => sessionsService.commands(session!.id), enabled: !!session });
+  return (
+    <Drawer open={!!session} size={760} title={session ? `${t('sessions.commands')} — ${session.user.username} → ${session.asset.name}` : ''} onClose={onClose} destroyOnHidden>
+      <Table<CommandRecord>
+        rowKey="id"
+        size="small"
+        loading={q.isLoading}
+        dataSource={q.data?.items ?? []}
+        pagination={{ pageSize: 50, hideOnSinglePage: true }}
+        locale={{ emptyText: t('sessions.noCommands') }}
+        columns={[
+          { title: t('sessions.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
+          { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
+          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (v && v !== 'normal' && v !== 'none' ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
+        ]}
+      />
+    </Drawer>
+  );
+}
+
+function SessionTable({ online }: { online: boolean }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const qc = useQueryClient();
+  const paging = usePaging();
+  const [user, setUser] = useState('');
+  const [asset, setAsset] = useState('');
+  const [range, setRange] = useState<Range>(null);
+  const [commandsOf, setCommandsOf] = useState<Session | null>(null);
+  const params: SessionListParams = {
+    limit: paging.params.limit, offset: paging.params.offset, active: online ? true : undefined,
+    user: user || undefined, asset: asset || undefined,
+    from: range?.[0]?.startOf('day').toISOString(), to: range?.[1]?.endOf('day').toISOString(),
+  };
+  const list = useQuery({
+    queryKey: [...KEY, params], queryFn: () => sessionsService.list(params), placeholderData: keepPreviousData,
+    refetchInterval: online ? 5000 : false,
+  });
+
+  const terminate = async (s: Session) => {
+    try {
+      await sessionsService.terminate(s.id);
+      void message.success(t('sessions.terminated'));
+      await qc.invalidateQueries({ queryKey: KEY });
+    } catch (e) { void message.error(errorText(e)); }
+  };
+
+  const now = Date.now();
+  return (
+    <>
+      <Flex gap={12} wrap style={{ marginBottom: 16 }}>
+        <Input.Search aria-label={t('sessions.filterUser')} placeholder={t('sessions.filterUser')} allowClear style={{ width: 180 }} onSearch={(v) => { setUser(v.trim()); paging.resetPage(); }} />
+        <Input.Search aria-label={t('sessions.filterAsset')} placeholder={t('sessions.filterAsset')} allowClear style={{ width: 180 }} onSearch={(v) => { setAsset(v.trim()); paging.resetPage(); }} />
+        {online ? null : <DatePicker.RangePicker aria-label={t('common.dateRange')} value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />}
+      </Flex>
+      <Table<Session>
+        rowKey="id"
+        size="small"
+        loading={list.isLoading}
+        dataSource={list.data?.items ?? []}
+        pagination={paging.pagination(list.data?.total)}
+        locale={{ emptyText: t('common.empty') }}
+        scroll={{ x: 1100 }}
+        columns={[
+          { title: t('sessions.user'), key: 'user', render: (_, s) => s.user.username },
+          { title: t('sessions.asset'), key: 'asset', render: (_, s) => s.asset.name },
+          { title: t('sessions.systemUser'), key: 'su', render: (_, s) => s.systemUser.username },
+          { title: t('sessions.kind'), dataIndex: 'kind', render: (v: string) => <Tag>{v}</Tag> },
+          { title: t('sessions.clientAddress'), dataIndex: 'clientAddress' },
+          { title: t('sessions.startedAt'), dataIndex: 'startedAt', render: formatTime },
+          online
+            ? { title: t('sessions.duration'), key: 'duration', render: (_: unknown, s: Session) => formatDuration(now - new Date(s.startedAt ?? now).getTime()) }
+            : { title: t('sessions.endedAt'), dataIndex: 'endedAt', render: formatTime },
+          { title: t('sessions.status'), key: 'status', render: (_: unknown, s: Session) => <Tag color={s.active ? 'green' : undefined}>{s.status}</Tag> },
+          {
+            title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 200,
+            render: (_: unknown, s: Session) => (
+              <Space size={4}>
+                <Button size="small" onClick={() => setCommandsOf(s)}>{t('sessions.commands')}</Button>
+                {s.recordingUrl ? <Button size="small" href={s.recordingUrl} download={`${s.id}.cast`}>{t('sessions.recording')}</Button> : null}
+                {s.active ? (
+                  <Popconfirm title={t('sessions.terminateConfirm')} okText={t('sessions.terminate')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={() => terminate(s)}>
+                    <Button size="small" danger>{t('sessions.terminate')}</Button>
+                  </Popconfirm>
+                ) : null}
+              </Space>
+            ),
+          },
+        ]}
+      />
+      <CommandsDrawer session={commandsOf} onClose={() => setCommandsOf(null)} />
+    </>
+  );
+}
+
+/** Online and past sessions with filters; the player and live view come with the audit work. */
 export function SessionsPage() {
-  return null;
+  const { t } = useTranslation();
+  return (
+    <Page title={t('sessions.title')}>
+      <Tabs
+        destroyOnHidden
+        items={[
+          { key: 'online', label: t('sessions.online'), children: <SessionTable online /> },
+          { key: 'history', label: t('sessions.history'), children: <SessionTable online={false} /> },
+        ]}
+      />
+    </Page>
+  );
 }

@@ -1,0 +1,71 @@
+import { api, mapPage, type ListPage } from './api.ts';
+import { bool, num, str, strOrNull, type Json, type ListParams } from './common.ts';
+
+export interface Session {
+  id: string;
+  user: { id: string | null; username: string };
+  asset: { id: string | null; name: string };
+  systemUser: { id: string | null; username: string };
+  kind: string;
+  clientAddress: string;
+  status: string;
+  active: boolean;
+  startedAt: string | null;
+  endedAt: string | null;
+  bytesIn: number;
+  bytesOut: number;
+  endReason: string | null;
+  terminatedBy: string | null;
+  recordingUrl: string | null;
+}
+
+const who = (v: unknown, nameKey: string) => {
+  const j = (v ?? {}) as Json;
+  return { id: strOrNull(j.id), [nameKey]: str(j[nameKey]) };
+};
+
+export function makeSession(j: Json): Session {
+  return {
+    id: str(j.id),
+    user: who(j.user, 'username') as Session['user'],
+    asset: who(j.asset, 'name') as Session['asset'],
+    systemUser: who(j.systemUser, 'username') as Session['systemUser'],
+    kind: str(j.kind), clientAddress: str(j.clientAddress), status: str(j.status), active: bool(j.active),
+    startedAt: strOrNull(j.startedAt), endedAt: strOrNull(j.endedAt), bytesIn: num(j.bytesIn), bytesOut: num(j.bytesOut),
+    endReason: strOrNull(j.endReason), terminatedBy: strOrNull(j.terminatedBy), recordingUrl: strOrNull(j.recordingUrl),
+  };
+}
+
+export interface CommandRecord {
+  id: string;
+  session: string;
+  user: string;
+  asset: string;
+  systemUser: string;
+  input: string;
+  output: string;
+  risk: string;
+  createdAt: string | null;
+}
+
+export function makeCommand(j: Json): CommandRecord {
+  return {
+    id: str(j.id), session: str(j.session), user: str(((j.user ?? {}) as Json).username), asset: str(((j.asset ?? {}) as Json).name),
+    systemUser: str(((j.systemUser ?? {}) as Json).username), input: str(j.input), output: str(j.output), risk: str(j.risk),
+    createdAt: strOrNull(j.createdAt),
+  };
+}
+
+export interface SessionListParams extends ListParams {
+  user?: string;
+  asset?: string;
+  active?: boolean;
+  from?: string;
+  to?: string;
+}
+
+export const sessionsService = {
+  async list(q: SessionListParams): Promise<ListPage<Session>> { return mapPage(await api.get<ListPage<Json>>('/sessions', { ...q }), makeSession); },
+  async commands(id: string): Promise<ListPage<CommandRecord>> { return mapPage(await api.get<ListPage<Json>>(`/sessions/${id}/commands`, { limit: 1000 }), makeCommand); },
+  terminate: (id: string) => api.post<unknown>(`/sessions/${id}/terminate`),
+};
