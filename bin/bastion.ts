@@ -11,6 +11,8 @@ import { VaultKeyError } from '../core/vault/vault.ts';
 import { startHttp } from '../server/http.ts';
 import { startGateway } from '../gateway/index.ts';
 import { ensureWebBuild } from '../server/webBuild.ts';
+import { ClusterBus } from '../core/bus.ts';
+import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from './gatewayCluster.ts';
 
 const USAGE = `usage: bastion <command>
 
@@ -82,7 +84,9 @@ async function run(command: string, args: string[]): Promise<void> {
     case 'server':
     case 'gateway': {
       if (command !== 'gateway') await ensureWebBuild((line) => console.log(line));
-      const services = await createServices(config);
+      const workers = command === 'server' ? 0 : config.gatewayWorkers;
+      const bus = workers > 0 ? new ClusterBus() : undefined;
+      const services = await createServices(config, bus ? { bus } : {});
       const stops: Stopper[] = [];
       const faces: { http?: number; ssh?: number } = {};
       try {
@@ -93,7 +97,11 @@ async function run(command: string, args: string[]): Promise<void> {
           const stopRetention = services.retention.schedule(config.retentionDays);
           stops.push(async () => stopRetention());
         }
-        if (command !== 'server') {
+        if (command !== 'server' && bus) {
+          const gw = await startGatewayWorkers(workers, bus, (line) => console.log(line));
+          stops.push(gw.stop);
+          faces.ssh = gw.port;
+        } else if (command !== 'server') {
           const gw = await startGateway(services);
           stops.push(gw.close);
           faces.ssh = gw.port;
@@ -118,7 +126,12 @@ async function run(command: string, args: string[]): Promise<void> {
 class UsageError extends Error {}
 
 const [command = 'start', ...rest] = process.argv.slice(2);
-if (command === 'help' || command === '--help' || command === '-h') {
+if (isGatewayWorker()) {
+  runGatewayWorker(loadConfig()).catch((err: unknown) => {
+    console.error('bastion: gateway worker failed:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+} else if (command === 'help' || command === '--help' || command === '-h') {
   console.log(USAGE);
 } else {
   run(command, rest).catch((err: unknown) => {

@@ -7,8 +7,12 @@ export interface BusMessages {
   /** Output (and input) of a watched session, for live monitoring. */
   'session.stream': { sessionId: string; kind: 'o' | 'i' | 'r'; data: string; t: number };
   'session.ended': { sessionId: string };
-  /** A command held by a `confirm` filter was decided. */
-  'command.decided': { requestId: string; approved: boolean; by: string };
+  /** A command is held by a `confirm` filter, waiting for an admin. */
+  'command.pending': { id: string; sessionId: string; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
+  /** A held command was decided (or expired: approved false, by null). */
+  'command.decided': { requestId: string; approved: boolean; by: string | null };
+  /** Users, groups, assets, nodes, system users or permissions changed somewhere: drop caches. */
+  'access.changed': { kind: string };
 }
 
 export type Topic = keyof BusMessages;
@@ -38,5 +42,53 @@ export class InProcessBus implements Bus {
   }
   listeners(topic: Topic): number {
     return this.#emitter.listenerCount(topic);
+  }
+}
+
+interface Envelope { __bastionBus: true; topic: Topic; message: unknown }
+
+function isEnvelope(m: unknown): m is Envelope {
+  return typeof m === 'object' && m !== null && (m as Envelope).__bastionBus === true;
+}
+
+/** The IPC channel to another process: the primary's view of a worker, or a worker's of the primary. */
+export interface BusPeer {
+  send(message: Envelope): unknown;
+  on(event: 'message', fn: (message: unknown) => void): unknown;
+}
+
+/**
+ * A bus for node:cluster: a worker sends what it publishes to the primary; the primary
+ * delivers it locally and relays it to every other worker. Local subscribers always hear
+ * their own process's messages first.
+ */
+export class ClusterBus extends InProcessBus {
+  readonly #peers = new Set<BusPeer>();
+
+  addPeer(peer: BusPeer, relay: boolean): void {
+    this.#peers.add(peer);
+    peer.on('message', (m) => {
+      if (!isEnvelope(m)) return;
+      super.publish(m.topic, m.message as never);
+      if (relay) for (const other of this.#peers) if (other !== peer) trySend(other, m);
+    });
+  }
+
+  removePeer(peer: BusPeer): void {
+    this.#peers.delete(peer);
+  }
+
+  override publish<T extends Topic>(topic: T, message: BusMessages[T]): void {
+    super.publish(topic, message);
+    const envelope: Envelope = { __bastionBus: true, topic, message };
+    for (const peer of this.#peers) trySend(peer, envelope);
+  }
+}
+
+function trySend(peer: BusPeer, m: Envelope): void {
+  try {
+    peer.send(m);
+  } catch {
+    // A worker that is exiting; it is removed when its exit is seen.
   }
 }

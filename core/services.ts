@@ -66,15 +66,27 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function createServices(config: Config, opts: { log?: Logger } = {}): Promise<Services> {
+export interface ServiceOptions {
+  log?: Logger;
+  /** A cluster bus when this process is one of several; in-process otherwise. */
+  bus?: Bus;
+  /**
+   * False in gateway worker processes: start-up housekeeping (closing sessions and jobs a
+   * crash left open) belongs to the one primary process, not to each worker.
+   */
+  primary?: boolean;
+}
+
+export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config.logLevel);
   const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
-  const ds = await openDatabase(config.database, { migrate: true });
+  const ds = await openDatabase(config.database, { migrate: opts.primary ?? true });
   try {
     const bootstrapResult = await bootstrap(ds, vault, config.adminPassword);
     const changes = new ChangeFeed();
+    const primary = opts.primary ?? true;
     const sessions = new SessionService(ds, config, { log });
-    await sessions.closeInterrupted();
+    if (primary) await sessions.closeInterrupted();
     const nodes = new NodeService(ds, changes);
     const assets = new AssetService(ds, changes);
     const systemUsers = new SystemUserService(ds, vault, changes);
@@ -82,8 +94,9 @@ export async function createServices(config: Config, opts: { log?: Logger } = {}
     const hostKeys = new HostKeyService(ds);
     const access = new AccessService(ds, changes);
     const jobs = new JobService(ds, log.child({ component: 'jobs' }));
-    await jobs.failInterrupted();
-    const bus = new InProcessBus();
+    if (primary) await jobs.failInterrupted();
+    const bus = opts.bus ?? new InProcessBus();
+    changes.connect(bus);
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }));
     return {
       config, log, ds, vault, changes, bootstrapResult,

@@ -1,8 +1,8 @@
+import type { DataSource } from 'typeorm';
 import type { Actor } from '../actor.ts';
-import type { Bus } from '../bus.ts';
+import type { Bus, BusMessages } from '../bus.ts';
 import { NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { DataSource } from 'typeorm';
 import { writeOperation } from './operationLog.ts';
 
 export interface ConfirmationRequest {
@@ -19,38 +19,52 @@ export interface ConfirmationRequest {
 
 export type ConfirmationOutcome = { approved: boolean; by: string } | { approved: false; by: null; timedOut: true };
 
+type Pending = BusMessages['command.pending'];
+
 /**
- * Commands held by a `confirm` filter wait here until an admin approves or rejects them, or
- * the wait times out (which rejects). Pending requests live in the process that holds the
- * session; decisions travel over the bus.
+ * Commands held by a `confirm` filter wait until an admin approves or rejects them, or the
+ * wait times out (which rejects). Requests and decisions travel over the bus, so the web
+ * server sees what a gateway worker holds and the worker hears the decision.
  */
 export class CommandConfirmations {
-  readonly #pending = new Map<string, ConfirmationRequest>();
+  readonly #pending = new Map<string, Pending>();
 
-  constructor(private readonly ds: DataSource, private readonly bus: Bus) {}
+  constructor(private readonly ds: DataSource, private readonly bus: Bus) {
+    bus.subscribe('command.pending', (m) => { this.#pending.set(m.id, m); });
+    bus.subscribe('command.decided', (m) => { this.#pending.delete(m.requestId); });
+  }
 
   pending(): ConfirmationRequest[] {
-    return [...this.#pending.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    const now = Date.now();
+    return [...this.#pending.values()]
+      .filter((p) => p.expiresAt > now)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((p) => ({ ...p, createdAt: new Date(p.createdAt), expiresAt: new Date(p.expiresAt) }));
   }
 
   request(init: Omit<ConfirmationRequest, 'id' | 'createdAt' | 'expiresAt'>, timeoutMs: number, signal?: AbortSignal): Promise<ConfirmationOutcome> {
-    const now = new Date();
-    const req: ConfirmationRequest = { ...init, id: newId(), createdAt: now, expiresAt: new Date(now.getTime() + timeoutMs) };
-    this.#pending.set(req.id, req);
+    const now = Date.now();
+    const id = newId();
     return new Promise((resolve) => {
+      let settled = false;
       const done = (outcome: ConfirmationOutcome) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         unsubscribe();
         signal?.removeEventListener('abort', onAbort);
-        this.#pending.delete(req.id);
         resolve(outcome);
       };
-      const onAbort = () => done({ approved: false, by: null, timedOut: true });
+      const onAbort = () => {
+        done({ approved: false, by: null, timedOut: true });
+        this.bus.publish('command.decided', { requestId: id, approved: false, by: null });
+      };
       const timer = setTimeout(onAbort, timeoutMs);
       const unsubscribe = this.bus.subscribe('command.decided', (m) => {
-        if (m.requestId === req.id) done({ approved: m.approved, by: m.by });
+        if (m.requestId === id && m.by !== null) done({ approved: m.approved, by: m.by });
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.bus.publish('command.pending', { ...init, id, createdAt: now, expiresAt: now + timeoutMs });
     });
   }
 

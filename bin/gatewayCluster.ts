@@ -1,0 +1,70 @@
+/**
+ * Gateway worker processes (node:cluster): each worker runs its own ssh2 server on the shared
+ * port, so one busy session's event loop cannot stall the others. The primary keeps the web
+ * server (if any) and relays the bus between processes.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../core/config.ts';
+import { ClusterBus } from '../core/bus.ts';
+import { createServices } from '../core/services.ts';
+import { startGateway } from '../gateway/index.ts';
+
+interface ReadyMessage { __gatewayReady: number }
+const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
+
+/** In the primary: forks `count` workers, restarts any that die, resolves with the SSH port once all listen. */
+export async function startGatewayWorkers(count: number, bus: ClusterBus, say: (line: string) => void): Promise<{ port: number; stop(): Promise<void> }> {
+  let stopping = false;
+  const workers = new Set<Worker>();
+  let resolveReady: (port: number) => void;
+  const allReady = new Promise<number>((r) => { resolveReady = r; });
+  let ready = 0;
+  const fork = () => {
+    const w = cluster.fork({ BASTION_GATEWAY_WORKER: '1' });
+    workers.add(w);
+    bus.addPeer(w, true);
+    w.on('message', (m: unknown) => {
+      if (isReady(m) && ++ready === count) resolveReady(m.__gatewayReady);
+    });
+    w.on('exit', (code, signal) => {
+      workers.delete(w);
+      bus.removePeer(w);
+      if (stopping) return;
+      say(`gateway worker ${w.process.pid} exited (${signal ?? code}); starting another`);
+      setTimeout(fork, 500).unref();
+    });
+  };
+  for (let i = 0; i < count; i++) fork();
+  const port = await allReady;
+  return {
+    port,
+    stop: async () => {
+      stopping = true;
+      await Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
+        if (w.isDead()) { resolve(); return; }
+        w.once('exit', () => resolve());
+        w.process.kill('SIGTERM');
+      })));
+    },
+  };
+}
+
+/** In a worker: the gateway over its own services, told about the rest through the primary. */
+export async function runGatewayWorker(config: Config): Promise<void> {
+  const bus = new ClusterBus();
+  bus.addPeer(process as unknown as Parameters<ClusterBus['addPeer']>[0], false);
+  const services = await createServices(config, { bus, primary: false });
+  const gw = await startGateway(services);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void gw.close().then(() => services.close()).finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => { /* the primary decides; it sends SIGTERM */ });
+  process.on('disconnect', stop);
+  process.send?.({ __gatewayReady: gw.port });
+}
+
+export const isGatewayWorker = (): boolean => cluster.isWorker;
