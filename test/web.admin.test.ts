@@ -267,6 +267,45 @@ test('an admin builds the node tree and manages assets in it', async () => {
   assert.ok(!(await nodes()).some((n) => n.id === web.id));
 });
 
+test('an admin imports assets from CSV and gets a report per row', async () => {
+  await openPageFromMenu('Assets');
+  await page.getByRole('button', { name: 'Import CSV' }).click();
+  const modal = page.getByRole('dialog');
+  const csv = 'name,address,port,platform,labels,comment\ncsv01,127.0.0.1,1,linux,a;b,"first, with comma"\ncsv02,not a host!,22,linux,,\ncsv03,127.0.0.1,22,bsd,,\n';
+  await modal.locator('input[type=file]').setInputFiles({ name: 'assets.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await modal.getByRole('button', { name: 'Import', exact: true }).click();
+  await modal.getByText('2 created, 1 failed').waitFor();
+  await modal.locator('.ant-table-row').filter({ hasText: 'csv02' }).getByText(/address/).waitFor();
+  await screenshot(page, '24-asset-import');
+  await modal.getByRole('button', { name: 'Close', exact: true }).first().click();
+  const csv01 = (await api.get('/assets?search=csv01')).body.items[0];
+  assert.deepEqual(csv01.labels, ['a', 'b']);
+  assert.equal(csv01.comment, 'first, with comma');
+  assert.equal((await api.get('/assets?search=csv02')).body.total, 0);
+
+  // The detail page: connectivity test against a closed loopback port reports the failure.
+  await page.goto(`/assets/${csv01.id}`);
+  await page.getByRole('button', { name: 'Test connectivity' }).click();
+  await page.locator('.ant-message').getByText(/Not reachable/).waitFor({ timeout: 30_000 });
+  await screenshot(page, '25-asset-detail-test');
+});
+
+test('an admin creates an admin user; the list shows only whether its secrets are set', async () => {
+  await openPageFromMenu('Admin users');
+  await page.getByRole('button', { name: 'New admin user' }).click();
+  await dialog().getByLabel('Name', { exact: true }).fill('ansible');
+  await dialog().getByLabel('Account name on the server').fill('ansible');
+  await dialog().getByLabel('Private key').fill(ssh2.utils.generateKeyPairSync('ed25519').private);
+  await save();
+  const r = row('ansible');
+  await r.waitFor();
+  assert.deepEqual(await r.locator('.ant-tag').allInnerTexts(), ['not set', 'set']);
+  const au = (await api.get('/admin-users?search=ansible')).body.items[0];
+  assert.equal(au.hasPrivateKey, true);
+  assert.equal(au.privateKey, undefined);
+  await screenshot(page, '26-admin-users');
+});
+
 test('an admin manages a system user whose secrets stay write-only', async () => {
   await openPageFromMenu('System users');
   await page.getByRole('button', { name: 'New system user' }).click();

@@ -201,6 +201,12 @@ export const en = {
     open: 'Open',
     back: 'Back to assets',
     filterPlatform: 'Filter by platform',
+    testConnectivity: 'Test connectivity',
+    testOk: 'Reachable',
+    testFailed: 'Not reachable',
+    gatherFacts: 'Gather facts',
+    factsStarted: 'Gathering facts…',
+    factsDone: 'Fact gathering finished',
   },
   accounts: {
     systemUsersTitle: 'System users',

@@ -203,6 +203,12 @@ export const zh: Messages = {
     open: '打开',
     back: '返回资产列表',
     filterPlatform: '按平台筛选',
+    testConnectivity: '测试连通性',
+    testOk: '可连接',
+    testFailed: '无法连接',
+    gatherFacts: '收集资产信息',
+    factsStarted: '正在收集资产信息…',
+    factsDone: '资产信息收集完成',
   },
   accounts: {
     systemUsersTitle: '系统用户',

@@ -74,5 +74,12 @@ export const assetsService = {
     }
   },
   forgetHostKey: (id: string) => api.delete(`/assets/${id}/host-key`),
+  async test(id: string): Promise<{ ok: boolean; latencyMs: number; message: string }> {
+    const j = await api.post<Json>(`/assets/${id}/test`);
+    return { ok: bool(j.ok), latencyMs: num(j.latencyMs), message: str(j.message) };
+  },
+  /** Starts fact gathering as a job; resolves with the job id. */
+  async gatherFacts(id: string): Promise<string> { return str((await api.post<Json>(`/assets/${id}/facts`)).id); },
+  async jobStatus(jobId: string): Promise<string> { return str((await api.get<Json>(`/jobs/${jobId}`)).status); },
   async reachers(id: string): Promise<Reacher[]> { return (await api.get<ListPage<Json>>(`/assets/${id}/reachers`)).items.map(makeReacher); },
 };

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { App, Button, Card, Descriptions, Empty, Popconfirm, Result, Space, Spin, Table, Tag, Typography } from 'antd';
-import { ArrowLeftOutlined, EditOutlined } from '@ant-design/icons';
+import { ApiOutlined, ArrowLeftOutlined, EditOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { assetsService } from '../../services/assets.ts';
@@ -23,6 +23,8 @@ export function AssetDetailPage() {
   const hostKey = useQuery({ queryKey: [...ASSETS_KEY, 'one', id, 'host-key'], queryFn: () => assetsService.hostKey(id), enabled: asset.isSuccess });
   const reachers = useQuery({ queryKey: [...ASSETS_KEY, 'one', id, 'reachers'], queryFn: () => assetsService.reachers(id), enabled: asset.isSuccess });
   const [editing, setEditing] = useState(false);
+  const [testing, setTesting] = useState(false);
+  const [gathering, setGathering] = useState(false);
 
   if (asset.isLoading) return <Spin style={{ display: 'block', margin: 48 }} />;
   if (asset.isError || !asset.data) return <Result status="404" title={errorText(asset.error)} extra={<Link to="/assets">{t('assets.back')}</Link>} />;
@@ -36,6 +38,34 @@ export function AssetDetailPage() {
     } catch (e) { void message.error(errorText(e)); }
   };
 
+  const testConnectivity = async () => {
+    setTesting(true);
+    try {
+      const r = await assetsService.test(id);
+      if (r.ok) void message.success(`${t('assets.testOk')} (${r.latencyMs} ms)`);
+      else void message.error(`${t('assets.testFailed')}: ${r.message}`);
+      await qc.invalidateQueries({ queryKey: [...ASSETS_KEY, 'one', id] });
+    } catch (e) { void message.error(errorText(e)); } finally { setTesting(false); }
+  };
+
+  const gatherFacts = async () => {
+    setGathering(true);
+    try {
+      const job = await assetsService.gatherFacts(id);
+      void message.info(t('assets.factsStarted'));
+      for (let i = 0; i < 120; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const status = await assetsService.jobStatus(job);
+        if (status !== 'queued' && status !== 'running') {
+          if (status === 'succeeded') void message.success(t('assets.factsDone'));
+          else void message.warning(`${t('assets.factsDone')}: ${status}`);
+          break;
+        }
+      }
+      await qc.invalidateQueries({ queryKey: [...ASSETS_KEY, 'one', id] });
+    } catch (e) { void message.error(errorText(e)); } finally { setGathering(false); }
+  };
+
   const facts = a.facts ? Object.entries(a.facts) : [];
   return (
     <Page
@@ -43,6 +73,8 @@ export function AssetDetailPage() {
       extra={(
         <>
           <Link to="/assets"><Button icon={<ArrowLeftOutlined />}>{t('assets.back')}</Button></Link>
+          <Button icon={<ApiOutlined />} loading={testing} onClick={() => void testConnectivity()}>{t('assets.testConnectivity')}</Button>
+          <Button icon={<ReloadOutlined />} loading={gathering} onClick={() => void gatherFacts()}>{t('assets.gatherFacts')}</Button>
           <Button type="primary" icon={<EditOutlined />} onClick={() => setEditing(true)}>{t('common.edit')}</Button>
         </>
       )}

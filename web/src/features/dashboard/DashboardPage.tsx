@@ -54,9 +54,9 @@ export function DashboardPage() {
                   <YAxis allowDecimals={false} />
                   <Tooltip />
                   <Legend />
-                  <Bar dataKey={t('dashboard.logins')} fill="#1f6feb" />
-                  <Bar dataKey={t('dashboard.failed')} fill="#ff4d4f" />
-                  <Bar dataKey={t('dashboard.sessions')} fill="#52c41a" />
+                  <Bar dataKey={t('dashboard.logins')} fill="#1f6feb" isAnimationActive={false} />
+                  <Bar dataKey={t('dashboard.failed')} fill="#ff4d4f" isAnimationActive={false} />
+                  <Bar dataKey={t('dashboard.sessions')} fill="#52c41a" isAnimationActive={false} />
                 </BarChart>
               </ResponsiveContainer>
             </div>
