@@ -21,8 +21,14 @@ import { CastTextEncoder } from './castText.ts';
 export const FLUSH_MS = 15;
 /** …or as soon as this much is pending. */
 export const BATCH_BYTES = 64 * 1024;
-/** Queued but unwritten bytes per recording above which events are dropped, not queued. */
-export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/**
+ * Queued but unwritten bytes per recording, and for all recordings of the process, above
+ * which events are dropped, not queued. Generous per recording, so that a gateway starved
+ * of CPU for a moment (a busy host) loses nothing; bounded for the process, so that many
+ * sessions on a stuck disk cannot take the memory.
+ */
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+export const MAX_QUEUED_TOTAL = 256 * 1024 * 1024;
 /** close() gives a stuck disk this long before it gives up on the tail. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -61,6 +67,8 @@ export function castRelativePath(sessionId: string, startedAt: Date): string {
 }
 
 export class CastWriter {
+  /** Bytes handed to every recording's stream and not yet written. */
+  static #queuedTotal = 0;
   readonly relativePath: string;
   readonly absolutePath: string;
   #stream: WriteStream | null = null;
@@ -221,7 +229,7 @@ export class CastWriter {
   /** True when this event cannot be queued: the file failed, or the disk is behind. */
   #unwritable(bytes: number): boolean {
     if (this.#failed || !this.#stream) return true;
-    return this.#stream.writableLength + bytes > MAX_QUEUED_BYTES;
+    return this.#stream.writableLength + bytes > MAX_QUEUED_BYTES || CastWriter.#queuedTotal + bytes > MAX_QUEUED_TOTAL;
   }
 
   #drop(bytes: number): void {
@@ -254,7 +262,10 @@ export class CastWriter {
       this.#drop(sourceBytes);
       return;
     }
-    stream.write(line);
+    CastWriter.#queuedTotal += line.length;
+    stream.write(line, () => {
+      CastWriter.#queuedTotal -= line.length;
+    });
     this.#stats.fileBytes += line.length;
     this.#stats.events += 1;
   }
