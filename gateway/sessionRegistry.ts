@@ -77,11 +77,6 @@ export class SessionRegistry {
   async #checkAll(): Promise<void> {
     const now = Date.now();
     try {
-      const snap = await this.services.access.snapshot();
-      for (const c of this.#connections) {
-        const u = snap.users.get(c.userId);
-        if (!u || !u.active || (u.expiresAt !== null && u.expiresAt <= now)) c.kick('your account has been disabled or has expired');
-      }
       for (const s of this.#live) {
         if (!(await this.services.access.stillHolds(s.grant, s.action, now))) {
           s.terminate(`your access to ${s.grant.asset.name} as ${s.grant.systemUser.username} has been revoked or has expired`, { by: 'access' });
@@ -91,6 +86,15 @@ export class SessionRegistry {
         if (idle > 0 && now - s.lastActivityAt > idle) {
           s.terminate(`idle for more than ${Math.round(idle / 60_000)} minute(s)`, { by: 'idle timeout' });
         }
+      }
+      // Connections of users who may no longer log in (also those only looking at the menu)
+      // go too, a moment later, so that their sessions' last words reach the terminal first.
+      const snap = await this.services.access.snapshot();
+      for (const c of this.#connections) {
+        const u = snap.users.get(c.userId);
+        if (u && u.active && (u.expiresAt === null || u.expiresAt > now)) continue;
+        this.#connections.delete(c);
+        setTimeout(() => c.kick('your account has been disabled or has expired'), 500).unref();
       }
     } catch (err) {
       this.log.error({ err }, 'live session check failed');

@@ -1,0 +1,336 @@
+// Interactive use: the menu (real OpenSSH with -tt, and ssh2 with chosen window sizes),
+// shells with a PTY, manual login mode, window changes, and how live sessions end
+// (rule 11, idle timeout, per-user limit, graceful shutdown).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { CommandEntity, SessionEntity, type Session, type User } from '../core/db/entities/index.ts';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { startGateway } from '../gateway/index.ts';
+import { ALICE_PASSWORD, QUIET, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+
+const skip = sshdUnavailable();
+const PROMPT = /\$ $/m;
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07/g, '');
+
+describe('SSH gateway: menu and interactive shells', { skip }, () => {
+  let w: World;
+  let seq = 0;
+  const s = () => w.bastion.services;
+
+  async function operator(opts: { systemUsers?: string[]; assets?: string[] } = {}): Promise<User & { password: string }> {
+    const password = `Shell-pass-${++seq}-xyz`;
+    const user = await w.f.user({ username: `sh${seq}`, password });
+    await w.f.permission({ users: [user.id], assets: opts.assets ?? [w.web01.id], systemUsers: opts.systemUsers ?? [w.su.id] });
+    return Object.assign(user, { password });
+  }
+  const login = (port: number, user: { username: string; password: string }, target = '') =>
+    ssh2Login(port, { username: `${user.username}${target ? `@${target}` : ''}`, password: user.password });
+  async function settled(userId: string, count = 1): Promise<Session[]> {
+    return eventually(() => s().ds.getRepository(SessionEntity).find({ where: { userId }, order: { startedAt: 'ASC' } }), (r) => r.length >= count && r.every((x) => x.status !== 'active'));
+  }
+
+  before(async () => {
+    w = await startWorld();
+  });
+  after(async () => {
+    await w?.stop();
+    await cleanup();
+  });
+
+  test('OpenSSH -tt: the menu lists the asset, a number connects, exit returns to the menu, q quits', async () => {
+    const dir = makeTempDir('bastion-gw-key-');
+    const keyPath = join(dir, 'id_ed25519');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
+    await s().userKeys.add(SYSTEM_ACTOR, w.alice.id, { publicKey: readFileSync(`${keyPath}.pub`, 'utf8') });
+    const child = spawn('ssh', ['-tt', ...QUIET, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', keyPath, '-p', String(w.gw.port), 'alice@127.0.0.1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const waitFor = (re: RegExp, from: number) => eventually(async () => out.slice(from), (t) => re.test(t), 15_000).then((t) => {
+      assert.match(t, re, `screen:\n${out}`);
+      return t;
+    });
+    try {
+      const menu = await waitFor(/alice@bastion.*> $/m, 0);
+      assert.match(stripAnsi(menu), /1 asset granted to alice/);
+      assert.match(stripAnsi(menu), new RegExp(`1\\s+web01\\s+127\\.0\\.0\\.1:${w.sshd.port}\\s+the test web server`));
+      let from = out.length;
+      child.stdin.write('1\r');
+      await waitFor(PROMPT, from);
+      from = out.length;
+      child.stdin.write('id -un\r');
+      await waitFor(new RegExp(`${w.sshd.username}\\r\\n`), from);
+      from = out.length;
+      child.stdin.write('exit\r');
+      await waitFor(/Connection to web01 closed\.[\s\S]*alice@bastion.*> $/, from);
+      child.stdin.write('q\r');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill();
+    }
+    const [row] = await settled(w.alice.id);
+    assert.equal(row!.kind, 'shell');
+    assert.equal(row!.status, 'closed');
+    assert.ok(row!.bytesIn > 0 && row!.bytesOut > 0);
+    const file = s().sessions.recordingFile(row!);
+    assert.ok(file, 'the shell is recorded');
+    const cast = readFileSync(file, 'utf8').split('\n');
+    assert.equal(JSON.parse(cast[0]!).version, 2);
+    assert.ok(cast.slice(1).some((l) => l.includes(w.sshd.username)), 'the output is in the recording');
+    const commands = await eventually(() => s().ds.getRepository(CommandEntity).findBy({ sessionId: row!.id }), (c) => c.some((x) => x.input === 'id -un'));
+    assert.ok(commands.some((c) => c.input === 'id -un'), `commands: ${commands.map((c) => c.input).join(' | ')}`);
+  });
+
+  test('a bad name or number in the menu prints one line and the menu goes on; h helps; Ctrl-D quits', async () => {
+    const op = await operator();
+    const client = await login(w.gw.port, op);
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(/bastion.*> $/);
+      const bad = await screen.send('nosuch\r', /> $/);
+      assert.match(bad, /no asset named 'nosuch' is granted to you\r\n/);
+      const badNumber = await screen.send('999\r', /> $/);
+      assert.match(badNumber, /no asset number 999 in the list/);
+      const help = await screen.send('h\r', /> $/);
+      assert.match(help, /\/text/);
+      const exit = new Promise<number>((resolve) => screen.stream.on('exit', (code: number) => resolve(code)));
+      screen.stream.write('\x04');
+      assert.equal(await exit, 0);
+    } finally {
+      client.end();
+    }
+  });
+
+  test('the menu pages and searches 45 assets and fits the window, also after a resize', async () => {
+    const assets = [];
+    for (let i = 0; i < 45; i++) assets.push((await w.f.asset({ name: `node-${String(i).padStart(2, '0')}`, address: `10.9.0.${i + 1}`, comment: `rack ${i % 3} with a rather long comment that must be cut to fit` })).id);
+    const op = await operator({ assets });
+    const client = await login(w.gw.port, op);
+    try {
+      const screen = await openShell(client, { rows: 12, cols: 60 });
+      const first = stripAnsi(await screen.waitFor(/> $/));
+      assert.match(first, /45 assets granted to sh\d+ — page 1\/7/);
+      assert.match(first, /\n7\s+node-06/);
+      assert.doesNotMatch(first, /node-07/);
+      for (const line of first.split('\r\n')) assert.ok([...line].length <= 60, `too wide: ${line}`);
+      const next = stripAnsi(await screen.send('n\r', /> $/));
+      assert.match(next, /page 2\/7/);
+      assert.match(next, /\n 8\s+node-07/);
+      const prev = stripAnsi(await screen.send('p\r', /> $/));
+      assert.match(prev, /page 1\/7/);
+      const found = stripAnsi(await screen.send('/node-3\r', /> $/));
+      assert.match(found, /10 matching 'node-3'/);
+      assert.match(found, /\n1\s+node-30/);
+      assert.doesNotMatch(found, /node-29/);
+      screen.stream.setWindow(30, 100, 0, 0);
+      const wide = stripAnsi(await screen.send('/\r', /> $/));
+      assert.match(wide, /page 1\/2/);
+      assert.match(wide, /rack 0 with a rather long comment/);
+      screen.stream.write('q\r');
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+  });
+
+  test('several system users are offered highest priority first, and the choice is used', async () => {
+    const ops = await w.f.systemUser({ name: 'ops', username: w.sshd.username, password: w.sshd.password, priority: 5 });
+    const op = await operator({ systemUsers: [w.su.id, ops.id] });
+    const client = await login(w.gw.port, op);
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(/> $/);
+      const choice = await screen.send('web01\r', /system user \[1\]: $/);
+      assert.match(choice, /1\) \S+ \(ops\)\r\n\s+2\) \S+ \(app\)/);
+      await screen.send('2\r', PROMPT);
+      await screen.send('exit\r', /closed\.[\s\S]*> $/);
+      screen.stream.write('q\r');
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+    const [row] = await settled(op.id);
+    assert.equal(row!.systemUserId, w.su.id);
+  });
+
+  test('a direct target with a PTY goes straight to the shell and passes its exit status back', async () => {
+    const op = await operator();
+    const client = await login(w.gw.port, op, 'web01');
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(PROMPT);
+      const exit = new Promise<number>((resolve) => screen.stream.on('exit', (code: number) => resolve(code)));
+      screen.stream.write('exit 7\r');
+      assert.equal(await exit, 7);
+    } finally {
+      client.end();
+    }
+  });
+
+  test('window-change reaches the backend PTY and the recording', async () => {
+    const op = await operator();
+    const client = await login(w.gw.port, op, 'web01');
+    try {
+      const screen = await openShell(client, { rows: 24, cols: 80 });
+      await screen.waitFor(PROMPT);
+      screen.stream.setWindow(33, 111, 0, 0);
+      await screen.send('stty size\r', /33 111/);
+      screen.stream.write('exit\r');
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+    const [row] = await settled(op.id);
+    const cast = readFileSync(s().sessions.recordingFile(row!)!, 'utf8');
+    assert.match(cast, /"r",\s*"111x33"/);
+  });
+
+  test('manual login mode: the operator types the system user\'s password, which is not echoed', async () => {
+    const manual = await w.f.systemUser({ name: 'manual', username: w.sshd.username, loginMode: 'manual' });
+    const op = await operator({ systemUsers: [manual.id] });
+    const client = await login(w.gw.port, op, 'web01');
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(`${w.sshd.username}@web01's password: `);
+      await screen.send(`${w.sshd.password}\r`, PROMPT);
+      assert.ok(!screen.text.includes(w.sshd.password), 'the typed password is not echoed');
+      screen.stream.write('exit\r');
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+    const exec = await login(w.gw.port, op, 'web01');
+    try {
+      const r = await ssh2Exec(exec, 'true');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /needs a password typed at login/);
+    } finally {
+      exec.end();
+    }
+  });
+
+  test('rule 11: disabling the user ends the live shell with a message', async () => {
+    const op = await operator();
+    const client = await login(w.gw.port, op, 'web01');
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(PROMPT);
+      await s().users.update(SYSTEM_ACTOR, op.id, { active: false });
+      await screen.waitFor(/\[bastion\] session ended: your access to web01 as \S+ has been revoked or has expired/);
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+    const [row] = await settled(op.id);
+    assert.equal(row!.status, 'terminated');
+    assert.equal(row!.terminatedBy, 'access');
+  });
+
+  test('rule 11: disabling the permission ends a running command; a user disabled in the menu is disconnected', async () => {
+    const op = await operator();
+    const [perm] = (await s().permissions.list({ user: op.id, limit: 10, offset: 0 })).items;
+    const client = await login(w.gw.port, op, 'web01');
+    const menuUser = await operator();
+    const menuClient = await login(w.gw.port, menuUser);
+    try {
+      const running = ssh2Exec(client, 'echo started; sleep 60');
+      const menu = await openShell(menuClient);
+      await menu.waitFor(/> $/);
+      await eventually(() => s().sessions.activeCount(op.id), (n) => n === 1);
+      await s().permissions.update(SYSTEM_ACTOR, perm!.id, { active: false });
+      const r = await running;
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /session ended: your access to web01 .* revoked/);
+      await s().users.update(SYSTEM_ACTOR, menuUser.id, { active: false });
+      await menu.whenClosed();
+    } finally {
+      client.end();
+      menuClient.end();
+    }
+    const [row] = await settled(op.id);
+    assert.equal(row!.status, 'terminated');
+  });
+
+  describe('with short timers', () => {
+    test('rule 11: a permission that expires ends the session at the next check; an idle shell is ended', async () => {
+      const fast = await startGateway(s(), { port: 0, host: '127.0.0.1', accessCheckMs: 200, idleTimeoutMs: 1500 });
+      try {
+        const expiring = await w.f.user({ username: `exp${++seq}`, password: 'Expiring-pass-123' });
+        await w.f.permission({ users: [expiring.id], assets: [w.web01.id], systemUsers: [w.su.id], validTo: new Date(Date.now() + 1500) });
+        const c1 = await ssh2Login(fast.port, { username: `${expiring.username}@web01`, password: 'Expiring-pass-123' });
+        const r = await ssh2Exec(c1, 'while true; do echo tick; sleep 0.2; done');
+        c1.end();
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /has been revoked or has expired/);
+
+        const idler = await operator();
+        const c2 = await login(fast.port, idler, 'web01');
+        const screen = await openShell(c2);
+        await screen.waitFor(PROMPT);
+        await screen.waitFor(/session ended: idle for more than/);
+        await screen.whenClosed();
+        c2.end();
+        const [row] = await settled(idler.id);
+        assert.equal(row!.terminatedBy, 'idle timeout');
+      } finally {
+        await fast.close();
+      }
+    });
+
+    test('graceful shutdown ends live sessions, closes their rows and keeps the recording tail', async () => {
+      const gw2 = await startGateway(s(), { port: 0, host: '127.0.0.1' });
+      const op = await operator();
+      const client = await login(gw2.port, op, 'web01');
+      const screen = await openShell(client);
+      await screen.waitFor(PROMPT);
+      await screen.send('echo tail-marker-$((6*7))\r', /tail-marker-42/);
+      await gw2.close();
+      await screen.whenClosed();
+      client.end();
+      const [row] = await settled(op.id);
+      assert.equal(row!.status, 'closed');
+      assert.equal(row!.endReason, 'the gateway is shutting down');
+      assert.match(readFileSync(s().sessions.recordingFile(row!)!, 'utf8'), /tail-marker-42/);
+    });
+  });
+});
+
+describe('SSH gateway: per-user session limit', { skip }, () => {
+  let w: World;
+  before(async () => {
+    w = await startWorld({ env: { BASTION_MAX_SESSIONS_PER_USER: '1' } });
+  });
+  after(async () => {
+    await w?.stop();
+    await cleanup();
+  });
+
+  test('a second concurrent session is refused with a clear line', async () => {
+    const c1 = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    const c2 = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      const screen = await openShell(c1);
+      await screen.waitFor(PROMPT);
+      const r = await ssh2Exec(c2, 'true');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /you already have 1 active session, the most allowed/);
+      screen.stream.write('exit\r');
+      await screen.whenClosed();
+      await eventually(() => w.bastion.services.sessions.activeCount(w.alice.id), (n) => n === 0);
+      const again = await ssh2Exec(c2, 'echo ok');
+      assert.equal(again.stdout.toString(), 'ok\n');
+    } finally {
+      c1.end();
+      c2.end();
+    }
+  });
+});
+
+
