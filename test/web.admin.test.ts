@@ -369,6 +369,14 @@ test('an admin grants a permission with the pickers, sees who can reach the asse
   await page.locator('.ant-card').filter({ hasText: 'Who can reach this asset' }).getByText('erin').waitFor();
   await screenshot(page, '20-asset-reachers');
 
+  // "What can this user reach", also from core/access.
+  await openPageFromMenu('Users');
+  await page.getByRole('button', { name: 'Actions erin' }).click();
+  await page.getByRole('menuitem', { name: 'What can this user reach' }).click();
+  await page.locator('.ant-drawer:visible').locator('.ant-table-row').filter({ hasText: 'db01' }).getByText('postgres').waitFor();
+  await screenshot(page, '21-user-reach');
+  await page.locator('.ant-drawer:visible').getByRole('button', { name: 'Close' }).click();
+
   await openPageFromMenu('Permissions');
   await page.getByRole('button', { name: 'Edit erin-db' }).click();
   await dialog().getByLabel('Upload').check();
@@ -385,11 +393,11 @@ test('an admin grants a permission with the pickers, sees who can reach the asse
 test('the audit pages list the logins and the operations just made', async () => {
   await openPageFromMenu('Login log');
   await row('admin').first().waitFor();
-  await screenshot(page, '21-login-log');
+  await screenshot(page, '22-login-log');
   await openPageFromMenu('Operation log');
   await row('erin-db').first().waitFor();
-  await screenshot(page, '22-operation-log');
+  await screenshot(page, '23-operation-log');
   await openPageFromMenu('My profile');
-  await screenshot(page, '23-profile');
+  await screenshot(page, '27-profile');
   assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
 });

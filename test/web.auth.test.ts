@@ -120,6 +120,7 @@ test('a deep link reloads into the same page, and a session that ends sends the 
   await context.clearCookies();
   await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Permissions') }).click();
   await page.waitForURL(/\/login\?next=/);
+  await page.getByText('Your session has ended. Please log in again.').waitFor();
   await login(page, 'admin', ADMIN_PASSWORD);
   await page.waitForURL(/\/dashboard|\/permissions/);
 });
@@ -190,6 +191,22 @@ test('TOTP enrolment with the QR code, then login asks for the code and accepts 
 
   const api = new ApiClient(b.baseUrl);
   assert.equal((await api.login('bob', 'Bob-pass-1234')).body.error.details.reason, 'totp_required');
+
+  // An API token: shown once, usable as a Bearer token, then revoked.
+  await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('My profile') }).click();
+  await page.getByLabel('Token name').fill('ci');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const token = (await page.getByTestId('new-token').innerText()).trim();
+  const script = new ApiClient(b.baseUrl);
+  script.token = token;
+  assert.equal((await script.get('/me')).body.username, 'bob');
+  await screenshot(page, '09-profile-token');
+  await page.reload();
+  assert.equal(await page.getByTestId('new-token').count(), 0, 'the token text is shown once');
+  await page.getByRole('button', { name: 'Delete ci' }).click();
+  await page.getByRole('button', { name: /^(loading )?Delete$/ }).click();
+  await page.locator('.ant-table-row').filter({ hasText: 'ci' }).waitFor({ state: 'detached' });
+  assert.equal((await script.get('/me')).status, 401);
   assert.deepEqual(appErrors(s), []);
 });
 
