@@ -401,3 +401,37 @@ test('the audit pages list the logins and the operations just made', async () =>
   await screenshot(page, '27-profile');
   assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
 });
+
+/** Visible form controls that have no accessible name (no <label>, aria-label or aria-labelledby). */
+let inputsChecked = 0;
+async function unlabelled(): Promise<string[]> {
+  inputsChecked += await page.locator('input:not([type=hidden]):not([type=file]):visible, textarea:visible').count();
+  return page.locator('input:not([type=hidden]):not([type=file]), textarea, select').evaluateAll((els) => els
+    .filter((e) => (e as HTMLElement).offsetParent !== null)
+    .filter((e) => {
+      const el = e as HTMLInputElement;
+      const labelled = (el.labels?.length ?? 0) > 0 || !!el.getAttribute('aria-label') || !!el.getAttribute('aria-labelledby');
+      return !labelled;
+    })
+    .map((e) => e.outerHTML.slice(0, 160)));
+}
+
+test('every input on every page and create form has a label', async () => {
+  const pages: [string, string | null][] = [
+    ['Dashboard', null], ['Users', 'New user'], ['User groups', 'New group'], ['Assets', 'New asset'], ['System users', 'New system user'],
+    ['Admin users', 'New admin user'], ['Permissions', 'New permission'], ['Sessions', null], ['Login log', null], ['Operation log', null],
+    ['My assets', null], ['My profile', null],
+  ];
+  for (const [name, create] of pages) {
+    await openPageFromMenu(name);
+    assert.deepEqual(await unlabelled(), [], `inputs without a label on ${name}`);
+    if (!create) continue;
+    await page.getByRole('button', { name: create }).click();
+    await dialog().waitFor();
+    assert.deepEqual(await unlabelled(), [], `inputs without a label in "${create}"`);
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+    await dialog().waitFor({ state: 'detached' });
+  }
+  assert.ok(inputsChecked > 40, `only ${inputsChecked} inputs were checked`);
+});
+
