@@ -54,7 +54,7 @@ export interface CommandListQuery extends ListQuery {
 }
 
 /** Where a recording may live, relative to the recordings dir: only what castWriter names (rule 7). */
-const RECORDING_PATH = /^(\d{4})\/(\d{2})\/(\d{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.cast(\.gz)?$/;
+const RECORDING_PATH = /^(\d{4})\/(\d{2})\/(\d{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.cast$/;
 
 /** Command rows are inserted together when they arrive within this window (500 busy shells, one INSERT). */
 const COMMAND_BATCH_MS = 25;
