@@ -21,7 +21,7 @@ if (isGatewayWorker()) {
   const bus = config.gatewayWorkers > 0 ? new ClusterBus() : undefined;
   const services = await createServices(config, bus ? { bus } : {});
   const gateway = bus
-    ? await startGatewayWorkers(config.gatewayWorkers, bus, (line) => process.stderr.write(`${line}\n`))
+    ? await startGatewayWorkers(config, config.gatewayWorkers, bus, (line: string) => process.stderr.write(`${line}\n`))
     : await startGateway(services, { port: 0, host: '127.0.0.1' });
   const stop = (): void => {
     const close = 'close' in gateway ? gateway.close : gateway.stop;
