@@ -378,6 +378,10 @@ test('an admin grants a permission with the pickers, sees who can reach the asse
   await page.locator('.ant-drawer:visible').getByRole('button', { name: 'Close' }).click();
 
   await openPageFromMenu('Permissions');
+  await f.permission({ name: 'someone-else', users: [(await f.user({ password: 'Other-pass-9876' })).id], assets: [db.id], systemUsers: [dba.id] });
+  await pick(page.locator('main'), 'Filter by user', 'erin');
+  await row('erin-db').waitFor();
+  assert.equal(await row('someone-else').count(), 0, 'the user filter hides other grants');
   await page.getByRole('button', { name: 'Edit erin-db' }).click();
   await dialog().getByLabel('Upload').check();
   await dialog().getByLabel('Active').click();

@@ -46,3 +46,17 @@ export function AdminUserPicker({ id, value, onChange, known }: { id?: string; v
     />
   );
 }
+
+/** One row of a list to filter by (a user, a group, an asset), searched on the server. */
+export function FilterPicker({ resource, label, onChange }: { resource: 'users' | 'user-groups' | 'assets'; label: string; onChange: (id: string | undefined) => void }) {
+  const fetchers = {
+    users: async (search: string) => (await usersService.list({ search, limit: LIMIT })).items.map((u) => ({ value: u.id, label: u.username })),
+    'user-groups': async (search: string) => (await userGroupsService.list({ search, limit: LIMIT })).items.map((g) => ({ value: g.id, label: g.name })),
+    assets: async (search: string) => (await assetsService.list({ search, limit: LIMIT })).items.map((a) => ({ value: a.id, label: a.name })),
+  };
+  return (
+    <div style={{ width: 200 }}>
+      <RemoteSelect resource={`filter-${resource}`} fetch={fetchers[resource]} placeholder={label} aria-label={label} onChange={(v) => onChange((v as string | null) ?? undefined)} />
+    </div>
+  );
+}

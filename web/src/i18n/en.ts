@@ -128,6 +128,7 @@ export const en = {
     reach: 'What can this user reach',
     filterRole: 'Filter by role',
     filterStatus: 'Filter by status',
+    filterGroup: 'Filter by group',
   },
   keys: {
     title: 'SSH keys',
@@ -252,6 +253,8 @@ export const en = {
     who: 'Who',
     what: 'What',
     atLeastOneAction: 'Choose at least one action',
+    filterUser: 'Filter by user',
+    filterAsset: 'Filter by asset',
   },
   profile: {
     title: 'My profile',

@@ -130,6 +130,7 @@ export const zh: Messages = {
     reach: '该用户可访问的资产',
     filterRole: '按角色筛选',
     filterStatus: '按状态筛选',
+    filterGroup: '按用户组筛选',
   },
   keys: {
     title: 'SSH 公钥',
@@ -254,6 +255,8 @@ export const zh: Messages = {
     who: '授权对象',
     what: '授权资产',
     atLeastOneAction: '请至少选择一个动作',
+    filterUser: '按用户筛选',
+    filterAsset: '按资产筛选',
   },
   profile: {
     title: '个人信息',

@@ -8,6 +8,7 @@ import type { Ref } from '../../services/common.ts';
 import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
+import { FilterPicker } from '../../components/pickers.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { PermissionFormModal } from './PermissionFormModal.tsx';
@@ -24,7 +25,10 @@ export function PermissionsPage() {
   const { message } = App.useApp();
   const qc = useQueryClient();
   const paging = usePaging();
-  const list = useQuery({ queryKey: [...KEY, paging.params], queryFn: () => permissionsService.list(paging.params), placeholderData: keepPreviousData });
+  const [user, setUser] = useState<string | undefined>();
+  const [asset, setAsset] = useState<string | undefined>();
+  const params = { ...paging.params, user, asset };
+  const list = useQuery({ queryKey: [...KEY, params], queryFn: () => permissionsService.list(params), placeholderData: keepPreviousData });
   const onSuccess = () => qc.invalidateQueries({ queryKey: KEY });
   const create = useMutation({ mutationFn: (i: PermissionInput) => permissionsService.create(i), onSuccess });
   const update = useMutation({ mutationFn: ({ id, patch }: { id: string; patch: PermissionInput }) => permissionsService.update(id, patch), onSuccess });
@@ -35,7 +39,11 @@ export function PermissionsPage() {
 
   return (
     <Page title={t('permissions.title')} extra={<Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ permission: null })}>{t('permissions.create')}</Button>}>
-      <Flex style={{ marginBottom: 16 }}><SearchBox onSearch={paging.setSearch} /></Flex>
+      <Flex gap={12} wrap style={{ marginBottom: 16 }}>
+        <SearchBox onSearch={paging.setSearch} />
+        <FilterPicker resource="users" label={t('permissions.filterUser')} onChange={(v) => { setUser(v); paging.resetPage(); }} />
+        <FilterPicker resource="assets" label={t('permissions.filterAsset')} onChange={(v) => { setAsset(v); paging.resetPage(); }} />
+      </Flex>
       <Table<Permission>
         rowKey="id"
         loading={list.isLoading}

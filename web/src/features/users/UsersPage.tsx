@@ -7,6 +7,7 @@ import { usersService, type User } from '../../services/users.ts';
 import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
+import { FilterPicker } from '../../components/pickers.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { KeysPanel } from '../keys/KeysPanel.tsx';
@@ -35,7 +36,8 @@ export function UsersPage() {
   const paging = usePaging();
   const [role, setRole] = useState<Role | undefined>();
   const [status, setStatus] = useState<StatusFilter>();
-  const users = useUsers({ ...paging.params, role, active: status === undefined ? undefined : status === 'active' });
+  const [group, setGroup] = useState<string | undefined>();
+  const users = useUsers({ ...paging.params, role, group, active: status === undefined ? undefined : status === 'active' });
   const m = useUserMutations();
   const [editing, setEditing] = useState<Editing>(null);
   const [keysOf, setKeysOf] = useState<User | null>(null);
@@ -85,6 +87,7 @@ export function UsersPage() {
           onChange={(v) => { setStatus(v); paging.resetPage(); }}
           options={[{ value: 'active', label: t('common.active') }, { value: 'inactive', label: t('users.disabled') }]}
         />
+        <FilterPicker resource="user-groups" label={t('users.filterGroup')} onChange={(g) => { setGroup(g); paging.resetPage(); }} />
       </Flex>
       <Table<User>
         rowKey="id"
