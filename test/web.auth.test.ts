@@ -104,6 +104,16 @@ test('a wrong password shows one clear error that does not say which part was wr
   await screenshot(page, '03-login-error');
 });
 
+test('a locked account gets the lockout message', async () => {
+  await f.user({ username: 'mallory', password: 'Right-pass-4321' });
+  const api = new ApiClient(b.baseUrl);
+  for (let i = 0; i < b.config.lockoutThreshold; i++) await api.login('mallory', `wrong-pass-${i}`);
+  const { page } = await fresh();
+  await login(page, 'mallory', 'Right-pass-4321');
+  await page.getByRole('alert').filter({ hasText: 'this account is locked for a while' }).waitFor();
+  await screenshot(page, '03-login-locked');
+});
+
 test('a deep link reloads into the same page, and a session that ends sends the user back to login', async () => {
   const s = await fresh();
   const { page, context } = s;
