@@ -111,17 +111,38 @@ function describeFailure(err: Error & { level?: string; code?: string }, where: 
   return `cannot connect to ${where}: ${err.message}`;
 }
 
+/** How the remote process ended, filled in as soon as the backend says so. */
+export interface BackendExit {
+  status: number | null;
+  signal: string | null;
+}
+
+/** A backend channel with its exit info tracked from the first moment (the exit can arrive with the reply). */
+export interface BackendChannel {
+  stream: ClientChannel;
+  exit: BackendExit;
+}
+
+function tracked(stream: ClientChannel): BackendChannel {
+  const exit: BackendExit = { status: null, signal: null };
+  stream.on('exit', (code: number | null, signal?: string) => {
+    if (typeof code === 'number') exit.status = code;
+    else if (signal) exit.signal = signal;
+  });
+  return { stream, exit };
+}
+
 /** Opens an interactive shell on the backend. */
-export function openShell(client: BackendClient, pty: PseudoTtyOptions | null, env: Record<string, string>): Promise<ClientChannel> {
+export function openShell(client: BackendClient, pty: PseudoTtyOptions | null, env: Record<string, string>): Promise<BackendChannel> {
   return new Promise((resolve, reject) => {
-    client.shell(pty ?? false, { env }, (err, stream) => (err ? reject(backendRefused(err, 'a shell')) : resolve(stream)));
+    client.shell(pty ?? false, { env }, (err, stream) => (err ? reject(backendRefused(err, 'a shell')) : resolve(tracked(stream))));
   });
 }
 
 /** Runs one command on the backend, with or without a PTY. */
-export function openExec(client: BackendClient, command: string, pty: PseudoTtyOptions | null, env: Record<string, string>): Promise<ClientChannel> {
+export function openExec(client: BackendClient, command: string, pty: PseudoTtyOptions | null, env: Record<string, string>): Promise<BackendChannel> {
   return new Promise((resolve, reject) => {
-    client.exec(command, { env, ...(pty ? { pty } : {}) }, (err, stream) => (err ? reject(backendRefused(err, 'the command')) : resolve(stream)));
+    client.exec(command, { env, ...(pty ? { pty } : {}) }, (err, stream) => (err ? reject(backendRefused(err, 'the command')) : resolve(tracked(stream))));
   });
 }
 

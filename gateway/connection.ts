@@ -7,6 +7,8 @@ import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
 
+const LOGIN_GRACE_MS = 120_000;
+
 export interface TrackedConnection {
   end(): void;
   closed: Promise<void>;
@@ -22,11 +24,18 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
     client.end();
   });
   let operator: Operator | null = null;
+  // Like OpenSSH's LoginGraceTime: a connection that has not authenticated by then is dropped.
+  const grace = setTimeout(() => {
+    log.info('authentication not completed in time; disconnecting');
+    client.end();
+  }, LOGIN_GRACE_MS);
+  grace.unref();
   let unwatch: (() => void) | null = null;
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
 
   client.on('authentication', (ctx) => auth.handle(ctx));
   client.on('ready', () => {
+    clearTimeout(grace);
     const login = auth.login;
     if (!login) {
       client.end();
@@ -67,6 +76,7 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
   });
   client.on('error', (err) => log.debug({ err }, 'client connection error'));
   client.once('close', () => {
+    clearTimeout(grace);
     unwatch?.();
     auth.connectionClosed().catch((err: unknown) => log.error({ err }, 'login log write failed'));
   });

@@ -37,6 +37,9 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     hostKeys: serverHostKeys(hostKeys).map((key) => ({ key })),
     algorithms: SERVER_ALGORITHMS,
     ident: 'Bastion',
+    // Dead clients (network gone) are noticed within a minute and their sessions end.
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
   }, (client, info) => {
     const tracked = handleConnection(gw, client, info);
     connections.add(tracked);

@@ -38,17 +38,17 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     await sessionStore(gw).addCommand(live.row, { input: command.slice(0, 10_000), output: '', offsetMs: 0, at: new Date() })
       .catch((err: unknown) => live.log.error({ err }, 'command could not be saved'));
     let backendClient;
-    let stream;
+    let remote;
     try {
       backendClient = await connectBackend(gw, grant, { typedPassword }, live.log);
-      stream = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
+      remote = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
     } catch (err) {
       backendClient?.end();
       const line = terminalLine(err, live.log);
       await live.end({ status: 'failed', endReason: line });
       throw new OperatorError(line);
     }
-    const res = await bridge(live, channel, stream, state);
+    const res = await bridge(live, channel, remote, state);
     backendClient.end();
     await live.end({
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,

@@ -103,10 +103,10 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   });
   if (state.pty) reader.write(`Connecting to ${asset.name} as ${systemUser.username}…\r\n`);
   let backendClient;
-  let stream;
+  let remote;
   try {
     backendClient = await connectBackend(gw, grant, { typedPassword }, live.log);
-    stream = await openShell(backendClient, state.backendPty(), state.backendEnv());
+    remote = await openShell(backendClient, state.backendPty(), state.backendEnv());
   } catch (err) {
     backendClient?.end();
     const line = terminalLine(err, live.log);
@@ -116,9 +116,9 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   const typeahead = reader.takeTypeahead();
   if (typeahead.length) {
     live.input(typeahead);
-    stream.write(typeahead);
+    remote.stream.write(typeahead);
   }
-  const res = await bridge(live, channel, stream, state);
+  const res = await bridge(live, channel, remote, state);
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${res.terminated}\x1b[0m\r\n`);
   await live.end({

@@ -1,7 +1,8 @@
 // The session switch (koko's proxy): bytes between the operator's channel and the backend
 // channel, with the live session's taps on both directions, window changes and signals
 // passed through, and an end that is the same whoever stops first.
-import type { ClientChannel, ServerChannel } from 'ssh2';
+import type { ServerChannel } from 'ssh2';
+import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import type { SessionState } from '../channels/sessionState.ts';
 import { pump } from './pump.ts';
@@ -16,7 +17,8 @@ export interface BridgeResult {
 }
 
 /** Resolves once the backend channel or the operator's channel has closed. */
-export function bridge(live: LiveSession, channel: ServerChannel, backend: ClientChannel, state: SessionState): Promise<BridgeResult> {
+export function bridge(live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState): Promise<BridgeResult> {
+  const backend = remote.stream;
   return new Promise((resolve) => {
     const result: BridgeResult = { exitStatus: null, exitSignal: null, terminated: null, operatorGone: false };
     const stops = [
@@ -30,10 +32,6 @@ export function bridge(live: LiveSession, channel: ServerChannel, backend: Clien
     });
     state.signalTarget = backend;
 
-    const onExit = (code: number | null, signal?: string): void => {
-      if (typeof code === 'number') result.exitStatus = code;
-      else if (signal) result.exitSignal = signal;
-    };
     // The operator closed stdin (e.g. end of a piped file): pass the EOF on.
     const onOperatorEof = (): void => {
       backend.end();
@@ -50,13 +48,13 @@ export function bridge(live: LiveSession, channel: ServerChannel, backend: Clien
       for (const stop of stops) stop();
       unResize();
       state.signalTarget = null;
-      backend.off('exit', onExit);
+      result.exitStatus = remote.exit.status;
+      result.exitSignal = remote.exit.signal;
       backend.off('close', finish);
       channel.off('end', onOperatorEof);
       channel.off('close', onOperatorClose);
       resolve(result);
     };
-    backend.on('exit', onExit);
     backend.once('close', finish);
     channel.once('end', onOperatorEof);
     channel.once('close', onOperatorClose);
