@@ -174,6 +174,7 @@ export class LiveSession {
     } catch (err) {
       this.log.error({ err }, 'session row could not be closed');
     }
+    this.gw.services.bus.publish('session.ended', { sessionId: this.id });
     this.log.info({ status: final.status, bytesIn: this.bytesIn, bytesOut: this.bytesOut, exitStatus: final.exitStatus, endReason: final.endReason }, 'session ended');
   }
 }

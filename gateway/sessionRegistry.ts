@@ -17,7 +17,7 @@ export class SessionRegistry {
   readonly #connections = new Set<WatchedConnection>();
   #timer: NodeJS.Timeout | null = null;
   #soon: NodeJS.Timeout | null = null;
-  #unsubscribe: (() => void) | null = null;
+  #unsubscribe: Array<() => void> = [];
   #checking: Promise<void> | null = null;
 
   constructor(private readonly services: Services, private readonly options: GatewayOptions, private readonly log: Logger) {}
@@ -26,13 +26,17 @@ export class SessionRegistry {
     this.#timer = setInterval(() => void this.check(), this.options.accessCheckMs);
     this.#timer.unref();
     // A change made in this process is acted on at once; other processes' changes by the timer.
-    this.#unsubscribe = this.services.changes.subscribe(() => this.#checkSoon());
+    this.#unsubscribe.push(this.services.changes.subscribe(() => this.#checkSoon()));
+    // An admin's terminate (API, web) reaches whichever gateway process holds the session.
+    this.#unsubscribe.push(this.services.bus.subscribe('session.terminate', (m) => {
+      for (const s of this.#live) if (s.id === m.sessionId) s.terminate(m.reason, { by: m.by });
+    }));
   }
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#soon) clearTimeout(this.#soon);
-    this.#unsubscribe?.();
+    for (const off of this.#unsubscribe.splice(0)) off();
     this.#timer = this.#soon = null;
   }
 

@@ -233,6 +233,24 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
     assert.equal(row!.terminatedBy, 'access');
   });
 
+  test('an admin\'s terminate (API) ends the live shell with who did it', async () => {
+    const op = await operator();
+    const client = await login(w.gw.port, op, 'web01');
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(PROMPT);
+      const [live] = await eventually(() => s().sessions.list({ user: op.id, active: true, limit: 5, offset: 0 }).then((p) => p.items), (i) => i.length === 1);
+      await s().sessionControl.terminate({ id: null, username: 'root-admin', role: 'admin', clientAddress: '127.0.0.1' }, live!.id);
+      await screen.waitFor(/\[bastion\] session ended: terminated by root-admin/);
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+    const [row] = await settled(op.id);
+    assert.equal(row!.status, 'terminated');
+    assert.equal(row!.terminatedBy, 'root-admin');
+  });
+
   test('rule 11: disabling the permission ends a running command; a user disabled in the menu is disconnected', async () => {
     const op = await operator();
     const [perm] = (await s().permissions.list({ user: op.id, limit: 10, offset: 0 })).items;
