@@ -6,6 +6,7 @@ import type { GatewayContext, GatewayOptions } from './context.ts';
 import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
+import { serialFor } from './dbSerial.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
@@ -29,7 +30,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? 10_000,
   };
   const sessions = new SessionRegistry(services, options, log);
-  const gw: GatewayContext = { services, log, options, sessions };
+  const gw: GatewayContext = { services, log, options, sessions, dbSerial: serialFor(config.database) };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 

@@ -296,6 +296,18 @@ describe('SSH gateway authentication', { skip }, () => {
     assert.deepEqual(logs.map((l) => [l.ok, l.reason, l.userId]), [[false, 'invalid_credentials', null]]);
   });
 
+  test('twenty logins at the same moment all get through (one SQLite file underneath)', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, async () => {
+      const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+      try {
+        return (await ssh2Exec(client, 'echo hi')).stdout.toString();
+      } finally {
+        client.end();
+      }
+    }));
+    assert.deepEqual(results, Array(20).fill('hi\n'));
+  });
+
   test('host keys (ed25519 and RSA) are created once in the data dir and reused after a restart', async () => {
     const scan = async (port: number) => (await execa('ssh-keyscan', ['-p', String(port), '127.0.0.1'])).stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.split(' ').slice(1).join(' ')).sort();
     const first = await scan(w.gw.port);
