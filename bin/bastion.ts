@@ -98,7 +98,7 @@ async function run(command: string, args: string[]): Promise<void> {
           stops.push(async () => stopRetention());
         }
         if (command !== 'server' && bus) {
-          const gw = await startGatewayWorkers(workers, bus, (line) => console.log(line));
+          const gw = await startGatewayWorkers(config, workers, bus, (line) => console.log(line));
           stops.push(gw.stop);
           faces.ssh = gw.port;
         } else if (command !== 'server') {

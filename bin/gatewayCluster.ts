@@ -8,12 +8,15 @@ import type { Config } from '../core/config.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
 import { startGateway } from '../gateway/index.ts';
+import { loadHostKeys } from '../gateway/hostKeys.ts';
 
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
 
 /** In the primary: forks `count` workers, restarts any that die, resolves with the SSH port once all listen. */
-export async function startGatewayWorkers(count: number, bus: ClusterBus, say: (line: string) => void): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startGatewayWorkers(config: Config, count: number, bus: ClusterBus, say: (line: string) => void): Promise<{ port: number; stop(): Promise<void> }> {
+  // Host keys are made here, once, so workers starting together never race to create them.
+  loadHostKeys(config.dataDir);
   let stopping = false;
   const workers = new Set<Worker>();
   let resolveReady: (port: number) => void;

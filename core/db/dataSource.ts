@@ -1,9 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
+import { SqliteQueryRunner } from 'typeorm/driver/sqlite/SqliteQueryRunner.js';
 import type { Database } from '../config.ts';
 import { allEntities } from './entities/index.ts';
 import { migrations } from '../../migrations/index.ts';
+
+/**
+ * SQLite shared by several processes (gateway workers, the web server): a deferred
+ * transaction that reads and then writes fails with SQLITE_BUSY when another process
+ * committed in between, and no retry of that statement can succeed. Taking the write lock
+ * at BEGIN (IMMEDIATE) makes such transactions wait their turn instead (busy_timeout).
+ */
+let immediateTransactions = false;
+function useImmediateTransactions(): void {
+  if (immediateTransactions) return;
+  immediateTransactions = true;
+  const proto = SqliteQueryRunner.prototype as unknown as { query: (q: string, ...rest: unknown[]) => Promise<unknown> };
+  const original = proto.query;
+  proto.query = function (this: unknown, q: string, ...rest: unknown[]) {
+    return original.call(this, q === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : q, ...rest);
+  };
+}
 
 /** Builds the data source. Schema changes only ever come from migrations/, never synchronize. */
 export function createDataSource(db: Database): DataSource {
@@ -20,6 +38,7 @@ export function createDataSource(db: Database): DataSource {
     });
   }
   mkdirSync(path.dirname(db.file), { recursive: true });
+  useImmediateTransactions();
   return new DataSource({
     type: 'sqlite',
     database: db.file,
@@ -28,7 +47,6 @@ export function createDataSource(db: Database): DataSource {
     synchronize: false,
     migrationsRun: false,
     logging: false,
-    busyErrorRetry: 200,
     enableWAL: true,
   });
 }
@@ -38,7 +56,7 @@ export async function openDatabase(db: Database, opts: { migrate: boolean }): Pr
   await ds.initialize();
   if (db.kind === 'sqlite') {
     await ds.query('PRAGMA foreign_keys = ON');
-    await ds.query('PRAGMA busy_timeout = 5000');
+    await ds.query('PRAGMA busy_timeout = 10000');
     await ds.query('PRAGMA synchronous = NORMAL');
   }
   if (opts.migrate) await ds.runMigrations({ transaction: 'each' });
