@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
 import { SqliteQueryRunner } from 'typeorm/driver/sqlite/SqliteQueryRunner.js';
 import type { Database } from '../config.ts';
@@ -51,6 +52,25 @@ export function createDataSource(db: Database): DataSource {
   });
 }
 
+/**
+ * TypeORM runs SQLite on one connection, so two transactions that overlap in time would
+ * share it ("cannot start a transaction within a transaction", or worse, one's statements
+ * in the other's). Transactions therefore take turns; a transaction opened inside another
+ * (same async flow) runs directly instead of waiting for itself.
+ */
+function serializeTransactions(ds: DataSource): void {
+  const inside = new AsyncLocalStorage<true>();
+  const manager = ds.manager;
+  const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  let chain: Promise<unknown> = Promise.resolve();
+  (manager as unknown as { transaction: (...args: unknown[]) => Promise<unknown> }).transaction = (...args: unknown[]) => {
+    if (inside.getStore()) return original(...args);
+    const run = chain.then(() => inside.run(true, () => original(...args)));
+    chain = run.catch(() => undefined);
+    return run;
+  };
+}
+
 export async function openDatabase(db: Database, opts: { migrate: boolean }): Promise<DataSource> {
   const ds = createDataSource(db);
   await ds.initialize();
@@ -58,6 +78,7 @@ export async function openDatabase(db: Database, opts: { migrate: boolean }): Pr
     await ds.query('PRAGMA foreign_keys = ON');
     await ds.query('PRAGMA busy_timeout = 10000');
     await ds.query('PRAGMA synchronous = NORMAL');
+    serializeTransactions(ds);
   }
   if (opts.migrate) await ds.runMigrations({ transaction: 'each' });
   return ds;
