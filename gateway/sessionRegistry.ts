@@ -109,7 +109,9 @@ export class SessionRegistry {
   async closeAll(reason: string): Promise<void> {
     const sessions = [...this.#live];
     for (const s of sessions) s.terminate(reason, { by: 'gateway', status: 'closed' });
-    for (const c of this.#connections) c.kick(reason);
     await Promise.all(sessions.map((s) => s.end({ status: 'closed', endReason: reason })));
+    // A moment for the channels to print why before the connections go.
+    if (sessions.length) await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const c of this.#connections) c.kick(reason);
   }
 }

@@ -311,6 +311,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       await screen.send('echo tail-marker-$((6*7))\r', /tail-marker-42/);
       await gw2.close();
       await screen.whenClosed();
+      assert.match(screen.text, /\[bastion\] session ended: the gateway is shutting down/);
       client.end();
       const [row] = await settled(op.id);
       assert.equal(row!.status, 'closed');

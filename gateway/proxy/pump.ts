@@ -1,9 +1,16 @@
 // Moves bytes from one stream to another with backpressure both ways: when the reader
-// is slow (write() returns false) the source is paused until 'drain', so a stalled
-// operator or backend never makes the gateway buffer without bound.
+// is slow the source is paused until the destination drains, so a stalled operator or
+// backend never makes the gateway buffer more than BUDGET_BYTES per direction.
 import type { Readable, Writable } from 'node:stream';
 
 export type Tap = (chunk: Buffer) => void;
+
+/**
+ * ssh2 channels keep Node's default 16 KiB high-water mark, so write() says "wait" after
+ * nearly every 32 KiB packet; pausing on each of those costs a tick per packet. The source
+ * is paused only once this much is queued, which still bounds memory per session.
+ */
+export const BUDGET_BYTES = 256 * 1024;
 
 /** Starts moving data; the returned function stops (and leaves the source paused). */
 export function pump(src: Readable, dst: Writable, tap?: Tap): () => void {
@@ -15,7 +22,8 @@ export function pump(src: Readable, dst: Writable, tap?: Tap): () => void {
   const onData = (chunk: Buffer): void => {
     tap?.(chunk);
     if (!dst.writable) return;
-    if (!dst.write(chunk) && !waiting) {
+    // write() false sets needDrain, so 'drain' follows once the queue is empty.
+    if (!dst.write(chunk) && !waiting && dst.writableLength >= BUDGET_BYTES) {
       waiting = true;
       src.pause();
       dst.once('drain', onDrain);
@@ -35,11 +43,11 @@ export function flushed(dst: Writable): Promise<void> {
   if (dst.writableLength === 0 || !dst.writable) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
-      dst.off('drain', done);
       dst.off('close', done);
       resolve();
     };
-    dst.once('drain', done);
     dst.once('close', done);
+    // An empty write completes after every write queued before it.
+    dst.write(Buffer.alloc(0), done);
   });
 }
