@@ -152,7 +152,10 @@ export class LiveSession {
 
   /** Flushes the recording, saves the commands and closes the Session row. Idempotent. */
   end(result: SessionEnd): Promise<void> {
-    this.#ended ??= this.#finish(result);
+    if (!this.#ended) {
+      this.#ended = this.#finish(result);
+      this.gw.sessions.ending(this.#ended);
+    }
     return this.#ended;
   }
 

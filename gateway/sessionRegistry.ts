@@ -15,6 +15,8 @@ export interface WatchedConnection {
 export class SessionRegistry {
   readonly #live = new Set<LiveSession>();
   readonly #connections = new Set<WatchedConnection>();
+  /** Sessions that are ending (recording flush, row update): shutdown waits for them. */
+  readonly #ending = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
   #soon: NodeJS.Timeout | null = null;
   #unsubscribe: Array<() => void> = [];
@@ -46,6 +48,11 @@ export class SessionRegistry {
 
   remove(s: LiveSession): void {
     this.#live.delete(s);
+  }
+
+  ending(p: Promise<void>): void {
+    this.#ending.add(p);
+    void p.finally(() => this.#ending.delete(p));
   }
 
   watch(c: WatchedConnection): () => void {
@@ -110,6 +117,7 @@ export class SessionRegistry {
     const sessions = [...this.#live];
     for (const s of sessions) s.terminate(reason, { by: 'gateway', status: 'closed' });
     await Promise.all(sessions.map((s) => s.end({ status: 'closed', endReason: reason })));
+    await Promise.all([...this.#ending]);
     // A moment for the channels to print why before the connections go.
     if (sessions.length) await new Promise((resolve) => setTimeout(resolve, 300));
     for (const c of this.#connections) c.kick(reason);

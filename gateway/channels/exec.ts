@@ -31,16 +31,26 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       if (answer === null) throw new OperatorError('cancelled');
       typedPassword = answer;
     }
-    const live = await LiveSession.open(gw, op, {
-      grant, kind: 'exec', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
-      term: state.pty?.term, record: true, recoverCommands: false,
-    });
-    await sessionStore(gw).addCommand(live.row, { input: command.slice(0, 10_000), output: '', offsetMs: 0, at: new Date() })
+    // The backend login and the session row are started together: a command is often short.
+    const connecting = connectBackend(gw, grant, { typedPassword }, op.log);
+    connecting.catch(() => undefined);
+    let live: LiveSession;
+    try {
+      live = await LiveSession.open(gw, op, {
+        grant, kind: 'exec', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
+        term: state.pty?.term, record: true, recoverCommands: false,
+      });
+    } catch (err) {
+      void connecting.then((c) => c.end(), () => undefined);
+      throw err;
+    }
+    // Not awaited: command rows are batched, and the operator should not wait for the batch.
+    sessionStore(gw).addCommand(live.row, { input: command.slice(0, 10_000), output: '', offsetMs: 0, at: new Date() })
       .catch((err: unknown) => live.log.error({ err }, 'command could not be saved'));
     let backendClient;
     let remote;
     try {
-      backendClient = await connectBackend(gw, grant, { typedPassword }, live.log);
+      backendClient = await connecting;
       remote = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
     } catch (err) {
       backendClient?.end();
@@ -50,13 +60,15 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     }
     const res = await bridge(live, channel, remote, state);
     backendClient.end();
-    await live.end({
+    // The operator gets the exit status first; the recording and the row are closed after.
+    const ended = live.end({
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
       endReason: res.terminated ?? (res.operatorGone ? 'operator disconnected' : 'command exited'),
     });
     if (res.terminated) await endChannel(channel, { status: 1, stderr: `[bastion] session ended: ${res.terminated}`, crlf });
     else if (res.exitSignal) await endChannel(channel, { signal: res.exitSignal });
     else await endChannel(channel, { status: res.exitStatus ?? 0 });
+    await ended;
   } catch (err) {
     await endChannel(channel, { status: 1, stderr: terminalLine(err, op.log), crlf });
   }

@@ -121,7 +121,9 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   const res = await bridge(live, channel, remote, state);
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${res.terminated}\x1b[0m\r\n`);
-  await live.end({
+  // Not awaited: the row and the recording tail are closed while the operator moves on
+  // (shutdown still waits for them through the registry).
+  void live.end({
     status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
     endReason: res.terminated ?? (res.operatorGone ? 'operator disconnected' : 'shell exited'),
   });
