@@ -1,3 +1,4 @@
 import { Initial1764000000000 } from './1764000000000-Initial.ts';
+import { TotpLastStep1764100000000 } from './1764100000000-TotpLastStep.ts';
 
-export const migrations = [Initial1764000000000];
+export const migrations = [Initial1764000000000, TotpLastStep1764100000000];

@@ -126,8 +126,13 @@ test('TOTP enrolment, then login needs the code; a wrong code is refused', async
   assert.equal(noCode.body.error.details.reason, 'totp_required');
   const badCode = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', '123456');
   assert.equal(badCode.status, 401);
-  const ok = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret));
+  const replay = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret));
+  assert.equal(replay.status, 401, 'the enrolment code cannot be used again');
+  const ok = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret, 1));
   assert.equal(ok.status, 200);
+  const again = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret, 1));
+  assert.equal(again.status, 401, 'a code works once');
+  await b.services.users.setLock(SYSTEM_ACTOR, (await b.services.users.findByUsername('hana'))!.id, false, 0);
   const dbUser = await b.services.users.findByUsername('hana');
   assert.ok(dbUser?.totpSecret?.startsWith('v1:'), 'the TOTP secret is sealed at rest');
 });

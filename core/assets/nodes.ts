@@ -10,7 +10,10 @@ export const ROOT_NODE_NAME = 'Default';
 
 export interface NodeTreeItem extends AssetNode {
   path: string;
+  /** Distinct assets on this node and all its descendants (what `?node=` lists). */
   assetCount: number;
+  /** Assets placed directly on this node. */
+  directAssetCount: number;
 }
 
 /** The node tree: rename, move (never under itself), delete only when empty. */
@@ -23,16 +26,23 @@ export class NodeService {
 
   async tree(): Promise<NodeTreeItem[]> {
     const nodes = await this.all();
-    const counts = new Map<string, number>();
-    for (const r of await this.ds.query('SELECT node_id AS id, COUNT(*) AS n FROM asset_node GROUP BY node_id') as { id: string; n: number | string }[]) counts.set(r.id, Number(r.n));
+    const direct = new Map<string, string[]>();
+    for (const r of await this.ds.query('SELECT node_id, asset_id FROM asset_node') as { node_id: string; asset_id: string }[]) {
+      (direct.get(r.node_id) ?? direct.set(r.node_id, []).get(r.node_id)!).push(r.asset_id);
+    }
     const byId = new Map(nodes.map((n) => [n.id, n]));
+    const subtreeCount = (id: string): number => {
+      const seen = new Set<string>();
+      for (const n of descendants(nodes, [id])) for (const a of direct.get(n) ?? []) seen.add(a);
+      return seen.size;
+    };
     const pathOf = (n: AssetNode): string => {
       const names: string[] = [];
       let cur: AssetNode | undefined = n;
       for (let i = 0; cur && i < 64; i++) { names.unshift(cur.name); cur = cur.parentId ? byId.get(cur.parentId) : undefined; }
       return '/' + names.join('/');
     };
-    return nodes.map((n) => ({ ...n, path: pathOf(n), assetCount: counts.get(n.id) ?? 0 }));
+    return nodes.map((n) => ({ ...n, path: pathOf(n), assetCount: subtreeCount(n.id), directAssetCount: direct.get(n.id)?.length ?? 0 }));
   }
 
   async get(id: string): Promise<AssetNode> {

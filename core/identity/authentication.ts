@@ -4,7 +4,7 @@ import { LoginLogEntity, UserEntity, type LoginLog, type User } from '../db/enti
 import type { Vault } from '../vault/vault.ts';
 import { verifyPassword } from './passwordHash.ts';
 import { afterFailure, isLocked, type LockoutPolicy } from './lockout.ts';
-import { verifyTotp } from './totp.ts';
+import { totpStep } from './totp.ts';
 
 export interface LoginContext {
   clientAddress: string;
@@ -67,10 +67,15 @@ export class AuthenticationService {
     const fresh = await this.ds.getRepository(UserEntity).findOneBy({ id: user.id });
     if (!fresh) return this.fail(user.username, null, ctx, 'totp', 'invalid_credentials');
     if (isLocked(fresh)) return this.fail(user.username, fresh, ctx, 'totp', 'locked', false);
-    if (!fresh.totpSecret || !verifyTotp(this.vault.open(fresh.totpSecret).reveal(), code)) {
+    const step = fresh.totpSecret ? totpStep(this.vault.open(fresh.totpSecret).reveal(), code) : null;
+    // A code already used (same or older step) is refused like a wrong one: no replay.
+    if (step === null || (fresh.totpLastStep !== null && step <= fresh.totpLastStep)) {
       return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
     }
-    return { ok: true, user: fresh };
+    const claimed = await this.ds.getRepository(UserEntity).createQueryBuilder().update().set({ totpLastStep: step })
+      .where('id = :id AND (totp_last_step IS NULL OR totp_last_step < :step)', { id: fresh.id, step }).execute();
+    if (claimed.affected === 0) return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
+    return { ok: true, user: { ...fresh, totpLastStep: step } };
   }
 
   async succeed(user: User, ctx: LoginContext, method: string): Promise<void> {

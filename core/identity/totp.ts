@@ -12,15 +12,27 @@ export function totpUri(secret: string, username: string, issuer = 'Bastion'): s
 }
 
 export function verifyTotp(secret: string, code: string): boolean {
+  return totpStep(secret, code) !== null;
+}
+
+/**
+ * The time step (30 s slot) a valid code belongs to, or null. Callers store the step of the
+ * last accepted code and refuse any code whose step is not newer, so a code works once.
+ */
+export function totpStep(secret: string, code: string, now = Date.now()): number | null {
   const clean = code.replace(/\s+/g, '');
-  if (!/^\d{6}$/.test(clean)) return false;
+  if (!/^\d{6}$/.test(clean)) return null;
   try {
-    return authenticator.verify({ token: clean, secret });
+    const delta = authenticator.checkDelta(clean, secret);
+    if (delta === null) return null;
+    return Math.floor(now / 30_000) + delta;
   } catch {
-    return false;
+    return null;
   }
 }
 
-export function currentTotp(secret: string): string {
-  return authenticator.generate(secret);
+/** The code for the current time step, or `steps` steps away (tests, and showing the next code). */
+export function currentTotp(secret: string, steps = 0): string {
+  if (steps === 0) return authenticator.generate(secret);
+  return authenticator.clone({ epoch: Date.now() + steps * 30_000 }).generate(secret);
 }

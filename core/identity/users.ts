@@ -65,7 +65,7 @@ export class UserService {
       await em.getRepository(UserEntity).save({
         id, username, name: input.name ?? username, email: input.email ?? null, role: input.role ?? 'user',
         passwordHash, mustChangePassword: input.mustChangePassword ?? Boolean(input.password),
-        totpSecret: null, totpEnabled: false, active: input.active ?? true, expiresAt: input.expiresAt ?? null,
+        totpSecret: null, totpEnabled: false, totpLastStep: null, active: input.active ?? true, expiresAt: input.expiresAt ?? null,
         failedLogins: 0, lockedUntil: null, lastLoginAt: null, comment: input.comment ?? '', createdAt: now, updatedAt: now, groups,
       });
       await writeOperation(em, actor, { action: 'create', resourceType: 'user', resourceId: id, resourceName: username, changes: { ...input, password: input.password ? 'set' : undefined } });
@@ -136,7 +136,7 @@ export class UserService {
   async resetMfa(actor: Actor, id: string): Promise<User> {
     await this.ds.transaction(async (em) => {
       const user = await this.get(id, em);
-      await em.getRepository(UserEntity).update({ id }, { totpSecret: null, totpEnabled: false, updatedAt: new Date() });
+      await em.getRepository(UserEntity).update({ id }, { totpSecret: null, totpEnabled: false, totpLastStep: null, updatedAt: new Date() });
       await writeOperation(em, actor, { action: 'reset_mfa', resourceType: 'user', resourceId: id, resourceName: user.username });
     });
     return this.get(id);

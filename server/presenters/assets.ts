@@ -8,7 +8,7 @@ export function presentNode(n: AssetNode | NodeTreeItem) {
     id: n.id,
     name: n.name,
     parent: n.parentId,
-    ...('path' in n ? { path: n.path, assetCount: n.assetCount } : {}),
+    ...('path' in n ? { path: n.path, assetCount: n.assetCount, directAssetCount: n.directAssetCount } : {}),
     createdAt: iso(n.createdAt),
   };
 }

@@ -14,6 +14,8 @@ export interface User {
   mustChangePassword: boolean;
   totpSecret: string | null; // sealed
   totpEnabled: boolean;
+  /** Time step of the last accepted TOTP code: a code is good once. */
+  totpLastStep: number | null;
   active: boolean;
   expiresAt: Date | null;
   failedLogins: number;
@@ -78,6 +80,7 @@ export const UserEntity = new EntitySchema<User>({
     mustChangePassword: { ...col.bool(false), name: 'must_change_password' },
     totpSecret: { ...col.text(true), name: 'totp_secret' },
     totpEnabled: { ...col.bool(false), name: 'totp_enabled' },
+    totpLastStep: { ...col.big(true), name: 'totp_last_step' },
     active: col.bool(true),
     expiresAt: { ...col.time(true), name: 'expires_at' },
     failedLogins: { ...col.int(0), name: 'failed_logins' },
