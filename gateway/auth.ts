@@ -10,7 +10,6 @@ import type { User } from '../core/db/entities/index.ts';
 import type { LoginContext } from '../core/identity/authentication.ts';
 import { DomainError } from '../core/errors.ts';
 import { parseLoginTarget, type LoginTarget } from './targetSyntax.ts';
-import type { Serial } from './dbSerial.ts';
 
 const FIRST_FACTORS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
 const SECOND_STEP: AuthenticationType[] = ['keyboard-interactive'];
@@ -53,7 +52,6 @@ export class ConnectionAuth {
     clientAddress: string,
     private readonly log: Logger,
     private readonly onTooManyFailures: () => void,
-    private readonly serial: Serial,
   ) {
     this.#ctx = { clientAddress, channel: 'ssh' };
   }
@@ -77,7 +75,7 @@ export class ConnectionAuth {
     const p = this.#progress;
     if (this.#login || !p || p.logged || !p.refusedKey) return;
     const user = p.target ? await this.services.authentication.findUser(p.target.username) : null;
-    await this.serial.run(() => this.services.authentication.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false));
+    await this.services.authentication.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false);
   }
 
   async #decide(ctx: AuthContext): Promise<void> {
@@ -126,7 +124,7 @@ export class ConnectionAuth {
       return;
     }
     const method = [p.firstFactor, p.totpDone ? 'totp' : null].filter(Boolean).join('+');
-    await this.serial.run(() => this.services.authentication.succeed(p.user!, this.#ctx, method));
+    await this.services.authentication.succeed(p.user!, this.#ctx, method);
     this.#login = { user: p.user!, target: p.target!, method };
     this.log.info({ user: p.user!.username, method, target: p.sshUsername }, 'operator authenticated');
     safe(() => ctx.accept());
@@ -147,7 +145,7 @@ export class ConnectionAuth {
 
   async #checkPassword(p: Progress, password: string, method: string): Promise<Outcome> {
     // A malformed target still costs a full password check, like an unknown user.
-    const res = await this.serial.run(() => this.services.authentication.password(p.target?.username ?? p.sshUsername, password, this.#ctx));
+    const res = await this.services.authentication.password(p.target?.username ?? p.sshUsername, password, this.#ctx);
     p.logged = true;
     if (!p.target || !res.ok) return 'reject';
     p.user = res.user;
@@ -175,16 +173,16 @@ export class ConnectionAuth {
     p.logged = true;
     if (!user || !stored) {
       // A signature for a key that is not stored is not a password guess: logged, not counted.
-      await this.serial.run(() => auth.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false));
+      await auth.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false);
       return 'reject';
     }
     if (!signatureValid(stored.publicKey, ctx)) {
-      await this.serial.run(() => auth.fail(user.username, user, this.#ctx, 'publickey', 'invalid_credentials'));
+      await auth.fail(user.username, user, this.#ctx, 'publickey', 'invalid_credentials');
       return 'reject';
     }
-    const res = await this.serial.run(() => auth.publicKeyVerified(user, this.#ctx));
+    const res = await auth.publicKeyVerified(user, this.#ctx);
     if (!res.ok) return 'reject';
-    await this.serial.run(() => this.services.userKeys.touch(stored.id));
+    await this.services.userKeys.touch(stored.id);
     p.user = res.user;
     p.firstFactor = 'publickey';
     return this.#pending(p) ? 'partial' : 'accept';
@@ -203,7 +201,7 @@ export class ConnectionAuth {
       if (step === 'totp') {
         const answers = await ask([{ prompt: 'Verification code: ', echo: true }], 'Enter the 6-digit code from your authenticator app.');
         if (!answers) return 'reject';
-        const res = await this.serial.run(() => this.services.authentication.totp(p.user!, answers[0] ?? '', this.#ctx));
+        const res = await this.services.authentication.totp(p.user!, answers[0] ?? '', this.#ctx);
         p.logged = true;
         if (!res.ok) return 'reject';
         p.user = res.user;
@@ -227,7 +225,7 @@ export class ConnectionAuth {
       if (!answers) return false;
       const [current = '', next = '', repeat = ''] = answers;
       // The current password is checked as a login attempt, so it counts toward the lockout.
-      const check = await this.serial.run(() => this.services.authentication.password(user.username, current, this.#ctx));
+      const check = await this.services.authentication.password(user.username, current, this.#ctx);
       if (!check.ok) return false;
       if (next !== repeat) {
         note = 'The new passwords do not match. Try again.';
@@ -235,7 +233,7 @@ export class ConnectionAuth {
       }
       try {
         const actor = { id: user.id, username: user.username, role: user.role, clientAddress: this.#ctx.clientAddress };
-        await this.serial.run(() => this.services.users.changeOwnPassword(actor, user.id, current, next));
+        await this.services.users.changeOwnPassword(actor, user.id, current, next);
         p.passwordChanged = true;
         this.log.info({ user: user.username }, 'password changed over ssh');
         return true;

@@ -22,7 +22,7 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
   const auth = new ConnectionAuth(gw.services, clientAddress, log, () => {
     log.warn('too many failed authentication attempts; disconnecting');
     client.end();
-  }, gw.dbSerial);
+  });
   let operator: Operator | null = null;
   // Like OpenSSH's LoginGraceTime: a connection that has not authenticated by then is dropped.
   const grace = setTimeout(() => {

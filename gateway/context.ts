@@ -6,7 +6,6 @@ import type { User } from '../core/db/entities/index.ts';
 import type { Connection } from 'ssh2';
 import type { LoginTarget } from './targetSyntax.ts';
 import type { SessionRegistry } from './sessionRegistry.ts';
-import type { Serial } from './dbSerial.ts';
 
 export interface GatewayOptions {
   /** How often every live session re-asks core/access whether it still holds (rule 11). */
@@ -22,8 +21,6 @@ export interface GatewayContext {
   log: Logger;
   options: GatewayOptions;
   sessions: SessionRegistry;
-  /** Runs login writes one at a time on SQLite (see dbSerial.ts). */
-  dbSerial: Serial;
 }
 
 /** An authenticated operator on one SSH connection. */

@@ -6,7 +6,6 @@ import type { GatewayContext, GatewayOptions } from './context.ts';
 import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
-import { serialFor } from './dbSerial.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
@@ -30,7 +29,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? 10_000,
   };
   const sessions = new SessionRegistry(services, options, log);
-  const gw: GatewayContext = { services, log, options, sessions, dbSerial: serialFor(config.database) };
+  const gw: GatewayContext = { services, log, options, sessions };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 
