@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { LANGUAGES, currentLanguage, setLanguage, type Language } from '../i18n/index.ts';
 import { useLogout } from '../features/session/useSession.ts';
 import type { Me } from '../services/me.ts';
+import { PendingConfirmationsBell } from '../features/commandFilters/PendingConfirmationsBell.tsx';
 import { SECTIONS, allowedFeatures } from './features.tsx';
 
 /** The frame around every page: role-aware menu on the left, language and account on top. */
@@ -41,6 +42,7 @@ export function AppLayout({ me }: { me: Me }) {
       <Layout>
         <Layout.Header style={{ background: '#fff', padding: '0 24px', borderBottom: '1px solid #f0f0f0' }}>
           <Flex justify="end" align="center" gap={16} style={{ height: '100%' }}>
+            {me.abilities.includes('manage') ? <PendingConfirmationsBell /> : null}
             <label htmlFor="language-select" className="visually-hidden">{t('app.language')}</label>
             <Select<Language>
               id="language-select"

@@ -60,3 +60,26 @@ export function FilterPicker({ resource, label, onChange }: { resource: 'users' 
     </div>
   );
 }
+
+interface SinglePickerProps {
+  id?: string;
+  value?: string | null;
+  onChange?: (v: string | null) => void;
+  'aria-label'?: string;
+  placeholder?: string;
+}
+
+function single(resource: string, fetch: (s: string) => Promise<Option[]>) {
+  return function Picker({ id, value, onChange, placeholder, ...rest }: SinglePickerProps) {
+    return <RemoteSelect id={id} resource={resource} fetch={fetch} value={value ?? null} placeholder={placeholder} aria-label={rest['aria-label']} onChange={(v) => onChange?.((v as string | null) ?? null)} />;
+  };
+}
+
+const userOptions = async (search: string) => (await usersService.list({ search, limit: LIMIT })).items.map((u) => ({ value: u.id, label: u.username }));
+const assetOptions = async (search: string) => (await assetsService.list({ search, limit: LIMIT })).items.map((a) => ({ value: a.id, label: `${a.name} (${a.address})` }));
+const systemUserOptions = async (search: string) => (await accountsService('system-users').list({ search, limit: LIMIT })).items.map((s) => ({ value: s.id, label: `${s.name} (${s.username})` }));
+
+/** One user, one asset, one system user: the subjects of a single check or run. */
+export const OneUserPicker = single('one-user', userOptions);
+export const OneAssetPicker = single('one-asset', assetOptions);
+export const OneSystemUserPicker = single('one-system-user', systemUserOptions);

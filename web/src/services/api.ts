@@ -96,8 +96,29 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
   return parsed as T;
 }
 
+/** A non-JSON answer (a recording) as text; failures are ApiErrors like any other call. */
+async function requestText(path: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(API_BASE + path, { credentials: 'same-origin' });
+  } catch {
+    const error = new ApiError(0, { code: 'network_error', message: 'The server cannot be reached.' });
+    listeners.forEach((l) => l(error, path));
+    throw error;
+  }
+  if (!res.ok) {
+    let body: ApiErrorBody | undefined;
+    try { body = ((await res.json()) as { error?: ApiErrorBody }).error; } catch { body = undefined; }
+    const error = new ApiError(res.status, body ?? { code: 'http_' + res.status, message: res.statusText || 'Request failed' });
+    listeners.forEach((l) => l(error, path));
+    throw error;
+  }
+  return res.text();
+}
+
 export const api = {
   get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
+  getText: (path: string) => requestText(path),
   post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
   delete: (path: string) => request<void>('DELETE', path, {}),
@@ -106,4 +127,15 @@ export const api = {
 /** Maps a list answer item by item with a resource's make<Thing>. */
 export function mapPage<J, T>(page: ListPage<J>, make: (j: J) => T): ListPage<T> {
   return { items: (page.items ?? []).map(make), total: page.total ?? page.items?.length ?? 0 };
+}
+
+/** The URL of an API resource with a query, for plain links (CSV downloads) that the browser follows with the session cookie. */
+export function apiUrl(path: string, query?: Query): string {
+  return API_BASE + path + queryString(query);
+}
+
+/** The websocket URL of a same-origin path (ws: or wss: as the page). */
+export function wsUrl(path: string): string {
+  const { protocol, host } = globalThis.location;
+  return `${protocol === 'https:' ? 'wss:' : 'ws:'}//${host}${path}`;
 }

@@ -5,6 +5,19 @@ import { makeReacher, type Reacher } from './grants.ts';
 export const PLATFORMS = ['linux', 'unix', 'bsd', 'macos', 'other'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
+export interface AssetFacts {
+  os?: string;
+  osVersion?: string;
+  kernel?: string;
+  arch?: string;
+  hostname?: string;
+  cpuModel?: string;
+  cpuCount?: number;
+  memoryMb?: number;
+  disks?: { device: string; mount: string; sizeBytes: number }[];
+  interfaces?: { name: string; mac: string; ipv4: string | null }[];
+}
+
 export interface Asset {
   id: string;
   name: string;
@@ -16,7 +29,7 @@ export interface Asset {
   labels: string[];
   comment: string;
   nodes: Ref[];
-  facts: Record<string, unknown> | null;
+  facts: AssetFacts | null;
   factsAt: string | null;
   lastTest: { ok: boolean; at: string | null; message: string } | null;
   createdAt: string | null;
@@ -27,7 +40,7 @@ export function makeAsset(j: Json): Asset {
   return {
     id: str(j.id), name: str(j.name), address: str(j.address), port: num(j.port, 22), platform: str(j.platform, 'linux'),
     adminUser: strOrNull(j.adminUser), active: bool(j.active), labels: strings(j.labels), comment: str(j.comment), nodes: refs(j.nodes),
-    facts: j.facts && typeof j.facts === 'object' ? (j.facts as Record<string, unknown>) : null, factsAt: strOrNull(j.factsAt),
+    facts: j.facts && typeof j.facts === 'object' ? (j.facts as AssetFacts) : null, factsAt: strOrNull(j.factsAt),
     lastTest: lt ? { ok: bool(lt.ok), at: strOrNull(lt.at), message: str(lt.message) } : null,
     createdAt: strOrNull(j.createdAt),
   };

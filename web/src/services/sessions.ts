@@ -45,6 +45,8 @@ export interface CommandRecord {
   input: string;
   output: string;
   risk: string;
+  /** Milliseconds since the session started: where the command is in the recording. */
+  offsetMs: number;
   createdAt: string | null;
 }
 
@@ -52,7 +54,7 @@ export function makeCommand(j: Json): CommandRecord {
   return {
     id: str(j.id), session: str(j.session), user: str(((j.user ?? {}) as Json).username), asset: str(((j.asset ?? {}) as Json).name),
     systemUser: str(((j.systemUser ?? {}) as Json).username), input: str(j.input), output: str(j.output), risk: str(j.risk),
-    createdAt: strOrNull(j.createdAt),
+    offsetMs: num(j.offsetMs), createdAt: strOrNull(j.createdAt),
   };
 }
 
@@ -60,11 +62,27 @@ export interface SessionListParams extends ListParams {
   user?: string;
   asset?: string;
   active?: boolean;
+  search?: string;
   from?: string;
   to?: string;
 }
 
+export interface CommandSearchParams extends ListParams {
+  user?: string;
+  asset?: string;
+  systemUser?: string;
+  from?: string;
+  to?: string;
+}
+
+/** Where a session's playback page is, optionally at a moment (seconds from the start). */
+export function playbackPath(sessionId: string, seconds?: number): string {
+  return seconds === undefined ? `/sessions/${sessionId}/play` : `/sessions/${sessionId}/play?t=${Math.max(0, Math.floor(seconds * 10) / 10)}`;
+}
+
 export const sessionsService = {
+  async get(id: string): Promise<Session> { return makeSession(await api.get<Json>(`/sessions/${id}`)); },
+  async searchCommands(q: CommandSearchParams): Promise<ListPage<CommandRecord>> { return mapPage(await api.get<ListPage<Json>>('/commands', { ...q }), makeCommand); },
   async list(q: SessionListParams): Promise<ListPage<Session>> { return mapPage(await api.get<ListPage<Json>>('/sessions', { ...q }), makeSession); },
   async commands(id: string): Promise<ListPage<CommandRecord>> { return mapPage(await api.get<ListPage<Json>>(`/sessions/${id}/commands`, { limit: 1000 }), makeCommand); },
   terminate: (id: string) => api.post<unknown>(`/sessions/${id}/terminate`),

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Alert, App, Button, Flex, Popconfirm, Space, Table, Tag } from 'antd';
-import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
+import { CloudUploadOutlined, DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { accountsService, type AccountInput, type AccountKind, type AdminUser, type SystemUser } from '../../services/accounts.ts';
@@ -9,6 +9,7 @@ import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { errorText } from '../../components/apiErrors.ts';
 import { AccountFormModal } from './AccountFormModal.tsx';
+import { PushSystemUserModal } from './PushSystemUserModal.tsx';
 
 type Account = SystemUser | AdminUser;
 
@@ -26,6 +27,7 @@ export function AccountsPage({ kind }: { kind: AccountKind }) {
   const update = useMutation({ mutationFn: ({ id, patch }: { id: string; patch: AccountInput }) => service.update(id, patch), onSuccess });
   const remove = useMutation({ mutationFn: (id: string) => service.remove(id), onSuccess });
   const [editing, setEditing] = useState<{ account: Account | null } | null>(null);
+  const [pushing, setPushing] = useState<SystemUser | null>(null);
 
   const secret = (set: boolean) => (set ? <Tag color="green">{t('accounts.secretSet')}</Tag> : <Tag>{t('accounts.secretNotSet')}</Tag>);
 
@@ -56,9 +58,10 @@ export function AccountsPage({ kind }: { kind: AccountKind }) {
             : []),
           { title: t('common.comment'), dataIndex: 'comment', ellipsis: true },
           {
-            title: t('common.actions'), key: 'actions', fixed: 'right' as const, width: 110,
+            title: t('common.actions'), key: 'actions', fixed: 'right' as const, width: system ? 190 : 110,
             render: (_: unknown, a: Account) => (
               <Space size={4}>
+                {system ? <Button size="small" icon={<CloudUploadOutlined />} aria-label={`${t('accounts.push')} ${a.name}`} onClick={() => setPushing(a as SystemUser)}>{t('accounts.push')}</Button> : null}
                 <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${a.name}`} onClick={() => setEditing({ account: a })} />
                 <Popconfirm
                   title={t('common.confirmDelete', { name: a.name })}
@@ -83,6 +86,7 @@ export function AccountsPage({ kind }: { kind: AccountKind }) {
           onSubmit={(input) => (editing.account ? update.mutateAsync({ id: editing.account.id, patch: input }) : create.mutateAsync(input))}
         />
       ) : null}
+      {pushing ? <PushSystemUserModal systemUser={pushing} onClose={() => setPushing(null)} /> : null}
     </Page>
   );
 }

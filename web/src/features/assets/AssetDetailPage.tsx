@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { App, Button, Card, Descriptions, Empty, Popconfirm, Result, Space, Spin, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Descriptions, Popconfirm, Result, Space, Spin, Table, Tag, Typography } from 'antd';
 import { ApiOutlined, ArrowLeftOutlined, EditOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +10,8 @@ import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { AssetFormModal } from './AssetFormModal.tsx';
+import { FactsPanel } from './FactsPanel.tsx';
+import { LastTestTag } from './LastTestTag.tsx';
 import { ASSETS_KEY, useAsset, useAssetMutations } from './useAssets.ts';
 
 /** One asset: its fields, facts, pinned host key and who can reach it (as core/access decides). */
@@ -52,13 +54,13 @@ export function AssetDetailPage() {
     setGathering(true);
     try {
       const job = await assetsService.gatherFacts(id);
-      void message.info(t('assets.factsStarted'));
+      void message.info(<span>{t('assets.factsStarted')} <Link to={`/jobs/${job}`}>{t('jobs.open')}</Link></span>);
       for (let i = 0; i < 120; i++) {
         await new Promise((r) => setTimeout(r, 1000));
         const status = await assetsService.jobStatus(job);
         if (status !== 'queued' && status !== 'running') {
           if (status === 'succeeded') void message.success(t('assets.factsDone'));
-          else void message.warning(`${t('assets.factsDone')}: ${status}`);
+          else void message.warning(<span>{t('assets.factsDone')}: {t(`jobs.statuses.${status as 'failed'}`, status)} <Link to={`/jobs/${job}`}>{t('jobs.open')}</Link></span>);
           break;
         }
       }
@@ -66,7 +68,6 @@ export function AssetDetailPage() {
     } catch (e) { void message.error(errorText(e)); } finally { setGathering(false); }
   };
 
-  const facts = a.facts ? Object.entries(a.facts) : [];
   return (
     <Page
       title={`${t('assets.detail')}: ${a.name}`}
@@ -89,20 +90,12 @@ export function AssetDetailPage() {
             <Descriptions.Item label={t('assets.nodes')}>{a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>)}</Descriptions.Item>
             <Descriptions.Item label={t('assets.labels')}>{a.labels.map((l) => <Tag key={l} color="geekblue">{l}</Tag>)}</Descriptions.Item>
             <Descriptions.Item label={t('assets.lastTest')}>
-              {a.lastTest ? <span>{a.lastTest.ok ? <Tag color="green">OK</Tag> : <Tag color="red">FAIL</Tag>} {formatTime(a.lastTest.at)} {a.lastTest.message}</span> : '—'}
+              <span><LastTestTag test={a.lastTest} /> {a.lastTest ? `${formatTime(a.lastTest.at)} ${a.lastTest.message}` : null}</span>
             </Descriptions.Item>
             <Descriptions.Item label={t('common.comment')}>{a.comment || '—'}</Descriptions.Item>
           </Descriptions>
         </Card>
-        <Card title={t('assets.facts')} extra={a.factsAt ? `${t('assets.factsAt')}: ${formatTime(a.factsAt)}` : null}>
-          {facts.length ? (
-            <Descriptions column={1} size="small" bordered>
-              {facts.map(([k, v]) => (
-                <Descriptions.Item key={k} label={k}><span className="mono">{typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v)}</span></Descriptions.Item>
-              ))}
-            </Descriptions>
-          ) : <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('assets.noFacts')} />}
-        </Card>
+        <FactsPanel facts={a.facts} factsAt={a.factsAt} />
         <Card title={t('assets.hostKey')} loading={hostKey.isLoading}>
           {hostKey.data ? (
             <Space orientation="vertical" style={{ width: '100%' }}>

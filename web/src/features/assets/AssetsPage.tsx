@@ -11,6 +11,7 @@ import { errorText } from '../../components/apiErrors.ts';
 import { AssetFormModal } from './AssetFormModal.tsx';
 import { CsvImportModal } from './CsvImportModal.tsx';
 import { NodeTree } from './NodeTree.tsx';
+import { LastTestTag } from './LastTestTag.tsx';
 import { useAssetMutations, useAssets } from './useAssets.ts';
 
 export function AssetsPage() {
@@ -70,6 +71,7 @@ export function AssetsPage() {
               { title: t('assets.platform'), dataIndex: 'platform' },
               { title: t('assets.nodes'), key: 'nodes', render: (_, a) => a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>) },
               { title: t('assets.labels'), key: 'labels', render: (_, a) => a.labels.map((l) => <Tag key={l} color="geekblue">{l}</Tag>) },
+              { title: t('assets.lastTest'), key: 'lastTest', render: (_, a) => <LastTestTag test={a.lastTest} /> },
               { title: t('common.status'), dataIndex: 'active', render: (v: boolean) => (v ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>) },
               {
                 title: t('common.actions'), key: 'actions', fixed: 'right', width: 110,

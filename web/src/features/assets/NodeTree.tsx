@@ -1,6 +1,8 @@
 import { useMemo, useState } from 'react';
 import { App, Button, Empty, Flex, Form, Input, Modal, Popconfirm, Spin, Tooltip, Tree, Typography, type TreeProps } from 'antd';
-import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
+import { ApiOutlined, DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
+import { Link } from 'react-router';
+import { jobsService, type Job } from '../../services/jobs.ts';
 import { useTranslation } from 'react-i18next';
 import type { AssetNode } from '../../services/nodes.ts';
 import { buildNodeTree, subtreeIds, type NodeTreeItem } from '../../components/nodeTree.ts';
@@ -82,6 +84,16 @@ export function NodeTree({ selected, onSelect }: { selected: string | null; onSe
     }
   };
 
+  const startJob = async (start: (nodeId: string) => Promise<Job>, label: string) => {
+    if (!current) return;
+    try {
+      const job = await start(current.id);
+      void message.success(<span>{label}: {current.name} <Link to={`/jobs/${job.id}`}>{t('jobs.open')}</Link></span>, 6);
+    } catch (e) {
+      void message.error(errorText(e));
+    }
+  };
+
   return (
     <div>
       <Flex gap={4} style={{ marginBottom: 8 }} wrap>
@@ -99,6 +111,12 @@ export function NodeTree({ selected, onSelect }: { selected: string | null; onSe
         >
           <Button size="small" danger icon={<DeleteOutlined />} disabled={!current || !current.parent}>{t('nodes.delete')}</Button>
         </Popconfirm>
+        <Tooltip title={current ? t('nodes.testHint') : t('nodes.selectHint')}>
+          <Button size="small" icon={<ApiOutlined />} disabled={!current} onClick={() => void startJob(jobsService.testNode, t('nodes.testStarted'))}>{t('nodes.test')}</Button>
+        </Tooltip>
+        <Tooltip title={current ? t('nodes.factsHint') : t('nodes.selectHint')}>
+          <Button size="small" icon={<ReloadOutlined />} disabled={!current} onClick={() => void startJob(jobsService.nodeFacts, t('nodes.factsStarted'))}>{t('nodes.facts')}</Button>
+        </Tooltip>
       </Flex>
       {nodes.isLoading ? <Spin /> : treeData.length === 0 ? <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} /> : (
         <>

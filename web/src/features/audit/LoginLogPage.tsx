@@ -3,8 +3,9 @@ import { DatePicker, Flex, Input, Select, Table, Tag } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { auditService, type LoginLog } from '../../services/audit.ts';
+import { auditService, csvUrl, type LoginLog } from '../../services/audit.ts';
 import { Page } from '../../components/Page.tsx';
+import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 
@@ -24,7 +25,7 @@ export function LoginLogPage() {
   const list = useQuery({ queryKey: ['audit', 'logins', params], queryFn: () => auditService.logins(params), placeholderData: keepPreviousData });
 
   return (
-    <Page title={t('audit.loginTitle')}>
+    <Page title={t('audit.loginTitle')} extra={<CsvExportButton href={csvUrl('/audit/logins', params)} />}>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
         <Input.Search aria-label={t('audit.username')} placeholder={t('audit.username')} allowClear style={{ width: 200 }} onSearch={(v) => { setUsername(v.trim()); paging.resetPage(); }} />
         <Select aria-label={t('audit.result')} placeholder={t('audit.result')} allowClear style={{ width: 140 }} value={ok === undefined ? undefined : ok ? 'ok' : 'fail'}

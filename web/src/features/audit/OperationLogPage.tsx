@@ -3,8 +3,9 @@ import { DatePicker, Flex, Input, Table, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { auditService, type OperationLog } from '../../services/audit.ts';
+import { auditService, csvUrl, type OperationLog } from '../../services/audit.ts';
 import { Page } from '../../components/Page.tsx';
+import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 
@@ -27,7 +28,7 @@ export function OperationLogPage() {
   );
 
   return (
-    <Page title={t('audit.operationTitle')}>
+    <Page title={t('audit.operationTitle')} extra={<CsvExportButton href={csvUrl('/audit/operations', params)} />}>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
         {filter(t('audit.actor'), setActor)}
         {filter(t('audit.resourceType'), setResourceType)}

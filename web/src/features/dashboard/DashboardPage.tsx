@@ -6,6 +6,7 @@ import { dashboardService, type Dashboard } from '../../services/dashboard.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
+import { formatBytes } from '../../components/bytes.ts';
 
 function TopList({ title, items }: { title: string; items: { name: string; count: number }[] }) {
   const { t } = useTranslation();
@@ -44,6 +45,12 @@ export function DashboardPage() {
             <Card size="small"><Statistic title={s.label} value={s.value} /></Card>
           </Col>
         ))}
+        <Col xs={12} md={8} xl={4}>
+          <Card size="small" data-testid="recordings-usage">
+            <Statistic title={t('dashboard.recordings')} value={formatBytes(d.recordings.bytes)} />
+            <div style={{ color: '#8c8c8c', fontSize: 12 }}>{t('dashboard.recordingFiles', { count: d.recordings.files })}</div>
+          </Card>
+        </Col>
         <Col xs={24} xl={14}>
           <Card title={t('dashboard.loginsPerDay')} size="small">
             <div style={{ width: '100%', height: 280 }} role="img" aria-label={t('dashboard.loginsPerDay')}>

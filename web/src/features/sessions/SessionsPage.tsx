@@ -1,9 +1,12 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { App, Button, DatePicker, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { sessionsService, type CommandRecord, type Session, type SessionListParams } from '../../services/sessions.ts';
+import { EyeOutlined, PlayCircleOutlined } from '@ant-design/icons';
+import { playbackPath, sessionsService, type CommandRecord, type Session, type SessionListParams } from '../../services/sessions.ts';
+import { clock } from '../playback/clock.ts';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { errorText } from '../../components/apiErrors.ts';
@@ -26,6 +29,7 @@ function CommandsDrawer({ session, onClose }: { session: Session | null; onClose
         locale={{ emptyText: t('sessions.noCommands') }}
         columns={[
           { title: t('sessions.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
+          { title: t('playback.offset'), dataIndex: 'offsetMs', width: 90, render: (v: number) => (session?.recordingUrl ? <Link to={playbackPath(session.id, v / 1000)}>{clock(v)}</Link> : clock(v)) },
           { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
           { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (v && v !== 'normal' && v !== 'none' ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
         ]}
@@ -41,11 +45,12 @@ function SessionTable({ online }: { online: boolean }) {
   const paging = usePaging();
   const [user, setUser] = useState('');
   const [asset, setAsset] = useState('');
+  const [search, setSearch] = useState('');
   const [range, setRange] = useState<Range>(null);
   const [commandsOf, setCommandsOf] = useState<Session | null>(null);
   const params: SessionListParams = {
     limit: paging.params.limit, offset: paging.params.offset, active: online ? true : undefined,
-    user: user || undefined, asset: asset || undefined,
+    user: user || undefined, asset: asset || undefined, search: search || undefined,
     from: range?.[0]?.startOf('day').toISOString(), to: range?.[1]?.endOf('day').toISOString(),
   };
   const list = useQuery({
@@ -65,6 +70,7 @@ function SessionTable({ online }: { online: boolean }) {
   return (
     <>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
+        <Input.Search aria-label={t('common.search')} placeholder={t('common.searchPlaceholder')} allowClear style={{ width: 200 }} onSearch={(v) => { setSearch(v.trim()); paging.resetPage(); }} />
         <Input.Search aria-label={t('sessions.filterUser')} placeholder={t('sessions.filterUser')} allowClear style={{ width: 180 }} onSearch={(v) => { setUser(v.trim()); paging.resetPage(); }} />
         <Input.Search aria-label={t('sessions.filterAsset')} placeholder={t('sessions.filterAsset')} allowClear style={{ width: 180 }} onSearch={(v) => { setAsset(v.trim()); paging.resetPage(); }} />
         {online ? null : <DatePicker.RangePicker aria-label={t('common.dateRange')} value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />}
@@ -89,9 +95,11 @@ function SessionTable({ online }: { online: boolean }) {
             : { title: t('sessions.endedAt'), dataIndex: 'endedAt', render: formatTime },
           { title: t('sessions.status'), key: 'status', render: (_: unknown, s: Session) => <Tag color={s.active ? 'green' : undefined}>{s.status}</Tag> },
           {
-            title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 200,
+            title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 330,
             render: (_: unknown, s: Session) => (
-              <Space size={4}>
+              <Space size={4} wrap>
+                {s.active ? <Link to={`/sessions/${s.id}/watch`}><Button size="small" type="primary" icon={<EyeOutlined />}>{t('live.watch')}</Button></Link> : null}
+                {s.recordingUrl ? <Link to={playbackPath(s.id)}><Button size="small" icon={<PlayCircleOutlined />}>{t('playback.play')}</Button></Link> : null}
                 <Button size="small" onClick={() => setCommandsOf(s)}>{t('sessions.commands')}</Button>
                 {s.recordingUrl ? <Button size="small" href={s.recordingUrl} download={`${s.id}.cast`}>{t('sessions.recording')}</Button> : null}
                 {s.active ? (
@@ -109,7 +117,7 @@ function SessionTable({ online }: { online: boolean }) {
   );
 }
 
-/** Online and past sessions with filters; the player and live view come with the audit work. */
+/** Online and past sessions with filters; Watch opens the live view, Play the recording. */
 export function SessionsPage() {
   const { t } = useTranslation();
   return (

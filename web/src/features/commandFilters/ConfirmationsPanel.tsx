@@ -1,0 +1,56 @@
+import { App, Button, Card, Space, Table, Typography } from 'antd';
+import { CheckOutlined, CloseOutlined } from '@ant-design/icons';
+import { useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { commandFiltersService, type Confirmation } from '../../services/commandFilters.ts';
+import { errorText } from '../../components/apiErrors.ts';
+import { formatTime } from '../../components/time.ts';
+import { CONFIRMATIONS_KEY, useConfirmations } from './useConfirmations.ts';
+
+/** Commands an operator is waiting on: approve lets the line run, reject cancels it. */
+export function ConfirmationsPanel() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const qc = useQueryClient();
+  const q = useConfirmations();
+
+  const decide = async (c: Confirmation, approve: boolean) => {
+    try {
+      await (approve ? commandFiltersService.approve(c.id) : commandFiltersService.reject(c.id));
+      void message.success(approve ? t('confirmations.approved') : t('confirmations.rejected'));
+    } catch (e) { void message.error(errorText(e)); }
+    await qc.invalidateQueries({ queryKey: CONFIRMATIONS_KEY });
+  };
+
+  return (
+    <Card size="small" title={t('confirmations.title')} id="confirmations" extra={<Typography.Text type="secondary">{t('confirmations.polling')}</Typography.Text>}>
+      <Table<Confirmation>
+        rowKey="id"
+        size="small"
+        loading={q.isLoading}
+        dataSource={q.data ?? []}
+        pagination={false}
+        locale={{ emptyText: t('confirmations.empty') }}
+        scroll={{ x: 800 }}
+        columns={[
+          { title: t('sessions.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
+          { title: t('sessions.user'), dataIndex: 'username' },
+          { title: t('sessions.asset'), dataIndex: 'assetName' },
+          { title: t('sessions.systemUser'), dataIndex: 'systemUsername' },
+          { title: t('sessions.command'), dataIndex: 'command', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
+          { title: t('confirmations.filter'), dataIndex: 'filter' },
+          { title: t('confirmations.expires'), dataIndex: 'expiresAt', width: 170, render: formatTime },
+          {
+            title: t('common.actions'), key: 'ops', width: 200, fixed: 'right' as const,
+            render: (_: unknown, c: Confirmation) => (
+              <Space size={4}>
+                <Button size="small" type="primary" icon={<CheckOutlined />} onClick={() => void decide(c, true)}>{t('confirmations.approve')}</Button>
+                <Button size="small" danger icon={<CloseOutlined />} onClick={() => void decide(c, false)}>{t('confirmations.reject')}</Button>
+              </Space>
+            ),
+          },
+        ]}
+      />
+    </Card>
+  );
+}

@@ -1,0 +1,72 @@
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { DatePicker, Flex, Input, Table, Tag, Typography } from 'antd';
+import { PlayCircleOutlined } from '@ant-design/icons';
+import type { Dayjs } from 'dayjs';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { playbackPath, sessionsService, type CommandRecord, type CommandSearchParams } from '../../services/sessions.ts';
+import { Page } from '../../components/Page.tsx';
+import { usePaging } from '../../components/usePaging.ts';
+import { formatTime } from '../../components/time.ts';
+import { clock } from '../playback/clock.ts';
+
+type Range = [Dayjs | null, Dayjs | null] | null;
+
+const risky = (risk: string) => !!risk && risk !== 'normal' && risk !== 'none';
+
+/** Every command typed through the gateway, searchable; each row opens the playback at its moment. */
+export function CommandLogPage() {
+  const { t } = useTranslation();
+  const paging = usePaging();
+  const [user, setUser] = useState('');
+  const [asset, setAsset] = useState('');
+  const [systemUser, setSystemUser] = useState('');
+  const [range, setRange] = useState<Range>(null);
+  const params: CommandSearchParams = {
+    ...paging.params, user: user || undefined, asset: asset || undefined, systemUser: systemUser || undefined,
+    from: range?.[0]?.toISOString(), to: range?.[1]?.toISOString(),
+  };
+  const list = useQuery({ queryKey: ['commands', params], queryFn: () => sessionsService.searchCommands(params), placeholderData: keepPreviousData });
+  const filter = (label: string, set: (v: string) => void) => (
+    <Input.Search aria-label={label} placeholder={label} allowClear style={{ width: 170 }} onSearch={(v) => { set(v.trim()); paging.resetPage(); }} />
+  );
+
+  return (
+    <Page title={t('commandLog.title')}>
+      <Flex gap={12} wrap style={{ marginBottom: 16 }}>
+        <Input.Search aria-label={t('commandLog.search')} placeholder={t('commandLog.search')} allowClear style={{ width: 240 }} onSearch={(v) => paging.setSearch(v.trim())} />
+        {filter(t('sessions.user'), setUser)}
+        {filter(t('sessions.asset'), setAsset)}
+        {filter(t('sessions.systemUser'), setSystemUser)}
+        <DatePicker.RangePicker aria-label={t('common.dateRange')} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm" value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />
+      </Flex>
+      <Table<CommandRecord>
+        rowKey="id"
+        size="small"
+        loading={list.isLoading}
+        dataSource={list.data?.items ?? []}
+        pagination={paging.pagination(list.data?.total)}
+        locale={{ emptyText: paging.search || user || asset || systemUser || range ? t('common.noMatch') : t('common.empty') }}
+        scroll={{ x: 1000 }}
+        rowClassName={(c) => (risky(c.risk) ? 'row-risky' : '')}
+        columns={[
+          { title: t('sessions.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
+          { title: t('sessions.user'), dataIndex: 'user', width: 120 },
+          { title: t('sessions.asset'), dataIndex: 'asset', width: 140 },
+          { title: t('sessions.systemUser'), dataIndex: 'systemUser', width: 120 },
+          { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
+          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
+          {
+            title: t('commandLog.playback'), key: 'play', width: 130, fixed: 'right' as const,
+            render: (_: unknown, c: CommandRecord) => (
+              <Link to={playbackPath(c.session, c.offsetMs / 1000)} aria-label={`${t('commandLog.playAt')} ${c.input}`}>
+                <PlayCircleOutlined /> {clock(c.offsetMs)}
+              </Link>
+            ),
+          },
+        ]}
+      />
+    </Page>
+  );
+}

@@ -1,0 +1,61 @@
+import { Button, Card, Form, Input, InputNumber } from 'antd';
+import { PlayCircleOutlined } from '@ant-design/icons';
+import { useNavigate } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { jobsService } from '../../services/jobs.ts';
+import { AssetPicker, OneSystemUserPicker } from '../../components/pickers.tsx';
+import { NodePicker } from '../../components/NodePicker.tsx';
+import { applyFieldError, errorText } from '../../components/apiErrors.ts';
+
+interface Values {
+  assets: string[];
+  nodes: string[];
+  systemUser: string | null;
+  command: string;
+  timeoutSeconds: number;
+}
+
+/** Runs a shell command on assets and/or every asset under nodes, as a system user; opens the job it starts. */
+export function CommandRunnerCard() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [form] = Form.useForm<Values>();
+
+  const run = async () => {
+    const v = await form.validateFields();
+    try {
+      const job = await jobsService.runCommand({
+        assets: v.assets?.length ? v.assets : undefined, nodes: v.nodes?.length ? v.nodes : undefined,
+        systemUser: v.systemUser!, command: v.command, timeoutSeconds: v.timeoutSeconds,
+      });
+      await qc.invalidateQueries({ queryKey: ['jobs'] });
+      navigate(`/jobs/${job.id}`);
+    } catch (e) {
+      if (!applyFieldError(form, e)) form.setFields([{ name: 'command', errors: [errorText(e)] }]);
+    }
+  };
+
+  const targetRule = ({ getFieldValue }: { getFieldValue: (n: string) => unknown }) => ({
+    validator: () => ((getFieldValue('assets') as string[] | undefined)?.length || (getFieldValue('nodes') as string[] | undefined)?.length
+      ? Promise.resolve() : Promise.reject(new Error(t('jobs.chooseTargets')))),
+  });
+
+  return (
+    <Card size="small" title={t('jobs.runner')}>
+      <Form form={form} name="command-runner" layout="vertical" initialValues={{ assets: [], nodes: [], systemUser: null, command: '', timeoutSeconds: 60 }} onFinish={run}>
+        <Form.Item name="assets" label={t('permissions.assets')} dependencies={['nodes']} rules={[targetRule]}><AssetPicker /></Form.Item>
+        <Form.Item name="nodes" label={t('permissions.nodes')} dependencies={['assets']} rules={[targetRule]}><NodePicker /></Form.Item>
+        <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={[{ required: true, message: t('common.required', { field: t('sessions.systemUser') }) }]}><OneSystemUserPicker /></Form.Item>
+        <Form.Item name="command" label={t('sessions.command')} rules={[{ required: true, message: t('common.required', { field: t('sessions.command') }) }]}>
+          <Input.TextArea rows={3} className="mono" spellCheck={false} placeholder="uptime" />
+        </Form.Item>
+        <Form.Item name="timeoutSeconds" label={t('jobs.timeout')} rules={[{ required: true, type: 'integer', min: 1, max: 3600, message: t('jobs.timeoutRange') }]}>
+          <InputNumber min={1} max={3600} precision={0} suffix="s" />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" icon={<PlayCircleOutlined />}>{t('jobs.run')}</Button>
+      </Form>
+    </Card>
+  );
+}

@@ -1,0 +1,93 @@
+import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
+import { create, type Player } from 'asciinema-player';
+import 'asciinema-player/dist/bundle/asciinema-player.css';
+import type { Cast } from './castParser.ts';
+
+export interface PlayerHandle {
+  /** Seeks to a player time in seconds; resolves once the screen shows it. */
+  seek(seconds: number): Promise<void>;
+  play(): void;
+  pause(): void;
+  /** Player time in seconds. */
+  currentTime(): number;
+  fullscreen(): void;
+}
+
+interface Props {
+  cast: Cast;
+  speed: number;
+  /** Seconds; null keeps pauses as recorded. */
+  idleTimeLimit: number | null;
+  /** Player time (seconds) to open at. */
+  startAt: number;
+  onReady?: () => void;
+  onPlayingChange?: (playing: boolean) => void;
+  onError?: (message: string) => void;
+}
+
+type Listen = (name: string, handler: () => void) => void;
+
+/**
+ * asciinema-player over an already parsed recording: the recording is fetched and parsed once
+ * by the page, so changing speed or the idle limit re-creates only the player, not the download.
+ * The container carries data-state and data-time for tests and the playback bench.
+ */
+export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function AsciinemaPlayer({ cast, speed, idleTimeLimit, startAt, onReady, onPlayingChange, onError }, ref) {
+  const host = useRef<HTMLDivElement>(null);
+  const player = useRef<Player | null>(null);
+  const callbacks = useRef({ onReady, onPlayingChange, onError });
+  callbacks.current = { onReady, onPlayingChange, onError };
+  const startRef = useRef(startAt);
+  startRef.current = startAt;
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    el.dataset.state = 'loading';
+    const p = create(
+      // The recording object goes through as is: `data` hands it to the identity parser.
+      { data: () => ({ cols: cast.cols, rows: cast.rows, events: cast.events }) as unknown as Record<string, unknown>, parser: (d: unknown) => d as { cols: number; rows: number; events: Iterable<[number, 'o', string]> } },
+      el,
+      {
+        preload: true, speed, idleTimeLimit: idleTimeLimit ?? undefined, startAt: startRef.current, fit: 'width',
+        terminalFontSize: 'small', controls: true, cursorMode: 'steady',
+      },
+    );
+    player.current = p;
+    const listen = p.addEventListener as unknown as Listen;
+    listen('metadata', () => { el.dataset.state = 'ready'; callbacks.current.onReady?.(); });
+    listen('play', () => callbacks.current.onPlayingChange?.(true));
+    listen('playing', () => callbacks.current.onPlayingChange?.(true));
+    listen('pause', () => callbacks.current.onPlayingChange?.(false));
+    listen('ended', () => callbacks.current.onPlayingChange?.(false));
+    listen('error', () => { el.dataset.state = 'error'; callbacks.current.onError?.('player error'); });
+    const timer = setInterval(() => { el.dataset.time = p.getCurrentTime().toFixed(2); }, 200);
+    return () => {
+      clearInterval(timer);
+      player.current = null;
+      p.dispose();
+      el.replaceChildren();
+    };
+  }, [cast, speed, idleTimeLimit]);
+
+  useImperativeHandle(ref, () => ({
+    async seek(seconds: number) {
+      const p = player.current;
+      const el = host.current;
+      if (!p || !el) return;
+      const t0 = performance.now();
+      await p.seek(Math.max(0, seconds));
+      // The seek is done when the next frame shows it.
+      await new Promise((r) => requestAnimationFrame(() => r(null)));
+      el.dataset.time = p.getCurrentTime().toFixed(2);
+      el.dataset.lastSeekMs = (performance.now() - t0).toFixed(1);
+      el.dataset.seeks = String(Number(el.dataset.seeks ?? 0) + 1);
+    },
+    play() { void player.current?.play(); },
+    pause() { void player.current?.pause(); },
+    currentTime() { return player.current?.getCurrentTime() ?? 0; },
+    fullscreen() { void host.current?.requestFullscreen?.(); },
+  }), []);
+
+  return <div ref={host} className="session-player" data-testid="session-player" />;
+});
