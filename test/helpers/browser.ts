@@ -29,8 +29,8 @@ export interface BrowserSession {
 }
 
 /** A fresh context (no cookies, no storage) and page per test, bound to the bastion's base URL. */
-export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string } = {}): Promise<BrowserSession> {
-  const context = await browser.newContext({ baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 } });
+export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string; bypassCSP?: boolean } = {}): Promise<BrowserSession> {
+  const context = await browser.newContext({ baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 }, bypassCSP: opts.bypassCSP ?? false });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(30_000);
   // Nothing may be fetched from outside the bastion.
@@ -46,4 +46,19 @@ export async function openPage(browser: Browser, baseURL: string, opts: { locale
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Whether the server's Content-Security-Policy lets pages compile WebAssembly (asciinema-player needs it). */
+export async function cspAllowsWasm(baseURL: string): Promise<boolean> {
+  const csp = (await fetch(baseURL + '/login')).headers.get('content-security-policy') ?? '';
+  return /'wasm-unsafe-eval'|'unsafe-eval'/.test(csp);
+}
+
+/** Logs in through the login form and waits for the app to leave /login. */
+export async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }

@@ -49,13 +49,21 @@ export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function Asciinem
       { data: () => ({ cols: cast.cols, rows: cast.rows, events: cast.events }) as unknown as Record<string, unknown>, parser: (d: unknown) => d as { cols: number; rows: number; events: Iterable<[number, 'o', string]> } },
       el,
       {
-        preload: true, speed, idleTimeLimit: idleTimeLimit ?? undefined, startAt: startRef.current, fit: 'width',
+        preload: true, speed, idleTimeLimit: idleTimeLimit ?? undefined, fit: 'width',
         terminalFontSize: 'small', controls: true, cursorMode: 'steady',
       },
     );
     player.current = p;
     const listen = p.addEventListener as unknown as Listen;
-    listen('metadata', () => { el.dataset.state = 'ready'; callbacks.current.onReady?.(); });
+    // startAt only applies when playback starts: seek there first, so the screen shows that moment at once.
+    listen('metadata', () => {
+      const at = startRef.current;
+      void (at > 0 ? p.seek(at) : Promise.resolve()).then(() => {
+        el.dataset.time = p.getCurrentTime().toFixed(2);
+        el.dataset.state = 'ready';
+        callbacks.current.onReady?.();
+      });
+    });
     listen('play', () => callbacks.current.onPlayingChange?.(true));
     listen('playing', () => callbacks.current.onPlayingChange?.(true));
     listen('pause', () => callbacks.current.onPlayingChange?.(false));

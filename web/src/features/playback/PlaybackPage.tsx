@@ -58,12 +58,19 @@ export function PlaybackPage() {
   const [params] = useSearchParams();
   const { t } = useTranslation();
   const session = useQuery({ queryKey: ['sessions', id], queryFn: () => sessionsService.get(id) });
-  const commands = useQuery({ queryKey: ['sessions', id, 'commands'], queryFn: () => sessionsService.commands(id), enabled: session.isSuccess });
-  const hasRecording = !!session.data?.recordingUrl;
+  const commands = useQuery({ queryKey: ['sessions', id, 'commands'], queryFn: () => sessionsService.commands(id) });
+  const hasRecording = session.data ? !!session.data.recordingUrl : true;
+  // The recording is fetched at once, beside the session: its URL only needs the id.
   const cast = useQuery({
     queryKey: ['sessions', id, 'recording'],
-    queryFn: async () => parseCast(await recordingsService.text(id)),
-    enabled: hasRecording, staleTime: Infinity, gcTime: 60_000, retry: false,
+    queryFn: async () => {
+      const text = await recordingsService.text(id);
+      performance.mark('playback:downloaded');
+      const parsed = parseCast(text);
+      performance.mark('playback:parsed');
+      return parsed;
+    },
+    staleTime: Infinity, gcTime: 60_000, retry: false,
   });
   const wasm = useQuery({ queryKey: ['wasm-allowed'], queryFn: wasmAllowed, staleTime: Infinity });
   const [speed, setSpeed] = useState(1);
@@ -126,7 +133,7 @@ export function PlaybackPage() {
           speed={speed}
           idleTimeLimit={idleLimit}
           startAt={startAt}
-          onReady={() => setReady(true)}
+          onReady={() => { performance.mark('playback:ready'); setReady(true); }}
           onPlayingChange={setPlaying}
         />
         <Flex gap={12} wrap align="center">
