@@ -7,6 +7,8 @@ export interface BusMessages {
   /** Output (and input) of a watched session, for live monitoring. */
   'session.stream': { sessionId: string; kind: 'o' | 'i' | 'r'; data: string; t: number };
   'session.ended': { sessionId: string };
+  /** A live-view watcher starts (on) or stops watching; the gateway streams only watched sessions. */
+  'session.watch': { sessionId: string; on: boolean };
   /** A command is held by a `confirm` filter, waiting for an admin. */
   'command.pending': { id: string; sessionId: string; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
   /** A held command was decided (or expired: approved false, by null). */

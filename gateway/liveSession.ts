@@ -5,6 +5,8 @@ import type { Grant } from '../core/access/grant.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SessionService } from '../core/audit/sessions.ts';
 import type { GatewayContext, Operator } from './context.ts';
+import { StringDecoder } from 'node:string_decoder';
+import { watchersFor, type Watchers } from './watchers.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCast, openCommandTap, type CastSink, type CommandTap, type RecordedCommand } from './proxy/recorders.ts';
 
@@ -42,6 +44,7 @@ export class LiveSession {
   bytesOut = 0;
   lastActivityAt = Date.now();
   readonly log: Logger;
+  readonly #watchers: Watchers;
   #cast: CastSink | null = null;
   #commands: CommandTap | null = null;
   #commandWrites: Promise<void> = Promise.resolve();
@@ -57,6 +60,7 @@ export class LiveSession {
     readonly action: Action,
   ) {
     this.log = operator.log.child({ sessionId: row.id, asset: grant.asset.name, systemUser: grant.systemUser.username, kind: row.kind });
+    this.#watchers = watchersFor(gw.services.bus);
   }
 
   get id(): string {
@@ -116,6 +120,12 @@ export class LiveSession {
     this.lastActivityAt = Date.now();
     this.#cast?.input(chunk);
     this.#commands?.input(chunk);
+    if (this.#watchers.has(this.id)) this.#stream('i', chunk.toString('utf8'));
+  }
+
+  /** Live view: only sessions someone watches are put on the bus (off the data path otherwise). */
+  #stream(kind: 'o' | 'i' | 'r', data: string): void {
+    this.gw.services.bus.publish('session.stream', { sessionId: this.id, kind, data, t: (Date.now() - this.row.startedAt.getTime()) / 1000 });
   }
 
   /** Backend → operator bytes. */
@@ -125,11 +135,15 @@ export class LiveSession {
     if (this.row.kind !== 'shell') this.lastActivityAt = Date.now();
     this.#cast?.output(chunk);
     this.#commands?.output(chunk);
+    if (this.#watchers.has(this.id)) this.#stream('o', this.#decoder.write(chunk));
   }
+
+  readonly #decoder = new StringDecoder('utf8');
 
   resize(cols: number, rows: number): void {
     this.#cast?.resize(cols, rows);
     this.#commands?.resize(cols, rows);
+    if (this.#watchers.has(this.id)) this.#stream('r', `${cols}x${rows}`);
   }
 
   /** How the channel handler stops this session when the registry ends it (rule 11, idle, shutdown). */

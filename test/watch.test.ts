@@ -67,3 +67,64 @@ test('websocket upgrades are authenticated and authorized like HTTP requests (ru
   assert.equal((await open('..%2F..%2Fetc%2Fpasswd', { cookie: admin.cookie! })).status, 400, 'not a UUID');
   assert.equal((await open('3b8f3c1e-1d2c-4e5f-8a9b-0c1d2e3f4a5b', { cookie: admin.cookie! })).status, 404);
 });
+
+test('through the real gateway: a watcher sees what is typed in a live shell within a second, and terminate ends it', async (t) => {
+  const { startSshd, sshdUnavailable } = await import('./helpers/sshd.ts');
+  if (sshdUnavailable()) { t.skip(sshdUnavailable()!); return; }
+  const ssh2 = (await import('ssh2')).default;
+  const sshd = await startSshd();
+  const g = await startBastion({ gateway: true });
+  try {
+    const gf = factories(g.services);
+    const op = await gf.user({ username: 'watched', password: 'Op-live-pass-1' });
+    const asset = await gf.asset({ name: 'live01', port: sshd.port });
+    const su = await gf.systemUser({ username: sshd.username, password: sshd.password });
+    await gf.permission({ users: [op.id], assets: [asset.id], systemUsers: [su.id] });
+    const gAdmin = await loggedIn(g.baseUrl, 'admin', ADMIN_PASSWORD);
+    const client = new ssh2.Client();
+    const shell = await new Promise<import('ssh2').ClientChannel>((resolve, reject) => {
+      client.on('ready', () => client.shell({ term: 'xterm', cols: 80, rows: 24 }, (err, s) => (err ? reject(err) : resolve(s))))
+        .on('error', reject)
+        .connect({ host: '127.0.0.1', port: g.sshPort, username: 'watched@live01', password: 'Op-live-pass-1', readyTimeout: 20_000 });
+    });
+    let operatorSees = '';
+    shell.on('data', (d: Buffer) => { operatorSees += d.toString(); });
+    for (let i = 0; i < 100 && !/\$ $/.test(operatorSees.trimEnd() + ' '); i++) await new Promise((r) => setTimeout(r, 100));
+    const live = (await gAdmin.get('/sessions?active=true')).body.items[0];
+    assert.ok(live, 'the shell is an active session');
+    const ws = new WebSocket(`ws://127.0.0.1:${g.http!.port}/ws/sessions/${live.id}/watch`, { headers: { cookie: gAdmin.cookie! } });
+    let watcherSees = '';
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; data?: string };
+      if (m.data) watcherSees += m.data;
+    });
+    await new Promise((r) => ws.once('open', r));
+    for (let i = 0; i < 50 && !watcherSees; i++) await new Promise((r) => setTimeout(r, 50));
+    const marker = `live-${Date.now()}-marker`;
+    shell.write(`echo ${marker}\r`);
+    const typedAt = Date.now();
+    while (!watcherSees.includes(marker) && Date.now() - typedAt < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(watcherSees.includes(marker), 'the watcher sees the typed line');
+    assert.ok(Date.now() - typedAt < 1000, `seen after ${Date.now() - typedAt} ms`);
+    // The shell channel closing is what ends a real `ssh` client.
+    const closed = new Promise<void>((r) => shell.once('close', () => r()));
+    assert.equal((await gAdmin.post(`/sessions/${live.id}/terminate`)).status, 202);
+    const endedAt = Date.now();
+    await closed;
+    assert.ok(Date.now() - endedAt < 2000, 'the operator connection ends within 2 s');
+    assert.match(operatorSees, /admin/, 'the operator is told who ended it');
+    // The operator hears first; the row is closed right after.
+    let row = (await gAdmin.get(`/sessions/${live.id}`)).body;
+    for (let i = 0; i < 50 && row.status === 'active'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      row = (await gAdmin.get(`/sessions/${live.id}`)).body;
+    }
+    assert.equal(row.status, 'terminated');
+    assert.equal(row.terminatedBy, 'admin');
+    ws.close();
+    client.end();
+  } finally {
+    await g.stop();
+    await sshd.stop();
+  }
+});

@@ -71,7 +71,14 @@ async function watch(ws: WebSocket, services: Services, sessionId: string, watch
     send({ type: 'ended' });
     ws.close(1000, 'session ended');
   });
-  const cleanup = () => { offStream(); offEnded(); };
+  let watching = true;
+  services.bus.publish('session.watch', { sessionId, on: true });
+  const cleanup = () => {
+    offStream();
+    offEnded();
+    if (watching) services.bus.publish('session.watch', { sessionId, on: false });
+    watching = false;
+  };
   ws.on('close', cleanup);
   ws.on('error', cleanup);
   ws.on('message', () => { /* read-only: input from watchers is ignored */ });
