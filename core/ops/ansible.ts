@@ -101,7 +101,8 @@ export async function runPlaybook(name: PlaybookName, host: AnsibleHost, extraVa
         ANSIBLE_TIMEOUT: '15',
         ANSIBLE_DEPRECATION_WARNINGS: 'False',
         ANSIBLE_COMMAND_WARNINGS: 'False',
-        HOME: process.env.HOME ?? dir,
+        // Ansible keeps its local state under HOME: this run's private directory, removed after.
+        HOME: dir,
       },
     });
     if (result.timedOut) return failure(`ansible-playbook timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
