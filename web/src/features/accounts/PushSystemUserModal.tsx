@@ -20,7 +20,9 @@ export function PushSystemUserModal({ systemUser, onClose }: { systemUser: Syste
   });
 
   const push = async () => {
-    const v = await form.validateFields();
+    // Invalid fields show their errors; nothing else to do.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     try {
       const job = await jobsService.pushSystemUser(systemUser.id, { assets: v.assets?.length ? v.assets : undefined, nodes: v.nodes?.length ? v.nodes : undefined });
       onClose();

@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
+import { RouterlessLink } from '../../components/RouterlessLink.tsx';
 import { App, Button, Card, Descriptions, Popconfirm, Result, Space, Spin, Table, Tag, Typography } from 'antd';
 import { ApiOutlined, ArrowLeftOutlined, EditOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -20,6 +21,7 @@ export function AssetDetailPage() {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const qc = useQueryClient();
+  const navigate = useNavigate();
   const asset = useAsset(id);
   const m = useAssetMutations();
   const hostKey = useQuery({ queryKey: [...ASSETS_KEY, 'one', id, 'host-key'], queryFn: () => assetsService.hostKey(id), enabled: asset.isSuccess });
@@ -54,13 +56,13 @@ export function AssetDetailPage() {
     setGathering(true);
     try {
       const job = await assetsService.gatherFacts(id);
-      void message.info(<span>{t('assets.factsStarted')} <Link to={`/jobs/${job}`}>{t('jobs.open')}</Link></span>);
+      void message.info(<span>{t('assets.factsStarted')} <RouterlessLink to={`/jobs/${job}`} navigate={navigate}>{t('jobs.open')}</RouterlessLink></span>);
       for (let i = 0; i < 120; i++) {
         await new Promise((r) => setTimeout(r, 1000));
         const status = await assetsService.jobStatus(job);
         if (status !== 'queued' && status !== 'running') {
           if (status === 'succeeded') void message.success(t('assets.factsDone'));
-          else void message.warning(<span>{t('assets.factsDone')}: {t(`jobs.statuses.${status as 'failed'}`, status)} <Link to={`/jobs/${job}`}>{t('jobs.open')}</Link></span>);
+          else void message.warning(<span>{t('assets.factsDone')}: {t(`jobs.statuses.${status as 'failed'}`, status)} <RouterlessLink to={`/jobs/${job}`} navigate={navigate}>{t('jobs.open')}</RouterlessLink></span>);
           break;
         }
       }

@@ -1,7 +1,8 @@
 import { useMemo, useState } from 'react';
 import { App, Button, Empty, Flex, Form, Input, Modal, Popconfirm, Spin, Tooltip, Tree, Typography, type TreeProps } from 'antd';
 import { ApiOutlined, DeleteOutlined, EditOutlined, PlusOutlined, ReloadOutlined } from '@ant-design/icons';
-import { Link } from 'react-router';
+import { useNavigate } from 'react-router';
+import { RouterlessLink } from '../../components/RouterlessLink.tsx';
 import { jobsService, type Job } from '../../services/jobs.ts';
 import { useTranslation } from 'react-i18next';
 import type { AssetNode } from '../../services/nodes.ts';
@@ -30,6 +31,7 @@ function toTreeData(items: NodeTreeItem[]): TreeNodeData[] {
 export function NodeTree({ selected, onSelect }: { selected: string | null; onSelect: (id: string | null) => void }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const navigate = useNavigate();
   const nodes = useNodes();
   const m = useAssetMutations();
   const [dialog, setDialog] = useState<Dialog>(null);
@@ -88,7 +90,7 @@ export function NodeTree({ selected, onSelect }: { selected: string | null; onSe
     if (!current) return;
     try {
       const job = await start(current.id);
-      void message.success(<span>{label}: {current.name} <Link to={`/jobs/${job.id}`}>{t('jobs.open')}</Link></span>, 6);
+      void message.success(<span>{label}: {current.name} <RouterlessLink to={`/jobs/${job.id}`} navigate={navigate}>{t('jobs.open')}</RouterlessLink></span>, 6);
     } catch (e) {
       void message.error(errorText(e));
     }

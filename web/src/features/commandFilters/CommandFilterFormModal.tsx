@@ -46,7 +46,9 @@ export function CommandFilterFormModal({ filter, onClose, onSubmit }: {
     : { kind: 'commands', action: 'deny', priority: 50, active: true, users: [], userGroups: [], assets: [], nodes: [], systemUsers: [] };
 
   const submit = async () => {
-    const v = await form.validateFields();
+    // Invalid fields show their errors; nothing else to do.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     const input = toInput(v);
     const body = filter ? changedFields(fromFilter(filter), input) : input;
     if (filter && Object.keys(body).length === 0) { onClose(); return; }

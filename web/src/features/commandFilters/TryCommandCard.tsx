@@ -23,7 +23,9 @@ export function TryCommandCard() {
   const [checking, setChecking] = useState(false);
 
   const check = async () => {
-    const v = await form.validateFields();
+    // Invalid fields show their errors; nothing else to do.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     setChecking(true);
     setError(null);
     try {

@@ -24,7 +24,9 @@ export function CommandRunnerCard() {
   const [form] = Form.useForm<Values>();
 
   const run = async () => {
-    const v = await form.validateFields();
+    // Invalid fields show their errors; nothing else to do.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     try {
       const job = await jobsService.runCommand({
         assets: v.assets?.length ? v.assets : undefined, nodes: v.nodes?.length ? v.nodes : undefined,

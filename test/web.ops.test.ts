@@ -1,0 +1,126 @@
+// Asset operations in the browser: connectivity test and its result in the asset table,
+// facts gathered by the real ansible-playbook shown in the facts panel, a node test from
+// the tree, and `uptime` on a whole node from the Jobs page with results per asset.
+// Real Chromium, real sshd (root key as the admin user), real Ansible.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { ensureWebBuild } from '../server/webBuild.ts';
+import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
+import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { cleanup } from './helpers/tmp.ts';
+
+const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
+
+describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
+  let b: Bastion;
+  let sshd: Sshd;
+  let api: ApiClient;
+  let browser: Browser;
+  let s: BrowserSession;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    await ensureWebBuild(() => undefined);
+    sshd = await startSshd({ extraConfig: ['PermitRootLogin prohibit-password'] });
+    b = await startBastion();
+    api = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+    ids.rootAdmin = (await api.post('/admin-users', { name: 'root-key', username: 'root', privateKey: sshd.privateKey })).body.id;
+    ids.node = (await api.post('/nodes', { name: 'ops' })).body.id;
+    ids.asset = (await api.post('/assets', { name: 'loop', address: '127.0.0.1', port: sshd.port, adminUser: ids.rootAdmin, nodes: [ids.node] })).body.id;
+    ids.su = (await api.post('/system-users', { name: 'test-account', username: sshd.username, password: sshd.password })).body.id;
+    browser = await launchBrowser();
+    s = await openPage(browser, b.baseUrl);
+    page = s.page;
+    await logIn(page, 'admin', ADMIN_PASSWORD);
+  });
+
+  after(async () => {
+    await s?.close();
+    await browser?.close();
+    await b?.stop();
+    await sshd?.stop();
+    await cleanup();
+  });
+
+  test('Test on the asset page stores the result, and the asset table shows it', async () => {
+    await page.goto(`/assets/${ids.asset}`);
+    await page.getByRole('button', { name: 'Test connectivity' }).click();
+    await page.locator('.ant-message').getByText(/Reachable \(\d+ ms\)/).waitFor({ timeout: 20_000 });
+    await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Assets') }).click();
+    const row = page.locator('.ant-table-row').filter({ hasText: 'loop' });
+    await row.getByTestId('last-test').filter({ hasText: 'Reachable' }).waitFor();
+    await screenshot(page, '50-assets-last-test');
+  });
+
+  test('a node test from the tree runs as a job with a result per asset', async () => {
+    await page.locator('[data-node-name="ops"]').click();
+    await page.getByRole('button', { name: /^(\S+ )?Test$/ }).click();
+    await page.locator('.ant-message').getByRole('link', { name: 'Open job' }).click();
+    await page.getByRole('heading', { name: 'Job: Connectivity test' }).waitFor();
+    await page.locator('.ant-descriptions [data-testid=job-status][data-status=succeeded]').waitFor({ timeout: 30_000 });
+    await page.locator('.ant-table-row').filter({ hasText: 'loop' }).getByText('OK').waitFor();
+  });
+
+  test('Gather facts fills the facts panel with CPU, memory, disks and network cards', async () => {
+    await page.goto(`/assets/${ids.asset}`);
+    const panel = page.getByTestId('facts-panel');
+    await panel.getByText('No facts gathered yet').waitFor();
+    await page.getByRole('button', { name: 'Gather facts' }).click();
+    let job: { status: string; log: string; results: unknown[] } | undefined;
+    for (let i = 0; i < 240; i++) {
+      job = (await api.get('/jobs?kind=facts')).body.items[0];
+      if (job && !['queued', 'running'].includes(job.status)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(job?.status, 'succeeded', JSON.stringify(job) + '\n' + s.errors.join('\n'));
+    await panel.getByText(/\d+ × /).waitFor({ timeout: 10_000 });
+    const text = await panel.innerText();
+    assert.match(text, /Memory\s+\d+(\.\d)? (MiB|GiB)/);
+    assert.match(text, /Operating system\s+\S+/);
+    assert.ok(await panel.locator('.ant-table').first().locator('.ant-table-row').count() >= 1, 'at least one disk');
+    assert.ok(await panel.locator('.ant-table').nth(1).locator('.ant-table-row').count() >= 1, 'at least one network card');
+    await screenshot(page, '51-asset-facts');
+  });
+
+  test('the Jobs page runs uptime on a node and shows the output per asset', async () => {
+    await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Jobs') }).click();
+    const runner = page.locator('.ant-card').filter({ hasText: 'Run a command' });
+    await runner.getByRole('button', { name: 'Run' }).click();
+    await runner.getByText('Choose at least one asset or node').first().waitFor();
+    const nodes = runner.getByLabel('Nodes', { exact: true });
+    await nodes.click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-tree-treenode').filter({ hasText: 'ops' }).click();
+    await page.keyboard.press('Escape');
+    const su = runner.getByLabel('System user', { exact: true });
+    await su.click();
+    await su.fill('test-account');
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'test-account' }).click();
+    await runner.getByLabel('Command').fill('uptime');
+    await runner.getByRole('button', { name: 'Run' }).click();
+    await page.getByRole('heading', { name: 'Job: Command' }).waitFor();
+    await page.locator('.ant-descriptions [data-testid=job-status][data-status=succeeded]').waitFor({ timeout: 30_000 });
+    const row = page.locator('.ant-table-row').filter({ hasText: 'loop' });
+    await row.getByText('OK').waitFor();
+    await page.getByText(/load average/).first().waitFor();
+    await page.getByTestId('job-progress').getByText('1/1').waitFor();
+    await screenshot(page, '52-job-uptime');
+    const jobs = (await api.get('/jobs?kind=command')).body.items;
+    assert.equal(jobs.length, 1);
+    assert.equal(jobs[0].results[0].exitCode, 0);
+  });
+
+  test('Push on a system user asks where, then opens the job', async () => {
+    await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('System users') }).click();
+    await page.getByRole('button', { name: 'Push test-account' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Push' }).click();
+    await dialog.getByText('Choose at least one asset or node').first().waitFor();
+    await screenshot(page, '53-push-system-user');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+  });
+});
