@@ -71,11 +71,11 @@ describe('asciicast recording', () => {
   });
 
   test('the fast (WebAssembly) and the fallback escaping agree with JSON on every kind of character', () => {
-    const alphabet = ['a', 'Z', '0', ' ', '~', '"', '\\', '\n', '\r', '\t', '\b', '\f', '\x07', '\x0b', '\x0e', '\x0f', '\x1b', '\x00', '\x01', '\x18', '\x1f', '\x7f', 'é', '€', '🙂', '\u0085', '中'];
+    const alphabet = ['the quick brown fox jumps over the lazy dog ', 'a', 'Z', '0', ' ', '~', '"', '\\', '\n', '\r', '\t', '\b', '\f', '\x07', '\x0b', '\x0e', '\x0f', '\x1b', '\x00', '\x01', '\x18', '\x1f', '\x7f', 'é', '€', '🙂', '\u0085', '中'];
     const dropped = /[\x00-\x06\x10-\x1a\x1c-\x1f\x7f]/g;
     for (let round = 0; round < 300; round++) {
       let text = '';
-      const length = Math.floor(Math.random() * 120);
+      const length = Math.floor(Math.random() * 400);
       for (let i = 0; i < length; i++) text += alphabet[Math.floor(Math.random() * alphabet.length)];
       const bytes = Buffer.from(text);
       const encoder = new CastTextEncoder();
@@ -109,6 +109,23 @@ describe('asciicast recording', () => {
     cast.resize(10, 10);
     await cast.close();
     assert.equal(readCast(cast.absolutePath).events.length, 4);
+  });
+
+  test('megabytes of text come back byte for byte (event buffers are recycled safely)', async () => {
+    const { cast } = openCast();
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 160; i++) {
+      const chunk = Buffer.from(Array.from({ length: 400 }, (_, j) => `${i}:${j} "log" \\ é ${'x'.repeat((i * 7 + j) % 50)}\r\n`).join(''));
+      parts.push(chunk);
+      cast.output(chunk);
+      if (i % 16 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await cast.close();
+    assert.equal(cast.stats.droppedBytes, 0);
+    const all = Buffer.concat(parts);
+    assert.ok(all.length > 2 * 1024 * 1024);
+    const { events } = readCast(cast.absolutePath);
+    assert.equal(events.map((e) => e[2]).join(''), all.toString('utf8'));
   });
 
   test('binary output does not blow the file up: zeros vanish, random bytes stay under 1.5×, asciinema still reads it', async () => {

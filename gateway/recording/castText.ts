@@ -206,6 +206,28 @@ function sharedEscaper(): JsonEscaper {
 
 const PAGE = 65536;
 
+// Big event lines are copied into recycled 128 KiB slabs rather than new buffers: a
+// session streaming output makes thousands of them a second, and allocating each would
+// keep the garbage collector busy (external memory). A slab comes back with
+// releaseEventLine() once the file has taken it.
+const SLAB = 128 * 1024;
+const SLAB_MIN_USE = 16 * 1024;
+const MAX_FREE_SLABS = 32;
+const freeSlabs: ArrayBuffer[] = [];
+
+function eventLine(bytes: Uint8Array): Buffer {
+  if (bytes.length < SLAB_MIN_USE || bytes.length > SLAB) return Buffer.from(bytes);
+  const line = Buffer.from(freeSlabs.pop() ?? new ArrayBuffer(SLAB), 0, bytes.length);
+  line.set(bytes);
+  return line;
+}
+
+/** Gives a line returned by CastTextEncoder.event() back for reuse, once it is written. */
+export function releaseEventLine(line: Buffer): void {
+  if (line.byteOffset !== 0 || line.buffer.byteLength !== SLAB || line.length < SLAB_MIN_USE) return;
+  if (freeSlabs.length < MAX_FREE_SLABS) freeSlabs.push(line.buffer as ArrayBuffer);
+}
+
 /** Length of an incomplete UTF-8 character at the end of bytes[from, to): 0 to 3. */
 function incompleteTail(bytes: Uint8Array, from: number, to: number): number {
   for (let k = 1; k <= 3 && to - k >= from; k++) {
@@ -262,7 +284,7 @@ export class CastTextEncoder {
     memory[o++] = 0x22; // "
     memory[o++] = 0x5d; // ]
     memory[o++] = 0x0a; // \n
-    return Buffer.from(memory.subarray(dst, o));
+    return eventLine(memory.subarray(dst, o));
   }
 
   /** Forgets a character in progress (after a gap in the stream). */

@@ -15,7 +15,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import { isUuid } from '../../core/ids.ts';
-import { CastTextEncoder } from './castText.ts';
+import { CastTextEncoder, releaseEventLine } from './castText.ts';
 
 /** Output is written as one event at most this long after its first byte arrived. */
 export const FLUSH_MS = 15;
@@ -263,8 +263,10 @@ export class CastWriter {
       return;
     }
     CastWriter.#queuedTotal += line.length;
-    stream.write(line, () => {
+    stream.write(line, (err) => {
       CastWriter.#queuedTotal -= line.length;
+      // Written: its slab may serve the next event. (After an error the stream is done with it too.)
+      if (!err) releaseEventLine(line);
     });
     this.#stats.fileBytes += line.length;
     this.#stats.events += 1;

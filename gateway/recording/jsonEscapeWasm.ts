@@ -5,7 +5,9 @@
  * loop costs 4-8 ns a byte on modest hardware (as much as the SSH crypto of the same
  * bytes), which halved the throughput of recorded sessions. This loop checks 8 bytes at a
  * time with word tricks (SWAR) and copies clean words whole, so plain text runs at
- * memcpy-like speed and only the bytes that need escaping take the per-byte path.
+ * memcpy-like speed; in a word that is not clean, the bytes before the first one that
+ * needs care are kept from the same 8-byte store, and only that byte takes the table path.
+ * Writes may run up to 8 bytes past the returned end: the caller leaves that slack.
  *
  * The per-byte rules come from tables in linear memory that castText.ts fills, so the
  * WebAssembly and the JavaScript fallback (used for invalid UTF-8) share one definition:
@@ -30,7 +32,7 @@ const op = {
   i32Const: 0x41, i64Const: 0x42,
   i32Eqz: 0x45, i32Eq: 0x46, i32GeU: 0x4f, i32LeU: 0x4d, i64Eqz: 0x50,
   i32Add: 0x6a, i32Sub: 0x6b, i32And: 0x71, i32ShrU: 0x76,
-  i64Sub: 0x7d, i64And: 0x83, i64Or: 0x84, i64Xor: 0x85,
+  i64Sub: 0x7d, i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Ctz: 0x7a, i32WrapI64: 0xa7,
 } as const;
 
 function uleb(n: number): number[] {
@@ -83,13 +85,21 @@ const body: number[] = [
   ...hasZeroByteOfXor(0x22), op.i64Or,
   ...hasZeroByteOfXor(0x5c), op.i64Or,
   ...hasZeroByteOfXor(0x7f), op.i64Or,
-  ...i64(repeat(0x80)), op.i64And, op.i64Eqz,
+  ...i64(repeat(0x80)), op.i64And, op.localTee, Y, //           y = the flagged bytes' high bits
+  op.i64Eqz,
   op.if, op.void, //                                           clean: copy the word
   ...get(O), ...get(X), op.i64Store, ...mem(0),
   ...get(I), ...i32(8), op.i32Add, ...set(I),
   ...get(O), ...i32(8), op.i32Add, ...set(O),
   op.br, 2, //                                                 continue (if, if, loop)
   op.end,
+  // Not clean: the lowest flagged byte is exactly the first that needs care (borrows only
+  // run upwards). Store the whole word, keep its clean prefix (what follows overwrites
+  // the rest), and handle that byte below.
+  ...get(Y), op.i64Ctz, op.i32WrapI64, ...i32(3), op.i32ShrU, ...set(C), // c = its index
+  ...get(O), ...get(X), op.i64Store, ...mem(0),
+  ...get(I), ...get(C), op.i32Add, ...set(I),
+  ...get(O), ...get(C), op.i32Add, ...set(O),
   op.end,
   // One byte by its table entry.
   ...get(I), ...get(N), op.i32GeU, op.brIf, 1, //              if (i >= n) break
