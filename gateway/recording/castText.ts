@@ -212,7 +212,7 @@ const PAGE = 65536;
 // releaseEventLine() once the file has taken it.
 const SLAB = 128 * 1024;
 const SLAB_MIN_USE = 16 * 1024;
-const MAX_FREE_SLABS = 32;
+const MAX_FREE_SLABS = 16;
 const freeSlabs: ArrayBuffer[] = [];
 
 function eventLine(bytes: Uint8Array): Buffer {
