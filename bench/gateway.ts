@@ -16,8 +16,7 @@
  * Recording is on (the gateway records every shell and exec). Everything is on 127.0.0.1,
  * every loop is bounded. Environment: BENCH_BYTES (default 64 MiB; the issue's figure is
  * 256 MiB), BENCH_RUNS (2, best kept), BENCH_SETUP_RUNS (20), BENCH_IDLE_SESSIONS (200),
- * BENCH_KEYS (500), BENCH_OPEN_CONCURRENCY (1: idle shells are opened one at a time;
- * concurrent logins currently trip SQLite's single-connection transactions).
+ * BENCH_KEYS (500), BENCH_OPEN_CONCURRENCY (how many idle shells are opened at once; 1).
  * Run: npx tsx bench/gateway.ts   (or npm run bench)
  */
 import { fork, type ChildProcess } from 'node:child_process';
