@@ -250,7 +250,7 @@ test('an admin creates a command filter through the form, tries a command, and d
   assert.equal(found[0].kind, 'commands');
   assert.equal(found[0].action, 'deny');
   assert.equal(found[0].priority, 10);
-  assert.deepEqual(found[0].users, [operator.id]);
+  assert.deepEqual(found[0].users, [{ id: operator.id, name: operator.username }]);
 
   // Try it: the verdict names the filter.
   const tryCard = page.locator('.ant-card').filter({ hasText: 'Try a command' });

@@ -31,6 +31,11 @@ export interface CommandVerdict {
 
 interface Compiled { filter: CommandFilter; re: RegExp }
 
+export interface Ref { id: string; name: string }
+/** A filter with its scopes as {id, name} pairs, the way permissions show theirs. */
+export type NamedCommandFilter = Omit<CommandFilter, 'users' | 'userGroups' | 'assets' | 'nodes' | 'systemUsers'> &
+  Record<'users' | 'userGroups' | 'assets' | 'nodes' | 'systemUsers', Ref[]>;
+
 const SCOPES = [
   ['users', UserEntity], ['userGroups', UserGroupEntity], ['assets', AssetEntity], ['nodes', NodeEntity], ['systemUsers', SystemUserEntity],
 ] as const;
@@ -116,6 +121,19 @@ export class CommandFilterService {
       await writeOperation(em, actor, { action: 'delete', resourceType: 'command_filter', resourceId: id, resourceName: f.name });
     });
     this.#compiled = null;
+  }
+
+  /** Resolves the scope ids of filters to names, one query per kind. */
+  async named(filters: CommandFilter[]): Promise<NamedCommandFilter[]> {
+    const names = new Map<string, string>();
+    for (const [field, entity] of SCOPES) {
+      const ids = [...new Set(filters.flatMap((f) => f[field]))];
+      if (ids.length === 0) continue;
+      const rows = await this.ds.getRepository(entity as EntitySchema<ObjectLiteral>).findBy({ id: In(ids) });
+      for (const r of rows) names.set(r.id as string, String(r.name ?? r.username ?? r.id));
+    }
+    const refs = (ids: string[]) => ids.map((id) => ({ id, name: names.get(id) ?? id }));
+    return filters.map((f) => ({ ...f, users: refs(f.users), userGroups: refs(f.userGroups), assets: refs(f.assets), nodes: refs(f.nodes), systemUsers: refs(f.systemUsers) }));
   }
 
   /** The verdict for one command line typed by a user on an asset as a system user. */

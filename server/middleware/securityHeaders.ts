@@ -1,9 +1,11 @@
 import type { NextFunction, Request, Response } from 'express';
 
 // Ant Design injects its CSS at run time, so styles need 'unsafe-inline'; scripts never do.
+// 'wasm-unsafe-eval' lets the recording player compile its WebAssembly terminal; it allows
+// no string eval and no inline script.
 const CSP = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self' data:",

@@ -1,8 +1,8 @@
-import type { CommandFilter } from '../../core/db/entities/index.ts';
+import type { NamedCommandFilter } from '../../core/access/commandFilters.ts';
 import type { ConfirmationRequest } from '../../core/audit/commandConfirmations.ts';
 import { iso } from './identity.ts';
 
-export function presentCommandFilter(f: CommandFilter) {
+export function presentCommandFilter(f: NamedCommandFilter) {
   return {
     id: f.id, name: f.name, kind: f.kind, pattern: f.pattern, action: f.action, priority: f.priority, active: f.active,
     users: f.users, userGroups: f.userGroups, assets: f.assets, nodes: f.nodes, systemUsers: f.systemUsers,

@@ -3,6 +3,9 @@ import { presentCommandFilter, presentConfirmation } from '../presenters/control
 import { comment, idList, idParams, listQuery, name, queryBool } from './common.ts';
 import { crudRoutes, patchOf } from './crud.ts';
 import { route, type AnyRoute } from './define.ts';
+import type { Services } from '../../core/services.ts';
+import type { Actor } from '../../core/actor.ts';
+import type { CommandFilterInput } from '../../core/access/commandFilters.ts';
 
 const filterBody = z.object({
   name,
@@ -19,11 +22,26 @@ const filterBody = z.object({
   comment: comment.optional(),
 }).strict();
 
+/** The filter service with scopes resolved to names, for the API's shape. */
+function namedFilters(s: Services) {
+  const f = s.commandFilters;
+  return {
+    list: async (q: Parameters<typeof f.list>[0]) => {
+      const page = await f.list(q);
+      return { items: await f.named(page.items), total: page.total };
+    },
+    get: async (id: string) => (await f.named([await f.get(id)]))[0]!,
+    create: async (actor: Actor, input: CommandFilterInput) => (await f.named([await f.create(actor, input)]))[0]!,
+    update: async (actor: Actor, id: string, patch: Partial<CommandFilterInput>) => (await f.named([await f.update(actor, id, patch)]))[0]!,
+    remove: (actor: Actor, id: string) => f.remove(actor, id),
+  };
+}
+
 /** Live control: command filters, confirmations, terminating sessions, the dashboard and retention. */
 export const controlRoutes: AnyRoute[] = [
   ...crudRoutes({
     base: '/command-filters', tag: 'command-filters', noun: 'command filter',
-    service: (s) => s.commandFilters, present: presentCommandFilter,
+    service: (s) => namedFilters(s), present: presentCommandFilter,
     createBody: filterBody, patchBody: patchOf(filterBody),
     listQuery: listQuery.extend({ active: queryBool }),
   }),

@@ -1,5 +1,5 @@
 import { api, mapPage, type ListPage } from './api.ts';
-import { bool, num, str, strOrNull, strings, type Json, type ListParams } from './common.ts';
+import { bool, num, refs, str, strOrNull, type Json, type ListParams, type Ref } from './common.ts';
 
 export type FilterKind = 'regex' | 'commands';
 export type FilterAction = 'deny' | 'allow' | 'confirm';
@@ -20,15 +20,21 @@ export interface CommandFilter {
   assets: string[];
   nodes: string[];
   systemUsers: string[];
+  /** The same scopes with names, for display. */
+  scopeNames: Record<'users' | 'userGroups' | 'assets' | 'nodes' | 'systemUsers', Ref[]>;
   comment: string;
   createdAt: string | null;
 }
 
+const ids = (r: Ref[]) => r.map((x) => x.id);
+
 export function makeCommandFilter(j: Json): CommandFilter {
+  const scopeNames = { users: refs(j.users), userGroups: refs(j.userGroups), assets: refs(j.assets), nodes: refs(j.nodes), systemUsers: refs(j.systemUsers) };
   return {
     id: str(j.id), name: str(j.name), kind: j.kind === 'regex' ? 'regex' : 'commands', pattern: str(j.pattern),
     action: j.action === 'allow' || j.action === 'confirm' ? j.action : 'deny', priority: num(j.priority, 50), active: bool(j.active),
-    users: strings(j.users), userGroups: strings(j.userGroups), assets: strings(j.assets), nodes: strings(j.nodes), systemUsers: strings(j.systemUsers),
+    users: ids(scopeNames.users), userGroups: ids(scopeNames.userGroups), assets: ids(scopeNames.assets), nodes: ids(scopeNames.nodes), systemUsers: ids(scopeNames.systemUsers),
+    scopeNames,
     comment: str(j.comment), createdAt: strOrNull(j.createdAt),
   };
 }

@@ -16,11 +16,10 @@ const KEY = ['command-filters'] as const;
 
 function Scope({ f }: { f: CommandFilter }) {
   const { t } = useTranslation();
-  const parts = ([
-    ['users', f.users.length], ['userGroups', f.userGroups.length], ['assets', f.assets.length], ['nodes', f.nodes.length], ['systemUsers', f.systemUsers.length],
-  ] as const).filter(([, n]) => n > 0);
+  const kinds = ['users', 'userGroups', 'assets', 'nodes', 'systemUsers'] as const;
+  const parts = kinds.filter((k) => f.scopeNames[k].length > 0);
   if (parts.length === 0) return <Tag>{t('filters.everyone')}</Tag>;
-  return <>{parts.map(([k, n]) => <Tag key={k}>{t(`filters.scopeCount.${k}`, { count: n })}</Tag>)}</>;
+  return <>{parts.map((k) => <Tag key={k} title={t(`filters.scopeCount.${k}`, { count: f.scopeNames[k].length })}>{f.scopeNames[k].map((r) => r.name).join(', ')}</Tag>)}</>;
 }
 
 /** Command filters (deny, confirm, allow; lower priority first), a box to try a command, and the commands held for confirmation. */
