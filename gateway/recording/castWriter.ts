@@ -7,10 +7,11 @@
 //
 // The session never waits for the disk: output is coalesced in memory into one event per
 // FLUSH_MS or BATCH_BYTES, encoded once (castText.ts: native UTF-8 check, WebAssembly
-// escaping) and handed to a fs.WriteStream. When
-// the stream's queue is over MAX_QUEUED_BYTES (a slow or stuck disk) whole events are
-// dropped and counted instead; a marker event and a log line say how much is missing.
-// No method throws into the caller; close() writes the tail and resolves, error or not.
+// escaping) and handed to a fs.WriteStream. When the stream's queue is over
+// MAX_QUEUED_BYTES (a slow or stuck disk) whole events are dropped and counted instead;
+// a marker event and a log line say how much is missing. No method throws into the
+// caller; close() writes the tail and resolves, error or not. Not gzipped: the file is
+// what `asciinema play` and the web player read as it is, even while it is written.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.ts';
@@ -48,7 +49,7 @@ export interface CastMeta {
 export interface CastStats {
   /** Events handed to the file (header excluded). */
   events: number;
-  /** Output bytes recorded (before encoding). */
+  /** Output bytes received (recorded or dropped), before encoding. */
   outputBytes: number;
   /** Output/input bytes dropped because the disk could not keep up or failed. */
   droppedBytes: number;
