@@ -1,4 +1,4 @@
-// One audited session (a shell, an exec or a tunnel): its Session row, its byte counters,
+// One audited session (a shell, an exec, an sftp or a tunnel): its Session row, its byte counters,
 // its recording and command taps, and how it ends. Channels create one per backend use.
 import type { Action, Session, SessionKind, SessionStatus } from '../core/db/entities/index.ts';
 import type { Grant } from '../core/access/grant.ts';
@@ -139,6 +139,13 @@ export class LiveSession {
   }
 
   readonly #decoder = new StringDecoder('utf8');
+
+  /** Bytes moved without a terminal stream to tap (SFTP payloads): counted, not recorded or watched. */
+  transferred(input: number, output: number): void {
+    this.bytesIn += input;
+    this.bytesOut += output;
+    this.lastActivityAt = Date.now();
+  }
 
   resize(cols: number, rows: number): void {
     this.#cast?.resize(cols, rows);

@@ -141,10 +141,23 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
     assert.doesNotMatch(w.sshd.log(), /LD_PRELOAD/);
   });
 
-  test('rule 3: sftp is refused with a clear message', async () => {
-    const r = await execa('sshpass', ['-p', ALICE_PASSWORD, 'sftp', ...QUIET, '-o', 'PubkeyAuthentication=no', '-P', String(w.gw.port), 'alice@web01@127.0.0.1'], { reject: false, timeout: 20_000, input: 'ls\n' });
-    assert.notEqual(r.exitCode, 0);
-    assert.match(String(r.stderr), /sftp \(and scp\) are not available/);
+  test('rule 3: a subsystem other than sftp is refused with a clear message', async () => {
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => client.subsys('netconf', (err, stream) => {
+        if (err) return reject(err);
+        let stderr = '';
+        let code: number | null = null;
+        stream.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        stream.on('exit', (c: number | null) => (code = c));
+        stream.on('close', () => resolve({ code, stderr }));
+        stream.resume();
+      }));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /the subsystem 'netconf' is not available/);
+    } finally {
+      client.end();
+    }
   });
 
   test('rule 3: legacy scp (exec "scp -t") needs the upload action', async () => {

@@ -1,12 +1,12 @@
 // A `session` channel: every request on it is either handled or refused here (rule 3).
-// pty-req, window-change, env (TERM/LANG/LC_* only), signal, shell and exec are handled;
-// x11, agent forwarding and unknown requests are refused; sftp is refused with a message
-// until the SFTP issue lands.
+// pty-req, window-change, env (TERM/LANG/LC_* only), signal, shell, exec and the sftp
+// subsystem are handled; x11, agent forwarding, other subsystems and unknown requests are refused.
 import type { Session } from 'ssh2';
 import type { GatewayContext, Operator } from '../context.ts';
 import { SessionState, forwardableEnv } from './sessionState.ts';
 import { runShell } from './shell.ts';
 import { runExec } from './exec.ts';
+import { runSftp } from './sftp.ts';
 import { endChannel } from './endChannel.ts';
 
 /** Signals an operator may send to the backend process. */
@@ -63,13 +63,20 @@ export function handleSession(gw: GatewayContext, op: Operator, session: Session
     if (!channel) return;
     runExec(gw, op, channel, state, info.command).catch((err: unknown) => log.error({ err }, 'exec failed'));
   });
+  // ssh2 hands `subsystem sftp` to this listener with its SFTP server on the channel.
+  session.on('sftp', (accept, reject) => {
+    if (started) return reject?.();
+    started = true;
+    const sftp = accept();
+    if (!sftp) return;
+    runSftp(gw, op, sftp).catch((err: unknown) => log.error({ err }, 'sftp failed'));
+  });
   session.on('subsystem', (accept, reject, info) => {
     if (started) return reject?.();
     started = true;
     log.info({ subsystem: info.name.slice(0, 64) }, 'subsystem refused');
     const channel = accept();
     if (!channel) return;
-    const what = info.name === 'sftp' ? 'sftp (and scp) are not available through this gateway yet' : `the subsystem '${info.name.slice(0, 64)}' is not available`;
-    void endChannel(channel, { status: 1, stderr: what, crlf: state.pty !== null });
+    void endChannel(channel, { status: 1, stderr: `the subsystem '${info.name.slice(0, 64)}' is not available`, crlf: state.pty !== null });
   });
 }

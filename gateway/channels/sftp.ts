@@ -1,0 +1,74 @@
+// `subsystem sftp` on a session channel: `sftp -P 2222 alice@web01@bastion`, and modern
+// `scp` (SFTP mode, OpenSSH 9's default). The pipeline of exec — resolve the target,
+// authorize `connect`, open an audited session, log in to the asset — then the asset's
+// SFTP server is proxied request by request (sftp/sftpProxy.ts), each file operation
+// checked against `upload` / `download` and written as a FileTransfer row.
+import type { SFTPWrapper } from 'ssh2';
+import type { GatewayContext, Operator } from '../context.ts';
+import { findAsset, systemUsersFor } from '../targets.ts';
+import { connectBackend, type BackendClient } from '../backend.ts';
+import { LiveSession } from '../liveSession.ts';
+import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import { BackendSftp } from '../sftp/backendSftp.ts';
+import { SftpProxy, type SftpPolicy, type TransferEntry } from '../sftp/sftpProxy.ts';
+
+export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrapper): Promise<void> {
+  let live: LiveSession | null = null;
+  let writes: Promise<void> = Promise.resolve();
+  const policy: SftpPolicy = {
+    refusal: async (action) => {
+      if (!live) return `${action} is not allowed`;
+      // Asked afresh each time: a permission changed during the session counts at once.
+      const holds = await gw.services.access.stillHolds(live.grant, action);
+      return holds ? null : `${action} is not allowed to you on ${live.grant.asset.name}`;
+    },
+    record: (entry: TransferEntry) => {
+      const session = live;
+      if (!session) return;
+      session.log.info({ operation: entry.operation, path: entry.path.slice(0, 300), size: entry.size, ok: entry.ok }, 'file transfer');
+      writes = writes
+        .then(() => gw.services.fileTransfers.record(session.row, entry))
+        .catch((err: unknown) => session.log.error({ err }, 'file transfer could not be saved'));
+    },
+    count: (input, output) => live?.transferred(input, output),
+  };
+  // Listening starts now: the client's first requests arrive while the asset is dialled.
+  const proxy = new SftpProxy(sftp, policy, op.log);
+  try {
+    const { target } = op;
+    if (!target.asset) throw new OperatorError(`name the asset to transfer files with: sftp -P <port> ${op.user.username}@<asset>@<bastion>`);
+    const text = [target.systemUser, target.asset].filter(Boolean).join('@');
+    const asset = findAsset(await gw.services.access.granted(op.user.id), target.asset);
+    const chosen = systemUsersFor(asset, 'connect', target.systemUser, text)[0]!;
+    const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
+    // No terminal here: a system user in manual login mode is refused by connectBackend.
+    const connecting = connectBackend(gw, grant, {}, op.log);
+    connecting.catch(() => undefined);
+    try {
+      live = await LiveSession.open(gw, op, { grant, kind: 'sftp', action: 'connect', size: null, record: false, recoverCommands: false });
+    } catch (err) {
+      void connecting.then((c) => c.end(), () => undefined);
+      throw err;
+    }
+    const session = live;
+    let client: BackendClient | undefined;
+    let backend: BackendSftp;
+    try {
+      client = await connecting;
+      backend = await BackendSftp.open(client);
+    } catch (err) {
+      client?.end();
+      const line = terminalLine(err, session.log);
+      await session.end({ status: 'failed', endReason: line });
+      throw new OperatorError(line);
+    }
+    session.onTerminate((reason) => proxy.close(`[bastion] session ended: ${reason}`, reason));
+    proxy.attach(backend);
+    const why = await proxy.done;
+    client.end();
+    await writes;
+    await session.end({ status: 'closed', endReason: why });
+  } catch (err) {
+    proxy.close(terminalLine(err, op.log), 'refused');
+  }
+}

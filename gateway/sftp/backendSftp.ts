@@ -1,0 +1,165 @@
+// The asset's SFTP server, as the gateway's SFTP proxy sees it: ssh2's client SFTP with its
+// callbacks wrapped into promises once, here (STYLE rule 6). One call is one request to
+// the backend, so memory stays bounded by what the operator's client has in flight.
+import type { Attributes, FileEntry, InputAttributes, SFTPWrapper, Stats } from 'ssh2';
+import type { BackendClient } from '../backend.ts';
+import { OperatorError } from '../terminalErrors.ts';
+
+/** The SFTP status codes (draft-ietf-secsh-filexfer-02, which ssh2 and OpenSSH speak). */
+export const SFTP_STATUS = {
+  OK: 0,
+  EOF: 1,
+  NO_SUCH_FILE: 2,
+  PERMISSION_DENIED: 3,
+  FAILURE: 4,
+  BAD_MESSAGE: 5,
+  NO_CONNECTION: 6,
+  CONNECTION_LOST: 7,
+  OP_UNSUPPORTED: 8,
+} as const;
+
+/** The pflags of an SFTP OPEN request. */
+export const OPEN_FLAGS = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;
+
+/** An error with the status the backend answered (or the one that describes the failure). */
+export interface SftpFailure {
+  code: number;
+  message: string;
+}
+
+/** The status to pass back to the operator for a failed backend request. */
+export function failureOf(err: unknown): SftpFailure {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : 'failure';
+  if (typeof e?.code === 'number' && e.code > 0 && e.code <= SFTP_STATUS.OP_UNSUPPORTED) return { code: e.code, message };
+  // ssh2 fails every outstanding request this way when the backend channel goes.
+  if (message === 'No response from server') return { code: SFTP_STATUS.CONNECTION_LOST, message: 'the connection to the server was lost' };
+  return { code: SFTP_STATUS.FAILURE, message };
+}
+
+type Done<T> = (err: Error | undefined | null, value?: T) => void;
+
+function call<T>(fn: (cb: Done<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    fn((err, value) => (err ? reject(err) : resolve(value as T)));
+  });
+}
+
+export class BackendSftp {
+  readonly #sftp: SFTPWrapper;
+
+  constructor(sftp: SFTPWrapper) {
+    this.#sftp = sftp;
+  }
+
+  /** Opens the SFTP subsystem on a logged-in backend connection. */
+  static open(client: BackendClient): Promise<BackendSftp> {
+    return new Promise((resolve, reject) => {
+      client.sftp((err, sftp) => {
+        if (err) reject(new OperatorError(`the server refused to start sftp: ${err.message}`));
+        else resolve(new BackendSftp(sftp));
+      });
+    });
+  }
+
+  /** Calls fn once the backend's SFTP channel has closed. */
+  onClose(fn: () => void): void {
+    this.#sftp.once('close', fn);
+  }
+
+  onError(fn: (err: Error) => void): void {
+    this.#sftp.on('error', fn);
+  }
+
+  end(): void {
+    this.#sftp.end();
+  }
+
+  open(path: string, flags: number, attrs: InputAttributes): Promise<Buffer> {
+    return call((cb) => this.#sftp.open(path, flags, attrs, cb));
+  }
+
+  close(handle: Buffer): Promise<void> {
+    return call((cb) => this.#sftp.close(handle, cb));
+  }
+
+  /** Reads up to `length` bytes at `position`; an empty buffer is the end of the file. */
+  read(handle: Buffer, length: number, position: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const buf = Buffer.allocUnsafe(length);
+      this.#sftp.read(handle, buf, 0, length, position, (err, bytesRead) => {
+        if (err) reject(err);
+        else resolve(bytesRead === length ? buf : buf.subarray(0, bytesRead));
+      });
+    });
+  }
+
+  write(handle: Buffer, data: Buffer, position: number): Promise<void> {
+    return call((cb) => this.#sftp.write(handle, data, 0, data.length, position, cb));
+  }
+
+  fstat(handle: Buffer): Promise<Stats> {
+    return call((cb) => this.#sftp.fstat(handle, cb));
+  }
+
+  fsetstat(handle: Buffer, attrs: InputAttributes): Promise<void> {
+    return call((cb) => this.#sftp.fsetstat(handle, attrs, cb));
+  }
+
+  opendir(path: string): Promise<Buffer> {
+    return call((cb) => this.#sftp.opendir(path, cb));
+  }
+
+  /** One READDIR: the entries as the server sent them (`.` and `..` included); rejects with EOF at the end. */
+  readdir(handle: Buffer): Promise<FileEntry[]> {
+    // `full` (untyped in @types/ssh2) keeps `.` and `..`, as the operator's client expects them.
+    const readdir = this.#sftp.readdir as unknown as (h: Buffer, o: { full: boolean }, cb: Done<FileEntry[]>) => void;
+    return call((cb) => readdir.call(this.#sftp, handle, { full: true }, cb));
+  }
+
+  stat(path: string): Promise<Stats> {
+    return call((cb) => this.#sftp.stat(path, cb));
+  }
+
+  lstat(path: string): Promise<Stats> {
+    return call((cb) => this.#sftp.lstat(path, cb));
+  }
+
+  setstat(path: string, attrs: InputAttributes): Promise<void> {
+    return call((cb) => this.#sftp.setstat(path, attrs, cb));
+  }
+
+  realpath(path: string): Promise<string> {
+    return call((cb) => this.#sftp.realpath(path, cb));
+  }
+
+  readlink(path: string): Promise<string> {
+    return call((cb) => this.#sftp.readlink(path, cb));
+  }
+
+  unlink(path: string): Promise<void> {
+    return call((cb) => this.#sftp.unlink(path, cb));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return call((cb) => this.#sftp.rename(from, to, cb));
+  }
+
+  mkdir(path: string, attrs: InputAttributes): Promise<void> {
+    return call((cb) => this.#sftp.mkdir(path, attrs, cb));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return call((cb) => this.#sftp.rmdir(path, cb));
+  }
+
+  /** Creates `linkPath` pointing at `targetPath` (ssh2 handles OpenSSH's swapped order). */
+  symlink(targetPath: string, linkPath: string): Promise<void> {
+    return call((cb) => this.#sftp.symlink(targetPath, linkPath, cb));
+  }
+}
+
+/** Attributes as received from the operator, passed on as the backend's input. */
+export function inputAttributes(attrs: Attributes | undefined): InputAttributes {
+  return (attrs ?? {}) as InputAttributes;
+}

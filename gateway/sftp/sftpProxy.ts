@@ -1,0 +1,366 @@
+// The SFTP switch: every request of the operator's SFTP client is checked, then passed as
+// one request to the asset's SFTP server, and the answer passed back. Reading a file needs
+// `download`; writing, creating, removing, renaming, mkdir/rmdir, setstat and symlinks need
+// `upload`; looking (stat, realpath, directory listings) needs only the session's `connect`.
+//
+// Streaming: a READ or WRITE is forwarded as one backend request and answered when the
+// backend answers, so the gateway holds at most what the client has in flight (OpenSSH:
+// 64 × 32 KiB), never a file. Requests beyond MAX_IN_FLIGHT are failed, not queued.
+//
+// Handles given to the operator are the gateway's own (4-byte counters), mapped to the
+// backend's; a file handle counts its bytes, and its CLOSE writes one FileTransfer row.
+import type { Attributes, FileEntry, SFTPWrapper, Stats } from 'ssh2';
+import type { Logger } from '../../core/logger.ts';
+import type { FileTransfer } from '../../core/db/entities/index.ts';
+import { oneLine } from '../terminalErrors.ts';
+import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
+import { sendExitStatus, writeStderr } from './sftpChannel.ts';
+
+/** Requests the operator may have outstanding; OpenSSH's sftp and scp use 64. */
+export const MAX_IN_FLIGHT = 256;
+/** Open handles per session; OpenSSH's sftp-server allows 512. */
+const MAX_HANDLES = 512;
+/** Longest READ answered in one piece (a short read is allowed by the protocol). */
+const MAX_READ = 256 * 1024;
+
+export type TransferAction = 'upload' | 'download';
+
+export interface TransferEntry {
+  operation: FileTransfer['operation'];
+  path: string;
+  targetPath?: string;
+  size?: number;
+  ok: boolean;
+  message?: string;
+}
+
+/** What the proxy needs from the session around it. */
+export interface SftpPolicy {
+  /** null when the action is allowed now; otherwise the words of the refusal. */
+  refusal(action: TransferAction): Promise<string | null>;
+  /** One FileTransfer row (written in the background). */
+  record(entry: TransferEntry): void;
+  /** Payload bytes moved: operator → asset, asset → operator. */
+  count(input: number, output: number): void;
+}
+
+interface FileHandle {
+  kind: 'file';
+  backend: Buffer;
+  path: string;
+  reads: boolean;
+  writes: boolean;
+  bytesRead: number;
+  bytesWritten: number;
+  /** The first failed READ or WRITE, which makes the transfer not ok. */
+  failure: string | null;
+}
+
+interface DirHandle {
+  kind: 'dir';
+  backend: Buffer;
+  path: string;
+}
+
+type Handle = FileHandle | DirHandle;
+type Work = (backend: BackendSftp) => Promise<void>;
+
+export class SftpProxy {
+  readonly #sftp: SFTPWrapper;
+  readonly #policy: SftpPolicy;
+  readonly #log: Logger;
+  #backend: BackendSftp | null = null;
+  /** Requests that arrived while the backend was still connecting. */
+  #waiting: Work[] = [];
+  #inFlight = 0;
+  #nextHandle = 1;
+  readonly #handles = new Map<number, Handle>();
+  #closed = false;
+  #finished = false;
+  #resolveDone!: (why: string) => void;
+  /** Resolves once the operator's channel is closed, with why. */
+  readonly done: Promise<string>;
+
+  constructor(sftp: SFTPWrapper, policy: SftpPolicy, log: Logger) {
+    this.#sftp = sftp;
+    this.#policy = policy;
+    this.#log = log;
+    this.done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
+    });
+    this.#listen();
+  }
+
+  /** The backend is ready: requests that waited for it go first, in order. */
+  attach(backend: BackendSftp): void {
+    if (this.#closed) {
+      backend.end();
+      return;
+    }
+    this.#backend = backend;
+    backend.onError((err) => this.#log.debug({ err }, 'backend sftp error'));
+    backend.onClose(() => this.close(null, 'the server closed the sftp session'));
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const work of waiting) void work(backend);
+  }
+
+  /**
+   * Ends the operator's channel: the line (if any) goes to the client's stderr first.
+   * Transfers still open are recorded as not finished.
+   */
+  close(line: string | null, why: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (line) writeStderr(this.#sftp, line);
+    // scp (SFTP mode) judges the transfer by the exit status, as sshd sends it for sftp-server.
+    sendExitStatus(this.#sftp, 1);
+    this.#finish(why);
+  }
+
+  #finish(why: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#closed = true;
+    this.#sftp.end();
+    this.#waiting = [];
+    for (const h of this.#handles.values()) {
+      if (h.kind === 'file') this.#recordTransfer(h, 'the session ended before the file was closed');
+    }
+    this.#handles.clear();
+    this.#backend?.end();
+    this.#resolveDone(why);
+  }
+
+  #listen(): void {
+    const sftp = this.#sftp;
+    sftp.on('error', (err: Error) => this.#log.debug({ err }, 'operator sftp error'));
+    sftp.once('end', () => {
+      // The client is done (EOF): like sftp-server exiting, the session ends with status 0.
+      if (!this.#closed) sendExitStatus(sftp, 0);
+      this.#finish('operator closed the sftp session');
+    });
+    sftp.once('close', () => this.#finish('operator closed the sftp session'));
+
+    sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs)));
+    sftp.on('READ', (id, handle, offset, length) => {
+      const h = this.#file(id, handle);
+      if (h) this.#request(id, (b) => this.#read(b, id, h, offset, length));
+    });
+    sftp.on('WRITE', (id, handle, offset, data) => {
+      const h = this.#file(id, handle);
+      // Over ssh2's largest backend packet the buffer is kept past this tick: own a copy.
+      const own = data.length > 64 * 1024 ? Buffer.from(data) : data;
+      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own));
+    });
+    sftp.on('FSTAT', (id, handle) => {
+      const h = this.#handle(id, handle);
+      if (h) this.#request(id, async (b) => this.#attrs(id, await b.fstat(h.backend)));
+    });
+    sftp.on('FSETSTAT', (id, handle, attrs) => {
+      const h = this.#handle(id, handle);
+      if (h) {
+        this.#request(id, async (b) => {
+          if (!(await this.#allowed(id, 'upload', { operation: 'setstat', path: h.path }))) return;
+          await b.fsetstat(h.backend, inputAttributes(attrs));
+          this.#ok(id);
+        });
+      }
+    });
+    sftp.on('CLOSE', (id, handle) => {
+      const h = this.#handle(id, handle);
+      if (!h) return;
+      this.#handles.delete(handle.readUInt32BE(0));
+      this.#request(id, (b) => this.#close(b, id, h));
+    });
+    sftp.on('OPENDIR', (id, path) => this.#request(id, async (b) => {
+      const backend = await b.opendir(path);
+      this.#newHandle(id, { kind: 'dir', backend, path });
+    }));
+    sftp.on('READDIR', (id, handle) => {
+      const h = this.#handle(id, handle);
+      if (h) this.#request(id, async (b) => this.#names(id, await b.readdir(h.backend)));
+    });
+    sftp.on('STAT', (id, path) => this.#request(id, async (b) => this.#attrs(id, await b.stat(path))));
+    sftp.on('LSTAT', (id, path) => this.#request(id, async (b) => this.#attrs(id, await b.lstat(path))));
+    sftp.on('REALPATH', (id, path) => this.#request(id, async (b) => this.#names(id, [nameOnly(await b.realpath(path))])));
+    sftp.on('READLINK', (id, path) => this.#request(id, async (b) => this.#names(id, [nameOnly(await b.readlink(path))])));
+    sftp.on('REMOVE', (id, path) => this.#change(id, { operation: 'delete', path }, (b) => b.unlink(path)));
+    sftp.on('RENAME', (id, from, to) => this.#change(id, { operation: 'rename', path: from, targetPath: to }, (b) => b.rename(from, to)));
+    sftp.on('MKDIR', (id, path, attrs) => this.#change(id, { operation: 'mkdir', path }, (b) => b.mkdir(path, inputAttributes(attrs))));
+    sftp.on('RMDIR', (id, path) => this.#change(id, { operation: 'rmdir', path }, (b) => b.rmdir(path)));
+    sftp.on('SETSTAT', (id, path, attrs) => this.#change(id, { operation: 'setstat', path }, (b) => b.setstat(path, inputAttributes(attrs))));
+    sftp.on('SYMLINK', (id, linkPath, targetPath) => this.#request(id, async (b) => {
+      // A link is a new file on the asset; there is no FileTransfer operation for it, so it is logged.
+      if (!(await this.#allowed(id, 'upload', null))) return;
+      await b.symlink(targetPath, linkPath);
+      this.#log.info({ linkPath: linkPath.slice(0, 300), targetPath: targetPath.slice(0, 300) }, 'sftp symlink created');
+      this.#ok(id);
+    }));
+    // The gateway announces no extensions; clients that try one anyway are told so.
+    sftp.on('EXTENDED', (id) => this.#status(id, SFTP_STATUS.OP_UNSUPPORTED, 'extension not supported by the gateway'));
+  }
+
+  /** Runs one request against the backend (now, or once it is connected); failures become a status. */
+  #request(id: number, work: Work): void {
+    if (this.#closed) return;
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      this.#status(id, SFTP_STATUS.FAILURE, 'too many requests in flight');
+      return;
+    }
+    this.#inFlight++;
+    const run: Work = (b) => work(b)
+      .catch((err: unknown) => {
+        const f = failureOf(err);
+        this.#status(id, f.code, f.message);
+      })
+      .finally(() => {
+        this.#inFlight--;
+      });
+    if (this.#backend) void run(this.#backend);
+    else this.#waiting.push(run);
+  }
+
+  async #open(b: BackendSftp, id: number, path: string, flags: number, attrs: Attributes): Promise<void> {
+    const reads = (flags & OPEN_FLAGS.READ) !== 0;
+    const writes = (flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | OPEN_FLAGS.TRUNC | OPEN_FLAGS.APPEND)) !== 0;
+    if (writes && !(await this.#allowed(id, 'upload', { operation: 'upload', path }))) return;
+    if ((reads || !writes) && !(await this.#allowed(id, 'download', { operation: 'download', path }))) return;
+    if (this.#handles.size >= MAX_HANDLES) {
+      this.#status(id, SFTP_STATUS.FAILURE, 'too many open files');
+      return;
+    }
+    let backend: Buffer;
+    try {
+      backend = await b.open(path, flags, inputAttributes(attrs));
+    } catch (err) {
+      const f = failureOf(err);
+      this.#policy.record({ operation: writes ? 'upload' : 'download', path, ok: false, message: f.message });
+      throw err;
+    }
+    this.#newHandle(id, { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null });
+  }
+
+  async #read(b: BackendSftp, id: number, h: FileHandle, offset: number, length: number): Promise<void> {
+    let data: Buffer;
+    try {
+      data = await b.read(h.backend, Math.min(length, MAX_READ), offset);
+    } catch (err) {
+      h.failure ??= failureOf(err).message;
+      throw err;
+    }
+    if (data.length === 0 && length > 0) {
+      this.#status(id, SFTP_STATUS.EOF);
+      return;
+    }
+    h.bytesRead += data.length;
+    this.#policy.count(0, data.length);
+    this.#sftp.data(id, data);
+  }
+
+  async #write(b: BackendSftp, id: number, h: FileHandle, offset: number, data: Buffer): Promise<void> {
+    try {
+      await b.write(h.backend, data, offset);
+    } catch (err) {
+      h.failure ??= failureOf(err).message;
+      throw err;
+    }
+    h.bytesWritten += data.length;
+    this.#policy.count(data.length, 0);
+    this.#ok(id);
+  }
+
+  async #close(b: BackendSftp, id: number, h: Handle): Promise<void> {
+    try {
+      await b.close(h.backend);
+    } catch (err) {
+      if (h.kind === 'file') this.#recordTransfer(h, failureOf(err).message);
+      throw err;
+    }
+    if (h.kind === 'file') this.#recordTransfer(h, null);
+    this.#ok(id);
+  }
+
+  /** A request that changes the asset's files: needs `upload`, and is recorded either way. */
+  #change(id: number, entry: Omit<TransferEntry, 'ok'>, run: (b: BackendSftp) => Promise<void>): void {
+    this.#request(id, async (b) => {
+      if (!(await this.#allowed(id, 'upload', entry))) return;
+      try {
+        await run(b);
+      } catch (err) {
+        this.#policy.record({ ...entry, ok: false, message: failureOf(err).message });
+        throw err;
+      }
+      this.#policy.record({ ...entry, ok: true });
+      this.#ok(id);
+    });
+  }
+
+  /** Asks the policy; a refusal is answered (PERMISSION_DENIED) and recorded here. */
+  async #allowed(id: number, action: TransferAction, entry: Omit<TransferEntry, 'ok'> | null): Promise<boolean> {
+    const refusal = await this.#policy.refusal(action);
+    if (refusal === null) return true;
+    this.#status(id, SFTP_STATUS.PERMISSION_DENIED, refusal);
+    if (entry) this.#policy.record({ ...entry, ok: false, message: refusal });
+    this.#log.info({ action, path: entry?.path.slice(0, 300) }, 'sftp request refused');
+    return false;
+  }
+
+  /** One row per direction the handle moved data in (an opened-and-closed file counts as its open mode). */
+  #recordTransfer(h: FileHandle, closeFailure: string | null): void {
+    const message = h.failure ?? closeFailure ?? undefined;
+    const ok = message === undefined;
+    const base = { path: h.path, ok, ...(message ? { message } : {}) };
+    if (h.writes) this.#policy.record({ ...base, operation: 'upload', size: h.bytesWritten });
+    if (h.reads && (!h.writes || h.bytesRead > 0)) this.#policy.record({ ...base, operation: 'download', size: h.bytesRead });
+  }
+
+  #newHandle(id: number, h: Handle): void {
+    if (this.#closed) {
+      void this.#backend?.close(h.backend).catch(() => undefined);
+      return;
+    }
+    const n = this.#nextHandle;
+    this.#nextHandle = (this.#nextHandle % 0xffff_ffff) + 1;
+    this.#handles.set(n, h);
+    const buf = Buffer.allocUnsafe(4);
+    buf.writeUInt32BE(n, 0);
+    this.#sftp.handle(id, buf);
+  }
+
+  #handle(id: number, handle: Buffer): Handle | null {
+    const h = handle.length === 4 ? this.#handles.get(handle.readUInt32BE(0)) : undefined;
+    if (h) return h;
+    this.#status(id, SFTP_STATUS.FAILURE, 'invalid handle');
+    return null;
+  }
+
+  #file(id: number, handle: Buffer): FileHandle | null {
+    const h = this.#handle(id, handle);
+    if (!h) return null;
+    if (h.kind === 'file') return h;
+    this.#status(id, SFTP_STATUS.FAILURE, 'not a file handle');
+    return null;
+  }
+
+  #ok(id: number): void {
+    this.#status(id, SFTP_STATUS.OK);
+  }
+
+  #status(id: number, code: number, message?: string): void {
+    if (this.#closed) return;
+    this.#sftp.status(id, code, message === undefined ? undefined : oneLine(message));
+  }
+
+  #attrs(id: number, stats: Stats): void {
+    if (!this.#closed) this.#sftp.attrs(id, stats);
+  }
+
+  #names(id: number, names: FileEntry[]): void {
+    if (!this.#closed) this.#sftp.name(id, names);
+  }
+}
+
+function nameOnly(path: string): FileEntry {
+  return { filename: path, longname: path, attrs: {} as Attributes };
+}
