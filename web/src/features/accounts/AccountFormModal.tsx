@@ -33,7 +33,9 @@ export function AccountFormModal({ kind, account, onClose, onSubmit }: {
     : { comment: '', ...(system ? { loginMode: 'auto' as const, priority: 50, sudo: '', shell: '/bin/bash' } : {}) };
 
   const submit = async () => {
-    const v = await form.validateFields();
+    // antd shows the field errors; a failed validation only stops the submit.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     const input: AccountInput = {
       name: v.name.trim(), username: v.username.trim(), comment: v.comment ?? '',
       ...(system ? { loginMode: v.loginMode, priority: v.priority, sudo: v.sudo ?? '', shell: v.shell || undefined } : {}),

@@ -43,7 +43,9 @@ export function AssetFormModal({ asset, defaultNode, onClose, onSubmit }: {
     : { port: 22, platform: 'linux', nodes: defaultNode ? [defaultNode] : [], adminUser: null, labels: [], active: true };
 
   const submit = async () => {
-    const values = await form.validateFields();
+    // antd shows the field errors; a failed validation only stops the submit.
+    const values = await form.validateFields().catch(() => null);
+    if (!values) return;
     const input = toInput(values);
     const body = asset ? changedFields(fromAsset(asset), input) : input;
     if (asset && Object.keys(body).length === 0) { onClose(); return; }

@@ -59,7 +59,9 @@ export function NodeTree({ selected, onSelect }: { selected: string | null; onSe
   };
 
   const save = async () => {
-    const { name } = await form.validateFields();
+    const values = await form.validateFields().catch(() => null);
+    if (!values) return;
+    const { name } = values;
     try {
       if (dialog?.kind === 'create') {
         const created = await m.createNode.mutateAsync({ name: name.trim(), parent: dialog.parent?.id ?? null });

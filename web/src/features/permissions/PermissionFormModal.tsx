@@ -53,7 +53,9 @@ export function PermissionFormModal({ permission, onClose, onSubmit }: {
     : { users: [], userGroups: [], assets: [], nodes: [], systemUsers: [], actions: ['connect'], active: true };
 
   const submit = async () => {
-    const v = await form.validateFields();
+    // antd shows the field errors; a failed validation only stops the submit.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     const input = toInput(v);
     const body = permission ? changedFields(fromPermission(permission), input) : input;
     if (permission && Object.keys(body).length === 0) { onClose(); return; }

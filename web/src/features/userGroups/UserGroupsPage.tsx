@@ -19,7 +19,9 @@ function GroupFormModal({ group, onClose, onSubmit }: { group: UserGroup | null;
   const [form] = Form.useForm<{ name: string; comment?: string; users: string[] }>();
   const initial: UserGroupInput = group ? { name: group.name, comment: group.comment, users: group.users.map((u) => u.id) } : { users: [], comment: '' };
   const submit = async () => {
-    const v = await form.validateFields();
+    // antd shows the field errors; a failed validation only stops the submit.
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     const input: UserGroupInput = { name: v.name.trim(), comment: v.comment ?? '', users: v.users ?? [] };
     const body = group ? changedFields(initial, input) : input;
     if (group && Object.keys(body).length === 0) { onClose(); return; }

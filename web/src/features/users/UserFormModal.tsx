@@ -61,7 +61,9 @@ export function UserFormModal({ user, open, onClose, onSubmit }: {
     : { role: 'user', groups: [], mustChangePassword: true, active: true };
 
   const submit = async () => {
-    const values = await form.validateFields();
+    // antd shows the field errors; a failed validation only stops the submit.
+    const values = await form.validateFields().catch(() => null);
+    if (!values) return;
     const input = toInput(values);
     const body = user ? changedFields(fromUser(user), input) : input;
     if (user) delete body.username;
