@@ -329,6 +329,23 @@ describe('command recovery from simulated echo', () => {
     assert.deepEqual(r.commands.map((c) => c.input), ['vim notes.txt', 'cat notes.txt']);
   });
 
+  test('leaving the alternate screen is seen even when its escape sequence is split between chunks', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'less /etc/services');
+    r.key('\r');
+    r.out('\r\n\x1b[?10');
+    r.out('49h\x1b[H\x1b[2Jservices...');
+    type(r, 'q');
+    r.out('\x1b[?104');
+    r.out('9l\r' + PROMPT);
+    type(r, 'echo back');
+    r.key('\r');
+    r.out('\r\nback\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['less /etc/services', 'echo back']);
+  });
+
   test('a command is reported once the session is quiet, without waiting for the next one', async () => {
     const r = recorder();
     r.out(PROMPT);

@@ -16,14 +16,13 @@
 //   TERMINAL_LINGER_MS after, for the next line; then it is disposed.
 // - Between lines (while commands run and print) output is NOT parsed: only its last
 //   TAIL_BYTES are kept in a small ring, and the alternate-screen switches are spotted
-//   with a native byte search. When the next line starts the emulator is reset and primed
+//   with a native byte search. Keys typed on the alternate screen start no emulator. When the next line starts the emulator is reset and primed
 //   with that tail (from its first line start), which rebuilds the prompt line.
 // - The output excerpt of a command is its first EXCERPT_RAW_BYTES of raw output,
 //   cleaned up as plain text (terminalText.ts) and cut to EXCERPT_CHARS.
 //
-// Known approximations: typeahead (several lines in one input chunk, a paste) records the
-// lines after the first from the typed text; an alternate-screen switch split across two
-// output chunks is missed while no line is being typed.
+// Known approximation: typeahead (several lines in one input chunk, a paste) records the
+// lines after the first from the typed text.
 import xterm from '@xterm/headless';
 import type { Terminal as XTerminal } from '@xterm/headless';
 import type { Logger } from '../../core/logger.ts';
@@ -83,6 +82,8 @@ interface Slot {
 
 const ALT_SCREEN = Buffer.from('\x1b[?');
 const ALT_MODES = new Set(['1049', '1047', '47']);
+/** `ESC [ ? 1049 ; 1047 h` and the like fit in this many bytes. */
+const ALT_SEQUENCE_MAX = 16;
 const PROMPT_END = /^.*?[$#%>] /;
 
 export class CommandRecorder {
@@ -95,6 +96,8 @@ export class CommandRecorder {
   #lingerTimer: NodeJS.Timeout | null = null;
   #phase: Phase = { kind: 'idle' };
   #altScreen = false;
+  /** The start of an escape sequence cut off at the end of the last output chunk. */
+  #altCarry: Buffer | null = null;
   // The last TAIL_BYTES of output, as a ring.
   #tail: Buffer | null = null;
   #tailEnd = 0;
@@ -180,7 +183,11 @@ export class CommandRecorder {
 
   #onInput(data: Buffer): void {
     let rest = data;
-    if (this.#phase.kind === 'idle') this.#startLine();
+    if (this.#phase.kind === 'idle') {
+      // Keys for a full-screen program (vim, less, top) do not make command lines: no emulator.
+      if (this.#altScreen) return;
+      this.#startLine();
+    }
     for (;;) {
       const enter = indexOfEnter(rest);
       const phase = this.#phase;
@@ -395,12 +402,29 @@ export class CommandRecorder {
     return nl >= 0 ? bytes.subarray(nl + 1) : bytes;
   }
 
-  /** Follows the switches to and from the alternate screen (DECSET 1049/1047/47). */
+  /**
+   * Follows the switches to and from the alternate screen (DECSET 1049/1047/47), also
+   * when a switch is split between two output chunks.
+   */
   #trackAltScreen(data: Buffer): void {
+    const carry = this.#altCarry;
+    if (carry) {
+      this.#altCarry = null;
+      this.#scanAltScreen(Buffer.concat([carry, data.subarray(0, ALT_SEQUENCE_MAX)]), carry.length);
+    }
+    this.#scanAltScreen(data, data.length);
+    const esc = data.lastIndexOf(0x1b);
+    if (esc >= 0 && data.length - esc < ALT_SEQUENCE_MAX && !/[hl]/.test(data.toString('latin1', esc + 1))) {
+      this.#altCarry = Buffer.from(data.subarray(esc));
+    }
+  }
+
+  /** Applies the switches that start before `limit`. */
+  #scanAltScreen(data: Buffer, limit: number): void {
     let i = data.indexOf(ALT_SCREEN);
-    while (i >= 0) {
+    while (i >= 0 && i < limit) {
       let j = i + 3;
-      while (j < data.length && j < i + 12 && (isDigit(data[j]!) || data[j] === 0x3b)) j++;
+      while (j < data.length && j < i + ALT_SEQUENCE_MAX && (isDigit(data[j]!) || data[j] === 0x3b)) j++;
       const final = data[j];
       if (final === 0x68 || final === 0x6c) {
         const modes = data.toString('latin1', i + 3, j).split(';');
