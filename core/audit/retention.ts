@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from './sessions.ts';
+import { segmentsFileOf } from './recordingSegments.ts';
 
 export interface PurgeResult {
   sessions: number;
@@ -30,6 +31,7 @@ export class RetentionService {
       const file = s.recording ? this.sessions.recordingFile({ id: s.id, recording: s.recording } as never) : null;
       if (file) {
         await rm(file, { force: true });
+        await rm(segmentsFileOf(file), { force: true });
         recordings++;
       }
     }

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { NotFoundError } from '../errors.ts';
 import { isUuid, newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
+import { RecordingSegments } from './recordingSegments.ts';
 import { CommandEntity, SessionEntity, type CommandRecord, type Session, type SessionKind, type SessionStatus } from '../db/entities/index.ts';
 
 export interface SessionStart {
@@ -71,6 +72,8 @@ interface QueuedCommand {
 /** Sessions (one per gateway channel) and the commands typed in them: the write side for the gateway, the read side for auditors. */
 export class SessionService {
   readonly recordingsDir: string;
+  /** Recordings cut into segments for fast playback (sidecar files next to the .cast). */
+  readonly segments: RecordingSegments;
   readonly #log: Logger | undefined;
   #queue: QueuedCommand[] = [];
   #flushTimer: NodeJS.Timeout | null = null;
@@ -79,6 +82,7 @@ export class SessionService {
   constructor(private readonly ds: DataSource, config: Config, opts: { log?: Logger } = {}) {
     this.recordingsDir = path.resolve(config.dataDir, 'recordings');
     this.#log = opts.log;
+    this.segments = new RecordingSegments(opts.log);
   }
 
   async start(init: SessionStart): Promise<Session> {
@@ -126,6 +130,18 @@ export class SessionService {
       endReason: result.endReason ?? null,
       terminatedBy: result.terminatedBy?.slice(0, 64) ?? null,
     });
+    this.#prebuildSegments(id);
+  }
+
+  /** Cuts an ended session's recording into playback segments in the background, so the first replay opens fast. */
+  #prebuildSegments(id: string): void {
+    const timer = setTimeout(() => {
+      this.ds.getRepository(SessionEntity).findOneBy({ id }).then((row) => {
+        const file = row ? this.recordingFile(row) : null;
+        if (file) this.segments.prebuild(file);
+      }, () => undefined);
+    }, 250);
+    timer.unref();
   }
 
   /** Records a command; rows arriving together (many sessions) are inserted in one statement. */

@@ -11,6 +11,7 @@ import { auditRoutes } from './audit.ts';
 import { opsRoutes } from './ops.ts';
 import { controlRoutes } from './control.ts';
 import { sessionRoutes } from './sessions.ts';
+import { recordingSegmentRoutes } from './recordingSegments.ts';
 import { commandRoutes } from './commands.ts';
 
 /** Every API route, in the order they are matched. Add a resource's routes here. */
@@ -27,5 +28,6 @@ export const allRoutes: AnyRoute[] = [
   ...opsRoutes,
   ...controlRoutes,
   ...sessionRoutes,
+  ...recordingSegmentRoutes,
   ...commandRoutes,
 ];

@@ -1,5 +1,5 @@
 import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
-import { create, type Player } from 'asciinema-player';
+import { create, type Player, type Source } from 'asciinema-player';
 import 'asciinema-player/dist/bundle/asciinema-player.css';
 import type { Cast } from './castParser.ts';
 
@@ -13,8 +13,17 @@ export interface PlayerHandle {
   fullscreen(): void;
 }
 
+/**
+ * What the player plays: an ended session's recording in segments (the player fetches the index,
+ * then one segment per position; idle time is skipped by the server), or a recording still being
+ * written, fetched whole and parsed by the page.
+ */
+export type PlayerRecording =
+  | { kind: 'segmented'; indexUrl: (idleTimeLimit: number | null) => string }
+  | { kind: 'full'; cast: Cast };
+
 interface Props {
-  cast: Cast;
+  recording: PlayerRecording;
   speed: number;
   /** Seconds; null keeps pauses as recorded. */
   idleTimeLimit: number | null;
@@ -28,11 +37,12 @@ interface Props {
 type Listen = (name: string, handler: () => void) => void;
 
 /**
- * asciinema-player over an already parsed recording: the recording is fetched and parsed once
- * by the page, so changing speed or the idle limit re-creates only the player, not the download.
- * The container carries data-state and data-time for tests and the playback bench.
+ * asciinema-player over a segmented recording (3.18's `format: "segmented"`: opening and seeking
+ * fetch one segment, whatever the recording's size) or over an already parsed one. Changing speed
+ * or the idle limit re-creates only the player. The container carries data-state and data-time
+ * for tests and the playback bench.
  */
-export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function AsciinemaPlayer({ cast, speed, idleTimeLimit, startAt, onReady, onPlayingChange, onError }, ref) {
+export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function AsciinemaPlayer({ recording, speed, idleTimeLimit, startAt, onReady, onPlayingChange, onError }, ref) {
   const host = useRef<HTMLDivElement>(null);
   const player = useRef<Player | null>(null);
   const callbacks = useRef({ onReady, onPlayingChange, onError });
@@ -44,15 +54,22 @@ export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function Asciinem
     const el = host.current;
     if (!el) return;
     el.dataset.state = 'loading';
-    const p = create(
-      // The recording object goes through as is: `data` hands it to the identity parser.
-      { data: () => ({ cols: cast.cols, rows: cast.rows, events: cast.events }) as unknown as Record<string, unknown>, parser: (d: unknown) => d as { cols: number; rows: number; events: Iterable<[number, 'o', string]> } },
-      el,
-      {
-        preload: true, speed, idleTimeLimit: idleTimeLimit ?? undefined, fit: 'width',
-        terminalFontSize: 'small', controls: true, cursorMode: 'steady',
-      },
-    );
+    const common = { preload: true, speed, fit: 'width', terminalFontSize: 'small', controls: true, cursorMode: 'steady' } as const;
+    let p: Player;
+    if (recording.kind === 'segmented') {
+      // The segmented source takes no idleTimeLimit (the server shortens pauses, ?idle=) and no parser.
+      // startAt makes the first segment fetched the one the page opens at.
+      const src = { url: recording.indexUrl(idleTimeLimit), format: 'segmented' } as Source;
+      p = create(src, el, { ...common, startAt: startRef.current });
+    } else {
+      const { cast } = recording;
+      p = create(
+        // The recording object goes through as is: `data` hands it to the identity parser.
+        { data: () => ({ cols: cast.cols, rows: cast.rows, events: cast.events }) as unknown as Record<string, unknown>, parser: (d: unknown) => d as { cols: number; rows: number; events: Iterable<[number, 'o', string]> } },
+        el,
+        { ...common, idleTimeLimit: idleTimeLimit ?? undefined },
+      );
+    }
     player.current = p;
     const listen = p.addEventListener as unknown as Listen;
     // startAt only applies when playback starts: seek there first, so the screen shows that moment at once.
@@ -76,7 +93,7 @@ export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function Asciinem
       p.dispose();
       el.replaceChildren();
     };
-  }, [cast, speed, idleTimeLimit]);
+  }, [recording, speed, idleTimeLimit]);
 
   useImperativeHandle(ref, () => ({
     async seek(seconds: number) {

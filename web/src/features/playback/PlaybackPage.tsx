@@ -6,16 +6,48 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { sessionsService, type CommandRecord } from '../../services/sessions.ts';
 import { recordingsService } from '../../services/recordings.ts';
+import { ApiError } from '../../services/api.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { parseCast } from './castParser.ts';
-import { Timeline } from './timeline.ts';
+import { Timeline, pausesOf, type Pause } from './timeline.ts';
 import { clock } from './clock.ts';
-import { AsciinemaPlayer, type PlayerHandle } from './AsciinemaPlayer.tsx';
+import { AsciinemaPlayer, type PlayerHandle, type PlayerRecording } from './AsciinemaPlayer.tsx';
 import { wasmAllowed } from './wasmSupport.ts';
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 16];
+
+interface LoadedRecording {
+  player: PlayerRecording;
+  /** Pauses longer than a second (recording time, ms), to map command offsets when idle time is skipped. */
+  pauses: Pause[];
+  durationMs: number;
+}
+
+/**
+ * An ended session's recording as a segment index (small, whatever the recording's size: the
+ * player then fetches one segment at a time); a session still being recorded, whole.
+ */
+async function loadRecording(id: string): Promise<LoadedRecording> {
+  try {
+    const index = await recordingsService.index(id);
+    performance.mark('playback:downloaded');
+    performance.mark('playback:parsed');
+    return {
+      player: { kind: 'segmented', indexUrl: (idle) => recordingsService.indexUrl(id, idle) },
+      pauses: index.gaps.map(([a, b]) => [a * 1000, b * 1000]),
+      durationMs: index.recordingDuration * 1000,
+    };
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 409)) throw err;
+  }
+  const text = await recordingsService.text(id);
+  performance.mark('playback:downloaded');
+  const cast = parseCast(text);
+  performance.mark('playback:parsed');
+  return { player: { kind: 'full', cast }, pauses: pausesOf(cast.events), durationMs: cast.durationMs };
+}
 const IDLE_LIMITS = [0, 1, 2, 5, 10];
 
 
@@ -63,13 +95,7 @@ export function PlaybackPage() {
   // The recording is fetched at once, beside the session: its URL only needs the id.
   const cast = useQuery({
     queryKey: ['sessions', id, 'recording'],
-    queryFn: async () => {
-      const text = await recordingsService.text(id);
-      performance.mark('playback:downloaded');
-      const parsed = parseCast(text);
-      performance.mark('playback:parsed');
-      return parsed;
-    },
+    queryFn: () => loadRecording(id),
     staleTime: Infinity, gcTime: 60_000, retry: false,
   });
   const wasm = useQuery({ queryKey: ['wasm-allowed'], queryFn: wasmAllowed, staleTime: Infinity });
@@ -80,7 +106,7 @@ export function PlaybackPage() {
   const [nowMs, setNowMs] = useState(0);
   const player = useRef<PlayerHandle>(null);
   const idleLimit = idle > 0 ? idle : null;
-  const timeline = useMemo(() => (cast.data ? new Timeline(cast.data.events, idleLimit === null ? null : idleLimit * 1000) : null), [cast.data, idleLimit]);
+  const timeline = useMemo(() => (cast.data ? new Timeline(cast.data.pauses, idleLimit === null ? null : idleLimit * 1000) : null), [cast.data, idleLimit]);
   // Where to open: ?t= (seconds of the recording), then wherever the previous player was.
   const initial = Number(params.get('t') ?? '0');
   const resumeAt = useRef(Number.isFinite(initial) ? Math.max(0, initial) * 1000 : 0);
@@ -129,7 +155,7 @@ export function PlaybackPage() {
       <Flex vertical gap={12}>
         <AsciinemaPlayer
           ref={player}
-          cast={cast.data}
+          recording={cast.data.player}
           speed={speed}
           idleTimeLimit={idleLimit}
           startAt={startAt}

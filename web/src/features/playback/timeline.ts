@@ -1,5 +1,22 @@
 import type { CastEvent } from './castParser.ts';
 
+/** A pause in a recording: the times (ms) of the event before it and of the one after. */
+export type Pause = [startMs: number, endMs: number];
+
+/** Pauses shorter than this are not listed: the idle limits offered start at one second. */
+export const MIN_PAUSE_MS = 1000;
+
+/** The pauses of a parsed recording longer than MIN_PAUSE_MS, counted from t = 0 as the player does. */
+export function pausesOf(events: readonly CastEvent[]): Pause[] {
+  const out: Pause[] = [];
+  let prev = 0;
+  for (const [t] of events) {
+    if (t - prev > MIN_PAUSE_MS) out.push([prev, t]);
+    prev = t;
+  }
+  return out;
+}
+
 interface Gap {
   /** Original times (ms) of the event before and after the pause. */
   start: number;
@@ -9,26 +26,25 @@ interface Gap {
 }
 
 /**
- * Maps between the recording's own time and the player's time when the player shortens
- * pauses longer than `idleLimitMs` (asciinema-player's idleTimeLimit), so that a command's
- * offset still seeks to the right moment and the current command follows the player.
+ * Maps between the recording's own time and the player's time when pauses longer than
+ * `idleLimitMs` are shortened (asciinema-player's idleTimeLimit, or the server doing the same
+ * for segmented recordings), so that a command's offset still seeks to the right moment and
+ * the current command follows the player.
  */
 export class Timeline {
   readonly #gaps: Gap[] = [];
   readonly #limit: number;
 
-  constructor(events: readonly CastEvent[], idleLimitMs: number | null) {
+  constructor(pauses: readonly Pause[], idleLimitMs: number | null) {
     this.#limit = idleLimitMs ?? Infinity;
     if (idleLimitMs === null) return;
-    let prev = 0;
     let shift = 0;
-    for (const [t] of events) {
-      const delay = t - prev;
+    for (const [start, end] of pauses) {
+      const delay = end - start;
       if (delay > idleLimitMs) {
-        this.#gaps.push({ start: prev, end: t, shiftBefore: shift });
+        this.#gaps.push({ start, end, shiftBefore: shift });
         shift += delay - idleLimitMs;
       }
-      prev = t;
     }
   }
 
