@@ -1,6 +1,7 @@
 // One audited session (a shell, an exec, an sftp or a tunnel): its Session row, its byte counters,
 // its recording and command taps, and how it ends. Channels create one per backend use.
-import type { Action, Session, SessionKind, SessionStatus } from '../core/db/entities/index.ts';
+import type { Action, CommandRecord, Session, SessionKind, SessionStatus } from '../core/db/entities/index.ts';
+import type { FilterContext } from '../core/access/commandFilters.ts';
 import type { Grant } from '../core/access/grant.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SessionService } from '../core/audit/sessions.ts';
@@ -9,6 +10,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { watchersFor, type Watchers } from './watchers.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCast, openCommandTap, type CastSink, type CommandTap, type RecordedCommand } from './proxy/recorders.ts';
+
+type CommandRisk = CommandRecord['risk'];
 
 export interface SessionEnd {
   status: SessionStatus;
@@ -108,10 +111,32 @@ export class LiveSession {
     }
   }
 
-  #saveCommand(store: SessionService, c: RecordedCommand): void {
+  #saveCommand(store: SessionService, c: RecordedCommand & { risk?: CommandRisk }): void {
     this.#commandWrites = this.#commandWrites
-      .then(() => store.addCommand(this.row, c))
+      .then(async () => store.addCommand(this.row, { ...c, risk: c.risk ?? (await this.#risk(c.input)) }))
       .catch((err: unknown) => this.log.error({ err }, 'command could not be saved'));
+  }
+
+  /** Risky commands are flagged in the command log: a line a deny filter matches, or a confirm filter. */
+  async #risk(line: string): Promise<CommandRisk> {
+    const verdict = await this.gw.services.commandFilters.check(this.filterContext, line);
+    return verdict.action === 'deny' ? 'denied' : verdict.action === 'confirm' ? 'warning' : 'normal';
+  }
+
+  /** Who, where and as whom, for the command filters. */
+  get filterContext(): FilterContext {
+    return { userId: this.row.userId, assetId: this.grant.asset.id, systemUserId: this.grant.systemUser.id };
+  }
+
+  /** A command that did not come from the command tap (an exec, a line a filter refused). */
+  recordCommand(input: string, risk?: CommandRisk): void {
+    const at = new Date();
+    this.#saveCommand(sessionStore(this.gw), { input: input.slice(0, 10_000), output: '', offsetMs: at.getTime() - this.row.startedAt.getTime(), at, ...(risk ? { risk } : {}) });
+  }
+
+  /** The line the operator is typing in a shell, as the terminal emulator shows it; null when unknown. */
+  currentLine(): Promise<string | null> {
+    return this.#commands?.currentLine?.() ?? Promise.resolve(null);
   }
 
   /** Operator → backend bytes. */

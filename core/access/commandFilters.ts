@@ -31,6 +31,8 @@ export interface CommandVerdict {
 
 interface Compiled { filter: CommandFilter; re: RegExp }
 
+export interface FilterContext { userId: string; assetId: string; systemUserId: string | null }
+
 export interface Ref { id: string; name: string }
 /** A filter with its scopes as {id, name} pairs, the way permissions show theirs. */
 export type NamedCommandFilter = Omit<CommandFilter, 'users' | 'userGroups' | 'assets' | 'nodes' | 'systemUsers'> &
@@ -137,25 +139,36 @@ export class CommandFilterService {
   }
 
   /** The verdict for one command line typed by a user on an asset as a system user. */
-  async check(ctx: { userId: string; assetId: string; systemUserId: string | null }, line: string): Promise<CommandVerdict> {
-    const compiled = await this.compiled();
-    if (compiled.length === 0 || !line.trim()) return { action: 'allow', filter: null };
-    const snap = await this.access.snapshot();
-    const groups = snap.users.get(ctx.userId)?.groups ?? [];
-    const assetNodes = snap.ancestorsOf(ctx.assetId);
-    for (const { filter: f, re } of compiled) {
-      if (f.users.length || f.userGroups.length) {
-        const byUser = f.users.includes(ctx.userId);
-        const byGroup = f.userGroups.some((g) => groups.includes(g));
-        if (!byUser && !byGroup) continue;
-      }
-      if (f.assets.length || f.nodes.length) {
-        if (!f.assets.includes(ctx.assetId) && !f.nodes.some((n) => assetNodes.has(n))) continue;
-      }
-      if (f.systemUsers.length && (!ctx.systemUserId || !f.systemUsers.includes(ctx.systemUserId))) continue;
+  async check(ctx: FilterContext, line: string): Promise<CommandVerdict> {
+    if (!line.trim()) return { action: 'allow', filter: null };
+    for (const { filter: f, re } of await this.applicable(ctx)) {
       if (re.test(line)) return { action: f.action, filter: { id: f.id, name: f.name } };
     }
     return { action: 'allow', filter: null };
+  }
+
+  /** Whether any active filter applies to this session at all (a shell skips its checks when none does). */
+  async anyFor(ctx: FilterContext): Promise<boolean> {
+    return (await this.applicable(ctx)).length > 0;
+  }
+
+  private async applicable(ctx: FilterContext): Promise<Compiled[]> {
+    const compiled = await this.compiled();
+    if (compiled.length === 0) return compiled;
+    const snap = await this.access.snapshot();
+    const groups = snap.users.get(ctx.userId)?.groups ?? [];
+    const assetNodes = snap.ancestorsOf(ctx.assetId);
+    return compiled.filter(({ filter: f }) => {
+      if (f.users.length || f.userGroups.length) {
+        const byUser = f.users.includes(ctx.userId);
+        const byGroup = f.userGroups.some((g) => groups.includes(g));
+        if (!byUser && !byGroup) return false;
+      }
+      if (f.assets.length || f.nodes.length) {
+        if (!f.assets.includes(ctx.assetId) && !f.nodes.some((n) => assetNodes.has(n))) return false;
+      }
+      return !(f.systemUsers.length && (!ctx.systemUserId || !f.systemUsers.includes(ctx.systemUserId)));
+    });
   }
 
   private async compiled(): Promise<Compiled[]> {

@@ -8,7 +8,8 @@ import type { SessionState } from './sessionState.ts';
 import { LineReader } from '../menu/lineReader.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
 import { connectBackend, openExec } from '../backend.ts';
-import { LiveSession, sessionStore } from '../liveSession.ts';
+import { LiveSession } from '../liveSession.ts';
+import { decideExec } from '../proxy/commandPolicy.ts';
 import { bridge } from '../proxy/bridge.ts';
 import { OperatorError, terminalLine } from '../terminalErrors.ts';
 import { endChannel } from './endChannel.ts';
@@ -31,9 +32,11 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       if (answer === null) throw new OperatorError('cancelled');
       typedPassword = answer;
     }
+    // Command filters first: a refused command does not even log in to the asset.
+    const verdict = await gw.services.commandFilters.check({ userId: op.user.id, assetId: grant.asset.id, systemUserId: grant.systemUser.id }, command);
     // The backend login and the session row are started together: a command is often short.
-    const connecting = connectBackend(gw, grant, { typedPassword }, op.log);
-    connecting.catch(() => undefined);
+    const connecting = verdict.action === 'deny' ? null : connectBackend(gw, grant, { typedPassword }, op.log);
+    connecting?.catch(() => undefined);
     let live: LiveSession;
     try {
       live = await LiveSession.open(gw, op, {
@@ -41,16 +44,20 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
         term: state.pty?.term, record: true, recoverCommands: false,
       });
     } catch (err) {
-      void connecting.then((c) => c.end(), () => undefined);
+      void connecting?.then((c) => c.end(), () => undefined);
       throw err;
     }
-    // Not awaited: command rows are batched, and the operator should not wait for the batch.
-    sessionStore(gw).addCommand(live.row, { input: command.slice(0, 10_000), output: '', offsetMs: 0, at: new Date() })
-      .catch((err: unknown) => live.log.error({ err }, 'command could not be saved'));
+    // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
+    const decision = await decideExec(gw, live, command, verdict, channel, crlf);
+    if (!decision.allowed) {
+      void connecting?.then((c) => c.end(), () => undefined);
+      await live.end({ status: 'closed', endReason: decision.message });
+      throw new OperatorError(decision.message);
+    }
     let backendClient;
     let remote;
     try {
-      backendClient = await connecting;
+      backendClient = await connecting!;
       remote = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
     } catch (err) {
       backendClient?.end();

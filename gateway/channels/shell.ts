@@ -11,6 +11,7 @@ import { findAsset, parseMenuTarget, systemUsersFor } from '../targets.ts';
 import { connectBackend, openShell } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { bridge, type BridgeResult } from '../proxy/bridge.ts';
+import { shellGuard } from '../proxy/commandPolicy.ts';
 import { OperatorError, terminalLine } from '../terminalErrors.ts';
 import { endChannel } from './endChannel.ts';
 
@@ -113,12 +114,11 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
     await live.end({ status: 'failed', endReason: line });
     throw new OperatorError(line);
   }
+  // Every line the operator submits is checked by the command filters, typeahead included.
+  const guard = shellGuard(gw, live, channel, remote, state.pty !== null);
   const typeahead = reader.takeTypeahead();
-  if (typeahead.length) {
-    live.input(typeahead);
-    remote.stream.write(typeahead);
-  }
-  const res = await bridge(live, channel, remote, state);
+  if (typeahead.length) guard.input(typeahead);
+  const res = await bridge(live, channel, remote, state, guard);
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${res.terminated}\x1b[0m\r\n`);
   // Not awaited: the row and the recording tail are closed while the operator moves on

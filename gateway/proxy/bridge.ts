@@ -5,7 +5,7 @@ import type { ServerChannel } from 'ssh2';
 import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import type { SessionState } from '../channels/sessionState.ts';
-import { pump } from './pump.ts';
+import { BUDGET_BYTES, pump } from './pump.ts';
 
 export interface BridgeResult {
   exitStatus: number | null;
@@ -16,13 +16,21 @@ export interface BridgeResult {
   operatorGone: boolean;
 }
 
+/** Takes the operator's input instead of the plain pump (the command filters' guard). */
+export interface InputGate {
+  input(chunk: Buffer): void;
+  /** The operator's input ended: resolves once everything given to input() has been passed on or refused. */
+  end(): Promise<void>;
+  stop(): void;
+}
+
 /** Resolves once the backend channel or the operator's channel has closed. */
-export function bridge(live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState): Promise<BridgeResult> {
+export function bridge(live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState, gate?: InputGate): Promise<BridgeResult> {
   const backend = remote.stream;
   return new Promise((resolve) => {
     const result: BridgeResult = { exitStatus: null, exitSignal: null, terminated: null, operatorGone: false };
     const stops = [
-      pump(channel, backend, (c) => live.input(c)),
+      gate ? gated(channel, gate) : pump(channel, backend, (c) => live.input(c)),
       pump(backend, channel, (c) => live.output(c)),
       pump(backend.stderr, channel.stderr, (c) => live.output(c)),
     ];
@@ -34,7 +42,8 @@ export function bridge(live: LiveSession, channel: ServerChannel, remote: Backen
 
     // The operator closed stdin (e.g. end of a piped file): pass the EOF on.
     const onOperatorEof = (): void => {
-      backend.end();
+      if (gate) void gate.end().then(() => backend.end());
+      else backend.end();
     };
     const onOperatorClose = (): void => {
       result.operatorGone = true;
@@ -65,4 +74,35 @@ export function bridge(live: LiveSession, channel: ServerChannel, remote: Backen
       setTimeout(finish, 2000).unref();
     });
   });
+}
+
+function gated(channel: ServerChannel, gate: InputGate): () => void {
+  const onData = (chunk: Buffer): void => gate.input(chunk);
+  channel.on('data', onData);
+  channel.resume();
+  return () => {
+    channel.off('data', onData);
+    gate.stop();
+  };
+}
+
+/**
+ * Writes to the backend for an InputGate, with pump's backpressure: the operator's
+ * channel is paused while the backend has BUDGET_BYTES queued.
+ */
+export function gatedWriter(channel: ServerChannel, live: LiveSession, remote: BackendChannel): (bytes: Buffer) => void {
+  const backend = remote.stream;
+  let waiting = false;
+  return (bytes) => {
+    live.input(bytes);
+    if (!backend.writable) return;
+    if (!backend.write(bytes) && !waiting && backend.writableLength >= BUDGET_BYTES) {
+      waiting = true;
+      channel.pause();
+      backend.once('drain', () => {
+        waiting = false;
+        channel.resume();
+      });
+    }
+  };
 }

@@ -17,6 +17,8 @@ export interface CommandTap {
   input(data: Buffer): void;
   output(data: Buffer): void;
   resize(cols: number, rows: number): void;
+  /** The line being typed now as the emulator shows it (null when none); read by the command filters at Enter. */
+  currentLine?(): Promise<string | null>;
   /** Flushes the last command (its output excerpt) and frees the emulator. */
   dispose(): void | Promise<void>;
 }

@@ -138,6 +138,23 @@ export class CommandRecorder {
     }
   }
 
+  /**
+   * The command being typed right now, as the emulator shows it (prompt stripped), once it
+   * has parsed the output so far; null when no line is being typed on the normal screen.
+   * The gateway's command filters read it when Enter arrives, before passing Enter on.
+   */
+  currentLine(): Promise<string | null> {
+    const phase = this.#phase;
+    const term = this.#term;
+    if (this.#disposed || phase.kind !== 'typing' || !term) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      term.write('', () => {
+        if (this.#phase !== phase || this.#term !== term || term.buffer.active.type === 'alternate') return resolve(null);
+        resolve(stripPrompt(readLine(term, false), phase.line.prompt).slice(0, MAX_COMMAND_CHARS));
+      });
+    });
+  }
+
   resize(cols: number, rows: number): void {
     if (this.#disposed) return;
     this.#cols = clampSize(cols, this.#cols);

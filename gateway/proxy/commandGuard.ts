@@ -1,0 +1,323 @@
+// The command filters' tap on an interactive shell's input (koko's "command parser" on the
+// operator's side). Keystrokes pass straight through; an Enter is held until the line it
+// submits has been checked against the filters:
+//   allow   → the Enter goes on;
+//   deny    → the Enter is replaced by Ctrl-C (the shell drops the line and redraws its
+//             prompt) and the operator is told which filter refused it;
+//   confirm → the Enter waits for an administrator; approved → it goes on, rejected or
+//             timed out → as deny. Input typed meanwhile is held (bounded), and Ctrl-C cancels.
+//
+// The line is read two ways and the stricter verdict wins: as the terminal emulator shows
+// it (tab completion, history recall and line editing already applied by the shell), and as
+// typed since the last Enter (keys the backend has not echoed yet, e.g. a paste or a script
+// that sends a whole line with its Enter at once).
+//
+// Without a PTY there is no line editing: input is forwarded a whole line at a time, each
+// line checked first, and a refused line is dropped.
+import type { CommandVerdict } from '../../core/access/commandFilters.ts';
+
+/** Input held while an administrator decides; more is dropped (with one notice). */
+const HOLD_BYTES = 64 * 1024;
+/** Longest line (without a PTY) gathered before it is checked and passed on in pieces. */
+const MAX_LINE_BYTES = 64 * 1024;
+/** How long the emulator may take to show the line. */
+const LINE_READ_MS = 1000;
+
+export interface ConfirmOutcome {
+  approved: boolean;
+  by: string | null;
+}
+
+export interface CommandGuardHooks {
+  /** True when the operator has a terminal (Enter is \r, Ctrl-C cancels a line). */
+  pty: boolean;
+  /** Bytes on to the backend (and the session's taps). */
+  forward(bytes: Buffer): void;
+  /** Text to the operator's terminal. */
+  say(text: string): void;
+  /** Stop / restart reading the operator's input (while too much is held). */
+  pause(): void;
+  resume(): void;
+  /** Whether any filter applies to this session (no: every check is skipped). */
+  enabled(): Promise<boolean>;
+  check(line: string): Promise<CommandVerdict>;
+  /** The line as the terminal emulator shows it, or null. */
+  screenLine(): Promise<string | null>;
+  /** Asks an administrator; resolves when decided, timed out, or aborted. */
+  confirm(line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome>;
+  /** A line the filters refused: recorded as a denied command. */
+  refused(line: string, filterName: string): void;
+}
+
+const CTRL_C = Buffer.from([0x03]);
+
+export class CommandGuard {
+  readonly #hooks: CommandGuardHooks;
+  /** Input that arrived while an Enter was being decided. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #paused = false;
+  #dropped = false;
+  #busy = false;
+  #idle: Array<() => void> = [];
+  #confirming: AbortController | null = null;
+  #stopped = false;
+  /** Without a PTY: the raw bytes of the line gathered so far. */
+  #line: Buffer[] = [];
+  #lineBytes = 0;
+  /** With a PTY: the line as typed since the last Enter. */
+  #typed: TypedLine = { text: '', escape: false };
+
+  constructor(hooks: CommandGuardHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** Operator → backend bytes. */
+  input(chunk: Buffer): void {
+    if (this.#stopped || chunk.length === 0) return;
+    if (this.#busy) {
+      this.#hold(chunk);
+      return;
+    }
+    void this.#run(chunk);
+  }
+
+  /** Resolves once all input so far has been passed on (or refused). */
+  drained(): Promise<void> {
+    if (!this.#busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** The operator's input ended (EOF): a last line without a newline is checked and passed on too. */
+  async end(): Promise<void> {
+    await this.drained();
+    if (this.#hooks.pty || this.#lineBytes === 0 || this.#stopped) return;
+    this.#busy = true;
+    try {
+      await this.#enter(Buffer.alloc(0));
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** The session is over: a pending confirmation is withdrawn and held input dropped. */
+  stop(): void {
+    this.#stopped = true;
+    this.#confirming?.abort();
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  #hold(chunk: Buffer): void {
+    if (this.#confirming) {
+      // Ctrl-C while an administrator is asked withdraws the question.
+      if (this.#hooks.pty && chunk.includes(0x03)) {
+        this.#confirming.abort();
+        return;
+      }
+      if (this.#pendingBytes + chunk.length > HOLD_BYTES) {
+        if (!this.#dropped) this.#hooks.say('[bastion] input dropped while the command is held\r\n');
+        this.#dropped = true;
+        return;
+      }
+    }
+    this.#pending.push(Buffer.from(chunk));
+    this.#pendingBytes += chunk.length;
+    // A quick check with a big paste behind it: the operator's side waits instead.
+    if (!this.#paused && this.#pendingBytes > HOLD_BYTES) {
+      this.#paused = true;
+      this.#hooks.pause();
+    }
+  }
+
+  async #run(first: Buffer): Promise<void> {
+    this.#busy = true;
+    try {
+      let chunk: Buffer | undefined = first;
+      while (chunk && !this.#stopped) {
+        await this.#process(chunk);
+        chunk = this.#pending.shift();
+        if (chunk) this.#pendingBytes -= chunk.length;
+      }
+    } finally {
+      this.#busy = false;
+      this.#dropped = false;
+      if (this.#paused) {
+        this.#paused = false;
+        this.#hooks.resume();
+      }
+      for (const fn of this.#idle.splice(0)) fn();
+    }
+  }
+
+  /** Passes a chunk on, stopping at each Enter until its line is decided. */
+  async #process(chunk: Buffer): Promise<void> {
+    const pty = this.#hooks.pty;
+    if (!pty && this.#lineBytes === 0 && !(await this.#hooks.enabled())) {
+      // No filter applies: without a PTY there is nothing to hold back.
+      this.#hooks.forward(chunk);
+      return;
+    }
+    let rest = chunk;
+    while (rest.length > 0 && !this.#stopped) {
+      const enter = pty ? indexOfEnter(rest) : rest.indexOf(0x0a);
+      if (enter < 0) {
+        await this.#typing(rest);
+        return;
+      }
+      // \r\n (or \n alone) is one Enter.
+      const end = enter + (rest[enter] === 0x0d && rest[enter + 1] === 0x0a ? 2 : 1);
+      await this.#typing(rest.subarray(0, enter));
+      const ending = rest.subarray(enter, end);
+      rest = rest.subarray(end);
+      await this.#enter(ending);
+    }
+  }
+
+  /** Keys of a line (no Enter among them). */
+  async #typing(bytes: Buffer): Promise<void> {
+    if (bytes.length === 0) return;
+    if (this.#hooks.pty) {
+      this.#typed = applyKeys(this.#typed, bytes);
+      this.#hooks.forward(bytes);
+      return;
+    }
+    this.#line.push(Buffer.from(bytes));
+    this.#lineBytes += bytes.length;
+    if (this.#lineBytes < MAX_LINE_BYTES) return;
+    // A very long line: checked and passed on as it is; the rest follows as another piece.
+    const piece = this.#takeLine();
+    const verdict = await this.#hooks.check(piece.toString('utf8'));
+    if (verdict.action === 'allow' && !this.#stopped) this.#hooks.forward(piece);
+  }
+
+  #takeLine(): Buffer {
+    const line = Buffer.concat(this.#line);
+    this.#line = [];
+    this.#lineBytes = 0;
+    return line;
+  }
+
+  async #enter(ending: Buffer): Promise<void> {
+    const hooks = this.#hooks;
+    const raw = hooks.pty ? null : this.#takeLine();
+    const typed = hooks.pty ? this.#typed.text : raw!.toString('utf8');
+    this.#typed = { text: '', escape: false };
+    if (!(await hooks.enabled())) {
+      this.#pass(raw, ending);
+      return;
+    }
+    const screen = hooks.pty ? await withTimeout(hooks.screenLine(), LINE_READ_MS, null) : null;
+    const candidates = [...new Set([screen?.trim(), typed.trim()].filter((l): l is string => Boolean(l)))];
+    let line = candidates[0] ?? '';
+    let verdict: CommandVerdict = { action: 'allow', filter: null };
+    for (const c of candidates) {
+      const v = await hooks.check(c);
+      if (severity(v) > severity(verdict)) {
+        verdict = v;
+        line = c;
+      }
+    }
+    if (this.#stopped) return;
+    const name = verdict.filter?.name ?? '';
+    if (verdict.action === 'allow') {
+      this.#pass(raw, ending);
+      return;
+    }
+    if (verdict.action === 'confirm') {
+      hooks.say(`\r\n[bastion] '${printable(line)}' is held by filter '${printable(name)}': waiting for an administrator to approve… (Ctrl-C cancels)\r\n`);
+      const controller = new AbortController();
+      this.#confirming = controller;
+      let outcome: ConfirmOutcome;
+      try {
+        outcome = await hooks.confirm(line, name, controller.signal);
+      } catch {
+        outcome = { approved: false, by: null };
+      } finally {
+        this.#confirming = null;
+      }
+      if (this.#stopped) return;
+      if (outcome.approved) {
+        hooks.say(`[bastion] approved by ${printable(outcome.by ?? 'an administrator')}\r\n`);
+        this.#pass(raw, ending);
+        return;
+      }
+      const why = controller.signal.aborted ? 'cancelled' : outcome.by ? `rejected by ${printable(outcome.by)}` : 'not approved in time';
+      hooks.say(`[bastion] command ${why}\r\n`);
+    } else {
+      hooks.say(`\r\n[bastion] command refused by filter '${printable(name)}'\r\n`);
+    }
+    hooks.refused(line, name);
+    if (!hooks.pty) return;
+    // Nothing typed ahead behind a refused line runs either; the shell drops the line
+    // (Ctrl-C) and shows a fresh prompt.
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    hooks.forward(CTRL_C);
+  }
+
+  #pass(line: Buffer | null, ending: Buffer): void {
+    this.#hooks.forward(line && line.length > 0 ? Buffer.concat([line, ending]) : ending);
+  }
+}
+
+function severity(v: CommandVerdict): number {
+  return v.action === 'deny' ? 2 : v.action === 'confirm' ? 1 : 0;
+}
+
+function indexOfEnter(data: Buffer): number {
+  const cr = data.indexOf(0x0d);
+  const lf = data.indexOf(0x0a);
+  if (cr < 0) return lf;
+  if (lf < 0) return cr;
+  return Math.min(cr, lf);
+}
+
+interface TypedLine {
+  text: string;
+  /** Inside an escape sequence (which may continue in the next chunk). */
+  escape: boolean;
+}
+
+/**
+ * The typed line after these keys: printable text appended, Backspace, Ctrl-U (line) and
+ * Ctrl-W (word) applied, Ctrl-C clears, escape sequences (arrows, function keys) skipped.
+ * Cursor movements are not followed: a word typed at the start of the line counts as
+ * typed at the end, which can only make a check stricter.
+ */
+function applyKeys(line: TypedLine, keys: Buffer): TypedLine {
+  let { text, escape } = line;
+  for (const ch of keys.toString('utf8')) {
+    if (escape) {
+      // ESC [ params final, ESC O x, ESC x: everything up to the final letter is skipped.
+      if (ch === '[' || ch === 'O' || (ch >= ' ' && ch <= '?')) continue;
+      escape = false;
+      continue;
+    }
+    if (ch === '\x1b') escape = true;
+    else if (ch === '\x7f' || ch === '\b') text = text.slice(0, -1);
+    else if (ch === '\x15' || ch === '\x03') text = '';
+    else if (ch === '\x17') text = text.replace(/\S*\s*$/, '');
+    else if (ch >= ' ') text += ch;
+  }
+  return { text: text.length > 65_536 ? text.slice(-65_536) : text, escape };
+}
+
+/** Text safe to print on the operator's terminal. */
+function printable(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    void p.then((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    }, () => {
+      clearTimeout(timer);
+      resolve(fallback);
+    });
+  });
+}

@@ -1,0 +1,85 @@
+// Where the command filters (core/access/commandFilters.ts) meet a live session: the guard
+// on a shell's input, and the check of an exec command before it starts. Confirmations go
+// to administrators through core's CommandConfirmations (the bus), with the configured timeout.
+import type { ServerChannel } from 'ssh2';
+import type { CommandVerdict } from '../../core/access/commandFilters.ts';
+import type { GatewayContext } from '../context.ts';
+import type { BackendChannel } from '../backend.ts';
+import type { LiveSession } from '../liveSession.ts';
+import { CommandGuard, type ConfirmOutcome } from './commandGuard.ts';
+import { gatedWriter } from './bridge.ts';
+
+function confirmWith(gw: GatewayContext, live: LiveSession, line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome> {
+  live.log.info({ command: line.slice(0, 300), filter: filterName }, 'command held for confirmation');
+  return gw.services.confirmations.request({
+    sessionId: live.id, username: live.operator.user.username, assetName: live.grant.asset.name,
+    systemUsername: live.grant.systemUser.username, command: line, filter: filterName,
+  }, gw.services.config.confirmTimeoutSeconds * 1000, signal);
+}
+
+/** The guard for one shell session's input (see commandGuard.ts). */
+export function shellGuard(gw: GatewayContext, live: LiveSession, channel: ServerChannel, remote: BackendChannel, pty: boolean): CommandGuard {
+  const filters = gw.services.commandFilters;
+  const ctx = live.filterContext;
+  return new CommandGuard({
+    pty,
+    forward: gatedWriter(channel, live, remote),
+    say: (text) => {
+      if (channel.writable) channel.write(pty ? text : text.replace(/\r\n/g, '\n').replace(/^\n/, ''));
+    },
+    pause: () => channel.pause(),
+    resume: () => channel.resume(),
+    enabled: () => filters.anyFor(ctx),
+    check: (line) => filters.check(ctx, line),
+    screenLine: () => live.currentLine(),
+    confirm: (line, name, signal) => confirmWith(gw, live, line, name, signal),
+    refused: (line, name) => {
+      live.log.info({ command: line.slice(0, 300), filter: name }, 'command refused by a filter');
+      live.recordCommand(line, 'denied');
+    },
+  });
+}
+
+export interface ExecDecision {
+  allowed: boolean;
+  /** What the operator is told when it is not. */
+  message: string;
+  verdict: CommandVerdict;
+}
+
+/**
+ * Acts on the filters' verdict for an exec command before it starts: a `confirm` waits for
+ * an administrator (the operator is told on stderr). The command is recorded here, flagged
+ * 'warning' when it needed a confirmation and 'denied' when it was refused.
+ */
+export async function decideExec(gw: GatewayContext, live: LiveSession, command: string, verdict: CommandVerdict, channel: ServerChannel, crlf: boolean): Promise<ExecDecision> {
+  const name = verdict.filter?.name ?? '';
+  const nl = crlf ? '\r\n' : '\n';
+  if (verdict.action === 'allow') {
+    live.recordCommand(command, 'normal');
+    return { allowed: true, message: '', verdict };
+  }
+  if (verdict.action === 'confirm') {
+    if (channel.stderr.writable) channel.stderr.write(`[bastion] command held by filter '${name}': waiting for an administrator to approve…${nl}`);
+    const controller = new AbortController();
+    const onClose = (): void => controller.abort();
+    channel.once('close', onClose);
+    let outcome: ConfirmOutcome;
+    try {
+      outcome = await confirmWith(gw, live, command, name, controller.signal);
+    } finally {
+      channel.off('close', onClose);
+    }
+    if (outcome.approved) {
+      if (channel.stderr.writable) channel.stderr.write(`[bastion] approved by ${outcome.by ?? 'an administrator'}${nl}`);
+      live.recordCommand(command, 'warning');
+      return { allowed: true, message: '', verdict };
+    }
+    live.recordCommand(command, 'denied');
+    const why = outcome.by ? `rejected by ${outcome.by}` : 'not approved in time';
+    return { allowed: false, message: `[bastion] command ${why} (filter '${name}')`, verdict };
+  }
+  live.log.info({ command: command.slice(0, 300), filter: name }, 'command refused by a filter');
+  live.recordCommand(command, 'denied');
+  return { allowed: false, message: `[bastion] command refused by filter '${name}'`, verdict };
+}

@@ -1,0 +1,205 @@
+// Command filters enforced by the gateway: in a real PTY shell the line the operator submits
+// is checked before Enter reaches the asset (a refused line never runs, a held line waits for
+// an administrator), and exec commands are checked before they start.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import type { Actor } from '../core/actor.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { CommandEntity, type CommandRecord, type FilterAction, type User } from '../core/db/entities/index.ts';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { cleanup } from './helpers/tmp.ts';
+import { eventually, openShell, ssh2Login, sshPassword, type Screen, startWorld, type World } from './gatewayFixture.ts';
+
+const skip = sshdUnavailable();
+const PROMPT = /\$ (\x1b\[K)?$/;
+
+describe('SSH gateway: command filters in shells and exec', { skip }, () => {
+  let w: World;
+  let seq = 0;
+  let admin: Actor;
+  const s = () => w.bastion.services;
+  const markers: string[] = [];
+  /** A path on the asset (the loopback sshd) whose existence tells whether a command ran. */
+  const marker = (what: string) => {
+    const path = `/tmp/bastion-filter-${process.pid}-${what}-${++seq}`;
+    markers.push(path);
+    return path;
+  };
+
+  async function operator(): Promise<User & { password: string }> {
+    const password = `Filter-pass-${++seq}-xyz`;
+    const user = await w.f.user({ username: `cf${seq}`, password });
+    await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id] });
+    return Object.assign(user, { password });
+  }
+  async function filter(user: User, pattern: string, action: FilterAction, kind: 'commands' | 'regex' = 'commands') {
+    return s().commandFilters.create(SYSTEM_ACTOR, { name: `${action}-${pattern.replace(/\W+/g, '')}-${++seq}`, kind, pattern, action, users: [user.id] });
+  }
+  async function shell(user: User & { password: string }): Promise<{ screen: Screen; end: () => void }> {
+    const client = await ssh2Login(w.gw.port, { username: `${user.username}@web01`, password: user.password });
+    const screen = await openShell(client);
+    await screen.waitFor(PROMPT);
+    return { screen, end: () => client.end() };
+  }
+  async function commands(userId: string, ok: (rows: CommandRecord[]) => boolean): Promise<CommandRecord[]> {
+    return eventually(() => s().ds.getRepository(CommandEntity).find({ where: { userId }, order: { createdAt: 'ASC' } }), ok);
+  }
+  async function pendingFor(username: string) {
+    const found = await eventually(async () => s().confirmations.pending().filter((p) => p.username === username), (p) => p.length > 0);
+    assert.equal(found.length, 1, 'one command is held');
+    return found[0]!;
+  }
+
+  before(async () => {
+    w = await startWorld();
+    const adminUser = await s().users.findByUsername('admin');
+    admin = { id: adminUser?.id ?? null, username: 'admin', role: 'admin', clientAddress: '127.0.0.1' };
+  });
+  after(async () => {
+    for (const m of markers) rmSync(m, { recursive: true, force: true });
+    await w?.stop();
+    await cleanup();
+  });
+
+  test('a denied line sent with its Enter in one piece never runs; the shell goes on; the command is flagged denied', async () => {
+    const op = await operator();
+    const f = await filter(op, 'touch', 'deny');
+    const path = marker('deny');
+    const { screen, end } = await shell(op);
+    try {
+      const refused = await screen.send(`touch ${path}\r`, PROMPT);
+      assert.match(refused, new RegExp(`\\[bastion\\] command refused by filter '${f.name}'`));
+      await screen.send('echo still-here\r', /still-here\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(existsSync(path), false, 'the denied command did not run');
+    } finally {
+      end();
+    }
+    const rows = await commands(op.id, (r) => r.some((c) => c.risk === 'denied') && r.some((c) => c.input === 'echo still-here'));
+    const denied = rows.find((c) => c.risk === 'denied');
+    assert.equal(denied?.input, `touch ${path}`);
+    assert.equal(rows.find((c) => c.input === 'echo still-here')?.risk, 'normal');
+  });
+
+  test('the line is read from the screen: a command completed with Tab is refused too', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('tab');
+    const { screen, end } = await shell(op);
+    try {
+      // Typed "tou<Tab>": only the shell's completion makes it `touch`.
+      await screen.send('tou\t', /touch $/);
+      const refused = await screen.send(` ${path}\r`, PROMPT);
+      assert.match(refused, /command refused by filter/);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(existsSync(path), false);
+    } finally {
+      end();
+    }
+  });
+
+  test('a confirm filter holds the command until an administrator approves it, then it runs (flagged warning)', async () => {
+    const op = await operator();
+    const f = await filter(op, 'mkdir', 'confirm');
+    const path = marker('approve');
+    const { screen, end } = await shell(op);
+    try {
+      const from = screen.text.length;
+      screen.stream.write(`mkdir ${path}\r`);
+      await screen.waitFor(/waiting for an administrator to approve/, from);
+      const held = await pendingFor(op.username);
+      assert.equal(held.command, `mkdir ${path}`);
+      assert.equal(held.filter, f.name);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(existsSync(path), false, 'nothing runs while the command is held');
+      await s().confirmations.decide(admin, held.id, true);
+      await screen.waitFor(/approved by admin[\s\S]*\$ (\x1b\[K)?$/, from);
+      await eventually(async () => existsSync(path), (x) => x);
+      assert.equal(existsSync(path), true, 'the approved command ran');
+    } finally {
+      end();
+    }
+    const rows = await commands(op.id, (r) => r.some((c) => c.input === `mkdir ${path}`));
+    assert.equal(rows.find((c) => c.input === `mkdir ${path}`)?.risk, 'warning');
+  });
+
+  test('a rejected command does not run and is recorded as denied', async () => {
+    const op = await operator();
+    await filter(op, 'mkdir', 'confirm');
+    const path = marker('reject');
+    const { screen, end } = await shell(op);
+    try {
+      const from = screen.text.length;
+      screen.stream.write(`mkdir ${path}\r`);
+      await screen.waitFor(/waiting for an administrator/, from);
+      const held = await pendingFor(op.username);
+      await s().confirmations.decide(admin, held.id, false);
+      await screen.waitFor(/command rejected by admin[\s\S]*\$ (\x1b\[K)?$/, from);
+      await screen.send('echo after-reject\r', /after-reject\r\n/);
+      assert.equal(existsSync(path), false);
+    } finally {
+      end();
+    }
+    const rows = await commands(op.id, (r) => r.some((c) => c.risk === 'denied'));
+    assert.equal(rows.find((c) => c.risk === 'denied')?.input, `mkdir ${path}`);
+  });
+
+  test('exec: a denied command exits 1 with one line and never runs; a held one runs once approved', async () => {
+    const op = await operator();
+    const deny = await filter(op, 'touch', 'deny');
+    await filter(op, 'mkdir', 'confirm');
+    const path = marker('exec');
+    const r = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, [`touch ${path}`]);
+    assert.equal(r.exitCode, 1);
+    assert.equal(String(r.stderr).trim(), `[bastion] command refused by filter '${deny.name}'`);
+    assert.equal(existsSync(path), false);
+    // Behind sudo or a path the command is still found.
+    const sneaky = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, [`true; /usr/bin/touch ${path}`]);
+    assert.equal(sneaky.exitCode, 1);
+    assert.equal(existsSync(path), false);
+
+    const dir = marker('exec-confirm');
+    const running = sshPassword(w.gw.port, `${op.username}@web01`, op.password, [`mkdir ${dir} && echo made`]);
+    const held = await pendingFor(op.username);
+    assert.equal(existsSync(dir), false);
+    await s().confirmations.decide(admin, held.id, true);
+    const done = await running;
+    assert.equal(done.exitCode, 0, String(done.stderr));
+    assert.equal(String(done.stdout).trim(), 'made');
+    assert.match(String(done.stderr), /waiting for an administrator to approve/);
+    assert.equal(existsSync(dir), true);
+    const rows = await commands(op.id, (c) => c.length >= 3);
+    assert.deepEqual(rows.map((c) => c.risk), ['denied', 'denied', 'warning']);
+  });
+
+  test('a shell without a PTY: a denied line is dropped, the lines around it run', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('nopty');
+    const r = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, ['-T'], { input: `echo one\ntouch ${path}\necho two\n` });
+    assert.equal(existsSync(path), false);
+    assert.match(String(r.stdout), /one\n[\s\S]*two/);
+    assert.match(String(r.stdout) + String(r.stderr), /command refused by filter/);
+  });
+
+  test('filters of other users do not apply; allow before deny by priority', async () => {
+    const op = await operator();
+    const other = await operator();
+    await filter(other, 'touch', 'deny');
+    await s().commandFilters.create(SYSTEM_ACTOR, { name: `allow-tmp-${++seq}`, kind: 'regex', pattern: '^touch /tmp/bastion-filter-.*-allowed-', action: 'allow', priority: 1, users: [op.id] });
+    await s().commandFilters.create(SYSTEM_ACTOR, { name: `deny-touch-${++seq}`, kind: 'commands', pattern: 'touch', action: 'deny', priority: 90, users: [op.id] });
+    const path = marker('allowed');
+    const { screen, end } = await shell(op);
+    try {
+      await screen.send(`touch ${path} && echo touched\r`, /touched\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      assert.equal(existsSync(path), true);
+    } finally {
+      end();
+    }
+    const free = marker('free');
+    const r = await sshPassword(w.gw.port, `${other.username}@web01`, other.password, [`echo fine`]);
+    assert.equal(r.exitCode, 0);
+    void free;
+  });
+});
