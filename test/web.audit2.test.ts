@@ -140,6 +140,61 @@ test('an auditor finds a session, opens the player, and a click on a command see
   assert.equal(await commands.getByRole('button', { name: /ls -la/ }).getAttribute('aria-current'), 'true');
 });
 
+test('a large recording plays in segments: command clicks seek across segments, forwards and back, with idle time skipped too', async () => {
+  // Three commands a few minutes apart, each followed by ~700 KiB of output: several segments.
+  const oscar = await f().user({ username: 'oskar', password: 'Red-maple-2468' });
+  const asset = await f().asset({ name: 'web09', address: '10.0.0.9' });
+  const s = await b.services.sessions.start({ userId: oscar.id, username: 'oskar', assetId: asset.id, assetName: 'web09', systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '192.0.2.11' });
+  const rel = `2026/01/02/${s.id}.cast`;
+  const file = path.join(b.services.sessions.recordingsDir, rel);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const lines = [JSON.stringify({ version: 2, width: 100, height: 30, timestamp: 1767261600 })];
+  const cmds: [string, number][] = [];
+  let ms = 1000;
+  const at = (data: string) => lines.push(JSON.stringify([ms / 1000, 'o', data]));
+  for (const n of [1, 2, 3]) {
+    at('deploy@web09:~$ ');
+    ms += 500;
+    cmds.push([`cat big-${n}.log`, ms]);
+    at(`cat big-${n}.log\r\nBIGMARK-${n}\r\n`);
+    for (let k = 0; k < 11; k++) {
+      ms += 15;
+      at(`\x1b[3${k % 8}m${`log ${n}.${k} `.padEnd(60, '-')}\x1b[0m\r\n`.repeat(1000));
+    }
+    ms += 500;
+    at(`DONE-${n}\r\n`);
+    ms += 180_000;
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  await b.services.sessions.setRecording(s.id, rel);
+  for (const [input, offsetMs] of cmds) await b.services.sessions.addCommand(s, { input, output: '', offsetMs, at: new Date(s.startedAt.getTime() + offsetMs) });
+  await b.services.sessions.flushCommands();
+  await b.services.sessions.end(s.id, { status: 'closed', bytesIn: 10, bytesOut: 2_000_000, exitStatus: 0 });
+  const index = await adminApi.get(`/sessions/${s.id}/recording/index`);
+  assert.ok(index.body.segments.length >= 3, `${index.body.segments.length} segments`);
+
+  const page = auditor.page;
+  await page.goto(`/sessions/${s.id}/play`);
+  await player(page).and(page.locator('[data-state=ready]')).waitFor();
+  const commands = page.getByRole('list', { name: 'Commands' });
+  const seekShows = async (n: number, seconds: number) => {
+    await commands.getByRole('button', { name: new RegExp(`big-${n}`) }).click();
+    await eventually(() => playerText(page).innerText(), (x) => x.includes(`BIGMARK-${n}`), 5000);
+    assert.match(await playerText(page).innerText(), new RegExp(`cat big-${n}.log`));
+    for (const other of [1, 2, 3].filter((o) => o !== n)) assert.doesNotMatch(await playerText(page).innerText(), new RegExp(`BIGMARK-${other}`));
+    await eventually(() => playerTime(page), (x) => Math.abs(x - seconds) < 0.5, 5000);
+  };
+  await seekShows(3, cmds[2]![1] / 1000);
+  await seekShows(1, cmds[0]![1] / 1000);
+  await seekShows(2, cmds[1]![1] / 1000);
+  // Skipping idle time: the server shortens the pauses; a click still lands on the command.
+  await page.getByLabel('Skip idle time').click();
+  await page.getByTitle('Longer than 2 s').click();
+  await player(page).and(page.locator('[data-state=ready]')).waitFor();
+  await seekShows(3, cmds[2]![1] / 1000 - 2 * (180 - 2));
+  await seekShows(1, cmds[0]![1] / 1000);
+});
+
 test('the command log finds a command by text and links to its moment in the playback', async () => {
   const page = auditor.page;
   await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Command log') }).click();
