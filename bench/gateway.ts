@@ -361,6 +361,7 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
       r[`execMBps.${route.name}`] = await best(s.runs, () => throughput(route, false, s.bytes));
       log(`exec throughput ${route.name}: ${r[`execMBps.${route.name}`]!.toFixed(1)} MB/s`);
     }
+    await new Promise((res) => setTimeout(res, 3000)); // let the transfers' sessions wind down
     for (const route of routes) {
       const samples = await echoLatency(route, s.keys);
       r[`echoP50.${route.name}`] = pct(samples, 50);
@@ -377,20 +378,26 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
     for (const route of routes) r[`setupMs.${route.name}`] = pct(setups.get(route.name)!, 50);
     log(`setup medians: ${routes.map((x) => `${x.name} ${r[`setupMs.${x.name}`]!.toFixed(0)} ms`).join(', ')}`);
 
-    // Memory: warm the gateway up, then open the idle shells.
-    for (const shell of await openIdleShells(bastion, 10, s.concurrency)) shell.close();
-    await new Promise((res) => setTimeout(res, 2000));
-    await gw.memory();
-    const rssBefore = treeRss(gw.pid);
-    const heapBefore = await gw.memory();
-    const shells = await openIdleShells(bastion, s.idleSessions, s.concurrency);
-    await new Promise((res) => setTimeout(res, 3000));
-    const heapAfter = await gw.memory();
-    const rssAfter = treeRss(gw.pid);
-    r['idleKiB.Bastion'] = (rssAfter - rssBefore) / s.idleSessions;
-    r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / s.idleSessions;
-    log(`idle shells through Bastion: ${r['idleKiB.Bastion']!.toFixed(0)} KiB RSS per session (JS heap + external ${r['idleHeapKiB.Bastion']!.toFixed(0)} KiB)`);
-    for (const shell of shells) shell.close();
+    // Memory, on a fresh gateway process (the transfers above leave freed memory in the
+    // old one's RSS): warm it up, then open the idle shells.
+    const fresh = await startGatewayProcess(dataDir, env);
+    try {
+      const route = bastionRoute(fresh.port, keyPath, key);
+      for (const shell of await openIdleShells(route, 10, s.concurrency)) shell.close();
+      await new Promise((res) => setTimeout(res, 2000));
+      const heapBefore = await fresh.memory();
+      const rssBefore = treeRss(fresh.pid);
+      const shells = await openIdleShells(route, s.idleSessions, s.concurrency);
+      await new Promise((res) => setTimeout(res, 3000));
+      const heapAfter = await fresh.memory();
+      const rssAfter = treeRss(fresh.pid);
+      r['idleKiB.Bastion'] = (rssAfter - rssBefore) / s.idleSessions;
+      r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / s.idleSessions;
+      log(`idle shells through Bastion: ${r['idleKiB.Bastion']!.toFixed(0)} KiB RSS per session (JS heap + external ${r['idleHeapKiB.Bastion']!.toFixed(0)} KiB)`);
+      for (const shell of shells) shell.close();
+    } finally {
+      await fresh.stop();
+    }
 
     const jumpPid = Number(existsSync(join(jump.dir, 'sshd.pid')) ? readFileSync(join(jump.dir, 'sshd.pid'), 'utf8').trim() : NaN);
     if (Number.isInteger(jumpPid)) {
@@ -460,6 +467,7 @@ function printTable(r: GatewayBenchResult): void {
     [`  … with ${r.workers ?? '—'} gateway workers (ms)`, '', '', f(r['loadedEchoP95.BastionWorkers'], 2), ratio(r['loadedEchoP95.BastionWorkers'], r['loadedEchoP95.ProxyJump']), '≤ 5 ms'],
     ['connection setup, median (ms)', f(r['setupMs.direct'], 0), f(r['setupMs.ProxyJump'], 0), f(r['setupMs.Bastion'], 0), ratio(r['setupMs.Bastion'], r['setupMs.ProxyJump']), '≤ 0.3×'],
     ['idle session (KiB: jump USS / gw RSS)', '', f(r['idleKiB.ProxyJump'], 0), f(r['idleKiB.Bastion'], 0), ratio(r['idleKiB.Bastion'], r['idleKiB.ProxyJump']), '≤ 192 KiB'],
+    ['  … gateway JS heap + external (KiB)', '', '', f(r['idleHeapKiB.Bastion'], 0), '', ''],
     ['stalled reader: once / next 8 s (KiB heap)', '', '', `${f(r['stalledReaderOnceKiB.Bastion'], 0)} / ${f(r['stalledReaderGrowthKiB.Bastion'], 0)}`, '', 'bounded'],
   ];
   const header: [string, string, string, string, string, string] = ['metric', 'direct', 'ProxyJump', 'Bastion', 'Bastion/PJ', 'target'];
