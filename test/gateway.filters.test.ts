@@ -51,6 +51,14 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     return found[0]!;
   }
 
+  /**
+   * After the Ctrl-C that drops a refused line, bash may show its next prompt only once the
+   * next key arrives (when the SIGINT lands while readline waits for input): an empty Enter.
+   */
+  async function freshPrompt(screen: Screen): Promise<void> {
+    await screen.send('\r', PROMPT);
+  }
+
   before(async () => {
     w = await startWorld();
     const adminUser = await s().users.findByUsername('admin');
@@ -68,8 +76,9 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     const path = marker('deny');
     const { screen, end } = await shell(op);
     try {
-      const refused = await screen.send(`touch ${path}\r`, PROMPT);
+      const refused = await screen.send(`touch ${path}\r`, /command refused by filter .*\r\n\^C/);
       assert.match(refused, new RegExp(`\\[bastion\\] command refused by filter '${f.name}'`));
+      await freshPrompt(screen);
       await screen.send('echo still-here\r', /still-here\r\n[\s\S]*\$ (\x1b\[K)?$/);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(existsSync(path), false, 'the denied command did not run');
@@ -90,8 +99,9 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     try {
       // Typed "tou<Tab>": only the shell's completion makes it `touch`.
       await screen.send('tou\t', /touch $/);
-      const refused = await screen.send(` ${path}\r`, PROMPT);
+      const refused = await screen.send(` ${path}\r`, /command refused by filter .*\r\n\^C/);
       assert.match(refused, /command refused by filter/);
+      await freshPrompt(screen);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(existsSync(path), false);
     } finally {
@@ -135,7 +145,8 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       await screen.waitFor(/waiting for an administrator/, from);
       const held = await pendingFor(op.username);
       await s().confirmations.decide(admin, held.id, false);
-      await screen.waitFor(/command rejected by admin[\s\S]*\$ (\x1b\[K)?$/, from);
+      await screen.waitFor(/command rejected by admin\r\n\^C/, from);
+      await freshPrompt(screen);
       await screen.send('echo after-reject\r', /after-reject\r\n/);
       assert.equal(existsSync(path), false);
     } finally {
