@@ -13,7 +13,10 @@
  * session ends; the bench reports that build, the opens that follow, and one cold open with no
  * segments yet (built on that request).
  *
- * Run: npx tsx bench/playback.ts   [PLAYBACK_MIB=50] [PLAYBACK_RUNS=3]
+ * PLAYBACK_WHOLE=1 leaves the session active, so the page falls back to downloading the whole
+ * .cast (how every recording was played before segments): the "before" figures.
+ *
+ * Run: npx tsx bench/playback.ts   [PLAYBACK_MIB=50] [PLAYBACK_RUNS=3] [PLAYBACK_WHOLE=1]
  */
 import { rm } from 'node:fs/promises';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -123,6 +126,7 @@ function median(xs: number[]): number {
 export async function runPlaybackBench(): Promise<Record<string, number>> {
   const mib = Number(process.env.PLAYBACK_MIB ?? 50);
   const runs = Number(process.env.PLAYBACK_RUNS ?? 3);
+  const whole = process.env.PLAYBACK_WHOLE === '1';
   await ensureWebBuild(() => undefined);
   const b: Bastion = await startBastion();
   let browser: Browser | null = null;
@@ -141,13 +145,17 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
     for (const c of rec.commands) await b.services.sessions.addCommand(session, { input: c.input, output: '', offsetMs: c.offsetMs, at: new Date(d.getTime() + c.offsetMs) });
     await b.services.sessions.flushCommands();
     const ended = performance.now();
-    await b.services.sessions.end(session.id, { status: 'closed', bytesIn: 1000, bytesOut: rec.bytes, exitStatus: 0 });
+    if (!whole) await b.services.sessions.end(session.id, { status: 'closed', bytesIn: 1000, bytesOut: rec.bytes, exitStatus: 0 });
     console.log(`\nplayback bench: recording ${(rec.bytes / 1024 / 1024).toFixed(1)} MiB, ${rec.events} events, ${HOUR_S} s, ${rec.commands.length} commands (written in ${((ended - t0) / 1000).toFixed(1)} s)`);
-    // The session's end started building the segments in the background: wait for them (joins that build).
-    await new Promise((r) => setTimeout(r, 400));
-    const index = await b.services.sessions.segments.index(rec.file);
-    const builtMs = performance.now() - ended;
-    console.log(`segments: ${index.segments.length}, ready ${(builtMs / 1000).toFixed(2)} s after the session ended (built in the background)`);
+    let builtMs = NaN;
+    if (whole) console.log('PLAYBACK_WHOLE=1: the session stays active, the page downloads the whole recording');
+    else {
+      // The session's end started building the segments in the background: wait for them (joins that build).
+      await new Promise((r) => setTimeout(r, 400));
+      const index = await b.services.sessions.segments.index(rec.file);
+      builtMs = performance.now() - ended;
+      console.log(`segments: ${index.segments.length}, ready ${(builtMs / 1000).toFixed(2)} s after the session ended (built in the background)`);
+    }
 
     const api = await loggedIn(b.baseUrl, 'bench-auditor', 'Watch-tower-pass-1');
     const csp = (await fetch(b.baseUrl + '/login')).headers.get('content-security-policy') ?? '';
@@ -214,7 +222,7 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
 
     // A cold open: the segments are not built yet (say, a recording from before this feature), the request builds them.
     await rm(segmentsFileOf(rec.file), { force: true });
-    const [coldMs, cold] = await open();
+    const [coldMs, cold] = whole ? [NaN, null] : await open();
 
     console.log('\n| measure | value | target |');
     console.log('|---|---|---|');
@@ -224,7 +232,7 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
     });
     console.log(`| requests of the last open (ms after navigation start) | ${breakdown.at(-1)!.trace.join(', ')} | |`);
     console.log(`| open → player ready, median / max | ${median(ready)} / ${Math.max(...ready)} ms | < 1000 ms |`);
-    console.log(`| cold open, segments not built yet (built by this request) | ${coldMs} ms (index received ${cold.downloaded.toFixed(0)} ms after navigation start) | (one-off) |`);
+    if (cold) console.log(`| cold open, segments not built yet (built by this request) | ${coldMs} ms (index received ${cold.downloaded.toFixed(0)} ms after navigation start) | (one-off) |`);
     for (const s of seeks) console.log(`| seek to ${s.to} (click → frame shown${s.ok ? '' : ', marker NOT visible'}) | ${s.ms.toFixed(0)} ms | < 200 ms |`);
     console.log(`| seek, median / max | ${median(seeks.map((s) => s.ms)).toFixed(0)} / ${Math.max(...seeks.map((s) => s.ms)).toFixed(0)} ms | < 200 ms |`);
     if (errors.length) console.log('page errors:', errors.slice(0, 5));
