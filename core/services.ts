@@ -97,6 +97,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     if (primary) await jobs.failInterrupted();
     const bus = opts.bus ?? new InProcessBus();
     changes.connect(bus);
+    if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }));
     return {
       config, log, ds, vault, changes, bootstrapResult,
