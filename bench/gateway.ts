@@ -7,12 +7,15 @@
  *   - keystroke echo: 500 single keys into `cat` in a PTY (ssh2 clients), p50/p95,
  *     idle and while another session through the same hop streams bulk output
  *   - connection setup: `ssh … true` with a key, median of BENCH_SETUP_RUNS
- *   - memory: BENCH_IDLE_SESSIONS idle shells, gateway RSS delta per session (the gateway
- *     runs in its own process: bench/gatewayProcess.ts), beside the jump host's sshd USS;
+ *   - memory: BENCH_IDLE_SESSIONS idle shells on a fresh gateway process (its own:
+ *     bench/gatewayProcess.ts), RSS and JS heap per session as the slope from half of them
+ *     to all, beside the jump host's sshd USS per session;
  *     and the gateway's growth under one reader that stalls; the bulk-load echo again with
  *     the product's gateway worker processes (one per core), unless BASTION_GATEWAY_WORKERS
  *     is set, in which case every Bastion figure is taken in that mode
  *
+ * Before each phase the driver waits until the gateway is idle, so that one phase's
+ * after-work does not land in the next one's figures (it says how long it waited).
  * Recording is on (the gateway records every shell and exec). Everything is on 127.0.0.1,
  * every loop is bounded. Environment: BENCH_BYTES (default 64 MiB; the issue's figure is
  * 256 MiB), BENCH_RUNS (2, best kept), BENCH_SETUP_RUNS (20), BENCH_IDLE_SESSIONS (200),
@@ -325,6 +328,38 @@ async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: string; key
   return { keyPath, key: readFileSync(keyPath, 'utf8') };
 }
 
+/** CPU ticks (1/100 s) the process tree has used. */
+function treeTicks(root: number): number {
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Waits until the gateway is idle (under 5 % of a core for a second), so one phase's
+ * after-work (recordings being cut into playback segments, say) does not land in the
+ * next phase's figures. Returns how long it took.
+ */
+async function settle(pid: number, maxMs = 120_000): Promise<number> {
+  const t0 = Date.now();
+  let last = treeTicks(pid);
+  while (Date.now() - t0 < maxMs) {
+    await new Promise((res) => setTimeout(res, 1000));
+    const now = treeTicks(pid);
+    if (now - last <= 5) break;
+    last = now;
+  }
+  return Date.now() - t0;
+}
+
 function pct(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -361,7 +396,8 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
       r[`execMBps.${route.name}`] = await best(s.runs, () => throughput(route, false, s.bytes));
       log(`exec throughput ${route.name}: ${r[`execMBps.${route.name}`]!.toFixed(1)} MB/s`);
     }
-    await new Promise((res) => setTimeout(res, 3000)); // let the transfers' sessions wind down
+    const busy = await settle(gw.pid);
+    if (busy > 1500) log(`the gateway stayed busy ${(busy / 1000).toFixed(0)} s after the transfers ended (waited)`);
     for (const route of routes) {
       const samples = await echoLatency(route, s.keys);
       r[`echoP50.${route.name}`] = pct(samples, 50);
@@ -369,11 +405,13 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
       log(`echo ${route.name}: p50 ${pct(samples, 50).toFixed(2)} ms, p95 ${pct(samples, 95).toFixed(2)} ms`);
     }
     for (const route of [proxyJump, bastion]) {
+      await settle(gw.pid);
       const samples = await echoUnderLoad(route, s.keys);
       r[`loadedEchoP50.${route.name}`] = pct(samples, 50);
       r[`loadedEchoP95.${route.name}`] = pct(samples, 95);
       log(`echo under bulk load ${route.name}: p50 ${pct(samples, 50).toFixed(2)} ms, p95 ${pct(samples, 95).toFixed(2)} ms`);
     }
+    await settle(gw.pid);
     const setups = await setupTimes(routes, s.setupRuns);
     for (const route of routes) r[`setupMs.${route.name}`] = pct(setups.get(route.name)!, 50);
     log(`setup medians: ${routes.map((x) => `${x.name} ${r[`setupMs.${x.name}`]!.toFixed(0)} ms`).join(', ')}`);
@@ -383,16 +421,20 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
     const fresh = await startGatewayProcess(dataDir, env);
     try {
       const route = bastionRoute(fresh.port, keyPath, key);
-      for (const shell of await openIdleShells(route, 10, s.concurrency)) shell.close();
+      // The slope between half and all of them: one-time costs (code loaded, pools, the
+      // allocator's first arenas) fall out.
+      const half = Math.max(1, Math.floor(s.idleSessions / 2));
+      const shells = await openIdleShells(route, half, s.concurrency);
       await new Promise((res) => setTimeout(res, 2000));
       const heapBefore = await fresh.memory();
       const rssBefore = treeRss(fresh.pid);
-      const shells = await openIdleShells(route, s.idleSessions, s.concurrency);
+      shells.push(...await openIdleShells(route, s.idleSessions - half, s.concurrency));
       await new Promise((res) => setTimeout(res, 3000));
       const heapAfter = await fresh.memory();
       const rssAfter = treeRss(fresh.pid);
-      r['idleKiB.Bastion'] = (rssAfter - rssBefore) / s.idleSessions;
-      r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / s.idleSessions;
+      const added = Math.max(1, s.idleSessions - half);
+      r['idleKiB.Bastion'] = (rssAfter - rssBefore) / added;
+      r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / added;
       log(`idle shells through Bastion: ${r['idleKiB.Bastion']!.toFixed(0)} KiB RSS per session (JS heap + external ${r['idleHeapKiB.Bastion']!.toFixed(0)} KiB)`);
       for (const shell of shells) shell.close();
     } finally {
@@ -410,7 +452,7 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
     }
 
     // One reader that stops reading: the gateway must not buffer without bound.
-    await new Promise((res) => setTimeout(res, 2000));
+    await settle(gw.pid);
     const stallHeapBefore = await gw.memory();
     const stallBefore = treeRss(gw.pid);
     const staller = await bastion.connect();
