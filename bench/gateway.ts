@@ -7,9 +7,9 @@
  *   - keystroke echo: 500 single keys into `cat` in a PTY (ssh2 clients), p50/p95,
  *     idle and while another session through the same hop streams bulk output
  *   - connection setup: `ssh … true` with a key, median of BENCH_SETUP_RUNS
- *   - memory: BENCH_IDLE_SESSIONS idle shells on a fresh gateway process (its own:
- *     bench/gatewayProcess.ts), RSS and JS heap per session as the slope from half of them
- *     to all, beside the jump host's sshd USS per session;
+ *   - memory: BENCH_IDLE_SESSIONS idle shells on a fresh, warmed-up gateway process (its
+ *     own: bench/gatewayProcess.ts), RSS and JS heap growth per session, beside the jump
+ *     host's sshd USS per session;
  *     and the gateway's growth under one reader that stalls; the bulk-load echo again with
  *     the product's gateway worker processes (one per core), unless BASTION_GATEWAY_WORKERS
  *     is set, in which case every Bastion figure is taken in that mode
@@ -421,18 +421,21 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
     const fresh = await startGatewayProcess(dataDir, env);
     try {
       const route = bastionRoute(fresh.port, keyPath, key);
-      // The slope between half and all of them: one-time costs (code loaded, pools, the
-      // allocator's first arenas) fall out.
-      const half = Math.max(1, Math.floor(s.idleSessions / 2));
-      const shells = await openIdleShells(route, half, s.concurrency);
-      await new Promise((res) => setTimeout(res, 2000));
-      const heapBefore = await fresh.memory();
+      // Warm it up (code paths, pools), let it settle and give back what it freed, then
+      // open them all.
+      for (const shell of await openIdleShells(route, 10, s.concurrency)) shell.close();
+      const quiet = async (): Promise<NodeJS.MemoryUsage> => {
+        await settle(fresh.pid);
+        await fresh.memory();
+        await new Promise((res) => setTimeout(res, 5000));
+        return fresh.memory();
+      };
+      const heapBefore = await quiet();
       const rssBefore = treeRss(fresh.pid);
-      shells.push(...await openIdleShells(route, s.idleSessions - half, s.concurrency));
-      await new Promise((res) => setTimeout(res, 3000));
-      const heapAfter = await fresh.memory();
+      const shells = await openIdleShells(route, s.idleSessions, s.concurrency);
+      const heapAfter = await quiet();
       const rssAfter = treeRss(fresh.pid);
-      const added = Math.max(1, s.idleSessions - half);
+      const added = s.idleSessions;
       r['idleKiB.Bastion'] = (rssAfter - rssBefore) / added;
       r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / added;
       log(`idle shells through Bastion: ${r['idleKiB.Bastion']!.toFixed(0)} KiB RSS per session (JS heap + external ${r['idleHeapKiB.Bastion']!.toFixed(0)} KiB)`);
