@@ -1,10 +1,9 @@
-import { App, Form, Input, InputNumber, Modal, Select, Switch } from 'antd';
+import { Form, Input, InputNumber, Modal, Select, Switch } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { PLATFORMS, type Asset, type AssetInput, type Platform } from '../../services/assets.ts';
 import { AdminUserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
-import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { changedFields } from '../../components/diff.ts';
+import { useModalSubmit } from '../../components/useModalSubmit.ts';
 
 interface Values {
   name: string;
@@ -36,27 +35,12 @@ export function AssetFormModal({ asset, defaultNode, onClose, onSubmit }: {
   onSubmit: (input: AssetInput) => Promise<unknown>;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<Values>();
   const initialValues: Partial<Values> = asset
     ? { ...fromAsset(asset), comment: asset.comment } as Values
     : { port: 22, platform: 'linux', nodes: defaultNode ? [defaultNode] : [], adminUser: null, labels: [], active: true };
 
-  const submit = async () => {
-    // antd shows the field errors; a failed validation only stops the submit.
-    const values = await form.validateFields().catch(() => null);
-    if (!values) return;
-    const input = toInput(values);
-    const body = asset ? changedFields(fromAsset(asset), input) : input;
-    if (asset && Object.keys(body).length === 0) { onClose(); return; }
-    try {
-      await onSubmit(body);
-      void message.success(asset ? t('app.saved') : t('app.created'));
-      onClose();
-    } catch (e) {
-      if (!applyFieldError(form, e)) void message.error(errorText(e));
-    }
-  };
+  const submit = useModalSubmit({ form, editing: asset, toInput, current: () => fromAsset(asset!), onSubmit, onClose });
 
   const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
 

@@ -1,12 +1,11 @@
-import { App, Checkbox, DatePicker, Divider, Form, Input, Modal, Switch } from 'antd';
+import { Checkbox, DatePicker, Divider, Form, Input, Modal, Switch } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { ACTIONS, type Action } from '../../services/common.ts';
 import type { Permission, PermissionInput } from '../../services/permissions.ts';
 import { AssetPicker, GroupPicker, SystemUserPicker, UserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
-import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { changedFields } from '../../components/diff.ts';
+import { useModalSubmit } from '../../components/useModalSubmit.ts';
 
 interface Values {
   name: string;
@@ -42,7 +41,6 @@ export function PermissionFormModal({ permission, onClose, onSubmit }: {
   onSubmit: (input: PermissionInput) => Promise<unknown>;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<Values>();
   const initialValues: Partial<Values> = permission
     ? {
@@ -52,21 +50,7 @@ export function PermissionFormModal({ permission, onClose, onSubmit }: {
       } as Partial<Values>
     : { users: [], userGroups: [], assets: [], nodes: [], systemUsers: [], actions: ['connect'], active: true };
 
-  const submit = async () => {
-    // antd shows the field errors; a failed validation only stops the submit.
-    const v = await form.validateFields().catch(() => null);
-    if (!v) return;
-    const input = toInput(v);
-    const body = permission ? changedFields(fromPermission(permission), input) : input;
-    if (permission && Object.keys(body).length === 0) { onClose(); return; }
-    try {
-      await onSubmit(body);
-      void message.success(permission ? t('app.saved') : t('app.created'));
-      onClose();
-    } catch (e) {
-      if (!applyFieldError(form, e)) void message.error(errorText(e));
-    }
-  };
+  const submit = useModalSubmit({ form, editing: permission, toInput, current: () => fromPermission(permission!), onSubmit, onClose });
 
   return (
     <Modal open title={permission ? t('permissions.editTitle', { name: permission.name }) : t('permissions.createTitle')} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={720}>

@@ -1,11 +1,10 @@
-import { App, DatePicker, Form, Input, Modal, Select, Switch } from 'antd';
+import { DatePicker, Form, Input, Modal, Select, Switch } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { ROLES, type Role } from '../../services/common.ts';
 import type { User, UserInput } from '../../services/users.ts';
 import { GroupPicker } from '../../components/pickers.tsx';
-import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { changedFields } from '../../components/diff.ts';
+import { useModalSubmit } from '../../components/useModalSubmit.ts';
 
 interface Values {
   username: string;
@@ -50,7 +49,6 @@ export function UserFormModal({ user, open, onClose, onSubmit }: {
   onSubmit: (input: UserInput) => Promise<unknown>;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<Values>();
 
   const initialValues: Partial<Values> = user
@@ -60,22 +58,7 @@ export function UserFormModal({ user, open, onClose, onSubmit }: {
       }
     : { role: 'user', groups: [], mustChangePassword: true, active: true };
 
-  const submit = async () => {
-    // antd shows the field errors; a failed validation only stops the submit.
-    const values = await form.validateFields().catch(() => null);
-    if (!values) return;
-    const input = toInput(values);
-    const body = user ? changedFields(fromUser(user), input) : input;
-    if (user) delete body.username;
-    if (user && Object.keys(body).length === 0) { onClose(); return; }
-    try {
-      await onSubmit(body);
-      void message.success(user ? t('app.saved') : t('app.created'));
-      onClose();
-    } catch (e) {
-      if (!applyFieldError(form, e)) void message.error(errorText(e));
-    }
-  };
+  const submit = useModalSubmit({ form, editing: user, toInput, current: () => fromUser(user!), onSubmit, onClose, immutable: ['username'] });
 
   const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
 
