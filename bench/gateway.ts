@@ -424,17 +424,25 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
       // Warm it up (code paths, pools), let it settle and give back what it freed, then
       // open them all.
       for (const shell of await openIdleShells(route, 10, s.concurrency)) shell.close();
-      const quiet = async (): Promise<NodeJS.MemoryUsage> => {
+      // A fresh Node process keeps shedding RSS for some 20 s (start-up garbage, V8's
+      // memory reducer): GC until RSS holds still, before and after.
+      const quiet = async (): Promise<{ heap: NodeJS.MemoryUsage; rss: number }> => {
         await settle(fresh.pid);
-        await fresh.memory();
-        await new Promise((res) => setTimeout(res, 5000));
-        return fresh.memory();
+        let rss = treeRss(fresh.pid);
+        let heap = await fresh.memory();
+        for (let still = 0, i = 0; still < 2 && i < 30; i++) {
+          await new Promise((res) => setTimeout(res, 2000));
+          heap = await fresh.memory();
+          const now = treeRss(fresh.pid);
+          still = Math.abs(now - rss) < 512 ? still + 1 : 0;
+          rss = now;
+        }
+        return { heap, rss };
       };
-      const heapBefore = await quiet();
-      const rssBefore = treeRss(fresh.pid);
+      const before = await quiet();
       const shells = await openIdleShells(route, s.idleSessions, s.concurrency);
-      const heapAfter = await quiet();
-      const rssAfter = treeRss(fresh.pid);
+      const after = await quiet();
+      const [heapBefore, heapAfter, rssBefore, rssAfter] = [before.heap, after.heap, before.rss, after.rss];
       const added = s.idleSessions;
       r['idleKiB.Bastion'] = (rssAfter - rssBefore) / added;
       r['idleHeapKiB.Bastion'] = (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / 1024 / added;
