@@ -425,12 +425,12 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
       // open them all.
       for (const shell of await openIdleShells(route, 10, s.concurrency)) shell.close();
       // A fresh Node process keeps shedding RSS for some 20 s (start-up garbage, V8's
-      // memory reducer): GC until RSS holds still, before and after.
+      // memory reducer, in steps seconds apart): GC until RSS holds still for 10 s.
       const quiet = async (): Promise<{ heap: NodeJS.MemoryUsage; rss: number }> => {
         await settle(fresh.pid);
         let rss = treeRss(fresh.pid);
         let heap = await fresh.memory();
-        for (let still = 0, i = 0; still < 2 && i < 30; i++) {
+        for (let still = 0, i = 0; still < 5 && i < 40; i++) {
           await new Promise((res) => setTimeout(res, 2000));
           heap = await fresh.memory();
           const now = treeRss(fresh.pid);
