@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { Secret } from './vault/secret.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -30,7 +31,7 @@ const envSchema = z.object({
   BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(0),
   BASTION_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
   BASTION_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
-  BASTION_GATEWAY_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  BASTION_GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(64)]).default('auto'),
   BASTION_PUBLIC_HOST: z.string().optional(),
   BASTION_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(180),
   BASTION_CONFIRM_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
@@ -62,6 +63,15 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * One gateway worker per core (up to 4) when there is more than one core, so a session
+ * streaming bulk output cannot delay other operators' keystrokes; in-process on one core.
+ */
+function autoWorkers(): number {
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(cores, 4) : 0;
+}
 
 /** Reads the environment once; the only place in the project that looks at process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -97,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
     lockoutThreshold: e.BASTION_LOCKOUT_THRESHOLD,
     lockoutMinutes: e.BASTION_LOCKOUT_MINUTES,
-    gatewayWorkers: e.BASTION_GATEWAY_WORKERS,
+    gatewayWorkers: e.BASTION_GATEWAY_WORKERS === 'auto' ? autoWorkers() : e.BASTION_GATEWAY_WORKERS,
     publicHost: e.BASTION_PUBLIC_HOST,
     retentionDays: e.BASTION_RETENTION_DAYS,
     confirmTimeoutSeconds: e.BASTION_CONFIRM_TIMEOUT_SECONDS,
