@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { RetentionService } from './retention.ts';
+import { sqlParam } from '../db/sqlParam.ts';
 
 export interface Dashboard {
   counts: { users: number; assets: number; onlineSessions: number; loginsToday: number; failedLoginsToday: number };
@@ -19,7 +20,7 @@ export class DashboardService {
   async get(now = Date.now()): Promise<Dashboard> {
     const today = Math.floor(now / DAY) * DAY;
     const since = today - 6 * DAY;
-    const p = (n: number) => (this.ds.options.type === 'postgres' ? `$${n}` : '?');
+    const p = (n: number) => sqlParam(this.ds, n);
     const q = async <T>(sql: string, params: unknown[] = []) => (await this.ds.query(sql, params)) as T[];
     const one = async (sql: string, params: unknown[] = []) => Number((await q<{ n: number | string }>(sql, params))[0]?.n ?? 0);
     const dayExpr = (col: string) => `(${col} / ${DAY}) * ${DAY}`;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from './sessions.ts';
+import { sqlParam } from '../db/sqlParam.ts';
 import { segmentsFileOf } from './recordingSegments.ts';
 
 export interface PurgeResult {
@@ -24,7 +25,7 @@ export class RetentionService {
   async purge(days: number, now = Date.now()): Promise<PurgeResult> {
     const cutoff = now - days * 86_400_000;
     const old = await this.ds.query(
-      `SELECT id, recording FROM session WHERE status <> 'active' AND started_at < ${placeholder(this.ds, 1)}`, [cutoff],
+      `SELECT id, recording FROM session WHERE status <> 'active' AND started_at < ${sqlParam(this.ds, 1)}`, [cutoff],
     ) as { id: string; recording: string | null }[];
     let recordings = 0;
     for (const s of old) {
@@ -35,7 +36,7 @@ export class RetentionService {
         recordings++;
       }
     }
-    const p = placeholder(this.ds, 1);
+    const p = sqlParam(this.ds, 1);
     const del = async (table: string, where: string): Promise<number> => {
       const [{ n }] = await this.ds.query(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, [cutoff]) as [{ n: number | string }];
       if (Number(n) > 0) await this.ds.query(`DELETE FROM ${table} WHERE ${where}`, [cutoff]);
@@ -87,8 +88,4 @@ export class RetentionService {
     this.#usage = { at: Date.now(), bytes, files };
     return this.#usage;
   }
-}
-
-function placeholder(ds: DataSource, n: number): string {
-  return ds.options.type === 'postgres' ? `$${n}` : '?';
 }

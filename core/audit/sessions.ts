@@ -6,18 +6,10 @@ import { NotFoundError } from '../errors.ts';
 import { isUuid, newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { RecordingSegments } from './recordingSegments.ts';
-import { CommandEntity, SessionEntity, type CommandRecord, type Session, type SessionKind, type SessionStatus } from '../db/entities/index.ts';
+import { CommandEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
 
-export interface SessionStart {
-  userId: string;
-  username: string;
-  assetId: string;
-  assetName: string;
-  systemUserId: string | null;
-  systemUsername: string;
-  kind: SessionKind;
-  clientAddress: string;
-}
+/** What a gateway channel knows when a session starts; the rest of the row is set by the service. */
+export type SessionStart = Pick<Session, 'userId' | 'username' | 'assetId' | 'assetName' | 'systemUserId' | 'systemUsername' | 'kind' | 'clientAddress'>;
 
 export interface SessionResult {
   status: SessionStatus;

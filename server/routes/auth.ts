@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { serialize } from 'cookie';
 import type { Request, Response } from 'express';
 import { UnauthenticatedError } from '../../core/errors.ts';
-import { LOGIN_MESSAGES } from '../../core/identity/authentication.ts';
 import { SESSION_COOKIE } from '../middleware/authenticate.ts';
 import { presentUser } from '../presenters/identity.ts';
 import { route, type AnyRoute } from './define.ts';
@@ -59,4 +58,3 @@ export const authRoutes: AnyRoute[] = [
   }),
 ];
 
-export { LOGIN_MESSAGES };
