@@ -173,26 +173,47 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
 
     const url = `/sessions/${session.id}/play`;
     const ready: number[] = [];
-    type Breakdown = { requested: number; downloaded: number; parsed: number; ready: number; bytes: number; trace: string[] };
+    type Breakdown = { requested: number; downloaded: number; ready: number; bytes: number; trace: string[] };
     const breakdown: Breakdown[] = [];
     const open = async (): Promise<[number, Breakdown]> => {
       const start = Date.now();
       await page.goto(url);
       await page.locator('[data-testid=session-player][data-state=ready]').waitFor({ timeout: 60_000 });
-      const ms = Date.now() - start;
+      // The page marks the moment the player shows its first frame; Playwright's polling of the
+      // locator would add up to its poll interval, so the time comes from the mark (same clock).
+      const readyAt = await page.evaluate(() => performance.timeOrigin + (performance.getEntriesByName('playback:ready')[0]?.startTime ?? NaN));
+      const ms = Math.round(readyAt - start);
       return [ms, await page.evaluate(() => {
         const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
         const recs = performance.getEntriesByType('resource').filter((e) => /\/recording(\/|$)/.test(new URL(e.name).pathname)) as PerformanceResourceTiming[];
-        const [downloaded, parsed, ready] = ['playback:downloaded', 'playback:parsed', 'playback:ready'].map((n) => (performance.getEntriesByName(n)[0]?.startTime ?? NaN) - nav.startTime) as [number, number, number];
+        const [downloaded, ready] = ['playback:downloaded', 'playback:ready'].map((n) => (performance.getEntriesByName(n)[0]?.startTime ?? NaN) - nav.startTime) as [number, number];
         const trace = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
           .map((r) => `${new URL(r.name).pathname.replace(/^\/api\/v1\/sessions\/[^/]+/, '…').replace(/^\/assets\//, '')} ${(r.startTime - nav.startTime).toFixed(0)}→${(r.responseEnd - nav.startTime).toFixed(0)}`);
-        return { requested: recs[0] ? recs[0].requestStart - nav.startTime : NaN, downloaded, parsed, ready, bytes: recs.reduce((n, r) => n + r.transferSize, 0), trace };
+        return { requested: recs[0] ? recs[0].requestStart - nav.startTime : NaN, downloaded, ready, bytes: recs.reduce((n, r) => n + r.transferSize, 0), trace };
       })];
     };
     for (let i = 0; i < runs; i++) {
       const [ms, k] = await open();
       ready.push(ms);
       breakdown.push(k);
+    }
+
+    // The auditor's usual way in: the sessions list, then Play (an in-app navigation; the page's
+    // code is loaded on that click). Timed in the page, click → the player's first frame.
+    const fromList: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      await page.goto('/sessions');
+      await page.locator('.ant-tabs-tab[data-node-key=history]').click();
+      const link = page.locator(`a[href="/sessions/${session.id}/play"]`);
+      await link.waitFor({ timeout: 30_000 });
+      fromList.push(await link.evaluate((a: HTMLElement) => new Promise<number>((resolve) => {
+        const t0 = performance.now();
+        new PerformanceObserver((list, obs) => {
+          const mark = list.getEntriesByName('playback:ready')[0];
+          if (mark) { obs.disconnect(); resolve(Math.round(mark.startTime - t0)); }
+        }).observe({ type: 'mark' });
+        a.click();
+      })));
     }
 
     // Seek by clicking commands in the list, far and near, forwards and backwards.
@@ -230,13 +251,15 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
       const k = breakdown[i]!;
       console.log(`| open → player ready, run ${i + 1} (index requested at ${k.requested.toFixed(0)}, received ${k.downloaded.toFixed(0)}, player ready ${k.ready.toFixed(0)} ms after navigation start; ${(k.bytes / 1024).toFixed(0)} KiB of recording transferred) | ${ms} ms | < 1000 ms |`);
     });
+    console.log(`| requests of the first open, empty browser cache (ms after navigation start) | ${breakdown[0]!.trace.join(', ')} | |`);
     console.log(`| requests of the last open (ms after navigation start) | ${breakdown.at(-1)!.trace.join(', ')} | |`);
     console.log(`| open → player ready, median / max | ${median(ready)} / ${Math.max(...ready)} ms | < 1000 ms |`);
+    console.log(`| sessions list → Play clicked → player ready, runs | ${fromList.join(', ')} ms | < 1000 ms |`);
     if (cold) console.log(`| cold open, segments not built yet (built by this request) | ${coldMs} ms (index received ${cold.downloaded.toFixed(0)} ms after navigation start) | (one-off) |`);
     for (const s of seeks) console.log(`| seek to ${s.to} (click → frame shown${s.ok ? '' : ', marker NOT visible'}) | ${s.ms.toFixed(0)} ms | < 200 ms |`);
     console.log(`| seek, median / max | ${median(seeks.map((s) => s.ms)).toFixed(0)} / ${Math.max(...seeks.map((s) => s.ms)).toFixed(0)} ms | < 200 ms |`);
     if (errors.length) console.log('page errors:', errors.slice(0, 5));
-    return { readyMs: median(ready), coldOpenMs: coldMs, segmentsBuiltMs: Math.round(builtMs), seekMedianMs: median(seeks.map((s) => s.ms)), seekMaxMs: Math.max(...seeks.map((s) => s.ms)) };
+    return { readyMs: median(ready), fromListMs: median(fromList), coldOpenMs: coldMs, segmentsBuiltMs: Math.round(builtMs), seekMedianMs: median(seeks.map((s) => s.ms)), seekMaxMs: Math.max(...seeks.map((s) => s.ms)) };
   } finally {
     await browser?.close();
     await b.stop();

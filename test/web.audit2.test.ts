@@ -140,6 +140,28 @@ test('an auditor finds a session, opens the player, and a click on a command see
   assert.equal(await commands.getByRole('button', { name: /ls -la/ }).getAttribute('aria-current'), 'true');
 });
 
+test('a playback link opened while logged out goes to the login, then straight to a working player', async () => {
+  // The app starts the page's requests before it knows who is logged in: they fail with 401
+  // here, and must neither stick in the cache nor break the page after the login.
+  const s = await openPage(browser, b.baseUrl, { bypassCSP: !wasm });
+  try {
+    const { page } = s;
+    await page.goto(`/sessions/${recorded.id}/play?t=31`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('Username').fill(AUDITOR.username);
+    await page.getByLabel('Password').fill(AUDITOR.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(new RegExp(`/sessions/${recorded.id}/play\\?t=31`));
+    await player(page).and(page.locator('[data-state=ready]')).waitFor();
+    await eventually(() => playerText(page).innerText(), (x) => x.includes('MARKER-TWO'), 5000);
+    assert.match(await playerText(page).innerText(), /MARKER-TWO/);
+    assert.equal(await page.getByRole('list', { name: 'Commands' }).getByRole('button').count(), 3);
+    assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+  } finally {
+    await s.close();
+  }
+});
+
 test('a large recording plays in segments: command clicks seek across segments, forwards and back, with idle time skipped too', async () => {
   // Three commands a few minutes apart, each followed by ~700 KiB of output: several segments.
   const oscar = await f().user({ username: 'oskar', password: 'Red-maple-2468' });

@@ -61,6 +61,14 @@ test('the page is served with the security headers (CSP without inline scripts, 
   const html = await res.text();
   assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in index.html');
   assert.doesNotMatch(html, /https?:\/\//, 'nothing referenced from outside the bastion');
+  assert.equal(res.headers.get('cache-control'), 'no-store', 'index.html is asked for every time, so a new build is picked up');
+  // Built assets are named by content hash: cached for good, never revalidated.
+  const script = /<script[^>]*\bsrc="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  assert.ok(script, 'index.html loads a hashed script from /assets/');
+  const asset = await fetch(b.baseUrl + script);
+  assert.equal(asset.status, 200);
+  assert.match(asset.headers.get('cache-control') ?? '', /max-age=31536000, immutable/);
+  await asset.arrayBuffer();
 });
 
 test('first login with admin/admin goes to the forced password change, then into the app', async () => {

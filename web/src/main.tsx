@@ -12,6 +12,8 @@ import { ApiError } from './services/api.ts';
 import './i18n/index.ts';
 import './styles.css';
 import { App } from './app/App.tsx';
+import { prefetchRoute } from './app/features.tsx';
+import { meQuery } from './features/session/useSession.ts';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -22,6 +24,11 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Who is logged in, and the page being opened (its code and data), are all asked for before the
+// first render rather than one after the other as components mount.
+void queryClient.prefetchQuery(meQuery);
+prefetchRoute(window.location.pathname, queryClient);
 
 function Root() {
   const { i18n } = useTranslation();

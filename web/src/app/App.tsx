@@ -1,4 +1,5 @@
-import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { Navigate, Route, Routes, useLocation, useParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
 import { Button, Result, Spin } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { LoginPage } from '../features/session/LoginPage.tsx';
@@ -7,7 +8,7 @@ import { SessionEvents } from '../features/session/SessionEvents.tsx';
 import { useMe } from '../features/session/useSession.ts';
 import type { Me } from '../services/me.ts';
 import { AppLayout } from './AppLayout.tsx';
-import { FEATURES, homePath } from './features.tsx';
+import { FEATURES, homePath, prefetchQueries, type Feature } from './features.tsx';
 
 function FullPageSpinner() {
   return <Spin size="large" style={{ display: 'block', marginTop: '20vh' }} />;
@@ -50,13 +51,21 @@ export function App() {
   );
 }
 
+/** A page, with its queries started before its chunk has loaded. */
+function RoutePage({ feature }: { feature: Feature }) {
+  const params = useParams();
+  const client = useQueryClient();
+  prefetchQueries(feature, params, client);
+  return <feature.Component />;
+}
+
 function AppRoutes({ me }: { me: Me }) {
   return (
     <Routes>
       <Route element={<AppLayout me={me} />}>
         <Route index element={<Navigate to={homePath(me.abilities)} replace />} />
         {FEATURES.map((f) => (
-          <Route key={f.key} path={f.path} element={f.hasAccess(me.abilities) ? <f.Component /> : <Forbidden />} />
+          <Route key={f.key} path={f.path} element={f.hasAccess(me.abilities) ? <RoutePage feature={f} /> : <Forbidden />} />
         ))}
         <Route path="*" element={<NotFound />} />
       </Route>

@@ -1,7 +1,7 @@
 import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
 import { create, type Player, type Source } from 'asciinema-player';
 import 'asciinema-player/dist/bundle/asciinema-player.css';
-import type { Cast } from './castParser.ts';
+import type { PlayerRecording } from './playbackQueries.ts';
 
 export interface PlayerHandle {
   /** Seeks to a player time in seconds; resolves once the screen shows it. */
@@ -12,15 +12,6 @@ export interface PlayerHandle {
   currentTime(): number;
   fullscreen(): void;
 }
-
-/**
- * What the player plays: an ended session's recording in segments (the player fetches the index,
- * then one segment per position; idle time is skipped by the server), or a recording still being
- * written, fetched whole and parsed by the page.
- */
-export type PlayerRecording =
-  | { kind: 'segmented'; indexUrl: (idleTimeLimit: number | null) => string }
-  | { kind: 'full'; cast: Cast };
 
 interface Props {
   recording: PlayerRecording;

@@ -4,52 +4,18 @@ import { Alert, Button, Card, Col, Descriptions, Empty, Flex, Input, Result, Row
 import { ArrowLeftOutlined, CaretRightOutlined, EyeOutlined, FullscreenOutlined, PauseOutlined } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { sessionsService, type CommandRecord } from '../../services/sessions.ts';
-import { recordingsService } from '../../services/recordings.ts';
-import { ApiError } from '../../services/api.ts';
+import type { CommandRecord } from '../../services/sessions.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
-import { parseCast } from './castParser.ts';
-import { Timeline, pausesOf, type Pause } from './timeline.ts';
+import { Timeline } from './timeline.ts';
 import { clock } from './clock.ts';
-import { AsciinemaPlayer, type PlayerHandle, type PlayerRecording } from './AsciinemaPlayer.tsx';
+import { AsciinemaPlayer, type PlayerHandle } from './AsciinemaPlayer.tsx';
+import { playbackQueries } from './playbackQueries.ts';
 import { wasmAllowed } from './wasmSupport.ts';
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 16];
-
-interface LoadedRecording {
-  player: PlayerRecording;
-  /** Pauses longer than a second (recording time, ms), to map command offsets when idle time is skipped. */
-  pauses: Pause[];
-  durationMs: number;
-}
-
-/**
- * An ended session's recording as a segment index (small, whatever the recording's size: the
- * player then fetches one segment at a time); a session still being recorded, whole.
- */
-async function loadRecording(id: string): Promise<LoadedRecording> {
-  try {
-    const index = await recordingsService.index(id);
-    performance.mark('playback:downloaded');
-    performance.mark('playback:parsed');
-    return {
-      player: { kind: 'segmented', indexUrl: (idle) => recordingsService.indexUrl(id, idle) },
-      pauses: index.gaps.map(([a, b]) => [a * 1000, b * 1000]),
-      durationMs: index.recordingDuration * 1000,
-    };
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 409)) throw err;
-  }
-  const text = await recordingsService.text(id);
-  performance.mark('playback:downloaded');
-  const cast = parseCast(text);
-  performance.mark('playback:parsed');
-  return { player: { kind: 'full', cast }, pauses: pausesOf(cast.events), durationMs: cast.durationMs };
-}
 const IDLE_LIMITS = [0, 1, 2, 5, 10];
-
 
 function CommandList({ commands, current, onPick }: { commands: CommandRecord[]; current: string | null; onPick: (c: CommandRecord) => void }) {
   const { t } = useTranslation();
@@ -89,15 +55,11 @@ export function PlaybackPage() {
   const { id = '' } = useParams();
   const [params] = useSearchParams();
   const { t } = useTranslation();
-  const session = useQuery({ queryKey: ['sessions', id], queryFn: () => sessionsService.get(id) });
-  const commands = useQuery({ queryKey: ['sessions', id, 'commands'], queryFn: () => sessionsService.commands(id) });
+  const session = useQuery(playbackQueries.session(id));
+  const commands = useQuery(playbackQueries.commands(id));
   const hasRecording = session.data ? !!session.data.recordingUrl : true;
   // The recording is fetched at once, beside the session: its URL only needs the id.
-  const cast = useQuery({
-    queryKey: ['sessions', id, 'recording'],
-    queryFn: () => loadRecording(id),
-    staleTime: Infinity, gcTime: 60_000, retry: false,
-  });
+  const cast = useQuery(playbackQueries.recording(id));
   const wasm = useQuery({ queryKey: ['wasm-allowed'], queryFn: wasmAllowed, staleTime: Infinity });
   const [speed, setSpeed] = useState(1);
   const [idle, setIdle] = useState(0);
