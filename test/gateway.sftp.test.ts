@@ -1,6 +1,7 @@
-// SFTP and modern scp through the gateway (`subsystem sftp`), with the real OpenSSH `sftp`
-// and `scp` clients against a real sshd: reading needs `download`, changing needs `upload`,
-// looking needs only `connect`; every file operation is a FileTransfer row; big files stream.
+// SFTP and scp through the gateway — `subsystem sftp` (sftp, modern scp) and legacy scp
+// (`scp -O`, exec `scp -t`/`-f`) — with the real OpenSSH `sftp` and `scp` clients against a
+// real sshd: reading needs `download`, changing needs `upload`, looking needs only `connect`;
+// every file operation is a FileTransfer row; big files stream.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,6 +13,8 @@ import { FileTransferEntity, SessionEntity, type Action, type FileTransfer, type
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { QUIET, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ScpTransferLog, parseLegacyScp, shellWords } from '../gateway/proxy/scpProtocol.ts';
+import type { TransferEntry } from '../gateway/sftp/sftpProxy.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -27,6 +30,73 @@ interface Operator {
   user: User;
   keyPath: string;
 }
+
+describe('legacy scp protocol, read along (no sshd needed)', () => {
+  const run = (command: string, targetIsDir: boolean, sender: Buffer[], receiver: Buffer[], byteByByte = false) => {
+    const rows: TransferEntry[] = [];
+    const log = new ScpTransferLog(parseLegacyScp(command)!, targetIsDir, (e) => rows.push(e));
+    // The two sides take turns: the receiver's first answer, then a message, then its answer…
+    const feed = (side: 'sender' | 'receiver', b: Buffer) => {
+      const parts = byteByByte ? [...b].map((x) => Buffer.from([x])) : [b];
+      for (const p of parts) (side === 'sender' ? log.fromSender(p) : log.fromReceiver(p));
+    };
+    for (let i = 0; i < Math.max(sender.length, receiver.length); i++) {
+      if (receiver[i]) feed('receiver', receiver[i]!);
+      if (sender[i]) feed('sender', sender[i]!);
+    }
+    log.end();
+    return rows;
+  };
+  const ok = Buffer.from([0]);
+  const data = randomBytes(70_000);
+
+  test('the command line: direction, flags and quoted paths', () => {
+    assert.deepEqual(parseLegacyScp("scp -r -d -t -- '/srv/my files/'"), { direction: 'upload', recursive: true, targetIsDirectory: true, paths: ['/srv/my files/'] });
+    assert.deepEqual(parseLegacyScp('scp -pf /etc/hosts "/tmp/a b"'), { direction: 'download', recursive: false, targetIsDirectory: false, paths: ['/etc/hosts', '/tmp/a b'] });
+    assert.equal(parseLegacyScp('scp file host:'), null, 'a client command, not the remote end');
+    assert.equal(parseLegacyScp('uptime'), null);
+    assert.deepEqual(shellWords(String.raw`a 'b c' "d \"e\"" f\ g`), ['a', 'b c', 'd "e"', 'f g']);
+  });
+
+  for (const byteByByte of [false, true]) {
+    test(`an upload into a directory, with times, a second file refused by the asset${byteByByte ? ', fed byte by byte' : ''}`, () => {
+      const rows = run('scp -p -t /srv/in', true,
+        [Buffer.from('T1700000000 0 1700000000 0\n'), Buffer.from(`C0644 ${data.length} one.bin\n`), Buffer.concat([data, ok]), Buffer.from('C0600 5 two.txt\n')],
+        [ok, ok, ok, ok, Buffer.from('\x01scp: /srv/in/two.txt: Permission denied\n')], byteByByte);
+      assert.deepEqual(rows, [
+        { operation: 'upload', path: '/srv/in/one.bin', size: data.length, ok: true },
+        { operation: 'upload', path: '/srv/in/two.txt', size: 0, ok: false, message: 'scp: /srv/in/two.txt: Permission denied' },
+      ]);
+    });
+  }
+
+  test('an upload to a file name, and a recursive upload with its directories', () => {
+    assert.deepEqual(run('scp -t /srv/renamed.bin', false, [Buffer.from('C0644 3 orig.bin\n'), Buffer.from('abc\0')], [ok, ok, ok]),
+      [{ operation: 'upload', path: '/srv/renamed.bin', size: 3, ok: true }]);
+    const rows = run('scp -r -t /srv/', true,
+      [Buffer.from('D0755 0 site\n'), Buffer.from('C0644 2 index.html\n'), Buffer.from('hi\0'), Buffer.from('D0755 0 css\n'), Buffer.from('C0644 0 a.css\n'), Buffer.from('\0'), Buffer.from('E\n'), Buffer.from('E\n')],
+      [ok, ok, ok, ok, ok, ok, ok, ok, ok]);
+    assert.deepEqual(rows.map((r) => [r.operation, r.path, r.size ?? null, r.ok]), [
+      ['mkdir', '/srv/site', null, true], ['upload', '/srv/site/index.html', 2, true], ['mkdir', '/srv/site/css', null, true], ['upload', '/srv/site/css/a.css', 0, true],
+    ]);
+  });
+
+  test('a download: the file sent, a missing one, and one cut off halfway', () => {
+    const rows = run('scp -f /var/log/app.log /nope /var/log/big.log', false,
+      [Buffer.from(`C0644 ${data.length} app.log\n`), Buffer.concat([data, ok]), Buffer.from('\x01scp: /nope: No such file or directory\nC0644 100000 big.log\n'), data.subarray(0, 1000)],
+      [ok, ok, ok, ok]);
+    assert.deepEqual(rows, [
+      { operation: 'download', path: '/var/log/app.log', size: data.length, ok: true },
+      { operation: 'download', path: '/var/log/app.log /nope /var/log/big.log', size: 0, ok: false, message: 'scp: /nope: No such file or directory' },
+      { operation: 'download', path: '/var/log/big.log', size: 1000, ok: false, message: 'the transfer was interrupted' },
+    ]);
+  });
+
+  test('bytes that are not the protocol stop the reading, never the transfer', () => {
+    const rows = run('scp -t /srv', true, [Buffer.from('garbage without a header\n'), Buffer.from('C0644 1 x\n')], [ok, ok]);
+    assert.deepEqual(rows, []);
+  });
+});
 
 describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () => {
   let w: World;
@@ -197,6 +267,76 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     const rows = await transfers(op.user.id, 2);
     assert.ok(rows.some((x) => x.operation === 'upload' && !x.ok && x.path === `${remote}/scp-refused.txt`), JSON.stringify(rows));
     assert.ok(rows.some((x) => x.operation === 'download' && x.ok));
+  });
+
+  function legacyScp(op: Operator, args: string[]) {
+    return execa('scp', [...keyOpts(op.keyPath), '-O', '-P', String(w.gw.port), ...args], { reject: false, timeout: 120_000 });
+  }
+
+  test('legacy scp (-O) works both ways, byte-exact, and writes a FileTransfer row per file', async () => {
+    const op = await operator(['connect', 'upload', 'download']);
+    const data = randomBytes(1_500_000);
+    const src = join(local, 'legacy-up.bin');
+    writeFileSync(src, data);
+    // Into a directory named without a trailing slash: the row still names the file in it.
+    const up = await legacyScp(op, [src, at(op, remote)]);
+    assert.equal(up.exitCode, 0, `scp: ${up.stderr}`);
+    assert.equal(sha256(readFileSync(join(remote, 'legacy-up.bin'))), sha256(data));
+    // To a new file name.
+    const renamed = await legacyScp(op, [src, at(op, `${remote}/legacy-renamed.bin`)]);
+    assert.equal(renamed.exitCode, 0, `scp: ${renamed.stderr}`);
+    // A directory, recursively.
+    const tree = join(local, 'tree');
+    await execa('mkdir', ['-p', join(tree, 'sub')]);
+    writeFileSync(join(tree, 'a.txt'), 'alpha\n');
+    writeFileSync(join(tree, 'sub', 'b.txt'), 'beta\n');
+    const recursive = await legacyScp(op, ['-r', tree, at(op, `${remote}/`)]);
+    assert.equal(recursive.exitCode, 0, `scp: ${recursive.stderr}`);
+    assert.equal(readFileSync(join(remote, 'tree', 'sub', 'b.txt'), 'utf8'), 'beta\n');
+    // Download, and a download of a file that is not there.
+    const back = join(local, 'legacy-back.bin');
+    const down = await legacyScp(op, [at(op, `${remote}/legacy-up.bin`), back]);
+    assert.equal(down.exitCode, 0, `scp: ${down.stderr}`);
+    assert.equal(sha256(readFileSync(back)), sha256(data));
+    const missing = await legacyScp(op, [at(op, `${remote}/not-there.txt`), join(local, 'never.txt')]);
+    assert.notEqual(missing.exitCode, 0);
+    assert.match(missing.stderr, /No such file/);
+
+    const rows = await transfers(op.user.id, 8);
+    const brief = rows.map((r) => `${r.operation} ${r.path} ${r.size} ${r.ok ? 'ok' : 'failed'}`);
+    for (const line of [
+      `upload ${remote}/legacy-up.bin ${data.length} ok`,
+      `upload ${remote}/legacy-renamed.bin ${data.length} ok`,
+      `mkdir ${remote}/tree 0 ok`,
+      `upload ${remote}/tree/a.txt 6 ok`,
+      `mkdir ${remote}/tree/sub 0 ok`,
+      `upload ${remote}/tree/sub/b.txt 5 ok`,
+      `download ${remote}/legacy-up.bin ${data.length} ok`,
+      `download ${remote}/not-there.txt 0 failed`,
+    ]) assert.ok(brief.includes(line), `${line} in ${JSON.stringify(brief)}`);
+    assert.match(rows.find((r) => r.path.endsWith('not-there.txt'))!.message, /No such file/);
+    // Each scp was its own exec session, and its file bytes were not written as a terminal recording.
+    const sessions = await settledSessions(op.user.id, 5);
+    assert.ok(sessions.every((x) => x.kind === 'exec' && x.recording === null), JSON.stringify(sessions.map((x) => [x.kind, x.recording])));
+    assert.ok(rows.every((r) => sessions.some((x) => x.id === r.sessionId)));
+  });
+
+  test('legacy scp (-O): an upload without the upload action is refused, recorded, and nothing arrives', async () => {
+    const op = await operator(['connect', 'download']);
+    const src = join(local, 'legacy-refused.txt');
+    writeFileSync(src, 'must not arrive\n');
+    const up = await legacyScp(op, [src, at(op, `${remote}/legacy-refused.txt`)]);
+    assert.notEqual(up.exitCode, 0);
+    assert.match(up.stderr, /upload is not allowed to you on web01/);
+    assert.ok(!existsSync(join(remote, 'legacy-refused.txt')));
+    const [row] = await transfers(op.user.id, 1);
+    assert.deepEqual({ operation: row!.operation, path: row!.path, ok: row!.ok }, { operation: 'upload', path: `${remote}/legacy-refused.txt`, ok: false });
+    assert.match(row!.message, /upload is not allowed to you on web01/);
+    // Download is allowed.
+    const there = remoteFile('legacy-readable.txt', 'readable\n');
+    const down = await legacyScp(op, [at(op, there), join(local, 'legacy-readable.txt')]);
+    assert.equal(down.exitCode, 0, `scp: ${down.stderr}`);
+    assert.equal(readFileSync(join(local, 'legacy-readable.txt'), 'utf8'), 'readable\n');
   });
 
   test('sftp without a target, or to an asset not granted, says why in one line', async () => {

@@ -1,18 +1,19 @@
 // `exec` on a session channel: `ssh -p 2222 alice@web01@bastion 'uptime'`. Runs the command
 // on the asset with or without a PTY, byte-exact, and passes its exit status or signal back.
 import type { ServerChannel } from 'ssh2';
-import type { Action } from '../../core/db/entities/index.ts';
-import { ForbiddenError } from '../../core/errors.ts';
 import type { GatewayContext, Operator } from '../context.ts';
 import type { SessionState } from './sessionState.ts';
 import { LineReader } from '../menu/lineReader.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
-import { connectBackend, openExec } from '../backend.ts';
+import { connectBackend, openExec, type BackendClient } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { decideExec } from '../proxy/commandPolicy.ts';
 import { bridge } from '../proxy/bridge.ts';
 import { OperatorError, terminalLine } from '../terminalErrors.ts';
 import { endChannel } from './endChannel.ts';
+import { TransferRows } from './transferRows.ts';
+import { BackendSftp } from '../sftp/backendSftp.ts';
+import { ScpTransferLog, parseLegacyScp, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
 
 export async function runExec(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, command: string): Promise<void> {
   const crlf = state.pty !== null;
@@ -23,8 +24,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const asset = findAsset(await gw.services.access.granted(op.user.id), target.asset);
     const chosen = systemUsersFor(asset, 'connect', target.systemUser, text)[0]!;
     // Legacy scp runs as a command; it is a file transfer and needs that action too.
-    const transfer = legacyScpAction(command);
-    if (transfer && !chosen.actions.includes(transfer)) throw new ForbiddenError(`${transfer} is not allowed to you on ${asset.asset.name}`);
+    const scp = parseLegacyScp(command);
+    const refusedTransfer = scp && !chosen.actions.includes(scp.direction) ? `${scp.direction} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
     let typedPassword: string | undefined;
     if (grant.systemUser.loginMode === 'manual' && state.pty) {
@@ -35,17 +36,25 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     // Command filters first: a refused command does not even log in to the asset.
     const verdict = await gw.services.commandFilters.check({ userId: op.user.id, assetId: grant.asset.id, systemUserId: grant.systemUser.id }, command);
     // The backend login and the session row are started together: a command is often short.
-    const connecting = verdict.action === 'deny' ? null : connectBackend(gw, grant, { typedPassword }, op.log);
+    const connecting = verdict.action === 'deny' || refusedTransfer ? null : connectBackend(gw, grant, { typedPassword }, op.log);
     connecting?.catch(() => undefined);
     let live: LiveSession;
     try {
       live = await LiveSession.open(gw, op, {
         grant, kind: 'exec', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
-        term: state.pty?.term, record: true, recoverCommands: false,
+        // Legacy scp's bytes are files, not a terminal: its FileTransfer rows are its record.
+        term: state.pty?.term, record: scp === null, recoverCommands: false,
       });
     } catch (err) {
       void connecting?.then((c) => c.end(), () => undefined);
       throw err;
+    }
+    const rows = new TransferRows(gw, () => live);
+    if (scp && refusedTransfer) {
+      for (const path of scp.paths.length ? scp.paths : ['.']) rows.record({ operation: scp.direction, path, size: 0, ok: false, message: refusedTransfer });
+      await rows.flushed();
+      await live.end({ status: 'closed', endReason: refusedTransfer });
+      throw new OperatorError(refusedTransfer);
     }
     // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
     const decision = await decideExec(gw, live, command, verdict, channel, crlf);
@@ -56,17 +65,27 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     }
     let backendClient;
     let remote;
+    let scpLog: ScpTransferLog | null = null;
     try {
       backendClient = await connecting!;
-      remote = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
+      const client = backendClient;
+      const targetIsDir = scp ? scpTargetIsDirectory(client, scp) : Promise.resolve(false);
+      remote = await openExec(client, command, state.backendPty(), state.backendEnv());
+      if (scp) scpLog = new ScpTransferLog(scp, await targetIsDir, (entry) => rows.record(entry));
     } catch (err) {
       backendClient?.end();
       const line = terminalLine(err, live.log);
       await live.end({ status: 'failed', endReason: line });
       throw new OperatorError(line);
     }
-    const res = await bridge(live, channel, remote, state);
+    const log = scpLog;
+    const taps = log && scp ? (scp.direction === 'upload'
+      ? { input: (c: Buffer) => log.fromSender(c), output: (c: Buffer) => log.fromReceiver(c) }
+      : { input: (c: Buffer) => log.fromReceiver(c), output: (c: Buffer) => log.fromSender(c) }) : undefined;
+    const res = await bridge(live, channel, remote, state, taps ? { taps } : {});
     backendClient.end();
+    log?.end();
+    await rows.flushed();
     // The operator gets the exit status first; the recording and the row are closed after.
     const ended = live.end({
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
@@ -81,14 +100,20 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
   }
 }
 
-/** `scp -t dir` receives (upload), `scp -f file` sends (download); anything else is no transfer. */
-export function legacyScpAction(command: string): Action | null {
-  const words = command.trim().split(/\s+/);
-  if (words[0] !== 'scp') return null;
-  for (const w of words.slice(1)) {
-    if (w === '--' || !w.startsWith('-')) break;
-    if (w.slice(1).includes('t')) return 'upload';
-    if (w.slice(1).includes('f')) return 'download';
+/**
+ * Whether an upload's target is an existing directory on the asset, asked the way the asset's
+ * scp asks it when it starts (stat): then each file goes inside it, else it is the file.
+ */
+async function scpTargetIsDirectory(client: BackendClient, scp: LegacyScp): Promise<boolean> {
+  if (scp.direction !== 'upload') return false;
+  if (targetNamesDirectory(scp)) return true;
+  let sftp: BackendSftp | null = null;
+  try {
+    sftp = await BackendSftp.open(client);
+    return (await sftp.stat(scp.paths[0]!)).isDirectory();
+  } catch {
+    return false;
+  } finally {
+    sftp?.end();
   }
-  return null;
 }

@@ -10,11 +10,12 @@ import { connectBackend, type BackendClient } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { OperatorError, terminalLine } from '../terminalErrors.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
-import { SftpProxy, type SftpPolicy, type TransferEntry } from '../sftp/sftpProxy.ts';
+import { SftpProxy, type SftpPolicy } from '../sftp/sftpProxy.ts';
+import { TransferRows } from './transferRows.ts';
 
 export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrapper): Promise<void> {
   let live: LiveSession | null = null;
-  let writes: Promise<void> = Promise.resolve();
+  const rows = new TransferRows(gw, () => live);
   const policy: SftpPolicy = {
     refusal: async (action) => {
       if (!live) return `${action} is not allowed`;
@@ -22,14 +23,7 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
       const holds = await gw.services.access.stillHolds(live.grant, action);
       return holds ? null : `${action} is not allowed to you on ${live.grant.asset.name}`;
     },
-    record: (entry: TransferEntry) => {
-      const session = live;
-      if (!session) return;
-      session.log.info({ operation: entry.operation, path: entry.path.slice(0, 300), size: entry.size, ok: entry.ok }, 'file transfer');
-      writes = writes
-        .then(() => gw.services.fileTransfers.record(session.row, entry))
-        .catch((err: unknown) => session.log.error({ err }, 'file transfer could not be saved'));
-    },
+    record: (entry) => rows.record(entry),
     count: (input, output) => live?.transferred(input, output),
   };
   // Listening starts now: the client's first requests arrive while the asset is dialled.
@@ -66,7 +60,7 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
     proxy.attach(backend);
     const why = await proxy.done;
     client.end();
-    await writes;
+    await rows.flushed();
     await session.end({ status: 'closed', endReason: why });
   } catch (err) {
     proxy.close(terminalLine(err, op.log), 'refused');

@@ -118,7 +118,7 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   const guard = shellGuard(gw, live, channel, remote, state.pty !== null);
   const typeahead = reader.takeTypeahead();
   if (typeahead.length) guard.input(typeahead);
-  const res = await bridge(live, channel, remote, state, guard);
+  const res = await bridge(live, channel, remote, state, { gate: guard });
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${res.terminated}\x1b[0m\r\n`);
   // Not awaited: the row and the recording tail are closed while the operator moves on

@@ -5,7 +5,7 @@ import type { ServerChannel } from 'ssh2';
 import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import type { SessionState } from '../channels/sessionState.ts';
-import { BUDGET_BYTES, pump } from './pump.ts';
+import { BUDGET_BYTES, pump, type Tap } from './pump.ts';
 
 export interface BridgeResult {
   exitStatus: number | null;
@@ -24,14 +24,22 @@ export interface InputGate {
   stop(): void;
 }
 
+export interface BridgeOptions {
+  gate?: InputGate;
+  /** Extra readers of the operator's input and the backend's output (legacy scp's transfer log), called before the bytes move on. */
+  taps?: { input?: Tap; output?: Tap };
+}
+
 /** Resolves once the backend channel or the operator's channel has closed. */
-export function bridge(live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState, gate?: InputGate): Promise<BridgeResult> {
+export function bridge(live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState, { gate, taps }: BridgeOptions = {}): Promise<BridgeResult> {
   const backend = remote.stream;
+  const onInput = taps?.input;
+  const onOutput = taps?.output;
   return new Promise((resolve) => {
     const result: BridgeResult = { exitStatus: null, exitSignal: null, terminated: null, operatorGone: false };
     const stops = [
-      gate ? gated(channel, gate) : pump(channel, backend, (c) => live.input(c)),
-      pump(backend, channel, (c) => live.output(c)),
+      gate ? gated(channel, gate) : pump(channel, backend, onInput ? (c) => { onInput(c); live.input(c); } : (c) => live.input(c)),
+      pump(backend, channel, onOutput ? (c) => { onOutput(c); live.output(c); } : (c) => live.output(c)),
       pump(backend.stderr, channel.stderr, (c) => live.output(c)),
     ];
     const unResize = state.onResize((cols, rows, width, height) => {

@@ -190,13 +190,7 @@ export class SftpProxy {
     sftp.on('MKDIR', (id, path, attrs) => this.#change(id, { operation: 'mkdir', path }, (b) => b.mkdir(path, inputAttributes(attrs))));
     sftp.on('RMDIR', (id, path) => this.#change(id, { operation: 'rmdir', path }, (b) => b.rmdir(path)));
     sftp.on('SETSTAT', (id, path, attrs) => this.#change(id, { operation: 'setstat', path }, (b) => b.setstat(path, inputAttributes(attrs))));
-    sftp.on('SYMLINK', (id, linkPath, targetPath) => this.#request(id, async (b) => {
-      // A link is a new file on the asset; there is no FileTransfer operation for it, so it is logged.
-      if (!(await this.#allowed(id, 'upload', null))) return;
-      await b.symlink(targetPath, linkPath);
-      this.#log.info({ linkPath: linkPath.slice(0, 300), targetPath: targetPath.slice(0, 300) }, 'sftp symlink created');
-      this.#ok(id);
-    }));
+    sftp.on('SYMLINK', (id, linkPath, targetPath) => this.#change(id, { operation: 'symlink', path: linkPath, targetPath }, (b) => b.symlink(targetPath, linkPath)));
     // The gateway announces no extensions; clients that try one anyway are told so.
     sftp.on('EXTENDED', (id) => this.#status(id, SFTP_STATUS.OP_UNSUPPORTED, 'extension not supported by the gateway'));
   }

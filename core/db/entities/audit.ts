@@ -74,7 +74,7 @@ export interface FileTransfer {
   assetId: string;
   assetName: string;
   systemUsername: string;
-  operation: 'upload' | 'download' | 'delete' | 'rename' | 'mkdir' | 'rmdir' | 'setstat';
+  operation: 'upload' | 'download' | 'delete' | 'rename' | 'mkdir' | 'rmdir' | 'setstat' | 'symlink';
   path: string;
   targetPath: string | null;
   size: number;

@@ -1,0 +1,319 @@
+// Legacy scp (`scp -O`, and every scp before OpenSSH 9) runs `scp -t <target>` (upload) or
+// `scp -f <paths>` (download) on the asset and speaks the old rcp protocol over the
+// channel. The gateway passes it through unchanged and reads along, as a tap on both
+// directions, to write one FileTransfer row per file (and per directory an upload creates).
+//
+// The protocol: the sending side (the operator's scp for an upload, the asset's for a
+// download) sends header lines — `C<mode> <size> <name>`, `D<mode> 0 <name>`, `E`,
+// `T<mtime> 0 <atime> 0` — each answered by the receiving side with one byte, 0 for "go on"
+// or 1/2 followed by an error line. After an accepted C line come <size> bytes of the file
+// and one more 0 (or an error line), answered once more. The receiver answers first, once,
+// before anything is sent. The sender can also send an error line instead of a header (a
+// file it cannot read). The file's bytes are counted, never copied or held.
+import type { TransferEntry } from '../sftp/sftpProxy.ts';
+
+export type ScpDirection = 'upload' | 'download';
+
+/** What the command line of a legacy scp says. */
+export interface LegacyScp {
+  direction: ScpDirection;
+  /** -r: whole directories. */
+  recursive: boolean;
+  /** -d: the target must be a directory (the client sends it for several sources). */
+  targetIsDirectory: boolean;
+  /** The target of an upload, the sources of a download, as the shell on the asset receives them. */
+  paths: string[];
+}
+
+/** Splits a command line the way a POSIX shell would for plain words and quotes (no expansion). */
+export function shellWords(command: string): string[] {
+  const words: string[] = [];
+  let word: string | null = null;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < command.length && '"\\$`'.includes(command[i + 1]!)) word += command[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      word ??= '';
+    } else if (c === '\\' && i + 1 < command.length) {
+      word = (word ?? '') + command[++i];
+    } else if (/\s/.test(c)) {
+      if (word !== null) words.push(word);
+      word = null;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== null) words.push(word);
+  return words;
+}
+
+/** `scp -t dir` receives (upload), `scp -f file…` sends (download); anything else is not legacy scp. */
+export function parseLegacyScp(command: string): LegacyScp | null {
+  const words = shellWords(command.trim());
+  if (words[0] !== 'scp') return null;
+  let direction: ScpDirection | null = null;
+  let recursive = false;
+  let targetIsDirectory = false;
+  let i = 1;
+  for (; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--') {
+      i++;
+      break;
+    }
+    if (!w.startsWith('-') || w === '-') break;
+    for (const flag of w.slice(1)) {
+      if (flag === 't') direction ??= 'upload';
+      else if (flag === 'f') direction ??= 'download';
+      else if (flag === 'r') recursive = true;
+      else if (flag === 'd') targetIsDirectory = true;
+    }
+  }
+  if (!direction) return null;
+  return { direction, recursive, targetIsDirectory, paths: words.slice(i) };
+}
+
+const joinPath = (dir: string, name: string): string => (dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`);
+const baseName = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? p;
+const dirName = (p: string): string => {
+  const trimmed = p.replace(/\/+$/, '');
+  const at = trimmed.lastIndexOf('/');
+  return at < 0 ? '' : at === 0 ? '/' : trimmed.slice(0, at);
+};
+
+/** Longest header line accepted; a longer one means this is not the scp protocol, and reading along stops. */
+const MAX_LINE = 8192;
+
+type Pending =
+  | { kind: 'start' | 'times' | 'leave' }
+  | { kind: 'enter'; path: string }
+  | { kind: 'header' | 'data'; file: FileEntry };
+
+interface FileEntry {
+  path: string;
+  size: number;
+  moved: number;
+  failure: string | null;
+}
+
+/**
+ * Reads a legacy scp session along and reports its files. Feed it the sender's bytes with
+ * `fromSender` and the receiver's with `fromReceiver`, each before they are passed on; call
+ * `end` when the channel closes. `record` receives the finished entries.
+ */
+export class ScpTransferLog {
+  readonly #scp: LegacyScp;
+  readonly #record: (entry: TransferEntry) => void;
+  /** Whether an upload's target is an existing directory (the asset's scp decides the same way, by stat, at its start). */
+  readonly #targetIsDir: boolean;
+  readonly #pending: Pending[] = [{ kind: 'start' }];
+  /** Directories entered, as paths on the asset. */
+  readonly #dirs: string[] = [];
+  #sender: 'header' | 'waiting' | 'data' | 'dataEnd' | 'dataEndError' | 'off' = 'header';
+  #receiver: 'ack' | 'errorLine' | 'off' = 'ack';
+  #senderLine: Buffer[] = [];
+  #senderLineLength = 0;
+  #receiverLine: Buffer[] = [];
+  #receiverLineLength = 0;
+  #file: FileEntry | null = null;
+  #ended = false;
+
+  constructor(scp: LegacyScp, targetIsDir: boolean, record: (entry: TransferEntry) => void) {
+    this.#scp = scp;
+    this.#targetIsDir = targetIsDir;
+    this.#record = record;
+  }
+
+  /** Bytes from the side that sends files (the operator for an upload, the asset for a download). */
+  fromSender(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && this.#sender !== 'off') {
+      if (this.#sender === 'data') {
+        const file = this.#file!;
+        const take = Math.min(file.size - file.moved, chunk.length - at);
+        file.moved += take;
+        at += take;
+        if (file.moved === file.size) this.#sender = 'dataEnd';
+      } else if (this.#sender === 'dataEnd') {
+        if (chunk[at++] === 0) {
+          this.#pending.push({ kind: 'data', file: this.#file! });
+          this.#sender = 'waiting';
+        } else {
+          this.#sender = 'dataEndError';
+        }
+      } else if (this.#sender === 'waiting') {
+        // The sender waits for an answer before it says more; bytes now mean a desynchronised reading.
+        this.#stop();
+      } else {
+        const nl = chunk.indexOf(0x0a, at);
+        const piece = chunk.subarray(at, nl < 0 ? chunk.length : nl);
+        this.#senderLine.push(piece);
+        this.#senderLineLength += piece.length;
+        at = nl < 0 ? chunk.length : nl + 1;
+        if (this.#senderLineLength > MAX_LINE) this.#stop();
+        else if (nl >= 0) this.#senderHeader(this.#takeLine('sender'));
+      }
+    }
+  }
+
+  /** Bytes from the side that receives files: its answers. */
+  fromReceiver(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && this.#receiver !== 'off') {
+      if (this.#receiver === 'ack') {
+        const byte = chunk[at++]!;
+        if (byte === 0) this.#answer(null);
+        else if (byte === 1 || byte === 2) this.#receiver = 'errorLine';
+        else this.#stop();
+      } else {
+        const nl = chunk.indexOf(0x0a, at);
+        const piece = chunk.subarray(at, nl < 0 ? chunk.length : nl);
+        this.#receiverLine.push(piece);
+        this.#receiverLineLength += piece.length;
+        at = nl < 0 ? chunk.length : nl + 1;
+        if (this.#receiverLineLength > MAX_LINE) this.#stop();
+        else if (nl >= 0) {
+          this.#receiver = 'ack';
+          this.#answer(this.#takeLine('receiver') || 'refused by the receiving side');
+        }
+      }
+    }
+  }
+
+  /** The channel closed: a file still on its way is recorded as interrupted. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const open = new Set<FileEntry>();
+    if (this.#file && (this.#sender === 'data' || this.#sender === 'dataEnd' || this.#sender === 'dataEndError')) open.add(this.#file);
+    for (const p of this.#pending) if (p.kind === 'header' || p.kind === 'data') open.add(p.file);
+    for (const file of open) this.#finish(file, file.failure ?? 'the transfer was interrupted');
+    this.#pending.length = 0;
+  }
+
+  #takeLine(side: 'sender' | 'receiver'): string {
+    const parts = side === 'sender' ? this.#senderLine : this.#receiverLine;
+    const text = Buffer.concat(parts).toString('utf8');
+    if (side === 'sender') {
+      this.#senderLine = [];
+      this.#senderLineLength = 0;
+    } else {
+      this.#receiverLine = [];
+      this.#receiverLineLength = 0;
+    }
+    return text;
+  }
+
+  #senderHeader(line: string): void {
+    if (this.#sender === 'dataEndError') {
+      // The sender could not read all of the file (it sent its size in zeros): the receiver still answers once.
+      const file = this.#file!;
+      file.failure ??= line.trim() || 'the sending side failed';
+      this.#sender = 'waiting';
+      this.#pending.push({ kind: 'data', file });
+      return;
+    }
+    const type = line[0];
+    if (type === '\x01' || type === '\x02') {
+      // A source the sender cannot send (no such file, permission denied); nobody answers it.
+      if (this.#scp.direction === 'download') {
+        const path = this.#scp.paths.length === 1 ? this.#scp.paths[0]! : this.#scp.paths.join(' ');
+        this.#record({ operation: 'download', path, size: 0, ok: false, message: line.slice(1).trim() });
+      }
+      if (type === '\x02') this.#stop();
+      return;
+    }
+    if (type === 'C' || type === 'D') {
+      const m = /^[CD]([0-7]{3,4}) (\d+) (.+)$/s.exec(line);
+      if (!m || m[3]!.includes('/')) {
+        this.#stop();
+        return;
+      }
+      const path = this.#pathOf(m[3]!);
+      if (type === 'D') {
+        this.#pending.push({ kind: 'enter', path });
+      } else {
+        const file: FileEntry = { path, size: Number(m[2]), moved: 0, failure: null };
+        this.#file = file;
+        this.#pending.push({ kind: 'header', file });
+      }
+      this.#sender = 'waiting';
+    } else if (type === 'E' && line === 'E') {
+      this.#pending.push({ kind: 'leave' });
+      this.#sender = 'waiting';
+    } else if (type === 'T') {
+      this.#pending.push({ kind: 'times' });
+      this.#sender = 'waiting';
+    } else {
+      this.#stop();
+    }
+  }
+
+  /** The receiver answered the oldest message still waiting: null is "go on", a string is its error. */
+  #answer(error: string | null): void {
+    const p = this.#pending.shift();
+    if (!p) {
+      // An answer to nothing: a fatal error line after the end, or a reading gone wrong.
+      return;
+    }
+    if (this.#sender === 'waiting') this.#sender = 'header';
+    switch (p.kind) {
+      case 'enter':
+        if (error === null) this.#dirs.push(p.path);
+        if (this.#scp.direction === 'upload') this.#record({ operation: 'mkdir', path: p.path, ok: error === null, ...(error ? { message: error } : {}) });
+        break;
+      case 'leave':
+        this.#dirs.pop();
+        break;
+      case 'header':
+        if (error !== null) this.#finish(p.file, error);
+        else this.#sender = p.file.size === 0 ? 'dataEnd' : 'data';
+        break;
+      case 'data':
+        this.#finish(p.file, p.file.failure ?? error);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #finish(file: FileEntry, failure: string | null): void {
+    if (this.#file === file) this.#file = null;
+    this.#record({ operation: this.#scp.direction, path: file.path, size: file.moved, ok: failure === null, ...(failure ? { message: failure } : {}) });
+  }
+
+  /** Where a name from a C or D line is on the asset. */
+  #pathOf(name: string): string {
+    const parent = this.#dirs.at(-1);
+    if (parent !== undefined) return joinPath(parent, name);
+    const { paths, direction } = this.#scp;
+    if (direction === 'upload') {
+      const target = paths[0] ?? '.';
+      return this.#targetIsDir ? joinPath(target, name) : target;
+    }
+    // A download names the files it sends by their base names: find the source it came from.
+    const source = paths.find((p) => baseName(p) === name);
+    if (source !== undefined) return source.replace(/\/+$/, '') || source;
+    return joinPath(dirName(paths[0] ?? ''), name);
+  }
+
+  /** Not the protocol after all (or out of step): stop reading along; the bytes still pass. */
+  #stop(): void {
+    this.#sender = 'off';
+    this.#receiver = 'off';
+  }
+}
+
+/** Whether an upload target must be a directory without asking the asset. */
+export function targetNamesDirectory(scp: LegacyScp): boolean {
+  const target = scp.paths[0] ?? '.';
+  return scp.targetIsDirectory || target.endsWith('/') || target === '.' || target === '..' || target === '~' || target === '';
+}
