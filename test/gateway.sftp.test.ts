@@ -5,7 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
@@ -172,6 +172,7 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
       `-rename ${there} ${remote}/renamed.txt`,
       `-rm ${there}`,
       `-mkdir ${remote}/newdir`,
+      `-ln -s ${there} ${remote}/link-refused`,
     ]);
     assert.equal(r.exitCode, 0, `exit: ${r.stderr} ${r.stdout}`);
     assert.match(r.stdout, /listed\.txt/);
@@ -181,7 +182,7 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     assert.ok(existsSync(there), 'neither renamed nor removed');
     assert.ok(!existsSync(join(remote, 'newdir')));
 
-    const rows = await transfers(op.user.id, 5);
+    const rows = await transfers(op.user.id, 6);
     const by = (operation: string) => rows.filter((x) => x.operation === operation);
     assert.equal(by('download').length, 1);
     assert.equal(by('download')[0]!.ok, false);
@@ -192,6 +193,8 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     assert.equal(by('rename')[0]!.targetPath, `${remote}/renamed.txt`);
     assert.equal(by('delete')[0]!.ok, false);
     assert.equal(by('mkdir')[0]!.ok, false);
+    assert.deepEqual(by('symlink').map((x) => [x.path, x.ok]), [[`${remote}/link-refused`, false]]);
+    assert.ok(!existsSync(join(remote, 'link-refused')));
     for (const row of rows) {
       assert.equal(row.assetName, 'web01');
       assert.equal(row.username, op.user.username);
@@ -202,7 +205,7 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     assert.equal(rows[0]!.sessionId, session!.id);
   });
 
-  test('with upload and download: bytes arrive identical both ways; rename, delete, mkdir, rmdir are recorded', async () => {
+  test('with upload and download: bytes arrive identical both ways; rename, delete, mkdir, rmdir, symlink are recorded', async () => {
     const op = await operator(['connect', 'upload', 'download']);
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const src = join(local, 'both.bin');
@@ -214,12 +217,13 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
       `rename ${remote}/both.bin ${remote}/both-renamed.bin`,
       `mkdir ${remote}/made`,
       `rmdir ${remote}/made`,
+      `ln -s ${remote}/both-renamed.bin ${remote}/both-link`,
       `rm ${remote}/both-renamed.bin`,
     ]);
     assert.equal(r.exitCode, 0, `exit: ${r.stderr} ${r.stdout}`);
     assert.equal(sha256(readFileSync(back)), sha256(data));
     assert.ok(!existsSync(join(remote, 'both-renamed.bin')));
-    const rows = await transfers(op.user.id, 6);
+    const rows = await transfers(op.user.id, 7);
     const one = (operation: string) => {
       const found = rows.filter((x) => x.operation === operation);
       assert.equal(found.length, 1, `${operation}: ${JSON.stringify(rows.map((x) => [x.operation, x.path, x.ok]))}`);
@@ -230,6 +234,9 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     assert.equal(one('rename').targetPath, `${remote}/both-renamed.bin`);
     assert.equal(one('delete').path, `${remote}/both-renamed.bin`);
     assert.ok(one('mkdir').ok && one('rmdir').ok);
+    // The link is made the right way round, and its row names the link and what it points to.
+    assert.equal(readlinkSync(join(remote, 'both-link')), `${remote}/both-renamed.bin`);
+    assert.deepEqual([one('symlink').path, one('symlink').targetPath, one('symlink').ok], [`${remote}/both-link`, `${remote}/both-renamed.bin`, true]);
     const [session] = await settledSessions(op.user.id, 1);
     assert.ok(session!.bytesIn >= data.length && session!.bytesOut >= data.length, `bytes ${session!.bytesIn}/${session!.bytesOut}`);
   });
