@@ -35,6 +35,7 @@ const envSchema = z.object({
   BASTION_PUBLIC_HOST: z.string().optional(),
   BASTION_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(180),
   BASTION_CONFIRM_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
+  BASTION_SESSION_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
 
 export type Database =
@@ -60,6 +61,8 @@ export interface Config {
   publicHost: string | undefined;
   retentionDays: number;
   confirmTimeoutSeconds: number;
+  /** How often a gateway marks its live sessions as alive; a session not marked for three periods is closed as interrupted. */
+  sessionHeartbeatSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -111,5 +114,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicHost: e.BASTION_PUBLIC_HOST,
     retentionDays: e.BASTION_RETENTION_DAYS,
     confirmTimeoutSeconds: e.BASTION_CONFIRM_TIMEOUT_SECONDS,
+    sessionHeartbeatSeconds: e.BASTION_SESSION_HEARTBEAT_SECONDS,
   };
 }

@@ -81,12 +81,14 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const log = opts.log ?? createLogger(config.logLevel);
   const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
   const ds = await openDatabase(config.database, { migrate: opts.primary ?? true });
+  let stopSweep = (): void => undefined;
   try {
     const bootstrapResult = await bootstrap(ds, vault, config.adminPassword);
     const changes = new ChangeFeed();
     const primary = opts.primary ?? true;
     const sessions = new SessionService(ds, config, { log });
-    if (primary) await sessions.closeInterrupted();
+    // Sessions whose gateway is gone are closed here and on a timer; a running gateway's are not (heartbeats).
+    if (primary) stopSweep = await sessions.sweepOrphans();
     const nodes = new NodeService(ds, changes);
     const assets = new AssetService(ds, changes);
     const systemUsers = new SystemUserService(ds, vault, changes);
@@ -121,12 +123,14 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       dashboard: new DashboardService(ds, retention),
       fileTransfers: new FileTransferService(ds),
       close: async () => {
+        stopSweep();
         await jobs.stopAll();
         await sessions.flushCommands();
         await ds.destroy();
       },
     };
   } catch (err) {
+    stopSweep();
     await ds.destroy();
     throw err;
   }

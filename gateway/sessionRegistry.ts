@@ -18,6 +18,7 @@ export class SessionRegistry {
   /** Sessions that are ending (recording flush, row update): shutdown waits for them. */
   readonly #ending = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
   #soon: NodeJS.Timeout | null = null;
   #unsubscribe: Array<() => void> = [];
   #checking: Promise<void> | null = null;
@@ -27,6 +28,10 @@ export class SessionRegistry {
   start(): void {
     this.#timer = setInterval(() => void this.check(), this.options.accessCheckMs);
     this.#timer.unref();
+    // The rows of this process's live sessions say it still holds them, so that no other
+    // process (a web server starting, another gateway) closes them as interrupted.
+    this.#heartbeat = setInterval(() => void this.#beat(), this.services.config.sessionHeartbeatSeconds * 1000);
+    this.#heartbeat.unref();
     // A change made in this process is acted on at once; other processes' changes by the timer.
     this.#unsubscribe.push(this.services.changes.subscribe(() => this.#checkSoon()));
     // An admin's terminate (API, web) reaches whichever gateway process holds the session.
@@ -37,9 +42,19 @@ export class SessionRegistry {
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#soon) clearTimeout(this.#soon);
     for (const off of this.#unsubscribe.splice(0)) off();
-    this.#timer = this.#soon = null;
+    this.#timer = this.#heartbeat = this.#soon = null;
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#live.size === 0) return;
+    try {
+      await this.services.sessions.heartbeat([...this.#live].map((s) => s.id));
+    } catch (err) {
+      this.log.warn({ err }, 'session heartbeat failed');
+    }
   }
 
   add(s: LiveSession): void {

@@ -9,6 +9,7 @@ import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { eventually } from './gatewayFixture.ts';
 
 let b: Bastion;
 let admin: ApiClient;
@@ -194,22 +195,34 @@ test('a traversal-looking or non-UUID id is refused and no file outside the reco
   assert.equal((await auditor.get(`/sessions/${unrecorded.id}/recording`)).status, 404);
 });
 
-test('sessions left active by a crash are closed as interrupted when Bastion starts again', async () => {
+test('sessions left active by a crash are closed as interrupted once their gateway has stopped marking them', async () => {
   const dataDir = makeTempDir('bastion-restart-');
-  const first = await startBastion({ dataDir, http: false });
+  const env = { BASTION_SESSION_HEARTBEAT_SECONDS: '1' };
+  const first = await startBastion({ dataDir, http: false, env });
   const f = factories(first.services);
   const u = await f.user();
   const a = await f.asset();
-  const live = await first.services.sessions.start({
-    userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1',
-  });
-  assert.equal(await first.services.sessions.activeCount(u.id), 1);
-  await first.stop(); // as if the process had died: the row was never ended
+  const start = { userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell' as const, clientAddress: '127.0.0.1' };
+  const crashed = await first.services.sessions.start(start);
+  const held = await first.services.sessions.start(start);
+  assert.equal(await first.services.sessions.activeCount(u.id), 2);
+  await first.stop(); // as if the process had died: the rows were never ended
 
-  const second = await startBastion({ dataDir, http: false });
-  const row = await second.services.sessions.get(live.id);
-  assert.equal(row.status, 'interrupted');
-  assert.ok(row.endedAt);
-  assert.equal(await second.services.sessions.activeCount(u.id), 0);
-  await second.stop();
+  const second = await startBastion({ dataDir, http: false, env });
+  try {
+    // `held` stands for a session another gateway process still holds: it keeps being marked.
+    const beat = setInterval(() => void second.services.sessions.heartbeat([held.id]), 300);
+    try {
+      const row = await eventually(() => second.services.sessions.get(crashed.id), (r) => r.status !== 'active', 10_000);
+      assert.equal(row.status, 'interrupted');
+      assert.ok(row.endedAt);
+      assert.match(row.endReason ?? '', /gateway stopped/);
+      await new Promise((r) => setTimeout(r, 3500));
+      assert.equal((await second.services.sessions.get(held.id)).status, 'active', 'a session whose gateway is alive is left alone');
+    } finally {
+      clearInterval(beat);
+    }
+  } finally {
+    await second.stop();
+  }
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { NotFoundError } from '../errors.ts';
@@ -71,13 +71,14 @@ export class SessionService {
   #flushTimer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ds: DataSource, config: Config, opts: { log?: Logger } = {}) {
+  constructor(private readonly ds: DataSource, private readonly config: Config, opts: { log?: Logger } = {}) {
     this.recordingsDir = path.resolve(config.dataDir, 'recordings');
     this.#log = opts.log;
     this.segments = new RecordingSegments(opts.log);
   }
 
   async start(init: SessionStart): Promise<Session> {
+    const now = new Date();
     const row: Session = {
       id: newId(),
       userId: init.userId,
@@ -88,7 +89,7 @@ export class SessionService {
       systemUsername: init.systemUsername.slice(0, LIMITS.text64),
       kind: init.kind,
       clientAddress: init.clientAddress.slice(0, 64),
-      startedAt: new Date(),
+      startedAt: now,
       endedAt: null,
       status: 'active',
       recording: null,
@@ -98,6 +99,7 @@ export class SessionService {
       exitSignal: null,
       terminatedBy: null,
       endReason: null,
+      heartbeatAt: now,
     };
     await this.ds.getRepository(SessionEntity).insert(row);
     return row;
@@ -201,13 +203,40 @@ export class SessionService {
    * At start-up: sessions still 'active' were left open by a crash (their process is
    * gone), so they are closed as 'interrupted'. Returns how many.
    */
-  async closeInterrupted(): Promise<number> {
+  /** A running gateway marks the live sessions it holds (every BASTION_SESSION_HEARTBEAT_SECONDS). */
+  async heartbeat(ids: readonly string[]): Promise<void> {
+    const at = new Date();
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.ds.getRepository(SessionEntity).update({ id: In(ids.slice(i, i + 500)), status: 'active' }, { heartbeatAt: at });
+    }
+  }
+
+  /**
+   * Closes as interrupted the sessions still active whose gateway stopped marking them
+   * (crashed, killed, its host gone): not marked for three heartbeat periods. Sessions a
+   * running gateway holds, in this process or any other, are left alone.
+   */
+  async closeOrphaned(): Promise<number> {
+    const cutoff = Date.now() - 3 * this.config.sessionHeartbeatSeconds * 1000;
     const res = await this.ds.createQueryBuilder()
       .update(SessionEntity)
       .set({ status: 'interrupted', endedAt: new Date(), endReason: 'the gateway stopped before the session ended' })
       .where('status = :status', { status: 'active' })
+      .andWhere('COALESCE(heartbeat_at, started_at) < :cutoff', { cutoff })
       .execute();
     return res.affected ?? 0;
+  }
+
+  /** Runs closeOrphaned now and then once per heartbeat period; returns the stop function. */
+  async sweepOrphans(): Promise<() => void> {
+    const sweep = () => this.closeOrphaned().then(
+      (n) => { if (n > 0) this.#log?.warn({ sessions: n }, 'sessions whose gateway stopped were closed as interrupted'); },
+      (err: unknown) => this.#log?.error({ err }, 'closing orphaned sessions failed'),
+    );
+    await sweep();
+    const timer = setInterval(() => void sweep(), this.config.sessionHeartbeatSeconds * 1000);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   activeCount(userId: string): Promise<number> {

@@ -24,6 +24,8 @@ export interface Session {
   exitSignal: string | null;
   terminatedBy: string | null;
   endReason: string | null;
+  /** Last time the gateway holding the session said it is still there (see SessionService.heartbeat). */
+  heartbeatAt: Date | null;
 }
 
 export interface CommandRecord {
@@ -129,6 +131,7 @@ export const SessionEntity = new EntitySchema<Session>({
     exitSignal: { ...col.str(32, true), name: 'exit_signal' },
     terminatedBy: { ...col.str(64, true), name: 'terminated_by' },
     endReason: { ...col.text(true), name: 'end_reason' },
+    heartbeatAt: { ...col.time(true), name: 'heartbeat_at' },
   },
 });
 
