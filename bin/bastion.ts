@@ -51,6 +51,10 @@ function printWelcome(config: Config, services: Services, faces: { http?: number
   if (faces.http !== undefined) console.log(`  web:  http://${host}:${faces.http}/`);
   if (faces.ssh !== undefined) console.log(`  ssh:  ssh -p ${faces.ssh} admin@${host}`);
   console.log(`  data: ${config.dataDir} (${config.database.kind})`);
+  // Separate faces share live-session control only through PostgreSQL.
+  if (config.database.kind === 'sqlite' && (faces.http === undefined || faces.ssh === undefined)) {
+    console.log('  note: on SQLite, terminate, live view and command confirmations reach only sessions of this process; run `bastion start`, or use PostgreSQL for separate server and gateway processes.');
+  }
   if (services.bootstrapResult.firstStart) {
     if (services.bootstrapResult.adminPasswordIsDefault) console.log('First start: log in as admin / admin; you will be asked to choose a new password.');
     else console.log('First start: log in as admin with the password from BASTION_ADMIN_PASSWORD.');

@@ -47,7 +47,7 @@ export class InProcessBus implements Bus {
   }
 }
 
-interface Envelope { __bastionBus: true; topic: Topic; message: unknown }
+export interface Envelope { __bastionBus: true; topic: Topic; message: unknown }
 
 function isEnvelope(m: unknown): m is Envelope {
   return typeof m === 'object' && m !== null && (m as Envelope).__bastionBus === true;

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from './config.ts';
 import { ChangeFeed } from './changeFeed.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { openDatabase } from './db/dataSource.ts';
+import { openDatabase, underStartupLock } from './db/dataSource.ts';
 import { Vault, resolveSecretKey } from './vault/vault.ts';
 import { UserService } from './identity/users.ts';
 import { GroupService } from './identity/groups.ts';
@@ -22,7 +22,8 @@ import { SessionService } from './audit/sessions.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { JobService } from './ops/jobs.ts';
 import { OperationsService } from './ops/operations.ts';
-import { InProcessBus, type Bus } from './bus.ts';
+import { ClusterBus, type Bus } from './bus.ts';
+import { PostgresBusPeer } from './busPostgres.ts';
 import { CommandFilterService } from './access/commandFilters.ts';
 import { SessionControl } from './audit/sessionControl.ts';
 import { CommandConfirmations } from './audit/commandConfirmations.ts';
@@ -68,8 +69,8 @@ export interface Services {
 
 export interface ServiceOptions {
   log?: Logger;
-  /** A cluster bus when this process is one of several; in-process otherwise. */
-  bus?: Bus;
+  /** The bus of a node:cluster primary or worker; a bus of its own otherwise. */
+  bus?: ClusterBus;
   /**
    * False in gateway worker processes: start-up housekeeping (closing sessions and jobs a
    * crash left open) belongs to the one primary process, not to each worker.
@@ -82,8 +83,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
   const ds = await openDatabase(config.database, { migrate: opts.primary ?? true });
   let stopSweep = (): void => undefined;
+  let pgBus: PostgresBusPeer | null = null;
   try {
-    const bootstrapResult = await bootstrap(ds, vault, config.adminPassword);
+    const bootstrapResult = await underStartupLock(ds, () => bootstrap(ds, vault, config.adminPassword));
     const changes = new ChangeFeed();
     const primary = opts.primary ?? true;
     const sessions = new SessionService(ds, config, { log });
@@ -97,7 +99,13 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const access = new AccessService(ds, changes);
     const jobs = new JobService(ds, log.child({ component: 'jobs' }));
     if (primary) await jobs.failInterrupted();
-    const bus = opts.bus ?? new InProcessBus();
+    const bus = opts.bus ?? new ClusterBus();
+    // On PostgreSQL, processes on other hosts (more gateways, web servers) share the bus through
+    // it; a gateway worker hears them through its primary.
+    if (primary && config.database.kind === 'postgres') {
+      pgBus = await PostgresBusPeer.connect(config.database.url.reveal(), log.child({ component: 'bus' }));
+      bus.addPeer(pgBus, true);
+    }
     changes.connect(bus);
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }));
@@ -124,6 +132,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       fileTransfers: new FileTransferService(ds),
       close: async () => {
         stopSweep();
+        await pgBus?.close();
         await jobs.stopAll();
         await sessions.flushCommands();
         await ds.destroy();
@@ -131,6 +140,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     };
   } catch (err) {
     stopSweep();
+    await pgBus?.close();
     await ds.destroy();
     throw err;
   }

@@ -80,6 +80,31 @@ export async function openDatabase(db: Database, opts: { migrate: boolean }): Pr
     await ds.query('PRAGMA synchronous = NORMAL');
     serializeTransactions(ds);
   }
-  if (opts.migrate) await ds.runMigrations({ transaction: 'each' });
+  if (opts.migrate) await underStartupLock(ds, () => ds.runMigrations({ transaction: 'each' }));
   return ds;
+}
+
+/** Any constant: the key of the PostgreSQL advisory lock that start-up work takes. */
+const STARTUP_LOCK = 7_364_019_221;
+
+/**
+ * Runs start-up work (migrations, the first admin) one process at a time: on PostgreSQL,
+ * several `bastion server` and `bastion gateway` processes may start together, and two of
+ * them running the same migration or creating the same admin would fail one of them.
+ * SQLite is one file on one host, where BEGIN IMMEDIATE already serializes writers.
+ */
+export async function underStartupLock<T>(ds: DataSource, work: () => Promise<T>): Promise<T> {
+  if (ds.options.type !== 'postgres') return work();
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [STARTUP_LOCK]);
+    try {
+      return await work();
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [STARTUP_LOCK]);
+    }
+  } finally {
+    await runner.release();
+  }
 }

@@ -1,0 +1,164 @@
+// The bus between processes that share one PostgreSQL (DESIGN: `bastion server` and
+// `bastion gateway` on several hosts): LISTEN/NOTIFY on one channel. It is a peer of the
+// ClusterBus, like a gateway worker: what this process publishes goes out as NOTIFY, what
+// others publish comes in and is delivered here (and relayed to this host's workers).
+//
+// NOTIFY payloads must stay under 8000 bytes, and live-view output can be 64 KiB: larger
+// messages travel as numbered parts, put back together on arrival. Delivery is as reliable
+// as the connection: while it is down, messages are dropped (the access cache still expires
+// on its own, and the gateways' timers still re-check every session).
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { Logger } from './logger.ts';
+import type { BusPeer, Envelope } from './bus.ts';
+
+const CHANNEL = 'bastion_bus';
+/** UTF-16 units per part: at most 3 UTF-8 bytes each, so a part stays under NOTIFY's 8000 bytes. */
+const PART = 2400;
+/** Parts of unfinished messages are forgotten after this long (a sender that died halfway). */
+const PARTIAL_TTL_MS = 30_000;
+const RECONNECT_MS = 1000;
+
+/** Cuts text into parts of at most `size` units, never between the two halves of a surrogate pair. */
+export function splitText(text: string, size: number): string[] {
+  const parts: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = Math.min(at + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    parts.push(text.slice(at, end));
+    at = end;
+  }
+  return parts.length ? parts : [''];
+}
+
+export class PostgresBusPeer implements BusPeer {
+  readonly #url: string;
+  readonly #log: Logger;
+  readonly #origin = randomUUID();
+  readonly #events = new EventEmitter();
+  readonly #partial = new Map<string, { parts: string[]; got: number; at: number }>();
+  #client: pg.Client | null = null;
+  #connecting: Promise<void> | null = null;
+  #seq = 0;
+  #closed = false;
+  #retry: NodeJS.Timeout | null = null;
+
+  private constructor(url: string, log: Logger) {
+    this.#url = url;
+    this.#log = log;
+  }
+
+  /** Connects and listens; fails when PostgreSQL cannot be reached at start. */
+  static async connect(url: string, log: Logger): Promise<PostgresBusPeer> {
+    const peer = new PostgresBusPeer(url, log);
+    await peer.#connect();
+    return peer;
+  }
+
+  on(event: 'message', fn: (message: unknown) => void): this {
+    this.#events.on(event, fn);
+    return this;
+  }
+
+  send(envelope: Envelope): void {
+    const client = this.#client;
+    if (!client) return;
+    const id = `${this.#origin}:${++this.#seq}`;
+    const parts = splitText(JSON.stringify(envelope), PART);
+    for (let i = 0; i < parts.length; i++) {
+      // id|index|count|text: the id tells this process its own messages, which it already delivered.
+      client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${id}|${i}|${parts.length}|${parts[i]}`]).catch((err: unknown) => {
+        this.#log.warn({ err }, 'bus message could not be sent to PostgreSQL');
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    const client = this.#client;
+    this.#client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  #connect(): Promise<void> {
+    this.#connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.#url });
+      client.on('notification', (n) => { if (n.channel === CHANNEL && n.payload) this.#receive(n.payload); });
+      client.on('error', (err) => this.#lost(client, err));
+      client.on('end', () => this.#lost(client, null));
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${CHANNEL}`);
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      if (this.#closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      this.#client = client;
+    })().finally(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+
+  #lost(client: pg.Client, err: Error | null): void {
+    if (this.#client !== client || this.#closed) return;
+    this.#client = null;
+    this.#log.warn({ err }, 'bus connection to PostgreSQL lost; reconnecting');
+    void client.end().catch(() => undefined);
+    this.#reconnect();
+  }
+
+  #reconnect(): void {
+    if (this.#closed || this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#connect().catch((err: unknown) => {
+        this.#log.warn({ err }, 'bus connection to PostgreSQL failed; retrying');
+        this.#reconnect();
+      });
+    }, RECONNECT_MS);
+    this.#retry.unref();
+  }
+
+  #receive(payload: string): void {
+    const m = /^([0-9a-f-]{36}):(\d+)\|(\d+)\|(\d+)\|/.exec(payload);
+    if (!m || m[1] === this.#origin) return;
+    const [head, , , index, count] = m;
+    const text = payload.slice(head.length);
+    const total = Number(count);
+    let whole: string | null = null;
+    if (total === 1) {
+      whole = text;
+    } else {
+      const key = `${m[1]}:${m[2]}`;
+      const now = Date.now();
+      const entry = this.#partial.get(key) ?? { parts: new Array<string>(total).fill(''), got: 0, at: now };
+      if (!this.#partial.has(key)) {
+        for (const [k, v] of this.#partial) if (now - v.at > PARTIAL_TTL_MS) this.#partial.delete(k);
+        this.#partial.set(key, entry);
+      }
+      const i = Number(index);
+      if (i >= total || entry.parts.length !== total) return;
+      entry.parts[i] = text;
+      if (++entry.got < total) return;
+      this.#partial.delete(key);
+      whole = entry.parts.join('');
+    }
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(whole);
+    } catch {
+      this.#log.warn('an unreadable bus message from PostgreSQL was ignored');
+      return;
+    }
+    this.#events.emit('message', envelope);
+  }
+}
