@@ -92,9 +92,9 @@ describe('legacy scp protocol, read along (no sshd needed)', () => {
     ]);
   });
 
-  test('bytes that are not the protocol stop the reading, never the transfer', () => {
+  test('bytes that are not the protocol stop the reading (said once in the log), never the transfer', () => {
     const rows = run('scp -t /srv', true, [Buffer.from('garbage without a header\n'), Buffer.from('C0644 1 x\n')], [ok, ok]);
-    assert.deepEqual(rows, []);
+    assert.deepEqual(rows, [{ operation: 'upload', path: '/srv', size: 0, ok: false, message: 'the scp stream could not be read along; its files are not listed one by one' }]);
   });
 });
 

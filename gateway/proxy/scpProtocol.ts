@@ -192,6 +192,7 @@ export class ScpTransferLog {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (this.#sender === 'off') return;
     const open = new Set<FileEntry>();
     if (this.#file && (this.#sender === 'data' || this.#sender === 'dataEnd' || this.#sender === 'dataEndError')) open.add(this.#file);
     for (const p of this.#pending) if (p.kind === 'header' || p.kind === 'data') open.add(p.file);
@@ -228,7 +229,8 @@ export class ScpTransferLog {
         const path = this.#scp.paths.length === 1 ? this.#scp.paths[0]! : this.#scp.paths.join(' ');
         this.#record({ operation: 'download', path, size: 0, ok: false, message: line.slice(1).trim() });
       }
-      if (type === '\x02') this.#stop();
+      // A fatal one ends the sender's part: nothing more to read.
+      if (type === '\x02') this.#sender = this.#receiver = 'off';
       return;
     }
     if (type === 'C' || type === 'D') {
@@ -305,10 +307,16 @@ export class ScpTransferLog {
     return joinPath(dirName(paths[0] ?? ''), name);
   }
 
-  /** Not the protocol after all (or out of step): stop reading along; the bytes still pass. */
+  /**
+   * Not the protocol after all (or out of step): stop reading along; the bytes still pass
+   * (the asset's scp reads them too, and refuses what it cannot read). The audit says so.
+   */
   #stop(): void {
+    if (this.#sender === 'off') return;
     this.#sender = 'off';
     this.#receiver = 'off';
+    const { direction, paths } = this.#scp;
+    this.#record({ operation: direction, path: paths.join(' ') || '.', size: 0, ok: false, message: 'the scp stream could not be read along; its files are not listed one by one' });
   }
 }
 
