@@ -88,7 +88,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
     assert.ok(commands.some((c) => c.input === 'id -un'), `commands: ${commands.map((c) => c.input).join(' | ')}`);
   });
 
-  test('a bad name or number in the menu prints one line and the menu goes on; h helps; Ctrl-D quits', async () => {
+  test('a bad name or number in the menu prints one line and the menu goes on; h helps; Up/Down recall; Ctrl-D quits', async () => {
     const op = await operator();
     const client = await login(w.gw.port, op);
     try {
@@ -100,6 +100,11 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       assert.match(badNumber, /no asset number 999 in the list/);
       const help = await screen.send('h\r', /> $/);
       assert.match(help, /\/text/);
+      // Up/Down walk what was typed here (ESC [ A, or ESC O A in application cursor mode).
+      const recalled = await screen.send('\x1b[A\x1bOA\x1b[A\r', /> $/);
+      assert.match(recalled, /no asset named 'nosuch' is granted to you/);
+      const draft = await screen.send('xyz\x1b[A\x1b[B\r', /> $/);
+      assert.match(draft, /no asset named 'xyz' is granted to you/);
       const exit = new Promise<number>((resolve) => screen.stream.on('exit', (code: number) => resolve(code)));
       screen.stream.write('\x04');
       assert.equal(await exit, 0);

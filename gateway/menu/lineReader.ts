@@ -1,6 +1,7 @@
 // Line editing for the gateway's own prompts (menu, system-user choice, typed passwords):
 // printable input is echoed, Backspace/Ctrl-W/Ctrl-U edit, Ctrl-C abandons the line,
-// Ctrl-D on an empty line quits, arrow keys and other escape sequences are ignored.
+// Ctrl-D on an empty line quits, Up/Down walk the prompt's history when it has one (the
+// menu's), other escape sequences are ignored.
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerChannel } from 'ssh2';
 
@@ -9,7 +10,12 @@ const MAX_LINE = 1024;
 export interface ReadOptions {
   /** Echo typed characters (false for passwords). Default: the terminal's echo setting. */
   echo?: boolean;
+  /** Lines submitted before, oldest first: Up/Down recall them, and a new non-empty line is added. Never for passwords. */
+  history?: string[];
 }
+
+/** Lines a history keeps. */
+const HISTORY = 100;
 
 /** `null` means the operator quit (Ctrl-D on an empty line, EOF, channel closed). */
 export type ReadResult = string | null;
@@ -25,6 +31,7 @@ export class LineReader {
   #decoder = new StringDecoder('utf8');
   #leftover = '';
   #esc = Esc.None;
+  #escParams = false;
   #lastWasCr = false;
   #closed = false;
 
@@ -44,9 +51,29 @@ export class LineReader {
     const echo = opts.echo ?? this.echo;
     this.write(prompt);
     if (this.#closed || !this.channel.readable) return Promise.resolve(null);
+    const history = echo ? opts.history : undefined;
     return new Promise((resolve) => {
       let line = '';
+      // Where Up/Down are in the history; history.length is the line being typed (kept in draft).
+      let recalled = history?.length ?? 0;
+      let draft = '';
+      const replaceLine = (next: string): void => {
+        this.write('\b \b'.repeat([...line].length) + next);
+        line = next;
+      };
+      const recall = (final: number): void => {
+        if (!history) return;
+        const to = final === 0x41 ? recalled - 1 : final === 0x42 ? recalled + 1 : recalled;
+        if (to < 0 || to > history.length || to === recalled) return;
+        if (recalled === history.length) draft = line;
+        recalled = to;
+        replaceLine(to === history.length ? draft : history[to]!);
+      };
       const finish = (result: ReadResult, rest: string): void => {
+        if (history && result && result.trim() && history.at(-1) !== result) {
+          history.push(result);
+          if (history.length > HISTORY) history.splice(0, history.length - HISTORY);
+        }
         this.channel.off('data', onData);
         this.channel.off('end', onEnd);
         this.channel.off('close', onEnd);
@@ -61,7 +88,8 @@ export class LineReader {
           const wasCr = this.#lastWasCr;
           this.#lastWasCr = false;
           if (this.#esc !== Esc.None) {
-            this.#skipEscape(code);
+            const final = this.#skipEscape(code);
+            if (final !== null) recall(final);
             continue;
           }
           if (ch === '\r' || ch === '\n') {
@@ -132,16 +160,23 @@ export class LineReader {
     return Buffer.from(rest, 'utf8');
   }
 
-  #skipEscape(code: number): void {
+  /** Consumes one byte of an escape sequence; returns the final byte of a parameterless CSI or SS3 sequence (ESC [ A is Up). */
+  #skipEscape(code: number): number | null {
     switch (this.#esc) {
       case Esc.Start:
         this.#esc = code === 0x5b ? Esc.Csi : code === 0x4f ? Esc.Ss3 : Esc.None;
-        return;
+        this.#escParams = false;
+        return null;
       case Esc.Csi:
-        if (code >= 0x40 && code <= 0x7e) this.#esc = Esc.None;
-        return;
+        if (code >= 0x40 && code <= 0x7e) {
+          this.#esc = Esc.None;
+          return this.#escParams ? null : code;
+        }
+        this.#escParams = true;
+        return null;
       default:
         this.#esc = Esc.None;
+        return code;
     }
   }
 }

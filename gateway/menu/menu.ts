@@ -25,7 +25,7 @@ const HELP = [
   '  /text   show only assets whose name, address or comment contain text (/ alone: all)',
   '  n, p    next / previous page',
   '  r       reload the list',
-  '  h       this help',
+  '  h       this help   (Up/Down: the lines typed before)',
   '  q       quit (also Ctrl-D)',
 ];
 
@@ -39,6 +39,8 @@ export class AssetMenu {
   #shown: GrantedAsset[] = [];
   #search = '';
   #page = 0;
+  /** What the operator typed at this menu, for Up/Down. */
+  readonly #history: string[] = [];
 
   constructor(
     private readonly reader: LineReader,
@@ -51,7 +53,7 @@ export class AssetMenu {
     await this.#reload();
     this.#showPage();
     for (;;) {
-      const line = await this.reader.read(`\x1b[1m${this.username}@bastion\x1b[0m${this.#search ? ` /${this.#search}` : ''}> `);
+      const line = await this.reader.read(`\x1b[1m${this.username}@bastion\x1b[0m${this.#search ? ` /${this.#search}` : ''}> `, { history: this.#history });
       if (line === null) return;
       const cmd = line.trim();
       if (cmd === '') continue;
