@@ -29,6 +29,8 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     w.on('message', (m: unknown) => {
       if (isReady(m) && ++ready === count) resolveReady(m.__gatewayReady);
     });
+    // IPC to a worker that is exiting fails; its exit (below) is what counts.
+    w.on('error', () => undefined);
     w.on('exit', (code, signal) => {
       workers.delete(w);
       bus.removePeer(w);

@@ -55,7 +55,8 @@ function isEnvelope(m: unknown): m is Envelope {
 
 /** The IPC channel to another process: the primary's view of a worker, or a worker's of the primary. */
 export interface BusPeer {
-  send(message: Envelope): unknown;
+  /** The callback hears a failed send (a worker exiting): without one, Node raises it as an 'error' event. */
+  send(message: Envelope, callback?: (err: Error | null) => void): unknown;
   on(event: 'message', fn: (message: unknown) => void): unknown;
 }
 
@@ -87,9 +88,11 @@ export class ClusterBus extends InProcessBus {
   }
 }
 
+const ignoreSendFailure = (): void => undefined;
+
 function trySend(peer: BusPeer, m: Envelope): void {
   try {
-    peer.send(m);
+    peer.send(m, ignoreSendFailure);
   } catch {
     // A worker that is exiting; it is removed when its exit is seen.
   }
