@@ -378,7 +378,10 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
   jump.authorizeKey(sshd.publicKey);
   const dataDir = makeTempDir('bastion-bench-');
   const { keyPath, key } = await seed(dataDir, sshd);
-  const gw = await startGatewayProcess(dataDir, env);
+  // One gateway process unless BASTION_GATEWAY_WORKERS says otherwise (its default, auto,
+  // would silently mean workers on a multi-core host); the workers row below is the other mode.
+  const mode = env.BASTION_GATEWAY_WORKERS === undefined ? 0 : undefined;
+  const gw = await startGatewayProcess(dataDir, env, mode);
   const direct = directRoute(sshd);
   const proxyJump = proxyJumpRoute(sshd, jump);
   const bastion = bastionRoute(gw.port, keyPath, key);
@@ -418,7 +421,7 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
 
     // Memory, on a fresh gateway process (the transfers above leave freed memory in the
     // old one's RSS): warm it up, then open the idle shells.
-    const fresh = await startGatewayProcess(dataDir, env);
+    const fresh = await startGatewayProcess(dataDir, env, mode);
     try {
       const route = bastionRoute(fresh.port, keyPath, key);
       // Warm it up (code paths, pools), let it settle and give back what it freed, then

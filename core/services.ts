@@ -135,6 +135,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
         await pgBus?.close();
         await jobs.stopAll();
         await sessions.flushCommands();
+        await sessions.segments.close();
         await ds.destroy();
       },
     };

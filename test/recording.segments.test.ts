@@ -13,6 +13,7 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import type { Session } from '../core/db/entities/index.ts';
 import { buildSegments, idleCompressor, readSegment, segmentsFileOf, type SegmentIndex } from '../core/audit/recordingSegments.ts';
 import { TerminalReplay, screenOf, type TerminalSnapshot } from '../core/audit/terminalReplay.ts';
+import { SegmentBuilder } from '../core/audit/segmentBuilder.ts';
 
 type Ev = [number, string, string];
 
@@ -237,4 +238,22 @@ test('segments are served to admins and auditors only, by UUID, for ended sessio
   const live = await auditor.get(`/sessions/${active.id}/recording/index`);
   assert.equal(live.status, 409);
   assert.equal((await auditor.get(`/sessions/${active.id}/recording`)).status, 200);
+});
+
+test('segments are built on a worker thread, the same as on this one; a bad file fails only its build', async () => {
+  const file = path.join(makeTempDir('bastion-seg-thread-'), 'thread.cast');
+  writeCast(file, events);
+  const here = await buildSegments(file);
+  // No fallback: the build must happen on the worker thread.
+  const builder = new SegmentBuilder(() => Promise.reject(new Error('built on the main thread')));
+  try {
+    const [a, b2] = await Promise.all([builder.build(file), builder.build(file)]);
+    for (const index of [a, b2]) assert.deepEqual({ ...index, source: null }, { ...here, source: null });
+    const missing = path.join(path.dirname(file), 'missing.cast');
+    await assert.rejects(builder.build(missing), /ENOENT|no such file/);
+    // The thread goes on after a failed build.
+    assert.equal((await builder.build(file)).segments.length, here.segments.length);
+  } finally {
+    await builder.close();
+  }
 });

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Logger } from '../logger.ts';
 import { TerminalReplay, parseSize, readCast, type TerminalSnapshot } from './terminalReplay.ts';
+import { SegmentBuilder } from './segmentBuilder.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -241,8 +242,11 @@ export async function readSegment(castFile: string, entry: SegmentEntry, compres
 export class RecordingSegments {
   readonly #building = new Map<string, Promise<SegmentIndex>>();
   #queue: Promise<void> = Promise.resolve();
+  readonly #builder: SegmentBuilder;
 
-  constructor(private readonly log?: Logger) {}
+  constructor(private readonly log?: Logger) {
+    this.#builder = new SegmentBuilder((file) => buildSegments(file), log);
+  }
 
   /** The index of `castFile`'s segments, building (or rebuilding) the sidecar when it is missing or stale. */
   async index(castFile: string): Promise<SegmentIndex> {
@@ -268,11 +272,16 @@ export class RecordingSegments {
     return this.#queue;
   }
 
+  /** Stops the build thread; builds still waiting fail. */
+  close(): Promise<void> {
+    return this.#builder.close();
+  }
+
   #build(castFile: string): Promise<SegmentIndex> {
     let p = this.#building.get(castFile);
     if (!p) {
       const t0 = performance.now();
-      p = buildSegments(castFile).then((index) => {
+      p = this.#builder.build(castFile).then((index) => {
         this.log?.info({ segments: index.segments.length, bytes: index.source.size, ms: Math.round(performance.now() - t0) }, 'recording segments built');
         return index;
       }).finally(() => this.#building.delete(castFile));
