@@ -240,7 +240,7 @@ test('segments are served to admins and auditors only, by UUID, for ended sessio
   assert.equal((await auditor.get(`/sessions/${active.id}/recording`)).status, 200);
 });
 
-test('segments are built on a worker thread, the same as on this one; a bad file fails only its build', async () => {
+test("segments are built by a low-priority builder process, the same as here; a bad file fails only its build", async () => {
   const file = path.join(makeTempDir('bastion-seg-thread-'), 'thread.cast');
   writeCast(file, events);
   const here = await buildSegments(file);

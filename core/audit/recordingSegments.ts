@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -93,7 +94,8 @@ export async function buildSegments(castFile: string, opts: { segmentBytes?: num
   const maxSeconds = opts.segmentSeconds ?? SEGMENT_SECONDS;
   const before = await stat(castFile);
   const out = segmentsFileOf(castFile);
-  const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
+  // Unique per build: two builds of one recording (two processes, or two requests) never share a temp file.
+  const tmp = `${out}.${randomUUID()}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   let offset = 0;
   const index: SegmentIndex = {

@@ -1,71 +1,112 @@
-// Builds recording segments on a worker thread (one, started on first use, builds queued
-// there one at a time), so the CPU of a big build never delays the main event loop. Where a
-// worker thread cannot start, the build runs here instead, as it always could.
-import { Worker } from 'node:worker_threads';
+// Builds recording segments in a child process at a low CPU priority (started on first use,
+// builds queued there one at a time, stopped after a minute without work): the CPU of a big
+// build never delays the event loop of live sessions and API requests, and yields to them
+// on a busy host. Where the process cannot start, the build runs here, as it always could.
+import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.ts';
 import type { SegmentIndex } from './recordingSegments.ts';
 
 export interface BuildRequest { id: number; castFile: string }
 export type BuildReply = { id: number; index: SegmentIndex } | { id: number; error: string };
 
+/** Niceness of the builder: background work, after everything interactive. */
+const NICE = 15;
+const IDLE_EXIT_MS = 60_000;
+
 export class SegmentBuilder {
-  #worker: Worker | null = null;
+  #child: ChildProcess | null = null;
   #unavailable = false;
   #seq = 0;
+  #idle: NodeJS.Timeout | null = null;
   readonly #waiting = new Map<number, { resolve: (index: SegmentIndex) => void; reject: (err: Error) => void }>();
 
-  /** `here` builds on this thread: used when no worker thread can start. */
+  /** `here` builds in this process: used when no builder process can start. */
   constructor(private readonly here: (castFile: string) => Promise<SegmentIndex>, private readonly log?: Logger) {}
 
   build(castFile: string): Promise<SegmentIndex> {
-    const worker = this.#ensureWorker();
-    if (!worker) return this.here(castFile);
+    const child = this.#ensureChild();
+    if (!child) return this.here(castFile);
     const id = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      // Only while a build waits does the thread keep the process alive.
-      worker.ref();
-      worker.postMessage({ id, castFile } satisfies BuildRequest);
+      this.#busy(child, true);
+      child.send({ id, castFile } satisfies BuildRequest, (err) => {
+        if (!err) return;
+        this.#waiting.delete(id);
+        reject(err);
+      });
     });
   }
 
   async close(): Promise<void> {
-    const worker = this.#worker;
-    this.#worker = null;
+    const child = this.#child;
+    this.#child = null;
+    if (this.#idle) clearTimeout(this.#idle);
     this.#fail(new Error('the segment builder stopped'));
-    await worker?.terminate();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    }
   }
 
-  #ensureWorker(): Worker | null {
-    if (this.#worker || this.#unavailable) return this.#worker;
+  #ensureChild(): ChildProcess | null {
+    if (this.#child || this.#unavailable) return this.#child;
     try {
-      const worker = new Worker(new URL('./segmentWorker.mjs', import.meta.url));
-      worker.unref();
-      worker.on('message', (reply: BuildReply) => {
+      // Its own flags only (not a test runner's or an inspector's); the entry registers tsx itself.
+      const child = fork(fileURLToPath(new URL('./segmentWorker.mjs', import.meta.url)), [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      try {
+        if (child.pid) setPriority(child.pid, NICE);
+      } catch {
+        // Not allowed here: it still runs off the event loop.
+      }
+      child.on('message', (reply: BuildReply) => {
         const w = this.#waiting.get(reply.id);
         if (!w) return;
         this.#waiting.delete(reply.id);
-        if (this.#waiting.size === 0) worker.unref();
+        if (this.#waiting.size === 0) this.#busy(child, false);
         if ('error' in reply) w.reject(new Error(reply.error));
         else w.resolve(reply.index);
       });
-      worker.on('error', (err) => {
-        this.log?.error({ err }, 'segment builder thread failed');
-        this.#lost(worker, err);
+      child.on('error', (err) => {
+        this.log?.error({ err }, 'segment builder process failed');
+        this.#lost(child, err);
       });
-      worker.on('exit', () => this.#lost(worker, new Error('the segment builder thread exited')));
-      this.#worker = worker;
+      child.on('exit', () => this.#lost(child, new Error('the segment builder process exited')));
+      this.#child = child;
     } catch (err) {
-      this.log?.warn({ err }, 'no worker thread for segment builds; building on the main thread');
+      this.log?.warn({ err }, 'no process for segment builds; building in this one');
       this.#unavailable = true;
     }
-    return this.#worker;
+    return this.#child;
   }
 
-  /** The thread is gone: what waited on it fails (and is asked again by the next request); a new thread starts on demand. */
-  #lost(worker: Worker, err: Error): void {
-    if (this.#worker !== worker) return;
-    this.#worker = null;
+  /** While builds wait, the child keeps this process alive; idle, it is stopped after a while. */
+  #busy(child: ChildProcess, busy: boolean): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
+    if (busy) {
+      child.ref();
+      child.channel?.ref();
+      return;
+    }
+    child.unref();
+    child.channel?.unref();
+    this.#idle = setTimeout(() => {
+      if (this.#child === child && this.#waiting.size === 0) {
+        this.#child = null;
+        child.kill();
+      }
+    }, IDLE_EXIT_MS);
+    this.#idle.unref();
+  }
+
+  /** The process is gone: what waited on it fails (and is asked again by the next request); a new one starts on demand. */
+  #lost(child: ChildProcess, err: Error): void {
+    if (this.#child !== child) return;
+    this.#child = null;
     this.#fail(err);
   }
 

@@ -1,5 +1,5 @@
-// Entry of the segment-building worker thread (see segmentBuilder.ts). Plain JavaScript so
-// the thread can start under any loader: it registers tsx itself, then loads the builder.
+// Entry of the segment-building process (see segmentBuilder.ts). Plain JavaScript so the
+// process starts under any parent's flags: it registers tsx itself, then loads the builder.
 import { register } from 'tsx/esm/api';
 
 register();
