@@ -92,6 +92,36 @@ const dirName = (p: string): string => {
 /** Longest header line accepted; a longer one means this is not the scp protocol, and reading along stops. */
 const MAX_LINE = 8192;
 
+/** One line (up to a newline) gathered across chunks, never longer than MAX_LINE. */
+class LineCollector {
+  #parts: Buffer[] = [];
+  #length = 0;
+  /** A newline ended the line: take() it. */
+  complete = false;
+
+  /** Adds bytes from `at` up to and including a newline; returns where reading stopped. */
+  add(chunk: Buffer, at: number): number {
+    const nl = chunk.indexOf(0x0a, at);
+    const piece = chunk.subarray(at, nl < 0 ? chunk.length : nl);
+    this.#parts.push(piece);
+    this.#length += piece.length;
+    this.complete = nl >= 0;
+    return nl < 0 ? chunk.length : nl + 1;
+  }
+
+  get overflow(): boolean {
+    return this.#length > MAX_LINE;
+  }
+
+  take(): string {
+    const text = Buffer.concat(this.#parts).toString('utf8');
+    this.#parts = [];
+    this.#length = 0;
+    this.complete = false;
+    return text;
+  }
+}
+
 type Pending =
   | { kind: 'start' | 'times' | 'leave' }
   | { kind: 'enter'; path: string }
@@ -119,10 +149,8 @@ export class ScpTransferLog {
   readonly #dirs: string[] = [];
   #sender: 'header' | 'waiting' | 'data' | 'dataEnd' | 'dataEndError' | 'off' = 'header';
   #receiver: 'ack' | 'errorLine' | 'off' = 'ack';
-  #senderLine: Buffer[] = [];
-  #senderLineLength = 0;
-  #receiverLine: Buffer[] = [];
-  #receiverLineLength = 0;
+  readonly #senderLine = new LineCollector();
+  readonly #receiverLine = new LineCollector();
   #file: FileEntry | null = null;
   #ended = false;
 
@@ -153,13 +181,10 @@ export class ScpTransferLog {
         // The sender waits for an answer before it says more; bytes now mean a desynchronised reading.
         this.#stop();
       } else {
-        const nl = chunk.indexOf(0x0a, at);
-        const piece = chunk.subarray(at, nl < 0 ? chunk.length : nl);
-        this.#senderLine.push(piece);
-        this.#senderLineLength += piece.length;
-        at = nl < 0 ? chunk.length : nl + 1;
-        if (this.#senderLineLength > MAX_LINE) this.#stop();
-        else if (nl >= 0) this.#senderHeader(this.#takeLine('sender'));
+        const line = this.#senderLine;
+        at = line.add(chunk, at);
+        if (line.overflow) this.#stop();
+        else if (line.complete) this.#senderHeader(line.take());
       }
     }
   }
@@ -174,15 +199,12 @@ export class ScpTransferLog {
         else if (byte === 1 || byte === 2) this.#receiver = 'errorLine';
         else this.#stop();
       } else {
-        const nl = chunk.indexOf(0x0a, at);
-        const piece = chunk.subarray(at, nl < 0 ? chunk.length : nl);
-        this.#receiverLine.push(piece);
-        this.#receiverLineLength += piece.length;
-        at = nl < 0 ? chunk.length : nl + 1;
-        if (this.#receiverLineLength > MAX_LINE) this.#stop();
-        else if (nl >= 0) {
+        const line = this.#receiverLine;
+        at = line.add(chunk, at);
+        if (line.overflow) this.#stop();
+        else if (line.complete) {
           this.#receiver = 'ack';
-          this.#answer(this.#takeLine('receiver') || 'refused by the receiving side');
+          this.#answer(line.take() || 'refused by the receiving side');
         }
       }
     }
@@ -198,19 +220,6 @@ export class ScpTransferLog {
     for (const p of this.#pending) if (p.kind === 'header' || p.kind === 'data') open.add(p.file);
     for (const file of open) this.#finish(file, file.failure ?? 'the transfer was interrupted');
     this.#pending.length = 0;
-  }
-
-  #takeLine(side: 'sender' | 'receiver'): string {
-    const parts = side === 'sender' ? this.#senderLine : this.#receiverLine;
-    const text = Buffer.concat(parts).toString('utf8');
-    if (side === 'sender') {
-      this.#senderLine = [];
-      this.#senderLineLength = 0;
-    } else {
-      this.#receiverLine = [];
-      this.#receiverLineLength = 0;
-    }
-    return text;
   }
 
   #senderHeader(line: string): void {
