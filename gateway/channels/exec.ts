@@ -85,7 +85,6 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const res = await bridge(live, channel, remote, state, taps ? { taps } : {});
     backendClient.end();
     log?.end();
-    await rows.flushed();
     // The operator gets the exit status first; the recording and the row are closed after.
     const ended = live.end({
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
@@ -94,7 +93,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     if (res.terminated) await endChannel(channel, { status: 1, stderr: `[bastion] session ended: ${res.terminated}`, crlf });
     else if (res.exitSignal) await endChannel(channel, { signal: res.exitSignal });
     else await endChannel(channel, { status: res.exitStatus ?? 0 });
-    await ended;
+    await Promise.all([ended, rows.flushed()]);
   } catch (err) {
     await endChannel(channel, { status: 1, stderr: terminalLine(err, op.log), crlf });
   }
