@@ -15,6 +15,7 @@
 // Without a PTY there is no line editing: input is forwarded a whole line at a time, each
 // line checked first, and a refused line is dropped.
 import type { CommandVerdict } from '../../core/access/commandFilters.ts';
+import { indexOfEnter } from '../recording/commandRecorder.ts';
 
 /** Input held while an administrator decides; more is dropped (with one notice). */
 const HOLD_BYTES = 64 * 1024;
@@ -263,14 +264,6 @@ export class CommandGuard {
 
 function severity(v: CommandVerdict): number {
   return v.action === 'deny' ? 2 : v.action === 'confirm' ? 1 : 0;
-}
-
-function indexOfEnter(data: Buffer): number {
-  const cr = data.indexOf(0x0d);
-  const lf = data.indexOf(0x0a);
-  if (cr < 0) return lf;
-  if (lf < 0) return cr;
-  return Math.min(cr, lf);
 }
 
 interface TypedLine {

@@ -511,7 +511,8 @@ function typedText(keys: Buffer): string {
   return out.trim();
 }
 
-function indexOfEnter(data: Buffer): number {
+/** Where the first Enter (CR or LF) of typed input is, or -1; the command filters' guard splits lines the same way. */
+export function indexOfEnter(data: Buffer): number {
   const cr = data.indexOf(0x0d);
   const lf = data.indexOf(0x0a);
   if (cr < 0) return lf;
