@@ -142,12 +142,15 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
     const [a, b] = [await PostgresBusPeer.connect(pg.url, log), await PostgresBusPeer.connect(pg.url, log)];
     try {
       const heard: { a: Envelope[]; b: Envelope[] } = { a: [], b: [] };
-      a.on('message', (m) => heard.a.push(m as Envelope));
-      b.on('message', (m) => heard.b.push(m as Envelope));
+      // The running server and gateway share the channel (a session ending from the test before
+      // may still be announced), so only this test's own messages count.
+      const ours = (m: unknown): m is Envelope => (m as { message?: { sessionId?: string } }).message?.sessionId === 'bus-test-s1';
+      a.on('message', (m) => ours(m) && heard.a.push(m));
+      b.on('message', (m) => ours(m) && heard.b.push(m));
       // 100 KB of terminal output with 4-byte characters on every possible cut.
       const data = 'x😀é\u001b[31m'.repeat(10_000);
-      const big: Envelope = { __bastionBus: true, topic: 'session.stream', message: { sessionId: 's1', kind: 'o', data, t: 1 } };
-      const small: Envelope = { __bastionBus: true, topic: 'session.terminate', message: { sessionId: 's1', by: 'admin', reason: 'done' } };
+      const big: Envelope = { __bastionBus: true, topic: 'session.stream', message: { sessionId: 'bus-test-s1', kind: 'o', data, t: 1 } };
+      const small: Envelope = { __bastionBus: true, topic: 'session.terminate', message: { sessionId: 'bus-test-s1', by: 'admin', reason: 'done' } };
       a.send(big);
       a.send(small);
       await eventually(async () => heard.b.length, (n) => n === 2, 10_000);
