@@ -1,4 +1,5 @@
-import { lazy, type ComponentType, type ReactNode } from 'react';
+import { lazy, useEffect, useReducer, type ComponentType, type ReactNode } from 'react';
+import { Spin } from 'antd';
 import { matchPath, type Params } from 'react-router';
 import type { FetchQueryOptions, QueryClient } from '@tanstack/react-query';
 import {
@@ -35,7 +36,8 @@ const needs = (ability: Ability) => (abilities: readonly Ability[]) => abilities
 /**
  * A page in a chunk of its own. Once the chunk is loaded the page renders directly, without
  * suspending: a Suspense fallback, once shown, holds the page back for React's 300 ms reveal
- * throttle, which a page preloaded at start-up must not pay.
+ * throttle, which a page preloaded at start-up must not pay, neither once its chunk is in nor
+ * while it is still coming.
  */
 function page<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M): Pick<Feature, 'Component' | 'preload'> {
   let loaded: ComponentType | null = null;
@@ -49,8 +51,21 @@ function page<M extends Record<string, unknown>>(load: () => Promise<M>, name: k
   }));
   const Lazy = lazy(preload);
   function Page() {
+    // A chunk already on its way (the page preloaded at start-up) is waited for with state, not with
+    // Suspense: a Suspense fallback, once committed, delays the reveal of the page by React's
+    // 300 ms throttle. In-app navigation keeps suspending, so the previous page stays up meanwhile.
+    const [, loadedNow] = useReducer((n: number) => n + 1, 0);
+    const waiting = loaded === null && loading !== null;
+    useEffect(() => {
+      if (!waiting || !loading) return;
+      let live = true;
+      const done = () => { if (live) loadedNow(); };
+      loading.then(done, done);
+      return () => { live = false; };
+    }, [waiting]);
     const Loaded = loaded;
-    return Loaded ? <Loaded /> : <Lazy />;
+    if (Loaded) return <Loaded />;
+    return waiting ? <Spin style={{ display: 'block', margin: 48 }} /> : <Lazy />;
   }
   return { Component: Page, preload };
 }

@@ -1,4 +1,4 @@
-import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
+import { forwardRef, useLayoutEffect, useImperativeHandle, useRef } from 'react';
 import { create, type Player, type Source } from 'asciinema-player';
 import 'asciinema-player/dist/bundle/asciinema-player.css';
 import type { PlayerRecording } from './playbackQueries.ts';
@@ -41,7 +41,8 @@ export const AsciinemaPlayer = forwardRef<PlayerHandle, Props>(function Asciinem
   const startRef = useRef(startAt);
   startRef.current = startAt;
 
-  useEffect(() => {
+  // A layout effect: the player (and its first request) starts in the commit that shows it, not after the paint.
+  useLayoutEffect(() => {
     const el = host.current;
     if (!el) return;
     el.dataset.state = 'loading';

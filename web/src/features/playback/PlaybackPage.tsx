@@ -60,7 +60,7 @@ export function PlaybackPage() {
   const hasRecording = session.data ? !!session.data.recordingUrl : true;
   // The recording is fetched at once, beside the session: its URL only needs the id.
   const cast = useQuery(playbackQueries.recording(id));
-  const wasm = useQuery({ queryKey: ['wasm-allowed'], queryFn: wasmAllowed, staleTime: Infinity });
+  const wasm = wasmAllowed();
   const [speed, setSpeed] = useState(1);
   const [idle, setIdle] = useState(0);
   const [playing, setPlaying] = useState(false);
@@ -109,9 +109,9 @@ export function PlaybackPage() {
 
   let body: React.ReactNode;
   if (!hasRecording) body = <Empty description={t('playback.noRecording')} />;
-  else if (wasm.data === false) body = <Alert type="error" showIcon title={t('playback.wasmBlocked')} description={t('playback.wasmBlockedHint')} />;
+  else if (!wasm) body = <Alert type="error" showIcon title={t('playback.wasmBlocked')} description={t('playback.wasmBlockedHint')} />;
   else if (cast.isError) body = <Alert type="error" showIcon title={t('playback.loadFailed')} description={errorText(cast.error)} />;
-  else if (cast.isLoading || wasm.isLoading || !cast.data) body = <Flex vertical align="center" gap={8} style={{ padding: 48 }}><Spin /><Typography.Text type="secondary">{t('playback.loading')}</Typography.Text></Flex>;
+  else if (cast.isLoading || !cast.data) body = <Flex vertical align="center" gap={8} style={{ padding: 48 }}><Spin /><Typography.Text type="secondary">{t('playback.loading')}</Typography.Text></Flex>;
   else {
     body = (
       <Flex vertical gap={12}>
