@@ -10,8 +10,12 @@ import 'dayjs/locale/zh-cn';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from './services/api.ts';
 import './i18n/index.ts';
+// antd's styles for the app frame and its common components, rendered at build time (web/build/):
+// on a first visit antd skips generating them in the browser, which is most of its start-up cost.
+import 'virtual:antd-static.css';
 import './styles.css';
 import { App } from './app/App.tsx';
+import { ANTD_CONFIG } from './app/theme.ts';
 import { prefetchRoute } from './app/features.tsx';
 import { meQuery } from './features/session/useSession.ts';
 
@@ -35,7 +39,7 @@ function Root() {
   const zh = i18n.language === 'zh';
   dayjs.locale(zh ? 'zh-cn' : 'en');
   return (
-    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={{ token: { colorPrimary: '#1f6feb', borderRadius: 6 } }}>
+    <ConfigProvider locale={zh ? zhCN : enUS} {...ANTD_CONFIG}>
       <AntApp>
         <BrowserRouter>
           <App />
