@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'antdStaticStyle.ts');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SCRIPT = path.join(HERE, 'antdStaticStyle.ts');
+// `--import tsx` is resolved from the working directory: the project's, wherever the build is started from.
+const ROOT = path.resolve(HERE, '../..');
 const ID = 'virtual:antd-static.css';
 // A virtual id ending in .css goes through Vite's CSS pipeline (minified, hashed, a <link>).
 const RESOLVED = '\0' + ID;
@@ -26,6 +29,7 @@ export function antdStaticStyle(): Plugin {
     load(id) {
       if (id !== RESOLVED) return undefined;
       const css = execFileSync(process.execPath, ['--import', 'tsx', SCRIPT], {
+        cwd: ROOT,
         env: { ...process.env, NODE_ENV: nodeEnv },
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
