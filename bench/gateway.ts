@@ -10,20 +10,25 @@
  *   - memory: BENCH_IDLE_SESSIONS idle shells on a fresh, warmed-up gateway process (its
  *     own: bench/gatewayProcess.ts), RSS and JS heap growth per session, beside the jump
  *     host's sshd USS per session;
- *     and the gateway's growth under one reader that stalls; the bulk-load echo again with
- *     the product's gateway worker processes (one per core), unless BASTION_GATEWAY_WORKERS
- *     is set, in which case every Bastion figure is taken in that mode
+ *     and the gateway's growth under one reader that stalls
+ *   - a large upload with scp (SFTP mode) through ProxyJump and through the gateway, and
+ *     the gateway's peak RSS growth meanwhile (issue 6: 1 GiB with flat memory)
+ *   - the bulk-load echo again with the product's gateway worker processes (one per core),
+ *     unless BASTION_GATEWAY_WORKERS is set, in which case every Bastion figure is taken in
+ *     that mode
  *
  * Before each phase the driver waits until the gateway is idle, so that one phase's
  * after-work does not land in the next one's figures (it says how long it waited).
  * Recording is on (the gateway records every shell and exec). Everything is on 127.0.0.1,
  * every loop is bounded. Environment: BENCH_BYTES (default 64 MiB; the issue's figure is
  * 256 MiB), BENCH_RUNS (2, best kept), BENCH_SETUP_RUNS (20), BENCH_IDLE_SESSIONS (200),
- * BENCH_KEYS (500), BENCH_OPEN_CONCURRENCY (how many idle shells are opened at once; 1).
+ * BENCH_KEYS (500), BENCH_OPEN_CONCURRENCY (how many idle shells are opened at once; 1),
+ * BENCH_UPLOAD_BYTES (the scp upload through ProxyJump and the gateway; 1 GiB, 0 skips it).
  * Run: npx tsx bench/gateway.ts   (or npm run bench)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +56,7 @@ interface Settings {
   idleSessions: number;
   keys: number;
   concurrency: number;
+  uploadBytes: number;
 }
 
 function settings(env: NodeJS.ProcessEnv): Settings {
@@ -68,6 +74,7 @@ function settings(env: NodeJS.ProcessEnv): Settings {
     idleSessions: int('BENCH_IDLE_SESSIONS', 200, 1),
     keys: int('BENCH_KEYS', 500, 10),
     concurrency: int('BENCH_OPEN_CONCURRENCY', 1, 1),
+    uploadBytes: int('BENCH_UPLOAD_BYTES', 1024 * MiB, 0),
   };
 }
 
@@ -75,6 +82,8 @@ function settings(env: NodeJS.ProcessEnv): Settings {
 interface Route {
   name: string;
   sshArgs: string[];
+  /** `scp` arguments (SFTP mode, OpenSSH's default) that upload `file` to `dest` on the backend. */
+  scpArgs(file: string, dest: string): string[];
   connect(): Promise<{ client: Client; close(): void }>;
 }
 
@@ -91,6 +100,7 @@ function directRoute(sshd: Sshd): Route {
   return {
     name: 'direct',
     sshArgs: [...QUIET, '-i', sshd.privateKeyPath, '-p', String(sshd.port), `${sshd.username}@127.0.0.1`],
+    scpArgs: (file, dest) => [...QUIET, '-i', sshd.privateKeyPath, '-P', String(sshd.port), file, `${sshd.username}@127.0.0.1:${dest}`],
     async connect() {
       const client = await ssh2Connect({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: sshd.privateKey });
       return { client, close: () => client.end() };
@@ -103,6 +113,7 @@ function proxyJumpRoute(sshd: Sshd, jump: Sshd): Route {
   return {
     name: 'ProxyJump',
     sshArgs: [...QUIET, '-o', `ProxyCommand=${proxy}`, '-i', sshd.privateKeyPath, '-p', String(sshd.port), `${sshd.username}@127.0.0.1`],
+    scpArgs: (file, dest) => [...QUIET, '-o', `ProxyCommand=${proxy}`, '-i', sshd.privateKeyPath, '-P', String(sshd.port), file, `${sshd.username}@127.0.0.1:${dest}`],
     async connect() {
       const hop = await ssh2Connect({ host: '127.0.0.1', port: jump.port, username: jump.username, privateKey: sshd.privateKey });
       const sock = await new Promise<ClientChannel>((resolve, reject) => {
@@ -118,6 +129,7 @@ function bastionRoute(port: number, keyPath: string, key: string): Route {
   return {
     name: 'Bastion',
     sshArgs: [...QUIET, '-i', keyPath, '-p', String(port), '-l', 'alice@web01', '127.0.0.1'],
+    scpArgs: (file, dest) => [...QUIET, '-i', keyPath, '-P', String(port), file, `alice@web01@127.0.0.1:${dest}`],
     async connect() {
       const client = await ssh2Connect({ host: '127.0.0.1', port, username: 'alice@web01', privateKey: key });
       return { client, close: () => client.end() };
@@ -330,7 +342,7 @@ async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: string; key
     await services.userKeys.add(SYSTEM_ACTOR, alice.id, { publicKey: readFileSync(`${keyPath}.pub`, 'utf8'), name: 'bench' });
     const asset = await services.assets.create(SYSTEM_ACTOR, { name: 'web01', address: sshd.host, port: sshd.port });
     const su = await services.systemUsers.create(SYSTEM_ACTOR, { name: 'bench', username: sshd.username, privateKey: sshd.privateKey });
-    await services.permissions.create(SYSTEM_ACTOR, { name: 'bench', users: [alice.id], assets: [asset.id], systemUsers: [su.id], actions: ['connect'] });
+    await services.permissions.create(SYSTEM_ACTOR, { name: 'bench', users: [alice.id], assets: [asset.id], systemUsers: [su.id], actions: ['connect', 'upload'] });
   } finally {
     await services.close();
   }
@@ -367,6 +379,24 @@ async function settle(pid: number, maxMs = 120_000): Promise<number> {
     last = now;
   }
   return Date.now() - t0;
+}
+
+/**
+ * Uploads `file` with scp (SFTP mode) through the route: MB/s, and the peak growth of the
+ * `watch` process tree's RSS meanwhile (sampled every 100 ms), in MiB.
+ */
+async function uploadThrough(route: Route, file: string, bytes: number, dest: string, watch?: number): Promise<{ mbps: number; peakMiB: number }> {
+  const base = watch === undefined ? 0 : treeRss(watch);
+  let peak = base;
+  const sampler = watch === undefined ? null : setInterval(() => { peak = Math.max(peak, treeRss(watch)); }, 100);
+  const t0 = performance.now();
+  try {
+    await execa('scp', ['-q', ...route.scpArgs(file, dest)], { timeout: 600_000 });
+  } finally {
+    if (sampler) clearInterval(sampler);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  return { mbps: bytes / 1e6 / secs, peakMiB: (peak - base) / 1024 };
 }
 
 function pct(samples: number[], p: number): number {
@@ -500,6 +530,26 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
     log(`one stalled reader: JS heap + external ${r['stalledReaderOnceKiB.Bastion']!.toFixed(0)} KiB in the first 3 s, then ${r['stalledReaderGrowthKiB.Bastion']!.toFixed(0)} KiB over 8 s (RSS ${stallSettled - stallBefore} KiB, then ${stallAfter - stallSettled} KiB)`);
     staller.close();
 
+    // A large upload (issue 6: 1 GiB with flat gateway memory), SFTP through the gateway vs ProxyJump.
+    if (s.uploadBytes > 0) {
+      r.uploadMiB = s.uploadBytes / MiB;
+      const file = join(dataDir, 'upload.bin');
+      await execa('sh', ['-c', `head -c ${s.uploadBytes} /dev/urandom > ${shq(file)}`]);
+      for (const route of [proxyJump, bastion]) {
+        await settle(gw.pid);
+        const dest = `/tmp/bastion-bench-upload-${process.pid}-${route.name}.bin`;
+        try {
+          const u = await uploadThrough(route, file, s.uploadBytes, dest, route === bastion ? gw.pid : undefined);
+          r[`uploadMBps.${route.name}`] = u.mbps;
+          if (route === bastion) r['uploadPeakRssMiB.Bastion'] = u.peakMiB;
+          log(`${(s.uploadBytes / MiB).toFixed(0)} MiB scp upload ${route.name}: ${u.mbps.toFixed(1)} MB/s${route === bastion ? `, gateway RSS peak +${u.peakMiB.toFixed(1)} MiB` : ''}`);
+        } finally {
+          await rm(dest, { force: true });
+        }
+      }
+      await rm(file, { force: true });
+    }
+
     // The same bulk-load echo with the product's worker processes (node:cluster), one per core.
     const cores = availableParallelism();
     if (cores > 1 && env.BASTION_GATEWAY_WORKERS === undefined) {
@@ -537,6 +587,8 @@ function printTable(r: GatewayBenchResult): void {
     ['connection setup, median (ms)', f(r['setupMs.direct'], 0), f(r['setupMs.ProxyJump'], 0), f(r['setupMs.Bastion'], 0), ratio(r['setupMs.Bastion'], r['setupMs.ProxyJump']), '≤ 0.3×'],
     ['idle session (KiB: jump USS / gw RSS)', '', f(r['idleKiB.ProxyJump'], 0), f(r['idleKiB.Bastion'], 0), ratio(r['idleKiB.Bastion'], r['idleKiB.ProxyJump']), '≤ 192 KiB'],
     ['  … gateway JS heap + external (KiB)', '', '', f(r['idleHeapKiB.Bastion'], 0), '', ''],
+    [`scp upload of ${r.uploadMiB ?? '—'} MiB (MB/s)`, '', f(r['uploadMBps.ProxyJump'], 1), f(r['uploadMBps.Bastion'], 1), ratio(r['uploadMBps.Bastion'], r['uploadMBps.ProxyJump']), ''],
+    ['  … gateway RSS peak growth (MiB)', '', '', f(r['uploadPeakRssMiB.Bastion'], 1), '', 'flat'],
     ['stalled reader: once / next 8 s (KiB heap)', '', '', `${f(r['stalledReaderOnceKiB.Bastion'], 0)} / ${f(r['stalledReaderGrowthKiB.Bastion'], 0)}`, '', 'bounded'],
   ];
   const header: [string, string, string, string, string, string] = ['metric', 'direct', 'ProxyJump', 'Bastion', 'Bastion/PJ', 'target'];
