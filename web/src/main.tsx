@@ -11,7 +11,7 @@ import { useTranslation } from 'react-i18next';
 import { ApiError } from './services/api.ts';
 import './i18n/index.ts';
 // antd's styles for the app frame and its common components, rendered at build time (web/build/):
-// on a first visit antd skips generating them in the browser, which is most of its start-up cost.
+// antd then skips generating and injecting them in the browser, about 0.1 s of a first visit.
 import 'virtual:antd-static.css';
 import './styles.css';
 import { App } from './app/App.tsx';
