@@ -1,6 +1,7 @@
 // Step 4 of the pipeline: log in to the asset as the granted system user. Only a Grant
 // can be dialled. The backend host key is pinned on first use and a changed key is
 // refused (rule 10). Every failure becomes one line the operator can act on.
+import { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, PseudoTtyOptions } from 'ssh2';
 import type { Grant } from '../core/access/grant.ts';
@@ -8,6 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import type { GatewayContext } from './context.ts';
 import { BACKEND_ALGORITHMS } from './algorithms.ts';
 import { OperatorError } from './terminalErrors.ts';
+import { fairReads } from './fairReads.ts';
 
 const { Client } = ssh2;
 export type BackendClient = InstanceType<typeof Client>;
@@ -73,7 +75,12 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
     };
     client.once('ready', onReady);
     client.once('error', onError);
-    client.connect(config);
+    // Our own socket (ssh2 takes it as `sock` and handles its errors and the ready timeout as
+    // with its own), so that its reads can be made to take turns with other sessions'.
+    const sock = new Socket();
+    fairReads(sock);
+    sock.connect({ host: asset.address, port: asset.port });
+    client.connect({ ...config, sock });
   });
   log.debug({ host: asset.address, port: asset.port }, 'backend connected');
   return client;

@@ -1,5 +1,6 @@
 // The SSH gateway (DESIGN "SSH gateway"): an ssh2 server whose connections go through the
 // pipeline authenticate → resolve target → authorize → connect backend → wire the channel.
+import { createServer } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Services } from '../core/services.ts';
 import type { GatewayContext, GatewayOptions } from './context.ts';
@@ -7,6 +8,7 @@ import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
+import { fairReads } from './fairReads.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
   /** 0 picks a free port. Default: config.sshPort. */
@@ -45,24 +47,31 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     connections.add(tracked);
     void tracked.closed.then(() => connections.delete(tracked));
   });
+  // The gateway accepts the TCP connections itself and hands them to ssh2 (injectSocket), so
+  // that each socket's reads take turns with the other sessions' (fairReads).
+  const listener = createServer((sock) => {
+    fairReads(sock);
+    server.injectSocket(sock);
+  });
+  listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
   server.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
 
   const host = opts.host ?? config.bind;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? config.sshPort, host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port ?? config.sshPort, host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  const address = server.address();
+  const address = listener.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   sessions.start();
   log.info({ host, port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway listening');
 
   let closing: Promise<void> | null = null;
   const shutdown = async (): Promise<void> => {
-    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
     sessions.stop();
     // Sessions first, so recordings are flushed and rows ended while clients still hear why.
     await sessions.closeAll('the gateway is shutting down');
