@@ -123,4 +123,48 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
   });
+
+  test('an operator runs a command from the Jobs page on a server granted to them, and sees only their own jobs', async () => {
+    const op = (await api.post('/users', { username: 'olga', password: 'Night-shift-2024', role: 'user', mustChangePassword: false })).body;
+    const elsewhere = (await api.post('/assets', { name: 'elsewhere', address: '127.0.0.1', port: sshd.port })).body.id;
+    assert.equal((await api.post('/permissions', { name: 'olga-loop', users: [op.id], assets: [ids.asset], systemUsers: [ids.su], actions: ['connect'] })).status, 201);
+    const mine = await openPage(browser, b.baseUrl);
+    try {
+      await logIn(mine.page, 'olga', 'Night-shift-2024');
+      await mine.page.waitForURL(/\/my-assets/);
+      const nav = mine.page.getByRole('navigation', { name: 'main' });
+      await nav.getByRole('menuitem', { name: menuName('Jobs') }).click();
+      const runner = mine.page.locator('.ant-card').filter({ hasText: 'Run a command' });
+      await runner.getByText('Runs on the servers you may connect to').waitFor();
+      // Only the granted asset is offered; no node picker.
+      await runner.getByLabel('Assets', { exact: true }).click();
+      const options = mine.page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+      await options.filter({ hasText: 'loop' }).waitFor();
+      assert.deepEqual(await options.allTextContents(), ['loop (127.0.0.1)']);
+      await options.filter({ hasText: 'loop' }).click();
+      await mine.page.keyboard.press('Escape');
+      assert.equal(await runner.getByLabel('Nodes', { exact: true }).count(), 0);
+      await runner.getByLabel('System user', { exact: true }).click();
+      await mine.page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'test-account' }).click();
+      await runner.getByLabel('Command').fill('echo operator-$((6*7))');
+      await runner.getByRole('button', { name: 'Run' }).click();
+      await mine.page.getByRole('heading', { name: 'Job: Command' }).waitFor();
+      await mine.page.locator('.ant-descriptions [data-testid=job-status][data-status=succeeded]').waitFor({ timeout: 30_000 });
+      await mine.page.getByText('operator-42').first().waitFor();
+      await screenshot(mine.page, '54-operator-job');
+
+      // The list holds their job only, not the admin's; the API refuses an asset not granted.
+      await nav.getByRole('menuitem', { name: menuName('Jobs') }).click();
+      await mine.page.locator('.ant-table-row').first().waitFor();
+      assert.equal(await mine.page.locator('.ant-table-row').count(), 1);
+      const olga = await loggedIn(b.baseUrl, 'olga', 'Night-shift-2024');
+      const theirs = (await olga.get('/jobs')).body.items as { createdBy: string | null }[];
+      assert.deepEqual(theirs.map((j) => j.createdBy), [op.id]);
+      const refused = await olga.post('/jobs', { kind: 'command', assets: [elsewhere], systemUser: ids.su, command: 'touch /tmp/should-not-exist', timeoutSeconds: 10 });
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.deepEqual(mine.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+    } finally {
+      await mine.close();
+    }
+  });
 });

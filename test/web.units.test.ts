@@ -6,6 +6,7 @@ import { changedFields } from '../web/src/components/diff.ts';
 import { queryString } from '../web/src/services/api.ts';
 import { makeUser } from '../web/src/services/users.ts';
 import { makeSystemUser } from '../web/src/services/accounts.ts';
+import { commonSystemUsers } from '../web/src/features/jobs/grantedTargets.ts';
 import { en } from '../web/src/i18n/en.ts';
 import { zh } from '../web/src/i18n/zh.ts';
 
@@ -54,4 +55,18 @@ test('the Chinese catalogue has every English message and no empty one', () => {
   assert.deepEqual(keys(zh).sort(), keys(en).sort());
   const values = (o: object): string[] => Object.values(o).flatMap((v) => (typeof v === 'string' ? [v] : values(v as object)));
   assert.deepEqual(values(zh).filter((v) => !v.trim()), []);
+});
+
+test('an operator may run a job only as a system user granted with connect on every chosen asset', () => {
+  const su = (id: string, actions: string[]) => ({ id, name: id, username: `${id}-login`, priority: 0, actions });
+  const asset = (id: string, systemUsers: ReturnType<typeof su>[]) => ({ id, name: id, address: '10.0.0.1', port: 22, platform: 'linux', comment: '', systemUsers, sshCommand: null });
+  const assets = [
+    asset('a', [su('deploy', ['connect']), su('ops', ['connect', 'upload']), su('viewer', ['download'])]),
+    asset('b', [su('deploy', ['connect']), su('viewer', ['download'])]),
+    asset('c', [su('ops', ['connect'])]),
+  ];
+  assert.deepEqual(commonSystemUsers(assets, []), []);
+  assert.deepEqual(commonSystemUsers(assets, ['a']).map((o) => o.value), ['deploy', 'ops']);
+  assert.deepEqual(commonSystemUsers(assets, ['a', 'b']), [{ value: 'deploy', label: 'deploy (deploy-login)' }]);
+  assert.deepEqual(commonSystemUsers(assets, ['b', 'c']), []);
 });

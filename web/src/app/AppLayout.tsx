@@ -7,7 +7,7 @@ import { LANGUAGES, currentLanguage, setLanguage, type Language } from '../i18n/
 import { useLogout } from '../features/session/useSession.ts';
 import type { Me } from '../services/me.ts';
 import { PendingConfirmationsBell } from '../features/commandFilters/PendingConfirmationsBell.tsx';
-import { SECTIONS, allowedFeatures } from './features.tsx';
+import { menuOf } from './features.tsx';
 
 /** The frame around every page: role-aware menu on the left, language and account on top. */
 export function AppLayout({ me }: { me: Me }) {
@@ -16,13 +16,12 @@ export function AppLayout({ me }: { me: Me }) {
   const location = useLocation();
   const logout = useLogout();
 
-  const items = useMemo<MenuProps['items']>(() => {
-    const allowed = allowedFeatures(me.abilities).filter((f) => f.nav);
-    return SECTIONS.map((section) => {
-      const children = allowed.filter((f) => f.section === section).map((f) => ({ key: `/${f.path}`, icon: f.icon, label: t(f.nav as 'nav.users') }));
-      return children.length ? { type: 'group' as const, key: section, label: t(`nav.${section}`), children } : null;
-    }).filter((x) => x !== null);
-  }, [me.abilities, t]);
+  const items = useMemo<MenuProps['items']>(() => menuOf(me.abilities).map(({ section, features }) => ({
+    type: 'group' as const,
+    key: section,
+    label: t(`nav.${section}`),
+    children: features.map((f) => ({ key: `/${f.path}`, icon: f.icon, label: t(f.nav as 'nav.users') })),
+  })), [me.abilities, t]);
 
   const selected = '/' + location.pathname.split('/').filter(Boolean).slice(0, location.pathname.startsWith('/audit/') ? 2 : 1).join('/');
 

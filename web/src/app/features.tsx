@@ -18,6 +18,8 @@ export interface Feature {
   /** Message key of its navigation entry; features without one are not in the menu (detail pages). */
   nav?: `nav.${string}`;
   section: Section;
+  /** The section for users who may not manage (operators see their own jobs beside their assets). */
+  sectionWithoutManage?: Section;
   icon?: ReactNode;
   /** Deny by default: a feature is reachable only when the caller's abilities (from GET /me) allow it. */
   hasAccess: (abilities: readonly Ability[]) => boolean;
@@ -79,8 +81,6 @@ export const FEATURES: Feature[] = [
   { key: 'asset', path: 'assets/:id', section: 'assetsSection', hasAccess: needs('manage'), ...page(() => import('../features/assets/AssetDetailPage.tsx'), 'AssetDetailPage') },
   { key: 'system-users', path: 'system-users', nav: 'nav.systemUsers', section: 'assetsSection', icon: <IdcardOutlined />, hasAccess: needs('manage'), ...page(() => import('../features/accounts/SystemUsersPage.tsx'), 'SystemUsersPage') },
   { key: 'admin-users', path: 'admin-users', nav: 'nav.adminUsers', section: 'assetsSection', icon: <KeyOutlined />, hasAccess: needs('manage'), ...page(() => import('../features/accounts/AdminUsersPage.tsx'), 'AdminUsersPage') },
-  { key: 'jobs', path: 'jobs', nav: 'nav.jobs', section: 'assetsSection', icon: <ThunderboltOutlined />, hasAccess: needs('manage'), ...page(() => import('../features/jobs/JobsPage.tsx'), 'JobsPage') },
-  { key: 'job', path: 'jobs/:id', section: 'assetsSection', hasAccess: needs('manage'), ...page(() => import('../features/jobs/JobDetailPage.tsx'), 'JobDetailPage') },
   { key: 'permissions', path: 'permissions', nav: 'nav.permissions', section: 'access', icon: <SafetyOutlined />, hasAccess: needs('manage'), ...page(() => import('../features/permissions/PermissionsPage.tsx'), 'PermissionsPage') },
   { key: 'command-filters', path: 'command-filters', nav: 'nav.commandFilters', section: 'access', icon: <FilterOutlined />, hasAccess: needs('manage'), ...page(() => import('../features/commandFilters/CommandFiltersPage.tsx'), 'CommandFiltersPage') },
   { key: 'sessions', path: 'sessions', nav: 'nav.sessions', section: 'audit', icon: <DesktopOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/sessions/SessionsPage.tsx'), 'SessionsPage') },
@@ -92,6 +92,9 @@ export const FEATURES: Feature[] = [
   { key: 'file-transfers', path: 'audit/file-transfers', nav: 'nav.fileTransfers', section: 'audit', icon: <FolderOpenOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/audit/FileTransfersPage.tsx'), 'FileTransfersPage') },
   { key: 'my-assets', path: 'my-assets', nav: 'nav.myAssets', section: 'self', icon: <ApartmentOutlined />, hasAccess: needs('self'), ...page(() => import('../features/profile/MyAssetsPage.tsx'), 'MyAssetsPage') },
   { key: 'profile', path: 'profile', nav: 'nav.profile', section: 'self', icon: <FileSearchOutlined />, hasAccess: needs('self'), ...page(() => import('../features/profile/ProfilePage.tsx'), 'ProfilePage') },
+  // Last, so that an operator's menu (and landing page) starts with their assets.
+  { key: 'jobs', path: 'jobs', nav: 'nav.jobs', section: 'assetsSection', sectionWithoutManage: 'self', icon: <ThunderboltOutlined />, hasAccess: needs('self'), ...page(() => import('../features/jobs/JobsPage.tsx'), 'JobsPage') },
+  { key: 'job', path: 'jobs/:id', section: 'assetsSection', sectionWithoutManage: 'self', hasAccess: needs('self'), ...page(() => import('../features/jobs/JobDetailPage.tsx'), 'JobDetailPage') },
 ];
 
 export const SECTIONS: Section[] = ['overview', 'accounts', 'assetsSection', 'access', 'audit', 'self'];
@@ -100,9 +103,20 @@ export function allowedFeatures(abilities: readonly Ability[]): Feature[] {
   return FEATURES.filter((f) => f.hasAccess(abilities));
 }
 
+/** The menu section a feature sits in for these abilities. */
+export function sectionOf(f: Feature, abilities: readonly Ability[]): Section {
+  return f.sectionWithoutManage && !abilities.includes('manage') ? f.sectionWithoutManage : f.section;
+}
+
+/** The menu entries the abilities allow, by section in menu order. */
+export function menuOf(abilities: readonly Ability[]): { section: Section; features: Feature[] }[] {
+  const allowed = allowedFeatures(abilities).filter((f) => f.nav);
+  return SECTIONS.map((section) => ({ section, features: allowed.filter((f) => sectionOf(f, abilities) === section) })).filter((g) => g.features.length > 0);
+}
+
 /** Where a user lands after login: the first page of the menu they may see. */
 export function homePath(abilities: readonly Ability[]): string {
-  const first = allowedFeatures(abilities).find((f) => f.nav);
+  const first = menuOf(abilities)[0]?.features[0];
   return first ? `/${first.path}` : '/profile';
 }
 

@@ -1,9 +1,12 @@
-import { Button, Card, Form, Input, InputNumber } from 'antd';
+import { useMemo } from 'react';
+import { Button, Card, Form, Input, InputNumber, Select, Typography } from 'antd';
 import { PlayCircleOutlined } from '@ant-design/icons';
 import { useNavigate } from 'react-router';
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { jobsService } from '../../services/jobs.ts';
+import { meService } from '../../services/me.ts';
+import { commonSystemUsers } from './grantedTargets.ts';
 import { AssetPicker, OneSystemUserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
 import { applyFieldError, errorText } from '../../components/apiErrors.ts';
@@ -16,12 +19,21 @@ interface Values {
   timeoutSeconds: number;
 }
 
-/** Runs a shell command on assets and/or every asset under nodes, as a system user; opens the job it starts. */
-export function CommandRunnerCard() {
+/**
+ * Runs a shell command on assets and/or every asset under nodes, as a system user; opens the job
+ * it starts. `granted`: for users who are not admins, the assets and system users they were
+ * granted (GET /me/assets) instead of every asset, node and system user.
+ */
+export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const qc = useQueryClient();
   const [form] = Form.useForm<Values>();
+  const mine = useQuery({ queryKey: ['me', 'assets', ''], queryFn: () => meService.assets(), enabled: granted });
+  const chosen = Form.useWatch('assets', form) ?? [];
+  const myAssets = useMemo(() => mine.data?.items ?? [], [mine.data]);
+  const assetOptions = useMemo(() => myAssets.map((a) => ({ value: a.id, label: `${a.name} (${a.address})` })), [myAssets]);
+  const suOptions = commonSystemUsers(myAssets, chosen);
 
   const run = async () => {
     // Invalid fields show their errors; nothing else to do.
@@ -41,15 +53,30 @@ export function CommandRunnerCard() {
 
   const targetRule = ({ getFieldValue }: { getFieldValue: (n: string) => unknown }) => ({
     validator: () => ((getFieldValue('assets') as string[] | undefined)?.length || (getFieldValue('nodes') as string[] | undefined)?.length
-      ? Promise.resolve() : Promise.reject(new Error(t('jobs.chooseTargets')))),
+      ? Promise.resolve() : Promise.reject(new Error(t(granted ? 'jobs.chooseAssets' : 'jobs.chooseTargets')))),
   });
 
   return (
     <Card size="small" title={t('jobs.runner')}>
       <Form form={form} name="command-runner" layout="vertical" initialValues={{ assets: [], nodes: [], systemUser: null, command: '', timeoutSeconds: 60 }} onFinish={run}>
-        <Form.Item name="assets" label={t('permissions.assets')} dependencies={['nodes']} rules={[targetRule]}><AssetPicker /></Form.Item>
-        <Form.Item name="nodes" label={t('permissions.nodes')} dependencies={['assets']} rules={[targetRule]}><NodePicker /></Form.Item>
-        <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={[{ required: true, message: t('common.required', { field: t('sessions.systemUser') }) }]}><OneSystemUserPicker /></Form.Item>
+        {granted ? (
+          <>
+            <Typography.Paragraph type="secondary">{t('jobs.grantedHint')}</Typography.Paragraph>
+            <Form.Item name="assets" label={t('permissions.assets')} rules={[targetRule]}>
+              <Select mode="multiple" showSearch={{ optionFilterProp: 'label' }} loading={mine.isLoading} options={assetOptions}
+                onChange={() => form.setFieldValue('systemUser', null)} notFoundContent={t('myAssets.empty')} />
+            </Form.Item>
+            <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={[{ required: true, message: t('common.required', { field: t('sessions.systemUser') }) }]}>
+              <Select options={suOptions} notFoundContent={chosen.length ? t('jobs.noCommonSystemUser') : t('jobs.chooseAssets')} />
+            </Form.Item>
+          </>
+        ) : (
+          <>
+            <Form.Item name="assets" label={t('permissions.assets')} dependencies={['nodes']} rules={[targetRule]}><AssetPicker /></Form.Item>
+            <Form.Item name="nodes" label={t('permissions.nodes')} dependencies={['assets']} rules={[targetRule]}><NodePicker /></Form.Item>
+            <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={[{ required: true, message: t('common.required', { field: t('sessions.systemUser') }) }]}><OneSystemUserPicker /></Form.Item>
+          </>
+        )}
         <Form.Item name="command" label={t('sessions.command')} rules={[{ required: true, message: t('common.required', { field: t('sessions.command') }) }]}>
           <Input.TextArea rows={3} className="mono" spellCheck={false} placeholder="uptime" />
         </Form.Item>

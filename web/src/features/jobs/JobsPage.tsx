@@ -9,15 +9,20 @@ import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 import { JobStatusTag } from './JobStatusTag.tsx';
 import { CommandRunnerCard } from './CommandRunnerCard.tsx';
+import { useMe } from '../session/useSession.ts';
 
 export function jobSummary(j: Job): string {
   const c = j.params.command;
   return typeof c === 'string' ? c : '';
 }
 
-/** The command runner and every job (connectivity tests, facts, pushes, commands), newest first. */
+/**
+ * The command runner and the jobs (connectivity tests, facts, pushes, commands), newest first:
+ * every job for admins; for everyone else the commands they ran on the servers granted to them.
+ */
 export function JobsPage() {
   const { t } = useTranslation();
+  const me = useMe();
   const paging = usePaging();
   const [kind, setKind] = useState<JobKind | undefined>();
   const [status, setStatus] = useState<JobStatus | undefined>();
@@ -30,7 +35,7 @@ export function JobsPage() {
   return (
     <Page title={t('jobs.title')}>
       <Row gutter={16}>
-        <Col xs={24} xl={8}><CommandRunnerCard /></Col>
+        <Col xs={24} xl={8}><CommandRunnerCard granted={!me.data?.abilities.includes('manage')} /></Col>
         <Col xs={24} xl={16}>
           <Flex gap={12} wrap style={{ marginBottom: 16 }}>
             <Select aria-label={t('jobs.kind')} placeholder={t('jobs.kind')} allowClear style={{ width: 170 }} value={kind}
