@@ -64,7 +64,10 @@ export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
             <Typography.Paragraph type="secondary">{t('jobs.grantedHint')}</Typography.Paragraph>
             <Form.Item name="assets" label={t('permissions.assets')} rules={[targetRule]}>
               <Select mode="multiple" showSearch={{ optionFilterProp: 'label' }} loading={mine.isLoading} options={assetOptions}
-                onChange={() => form.setFieldValue('systemUser', null)} notFoundContent={t('myAssets.empty')} />
+                onChange={(ids: string[]) => {
+                  // A system user no longer granted on every chosen asset is dropped.
+                  if (!commonSystemUsers(myAssets, ids).some((o) => o.value === form.getFieldValue('systemUser'))) form.setFieldValue('systemUser', null);
+                }} notFoundContent={t('myAssets.empty')} />
             </Form.Item>
             <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={[{ required: true, message: t('common.required', { field: t('sessions.systemUser') }) }]}>
               <Select options={suOptions} notFoundContent={chosen.length ? t('jobs.noCommonSystemUser') : t('jobs.chooseAssets')} />
