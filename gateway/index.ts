@@ -54,7 +54,6 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     server.injectSocket(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
-  server.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
 
   const host = opts.host ?? config.bind;
   await new Promise<void>((resolve, reject) => {

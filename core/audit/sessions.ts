@@ -199,10 +199,6 @@ export class SessionService {
     });
   }
 
-  /**
-   * At start-up: sessions still 'active' were left open by a crash (their process is
-   * gone), so they are closed as 'interrupted'. Returns how many.
-   */
   /** A running gateway marks the live sessions it holds (every BASTION_SESSION_HEARTBEAT_SECONDS). */
   async heartbeat(ids: readonly string[]): Promise<void> {
     const at = new Date();

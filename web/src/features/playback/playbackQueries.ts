@@ -5,11 +5,9 @@ import { ApiError } from '../../services/api.ts';
 import type { Cast } from './castParser.ts';
 import { pausesOf, type Pause } from './timeline.ts';
 
-/**
- * What the playback page asks the server for, in one place: the page reads these queries, and
- * the router starts them together with the page's code (see app/features.tsx), so that the
- * requests do not wait for the player's chunk to download and run.
- */
+// What the playback page asks the server for, in one place: the page reads these queries, and
+// the router starts them together with the page's code (see app/features.tsx), so that the
+// requests do not wait for the player's chunk to download and run.
 
 /**
  * What the player plays: an ended session's recording in segments (the player fetches the index,
