@@ -52,11 +52,13 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
   }
 
   /**
-   * After the Ctrl-C that drops a refused line, bash may show its next prompt only once the
-   * next key arrives (when the SIGINT lands while readline waits for input): an empty Enter.
+   * After the Ctrl-C that drops a refused line, bash may redraw its prompt only once the next
+   * key arrives (when the SIGINT lands while readline waits for input), and that redraw can
+   * still be on its way when a plain prompt pattern already matches. A command whose output
+   * cannot be mistaken for its echo tells when the shell has caught up with everything sent.
    */
   async function freshPrompt(screen: Screen): Promise<void> {
-    await screen.send('\r', PROMPT);
+    await screen.send('echo caught-up-$((40+2))\r', /caught-up-42\r\n[\s\S]*\$ (\x1b\[K)?$/);
   }
 
   before(async () => {
@@ -75,6 +77,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     const f = await filter(op, 'touch', 'deny');
     const path = marker('deny');
     const { screen, end } = await shell(op);
+    let screenText = '';
     try {
       const refused = await screen.send(`touch ${path}\r`, /command refused by filter .*\r\n\^C/);
       assert.match(refused, new RegExp(`\\[bastion\\] command refused by filter '${f.name}'`));
@@ -83,12 +86,14 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(existsSync(path), false, 'the denied command did not run');
     } finally {
+      screenText = screen.text;
       end();
     }
     const rows = await commands(op.id, (r) => r.some((c) => c.risk === 'denied') && r.some((c) => c.input === 'echo still-here'));
+    const seen = `recorded: ${JSON.stringify(rows.map((c) => [c.input, c.risk]))}; screen: ${JSON.stringify(screenText)}`;
     const denied = rows.find((c) => c.risk === 'denied');
-    assert.equal(denied?.input, `touch ${path}`);
-    assert.equal(rows.find((c) => c.input === 'echo still-here')?.risk, 'normal');
+    assert.equal(denied?.input, `touch ${path}`, seen);
+    assert.equal(rows.find((c) => c.input === 'echo still-here')?.risk, 'normal', seen);
   });
 
   test('the line is read from the screen: a command completed with Tab is refused too', async () => {
