@@ -5,7 +5,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
-import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 // Real ssh-keygen keys: ssh2's generator writes a malformed ed25519 key when the public key starts with a zero byte (about 1 in 300).
 import { keygen } from './helpers/keys.ts';
@@ -55,17 +55,6 @@ async function openPageFromMenu(name: string, heading = name): Promise<void> {
 
 function dialog(): Locator {
   return page.getByRole('dialog').filter({ has: page.locator('form') });
-}
-
-/** Picks an option of an antd Select or TreeSelect found by its label, typing to search. */
-async function pick(scope: Locator, label: string, option: string): Promise<void> {
-  const input = scope.getByLabel(label, { exact: true });
-  await input.click();
-  // Searchable selects ask the server with what is typed: the part before " (address)".
-  if (await input.getAttribute('readonly') === null) await input.fill(option.replace(/ \(.*\)$/, ''));
-  const item = page.locator('.ant-select-dropdown:visible').locator(`.ant-select-item-option[title="${option}"], .ant-select-tree-node-content-wrapper[title="${option}"]`).first();
-  await item.click();
-  await input.press('Escape');
 }
 
 /** HTML5 drag and drop with real mouse moves; rc-tree drops *inside* a node when the pointer ends in its lower half, two indents right of where the drag began. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium: tests never download a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -61,4 +61,28 @@ export async function logIn(page: Page, username: string, password: string): Pro
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/**
+ * Picks an option of an antd Select or TreeSelect found by its label, typing to search, and
+ * waits until the field shows it: on a loaded machine the option list can re-render under the
+ * click (the search's answer arriving), and the click then chooses nothing.
+ */
+export async function pick(scope: Locator, label: string, option: string): Promise<void> {
+  const input = scope.getByLabel(label, { exact: true });
+  const field = input.locator('xpath=ancestor::*[contains(concat(" ", normalize-space(@class), " "), " ant-select ")][1]');
+  for (let attempt = 1; ; attempt++) {
+    await input.click();
+    // Searchable selects ask the server with what is typed: the part before " (address)".
+    if (await input.getAttribute('readonly') === null) await input.fill(option.replace(/ \(.*\)$/, ''));
+    const item = scope.page().locator('.ant-select-dropdown:visible').locator(`.ant-select-item-option[title="${option}"], .ant-select-tree-node-content-wrapper[title="${option}"]`).first();
+    await item.click();
+    await input.press('Escape');
+    try {
+      await field.filter({ hasText: option }).waitFor({ timeout: 3000 });
+      return;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
 }
