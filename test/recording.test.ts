@@ -285,6 +285,7 @@ describe('command recovery from simulated echo', () => {
     r.key('hunter2'); // no echo
     r.key('\r');
     r.out('\r\nsecret-file\r\n' + PROMPT);
+    await new Promise((res) => setTimeout(res, 20)); // the emulator reads the line: empty; the next line of output is not the password
     r.key('\r'); // an empty line is not a command either
     r.out('\r\n' + PROMPT);
     type(r, 'whoami');
@@ -293,6 +294,63 @@ describe('command recovery from simulated echo', () => {
     await r.rec.dispose();
     assert.deepEqual(r.commands.map((c) => c.input), ['sudo -k ls /root', 'whoami']);
     assert.match(r.commands[0]!.output, /\[sudo\] password for bob: \nsecret-file\n/);
+    assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
+  });
+
+  test('a line entered before the output of an earlier Enter arrived is still recorded, from its echo', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'oops');
+    r.key('\x03');
+    r.out('^C'); // the shell's redraw after Ctrl-C is late
+    r.key('\r'); // an empty Enter…
+    r.out('\r\r\n' + PROMPT); // …whose line is ended by the redraw's newline
+    r.key('echo still-here'); // the next line, typed before the empty Enter's own newline came back
+    r.key('\r');
+    r.out('\r\n' + PROMPT); // that newline: the line on screen still reads empty
+    r.out('echo still-here\r\nstill-here\r\n' + PROMPT); // then its echo and output
+    await new Promise((res) => setTimeout(res, 20)); // the emulator reads the lines
+    type(r, 'whoami');
+    r.key('\r');
+    r.out('\r\nbob\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => [c.input, c.output]), [['echo still-here', 'still-here\n'], ['whoami', 'bob\n']]);
+  });
+
+  test('a password followed at once by another line stays unrecorded', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'sudo -k id');
+    r.key('\r');
+    r.out('\r\n[sudo] password for bob: ');
+    r.key('hunter2');
+    r.key('\r');
+    r.out('\r\n'); // sudo's newline after the password; nothing else yet
+    await new Promise((res) => setTimeout(res, 20)); // the emulator reads the line: empty, held
+    r.key('l'); // the operator types on before the output came
+    r.out('uid=0(root) gid=0(root)\r\n' + PROMPT + 'l');
+    type(r, 's');
+    r.key('\r');
+    r.out('\r\nfile\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['sudo -k id', 'ls']);
+    assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
+  });
+
+  test('a password after which nothing is printed is decided when the session goes quiet: the command before is reported, the password never', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'read -s secret');
+    r.key('\r');
+    r.out('\r\n');
+    r.key('hunter2');
+    r.key('\r');
+    r.out('\r\n'); // `read -s` prints nothing more
+    const deadline = Date.now() + 10_000;
+    while (r.commands.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(r.commands.map((c) => c.input), ['read -s secret']);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['read -s secret']);
     assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
   });
 

@@ -23,6 +23,14 @@
 //
 // Known approximation: typeahead (several lines in one input chunk, a paste) records the
 // lines after the first from the typed text.
+//
+// A newline can also arrive for an earlier Enter, or for a redraw, after the operator has
+// already typed the next line (a Ctrl-C redraw that comes late, a script typing fast): the
+// line then reads empty although keys were typed, and its echo is still on the way. Such a
+// line is held: if the next line of output is the prompt followed by exactly what was typed,
+// that echo makes it a command; anything else (the output after a password typed at an
+// echo-off prompt) makes it what it looked like, not a command. Only text the screen showed
+// can be recorded this way.
 import xterm from '@xterm/headless';
 import type { Terminal as XTerminal } from '@xterm/headless';
 import type { Logger } from '../../core/logger.ts';
@@ -60,6 +68,9 @@ export interface CommandRecorderOptions {
 /** The line being typed: its prompt, known once the emulator has parsed what came before. */
 interface Line {
   prompt: string | null;
+  /** The keys typed for it (bounded), to recognise a late echo. */
+  keys: Buffer[];
+  keyBytes: number;
 }
 
 type Phase =
@@ -78,6 +89,10 @@ interface Slot {
   prompt: string;
   raw: Buffer[];
   rawBytes: number;
+  /** Read empty though keys were typed: a command only if the next output line echoes this. */
+  echo?: string;
+  /** The first line of `raw` is the command's own echo, not its output. */
+  echoed?: boolean;
 }
 
 const ALT_SCREEN = Buffer.from('\x1b[?');
@@ -182,6 +197,7 @@ export class CommandRecorder {
       const finish = (): void => {
         try {
           if (term && phase.kind === 'entered') this.#resolve(this.#newSlot(phase.at), term, phase.line);
+          this.#settleHeld();
           this.#emit(this.#slots.length);
         } catch (err) {
           this.#fault(err);
@@ -211,9 +227,11 @@ export class CommandRecorder {
       if (enter < 0) {
         // Ctrl-C abandons the line; the next key starts a new one.
         if (phase.kind === 'typing' && rest.includes(0x03)) this.#abandonLine();
+        else if (phase.kind === 'typing') addKeys(phase.line, rest);
         return;
       }
       if (phase.kind === 'typing') {
+        addKeys(phase.line, rest.subarray(0, enter));
         this.#phase = { kind: 'entered', line: phase.line, at: new Date(), fed: phase.fed };
       } else if (phase.kind === 'entered') {
         // More Enters before the first one's echo: typed-ahead (or pasted) lines.
@@ -270,7 +288,9 @@ export class CommandRecorder {
   /** The first key of a line: (re)prime the emulator with the recent output and read the prompt. */
   #startLine(): void {
     this.#clearTimer('linger');
-    const line: Line = { prompt: null };
+    // Output no longer goes to a held line: what it has decides it.
+    this.#settleHeld();
+    const line: Line = { prompt: null, keys: [], keyBytes: 0 };
     this.#phase = { kind: 'typing', line, fed: 0 };
     let term = this.#term;
     if (term) {
@@ -303,25 +323,71 @@ export class CommandRecorder {
   #resolve(slot: Slot, term: XTerminal, line: Line, typedAhead: string[] = []): void {
     const prompt = line.prompt ?? '';
     slot.prompt = prompt;
-    slot.input = term.buffer.active.type === 'alternate' ? '' : stripPrompt(readLine(term, false), line.prompt).slice(0, MAX_COMMAND_CHARS);
+    const alternate = term.buffer.active.type === 'alternate';
+    slot.input = alternate ? '' : stripPrompt(readLine(term, false), line.prompt).slice(0, MAX_COMMAND_CHARS);
     let index = this.#slots.indexOf(slot);
     if (index < 0) return;
-    if (!slot.input) {
-      // Not a command (an echo-off password, an empty line): what follows it belongs to
-      // the command before, e.g. `sudo ls` → password → the listing.
-      this.#slots.splice(index, 1);
-      const before = this.#slots[index - 1];
-      if (before) for (const part of slot.raw) addRaw(before, part);
-      index--;
+    const typed = !slot.input && !alternate && typedAhead.length === 0 && line.keyBytes <= MAX_COMMAND_CHARS ? typedText(Buffer.concat(line.keys)) : '';
+    if (typed && index === this.#slots.length - 1 && this.#phase.kind === 'idle') {
+      // Keys were typed but the line reads empty: its echo may still be on the way (file comment).
+      slot.echo = typed;
+      this.#settleEcho(slot, false);
+      return;
     }
+    if (!slot.input) index = this.#notACommand(slot);
     const ahead = typedAhead.map((typed): Slot => ({ at: slot.at, input: typed.slice(0, MAX_COMMAND_CHARS), prompt, raw: [], rawBytes: 0 }));
     this.#slots.splice(index + 1, 0, ...ahead);
-    // Slots before the last command have their whole excerpt now (a later line that turns
-    // out not to be a command would still add to the one before it).
+    this.#emitDecided();
+  }
+
+  /**
+   * Not a command (an echo-off password, an empty line): what follows it belongs to the
+   * command before, e.g. `sudo ls` → password → the listing. Returns the index before it.
+   */
+  #notACommand(slot: Slot): number {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0) return -1;
+    this.#slots.splice(index, 1);
+    const before = this.#slots[index - 1];
+    if (before) for (const part of slot.raw) addRaw(before, part);
+    return index - 1;
+  }
+
+  /** Slots before the last command have their whole excerpt now (a later line that turns out not to be a command would still add to the one before it). */
+  #emitDecided(): void {
     let last = -1;
     for (let i = 0; i < this.#slots.length; i++) if (this.#slots[i]!.input) last = i;
     this.#emit(Math.max(0, last));
     this.#armQuietTimer();
+  }
+
+  /** Held lines are decided on the output they have: no more comes to them. */
+  #settleHeld(): void {
+    for (const slot of [...this.#slots]) if (slot.echo !== undefined) this.#settleEcho(slot, true);
+  }
+
+  /**
+   * A held line (see the file comment) is decided by the first line of output after it: the
+   * prompt and exactly the typed text make it a command. `force`: decide on what came so far.
+   */
+  #settleEcho(slot: Slot, force: boolean): void {
+    const echo = slot.echo;
+    if (echo === undefined) return;
+    const text = plainText(Buffer.concat(slot.raw).toString('utf8')).replace(/^\n/, '');
+    const nl = text.indexOf('\n');
+    if (nl < 0 && !force && slot.rawBytes < EXCERPT_RAW_BYTES) {
+      this.#armQuietTimer(); // a quiet session decides it on what came
+      return;
+    }
+    slot.echo = undefined;
+    const first = nl < 0 ? text : text.slice(0, nl);
+    if (stripPrompt(first, slot.prompt) === echo) {
+      slot.input = echo;
+      slot.echoed = true;
+    } else {
+      this.#notACommand(slot);
+    }
+    this.#emitDecided();
   }
 
   /** Passes the first `count` slots to onCommand (those resolved as commands). */
@@ -330,6 +396,7 @@ export class CommandRecorder {
     for (const slot of done) {
       if (!slot.input) continue;
       let text = plainText(Buffer.concat(slot.raw).toString('utf8')).replace(/^\n/, '');
+      if (slot.echoed) text = text.slice(text.indexOf('\n') + 1);
       text = dropTrailingPrompt(text, slot.prompt);
       const command: RecoveredCommand = { input: slot.input, output: excerpt(text, EXCERPT_CHARS), offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at };
       try {
@@ -347,12 +414,13 @@ export class CommandRecorder {
     if (!slot || data.length === 0) return;
     if (slot.rawBytes >= EXCERPT_RAW_BYTES) return;
     addRaw(slot, data);
-    if (slot.rawBytes >= EXCERPT_RAW_BYTES && slot.input !== undefined) this.#emit(this.#slots.length);
+    if (slot.echo !== undefined) this.#settleEcho(slot, false);
+    else if (slot.rawBytes >= EXCERPT_RAW_BYTES && slot.input !== undefined) this.#emit(this.#slots.length);
     else this.#armQuietTimer();
   }
 
   #armQuietTimer(): void {
-    if (this.#slots.length === 0) return;
+    if (this.#disposed || this.#slots.length === 0) return;
     if (this.#quietTimer) {
       this.#quietTimer.refresh();
       return;
@@ -361,6 +429,7 @@ export class CommandRecorder {
       this.#quietTimer = null;
       // While a line is typed its Enter (or the end) decides; unresolved slots wait for the emulator.
       if (this.#phase.kind !== 'idle') return;
+      this.#settleHeld();
       let resolved = 0;
       while (resolved < this.#slots.length && this.#slots[resolved]!.input !== undefined) resolved++;
       this.#emit(resolved);
@@ -457,6 +526,12 @@ export class CommandRecorder {
   }
 }
 
+function addKeys(line: Line, keys: Buffer): void {
+  if (keys.length === 0 || line.keyBytes > MAX_COMMAND_CHARS) return;
+  line.keys.push(Buffer.from(keys));
+  line.keyBytes += keys.length;
+}
+
 function addRaw(slot: Slot, data: Buffer): void {
   const room = EXCERPT_RAW_BYTES - slot.rawBytes;
   if (room <= 0) return;
@@ -505,7 +580,7 @@ function typedText(keys: Buffer): string {
   const s = keys.toString('utf8').replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.|\x1b./g, '');
   for (const ch of s) {
     if (ch === '\x7f' || ch === '\b') out = out.slice(0, -1);
-    else if (ch === '\x15') out = '';
+    else if (ch === '\x15' || ch === '\x03') out = '';
     else if (ch >= ' ') out += ch;
   }
   return out.trim();
