@@ -298,21 +298,25 @@ describe('command recovery from simulated echo', () => {
   });
 
   test('a line entered before the output of an earlier Enter arrived is still recorded, from its echo', async () => {
+    // Byte for byte what bash 5.2 sends (bracketed paste on and off, the title, the prompt).
+    const BASH = '\x1b[?2004h\x1b]0;bob@vm: ~\x07bob@vm:~$ ';
     const r = recorder();
-    r.out(PROMPT);
-    type(r, 'oops');
+    r.out(BASH);
+    type(r, 'touch /tmp/x');
     r.key('\x03');
-    r.out('^C'); // the shell's redraw after Ctrl-C is late
+    r.out('^C'); // the rest of the shell's redraw after Ctrl-C is late
     r.key('\r'); // an empty Enter…
-    r.out('\r\r\n' + PROMPT); // …whose line is ended by the redraw's newline
+    r.out('\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r\r\n' + BASH + '\x1b[K'); // …whose line the redraw's newline ends
+    await new Promise((res) => setTimeout(res, 20));
     r.key('echo still-here'); // the next line, typed before the empty Enter's own newline came back
     r.key('\r');
-    r.out('\r\n' + PROMPT); // that newline: the line on screen still reads empty
-    r.out('echo still-here\r\nstill-here\r\n' + PROMPT); // then its echo and output
-    await new Promise((res) => setTimeout(res, 20)); // the emulator reads the lines
+    r.out('\r\n\x1b[?2004l\r' + BASH); // that newline: the line on screen still reads empty
+    await new Promise((res) => setTimeout(res, 20));
+    r.out('echo still-here\r\n\x1b[?2004l\rstill-here\r\n' + BASH); // then its echo and output
+    await new Promise((res) => setTimeout(res, 20));
     type(r, 'whoami');
     r.key('\r');
-    r.out('\r\nbob\r\n' + PROMPT);
+    r.out('\r\n\x1b[?2004l\rbob\r\n' + BASH);
     await r.rec.dispose();
     assert.deepEqual(r.commands.map((c) => [c.input, c.output]), [['echo still-here', 'still-here\n'], ['whoami', 'bob\n']]);
   });
