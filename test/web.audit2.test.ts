@@ -14,7 +14,7 @@ import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
-import { cspAllowsWasm, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { cspAllowsWasm, launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { eventually, openShell, ssh2Login, type Screen } from './gatewayFixture.ts';
 import { cleanup } from './helpers/tmp.ts';
 
@@ -301,14 +301,6 @@ describe('live view through the real gateway', { skip: sshdUnavailable() }, () =
   });
 });
 
-/** Picks an option of an antd Select found by its label, searching for `text`. */
-async function pick(page: Page, label: string, text: string) {
-  const box = page.getByLabel(label, { exact: true });
-  await box.click();
-  await box.fill(text);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: text }).first().click();
-}
-
 test('an admin creates a command filter through the form, tries a command, and decides a held one', async () => {
   const page = admin.page;
   await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Command filters') }).click();
@@ -317,8 +309,7 @@ test('an admin creates a command filter through the form, tries a command, and d
   await dialog.getByLabel('Name').fill('no-reboot');
   await dialog.getByLabel('Pattern', { exact: true }).fill('reboot\nshutdown');
   await dialog.getByLabel('Priority').fill('10');
-  await pick(page, 'Users', OPERATOR.username);
-  await page.keyboard.press('Escape');
+  await pick(dialog, 'Users', OPERATOR.username);
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });
   await page.locator('.ant-table-row').filter({ hasText: 'no-reboot' }).waitFor();
@@ -331,8 +322,8 @@ test('an admin creates a command filter through the form, tries a command, and d
 
   // Try it: the verdict names the filter.
   const tryCard = page.locator('.ant-card').filter({ hasText: 'Try a command' });
-  await pick(page, 'User', OPERATOR.username);
-  await pick(page, 'Asset', 'web07');
+  await pick(tryCard, 'User', OPERATOR.username);
+  await pick(tryCard, 'Asset', 'web07 (10.0.0.7)');
   await tryCard.getByLabel('Command').fill('sudo /sbin/reboot now');
   await tryCard.getByRole('button', { name: 'Check' }).click();
   await page.getByTestId('filter-verdict').filter({ hasText: 'Deny' }).filter({ hasText: 'no-reboot' }).waitFor();
