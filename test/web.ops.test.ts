@@ -9,7 +9,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
-import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 
 const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
@@ -95,10 +95,7 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
     await nodes.click();
     await page.locator('.ant-select-dropdown:visible .ant-select-tree-treenode').filter({ hasText: 'ops' }).click();
     await page.keyboard.press('Escape');
-    const su = runner.getByLabel('System user', { exact: true });
-    await su.click();
-    await su.fill('test-account');
-    await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'test-account' }).click();
+    await pick(runner, 'System user', `test-account (${sshd.username})`);
     await runner.getByLabel('Command').fill('uptime');
     await runner.getByRole('button', { name: 'Run' }).click();
     await page.getByRole('heading', { name: 'Job: Command' }).waitFor();
@@ -145,8 +142,7 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
       await options.filter({ hasText: 'loop' }).click();
       await mine.page.keyboard.press('Escape');
       assert.equal(await runner.getByLabel('Nodes', { exact: true }).count(), 0);
-      await runner.getByLabel('System user', { exact: true }).click();
-      await mine.page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'test-account' }).click();
+      await pick(runner, 'System user', `test-account (${sshd.username})`);
       await runner.getByLabel('Command').fill('echo operator-$((6*7))');
       await runner.getByRole('button', { name: 'Run' }).click();
       await mine.page.getByRole('heading', { name: 'Job: Command' }).waitFor();
