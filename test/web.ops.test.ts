@@ -9,7 +9,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
-import { launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntil, launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 
 const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
@@ -89,8 +89,7 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
   test('the Jobs page runs uptime on a node and shows the output per asset', async () => {
     await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Jobs') }).click();
     const runner = page.locator('.ant-card').filter({ hasText: 'Run a command' });
-    await runner.getByRole('button', { name: 'Run' }).click();
-    await runner.getByText('Choose at least one asset or node').first().waitFor();
+    await clickUntil(runner.getByRole('button', { name: 'Run' }), runner.getByText('Choose at least one asset or node').first());
     const nodes = runner.getByLabel('Nodes', { exact: true });
     await nodes.click();
     await page.locator('.ant-select-dropdown:visible .ant-select-tree-treenode').filter({ hasText: 'ops' }).click();
@@ -114,8 +113,7 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
     await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('System users') }).click();
     await page.getByRole('button', { name: 'Push test-account' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByRole('button', { name: 'Push' }).click();
-    await dialog.getByText('Choose at least one asset or node').first().waitFor();
+    await clickUntil(dialog.getByRole('button', { name: 'Push' }), dialog.getByText('Choose at least one asset or node').first());
     await screenshot(page, '53-push-system-user');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);

@@ -86,3 +86,19 @@ export async function pick(scope: Locator, label: string, option: string): Promi
     }
   }
 }
+
+/**
+ * Clicks until `shows` appears: a click the page drops while a dialog is still opening on a
+ * loaded machine is given again, instead of failing the test on a wait that cannot end.
+ */
+export async function clickUntil(target: Locator, shows: Locator, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await target.click();
+    try {
+      await shows.waitFor({ timeout: 5000 });
+      return;
+    } catch (err) {
+      if (attempt === attempts) throw err;
+    }
+  }
+}
