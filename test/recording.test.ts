@@ -358,17 +358,6 @@ describe('command recovery from simulated echo', () => {
     assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
   });
 
-  test('a paste split between input chunks before any echo: every line is recorded whole', async () => {
-    const r = recorder();
-    r.out(PROMPT);
-    r.key('cd /srv\rgit pu');
-    r.key('ll --rebase\rmake inst');
-    r.key('all\r');
-    r.out('cd /srv\r\n' + PROMPT + 'git pull --rebase\r\nAlready up to date.\r\n' + PROMPT + 'make install\r\ndone\r\n' + PROMPT);
-    await r.rec.dispose();
-    assert.deepEqual(r.commands.map((c) => c.input), ['cd /srv', 'git pull --rebase', 'make install']);
-  });
-
   test('a line longer than the terminal is wide is read whole across its wrapped rows', async () => {
     const r = recorder(40, 10);
     r.out('$ ');

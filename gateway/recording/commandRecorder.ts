@@ -21,9 +21,8 @@
 // - The output excerpt of a command is its first EXCERPT_RAW_BYTES of raw output,
 //   cleaned up as plain text (terminalText.ts) and cut to EXCERPT_CHARS.
 //
-// Known approximation: typeahead (several lines typed before the first one's newline came
-// back, a paste, in one input chunk or several) records the lines after the first from the
-// typed text.
+// Known approximation: typeahead (several lines in one input chunk, a paste) records the
+// lines after the first from the typed text.
 //
 // A newline can also arrive for an earlier Enter, or for a redraw, after the operator has
 // already typed the next line (a Ctrl-C redraw that comes late, a script typing fast): the
@@ -123,9 +122,6 @@ export class CommandRecorder {
   #quietTimer: NodeJS.Timeout | null = null;
   /** Lines after the first of one typed-ahead input chunk, recorded after it. */
   #typedAhead: string[] = [];
-  /** Keys typed ahead after the last such Enter, so far: a paste split between input chunks. */
-  #aheadKeys: Buffer[] = [];
-  #aheadBytes = 0;
   #disposed = false;
   #settled: Promise<void> | null = null;
 
@@ -232,10 +228,6 @@ export class CommandRecorder {
         // Ctrl-C abandons the line; the next key starts a new one.
         if (phase.kind === 'typing' && rest.includes(0x03)) this.#abandonLine();
         else if (phase.kind === 'typing') addKeys(phase.line, rest);
-        else if (phase.kind === 'entered' && this.#aheadBytes <= MAX_COMMAND_CHARS) {
-          this.#aheadKeys.push(Buffer.from(rest));
-          this.#aheadBytes += rest.length;
-        }
         return;
       }
       if (phase.kind === 'typing') {
@@ -243,8 +235,7 @@ export class CommandRecorder {
         this.#phase = { kind: 'entered', line: phase.line, at: new Date(), fed: phase.fed };
       } else if (phase.kind === 'entered') {
         // More Enters before the first one's echo: typed-ahead (or pasted) lines.
-        const line = typedText(Buffer.concat([...this.#aheadKeys, rest.subarray(0, enter)]));
-        this.#dropAheadKeys();
+        const line = typedText(rest.subarray(0, enter));
         if (line) this.#typedAhead.push(line);
       }
       rest = rest.subarray(enter + (rest[enter] === 0x0d && rest[enter + 1] === 0x0a ? 2 : 1));
@@ -281,7 +272,6 @@ export class CommandRecorder {
     const slot = this.#newSlot(phase.at);
     const typedAhead = this.#typedAhead;
     this.#typedAhead = [];
-    this.#dropAheadKeys();
     term.write(data.subarray(0, nl), () => {
       try {
         this.#resolve(slot, term, phase.line, typedAhead);
@@ -320,13 +310,7 @@ export class CommandRecorder {
   #abandonLine(): void {
     this.#phase = { kind: 'idle' };
     this.#typedAhead = [];
-    this.#dropAheadKeys();
     this.#linger();
-  }
-
-  #dropAheadKeys(): void {
-    this.#aheadKeys = [];
-    this.#aheadBytes = 0;
   }
 
   #newSlot(at: Date): Slot {
