@@ -358,6 +358,19 @@ describe('command recovery from simulated echo', () => {
     assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
   });
 
+  test('a password typed ahead, before the Enter of the line asking for it came back, is not recorded', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    type(r, 'sudo -k ls');
+    r.key('\r');
+    r.key('hunter2'); // typed within the round trip, in its own input chunk
+    r.key('\r');
+    r.out('\r\n[sudo] password for bob: \r\nfile\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['sudo -k ls']);
+    assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
+  });
+
   test('a line longer than the terminal is wide is read whole across its wrapped rows', async () => {
     const r = recorder(40, 10);
     r.out('$ ');
