@@ -371,6 +371,36 @@ describe('command recovery from simulated echo', () => {
     assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
   });
 
+  test('a pasted block: each line typed ahead is recorded with its own output once its echo shows', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    r.key('echo one\recho two\recho three\r'); // one input chunk, before any echo
+    r.out('echo one\r\none\r\n' + PROMPT + 'echo two\r\ntwo\r\n' + PROMPT + 'echo three\r\nthree\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => [c.input, c.output]), [['echo one', 'one\n'], ['echo two', 'two\n'], ['echo three', 'three\n']]);
+  });
+
+  test('a password pasted on the line after `su -` is never a command; the lines after it are', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    r.key('su -\rhunter2\rwhoami\r');
+    r.out('su -\r\nPassword: ');
+    r.out('\r\n\x1b]0;root@web01: ~\x07root@web01:~# whoami\r\nroot\r\nroot@web01:~# ');
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['su -', 'whoami']);
+    assert.equal(r.commands[1]!.output, 'root\n');
+    assert.doesNotMatch(JSON.stringify(r.commands), /hunter2/);
+  });
+
+  test('a pasted line whose echo comes after more output than the excerpt keeps is recorded from the keys', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    r.key('cat big.log\rls\r');
+    r.out('cat big.log\r\n' + 'x'.repeat(100) .concat('\r\n').repeat(120) + PROMPT + 'ls\r\nfile\r\n' + PROMPT);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['cat big.log', 'ls']);
+  });
+
   test('a line longer than the terminal is wide is read whole across its wrapped rows', async () => {
     const r = recorder(40, 10);
     r.out('$ ');

@@ -21,8 +21,12 @@
 // - The output excerpt of a command is its first EXCERPT_RAW_BYTES of raw output,
 //   cleaned up as plain text (terminalText.ts) and cut to EXCERPT_CHARS.
 //
-// Known approximation: typeahead (several lines in one input chunk, a paste) records the
-// lines after the first from the typed text.
+// Typeahead (several lines in one input chunk, a paste): the lines after the first are known
+// from the keys only, and one of them may be a password typed ahead of its prompt (`su -` and
+// the password on the next line). Each is recorded only when its echo, after a prompt, shows
+// in the output that follows; when that output overflowed the excerpt window before the echo
+// could be seen, it is recorded from the keys. Keys typed ahead in later input chunks are not
+// recorded at all.
 //
 // A newline can also arrive for an earlier Enter, or for a redraw, after the operator has
 // already typed the next line (a Ctrl-C redraw that comes late, a script typing fast): the
@@ -93,6 +97,8 @@ interface Slot {
   echo?: string;
   /** The first line of `raw` is the command's own echo, not its output. */
   echoed?: boolean;
+  /** Lines typed ahead after this one (from the keys), to be confirmed by their echo in `raw`. */
+  ahead?: string[];
 }
 
 const ALT_SCREEN = Buffer.from('\x1b[?');
@@ -325,7 +331,7 @@ export class CommandRecorder {
     slot.prompt = prompt;
     const alternate = term.buffer.active.type === 'alternate';
     slot.input = alternate ? '' : stripPrompt(readLine(term, false), line.prompt).slice(0, MAX_COMMAND_CHARS);
-    let index = this.#slots.indexOf(slot);
+    const index = this.#slots.indexOf(slot);
     if (index < 0) return;
     const typed = !slot.input && !alternate && typedAhead.length === 0 && line.keyBytes <= MAX_COMMAND_CHARS ? typedText(Buffer.concat(line.keys)) : '';
     if (typed && index === this.#slots.length - 1 && this.#phase.kind === 'idle') {
@@ -334,9 +340,8 @@ export class CommandRecorder {
       this.#settleEcho(slot, false);
       return;
     }
-    if (!slot.input) index = this.#notACommand(slot);
-    const ahead = typedAhead.map((typed): Slot => ({ at: slot.at, input: typed.slice(0, MAX_COMMAND_CHARS), prompt, raw: [], rawBytes: 0 }));
-    this.#slots.splice(index + 1, 0, ...ahead);
+    if (typedAhead.length > 0) slot.ahead = typedAhead.map((typed) => typed.slice(0, MAX_COMMAND_CHARS));
+    else if (!slot.input) this.#notACommand(slot);
     this.#emitDecided();
   }
 
@@ -356,7 +361,7 @@ export class CommandRecorder {
   /** Slots before the last command have their whole excerpt now (a later line that turns out not to be a command would still add to the one before it). */
   #emitDecided(): void {
     let last = -1;
-    for (let i = 0; i < this.#slots.length; i++) if (this.#slots[i]!.input) last = i;
+    for (let i = 0; i < this.#slots.length; i++) if (this.#slots[i]!.input || this.#slots[i]!.ahead) last = i;
     this.#emit(Math.max(0, last));
     this.#armQuietTimer();
   }
@@ -394,15 +399,20 @@ export class CommandRecorder {
   #emit(count: number): void {
     const done = this.#slots.splice(0, count);
     for (const slot of done) {
-      if (!slot.input) continue;
+      if (!slot.input && !slot.ahead) continue;
       let text = plainText(Buffer.concat(slot.raw).toString('utf8')).replace(/^\n/, '');
       if (slot.echoed) text = text.slice(text.indexOf('\n') + 1);
-      text = dropTrailingPrompt(text, slot.prompt);
-      const command: RecoveredCommand = { input: slot.input, output: excerpt(text, EXCERPT_CHARS), offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at };
-      try {
-        this.#onCommand(command);
-      } catch (err) {
-        this.#fault(err);
+      const lines = slot.ahead
+        ? splitTypedAhead(text, slot.prompt, slot.input ?? '', slot.ahead, slot.rawBytes >= EXCERPT_RAW_BYTES)
+        : [{ input: slot.input ?? '', output: text }];
+      for (const line of lines) {
+        if (!line.input) continue;
+        const output = excerpt(dropTrailingPrompt(line.output, slot.prompt), EXCERPT_CHARS);
+        try {
+          this.#onCommand({ input: line.input, output, offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at });
+        } catch (err) {
+          this.#fault(err);
+        }
       }
     }
     if (this.#slots.length === 0) this.#clearTimer('quiet');
@@ -563,6 +573,36 @@ function stripPrompt(line: string, prompt: string | null): string {
   if (prompt !== null && !prompt.trim() && prompt.length > 0 && line.startsWith(prompt)) return line.slice(prompt.length).trim();
   const m = PROMPT_END.exec(line);
   return (m ? line.slice(m[0].length) : line).trim();
+}
+
+/**
+ * The command entered and the lines typed ahead after it, each with its output: a typed-ahead
+ * line counts once its echo (after a prompt) is found in the output, in order. One never
+ * echoed is not recorded (a password typed ahead of its prompt), unless the output
+ * overflowed the window (`windowFull`) before it could show: then it comes from the keys.
+ */
+function splitTypedAhead(text: string, prompt: string, first: string, ahead: string[], windowFull: boolean): { input: string; output: string }[] {
+  const lines = text.split('\n');
+  const marks: { input: string; line: number }[] = [{ input: first, line: -1 }];
+  const unseen: string[] = [];
+  let cursor = 0;
+  for (const typed of ahead) {
+    let j = cursor;
+    while (j < lines.length && stripPrompt(lines[j]!, prompt) !== typed) j++;
+    if (j < lines.length) {
+      marks.push({ input: typed, line: j });
+      cursor = j + 1;
+    } else if (windowFull) {
+      unseen.push(typed);
+    }
+  }
+  const found = marks.map((m, i) => {
+    const end = i + 1 < marks.length ? marks[i + 1]!.line : lines.length;
+    const body = lines.slice(m.line + 1, end);
+    // Text before the next echo ends with its newline; the last part stays as it came.
+    return { input: m.input, output: i + 1 < marks.length ? body.map((l) => `${l}\n`).join('') : body.join('\n') };
+  });
+  return [...found, ...unseen.map((input) => ({ input, output: '' }))];
 }
 
 /** The next prompt ends the excerpt: the known prompt, or a last unfinished line that looks like one. */
