@@ -347,15 +347,14 @@ export class CommandRecorder {
 
   /**
    * Not a command (an echo-off password, an empty line): what follows it belongs to the
-   * command before, e.g. `sudo ls` → password → the listing. Returns the index before it.
+   * command before, e.g. `sudo ls` → password → the listing.
    */
-  #notACommand(slot: Slot): number {
+  #notACommand(slot: Slot): void {
     const index = this.#slots.indexOf(slot);
-    if (index < 0) return -1;
+    if (index < 0) return;
     this.#slots.splice(index, 1);
     const before = this.#slots[index - 1];
     if (before) for (const part of slot.raw) addRaw(before, part);
-    return index - 1;
   }
 
   /** Slots before the last command have their whole excerpt now (a later line that turns out not to be a command would still add to the one before it). */
