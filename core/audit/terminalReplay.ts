@@ -94,7 +94,8 @@ export class TerminalReplay {
   readonly #addon = new SerializeAddon();
 
   constructor(cols: number, rows: number) {
-    this.#term = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
+    // Recordings hold whatever the session printed, binary too: a bad byte is not worth a console dump.
+    this.#term = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true, logLevel: 'off' });
     this.#term.loadAddon(this.#addon as never);
   }
 
