@@ -23,9 +23,9 @@
 //
 // Typeahead (several lines in one input chunk, a paste): the lines after the first are known
 // from the keys only, and one of them may be a password typed ahead of its prompt (`su -` and
-// the password on the next line). Each is recorded only when its echo, after a prompt, shows
-// in the output that follows; when that output overflowed the excerpt window before the echo
-// could be seen, it is recorded from the keys. Keys typed ahead in later input chunks are not
+// the password on the next line). Each is recorded only when its echo shows as a line of the
+// output that follows (after the prompt, if the line has one); when that output overflowed the
+// excerpt window before the echo could be seen, it is recorded from the keys. Keys typed ahead in later input chunks are not
 // recorded at all.
 //
 // A newline can also arrive for an earlier Enter, or for a redraw, after the operator has
