@@ -119,6 +119,22 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     }
   });
 
+  test('a Tab completion sent in one piece with its Enter is checked as the shell completes it', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('tab-burst');
+    const { screen, end } = await shell(op);
+    try {
+      // A script's burst: the keys "tou", Tab, the path and Enter in one write; only the shell's echo says `touch`.
+      await screen.send(`tou\t ${path}\r`, REFUSED);
+      await freshPrompt(screen);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(existsSync(path), false, 'the completed command did not run');
+    } finally {
+      end();
+    }
+  });
+
   test('a confirm filter holds the command until an administrator approves it, then it runs (flagged warning)', async () => {
     const op = await operator();
     const f = await filter(op, 'mkdir', 'confirm');

@@ -50,6 +50,11 @@ const MAX_LINE_OUTPUT = 64 * 1024;
 const TERMINAL_LINGER_MS = 15_000;
 /** A command's output excerpt is complete once the session has been quiet this long. */
 const EXCERPT_QUIET_MS = 2_000;
+/** How long a command filter's look at the screen waits for the echo of keys sent with their Enter. */
+const ECHO_WAIT_MS = 300;
+/** The echo is complete once output has been quiet this long after it. */
+const ECHO_QUIET_MS = 20;
+const ECHO_POLL_MS = 5;
 /** The longest command line kept. */
 const MAX_COMMAND_CHARS = 8192;
 
@@ -129,6 +134,8 @@ export class CommandRecorder {
   /** Lines after the first of one typed-ahead input chunk, recorded after it. */
   #typedAhead: string[] = [];
   #disposed = false;
+  #lastInputAt = 0;
+  #lastOutputAt = 0;
   #settled: Promise<void> | null = null;
 
   constructor(opts: CommandRecorderOptions) {
@@ -142,6 +149,7 @@ export class CommandRecorder {
   /** Operator → backend bytes. */
   input(data: Buffer): void {
     if (this.#disposed || data.length === 0) return;
+    this.#lastInputAt = performance.now();
     try {
       this.#onInput(data);
     } catch (err) {
@@ -152,6 +160,7 @@ export class CommandRecorder {
   /** Backend → operator bytes. */
   output(data: Buffer): void {
     if (this.#disposed || data.length === 0) return;
+    this.#lastOutputAt = performance.now();
     try {
       this.#onOutput(data);
     } catch (err) {
@@ -164,15 +173,39 @@ export class CommandRecorder {
    * has parsed the output so far; null when no line is being typed on the normal screen.
    * The gateway's command filters read it when Enter arrives, before passing Enter on.
    */
-  currentLine(): Promise<string | null> {
+  async currentLine(): Promise<string | null> {
     const phase = this.#phase;
     const term = this.#term;
-    if (this.#disposed || phase.kind !== 'typing' || !term) return Promise.resolve(null);
+    if (this.#disposed || phase.kind !== 'typing' || !term) return null;
+    await this.#echoSettled();
     return new Promise((resolve) => {
       term.write('', () => {
         if (this.#phase !== phase || this.#term !== term || term.buffer.active.type === 'alternate') return resolve(null);
         resolve(stripPrompt(readLine(term, false), phase.line.prompt).slice(0, MAX_COMMAND_CHARS));
       });
+    });
+  }
+
+  /**
+   * Keys sent in one piece with their Enter (a paste, a script, `tou<Tab>` and Enter) reach
+   * the check before the shell has echoed them, and the screen then still shows the line
+   * before (a refused one, say) or lacks a completion. Waits until output has come after the
+   * last key and then been quiet for ECHO_QUIET_MS, at most ECHO_WAIT_MS (a password prompt
+   * never echoes). A person who sees the echo before pressing Enter does not wait at all.
+   */
+  #echoSettled(): Promise<void> {
+    const deadline = performance.now() + ECHO_WAIT_MS;
+    const settled = (): boolean => {
+      const now = performance.now();
+      return now >= deadline || (this.#lastOutputAt >= this.#lastInputAt && now - this.#lastOutputAt >= ECHO_QUIET_MS);
+    };
+    if (settled()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const poll = (): void => {
+        if (settled() || this.#disposed) resolve();
+        else setTimeout(poll, ECHO_POLL_MS);
+      };
+      setTimeout(poll, ECHO_POLL_MS);
     });
   }
 
