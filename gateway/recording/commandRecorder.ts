@@ -16,8 +16,9 @@
 //   TERMINAL_LINGER_MS after, for the next line; then it is disposed.
 // - Between lines (while commands run and print) output is NOT parsed: only its last
 //   TAIL_BYTES are kept in a small ring, and the alternate-screen switches are spotted
-//   with a native byte search. Keys typed on the alternate screen start no emulator. When the next line starts the emulator is reset and primed
-//   with that tail (from its first line start), which rebuilds the prompt line.
+//   with a native byte search. Keys typed on the alternate screen start no emulator. When
+//   the next line starts the emulator is reset and primed with that tail (from its first
+//   line start), which rebuilds the prompt line.
 // - The output excerpt of a command is its first EXCERPT_RAW_BYTES of raw output,
 //   cleaned up as plain text (terminalText.ts) and cut to EXCERPT_CHARS.
 //
@@ -25,8 +26,8 @@
 // from the keys only, and one of them may be a password typed ahead of its prompt (`su -` and
 // the password on the next line). Each is recorded only when its echo shows as a line of the
 // output that follows (after the prompt, if the line has one); when that output overflowed the
-// excerpt window before the echo could be seen, it is recorded from the keys. Keys typed ahead in later input chunks are not
-// recorded at all.
+// excerpt window before the echo could be seen, it is recorded from the keys. Keys typed
+// ahead in later input chunks are not recorded at all.
 //
 // A newline can also arrive for an earlier Enter, or for a redraw, after the operator has
 // already typed the next line (a Ctrl-C redraw that comes late, a script typing fast): the
