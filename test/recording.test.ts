@@ -321,6 +321,18 @@ describe('command recovery from simulated echo', () => {
     assert.deepEqual(r.commands.map((c) => [c.input, c.output]), [['echo still-here', 'still-here\n'], ['whoami', 'bob\n']]);
   });
 
+  test('a held line whose echo is the last thing before the end is a command with no output', async () => {
+    const r = recorder();
+    r.out(PROMPT);
+    r.key('exit');
+    r.key('\r');
+    r.out('\r\n' + PROMPT); // a late newline: the line reads empty, its keys are held
+    await new Promise((res) => setTimeout(res, 20));
+    r.out('exit'); // its echo, and the session ends before the newline
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => [c.input, c.output]), [['exit', '']]);
+  });
+
   test('a password followed at once by another line stays unrecorded', async () => {
     const r = recorder();
     r.out(PROMPT);

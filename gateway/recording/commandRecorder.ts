@@ -132,7 +132,7 @@ export class CommandRecorder {
   /** Entered lines not yet passed to onCommand; output between lines goes to the last one. */
   #slots: Slot[] = [];
   #quietTimer: NodeJS.Timeout | null = null;
-  /** Lines after the first of one typed-ahead input chunk, recorded after it. */
+  /** Lines after the first of one typed-ahead input chunk, recorded after it once their echo shows. */
   #typedAhead: string[] = [];
   #disposed = false;
   #lastInputAt = 0;
@@ -419,7 +419,7 @@ export class CommandRecorder {
     }
     slot.echo = undefined;
     const first = nl < 0 ? text : text.slice(0, nl);
-    if (stripPrompt(first, slot.prompt) === echo) {
+    if (isEchoOf(first, slot.prompt, echo)) {
       slot.input = echo;
       slot.echoed = true;
     } else {
@@ -434,7 +434,8 @@ export class CommandRecorder {
     for (const slot of done) {
       if (!slot.input && !slot.ahead) continue;
       let text = plainText(Buffer.concat(slot.raw).toString('utf8')).replace(/^\n/, '');
-      if (slot.echoed) text = text.slice(text.indexOf('\n') + 1);
+      // Its echo is not its output (an echo with nothing after it leaves no output).
+      if (slot.echoed) text = text.includes('\n') ? text.slice(text.indexOf('\n') + 1) : '';
       const lines = slot.ahead
         ? splitTypedAhead(text, slot.prompt, slot.input ?? '', slot.ahead, slot.rawBytes >= EXCERPT_RAW_BYTES)
         : [{ input: slot.input ?? '', output: text }];
@@ -608,9 +609,14 @@ function stripPrompt(line: string, prompt: string | null): string {
   return (m ? line.slice(m[0].length) : line).trim();
 }
 
+/** Whether an output line is the shell's echo of `typed`: exactly it, after the prompt if the line has one. */
+function isEchoOf(line: string, prompt: string, typed: string): boolean {
+  return stripPrompt(line, prompt) === typed;
+}
+
 /**
  * The command entered and the lines typed ahead after it, each with its output: a typed-ahead
- * line counts once its echo (after a prompt) is found in the output, in order. One never
+ * line counts once its echo is found in the output, in order. One never
  * echoed is not recorded (a password typed ahead of its prompt), unless the output
  * overflowed the window (`windowFull`) before it could show: then it comes from the keys.
  */
@@ -621,7 +627,7 @@ function splitTypedAhead(text: string, prompt: string, first: string, ahead: str
   let cursor = 0;
   for (const typed of ahead) {
     let j = cursor;
-    while (j < lines.length && stripPrompt(lines[j]!, prompt) !== typed) j++;
+    while (j < lines.length && !isEchoOf(lines[j]!, prompt, typed)) j++;
     if (j < lines.length) {
       marks.push({ input: typed, line: j });
       cursor = j + 1;
