@@ -66,6 +66,12 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     await screen.send('echo caught-up-$((40+2))\r', /caught-up-42\r\n[\s\S]*\$ (\x1b\[K)?$/);
   }
 
+  /** A command that would have run by now did not: its marker is absent a moment later. */
+  async function assertNotRun(path: string, message: string): Promise<void> {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(existsSync(path), false, message);
+  }
+
   before(async () => {
     w = await startWorld();
     const adminUser = await s().users.findByUsername('admin');
@@ -88,8 +94,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       assert.match(refused, new RegExp(`\\[bastion\\] command refused by filter '${f.name}'`));
       await freshPrompt(screen);
       await screen.send('echo still-here\r', /still-here\r\n[\s\S]*\$ (\x1b\[K)?$/);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(existsSync(path), false, 'the denied command did not run');
+      await assertNotRun(path, 'the denied command did not run');
     } finally {
       screenText = screen.text;
       end();
@@ -112,8 +117,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       const refused = await screen.send(` ${path}\r`, REFUSED);
       assert.match(refused, /command refused by filter/);
       await freshPrompt(screen);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(existsSync(path), false);
+      await assertNotRun(path, 'the completed command did not run');
     } finally {
       end();
     }
@@ -128,8 +132,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       // A script's burst: the keys "tou", Tab, the path and Enter in one write; only the shell's echo says `touch`.
       await screen.send(`tou\t ${path}\r`, REFUSED);
       await freshPrompt(screen);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(existsSync(path), false, 'the completed command did not run');
+      await assertNotRun(path, 'the completed command did not run');
     } finally {
       end();
     }
@@ -147,8 +150,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       const held = await pendingFor(op.username);
       assert.equal(held.command, `mkdir ${path}`);
       assert.equal(held.filter, f.name);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(existsSync(path), false, 'nothing runs while the command is held');
+      await assertNotRun(path, 'nothing runs while the command is held');
       await s().confirmations.decide(admin, held.id, true);
       await screen.waitFor(/approved by admin[\s\S]*\$ (\x1b\[K)?$/, from);
       await eventually(async () => existsSync(path), (x) => x);

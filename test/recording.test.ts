@@ -211,6 +211,12 @@ function recorder(cols = 80, rows = 24): { rec: CommandRecorder; commands: Recov
   return { rec, commands, out: (s) => rec.output(Buffer.from(s)), key: (s) => rec.input(Buffer.from(s)) };
 }
 
+/** Waits (at most 10 s) until the recorder has reported a command on its own, without being disposed. */
+async function firstCommand(r: ReturnType<typeof recorder>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (r.commands.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+}
+
 /** Types a string the way a shell echoes it: one key in, its echo out. */
 function type(r: ReturnType<typeof recorder>, text: string): void {
   for (const ch of text) {
@@ -362,8 +368,7 @@ describe('command recovery from simulated echo', () => {
     r.key('hunter2');
     r.key('\r');
     r.out('\r\n'); // `read -s` prints nothing more
-    const deadline = Date.now() + 10_000;
-    while (r.commands.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    await firstCommand(r);
     assert.deepEqual(r.commands.map((c) => c.input), ['read -s secret']);
     await r.rec.dispose();
     assert.deepEqual(r.commands.map((c) => c.input), ['read -s secret']);
@@ -469,8 +474,7 @@ describe('command recovery from simulated echo', () => {
     type(r, 'uptime');
     r.key('\r');
     r.out('\r\n 10:00:00 up 1 day\r\n' + PROMPT);
-    const deadline = Date.now() + 10_000;
-    while (r.commands.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    await firstCommand(r);
     assert.deepEqual(r.commands.map((c) => c.input), ['uptime']);
     assert.equal(r.commands[0]!.output, ' 10:00:00 up 1 day\n');
     await r.rec.dispose();
