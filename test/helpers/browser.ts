@@ -64,41 +64,37 @@ export async function logIn(page: Page, username: string, password: string): Pro
 }
 
 /**
- * Picks an option of an antd Select or TreeSelect found by its label, typing to search, and
- * waits until the field shows it: on a loaded machine the option list can re-render under the
- * click (the search's answer arriving), and the click then chooses nothing.
+ * Does `act` until `shows` appears, at most `attempts` times: on a loaded machine the page can
+ * drop a click (an option list re-rendering under it, a dialog still opening), and the act is
+ * then given again instead of failing the test on a wait that cannot end.
  */
+async function retryUntil(act: () => Promise<void>, shows: Locator, timeout: number, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await act();
+    try {
+      await shows.waitFor({ timeout });
+      return;
+    } catch (err) {
+      if (attempt === attempts) throw err;
+    }
+  }
+}
+
+/** Picks an option of an antd Select or TreeSelect found by its label, typing to search, until the field shows it. */
 export async function pick(scope: Locator, label: string, option: string): Promise<void> {
   const input = scope.getByLabel(label, { exact: true });
   const field = input.locator('xpath=ancestor::*[contains(concat(" ", normalize-space(@class), " "), " ant-select ")][1]');
-  for (let attempt = 1; ; attempt++) {
+  await retryUntil(async () => {
     await input.click();
     // Searchable selects ask the server with what is typed: the part before " (address)".
     if (await input.getAttribute('readonly') === null) await input.fill(option.replace(/ \(.*\)$/, ''));
     const item = scope.page().locator('.ant-select-dropdown:visible').locator(`.ant-select-item-option[title="${option}"], .ant-select-tree-node-content-wrapper[title="${option}"]`).first();
     await item.click();
     await input.press('Escape');
-    try {
-      await field.filter({ hasText: option }).waitFor({ timeout: 3000 });
-      return;
-    } catch (err) {
-      if (attempt === 3) throw err;
-    }
-  }
+  }, field.filter({ hasText: option }), 3000);
 }
 
-/**
- * Clicks until `shows` appears: a click the page drops while a dialog is still opening on a
- * loaded machine is given again, instead of failing the test on a wait that cannot end.
- */
-export async function clickUntil(target: Locator, shows: Locator, attempts = 3): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await target.click();
-    try {
-      await shows.waitFor({ timeout: 5000 });
-      return;
-    } catch (err) {
-      if (attempt === attempts) throw err;
-    }
-  }
+/** Clicks `target` until `shows` appears (see retryUntil). */
+export async function clickUntil(target: Locator, shows: Locator): Promise<void> {
+  await retryUntil(() => target.click(), shows, 5000);
 }
