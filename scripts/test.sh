@@ -29,7 +29,11 @@ fi
 
 mkdir -p test-output
 tap=test-output/tap.txt
-rm -f "$tap"
+skips=test-output/skips.txt
+rm -f "$tap" "$skips"
+# The skip guard (scripts/skipGuard.mjs) checks that every file asked for ran its tests.
+BASTION_TEST_FILES="$(printf '%s\n' "${files[@]}")"
+export BASTION_TEST_FILES
 
 status=0
 node --import tsx --test \
@@ -37,6 +41,7 @@ node --import tsx --test \
   --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
+  --test-reporter=./scripts/skipGuard.mjs --test-reporter-destination="$skips" \
   "${node_opts[@]}" "${files[@]}" || status=$?
 
 echo
@@ -49,6 +54,16 @@ if [ -f "$tap" ]; then
   fi
 else
   echo "no TAP output was written"
+  [ "$status" -ne 0 ] || status=1
+fi
+# Skipped tests fail the run (they tested nothing), unless BASTION_TEST_ALLOW_SKIP=1.
+if [ -f "$skips" ]; then
+  cat "$skips"
+  if grep -q '^FAIL ' "$skips" && [ "$status" -eq 0 ]; then
+    status=1
+  fi
+else
+  echo "the skip guard wrote no report"
   [ "$status" -ne 0 ] || status=1
 fi
 exit "$status"
