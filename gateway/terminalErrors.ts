@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { terminalLineOf } from './terminalSafe.ts';
 
 /** An error whose message is already written for the operator (backend down, host key changed…). */
 export class OperatorError extends Error {
@@ -20,7 +21,7 @@ export function terminalLine(err: unknown, log?: Logger): string {
   return `internal error (reference ${ref}); please contact an administrator`;
 }
 
-/** Removes control characters and newlines so a message cannot paint on the terminal. */
+/** One line without escape sequences or control characters, so a message (which may quote a name) cannot paint on the terminal. */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 500);
+  return terminalLineOf(text);
 }

@@ -2,18 +2,19 @@
 // signal) sent, then EOF and close — the order OpenSSH clients expect.
 import type { ServerChannel } from 'ssh2';
 import { flushed } from '../proxy/pump.ts';
+import { terminalLineOf } from '../terminalSafe.ts';
 
 export interface ChannelEnd {
   status?: number;
   signal?: string;
-  /** One line for the operator's stderr (no newline). */
+  /** One line for the operator's stderr (no newline); sanitized here, as it may quote names. */
   stderr?: string;
   /** End the stderr line with CRLF (a PTY is attached). */
   crlf?: boolean;
 }
 
 export async function endChannel(channel: ServerChannel, end: ChannelEnd): Promise<void> {
-  if (end.stderr && channel.stderr.writable) channel.stderr.write(`${end.stderr}${end.crlf ? '\r\n' : '\n'}`);
+  if (end.stderr && channel.stderr.writable) channel.stderr.write(`${terminalLineOf(end.stderr)}${end.crlf ? '\r\n' : '\n'}`);
   await flushed(channel);
   await flushed(channel.stderr);
   try {

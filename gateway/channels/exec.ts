@@ -10,6 +10,7 @@ import { LiveSession } from '../liveSession.ts';
 import { decideExec } from '../proxy/commandPolicy.ts';
 import { bridge } from '../proxy/bridge.ts';
 import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import { terminalSafe } from '../terminalSafe.ts';
 import { endChannel } from './endChannel.ts';
 import { TransferRows } from './transferRows.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
@@ -29,7 +30,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
     let typedPassword: string | undefined;
     if (grant.systemUser.loginMode === 'manual' && state.pty) {
-      const answer = await new LineReader(channel, true).read(`${grant.systemUser.username}@${grant.asset.name}'s password: `, { echo: false });
+      const answer = await new LineReader(channel, true).read(`${terminalSafe(grant.systemUser.username)}@${terminalSafe(grant.asset.name)}'s password: `, { echo: false });
       if (answer === null) throw new OperatorError('cancelled');
       typedPassword = answer;
     }

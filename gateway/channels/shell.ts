@@ -12,8 +12,9 @@ import { connectBackend, openShell } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { bridge, type BridgeResult } from '../proxy/bridge.ts';
 import { shellGuard } from '../proxy/commandPolicy.ts';
-import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import { OperatorError, oneLine, terminalLine } from '../terminalErrors.ts';
 import { endChannel } from './endChannel.ts';
+import { terminalSafe as safe } from '../terminalSafe.ts';
 
 export async function runShell(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState): Promise<void> {
   const reader = new LineReader(channel, state.pty !== null);
@@ -54,7 +55,7 @@ async function runMenu(gw: GatewayContext, op: Operator, channel: ServerChannel,
         ended = 'terminated';
         return false;
       }
-      reader.write(`\r\nConnection to ${asset.asset.name} closed.\r\n`);
+      reader.write(`\r\nConnection to ${safe(asset.asset.name)} closed.\r\n`);
       return true;
     },
   }, op.user.username);
@@ -70,8 +71,8 @@ async function chooseGrant(gw: GatewayContext, op: Operator, reader: LineReader,
   const candidates = systemUsersFor(asset, 'connect', wanted, text);
   let chosen = candidates[0]!;
   if (candidates.length > 1 && state.pty) {
-    reader.write(`${asset.asset.name}: choose a system user\r\n`);
-    candidates.forEach((c, i) => reader.write(`  ${i + 1}) ${c.systemUser.username}${c.systemUser.name !== c.systemUser.username ? ` (${c.systemUser.name})` : ''}\r\n`));
+    reader.write(`${safe(asset.asset.name)}: choose a system user\r\n`);
+    candidates.forEach((c, i) => reader.write(`  ${i + 1}) ${safe(c.systemUser.username)}${c.systemUser.name !== c.systemUser.username ? ` (${safe(c.systemUser.name)})` : ''}\r\n`));
     for (;;) {
       const answer = await reader.read(`system user [1]: `);
       if (answer === null || answer.trim() === 'q') return null;
@@ -94,7 +95,7 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   let typedPassword: string | undefined;
   if (systemUser.loginMode === 'manual') {
     if (!state.pty) throw new OperatorError(`system user ${systemUser.username} needs a password typed at login; connect with a terminal (ssh -t)`);
-    const answer = await reader.read(`${systemUser.username}@${asset.name}'s password: `, { echo: false });
+    const answer = await reader.read(`${safe(systemUser.username)}@${safe(asset.name)}'s password: `, { echo: false });
     if (answer === null) throw new OperatorError('cancelled');
     typedPassword = answer;
   }
@@ -102,7 +103,7 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
     grant, kind: 'shell', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
     term: state.pty?.term, record: true, recoverCommands: state.pty !== null,
   });
-  if (state.pty) reader.write(`Connecting to ${asset.name} as ${systemUser.username}…\r\n`);
+  if (state.pty) reader.write(`Connecting to ${safe(asset.name)} as ${safe(systemUser.username)}…\r\n`);
   let backendClient;
   let remote;
   try {
@@ -120,7 +121,7 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   if (typeahead.length) guard.input(typeahead);
   const res = await bridge(live, channel, remote, state, { gate: guard });
   backendClient.end();
-  if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${res.terminated}\x1b[0m\r\n`);
+  if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${oneLine(res.terminated)}\x1b[0m\r\n`);
   // Not awaited: the row and the recording tail are closed while the operator moves on
   // (shutdown still waits for them through the registry).
   void live.end({

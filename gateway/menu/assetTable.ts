@@ -1,5 +1,6 @@
 // Renders one page of the granted-assets table to fit the operator's window.
 import type { GrantedAsset } from '../../core/access/accessService.ts';
+import { terminalSafe } from '../terminalSafe.ts';
 
 export interface Page {
   /** 0-based index of the first row shown, in the filtered list. */
@@ -12,9 +13,9 @@ export function pageSizeFor(rows: number): number {
   return Math.max(3, rows - 5);
 }
 
-/** The text cell as it is displayed: no control characters, cut to `width` columns with an ellipsis. */
+/** The text cell as it is displayed: no escape sequences or control characters, cut to `width` columns with an ellipsis. */
 export function cell(text: string, width: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  const clean = terminalSafe(text.replace(/[\t\n\r\v\f]/g, ' '));
   const chars = [...clean];
   if (chars.length <= width) return clean + ' '.repeat(width - chars.length);
   if (width <= 1) return chars.slice(0, width).join('');

@@ -6,6 +6,7 @@ import type { LineReader } from './lineReader.ts';
 import type { SessionState } from '../channels/sessionState.ts';
 import { cell, pageSizeFor, renderTable } from './assetTable.ts';
 import { oneLine } from '../terminalErrors.ts';
+import { terminalSafe } from '../terminalSafe.ts';
 
 export interface MenuHost {
   /** The assets granted to the operator now (asked again after every session). */
@@ -53,7 +54,7 @@ export class AssetMenu {
     await this.#reload();
     this.#showPage();
     for (;;) {
-      const line = await this.reader.read(`\x1b[1m${this.username}@bastion\x1b[0m${this.#search ? ` /${this.#search}` : ''}> `, { history: this.#history });
+      const line = await this.reader.read(`\x1b[1m${terminalSafe(this.username)}@bastion\x1b[0m${this.#search ? ` /${this.#search}` : ''}> `, { history: this.#history });
       if (line === null) return;
       const cmd = line.trim();
       if (cmd === '') continue;

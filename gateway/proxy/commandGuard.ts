@@ -16,6 +16,7 @@
 // line checked first, and a refused line is dropped.
 import type { CommandVerdict } from '../../core/access/commandFilters.ts';
 import { indexOfEnter } from '../recording/commandRecorder.ts';
+import { terminalLineOf } from '../terminalSafe.ts';
 
 /** Input held while an administrator decides; more is dropped (with one notice). */
 const HOLD_BYTES = 64 * 1024;
@@ -296,10 +297,9 @@ function applyKeys(line: TypedLine, keys: Buffer): TypedLine {
   return { text: text.length > 65_536 ? text.slice(-65_536) : text, escape };
 }
 
-/** Text safe to print on the operator's terminal. */
+/** Text safe to print on the operator's terminal: one line, at most 200 characters. */
 function printable(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+  return terminalLineOf(text, 200);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {

@@ -8,6 +8,7 @@ import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import { CommandGuard, type ConfirmOutcome } from './commandGuard.ts';
 import { gatedWriter } from './bridge.ts';
+import { terminalLineOf } from '../terminalSafe.ts';
 
 function confirmWith(gw: GatewayContext, live: LiveSession, line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome> {
   live.log.info({ command: line.slice(0, 300), filter: filterName }, 'command held for confirmation');
@@ -60,7 +61,7 @@ export async function decideExec(gw: GatewayContext, live: LiveSession, command:
     return { allowed: true, message: '', verdict };
   }
   if (verdict.action === 'confirm') {
-    if (channel.stderr.writable) channel.stderr.write(`[bastion] command held by filter '${name}': waiting for an administrator to approve…${nl}`);
+    if (channel.stderr.writable) channel.stderr.write(`[bastion] command held by filter '${terminalLineOf(name, 200)}': waiting for an administrator to approve…${nl}`);
     const controller = new AbortController();
     const onClose = (): void => controller.abort();
     channel.once('close', onClose);
@@ -71,7 +72,7 @@ export async function decideExec(gw: GatewayContext, live: LiveSession, command:
       channel.off('close', onClose);
     }
     if (outcome.approved) {
-      if (channel.stderr.writable) channel.stderr.write(`[bastion] approved by ${outcome.by ?? 'an administrator'}${nl}`);
+      if (channel.stderr.writable) channel.stderr.write(`[bastion] approved by ${terminalLineOf(outcome.by ?? 'an administrator', 200)}${nl}`);
       live.recordCommand(command, 'warning');
       return { allowed: true, message: '', verdict };
     }
@@ -81,5 +82,5 @@ export async function decideExec(gw: GatewayContext, live: LiveSession, command:
   }
   live.log.info({ command: command.slice(0, 300), filter: name }, 'command refused by a filter');
   live.recordCommand(command, 'denied');
-  return { allowed: false, message: `[bastion] command refused by filter '${name}'`, verdict };
+  return { allowed: false, message: `[bastion] command refused by filter '${terminalLineOf(name, 200)}'`, verdict };
 }
