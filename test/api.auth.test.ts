@@ -155,18 +155,7 @@ test('API tokens: shown once, stored hashed, work as bearer, revocable', async (
   assert.equal((await garbage.get('/me')).status, 401);
 });
 
-test('roles: an auditor reads audit logs but cannot manage; a user can only use self-service', async () => {
-  await f.user({ username: 'ivan', password: 'Ixan-pass-1234', role: 'auditor' });
-  await f.user({ username: 'jane', password: 'Jxne-pass-1234', role: 'user' });
-  const auditor = await loggedIn(b.baseUrl, 'ivan', 'Ixan-pass-1234');
-  const user = await loggedIn(b.baseUrl, 'jane', 'Jxne-pass-1234');
-  assert.equal((await auditor.get('/audit/logins')).status, 200);
-  assert.equal((await auditor.get('/users')).status, 403);
-  assert.equal((await auditor.post('/users', { username: 'x1' })).status, 403);
-  assert.equal((await user.get('/audit/logins')).status, 403);
-  assert.equal((await user.get('/assets')).status, 403);
-  assert.equal((await user.get('/me/assets')).status, 200);
-});
+// Who may call which route (every route × every role, websockets included) is test/api.roles.test.ts.
 
 test('mutating requests that are not JSON are refused with 415 and change nothing', async () => {
   const c = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
