@@ -26,6 +26,11 @@ need ansible 'command -v ansible-playbook'
 need chromium '[ -x /usr/bin/chromium ]'
 need postgresql has_initdb
 need asciinema 'command -v asciinema'
+# The operators' own tools the client suites drive (test/gateway.clients.test.ts, bench clients).
+need putty-tools 'command -v plink' 'command -v pscp' 'command -v psftp'
+need python3-paramiko '/usr/bin/python3 -c "import paramiko"'
+need rsync 'command -v rsync'
+need git 'command -v git'
 # visudo validates the sudo rules that pushing a system user writes on the (loopback) target.
 need sudo '[ -x /usr/sbin/visudo ]'
 

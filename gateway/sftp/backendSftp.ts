@@ -4,6 +4,7 @@
 import type { Attributes, FileEntry, InputAttributes, SFTPWrapper, Stats } from 'ssh2';
 import type { BackendClient } from '../backend.ts';
 import { OperatorError } from '../terminalErrors.ts';
+import type { StatVfs } from './sftpExtensions.ts';
 
 /** The SFTP status codes (draft-ietf-secsh-filexfer-02, which ssh2 and OpenSSH speak). */
 export const SFTP_STATUS = {
@@ -60,6 +61,19 @@ export class BackendSftp {
         else resolve(new BackendSftp(sftp));
       });
     });
+  }
+
+  /** The extensions the asset's SFTP server announced in its VERSION (name → version string). */
+  extensions(): Readonly<Record<string, string>> {
+    const ext = (this.#sftp as unknown as { _extensions?: unknown })._extensions;
+    if (typeof ext !== 'object' || ext === null) return {};
+    return Object.fromEntries(Object.entries(ext).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  }
+
+  /** How long a READ the asset answers in one piece (ssh2 learns it from limits@openssh.com). */
+  maxReadLength(): number | null {
+    const n = (this.#sftp as unknown as { _maxReadLen?: unknown })._maxReadLen;
+    return typeof n === 'number' && n > 0 ? n : null;
   }
 
   /** Calls fn once the backend's SFTP channel has closed. */
@@ -156,6 +170,42 @@ export class BackendSftp {
   /** Creates `linkPath` pointing at `targetPath` (ssh2 handles OpenSSH's swapped order). */
   symlink(targetPath: string, linkPath: string): Promise<void> {
     return call((cb) => this.#sftp.symlink(targetPath, linkPath, cb));
+  }
+
+  posixRename(from: string, to: string): Promise<void> {
+    return call((cb) => this.#sftp.ext_openssh_rename(from, to, cb));
+  }
+
+  /** Creates `newPath` as a hard link to `oldPath`. */
+  hardlink(oldPath: string, newPath: string): Promise<void> {
+    return call((cb) => this.#sftp.ext_openssh_hardlink(oldPath, newPath, cb));
+  }
+
+  statvfs(path: string): Promise<StatVfs> {
+    return call((cb) => this.#sftp.ext_openssh_statvfs(path, cb));
+  }
+
+  fstatvfs(handle: Buffer): Promise<StatVfs> {
+    return call((cb) => this.#sftp.ext_openssh_fstatvfs(handle, cb));
+  }
+
+  fsync(handle: Buffer): Promise<void> {
+    return call((cb) => this.#sftp.ext_openssh_fsync(handle, cb));
+  }
+
+  expandPath(path: string): Promise<string> {
+    return call((cb) => this.#sftp.ext_openssh_expandPath(path, cb));
+  }
+
+  /** copy-data: `length` 0 copies to the end of the source file. */
+  copyData(from: Buffer, fromOffset: number, length: number, to: Buffer, toOffset: number): Promise<void> {
+    return call((cb) => this.#sftp.ext_copy_data(from, fromOffset, length, to, toOffset, cb));
+  }
+
+  homeDirectory(username: string): Promise<string> {
+    // Untyped in @types/ssh2.
+    const homeDir = (this.#sftp as unknown as { ext_home_dir: (u: string, cb: Done<string>) => void }).ext_home_dir;
+    return call((cb) => homeDir.call(this.#sftp, username, cb));
   }
 }
 

@@ -1,16 +1,31 @@
-// What an SFTP channel needs beyond the SFTP packets: a line on the client's stderr and an
-// exit status. ssh2's server-side SFTP object has neither (it is not a Channel), so these
-// are sent on its channel through ssh2's protocol object, guarded in case its shape changes.
+// What an SFTP channel needs beyond ssh2's server-side SFTP object: a line on the client's
+// stderr, an exit status, a VERSION that lists extensions, raw packets (extension replies),
+// and flow control. ssh2's SFTP server has none of these (it is not a Channel and always
+// answers INIT with a bare VERSION 3), so they are done here on its channel through ssh2's
+// protocol object, guarded in case its shape changes (ssh2 1.17, lib/protocol/SFTP.js).
 import type { SFTPWrapper } from 'ssh2';
 import { oneLine } from '../terminalErrors.ts';
 
 interface ChannelInternals {
-  outgoing?: { id: number; state: string; window: number };
+  outgoing?: { id: number; state: string; window: number; packetSize: number };
+  incoming?: { window: number };
+  push?: (data: Buffer | null) => unknown;
+  _version?: number;
+  _extensions?: Record<string, string>;
+  _buffer?: Buffer[];
+  _waitWindow?: boolean;
+  _waitChanDrain?: boolean;
+  _chunkcb?: (() => void) | undefined;
   _protocol?: {
+    channelData?: (chan: number, data: Buffer) => void;
     channelExtData?: (chan: number, data: Buffer, type: number) => void;
+    channelWindowAdjust?: (chan: number, amount: number) => void;
     exitStatus?: (chan: number, status: number) => void;
   };
 }
+
+/** ssh2's channel window (lib/Channel.js MAX_WINDOW), refilled when half of it is used. */
+const MAX_WINDOW = 2 * 1024 * 1024;
 
 function internals(sftp: SFTPWrapper): ChannelInternals {
   return sftp as unknown as ChannelInternals;
@@ -30,4 +45,175 @@ export function sendExitStatus(sftp: SFTPWrapper, status: number): void {
   const { outgoing, _protocol: proto } = internals(sftp);
   if (!outgoing || (outgoing.state !== 'open' && outgoing.state !== 'eof') || typeof proto?.exitStatus !== 'function') return;
   proto.exitStatus(outgoing.id, status);
+}
+
+/**
+ * Sends one whole SFTP packet (length prefix included) the way ssh2 sends its own: now as far
+ * as the client's window allows, the rest queued behind ssh2's own buffered packets.
+ */
+export function sendPacket(sftp: SFTPWrapper, packet: Buffer): void {
+  const c = internals(sftp);
+  const rest = c._buffer && c._buffer.length > 0 ? packet : tryWrite(c, packet);
+  if (rest) c._buffer?.push(rest);
+}
+
+/** ssh2's tryWritePayload: what did not fit in the window is returned. */
+function tryWrite(c: ChannelInternals, payload: Buffer): Buffer | undefined {
+  const { outgoing, _protocol: proto } = c;
+  if (!outgoing || outgoing.state !== 'open' || typeof proto?.channelData !== 'function') return undefined;
+  let p = 0;
+  while (p < payload.length && outgoing.window > 0) {
+    const n = Math.min(payload.length - p, outgoing.window, outgoing.packetSize);
+    outgoing.window -= n;
+    proto.channelData(outgoing.id, payload.subarray(p, p + n));
+    p += n;
+  }
+  if (outgoing.window === 0) {
+    c._waitWindow = true;
+    // ssh2 calls this when the client opens its window again (its own drainBuffer does the same).
+    c._chunkcb = () => drain(c);
+  }
+  return p < payload.length ? payload.subarray(p) : undefined;
+}
+
+function drain(c: ChannelInternals): void {
+  c._chunkcb = undefined;
+  const buffer = c._buffer ?? [];
+  while (buffer.length > 0) {
+    const rest = tryWrite(c, buffer[0]!);
+    if (rest) {
+      buffer[0] = rest;
+      return;
+    }
+    buffer.shift();
+  }
+}
+
+export interface InitGate {
+  /**
+   * Answers the client's INIT (now, or when it has arrived) with VERSION 3 and these
+   * extensions, then lets the client's requests through.
+   */
+  release(extensions: ReadonlyArray<readonly [string, string]>): void;
+}
+
+/**
+ * Holds the client's INIT until `release`: the extensions to announce are the asset's, known
+ * only once it is connected. A client sends nothing else before VERSION, so what is held is
+ * a few bytes.
+ */
+export function holdInit(sftp: SFTPWrapper): InitGate {
+  const c = internals(sftp);
+  const original = c.push?.bind(sftp);
+  if (!original) return { release: () => undefined };
+  let held = Buffer.alloc(0);
+  let extensions: ReadonlyArray<readonly [string, string]> | null = null;
+  let passing = false;
+
+  const pass = (data: Buffer | null): unknown => {
+    passing = true;
+    c.push = original;
+    return original(data);
+  };
+  const tryAnswer = (): unknown => {
+    if (!extensions || held.length < 4) return undefined;
+    const len = held.readUInt32BE(0);
+    // Not an INIT we can read: ssh2's own parser answers it (with its fatal error).
+    if (len < 5 || len > 64 * 1024 || held[4] !== 1) return pass(held);
+    if (held.length < 4 + len) return undefined;
+    const version = held.readUInt32BE(5);
+    const clientExtensions = readExtensions(held.subarray(9, 4 + len));
+    if (!clientExtensions) return pass(held);
+    const rest = held.subarray(4 + len);
+    held = Buffer.alloc(0);
+    c._version = version;
+    c._extensions = clientExtensions;
+    sendPacket(sftp, versionPacket(extensions));
+    sftp.emit('ready');
+    passing = true;
+    c.push = original;
+    return rest.length > 0 ? original(rest) : undefined;
+  };
+  c.push = (data: Buffer | null): unknown => {
+    if (passing) return original(data);
+    if (data === null) return pass(null);
+    held = Buffer.concat([held, data]);
+    if (held.length > 64 * 1024) return pass(held);
+    return tryAnswer();
+  };
+  return {
+    release(list) {
+      if (passing || extensions) return;
+      extensions = list;
+      tryAnswer();
+    },
+  };
+}
+
+function readExtensions(buf: Buffer): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  let p = 0;
+  const str = (): string | null => {
+    if (p + 4 > buf.length) return null;
+    const n = buf.readUInt32BE(p);
+    if (p + 4 + n > buf.length) return null;
+    const s = buf.toString('utf8', p + 4, p + 4 + n);
+    p += 4 + n;
+    return s;
+  };
+  while (p < buf.length) {
+    const name = str();
+    const data = str();
+    if (name === null || data === null) return null;
+    out[name] = data;
+  }
+  return out;
+}
+
+function versionPacket(extensions: ReadonlyArray<readonly [string, string]>): Buffer {
+  const parts = extensions.flatMap(([name, data]) => [sshString(name), sshString(data)]);
+  const body = Buffer.concat([Buffer.from([2, 0, 0, 0, 3]), ...parts]);
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32BE(body.length, 0);
+  return Buffer.concat([len, body]);
+}
+
+function sshString(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32BE(b.length, 0);
+  return Buffer.concat([len, b]);
+}
+
+export interface Backpressure {
+  /** Call when the work behind has drained: the client's window is opened again if it was held. */
+  resume(): void;
+}
+
+/**
+ * Flow control towards the client: while `busy()`, the client's window is not refilled
+ * (ssh2 skips its window adjust when push returns false), so a client cannot pile up more
+ * requests than one window (2 MiB) beyond what the gateway is already working on.
+ */
+export function backpressure(sftp: SFTPWrapper, busy: () => boolean): Backpressure {
+  const c = internals(sftp);
+  const inner = c.push;
+  if (inner) {
+    // Installed before holdInit, which wraps this one and puts it back when INIT is answered.
+    c.push = (data: Buffer | null): unknown => {
+      const r = inner.call(sftp, data);
+      return data !== null && busy() ? false : r;
+    };
+  }
+  return {
+    resume() {
+      const { incoming, outgoing, _protocol: proto } = c;
+      if (!c._waitChanDrain || !incoming || !outgoing || typeof proto?.channelWindowAdjust !== 'function') return;
+      c._waitChanDrain = false;
+      if (outgoing.state === 'closed' || incoming.window > MAX_WINDOW / 2) return;
+      const amount = MAX_WINDOW - incoming.window;
+      incoming.window += amount;
+      proto.channelWindowAdjust(outgoing.id, amount);
+    },
+  };
 }

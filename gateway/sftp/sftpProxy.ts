@@ -1,11 +1,17 @@
 // The SFTP switch: every request of the operator's SFTP client is checked, then passed as
 // one request to the asset's SFTP server, and the answer passed back. Reading a file needs
-// `download`; writing, creating, removing, renaming, mkdir/rmdir, setstat and symlinks need
-// `upload`; looking (stat, realpath, directory listings) needs only the session's `connect`.
+// `download`; writing, creating, removing, renaming, hard links, mkdir/rmdir, setstat and
+// symlinks need `upload`; looking (stat, realpath, directory listings, statvfs, expand-path,
+// home-directory, limits) needs only the session's `connect`. copy-data copies between two
+// handles the operator opened — the source for reading (`download` checked at its OPEN), the
+// target for writing (`upload` at its OPEN) — and asks `upload` again as it writes.
 //
 // Streaming: a READ or WRITE is forwarded as one backend request and answered when the
-// backend answers, so the gateway holds at most what the client has in flight (OpenSSH:
-// 64 × 32 KiB), never a file. Requests beyond MAX_IN_FLIGHT are failed, not queued.
+// backend answers. At most MAX_IN_FLIGHT requests and MAX_IN_FLIGHT_BYTES of data are at the
+// asset at once; later requests wait in order, and while any wait the client's channel
+// window is not refilled (sftpChannel.ts backpressure), so the gateway holds a bounded
+// amount per session however deep the client pipelines (paramiko asks for a whole file at
+// once). Nothing is failed for being too many.
 //
 // Handles given to the operator are the gateway's own (4-byte counters), mapped to the
 // backend's; a file handle counts its bytes, and its CLOSE writes one FileTransfer row.
@@ -14,14 +20,21 @@ import type { Logger } from '../../core/logger.ts';
 import type { FileTransfer } from '../../core/db/entities/index.ts';
 import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
-import { sendExitStatus, writeStderr } from './sftpChannel.ts';
+import { backpressure, holdInit, sendExitStatus, sendPacket, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
+import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
 
-/** Requests the operator may have outstanding; OpenSSH's sftp and scp use 64. */
+/** Requests at the asset at once; more wait in the gateway (OpenSSH's sftp and scp keep 64 outstanding). */
 export const MAX_IN_FLIGHT = 256;
+/** READ lengths and WRITE data at the asset at once: 8 MiB per session, the gateway's memory bound. */
+const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+/** Longest SFTP packet ssh2's server side accepts (OpenSSH's sftp-server takes the same). */
+const MAX_PACKET = 256 * 1024;
+/** Refusals said on the client's stderr per session (each is also a FileTransfer row). */
+const MAX_REFUSAL_LINES = 20;
 /** Open handles per session; OpenSSH's sftp-server allows 512. */
 const MAX_HANDLES = 512;
-/** Longest READ answered in one piece (a short read is allowed by the protocol). */
-const MAX_READ = 256 * 1024;
+/** Longest READ answered in one piece (a short read is allowed by the protocol); fits MAX_PACKET. */
+const MAX_READ = MAX_PACKET - 1024;
 
 export type TransferAction = 'upload' | 'download';
 
@@ -65,18 +78,30 @@ interface DirHandle {
 type Handle = FileHandle | DirHandle;
 type Work = (backend: BackendSftp) => Promise<void>;
 
+interface Queued {
+  run: Work;
+  /** Bytes the request moves (READ length, WRITE data), counted against MAX_IN_FLIGHT_BYTES. */
+  cost: number;
+}
+
 export class SftpProxy {
   readonly #sftp: SFTPWrapper;
   readonly #policy: SftpPolicy;
   readonly #log: Logger;
   #backend: BackendSftp | null = null;
-  /** Requests that arrived while the backend was still connecting. */
-  #waiting: Work[] = [];
+  /** Requests not yet sent to the asset, oldest first (all of them while it is connecting). */
+  #queue: Queued[] = [];
   #inFlight = 0;
+  #inFlightBytes = 0;
+  readonly #flow: Backpressure;
+  readonly #init: InitGate;
+  /** The extensions announced to the client (a subset of the asset's). */
+  #extensions = new Set<string>();
   #nextHandle = 1;
   readonly #handles = new Map<number, Handle>();
   #closed = false;
   #finished = false;
+  #refusalsSaid = 0;
   #resolveDone!: (why: string) => void;
   /** Resolves once the operator's channel is closed, with why. */
   readonly done: Promise<string>;
@@ -88,6 +113,9 @@ export class SftpProxy {
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
+    // Order matters: holdInit wraps the backpressure hook and restores it after INIT.
+    this.#flow = backpressure(sftp, () => this.#queue.length > 0);
+    this.#init = holdInit(sftp);
     this.#listen();
   }
 
@@ -100,9 +128,10 @@ export class SftpProxy {
     this.#backend = backend;
     backend.onError((err) => this.#log.debug({ err }, 'backend sftp error'));
     backend.onClose(() => this.close(null, 'the server closed the sftp session'));
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const work of waiting) void work(backend);
+    const announced = announcedExtensions(backend.extensions());
+    this.#extensions = new Set(announced.map(([name]) => name));
+    this.#init.release(announced);
+    this.#pump();
   }
 
   /**
@@ -123,7 +152,7 @@ export class SftpProxy {
     this.#finished = true;
     this.#closed = true;
     this.#sftp.end();
-    this.#waiting = [];
+    this.#queue = [];
     for (const h of this.#handles.values()) {
       if (h.kind === 'file') this.#recordTransfer(h, 'the session ended before the file was closed');
     }
@@ -145,13 +174,13 @@ export class SftpProxy {
     sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs)));
     sftp.on('READ', (id, handle, offset, length) => {
       const h = this.#file(id, handle);
-      if (h) this.#request(id, (b) => this.#read(b, id, h, offset, length));
+      if (h) this.#request(id, (b) => this.#read(b, id, h, offset, length), Math.min(length, MAX_READ));
     });
     sftp.on('WRITE', (id, handle, offset, data) => {
       const h = this.#file(id, handle);
       // Over ssh2's largest backend packet the buffer is kept past this tick: own a copy.
       const own = data.length > 64 * 1024 ? Buffer.from(data) : data;
-      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own));
+      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own), own.length);
     });
     sftp.on('FSTAT', (id, handle) => {
       const h = this.#handle(id, handle);
@@ -191,28 +220,136 @@ export class SftpProxy {
     sftp.on('RMDIR', (id, path) => this.#change(id, { operation: 'rmdir', path }, (b) => b.rmdir(path)));
     sftp.on('SETSTAT', (id, path, attrs) => this.#change(id, { operation: 'setstat', path }, (b) => b.setstat(path, inputAttributes(attrs))));
     sftp.on('SYMLINK', (id, linkPath, targetPath) => this.#change(id, { operation: 'symlink', path: linkPath, targetPath }, (b) => b.symlink(targetPath, linkPath)));
-    // The gateway announces no extensions; clients that try one anyway are told so.
-    sftp.on('EXTENDED', (id) => this.#status(id, SFTP_STATUS.OP_UNSUPPORTED, 'extension not supported by the gateway'));
+    sftp.on('EXTENDED', (id, name, data) => this.#extended(id, name, data));
   }
 
-  /** Runs one request against the backend (now, or once it is connected); failures become a status. */
-  #request(id: number, work: Work): void {
+  /** Queues one request for the backend; failures become a status. */
+  #request(id: number, work: Work, cost = 0): void {
     if (this.#closed) return;
-    if (this.#inFlight >= MAX_IN_FLIGHT) {
-      this.#status(id, SFTP_STATUS.FAILURE, 'too many requests in flight');
+    const run: Work = (b) => work(b).catch((err: unknown) => {
+      const f = failureOf(err);
+      this.#status(id, f.code, f.message);
+    });
+    this.#queue.push({ run, cost });
+    this.#pump();
+  }
+
+  /** Sends queued requests to the backend while the window allows, in the order they came. */
+  #pump(): void {
+    const b = this.#backend;
+    if (!b || this.#closed) return;
+    while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
+      const next = this.#queue[0]!;
+      if (this.#inFlight > 0 && this.#inFlightBytes + next.cost > MAX_IN_FLIGHT_BYTES) break;
+      this.#queue.shift();
+      this.#inFlight++;
+      this.#inFlightBytes += next.cost;
+      void next.run(b).finally(() => {
+        this.#inFlight--;
+        this.#inFlightBytes -= next.cost;
+        this.#pump();
+      });
+    }
+    if (this.#queue.length === 0) this.#flow.resume();
+  }
+
+  /** An OpenSSH extension request: only those announced are passed on, each with its check. */
+  #extended(id: number, name: string, data: Buffer | undefined): void {
+    if (name !== LIMITS_EXTENSION && !this.#extensions.has(name)) {
+      this.#status(id, SFTP_STATUS.OP_UNSUPPORTED, `the extension ${name.slice(0, 64)} is not supported`);
       return;
     }
-    this.#inFlight++;
-    const run: Work = (b) => work(b)
-      .catch((err: unknown) => {
-        const f = failureOf(err);
-        this.#status(id, f.code, f.message);
-      })
-      .finally(() => {
-        this.#inFlight--;
-      });
-    if (this.#backend) void run(this.#backend);
-    else this.#waiting.push(run);
+    const r = new ExtendedReader(data);
+    try {
+      this.#extendedRequest(id, name as ForwardedExtension | typeof LIMITS_EXTENSION, r);
+    } catch {
+      this.#status(id, SFTP_STATUS.BAD_MESSAGE, `malformed ${name.slice(0, 64)} request`);
+    }
+  }
+
+  #extendedRequest(id: number, name: ForwardedExtension | typeof LIMITS_EXTENSION, r: ExtendedReader): void {
+    switch (name) {
+      case LIMITS_EXTENSION: {
+        // The gateway's own limits, no larger than the asset's: what the client may send here.
+        const read = Math.min(MAX_READ, this.#backend?.maxReadLength() ?? MAX_READ);
+        sendPacket(this.#sftp, limitsReply(id, { maxPacketLength: MAX_PACKET, maxReadLength: read, maxWriteLength: MAX_READ, maxOpenHandles: MAX_HANDLES }));
+        return;
+      }
+      case 'posix-rename@openssh.com': {
+        const from = r.text();
+        const to = r.text();
+        this.#change(id, { operation: 'rename', path: from, targetPath: to }, (b) => b.posixRename(from, to));
+        return;
+      }
+      case 'hardlink@openssh.com': {
+        // A second name for an existing file: it changes the asset's tree like a rename, so `upload`.
+        const oldPath = r.text();
+        const newPath = r.text();
+        this.#change(id, { operation: 'hardlink', path: newPath, targetPath: oldPath }, (b) => b.hardlink(oldPath, newPath));
+        return;
+      }
+      case 'statvfs@openssh.com': {
+        const path = r.text();
+        this.#request(id, async (b) => this.#send(statvfsReply(id, await b.statvfs(path))));
+        return;
+      }
+      case 'fstatvfs@openssh.com': {
+        const h = this.#handle(id, r.string());
+        if (h) this.#request(id, async (b) => this.#send(statvfsReply(id, await b.fstatvfs(h.backend))));
+        return;
+      }
+      case 'fsync@openssh.com': {
+        const h = this.#file(id, r.string());
+        if (h) this.#request(id, async (b) => {
+          await b.fsync(h.backend);
+          this.#ok(id);
+        });
+        return;
+      }
+      case 'expand-path@openssh.com': {
+        const path = r.text();
+        this.#request(id, async (b) => this.#names(id, [nameOnly(await b.expandPath(path))]));
+        return;
+      }
+      case 'home-directory': {
+        const user = r.text();
+        this.#request(id, async (b) => this.#names(id, [nameOnly(await b.homeDirectory(user))]));
+        return;
+      }
+      case 'copy-data': {
+        const from = this.#file(id, r.string());
+        if (!from) return;
+        const fromOffset = r.uint64();
+        const length = r.uint64();
+        const to = this.#file(id, r.string());
+        if (!to) return;
+        const toOffset = r.uint64();
+        this.#copy(id, from, fromOffset, length, to, toOffset);
+        return;
+      }
+    }
+  }
+
+  /** copy-data between two open files, recorded as one `copy` row (source → target). */
+  #copy(id: number, from: FileHandle, fromOffset: number, length: number, to: FileHandle, toOffset: number): void {
+    const entry = { operation: 'copy' as const, path: from.path, targetPath: to.path };
+    if (!from.reads || !to.writes) {
+      this.#status(id, SFTP_STATUS.PERMISSION_DENIED, 'copy-data needs a source open for reading and a target open for writing');
+      return;
+    }
+    this.#request(id, async (b) => {
+      if (!(await this.#allowed(id, 'upload', entry))) return;
+      try {
+        await b.copyData(from.backend, fromOffset, length, to.backend, toOffset);
+      } catch (err) {
+        this.#policy.record({ ...entry, ok: false, message: failureOf(err).message });
+        throw err;
+      }
+      // Length 0 means "to the end of the source": the size is what the target now holds past its offset.
+      const size = length > 0 ? length : Math.max(0, ((await b.fstat(to.backend).catch(() => null))?.size ?? toOffset) - toOffset);
+      this.#policy.record({ ...entry, ok: true, size });
+      this.#ok(id);
+    });
   }
 
   async #open(b: BackendSftp, id: number, path: string, flags: number, attrs: Attributes): Promise<void> {
@@ -295,6 +432,8 @@ export class SftpProxy {
     const refusal = await this.#policy.refusal(action);
     if (refusal === null) return true;
     this.#status(id, SFTP_STATUS.PERMISSION_DENIED, refusal);
+    // Clients print only "Permission denied" for the status: the line on stderr says which action is missing.
+    if (this.#refusalsSaid++ < MAX_REFUSAL_LINES) writeStderr(this.#sftp, `[bastion] ${entry ? `${entry.operation} ${entry.path.slice(0, 200)}: ` : ''}${refusal}`);
     if (entry) this.#policy.record({ ...entry, ok: false, message: refusal });
     this.#log.info({ action, path: entry?.path.slice(0, 300) }, 'sftp request refused');
     return false;
@@ -344,6 +483,10 @@ export class SftpProxy {
   #status(id: number, code: number, message?: string): void {
     if (this.#closed) return;
     this.#sftp.status(id, code, message === undefined ? undefined : oneLine(message));
+  }
+
+  #send(packet: Buffer): void {
+    if (!this.#closed) sendPacket(this.#sftp, packet);
   }
 
   #attrs(id: number, stats: Stats): void {

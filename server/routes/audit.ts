@@ -32,7 +32,7 @@ export const auditRoutes: AnyRoute[] = [
     method: 'get', path: '/audit/file-transfers', tag: 'audit', access: 'audit', summary: 'Uploads, downloads, renames and deletes through the gateway (allowed and refused)',
     query: listQuery.extend({
       user: z.string().max(128).optional(), asset: z.string().max(128).optional(), session: z.uuid().optional(),
-      operation: z.enum(['upload', 'download', 'delete', 'rename', 'mkdir', 'rmdir', 'setstat', 'symlink']).optional(), ok: queryBool, from: queryDate, to: queryDate, format,
+      operation: z.enum(['upload', 'download', 'delete', 'rename', 'mkdir', 'rmdir', 'setstat', 'symlink', 'hardlink', 'copy']).optional(), ok: queryBool, from: queryDate, to: queryDate, format,
     }),
     handler: async ({ query, res, services }) => {
       if (query.format !== 'csv') return pageOf(await services.fileTransfers.list(query), presentFileTransfer);

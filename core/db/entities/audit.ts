@@ -76,7 +76,7 @@ export interface FileTransfer {
   assetId: string;
   assetName: string;
   systemUsername: string;
-  operation: 'upload' | 'download' | 'delete' | 'rename' | 'mkdir' | 'rmdir' | 'setstat' | 'symlink';
+  operation: 'upload' | 'download' | 'delete' | 'rename' | 'mkdir' | 'rmdir' | 'setstat' | 'symlink' | 'hardlink' | 'copy';
   path: string;
   targetPath: string | null;
   size: number;

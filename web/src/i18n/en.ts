@@ -450,7 +450,7 @@ export const en = {
   transfers: {
     title: 'File transfers',
     operation: 'Operation',
-    operations: { upload: 'Upload', download: 'Download', delete: 'Delete', rename: 'Rename', mkdir: 'Make directory', rmdir: 'Remove directory', setstat: 'Change attributes', symlink: 'Symbolic link' },
+    operations: { upload: 'Upload', download: 'Download', delete: 'Delete', rename: 'Rename', mkdir: 'Make directory', rmdir: 'Remove directory', setstat: 'Change attributes', symlink: 'Symbolic link', hardlink: 'Hard link', copy: 'Copy on the asset' },
     path: 'Path',
     size: 'Size',
     allowed: 'Allowed',

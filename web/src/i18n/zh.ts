@@ -452,7 +452,7 @@ export const zh: Messages = {
   transfers: {
     title: '文件传输',
     operation: '操作',
-    operations: { upload: '上传', download: '下载', delete: '删除', rename: '重命名', mkdir: '创建目录', rmdir: '删除目录', setstat: '修改属性', symlink: '符号链接' },
+    operations: { upload: '上传', download: '下载', delete: '删除', rename: '重命名', mkdir: '创建目录', rmdir: '删除目录', setstat: '修改属性', symlink: '符号链接', hardlink: '硬链接', copy: '复制' },
     path: '路径',
     size: '大小',
     allowed: '允许',

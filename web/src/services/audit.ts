@@ -57,7 +57,7 @@ export interface OperationLogParams extends ListParams {
   to?: string;
 }
 
-export const FILE_OPERATIONS = ['upload', 'download', 'delete', 'rename', 'mkdir', 'rmdir', 'setstat', 'symlink'] as const;
+export const FILE_OPERATIONS = ['upload', 'download', 'delete', 'rename', 'mkdir', 'rmdir', 'setstat', 'symlink', 'hardlink', 'copy'] as const;
 export type FileOperation = (typeof FILE_OPERATIONS)[number];
 
 export interface FileTransfer {
