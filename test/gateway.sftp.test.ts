@@ -12,7 +12,7 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { FileTransferEntity, SessionEntity, type Action, type FileTransfer, type Session, type User } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { QUIET, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { QUIET, eventually, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { ScpTransferLog, parseLegacyScp, shellWords } from '../gateway/proxy/scpProtocol.ts';
 import type { TransferEntry } from '../gateway/sftp/sftpProxy.ts';
 
@@ -56,6 +56,45 @@ describe('legacy scp protocol, read along (no sshd needed)', () => {
     assert.equal(parseLegacyScp('scp file host:'), null, 'a client command, not the remote end');
     assert.equal(parseLegacyScp('uptime'), null);
     assert.deepEqual(shellWords(String.raw`a 'b c' "d \"e\"" f\ g`), ['a', 'b c', 'd "e"', 'f g']);
+  });
+
+  test('only a whole command that is one scp invocation is legacy scp; anything a shell would do more with is not', () => {
+    // Any path to scp, as the shell would find it.
+    assert.deepEqual(parseLegacyScp('/usr/bin/scp -t /tmp/x'), { direction: 'upload', recursive: false, targetIsDirectory: false, paths: ['/tmp/x'] });
+    assert.deepEqual(parseLegacyScp('  ./scp -v -f -- -dash.txt  '), { direction: 'download', recursive: false, targetIsDirectory: false, paths: ['-dash.txt'] });
+    assert.deepEqual(parseLegacyScp("scp -f '/tmp/$(x);y' /tmp/*.log"), { direction: 'download', recursive: false, targetIsDirectory: false, paths: ['/tmp/$(x);y', '/tmp/*.log'] });
+    for (const command of [
+      'scp -f /dev/null; exec bash -i',
+      'scp -f /dev/null && bash',
+      'scp -f /dev/null || bash',
+      'scp -f /dev/null | bash',
+      'scp -f /dev/null & bash',
+      'scp -t /tmp/x > /tmp/y',
+      'scp -t /tmp/x < /etc/passwd',
+      'scp -f $(bash -i)',
+      'scp -f `bash -i`',
+      'scp -f "$(bash -i)"',
+      'scp -f ${HOME}',
+      'scp -f (x)',
+      'scp -f /dev/null\nbash -i',
+      'scp -f /dev/null\rbash',
+      'scp -f /dev/null #comment',
+      "scp -f 'unterminated",
+      'scp -f x\\',
+      'scp -S /bin/sh -f x',
+      'scp -o ProxyCommand=sh -f x',
+      'scp -t -f x',
+      'scp -t a b',
+      'scp -t',
+      'scp -f',
+      'scp -f x -r',
+      'X=1 scp -f x',
+      'a=b/scp -f x',
+      'scp2 -f x',
+      'exec scp -f x',
+      'sudo scp -f x',
+      'command scp -t x',
+    ]) assert.equal(parseLegacyScp(command), null, JSON.stringify(command));
   });
 
   for (const byteByByte of [false, true]) {
@@ -344,6 +383,79 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     const down = await legacyScp(op, [at(op, there), join(local, 'legacy-readable.txt')]);
     assert.equal(down.exitCode, 0, `scp: ${down.stderr}`);
     assert.equal(readFileSync(join(local, 'legacy-readable.txt'), 'utf8'), 'readable\n');
+  });
+
+  test('an exec that only starts like scp is recorded as a normal exec, never hidden as a transfer', { timeout: 60_000 }, async () => {
+    const op = await operator(['connect', 'upload', 'download']);
+    const client = await ssh2Login(w.gw.port, { username: `${op.user.username}@web01`, privateKey: readFileSync(op.keyPath) });
+    try {
+      // scp -f waits for the receiver's first answer: stdin ends at once, so it gives up and the rest runs.
+      const out = await new Promise<string>((resolve, reject) => {
+        client.exec('scp -f /dev/null; echo smuggled-$((6*7))', (err, stream) => {
+          if (err) return reject(err);
+          let text = '';
+          stream.on('data', (d: Buffer) => (text += d.toString()));
+          stream.stderr.resume();
+          stream.on('close', () => resolve(text));
+          stream.end();
+        });
+      });
+      assert.match(out, /smuggled-42/);
+    } finally {
+      client.end();
+    }
+    const [session] = await settledSessions(op.user.id, 1);
+    assert.equal(session!.kind, 'exec');
+    const file = s().sessions.recordingFile(session!);
+    assert.ok(file, 'the exec has a recording');
+    assert.match(readFileSync(file, 'utf8'), /smuggled-42/);
+    const rows = await s().ds.getRepository(FileTransferEntity).find({ where: { userId: op.user.id } });
+    assert.deepEqual(rows, [], 'no transfer rows: it was not read as scp');
+  });
+
+  test('legacy scp started by another path (/usr/bin/scp) is checked against upload and its files are rows', { timeout: 60_000 }, async () => {
+    const connectOnly = await operator(['connect']);
+    const refusedClient = await ssh2Login(w.gw.port, { username: `${connectOnly.user.username}@web01`, privateKey: readFileSync(connectOnly.keyPath) });
+    try {
+      const r = await ssh2Exec(refusedClient, `/usr/bin/scp -t ${remote}/by-path-refused.txt`);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /upload is not allowed to you on web01/);
+    } finally {
+      refusedClient.end();
+    }
+    assert.ok(!existsSync(join(remote, 'by-path-refused.txt')));
+    const [refused] = await transfers(connectOnly.user.id, 1);
+    assert.deepEqual([refused!.operation, refused!.path, refused!.ok], ['upload', `${remote}/by-path-refused.txt`, false]);
+
+    // With upload, the protocol spoken by hand: the file arrives and is a row.
+    const op = await operator(['connect', 'upload']);
+    const client = await ssh2Login(w.gw.port, { username: `${op.user.username}@web01`, privateKey: readFileSync(op.keyPath) });
+    try {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        client.exec(`/usr/bin/scp -t ${remote}/by-path.txt`, (err, stream) => {
+          if (err) return reject(err);
+          const steps = [Buffer.from('C0644 5 by-path.txt\n'), Buffer.from('hello\0'), null];
+          let exit: number | null = null;
+          stream.on('data', (d: Buffer) => {
+            // One answer byte (0 = go on) per step.
+            for (const byte of d) {
+              assert.equal(byte, 0, `scp answered ${d.toString()}`);
+              const next = steps.shift();
+              if (next) stream.write(next);
+              else if (next === null) stream.end();
+            }
+          });
+          stream.on('exit', (c: number | null) => (exit = c));
+          stream.on('close', () => resolve(exit));
+        });
+      });
+      assert.equal(code, 0);
+    } finally {
+      client.end();
+    }
+    assert.equal(readFileSync(join(remote, 'by-path.txt'), 'utf8'), 'hello');
+    const [row] = await transfers(op.user.id, 1);
+    assert.deepEqual([row!.operation, row!.path, row!.size, row!.ok], ['upload', `${remote}/by-path.txt`, 5, true]);
   });
 
   test('sftp without a target, or to an asset not granted, says why in one line', async () => {

@@ -25,60 +25,97 @@ export interface LegacyScp {
   paths: string[];
 }
 
-/** Splits a command line the way a POSIX shell would for plain words and quotes (no expansion). */
-export function shellWords(command: string): string[] {
+/**
+ * Splits a command line into words the way a POSIX shell does — but only when the shell would
+ * do nothing else with it: no operators (`; & | < > ( )`), no substitutions or expansions that
+ * could run something (`$`, backquotes), no comments, no newlines or other control characters,
+ * no unterminated quote. Anything of that kind gives null: the command is then not "just one
+ * program with these arguments", and whoever asked must treat it as an arbitrary command.
+ * Globs and `~` are left as written: they only name files, they never run anything.
+ */
+export function shellWords(command: string): string[] | null {
   const words: string[] = [];
   let word: string | null = null;
   let quote: "'" | '"' | null = null;
   for (let i = 0; i < command.length; i++) {
     const c = command[i]!;
+    const code = c.charCodeAt(0);
+    // Newlines end a command even inside quotes for some readers; any control character is suspect.
+    if ((code < 0x20 && c !== ' ' && c !== '\t') || code === 0x7f) return null;
     if (quote === "'") {
       if (c === "'") quote = null;
       else word += c;
     } else if (quote === '"') {
       if (c === '"') quote = null;
-      else if (c === '\\' && i + 1 < command.length && '"\\$`'.includes(command[i + 1]!)) word += command[++i];
+      else if (c === '$' || c === '`') return null;
+      else if (c === '\\' && i + 1 < command.length && '"\\'.includes(command[i + 1]!)) word += command[++i];
       else word += c;
     } else if (c === "'" || c === '"') {
       quote = c;
       word ??= '';
-    } else if (c === '\\' && i + 1 < command.length) {
+    } else if (c === '\\') {
+      if (i + 1 >= command.length) return null;
       word = (word ?? '') + command[++i];
-    } else if (/\s/.test(c)) {
+    } else if (c === ' ' || c === '\t') {
       if (word !== null) words.push(word);
       word = null;
+    } else if (';&|<>()$`#'.includes(c)) {
+      return null;
     } else {
       word = (word ?? '') + c;
     }
   }
+  if (quote) return null;
   if (word !== null) words.push(word);
   return words;
 }
 
-/** `scp -t dir` receives (upload), `scp -f file…` sends (download); anything else is not legacy scp. */
+/** The flags an OpenSSH client passes to the remote scp of a legacy transfer; any other makes it something else. */
+const SCP_FLAGS = new Set(['t', 'f', 'r', 'd', 'p', 'v', 'q']);
+
+/** `scp`, `/usr/bin/scp`, `./bin/scp`: a word naming the scp program (not `VAR=…`, not `scp2`). */
+const isScpProgram = (word: string): boolean => (word === 'scp' || word.endsWith('/scp')) && !word.includes('=');
+
+/**
+ * `scp -t target` receives (upload), `scp -f file…` sends (download). Recognised only when the
+ * WHOLE command is that one invocation — any path to scp, only the flags a client passes, then
+ * paths — because a command recognised here is recorded as a file transfer, not as a terminal:
+ * `scp -f x; bash -i` or `scp -f $(…)` must stay a recorded exec (security rule 12). Anything
+ * ambiguous is not legacy scp.
+ */
 export function parseLegacyScp(command: string): LegacyScp | null {
-  const words = shellWords(command.trim());
-  if (words[0] !== 'scp') return null;
+  const words = shellWords(command);
+  if (!words || words.length === 0 || !isScpProgram(words[0]!)) return null;
   let direction: ScpDirection | null = null;
   let recursive = false;
   let targetIsDirectory = false;
   let i = 1;
+  let endOfFlags = false;
   for (; i < words.length; i++) {
     const w = words[i]!;
     if (w === '--') {
       i++;
+      endOfFlags = true;
       break;
     }
-    if (!w.startsWith('-') || w === '-') break;
+    if (!w.startsWith('-')) break;
+    if (w === '-') return null;
     for (const flag of w.slice(1)) {
-      if (flag === 't') direction ??= 'upload';
-      else if (flag === 'f') direction ??= 'download';
+      if (!SCP_FLAGS.has(flag)) return null;
+      const d = flag === 't' ? 'upload' : flag === 'f' ? 'download' : null;
+      if (d && direction && d !== direction) return null;
+      if (d) direction = d;
       else if (flag === 'r') recursive = true;
       else if (flag === 'd') targetIsDirectory = true;
     }
   }
   if (!direction) return null;
-  return { direction, recursive, targetIsDirectory, paths: words.slice(i) };
+  const paths = words.slice(i);
+  // The remote scp takes exactly one target, and at least one source.
+  if (direction === 'upload' ? paths.length !== 1 : paths.length === 0) return null;
+  // A later word that looks like a flag: whether scp reads it as one depends on its getopt.
+  if (paths.some((p) => p === '' || (!endOfFlags && p.startsWith('-')))) return null;
+  return { direction, recursive, targetIsDirectory, paths };
 }
 
 const joinPath = (dir: string, name: string): string => (dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`);
