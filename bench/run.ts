@@ -1,16 +1,18 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or api, playback) runs only the ones named.
+ * `npm run bench -- gateway` (or api, playback, filters) runs only the ones named.
  */
 import { runApiBench } from './api.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runPlaybackBench } from './playback.ts';
+import { runFiltersBench } from './filters.ts';
 
 const benches: Array<[string, () => Promise<unknown>]> = [
   ['api', () => runApiBench()],
   ['gateway', () => runGatewayBench()],
   ['playback', () => runPlaybackBench()],
+  ['filters', () => runFiltersBench()],
 ];
 
 const only = process.argv.slice(2);

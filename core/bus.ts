@@ -13,7 +13,7 @@ export interface BusMessages {
   'command.pending': { id: string; sessionId: string; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
   /** A held command was decided (or expired: approved false, by null). */
   'command.decided': { requestId: string; approved: boolean; by: string | null };
-  /** Users, groups, assets, nodes, system users or permissions changed somewhere: drop caches. */
+  /** Users, groups, assets, nodes, system users, permissions or command filters changed somewhere: drop caches (see ChangeFeed). */
   'access.changed': { kind: string };
 }
 

@@ -5,8 +5,9 @@
 //
 // NOTIFY payloads must stay under 8000 bytes, and live-view output can be 64 KiB: larger
 // messages travel as numbered parts, put back together on arrival. Delivery is as reliable
-// as the connection: while it is down, messages are dropped (the access cache still expires
-// on its own, and the gateways' timers still re-check every session).
+// as the connection: while it is down, messages are dropped. So when it comes back, this
+// process and every other one are told `access.changed {kind: 'all'}`: each drops every cache
+// of domain data (access, command filters) and re-reads the database, whatever it missed.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
@@ -44,6 +45,7 @@ export class PostgresBusPeer implements BusPeer {
   #connecting: Promise<void> | null = null;
   #seq = 0;
   #closed = false;
+  #connectedOnce = false;
   #retry: NodeJS.Timeout | null = null;
 
   private constructor(url: string, log: Logger) {
@@ -102,10 +104,19 @@ export class PostgresBusPeer implements BusPeer {
         return;
       }
       this.#client = client;
+      if (this.#connectedOnce) this.#resync();
+      this.#connectedOnce = true;
     })().finally(() => {
       this.#connecting = null;
     });
     return this.#connecting;
+  }
+
+  /** After a reconnection: messages may have been lost both ways, so everyone starts afresh. */
+  #resync(): void {
+    const envelope: Envelope = { __bastionBus: true, topic: 'access.changed', message: { kind: 'all' } };
+    this.#events.emit('message', envelope);
+    this.send(envelope);
   }
 
   #lost(client: pg.Client, err: Error | null): void {

@@ -1,11 +1,15 @@
 import type { Bus } from './bus.ts';
 
 /**
- * Tells caches (the access resolution above all) that something they derive from changed.
- * In one process this is direct; connected to a cluster bus it also reaches, and hears,
- * the other processes. The access cache also expires by age as a backstop.
+ * Tells caches of domain data that something they derive from changed: the access resolution
+ * (users, groups, assets, nodes, system users, permissions) and the compiled command filters.
+ * In one process this is direct; connected to the bus it also reaches, and hears, every other
+ * process (gateway workers through the cluster bus, other hosts through PostgreSQL). These
+ * messages are how caches stay right (DESIGN rule 12), not their age. `all` means "assume
+ * anything changed": the PostgreSQL bus says it after its connection came back, since messages
+ * sent while it was down are lost.
  */
-export type ChangeKind = 'users' | 'groups' | 'assets' | 'nodes' | 'systemUsers' | 'permissions';
+export type ChangeKind = 'users' | 'groups' | 'assets' | 'nodes' | 'systemUsers' | 'permissions' | 'commandFilters' | 'all';
 
 export class ChangeFeed {
   #listeners = new Set<(kind: ChangeKind) => void>();

@@ -41,8 +41,10 @@ export type Ability = 'manage' | 'audit' | 'self';
 
 /**
  * THE place that decides who may do what. Everything is answered from an in-memory snapshot
- * of users, groups, nodes, assets, system users and permissions, rebuilt after any change
- * (and at least every `maxAgeMs`, for changes made by other processes).
+ * of users, groups, nodes, assets, system users and permissions, rebuilt after any change.
+ * Changes reach it through the ChangeFeed, from this process and over the bus from every
+ * other one (DESIGN rule 12); that is what keeps it right. `maxAgeMs` is only a safety net for
+ * rows edited outside any Bastion process (SQL by hand): no Bastion change waits for it.
  */
 export class AccessService {
   #snapshot: AccessSnapshot | null = null;
@@ -51,7 +53,8 @@ export class AccessService {
   #userCache = new Map<string, UserGrants>();
 
   constructor(private readonly ds: DataSource, changes: ChangeFeed, private readonly maxAgeMs = 15_000) {
-    changes.subscribe(() => this.invalidate());
+    // Command filters are not part of the snapshot; everything else is.
+    changes.subscribe((kind) => { if (kind !== 'commandFilters') this.invalidate(); });
   }
 
   invalidate(): void {

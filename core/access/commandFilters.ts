@@ -6,7 +6,7 @@ import { newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { AssetEntity, CommandFilterEntity, NodeEntity, SystemUserEntity, UserEntity, UserGroupEntity, type CommandFilter, type FilterAction } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
-import { checkPattern, compileFilter } from './commandMatch.ts';
+import { checkPattern, compileFilter, type CommandMatcher } from './commandMatch.ts';
 import type { AccessService } from './accessService.ts';
 
 export interface CommandFilterInput {
@@ -29,7 +29,7 @@ export interface CommandVerdict {
   filter: { id: string; name: string } | null;
 }
 
-interface Compiled { filter: CommandFilter; re: RegExp }
+interface Compiled { filter: CommandFilter; re: CommandMatcher }
 
 export interface FilterContext { userId: string; assetId: string; systemUserId: string | null }
 
@@ -50,9 +50,22 @@ const SCOPES = [
  */
 export class CommandFilterService {
   #compiled: Compiled[] | null = null;
+  #loading: Promise<Compiled[]> | null = null;
+  /** Bumped by every change heard: a load that started before it must not be kept. */
+  #version = 0;
 
-  constructor(private readonly ds: DataSource, private readonly access: AccessService, changes: ChangeFeed) {
-    changes.subscribe(() => { this.#compiled = null; });
+  /**
+   * The compiled filters are cached per process and dropped only by the change feed: a change
+   * made here is emitted on it, one made in another process (a gateway worker, a web server
+   * elsewhere on PostgreSQL) arrives over the bus (DESIGN rule 12). Any kind drops the cache,
+   * not only `commandFilters`: deleting a user or node rewrites the scope lists of filters.
+   */
+  constructor(private readonly ds: DataSource, private readonly access: AccessService, private readonly changes: ChangeFeed) {
+    changes.subscribe(() => {
+      this.#version++;
+      this.#compiled = null;
+      this.#loading = null;
+    });
   }
 
   list(q: ListQuery & { active?: boolean | undefined }): Promise<Page<CommandFilter>> {
@@ -85,7 +98,7 @@ export class CommandFilterService {
       await em.getRepository(CommandFilterEntity).insert(row as never);
       await writeOperation(em, actor, { action: 'create', resourceType: 'command_filter', resourceId: id, resourceName: input.name, changes: { ...input } });
     });
-    this.#compiled = null;
+    this.changes.emit('commandFilters');
     return this.get(id);
   }
 
@@ -111,7 +124,7 @@ export class CommandFilterService {
       await repo.save(f);
       await writeOperation(em, actor, { action: 'update', resourceType: 'command_filter', resourceId: id, resourceName: f.name, changes: { ...patch } });
     });
-    this.#compiled = null;
+    this.changes.emit('commandFilters');
     return this.get(id);
   }
 
@@ -122,7 +135,7 @@ export class CommandFilterService {
       await em.getRepository(CommandFilterEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'command_filter', resourceId: id, resourceName: f.name });
     });
-    this.#compiled = null;
+    this.changes.emit('commandFilters');
   }
 
   /** Resolves the scope ids of filters to names, one query per kind. */
@@ -171,17 +184,34 @@ export class CommandFilterService {
     });
   }
 
-  private async compiled(): Promise<Compiled[]> {
-    if (this.#compiled) return this.#compiled;
-    const rows = await this.ds.getRepository(CommandFilterEntity).find({ where: { active: true }, order: { priority: 'ASC', name: 'ASC' } });
-    this.#compiled = rows.flatMap((filter) => {
-      try {
-        return [{ filter, re: compileFilter(filter) }];
-      } catch {
-        return [];
-      }
-    });
-    return this.#compiled;
+  private compiled(): Promise<Compiled[]> {
+    if (this.#compiled) return Promise.resolve(this.#compiled);
+    if (!this.#loading) {
+      const version = this.#version;
+      const loading = this.ds.getRepository(CommandFilterEntity).find({ where: { active: true }, order: { priority: 'ASC', name: 'ASC' } })
+        .then((rows) => {
+          const compiled = rows.map((filter) => ({ filter, re: compileStored(filter) }));
+          if (version === this.#version) this.#compiled = compiled;
+          return compiled;
+        })
+        .finally(() => { if (this.#loading === loading) this.#loading = null; });
+      this.#loading = loading;
+    }
+    return this.#loading;
+  }
+}
+
+/**
+ * A stored filter RE2 cannot compile (saved before matching moved to RE2, when lookaround was
+ * still accepted) fails closed: a deny or confirm filter then matches every line in its scope,
+ * so the verdict names it and an admin fixes it; an allow filter matches nothing.
+ */
+function compileStored(filter: CommandFilter): CommandMatcher {
+  try {
+    return compileFilter(filter);
+  } catch {
+    const matchAll = filter.action !== 'allow';
+    return { test: () => matchAll };
   }
 }
 

@@ -1,0 +1,106 @@
+/**
+ * Command filter benchmark (issue 11, item 3): how long the gateway takes to decide one command
+ * line against the command filters, for lines of 100 KiB made to hurt a backtracking matcher.
+ * Target: < 5 ms per 100 KiB line, every line, with a realistic set of filters applying.
+ *
+ * It times CommandFilterService.check, the code the gateway and "Try a command" both run,
+ * over 24 filters (command lists and admin regexes, `^(a+)+$` among them), all scoped to the
+ * session, so every line is tested against every filter (no filter matches these lines).
+ * For comparison it also times the backtracking JavaScript regex that command lists compiled
+ * to before RE2, on the short `sudo -u x env -i time …` lines that stalled it.
+ *
+ * Run: npm run bench -- filters   [FILTERS_RUNS=50]
+ */
+import { pathToFileURL } from 'node:url';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { startBastion } from '../test/helpers/bastion.ts';
+import { factories } from '../test/helpers/factories.ts';
+import { cleanup } from '../test/helpers/tmp.ts';
+
+const KIB100 = 100 * 1024;
+
+function fill(unit: string, size = KIB100): string {
+  return unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+}
+
+/** 100 KiB lines: the adversarial ones for each kind of pattern, and plain shell text. */
+const LINES: Array<[string, string]> = [
+  ['sudo -u x env -i time … y', `${fill('sudo -u x env -i time ', KIB100 - 1)}y`],
+  ['a…ab (vs ^(a+)+$)', `${fill('a', KIB100 - 1)}b`],
+  ['separators ;&|({`', fill(';&|({`$(')],
+  ['spaces', `${fill(' ', KIB100 - 2)}ls`],
+  ['path slashes /x/x/…', fill('/x')],
+  ['shell text', fill('for f in /var/log/*.log; do grep -c ERROR "$f" | tee -a /tmp/counts; done && echo ok; ')],
+  ['unicode text', fill('echo \u4f60\u597d\u00a0\u3000w\u00f6rld; ')],
+  ['one long word', fill('abcdefghij')],
+];
+
+/** The command-list regex as it was before RE2: backtracking, with a lookahead. */
+function legacyCommandList(pattern: string): RegExp {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alternatives = pattern.split(/[\n,]/).map((s) => s.trim()).filter(Boolean).map((e) => e.split(/\s+/).map(escape).join('\\s+')).join('|');
+  return new RegExp(`(?:^|[;&|({\`]|\\$\\()\\s*(?:(?:sudo|exec|command|nohup|time|env)(?:\\s+-\\S+(?:\\s+[^-\\s]\\S*)?)*\\s+)*(?:\\S*/)?(?:${alternatives})(?=$|[\\s;&|)}\`])`, 'm');
+}
+
+function stats(ms: number[]): { median: number; p95: number; max: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, p95: s[Math.floor(s.length * 0.95)]!, max: s[s.length - 1]! };
+}
+
+export async function runFiltersBench(): Promise<{ worstMs: number }> {
+  const runs = Number(process.env.FILTERS_RUNS ?? 50);
+  const b = await startBastion({ http: false });
+  try {
+    const f = factories(b.services);
+    const user = await f.user();
+    const asset = await f.asset();
+    const systemUser = await f.systemUser();
+    const lists = ['rm -rf, mkfs, dd', 'shutdown, reboot, halt, poweroff, init 0', 'iptables -F, nft flush', 'chmod -R 777', 'userdel, passwd root',
+      'kill -9 1', 'crontab -r', 'systemctl stop sshd', 'mv /etc', 'truncate -s 0', 'curl | sh', 'wget -O- | bash'];
+    const regexes = ['^(a+)+$', '(x+x+)+y', '>\\s*/dev/sd[a-z]', '\\brm\\s+(-[a-zA-Z]*r[a-zA-Z]*\\s+)*/\\s*$', '(?i)drop\\s+(table|database)',
+      ':\\(\\)\\s*\\{\\s*:\\|:&\\s*\\};:', '\\bnc\\b.*-e', '^\\s*history\\s+-c', 'base64\\s+-d.*\\|\\s*(ba)?sh', '/etc/(shadow|sudoers)',
+      '(\\w+\\s*)+;\\s*rm', '[^\\n]*(sudo\\s+){3,}'];
+    let priority = 1;
+    for (const pattern of lists) {
+      await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `list-${priority}`, kind: 'commands', pattern, action: 'deny', priority: priority++, users: [user.id] });
+    }
+    for (const pattern of regexes) {
+      await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `regex-${priority}`, kind: 'regex', pattern, action: 'deny', priority: priority++, users: [user.id] });
+    }
+    const ctx = { userId: user.id, assetId: asset.id, systemUserId: systemUser.id };
+    await b.services.commandFilters.check(ctx, 'warm up');
+    console.log(`\nfilters bench: ${lists.length + regexes.length} filters applying, ${runs} runs per 100 KiB line, CommandFilterService.check (RE2 via re2js)`);
+    console.log('line                          verdict   median ms   p95 ms   max ms');
+    let worst = 0;
+    for (const [name, line] of LINES) {
+      const times: number[] = [];
+      let verdict = '';
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        verdict = (await b.services.commandFilters.check(ctx, line)).action;
+        times.push(performance.now() - t0);
+      }
+      const s = stats(times);
+      worst = Math.max(worst, s.max);
+      console.log(`${name.padEnd(30)}${verdict.padEnd(10)}${s.median.toFixed(2).padStart(9)}${s.p95.toFixed(2).padStart(9)}${s.max.toFixed(2).padStart(9)}`);
+    }
+    console.log(`worst: ${worst.toFixed(2)} ms per 100 KiB line (target < 5 ms): ${worst < 5 ? 'met' : 'NOT met'}`);
+    console.log('\nbefore RE2, the backtracking command-list regex (rm -rf, shutdown, reboot) on `sudo -u x env -i time ` × n + `y`:');
+    const legacy = legacyCommandList('rm -rf\nshutdown, reboot');
+    for (const n of [10, 14, 16, 18]) {
+      const line = `${'sudo -u x env -i time '.repeat(n)}y`;
+      const t0 = performance.now();
+      legacy.test(line);
+      console.log(`  n = ${String(n).padStart(2)} (${line.length} chars): ${(performance.now() - t0).toFixed(1)} ms`);
+    }
+    console.log('  (n = 25, the 551-character line of issue 11, took seconds; every 2 more repeats multiply the time by about 4)');
+    return { worstMs: worst };
+  } finally {
+    await b.stop();
+    await cleanup();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runFiltersBench();
+}
