@@ -53,7 +53,7 @@ function printWelcome(config: Config, services: Services, faces: { http?: number
   console.log(`  data: ${config.dataDir} (${config.database.kind})`);
   // Separate faces share live-session control only through PostgreSQL.
   if (config.database.kind === 'sqlite' && (faces.http === undefined || faces.ssh === undefined)) {
-    console.log('  note: on SQLite, terminate, live view and command confirmations reach only sessions of this process; run `bastion start`, or use PostgreSQL for separate server and gateway processes.');
+    console.log('  note: on SQLite, terminate, live view and command confirmations reach only sessions of this process, and changes to access and command filters reach other processes only after up to 15 s; run `bastion start`, or use PostgreSQL for separate server and gateway processes.');
   }
   if (services.bootstrapResult.firstStart) {
     if (services.bootstrapResult.adminPasswordIsDefault) console.log('First start: log in as admin / admin; you will be asked to choose a new password.');

@@ -222,23 +222,38 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     assert.match(String(r.stdout) + String(r.stderr), /command refused by filter/);
   });
 
-  test('filters of other users do not apply; allow before deny by priority', async () => {
+  test("another user's deny filter does not touch this user, and does stop that user", async () => {
     const op = await operator();
     const other = await operator();
-    await filter(other, 'touch', 'deny');
+    const f = await filter(other, 'touch', 'deny');
+    // No filter of op's own: had the scope been ignored, other's deny would refuse op's touch.
+    const mine = marker('not-mine');
+    const ran = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, [`touch ${mine} && echo touched`]);
+    assert.equal(ran.exitCode, 0, String(ran.stderr));
+    assert.equal(String(ran.stdout).trim(), 'touched');
+    assert.equal(existsSync(mine), true, "the other user's filter did not apply to op");
+    const theirs = marker('theirs');
+    const refused = await sshPassword(w.gw.port, `${other.username}@web01`, other.password, [`touch ${theirs}`]);
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(String(refused.stderr), new RegExp(`\\[bastion\\] command refused by filter '${f.name}'`));
+    await assertNotRun(theirs, 'the filter did apply to its own user');
+  });
+
+  test('an allow filter with a lower priority number wins over a deny filter', async () => {
+    const op = await operator();
     await s().commandFilters.create(SYSTEM_ACTOR, { name: `allow-tmp-${++seq}`, kind: 'regex', pattern: '^touch /tmp/bastion-filter-.*-allowed-', action: 'allow', priority: 1, users: [op.id] });
-    await s().commandFilters.create(SYSTEM_ACTOR, { name: `deny-touch-${++seq}`, kind: 'commands', pattern: 'touch', action: 'deny', priority: 90, users: [op.id] });
+    const deny = await s().commandFilters.create(SYSTEM_ACTOR, { name: `deny-touch-${++seq}`, kind: 'commands', pattern: 'touch', action: 'deny', priority: 90, users: [op.id] });
     const path = marker('allowed');
+    const other = marker('denied');
     const { screen, end } = await shell(op);
     try {
       await screen.send(`touch ${path} && echo touched\r`, /touched\r\n[\s\S]*\$ (\x1b\[K)?$/);
       assert.equal(existsSync(path), true);
+      const refused = await screen.send(`touch ${other}\r`, REFUSED);
+      assert.match(refused, new RegExp(`command refused by filter '${deny.name}'`));
+      await assertNotRun(other, 'a touch the allow filter does not cover is denied');
     } finally {
       end();
     }
-    const free = marker('free');
-    const r = await sshPassword(w.gw.port, `${other.username}@web01`, other.password, [`echo fine`]);
-    assert.equal(r.exitCode, 0);
-    void free;
   });
 });

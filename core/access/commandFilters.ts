@@ -49,18 +49,20 @@ const SCOPES = [
  * Lower priority numbers are checked first; the first filter that matches decides; none: allow.
  */
 export class CommandFilterService {
-  #compiled: Compiled[] | null = null;
+  #compiled: { filters: Compiled[]; loadedAt: number } | null = null;
   #loading: Promise<Compiled[]> | null = null;
   /** Bumped by every change heard: a load that started before it must not be kept. */
   #version = 0;
 
   /**
-   * The compiled filters are cached per process and dropped only by the change feed: a change
-   * made here is emitted on it, one made in another process (a gateway worker, a web server
+   * The compiled filters are cached per process and dropped by the change feed: a change made
+   * here is emitted on it, one made in another process (a gateway worker, a web server
    * elsewhere on PostgreSQL) arrives over the bus (DESIGN rule 12). Any kind drops the cache,
    * not only `commandFilters`: deleting a user or node rewrites the scope lists of filters.
+   * `maxAgeMs`, as for the access snapshot, is only a safety net for rows changed where no bus
+   * reaches (SQL by hand; separate `server` and `gateway` processes on one SQLite file).
    */
-  constructor(private readonly ds: DataSource, private readonly access: AccessService, private readonly changes: ChangeFeed) {
+  constructor(private readonly ds: DataSource, private readonly access: AccessService, private readonly changes: ChangeFeed, private readonly maxAgeMs = 15_000) {
     changes.subscribe(() => {
       this.#version++;
       this.#compiled = null;
@@ -185,14 +187,16 @@ export class CommandFilterService {
   }
 
   private compiled(): Promise<Compiled[]> {
-    if (this.#compiled) return Promise.resolve(this.#compiled);
+    const cached = this.#compiled;
+    if (cached && Date.now() - cached.loadedAt < this.maxAgeMs) return Promise.resolve(cached.filters);
     if (!this.#loading) {
       const version = this.#version;
+      const loadedAt = Date.now();
       const loading = this.ds.getRepository(CommandFilterEntity).find({ where: { active: true }, order: { priority: 'ASC', name: 'ASC' } })
         .then((rows) => {
-          const compiled = rows.map((filter) => ({ filter, re: compileStored(filter) }));
-          if (version === this.#version) this.#compiled = compiled;
-          return compiled;
+          const filters = rows.map((filter) => ({ filter, re: compileStored(filter) }));
+          if (version === this.#version) this.#compiled = { filters, loadedAt };
+          return filters;
         })
         .finally(() => { if (this.#loading === loading) this.#loading = null; });
       this.#loading = loading;
