@@ -94,25 +94,78 @@ function resourceSuite(label: string, env: () => Record<string, string> | null) 
     assert.equal((await admin.get(`/assets/${a.body.id}/host-key`)).status, 404);
   });
 
-  test('system users and admin users: secrets are write-only, sealed at rest, never returned', async () => {
+  test('system users, admin users and users: secrets are write-only, sealed at rest, and neither they nor their ciphertext is ever returned', async () => {
     const pem = keygen('ed25519').privateKey;
     const su = await admin.post('/system-users', { name: 'deploy', username: 'deploy', password: 'Backend-secret-1', privateKey: pem, priority: 10 });
     assert.equal(su.status, 201);
     assert.equal(su.body.hasPassword, true);
     assert.equal(su.body.hasPrivateKey, true);
-    const all = JSON.stringify([su.body, (await admin.get('/system-users')).body, (await admin.get(`/system-users/${su.body.id}`)).body, (await admin.get('/audit/operations')).body]);
-    assert.equal(all.includes('Backend-secret-1'), false);
-    assert.equal(all.includes('PRIVATE KEY'), false);
-    const row = await b.services.systemUsers.get(su.body.id);
-    assert.ok(row.password?.startsWith('v1:'));
-    assert.equal(b.services.systemUsers.secrets(row).password?.reveal(), 'Backend-secret-1');
+    const au = await admin.post('/admin-users', { name: 'root-admin', username: 'root', password: 'Root-secret-1', privateKey: pem });
+    assert.equal(au.status, 201);
+    const u = await admin.post('/users', { username: 'sam', password: 'Sam-login-pass-1', mustChangePassword: false });
+    const sam = await loggedIn(b.baseUrl, 'sam', 'Sam-login-pass-1');
+    const totp = await sam.post('/me/totp');
+    assert.equal(totp.status, 201, 'the enrolment itself shows the secret once, to its owner');
+
+    // What sits in the database: sealed values, hashes.
+    const suRow = await b.services.systemUsers.get(su.body.id);
+    const auRow = await b.services.adminUsers.get(au.body.id);
+    const userRow = (await b.services.users.findByUsername('sam'))!;
+    for (const sealed of [suRow.password, suRow.privateKey, auRow.password, auRow.privateKey]) assert.match(sealed ?? '', /^v1:/, 'sealed at rest');
+    assert.equal(b.services.systemUsers.secrets(suRow).password?.reveal(), 'Backend-secret-1');
+    const atRest = [suRow.password, suRow.privateKey, auRow.password, auRow.privateKey, userRow.passwordHash, userRow.totpSecret].filter((x): x is string => Boolean(x));
+    assert.equal(atRest.length, 6);
+
+    // Every response that shows these accounts, to an admin and to the owner.
+    const responses: Record<string, unknown> = {
+      'POST /system-users': su.body,
+      'GET /system-users': (await admin.get('/system-users')).body,
+      'GET /system-users/:id': (await admin.get(`/system-users/${su.body.id}`)).body,
+      'PATCH /system-users/:id': (await admin.patch(`/system-users/${su.body.id}`, { comment: 'touched' })).body,
+      'POST /admin-users': au.body,
+      'GET /admin-users': (await admin.get('/admin-users')).body,
+      'GET /admin-users/:id': (await admin.get(`/admin-users/${au.body.id}`)).body,
+      'PATCH /admin-users/:id': (await admin.patch(`/admin-users/${au.body.id}`, { comment: 'touched' })).body,
+      'POST /users': u.body,
+      'GET /users': (await admin.get('/users')).body,
+      'GET /users/:id': (await admin.get(`/users/${u.body.id}`)).body,
+      'GET /me': (await sam.get('/me')).body,
+    };
+    const operations = (await admin.get('/audit/operations?limit=1000')).body;
+    const SECRET_KEYS = new Set(['password', 'privateKey', 'passwordHash', 'totpSecret', 'secret', 'token']);
+    const secretKeysIn = (v: unknown, at: string, out: string[]) => {
+      if (Array.isArray(v)) v.forEach((x, i) => secretKeysIn(x, `${at}[${i}]`, out));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) {
+        if (SECRET_KEYS.has(k)) out.push(`${at}.${k}`);
+        secretKeysIn(x, `${at}.${k}`, out);
+      }
+      return out;
+    };
+    const leaks: string[] = [];
+    for (const [name, body] of Object.entries(responses)) {
+      leaks.push(...secretKeysIn(body, name, []));
+    }
+    // The operation log names the changed fields, with the values redacted.
+    const logged = secretKeysIn(operations, 'operations', []);
+    assert.ok(logged.length >= 4, 'the operation log names secret fields that were set');
+    for (const path of logged) {
+      const value = path.replace(/^operations/, '').split(/\.|\[|\]/).filter(Boolean).reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], operations);
+      if (value !== '<redacted>' && value !== null) leaks.push(`${path} = ${JSON.stringify(value).slice(0, 40)}`);
+    }
+    assert.deepEqual(leaks, [], 'secret fields in responses');
+    const all = JSON.stringify([responses, operations]);
+    for (const plain of ['Backend-secret-1', 'Root-secret-1', 'Sam-login-pass-1', 'PRIVATE KEY', totp.body.secret]) assert.equal(all.includes(plain), false, `plaintext ${plain.slice(0, 12)}… returned`);
+    for (const stored of atRest) {
+      assert.equal(all.includes(stored), false, 'a sealed value or hash was returned whole');
+      assert.equal(all.includes(stored.slice(-24)), false, 'a piece of a sealed value or hash was returned');
+    }
+    assert.doesNotMatch(all, /v1:[A-Za-z0-9+/=_-]{16,}|\$argon2/, 'something that looks sealed or hashed was returned');
+
     const cleared = await admin.patch(`/system-users/${su.body.id}`, { password: null });
     assert.equal(cleared.body.hasPassword, false);
     assert.equal(cleared.body.hasPrivateKey, true);
+    assert.equal((await b.services.systemUsers.get(su.body.id)).password, null);
     assert.equal((await admin.post('/system-users', { name: 'badkey', username: 'x', privateKey: 'not a key' })).status, 400);
-    const au = await admin.post('/admin-users', { name: 'root-admin', username: 'root', password: 'Root-secret-1' });
-    assert.equal(au.status, 201);
-    assert.equal(JSON.stringify(au.body).includes('Root-secret-1'), false);
   });
 
   test('permissions: relations as id arrays; who-can-reach and what-can-user-reach come from core/access', async () => {
