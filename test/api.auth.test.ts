@@ -126,12 +126,25 @@ test('TOTP enrolment, then login needs the code; a wrong code is refused', async
   assert.equal(noCode.body.error.details.reason, 'totp_required');
   const badCode = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', '123456');
   assert.equal(badCode.status, 401);
+  assert.equal(badCode.body.error.details.reason, 'invalid_totp');
+  // The auditor's view of those attempts: the missing code is not a guess, the wrong one is.
+  const admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+  const attempts = async () => ((await admin.get('/audit/logins?username=hana&limit=100')).body.items as { ok: boolean; channel: string; reason: string; createdAt: string }[])
+    .sort((x, y) => x.createdAt.localeCompare(y.createdAt)).map((l) => `${l.ok ? 'ok' : 'fail'} ${l.channel} ${l.reason}`);
+  assert.deepEqual(await attempts(), ['ok web ok', 'fail web invalid_totp']);
   const replay = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret));
   assert.equal(replay.status, 401, 'the enrolment code cannot be used again');
   const ok = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret, 1));
   assert.equal(ok.status, 200);
   const again = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret, 1));
   assert.equal(again.status, 401, 'a code works once');
+  assert.deepEqual(await attempts(), ['ok web ok', 'fail web invalid_totp', 'fail web invalid_totp', 'ok web ok', 'fail web invalid_totp']);
+  // Each wrong code counts: with one failure since the last success, threshold - 1 more lock the account.
+  for (let i = 1; i < b.config.lockoutThreshold; i++) assert.equal((await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', '00000' + i)).body.error.details.reason, 'invalid_totp');
+  const locked = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret, 2));
+  assert.equal(locked.status, 401);
+  assert.equal(locked.body.error.details.reason, 'locked');
+  assert.equal((await attempts()).at(-1), 'fail web locked');
   await b.services.users.setLock(SYSTEM_ACTOR, (await b.services.users.findByUsername('hana'))!.id, false, 0);
   const dbUser = await b.services.users.findByUsername('hana');
   assert.ok(dbUser?.totpSecret?.startsWith('v1:'), 'the TOTP secret is sealed at rest');

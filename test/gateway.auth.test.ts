@@ -197,20 +197,42 @@ describe('SSH gateway authentication', { skip }, () => {
     assert.deepEqual([last.ok, last.method], [true, 'password+totp']);
   });
 
-  test('TOTP: a password alone does not log in, and a wrong code is refused and counted', async () => {
+  test('TOTP: a password alone does not log in; each wrong code is one logged failure, and the threshold locks the account', async () => {
     const op = await operator();
-    await enableTotp(op.id);
-    await assert.rejects(ssh2Login(w.gw.port, { username: op.username, password: op.password, authHandler: ['password'] }));
-    await assert.rejects(ssh2Login(w.gw.port, {
+    const secret = await enableTotp(op.id);
+    const threshold = s().config.lockoutThreshold;
+    const rows = async () => (await s().auditLogs.logins({ username: op.username, limit: 1000 })).items
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map((l) => `${l.ok ? 'ok' : 'fail'} ${l.channel} ${l.reason}`);
+    const withCode = (code: string) => ssh2Login(w.gw.port, {
       username: op.username,
       authHandler: [
         { type: 'password', username: op.username, password: op.password },
-        { type: 'keyboard-interactive', username: op.username, prompt: answering([[/code/i, '000000']]) },
+        { type: 'keyboard-interactive', username: op.username, prompt: answering([[/code/i, code]]) },
       ] as never,
-    }));
-    const logs = await loginLogs(op.username);
-    assert.ok(logs.some((l) => !l.ok && l.reason === 'invalid_totp'));
-    assert.equal(logs.filter((l) => l.ok).length, 0);
+    });
+
+    // A password alone is refused and never logged as a success (another user: this one's count stays clean).
+    const other = await operator();
+    await enableTotp(other.id);
+    await assert.rejects(ssh2Login(w.gw.port, { username: other.username, password: other.password, authHandler: ['password'] }));
+    assert.equal((await s().auditLogs.logins({ username: other.username })).items.filter((l) => l.ok).length, 0);
+
+    const base = 0;
+    // A right password with a wrong code, `threshold` times: one counted invalid_totp row each.
+    for (let i = 1; i <= threshold; i++) {
+      await assert.rejects(withCode(i % 2 ? '000000' : '999999'));
+      const now = await eventually(rows, (r) => r.length >= base + i, 5000);
+      assert.deepEqual(now.slice(base), Array(i).fill('fail ssh invalid_totp'), `after wrong code ${i}`);
+    }
+    // Locked now: the right password and the right code are refused too, and logged as such.
+    await assert.rejects(withCode(currentTotp(secret)));
+    const final = await eventually(rows, (r) => r.length > base + threshold, 5000);
+    const tail = final.slice(base + threshold);
+    assert.ok(tail.length >= 1 && tail.every((r) => r === 'fail ssh locked'), `after the lock: ${tail.join('; ')}`);
+    assert.equal(final.filter((r) => r.startsWith('ok ')).length, 0);
+    const row = await s().users.get(op.id);
+    assert.ok(row.lockedUntil && row.lockedUntil.getTime() > Date.now(), 'the account is locked');
   });
 
   test('rule 2: partial success for one username does not carry over to another', async () => {
