@@ -304,6 +304,8 @@ describe('live view through the real gateway', { skip: sshdUnavailable() }, () =
 test('an admin creates a command filter through the form, tries a command, and decides a held one', async () => {
   const page = admin.page;
   await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Command filters') }).click();
+  // The page says plainly what filters cannot do.
+  await page.getByRole('alert').filter({ hasText: 'A guard rail, not a sandbox' }).filter({ hasText: 'an operator with a shell can always run a program' }).waitFor();
   await page.getByRole('button', { name: 'New command filter' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Name').fill('no-reboot');

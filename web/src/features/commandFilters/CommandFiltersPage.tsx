@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { App, Button, Col, Flex, Popconfirm, Row, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Col, Flex, Popconfirm, Row, Space, Table, Tag, Typography } from 'antd';
 import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -38,6 +38,7 @@ export function CommandFiltersPage() {
   return (
     <Page title={t('filters.title')} extra={<Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ filter: null })}>{t('filters.create')}</Button>}>
       <Flex vertical gap={16}>
+        <Alert type="info" showIcon message={t('filters.notSandboxTitle')} description={t('filters.notSandbox')} />
         <ConfirmationsPanel />
         <Row gutter={16}>
           <Col xs={24} xl={16}>
