@@ -14,6 +14,12 @@ import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { startPostgres, type Postgres } from './helpers/postgres.ts';
 import { freePort } from './helpers/ports.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { eventually } from './gatewayFixture.ts';
+import pg from 'pg';
+import { ClusterBus, type Envelope } from '../core/bus.ts';
+import { PostgresBusPeer } from '../core/busPostgres.ts';
+import { ChangeFeed, type ChangeKind } from '../core/changeFeed.ts';
+import { createLogger } from '../core/logger.ts';
 
 const ADMIN_PW = 'Live-filters-admin-1';
 const OP_PW = 'Live-filters-op-pass-1';
@@ -219,6 +225,47 @@ describe('command filters in the shipped topologies', { skip }, () => {
       await stopProduct(gateway);
       await stopProduct(server);
       await (pg as Postgres).stop();
+    }
+  });
+});
+
+describe('caches are kept right by the bus, not by their age', () => {
+  test('a process whose PostgreSQL bus connection was lost drops every cache when it is back, and tells the others to', async (t) => {
+    const started = await startPostgres();
+    if ('skip' in started) { t.skip(started.skip); return; }
+    const log = createLogger('silent');
+    const admin = new pg.Client({ connectionString: started.url });
+    let a: PostgresBusPeer | undefined;
+    let b: PostgresBusPeer | undefined;
+    try {
+      await admin.connect();
+      const listeners = async () => (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")).rows.map((r) => r.pid);
+      // Process A: a bus with its ChangeFeed, as createServices wires them.
+      a = await PostgresBusPeer.connect(started.url, log);
+      const [aPid] = await listeners();
+      assert.ok(aPid);
+      const busA = new ClusterBus();
+      busA.addPeer(a, true);
+      const feedA = new ChangeFeed();
+      feedA.connect(busA);
+      const heardA: ChangeKind[] = [];
+      feedA.subscribe((k) => heardA.push(k));
+      // Process B: what reaches it over PostgreSQL.
+      b = await PostgresBusPeer.connect(started.url, log);
+      const heardB: Envelope[] = [];
+      b.on('message', (m) => heardB.push(m as Envelope));
+
+      // A's connection drops (a PostgreSQL restart, a network blip): whatever was sent meanwhile is lost.
+      await admin.query('SELECT pg_terminate_backend($1)', [aPid]);
+      await eventually(async () => heardA, (h) => h.includes('all'), 10_000);
+      assert.deepEqual(heardA, ['all'], 'A dropped every cache once it was back');
+      await eventually(async () => heardB, (h) => h.length > 0, 10_000);
+      assert.deepEqual(heardB, [{ __bastionBus: true, topic: 'access.changed', message: { kind: 'all' } }], 'B was told to drop every cache too');
+    } finally {
+      await a?.close();
+      await b?.close();
+      await admin.end().catch(() => undefined);
+      await started.stop();
     }
   });
 });
