@@ -3,8 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { SessionEntity, type Session } from '../core/db/entities/index.ts';
-import { CastWriter } from '../gateway/recording/castWriter.ts';
+import { CastWriter, castRelativePath } from '../gateway/recording/castWriter.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
@@ -174,23 +175,54 @@ test('the recording streams as application/x-asciicast, whole or by Range (206, 
 });
 
 test('a traversal-looking or non-UUID id is refused and no file outside the recordings dir is ever served', async () => {
-  for (const id of ['..%2F..%2F..%2Fetc%2Fpasswd', '..', '%2Fetc%2Fpasswd', 'not-a-uuid', `${recorded.id}%2F..%2F..`, `${recorded.id}.cast`]) {
-    const r = await auditor.get(`/sessions/${id}/recording`);
-    assert.ok(r.status === 400 || r.status === 404, `${id} → ${r.status}`);
-    assert.doesNotMatch(JSON.stringify(r.body), /root:|"version"/);
+  // What an attacker would aim at: the bastion's own secret key, next to the recordings dir.
+  const secretKey = readFileSync(path.join(b.dataDir, 'secret.key'), 'utf8').trim();
+  const leaked = (body: unknown) => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    return text.includes(secretKey) || /root:x:0:0|"version":\s*2/.test(text);
+  };
+  // Ids in the URL: refused by the router (404, no such endpoint) or by the UUID check (400), before any file is touched.
+  const urls: Array<[string, number, string]> = [
+    [`/sessions/..%2F..%2Fsecret.key/recording`, 400, 'validation_failed'],
+    [`/sessions/${recorded.id}%2F..%2F..%2F..%2Fsecret.key/recording`, 400, 'validation_failed'],
+    // fetch resolves %2E%2E like a browser: this asks for /sessions/recording.
+    [`/sessions/%2E%2E/recording`, 404, 'not_found'],
+    [`/sessions/not-a-uuid/recording`, 400, 'validation_failed'],
+    [`/sessions/${recorded.id}.cast/recording`, 400, 'validation_failed'],
+    [`/sessions/${recorded.id}/recording/..%2F..%2F..%2Fsecret.key`, 404, 'not_found'],
+    [`/sessions/${recorded.id}/recording/segments/..%2F..%2Fsecret.key`, 400, 'validation_failed'],
+  ];
+  for (const [url, status, code] of urls) {
+    const r = await auditor.get(url);
+    assert.deepEqual([r.status, r.body?.error?.code], [status, code], url);
+    assert.equal(leaked(r.body), false, url);
   }
-  // Even a row whose recording column was tampered with (rule 7): the path is not trusted.
+  // A row whose recording column was tampered with (rule 7): the stored path is not trusted.
   const tampered = await b.services.sessions.start({
     userId: recorded.userId, username: 'alice', assetId: recorded.assetId, assetName: 'web01',
     systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1',
   });
-  for (const path of ['../../../../../../etc/passwd', `2026/01/01/../../../../../../../etc/passwd`, `2026/01/01/${recorded.id}.cast`, '/etc/passwd']) {
-    await b.services.ds.getRepository(SessionEntity).update({ id: tampered.id }, { recording: path });
-    const r = await auditor.get(`/sessions/${tampered.id}/recording`);
-    assert.equal(r.status, 404, path);
-    assert.doesNotMatch(JSON.stringify(r.body), /root:|"version"/);
+  const day = castRelativePath(tampered.id, tampered.startedAt).split('/').slice(0, 3).join('/');
+  const attempts = [
+    // Another session's real recording, under its real date: it exists, and is not this session's.
+    castRelativePath(recorded.id, recorded.startedAt),
+    // The right day and a traversal out of the recordings dir to files that exist.
+    `${day}/../../../../secret.key`,
+    `${day}/../../../../../../../etc/passwd`,
+    `${day}/${tampered.id}.cast/../../../../../secret.key`,
+    '../secret.key',
+    path.join(b.dataDir, 'secret.key'),
+    '/etc/passwd',
+  ];
+  for (const rel of attempts) {
+    await b.services.ds.getRepository(SessionEntity).update({ id: tampered.id }, { recording: rel });
+    for (const url of [`/sessions/${tampered.id}/recording`, `/sessions/${tampered.id}/recording/index`, `/sessions/${tampered.id}/recording/segments/0`]) {
+      const r = await auditor.get(url);
+      assert.deepEqual([r.status, r.body?.error?.code], [404, 'not_found'], `${url} with recording=${rel}`);
+      assert.equal(leaked(r.body), false, `${url} with recording=${rel}`);
+    }
   }
-  await assert.rejects(b.services.sessions.setRecording(tampered.id, '../../etc/passwd'));
+  for (const rel of attempts) await assert.rejects(b.services.sessions.setRecording(tampered.id, rel), /YYYY\/MM\/DD/, rel);
   // A session without a recording, and a recording whose file is gone.
   assert.equal((await auditor.get(`/sessions/${unrecorded.id}/recording`)).status, 404);
 });
