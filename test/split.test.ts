@@ -126,10 +126,18 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
 
   test('rule 11 across processes: disabling the user on the web server ends their shell on the gateway', async (t) => {
     if (skip) return t.skip(skip);
-    const { client, screen } = await operatorShell();
+    const { client, screen, sessionId } = await operatorShell();
     try {
       assert.equal((await admin.patch(`/users/${operatorId}`, { active: false })).status, 200);
+      // Not any disconnect: the gateway's own words, then the end of the channel, then the row.
+      await screen.waitFor(/\[bastion\] session ended: your access to web01 as \S+ has been revoked or has expired/);
       await screen.whenClosed(5000);
+      const row = await eventually(() => admin.get(`/sessions/${sessionId}`), (x) => x.body.status !== 'active');
+      assert.equal(row.body.status, 'terminated');
+      assert.equal(row.body.terminatedBy, 'access');
+      assert.match(row.body.endReason, /has been revoked or has expired/);
+      // And the disabled user cannot come back in.
+      await assert.rejects(ssh2Login(sshPort, { username: `${OPERATOR.username}@web01`, password: OPERATOR.password }));
     } finally {
       client.end();
       assert.equal((await admin.patch(`/users/${operatorId}`, { active: true })).status, 200);
