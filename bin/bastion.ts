@@ -8,6 +8,7 @@ import { createServices, type Services } from '../core/services.ts';
 import { openDatabase } from '../core/db/dataSource.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { VaultKeyError } from '../core/vault/vault.ts';
+import { DataDirError, securePrivateDir } from '../core/dataDir.ts';
 import { startHttp } from '../server/http.ts';
 import { startGateway } from '../gateway/index.ts';
 import { ensureWebBuild } from '../server/webBuild.ts';
@@ -65,6 +66,7 @@ async function run(command: string, args: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case 'migrate': {
+      securePrivateDir(config.dataDir, (line) => console.error(`bastion: ${line}`));
       const ds = await openDatabase(config.database, { migrate: true });
       const pending = await ds.showMigrations();
       await ds.destroy();
@@ -140,7 +142,7 @@ if (isGatewayWorker()) {
 } else {
   run(command, rest).catch((err: unknown) => {
     if (err instanceof UsageError) console.error(`bastion: ${err.message}\n\n${USAGE}`);
-    else if (err instanceof ConfigError || err instanceof VaultKeyError) console.error(`bastion: ${err.message}`);
+    else if (err instanceof ConfigError || err instanceof VaultKeyError || err instanceof DataDirError) console.error(`bastion: ${err.message}`);
     else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`bastion: ${(err as Error).message}: the port is taken; set BASTION_HTTP_PORT / BASTION_SSH_PORT`);
     else console.error('bastion: failed to start:', err instanceof Error ? err.message : err);
     process.exit(command === 'help' ? 0 : 1);

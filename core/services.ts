@@ -30,6 +30,7 @@ import { CommandConfirmations } from './audit/commandConfirmations.ts';
 import { RetentionService } from './audit/retention.ts';
 import { DashboardService } from './audit/dashboard.ts';
 import { FileTransferService } from './audit/fileTransfers.ts';
+import { securePrivateDir } from './dataDir.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -80,6 +81,8 @@ export interface ServiceOptions {
 
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // The primary process makes the data dir private before anything is written to it (workers find it so).
+  if (opts.primary ?? true) securePrivateDir(config.dataDir, (line) => log.warn(line));
   const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
   const ds = await openDatabase(config.database, { migrate: opts.primary ?? true });
   let stopSweep = (): void => undefined;

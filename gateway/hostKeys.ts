@@ -1,11 +1,11 @@
 // The gateway's own host keys: generated once into the data dir, reused on every start,
 // so operators' known_hosts entries stay valid across restarts and upgrades.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
 import { fingerprintOf } from '../core/identity/sshKeys.ts';
+import { readOrCreateOnce } from '../core/dataDir.ts';
 
 export interface HostKey {
   type: string;
@@ -15,9 +15,11 @@ export interface HostKey {
   fingerprint: string;
 }
 
-/** Loads `ssh_host_ed25519_key` and `ssh_host_rsa_key` from the data dir, creating them (0600) when missing. */
+/**
+ * Loads `ssh_host_ed25519_key` and `ssh_host_rsa_key` from the data dir, creating them (0600)
+ * when missing; gateways starting together on a fresh data dir all use the first one's keys.
+ */
 export function loadHostKeys(dataDir: string): HostKey[] {
-  mkdirSync(dataDir, { recursive: true });
   return [
     loadOrCreate(join(dataDir, 'ssh_host_ed25519_key'), generateEd25519),
     loadOrCreate(join(dataDir, 'ssh_host_rsa_key'), generateRsa3072),
@@ -25,16 +27,12 @@ export function loadHostKeys(dataDir: string): HostKey[] {
 }
 
 function loadOrCreate(path: string, generate: () => string): HostKey {
-  if (!existsSync(path)) {
-    writeFileSync(path, generate(), { mode: 0o600, flag: 'wx' });
-    chmodSync(path, 0o600);
-  }
-  const privateKey = readFileSync(path, 'utf8');
+  const privateKey = readOrCreateOnce(path, generate);
   const parsed = ssh2.utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error || !key.isPrivateKey()) throw new Error(`${path} is not a usable unencrypted private key`);
   const blob = key.getPublicSSH();
-  if (!existsSync(`${path}.pub`)) writeFileSync(`${path}.pub`, `${key.type} ${blob.toString('base64')} bastion\n`, { mode: 0o644 });
+  readOrCreateOnce(`${path}.pub`, () => `${key.type} ${blob.toString('base64')} bastion\n`);
   return { type: key.type, path, privateKey, fingerprint: fingerprintOf(blob) };
 }
 

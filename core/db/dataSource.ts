@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
 import { SqliteQueryRunner } from 'typeorm/driver/sqlite/SqliteQueryRunner.js';
 import type { Database } from '../config.ts';
 import { allEntities } from './entities/index.ts';
 import { migrations } from '../../migrations/index.ts';
+import { touchPrivate } from '../dataDir.ts';
 
 /**
  * SQLite shared by several processes (gateway workers, the web server): a deferred
@@ -38,7 +37,8 @@ export function createDataSource(db: Database): DataSource {
       extra: { max: 20 },
     });
   }
-  mkdirSync(path.dirname(db.file), { recursive: true });
+  // SQLite creates its WAL and SHM files with the database file's mode: 0600 for all three.
+  touchPrivate(db.file);
   useImmediateTransactions();
   return new DataSource({
     type: 'sqlite',
@@ -80,7 +80,8 @@ export async function openDatabase(db: Database, opts: { migrate: boolean }): Pr
     await ds.query('PRAGMA synchronous = NORMAL');
     serializeTransactions(ds);
   }
-  if (opts.migrate) await underStartupLock(ds, () => ds.runMigrations({ transaction: 'each' }));
+  // On SQLite the startup lock is itself a transaction, so the migrations run inside it.
+  if (opts.migrate) await underStartupLock(ds, () => ds.runMigrations({ transaction: db.kind === 'postgres' ? 'each' : 'none' }));
   return ds;
 }
 
@@ -88,13 +89,25 @@ export async function openDatabase(db: Database, opts: { migrate: boolean }): Pr
 const STARTUP_LOCK = 7_364_019_221;
 
 /**
- * Runs start-up work (migrations, the first admin) one process at a time: on PostgreSQL,
- * several `bastion server` and `bastion gateway` processes may start together, and two of
- * them running the same migration or creating the same admin would fail one of them.
- * SQLite is one file on one host, where BEGIN IMMEDIATE already serializes writers.
+ * Runs start-up work (migrations, the first admin) one process at a time: several
+ * `bastion server` and `bastion gateway` processes may start together, and two of them
+ * running the same migration or creating the same admin would fail one of them. On
+ * PostgreSQL an advisory lock; on SQLite one IMMEDIATE transaction around the whole work,
+ * so that the check ("is the migration applied? is there an admin?") and the write are one
+ * step (`work` must not open transactions of its own there).
  */
 export async function underStartupLock<T>(ds: DataSource, work: () => Promise<T>): Promise<T> {
-  if (ds.options.type !== 'postgres') return work();
+  if (ds.options.type !== 'postgres') {
+    await ds.query('BEGIN IMMEDIATE');
+    try {
+      const result = await work();
+      await ds.query('COMMIT');
+      return result;
+    } catch (err) {
+      await ds.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
   const runner = ds.createQueryRunner();
   await runner.connect();
   try {

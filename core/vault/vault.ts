@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Secret } from './secret.ts';
+import { readOrCreateOnce } from '../dataDir.ts';
 
 const PREFIX = 'v1:';
 const CANARY = 'bastion-vault-canary';
@@ -56,18 +56,14 @@ export class Vault {
   }
 }
 
-/** SECRET_KEY from the environment, or generated once into data/secret.key (0600) and reused. */
+/**
+ * SECRET_KEY from the environment, or generated once into data/secret.key (0600) and reused.
+ * Processes starting together on a fresh data dir all end up with the first one's key.
+ */
 export function resolveSecretKey(dataDir: string, fromEnv: Secret<string> | undefined): Secret<string> {
   if (fromEnv) return fromEnv;
   const file = path.join(dataDir, 'secret.key');
-  if (existsSync(file)) {
-    const value = readFileSync(file, 'utf8').trim();
-    if (value.length < 32) throw new VaultKeyError(`${file} is too short; it must hold at least 32 characters`);
-    return new Secret(value);
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const value = randomBytes(32).toString('base64url');
-  writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
+  const value = readOrCreateOnce(file, () => randomBytes(32).toString('base64url') + '\n').trim();
+  if (value.length < 32) throw new VaultKeyError(`${file} is too short; it must hold at least 32 characters`);
   return new Secret(value);
 }

@@ -97,9 +97,9 @@ export class CastWriter {
     this.#recordInput = meta.recordInput ?? false;
     this.#t0 = performance.now() - Math.max(0, Date.now() - startedAt.getTime());
     try {
-      mkdirSync(path.dirname(this.absolutePath), { recursive: true, mode: 0o750 });
+      mkdirSync(path.dirname(this.absolutePath), { recursive: true, mode: 0o700 });
       // 'wx': a recording is never appended to or replaced.
-      const stream = createWriteStream(this.absolutePath, { flags: 'wx', mode: 0o640 });
+      const stream = createWriteStream(this.absolutePath, { flags: 'wx', mode: 0o600 });
       stream.on('error', (err) => this.#fail(err));
       this.#stream = stream;
     } catch (err) {
