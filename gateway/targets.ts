@@ -18,9 +18,21 @@ export function findAsset(granted: readonly GrantedAsset[], text: string): Grant
 /** The system users of `asset` allowed `action`, highest priority first; narrowed to `wanted` when given. */
 export function systemUsersFor(asset: GrantedAsset, action: Action, wanted: string | null, targetText: string): GrantedSystemUser[] {
   let list = asset.systemUsers.filter((s) => s.actions.includes(action));
+  // The asset is granted, so the operator may learn why it is not usable: say so, not "no asset".
+  const name = asset.asset.name;
+  if (list.length === 0) {
+    const actions = [...new Set(asset.systemUsers.flatMap((s) => s.actions))].join(', ');
+    throw new ForbiddenError(`${action} is not allowed to you on ${name}${actions ? ` (your permissions there allow: ${actions})` : ''}`);
+  }
   if (wanted !== null) {
     const byName = list.filter((s) => s.systemUser.name === wanted);
-    list = byName.length ? byName : list.filter((s) => s.systemUser.username === wanted);
+    const chosen = byName.length ? byName : list.filter((s) => s.systemUser.username === wanted);
+    if (chosen.length === 0 && asset.systemUsers.some((s) => s.systemUser.name === wanted || s.systemUser.username === wanted)) {
+      throw new ForbiddenError(`${action} is not allowed to you as ${wanted} on ${name}`);
+    }
+    // Unknown and not granted read the same: only the operator's own system users are named.
+    if (chosen.length === 0) throw new ForbiddenError(`system user '${wanted}' is not granted to you on ${name}; yours there: ${list.map((s) => s.systemUser.username).join(', ')}`);
+    list = chosen;
   }
   if (list.length === 0) throw new ForbiddenError(NOT_GRANTED(targetText));
   return list;

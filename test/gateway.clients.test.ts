@@ -163,4 +163,45 @@ describe('real clients through the gateway', { skip }, () => {
       ['upload', false, 'upload is not allowed to you on web01'],
     ]);
   });
+
+  describe('refusals say why, and bastion refusals exit 255 like an unreachable host', () => {
+    test('Ansible reports an asset that is not granted as UNREACHABLE, with the reason', async () => {
+      const dir = makeTempDir('bastion-ansible-');
+      writeFileSync(join(dir, 'hosts'), `nosuch ansible_host=127.0.0.1 ansible_port=${w.gw.port} ansible_user=alice@nosuch ansible_password=${ALICE_PASSWORD}\n`);
+      const r = await execa('ansible', ['all', '-i', join(dir, 'hosts'), '-m', 'ping'], {
+        reject: false, timeout: 120_000, env: { ANSIBLE_HOST_KEY_CHECKING: 'False', ANSIBLE_NOCOLOR: '1' },
+      });
+      assert.equal(r.exitCode, 4, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /nosuch \| UNREACHABLE!/);
+      assert.match(r.stdout, /no asset named 'nosuch' is granted to you/);
+    });
+
+    test('agent forwarding (ssh -A) is refused and said once on stderr; the command still runs', async () => {
+      const dir = makeTempDir('bastion-agent-');
+      const sock = join(dir, 'agent.sock');
+      const agent = execa('ssh-agent', ['-D', '-a', sock], { reject: false });
+      try {
+        await eventually(async () => existsSync(sock), (x) => x);
+        const r = await execa('sshpass', ['-p', ALICE_PASSWORD, 'ssh', '-A', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+          '-o', 'PubkeyAuthentication=no', '-p', String(w.gw.port), 'alice@web01@127.0.0.1', 'echo ran'], { reject: false, timeout: 30_000, env: { SSH_AUTH_SOCK: sock } });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(r.stdout, 'ran');
+        assert.equal(r.stderr, '[bastion] agent forwarding is not available through the bastion');
+      } finally {
+        agent.kill();
+        await agent;
+      }
+    });
+
+    test('sftp to an asset that is not granted: one line, exit 255', async () => {
+      const r = await opensshSftp({ ...alice, user: 'alice@nosuch' }, ['ls /']);
+      assert.notEqual(r.exitCode, 0);
+      assert.match(r.stderr, /no asset named 'nosuch' is granted to you/);
+      const scp = await execa('sshpass', ['-p', ALICE_PASSWORD, 'scp', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+        '-P', String(w.gw.port), 'alice@nosuch@127.0.0.1:/etc/hostname', here('never-scp')], { reject: false, timeout: 30_000 });
+      assert.notEqual(scp.exitCode, 0);
+      assert.match(scp.stderr, /no asset named 'nosuch' is granted to you/);
+      assert.ok(!existsSync(here('never-scp')));
+    });
+  });
 });

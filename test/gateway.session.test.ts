@@ -100,11 +100,11 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
     }
   });
 
-  test('a target that is not granted prints one line on stderr and exits 1 (same words whether it exists or not)', async () => {
+  test('a target that is not granted prints one line on stderr and exits 255 like an unreachable host (same words whether it exists or not)', async () => {
     const hidden = await w.f.asset({ name: 'secret01', address: '127.0.0.1', port: w.sshd.port });
     for (const name of ['nosuch', hidden.name]) {
       const r = await alice('id', [], `alice@${name}`);
-      assert.equal(r.exitCode, 1);
+      assert.equal(r.exitCode, 255);
       assert.equal(r.stdout.toString(), '');
       assert.equal(r.stderr.toString(), `no asset named '${name}' is granted to you\n`);
     }
@@ -115,8 +115,8 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
     assert.equal(ok.exitCode, 0, ok.stderr.toString());
     assert.equal(ok.stdout.toString().trim(), w.sshd.username);
     const bad = await alice('id -un', [], 'alice@root@web01');
-    assert.equal(bad.exitCode, 1);
-    assert.equal(bad.stderr.toString(), "no asset named 'root@web01' is granted to you\n");
+    assert.equal(bad.exitCode, 255);
+    assert.equal(bad.stderr.toString(), `system user 'root' is not granted to you on web01; yours there: ${w.sshd.username}\n`);
   });
 
   test('the asset can be named by its address', async () => {
@@ -127,7 +127,7 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
 
   test('exec without a target says how to name one', async () => {
     const r = await alice('uptime', [], 'alice');
-    assert.equal(r.exitCode, 1);
+    assert.equal(r.exitCode, 255);
     assert.match(r.stderr.toString(), /name the asset to run a command on/);
   });
 
@@ -218,14 +218,18 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
     assert.ok(row!.bytesIn > 0 && row!.bytesOut > 0, `bytes ${row!.bytesIn}/${row!.bytesOut}`);
     // The tunnel action alone does not open shells.
     const shell = await sshKey(w.gw.port, `${user.username}@web01`, keyPath, ['true']);
-    assert.equal(shell.exitCode, 1);
+    assert.equal(shell.exitCode, 255);
+    assert.equal(String(shell.stderr).trim(), 'connect is not allowed to you on web01 (your permissions there allow: tunnel)');
   });
 
   test('a tunnel goes only to the asset\'s own SSH port', async () => {
     const { user, keyPath } = await userWithKey(['connect', 'tunnel']);
-    const r = await sshKey(w.gw.port, user.username, keyPath, ['-W', `web01:${w.sshd.port + 1}`]);
+    // LogLevel INFO: OpenSSH prints the open failure's reason at that level.
+    const r = await execa('ssh', ['-o', 'LogLevel=INFO', ...QUIET, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', keyPath, '-p', String(w.gw.port),
+      '-W', `web01:${w.sshd.port + 1}`, `${user.username}@127.0.0.1`], { reject: false, timeout: 30_000 });
     assert.equal(r.exitCode, 255);
-    assert.match(String(r.stderr), /forwarding failed|open failed|administratively prohibited/i);
+    // The refusal says why (it was "open failed: connect failed: " with nothing after it).
+    assert.match(String(r.stderr), new RegExp(`open failed: administratively prohibited: \\[bastion\\] no asset granted to you with the tunnel action listens at web01:${w.sshd.port + 1}`));
   });
 
   describe('backends', () => {
@@ -247,7 +251,7 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
 
       await other.restartWithNewHostKey();
       const refused = await alice('echo should-not-run', [], 'alice@web02');
-      assert.equal(refused.exitCode, 1);
+      assert.equal(refused.exitCode, 255);
       assert.equal(refused.stdout.toString(), '');
       assert.match(refused.stderr.toString(), /^the host key of web02 has changed \(pinned SHA256:\S+, offered SHA256:\S+\); refusing to connect/);
       assert.ok(refused.stderr.toString().includes(other.hostKeyFingerprint));
@@ -263,7 +267,7 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
       const user = await w.f.user({ username: `down${++seq}`, password: 'Down-pass-123-xyz' });
       await w.f.permission({ users: [user.id], assets: [down.id], systemUsers: [w.su.id] });
       const r = await sshPassword(w.gw.port, `${user.username}@down01`, 'Down-pass-123-xyz', ['true'], { timeout: 15_000, stripFinalNewline: false });
-      assert.equal(r.exitCode, 1);
+      assert.equal(r.exitCode, 255);
       assert.equal(String(r.stderr), `cannot connect to down01 (127.0.0.1:${port}): connection refused\n`);
       const [row] = await settledSessions(user.id, 1);
       assert.equal(row!.status, 'failed');
@@ -275,7 +279,7 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
       const user = await w.f.user({ username: `wrongpw${++seq}`, password: 'Wrong-pass-123-xyz' });
       await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [wrong.id] });
       const r = await sshPassword(w.gw.port, `${user.username}@web01`, 'Wrong-pass-123-xyz', ['true'], { stripFinalNewline: false });
-      assert.equal(r.exitCode, 1);
+      assert.equal(r.exitCode, 255);
       assert.equal(String(r.stderr), `${other.username} could not log in to web01: the server refused the credentials\n`);
     });
   });

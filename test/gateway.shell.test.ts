@@ -214,7 +214,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
     const exec = await login(w.gw.port, op, 'web01');
     try {
       const r = await ssh2Exec(exec, 'true');
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 255);
       assert.match(r.stderr, /needs a password typed at login/);
     } finally {
       exec.end();
@@ -269,7 +269,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       await eventually(() => s().sessions.activeCount(op.id), (n) => n === 1);
       await s().permissions.update(SYSTEM_ACTOR, perm!.id, { active: false });
       const r = await running;
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 255);
       assert.match(r.stderr, /session ended: your access to web01 .* revoked/);
       await s().users.update(SYSTEM_ACTOR, menuUser.id, { active: false });
       await menu.whenClosed();
@@ -290,7 +290,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
         const c1 = await ssh2Login(fast.port, { username: `${expiring.username}@web01`, password: 'Expiring-pass-123' });
         const r = await ssh2Exec(c1, 'while true; do echo tick; sleep 0.2; done');
         c1.end();
-        assert.equal(r.code, 1);
+        assert.equal(r.code, 255);
         assert.match(r.stderr, /has been revoked or has expired/);
 
         const idler = await operator();
@@ -343,7 +343,7 @@ describe('SSH gateway: per-user session limit', { skip }, () => {
       const screen = await openShell(c1);
       await screen.waitFor(PROMPT);
       const r = await ssh2Exec(c2, 'true');
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 255);
       assert.match(r.stderr, /you already have 1 active session, the most allowed/);
       screen.stream.write('exit\r');
       await screen.whenClosed();

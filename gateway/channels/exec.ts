@@ -9,7 +9,7 @@ import { connectBackend, openExec, type BackendClient } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { decideExec } from '../proxy/commandPolicy.ts';
 import { bridge } from '../proxy/bridge.ts';
-import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import { OperatorError, REFUSED_EXIT, exitStatusOf, terminalLine } from '../terminalErrors.ts';
 import { terminalSafe } from '../terminalSafe.ts';
 import { endChannel } from './endChannel.ts';
 import { TransferRows } from './transferRows.ts';
@@ -55,14 +55,14 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       for (const path of scp.paths.length ? scp.paths : ['.']) rows.record({ operation: scp.direction, path, size: 0, ok: false, message: refusedTransfer });
       await rows.flushed();
       await live.end({ status: 'closed', endReason: refusedTransfer });
-      throw new OperatorError(refusedTransfer);
+      throw new OperatorError(refusedTransfer, 1);
     }
     // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
     const decision = await decideExec(gw, live, command, verdict, channel, crlf);
     if (!decision.allowed) {
       void connecting?.then((c) => c.end(), () => undefined);
       await live.end({ status: 'closed', endReason: decision.message });
-      throw new OperatorError(decision.message);
+      throw new OperatorError(decision.message, 1);
     }
     let backendClient;
     let remote;
@@ -91,12 +91,12 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
       endReason: res.terminated ?? (res.operatorGone ? 'operator disconnected' : 'command exited'),
     });
-    if (res.terminated) await endChannel(channel, { status: 1, stderr: `[bastion] session ended: ${res.terminated}`, crlf });
+    if (res.terminated) await endChannel(channel, { status: REFUSED_EXIT, stderr: `[bastion] session ended: ${res.terminated}`, crlf });
     else if (res.exitSignal) await endChannel(channel, { signal: res.exitSignal });
     else await endChannel(channel, { status: res.exitStatus ?? 0 });
     await Promise.all([ended, rows.flushed()]);
   } catch (err) {
-    await endChannel(channel, { status: 1, stderr: terminalLine(err, op.log), crlf });
+    await endChannel(channel, { status: exitStatusOf(err), stderr: terminalLine(err, op.log), crlf });
   }
 }
 

@@ -1,7 +1,7 @@
 // A `session` channel: every request on it is either handled or refused here (rule 3).
 // pty-req, window-change, env (TERM/LANG/LC_* only), signal, shell, exec and the sftp
 // subsystem are handled; x11, agent forwarding, other subsystems and unknown requests are refused.
-import type { Session } from 'ssh2';
+import type { ServerChannel, Session } from 'ssh2';
 import type { GatewayContext, Operator } from '../context.ts';
 import { SessionState, forwardableEnv } from './sessionState.ts';
 import { runShell } from './shell.ts';
@@ -16,6 +16,12 @@ export function handleSession(gw: GatewayContext, op: Operator, session: Session
   const state = new SessionState();
   let started = false;
   const log = op.log;
+  /** Forwarding asked for on this channel and refused: said once on stderr when the shell or command starts. */
+  const refused = new Set<string>();
+  const sayRefused = (channel: ServerChannel): void => {
+    const eol = state.pty ? '\r\n' : '\n';
+    for (const what of refused) channel.stderr.write(`[bastion] ${what} is not available through the bastion${eol}`);
+  };
 
   session.on('pty', (accept, reject, info) => {
     if (started) return reject?.();
@@ -43,10 +49,12 @@ export function handleSession(gw: GatewayContext, op: Operator, session: Session
   });
   session.on('x11', (_accept, reject) => {
     log.info('x11 forwarding refused');
+    refused.add('X11 forwarding');
     reject?.();
   });
   session.on('auth-agent', (_accept, reject) => {
     log.info('agent forwarding refused');
+    refused.add('agent forwarding');
     reject?.();
   });
   session.on('shell', (accept, reject) => {
@@ -54,6 +62,7 @@ export function handleSession(gw: GatewayContext, op: Operator, session: Session
     started = true;
     const channel = accept();
     if (!channel) return;
+    sayRefused(channel);
     runShell(gw, op, channel, state).catch((err: unknown) => log.error({ err }, 'shell failed'));
   });
   session.on('exec', (accept, reject, info) => {
@@ -61,6 +70,7 @@ export function handleSession(gw: GatewayContext, op: Operator, session: Session
     started = true;
     const channel = accept();
     if (!channel) return;
+    sayRefused(channel);
     runExec(gw, op, channel, state, info.command).catch((err: unknown) => log.error({ err }, 'exec failed'));
   });
   // ssh2 hands `subsystem sftp` to this listener with its SFTP server on the channel.

@@ -8,7 +8,7 @@ import type { GatewayContext, Operator } from '../context.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
 import { connectBackend, type BackendClient } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
-import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import { OperatorError, REFUSED_EXIT, exitStatusOf, terminalLine } from '../terminalErrors.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
 import { SftpProxy, type SftpPolicy } from '../sftp/sftpProxy.ts';
 import { TransferRows } from './transferRows.ts';
@@ -56,13 +56,13 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
       await session.end({ status: 'failed', endReason: line });
       throw new OperatorError(line);
     }
-    session.onTerminate((reason) => proxy.close(`[bastion] session ended: ${reason}`, reason));
+    session.onTerminate((reason) => proxy.close(`[bastion] session ended: ${reason}`, reason, REFUSED_EXIT));
     proxy.attach(backend);
     const why = await proxy.done;
     client.end();
     await rows.flushed();
     await session.end({ status: 'closed', endReason: why });
   } catch (err) {
-    proxy.close(terminalLine(err, op.log), 'refused');
+    proxy.close(terminalLine(err, op.log), 'refused', exitStatusOf(err));
   }
 }

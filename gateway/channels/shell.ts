@@ -12,7 +12,7 @@ import { connectBackend, openShell } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { bridge, type BridgeResult } from '../proxy/bridge.ts';
 import { shellGuard } from '../proxy/commandPolicy.ts';
-import { OperatorError, oneLine, terminalLine } from '../terminalErrors.ts';
+import { OperatorError, REFUSED_EXIT, exitStatusOf, oneLine, terminalLine } from '../terminalErrors.ts';
 import { endChannel } from './endChannel.ts';
 import { terminalSafe as safe } from '../terminalSafe.ts';
 
@@ -32,9 +32,9 @@ export async function runShell(gw: GatewayContext, op: Operator, channel: Server
       return;
     }
     const res = await shellSession(gw, op, channel, state, reader, grant);
-    await endChannel(channel, res.exitSignal ? { signal: res.exitSignal } : { status: res.exitStatus ?? (res.terminated ? 1 : 0) });
+    await endChannel(channel, res.exitSignal ? { signal: res.exitSignal } : { status: res.exitStatus ?? (res.terminated ? REFUSED_EXIT : 0) });
   } catch (err) {
-    await endChannel(channel, { status: 1, stderr: terminalLine(err, op.log), crlf: state.pty !== null });
+    await endChannel(channel, { status: exitStatusOf(err), stderr: terminalLine(err, op.log), crlf: state.pty !== null });
   }
 }
 
@@ -60,7 +60,7 @@ async function runMenu(gw: GatewayContext, op: Operator, channel: ServerChannel,
     },
   }, op.user.username);
   await menu.run();
-  await endChannel(channel, { status: ended ? 1 : 0 });
+  await endChannel(channel, { status: ended ? REFUSED_EXIT : 0 });
 }
 
 /**

@@ -2,11 +2,12 @@
 // granted asset's own address and SSH port, with the `tunnel` action, and audited as a
 // Session of kind `tunnel` with the bytes of both directions.
 import { connect, type Socket } from 'node:net';
-import type { AcceptConnection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
+import type { AcceptConnection, Connection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import type { GrantedAsset } from '../../core/access/accessService.ts';
 import type { GatewayContext, Operator } from '../context.ts';
 import { LiveSession } from '../liveSession.ts';
 import { pump } from '../proxy/pump.ts';
+import { oneLine, terminalLine } from '../terminalErrors.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -16,7 +17,8 @@ export async function handleTunnel(gw: GatewayContext, op: Operator, accept: Acc
   const match = tunnelTarget(granted, info.destIP, info.destPort);
   if (!match) {
     op.log.warn({ dest }, 'tunnel refused: no granted asset with the tunnel action at that address');
-    reject();
+    // Only granted assets were looked at, so this says nothing about assets the operator may not see.
+    refuse(op.connection, reject, PROHIBITED, `no asset granted to you with the tunnel action listens at ${dest}`);
     return;
   }
   const grant = await gw.services.access.authorize(op.user.id, match.asset.asset.id, match.systemUserId, 'tunnel');
@@ -25,16 +27,19 @@ export async function handleTunnel(gw: GatewayContext, op: Operator, accept: Acc
     live = await LiveSession.open(gw, op, { grant, kind: 'tunnel', action: 'tunnel', size: null, record: false, recoverCommands: false });
   } catch (err) {
     op.log.warn({ err, dest }, 'tunnel refused');
-    reject();
+    refuse(op.connection, reject, PROHIBITED, terminalLine(err, op.log));
     return;
   }
+  let failure = '';
   const socket = await dial(grant.asset.address, grant.asset.port).catch((err: Error & { code?: string }) => {
     live.log.info({ code: err.code }, 'tunnel destination unreachable');
+    failure = err.code ?? 'failed';
     return null;
   });
   if (!socket) {
-    reject();
-    await live.end({ status: 'failed', endReason: `cannot connect to ${grant.asset.address}:${grant.asset.port}` });
+    const why = `cannot connect to ${grant.asset.name} (${grant.asset.address}:${grant.asset.port}): ${failure}`;
+    refuse(op.connection, reject, CONNECT_FAILED, why);
+    await live.end({ status: 'failed', endReason: why });
     return;
   }
   const channel = accept();
@@ -58,6 +63,30 @@ export async function handleTunnel(gw: GatewayContext, op: Operator, accept: Acc
   };
   channel.once('close', onClose);
   socket.once('close', onClose);
+}
+
+/** SSH_OPEN_ADMINISTRATIVELY_PROHIBITED and SSH_OPEN_CONNECT_FAILED (RFC 4254 5.1). */
+const PROHIBITED = 1;
+const CONNECT_FAILED = 2;
+
+/**
+ * Refuses the channel with a reason the client prints ("open failed: administratively
+ * prohibited: <why>"). ssh2's reject() always sends an empty description, so its protocol
+ * call is given the reason for this one synchronous call (ssh2 1.17, lib/server.js).
+ */
+export function refuse(connection: Connection, reject: RejectConnection, code: number, why: string): void {
+  const proto = (connection as unknown as { _protocol?: { channelOpenFail?: (recipient: number, code: number, desc: string) => void } })._protocol;
+  const original = proto?.channelOpenFail;
+  if (!proto || typeof original !== 'function') {
+    reject();
+    return;
+  }
+  proto.channelOpenFail = (recipient) => original.call(proto, recipient, code, oneLine(`[bastion] ${why}`).slice(0, 300));
+  try {
+    reject();
+  } finally {
+    proto.channelOpenFail = original;
+  }
 }
 
 /** The granted asset whose name or address and SSH port the client asked for, with a system user allowing `tunnel`. */

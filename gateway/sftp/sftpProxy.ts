@@ -138,12 +138,12 @@ export class SftpProxy {
    * Ends the operator's channel: the line (if any) goes to the client's stderr first.
    * Transfers still open are recorded as not finished.
    */
-  close(line: string | null, why: string): void {
+  close(line: string | null, why: string, exitStatus = 1): void {
     if (this.#closed) return;
     this.#closed = true;
     if (line) writeStderr(this.#sftp, line);
     // scp (SFTP mode) judges the transfer by the exit status, as sshd sends it for sftp-server.
-    sendExitStatus(this.#sftp, 1);
+    sendExitStatus(this.#sftp, exitStatus);
     this.#finish(why);
   }
 
