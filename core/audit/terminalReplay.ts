@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
+import { boundedSize } from '../terminalSize.ts';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
@@ -46,10 +47,8 @@ export async function* readCast(file: string): AsyncGenerator<CastHeader | CastL
         first = false;
         let h: { width?: unknown; height?: unknown } = {};
         try { h = JSON.parse(line) as typeof h; } catch { /* a broken header: default size */ }
-        yield {
-          cols: Number.isInteger(h.width) && (h.width as number) > 0 ? h.width as number : DEFAULT.cols,
-          rows: Number.isInteger(h.height) && (h.height as number) > 0 ? h.height as number : DEFAULT.rows,
-        };
+        // A recording's size is bounded like a live one: the file may come from anywhere.
+        yield boundedSize(h.width, h.height, DEFAULT);
         continue;
       }
       if (line[0] !== '[') continue;
@@ -66,13 +65,13 @@ export async function* readCast(file: string): AsyncGenerator<CastHeader | CastL
   }
 }
 
-/** A resize event's data, `COLSxROWS`, or null. */
+/** A resize event's data, `COLSxROWS` (each cut to the maximum terminal size), or null. */
 export function parseSize(data: string): { cols: number; rows: number } | null {
-  const m = /^(\d+)x(\d+)$/.exec(data);
+  const m = /^(\d{1,9})x(\d{1,9})$/.exec(data);
   if (!m) return null;
   const cols = Number(m[1]);
   const rows = Number(m[2]);
-  return cols > 0 && rows > 0 && cols <= 4096 && rows <= 4096 ? { cols, rows } : null;
+  return cols > 0 && rows > 0 ? boundedSize(cols, rows) : null;
 }
 
 interface XtermInternals {
@@ -95,7 +94,7 @@ export class TerminalReplay {
 
   constructor(cols: number, rows: number) {
     // Recordings hold whatever the session printed, binary too: a bad byte is not worth a console dump.
-    this.#term = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true, logLevel: 'off' });
+    this.#term = new Terminal({ ...boundedSize(cols, rows), scrollback: 0, allowProposedApi: true, logLevel: 'off' });
     this.#term.loadAddon(this.#addon as never);
   }
 
@@ -113,7 +112,8 @@ export class TerminalReplay {
 
   async resize(cols: number, rows: number): Promise<void> {
     await this.flush();
-    this.#term.resize(cols, rows);
+    const size = boundedSize(cols, rows, { cols: this.#term.cols, rows: this.#term.rows });
+    this.#term.resize(size.cols, size.rows);
   }
 
   /** The screen now (everything written so far). */

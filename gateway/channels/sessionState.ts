@@ -1,6 +1,7 @@
 // What the operator asked for on one session channel before (and during) the shell or
 // exec: the PTY, its size, and the environment that may be passed on.
 import type { ClientChannel, PseudoTtyInfo, PseudoTtyOptions, TerminalModes } from 'ssh2';
+import { boundedSize } from '../../core/terminalSize.ts';
 
 /** Rule 3: only these reach the backend. Everything else (LD_PRELOAD, BASH_ENV…) is dropped. */
 export function forwardableEnv(name: string, value: string): boolean {
@@ -27,11 +28,14 @@ export class SessionState {
   }
 
   resize(cols: number, rows: number, width: number, height: number): void {
-    // A zero or absurd size from a client would break the layout; keep the last good one.
-    if (cols > 0 && cols < 10_000) this.cols = cols;
-    if (rows > 0 && rows < 10_000) this.rows = rows;
-    this.width = width;
-    this.height = height;
+    // A zero size keeps the last good one; a huge one is cut to the maximum (rule 13), before
+    // it reaches the backend PTY, the recording or anyone replaying it.
+    const size = boundedSize(cols, rows, { cols: this.cols, rows: this.rows });
+    this.cols = size.cols;
+    this.rows = size.rows;
+    // Pixels: informational for the backend, bounded all the same (16 pixels per cell is plenty).
+    this.width = Math.max(0, Math.min(Math.floor(width) || 0, size.cols * 16));
+    this.height = Math.max(0, Math.min(Math.floor(height) || 0, size.rows * 32));
     for (const fn of this.#resize) fn(this.cols, this.rows, this.width, this.height);
   }
 

@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import { isUuid } from '../../core/ids.ts';
 import { CastTextEncoder, releaseEventLine } from './castText.ts';
+import { MAX_COLS, MAX_ROWS } from '../../core/terminalSize.ts';
 
 /** Output is written as one event at most this long after its first byte arrived. */
 export const FLUSH_MS = 15;
@@ -107,8 +108,8 @@ export class CastWriter {
     }
     const header: Record<string, unknown> = {
       version: 2,
-      width: positive(size.cols, 80),
-      height: positive(size.rows, 24),
+      width: positive(size.cols, 80, MAX_COLS),
+      height: positive(size.rows, 24, MAX_ROWS),
       timestamp: Math.floor(startedAt.getTime() / 1000),
     };
     if (meta.title) header.title = meta.title;
@@ -151,7 +152,7 @@ export class CastWriter {
   resize(cols: number, rows: number): void {
     if (this.#closing) return;
     this.#flushOutput();
-    const line = `[${this.#now()}, "r", "${positive(cols, 80)}x${positive(rows, 24)}"]\n`;
+    const line = `[${this.#now()}, "r", "${positive(cols, 80, MAX_COLS)}x${positive(rows, 24, MAX_ROWS)}"]\n`;
     this.#write(Buffer.from(line), 0, false);
   }
 
@@ -289,6 +290,7 @@ export class CastWriter {
   }
 }
 
-function positive(n: number, fallback: number): number {
-  return Number.isInteger(n) && n > 0 && n < 100_000 ? n : fallback;
+/** A size for the recording: a positive integer cut to `max` (core/terminalSize), else `fallback`. */
+function positive(n: number, fallback: number, max: number): number {
+  return Number.isInteger(n) && n > 0 ? Math.min(n, max) : fallback;
 }
