@@ -13,6 +13,8 @@ export interface BusMessages {
   'command.pending': { id: string; sessionId: string; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
   /** A held command was decided (or expired: approved false, by null). */
   'command.decided': { requestId: string; approved: boolean; by: string | null };
+  /** A process that may have missed `command.pending` messages (it just started, or its bus reconnected) asks holders to announce theirs again. */
+  'command.sync': { reason: 'start' | 'reconnect' };
   /** Users, groups, assets, nodes, system users, permissions or command filters changed somewhere: drop caches (see ChangeFeed). */
   'access.changed': { kind: string };
 }

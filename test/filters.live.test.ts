@@ -20,6 +20,8 @@ import { ClusterBus, type Envelope } from '../core/bus.ts';
 import { PostgresBusPeer } from '../core/busPostgres.ts';
 import { ChangeFeed, type ChangeKind } from '../core/changeFeed.ts';
 import { createLogger } from '../core/logger.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { startBastion, type Bastion } from './helpers/bastion.ts';
 
 const ADMIN_PW = 'Live-filters-admin-1';
 const OP_PW = 'Live-filters-op-pass-1';
@@ -265,6 +267,32 @@ describe('caches are kept right by the bus, not by their age', () => {
       await a?.close();
       await b?.close();
       await admin.end().catch(() => undefined);
+      await started.stop();
+    }
+  });
+});
+
+describe('held commands are announced again to a process that may have missed them', () => {
+  test('a web server that starts while a gateway holds a command lists it, and its approval releases it', async (t) => {
+    const started = await startPostgres();
+    if ('skip' in started) { t.skip(started.skip); return; }
+    const env = { DATABASE_URL: started.url, SECRET_KEY: 'live-filters-secret-key-0123456789abcdef' };
+    let gateway: Bastion | undefined;
+    let server: Bastion | undefined;
+    try {
+      gateway = await startBastion({ env, http: false });
+      const held = gateway.services.confirmations.request({
+        sessionId: 'c0ffee00-0000-4000-8000-000000000001', username: 'op', assetName: 'web01', systemUsername: 'acct', command: 'reboot', filter: 'ask-reboot',
+      }, 60_000);
+      // Started after the announcement: it heard nothing, so it asks.
+      server = await startBastion({ env, http: false });
+      const pending = await eventually(async () => server!.services.confirmations.pending(), (p) => p.length > 0, 10_000);
+      assert.deepEqual(pending.map((p) => [p.command, p.filter, p.username]), [['reboot', 'ask-reboot', 'op']]);
+      await server.services.confirmations.decide({ ...SYSTEM_ACTOR, username: 'admin' }, pending[0]!.id, true);
+      assert.deepEqual(await held, { approved: true, by: 'admin' });
+    } finally {
+      await server?.stop();
+      await gateway?.stop();
       await started.stop();
     }
   });

@@ -25,13 +25,27 @@ type Pending = BusMessages['command.pending'];
  * Commands held by a `confirm` filter wait until an admin approves or rejects them, or the
  * wait times out (which rejects). Requests and decisions travel over the bus, so the web
  * server sees what a gateway worker holds and the worker hears the decision.
+ *
+ * The list of pending commands is a cache of what other processes hold, kept by the bus alone:
+ * a process that may have missed announcements (it just started, e.g. a web server restarted
+ * while a gateway holds a command; or its PostgreSQL bus came back) asks with `command.sync`,
+ * and every process announces the commands it is still holding again.
  */
 export class CommandConfirmations {
   readonly #pending = new Map<string, Pending>();
+  /** The requests this process is waiting on: the ones it announces again when asked. */
+  readonly #mine = new Map<string, Pending>();
 
   constructor(private readonly ds: DataSource, private readonly bus: Bus) {
     bus.subscribe('command.pending', (m) => { this.#pending.set(m.id, m); });
     bus.subscribe('command.decided', (m) => { this.#pending.delete(m.requestId); });
+    bus.subscribe('command.sync', () => {
+      const now = Date.now();
+      for (const m of this.#mine.values()) if (m.expiresAt > now) bus.publish('command.pending', m);
+    });
+    // The PostgreSQL bus says `access.changed all` after a reconnection: announcements may be lost too.
+    bus.subscribe('access.changed', (m) => { if (m.kind === 'all') bus.publish('command.sync', { reason: 'reconnect' }); });
+    bus.publish('command.sync', { reason: 'start' });
   }
 
   pending(): ConfirmationRequest[] {
@@ -50,6 +64,7 @@ export class CommandConfirmations {
       const done = (outcome: ConfirmationOutcome) => {
         if (settled) return;
         settled = true;
+        this.#mine.delete(id);
         clearTimeout(timer);
         unsubscribe();
         signal?.removeEventListener('abort', onAbort);
@@ -64,7 +79,9 @@ export class CommandConfirmations {
         if (m.requestId === id && m.by !== null) done({ approved: m.approved, by: m.by });
       });
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.bus.publish('command.pending', { ...init, id, createdAt: now, expiresAt: now + timeoutMs });
+      const pending: Pending = { ...init, id, createdAt: now, expiresAt: now + timeoutMs };
+      this.#mine.set(id, pending);
+      this.bus.publish('command.pending', pending);
     });
   }
 
