@@ -7,7 +7,9 @@
  * over 24 filters (command lists and admin regexes, `^(a+)+$` among them), all scoped to the
  * session, so every line is tested against every filter (no filter matches these lines).
  * For comparison it also times the backtracking JavaScript regex that command lists compiled
- * to before RE2, on the short `sudo -u x env -i time …` lines that stalled it.
+ * to before RE2, on the short `sudo -u x env -i time …` lines that stalled it, and the worst
+ * case RE2 keeps: an admin regex built so that its automaton outgrows the DFA cache (large
+ * counted repetitions of overlapping classes) is matched by the NFA, still linear but slower.
  *
  * Run: npm run bench -- filters   [FILTERS_RUNS=50]
  */
@@ -85,6 +87,25 @@ export async function runFiltersBench(): Promise<{ worstMs: number }> {
       console.log(`${name.padEnd(30)}${verdict.padEnd(10)}${s.median.toFixed(2).padStart(9)}${s.p95.toFixed(2).padStart(9)}${s.max.toFixed(2).padStart(9)}`);
     }
     console.log(`worst: ${worst.toFixed(2)} ms per 100 KiB line (target < 5 ms): ${worst < 5 ? 'met' : 'NOT met'}`);
+    console.log('\nworst cases RE2 still has: an admin regex whose automaton outgrows the DFA cache falls back to the NFA');
+    console.log('(linear, never backtracking, but with a cost per character that grows with the pattern), on 100 KiB of [ab;]:');
+    let seed = 1;
+    const abc = Array.from({ length: KIB100 }, () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const r = (seed >> 16) % 7;
+      return r < 3 ? 'a' : r < 6 ? 'b' : ';';
+    }).join('');
+    for (const pattern of ['a[ab;]{50}[ab]{5}$', 'a[ab;]{200}[ab]{5}$']) {
+      const id = (await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `hostile-${pattern}`, kind: 'regex', pattern, action: 'deny', priority: 99, users: [user.id] })).id;
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await b.services.commandFilters.check(ctx, abc);
+        times.push(performance.now() - t0);
+      }
+      await b.services.commandFilters.remove(SYSTEM_ACTOR, id);
+      console.log(`  ${pattern.padEnd(24)} first ${times[0]!.toFixed(1)} ms, then median ${stats(times.slice(1)).median.toFixed(1)} ms`);
+    }
     console.log('\nbefore RE2, the backtracking command-list regex (rm -rf, shutdown, reboot) on `sudo -u x env -i time ` × n + `y`:');
     const legacy = legacyCommandList('rm -rf\nshutdown, reboot');
     for (const n of [10, 14, 16, 18]) {
