@@ -50,6 +50,12 @@ const SCOPES = [
  */
 export class CommandFilterService {
   #compiled: { filters: Compiled[]; loadedAt: number } | null = null;
+  /**
+   * Matchers by kind, action and pattern, kept across reloads: they depend on nothing else, so
+   * they cannot go stale, and RE2's lazily built automaton stays warm when a change elsewhere
+   * (a user, another filter) reloads the list. Only the patterns of the last load are kept.
+   */
+  #matchers = new Map<string, CommandMatcher>();
   #loading: Promise<Compiled[]> | null = null;
   /** Bumped by every change heard: a load that started before it must not be kept. */
   #version = 0;
@@ -194,8 +200,17 @@ export class CommandFilterService {
       const loadedAt = Date.now();
       const loading = this.ds.getRepository(CommandFilterEntity).find({ where: { active: true }, order: { priority: 'ASC', name: 'ASC' } })
         .then((rows) => {
-          const filters = rows.map((filter) => ({ filter, re: compileStored(filter) }));
-          if (version === this.#version) this.#compiled = { filters, loadedAt };
+          const matchers = new Map<string, CommandMatcher>();
+          const filters = rows.map((filter) => {
+            const key = `${filter.kind}\u0000${filter.action}\u0000${filter.pattern}`;
+            const re = matchers.get(key) ?? this.#matchers.get(key) ?? compileStored(filter);
+            matchers.set(key, re);
+            return { filter, re };
+          });
+          if (version === this.#version) {
+            this.#compiled = { filters, loadedAt };
+            this.#matchers = matchers;
+          }
           return filters;
         })
         .finally(() => { if (this.#loading === loading) this.#loading = null; });
