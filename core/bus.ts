@@ -22,8 +22,9 @@ export interface BusMessages {
 export type Topic = keyof BusMessages;
 
 /**
- * The one way live-session control travels: terminate, watch, confirmations. Callers never
- * assume the session lives in their process. In-process by default; a PostgreSQL
+ * The one way live-session control travels: terminate, watch, confirmations; and the one way
+ * caches of domain data in every process learn of a change (`access.changed`, see ChangeFeed).
+ * Callers never assume the session lives in their process. In-process by default; a PostgreSQL
  * LISTEN/NOTIFY or Redis implementation plugs in here when gateways run as several processes.
  */
 export interface Bus {
