@@ -14,6 +14,8 @@ import { startGateway } from '../gateway/index.ts';
 import { ensureWebBuild } from '../server/webBuild.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from './gatewayCluster.ts';
+import { installProcessGuard } from './processGuard.ts';
+import { createLogger } from '../core/logger.ts';
 
 const USAGE = `usage: bastion <command>
 
@@ -89,6 +91,7 @@ async function run(command: string, args: string[]): Promise<void> {
     case 'start':
     case 'server':
     case 'gateway': {
+      installProcessGuard(createLogger(config.logLevel).child({ component: 'process' }));
       if (command !== 'gateway') await ensureWebBuild((line) => console.log(line));
       const workers = command === 'server' ? 0 : config.gatewayWorkers;
       const bus = workers > 0 ? new ClusterBus() : undefined;
@@ -133,7 +136,9 @@ class UsageError extends Error {}
 
 const [command = 'start', ...rest] = process.argv.slice(2);
 if (isGatewayWorker()) {
-  runGatewayWorker(loadConfig()).catch((err: unknown) => {
+  const config = loadConfig();
+  installProcessGuard(createLogger(config.logLevel).child({ component: 'process' }));
+  runGatewayWorker(config).catch((err: unknown) => {
     console.error('bastion: gateway worker failed:', err instanceof Error ? err.message : err);
     process.exit(1);
   });

@@ -36,6 +36,16 @@ const envSchema = z.object({
   BASTION_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(180),
   BASTION_CONFIRM_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   BASTION_SESSION_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  BASTION_BACKEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  BASTION_LOGIN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  BASTION_MAX_STARTUPS: z.coerce.number().int().min(1).max(100_000).default(100),
+  BASTION_MAX_STARTUPS_PER_SOURCE: z.coerce.number().int().min(1).max(100_000).default(10),
+  BASTION_MAX_AUTH_TRIES: z.coerce.number().int().min(1).max(100).default(10),
+  BASTION_HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  BASTION_HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  BASTION_HTTP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(0).max(100_000).default(64),
+  BASTION_LOGIN_SLOWDOWN_THRESHOLD: z.coerce.number().int().min(1).default(20),
+  BASTION_LOGIN_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
 });
 
 export type Database =
@@ -63,6 +73,23 @@ export interface Config {
   confirmTimeoutSeconds: number;
   /** How often a gateway marks its live sessions as alive; a session not marked for three periods is closed as interrupted. */
   sessionHeartbeatSeconds: number;
+  /** How long a backend may take to answer (TCP connect, SSH handshake, login; also the keepalive period once connected). */
+  backendTimeoutSeconds: number;
+  /** From TCP accept to authenticated, like OpenSSH's LoginGraceTime. */
+  loginGraceSeconds: number;
+  /** Unauthenticated SSH connections allowed at once, in total and from one source address (OpenSSH MaxStartups). */
+  maxStartups: number;
+  maxStartupsPerSource: number;
+  /** Authentication requests (none, key offers, passwords, …) one SSH connection may make. */
+  maxAuthTries: number;
+  httpHeadersTimeoutSeconds: number;
+  httpRequestTimeoutSeconds: number;
+  /** Open HTTP connections from one source address; 0 = no cap. Trusted proxies are exempt. */
+  httpMaxConnectionsPerSource: number;
+  /** Failures on one account (all sources) within the lockout period after which attempts are slowed down, never refused. */
+  loginSlowdownThreshold: number;
+  /** Login attempts (web and SSH) one source address may make per minute; 0 = no limit. */
+  loginRatePerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -115,5 +142,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionDays: e.BASTION_RETENTION_DAYS,
     confirmTimeoutSeconds: e.BASTION_CONFIRM_TIMEOUT_SECONDS,
     sessionHeartbeatSeconds: e.BASTION_SESSION_HEARTBEAT_SECONDS,
+    backendTimeoutSeconds: e.BASTION_BACKEND_TIMEOUT_SECONDS,
+    loginGraceSeconds: e.BASTION_LOGIN_GRACE_SECONDS,
+    maxStartups: e.BASTION_MAX_STARTUPS,
+    maxStartupsPerSource: e.BASTION_MAX_STARTUPS_PER_SOURCE,
+    maxAuthTries: e.BASTION_MAX_AUTH_TRIES,
+    httpHeadersTimeoutSeconds: e.BASTION_HTTP_HEADERS_TIMEOUT_SECONDS,
+    httpRequestTimeoutSeconds: e.BASTION_HTTP_REQUEST_TIMEOUT_SECONDS,
+    httpMaxConnectionsPerSource: e.BASTION_HTTP_MAX_CONNECTIONS_PER_SOURCE,
+    loginSlowdownThreshold: e.BASTION_LOGIN_SLOWDOWN_THRESHOLD,
+    loginRatePerMinute: e.BASTION_LOGIN_RATE_PER_MINUTE,
   };
 }

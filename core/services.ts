@@ -124,7 +124,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
       auditLogs: new AuditLogService(ds),
-      operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs }),
+      operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 }),
       sessions,
       bus,
       commandFilters: new CommandFilterService(ds, access, changes),

@@ -19,6 +19,24 @@ export interface BackendLogin {
   typedPassword?: string | undefined;
 }
 
+/** Bytes a backend may send before the login completes (identification, greeting lines, key exchange, banner). */
+const MAX_PRE_LOGIN_BYTES = 256 * 1024;
+
+/** Why an established backend connection was lost (keepalive timeout, reset), once it was. */
+const lostReasons = new WeakMap<BackendClient, string>();
+
+/** One line for the operator when the backend connection failed under a running session, else null. */
+export function backendLost(client: BackendClient): string | null {
+  return lostReasons.get(client) ?? null;
+}
+
+function describeLoss(err: BackendFailure): string {
+  if (/keepalive/i.test(err.message)) return 'the server stopped answering';
+  if (err.code === 'ECONNRESET') return 'the connection was reset';
+  if (err.level === 'closed') return 'the server closed the connection';
+  return err.message.slice(0, 200);
+}
+
 /** Connects and logs in; rejects with an OperatorError naming what went wrong. */
 export async function connectBackend(gw: GatewayContext, grant: Grant, login: BackendLogin, log: Logger): Promise<BackendClient> {
   const { asset, systemUser } = grant;
@@ -33,7 +51,8 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
     username: systemUser.username,
     ...credentials,
     readyTimeout: gw.options.backendReadyTimeoutMs,
-    keepaliveInterval: 15_000,
+    // A backend that stops answering mid-session is given up after three missed keepalives.
+    keepaliveInterval: Math.min(15_000, gw.options.backendReadyTimeoutMs),
     keepaliveCountMax: 3,
     algorithms: BACKEND_ALGORITHMS,
     tryKeyboard: Boolean(credentials.password),
@@ -62,22 +81,46 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
   client.on('connect', () => client.setNoDelay(true));
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error & { level?: string; code?: string }) => {
-      client.off('ready', onReady);
-      client.end();
-      reject(new OperatorError(hostKeyProblem ?? describeFailure(err, where, systemUser.username, asset.name)));
-    };
-    const onReady = () => {
-      client.off('error', onError);
-      // Later errors (keepalive timeout, reset) end the channels; they only need logging.
-      client.on('error', (err) => log.debug({ err }, 'backend connection error'));
-      resolve();
-    };
-    client.once('ready', onReady);
-    client.once('error', onError);
-    // Our own socket (ssh2 takes it as `sock` and handles its errors and the ready timeout as
+    // Our own socket (ssh2 takes it as `sock`, handles its errors and runs the ready timeout as
     // with its own), so that its reads can be made to take turns with other sessions'.
     const sock = new Socket();
+    let settled = false;
+    // One error listener for the client's whole life, never removed: a backend that fails can
+    // emit several errors in a row (the ready timeout, then "Connection lost before handshake"
+    // as the socket closes), and an 'error' event without a listener kills the process.
+    // Everything the backend sends before the login completes is small (identification, key
+    // exchange, banner); a peer that floods it is not an SSH server we want to parse for long.
+    let preReadyBytes = 0;
+    const countPreReady = (chunk: Buffer): void => {
+      preReadyBytes += chunk.length;
+      if (preReadyBytes > MAX_PRE_LOGIN_BYTES) {
+        sock.off('data', countPreReady);
+        fail(Object.assign(new Error(`sent more than ${MAX_PRE_LOGIN_BYTES} bytes before the login completed`), { level: 'protocol' }));
+      }
+    };
+    sock.on('data', countPreReady);
+    const fail = (err: BackendFailure) => {
+      if (settled) {
+        if (!lostReasons.has(client)) lostReasons.set(client, describeLoss(err));
+        log.info({ err: err.message, level: err.level, code: err.code }, 'backend connection lost');
+        return;
+      }
+      settled = true;
+      log.info({ err: err.message, level: err.level, code: err.code }, 'backend connection failed');
+      client.end();
+      sock.destroy();
+      reject(new OperatorError(hostKeyProblem ?? describeFailure(err, where, systemUser.username, asset.name)));
+    };
+    client.on('error', fail);
+    // A backend that hangs up after its identification ends the connection without any error
+    // (ssh2 also stops its ready timer then): without this the login would wait forever.
+    client.once('close', () => fail(Object.assign(new Error('closed during handshake'), { level: 'closed' })));
+    client.once('ready', () => {
+      sock.off('data', countPreReady);
+      if (settled) return;
+      settled = true;
+      resolve();
+    });
     fairReads(sock);
     sock.connect({ host: asset.address, port: asset.port });
     client.connect({ ...config, sock });
@@ -100,7 +143,9 @@ async function credentialsFor(gw: GatewayContext, grant: Grant, login: BackendLo
   };
 }
 
-function describeFailure(err: Error & { level?: string; code?: string }, where: string, username: string, assetName: string): string {
+type BackendFailure = Error & { level?: string; code?: string };
+
+function describeFailure(err: BackendFailure, where: string, username: string, assetName: string): string {
   if (err.level === 'client-authentication') return `${username} could not log in to ${assetName}: the server refused the credentials`;
   switch (err.code) {
     case 'ECONNREFUSED': return `cannot connect to ${where}: connection refused`;
@@ -112,9 +157,12 @@ function describeFailure(err: Error & { level?: string; code?: string }, where: 
     case 'ECONNRESET': return `cannot connect to ${where}: connection reset`;
     default: break;
   }
-  if (/timed out/i.test(err.message)) return `cannot connect to ${where}: timed out`;
-  if (err.level === 'client-timeout') return `cannot connect to ${where}: timed out`;
-  if (/handshake|algorithm/i.test(err.message)) return `cannot connect to ${where}: no common SSH algorithms`;
+  if (err.level === 'client-timeout' || /timed out/i.test(err.message)) return `cannot connect to ${where}: timed out`;
+  if (err.level === 'closed' || /Connection lost before handshake/.test(err.message)) return `cannot connect to ${where}: the server closed the connection during the SSH handshake`;
+  if (/algorithm/i.test(err.message)) return `cannot connect to ${where}: no common SSH algorithms`;
+  // Anything else from the protocol parser (bad identification, bad packet length, too many
+  // greeting lines, a MAC that does not verify): the peer is not an SSH server we can talk to.
+  if (err.level === 'protocol' || err.level === 'handshake' || err.level === undefined) return `cannot connect to ${where}: the server does not speak SSH`;
   return `cannot connect to ${where}: ${err.message}`;
 }
 

@@ -56,21 +56,26 @@ export async function remoteLogin(target: RemoteTarget, account: RemoteAccount, 
   };
   client.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => account.password?.reveal() ?? '')));
   await new Promise<void>((resolve, reject) => {
-    // ssh2's readyTimeout does not cover a TCP connect that never completes everywhere.
-    const timer = setTimeout(() => fail(new RemoteLoginError('timeout', `${target.address}:${target.port} did not answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs + 1000);
+    let settled = false;
     const fail = (e: RemoteLoginError) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      client.removeAllListeners('ready');
       client.end();
+      client.destroy();
       reject(e);
     };
+    // ssh2's readyTimeout does not cover a TCP connect that never completes everywhere.
+    const timer = setTimeout(() => fail(new RemoteLoginError('timeout', `${target.address}:${target.port} did not answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs + 1000);
+    // Never removed: a failing backend can emit several errors in a row (the ready timeout, then
+    // "Connection lost before handshake"), and an 'error' without a listener ends the process.
+    client.on('error', (err: Error & { level?: string; code?: string }) => fail(classify(err, target, account.username, hostKeyProblem)));
     client.once('ready', () => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      client.removeAllListeners('error');
-      client.on('error', () => { /* later errors end the channels */ });
       resolve();
     });
-    client.once('error', (err: Error & { level?: string; code?: string }) => fail(classify(err, target, account.username, hostKeyProblem)));
     client.connect(config);
   });
   return client;

@@ -8,7 +8,7 @@ import type { SessionState } from './sessionState.ts';
 import { LineReader } from '../menu/lineReader.ts';
 import { AssetMenu } from '../menu/menu.ts';
 import { findAsset, parseMenuTarget, systemUsersFor } from '../targets.ts';
-import { connectBackend, openShell } from '../backend.ts';
+import { backendLost, connectBackend, openShell } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { bridge, type BridgeResult } from '../proxy/bridge.ts';
 import { shellGuard } from '../proxy/commandPolicy.ts';
@@ -122,11 +122,13 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
   const res = await bridge(live, channel, remote, state, { gate: guard });
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${oneLine(res.terminated)}\x1b[0m\r\n`);
+  const lost = backendLost(backendClient);
+  if (lost && !res.terminated && channel.writable) reader.write(`\r\n[bastion] connection to ${safe(asset.name)} lost: ${oneLine(lost)}\r\n`);
   // Not awaited: the row and the recording tail are closed while the operator moves on
   // (shutdown still waits for them through the registry).
   void live.end({
     status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
-    endReason: res.terminated ?? (res.operatorGone ? 'operator disconnected' : 'shell exited'),
+    endReason: res.terminated ?? (lost ? `connection lost: ${lost}` : res.operatorGone ? 'operator disconnected' : 'shell exited'),
   });
   return res;
 }

@@ -103,11 +103,16 @@ function dial(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true });
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    let connected = false;
     socket.once('connect', () => {
+      connected = true;
       socket.setTimeout(0);
-      socket.removeAllListeners('error');
       resolve(socket);
     });
-    socket.once('error', reject);
+    // Kept for the socket's whole life (the caller adds its own logging listener once wired):
+    // an error in between must not find the socket without a listener.
+    socket.on('error', (err) => {
+      if (!connected) reject(err);
+    });
   });
 }
