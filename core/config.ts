@@ -28,6 +28,7 @@ const envSchema = z.object({
   BASTION_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BASTION_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(720),
   BASTION_IDLE_TIMEOUT_MINUTES: z.coerce.number().int().min(0).max(60 * 24).default(30),
+  BASTION_IDLE_TIMEOUT_EXEC_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
   BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(0),
   BASTION_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
   BASTION_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
@@ -63,7 +64,10 @@ export interface Config {
   trustProxy: string[];
   logLevel: z.infer<typeof envSchema>['BASTION_LOG_LEVEL'];
   sessionTtlMinutes: number;
+  /** Sessions with a terminal: no input and no output for this long ends them (0 = never). */
   idleTimeoutMinutes: number;
+  /** Sessions without a terminal (exec, SFTP, tunnels): the same, 0 = never (the default). */
+  idleTimeoutExecMinutes: number;
   maxSessionsPerUser: number;
   lockoutThreshold: number;
   lockoutMinutes: number;
@@ -134,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.BASTION_LOG_LEVEL,
     sessionTtlMinutes: e.BASTION_SESSION_TTL_MINUTES,
     idleTimeoutMinutes: e.BASTION_IDLE_TIMEOUT_MINUTES,
+    idleTimeoutExecMinutes: e.BASTION_IDLE_TIMEOUT_EXEC_MINUTES,
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
     lockoutThreshold: e.BASTION_LOCKOUT_THRESHOLD,
     lockoutMinutes: e.BASTION_LOCKOUT_MINUTES,

@@ -10,8 +10,10 @@ import type { SessionRegistry } from './sessionRegistry.ts';
 export interface GatewayOptions {
   /** How often every live session re-asks core/access whether it still holds (rule 11). */
   accessCheckMs: number;
-  /** Idle time after which a session is ended; 0 = never. */
+  /** Idle time (no input and no output) after which a session with a terminal (PTY) is ended; 0 = never. */
   idleTimeoutMs: number;
+  /** The same for sessions without a terminal: exec, SFTP, tunnels; 0 (the default) = never, a quiet backup is not idle. */
+  idleTimeoutExecMs: number;
   /** How long a backend may take to connect and log in. */
   backendReadyTimeoutMs: number;
 }

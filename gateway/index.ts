@@ -28,6 +28,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   const options: GatewayOptions = {
     accessCheckMs: opts.accessCheckMs ?? 20_000,
     idleTimeoutMs: opts.idleTimeoutMs ?? config.idleTimeoutMinutes * 60_000,
+    idleTimeoutExecMs: opts.idleTimeoutExecMs ?? config.idleTimeoutExecMinutes * 60_000,
     backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
   };
   const sessions = new SessionRegistry(services, options, log);

@@ -46,6 +46,8 @@ export class LiveSession {
   bytesIn = 0;
   bytesOut = 0;
   lastActivityAt = Date.now();
+  /** A PTY is attached (an interactive shell or exec -t): the idle timeout for terminals applies. */
+  hasTerminal = false;
   readonly log: Logger;
   readonly #watchers: Watchers;
   #cast: CastSink | null = null;
@@ -87,6 +89,7 @@ export class LiveSession {
       systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.kind, clientAddress: op.clientAddress,
     });
     const live = new LiveSession(gw, op, row, grant, init.action);
+    live.hasTerminal = init.size !== null;
     gw.sessions.add(live);
     live.log.info('session started');
     await live.#openTaps(store, init);
@@ -156,8 +159,8 @@ export class LiveSession {
   /** Backend → operator bytes. */
   output(chunk: Buffer): void {
     this.bytesOut += chunk.length;
-    // An exec or a tunnel is busy while data flows either way; a shell only while someone types.
-    if (this.row.kind !== 'shell') this.lastActivityAt = Date.now();
+    // Output is activity too: a shell running `top` or a build is not idle.
+    this.lastActivityAt = Date.now();
     this.#cast?.output(chunk);
     this.#commands?.output(chunk);
     if (this.#watchers.has(this.id)) this.#stream('o', this.#decoder.write(chunk));

@@ -108,9 +108,12 @@ export class SessionRegistry {
           s.terminate(`your access to ${s.grant.asset.name} as ${s.grant.systemUser.username} has been revoked or has expired`, { by: 'access' });
           continue;
         }
-        const idle = this.options.idleTimeoutMs;
+        // Only terminals are ended for idling by default: a quiet exec (a backup, a migration),
+        // an SFTP client between files or a tunnel is left alone unless the exec timeout is set.
+        const idle = s.hasTerminal ? this.options.idleTimeoutMs : this.options.idleTimeoutExecMs;
         if (idle > 0 && now - s.lastActivityAt > idle) {
-          s.terminate(`idle for more than ${Math.round(idle / 60_000)} minute(s)`, { by: 'idle timeout' });
+          const span = idle >= 60_000 ? `${Math.round(idle / 60_000)} minute(s)` : `${Math.round(idle / 1000)} seconds`;
+          s.terminate(`idle for more than ${span}`, { by: 'idle timeout' });
         }
       }
       // Connections of users who may no longer log in (also those only looking at the menu)
