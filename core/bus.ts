@@ -15,6 +15,11 @@ export interface BusMessages {
   'command.decided': { requestId: string; approved: boolean; by: string | null };
   /** A process that may have missed `command.pending` messages (it just started, or its bus reconnected) asks holders to announce theirs again. */
   'command.sync': { reason: 'start' | 'reconnect' };
+  /**
+   * A user's live privileges are withdrawn now (an admin lock, a password reset, disabling):
+   * every process ends that user's SSH sessions and connections and closes their websockets.
+   */
+  'user.revoked': { userId: string; reason: string };
   /** Users, groups, assets, nodes, system users, permissions or command filters changed somewhere: drop caches (see ChangeFeed). */
   'access.changed': { kind: string };
 }

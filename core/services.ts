@@ -114,10 +114,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }));
     return {
       config, log, ds, vault, changes, bootstrapResult,
-      users: new UserService(ds, changes),
+      users: new UserService(ds, changes, bus),
       groups: new GroupService(ds, changes),
       userKeys: new UserKeyService(ds),
-      apiTokens: new ApiTokenService(ds),
+      apiTokens: new ApiTokenService(ds, changes),
       webSessions: new WebSessionService(ds, config.sessionTtlMinutes),
       authentication: new AuthenticationService(ds, vault, { threshold: config.lockoutThreshold, minutes: config.lockoutMinutes }),
       totp: new TotpEnrolmentService(ds, vault),

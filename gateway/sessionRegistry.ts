@@ -38,6 +38,8 @@ export class SessionRegistry {
     this.#unsubscribe.push(this.services.bus.subscribe('session.terminate', (m) => {
       for (const s of this.#live) if (s.id === m.sessionId) s.terminate(m.reason, { by: m.by });
     }));
+    // A user locked or re-keyed by an admin (any process): their sessions and connections end now.
+    this.#unsubscribe.push(this.services.bus.subscribe('user.revoked', (m) => this.#revoke(m.userId, m.reason)));
   }
 
   stop(): void {
@@ -127,6 +129,16 @@ export class SessionRegistry {
       }
     } catch (err) {
       this.log.error({ err }, 'live session check failed');
+    }
+  }
+
+  #revoke(userId: string, reason: string): void {
+    for (const s of this.#live) if (s.grant.userId === userId) s.terminate(reason, { by: 'admin' });
+    for (const c of this.#connections) {
+      if (c.userId !== userId) continue;
+      this.#connections.delete(c);
+      // A moment later, so that the sessions' last words reach the terminal first.
+      setTimeout(() => c.kick(reason), 500).unref();
     }
   }
 

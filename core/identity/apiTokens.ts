@@ -1,15 +1,17 @@
 import type { DataSource } from 'typeorm';
 import type { Actor } from '../actor.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { ApiTokenEntity, UserEntity, type ApiToken, type User } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { hashToken, newToken } from './tokens.ts';
+import type { ChangeFeed } from '../changeFeed.ts';
 
 export const TOKEN_PREFIX = 'bst_';
 
 export class ApiTokenService {
-  constructor(private readonly ds: DataSource) {}
+  /** `changes` tells live holders of a token (websockets) to check it again when one is deleted. */
+  constructor(private readonly ds: DataSource, private readonly changes?: ChangeFeed) {}
 
   list(userId: string): Promise<ApiToken[]> {
     return this.ds.getRepository(ApiTokenEntity).find({ where: { userId }, order: { createdAt: 'ASC' } });
@@ -17,6 +19,8 @@ export class ApiTokenService {
 
   /** Returns the token text once; only its SHA-256 is kept. */
   async create(actor: Actor, userId: string, input: { name: string; expiresAt?: Date | null | undefined }): Promise<{ token: string; record: ApiToken }> {
+    // A token born expired would be a token that silently never works (or, checked loosely, always does).
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new ValidationError('must be in the future', { field: 'expiresAt' });
     const token = newToken(TOKEN_PREFIX);
     const record: ApiToken = {
       id: newId(), userId, name: input.name, tokenHash: hashToken(token), prefix: token.slice(0, 10),
@@ -36,6 +40,7 @@ export class ApiTokenService {
       await em.getRepository(ApiTokenEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'api_token', resourceId: id, resourceName: t.name });
     });
+    this.changes?.emit('users');
   }
 
   async resolve(token: string): Promise<User | null> {

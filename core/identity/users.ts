@@ -4,11 +4,12 @@ import type { ChangeFeed } from '../changeFeed.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
-import { AuthSessionEntity, UserEntity, UserGroupEntity, type Role, type User, type UserGroup } from '../db/entities/index.ts';
+import { ApiTokenEntity, AuthSessionEntity, UserEntity, UserGroupEntity, type Role, type User, type UserGroup } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { hashPassword, verifyPassword } from './passwordHash.ts';
 import { checkPasswordRules } from './passwordRules.ts';
 import { randomBytes } from 'node:crypto';
+import type { Bus } from '../bus.ts';
 
 export interface UserInput {
   username: string;
@@ -32,7 +33,12 @@ export interface UserListQuery extends ListQuery {
 }
 
 export class UserService {
-  constructor(private readonly ds: DataSource, private readonly changes: ChangeFeed) {}
+  constructor(private readonly ds: DataSource, private readonly changes: ChangeFeed, private readonly bus?: Bus) {}
+
+  /** Ends whatever the user holds live, in every process: SSH sessions, connections, websockets. */
+  #revokeLive(userId: string, reason: string): void {
+    this.bus?.publish('user.revoked', { userId, reason });
+  }
 
   async list(q: UserListQuery): Promise<Page<User>> {
     const qb = this.ds.getRepository(UserEntity).createQueryBuilder('u').leftJoinAndSelect('u.groups', 'g').orderBy('u.username', 'ASC');
@@ -102,11 +108,15 @@ export class UserService {
       if (patch.groups !== undefined) user.groups = await loadGroups(em, patch.groups);
       user.updatedAt = new Date();
       await em.getRepository(UserEntity).save(user);
-      // Disabling or re-keying a user ends their web sessions at once.
+      // Disabling or re-keying a user ends their web sessions at once; their API tokens are
+      // deleted, so that re-enabling the account does not bring them back.
       if (patch.active === false || passwordHash || patch.role !== undefined) await em.getRepository(AuthSessionEntity).delete({ userId: id });
+      if (patch.active === false || passwordHash) await em.getRepository(ApiTokenEntity).delete({ userId: id });
       await writeOperation(em, actor, { action: 'update', resourceType: 'user', resourceId: id, resourceName: user.username, changes: { ...patch, password: patch.password ? 'changed' : undefined } });
     });
     this.changes.emit('users');
+    if (passwordHash && actor.id !== id) this.#revokeLive(id, 'your password has been reset by an administrator');
+    else if (patch.active === false) this.#revokeLive(id, 'your account has been disabled');
     return this.get(id);
   }
 
@@ -130,6 +140,7 @@ export class UserService {
       await writeOperation(em, actor, { action: locked ? 'lock' : 'unlock', resourceType: 'user', resourceId: id, resourceName: user.username });
     });
     this.changes.emit('users');
+    if (locked) this.#revokeLive(id, 'your account has been locked by an administrator');
     return this.get(id);
   }
 
@@ -151,8 +162,11 @@ export class UserService {
     await this.ds.transaction(async (em) => {
       await em.getRepository(UserEntity).update({ id: user.id }, { passwordHash, mustChangePassword: true, failedLogins: 0, lockedUntil: null, updatedAt: new Date() });
       await em.getRepository(AuthSessionEntity).delete({ userId: user.id });
+      await em.getRepository(ApiTokenEntity).delete({ userId: user.id });
       await writeOperation(em, actor, { action: 'reset_password', resourceType: 'user', resourceId: user.id, resourceName: user.username });
     });
+    this.changes.emit('users');
+    this.#revokeLive(user.id, 'your password has been reset by an administrator');
     return oneTime;
   }
 

@@ -8,6 +8,31 @@ import { authenticateRequest } from '../middleware/authenticate.ts';
 import { screenFromCast } from './castScreen.ts';
 
 const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
+/** Also re-checked on a timer, for what changes with time alone (account expiry, web session TTL). */
+const RECHECK_MS = 15_000;
+
+/** Whether the Origin header (when sent) names this very host; `null` and garbage do not. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/** One open live view, with the upgrade request it was authorized on, to authorize again. */
+interface OpenWatch {
+  ws: WebSocket;
+  req: IncomingMessage;
+  userId: string;
+}
+
+/** May the caller of `req` watch live sessions now? The same answer as at the upgrade. */
+async function mayWatch(services: Services, req: IncomingMessage): Promise<boolean> {
+  const auth = await authenticateRequest(services, req as unknown as Request);
+  return auth !== null && !auth.user.mustChangePassword && services.access.roleCan(auth.user.role, 'audit');
+}
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: { code: String(status), message } });
@@ -21,13 +46,45 @@ function refuse(socket: Duplex, status: number, message: string): void {
  */
 export function attachWatchSocket(server: Server, services: Services): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const open = new Set<OpenWatch>();
+  const revoke = (w: OpenWatch): void => {
+    open.delete(w);
+    w.ws.close(1008, 'access revoked');
+  };
+  // Privileges are checked again whenever users change anywhere (disable, lock, role, token
+  // deleted — over the bus from other processes too), and on a timer; a watch that would not
+  // be allowed now is closed now.
+  let rechecking = false;
+  let again = false;
+  const recheck = (): void => {
+    // A change seen while a pass runs gets a pass of its own after it.
+    if (rechecking) {
+      again = true;
+      return;
+    }
+    rechecking = true;
+    void (async () => {
+      do {
+        again = false;
+        for (const w of [...open]) {
+          const ok = await mayWatch(services, w.req).catch(() => false);
+          if (!ok) revoke(w);
+        }
+      } while (again);
+    })().finally(() => { rechecking = false; });
+  };
+  const offChanges = services.changes.subscribe((kind) => { if (kind === 'users' || kind === 'all') recheck(); });
+  const offRevoked = services.bus.subscribe('user.revoked', (m) => {
+    for (const w of [...open]) if (w.userId === m.userId) revoke(w);
+  });
+  const timer = setInterval(recheck, RECHECK_MS);
+  timer.unref();
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://bastion');
       const m = WATCH_PATH.exec(url.pathname);
       if (!m) return refuse(socket, 404, 'Not Found');
-      const origin = req.headers.origin;
-      if (origin && new URL(origin).host !== req.headers.host) return refuse(socket, 403, 'Forbidden');
+      if (!sameOrigin(req.headers.origin, req.headers.host)) return refuse(socket, 403, 'Forbidden');
       const auth = await authenticateRequest(services, req as unknown as Request);
       if (!auth) return refuse(socket, 401, 'Unauthorized');
       if (auth.user.mustChangePassword || !services.access.roleCan(auth.user.role, 'audit')) return refuse(socket, 403, 'Forbidden');
@@ -36,12 +93,20 @@ export function attachWatchSocket(server: Server, services: Services): () => voi
       const session = await services.sessions.get(id).catch(() => null);
       if (!session) return refuse(socket, 404, 'Not Found');
       if (session.status !== 'active') return refuse(socket, 409, 'Conflict');
-      wss.handleUpgrade(req, socket, head, (ws) => { void watch(ws, services, id, auth.user.username); });
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const w: OpenWatch = { ws, req, userId: auth.user.id };
+        open.add(w);
+        ws.on('close', () => open.delete(w));
+        void watch(ws, services, id, auth.user.username);
+      });
     })().catch(() => refuse(socket, 500, 'Internal Server Error'));
   };
   server.on('upgrade', onUpgrade);
   return () => {
     server.off('upgrade', onUpgrade);
+    offChanges();
+    offRevoked();
+    clearInterval(timer);
     for (const c of wss.clients) c.close(1001, 'server shutting down');
     wss.close();
   };
