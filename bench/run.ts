@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or api, playback, filters) runs only the ones named.
+ * `npm run bench -- gateway` (or api, playback, filters, commandlog) runs only the ones named.
  */
 import { runApiBench } from './api.ts';
+import { runCommandLogBench } from './commandlog.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runPlaybackBench } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
@@ -13,6 +14,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['gateway', () => runGatewayBench()],
   ['playback', () => runPlaybackBench()],
   ['filters', () => runFiltersBench()],
+  ['commandlog', () => runCommandLogBench()],
 ];
 
 const only = process.argv.slice(2);

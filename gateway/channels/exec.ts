@@ -44,7 +44,9 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       live = await LiveSession.open(gw, op, {
         grant, kind: 'exec', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
         // Legacy scp's bytes are files, not a terminal: its FileTransfer rows are its record.
-        term: state.pty?.term, record: scp === null, recoverCommands: false,
+        term: state.pty?.term, record: scp === null,
+        // With a PTY (`ssh -t … bash -i`) the command line may start an interactive shell: its lines are recovered too.
+        recoverCommands: scp === null && state.pty !== null,
       });
     } catch (err) {
       void connecting?.then((c) => c.end(), () => undefined);

@@ -39,6 +39,7 @@
 import xterm from '@xterm/headless';
 import type { Terminal as XTerminal } from '@xterm/headless';
 import type { Logger } from '../../core/logger.ts';
+import { ReadlineLines, type AcceptedLine } from './readlineLines.ts';
 import { excerpt, plainText } from './terminalText.ts';
 
 const { Terminal } = xterm;
@@ -58,12 +59,21 @@ const ECHO_QUIET_MS = 20;
 const ECHO_POLL_MS = 5;
 /** The longest command line kept. */
 const MAX_COMMAND_CHARS = 8192;
+/** A readline shell turns bracketed paste on with its first prompt, well within this. */
+const READLINE_GRACE_MS = 5_000;
 
 export interface RecoveredCommand {
   input: string;
   output: string;
   offsetMs: number;
   at: Date;
+  /** A line ran with the terminal's echo off: `input` only says so and how long it was. */
+  notEchoed?: true;
+}
+
+/** What the command log shows for a line that ran unseen: its length, never its text. */
+export function notEchoedInput(length: number): string {
+  return `[input not echoed: ${length} character${length === 1 ? '' : 's'}]`;
 }
 
 export interface CommandRecorderOptions {
@@ -107,6 +117,16 @@ interface Slot {
   ahead?: string[];
 }
 
+/** A line the readline reader saw accepted, and the output after it. */
+interface ReadlineRecord {
+  at: Date;
+  line: AcceptedLine | null | undefined;
+  raw: Buffer[];
+  rawBytes: number;
+  /** No more output comes to it. */
+  complete: boolean;
+}
+
 const ALT_SCREEN = Buffer.from('\x1b[?');
 const ALT_MODES = new Set(['1049', '1047', '47']);
 /** `ESC [ ? 1049 ; 1047 h` and the like fit in this many bytes. */
@@ -138,6 +158,14 @@ export class CommandRecorder {
   #lastInputAt = 0;
   #lastOutputAt = 0;
   #settled: Promise<void> | null = null;
+  readonly #readline: ReadlineLines;
+  /** Lines the readline reader saw accepted, not yet reported (in order). */
+  #records: ReadlineRecord[] = [];
+  #recordQuiet: NodeJS.Timeout | null = null;
+  /** Lines recovered at Enter, waiting to know whether this is a readline shell. */
+  #keyLines: RecoveredCommand[] = [];
+  #graceTimer: NodeJS.Timeout | null = null;
+  readonly #startedMono = performance.now();
 
   constructor(opts: CommandRecorderOptions) {
     this.#cols = clampSize(opts.cols, 80);
@@ -145,6 +173,13 @@ export class CommandRecorder {
     this.#onCommand = opts.onCommand;
     this.#startedAt = (opts.startedAt ?? new Date()).getTime();
     this.#log = opts.log;
+    this.#readline = new ReadlineLines({
+      cols: this.#cols, rows: this.#rows,
+      onClose: (line, at) => this.#onReadlineClose(line, at),
+      onOutside: (data) => this.#onReadlineOutput(data),
+      onWindow: () => this.#completeRecords(),
+      onError: (err) => this.#fault(err),
+    });
   }
 
   /** Operator → backend bytes. */
@@ -152,6 +187,7 @@ export class CommandRecorder {
     if (this.#disposed || data.length === 0) return;
     this.#lastInputAt = performance.now();
     try {
+      this.#readline.input(data);
       this.#onInput(data);
     } catch (err) {
       this.#fault(err);
@@ -163,6 +199,7 @@ export class CommandRecorder {
     if (this.#disposed || data.length === 0) return;
     this.#lastOutputAt = performance.now();
     try {
+      this.#readline.output(data);
       this.#onOutput(data);
     } catch (err) {
       this.#fault(err);
@@ -214,6 +251,7 @@ export class CommandRecorder {
     if (this.#disposed) return;
     this.#cols = clampSize(cols, this.#cols);
     this.#rows = clampSize(rows, this.#rows);
+    this.#readline.resize(this.#cols, this.#rows);
     try {
       this.#term?.resize(this.#cols, this.#rows);
     } catch (err) {
@@ -231,9 +269,15 @@ export class CommandRecorder {
     this.#disposed = true;
     this.#clearTimer('linger');
     this.#clearTimer('quiet');
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = null;
     const term = this.#term;
     const phase = this.#phase;
-    this.#settled = new Promise<void>((resolve) => {
+    const readline = this.#readline.dispose().then(() => {
+      this.#clearRecordQuiet();
+      this.#completeRecords();
+    });
+    const legacy = new Promise<void>((resolve) => {
       const finish = (): void => {
         try {
           if (term && phase.kind === 'entered') this.#resolve(this.#newSlot(phase.at), term, phase.line);
@@ -251,6 +295,7 @@ export class CommandRecorder {
       if (term) term.write('', finish);
       else finish();
     });
+    this.#settled = Promise.all([legacy, readline]).then(() => undefined);
     return this.#settled;
   }
 
@@ -442,14 +487,110 @@ export class CommandRecorder {
       for (const line of lines) {
         if (!line.input) continue;
         const output = excerpt(dropTrailingPrompt(line.output, slot.prompt), EXCERPT_CHARS);
+        this.#keyLines.push({ input: line.input, output, offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at });
+      }
+    }
+    if (this.#slots.length === 0) this.#clearTimer('quiet');
+    this.#flushKeyLines();
+  }
+
+  /**
+   * Lines recovered at Enter are reported only in a shell that is no readline shell: there the
+   * readline reader knows better (it saw what ran, not what was typed, and never reads a
+   * password typed ahead and echoed by the terminal). A shell shows whether it is one with its
+   * first prompt, so they wait until the session is READLINE_GRACE_MS old (or ends).
+   */
+  #flushKeyLines(): void {
+    if (this.#readline.windows > 0) {
+      this.#keyLines = [];
+      return;
+    }
+    const wait = this.#startedMono + READLINE_GRACE_MS - performance.now();
+    if (wait > 0 && !this.#disposed) {
+      this.#graceTimer ??= setTimeout(() => {
+        this.#graceTimer = null;
+        this.#flushKeyLines();
+      }, wait).unref();
+      return;
+    }
+    const lines = this.#keyLines;
+    this.#keyLines = [];
+    for (const c of lines) {
+      try {
+        this.#onCommand(c);
+      } catch (err) {
+        this.#fault(err);
+      }
+    }
+  }
+
+  #onReadlineClose(line: Promise<AcceptedLine | null>, at: Date): void {
+    this.#completeRecords();
+    const record: ReadlineRecord = { at, line: undefined, raw: [], rawBytes: 0, complete: false };
+    this.#records.push(record);
+    void line.then((l) => {
+      record.line = l;
+      this.#reportRecords();
+    });
+    this.#armRecordQuiet();
+  }
+
+  /** Output outside readline windows: the excerpt of the last accepted line. */
+  #onReadlineOutput(data: Buffer): void {
+    const record = this.#records[this.#records.length - 1];
+    if (!record || record.complete || record.rawBytes >= EXCERPT_RAW_BYTES) return;
+    const room = EXCERPT_RAW_BYTES - record.rawBytes;
+    const part = data.length > room ? data.subarray(0, room) : data;
+    record.raw.push(Buffer.from(part));
+    record.rawBytes += part.length;
+    if (record.rawBytes >= EXCERPT_RAW_BYTES) this.#completeRecords();
+    else this.#armRecordQuiet();
+  }
+
+  /** The output of every accepted line so far is complete (a new line started, quiet, the end). */
+  #completeRecords(): void {
+    for (const r of this.#records) r.complete = true;
+    this.#reportRecords();
+  }
+
+  /** Reports complete, read records in order. */
+  #reportRecords(): void {
+    while (this.#records.length > 0 && this.#records[0]!.complete && this.#records[0]!.line !== undefined) {
+      const record = this.#records.shift()!;
+      const line = record.line;
+      if (!line) continue;
+      const offsetMs = Math.max(0, record.at.getTime() - this.#startedAt);
+      const output = excerpt(plainText(Buffer.concat(record.raw).toString('utf8')).replace(/^\n/, ''), EXCERPT_CHARS);
+      const commands: RecoveredCommand[] = line.kind === 'notEchoed'
+        ? [{ input: notEchoedInput(line.length), output, offsetMs, at: record.at, notEchoed: true }]
+        // A block of lines ran as one (a paste): its output is the last line's.
+        : line.lines.map((input, i) => ({ input: input.slice(0, MAX_COMMAND_CHARS), output: i === line.lines.length - 1 ? output : '', offsetMs, at: record.at }));
+      for (const c of commands) {
         try {
-          this.#onCommand({ input: line.input, output, offsetMs: Math.max(0, slot.at.getTime() - this.#startedAt), at: slot.at });
+          this.#onCommand(c);
         } catch (err) {
           this.#fault(err);
         }
       }
     }
-    if (this.#slots.length === 0) this.#clearTimer('quiet');
+    if (this.#records.length === 0) this.#clearRecordQuiet();
+  }
+
+  #armRecordQuiet(): void {
+    if (this.#disposed) return;
+    if (this.#recordQuiet) {
+      this.#recordQuiet.refresh();
+      return;
+    }
+    this.#recordQuiet = setTimeout(() => {
+      this.#recordQuiet = null;
+      this.#completeRecords();
+    }, EXCERPT_QUIET_MS).unref();
+  }
+
+  #clearRecordQuiet(): void {
+    if (this.#recordQuiet) clearTimeout(this.#recordQuiet);
+    this.#recordQuiet = null;
   }
 
   /** Output while no line is typed: the excerpt of the last entered line. */
