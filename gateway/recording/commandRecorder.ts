@@ -125,7 +125,15 @@ interface ReadlineRecord {
   rawBytes: number;
   /** No more output comes to it. */
   complete: boolean;
+  /** Keys sent while it ran (not to readline): the terminal may have echoed them into its output. */
+  typed: Buffer[];
+  typedBytes: number;
 }
+
+/** Keys typed while a command runs that are kept to take their echo out of its excerpt. */
+const MAX_TYPED_BYTES = 4096;
+/** Shorter typed lines are not taken out of an excerpt: they would cut words out of real output. */
+const MIN_REDACTED_CHARS = 4;
 
 const ALT_SCREEN = Buffer.from('\x1b[?');
 const ALT_MODES = new Set(['1049', '1047', '47']);
@@ -187,6 +195,7 @@ export class CommandRecorder {
     if (this.#disposed || data.length === 0) return;
     this.#lastInputAt = performance.now();
     try {
+      if (!this.#readline.open) this.#typedWhileRunning(data);
       this.#readline.input(data);
       this.#onInput(data);
     } catch (err) {
@@ -526,13 +535,21 @@ export class CommandRecorder {
 
   #onReadlineClose(line: Promise<AcceptedLine | null>, at: Date): void {
     this.#completeRecords();
-    const record: ReadlineRecord = { at, line: undefined, raw: [], rawBytes: 0, complete: false };
+    const record: ReadlineRecord = { at, line: undefined, raw: [], rawBytes: 0, complete: false, typed: [], typedBytes: 0 };
     this.#records.push(record);
     void line.then((l) => {
       record.line = l;
       this.#reportRecords();
     });
     this.#armRecordQuiet();
+  }
+
+  #typedWhileRunning(data: Buffer): void {
+    const record = this.#records[this.#records.length - 1];
+    if (!record || record.complete || record.typedBytes >= MAX_TYPED_BYTES) return;
+    const part = data.subarray(0, MAX_TYPED_BYTES - record.typedBytes);
+    record.typed.push(Buffer.from(part));
+    record.typedBytes += part.length;
   }
 
   /** Output outside readline windows: the excerpt of the last accepted line. */
@@ -560,7 +577,7 @@ export class CommandRecorder {
       const line = record.line;
       if (!line) continue;
       const offsetMs = Math.max(0, record.at.getTime() - this.#startedAt);
-      const output = excerpt(plainText(Buffer.concat(record.raw).toString('utf8')).replace(/^\n/, ''), EXCERPT_CHARS);
+      const output = excerpt(withoutTypedEcho(plainText(Buffer.concat(record.raw).toString('utf8')).replace(/^\n/, ''), record.typed), EXCERPT_CHARS);
       const commands: RecoveredCommand[] = line.kind === 'notEchoed'
         ? [{ input: notEchoedInput(line.length), output, offsetMs, at: record.at, notEchoed: true }]
         // A block of lines ran as one (a paste): its output is the last line's.
@@ -792,6 +809,21 @@ function dropTrailingPrompt(text: string, prompt: string): string {
   if (!last) return text;
   const isPrompt = (prompt.trim() && last.trimEnd() === prompt.trimEnd()) || /[$#%>]\s?$/.test(last);
   return isPrompt ? text.slice(0, nl + 1) : text;
+}
+
+/**
+ * Keys typed while a command runs are echoed by the terminal (its echo is on then) and land
+ * in the command's output, a password typed ahead of its prompt among them. The excerpt does
+ * not keep them (the recording still shows the screen as it was).
+ */
+function withoutTypedEcho(text: string, typed: Buffer[]): string {
+  if (typed.length === 0) return text;
+  let out = text;
+  for (const line of Buffer.concat(typed).toString('utf8').split(/[\r\n]/)) {
+    const t = typedText(Buffer.from(line));
+    if (t.length >= MIN_REDACTED_CHARS) out = out.split(t).join('');
+  }
+  return out;
 }
 
 /** A typed-ahead line, from the keystrokes: printable text with backspaces applied. */
