@@ -27,6 +27,7 @@ const ADMIN_PW = 'Live-filters-admin-1';
 const OP_PW = 'Live-filters-op-pass-1';
 /** Connections per check: gateway workers take new connections in turn, so 4 reach each of 2 workers twice. */
 const CONNECTIONS = 4;
+const WORKERS = 2;
 /** The promise of issue 11: a change is in force in every process within this long. */
 const IN_FORCE_MS = 1000;
 
@@ -38,7 +39,8 @@ interface Product {
 /** Starts `node --import tsx bin/bastion.ts <command>` and waits until it says it is running. */
 async function startProduct(command: 'start' | 'server' | 'gateway', env: Record<string, string>): Promise<Product> {
   const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', command], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: process.env.LIVE_LOG ?? 'warn', ...env },
+    // Info level: the gateway workers' log lines (with their pids) show which worker took what.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'info', ...env },
     extendEnv: false, reject: false, all: true, timeout: 300_000,
   });
   let out = '';
@@ -79,6 +81,8 @@ function exec(sshPort: number, command: string): Promise<ExecResult> {
 interface World {
   api: ApiClient;
   account: string;
+  /** The gateway's output so far: its JSON log lines carry the pid of the worker that wrote them. */
+  gatewayLog(): string;
   sshPort: number;
   ids: { user: string; asset: string; systemUser: string };
 }
@@ -106,6 +110,21 @@ function marker(account: string): string {
   return dir;
 }
 
+/** The pids of the gateway processes that logged `msg` since `from` (an offset into the log). */
+function pidsThatLogged(log: string, from: number, msg: string): number[] {
+  const pids = new Set<number>();
+  for (const line of log.slice(from).split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; pid?: number };
+      if (entry.msg === msg && entry.pid !== undefined) pids.add(entry.pid);
+    } catch {
+      // A line cut at `from`.
+    }
+  }
+  return [...pids].sort();
+}
+
 /**
  * Every gateway process decides `rm -rf …` as expected, first with a harmless probe (a path
  * that does not exist) retried until the change is in force or IN_FORCE_MS have passed since
@@ -121,6 +140,7 @@ async function expectEverywhere(w: World, changedAt: number, expected: { refused
     if (probes.every(decided)) break;
     assert.ok(Date.now() - changedAt < IN_FORCE_MS, `not in force in every gateway process ${IN_FORCE_MS} ms after the change (attempt ${attempt}): ${JSON.stringify(probes)}`);
   }
+  const from = w.gatewayLog().length;
   for (let i = 0; i < CONNECTIONS; i++) {
     const dir = marker(w.account);
     const r = await exec(w.sshPort, `rm -rf ${dir}`);
@@ -134,6 +154,10 @@ async function expectEverywhere(w: World, changedAt: number, expected: { refused
       assert.equal(existsSync(dir), true, `connection ${i}: the refused command did not run`);
     }
   }
+  // Both workers took connections, and (when refused) both refused: their own log lines say so.
+  const both = async (msg: string) => (await eventually(async () => pidsThatLogged(w.gatewayLog(), from, msg), (p) => p.length >= WORKERS, 5000)).length;
+  assert.equal(await both('operator authenticated'), WORKERS, 'the connections reached every gateway worker');
+  if (expected !== 'runs') assert.equal(await both('command refused by a filter'), WORKERS, 'every gateway worker refused');
 }
 
 /** "Try a command" (the filter page's check) gives the verdict the gateway just gave. */
@@ -198,11 +222,11 @@ describe('command filters in the shipped topologies', { skip }, () => {
     const [httpPort, sshPort] = [await freePort(), await freePort()];
     const product = await startProduct('start', {
       BASTION_DATA_DIR: makeTempDir('bastion-live-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
-      BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW,
+      BASTION_GATEWAY_WORKERS: String(WORKERS), BASTION_ADMIN_PASSWORD: ADMIN_PW,
     });
     try {
       const api = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
-      await filterLifecycle({ api, sshPort, account: sshd.username, ids: await populate(api, sshd) });
+      await filterLifecycle({ api, sshPort, account: sshd.username, gatewayLog: product.output, ids: await populate(api, sshd) });
     } finally {
       await stopProduct(product);
     }
@@ -220,9 +244,10 @@ describe('command filters in the shipped topologies', { skip }, () => {
         BASTION_DATA_DIR: makeTempDir('bastion-live-pg-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
       };
       server = await startProduct('server', shared);
-      gateway = await startProduct('gateway', { ...shared, BASTION_GATEWAY_WORKERS: '2' });
+      gateway = await startProduct('gateway', { ...shared, BASTION_GATEWAY_WORKERS: String(WORKERS) });
       const api = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
-      await filterLifecycle({ api, sshPort, account: sshd.username, ids: await populate(api, sshd) });
+      const gatewayLog = gateway.output;
+      await filterLifecycle({ api, sshPort, account: sshd.username, gatewayLog, ids: await populate(api, sshd) });
     } finally {
       await stopProduct(gateway);
       await stopProduct(server);
