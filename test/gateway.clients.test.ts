@@ -11,11 +11,37 @@ import { execa } from 'execa';
 import { FileTransferEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, sha256File, type Endpoint } from './helpers/clients.ts';
+import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, type Endpoint } from './helpers/clients.ts';
+import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
 import { ALICE_PASSWORD, eventually, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const MiB = 1024 * 1024;
+
+describe('rsync --server, recognised only as one plain command (no sshd needed)', () => {
+  test('the receiver is an upload, --sender a download; paths as given', () => {
+    assert.deepEqual(parseRsyncServer('rsync --server -vlogDtpre.iLsfxCIvu . /srv/in/'), { direction: 'upload', paths: ['/srv/in/'] });
+    assert.deepEqual(parseRsyncServer("rsync --server --sender -vlogDtpre.iLsfxCIvu --delete . /srv/a 'my file'"), { direction: 'download', paths: ['/srv/a', 'my file'] });
+    assert.deepEqual(parseRsyncServer('/usr/bin/rsync --server -se.LsfxC .'), { direction: 'upload', paths: [] });
+  });
+
+  test('anything else is an ordinary command', () => {
+    for (const command of [
+      'rsync --server -vlogDtpre.iLsfxCIvu . /srv/in; rm -rf /tmp/x',
+      'rsync --server -vlogDtpre.iLsfxCIvu . $(id)',
+      'rsync --server -vlogDtpre.iLsfxCIvu . `id`',
+      'rsync --server --daemon .',
+      'rsync --server --config=/tmp/evil.conf --daemon .',
+      'rsync --server -vlogDtpre.iLsfxCIvu . /a /b',
+      'rsync --server -vlogDtpre.iLsfxCIvu /srv/in',
+      'rsync -av . /srv/in',
+      'rsync2 --server . /srv',
+      'RSYNC=x rsync --server . /srv',
+      'rsync --server . /srv && bash -i',
+      'rsync --server . /srv\nbash',
+    ]) assert.equal(parseRsyncServer(command), null, command);
+  });
+});
 
 describe('real clients through the gateway', { skip }, () => {
   let w: World;
@@ -162,6 +188,37 @@ describe('real clients through the gateway', { skip }, () => {
       ['hardlink', false, 'upload is not allowed to you on web01'],
       ['upload', false, 'upload is not allowed to you on web01'],
     ]);
+  });
+
+  test('rsync up and down, byte-exact, checked against upload/download and recorded', async () => {
+    const op = await operator(['connect', 'upload', 'download']);
+    await execa('mkdir', ['-p', there('rs')]);
+    await execa('chown', [w.sshd.username, there('rs')]);
+    const up = await rsync(op.ep, ['-a', big, `:${there('rs')}/`]);
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.equal(await sha256File(join(there('rs'), 'big.bin')), bigSha);
+    const down = await rsync(op.ep, ['-a', `:${there('rs')}/big.bin`, here('rs-back.bin')]);
+    assert.equal(down.exitCode, 0, down.stderr);
+    assert.equal(await sha256File(here('rs-back.bin')), bigSha);
+    const rows = await transfers(op.user.id, 2);
+    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['upload', `${there('rs')}/`, true], ['download', `${there('rs')}/big.bin`, true]]);
+    // The bytes rsync moved, not the file's size: at least the file, a little protocol on top.
+    for (const row of rows) assert.ok(row.size >= statSync(big).size && row.size < statSync(big).size * 1.1, `size ${row.size}`);
+  });
+
+  test('rsync without the action: refused, said, recorded, nothing moved', async () => {
+    const reader = await operator(['connect', 'download']);
+    const up = await rsync(reader.ep, ['-a', big, `:${there('rs-refused')}/`]);
+    assert.notEqual(up.exitCode, 0);
+    assert.match(up.stderr, /upload is not allowed to you on web01/);
+    assert.ok(!existsSync(there('rs-refused')));
+    const writer = await operator(['connect', 'upload']);
+    const down = await rsync(writer.ep, ['-a', `:${there('pm.bin')}`, here('rs-refused.bin')]);
+    assert.notEqual(down.exitCode, 0);
+    assert.match(down.stderr, /download is not allowed to you on web01/);
+    assert.ok(!existsSync(here('rs-refused.bin')));
+    assert.deepEqual((await transfers(reader.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['upload', `${there('rs-refused')}/`, false, 'upload is not allowed to you on web01']]);
+    assert.deepEqual((await transfers(writer.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['download', there('pm.bin'), false, 'download is not allowed to you on web01']]);
   });
 
   describe('refusals say why, and bastion refusals exit 255 like an unreachable host', () => {

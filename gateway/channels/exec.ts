@@ -15,6 +15,7 @@ import { endChannel } from './endChannel.ts';
 import { TransferRows } from './transferRows.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
 import { ScpTransferLog, parseLegacyScp, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
+import { parseRsyncServer, rsyncTransferRows } from '../proxy/rsyncProtocol.ts';
 
 export async function runExec(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, command: string): Promise<void> {
   const crlf = state.pty !== null;
@@ -26,7 +27,10 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const chosen = systemUsersFor(asset, 'connect', target.systemUser, text)[0]!;
     // Legacy scp runs as a command; it is a file transfer and needs that action too.
     const scp = parseLegacyScp(command);
-    const refusedTransfer = scp && !chosen.actions.includes(scp.direction) ? `${scp.direction} is not allowed to you on ${asset.asset.name}` : null;
+    // So is rsync (`rsync --server`): proxy/rsyncProtocol.ts.
+    const rsync = scp ? null : parseRsyncServer(command);
+    const transfer = scp ?? rsync;
+    const refusedTransfer = transfer && !chosen.actions.includes(transfer.direction) ? `${transfer.direction} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
     let typedPassword: string | undefined;
     if (grant.systemUser.loginMode === 'manual' && state.pty) {
@@ -53,8 +57,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       throw err;
     }
     const rows = new TransferRows(gw, () => live);
-    if (scp && refusedTransfer) {
-      for (const path of scp.paths.length ? scp.paths : ['.']) rows.record({ operation: scp.direction, path, size: 0, ok: false, message: refusedTransfer });
+    if (transfer && refusedTransfer) {
+      for (const path of transfer.paths.length ? transfer.paths : ['.']) rows.record({ operation: transfer.direction, path, size: 0, ok: false, message: refusedTransfer });
       await rows.flushed();
       await live.end({ status: 'closed', endReason: refusedTransfer });
       throw new OperatorError(refusedTransfer, 1);
@@ -88,6 +92,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const res = await bridge(live, channel, remote, state, taps ? { taps } : {});
     backendClient.end();
     log?.end();
+    if (rsync) for (const entry of rsyncTransferRows(rsync, { ...res, bytesIn: live.bytesIn, bytesOut: live.bytesOut })) rows.record(entry);
     // The operator gets the exit status first; the recording and the row are closed after.
     const ended = live.end({
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
