@@ -47,6 +47,11 @@ const envSchema = z.object({
   BASTION_HTTP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(0).max(100_000).default(64),
   BASTION_LOGIN_SLOWDOWN_THRESHOLD: z.coerce.number().int().min(1).default(20),
   BASTION_LOGIN_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  BASTION_RECORDING_FAILURE: z.enum(['refuse', 'continue']).default('refuse'),
+  BASTION_RECORDING_MAX_MB: z.coerce.number().int().min(0).max(1024 * 1024).default(1024),
+  BASTION_RECORDING_MAX_ACTION: z.enum(['end', 'truncate']).default('end'),
+  BASTION_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(256),
+  BASTION_EXEC_RECORD_KEEP_KB: z.coerce.number().int().min(1).max(64 * 1024).default(64),
 });
 
 export type Database =
@@ -94,6 +99,15 @@ export interface Config {
   loginSlowdownThreshold: number;
   /** Login attempts (web and SSH) one source address may make per minute; 0 = no limit. */
   loginRatePerMinute: number;
+  /** What a session does when its recording cannot be written: refused (new) / marked incomplete (live), or carries on unrecorded. */
+  recordingFailure: 'refuse' | 'continue';
+  /** Per-session recording cap in bytes (0: none), and what reaching it does. */
+  recordingMaxBytes: number;
+  recordingMaxAction: 'end' | 'truncate';
+  /** New sessions are refused while the recordings disk has less than this many bytes free. */
+  recordingMinFreeBytes: number;
+  /** A non-PTY exec is recorded as a transfer: this many bytes kept from the start and from the end of each direction. */
+  execRecordKeepBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -157,5 +171,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpMaxConnectionsPerSource: e.BASTION_HTTP_MAX_CONNECTIONS_PER_SOURCE,
     loginSlowdownThreshold: e.BASTION_LOGIN_SLOWDOWN_THRESHOLD,
     loginRatePerMinute: e.BASTION_LOGIN_RATE_PER_MINUTE,
+    recordingFailure: e.BASTION_RECORDING_FAILURE,
+    recordingMaxBytes: e.BASTION_RECORDING_MAX_MB * 1024 * 1024,
+    recordingMaxAction: e.BASTION_RECORDING_MAX_ACTION,
+    recordingMinFreeBytes: e.BASTION_RECORDING_MIN_FREE_MB * 1024 * 1024,
+    execRecordKeepBytes: e.BASTION_EXEC_RECORD_KEEP_KB * 1024,
   };
 }

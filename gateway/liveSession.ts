@@ -9,7 +9,7 @@ import type { GatewayContext, Operator } from './context.ts';
 import { StringDecoder } from 'node:string_decoder';
 import { watchersFor, type Watchers } from './watchers.ts';
 import { OperatorError } from './terminalErrors.ts';
-import { openCast, openCommandTap, type CastSink, type CommandTap, type RecordedCommand } from './proxy/recorders.ts';
+import { openCommandTap, openRecording, RecordingUnavailableError, type CommandTap, type RecordedCommand, type RecordingSink } from './proxy/recorders.ts';
 
 type CommandRisk = CommandRecord['risk'];
 
@@ -42,6 +42,23 @@ export function sessionStore(gw: GatewayContext): SessionService {
   return gw.services.sessions;
 }
 
+/** New recorded sessions are refused while the recordings disk has less than BASTION_RECORDING_MIN_FREE_MB free. */
+async function refuseWhenDiskLow(gw: GatewayContext, op: Operator): Promise<void> {
+  const min = gw.services.config.recordingMinFreeBytes;
+  if (min <= 0) return;
+  let free: number;
+  try {
+    free = await sessionStore(gw).recordingsFreeBytes();
+  } catch (err) {
+    op.log.error({ err }, 'the recordings disk could not be checked');
+    if (gw.services.config.recordingFailure === 'continue') return;
+    throw new OperatorError('session refused: the bastion cannot check its recordings disk; tell an administrator');
+  }
+  if (free >= min) return;
+  op.log.error({ freeBytes: free, minFreeBytes: min }, 'session refused: the recordings disk is nearly full');
+  throw new OperatorError(`session refused: the bastion's recordings disk is nearly full (${Math.floor(free / 1048576)} MiB free); tell an administrator`);
+}
+
 export class LiveSession {
   bytesIn = 0;
   bytesOut = 0;
@@ -50,7 +67,9 @@ export class LiveSession {
   hasTerminal = false;
   readonly log: Logger;
   readonly #watchers: Watchers;
-  #cast: CastSink | null = null;
+  #cast: RecordingSink | null = null;
+  #notice: ((line: string) => void) | null = null;
+  #pendingNotices: string[] = [];
   #commands: CommandTap | null = null;
   #commandWrites: Promise<void> = Promise.resolve();
   #terminator: ((reason: string) => void) | null = null;
@@ -84,6 +103,7 @@ export class LiveSession {
       throw new OperatorError(`you already have ${max} active session${max === 1 ? '' : 's'}, the most allowed; end one first`);
     }
     const { grant } = init;
+    if (init.record) await refuseWhenDiskLow(gw, op);
     const row = await store.start({
       userId: op.user.id, username: op.user.username, assetId: grant.asset.id, assetName: grant.asset.name,
       systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.kind, clientAddress: op.clientAddress,
@@ -92,26 +112,72 @@ export class LiveSession {
     live.hasTerminal = init.size !== null;
     gw.sessions.add(live);
     live.log.info('session started');
+    try {
+      await live.#openRecording(store, init);
+    } catch (err) {
+      await live.end({ status: 'failed', endReason: err instanceof OperatorError ? err.message : 'the recording could not be started' });
+      throw err;
+    }
     await live.#openTaps(store, init);
     return live;
+  }
+
+  /**
+   * The recording, its header on disk before the session goes on. When the disk refuses, the
+   * session is refused (BASTION_RECORDING_FAILURE=refuse, the default: DESIGN rule 12) or goes
+   * on marked recordingIncomplete ('continue'). A PTY-less exec is recorded as a transfer.
+   */
+  async #openRecording(store: SessionService, init: LiveSessionInit): Promise<void> {
+    if (!init.record) return;
+    const config = this.gw.services.config;
+    try {
+      this.#cast = await openRecording({
+        dir: store.recordingsDir, sessionId: this.id, startedAt: this.row.startedAt, size: init.size ?? { cols: 80, rows: 24 },
+        title: `${this.operator.user.username} → ${this.grant.systemUser.username}@${this.grant.asset.name}`,
+        env: init.term ? { TERM: init.term } : {}, log: this.log,
+        mode: init.size === null && this.kind === 'exec' ? 'transfer' : 'terminal',
+        keepBytes: config.execRecordKeepBytes, maxBytes: config.recordingMaxBytes, limitAction: config.recordingMaxAction,
+        onIncomplete: (reason) => this.#recordingIncomplete(reason),
+        onLimit: (reason) => this.terminate(reason),
+      });
+    } catch (err) {
+      const why = err instanceof RecordingUnavailableError ? err.message : 'error';
+      this.log.error({ err }, 'the recording could not be started');
+      if (config.recordingFailure === 'refuse') {
+        throw new OperatorError(`session refused: the bastion cannot record it (${why}); tell an administrator`);
+      }
+      this.#recordingIncomplete(`the recording could not be started (${why})`);
+      return;
+    }
+    await store.setRecording(this.id, this.#cast.relativePath);
   }
 
   async #openTaps(store: SessionService, init: LiveSessionInit): Promise<void> {
     const size = init.size ?? { cols: 80, rows: 24 };
     try {
-      if (init.record) {
-        this.#cast = await openCast({
-          dir: store.recordingsDir, sessionId: this.id, startedAt: this.row.startedAt, size,
-          title: `${this.operator.user.username} → ${this.grant.systemUser.username}@${this.grant.asset.name}`,
-          env: init.term ? { TERM: init.term } : {}, log: this.log,
-        });
-        if (this.#cast) await store.setRecording(this.id, this.#cast.relativePath);
-      }
       if (init.recoverCommands) this.#commands = await openCommandTap(size, this.row.startedAt, (c) => this.#saveCommand(store, c), this.log);
     } catch (err) {
-      // Recording problems are the auditors' to fix; they do not stop the operator.
-      this.log.error({ err }, 'recording could not start');
+      this.log.error({ err }, 'command recovery could not start');
     }
+  }
+
+  /** The recording no longer holds the whole session: the row says so, the operator is told once. */
+  #recordingIncomplete(reason: string): void {
+    this.log.error({ reason }, 'the recording of this session is incomplete');
+    sessionStore(this.gw).markRecordingIncomplete(this.id).catch((err: unknown) => this.log.error({ err }, 'session row could not be marked recordingIncomplete'));
+    this.notify(`${reason}; this session is no longer fully recorded`);
+  }
+
+  /** How the channel shows the operator a one-line notice (set by the bridge). */
+  onNotice(fn: (line: string) => void): void {
+    this.#notice = fn;
+    for (const line of this.#pendingNotices.splice(0)) fn(line);
+  }
+
+  /** One line for the operator's terminal, now or once the channel is wired. */
+  notify(line: string): void {
+    if (this.#notice) this.#notice(line);
+    else this.#pendingNotices.push(line);
   }
 
   #saveCommand(store: SessionService, c: RecordedCommand & { risk?: CommandRisk }): void {
@@ -156,12 +222,32 @@ export class LiveSession {
     this.gw.services.bus.publish('session.stream', { sessionId: this.id, kind, data, t: (Date.now() - this.row.startedAt.getTime()) / 1000 });
   }
 
-  /** Backend → operator bytes. */
-  output(chunk: Buffer): void {
+  /**
+   * Backend → operator bytes (stdout). Returns false when the recording is behind the stream:
+   * the caller stops reading the backend until whenDrained() calls back (backpressure through
+   * the SSH window; nothing is dropped from the record).
+   */
+  output(chunk: Buffer): boolean {
+    this.#seen(chunk);
+    return this.#cast ? this.#cast.output(chunk) : true;
+  }
+
+  /** Backend → operator stderr bytes; as output(). */
+  errorOutput(chunk: Buffer): boolean {
+    this.#seen(chunk);
+    return this.#cast ? this.#cast.errorOutput(chunk) : true;
+  }
+
+  /** Calls `fn` once the recording has caught up (at once when it is not behind). */
+  whenDrained(fn: () => void): void {
+    if (this.#cast) this.#cast.whenDrained(fn);
+    else queueMicrotask(fn);
+  }
+
+  #seen(chunk: Buffer): void {
     this.bytesOut += chunk.length;
     // Output is activity too: a shell running `top` or a build is not idle.
     this.lastActivityAt = Date.now();
-    this.#cast?.output(chunk);
     this.#commands?.output(chunk);
     if (this.#watchers.has(this.id)) this.#stream('o', this.#decoder.write(chunk));
   }

@@ -3,13 +3,14 @@
 // echo streams, a real bash behind a real sshd, and the real gateway end to end.
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { CastWriter, MAX_QUEUED_BYTES } from '../gateway/recording/castWriter.ts';
+import { CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
+import { TransferRecord } from '../gateway/recording/transferRecord.ts';
 import { CastTextEncoder } from '../gateway/recording/castText.ts';
 import { CommandRecorder, type RecoveredCommand } from '../gateway/recording/commandRecorder.ts';
 import { plainText } from '../gateway/recording/terminalText.ts';
@@ -145,22 +146,72 @@ describe('asciicast recording', () => {
     assert.ok(played.length > 0);
   });
 
-  test('when the disk cannot keep up, output is dropped (bounded memory), counted, and marked in the file', async () => {
+  test('when the disk is behind, output() asks the caller to wait; a caller that waits loses nothing and memory stays bounded', async () => {
     const { cast } = openCast();
     const chunk = Buffer.from('x'.repeat(32 * 1024 - 2) + '\r\n');
-    // 64 MiB in one tick: the file cannot take it all, and the queue must not hold it all.
+    const total = 2048;
+    let maxGrown = 0;
     const before = process.memoryUsage().arrayBuffers;
-    for (let i = 0; i < 2048; i++) cast.output(chunk);
-    const grown = process.memoryUsage().arrayBuffers - before;
-    assert.ok(grown < 3 * MAX_QUEUED_BYTES, `queued ${grown} bytes`);
+    // 64 MiB as fast as the caller can: one tick is far more than a disk takes, so it must be told to wait.
+    for (let i = 0; i < total; i++) {
+      if (!cast.output(chunk)) {
+        maxGrown = Math.max(maxGrown, process.memoryUsage().arrayBuffers - before);
+        await new Promise<void>((resolve) => cast.whenDrained(resolve));
+      }
+    }
     await cast.close();
-    assert.ok(cast.stats.droppedBytes > 0);
-    assert.ok(cast.stats.outputBytes === 2048 * chunk.length);
+    assert.ok(cast.stats.waits > 0, 'the writer asked to wait');
+    assert.ok(maxGrown < 4 * HIGH_WATER_BYTES, `queued ${maxGrown} bytes`);
+    assert.equal(cast.stats.droppedBytes, 0);
+    assert.equal(cast.stats.outputBytes, total * chunk.length);
     const { events } = readCast(cast.absolutePath);
-    const markers = events.filter((e) => e[1] === 'm');
-    assert.ok(markers.length >= 1);
-    assert.match(markers[0]![2], /bytes of output not recorded/);
-    assert.ok(statSync(cast.absolutePath).size <= 2 * MAX_QUEUED_BYTES);
+    assert.equal(events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''), chunk.toString().repeat(total));
+    assert.deepEqual(events.filter((e) => e[1] === 'm'), []);
+  });
+
+  test('a size limit truncates with a marker and says so once, or asks for the session to end', async () => {
+    const line = Buffer.from('y'.repeat(1022) + '\r\n');
+    const truncated: string[] = [];
+    const t = openCast({ maxBytes: 256 * 1024, limitAction: 'truncate', onIncomplete: (r) => truncated.push(r), onLimit: () => assert.fail('not end') });
+    for (let i = 0; i < 1024; i++) t.cast.output(line);
+    await t.cast.close();
+    assert.deepEqual(truncated, ['the recording reached its limit of 0.25 MiB; the rest of the session is not recorded']);
+    assert.ok(statSync(t.cast.absolutePath).size <= 256 * 1024 + 200);
+    const tEvents = readCast(t.cast.absolutePath).events;
+    assert.deepEqual(tEvents.filter((e) => e[1] === 'm').map((e) => e[2]), ['bastion: the recording reached its limit of 0.25 MiB; the rest of the session is not recorded']);
+    assert.ok(t.cast.incomplete);
+    assert.ok(t.cast.stats.droppedBytes > 0);
+
+    const ended: string[] = [];
+    const e = openCast({ maxBytes: 1024 * 1024, limitAction: 'end', onLimit: (r) => ended.push(r), onIncomplete: () => assert.fail('not incomplete') });
+    for (let i = 0; i < 2048; i++) e.cast.output(line);
+    await e.cast.close();
+    assert.deepEqual(ended, ['the recording reached its limit of 1 MiB; the session was ended']);
+    assert.match(readFileSync(e.cast.absolutePath, 'utf8'), /"m", "bastion: the recording reached its limit of 1 MiB; the session was ended"\]\n$/);
+  });
+
+  test('an exec stream is recorded as a transfer: head and tail kept, the middle counted and hashed', async () => {
+    const { cast } = openCast({ header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
+    const rec = new TransferRecord(cast, 1024);
+    const out = Buffer.from(Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join(''));
+    for (let i = 0; i < out.length; i += 777) rec.output(out.subarray(i, i + 777));
+    rec.errorOutput(Buffer.from('warning: small\n'));
+    rec.input(Buffer.from('secret stdin\n'));
+    await rec.close();
+    const { header, events } = readCast(cast.absolutePath);
+    assert.deepEqual(header.bastion, { record: 'transfer', keepBytes: 1024 });
+    const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+    const markers = events.filter((e) => e[1] === 'm').map((e) => e[2]);
+    assert.deepEqual(markers, [
+      `bastion: stdout: ${out.length} bytes, ${out.length - 2048} omitted here (the first and last 1024 kept)`,
+      `bastion: transfer: stdout ${out.length} bytes sha256 ${sha(out)}; stderr 15 bytes sha256 ${sha('warning: small\n')}; stdin 13 bytes sha256 ${sha('secret stdin\n')}`,
+    ]);
+    const o = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    assert.ok(o.startsWith(out.subarray(0, 1024).toString()), 'the head');
+    assert.ok(o.includes(out.subarray(out.length - 1024).toString()), 'the tail');
+    assert.ok(o.includes('warning: small'));
+    assert.doesNotMatch(readFileSync(cast.absolutePath, 'utf8'), /secret stdin/);
+    assert.ok(statSync(cast.absolutePath).size < 4096 + 1024);
     await asciinemaCat(cast.absolutePath);
   });
 
@@ -178,29 +229,52 @@ describe('asciicast recording', () => {
     assert.deepEqual(readCast(keys.cast.absolutePath).events.map((e) => [e[1], e[2]]), [['o', '$ '], ['i', 'ls\r']]);
   });
 
-  test('the file is named by the session UUID only; a bad directory never throws into the session', async () => {
+  test('the file is named by the session UUID only; a recording that cannot be created rejects opened() and never throws into the session', async () => {
     const dir = makeTempDir('bastion-rec-');
     assert.throws(() => CastWriter.open(dir, '../../etc/passwd', new Date(), { cols: 80, rows: 24 }));
     assert.throws(() => CastWriter.open(dir, 'not-a-uuid', new Date(), { cols: 80, rows: 24 }));
     const id = randomUUID();
     const at = new Date(Date.UTC(2031, 0, 2, 23, 59));
     const cast = CastWriter.open(dir, id, at, { cols: 80, rows: 24 });
+    await cast.opened();
     assert.equal(cast.relativePath, `2031/01/02/${id}.cast`);
     await cast.close();
 
+    // A file where the recordings directory should be: root cannot write through that either.
     const blocked = join(dir, 'blocked');
     writeFileSync(blocked, 'a file where a directory should be');
-    const broken = CastWriter.open(blocked, randomUUID(), new Date(), { cols: 80, rows: 24 });
-    broken.output(Buffer.from('lost'));
+    const incomplete: string[] = [];
+    const broken = CastWriter.open(blocked, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => incomplete.push(r) });
+    await assert.rejects(broken.opened(), { code: 'ENOTDIR' });
+    assert.equal(broken.output(Buffer.from('lost')), true, 'a failed recording never holds the session back');
     broken.resize(100, 30);
     await broken.close();
-    assert.ok(broken.stats.droppedBytes > 0);
+    assert.equal(broken.stats.droppedBytes, 4);
+    assert.deepEqual(incomplete, [], 'a recording that never opened is reported by opened(), not as incomplete');
+    assert.ok(!existsSync(join(blocked, broken.relativePath)));
+  });
 
-    const readOnly = makeTempDir('bastion-rec-ro-');
-    chmodSync(readOnly, 0o500);
-    const denied = CastWriter.open(join(readOnly, 'sub'), randomUUID(), new Date(), { cols: 80, rows: 24 });
-    denied.output(Buffer.from('lost too'));
-    await denied.close();
+  test('a disk that fills up: a new recording is refused at its header, a live one reports ENOSPC once', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async (t) => {
+    const dir = makeTempDir('bastion-rec-full-');
+    const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { reject: false });
+    if (mounted.exitCode !== 0) return t.skip(`tmpfs cannot be mounted here: ${mounted.stderr}`);
+    try {
+      const incomplete: string[] = [];
+      const live = CastWriter.open(dir, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => incomplete.push(r) });
+      await live.opened();
+      const chunk = Buffer.from('z'.repeat(64 * 1024));
+      for (let i = 0; i < 16; i++) {
+        if (!live.output(chunk)) await new Promise<void>((resolve) => live.whenDrained(resolve));
+      }
+      await live.close();
+      assert.deepEqual(incomplete, ['the recording could not be written (ENOSPC)']);
+      assert.ok(live.incomplete);
+      const late = CastWriter.open(dir, randomUUID(), new Date(), { cols: 80, rows: 24 });
+      await assert.rejects(late.opened(), { code: 'ENOSPC' });
+      await late.close();
+    } finally {
+      await execa('umount', [dir], { reject: false });
+    }
   });
 });
 

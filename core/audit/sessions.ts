@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { In, type DataSource } from 'typeorm';
 import type { Config } from '../config.ts';
@@ -100,6 +101,7 @@ export class SessionService {
       terminatedBy: null,
       endReason: null,
       heartbeatAt: now,
+      recordingIncomplete: false,
     };
     await this.ds.getRepository(SessionEntity).insert(row);
     return row;
@@ -110,6 +112,21 @@ export class SessionService {
     const m = RECORDING_PATH.exec(relativePath);
     if (!m || m[4] !== id.toLowerCase()) throw new Error('recording path must be YYYY/MM/DD/<session id>.cast');
     await this.ds.getRepository(SessionEntity).update({ id }, { recording: relativePath });
+  }
+
+  /** The recording stopped holding the whole session (disk failure, size limit): auditors see it on the row. */
+  async markRecordingIncomplete(id: string): Promise<void> {
+    await this.ds.getRepository(SessionEntity).update({ id }, { recordingIncomplete: true });
+  }
+
+  /** Bytes free (for an unprivileged writer) on the disk that holds the recordings. */
+  async recordingsFreeBytes(): Promise<number> {
+    // Before the first recording the directory may not exist yet: its parent is on the same disk.
+    const fs = await statfs(this.recordingsDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return statfs(path.dirname(this.recordingsDir));
+      throw err;
+    });
+    return fs.bavail * fs.bsize;
   }
 
   /** Closes the row: end time, status, byte counts, how it ended. */

@@ -37,11 +37,19 @@ export function bridge(live: LiveSession, channel: ServerChannel, remote: Backen
   const onOutput = taps?.output;
   return new Promise((resolve) => {
     const result: BridgeResult = { exitStatus: null, exitSignal: null, terminated: null, operatorGone: false };
+    // The recording may slow the backend's output down (never thin it): see LiveSession.output.
+    const recorded = (fn: () => void): void => live.whenDrained(fn);
     const stops = [
       gate ? gated(channel, gate) : pump(channel, backend, onInput ? (c) => { onInput(c); live.input(c); } : (c) => live.input(c)),
-      pump(backend, channel, onOutput ? (c) => { onOutput(c); live.output(c); } : (c) => live.output(c)),
-      pump(backend.stderr, channel.stderr, (c) => live.output(c)),
+      pump(backend, channel, onOutput ? (c) => { onOutput(c); return live.output(c); } : (c) => live.output(c), recorded),
+      pump(backend.stderr, channel.stderr, (c) => live.errorOutput(c), recorded),
     ];
+    // A recording that stops holding the session (disk failure, truncation) is told in one line.
+    live.onNotice((line) => {
+      if (!channel.writable) return;
+      if (state.pty) channel.write(`\r\n\x1b[1m[bastion] ${line}\x1b[0m\r\n`);
+      else channel.stderr.write(`[bastion] ${line}\n`);
+    });
     const unResize = state.onResize((cols, rows, width, height) => {
       backend.setWindow(rows, cols, height, width);
       live.resize(cols, rows);

@@ -3,7 +3,15 @@
 // backend never makes the gateway buffer more than BUDGET_BYTES per direction.
 import type { Readable, Writable } from 'node:stream';
 
-export type Tap = (chunk: Buffer) => void;
+/**
+ * Reads each chunk before it moves on. A tap that returns false is behind (the recording's
+ * disk): the source is paused until the tap's `drained` callback fires, so the session
+ * slows down instead of the tap losing bytes.
+ */
+export type Tap = (chunk: Buffer) => boolean | void;
+
+/** How a tap that returned false says it has caught up. */
+export type TapDrain = (resume: () => void) => void;
 
 /**
  * ssh2 channels keep Node's default 16 KiB high-water mark, so write() says "wait" after
@@ -13,14 +21,27 @@ export type Tap = (chunk: Buffer) => void;
 export const BUDGET_BYTES = 256 * 1024;
 
 /** Starts moving data; the returned function stops (and leaves the source paused). */
-export function pump(src: Readable, dst: Writable, tap?: Tap): () => void {
+export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrain): () => void {
   let waiting = false;
+  let tapWaiting = false;
+  let stopped = false;
+  const resumeIfFree = (): void => {
+    if (!stopped && !waiting && !tapWaiting) src.resume();
+  };
   const onDrain = (): void => {
     waiting = false;
-    src.resume();
+    resumeIfFree();
+  };
+  const onTapDrain = (): void => {
+    tapWaiting = false;
+    resumeIfFree();
   };
   const onData = (chunk: Buffer): void => {
-    tap?.(chunk);
+    if (tap?.(chunk) === false && tapDrain && !tapWaiting) {
+      tapWaiting = true;
+      src.pause();
+      tapDrain(onTapDrain);
+    }
     if (!dst.writable) return;
     // write() false sets needDrain, so 'drain' follows once the queue is empty.
     if (!dst.write(chunk) && !waiting && dst.writableLength >= BUDGET_BYTES) {
@@ -32,6 +53,7 @@ export function pump(src: Readable, dst: Writable, tap?: Tap): () => void {
   src.on('data', onData);
   src.resume();
   return () => {
+    stopped = true;
     src.off('data', onData);
     dst.off('drain', onDrain);
     src.pause();

@@ -1,15 +1,22 @@
-// The taps on a session's streams: the asciicast recording and the command recovery.
-// Both live in gateway/recording/ (the recorder engineer's modules); this file is the
-// only place the proxy meets them, so a recorder failure can be contained here.
+// The taps on a session's streams: the recording (a terminal's asciicast, or an exec
+// stream's transfer record) and the command recovery. Both live in gateway/recording/; this
+// file is the only place the proxy meets them, so a recorder failure is contained here.
 import type { Logger } from '../../core/logger.ts';
 import { CastWriter } from '../recording/castWriter.ts';
+import { TransferRecord } from '../recording/transferRecord.ts';
 import { CommandRecorder } from '../recording/commandRecorder.ts';
 
-export interface CastSink {
+export interface RecordingSink {
   readonly relativePath: string;
-  output(data: Buffer): void;
+  /** Whether the recording stopped holding the whole session (failure, truncation). */
+  readonly incomplete: boolean;
+  /** Output (stdout); false: the disk is behind, stop reading until whenDrained(). */
+  output(data: Buffer): boolean;
+  /** Stderr output; same contract as output(). */
+  errorOutput(data: Buffer): boolean;
   input(data: Buffer): void;
   resize(cols: number, rows: number): void;
+  whenDrained(fn: () => void): void;
   close(): Promise<void>;
 }
 
@@ -38,19 +45,44 @@ export interface RecorderInit {
   title: string;
   env: Record<string, string>;
   log: Logger;
+  /** 'terminal': the whole asciicast; 'transfer': head, tail, counts and hashes (non-PTY exec). */
+  mode: 'terminal' | 'transfer';
+  /** Bytes kept from each end of each stream in 'transfer' mode. */
+  keepBytes: number;
+  maxBytes: number;
+  limitAction: 'end' | 'truncate';
+  onIncomplete(reason: string): void;
+  onLimit(reason: string): void;
 }
 
-/**
- * Opens the asciicast writer for a session, or null when recording cannot start
- * (the session then goes on unrecorded, with an error in the log).
- */
-export async function openCast(init: RecorderInit): Promise<CastSink | null> {
+/** A recording that could not be started (no directory, no space, no permission). */
+export class RecordingUnavailableError extends Error {}
+
+/** Opens the recording of a session, its header on disk; rejects with RecordingUnavailableError when the disk refuses. */
+export async function openRecording(init: RecorderInit): Promise<RecordingSink> {
+  const cast = CastWriter.open(init.dir, init.sessionId, init.startedAt, init.size, {
+    title: init.title, env: init.env, log: init.log,
+    maxBytes: init.maxBytes, limitAction: init.limitAction, onIncomplete: init.onIncomplete, onLimit: init.onLimit,
+    ...(init.mode === 'transfer' ? { header: { bastion: { record: 'transfer', keepBytes: init.keepBytes } } } : {}),
+  });
   try {
-    return CastWriter.open(init.dir, init.sessionId, init.startedAt, init.size, { title: init.title, env: init.env, log: init.log });
+    await cast.opened();
   } catch (err) {
-    init.log.error({ err }, 'recording could not be opened; the session goes on unrecorded');
-    return null;
+    await cast.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RecordingUnavailableError(code ? `${code}` : 'the file could not be written', { cause: err });
   }
+  if (init.mode === 'transfer') return new TransferRecord(cast, init.keepBytes);
+  return {
+    relativePath: cast.relativePath,
+    get incomplete() { return cast.incomplete; },
+    output: (d) => cast.output(d),
+    errorOutput: (d) => cast.output(d),
+    input: (d) => cast.input(d),
+    resize: (c, r) => cast.resize(c, r),
+    whenDrained: (fn) => cast.whenDrained(fn),
+    close: () => cast.close(),
+  };
 }
 
 /** The command-recovery tap for an interactive shell, or null when unavailable. */

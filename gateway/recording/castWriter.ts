@@ -3,15 +3,21 @@
 // File: <dir>/YYYY/MM/DD/<session uuid>.cast (UTC date of the session start), built from
 // the UUID only (security rule 7). Line 1 is the header, then one `[t, code, data]` event
 // per line: "o" output, "i" input (only when asked for, see `recordInput`), "r" resize
-// ("COLSxROWS"), "m" a marker noting output that could not be recorded.
+// ("COLSxROWS"), "m" a marker (a size limit reached, bytes a transfer recording omits).
 //
-// The session never waits for the disk: output is coalesced in memory into one event per
-// FLUSH_MS or BATCH_BYTES, encoded once (castText.ts: native UTF-8 check, WebAssembly
-// escaping) and handed to a fs.WriteStream. When the stream's queue is over
-// MAX_QUEUED_BYTES (a slow or stuck disk) whole events are dropped and counted instead;
-// a marker event and a log line say how much is missing. No method throws into the
-// caller; close() writes the tail and resolves, error or not. Not gzipped: the file is
-// what `asciinema play` and the web player read as it is, even while it is written.
+// Output is coalesced in memory into one event per FLUSH_MS or BATCH_BYTES, encoded once
+// (castText.ts: native UTF-8 check, WebAssembly escaping) and handed to a fs.WriteStream, so
+// while the disk keeps up the session never waits for it. Nothing is ever dropped to keep
+// up (DESIGN rule 12): when more than HIGH_WATER_BYTES wait for the disk, output() returns
+// false and the caller stops reading its source until whenDrained() calls back — the
+// session slows down (the SSH window closes), its record is not thinned.
+//
+// The recording is opened with its header written (opened() rejects when the disk refuses:
+// the session is then refused, see LiveSession). A recording that fails later, or reaches
+// its size limit, says so once through onIncomplete / onLimit, with a marker in the file when
+// the file can still take one. No method throws into the caller; close() writes the tail and
+// resolves, error or not. Not gzipped: the file is what `asciinema play` and the web player
+// read as it is, even while it is written.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.ts';
@@ -24,13 +30,12 @@ export const FLUSH_MS = 15;
 /** …or as soon as this much is pending. */
 export const BATCH_BYTES = 64 * 1024;
 /**
- * Queued but unwritten bytes per recording, and for all recordings of the process, above
- * which events are dropped, not queued. Generous per recording, so that a gateway starved
- * of CPU for a moment (a busy host) loses nothing; bounded for the process, so that many
- * sessions on a stuck disk cannot take the memory.
+ * Bytes queued for the disk above which output() asks the caller to wait, and below which
+ * a waiting caller goes on. Large enough that a busy host's short stalls never slow a
+ * session; small enough that many sessions on a slow disk cannot take the memory.
  */
-export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-export const MAX_QUEUED_TOTAL = 256 * 1024 * 1024;
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const LOW_WATER_BYTES = 1024 * 1024;
 /** close() gives a stuck disk this long before it gives up on the tail. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -43,8 +48,18 @@ export interface CastMeta {
    * and recordings are kept and replayed by auditors (security rule 5).
    */
   recordInput?: boolean;
-  /** Where to report a failing disk and dropped output (with the session id bound). */
+  /** Extra header fields (e.g. how a transfer recording was kept). */
+  header?: Record<string, unknown>;
+  /** Where to report a failing disk (with the session id bound). */
   log?: Logger;
+  /** File size (bytes) at which the recording stops (0 or unset: no limit); see `limitAction`. */
+  maxBytes?: number;
+  /** At the limit: 'end' asks for the session to end (onLimit), 'truncate' records no more. Both leave a marker. */
+  limitAction?: 'end' | 'truncate';
+  /** Called once when the recording cannot hold the whole session any more (disk failure, truncation). */
+  onIncomplete?: (reason: string) => void;
+  /** Called once when the size limit is reached with limitAction 'end'. */
+  onLimit?: (reason: string) => void;
 }
 
 export interface CastStats {
@@ -52,9 +67,11 @@ export interface CastStats {
   events: number;
   /** Output bytes received (recorded or dropped), before encoding. */
   outputBytes: number;
-  /** Output/input bytes dropped because the disk could not keep up or failed. */
+  /** Output/input bytes not recorded because the file failed or reached its size limit. */
   droppedBytes: number;
   droppedEvents: number;
+  /** Times output() asked its caller to wait for the disk. */
+  waits: number;
   /** Bytes handed to the file, header included. */
   fileBytes: number;
 }
@@ -69,13 +86,18 @@ export function castRelativePath(sessionId: string, startedAt: Date): string {
 }
 
 export class CastWriter {
-  /** Bytes handed to every recording's stream and not yet written. */
-  static #queuedTotal = 0;
   readonly relativePath: string;
   readonly absolutePath: string;
   #stream: WriteStream | null = null;
   #failed = false;
+  /** The size limit was reached: nothing more is recorded. */
+  #limited = false;
+  #incomplete = false;
+  /** The header is on disk: from now on a failure is reported through onIncomplete (before, opened() rejects). */
+  #isOpen = false;
   #closing: Promise<void> | null = null;
+  #opened: Promise<void>;
+  #meta: CastMeta;
   #log: Logger | undefined;
   #recordInput: boolean;
   /** performance.now() at the session start: event times are seconds since then. */
@@ -86,24 +108,40 @@ export class CastWriter {
   #pendingBytes = 0;
   #pendingSince = 0;
   #timer: NodeJS.Timeout | null = null;
-  // Dropped since the last marker, to say how much is missing and where.
-  #gapBytes = 0;
-  #gapSince = 0;
-  readonly #stats: CastStats = { events: 0, outputBytes: 0, droppedBytes: 0, droppedEvents: 0, fileBytes: 0 };
+  /** Callers waiting for the disk to catch up (see whenDrained). */
+  #drainWaiters: Array<() => void> = [];
+  readonly #stats: CastStats = { events: 0, outputBytes: 0, droppedBytes: 0, droppedEvents: 0, fileBytes: 0, waits: 0 };
 
   private constructor(dir: string, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta) {
     this.relativePath = castRelativePath(sessionId, startedAt);
     this.absolutePath = path.join(dir, ...this.relativePath.split('/'));
+    this.#meta = meta;
     this.#log = meta.log;
     this.#recordInput = meta.recordInput ?? false;
     this.#t0 = performance.now() - Math.max(0, Date.now() - startedAt.getTime());
+    let settle!: (err: unknown) => void;
+    this.#opened = new Promise<void>((resolve, reject) => {
+      let done = false;
+      settle = (err) => {
+        if (done) return;
+        done = true;
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve();
+      };
+    });
+    // Nobody may ask; a rejection must not become an unhandled one.
+    this.#opened.catch(() => undefined);
     try {
       mkdirSync(path.dirname(this.absolutePath), { recursive: true, mode: 0o700 });
       // 'wx': a recording is never appended to or replaced.
       const stream = createWriteStream(this.absolutePath, { flags: 'wx', mode: 0o600 });
-      stream.on('error', (err) => this.#fail(err));
+      stream.on('error', (err) => {
+        settle(err);
+        this.#fail(err);
+      });
       this.#stream = stream;
     } catch (err) {
+      settle(err);
       this.#fail(err);
     }
     const header: Record<string, unknown> = {
@@ -114,25 +152,42 @@ export class CastWriter {
     };
     if (meta.title) header.title = meta.title;
     if (meta.env && Object.keys(meta.env).length > 0) header.env = meta.env;
-    this.#write(Buffer.from(JSON.stringify(header) + '\n'), 0, true);
+    Object.assign(header, meta.header);
+    this.#write(Buffer.from(JSON.stringify(header) + '\n'), 0, true, (err) => {
+      if (!err && !this.#failed) this.#isOpen = true;
+      settle(err ?? (this.#failed ? new Error('the recording failed') : null));
+    });
     this.#stats.events = 0;
   }
 
   /**
-   * Starts the recording of a session. Throws only when `sessionId` is not a UUID; a
-   * directory or file that cannot be created is logged and the session goes on unrecorded.
+   * Starts the recording of a session. Throws only when `sessionId` is not a UUID; whether
+   * the file could be created and its header written is told by opened().
    */
   static open(dir: string, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta = {}): CastWriter {
     return new CastWriter(dir, sessionId, startedAt, size, meta);
+  }
+
+  /** Resolves once the file exists with its header written; rejects with the disk's error. */
+  opened(): Promise<void> {
+    return this.#opened;
   }
 
   get stats(): Readonly<CastStats> {
     return this.#stats;
   }
 
-  /** Backend → operator bytes. Coalesced; never blocks, never throws. */
-  output(data: Buffer): void {
-    if (this.#closing || data.length === 0) return;
+  /** Whether the recording stopped holding the whole session (failure, truncation). */
+  get incomplete(): boolean {
+    return this.#incomplete;
+  }
+
+  /**
+   * Backend → operator bytes. Coalesced; never throws. Returns false when the disk is behind:
+   * the caller should stop reading its source until whenDrained() calls back.
+   */
+  output(data: Buffer): boolean {
+    if (this.#closing || data.length === 0) return true;
     if (this.#pendingBytes === 0) {
       this.#pendingSince = performance.now();
       this.#timer ??= setTimeout(() => this.#onTimer(), FLUSH_MS).unref();
@@ -140,6 +195,15 @@ export class CastWriter {
     this.#pending.push(data);
     this.#pendingBytes += data.length;
     if (this.#pendingBytes >= BATCH_BYTES) this.#flushOutput();
+    if (!this.#congested()) return true;
+    this.#stats.waits += 1;
+    return false;
+  }
+
+  /** Calls `fn` once the disk has caught up (at once when it is not behind, or the file failed). */
+  whenDrained(fn: () => void): void {
+    if (!this.#congested()) queueMicrotask(fn);
+    else this.#drainWaiters.push(fn);
   }
 
   /** Operator → backend bytes: an "i" event when `recordInput` is on, else nothing. */
@@ -156,7 +220,14 @@ export class CastWriter {
     this.#write(Buffer.from(line), 0, false);
   }
 
-  /** Writes what is pending (and a note of anything dropped), then closes the file. Never rejects. */
+  /** A marker ("m" event) with a note for whoever replays the recording. */
+  marker(note: string): void {
+    if (this.#closing) return;
+    this.#flushOutput();
+    this.#write(Buffer.from(`[${this.#now()}, "m", ${JSON.stringify(note)}]\n`), 0, true);
+  }
+
+  /** Writes what is pending, then closes the file. Never rejects. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -166,8 +237,8 @@ export class CastWriter {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#flushOutput(true);
-    this.#noteGap(true);
     const stream = this.#stream;
+    this.#releaseWaiters();
     if (!stream) return;
     if (this.#failed) {
       stream.destroy();
@@ -185,8 +256,9 @@ export class CastWriter {
         stream.end();
       });
     }
+    this.#releaseWaiters();
     if (this.#stats.droppedBytes > 0) {
-      this.#log?.warn({ file: this.relativePath, droppedBytes: this.#stats.droppedBytes, droppedEvents: this.#stats.droppedEvents }, 'recording is incomplete: the disk could not keep up');
+      this.#log?.warn({ file: this.relativePath, droppedBytes: this.#stats.droppedBytes, droppedEvents: this.#stats.droppedEvents }, 'recording is incomplete');
     }
   }
 
@@ -215,63 +287,79 @@ export class CastWriter {
 
   /** Encodes chunks into one `[t, code, "…"]` line and queues it. */
   #event(code: 'o' | 'i', chunks: Buffer[], bytes: number, encoder: CastTextEncoder, end: boolean, at = performance.now()): void {
-    if (this.#unwritable(bytes)) {
+    if (this.#failed || this.#limited || !this.#stream) {
       this.#drop(bytes);
-      // Whatever character was split across the gap is lost with it.
-      encoder.reset();
       return;
     }
     const line = encoder.event(`[${this.#time(at)}, "${code}", "`, chunks, end);
     // Everything dropped as invisible (zeros, say), or only half a character so far: no event.
     if (!line) return;
-    this.#noteGap(false);
     this.#write(line, bytes, false);
   }
 
-  /** True when this event cannot be queued: the file failed, or the disk is behind. */
-  #unwritable(bytes: number): boolean {
-    if (this.#failed || !this.#stream) return true;
-    return this.#stream.writableLength + bytes > MAX_QUEUED_BYTES || CastWriter.#queuedTotal + bytes > MAX_QUEUED_TOTAL;
+  /** True while more than HIGH_WATER_BYTES wait for the disk (never once the file failed or stopped). */
+  #congested(): boolean {
+    const stream = this.#stream;
+    if (!stream || this.#failed || this.#limited) return false;
+    return stream.writableLength >= HIGH_WATER_BYTES;
+  }
+
+  #releaseWaiters(): void {
+    const waiters = this.#drainWaiters;
+    if (waiters.length === 0) return;
+    this.#drainWaiters = [];
+    for (const fn of waiters) fn();
   }
 
   #drop(bytes: number): void {
     if (bytes === 0) return;
-    if (this.#gapBytes === 0) this.#gapSince = performance.now();
-    this.#gapBytes += bytes;
     this.#stats.droppedBytes += bytes;
     this.#stats.droppedEvents += 1;
   }
 
-  /** After a gap, once events are written again (or at the end), a marker says what is missing. */
-  #noteGap(final: boolean): void {
-    if (this.#gapBytes === 0) return;
-    if (this.#failed || !this.#stream) return;
-    if (!final && this.#stream.writableLength > MAX_QUEUED_BYTES / 2) return;
-    const note = `bastion: ${this.#gapBytes} bytes of output not recorded (disk too slow)`;
-    this.#log?.warn({ file: this.relativePath, droppedBytes: this.#gapBytes }, 'recording: output dropped, the disk could not keep up');
-    const line = `[${this.#time(this.#gapSince)}, "m", ${JSON.stringify(note)}]\n`;
-    this.#gapBytes = 0;
-    this.#write(Buffer.from(line), 0, true);
-  }
-
-  #write(line: Buffer, sourceBytes: number, force: boolean): void {
+  #write(line: Buffer, sourceBytes: number, force: boolean, done?: (err: Error | null | undefined) => void): void {
     const stream = this.#stream;
-    if (this.#failed || !stream) {
+    if (this.#failed || !stream || (this.#limited && !force)) {
       this.#drop(sourceBytes);
+      done?.(this.#failed ? new Error('the recording failed') : null);
       return;
     }
-    if (!force && stream.writableLength > MAX_QUEUED_BYTES) {
+    const max = this.#meta.maxBytes ?? 0;
+    if (!force && max > 0 && this.#stats.fileBytes + line.length > max) {
       this.#drop(sourceBytes);
+      this.#reachLimit(max);
       return;
     }
-    CastWriter.#queuedTotal += line.length;
     stream.write(line, (err) => {
-      CastWriter.#queuedTotal -= line.length;
+      done?.(err);
       // Written: its slab may serve the next event. (After an error the stream is done with it too.)
       if (!err) releaseEventLine(line);
+      if (this.#drainWaiters.length > 0 && stream.writableLength <= LOW_WATER_BYTES) this.#releaseWaiters();
     });
     this.#stats.fileBytes += line.length;
     this.#stats.events += 1;
+  }
+
+  /** The size limit: a marker says so, and the session ends or the recording stops, as configured. */
+  #reachLimit(max: number): void {
+    if (this.#limited) return;
+    this.#limited = true;
+    const mib = Number((max / (1024 * 1024)).toFixed(2));
+    const end = (this.#meta.limitAction ?? 'end') === 'end';
+    const reason = end
+      ? `the recording reached its limit of ${mib} MiB; the session was ended`
+      : `the recording reached its limit of ${mib} MiB; the rest of the session is not recorded`;
+    this.#write(Buffer.from(`[${this.#now()}, "m", ${JSON.stringify(`bastion: ${reason}`)}]\n`), 0, true);
+    this.#releaseWaiters();
+    this.#log?.warn({ file: this.relativePath, maxBytes: max, action: end ? 'end' : 'truncate' }, 'recording: size limit reached');
+    if (end) this.#meta.onLimit?.(reason);
+    else this.#markIncomplete(reason);
+  }
+
+  #markIncomplete(reason: string): void {
+    if (this.#incomplete) return;
+    this.#incomplete = true;
+    this.#meta.onIncomplete?.(reason);
   }
 
   #now(): string {
@@ -286,7 +374,10 @@ export class CastWriter {
   #fail(err: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.#log?.error({ err, file: this.relativePath }, 'recording failed; the session goes on unrecorded');
+    this.#releaseWaiters();
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    this.#log?.error({ err, file: this.relativePath }, 'recording failed');
+    if (this.#isOpen) this.#markIncomplete(`the recording could not be written${code ? ` (${code})` : ''}`);
   }
 }
 

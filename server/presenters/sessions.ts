@@ -21,6 +21,7 @@ export function presentSession(s: Session) {
     endReason: s.endReason,
     terminatedBy: s.terminatedBy,
     recordingUrl: s.recording ? `/api/v1/sessions/${s.id}/recording` : null,
+    recordingIncomplete: s.recordingIncomplete,
   };
 }
 

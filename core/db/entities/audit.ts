@@ -26,6 +26,8 @@ export interface Session {
   endReason: string | null;
   /** Last time the gateway holding the session said it is still there (see SessionService.heartbeat). */
   heartbeatAt: Date | null;
+  /** The recording does not hold the whole session (it failed, or reached its size limit and was truncated). */
+  recordingIncomplete: boolean;
 }
 
 export interface CommandRecord {
@@ -132,6 +134,7 @@ export const SessionEntity = new EntitySchema<Session>({
     terminatedBy: { ...col.str(64, true), name: 'terminated_by' },
     endReason: { ...col.text(true), name: 'end_reason' },
     heartbeatAt: { ...col.time(true), name: 'heartbeat_at' },
+    recordingIncomplete: { ...col.bool(false), name: 'recording_incomplete' },
   },
 });
 

@@ -340,6 +340,8 @@ export const en = {
     risk: 'Risk',
     time: 'Time',
     noCommands: 'No commands recorded',
+    recordingIncomplete: 'Recording incomplete',
+    recordingIncompleteHint: 'The recording does not hold the whole session: it could not be written (disk full or failing) or it reached its size limit. See the server log.',
     unavailable: 'The sessions API is not available on this server yet.',
     filterUser: 'User',
     filterAsset: 'Asset',

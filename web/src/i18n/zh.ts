@@ -342,6 +342,8 @@ export const zh: Messages = {
     risk: '风险',
     time: '时间',
     noCommands: '没有命令记录',
+    recordingIncomplete: '录像不完整',
+    recordingIncompleteHint: '录像未能完整记录此会话：写入失败（磁盘已满或故障）或达到大小上限。详见服务器日志。',
     unavailable: '此服务器尚未提供会话接口。',
     filterUser: '用户',
     filterAsset: '资产',

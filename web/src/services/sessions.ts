@@ -17,6 +17,8 @@ export interface Session {
   endReason: string | null;
   terminatedBy: string | null;
   recordingUrl: string | null;
+  /** The recording does not hold the whole session (it failed, or was truncated at its size limit). */
+  recordingIncomplete: boolean;
 }
 
 const who = (v: unknown, nameKey: string) => {
@@ -33,6 +35,7 @@ export function makeSession(j: Json): Session {
     kind: str(j.kind), clientAddress: str(j.clientAddress), status: str(j.status), active: bool(j.active),
     startedAt: strOrNull(j.startedAt), endedAt: strOrNull(j.endedAt), bytesIn: num(j.bytesIn), bytesOut: num(j.bytesOut),
     endReason: strOrNull(j.endReason), terminatedBy: strOrNull(j.terminatedBy), recordingUrl: strOrNull(j.recordingUrl),
+    recordingIncomplete: bool(j.recordingIncomplete),
   };
 }
 

@@ -165,6 +165,7 @@ export function PlaybackPage() {
             <Descriptions.Item label={t('sessions.endedAt')}>{formatTime(s.endedAt)}</Descriptions.Item>
             <Descriptions.Item label={t('sessions.status')}><Tag color={s.active ? 'green' : undefined}>{s.status}</Tag></Descriptions.Item>
           </Descriptions>
+          {s.recordingIncomplete ? <Alert type="warning" showIcon title={t('sessions.recordingIncomplete')} description={t('sessions.recordingIncompleteHint')} /> : null}
         </Card>
         <Row gutter={16}>
           <Col xs={24} xl={16}><Card size="small">{body}</Card></Col>

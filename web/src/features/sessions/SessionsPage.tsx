@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { App, Button, DatePicker, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Typography } from 'antd';
+import { App, Button, DatePicker, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Tooltip, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -93,7 +93,12 @@ function SessionTable({ online }: { online: boolean }) {
           online
             ? { title: t('sessions.duration'), key: 'duration', render: (_: unknown, s: Session) => formatDuration(now - new Date(s.startedAt ?? now).getTime()) }
             : { title: t('sessions.endedAt'), dataIndex: 'endedAt', render: formatTime },
-          { title: t('sessions.status'), key: 'status', render: (_: unknown, s: Session) => <Tag color={s.active ? 'green' : undefined}>{s.status}</Tag> },
+          { title: t('sessions.status'), key: 'status', render: (_: unknown, s: Session) => (
+            <Space size={4}>
+              <Tag color={s.active ? 'green' : undefined}>{s.status}</Tag>
+              {s.recordingIncomplete ? <Tooltip title={t('sessions.recordingIncompleteHint')}><Tag color="orange">{t('sessions.recordingIncomplete')}</Tag></Tooltip> : null}
+            </Space>
+          ) },
           {
             title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 330,
             render: (_: unknown, s: Session) => (

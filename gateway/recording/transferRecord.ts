@@ -1,0 +1,139 @@
+// The recording of an exec without a PTY: a data stream (`cat file`, `tar c`, a backup), not
+// a terminal. Recorded as a transfer (issue 13): the first and the last `keepBytes` of stdout
+// and of stderr as "o" events, and for each direction — stdout, stderr, stdin — its total
+// byte count and SHA-256, so a 200 MB `cat` writes kilobytes, costs one hash pass, and leaves
+// no work for after the session. Stdin is counted and hashed, never kept: like keystrokes it
+// can carry secrets (`sudo -S`), and the recording holds only what the operator was shown.
+//
+// The file is an ordinary asciicast (played by asciinema and the web player as it is):
+//   header                    `"bastion": {"record": "transfer", "keepBytes": N}` added
+//   [t, "o", …]               the head of stdout / stderr, as it came
+//   [t, "m", "bastion: stdout: 52428800 bytes, 52297728 omitted here…"]   plus the same note
+//   [t, "o", "\r\n[bastion] …\r\n"]                                       visible in playback
+//   [t, "o", …]               the tail of each stream
+//   [t, "m", "bastion: transfer: stdout 52428800 bytes sha256 <hex>; stderr 0 bytes sha256 <hex>; stdin 0 bytes sha256 <hex>"]
+import { createHash, type Hash } from 'node:crypto';
+import type { CastWriter } from './castWriter.ts';
+
+type StreamName = 'stdout' | 'stderr' | 'stdin';
+
+/** Head, tail, count and hash of one direction. */
+class KeptStream {
+  total = 0;
+  readonly #hash: Hash = createHash('sha256');
+  #tail: Buffer[] = [];
+  #tailBytes = 0;
+
+  constructor(private readonly keepBytes: number, private readonly keepContent: boolean) {}
+
+  /** Counts and hashes `data`; returns the part that belongs to the head (to be recorded now). */
+  add(data: Buffer): Buffer | null {
+    this.#hash.update(data);
+    const before = this.total;
+    this.total += data.length;
+    if (!this.keepContent) return null;
+    const headRoom = Math.max(0, this.keepBytes - before);
+    const head = headRoom > 0 ? data.subarray(0, headRoom) : null;
+    const rest = headRoom > 0 ? data.subarray(headRoom) : data;
+    if (rest.length > 0) this.#keepTail(rest);
+    return head;
+  }
+
+  /** The last bytes after the head (at most keepBytes), and how many between head and tail were not kept. */
+  tail(): { bytes: Buffer; omitted: number } {
+    const all = Buffer.concat(this.#tail, this.#tailBytes);
+    const bytes = all.length > this.keepBytes ? all.subarray(all.length - this.keepBytes) : all;
+    const head = Math.min(this.total, this.keepBytes);
+    return { bytes, omitted: this.total - head - bytes.length };
+  }
+
+  digest(): string {
+    return this.#hash.digest('hex');
+  }
+
+  #keepTail(data: Buffer): void {
+    // Copied: the channel may reuse its buffers.
+    this.#tail.push(Buffer.from(data));
+    this.#tailBytes += data.length;
+    // Drop whole chunks from the front while what stays still covers keepBytes.
+    while (this.#tail.length > 1 && this.#tailBytes - this.#tail[0]!.length >= this.keepBytes) {
+      this.#tailBytes -= this.#tail.shift()!.length;
+    }
+  }
+}
+
+export class TransferRecord {
+  readonly #cast: CastWriter;
+  readonly #streams: Record<StreamName, KeptStream>;
+  #closing: Promise<void> | null = null;
+
+  constructor(cast: CastWriter, keepBytes: number) {
+    this.#cast = cast;
+    this.#streams = {
+      stdout: new KeptStream(keepBytes, true),
+      stderr: new KeptStream(keepBytes, true),
+      stdin: new KeptStream(keepBytes, false),
+    };
+  }
+
+  get relativePath(): string {
+    return this.#cast.relativePath;
+  }
+
+  get incomplete(): boolean {
+    return this.#cast.incomplete;
+  }
+
+  /** Stdout bytes; false asks the caller to wait (whenDrained), as CastWriter.output. */
+  output(data: Buffer): boolean {
+    const head = this.#streams.stdout.add(data);
+    return head ? this.#cast.output(head) : true;
+  }
+
+  errorOutput(data: Buffer): boolean {
+    const head = this.#streams.stderr.add(data);
+    return head ? this.#cast.output(head) : true;
+  }
+
+  input(data: Buffer): void {
+    this.#streams.stdin.add(data);
+  }
+
+  resize(): void {
+    // No terminal, no size.
+  }
+
+  whenDrained(fn: () => void): void {
+    this.#cast.whenDrained(fn);
+  }
+
+  /** The totals per direction, as the summary marker states them. */
+  summary(): Record<StreamName, { bytes: number }> {
+    return { stdout: { bytes: this.#streams.stdout.total }, stderr: { bytes: this.#streams.stderr.total }, stdin: { bytes: this.#streams.stdin.total } };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const digests: string[] = [];
+    for (const name of ['stdout', 'stderr'] as const) {
+      const s = this.#streams[name];
+      const { bytes, omitted } = s.tail();
+      if (omitted > 0) {
+        const note = `${name}: ${s.total} bytes, ${omitted} omitted here (the first and last ${bytes.length} kept)`;
+        this.#cast.marker(`bastion: ${note}`);
+        this.#cast.output(Buffer.from(`\r\n[bastion] ${note}\r\n`));
+      }
+      if (bytes.length > 0) this.#cast.output(bytes);
+    }
+    for (const name of ['stdout', 'stderr', 'stdin'] as const) {
+      const s = this.#streams[name];
+      digests.push(`${name} ${s.total} bytes sha256 ${s.digest()}`);
+    }
+    this.#cast.marker(`bastion: transfer: ${digests.join('; ')}`);
+    await this.#cast.close();
+  }
+}
