@@ -110,4 +110,10 @@ test('a stored filter RE2 cannot compile fails closed: a deny filter then denies
   b.services.changes.emit('commandFilters');
   const verdict = await b.services.commandFilters.check({ userId: u.id, assetId: a.id, systemUserId: null }, 'ls');
   assert.deepEqual(verdict, { action: 'deny', filter: { id: row.id, name: 'legacy-lookahead' } });
+  // The admin can switch it off without fixing it first, and is told what is wrong when fixing it.
+  assert.equal((await admin.patch(`/command-filters/${row.id}`, { active: false })).status, 200);
+  assert.deepEqual(await b.services.commandFilters.check({ userId: u.id, assetId: a.id, systemUserId: null }, 'ls'), { action: 'allow', filter: null });
+  const fix = await admin.patch(`/command-filters/${row.id}`, { pattern: 'rm(?= -rf)' });
+  assert.equal(fix.status, 400);
+  assert.match(fix.body.error.message, /^lookahead and lookbehind/);
 });

@@ -121,7 +121,9 @@ export class CommandFilterService {
       }
       if (patch.kind !== undefined) f.kind = patch.kind;
       if (patch.pattern !== undefined) f.pattern = patch.pattern;
-      const problem = checkPattern(f.kind, f.pattern);
+      // Checked only when they change: a filter stored before RE2 that it cannot compile may
+      // still be deactivated, renamed or rescoped without fixing it first.
+      const problem = patch.kind !== undefined || patch.pattern !== undefined ? checkPattern(f.kind, f.pattern) : null;
       if (problem) throw new ValidationError(problem, { field: 'pattern' });
       if (patch.action !== undefined) f.action = patch.action;
       if (patch.priority !== undefined) f.priority = patch.priority;
