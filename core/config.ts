@@ -35,6 +35,7 @@ const envSchema = z.object({
   BASTION_GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(64)]).default('auto'),
   BASTION_PUBLIC_HOST: z.string().optional(),
   BASTION_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(180),
+  BASTION_RETENTION_MIN_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
   BASTION_CONFIRM_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   BASTION_SESSION_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
   BASTION_BACKEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
@@ -79,6 +80,8 @@ export interface Config {
   gatewayWorkers: number;
   publicHost: string | undefined;
   retentionDays: number;
+  /** The shortest retention a purge may use (API or schedule): audit is not erased younger than this. */
+  retentionMinDays: number;
   confirmTimeoutSeconds: number;
   /** How often a gateway marks its live sessions as alive; a session not marked for three periods is closed as interrupted. */
   sessionHeartbeatSeconds: number;
@@ -135,6 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const r = cidr.safeParse(entry);
     if (!r.success) throw new ConfigError(`invalid BASTION_TRUST_PROXY: '${entry}' ${r.error.issues[0]!.message}`);
   }
+  if (e.BASTION_RETENTION_DAYS > 0 && e.BASTION_RETENTION_DAYS < e.BASTION_RETENTION_MIN_DAYS) {
+    throw new ConfigError(`invalid BASTION_RETENTION_DAYS: must be 0 (keep everything) or at least BASTION_RETENTION_MIN_DAYS (${e.BASTION_RETENTION_MIN_DAYS})`);
+  }
   const dataDir = path.resolve(e.BASTION_DATA_DIR);
   let database: Database;
   if (!e.DATABASE_URL) database = { kind: 'sqlite', file: path.join(dataDir, 'bastion.sqlite') };
@@ -159,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gatewayWorkers: e.BASTION_GATEWAY_WORKERS === 'auto' ? autoWorkers() : e.BASTION_GATEWAY_WORKERS,
     publicHost: e.BASTION_PUBLIC_HOST,
     retentionDays: e.BASTION_RETENTION_DAYS,
+    retentionMinDays: e.BASTION_RETENTION_MIN_DAYS,
     confirmTimeoutSeconds: e.BASTION_CONFIRM_TIMEOUT_SECONDS,
     sessionHeartbeatSeconds: e.BASTION_SESSION_HEARTBEAT_SECONDS,
     backendTimeoutSeconds: e.BASTION_BACKEND_TIMEOUT_SECONDS,

@@ -41,6 +41,12 @@ export class LockedError extends DomainError {
   override readonly status = 423;
 }
 
+/** The same operation was asked for again too soon. */
+export class RateLimitedError extends DomainError {
+  override readonly code = 'rate_limited';
+  override readonly status = 429;
+}
+
 export class UnavailableError extends DomainError {
   override readonly code = 'unavailable';
   override readonly status = 503;

@@ -111,7 +111,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     }
     changes.connect(bus);
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
-    const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }));
+    const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     return {
       config, log, ds, vault, changes, bootstrapResult,
       users: new UserService(ds, changes, bus),

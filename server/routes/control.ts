@@ -79,8 +79,10 @@ export const controlRoutes: AnyRoute[] = [
     handler: async ({ services }) => services.dashboard.get(),
   }),
   route({
-    method: 'post', path: '/audit/retention/purge', tag: 'audit', access: 'manage', summary: 'Delete recordings and logs older than BASTION_RETENTION_DAYS now (the daily job does the same)',
-    body: z.object({ days: z.number().int().min(1).max(36500).optional() }).strict(),
-    handler: async ({ body, services }) => services.retention.purge(body.days ?? services.config.retentionDays),
+    method: 'post', path: '/audit/retention/purge', tag: 'audit', access: 'manage',
+    summary: 'Delete recordings and logs older than `days` (at least BASTION_RETENTION_MIN_DAYS) now, as the daily job does with BASTION_RETENTION_DAYS; admin only, once a minute, recorded in the operation log',
+    // `days` is required: erasing audit is never a default.
+    body: z.object({ days: z.number().int().min(1).max(36500) }).strict(),
+    handler: async ({ body, actor, services }) => services.retention.purge(actor, body.days),
   }),
 ];
