@@ -1,9 +1,12 @@
-// Line editing for the gateway's own prompts (menu, system-user choice, typed passwords):
-// printable input is echoed, Backspace/Ctrl-W/Ctrl-U edit, Ctrl-C abandons the line,
-// Ctrl-D on an empty line quits, Up/Down walk the prompt's history when it has one (the
-// menu's), other escape sequences are ignored.
+// Line editing for the gateway's own prompts (menu, system-user choice, typed passwords), as
+// readline does it: printable input goes in at the cursor; Left/Right (Ctrl-B/F), Home/End
+// (Ctrl-A/E), Backspace, Delete, Ctrl-K/U/W edit; Ctrl-C abandons the line; Ctrl-D quits on
+// an empty line and deletes under the cursor otherwise; Up/Down walk the prompt's history
+// when it has one (the menu's); other escape sequences are ignored. lineEditor.ts holds the
+// line and draws it.
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerChannel } from 'ssh2';
+import { LineEditor } from './lineEditor.ts';
 
 const MAX_LINE = 1024;
 
@@ -31,7 +34,7 @@ export class LineReader {
   #decoder = new StringDecoder('utf8');
   #leftover = '';
   #esc = Esc.None;
-  #escParams = false;
+  #escParams = '';
   #lastWasCr = false;
   #closed = false;
 
@@ -53,21 +56,30 @@ export class LineReader {
     if (this.#closed || !this.channel.readable) return Promise.resolve(null);
     const history = echo ? opts.history : undefined;
     return new Promise((resolve) => {
-      let line = '';
+      const line = new LineEditor(echo, MAX_LINE);
+      const draw = (out: string): void => {
+        if (out) this.write(out);
+      };
       // Where Up/Down are in the history; history.length is the line being typed (kept in draft).
       let recalled = history?.length ?? 0;
       let draft = '';
-      const replaceLine = (next: string): void => {
-        this.write('\b \b'.repeat([...line].length) + next);
-        line = next;
-      };
-      const recall = (final: number): void => {
+      const recall = (up: boolean): void => {
         if (!history) return;
-        const to = final === 0x41 ? recalled - 1 : final === 0x42 ? recalled + 1 : recalled;
-        if (to < 0 || to > history.length || to === recalled) return;
-        if (recalled === history.length) draft = line;
+        const to = up ? recalled - 1 : recalled + 1;
+        if (to < 0 || to > history.length) return;
+        if (recalled === history.length) draft = line.text;
         recalled = to;
-        replaceLine(to === history.length ? draft : history[to]!);
+        draw(line.replace(to === history.length ? draft : history[to]!));
+      };
+      /** A finished escape sequence: its final byte and parameters (ESC [ 3 ~ is Delete). */
+      const escape = (final: number, params: string): void => {
+        const key = String.fromCharCode(final);
+        if (params === '' && (key === 'A' || key === 'B')) return recall(key === 'A');
+        if (params === '' && key === 'C') return draw(line.right());
+        if (params === '' && key === 'D') return draw(line.left());
+        if ((params === '' && key === 'H') || (key === '~' && (params === '1' || params === '7'))) return draw(line.home());
+        if ((params === '' && key === 'F') || (key === '~' && (params === '4' || params === '8'))) return draw(line.end());
+        if (key === '~' && params === '3') return draw(line.deleteForward());
       };
       const finish = (result: ReadResult, rest: string): void => {
         if (history && result && result.trim() && history.at(-1) !== result) {
@@ -89,14 +101,14 @@ export class LineReader {
           this.#lastWasCr = false;
           if (this.#esc !== Esc.None) {
             const final = this.#skipEscape(code);
-            if (final !== null) recall(final);
+            if (final !== null) escape(final, this.#escParams);
             continue;
           }
           if (ch === '\r' || ch === '\n') {
             if (ch === '\n' && wasCr) continue; // CR LF counts once
             this.#lastWasCr = ch === '\r';
             this.write('\r\n');
-            return finish(line, text.slice(i + 1));
+            return finish(line.text, text.slice(i + 1));
           }
           switch (code) {
             case 0x1b:
@@ -105,38 +117,45 @@ export class LineReader {
             case 0x03: // Ctrl-C: abandon the line
               this.write('^C\r\n');
               return finish('', text.slice(i + 1));
-            case 0x04: // Ctrl-D: quit on an empty line
-              if (line.length === 0) {
+            case 0x04: // Ctrl-D: quit on an empty line, else delete under the cursor
+              if (line.empty) {
                 this.write('\r\n');
                 return finish(null, text.slice(i + 1));
               }
+              draw(line.deleteForward());
               continue;
             case 0x7f:
-            case 0x08: {
-              if (line.length === 0) continue;
-              const chars = [...line];
-              chars.pop();
-              line = chars.join('');
-              if (echo) this.write('\b \b');
+            case 0x08:
+              draw(line.backspace());
               continue;
-            }
+            case 0x01: // Ctrl-A
+              draw(line.home());
+              continue;
+            case 0x05: // Ctrl-E
+              draw(line.end());
+              continue;
+            case 0x02: // Ctrl-B
+              draw(line.left());
+              continue;
+            case 0x06: // Ctrl-F
+              draw(line.right());
+              continue;
+            case 0x0b: // Ctrl-K
+              draw(line.killToEnd());
+              continue;
             case 0x15: // Ctrl-U
-              if (echo) this.write('\b \b'.repeat([...line].length));
-              line = '';
+              draw(line.killToStart());
               continue;
-            case 0x17: { // Ctrl-W
-              const kept = line.replace(/\S+\s*$/, '');
-              if (echo) this.write('\b \b'.repeat([...line].length - [...kept].length));
-              line = kept;
+            case 0x17: // Ctrl-W
+              draw(line.killWordBack());
               continue;
-            }
             default:
               break;
           }
           if (code < 0x20 || (code >= 0x80 && code < 0xa0)) continue;
-          if (line.length >= MAX_LINE) continue;
-          line += ch;
-          if (echo) this.write(ch);
+          // A surrogate pair is one character: take both halves together.
+          const next = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? ch + text[++i]! : ch;
+          draw(line.insert(next));
         }
       };
       const onData = (chunk: Buffer): void => feed(this.#decoder.write(chunk));
@@ -160,19 +179,21 @@ export class LineReader {
     return Buffer.from(rest, 'utf8');
   }
 
-  /** Consumes one byte of an escape sequence; returns the final byte of a parameterless CSI or SS3 sequence (ESC [ A is Up). */
+  /** Consumes one byte of an escape sequence; returns the final byte of a CSI or SS3 sequence (ESC [ A is Up), its parameters in #escParams. */
   #skipEscape(code: number): number | null {
     switch (this.#esc) {
       case Esc.Start:
         this.#esc = code === 0x5b ? Esc.Csi : code === 0x4f ? Esc.Ss3 : Esc.None;
-        this.#escParams = false;
+        this.#escParams = '';
         return null;
       case Esc.Csi:
         if (code >= 0x40 && code <= 0x7e) {
           this.#esc = Esc.None;
-          return this.#escParams ? null : code;
+          return code;
         }
-        this.#escParams = true;
+        // Parameters are short (ESC [ 1 ; 5 C); a longer run is not a key and is only skipped.
+        if (this.#escParams.length < 16) this.#escParams += String.fromCharCode(code);
+        else this.#escParams = '?';
         return null;
       default:
         this.#esc = Esc.None;
