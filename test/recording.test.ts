@@ -581,6 +581,83 @@ describe('command recovery from simulated echo', () => {
   });
 });
 
+/** bash 5.2's prompt: bracketed paste on (readline starts a line), then PS1. */
+const RL = '\x1b[?2004h[cmdlog /tmp]$ ';
+/** What bash 5.2 prints when readline accepts a line: the newline, then bracketed paste off. */
+const ACCEPT = '\r\n\x1b[?2004l\r';
+
+describe('command recovery in a readline shell (bash 5.2 bytes)', () => {
+  test('Ctrl-O and Ctrl-J run the line the shell shows, like Enter', async () => {
+    const r = recorder();
+    r.out(RL);
+    r.key('\x1b[A');
+    r.out('echo a1');
+    r.key('\x0f'); // operate-and-get-next: runs it and shows the next history line
+    r.out(`${ACCEPT}a1\r\n${RL}echo a2`);
+    r.key('\n');
+    r.out(`${ACCEPT}a2\r\n${RL}`);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => [c.input, c.output]), [['echo a1', 'a1\n'], ['echo a2', 'a2\n']]);
+  });
+
+  test('every line of a bracketed paste is a command', async () => {
+    const r = recorder();
+    r.out(RL);
+    r.key('\x1b[200~echo p1\recho p2\r\x1b[201~');
+    r.out('\x1b[7mecho p1\x1b[27m\r\n\r\x1b[7mecho p2\x1b[27m\r\n\r');
+    r.key('\r');
+    r.out(`\x1b[A\x1b[A[cmdlog /tmp]$ echo p1\r\n\recho p2\r\n\r\x1b[A${ACCEPT}p1\r\np2\r\n${RL}`);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['echo p1', 'echo p2']);
+  });
+
+  test('a line run with the echo off (stty -echo) is logged as not echoed, with its length and never its text', async () => {
+    const r = recorder();
+    r.out(RL);
+    r.key('echo hidden');
+    r.key('\r');
+    r.out(`\x1b[?2004l\r\r\nhidden\r\n${RL}`); // readline showed neither the keys nor the newline
+    await r.rec.dispose();
+    assert.equal(r.commands.length, 1);
+    assert.equal(r.commands[0]!.input, '[input not echoed: 11 characters]');
+    assert.equal(r.commands[0]!.notEchoed, true);
+    assert.doesNotMatch(r.commands[0]!.input, /echo hidden|hidden/);
+  });
+
+  test('a line dropped with Ctrl-C and keys for vim (which turns bracketed paste on too) are no commands', async () => {
+    const r = recorder();
+    r.out(RL);
+    type(r, 'rm -rf /tmp/x');
+    r.key('\x03');
+    r.out(`^C\x1b[?2004l\r\x1b[?2004h\x1b[?2004l\r\r\n${RL}`);
+    type(r, 'vi notes');
+    r.key('\r');
+    r.out(`${ACCEPT}\x1b[?1049h\x1b[?2004h\x1b[H\x1b[2J~\r\n~`);
+    r.key('iecho not-a-command\x1b:wq\r');
+    r.out('\x1b[1;1Hecho not-a-command\x1b[24;1H:wq\r\x1b[?2004l\x1b[?1049l' + RL);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['vi notes']);
+  });
+
+  test('a password typed ahead while a command runs is echoed by the terminal: it is no command and not in the excerpt', async () => {
+    const r = recorder();
+    r.out(RL);
+    type(r, 'sleep 1; read -rs -p "Password: " pw; echo "got-${#pw}"');
+    r.key('\r');
+    r.out(ACCEPT);
+    r.key('hunter22-secret\r');
+    r.out('hunter22-secret\r\n'); // the terminal's own echo, before read turned it off
+    r.out(`Password: \r\ngot-15\r\n${RL}`);
+    type(r, 'echo next');
+    r.key('\r');
+    r.out(`${ACCEPT}next\r\n${RL}`);
+    await r.rec.dispose();
+    assert.deepEqual(r.commands.map((c) => c.input), ['sleep 1; read -rs -p "Password: " pw; echo "got-${#pw}"', 'echo next']);
+    assert.match(r.commands[0]!.output, /got-15/);
+    assert.doesNotMatch(JSON.stringify(r.commands), /hunter22/);
+  });
+});
+
 /** An interactive bash behind a real sshd, driven like a person at a keyboard; its output feeds the recorder. */
 class RealShell {
   output = '';

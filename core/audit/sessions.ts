@@ -28,6 +28,7 @@ export interface CommandInput {
   offsetMs: number;
   at: Date;
   risk?: CommandRecord['risk'];
+  notEchoed?: boolean;
 }
 
 /** `user`, `asset`: an id (UUID) or a username / asset name. */
@@ -171,6 +172,7 @@ export class SessionService {
       input: c.input.slice(0, LIMITS.input),
       output: c.output.slice(0, LIMITS.output),
       risk: c.risk ?? 'normal',
+      notEchoed: c.notEchoed ?? false,
       offsetMs: Math.max(0, Math.round(c.offsetMs)),
       createdAt: c.at,
     };

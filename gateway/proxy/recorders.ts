@@ -35,6 +35,8 @@ export interface RecordedCommand {
   output: string;
   offsetMs: number;
   at: Date;
+  /** Ran with the echo off: `input` says so and gives the length only. */
+  notEchoed?: true;
 }
 
 export interface RecorderInit {

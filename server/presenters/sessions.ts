@@ -35,6 +35,7 @@ export function presentCommand(c: CommandRecord) {
     input: c.input,
     output: c.output,
     risk: c.risk,
+    notEchoed: c.notEchoed,
     offsetMs: c.offsetMs,
     createdAt: iso(c.createdAt),
   };

@@ -238,15 +238,17 @@ export const NOT_ECHOED = /^\[input not echoed: (\d+) characters?\]$/;
  * line that started it). A "not echoed" marker matches an executed line of its length that
  * no logged text matched.
  */
-export function score(sc: Pick<Scenario, 'cls' | 'name' | 'secrets'>, truth: string[], rows: Pick<CommandRecord, 'input' | 'output'>[]): Score {
+export function score(sc: Pick<Scenario, 'cls' | 'name' | 'secrets'>, truth: string[], rows: Pick<CommandRecord, 'input' | 'output' | 'notEchoed'>[]): Score {
   const logged = rows.map((r) => r.input);
   const left = new Map<string, number>();
   for (const t of truth) left.set(t, (left.get(t) ?? 0) + 1);
   let matched = 0;
   const invented: string[] = [];
   const markers: number[] = [];
-  for (const l of logged) {
-    const m = NOT_ECHOED.exec(l);
+  for (const row of rows) {
+    const l = row.input;
+    // Only a row flagged by the gateway is a marker; the same text typed is a command like any.
+    const m = row.notEchoed ? NOT_ECHOED.exec(l) : null;
     if (m) {
       markers.push(Number(m[1]));
       continue;

@@ -41,6 +41,8 @@ export interface CommandRecord {
   input: string;
   output: string;
   risk: 'normal' | 'warning' | 'denied';
+  /** The line ran with the terminal's echo off: `input` gives only its length. */
+  notEchoed: boolean;
   offsetMs: number; // time since session start, to seek the recording
   createdAt: Date;
 }
@@ -152,6 +154,7 @@ export const CommandEntity = new EntitySchema<CommandRecord>({
     input: col.text(),
     output: col.text(),
     risk: col.str(16),
+    notEchoed: { ...col.bool(false), name: 'not_echoed' },
     offsetMs: { ...col.big(), name: 'offset_ms' },
     createdAt: { ...col.time(), name: 'created_at' },
   },
