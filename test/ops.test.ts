@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { unsafeYaml } from '../core/ops/ansible.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
@@ -9,6 +12,7 @@ import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { freePort } from './helpers/ports.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
+import { eventually } from './gatewayFixture.ts';
 
 const PUSHED = 'bpushed';
 let b: Bastion;
@@ -177,13 +181,35 @@ test('a user cannot run commands on an asset not granted; with a grant they can'
   assert.ok(others.every((j: { createdBy: string }) => j.createdBy === u.id), 'users see only their own jobs');
 });
 
-test('a running job can be cancelled; jobs left running by a dead process are failed at start', async (t) => {
+test('a running job can be cancelled, and its command is gone from the asset; jobs left running by a dead process are failed at start', async (t) => {
   if (skip(t)) return;
-  const r = await admin.post('/jobs', { kind: 'command', assets: [ids.asset], systemUser: ids.su, command: 'sleep 30' });
-  await new Promise((res) => setTimeout(res, 1500));
-  const canceled = await admin.post(`/jobs/${r.body.id}/cancel`);
-  assert.equal(canceled.status, 200);
-  assert.equal(canceled.body.status, 'canceled');
+  // A command as operators write them (a shell around a child), reporting both pids: shell and child.
+  const marker = `/tmp/bastion-cancel-${randomUUID()}`;
+  const r = await admin.post('/jobs', { kind: 'command', assets: [ids.asset], systemUser: ids.su, command: `sleep 2999 & echo $$ $! > ${marker}; wait` });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const pids = await eventually(() => readFile(marker, 'utf8').then((x) => x.trim().split(' ').map(Number), () => [] as number[]), (p) => p.length === 2, 20_000);
+  assert.equal(pids.length, 2, 'the command started on the asset');
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  try {
+    assert.deepEqual(pids.map(alive), [true, true]);
+    // The child may still be between fork and exec when its pid is written.
+    const cmdline = await eventually(async () => readFileSync(`/proc/${pids[1]}/cmdline`, 'utf8'), (c) => c.startsWith('sleep\x00'), 5000);
+    assert.match(cmdline, /^sleep\x002999/);
+    // Bounded: a cancel that waits for the remote command to end on its own would wait 50 minutes.
+    let stuck: NodeJS.Timeout | undefined;
+    const canceled = await Promise.race([
+      admin.post(`/jobs/${r.body.id}/cancel`),
+      new Promise<never>((_, reject) => { stuck = setTimeout(() => reject(new Error('cancel did not return: the remote command keeps the job running')), 20_000); }),
+    ]).finally(() => clearTimeout(stuck));
+    assert.equal(canceled.status, 200);
+    assert.equal(canceled.body.status, 'canceled');
+    const left = await eventually(async () => pids.filter(alive), (p) => p.length === 0, 10_000);
+    assert.deepEqual(left, [], 'the canceled command still runs on the asset');
+  } finally {
+    // Whatever happened, the test's own remote processes go (by pid), so the job and the suite can end.
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    rmSync(marker, { force: true });
+  }
   await b.services.ds.query(`UPDATE job SET status = 'running' WHERE id = '${r.body.id}'`);
   assert.equal(await b.services.jobs.failInterrupted(), 1);
   assert.equal((await admin.get(`/jobs/${r.body.id}`)).body.status, 'failed');

@@ -128,6 +128,10 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
       const stop = (why: string) => {
         take(Buffer.from(`\n[${why}]\n`));
         signal = signal ?? 'KILL';
+        // Closing the channel alone leaves the command running on the asset (no PTY, no
+        // SIGHUP) and sshd keeps the channel open while it holds stdout. OpenSSH delivers a
+        // "signal" request with killpg(): the command's whole process group goes.
+        stream.signal('KILL');
         stream.close();
       };
       const timer = setTimeout(() => stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs);
