@@ -11,6 +11,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
 import { TransferRecord } from '../gateway/recording/transferRecord.ts';
+import { buildSegments } from '../core/audit/recordingSegments.ts';
 import { CastTextEncoder } from '../gateway/recording/castText.ts';
 import { CommandRecorder, type RecoveredCommand } from '../gateway/recording/commandRecorder.ts';
 import { plainText } from '../gateway/recording/terminalText.ts';
@@ -212,7 +213,12 @@ describe('asciicast recording', () => {
     assert.ok(o.includes('warning: small'));
     assert.doesNotMatch(readFileSync(cast.absolutePath, 'utf8'), /secret stdin/);
     assert.ok(statSync(cast.absolutePath).size < 4096 + 1024);
-    await asciinemaCat(cast.absolutePath);
+    const played = (await asciinemaCat(cast.absolutePath)).toString();
+    assert.match(played, /\[bastion\] stdout: 48890 bytes, 46842 omitted here/);
+    // The player's segmented form reads it like any recording, the notes as markers.
+    const index = await buildSegments(cast.absolutePath);
+    assert.deepEqual(index.markers.map((m) => m[1]), markers);
+    assert.equal(index.segments.length, 1);
   });
 
   test('keystrokes are not recorded unless asked for (they hold echo-off passwords)', async () => {
