@@ -20,6 +20,9 @@ export class UserKeyService {
       const user = await em.getRepository(UserEntity).findOneBy({ id: userId });
       if (!user) throw new NotFoundError('user not found');
       if (await em.getRepository(UserKeyEntity).existsBy({ userId, fingerprint: parsed.fingerprint })) throw new ConflictError('this key is already registered', { field: 'publicKey' });
+      // One key, one person: a key shared by two users would make either able to log in as the
+      // other's key holder, and the login log could not tell who it was. Whose it is stays unsaid.
+      if (await em.getRepository(UserKeyEntity).existsBy({ fingerprint: parsed.fingerprint })) throw new ConflictError('this key is registered to another user', { field: 'publicKey' });
       await em.getRepository(UserKeyEntity).insert({
         id, userId, name: input.name || parsed.comment || parsed.type, publicKey: parsed.canonical,
         keyType: parsed.type, fingerprint: parsed.fingerprint, lastUsedAt: null, createdAt: new Date(),

@@ -3,6 +3,7 @@ import { serialize } from 'cookie';
 import type { Request, Response } from 'express';
 import { UnauthenticatedError } from '../../core/errors.ts';
 import { SESSION_COOKIE } from '../middleware/authenticate.ts';
+import { isSecureRequest } from '../middleware/clientAddress.ts';
 import { presentUser } from '../presenters/identity.ts';
 import { route, type AnyRoute } from './define.ts';
 
@@ -14,8 +15,9 @@ const loginBody = z.object({
 
 const passwordBody = z.object({ oldPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).strict();
 
-function setSessionCookie(req: Request, res: Response, token: string, maxAgeSeconds: number): void {
-  res.setHeader('Set-Cookie', serialize(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure, maxAge: maxAgeSeconds }));
+/** `secure`: the request came over TLS, directly or through a trusted proxy (isSecureRequest). */
+function setSessionCookie(req: Request, res: Response, token: string, maxAgeSeconds: number, trustProxy: string[]): void {
+  res.setHeader('Set-Cookie', serialize(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: isSecureRequest(req, trustProxy), maxAge: maxAgeSeconds }));
 }
 
 export const authRoutes: AnyRoute[] = [
@@ -35,7 +37,7 @@ export const authRoutes: AnyRoute[] = [
       }
       await services.authentication.succeed(user, ctx, services.authentication.needsTotp(user) ? 'password+totp' : 'password');
       const { token } = await services.webSessions.create(user, { clientAddress, userAgent: String(req.headers['user-agent'] ?? '') });
-      setSessionCookie(req, res, token, services.config.sessionTtlMinutes * 60);
+      setSessionCookie(req, res, token, services.config.sessionTtlMinutes * 60, services.config.trustProxy);
       const fresh = await services.users.get(user.id);
       return { user: presentUser(fresh), mustChangePassword: fresh.mustChangePassword };
     },
@@ -44,7 +46,7 @@ export const authRoutes: AnyRoute[] = [
     method: 'post', path: '/auth/logout', tag: 'auth', access: 'public', summary: 'End the browser session', status: 204,
     handler: async ({ req, res, auth, services }) => {
       if (auth?.sessionId) await services.webSessions.revoke(auth.sessionId);
-      res.setHeader('Set-Cookie', serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure, maxAge: 0 }));
+      res.setHeader('Set-Cookie', serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', secure: isSecureRequest(req, services.config.trustProxy), maxAge: 0 }));
       return undefined;
     },
   }),
