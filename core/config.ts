@@ -53,6 +53,7 @@ const envSchema = z.object({
   BASTION_RECORDING_MAX_ACTION: z.enum(['end', 'truncate']).default('end'),
   BASTION_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(256),
   BASTION_EXEC_RECORD_KEEP_KB: z.coerce.number().int().min(1).max(64 * 1024).default(64),
+  BASTION_EXEC_STDIN_SHELL: z.enum(['refuse', 'allow']).default('refuse'),
 });
 
 export type Database =
@@ -111,6 +112,8 @@ export interface Config {
   recordingMinFreeBytes: number;
   /** A non-PTY exec is recorded as a transfer: this many bytes kept from the start and from the end of each direction. */
   execRecordKeepBytes: number;
+  /** An exec without a PTY that starts a shell or interpreter reading stdin, while deny/confirm filters apply: refused, or allowed unchecked. */
+  execStdinShell: 'refuse' | 'allow';
 }
 
 export class ConfigError extends Error {}
@@ -183,5 +186,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recordingMaxAction: e.BASTION_RECORDING_MAX_ACTION,
     recordingMinFreeBytes: e.BASTION_RECORDING_MIN_FREE_MB * 1024 * 1024,
     execRecordKeepBytes: e.BASTION_EXEC_RECORD_KEEP_KB * 1024,
+    execStdinShell: e.BASTION_EXEC_STDIN_SHELL,
   };
 }

@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { watchersFor, type Watchers } from './watchers.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCommandTap, openRecording, RecordingUnavailableError, type CommandTap, type RecordedCommand, type RecordingSink } from './proxy/recorders.ts';
+import type { TapPlan } from './proxy/channelTaps.ts';
 
 type CommandRisk = CommandRecord['risk'];
 
@@ -29,13 +30,11 @@ export interface Termination {
 
 export interface LiveSessionInit {
   grant: Grant;
-  kind: SessionKind;
-  action: Action;
+  /** Which taps the session gets: decided by proxy/channelTaps.ts, never by the channel handler. */
+  plan: TapPlan;
   /** Terminal size for the recording and the command tap; null when there is no PTY. */
   size: { cols: number; rows: number } | null;
   term?: string | undefined;
-  record: boolean;
-  recoverCommands: boolean;
 }
 
 export function sessionStore(gw: GatewayContext): SessionService {
@@ -81,7 +80,7 @@ export class LiveSession {
     readonly operator: Operator,
     readonly row: Session,
     readonly grant: Grant,
-    readonly action: Action,
+    readonly plan: TapPlan,
   ) {
     this.log = operator.log.child({ sessionId: row.id, asset: grant.asset.name, systemUser: grant.systemUser.username, kind: row.kind });
     this.#watchers = watchersFor(gw.services.bus);
@@ -95,6 +94,11 @@ export class LiveSession {
     return this.row.kind;
   }
 
+  /** The action the session's access is re-checked for (rule 11). */
+  get action(): Action {
+    return this.plan.action;
+  }
+
   /** Starts the Session row (after the per-user limit) and the taps. */
   static async open(gw: GatewayContext, op: Operator, init: LiveSessionInit): Promise<LiveSession> {
     const store = sessionStore(gw);
@@ -103,12 +107,12 @@ export class LiveSession {
       throw new OperatorError(`you already have ${max} active session${max === 1 ? '' : 's'}, the most allowed; end one first`);
     }
     const { grant } = init;
-    if (init.record) await refuseWhenDiskLow(gw, op);
+    if (init.plan.recording !== 'none') await refuseWhenDiskLow(gw, op);
     const row = await store.start({
       userId: op.user.id, username: op.user.username, assetId: grant.asset.id, assetName: grant.asset.name,
-      systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.kind, clientAddress: op.clientAddress,
+      systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.plan.sessionKind, clientAddress: op.clientAddress,
     });
-    const live = new LiveSession(gw, op, row, grant, init.action);
+    const live = new LiveSession(gw, op, row, grant, init.plan);
     live.hasTerminal = init.size !== null;
     gw.sessions.add(live);
     live.log.info('session started');
@@ -128,14 +132,14 @@ export class LiveSession {
    * on marked recordingIncomplete ('continue'). A PTY-less exec is recorded as a transfer.
    */
   async #openRecording(store: SessionService, init: LiveSessionInit): Promise<void> {
-    if (!init.record) return;
+    if (init.plan.recording === 'none') return;
     const config = this.gw.services.config;
     try {
       this.#cast = await openRecording({
         dir: store.recordingsDir, sessionId: this.id, startedAt: this.row.startedAt, size: init.size ?? { cols: 80, rows: 24 },
         title: `${this.operator.user.username} → ${this.grant.systemUser.username}@${this.grant.asset.name}`,
         env: init.term ? { TERM: init.term } : {}, log: this.log,
-        mode: init.size === null && this.kind === 'exec' ? 'transfer' : 'terminal',
+        mode: init.plan.recording,
         keepBytes: config.execRecordKeepBytes, maxBytes: config.recordingMaxBytes, limitAction: config.recordingMaxAction,
         onIncomplete: (reason) => this.#recordingIncomplete(reason),
         onLimit: (reason) => this.terminate(reason),
@@ -155,7 +159,7 @@ export class LiveSession {
   async #openTaps(store: SessionService, init: LiveSessionInit): Promise<void> {
     const size = init.size ?? { cols: 80, rows: 24 };
     try {
-      if (init.recoverCommands) this.#commands = await openCommandTap(size, this.row.startedAt, (c) => this.#saveCommand(store, c), this.log);
+      if (init.plan.commandRecorder) this.#commands = await openCommandTap(size, this.row.startedAt, (c) => this.#saveCommand(store, c), this.log);
     } catch (err) {
       this.log.error({ err }, 'command recovery could not start');
     }

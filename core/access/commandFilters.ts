@@ -175,6 +175,11 @@ export class CommandFilterService {
     return (await this.applicable(ctx)).length > 0;
   }
 
+  /** Whether a deny or confirm filter applies to this session (an allow filter alone restricts nothing). */
+  async restricts(ctx: FilterContext): Promise<boolean> {
+    return (await this.applicable(ctx)).some(({ filter: f }) => f.action !== 'allow');
+  }
+
   private async applicable(ctx: FilterContext): Promise<Compiled[]> {
     const compiled = await this.compiled();
     if (compiled.length === 0) return compiled;

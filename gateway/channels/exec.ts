@@ -2,6 +2,7 @@
 // on the asset with or without a PTY, byte-exact, and passes its exit status or signal back.
 import type { ServerChannel } from 'ssh2';
 import type { GatewayContext, Operator } from '../context.ts';
+import type { FilterContext } from '../../core/access/commandFilters.ts';
 import type { SessionState } from './sessionState.ts';
 import { LineReader } from '../menu/lineReader.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
@@ -14,8 +15,10 @@ import { terminalSafe } from '../terminalSafe.ts';
 import { endChannel } from './endChannel.ts';
 import { TransferRows } from './transferRows.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
-import { ScpTransferLog, parseLegacyScp, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
-import { parseRsyncServer, rsyncTransferRows } from '../proxy/rsyncProtocol.ts';
+import { ScpTransferLog, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
+import { rsyncTransferRows } from '../proxy/rsyncProtocol.ts';
+import { planExec } from '../proxy/channelTaps.ts';
+import { describeStdinUse, stdinInterpreter } from '../../core/access/stdinInterpreter.ts';
 
 export async function runExec(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, command: string): Promise<void> {
   const crlf = state.pty !== null;
@@ -25,10 +28,11 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const text = [target.systemUser, target.asset].filter(Boolean).join('@');
     const asset = findAsset(await gw.services.access.granted(op.user.id), target.asset);
     const chosen = systemUsersFor(asset, 'connect', target.systemUser, text)[0]!;
+    // What this exec gets (recording, guard, transfer log) is the pipeline's decision.
+    const plan = planExec(command, state.pty !== null);
     // Legacy scp runs as a command; it is a file transfer and needs that action too.
-    const scp = parseLegacyScp(command);
     // So is rsync (`rsync --server`): proxy/rsyncProtocol.ts.
-    const rsync = scp ? null : parseRsyncServer(command);
+    const { scp, rsync } = plan;
     const transfer = scp ?? rsync;
     const refusedTransfer = transfer && !chosen.actions.includes(transfer.direction) ? `${transfer.direction} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
@@ -39,19 +43,16 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       typedPassword = answer;
     }
     // Command filters first: a refused command does not even log in to the asset.
-    const verdict = await gw.services.commandFilters.check({ userId: op.user.id, assetId: grant.asset.id, systemUserId: grant.systemUser.id }, command);
+    const filterContext = { userId: op.user.id, assetId: grant.asset.id, systemUserId: grant.systemUser.id };
+    const verdict = await gw.services.commandFilters.check(filterContext, command);
+    const refusedStdin = verdict.action === 'deny' ? null : await stdinProgramRefusal(gw, plan.refuseStdinProgram, filterContext, command);
     // The backend login and the session row are started together: a command is often short.
-    const connecting = verdict.action === 'deny' || refusedTransfer ? null : connectBackend(gw, grant, { typedPassword }, op.log);
+    const connecting = verdict.action === 'deny' || refusedTransfer || refusedStdin ? null : connectBackend(gw, grant, { typedPassword }, op.log);
     connecting?.catch(() => undefined);
     let live: LiveSession;
     try {
-      live = await LiveSession.open(gw, op, {
-        grant, kind: 'exec', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
-        // Legacy scp's bytes are files, not a terminal: its FileTransfer rows are its record.
-        term: state.pty?.term, record: scp === null,
-        // With a PTY (`ssh -t … bash -i`) the command line may start an interactive shell: its lines are recovered too.
-        recoverCommands: scp === null && state.pty !== null,
-      });
+      // Which taps (recording, guard, command recovery for `ssh -t … bash -i`) is the plan's decision.
+      live = await LiveSession.open(gw, op, { grant, plan, size: state.pty ? { cols: state.cols, rows: state.rows } : null, term: state.pty?.term });
     } catch (err) {
       void connecting?.then((c) => c.end(), () => undefined);
       throw err;
@@ -62,6 +63,12 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       await rows.flushed();
       await live.end({ status: 'closed', endReason: refusedTransfer });
       throw new OperatorError(refusedTransfer, 1);
+    }
+    if (refusedStdin) {
+      live.log.info({ command: command.slice(0, 300) }, 'exec refused: its program reads commands from stdin while command filters apply');
+      live.recordCommand(command, 'denied');
+      await live.end({ status: 'closed', endReason: refusedStdin });
+      throw new OperatorError(refusedStdin);
     }
     // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
     const decision = await decideExec(gw, live, command, verdict, channel, crlf);
@@ -89,7 +96,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const taps = log && scp ? (scp.direction === 'upload'
       ? { input: (c: Buffer) => log.fromSender(c), output: (c: Buffer) => log.fromReceiver(c) }
       : { input: (c: Buffer) => log.fromReceiver(c), output: (c: Buffer) => log.fromSender(c) }) : undefined;
-    const res = await bridge(live, channel, remote, state, taps ? { taps } : {});
+    const res = await bridge(gw, live, channel, remote, state, taps ? { taps } : {});
     backendClient.end();
     log?.end();
     if (rsync) for (const entry of rsyncTransferRows(rsync, { ...res, bytesIn: live.bytesIn, bytesOut: live.bytesOut })) rows.record(entry);
@@ -105,6 +112,18 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
   } catch (err) {
     await endChannel(channel, { status: exitStatusOf(err), stderr: terminalLine(err, op.log), crlf });
   }
+}
+
+/**
+ * Why an exec without a PTY is refused because its program would read its commands from stdin
+ * (`echo 'rm -rf /' | ssh alice@web01@bastion bash`), where the command filters never see them;
+ * null when it may run: the plan does not ask, the setting allows it, or no deny/confirm filter applies.
+ */
+async function stdinProgramRefusal(gw: GatewayContext, asked: boolean, ctx: FilterContext, command: string): Promise<string | null> {
+  if (!asked || gw.services.config.execStdinShell === 'allow') return null;
+  const use = stdinInterpreter(command);
+  if (use.kind === 'none' || !(await gw.services.commandFilters.restricts(ctx))) return null;
+  return `[bastion] command refused: ${describeStdinUse(use)}; use a terminal (ssh -t) or pass the commands as the command`;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { GatewayContext, Operator } from '../context.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
 import { connectBackend, type BackendClient } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
+import { planTaps } from '../proxy/channelTaps.ts';
 import { OperatorError, REFUSED_EXIT, exitStatusOf, terminalLine } from '../terminalErrors.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
 import { SftpProxy, type SftpPolicy } from '../sftp/sftpProxy.ts';
@@ -39,7 +40,7 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
     const connecting = connectBackend(gw, grant, {}, op.log);
     connecting.catch(() => undefined);
     try {
-      live = await LiveSession.open(gw, op, { grant, kind: 'sftp', action: 'connect', size: null, record: false, recoverCommands: false });
+      live = await LiveSession.open(gw, op, { grant, plan: planTaps('sftp', false), size: null });
     } catch (err) {
       void connecting.then((c) => c.end(), () => undefined);
       throw err;

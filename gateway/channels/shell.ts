@@ -11,7 +11,7 @@ import { findAsset, parseMenuTarget, systemUsersFor } from '../targets.ts';
 import { backendLost, connectBackend, openShell } from '../backend.ts';
 import { LiveSession } from '../liveSession.ts';
 import { bridge, type BridgeResult } from '../proxy/bridge.ts';
-import { shellGuard } from '../proxy/commandPolicy.ts';
+import { planTaps } from '../proxy/channelTaps.ts';
 import { OperatorError, REFUSED_EXIT, exitStatusOf, oneLine, terminalLine } from '../terminalErrors.ts';
 import { endChannel } from './endChannel.ts';
 import { terminalSafe as safe } from '../terminalSafe.ts';
@@ -100,8 +100,7 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
     typedPassword = answer;
   }
   const live = await LiveSession.open(gw, op, {
-    grant, kind: 'shell', action: 'connect', size: state.pty ? { cols: state.cols, rows: state.rows } : null,
-    term: state.pty?.term, record: true, recoverCommands: state.pty !== null,
+    grant, plan: planTaps('shell', state.pty !== null), size: state.pty ? { cols: state.cols, rows: state.rows } : null, term: state.pty?.term,
   });
   if (state.pty) reader.write(`Connecting to ${safe(asset.name)} as ${safe(systemUser.username)}…\r\n`);
   let backendClient;
@@ -115,11 +114,8 @@ async function shellSession(gw: GatewayContext, op: Operator, channel: ServerCha
     await live.end({ status: 'failed', endReason: line });
     throw new OperatorError(line);
   }
-  // Every line the operator submits is checked by the command filters, typeahead included.
-  const guard = shellGuard(gw, live, channel, remote, state.pty !== null);
-  const typeahead = reader.takeTypeahead();
-  if (typeahead.length) guard.input(typeahead);
-  const res = await bridge(live, channel, remote, state, { gate: guard });
+  // Every line the operator submits is checked by the command filters (the plan's guard), typeahead included.
+  const res = await bridge(gw, live, channel, remote, state, { typeahead: reader.takeTypeahead() });
   backendClient.end();
   if (res.terminated && channel.writable) reader.write(`\r\n\x1b[1m[bastion] session ended: ${oneLine(res.terminated)}\x1b[0m\r\n`);
   const lost = backendLost(backendClient);

@@ -6,6 +6,7 @@ import type { AcceptConnection, Connection, RejectConnection, ServerChannel, Tcp
 import type { GrantedAsset } from '../../core/access/accessService.ts';
 import type { GatewayContext, Operator } from '../context.ts';
 import { LiveSession } from '../liveSession.ts';
+import { planTaps } from '../proxy/channelTaps.ts';
 import { pump } from '../proxy/pump.ts';
 import { oneLine, terminalLine } from '../terminalErrors.ts';
 
@@ -24,7 +25,7 @@ export async function handleTunnel(gw: GatewayContext, op: Operator, accept: Acc
   const grant = await gw.services.access.authorize(op.user.id, match.asset.asset.id, match.systemUserId, 'tunnel');
   let live: LiveSession;
   try {
-    live = await LiveSession.open(gw, op, { grant, kind: 'tunnel', action: 'tunnel', size: null, record: false, recoverCommands: false });
+    live = await LiveSession.open(gw, op, { grant, plan: planTaps('tunnel', false), size: null });
   } catch (err) {
     op.log.warn({ err, dest }, 'tunnel refused');
     refuse(op.connection, reject, PROHIBITED, terminalLine(err, op.log));

@@ -5,7 +5,9 @@ import type { ServerChannel } from 'ssh2';
 import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import type { SessionState } from '../channels/sessionState.ts';
-import { BUDGET_BYTES, pump, type Tap } from './pump.ts';
+import type { GatewayContext } from '../context.ts';
+import { pump, type Tap } from './pump.ts';
+import { shellGuard } from './commandPolicy.ts';
 
 export interface BridgeResult {
   exitStatus: number | null;
@@ -25,14 +27,24 @@ export interface InputGate {
 }
 
 export interface BridgeOptions {
-  gate?: InputGate;
+  /** Keys the operator typed before the bridge (at the menu or a password prompt): they go through the guard first. */
+  typeahead?: Buffer;
   /** Extra readers of the operator's input and the backend's output (legacy scp's transfer log), called before the bytes move on. */
   taps?: { input?: Tap; output?: Tap };
 }
 
-/** Resolves once the backend channel or the operator's channel has closed. */
-export function bridge(live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState, { gate, taps }: BridgeOptions = {}): Promise<BridgeResult> {
+/**
+ * Resolves once the backend channel or the operator's channel has closed. The command guard is
+ * attached here when the session's TapPlan says so (proxy/channelTaps.ts), not by the caller.
+ */
+export function bridge(gw: GatewayContext, live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState, { typeahead, taps }: BridgeOptions = {}): Promise<BridgeResult> {
   const backend = remote.stream;
+  const gate: InputGate | null = live.plan.commandGuard ? shellGuard(gw, live, channel, remote, state.pty !== null) : null;
+  if (gate && typeahead?.length) gate.input(typeahead);
+  else if (typeahead?.length) {
+    live.input(typeahead);
+    backend.write(typeahead);
+  }
   const onInput = taps?.input;
   const onOutput = taps?.output;
   return new Promise((resolve) => {
@@ -99,26 +111,5 @@ function gated(channel: ServerChannel, gate: InputGate): () => void {
   return () => {
     channel.off('data', onData);
     gate.stop();
-  };
-}
-
-/**
- * Writes to the backend for an InputGate, with pump's backpressure: the operator's
- * channel is paused while the backend has BUDGET_BYTES queued.
- */
-export function gatedWriter(channel: ServerChannel, live: LiveSession, remote: BackendChannel): (bytes: Buffer) => void {
-  const backend = remote.stream;
-  let waiting = false;
-  return (bytes) => {
-    live.input(bytes);
-    if (!backend.writable) return;
-    if (!backend.write(bytes) && !waiting && backend.writableLength >= BUDGET_BYTES) {
-      waiting = true;
-      channel.pause();
-      backend.once('drain', () => {
-        waiting = false;
-        channel.resume();
-      });
-    }
   };
 }

@@ -12,10 +12,15 @@
 // typed since the last Enter (keys the backend has not echoed yet, e.g. a paste or a script
 // that sends a whole line with its Enter at once).
 //
+// "Enter" is every key that makes readline run the line (recording/acceptKeys.ts: CR, LF,
+// ^O), and readline's insert-comment (M-#, or # in vi command mode) as well: with an
+// argument it uncomments the line and runs it, so it is checked like an Enter (the `#` is
+// held; the line typed so far is kept, since a plain `#` may just be typed).
+//
 // Without a PTY there is no line editing: input is forwarded a whole line at a time, each
 // line checked first, and a refused line is dropped.
 import type { CommandVerdict } from '../../core/access/commandFilters.ts';
-import { indexOfEnter } from '../recording/commandRecorder.ts';
+import { acceptLength, acceptsLine } from '../recording/acceptKeys.ts';
 import { terminalLineOf } from '../terminalSafe.ts';
 
 /** Input held while an administrator decides; more is dropped (with one notice). */
@@ -52,6 +57,10 @@ export interface CommandGuardHooks {
 }
 
 const CTRL_C = Buffer.from([0x03]);
+const ESC = 0x1b;
+const HASH = 0x23;
+/** vi keys that enter insert mode: after them a `#` is typed text again. */
+const LEAVES_COMMAND_MODE = new Set([...'iaIAsScCRoO'].map((c) => c.charCodeAt(0)));
 
 export class CommandGuard {
   readonly #hooks: CommandGuardHooks;
@@ -69,6 +78,8 @@ export class CommandGuard {
   #lineBytes = 0;
   /** With a PTY: the line as typed since the last Enter. */
   #typed: TypedLine = { text: '', escape: false };
+  /** With a PTY: an ESC was typed and no key since has left vi command mode (see #indexOfSubmit). */
+  #afterEsc = false;
 
   constructor(hooks: CommandGuardHooks) {
     this.#hooks = hooks;
@@ -162,18 +173,44 @@ export class CommandGuard {
     }
     let rest = chunk;
     while (rest.length > 0 && !this.#stopped) {
-      const enter = pty ? indexOfEnter(rest) : rest.indexOf(0x0a);
+      const enter = pty ? this.#indexOfSubmit(rest) : rest.indexOf(0x0a);
       if (enter < 0) {
         await this.#typing(rest);
         return;
       }
       // \r\n (or \n alone) is one Enter.
-      const end = enter + (rest[enter] === 0x0d && rest[enter + 1] === 0x0a ? 2 : 1);
+      const comment = pty && rest[enter] === HASH;
+      const end = enter + (comment ? 1 : acceptLength(rest, enter));
       await this.#typing(rest.subarray(0, enter));
       const ending = rest.subarray(enter, end);
       rest = rest.subarray(end);
-      await this.#enter(ending);
+      const passed = await this.#enter(ending, comment);
+      // Keys sent behind a refused line (the rest of a paste) are dropped with it.
+      if (!passed && pty) return;
     }
+  }
+
+  /**
+   * Index of the next key that submits the line: an accept key, or the `#` of readline's
+   * insert-comment after an ESC (M-#, M-1 M-#, vi command mode). The ESC state spans chunks
+   * and ends at a key that leaves vi command mode or drops the line.
+   */
+  #indexOfSubmit(data: Buffer): number {
+    for (let i = 0; i < data.length; i++) {
+      const b = data[i]!;
+      if (acceptsLine(b)) {
+        this.#afterEsc = false;
+        return i;
+      }
+      if (b === ESC && (data[i + 1] === 0x5b || data[i + 1] === 0x4f)) {
+        // An arrow or function key (CSI / SS3): moves, does not change the mode.
+        i += 2;
+        while (i < data.length && data[i]! >= 0x20 && data[i]! < 0x40) i++;
+      } else if (b === ESC) this.#afterEsc = true;
+      else if (this.#afterEsc && b === HASH) return i;
+      else if (LEAVES_COMMAND_MODE.has(b) || b === 0x03 || b === 0x07) this.#afterEsc = false;
+    }
+    return -1;
   }
 
   /** Keys of a line (no Enter among them). */
@@ -200,14 +237,16 @@ export class CommandGuard {
     return line;
   }
 
-  async #enter(ending: Buffer): Promise<void> {
+  /** Decides one submitted line; false when it was refused. */
+  async #enter(ending: Buffer, comment = false): Promise<boolean> {
     const hooks = this.#hooks;
     const raw = hooks.pty ? null : this.#takeLine();
     const typed = hooks.pty ? this.#typed.text : raw!.toString('utf8');
-    this.#typed = { text: '', escape: false };
+    if (comment) this.#typed = applyKeys(this.#typed, ending);
+    else this.#typed = { text: '', escape: false };
     if (!(await hooks.enabled())) {
       this.#pass(raw, ending);
-      return;
+      return true;
     }
     const screen = hooks.pty ? await withTimeout(hooks.screenLine(), LINE_READ_MS, null) : null;
     const candidates = [...new Set([screen?.trim(), typed.trim()].filter((l): l is string => Boolean(l)))];
@@ -220,11 +259,11 @@ export class CommandGuard {
         line = c;
       }
     }
-    if (this.#stopped) return;
+    if (this.#stopped) return false;
     const name = verdict.filter?.name ?? '';
     if (verdict.action === 'allow') {
       this.#pass(raw, ending);
-      return;
+      return true;
     }
     if (verdict.action === 'confirm') {
       hooks.say(`\r\n[bastion] '${printable(line)}' is held by filter '${printable(name)}': waiting for an administrator to approve… (Ctrl-C cancels)\r\n`);
@@ -238,11 +277,11 @@ export class CommandGuard {
       } finally {
         this.#confirming = null;
       }
-      if (this.#stopped) return;
+      if (this.#stopped) return false;
       if (outcome.approved) {
         hooks.say(`[bastion] approved by ${printable(outcome.by ?? 'an administrator')}\r\n`);
         this.#pass(raw, ending);
-        return;
+        return true;
       }
       const why = controller.signal.aborted ? 'cancelled' : outcome.by ? `rejected by ${printable(outcome.by)}` : 'not approved in time';
       hooks.say(`[bastion] command ${why}\r\n`);
@@ -250,12 +289,13 @@ export class CommandGuard {
       hooks.say(`\r\n[bastion] command refused by filter '${printable(name)}'\r\n`);
     }
     hooks.refused(line, name);
-    if (!hooks.pty) return;
+    if (!hooks.pty) return false;
     // Nothing typed ahead behind a refused line runs either; the shell drops the line
     // (Ctrl-C) and shows a fresh prompt.
     this.#pending = [];
     this.#pendingBytes = 0;
     hooks.forward(CTRL_C);
+    return false;
   }
 
   #pass(line: Buffer | null, ending: Buffer): void {

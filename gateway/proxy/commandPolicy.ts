@@ -7,7 +7,7 @@ import type { GatewayContext } from '../context.ts';
 import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import { CommandGuard, type ConfirmOutcome } from './commandGuard.ts';
-import { gatedWriter } from './bridge.ts';
+import { BUDGET_BYTES } from './pump.ts';
 import { terminalLineOf } from '../terminalSafe.ts';
 
 function confirmWith(gw: GatewayContext, live: LiveSession, line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome> {
@@ -83,4 +83,25 @@ export async function decideExec(gw: GatewayContext, live: LiveSession, command:
   live.log.info({ command: command.slice(0, 300), filter: name }, 'command refused by a filter');
   live.recordCommand(command, 'denied');
   return { allowed: false, message: `[bastion] command refused by filter '${terminalLineOf(name, 200)}'`, verdict };
+}
+
+/**
+ * Writes to the backend for an InputGate, with pump's backpressure: the operator's
+ * channel is paused while the backend has BUDGET_BYTES queued.
+ */
+export function gatedWriter(channel: ServerChannel, live: LiveSession, remote: BackendChannel): (bytes: Buffer) => void {
+  const backend = remote.stream;
+  let waiting = false;
+  return (bytes) => {
+    live.input(bytes);
+    if (!backend.writable) return;
+    if (!backend.write(bytes) && !waiting && backend.writableLength >= BUDGET_BYTES) {
+      waiting = true;
+      channel.pause();
+      backend.once('drain', () => {
+        waiting = false;
+        channel.resume();
+      });
+    }
+  };
 }

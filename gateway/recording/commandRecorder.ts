@@ -41,6 +41,7 @@ import type { Terminal as XTerminal } from '@xterm/headless';
 import type { Logger } from '../../core/logger.ts';
 import { ReadlineLines, type AcceptedLine } from './readlineLines.ts';
 import { excerpt, plainText } from './terminalText.ts';
+import { acceptLength, indexOfAccept } from './acceptKeys.ts';
 
 const { Terminal } = xterm;
 
@@ -316,7 +317,7 @@ export class CommandRecorder {
       this.#startLine();
     }
     for (;;) {
-      const enter = indexOfEnter(rest);
+      const enter = indexOfAccept(rest);
       const phase = this.#phase;
       if (enter < 0) {
         // Ctrl-C abandons the line; the next key starts a new one.
@@ -332,7 +333,7 @@ export class CommandRecorder {
         const line = typedText(rest.subarray(0, enter));
         if (line) this.#typedAhead.push(line);
       }
-      rest = rest.subarray(enter + (rest[enter] === 0x0d && rest[enter + 1] === 0x0a ? 2 : 1));
+      rest = rest.subarray(enter + acceptLength(rest, enter));
       if (rest.length === 0) return;
     }
   }
@@ -839,14 +840,6 @@ function typedText(keys: Buffer): string {
 }
 
 /** Where the first Enter (CR or LF) of typed input is, or -1; the command filters' guard splits lines the same way. */
-export function indexOfEnter(data: Buffer): number {
-  const cr = data.indexOf(0x0d);
-  const lf = data.indexOf(0x0a);
-  if (cr < 0) return lf;
-  if (lf < 0) return cr;
-  return Math.min(cr, lf);
-}
-
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
