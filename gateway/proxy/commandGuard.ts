@@ -57,6 +57,7 @@ export interface CommandGuardHooks {
 }
 
 const CTRL_C = Buffer.from([0x03]);
+const CTRL_G = Buffer.from([0x07]);
 const ESC = 0x1b;
 const HASH = 0x23;
 /** vi keys that enter insert mode: after them a `#` is typed text again. */
@@ -249,7 +250,10 @@ export class CommandGuard {
       return true;
     }
     const screen = hooks.pty ? await withTimeout(hooks.screenLine(), LINE_READ_MS, null) : null;
-    const candidates = [...new Set([screen?.trim(), typed.trim()].filter((l): l is string => Boolean(l)))];
+    const seen = [screen?.trim(), typed.trim()];
+    // insert-comment toggles: with an argument it removes the comment sign and runs the line.
+    if (comment) seen.push(...seen.map((l) => l?.replace(/^#+\s*/, '')));
+    const candidates = [...new Set(seen.filter((l): l is string => Boolean(l)))];
     let line = candidates[0] ?? '';
     let verdict: CommandVerdict = { action: 'allow', filter: null };
     for (const c of candidates) {
@@ -294,7 +298,10 @@ export class CommandGuard {
     // (Ctrl-C) and shows a fresh prompt.
     this.#pending = [];
     this.#pendingBytes = 0;
-    hooks.forward(CTRL_C);
+    // A refused insert-comment: readline is inside a key sequence (ESC 1 ESC), where a ^C does
+    // not reliably drop the line; ^G aborts the sequence and its argument, and the line stays
+    // commented out, which is harmless.
+    hooks.forward(comment ? CTRL_G : CTRL_C);
     return false;
   }
 
