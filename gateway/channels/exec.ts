@@ -68,7 +68,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       live.log.info({ command: command.slice(0, 300) }, 'exec refused: its program reads commands from stdin while command filters apply');
       live.recordCommand(command, 'denied');
       await live.end({ status: 'closed', endReason: refusedStdin });
-      throw new OperatorError(refusedStdin);
+      throw new OperatorError(refusedStdin, 1);
     }
     // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
     const decision = await decideExec(gw, live, command, verdict, channel, crlf);
