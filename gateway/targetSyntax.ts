@@ -1,5 +1,7 @@
 // The SSH username carries the target (DESIGN "SSH target syntax"). OpenSSH splits
-// `alice@web01@bastion` on the LAST `@`, so the gateway receives `alice@web01`.
+// `alice@web01@bastion` on the LAST `@`, so the gateway receives `alice@web01`. Where an `@`
+// in a user name confuses a tool (an ssh_config `User`, a URL, a `user@host:path` parser),
+// `%` separates the same parts: `alice%deploy%web01`.
 
 export interface LoginTarget {
   /** The Bastion user to authenticate. */
@@ -12,13 +14,14 @@ export interface LoginTarget {
 
 /**
  *   alice               → menu
- *   alice@web01         → asset web01
- *   alice@deploy@web01  → asset web01 as system user deploy
- * Anything else (empty parts, more `@`s) is not a valid target; authentication then
- * fails as for an unknown user.
+ *   alice@web01         → asset web01              (alice%web01)
+ *   alice@deploy@web01  → asset web01 as system user deploy   (alice%deploy%web01)
+ * A name with an `@` is split on `@` only, so an address with `%` in it (an IPv6 zone,
+ * `alice@fe80::1%eth0`) still works; otherwise `%` separates. Anything else (empty parts,
+ * more separators) is not a valid target; authentication then fails as for an unknown user.
  */
 export function parseLoginTarget(sshUsername: string): LoginTarget | null {
-  const parts = sshUsername.split('@');
+  const parts = sshUsername.split(sshUsername.includes('@') ? '@' : '%');
   if (parts.some((p) => p.length === 0) || parts.length > 3) return null;
   const [username, second, third] = parts as [string, string?, string?];
   if (parts.length === 1) return { username, systemUser: null, asset: null };

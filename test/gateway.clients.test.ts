@@ -11,12 +11,24 @@ import { execa } from 'execa';
 import { FileTransferEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, type Endpoint } from './helpers/clients.ts';
+import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, sshCommandLine, type Endpoint } from './helpers/clients.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
+import { parseLoginTarget } from '../gateway/targetSyntax.ts';
 import { ALICE_PASSWORD, eventually, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const MiB = 1024 * 1024;
+
+describe('the login name carries the target with @ or % (no sshd needed)', () => {
+  test('% separates like @ where @ confuses a tool; a name with @ keeps % (an IPv6 zone)', () => {
+    assert.deepEqual(parseLoginTarget('alice%deploy%web01'), { username: 'alice', systemUser: 'deploy', asset: 'web01' });
+    assert.deepEqual(parseLoginTarget('alice%web01'), { username: 'alice', systemUser: null, asset: 'web01' });
+    assert.deepEqual(parseLoginTarget('alice@deploy@web01'), { username: 'alice', systemUser: 'deploy', asset: 'web01' });
+    assert.deepEqual(parseLoginTarget('alice@fe80::1%eth0'), { username: 'alice', systemUser: null, asset: 'fe80::1%eth0' });
+    assert.equal(parseLoginTarget('alice%%web01'), null);
+    assert.equal(parseLoginTarget('a%b%c%d'), null);
+  });
+});
 
 describe('rsync --server, recognised only as one plain command (no sshd needed)', () => {
   test('the receiver is an upload, --sender a download; paths as given', () => {
@@ -219,6 +231,43 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(!existsSync(here('rs-refused.bin')));
     assert.deepEqual((await transfers(reader.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['upload', `${there('rs-refused')}/`, false, 'upload is not allowed to you on web01']]);
     assert.deepEqual((await transfers(writer.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['download', there('pm.bin'), false, 'download is not allowed to you on web01']]);
+  });
+
+  test('Ansible as the README says (alice@web01, an absolute remote_tmp): copy and fetch 12 MiB byte-exact, no ~alice@web01 directory left', async () => {
+    const home = (await execa('getent', ['passwd', w.sshd.username])).stdout.split(':')[5]!;
+    const odd = join(home, '~alice@web01');
+    await execa('rm', ['-rf', odd]);
+    const dir = makeTempDir('bastion-ansible-');
+    // $USER is expanded by the asset's shell: one temp dir per system user.
+    writeFileSync(join(dir, 'hosts'), `web01 ansible_host=127.0.0.1 ansible_port=${w.gw.port} ansible_user=alice@web01 ansible_password=${ALICE_PASSWORD} ansible_remote_tmp=/tmp/.ansible-$USER/tmp\n`);
+    const env = { ANSIBLE_HOST_KEY_CHECKING: 'False', ANSIBLE_NOCOLOR: '1' };
+    const copy = await execa('ansible', ['all', '-i', join(dir, 'hosts'), '-m', 'copy', '-a', `src=${big} dest=${there('ansible.bin')}`], { reject: false, timeout: 120_000, env });
+    assert.equal(copy.exitCode, 0, `${copy.stdout}\n${copy.stderr}`);
+    assert.equal(await sha256File(there('ansible.bin')), bigSha);
+    const fetch = await execa('ansible', ['all', '-i', join(dir, 'hosts'), '-m', 'fetch', '-a', `src=${there('ansible.bin')} dest=${here('ansible-back.bin')} flat=yes`], { reject: false, timeout: 120_000, env });
+    assert.equal(fetch.exitCode, 0, `${fetch.stdout}\n${fetch.stderr}`);
+    assert.equal(await sha256File(here('ansible-back.bin')), bigSha);
+    assert.ok(!existsSync(odd), 'no directory named after the login in the asset home');
+  });
+
+  test('git over ssh: push and clone 12 MiB through the gateway, byte-exact', async () => {
+    const repo = there('repo.git');
+    await execa('git', ['init', '-q', '--bare', repo]);
+    await execa('chown', ['-R', w.sshd.username, repo]);
+    const work = makeTempDir('bastion-git-');
+    const git = (args: string[], cwd: string) => execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+      cwd, reject: false, timeout: 120_000, env: { GIT_SSH_COMMAND: sshCommandLine(alice).join(' ') },
+    });
+    await git(['init', '-q', '-b', 'main'], work);
+    writeFileSync(join(work, 'big.bin'), readFileSync(big));
+    await git(['add', 'big.bin'], work);
+    await git(['commit', '-q', '-m', 'big'], work);
+    const push = await git(['push', '-q', `alice@web01@127.0.0.1:${repo}`, 'main'], work);
+    assert.equal(push.exitCode, 0, push.stderr);
+    const clone = makeTempDir('bastion-git-clone-');
+    const cloned = await git(['clone', '-q', '-b', 'main', `alice%web01@127.0.0.1:${repo}`, join(clone, 'c')], clone);
+    assert.equal(cloned.exitCode, 0, cloned.stderr);
+    assert.equal(await sha256File(join(clone, 'c', 'big.bin')), bigSha);
   });
 
   describe('refusals say why, and bastion refusals exit 255 like an unreachable host', () => {
