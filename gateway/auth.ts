@@ -13,8 +13,6 @@ import { parseLoginTarget, type LoginTarget } from './targetSyntax.ts';
 
 const FIRST_FACTORS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
 const SECOND_STEP: AuthenticationType[] = ['keyboard-interactive'];
-/** After this many rejected attempts on one connection the gateway hangs up. */
-const MAX_FAILURES_PER_CONNECTION = 10;
 const MAX_PASSWORD_CHANGE_TRIES = 3;
 
 export interface AuthenticatedLogin {
@@ -43,7 +41,9 @@ type Outcome = 'accept' | 'partial' | 'reject';
 export class ConnectionAuth {
   #progress: Progress | null = null;
   #queue: Promise<void> = Promise.resolve();
-  #failures = 0;
+  /** Every authentication request so far (none, key offers and queries, passwords, keyboard-interactive). */
+  #requests = 0;
+  #hungUp = false;
   #login: AuthenticatedLogin | null = null;
   readonly #ctx: LoginContext;
 
@@ -51,7 +51,9 @@ export class ConnectionAuth {
     private readonly services: Services,
     clientAddress: string,
     private readonly log: Logger,
-    private readonly onTooManyFailures: () => void,
+    /** Like OpenSSH's MaxAuthTries, but every request counts, `none` and key offers included. */
+    private readonly maxRequests: number,
+    private readonly onTooManyRequests: () => void,
   ) {
     this.#ctx = { clientAddress, channel: 'ssh' };
   }
@@ -62,6 +64,16 @@ export class ConnectionAuth {
   }
 
   handle(ctx: AuthContext): void {
+    if (++this.#requests > this.maxRequests) {
+      // Refused without any work (no lookup, no hash): the cap is what keeps a client from
+      // making the gateway check key after key or hash password after password.
+      safe(() => ctx.reject([]));
+      if (!this.#hungUp) {
+        this.#hungUp = true;
+        this.onTooManyRequests();
+      }
+      return;
+    }
     // ssh2 may hand over a new request while an async check is running: one at a time.
     this.#queue = this.#queue.then(() => this.#decide(ctx)).catch((err: unknown) => {
       this.log.error({ err }, 'authentication step failed');
@@ -114,9 +126,7 @@ export class ConnectionAuth {
 
   async #conclude(p: Progress, ctx: AuthContext, outcome: Outcome): Promise<void> {
     if (outcome === 'reject') {
-      this.#failures++;
       safe(() => ctx.reject(p.firstFactor ? SECOND_STEP : FIRST_FACTORS));
-      if (this.#failures >= MAX_FAILURES_PER_CONNECTION) this.onTooManyFailures();
       return;
     }
     if (outcome === 'partial') {

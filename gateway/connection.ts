@@ -6,8 +6,7 @@ import type { GatewayContext, Operator } from './context.ts';
 import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
-
-const LOGIN_GRACE_MS = 120_000;
+import { connectionKey } from './preAuth.ts';
 
 export interface TrackedConnection {
   end(): void;
@@ -19,23 +18,18 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
   let log = gw.log.child({ client: clientAddress });
   // Interactive sessions want every keystroke sent at once.
   (client as Connection & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-  const auth = new ConnectionAuth(gw.services, clientAddress, log, () => {
-    log.warn('too many failed authentication attempts; disconnecting');
+  const auth = new ConnectionAuth(gw.services, clientAddress, log, gw.services.config.maxAuthTries, () => {
+    log.warn({ maxAuthTries: gw.services.config.maxAuthTries }, 'too many authentication attempts; disconnecting');
     client.end();
   });
   let operator: Operator | null = null;
-  // Like OpenSSH's LoginGraceTime: a connection that has not authenticated by then is dropped.
-  const grace = setTimeout(() => {
-    log.info('authentication not completed in time; disconnecting');
-    client.end();
-  }, LOGIN_GRACE_MS);
-  grace.unref();
+  // The login grace time and the start-up count run from TCP accept (preAuth.ts).
   let unwatch: (() => void) | null = null;
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
 
   client.on('authentication', (ctx) => auth.handle(ctx));
   client.on('ready', () => {
-    clearTimeout(grace);
+    gw.preAuth.authenticated(connectionKey(info.ip, info.port));
     const login = auth.login;
     if (!login) {
       client.end();
@@ -76,7 +70,6 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
   });
   client.on('error', (err) => log.debug({ err }, 'client connection error'));
   client.once('close', () => {
-    clearTimeout(grace);
     unwatch?.();
     auth.connectionClosed().catch((err: unknown) => log.error({ err }, 'login log write failed'));
   });

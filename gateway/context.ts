@@ -6,6 +6,7 @@ import type { User } from '../core/db/entities/index.ts';
 import type { Connection } from 'ssh2';
 import type { LoginTarget } from './targetSyntax.ts';
 import type { SessionRegistry } from './sessionRegistry.ts';
+import type { PreAuthGate } from './preAuth.ts';
 
 export interface GatewayOptions {
   /** How often every live session re-asks core/access whether it still holds (rule 11). */
@@ -23,6 +24,8 @@ export interface GatewayContext {
   log: Logger;
   options: GatewayOptions;
   sessions: SessionRegistry;
+  /** Unauthenticated connections: grace time and start-up limits. */
+  preAuth: PreAuthGate;
 }
 
 /** An authenticated operator on one SSH connection. */

@@ -9,12 +9,15 @@ import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 import { fairReads } from './fairReads.ts';
+import { PreAuthGate } from './preAuth.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
   /** 0 picks a free port. Default: config.sshPort. */
   port?: number;
   /** Default: config.bind. */
   host?: string;
+  /** Default: config.loginGraceSeconds. */
+  loginGraceMs?: number;
 }
 
 export interface GatewayHandle {
@@ -32,7 +35,12 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
   };
   const sessions = new SessionRegistry(services, options, log);
-  const gw: GatewayContext = { services, log, options, sessions };
+  const preAuth = new PreAuthGate({
+    graceMs: opts.loginGraceMs ?? config.loginGraceSeconds * 1000,
+    maxTotal: config.maxStartups,
+    maxPerSource: config.maxStartupsPerSource,
+  }, log);
+  const gw: GatewayContext = { services, log, options, sessions, preAuth };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 
@@ -51,6 +59,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   // The gateway accepts the TCP connections itself and hands them to ssh2 (injectSocket), so
   // that each socket's reads take turns with the other sessions' (fairReads).
   const listener = createServer((sock) => {
+    if (!preAuth.admit(sock)) return;
     fairReads(sock);
     server.injectSocket(sock);
   });
@@ -73,6 +82,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   const shutdown = async (): Promise<void> => {
     const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
     sessions.stop();
+    preAuth.close();
     // Sessions first, so recordings are flushed and rows ended while clients still hear why.
     await sessions.closeAll('the gateway is shutting down');
     for (const c of connections) c.end();

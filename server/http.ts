@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Services } from '../core/services.ts';
 import { createApp, type AppOptions } from './app.ts';
 import { attachWatchSocket } from './ws/watchSocket.ts';
+import { limitConnections } from './connectionLimits.ts';
 
 export interface HttpHandle {
   server: Server;
@@ -11,9 +12,9 @@ export interface HttpHandle {
 
 export async function startHttp(services: Services, opts: AppOptions & { port?: number; host?: string } = {}): Promise<HttpHandle> {
   const app = createApp(services, opts);
-  const server = createServer(app);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
+  // Header and request timeouts are checked this often (Node's default is every 30 s).
+  const server = createServer({ connectionsCheckingInterval: 1000 }, app);
+  limitConnections(server, services.config, services.log.child({ component: 'http' }));
   const detachWatch = attachWatchSocket(server, services);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -35,7 +35,8 @@ export function isSecureRequest(req: Request, trusted: string[]): boolean {
   return proto === 'https';
 }
 
-function trustCheck(trusted: string[]): (ip: string) => boolean {
+/** Whether a peer address is one of the trusted proxies (BASTION_TRUST_PROXY). */
+export function trustCheck(trusted: string[]): (ip: string) => boolean {
   const list = new BlockList();
   for (const entry of trusted) {
     const [addr, bits] = entry.split('/') as [string, string | undefined];
