@@ -29,8 +29,9 @@ export interface BrowserSession {
 }
 
 /** A fresh context (no cookies, no storage) and page per test, bound to the bastion's base URL. */
-export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string; bypassCSP?: boolean } = {}): Promise<BrowserSession> {
-  const context = await browser.newContext({ baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 }, bypassCSP: opts.bypassCSP ?? false });
+export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string } = {}): Promise<BrowserSession> {
+  // The server's CSP is always enforced: a page that only works with it bypassed does not work.
+  const context = await browser.newContext({ baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 } });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(30_000);
   // Nothing may be fetched from outside the bastion.
@@ -49,11 +50,6 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** Whether the server's Content-Security-Policy lets pages compile WebAssembly (asciinema-player needs it). */
-export async function cspAllowsWasm(baseURL: string): Promise<boolean> {
-  const csp = (await fetch(baseURL + '/login')).headers.get('content-security-policy') ?? '';
-  return /'wasm-unsafe-eval'|'unsafe-eval'/.test(csp);
-}
-
 /** Logs in through the login form and waits for the app to leave /login. */
 export async function logIn(page: Page, username: string, password: string): Promise<void> {
   await page.goto('/login');
