@@ -4,6 +4,7 @@
  * `npm run bench -- gateway` (or api, playback, filters, commandlog) runs only the ones named.
  */
 import { runApiBench } from './api.ts';
+import { runClientsBench } from './clients.ts';
 import { runCommandLogBench } from './commandlog.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runPlaybackBench } from './playback.ts';
@@ -12,6 +13,7 @@ import { runFiltersBench } from './filters.ts';
 const benches: Array<[string, () => Promise<unknown>]> = [
   ['api', () => runApiBench()],
   ['gateway', () => runGatewayBench()],
+  ['clients', () => runClientsBench()],
   ['playback', () => runPlaybackBench()],
   ['filters', () => runFiltersBench()],
   ['commandlog', () => runCommandLogBench()],

@@ -144,3 +144,14 @@ export function rsync(ep: Endpoint, args: string[]): Promise<TextResult> {
   const at = (p: string) => (p.startsWith(':') ? `${ep.user}@127.0.0.1${p}` : p);
   return run('rsync', ['-e', e, ...args.map(at)]);
 }
+
+/** OpenSSH's scp (SFTP mode, its default) with a password; `:path` arguments are on the endpoint. */
+export function opensshScp(ep: Endpoint, from: string, to: string): Promise<TextResult> {
+  const at = (p: string) => (p.startsWith(':') ? `${ep.user}@127.0.0.1${p}` : p);
+  return run('sshpass', ['-p', ep.password, 'scp', ...opensshOpts(ep), '-P', String(ep.port), at(from), at(to)]);
+}
+
+/** `ssh host command > file`: an exec whose output streams into a local file. */
+export function opensshExecToFile(ep: Endpoint, command: string, file: string): Promise<TextResult> {
+  return run('sshpass', ['-p', ep.password, 'ssh', ...opensshOpts(ep), '-p', String(ep.port), `${ep.user}@127.0.0.1`, command], { stdout: { file } });
+}

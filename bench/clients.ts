@@ -1,0 +1,141 @@
+/**
+ * `npm run bench -- clients` (issue 13): the operators' own tools — OpenSSH scp/sftp/ssh,
+ * PuTTY pscp/psftp, paramiko, rsync — moving one file through the gateway and through a
+ * plain OpenSSH ProxyJump host to the same loopback sshd, in the same run. Prints MB/s per
+ * client and operation for both routes, the ratio (target ≥ 0.9×, exec download ≥ 1.0×),
+ * and how much the gateway's RSS grew during each transfer (it runs in this process).
+ * Each figure is the wall time of the whole client run, login included.
+ *
+ * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1).
+ */
+import { writeFileSync, statSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
+import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
+import { ALICE_PASSWORD, startWorld } from '../test/gatewayFixture.ts';
+import {
+  hostKeyFingerprints, opensshExecToFile, opensshScp, opensshSftp, paramiko, pscp, psftp, rsync, type Endpoint, type TextResult,
+} from '../test/helpers/clients.ts';
+
+const MiB = 1024 * 1024;
+const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
+
+interface Operation {
+  client: string;
+  op: 'upload' | 'download';
+  /** Moves `local` to `remote` (upload) or `remote` to `local` (download). */
+  run(ep: Endpoint, local: string, remote: string): Promise<TextResult>;
+}
+
+const OPERATIONS: Operation[] = [
+  { client: 'scp (OpenSSH, SFTP)', op: 'upload', run: (ep, l, r) => opensshScp(ep, l, `:${r}`) },
+  { client: 'scp (OpenSSH, SFTP)', op: 'download', run: (ep, l, r) => opensshScp(ep, `:${r}`, l) },
+  { client: 'sftp (OpenSSH)', op: 'upload', run: (ep, l, r) => opensshSftp(ep, [`put ${l} ${r}`]) },
+  { client: 'sftp (OpenSSH)', op: 'download', run: (ep, l, r) => opensshSftp(ep, [`get ${r} ${l}`]) },
+  { client: 'ssh cat (exec)', op: 'download', run: (ep, l, r) => opensshExecToFile(ep, `cat ${r}`, l) },
+  { client: 'pscp (PuTTY)', op: 'upload', run: (ep, l, r) => pscp(ep, l, `:${r}`) },
+  { client: 'pscp (PuTTY)', op: 'download', run: (ep, l, r) => pscp(ep, `:${r}`, l) },
+  { client: 'psftp (PuTTY)', op: 'upload', run: (ep, l, r) => psftp(ep, [`put ${l} ${r}`]) },
+  { client: 'psftp (PuTTY)', op: 'download', run: (ep, l, r) => psftp(ep, [`get ${r} ${l}`]) },
+  { client: 'paramiko', op: 'upload', run: (ep, l, r) => paramiko(ep, { op: 'put', local: l, remote: r }) },
+  { client: 'paramiko', op: 'download', run: (ep, l, r) => paramiko(ep, { op: 'get', local: l, remote: r }) },
+  { client: 'rsync', op: 'upload', run: (ep, l, r) => rsync(ep, ['--whole-file', l, `:${r}`]) },
+  { client: 'rsync', op: 'download', run: (ep, l, r) => rsync(ep, ['--whole-file', `:${r}`, l]) },
+];
+
+interface Row {
+  client: string;
+  op: string;
+  bastion: number;
+  proxyJump: number;
+  rssMiB: number;
+}
+
+export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
+  const unavailable = sshdUnavailable();
+  if (unavailable) throw new Error(`clients bench skipped: ${unavailable}`);
+  const bytes = Number(env.BENCH_CLIENT_BYTES ?? 64 * MiB);
+  const runs = Number(env.BENCH_CLIENT_RUNS ?? 1);
+  const w = await startWorld({ actions: ['connect', 'upload', 'download'] });
+  const jump = await startSshd();
+  jump.authorizeKey(w.sshd.publicKey);
+  const rows: Row[] = [];
+  try {
+    const remote = makeTempDir('bastion-bench-clients-remote-');
+    await execa('chown', [w.sshd.username, remote]);
+    const local = makeTempDir('bastion-bench-clients-local-');
+    const src = join(local, 'src.bin');
+    writeFileSync(src, randomBytes(bytes));
+    const seeded = join(remote, 'seeded.bin');
+    writeFileSync(seeded, randomBytes(bytes));
+    await execa('chown', [w.sshd.username, seeded]);
+
+    const bastion: Endpoint = { port: w.gw.port, user: 'alice@web01', password: ALICE_PASSWORD, hostKeys: await hostKeyFingerprints(w.gw.port) };
+    const proxyCommand = ['ssh', ...QUIET, '-i', w.sshd.privateKeyPath, '-p', String(jump.port), '-W', '%h:%p', `${jump.username}@127.0.0.1`].join(' ');
+    const proxyJump: Endpoint = { port: w.sshd.port, user: w.sshd.username, password: w.sshd.password, hostKeys: [w.sshd.hostKeyFingerprint], proxyCommand };
+
+    console.log(`\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, best of ${runs}, through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd`);
+    let n = 0;
+    const once = async (o: Operation, ep: Endpoint, sampleRss: boolean): Promise<{ mbps: number; rss: number }> => {
+      const name = `f${++n}.bin`;
+      const [l, r] = o.op === 'upload' ? [src, join(remote, name)] : [join(local, name), seeded];
+      const base = process.memoryUsage().rss;
+      let peak = base;
+      const sampler = sampleRss ? setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50) : null;
+      const t0 = performance.now();
+      const res = await o.run(ep, l, r).finally(() => sampler && clearInterval(sampler));
+      const secs = (performance.now() - t0) / 1000;
+      const out = o.op === 'upload' ? r : l;
+      const size = (() => {
+        try {
+          return statSync(out).size;
+        } catch {
+          return -1;
+        }
+      })();
+      if (res.exitCode !== 0 || size !== bytes) throw new Error(`${o.client} ${o.op}: exit ${res.exitCode}, ${size} bytes: ${res.stderr.slice(0, 300)}`);
+      rmSync(out, { force: true });
+      return { mbps: bytes / 1e6 / secs, rss: (peak - base) / MiB };
+    };
+    for (const o of OPERATIONS) {
+      let bestB = 0;
+      let bestJ = 0;
+      let rss = 0;
+      for (let i = 0; i < runs; i++) {
+        const j = await once(o, proxyJump, false);
+        const b = await once(o, bastion, true);
+        bestJ = Math.max(bestJ, j.mbps);
+        bestB = Math.max(bestB, b.mbps);
+        rss = Math.max(rss, b.rss);
+      }
+      rows.push({ client: o.client, op: o.op, bastion: bestB, proxyJump: bestJ, rssMiB: rss });
+      console.log(`  … ${o.client} ${o.op}: ${bestB.toFixed(1)} MB/s through the gateway, ${bestJ.toFixed(1)} MB/s through ProxyJump`);
+    }
+    printTable(rows);
+    return rows;
+  } finally {
+    await jump.stop();
+    await w.stop();
+    await cleanup();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['client', 'operation', 'Bastion MB/s', 'ProxyJump MB/s', 'Bastion/PJ', 'target', 'gw RSS +MiB'];
+  const body = rows.map((r) => [
+    r.client, r.op, r.bastion.toFixed(1), r.proxyJump.toFixed(1), `${(r.bastion / r.proxyJump).toFixed(2)}×`,
+    r.client.includes('exec') ? '≥ 1.0×' : '≥ 0.9×', r.rssMiB.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runClientsBench();
+}
