@@ -16,6 +16,8 @@ import { startGateway } from '../gateway/index.ts';
 import { ALICE_PASSWORD, eventually, sshKey, ssh2Exec, ssh2Login, sshPassword, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
+/** sshpass's exit status when ssh asked for the password again: the login was refused (not a crash, which is 255). */
+const SSHPASS_REFUSED = 5;
 
 async function keypair(dir: string, name: string): Promise<{ path: string; publicKey: string; privateKey: string }> {
   const path = join(dir, name);
@@ -96,7 +98,7 @@ describe('SSH gateway authentication', { skip }, () => {
   test('a wrong password is refused with a logged, counted failure', async () => {
     const op = await operator();
     const r = await sshPassword(w.gw.port, `${op.username}@web01`, 'not-the-password', ['true']);
-    assert.notEqual(r.exitCode, 0);
+    assert.equal(r.exitCode, SSHPASS_REFUSED, String(r.stderr));
     const logs = await loginLogs(op.username);
     assert.equal(logs.length, 1);
     assert.equal(logs[0]!.ok, false);
@@ -290,10 +292,10 @@ describe('SSH gateway authentication', { skip }, () => {
     const op = await operator();
     for (let i = 0; i < 5; i++) {
       const r = await sshPassword(w.gw.port, op.username, `wrong-${i}-password`, ['true']);
-      assert.notEqual(r.exitCode, 0);
+      assert.equal(r.exitCode, SSHPASS_REFUSED, String(r.stderr));
     }
     const r = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, ['true']);
-    assert.notEqual(r.exitCode, 0, 'a locked account does not log in with the right password');
+    assert.equal(r.exitCode, SSHPASS_REFUSED, 'a locked account does not log in with the right password');
     const logs = await loginLogs(op.username);
     assert.equal(logs.filter((l) => l.reason === 'invalid_credentials').length, 5);
     assert.equal(logs.at(-1)!.reason, 'locked');
@@ -306,7 +308,7 @@ describe('SSH gateway authentication', { skip }, () => {
     const expired = await operator({ expiresAt: new Date(Date.now() - 60_000) });
     for (const op of [inactive, expired]) {
       const r = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, ['true']);
-      assert.notEqual(r.exitCode, 0, op.username);
+      assert.equal(r.exitCode, SSHPASS_REFUSED, op.username);
     }
     assert.equal((await loginLogs(inactive.username)).at(-1)!.reason, 'inactive');
     assert.equal((await loginLogs(expired.username)).at(-1)!.reason, 'expired');
@@ -314,7 +316,7 @@ describe('SSH gateway authentication', { skip }, () => {
 
   test('an unknown user is refused like a wrong password', async () => {
     const r = await sshPassword(w.gw.port, 'nobody-here@web01', 'whatever-password', ['true']);
-    assert.notEqual(r.exitCode, 0);
+    assert.equal(r.exitCode, SSHPASS_REFUSED, String(r.stderr));
     const logs = await loginLogs('nobody-here');
     assert.deepEqual(logs.map((l) => [l.ok, l.reason, l.userId]), [[false, 'invalid_credentials', null]]);
   });
