@@ -1,8 +1,20 @@
-// Recovers the command lines an operator really ran in an interactive shell, as koko does:
-// the backend's output is fed through a headless terminal emulator (@xterm/headless), and
-// when the operator presses Enter the line on screen is read, just before the backend's
-// newline is. Whatever happened to the line before (tab completion, history recall,
-// backspace, Ctrl-U, cursor moves) is then already applied by the shell itself.
+// Recovers the command lines an operator really ran in an interactive shell. Two readers:
+//
+// - In a readline shell (bash ≥ 5.1, zsh: the shells that turn bracketed paste on with each
+//   prompt) the command log comes from readlineLines.ts alone: the line the shell showed when
+//   it accepted it, read from the output, whatever keys made it. That is exact for pastes,
+//   typeahead, Ctrl-O/Ctrl-J, scripts piped into `ssh -tt` and `stty -echo` (measured against
+//   bash's own history: `npm run bench -- commandlog`).
+// - The key-based reader below (Enter → the line on screen) serves the command filters
+//   (`currentLine()`, read at Enter before the Enter is passed on) in every shell, and the
+//   command log only in a shell that never showed a readline prompt (dash, busybox sh): its
+//   lines wait READLINE_GRACE_MS from the session start, until the shell has shown what it is.
+//
+// The key-based reader, as koko does it: the backend's output is fed through a headless
+// terminal emulator (@xterm/headless), and when the operator presses Enter the line on screen
+// is read, just before the backend's newline is. Whatever happened to the line before (tab
+// completion, history recall, backspace, Ctrl-U, cursor moves) is then already applied by the
+// shell itself.
 //
 // How the line is split from the prompt: when the first key of a line is typed, the text
 // left of the cursor is the prompt. At Enter the logical line (wrapped rows joined) minus
@@ -121,7 +133,10 @@ interface Slot {
 /** A line the readline reader saw accepted, and the output after it. */
 interface ReadlineRecord {
   at: Date;
+  /** undefined until read; then null when nothing ran. */
   line: AcceptedLine | null | undefined;
+  /** The read in progress (its continuation lines, PS2, joined in). */
+  reading: Promise<AcceptedLine | null>;
   raw: Buffer[];
   rawBytes: number;
   /** No more output comes to it. */
@@ -184,9 +199,12 @@ export class CommandRecorder {
     this.#log = opts.log;
     this.#readline = new ReadlineLines({
       cols: this.#cols, rows: this.#rows,
-      onClose: (line, at) => this.#onReadlineClose(line, at),
+      onClose: (line, at, continuation) => this.#onReadlineClose(line, at, continuation),
       onOutside: (data) => this.#onReadlineOutput(data),
-      onWindow: () => this.#completeRecords(),
+      // The next line of an unfinished command (PS2) belongs to the command before.
+      onWindow: (continuation) => {
+        if (!continuation) this.#completeRecords();
+      },
       onError: (err) => this.#fault(err),
     });
   }
@@ -534,15 +552,27 @@ export class CommandRecorder {
     }
   }
 
-  #onReadlineClose(line: Promise<AcceptedLine | null>, at: Date): void {
+  #onReadlineClose(line: Promise<AcceptedLine | null>, at: Date, continuation: boolean): void {
+    const last = this.#records[this.#records.length - 1];
+    if (continuation && last && !last.complete) {
+      this.#read(last, Promise.all([last.reading, line]).then(([a, b]) => joinContinuation(a, b)));
+      return;
+    }
     this.#completeRecords();
-    const record: ReadlineRecord = { at, line: undefined, raw: [], rawBytes: 0, complete: false, typed: [], typedBytes: 0 };
+    const record: ReadlineRecord = { at, line: undefined, reading: line, raw: [], rawBytes: 0, complete: false, typed: [], typedBytes: 0 };
     this.#records.push(record);
-    void line.then((l) => {
+    this.#read(record, line);
+    this.#armRecordQuiet();
+  }
+
+  #read(record: ReadlineRecord, reading: Promise<AcceptedLine | null>): void {
+    record.reading = reading;
+    record.line = undefined;
+    void reading.then((l) => {
+      if (record.reading !== reading) return; // a continuation was joined meanwhile
       record.line = l;
       this.#reportRecords();
     });
-    this.#armRecordQuiet();
   }
 
   #typedWhileRunning(data: Buffer): void {
@@ -602,7 +632,8 @@ export class CommandRecorder {
     }
     this.#recordQuiet = setTimeout(() => {
       this.#recordQuiet = null;
-      this.#completeRecords();
+      // A command being continued (PS2) is not finished, however long the operator takes.
+      if (!this.#readline.continuing) this.#completeRecords();
     }, EXCERPT_QUIET_MS).unref();
   }
 
@@ -810,6 +841,20 @@ function dropTrailingPrompt(text: string, prompt: string): string {
   if (!last) return text;
   const isPrompt = (prompt.trim() && last.trimEnd() === prompt.trimEnd()) || /[$#%>]\s?$/.test(last);
   return isPrompt ? text.slice(0, nl + 1) : text;
+}
+
+/**
+ * An unfinished command and its next line (PS2), joined the way bash keeps them in its history
+ * (`cmdhist`): with `; `, or a space after a word or operator that a `;` cannot follow.
+ */
+function joinContinuation(before: AcceptedLine | null, next: AcceptedLine | null): AcceptedLine | null {
+  if (!before || before.kind !== 'lines') return next;
+  if (!next || next.kind !== 'lines') return before;
+  const lines = [...before.lines];
+  const head = lines.pop()!;
+  const [first, ...rest] = next.lines;
+  const glue = /(?:^|\s)(?:do|then|else|in)$|[{(|&;]$/.test(head) ? ' ' : '; ';
+  return { kind: 'lines', lines: [...lines, `${head}${glue}${first}`, ...rest] };
 }
 
 /**

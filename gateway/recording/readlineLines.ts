@@ -37,6 +37,11 @@ const MAX_WINDOW_KEYS = 8192;
 const TERMINAL_LINGER_MS = 15_000;
 const PROMPT_END = /^.*?[$#%>](?: |$)/;
 const PROMPT_TAIL = /[$#%>] $/;
+/** A prompt that asks a question (`read -e -p "Name: "`): what is typed there is no command. */
+const QUESTION_TAIL = /[:?] $/;
+/** bash's continuation prompt (PS2), shown when the line so far is an unfinished command. */
+const CONTINUATION = '> ';
+const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[^[\]]/g;
 
 export type AcceptedLine = { kind: 'lines'; lines: string[] } | { kind: 'notEchoed'; length: number };
 
@@ -46,12 +51,16 @@ export interface ReadlineLinesOptions {
   /**
    * A window closed on the normal screen: `line` settles once the emulator has read it (null:
    * nothing ran). Output after it (onOutside) belongs to it until the next window opens.
+   * `continuation`: it was the next line of an unfinished command (PS2), to be joined to it.
    */
-  onClose: (line: Promise<AcceptedLine | null>, at: Date) => void;
+  onClose: (line: Promise<AcceptedLine | null>, at: Date, continuation: boolean) => void;
   /** Output outside windows (what commands print), for excerpts. */
   onOutside: (data: Buffer) => void;
-  /** A window opened: what was printed before belongs to the previous line. */
-  onWindow: () => void;
+  /**
+   * A window opened and showed its prompt: what was printed before belongs to the previous
+   * line; with `continuation` (PS2) the previous line is not finished yet.
+   */
+  onWindow: (continuation: boolean) => void;
   onError: (err: unknown) => void;
 }
 
@@ -66,6 +75,8 @@ interface Window {
   keyBytes: number;
   /** Keys arrived before any output of the window (typed ahead): the prompt cannot be told apart. */
   typedAhead: boolean;
+  /** Known once its prompt shows: PS1 (a new line) or PS2 (the next line of an unfinished one). */
+  kind: 'unknown' | 'line' | 'continuation';
 }
 
 const CSI_PRIVATE = Buffer.from('\x1b[?');
@@ -102,6 +113,11 @@ export class ReadlineLines {
     return this.#window !== null;
   }
 
+  /** Whether the open window continues an unfinished command (PS2). */
+  get continuing(): boolean {
+    return this.#window?.kind === 'continuation';
+  }
+
   resize(cols: number, rows: number): void {
     this.#cols = cols;
     this.#rows = rows;
@@ -113,6 +129,7 @@ export class ReadlineLines {
       this.#keysBefore = true;
       return;
     }
+    this.#classify(w, true);
     if (w.promptBytes < 0) w.promptBytes = w.size;
     if (w.keyBytes >= MAX_WINDOW_KEYS) return;
     const part = data.subarray(0, MAX_WINDOW_KEYS - w.keyBytes);
@@ -185,6 +202,7 @@ export class ReadlineLines {
       }
       w.bytes.push(Buffer.from(data));
       w.size += data.length;
+      this.#classify(w, false);
     } else {
       this.#opts.onOutside(data);
       this.#trackPrefix(data);
@@ -201,9 +219,18 @@ export class ReadlineLines {
   #openWindow(): void {
     if (this.#alt) return;
     this.windows++;
-    this.#opts.onWindow();
-    this.#window = { prefix: this.#prefix, bytes: [], size: 0, promptBytes: -1, keys: [], keyBytes: 0, typedAhead: this.#keysBefore };
+    this.#window = { prefix: this.#prefix, bytes: [], size: 0, promptBytes: -1, keys: [], keyBytes: 0, typedAhead: this.#keysBefore, kind: 'unknown' };
     this.#keysBefore = false;
+  }
+
+  /** Tells PS2 from PS1 by the window's first visible characters (`force`: on what came so far). */
+  #classify(w: Window, force: boolean): void {
+    if (w.kind !== 'unknown') return;
+    const visible = Buffer.concat(w.bytes).toString('utf8').replace(ESCAPES, '').replace(/[\x00-\x1f]/g, '');
+    if (visible.length < CONTINUATION.length && !force) return;
+    const ps1IsPs2 = this.#lastPrompt === CONTINUATION;
+    w.kind = visible.startsWith(CONTINUATION) && !ps1IsPs2 ? 'continuation' : 'line';
+    this.#opts.onWindow(w.kind === 'continuation');
   }
 
   #closeWindow(): void {
@@ -211,6 +238,7 @@ export class ReadlineLines {
     this.#window = null;
     this.#prefix = Buffer.alloc(0);
     if (!w || this.#alt) return;
+    this.#classify(w, true);
     const at = new Date();
     const bytes = Buffer.concat(w.bytes);
     // What the window shows after its last newline: only control bytes means readline moved on.
@@ -222,7 +250,7 @@ export class ReadlineLines {
       return null;
     });
     this.#queue = line.then(() => undefined);
-    this.#opts.onClose(line, at);
+    this.#opts.onClose(line, at, w.kind === 'continuation');
   }
 
   async #read(w: Window, bytes: Buffer, accepted: boolean, keys: Buffer): Promise<AcceptedLine | null> {
@@ -238,8 +266,14 @@ export class ReadlineLines {
     } else {
       await write(term, bytes);
     }
+    if (w.kind === 'continuation') prompt = CONTINUATION;
+    // A question (`read -e -p "Name: "`): the answer is no command.
+    else if (prompt && QUESTION_TAIL.test(prompt) && !PROMPT_TAIL.test(prompt)) {
+      this.#release();
+      return null;
+    }
     // A line pre-filled by the shell (Ctrl-O's next line) comes with the prompt: not a prompt.
-    if (prompt && PROMPT_TAIL.test(prompt)) this.#lastPrompt = prompt;
+    else if (prompt && PROMPT_TAIL.test(prompt)) this.#lastPrompt = prompt;
     else prompt = this.#lastPrompt;
     const end = cursor(term);
     // Accepted: the line ends on the row above the cursor. Not accepted: on the cursor's row.

@@ -79,6 +79,28 @@ export function corpus(scale: 'full' | 'small'): Scenario[] {
   const scenarios: Scenario[] = [
     { cls: 'typed', name: 'plain typed lines', run: (rig) => typedLines(rig, n(TYPED, 8)) },
     {
+      cls: 'multi-line', name: 'a command continued over several lines (PS2)',
+      async run(rig) {
+        const t = await OperatorTerm.open(rig);
+        const blocks = n([
+          ['for i in 1 2', 'do echo loop-$i', 'done'],
+          ['if test -d /tmp', 'then echo is-dir', 'else echo no-dir', 'fi'],
+          ['for f in a b; do', 'echo file-$f', 'done'],
+          ['echo piped |', 'tr a-z A-Z'],
+          ['while false', 'do echo never', 'done'],
+        ], 2);
+        for (const block of blocks) {
+          for (const part of block.slice(0, -1)) {
+            await t.keys(part);
+            t.send('\r');
+            await t.waitFor(/> $/, t.output.length - 2);
+          }
+          await t.line(block[block.length - 1]!);
+        }
+        await t.exit();
+      },
+    },
+    {
       cls: 'edited', name: 'arrows, backspace, Ctrl-U/W, Home/End, Tab',
       async run(rig) {
         const t = await OperatorTerm.open(rig);
@@ -295,6 +317,23 @@ export function corpus(scale: 'full' | 'small'): Scenario[] {
         await t.keys('stty echo');
         await t.enter();
         await t.line('echo echo-is-back');
+        await t.exit();
+      },
+    },
+    {
+      cls: 'answers', name: 'answers typed at questions (read -p, read -e) are no commands',
+      async run(rig) {
+        const t = await OperatorTerm.open(rig);
+        await t.keys('read -p "Continue? " a; echo answer-$a');
+        t.send('\r');
+        await t.waitFor(/Continue\? $/);
+        await t.keys('yes');
+        await t.enter();
+        await t.keys('read -e -p "Name: " n; echo hi-$n');
+        t.send('\r');
+        await t.waitFor(/Name: $/);
+        await t.keys('bob');
+        await t.enter();
         await t.exit();
       },
     },
