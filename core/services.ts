@@ -110,6 +110,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       bus.addPeer(pgBus, true);
     }
     changes.connect(bus);
+    const commandFilters = new CommandFilterService(ds, access, changes);
+    // Rule 11 for jobs: a change to users, permissions or locks, here or in another process, re-checks running jobs.
+    changes.subscribe(() => void jobs.recheck());
+    bus.subscribe('user.revoked', () => void jobs.recheck());
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     return {
@@ -124,10 +128,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
       auditLogs: new AuditLogService(ds),
-      operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 }),
+      operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 }),
       sessions,
       bus,
-      commandFilters: new CommandFilterService(ds, access, changes),
+      commandFilters,
       sessionControl: new SessionControl(ds, bus, sessions),
       confirmations: new CommandConfirmations(ds, bus),
       retention,

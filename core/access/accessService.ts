@@ -124,8 +124,13 @@ export class AccessService {
     return this.may(user.id, assetId, systemUserId, 'connect', now);
   }
 
-  /** Jobs: admins see and cancel every job; others only the jobs they started. */
+  /** Jobs are audit records too: admins and auditors see every job; operators the jobs they started. */
   mayViewJob(user: { id: string; role: Role }, job: { createdBy: string | null }): boolean {
+    return user.role === 'admin' || user.role === 'auditor' || job.createdBy === user.id;
+  }
+
+  /** Admins cancel every job; others (auditors included: they only watch) the jobs they started. */
+  mayCancelJob(user: { id: string; role: Role }, job: { createdBy: string | null }): boolean {
     return user.role === 'admin' || job.createdBy === user.id;
   }
 

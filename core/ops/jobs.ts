@@ -22,6 +22,17 @@ export interface JobListQuery extends ListQuery {
 }
 
 const MAX_LOG = 256 * 1024;
+/** How often running jobs whose starter's rights are watched are re-checked without a change event (expiry, lockouts). */
+const RECHECK_MS = 5_000;
+
+export interface JobOptions {
+  /**
+   * Asked when users, permissions or locks change (and every few seconds while the job runs):
+   * a reason stops the job (rule 11: a job run by an operator ends when the operator is
+   * disabled, locked or loses the permission), null lets it go on.
+   */
+  stillAllowed?: () => Promise<string | null>;
+}
 
 /**
  * Jobs run in this process with bounded concurrency; their state lives in the job row, so a
@@ -30,6 +41,9 @@ const MAX_LOG = 256 * 1024;
 export class JobService {
   readonly #running = new Map<string, AbortController>();
   readonly #done = new Map<string, Promise<void>>();
+  readonly #watched = new Map<string, () => Promise<string | null>>();
+  #recheckTimer: NodeJS.Timeout | null = null;
+  #rechecking: Promise<void> | null = null;
 
   constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly concurrency = 8) {}
 
@@ -53,7 +67,7 @@ export class JobService {
     return this.get(id);
   }
 
-  async start<T extends JobTarget>(actor: Actor, kind: Job['kind'], params: Record<string, unknown>, targets: T[], task: AssetTask<T>, resourceName: string): Promise<Job> {
+  async start<T extends JobTarget>(actor: Actor, kind: Job['kind'], params: Record<string, unknown>, targets: T[], task: AssetTask<T>, resourceName: string, opts: JobOptions = {}): Promise<Job> {
     const job: Job = {
       id: newId(), kind, status: 'queued', params: { ...params, assetsTotal: targets.length }, results: [], log: '', createdBy: actor.id,
       createdAt: new Date(), startedAt: null, endedAt: null,
@@ -64,9 +78,13 @@ export class JobService {
     });
     const controller = new AbortController();
     this.#running.set(job.id, controller);
+    if (opts.stillAllowed) this.#watch(job.id, opts.stillAllowed);
     const done = this.#run(job, targets, task, controller.signal)
       .catch((err: unknown) => this.log.error({ err, job: job.id }, 'job runner failed'))
-      .finally(() => this.#running.delete(job.id));
+      .finally(() => {
+        this.#running.delete(job.id);
+        this.#unwatch(job.id);
+      });
     this.#done.set(job.id, done);
     void done.finally(() => setTimeout(() => this.#done.delete(job.id), 60_000).unref());
     return job;
@@ -81,6 +99,50 @@ export class JobService {
       await writeOperation(em, actor, { action: 'cancel', resourceType: 'job', resourceId: id, resourceName: job.kind });
     });
     return this.settled(id);
+  }
+
+  /**
+   * Re-asks every watched running job whether its starter may still run it, and cancels those
+   * that may not (with the reason in the job's log). Called on every change to users,
+   * permissions or locks, in this process or another (the ChangeFeed and the bus), and on a timer.
+   */
+  recheck(): Promise<void> {
+    this.#rechecking ??= this.#recheckAll().finally(() => {
+      this.#rechecking = null;
+    });
+    return this.#rechecking;
+  }
+
+  async #recheckAll(): Promise<void> {
+    for (const [id, stillAllowed] of [...this.#watched]) {
+      let reason: string | null;
+      try {
+        reason = await stillAllowed();
+      } catch (err) {
+        this.log.error({ err, job: id }, 'job re-check failed; the job is stopped');
+        reason = 'its rights could not be checked';
+      }
+      const controller = this.#running.get(id);
+      if (reason && controller && !controller.signal.aborted) {
+        this.log.info({ job: id, reason }, 'job canceled: its starter may no longer run it');
+        controller.abort(reason);
+      }
+    }
+  }
+
+  #watch(id: string, stillAllowed: () => Promise<string | null>): void {
+    this.#watched.set(id, stillAllowed);
+    if (this.#recheckTimer) return;
+    this.#recheckTimer = setInterval(() => void this.recheck(), RECHECK_MS);
+    this.#recheckTimer.unref();
+  }
+
+  #unwatch(id: string): void {
+    this.#watched.delete(id);
+    if (this.#watched.size === 0 && this.#recheckTimer) {
+      clearInterval(this.#recheckTimer);
+      this.#recheckTimer = null;
+    }
   }
 
   /** At start-up: jobs left queued or running by a process that died are failed. */
@@ -134,6 +196,7 @@ export class JobService {
     await writing;
     const status: Job['status'] = signal.aborted ? 'canceled' : results.every((r) => r.ok) && results.length > 0 ? 'succeeded' : 'failed';
     if (targets.length === 0) log += 'no assets matched\n';
+    if (signal.aborted && typeof signal.reason === 'string') log += `canceled: ${signal.reason}\n`;
     await repo.update({ id: job.id }, { status, endedAt: new Date(), results: results as never, log });
   }
 }

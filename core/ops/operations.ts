@@ -13,6 +13,9 @@ import { runPlaybook } from './ansible.ts';
 import { parseAnsibleFacts } from './facts.ts';
 import { execCapture, remoteLogin, RemoteLoginError, type RemoteAccount, type RemoteTarget } from './remoteLogin.ts';
 import type { JobService } from './jobs.ts';
+import type { CommandFilterService } from '../access/commandFilters.ts';
+import { UserEntity } from '../db/entities/index.ts';
+import { isLocked } from '../identity/lockout.ts';
 import { In } from 'typeorm';
 
 export interface TestResult {
@@ -40,6 +43,7 @@ interface Deps {
   hostKeys: HostKeyService;
   access: AccessService;
   jobs: JobService;
+  commandFilters: CommandFilterService;
 }
 
 /** What the bastion itself does on assets: connectivity tests, facts, pushing accounts, batch commands. */
@@ -90,6 +94,13 @@ export class OperationsService {
   /**
    * Runs a shell command on many assets over SSH. The command is sent as the exec request's
    * text: the target's shell interprets it; nothing on the bastion templates it.
+   *
+   * A job is held to the same controls as an SSH session (DESIGN rule 12): the command is
+   * checked against the command filters for each (asset, system user) before anything runs —
+   * a deny, or a confirm (a job cannot wait for an administrator), refuses it on that asset
+   * with the filter's name in that asset's result — and the job is canceled, its commands
+   * killed on the assets, as soon as its starter is disabled, locked, expired or loses the
+   * permission (rule 11). Its per-asset results are its record, readable by auditors.
    */
   async runCommand(actor: Actor, user: User, input: CommandJobInput): Promise<Job> {
     const su = await this.d.systemUsers.get(input.systemUser);
@@ -98,9 +109,18 @@ export class OperationsService {
     for (const a of assets) {
       if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw new ForbiddenError(`you may not run commands on '${a.name}' as ${su.username}`);
     }
+    const refusals = new Map<string, string>();
+    for (const a of assets) {
+      const verdict = await this.d.commandFilters.check({ userId: user.id, assetId: a.id, systemUserId: su.id }, input.command);
+      const name = verdict.filter?.name ?? '';
+      if (verdict.action === 'deny') refusals.set(a.id, `refused by command filter '${name}'; nothing ran`);
+      else if (verdict.action === 'confirm') refusals.set(a.id, `refused: command filter '${name}' asks an administrator to confirm this command, which a job cannot wait for; run it in an SSH session; nothing ran`);
+    }
     const account = this.accountOf(su);
     const timeoutMs = (input.timeoutSeconds ?? 60) * 1000;
     return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], timeoutSeconds: timeoutMs / 1000 }, assets, async (asset, signal) => {
+      const refused = refusals.get(asset.id);
+      if (refused) return { ok: false, exitCode: null, output: refused };
       let client;
       try {
         client = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs);
@@ -108,12 +128,26 @@ export class OperationsService {
         return { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err) };
       }
       try {
+        // Canceled (rule 11, or by hand) while logging in: nothing is started.
+        if (signal.aborted) return { ok: false, exitCode: null, output: 'canceled before it ran' };
         const r = await execCapture(client, input.command, { maxBytes: OUTPUT_CAP, timeoutMs, signal });
         return { ok: r.exitCode === 0, exitCode: r.exitCode, output: r.output + (r.truncated ? '\n[output truncated]' : '') };
       } finally {
         client.end();
       }
-    }, input.command.slice(0, 120));
+    }, input.command.slice(0, 120), { stillAllowed: () => this.whyJobMustStop(user.id, assets, su) });
+  }
+
+  /** Why a command job started by this user must stop now (rule 11), or null while it may run. */
+  private async whyJobMustStop(userId: string, assets: Asset[], su: SystemUser): Promise<string | null> {
+    const u = await this.d.ds.getRepository(UserEntity).findOneBy({ id: userId });
+    if (!u || !u.active) return `${u?.username ?? 'its starter'} was disabled`;
+    if (u.expiresAt && u.expiresAt.getTime() <= Date.now()) return `${u.username}'s account expired`;
+    if (isLocked(u)) return `${u.username} was locked`;
+    for (const a of assets) {
+      if (!(await this.d.access.mayRunCommand(u, a.id, su.id))) return `${u.username} may no longer run commands on '${a.name}' as ${su.username}`;
+    }
+    return null;
   }
 
   private async probe(asset: Asset, systemUserId?: string): Promise<TestResult> {

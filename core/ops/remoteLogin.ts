@@ -137,6 +137,8 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
       const timer = setTimeout(() => stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs);
       const onAbort = () => stop('canceled');
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      // Canceled while the channel was opening: the listener above would never fire.
+      if (opts.signal?.aborted) onAbort();
       stream.on('close', () => {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);

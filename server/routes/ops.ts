@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError } from '../../core/errors.ts';
+import { ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import { presentJob } from '../presenters/ops.ts';
 import { idList, idParams, listQuery, pageOf } from './common.ts';
 import { route, type AnyRoute } from './define.ts';
@@ -50,7 +50,7 @@ export const opsRoutes: AnyRoute[] = [
     handler: async ({ body, auth, actor, services }) => presentJob(await services.operations.runCommand(actor, auth.user, body)),
   }),
   route({
-    method: 'get', path: '/jobs', tag: 'jobs', access: 'self', summary: 'Jobs (admins: all; others: their own)',
+    method: 'get', path: '/jobs', tag: 'jobs', access: 'self', summary: 'Jobs (admins and auditors: all; others: their own)',
     query: listQuery.extend({ kind: z.enum(['connectivity', 'facts', 'push', 'command']).optional(), status: z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']).optional() }),
     handler: async ({ query, auth, services }) => {
       const mine = services.access.mayViewJob(auth.user, { createdBy: null }) ? undefined : auth.user.id;
@@ -70,6 +70,7 @@ export const opsRoutes: AnyRoute[] = [
     handler: async ({ params, auth, actor, services }) => {
       const job = await services.jobs.get(params.id);
       if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found');
+      if (!services.access.mayCancelJob(auth.user, job)) throw new ForbiddenError('auditors may read jobs, not cancel them');
       return presentJob(await services.jobs.cancel(actor, params.id));
     },
   }),
