@@ -4,11 +4,14 @@ import { EventEmitter } from 'node:events';
 export interface BusMessages {
   /** End a live session; `by` is who asked, shown to the operator and stored on the row. */
   'session.terminate': { sessionId: string; by: string; reason: string };
-  /** Output (and input) of a watched session, for live monitoring. */
+  /** Output of a watched session, for live monitoring; input ("i") only for a watcher that asked, and only echoed input. */
   'session.stream': { sessionId: string; kind: 'o' | 'i' | 'r'; data: string; t: number };
   'session.ended': { sessionId: string };
-  /** A live-view watcher starts (on) or stops watching; the gateway streams only watched sessions. */
-  'session.watch': { sessionId: string; on: boolean };
+  /**
+   * A live-view watcher starts or renews (on) or stops watching; the gateway streams only
+   * watched sessions. A watch is a lease: it ends `leaseMs` after the last renewal.
+   */
+  'session.watch': { sessionId: string; watchId: string; on: boolean; keystrokes: boolean; leaseMs: number };
   /** A command is held by a `confirm` filter, waiting for an admin. */
   'command.pending': { id: string; sessionId: string; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
   /** A held command was decided (or expired: approved false, by null). */

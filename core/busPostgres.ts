@@ -20,6 +20,12 @@ const PART = 2400;
 /** Parts of unfinished messages are forgotten after this long (a sender that died halfway). */
 const PARTIAL_TTL_MS = 30_000;
 const RECONNECT_MS = 1000;
+/**
+ * NOTIFYs waiting for their turn: one query at a time on the connection (pg 8 warns about a
+ * second query while one runs, pg 9 refuses it). Beyond this many, new messages are dropped
+ * (a PostgreSQL that cannot keep up must not grow this process without bound).
+ */
+const MAX_QUEUED = 5000;
 
 /** Cuts text into parts of at most `size` units, never between the two halves of a surrogate pair. */
 export function splitText(text: string, size: number): string[] {
@@ -47,6 +53,10 @@ export class PostgresBusPeer implements BusPeer {
   #closed = false;
   #connectedOnce = false;
   #retry: NodeJS.Timeout | null = null;
+  /** NOTIFY payloads in order, sent one query at a time by #drain. */
+  readonly #queue: string[] = [];
+  #draining = false;
+  #dropped = 0;
 
   private constructor(url: string, log: Logger) {
     this.#url = url;
@@ -66,19 +76,45 @@ export class PostgresBusPeer implements BusPeer {
   }
 
   send(envelope: Envelope): void {
-    const client = this.#client;
-    if (!client) return;
+    if (!this.#client) return;
     const id = `${this.#origin}:${++this.#seq}`;
     const parts = splitText(JSON.stringify(envelope), PART);
-    for (let i = 0; i < parts.length; i++) {
-      // id|index|count|text: the id tells this process its own messages, which it already delivered.
-      client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${id}|${i}|${parts.length}|${parts[i]}`]).catch((err: unknown) => {
-        this.#log.warn({ err }, 'bus message could not be sent to PostgreSQL');
-      });
+    if (this.#queue.length + parts.length > MAX_QUEUED) {
+      if (this.#dropped++ === 0) this.#log.warn({ queued: this.#queue.length }, 'bus messages to PostgreSQL are dropped: it does not keep up');
+      return;
+    }
+    // id|index|count|text: the id tells this process its own messages, which it already delivered.
+    for (let i = 0; i < parts.length; i++) this.#queue.push(`${id}|${i}|${parts.length}|${parts[i]}`);
+    void this.#drain();
+  }
+
+  /** Sends the queued NOTIFYs one query at a time, in order. */
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let payload = this.#queue.shift(); payload !== undefined; payload = this.#queue.shift()) {
+        const client = this.#client;
+        if (!client) {
+          // Lost meanwhile: the reconnection's resync tells everyone to start afresh.
+          this.#queue.length = 0;
+          break;
+        }
+        try {
+          await client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+        } catch (err) {
+          this.#log.warn({ err }, 'bus message could not be sent to PostgreSQL');
+        }
+      }
+    } finally {
+      this.#draining = false;
+      if (this.#dropped > 0 && this.#queue.length === 0) this.#dropped = 0;
     }
   }
 
   async close(): Promise<void> {
+    // What was published just before (a session's end at shutdown) still goes out, briefly.
+    for (let i = 0; i < 100 && (this.#draining || this.#queue.length > 0) && this.#client; i++) await new Promise((r) => setTimeout(r, 10));
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
     const client = this.#client;

@@ -8,6 +8,7 @@ import type { SessionService } from '../core/audit/sessions.ts';
 import type { GatewayContext, Operator } from './context.ts';
 import { StringDecoder } from 'node:string_decoder';
 import { watchersFor, type Watchers } from './watchers.ts';
+import { EchoedInput } from './echoedInput.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCommandTap, openRecording, RecordingUnavailableError, type CommandTap, type RecordedCommand, type RecordingSink } from './proxy/recorders.ts';
 import type { TapPlan } from './proxy/channelTaps.ts';
@@ -218,8 +219,11 @@ export class LiveSession {
     this.lastActivityAt = Date.now();
     this.#cast?.input(chunk);
     this.#commands?.input(chunk);
-    if (this.#watchers.has(this.id)) this.#stream('i', chunk.toString('utf8'));
+    // Keystrokes go on the bus only for a watcher who asked, and only once echoed (no passwords).
+    if (this.#watchers.wants(this.id)?.keystrokes) for (const text of this.#echoed.input(chunk.toString('utf8'))) this.#stream('i', text);
   }
+
+  readonly #echoed = new EchoedInput();
 
   /** Live view: only sessions someone watches are put on the bus (off the data path otherwise). */
   #stream(kind: 'o' | 'i' | 'r', data: string): void {
@@ -253,7 +257,11 @@ export class LiveSession {
     // Output is activity too: a shell running `top` or a build is not idle.
     this.lastActivityAt = Date.now();
     this.#commands?.output(chunk);
-    if (this.#watchers.has(this.id)) this.#stream('o', this.#decoder.write(chunk));
+    const wants = this.#watchers.wants(this.id);
+    if (!wants) return;
+    const text = this.#decoder.write(chunk);
+    if (wants.keystrokes) for (const typed of this.#echoed.output(text)) this.#stream('i', typed);
+    this.#stream('o', text);
   }
 
   readonly #decoder = new StringDecoder('utf8');
@@ -268,7 +276,7 @@ export class LiveSession {
   resize(cols: number, rows: number): void {
     this.#cast?.resize(cols, rows);
     this.#commands?.resize(cols, rows);
-    if (this.#watchers.has(this.id)) this.#stream('r', `${cols}x${rows}`);
+    if (this.#watchers.wants(this.id)) this.#stream('r', `${cols}x${rows}`);
   }
 
   /** How the channel handler stops this session when the registry ends it (rule 11, idle, shutdown). */
@@ -317,6 +325,7 @@ export class LiveSession {
       this.log.error({ err }, 'session row could not be closed');
     }
     this.gw.services.bus.publish('session.ended', { sessionId: this.id });
+    this.#watchers.forget(this.id);
     this.log.info({ status: final.status, bytesIn: this.bytesIn, bytesOut: this.bytesOut, exitStatus: final.exitStatus, endReason: final.endReason }, 'session ended');
   }
 }

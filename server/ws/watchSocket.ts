@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Request } from 'express';
 import type { Services } from '../../core/services.ts';
@@ -8,6 +9,12 @@ import { authenticateRequest } from '../middleware/authenticate.ts';
 import { screenFromCast } from './castScreen.ts';
 
 const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
+/**
+ * A watch is a lease on the gateway's stream of the session (gateway/watchers.ts), renewed
+ * every third of it: if this process dies, the gateway stops publishing within a lease.
+ */
+export const WATCH_LEASE_MS = 30_000;
+
 /** Also re-checked on a timer, for what changes with time alone (account expiry, web session TTL). */
 const RECHECK_MS = 15_000;
 
@@ -97,7 +104,8 @@ export function attachWatchSocket(server: Server, services: Services): () => voi
         const w: OpenWatch = { ws, req, userId: auth.user.id };
         open.add(w);
         ws.on('close', () => open.delete(w));
-        void watch(ws, services, id, auth.user.username);
+        // Keystrokes only for a viewer that asks (?keystrokes=1); the web app does not.
+        void watch(ws, services, id, auth.user.username, url.searchParams.get('keystrokes') === '1');
       });
     })().catch(() => refuse(socket, 500, 'Internal Server Error'));
   };
@@ -112,7 +120,7 @@ export function attachWatchSocket(server: Server, services: Services): () => voi
   };
 }
 
-async function watch(ws: WebSocket, services: Services, sessionId: string, watcher: string): Promise<void> {
+async function watch(ws: WebSocket, services: Services, sessionId: string, watcher: string, keystrokes: boolean): Promise<void> {
   const log = services.log.child({ component: 'watch', session: sessionId, watcher });
   // Subscribe before reading the recording, so nothing falls between the two.
   const early: { kind: string; data: string; t: number }[] = [];
@@ -120,7 +128,11 @@ async function watch(ws: WebSocket, services: Services, sessionId: string, watch
   let lastT = 0;
   const send = (msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
   const forward = (m: { kind: string; data: string; t: number }) => {
-    if (m.kind === 'i') return; // watchers see the screen, not raw keystrokes (passwords at prompts)
+    if (m.kind === 'i') {
+      // Echoed keystrokes (the gateway never sends echo-off input), for a viewer that asked.
+      if (keystrokes) send({ type: 'input', data: m.data });
+      return;
+    }
     if (m.kind === 'r') {
       const [cols, rows] = m.data.split('x').map(Number);
       send({ type: 'resize', cols, rows });
@@ -137,11 +149,16 @@ async function watch(ws: WebSocket, services: Services, sessionId: string, watch
     ws.close(1000, 'session ended');
   });
   let watching = true;
-  services.bus.publish('session.watch', { sessionId, on: true });
+  const watchId = randomUUID();
+  const announce = (on: boolean) => services.bus.publish('session.watch', { sessionId, watchId, on, keystrokes, leaseMs: WATCH_LEASE_MS });
+  announce(true);
+  const renew = setInterval(() => announce(true), WATCH_LEASE_MS / 3);
+  renew.unref();
   const cleanup = () => {
     offStream();
     offEnded();
-    if (watching) services.bus.publish('session.watch', { sessionId, on: false });
+    clearInterval(renew);
+    if (watching) announce(false);
     watching = false;
   };
   ws.on('close', cleanup);
