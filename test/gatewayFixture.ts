@@ -68,6 +68,9 @@ export function sshKey(port: number, login: string, keyPath: string, args: strin
   ], { reject: false, timeout: 30_000, ...opts }) as Promise<Result>;
 }
 
+/** What ssh2 says when the server refused every method: the login was refused, the gateway did not just drop the connection. */
+export const AUTH_REFUSED = /All configured authentication methods failed/;
+
 /** An ssh2 client; resolves on `ready`, rejects with the authentication error. */
 export function ssh2Login(port: number, config: ConnectConfig): Promise<InstanceType<typeof ssh2.Client>> {
   return new Promise((resolve, reject) => {
