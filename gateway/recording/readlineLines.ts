@@ -23,6 +23,7 @@
 // it closes; the emulator is kept a while for the next line, then freed.
 import xterm from '@xterm/headless';
 import type { Terminal as XTerminal } from '@xterm/headless';
+import { acceptsLine } from './acceptKeys.ts';
 
 const { Terminal } = xterm;
 
@@ -379,7 +380,7 @@ function typedLength(keys: Buffer): number {
   let out = '';
   const s = keys.toString('utf8').replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.|\x1b./g, '');
   for (const ch of s) {
-    if (ch === '\r' || ch === '\n' || ch === '\x0f') break;
+    if (acceptsLine(ch.charCodeAt(0))) break;
     if (ch === '\x7f' || ch === '\b') out = out.slice(0, -1);
     else if (ch === '\x15') out = '';
     else if (ch >= ' ') out += ch;

@@ -403,6 +403,7 @@ export const en = {
     search: 'Search commands',
     playback: 'Playback',
     playAt: 'Play at',
+    notEchoedHint: 'Typed with the terminal echo off: the log keeps its length, never its text. The recording shows the screen.',
   },
   filters: {
     title: 'Command filters',

@@ -405,6 +405,7 @@ export const zh: Messages = {
     search: '搜索命令',
     playback: '回放',
     playAt: '回放于',
+    notEchoedHint: '在终端回显关闭时输入：命令记录只保留其长度，不保留内容。录像中可查看屏幕。',
   },
   filters: {
     title: '命令过滤',

@@ -48,6 +48,8 @@ export interface CommandRecord {
   input: string;
   output: string;
   risk: string;
+  /** Ran with the terminal's echo off: `input` gives only its length (the recording shows the screen). */
+  notEchoed: boolean;
   /** Milliseconds since the session started: where the command is in the recording. */
   offsetMs: number;
   createdAt: string | null;
@@ -57,7 +59,7 @@ export function makeCommand(j: Json): CommandRecord {
   return {
     id: str(j.id), session: str(j.session), user: str(((j.user ?? {}) as Json).username), asset: str(((j.asset ?? {}) as Json).name),
     systemUser: str(((j.systemUser ?? {}) as Json).username), input: str(j.input), output: str(j.output), risk: str(j.risk),
-    offsetMs: num(j.offsetMs), createdAt: strOrNull(j.createdAt),
+    notEchoed: bool(j.notEchoed), offsetMs: num(j.offsetMs), createdAt: strOrNull(j.createdAt),
   };
 }
 

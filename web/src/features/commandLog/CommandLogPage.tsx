@@ -55,7 +55,13 @@ export function CommandLogPage() {
           { title: t('sessions.user'), dataIndex: 'user', width: 120 },
           { title: t('sessions.asset'), dataIndex: 'asset', width: 140 },
           { title: t('sessions.systemUser'), dataIndex: 'systemUser', width: 120 },
-          { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
+          {
+            title: t('sessions.command'), dataIndex: 'input',
+            // A line run with the echo off is a marker (its length), told apart from typed text by the flag.
+            render: (v: string, c: CommandRecord) => (c.notEchoed
+              ? <Tag color="orange" title={t('commandLog.notEchoedHint')}>{v}</Tag>
+              : <Typography.Text code className="mono">{v}</Typography.Text>),
+          },
           { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
           {
             title: t('commandLog.playback'), key: 'play', width: 130, fixed: 'right' as const,
