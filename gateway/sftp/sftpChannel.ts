@@ -217,3 +217,25 @@ export function backpressure(sftp: SFTPWrapper, busy: () => boolean): Backpressu
     },
   };
 }
+
+/** Bytes of answers waiting in ssh2 for the client to open its window. */
+export function outgoingBacklog(sftp: SFTPWrapper): number {
+  return (internals(sftp)._buffer ?? []).reduce((n, b) => n + b.length, 0);
+}
+
+/**
+ * Calls `fn` once, after the client next opens its window and ssh2 has sent what then fits
+ * (ssh2 calls `_chunkcb` on the window adjust; it is wrapped, not replaced).
+ */
+export function whenWindowOpens(sftp: SFTPWrapper, fn: () => void): void {
+  const c = internals(sftp);
+  if (!c._waitWindow) {
+    queueMicrotask(fn);
+    return;
+  }
+  const drainFirst = c._chunkcb;
+  c._chunkcb = () => {
+    drainFirst?.call(sftp);
+    fn();
+  };
+}

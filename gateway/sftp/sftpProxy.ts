@@ -20,13 +20,18 @@ import type { Logger } from '../../core/logger.ts';
 import type { FileTransfer } from '../../core/db/entities/index.ts';
 import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
-import { backpressure, holdInit, sendExitStatus, sendPacket, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
+import { backpressure, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
 import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
 
 /** Requests at the asset at once; more wait in the gateway (OpenSSH's sftp and scp keep 64 outstanding). */
 export const MAX_IN_FLIGHT = 256;
-/** READ lengths and WRITE data at the asset at once: 8 MiB per session, the gateway's memory bound. */
-const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+/** READ lengths and WRITE data at the asset at once: 4 MiB per session (twice what OpenSSH keeps in flight), the gateway's memory bound. */
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/**
+ * Answers waiting for a slow client's window beyond which no new request is sent to the
+ * asset: what is already there still answers (at most MAX_IN_FLIGHT_BYTES more).
+ */
+const MAX_OUTGOING_BACKLOG = 2 * 1024 * 1024;
 /** Longest SFTP packet ssh2's server side accepts (OpenSSH's sftp-server takes the same). */
 const MAX_PACKET = 256 * 1024;
 /**
@@ -109,6 +114,8 @@ export class SftpProxy {
   #closed = false;
   #finished = false;
   #refusalsSaid = 0;
+  /** A wake-up is set for when the client opens its window (answers were piling up). */
+  #awaitingWindow = false;
   #resolveDone!: (why: string) => void;
   /** Resolves once the operator's channel is closed, with why. */
   readonly done: Promise<string>;
@@ -246,6 +253,18 @@ export class SftpProxy {
     const b = this.#backend;
     if (!b || this.#closed) return;
     while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
+      // A client that reads slower than the asset answers (paramiko asks for a whole file at
+      // once) is not sent more answers than its window takes: wait for it, then go on.
+      if (outgoingBacklog(this.#sftp) > MAX_OUTGOING_BACKLOG) {
+        if (!this.#awaitingWindow) {
+          this.#awaitingWindow = true;
+          whenWindowOpens(this.#sftp, () => {
+            this.#awaitingWindow = false;
+            this.#pump();
+          });
+        }
+        return;
+      }
       const next = this.#queue[0]!;
       if (this.#inFlight > 0 && this.#inFlightBytes + next.cost > MAX_IN_FLIGHT_BYTES) break;
       this.#queue.shift();
