@@ -115,8 +115,9 @@ export class UserService {
       await writeOperation(em, actor, { action: 'update', resourceType: 'user', resourceId: id, resourceName: user.username, changes: { ...patch, password: patch.password ? 'changed' : undefined } });
     });
     this.changes.emit('users');
+    // Disabling needs no message of its own: core/access no longer grants anything to the user,
+    // and every gateway re-checks its sessions on the change (rule 11).
     if (passwordHash && actor.id !== id) this.#revokeLive(id, 'your password has been reset by an administrator');
-    else if (patch.active === false) this.#revokeLive(id, 'your account has been disabled');
     return this.get(id);
   }
 
