@@ -299,6 +299,15 @@ describe('real clients through the gateway', { skip }, () => {
       }
     });
 
+    test('X11 forwarding (ssh -Y) is refused and said once on stderr; the command still runs', async () => {
+      // Trusted forwarding with a DISPLAY and no xauth data: OpenSSH sends x11-req with a fake cookie.
+      const r = await execa('sshpass', ['-p', ALICE_PASSWORD, 'ssh', '-Y', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+        '-o', 'PubkeyAuthentication=no', '-p', String(w.gw.port), 'alice@web01@127.0.0.1', 'echo ran'], { reject: false, timeout: 30_000, env: { DISPLAY: ':99' } });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, 'ran');
+      assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('[bastion]')).join('\n'), '[bastion] X11 forwarding is not available through the bastion');
+    });
+
     test('sftp to an asset that is not granted: one line, exit 255', async () => {
       const r = await opensshSftp({ ...alice, user: 'alice@nosuch' }, ['ls /']);
       assert.notEqual(r.exitCode, 0);
