@@ -147,6 +147,22 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
     }
   });
 
+  test("an admin's lock on the web server ends the user's shell on the gateway at once (user.revoked over the bus)", async (t) => {
+    if (skip) return t.skip(skip);
+    const { client, screen, sessionId } = await operatorShell();
+    try {
+      assert.equal((await admin.post(`/users/${operatorId}/lock`)).status, 200);
+      await screen.waitFor(/\[bastion\] session ended: your account has been locked by an administrator/);
+      await screen.whenClosed(5000);
+      const row = await eventually(() => admin.get(`/sessions/${sessionId}`), (x) => x.body.status !== 'active');
+      assert.equal(row.body.status, 'terminated');
+      assert.equal(row.body.terminatedBy, 'admin');
+    } finally {
+      client.end();
+      assert.equal((await admin.post(`/users/${operatorId}/unlock`)).status, 200);
+    }
+  });
+
   test('bus messages larger than a NOTIFY payload arrive whole, in order, and only at the other processes', async (t) => {
     if (skip || !pg) return t.skip(skip ?? 'no PostgreSQL');
     const log = createLogger('silent');
