@@ -1,6 +1,6 @@
 // The role matrix (rule 6, DESIGN "HTTP API"): every route of the app that createApp builds,
-// read from express's own router stack, × no auth / user / auditor / admin / an admin who must
-// change the password first. Each route has a declared policy here; a route the table lacks
+// read from express's own router stack, × no auth / a forged token / user / auditor / admin /
+// an admin who must change the password first / a user's and an auditor's API token. Each route has a declared policy here; a route the table lacks
 // fails the test (deny by default), so a new route cannot be forgotten. Every cell asserts the
 // exact status; a refused cell sends a request that would succeed for an allowed role and
 // asserts that no row of the database changed. The websocket upgrades get the same matrix.
@@ -21,15 +21,20 @@ import { freePort } from './helpers/ports.ts';
 import { cleanup } from './helpers/tmp.ts';
 
 type Policy = 'public' | 'self' | 'audit' | 'manage';
-/** Who calls: nobody, each role, and an admin who must change the password before anything else. */
-type Caller = 'none' | 'user' | 'auditor' | 'admin' | 'pwchange';
-const CALLERS: Caller[] = ['none', 'user', 'auditor', 'admin', 'pwchange'];
-const ROLE_OF: Record<Exclude<Caller, 'none'>, Role> = { user: 'user', auditor: 'auditor', admin: 'admin', pwchange: 'admin' };
+/**
+ * Who calls: nobody, each role (browser cookie), an admin who must change the password first,
+ * a user and an auditor with an API token (Bearer) instead of a cookie, and a forged token.
+ */
+type Caller = 'none' | 'forged' | 'user' | 'auditor' | 'admin' | 'pwchange' | 'userToken' | 'auditorToken';
+type Anonymous = 'none' | 'forged';
+const CALLERS: Caller[] = ['none', 'forged', 'user', 'auditor', 'admin', 'pwchange', 'userToken', 'auditorToken'];
+const ROLE_OF: Record<Exclude<Caller, Anonymous>, Role> = { user: 'user', auditor: 'auditor', admin: 'admin', pwchange: 'admin', userToken: 'user', auditorToken: 'auditor' };
 const ALLOWED: Record<Exclude<Policy, 'public'>, Caller[]> = {
-  self: ['user', 'auditor', 'admin'],
-  audit: ['auditor', 'admin'],
+  self: ['user', 'auditor', 'admin', 'userToken', 'auditorToken'],
+  audit: ['auditor', 'admin', 'auditorToken'],
   manage: ['admin'],
 };
+const FORGED_TOKEN = 'bst_forged-forged-forged-forged-forged-forged';
 
 interface Me { id: string; username: string; password: string; actor: Actor; client: ApiClient }
 interface Call { path: string; body?: unknown }
@@ -220,7 +225,7 @@ const WS_POLICY: Record<string, { policy: Policy; call: () => Promise<string> }>
 
 function expected(rule: { policy: Policy; ok: number; duringPasswordChange?: boolean }, caller: Caller): number {
   if (rule.policy === 'public') return rule.ok;
-  if (caller === 'none') return 401;
+  if (caller === 'none' || caller === 'forged') return 401;
   if (caller === 'pwchange') return rule.duringPasswordChange ? rule.ok : 403;
   return ALLOWED[rule.policy].includes(caller) ? rule.ok : 403;
 }
@@ -263,17 +268,25 @@ async function dbState(): Promise<string> {
   return parts.join('\n');
 }
 
-async function newCaller(caller: Exclude<Caller, 'none'>): Promise<Me> {
+async function newCaller(caller: Exclude<Caller, Anonymous>): Promise<Me> {
   const password = `Matrix-pass-${++seq}-x`;
-  const u: User = await f.user({ username: uniq(caller), password, role: ROLE_OF[caller], mustChangePassword: caller === 'pwchange' });
+  const u: User = await f.user({ username: uniq(caller.toLowerCase()), password, role: ROLE_OF[caller], mustChangePassword: caller === 'pwchange' });
   const client = await loggedIn(b.baseUrl, u.username, password);
+  if (caller.endsWith('Token')) {
+    // A script's way in: the token, no cookie.
+    const created = await client.post('/me/tokens', { name: 'matrix' });
+    assert.equal(created.status, 201);
+    client.cookie = null;
+    client.token = created.body.token as string;
+  }
   return { id: u.id, username: u.username, password, client, actor: { id: u.id, username: u.username, role: ROLE_OF[caller], clientAddress: '127.0.0.1' } };
 }
 
 /** A client of its own for one call, so a Set-Cookie in the answer changes nobody else. */
-function clientOf(me: Me | null): ApiClient {
+function clientOf(caller: Caller, me: Me | null): ApiClient {
   const c = new ApiClient(b.baseUrl);
   c.cookie = me?.client.cookie ?? null;
+  c.token = caller === 'forged' ? FORGED_TOKEN : me?.client.token ?? null;
   return c;
 }
 
@@ -284,7 +297,7 @@ before(async () => {
   const admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   const adminRow = (await admin.get('/me')).body as { id: string };
   callers.set('admin', { id: adminRow.id, username: 'admin', password: ADMIN_PASSWORD, client: admin, actor: { id: adminRow.id, username: 'admin', role: 'admin', clientAddress: '127.0.0.1' } });
-  for (const c of ['user', 'auditor', 'pwchange'] as const) callers.set(c, await newCaller(c));
+  for (const c of ['user', 'auditor', 'pwchange', 'userToken', 'auditorToken'] as const) callers.set(c, await newCaller(c));
   app = createApp(b.services);
 });
 after(async () => {
@@ -302,7 +315,7 @@ test('every route express answers has a declared policy, and every declared poli
   assert.equal(b.http!.server.listeners('upgrade').length, Object.keys(WS_POLICY).length, 'an upgrade handler without a WS_POLICY entry');
 });
 
-test('every route × no auth / user / auditor / admin / pending password change: exact status, and a refused call changes nothing', async () => {
+test('every route × no auth / forged token / user / auditor / admin / pending password change / user and auditor tokens: exact status, and a refused call changes nothing', async () => {
   const failures: string[] = [];
   let cells = 0;
   for (const route of apiRoutes(app)) {
@@ -311,11 +324,11 @@ test('every route × no auth / user / auditor / admin / pending password change:
     const method = route.split(' ')[0]!;
     for (const caller of CALLERS) {
       const want = expected(rule, caller);
-      const me = caller === 'none' ? null : rule.ownUser ? await newCaller(caller) : callers.get(caller)!;
+      const me = caller === 'none' || caller === 'forged' ? null : rule.ownUser ? await newCaller(caller) : callers.get(caller)!;
       const { path, body } = await rule.call(me);
       const refused = want === 401 || want === 403;
       const stateBefore = refused ? await dbState() : '';
-      const res = await clientOf(me).request(method, path, body ?? (method === 'GET' || method === 'DELETE' ? undefined : {}));
+      const res = await clientOf(caller, me).request(method, path, body ?? (method === 'GET' || method === 'DELETE' ? undefined : {}));
       cells++;
       const where = `${route} as ${caller}`;
       if (res.status !== want) {
@@ -334,21 +347,24 @@ test('every route × no auth / user / auditor / admin / pending password change:
   assert.equal(cells, Object.keys(POLICY).length * CALLERS.length);
 });
 
-function upgrade(path: string, cookie: string | null): Promise<number> {
+function upgrade(path: string, client: ApiClient): Promise<number> {
+  const headers: Record<string, string> = {};
+  if (client.cookie) headers.cookie = client.cookie;
+  if (client.token) headers.authorization = `Bearer ${client.token}`;
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${b.http!.port}${path}`, { headers: cookie ? { cookie } : {} });
+    const ws = new WebSocket(`ws://127.0.0.1:${b.http!.port}${path}`, { headers });
     ws.once('open', () => { ws.close(); resolve(101); });
     ws.once('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode ?? 0); });
     ws.once('error', () => { /* the status came through unexpected-response */ });
   });
 }
 
-test('websocket upgrades × no auth / user / auditor / admin / pending password change (rule 6)', async () => {
+test('websocket upgrades × the same callers (rule 6)', async () => {
   const failures: string[] = [];
   for (const [route, rule] of Object.entries(WS_POLICY)) {
     for (const caller of CALLERS) {
       const want = expected({ policy: rule.policy, ok: 101 }, caller);
-      const got = await upgrade(await rule.call(), caller === 'none' ? null : callers.get(caller)!.client.cookie);
+      const got = await upgrade(await rule.call(), clientOf(caller, callers.get(caller) ?? null));
       if (got !== want) failures.push(`${route} as ${caller}: ${got}, expected ${want}`);
     }
   }
