@@ -260,6 +260,49 @@ describe('asciicast recording', () => {
     assert.ok(!existsSync(join(blocked, broken.relativePath)));
   });
 
+  test('a disk that stops taking writes (a frozen filesystem): the waiting session is let go and the recording reported failed, once', { skip: process.getuid?.() !== 0 ? 'needs root to mount and freeze a filesystem' : false, timeout: 60_000 }, async (t) => {
+    const work = makeTempDir('bastion-rec-frozen-');
+    const img = join(work, 'disk.img');
+    const dir = join(work, 'mnt');
+    await execa('mkdir', ['-p', dir]);
+    await execa('truncate', ['-s', '32M', img]);
+    await execa('mkfs.ext4', ['-q', img]);
+    const mounted = await execa('mount', ['-o', 'loop', img, dir], { reject: false });
+    if (mounted.exitCode !== 0) return t.skip(`a loop device cannot be mounted here: ${mounted.stderr}`);
+    let frozen = false;
+    let cast: CastWriter | null = null;
+    try {
+      const incomplete: string[] = [];
+      cast = CastWriter.open(dir, randomUUID(), new Date(), { cols: 80, rows: 24 }, { stallMs: 1000, onIncomplete: (r) => incomplete.push(r) });
+      await cast.opened();
+      await execa('fsfreeze', ['-f', dir]);
+      frozen = true;
+      // Should the stall limit not work, the disk thaws after a while and the test fails instead of hanging.
+      const safety = setTimeout(() => void execa('fsfreeze', ['-u', dir], { reject: false }), 15_000);
+      t.after(() => clearTimeout(safety));
+      const chunk = Buffer.from('f'.repeat(64 * 1024));
+      let waited = false;
+      for (let i = 0; i < 256 && !waited; i++) {
+        if (!cast.output(chunk)) {
+          waited = true;
+          // Without the stall limit this would wait until the filesystem thaws: forever.
+          await new Promise<void>((resolve) => cast!.whenDrained(resolve));
+        }
+      }
+      assert.ok(waited, 'the frozen disk held the writer back');
+      assert.deepEqual(incomplete, ['the recording could not be written (ESTALLED)']);
+      assert.ok(cast.incomplete);
+      assert.equal(cast.output(chunk), true, 'a failed recording holds nobody back');
+      await execa('fsfreeze', ['-u', dir]);
+      frozen = false;
+      await cast.close();
+    } finally {
+      if (frozen) await execa('fsfreeze', ['-u', dir], { reject: false });
+      await cast?.close();
+      await execa('umount', [dir], { reject: false });
+    }
+  });
+
   test('a disk that fills up: a new recording is refused at its header, a live one reports ENOSPC once', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async (t) => {
     const dir = makeTempDir('bastion-rec-full-');
     const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { reject: false });

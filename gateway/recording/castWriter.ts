@@ -36,6 +36,12 @@ export const BATCH_BYTES = 64 * 1024;
  */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 export const LOW_WATER_BYTES = 1024 * 1024;
+/**
+ * A disk that completes no write for this long while the session waits for it (a hung NFS mount,
+ * a dead device) is a failed recording: the session is told and goes on (marked incomplete)
+ * instead of hanging forever.
+ */
+export const STALL_MS = 30_000;
 /** close() gives a stuck disk this long before it gives up on the tail. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -58,6 +64,8 @@ export interface CastMeta {
   limitAction?: 'end' | 'truncate';
   /** Called once when the recording cannot hold the whole session any more (disk failure, truncation). */
   onIncomplete?: (reason: string) => void;
+  /** How long the disk may complete no write while the session waits before the recording counts as failed (default STALL_MS). */
+  stallMs?: number;
   /** Called once when the size limit is reached with limitAction 'end'. */
   onLimit?: (reason: string) => void;
 }
@@ -110,6 +118,7 @@ export class CastWriter {
   #timer: NodeJS.Timeout | null = null;
   /** Callers waiting for the disk to catch up (see whenDrained). */
   #drainWaiters: Array<() => void> = [];
+  #stallTimer: NodeJS.Timeout | null = null;
   readonly #stats: CastStats = { events: 0, outputBytes: 0, droppedBytes: 0, droppedEvents: 0, fileBytes: 0, waits: 0 };
 
   private constructor(dir: string, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta) {
@@ -202,8 +211,16 @@ export class CastWriter {
 
   /** Calls `fn` once the disk has caught up (at once when it is not behind, or the file failed). */
   whenDrained(fn: () => void): void {
-    if (!this.#congested()) queueMicrotask(fn);
-    else this.#drainWaiters.push(fn);
+    if (!this.#congested()) {
+      queueMicrotask(fn);
+      return;
+    }
+    this.#drainWaiters.push(fn);
+    const stallMs = this.#meta.stallMs ?? STALL_MS;
+    this.#stallTimer ??= setTimeout(() => {
+      this.#stallTimer = null;
+      this.#fail(Object.assign(new Error(`the disk completed no write for ${stallMs / 1000} s`), { code: 'ESTALLED' }));
+    }, stallMs).unref();
   }
 
   /** Operator → backend bytes: an "i" event when `recordInput` is on, else nothing. */
@@ -241,7 +258,16 @@ export class CastWriter {
     this.#releaseWaiters();
     if (!stream) return;
     if (this.#failed) {
-      stream.destroy();
+      // Closed before close() resolves: whoever comes next (an unmount, a retry) finds the file free.
+      await new Promise<void>((resolve) => {
+        if (stream.closed) return resolve();
+        const timer = setTimeout(resolve, CLOSE_TIMEOUT_MS).unref();
+        stream.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        stream.destroy();
+      });
     } else {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -305,6 +331,8 @@ export class CastWriter {
   }
 
   #releaseWaiters(): void {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = null;
     const waiters = this.#drainWaiters;
     if (waiters.length === 0) return;
     this.#drainWaiters = [];
@@ -334,6 +362,8 @@ export class CastWriter {
       done?.(err);
       // Written: its slab may serve the next event. (After an error the stream is done with it too.)
       if (!err) releaseEventLine(line);
+      // The disk took something: not stalled, only slow.
+      this.#stallTimer?.refresh();
       if (this.#drainWaiters.length > 0 && stream.writableLength <= LOW_WATER_BYTES) this.#releaseWaiters();
     });
     this.#stats.fileBytes += line.length;
