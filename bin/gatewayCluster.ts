@@ -13,8 +13,12 @@ import { loadHostKeys } from '../gateway/hostKeys.ts';
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
 
-/** In the primary: forks `count` workers, restarts any that die, resolves with the SSH port once all listen. */
-export async function startGatewayWorkers(config: Config, count: number, bus: ClusterBus, say: (line: string) => void): Promise<{ port: number; stop(): Promise<void> }> {
+/**
+ * In the primary: forks `count` workers, restarts any that die, resolves with the SSH port once all listen.
+ * A worker reads its config from its environment, inherited from the primary's; `workerEnv` adds
+ * to it when the primary's config did not come from its own environment (the test fixture's).
+ */
+export async function startGatewayWorkers(config: Config, count: number, bus: ClusterBus, say: (line: string) => void, workerEnv: Record<string, string> = {}): Promise<{ port: number; stop(): Promise<void> }> {
   // Host keys are made here, once, so workers starting together never race to create them.
   loadHostKeys(config.dataDir);
   let stopping = false;
@@ -23,7 +27,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   const allReady = new Promise<number>((r) => { resolveReady = r; });
   let ready = 0;
   const fork = () => {
-    const w = cluster.fork({ BASTION_GATEWAY_WORKER: '1' });
+    const w = cluster.fork({ ...workerEnv, BASTION_GATEWAY_WORKER: '1' });
     workers.add(w);
     bus.addPeer(w, true);
     w.on('message', (m: unknown) => {

@@ -12,7 +12,7 @@ import { CommandEntity, SessionEntity, type Session, type User } from '../core/d
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startGateway } from '../gateway/index.ts';
-import { ALICE_PASSWORD, QUIET, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const PROMPT = /\$ $/m;
@@ -285,7 +285,10 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
     assert.equal(row!.status, 'terminated');
   });
 
-  describe('with short timers', () => {
+  // Sub-second access checks and idle timeouts are start options of an in-process gateway (a
+  // worker reads minutes from the environment); graceful shutdown of gateway worker processes
+  // is tested in gateway.topology.test.ts.
+  inProcessOnly('start options (timers) and a second gateway of the test process', () => describe('with short timers', () => {
     test('rule 11: a permission that expires ends the session at the next check; an idle shell is ended', async () => {
       const fast = await startGateway(s(), { port: 0, host: '127.0.0.1', accessCheckMs: 200, idleTimeoutMs: 1500 });
       try {
@@ -327,7 +330,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       assert.equal(row!.endReason, 'the gateway is shutting down');
       assert.match(readFileSync(s().sessions.recordingFile(row!)!, 'utf8'), /tail-marker-42/);
     });
-  });
+  }));
 });
 
 describe('SSH gateway: per-user session limit', { skip }, () => {

@@ -1,20 +1,77 @@
 // Shared setup for the gateway suites: the real product (SQLite, core services) with the
-// SSH gateway on a random loopback port, a real OpenSSH sshd as the asset `web01`, an
-// operator `alice` granted it, and operators played by the real `ssh` and by ssh2.
+// SSH gateway on a loopback port, a real OpenSSH sshd as the asset `web01`, an operator
+// `alice` granted it, and operators played by the real `ssh` and by ssh2.
+//
+// Two topologies (issue 11: tests run in the topology users run):
+// - `in-process`: the gateway runs in the test's own process over the test's services.
+// - `workers`: what `npm start` runs (bin/bastion.ts `start`, BASTION_GATEWAY_WORKERS=auto on a
+//   multi-core host). The test process is the node:cluster primary: it owns the services the
+//   tests and factories use, as the primary owns the web server's, and calls the product's own
+//   startGatewayWorkers, which forks real `bin/bastion.ts` gateway worker processes. They read
+//   the same environment, share the SQLite data dir, and hear the primary's changes only over
+//   the ClusterBus (access.changed, user.revoked, terminate, confirmations), as in production.
+// The topology comes from `startWorld({ topology })`, else BASTION_TEST_GATEWAY (`workers` |
+// `in-process`, default in-process); the `*.workers.test.ts` files re-run whole suites under
+// useWorkersTopology().
+import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import { execa, type Options as ExecaOptions, type Result } from 'execa';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
+import { freePort } from './helpers/ports.ts';
 import { startSshd, type Sshd } from './helpers/sshd.ts';
 import { startGateway, type GatewayHandle, type GatewayStartOptions } from '../gateway/index.ts';
+import { ClusterBus } from '../core/bus.ts';
+import { startGatewayWorkers } from '../bin/gatewayCluster.ts';
 import type { Action, Asset, Permission, SystemUser, User } from '../core/db/entities/index.ts';
 
 export const ALICE_PASSWORD = 'Wonder-land-2024';
 
+export type GatewayTopology = 'in-process' | 'workers';
+
+/** Gateway worker processes in the workers topology: `auto` on a 2-core host, and enough to cross processes. */
+export const GATEWAY_WORKERS = 2;
+
+let suiteTopology: GatewayTopology | null = null;
+
+/** The topology startWorld uses when not told: set by useWorkersTopology, else BASTION_TEST_GATEWAY. */
+export function gatewayTopology(): GatewayTopology {
+  if (suiteTopology) return suiteTopology;
+  const v = process.env.BASTION_TEST_GATEWAY;
+  if (v === undefined || v === '' || v === 'in-process') return 'in-process';
+  if (v === 'workers') return 'workers';
+  throw new Error(`BASTION_TEST_GATEWAY must be 'workers' or 'in-process', not '${v}'`);
+}
+
+/** The name of the suite a `*.workers.test.ts` file wraps around a gateway suite file. */
+export const IN_WORKERS = `gateway in ${GATEWAY_WORKERS} worker processes (as npm start runs it)`;
+
+/**
+ * Makes startWorld default to gateway worker processes in this test process. A
+ * `*.workers.test.ts` file calls it, then imports a gateway suite file inside
+ * `describe(IN_WORKERS, …)`, so that the suite runs again, nested under that name.
+ */
+export function useWorkersTopology(): void {
+  suiteTopology = 'workers';
+}
+
+/**
+ * Defines tests (with describe/test, in the calling file) that only an in-process gateway can
+ * run: they need what only its start options or objects give. Under workers they are not
+ * defined at all (a skip would fail npm test). Say why in `reason`; keep these few.
+ */
+export function inProcessOnly(reason: string, define: () => void): void {
+  if (reason.trim() === '') throw new Error('inProcessOnly needs a reason');
+  if (gatewayTopology() === 'in-process') define();
+}
+
 export interface World {
   bastion: Bastion;
+  /** The SSH gateway, wherever it runs: connect to `gw.port`. */
   gw: GatewayHandle;
+  topology: GatewayTopology;
   sshd: Sshd;
   f: ReturnType<typeof factories>;
   alice: User;
@@ -26,26 +83,71 @@ export interface World {
 
 export interface WorldOptions {
   env?: Record<string, string>;
+  /** Options of an in-process gateway only: a worker reads its config from the environment (use `env`). */
   gateway?: GatewayStartOptions;
   actions?: Action[];
+  topology?: GatewayTopology;
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
+  const topology = opts.topology ?? gatewayTopology();
+  if (topology === 'workers' && opts.gateway) throw new Error('startWorld: gateway options reach an in-process gateway only; set them through env');
   const sshd = await startSshd();
-  const bastion = await startBastion({ http: false, env: opts.env ?? {} });
+  const bus = topology === 'workers' ? new ClusterBus() : undefined;
+  const bastion = await startBastion({ http: false, env: opts.env ?? {}, ...(bus ? { bus } : {}) });
   const s = bastion.services;
   const f = factories(s);
   const alice = await f.user({ username: 'alice', password: ALICE_PASSWORD });
   const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port, comment: 'the test web server' });
   const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password, priority: 10 });
   const permission = await f.permission({ users: [alice.id], assets: [web01.id], systemUsers: [su.id], actions: opts.actions ?? ['connect'] });
-  const gw = await startGateway(s, { port: 0, host: '127.0.0.1', ...opts.gateway });
+  const gw = bus ? await startWorkers(bastion, bus) : await startGateway(s, { port: 0, host: '127.0.0.1', ...opts.gateway });
   return {
-    bastion, gw, sshd, f, alice, web01, su, permission,
+    bastion, gw, topology, sshd, f, alice, web01, su, permission,
     async stop() {
       await gw.close();
       await bastion.stop();
       await sshd.stop();
+    },
+  };
+}
+
+/** How long gateway workers may take to start (tsx compiles the product in each one). */
+const WORKERS_READY_MS = 120_000;
+
+/**
+ * Gateway worker processes for `bastion` as its primary, started by the product's own
+ * startGatewayWorkers. A worker that exits while the world runs (a crash, which the primary
+ * answers with a new worker) fails the world's stop: no input may crash a process.
+ */
+async function startWorkers(bastion: Bastion, bus: ClusterBus): Promise<GatewayHandle> {
+  // The primary is this test file's process: workers run bin/bastion.ts, as under `npm start`.
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('../bin/bastion.ts', import.meta.url)), execArgv: ['--import', 'tsx'], args: ['start'] });
+  // A port of our own: workers listening on port 0 would share one handle with any other world's workers.
+  const port = await freePort();
+  const said: string[] = [];
+  const env = { ...bastion.env, BASTION_SSH_PORT: String(port) };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gateway workers did not start within ${WORKERS_READY_MS} ms: ${said.join('; ')}`)), WORKERS_READY_MS);
+  });
+  let handle: Awaited<ReturnType<typeof startGatewayWorkers>>;
+  try {
+    handle = await Promise.race([startGatewayWorkers(bastion.config, GATEWAY_WORKERS, bus, (line) => said.push(line), env), timeout]);
+  } catch (err) {
+    // The primary restarts workers that die: end those running and any it starts from now on.
+    cluster.on('fork', (w) => w.process.kill('SIGKILL'));
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (handle.port !== port) throw new Error(`gateway workers listen on ${handle.port}, not ${port}`);
+  return {
+    port,
+    async close() {
+      await handle.stop();
+      if (said.length > 0) throw new Error(`a gateway worker exited while the suite ran: ${said.join('; ')}`);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../core/config.ts';
 import { createServices, type Services } from '../../core/services.ts';
 import { startHttp, type HttpHandle } from '../../server/http.ts';
+import type { ClusterBus } from '../../core/bus.ts';
 import { makeTempDir, removeTempDir } from './tmp.ts';
 
 export const ADMIN_PASSWORD = 'Adm1n-pass-for-tests';
@@ -11,10 +12,14 @@ export interface BastionOptions {
   /** Start the SSH gateway too (gateway/index.ts). */
   gateway?: boolean;
   dataDir?: string;
+  /** The bus of a node:cluster primary, for gateway worker processes (test/gatewayFixture.ts). */
+  bus?: ClusterBus;
 }
 
 export interface Bastion {
   config: Config;
+  /** The environment `config` was read from: what a worker process of this product is given. */
+  env: Record<string, string>;
   services: Services;
   dataDir: string;
   http: HttpHandle | null;
@@ -26,7 +31,7 @@ export interface Bastion {
 /** Starts the real product (services, HTTP on a random port, optionally the gateway) over a temp SQLite file. */
 export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> {
   const dataDir = opts.dataDir ?? makeTempDir('bastion-data-');
-  const config = loadConfig({
+  const env: Record<string, string> = {
     BASTION_DATA_DIR: dataDir,
     BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD,
     BASTION_LOG_LEVEL: 'silent',
@@ -34,8 +39,9 @@ export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> 
     BASTION_HTTP_PORT: '0',
     BASTION_SSH_PORT: '0',
     ...opts.env,
-  });
-  const services = await createServices(config);
+  };
+  const config = loadConfig(env);
+  const services = await createServices(config, opts.bus ? { bus: opts.bus } : {});
   const http = opts.http === false ? null : await startHttp(services, { port: 0, host: '127.0.0.1' });
   let gatewayClose: (() => Promise<void>) | null = null;
   let sshPort = 0;
@@ -46,7 +52,7 @@ export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> 
     sshPort = gw.port;
   }
   return {
-    config, services, dataDir, http, sshPort,
+    config, env, services, dataDir, http, sshPort,
     baseUrl: http ? `http://127.0.0.1:${http.port}` : '',
     async stop() {
       if (gatewayClose) await gatewayClose();

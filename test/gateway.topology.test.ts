@@ -1,0 +1,97 @@
+// The workers topology of the test fixture is the one `npm start` runs: SSH connections are
+// served by real gateway worker processes (not by the test process), and what the test
+// process changes through its services reaches them over the bus, as the web server's
+// changes reach them in production. The `*.workers.test.ts` suites rely on both.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { ALICE_PASSWORD, GATEWAY_WORKERS, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { SessionEntity } from '../core/db/entities/index.ts';
+
+const skip = sshdUnavailable();
+
+/** The pids holding the established server side of connections to `port` (`ss -p`). */
+async function serverPids(port: number): Promise<number[]> {
+  const r = await execa('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`]);
+  return [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+}
+
+describe('gateway worker processes in the test fixture', { skip }, () => {
+  let w: World;
+  before(async () => {
+    w = await startWorld({ topology: 'workers' });
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  test('connections are served by the worker processes, in turn, and none by the test process', async () => {
+    const workerPids = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    assert.equal(workerPids.length, GATEWAY_WORKERS);
+    assert.ok(!workerPids.includes(process.pid));
+    const clients = [];
+    try {
+      for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+        const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+        clients.push(c);
+        assert.equal((await ssh2Exec(c, 'echo up')).stdout.toString(), 'up\n');
+      }
+      const pids = await serverPids(w.gw.port);
+      assert.equal(pids.length, clients.length, `one server socket per connection: ${pids.join(' ')}`);
+      assert.deepEqual([...new Set(pids)].sort(), [...workerPids].sort());
+    } finally {
+      for (const c of clients) c.end();
+    }
+  });
+
+  test('a change made through the test process services reaches every worker over the bus', async () => {
+    await w.bastion.services.permissions.update(SYSTEM_ACTOR, w.permission.id, { active: false });
+    try {
+      // Each worker takes one of these in turn: each must refuse.
+      for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+        const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+        try {
+          const r = await ssh2Exec(c, 'echo ran');
+          assert.notEqual(r.stdout.toString(), 'ran\n', `connection ${i} ran with its permission disabled`);
+          assert.equal(r.code, 255);
+        } finally {
+          c.end();
+        }
+      }
+    } finally {
+      await w.bastion.services.permissions.update(SYSTEM_ACTOR, w.permission.id, { active: true });
+    }
+    const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      assert.equal((await ssh2Exec(c, 'echo ran')).stdout.toString(), 'ran\n');
+    } finally {
+      c.end();
+    }
+  });
+
+  // Last: it stops the world's gateway. What `npm start` does on SIGTERM: the primary sends
+  // SIGTERM to each worker, which ends its sessions and flushes them before it exits.
+  test('stopping the workers ends live sessions gracefully, closes their rows and keeps the recording tail', async () => {
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      const screen = await openShell(client);
+      await screen.waitFor(/\$ $/);
+      await screen.send('echo tail-marker-$((6*7))\r', /tail-marker-42/);
+      await w.gw.close();
+      await screen.whenClosed();
+      assert.match(screen.text, /\[bastion\] session ended: the gateway is shutting down/);
+    } finally {
+      client.end();
+    }
+    assert.equal(Object.keys(cluster.workers ?? {}).length, 0, 'every worker exited');
+    const rows = await w.bastion.services.ds.getRepository(SessionEntity).find({ where: { userId: w.alice.id, kind: 'shell' } });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.status, 'closed');
+    assert.equal(rows[0]!.endReason, 'the gateway is shutting down');
+    assert.match(readFileSync(w.bastion.services.sessions.recordingFile(rows[0]!)!, 'utf8'), /tail-marker-42/);
+  });
+});
