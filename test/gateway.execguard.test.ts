@@ -230,4 +230,22 @@ describe('SSH gateway: exec sessions are guarded', { skip }, () => {
       end();
     }
   });
+
+  test('edit-and-execute-command (Ctrl-X Ctrl-E) is not available while a filter applies: what the editor returns would run unchecked', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('editor');
+    const { screen, end } = await shell(op);
+    try {
+      // An "editor" that returns the line unchanged: bash would run `touch …` straight away.
+      await screen.send('export VISUAL=true\r', /\$ (\x1b\[K)?$/);
+      await screen.send(`touch ${path}`, new RegExp(`touch ${path}$`));
+      await screen.send('\x18\x05', /editing the command in an editor \(Ctrl-X Ctrl-E, v\) is not available while command filters apply/);
+      await screen.send('\x03', PROMPT);
+      await freshPrompt(screen);
+      await assertNotRun(path, 'the line sent through the editor did not run');
+    } finally {
+      end();
+    }
+  });
 });

@@ -17,6 +17,9 @@
 // argument it uncomments the line and runs it, so it is checked like an Enter (the `#` is
 // held; the line typed so far is kept, since a plain `#` may just be typed).
 //
+// edit-and-execute-command (C-x C-e, vi's v) runs what is written in an editor, unseen: while a
+// filter applies the key is dropped and the operator told.
+//
 // Without a PTY there is no line editing: input is forwarded a whole line at a time, each
 // line checked first, and a refused line is dropped.
 import type { CommandVerdict } from '../../core/access/commandFilters.ts';
@@ -59,6 +62,8 @@ export interface CommandGuardHooks {
 const CTRL_C = Buffer.from([0x03]);
 const CTRL_G = Buffer.from([0x07]);
 const ESC = 0x1b;
+const CTRL_X = 0x18;
+const CTRL_E = 0x05;
 const HASH = 0x23;
 /** vi keys that enter insert mode: after them a `#` is typed text again. */
 const LEAVES_COMMAND_MODE = new Set([...'iaIAsScCRoO'].map((c) => c.charCodeAt(0)));
@@ -81,6 +86,12 @@ export class CommandGuard {
   #typed: TypedLine = { text: '', escape: false };
   /** With a PTY: an ESC was typed and no key since has left vi command mode (see #indexOfSubmit). */
   #afterEsc = false;
+  /** With a PTY: the last key was Ctrl-X (a prefix). */
+  #afterCtrlX = false;
+  /** With a PTY: only an ESC and digits (a numeric argument) since the last ESC. */
+  #escArgOnly = false;
+  /** What the last index #indexOfSubmit returned is. */
+  #submitKind: 'accept' | 'comment' | 'editor' = 'accept';
 
   constructor(hooks: CommandGuardHooks) {
     this.#hooks = hooks;
@@ -179,6 +190,13 @@ export class CommandGuard {
         await this.#typing(rest);
         return;
       }
+      if (pty && this.#submitKind === 'editor') {
+        await this.#typing(rest.subarray(0, enter));
+        const key = rest.subarray(enter, enter + 1);
+        rest = rest.subarray(enter + 1);
+        await this.#editorKey(key);
+        continue;
+      }
       // \r\n (or \n alone) is one Enter.
       const comment = pty && rest[enter] === HASH;
       const end = enter + (comment ? 1 : acceptLength(rest, enter));
@@ -199,12 +217,24 @@ export class CommandGuard {
   #indexOfSubmit(data: Buffer): number {
     for (let i = 0; i < data.length; i++) {
       const b = data[i]!;
+      const afterCtrlX = this.#afterCtrlX;
+      const escArgOnly = this.#escArgOnly;
+      this.#afterCtrlX = b === CTRL_X;
+      this.#escArgOnly = (escArgOnly && b >= 0x30 && b <= 0x39) || b === ESC;
       if (acceptsLine(b)) {
         this.#afterEsc = false;
+        this.#submitKind = 'accept';
         return i;
       }
+      // edit-and-execute-command: C-x C-e (emacs), v right after ESC (vi command mode).
+      if ((afterCtrlX && b === CTRL_E) || (escArgOnly && b === 0x76)) {
+        this.#submitKind = 'editor';
+        return i;
+      }
+      this.#submitKind = 'comment';
       if (b === ESC && (data[i + 1] === 0x5b || data[i + 1] === 0x4f)) {
         // An arrow or function key (CSI / SS3): moves, does not change the mode.
+        this.#escArgOnly = false;
         i += 2;
         while (i < data.length && data[i]! >= 0x20 && data[i]! < 0x40) i++;
       } else if (b === ESC) this.#afterEsc = true;
@@ -212,6 +242,20 @@ export class CommandGuard {
       else if (LEAVES_COMMAND_MODE.has(b) || b === 0x03 || b === 0x07) this.#afterEsc = false;
     }
     return -1;
+  }
+
+  /**
+   * readline's edit-and-execute-command runs whatever is written in the editor, which the
+   * guard never sees: while a filter applies the key is dropped (^G aborts the key sequence)
+   * and the operator told why.
+   */
+  async #editorKey(key: Buffer): Promise<void> {
+    if (!(await this.#hooks.enabled())) {
+      this.#hooks.forward(key);
+      return;
+    }
+    this.#hooks.say('\r\n[bastion] editing the command in an editor (Ctrl-X Ctrl-E, v) is not available while command filters apply\r\n');
+    this.#hooks.forward(CTRL_G);
   }
 
   /** Keys of a line (no Enter among them). */
