@@ -241,7 +241,8 @@ describe('SSH gateway: exec sessions are guarded', { skip }, () => {
       await screen.send('export VISUAL=true\r', /\$ (\x1b\[K)?$/);
       await screen.send(`touch ${path}`, new RegExp(`touch ${path}$`));
       await screen.send('\x18\x05', /editing the command in an editor \(Ctrl-X Ctrl-E, v\) is not available while command filters apply/);
-      await screen.send('\x03', PROMPT);
+      // The line is still there, unrun: Ctrl-U (no signal, so an editor run could not be cut short) clears it.
+      screen.stream.write('\x15');
       await freshPrompt(screen);
       await assertNotRun(path, 'the line sent through the editor did not run');
     } finally {
