@@ -673,6 +673,18 @@ describe('command recovery in a readline shell (bash 5.2 bytes)', () => {
     assert.doesNotMatch(r.commands[0]!.input, /echo hidden|hidden/);
   });
 
+  test('a line typed to look like the not-echoed marker is an ordinary command, not flagged', async () => {
+    const r = recorder();
+    r.out(RL);
+    type(r, '[input not echoed: 5 characters]');
+    r.key('\r');
+    r.out(`${ACCEPT}bash: [input: command not found\r\n${RL}`);
+    await r.rec.dispose();
+    assert.equal(r.commands.length, 1);
+    assert.equal(r.commands[0]!.input, '[input not echoed: 5 characters]');
+    assert.equal(r.commands[0]!.notEchoed, undefined);
+  });
+
   test('a line dropped with Ctrl-C and keys for vim (which turns bracketed paste on too) are no commands', async () => {
     const r = recorder();
     r.out(RL);

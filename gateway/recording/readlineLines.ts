@@ -97,6 +97,11 @@ export class ReadlineLines {
   /** Keys sent since the last window closed, before any output of the next one. */
   #keysBefore = false;
   #lastPrompt: string | null = null;
+  /**
+   * A line was accepted and nothing visible was printed since: only then can the next prompt be
+   * PS2 (bash shows it at once; a prompt of `> ` after a command's output is PS1).
+   */
+  #acceptedClean = false;
   #term: XTerminal | null = null;
   #linger: NodeJS.Timeout | null = null;
   /** Reads in progress, in order: each accepted window waits for the emulator. */
@@ -207,13 +212,15 @@ export class ReadlineLines {
     } else {
       this.#opts.onOutside(data);
       this.#trackPrefix(data);
+      if (this.#acceptedClean && hasVisible(data)) this.#acceptedClean = false;
     }
   }
 
   #trackPrefix(data: Buffer): void {
     const nl = data.lastIndexOf(0x0a);
     const rest = nl >= 0 ? data.subarray(nl + 1) : data;
-    const joined = nl >= 0 ? rest : Buffer.concat([this.#prefix, rest]);
+    // Bulk output without newlines: only its end can matter, copy no more than that.
+    const joined = nl >= 0 || rest.length >= MAX_PREFIX_BYTES ? rest : Buffer.concat([this.#prefix, rest]);
     this.#prefix = Buffer.from(joined.length > MAX_PREFIX_BYTES ? joined.subarray(joined.length - MAX_PREFIX_BYTES) : joined);
   }
 
@@ -230,7 +237,7 @@ export class ReadlineLines {
     const visible = Buffer.concat(w.bytes).toString('utf8').replace(ESCAPES, '').replace(/[\x00-\x1f]/g, '');
     if (visible.length < CONTINUATION.length && !force) return;
     const ps1IsPs2 = this.#lastPrompt === CONTINUATION;
-    w.kind = visible.startsWith(CONTINUATION) && !ps1IsPs2 ? 'continuation' : 'line';
+    w.kind = visible.startsWith(CONTINUATION) && !ps1IsPs2 && this.#acceptedClean ? 'continuation' : 'line';
     this.#opts.onWindow(w.kind === 'continuation');
   }
 
@@ -244,6 +251,7 @@ export class ReadlineLines {
     const bytes = Buffer.concat(w.bytes);
     // What the window shows after its last newline: only control bytes means readline moved on.
     const accepted = endsWithNewline(bytes);
+    this.#acceptedClean = accepted;
     const keys = Buffer.concat(w.keys);
     if (!accepted && (keys.includes(0x03) || keys.includes(0x04))) return; // Ctrl-C, Ctrl-D
     const line = this.#queue.then(() => this.#read(w, bytes, accepted, keys)).catch((err: unknown) => {
@@ -323,6 +331,10 @@ interface Pos {
 function cursor(term: XTerminal): Pos {
   const b = term.buffer.active;
   return { row: b.baseY + b.cursorY, col: b.cursorX };
+}
+
+function hasVisible(data: Buffer): boolean {
+  return /[^\x00-\x20]/.test(data.toString('latin1').replace(ESCAPES, ''));
 }
 
 /** Whether nothing but control bytes and escape sequences follow the last newline. */
