@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import { isDatabaseUnavailable } from '../../core/db/databaseFaults.ts';
 
 export function sendError(res: Response, status: number, code: string, message: string, details?: Record<string, unknown>): void {
   res.status(status).json({ error: details ? { code, message, details } : { code, message } });
@@ -32,6 +33,12 @@ export function errorHandler(log: Logger) {
     }
     if (isUniqueViolation(err)) {
       sendError(res, 409, 'conflict', 'a record with these values exists');
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      // An outage is not a bug of the request: say what it is, so clients retry and admins look at the database.
+      log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code }, method: req.method, path: req.path }, 'database unavailable');
+      sendError(res, 503, 'database_unavailable', 'the bastion cannot reach its database; try again shortly');
       return;
     }
     log.error({ err, method: req.method, path: req.path }, 'unhandled error');
