@@ -14,7 +14,9 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, sshCommandLine, type Endpoint } from './helpers/clients.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
 import { parseLoginTarget } from '../gateway/targetSyntax.ts';
-import { ALICE_PASSWORD, eventually, startWorld, type World } from './gatewayFixture.ts';
+import { BackendSftp } from '../gateway/sftp/backendSftp.ts';
+import type { SFTPWrapper } from 'ssh2';
+import { ALICE_PASSWORD, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const MiB = 1024 * 1024;
@@ -145,7 +147,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.equal(await sha256File(here('deep-back.bin')), bigSha);
   });
 
-  test('OpenSSH extensions: df, rename onto an existing file, ln, cp — each recorded', async () => {
+  test('OpenSSH extensions: df, rename onto an existing file, ln, cp, put -f — changes recorded', async () => {
     const op = await operator(['connect', 'upload', 'download']);
     writeFileSync(there('ext-a.txt'), 'first\n');
     writeFileSync(there('ext-b.txt'), 'second\n');
@@ -158,6 +160,7 @@ describe('real clients through the gateway', { skip }, () => {
       `rename ${there('ext-a.txt')} ${there('ext-b.txt')}`,
       `ln ${there('ext-b.txt')} ${there('ext-hard.txt')}`,
       `cp ${there('ext-src.bin')} ${there('ext-copy.bin')}`,
+      `put -f ${here('big.bin')} ${there('ext-fsync.bin')}`,
     ]);
     assert.equal(r.exitCode, 0, `${r.stderr} ${r.stdout}`);
     assert.match(r.stdout, /Size\s+Used\s+Avail/, 'df printed the file system (statvfs@openssh.com)');
@@ -165,12 +168,37 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(!existsSync(there('ext-a.txt')));
     assert.equal(statSync(there('ext-hard.txt')).ino, statSync(there('ext-b.txt')).ino, 'a hard link (hardlink@openssh.com)');
     assert.equal(await sha256File(there('ext-copy.bin')), bigSha, 'copied on the asset (copy-data)');
+    assert.equal(await sha256File(there('ext-fsync.bin')), bigSha, 'put -f (fsync@openssh.com)');
+
 
     const rows = await transfers(op.user.id, 3);
     const by = (operation: string) => rows.filter((x) => x.operation === operation).map((x) => [x.path, x.targetPath, x.ok, x.size]);
     assert.deepEqual(by('rename'), [[there('ext-a.txt'), there('ext-b.txt'), true, 0]]);
     assert.deepEqual(by('hardlink'), [[there('ext-hard.txt'), there('ext-b.txt'), true, 0]]);
     assert.deepEqual(by('copy'), [[there('ext-src.bin'), there('ext-copy.bin'), true, statSync(big).size]]);
+  });
+
+  test('ssh2 as the client: expand-path, home-directory, statvfs and fstatvfs answered by the asset', async () => {
+    const home = (await execa('getent', ['passwd', w.sshd.username])).stdout.split(':')[5]!;
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, x) => (err ? reject(err) : resolve(x))));
+      const call = <T>(fn: (cb: (err: Error | undefined | null, v?: T) => void) => void) =>
+        new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+      // ssh2's own ext_openssh_expandPath garbles the request (see BackendSftp.expandPath): the gateway's client is used.
+      assert.equal(await new BackendSftp(sftp).expandPath('~'), home);
+      const homeDir = (sftp as unknown as { ext_home_dir: (u: string, cb: (err: Error | undefined, p?: string) => void) => void }).ext_home_dir;
+      assert.equal(await call<string>((cb) => homeDir.call(sftp, w.sshd.username, cb)), home);
+      const vfs = await call<{ f_bsize: number; f_blocks: number }>((cb) => sftp.ext_openssh_statvfs(remote, cb));
+      assert.ok(vfs.f_bsize > 0 && vfs.f_blocks > 0);
+      writeFileSync(there('vfs.txt'), 'x');
+      const handle = await call<Buffer>((cb) => sftp.open(there('vfs.txt'), 'r', cb));
+      const fvfs = await call<{ f_bsize: number }>((cb) => sftp.ext_openssh_fstatvfs(handle, cb));
+      assert.equal(fvfs.f_bsize, vfs.f_bsize);
+      await call<void>((cb) => sftp.close(handle, cb));
+    } finally {
+      client.end();
+    }
   });
 
   test('extensions without upload: rename, ln and cp are refused, said, recorded; df still works', async () => {

@@ -5,6 +5,7 @@ import type { Attributes, FileEntry, InputAttributes, SFTPWrapper, Stats } from 
 import type { BackendClient } from '../backend.ts';
 import { OperatorError } from '../terminalErrors.ts';
 import type { StatVfs } from './sftpExtensions.ts';
+import { sendPacket } from './sftpChannel.ts';
 
 /** The SFTP status codes (draft-ietf-secsh-filexfer-02, which ssh2 and OpenSSH speak). */
 export const SFTP_STATUS = {
@@ -193,8 +194,42 @@ export class BackendSftp {
     return call((cb) => this.#sftp.ext_openssh_fsync(handle, cb));
   }
 
+  /**
+   * expand-path@openssh.com. ssh2 1.17's ext_openssh_expandPath writes the path over the
+   * last three bytes of the request's name (`p += 20` for a 23-byte name), so the request is
+   * built here and its NAME answer taken through ssh2's own request table.
+   */
   expandPath(path: string): Promise<string> {
-    return call((cb) => this.#sftp.ext_openssh_expandPath(path, cb));
+    const c = this.#sftp as unknown as {
+      _writeReqid?: number;
+      _requests?: Record<number, { cb: (err: Error | undefined, names?: FileEntry[]) => void }>;
+      _extensions?: Record<string, string>;
+    };
+    if (typeof c._writeReqid !== 'number' || typeof c._requests !== 'object' || c._extensions?.['expand-path@openssh.com'] !== '1') {
+      return Promise.reject(Object.assign(new Error('expand-path is not supported'), { code: SFTP_STATUS.OP_UNSUPPORTED }));
+    }
+    const name = Buffer.from('expand-path@openssh.com');
+    const arg = Buffer.from(path, 'utf8');
+    const id = (c._writeReqid = (c._writeReqid + 1) >>> 0);
+    const packet = Buffer.allocUnsafe(4 + 1 + 4 + 4 + name.length + 4 + arg.length);
+    let p = packet.writeUInt32BE(packet.length - 4, 0);
+    p = packet.writeUInt8(200, p); // SSH_FXP_EXTENDED
+    p = packet.writeUInt32BE(id, p);
+    p = packet.writeUInt32BE(name.length, p);
+    p += name.copy(packet, p);
+    p = packet.writeUInt32BE(arg.length, p);
+    arg.copy(packet, p);
+    const requests = c._requests;
+    return new Promise((resolve, reject) => {
+      requests[id] = {
+        cb: (err, names) => {
+          if (err) reject(err);
+          else if (!names?.[0]) reject(new Error('the server sent no expanded path'));
+          else resolve(names[0].filename);
+        },
+      };
+      sendPacket(this.#sftp, packet);
+    });
   }
 
   /** copy-data: `length` 0 copies to the end of the source file. */
