@@ -7,7 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type ssh2 from 'ssh2';
@@ -79,7 +79,6 @@ describe('recording failures through the gateway (refuse, the default)', { skip 
   test('a disk that fills up: the operator is told once, the row is marked recordingIncomplete, and the next session is refused', { timeout: 60_000, skip: asRoot ? false : 'needs root to mount a tmpfs' }, async (t) => {
     const dir = w.bastion.services.sessions.recordingsDir;
     rmSync(dir, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dir, { recursive: true });
     const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir], { reject: false });
     if (mounted.exitCode !== 0) return t.skip(`tmpfs cannot be mounted here: ${mounted.stderr}`);
@@ -217,6 +216,63 @@ describe('full-speed streams are recorded whole', { skip }, () => {
     assert.equal(recorded.length, received.length);
     assert.equal(sha256(recorded), sha256(received));
     assert.equal(row!.recordingIncomplete, false);
+  });
+
+  test('while the recordings disk takes nothing, the session is held back (neither buffered nor thinned); once it thaws, all of it arrives and is recorded', { timeout: 180_000, skip: asRoot ? false : 'needs root to mount and freeze a filesystem' }, async (t) => {
+    const dir = w.bastion.services.sessions.recordingsDir;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const img = join(makeTempDir('bastion-rec-img-'), 'disk.img');
+    await execa('truncate', ['-s', '512M', img]);
+    await execa('mkfs.ext4', ['-q', img]);
+    const mounted = await execa('mount', ['-o', 'loop', img, dir], { reject: false });
+    if (mounted.exitCode !== 0) return t.skip(`a loop device cannot be mounted here: ${mounted.stderr}`);
+    let frozen = false;
+    const client = await login(w);
+    try {
+      const stream = await new Promise<ssh2.ClientChannel>((resolve, reject) => {
+        client.exec('read go; head -c 30000000 /dev/urandom | base64', { pty: { term: 'xterm', cols: 120, rows: 40 } }, (err, s) => (err ? reject(err) : resolve(s)));
+      });
+      const chunks: Buffer[] = [];
+      let received = 0;
+      stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        received += c.length;
+      });
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      // The recording is open (its header on disk) before the session runs: then the disk stops.
+      const [live] = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).find({ where: { status: 'active' } }), (rows) => rows.length === 1 && rows[0]!.recording !== null);
+      assert.ok(live?.recording);
+      await execa('fsfreeze', ['-f', dir]);
+      frozen = true;
+      // Whatever happens, the disk thaws well before the 30 s stall limit would let the session go.
+      const safety = setTimeout(() => void execa('fsfreeze', ['-u', dir], { reject: false }), 20_000);
+      t.after(() => clearTimeout(safety));
+      stream.write('\n');
+      // Wait until the client stops receiving (bounded): the session is held back by the recording.
+      let last = -1;
+      for (let i = 0; i < 30 && received !== last; i++) {
+        last = received;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const heldAt = received;
+      assert.ok(heldAt < 20_000_000, `while the disk was frozen the client received ${heldAt} of 40500000+ bytes`);
+      await execa('fsfreeze', ['-u', dir]);
+      frozen = false;
+      await closed;
+      const got = Buffer.concat(chunks);
+      assert.ok(got.length > 40_000_000, `received ${got.length}`);
+      const [row] = await settled(w, 1);
+      assert.equal(row!.recordingIncomplete, false);
+      const { events } = readCast(w.bastion.services.sessions.recordingFile(row!)!);
+      const recorded = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+      assert.equal(recorded.length, got.length);
+      assert.equal(sha256(recorded), sha256(got));
+    } finally {
+      client.end();
+      if (frozen) await execa('fsfreeze', ['-u', dir], { reject: false });
+      await eventually(async () => (await execa('umount', [dir], { reject: false })).exitCode, (code) => code === 0);
+    }
   });
 
   test('a non-PTY exec of 50 MB is recorded as a transfer: the client gets it exact, the recording is small and holds its size and SHA-256', { timeout: 240_000 }, async () => {
