@@ -47,7 +47,7 @@ const envSchema = z.object({
   BASTION_HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   BASTION_HTTP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(0).max(100_000).default(64),
   BASTION_LOGIN_SLOWDOWN_THRESHOLD: z.coerce.number().int().min(1).default(20),
-  BASTION_LOGIN_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  BASTION_LOGIN_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   BASTION_RECORDING_FAILURE: z.enum(['refuse', 'continue']).default('refuse'),
   BASTION_RECORDING_MAX_MB: z.coerce.number().int().min(0).max(1024 * 1024).default(1024),
   BASTION_RECORDING_MAX_ACTION: z.enum(['end', 'truncate']).default('end'),

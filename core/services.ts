@@ -10,6 +10,7 @@ import { UserKeyService } from './identity/userKeys.ts';
 import { ApiTokenService } from './identity/apiTokens.ts';
 import { WebSessionService } from './identity/webSessions.ts';
 import { AuthenticationService } from './identity/authentication.ts';
+import { LoginThrottle } from './identity/loginThrottle.ts';
 import { TotpEnrolmentService } from './identity/totpEnrolment.ts';
 import { NodeService } from './assets/nodes.ts';
 import { AssetService } from './assets/assets.ts';
@@ -123,7 +124,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       userKeys: new UserKeyService(ds),
       apiTokens: new ApiTokenService(ds, changes),
       webSessions: new WebSessionService(ds, config.sessionTtlMinutes),
-      authentication: new AuthenticationService(ds, vault, { threshold: config.lockoutThreshold, minutes: config.lockoutMinutes }),
+      authentication: new AuthenticationService(ds, vault, new LoginThrottle(ds, {
+        threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,
+        slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
+      })),
       totp: new TotpEnrolmentService(ds, vault),
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),

@@ -1,14 +1,15 @@
-// Step 1 of the pipeline: who is this operator? Password, public key (signature verified
-// against a stored key: rule 1), then keyboard-interactive for the TOTP code and for a
-// forced password change. Partial success is bound to the first username (rule 2);
-// lockout and LoginLog rows are shared with the web through core/identity.
+// Step 1 of the pipeline: who is this operator? The SSH edge of the one login state machine
+// (core/identity/loginFlow.ts, driven by the web route too): this file only speaks ssh2 —
+// it verifies public-key signatures (rule 1), turns the flow's steps into keyboard-interactive
+// prompts (TOTP, forced password change) and binds partial success to one username (rule 2).
+// Throttling, lockout and LoginLog rows live in core/identity.
 import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, KeyboardAuthContext, PasswordAuthContext, Prompt, PublicKeyAuthContext } from 'ssh2';
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logger.ts';
 import type { User } from '../core/db/entities/index.ts';
 import type { LoginContext } from '../core/identity/authentication.ts';
-import { DomainError } from '../core/errors.ts';
+import { LoginFlow, type Advance } from '../core/identity/loginFlow.ts';
 import { parseLoginTarget, type LoginTarget } from './targetSyntax.ts';
 
 const FIRST_FACTORS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
@@ -25,10 +26,7 @@ export interface AuthenticatedLogin {
 interface Progress {
   sshUsername: string;
   target: LoginTarget | null;
-  user: User | null;
-  firstFactor: string | null;
-  totpDone: boolean;
-  passwordChanged: boolean;
+  flow: LoginFlow;
   /** A LoginLog row was written for this username (attempts, not key queries). */
   logged: boolean;
   /** The client offered at least one key we refused (for the summary row on hang-up). */
@@ -87,7 +85,7 @@ export class ConnectionAuth {
     const p = this.#progress;
     if (this.#login || !p || p.logged || !p.refusedKey) return;
     const user = p.target ? await this.services.authentication.findUser(p.target.username) : null;
-    await this.services.authentication.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false);
+    await this.services.authentication.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials');
   }
 
   async #decide(ctx: AuthContext): Promise<void> {
@@ -106,7 +104,7 @@ export class ConnectionAuth {
         break;
       default:
         // 'none' asks which methods exist; hostbased is not offered.
-        ctx.reject(p.firstFactor ? SECOND_STEP : FIRST_FACTORS, Boolean(p.firstFactor));
+        ctx.reject(p.flow.next() === 'first_factor' ? FIRST_FACTORS : SECOND_STEP, p.flow.next() !== 'first_factor');
         return;
     }
     await this.#conclude(p, ctx, outcome);
@@ -116,55 +114,43 @@ export class ConnectionAuth {
   #bind(sshUsername: string): Progress {
     const p = this.#progress;
     if (p && p.sshUsername === sshUsername) return p;
-    if (p && p.firstFactor) this.log.warn({ from: p.sshUsername, to: sshUsername }, 'username changed during authentication; starting over');
-    this.#progress = {
-      sshUsername, target: parseLoginTarget(sshUsername), user: null, firstFactor: null,
-      totpDone: false, passwordChanged: false, logged: false, refusedKey: false,
-    };
+    if (p && p.flow.next() !== 'first_factor') this.log.warn({ from: p.sshUsername, to: sshUsername }, 'username changed during authentication; starting over');
+    const target = parseLoginTarget(sshUsername);
+    // A malformed target still goes through the flow (and costs a full password check), like an unknown user.
+    const flow = new LoginFlow(this.services.authentication, this.services.users, target?.username ?? sshUsername, this.#ctx);
+    this.#progress = { sshUsername, target, flow, logged: false, refusedKey: false };
     return this.#progress;
   }
 
   async #conclude(p: Progress, ctx: AuthContext, outcome: Outcome): Promise<void> {
-    if (outcome === 'reject') {
-      safe(() => ctx.reject(p.firstFactor ? SECOND_STEP : FIRST_FACTORS));
+    if (outcome === 'reject' || (outcome === 'accept' && !p.target)) {
+      safe(() => ctx.reject(p.flow.next() === 'first_factor' ? FIRST_FACTORS : SECOND_STEP));
       return;
     }
     if (outcome === 'partial') {
       safe(() => ctx.reject(SECOND_STEP, true));
       return;
     }
-    const method = [p.firstFactor, p.totpDone ? 'totp' : null].filter(Boolean).join('+');
-    await this.services.authentication.succeed(p.user!, this.#ctx, method);
-    this.#login = { user: p.user!, target: p.target!, method };
-    this.log.info({ user: p.user!.username, method, target: p.sshUsername }, 'operator authenticated');
+    const user = await p.flow.complete();
+    this.#login = { user, target: p.target!, method: p.flow.method };
+    this.log.info({ user: user.username, method: p.flow.method, target: p.sshUsername }, 'operator authenticated');
     safe(() => ctx.accept());
   }
 
-  /** What the user still owes after the first factor. */
-  #pending(p: Progress): 'totp' | 'change' | null {
-    if (!p.user) return null;
-    if (this.services.authentication.needsTotp(p.user) && !p.totpDone) return 'totp';
-    if (p.user.mustChangePassword && !p.passwordChanged) return 'change';
-    return null;
+  /** The flow's answer to a first factor, as an ssh2 outcome. */
+  #after(p: Progress, res: Advance): Outcome {
+    p.logged = true;
+    if (!res.ok || !p.target) return 'reject';
+    return res.next === 'done' ? 'accept' : 'partial';
   }
 
   async #password(p: Progress, ctx: PasswordAuthContext): Promise<Outcome> {
-    if (p.firstFactor) return 'reject';
-    return this.#checkPassword(p, ctx.password, 'password');
-  }
-
-  async #checkPassword(p: Progress, password: string, method: string): Promise<Outcome> {
-    // A malformed target still costs a full password check, like an unknown user.
-    const res = await this.services.authentication.password(p.target?.username ?? p.sshUsername, password, this.#ctx);
-    p.logged = true;
-    if (!p.target || !res.ok) return 'reject';
-    p.user = res.user;
-    p.firstFactor = method;
-    return this.#pending(p) ? 'partial' : 'accept';
+    if (p.flow.next() !== 'first_factor') return 'reject';
+    return this.#after(p, await p.flow.password(ctx.password, 'password'));
   }
 
   async #publicKey(p: Progress, ctx: PublicKeyAuthContext): Promise<Outcome> {
-    if (p.firstFactor) {
+    if (p.flow.next() !== 'first_factor') {
       if (!ctx.signature) safe(() => ctx.reject(SECOND_STEP, true));
       return 'reject';
     }
@@ -181,42 +167,33 @@ export class ConnectionAuth {
       return 'reject';
     }
     p.logged = true;
-    if (!user || !stored) {
-      // A signature for a key that is not stored is not a password guess: logged, not counted.
-      await auth.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials', false);
+    if (!user || !stored || !signatureValid(stored.publicKey, ctx)) {
+      // A key signature is not a guessable secret: logged, not counted towards any lock.
+      await auth.fail(p.target?.username ?? p.sshUsername, user, this.#ctx, 'publickey', 'invalid_credentials');
       return 'reject';
     }
-    if (!signatureValid(stored.publicKey, ctx)) {
-      await auth.fail(user.username, user, this.#ctx, 'publickey', 'invalid_credentials');
-      return 'reject';
-    }
-    const res = await auth.publicKeyVerified(user, this.#ctx);
-    if (!res.ok) return 'reject';
-    await this.services.userKeys.touch(stored.id);
-    p.user = res.user;
-    p.firstFactor = 'publickey';
-    return this.#pending(p) ? 'partial' : 'accept';
+    const res = await p.flow.publicKey(user);
+    if (res.ok) await this.services.userKeys.touch(stored.id);
+    return this.#after(p, res);
   }
 
-  /** Keyboard-interactive: the password when it is the first factor, then the TOTP code, then a forced change. */
+  /** Keyboard-interactive: the password when it is the first factor, then each step the flow still asks for. */
   async #keyboard(p: Progress, ctx: KeyboardAuthContext): Promise<Outcome> {
     const ask = (prompts: Prompt[], instructions = '') => promptOnce(ctx, prompts, instructions);
-    if (!p.firstFactor) {
+    if (p.flow.next() === 'first_factor') {
       const answers = await ask([{ prompt: 'Password: ', echo: false }]);
       if (!answers) return 'reject';
-      const outcome = await this.#checkPassword(p, answers[0] ?? '', 'keyboard-interactive');
+      const outcome = this.#after(p, await p.flow.password(answers[0] ?? '', 'keyboard-interactive'));
       if (outcome !== 'partial') return outcome;
     }
-    for (let step = this.#pending(p); step; step = this.#pending(p)) {
+    for (let step = p.flow.next(); step !== 'done'; step = p.flow.next()) {
       if (step === 'totp') {
         const answers = await ask([{ prompt: 'Verification code: ', echo: true }], 'Enter the 6-digit code from your authenticator app.');
         if (!answers) return 'reject';
-        const res = await this.services.authentication.totp(p.user!, answers[0] ?? '', this.#ctx);
-        p.logged = true;
-        if (!res.ok) return 'reject';
-        p.user = res.user;
-        p.totpDone = true;
-      } else if (!(await this.#changePassword(p, ask))) {
+        if (!(await p.flow.totp(answers[0] ?? '')).ok) return 'reject';
+      } else if (step === 'change_password') {
+        if (!(await this.#changePassword(p, ask))) return 'reject';
+      } else {
         return 'reject';
       }
     }
@@ -224,7 +201,6 @@ export class ConnectionAuth {
   }
 
   async #changePassword(p: Progress, ask: (prompts: Prompt[], instructions?: string) => Promise<string[] | null>): Promise<boolean> {
-    const user = p.user!;
     let note = 'Your password has expired. You must change it now.';
     for (let i = 0; i < MAX_PASSWORD_CHANGE_TRIES; i++) {
       const answers = await ask([
@@ -234,23 +210,17 @@ export class ConnectionAuth {
       ], note);
       if (!answers) return false;
       const [current = '', next = '', repeat = ''] = answers;
-      // The current password is checked as a login attempt, so it counts toward the lockout.
-      const check = await this.services.authentication.password(user.username, current, this.#ctx);
-      if (!check.ok) return false;
       if (next !== repeat) {
         note = 'The new passwords do not match. Try again.';
         continue;
       }
-      try {
-        const actor = { id: user.id, username: user.username, role: user.role, clientAddress: this.#ctx.clientAddress };
-        await this.services.users.changeOwnPassword(actor, user.id, current, next);
-        p.passwordChanged = true;
-        this.log.info({ user: user.username }, 'password changed over ssh');
+      const res = await p.flow.changePassword(current, next);
+      if (res.ok) {
+        this.log.info({ user: p.flow.user?.username }, 'password changed over ssh');
         return true;
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        note = `${err.message}. Try again.`;
       }
+      if (!('retry' in res)) return false;
+      note = `${res.retry}. Try again.`;
     }
     return false;
   }

@@ -46,16 +46,19 @@ test('wrong password and unknown user get the identical answer, and both are log
   assert.equal(logs.items[0]?.ok, false);
 });
 
-test('five failures lock the account, even against the right password; an admin unlock restores it', async () => {
+test('five failures lock the (username, address) pair, even against the right password, with the answer a wrong password gets; an admin unlock restores it', async () => {
   const u = await f.user({ username: 'dave', password: 'Dxve-pass-1234' });
-  for (let i = 0; i < 5; i++) assert.equal((await new ApiClient(b.baseUrl).login('dave', 'wrong-' + i + '-xxxx')).status, 401);
+  const wrongs = [];
+  for (let i = 0; i < 5; i++) wrongs.push(await new ApiClient(b.baseUrl).login('dave', 'wrong-' + i + '-xxxx'));
+  for (const w of wrongs) assert.equal(w.status, 401);
   const locked = await new ApiClient(b.baseUrl).login('dave', 'Dxve-pass-1234');
   assert.equal(locked.status, 401);
-  assert.equal(locked.body.error.details.reason, 'locked');
+  assert.deepEqual(locked.body, wrongs[0]!.body, 'rule 9: locked reads like a wrong password');
   const admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
-  const listed = await admin.get(`/users/${u.id}`);
-  assert.equal(listed.body.locked, true);
+  const locks = (await admin.get('/login-locks')).body;
+  assert.deepEqual(locks.items.map((l: { username: string; source: string; failures: number }) => [l.username, l.source, l.failures]), [['dave', '127.0.0.1', 5]]);
   assert.equal((await admin.post(`/users/${u.id}/unlock`)).status, 200);
+  assert.equal((await admin.get('/login-locks')).body.total, 0);
   assert.equal((await new ApiClient(b.baseUrl).login('dave', 'Dxve-pass-1234')).status, 200);
 });
 
@@ -143,7 +146,7 @@ test('TOTP enrolment, then login needs the code; a wrong code is refused', async
   for (let i = 1; i < b.config.lockoutThreshold; i++) assert.equal((await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', '00000' + i)).body.error.details.reason, 'invalid_totp');
   const locked = await new ApiClient(b.baseUrl).login('hana', 'Hxna-pass-1234', currentTotp(start.body.secret, 2));
   assert.equal(locked.status, 401);
-  assert.equal(locked.body.error.details.reason, 'locked');
+  assert.equal(locked.body.error.details.reason, 'invalid_credentials', 'rule 9: the lock is not told');
   assert.equal((await attempts()).at(-1), 'fail web locked');
   await b.services.users.setLock(SYSTEM_ACTOR, (await b.services.users.findByUsername('hana'))!.id, false, 0);
   const dbUser = await b.services.users.findByUsername('hana');

@@ -126,7 +126,7 @@ test('concurrent writes on SQLite take turns instead of colliding on the one con
   try {
     const { SYSTEM_ACTOR } = await import('../core/actor.ts');
     await Promise.all(Array.from({ length: 30 }, (_, i) => b.services.assets.create(SYSTEM_ACTOR, { name: `parallel-${i}`, address: '10.0.0.1' })));
-    const logins = await Promise.all(Array.from({ length: 20 }, (_, i) => b.services.authentication.password('admin', i % 2 ? 'wrong-password' : 'Adm1n-pass-for-tests', { clientAddress: '127.0.0.1', channel: 'web' })));
+    const logins = await Promise.all(Array.from({ length: 20 }, (_, i) => b.services.authentication.password('admin', i % 2 ? 'wrong-password' : 'Adm1n-pass-for-tests', { clientAddress: `10.0.0.${i}`, channel: 'web' })));
     assert.equal(logins.filter((l) => l.ok).length, 10);
     assert.equal((await b.services.assets.list({ search: 'parallel-' })).total, 30);
     assert.equal((await b.services.auditLogs.logins({})).total, 10, 'each failure is logged once');

@@ -103,8 +103,7 @@ describe('SSH gateway authentication', { skip }, () => {
     assert.equal(logs.length, 1);
     assert.equal(logs[0]!.ok, false);
     assert.equal(logs[0]!.reason, 'invalid_credentials');
-    const fresh = await s().ds.getRepository(UserEntity).findOneByOrFail({ id: op.id });
-    assert.equal(fresh.failedLogins, 1);
+    assert.equal(await s().authentication.throttle.pairFailures(op.username, '127.0.0.1'), 1);
   });
 
   test('a public key stored for the user logs in with ssh -i', async () => {
@@ -199,7 +198,7 @@ describe('SSH gateway authentication', { skip }, () => {
     assert.deepEqual([last.ok, last.method], [true, 'password+totp']);
   });
 
-  test('TOTP: a password alone does not log in; each wrong code is one logged failure, and the threshold locks the account', async () => {
+  test('TOTP: a password alone does not log in; each wrong code is one logged failure, and the threshold locks the (user, address) pair', async () => {
     const op = await operator();
     const secret = await enableTotp(op.id);
     const threshold = s().config.lockoutThreshold;
@@ -233,8 +232,8 @@ describe('SSH gateway authentication', { skip }, () => {
     const tail = final.slice(base + threshold);
     assert.ok(tail.length >= 1 && tail.every((r) => r === 'fail ssh locked'), `after the lock: ${tail.join('; ')}`);
     assert.equal(final.filter((r) => r.startsWith('ok ')).length, 0);
-    const row = await s().users.get(op.id);
-    assert.ok(row.lockedUntil && row.lockedUntil.getTime() > Date.now(), 'the account is locked');
+    const locks = (await s().authentication.lockedPairs()).filter((l) => l.username === op.username);
+    assert.deepEqual(locks.map((l) => l.source), ['127.0.0.1'], 'the pair is locked');
   });
 
   test('rule 2: partial success for one username does not carry over to another', async () => {
@@ -289,7 +288,7 @@ describe('SSH gateway authentication', { skip }, () => {
     assert.equal(again.exitCode, 0, String(again.stderr));
   });
 
-  test('rule 9: five failures lock the account, and then the right password fails too', async () => {
+  test('rule 9: five failures lock the (user, address) pair, and then the right password fails too', async () => {
     const op = await operator();
     for (let i = 0; i < 5; i++) {
       const r = await sshPassword(w.gw.port, op.username, `wrong-${i}-password`, ['true']);
@@ -300,8 +299,8 @@ describe('SSH gateway authentication', { skip }, () => {
     const logs = await loginLogs(op.username);
     assert.equal(logs.filter((l) => l.reason === 'invalid_credentials').length, 5);
     assert.equal(logs.at(-1)!.reason, 'locked');
-    const fresh = await s().ds.getRepository(UserEntity).findOneByOrFail({ id: op.id });
-    assert.ok(fresh.lockedUntil && fresh.lockedUntil.getTime() > Date.now());
+    assert.equal(await s().authentication.throttle.pairFailures(op.username, '127.0.0.1'), 5);
+    assert.deepEqual((await s().authentication.lockedPairs()).filter((l) => l.username === op.username).map((l) => l.source), ['127.0.0.1']);
   });
 
   test('inactive and expired users cannot log in', async () => {

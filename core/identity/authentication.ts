@@ -3,32 +3,38 @@ import { newId } from '../ids.ts';
 import { LoginLogEntity, UserEntity, type LoginLog, type User } from '../db/entities/index.ts';
 import type { Vault } from '../vault/vault.ts';
 import { verifyPassword } from './passwordHash.ts';
-import { afterFailure, isLocked, type LockoutPolicy } from './lockout.ts';
+import { isLocked } from './lockout.ts';
 import { totpStep } from './totp.ts';
+import type { LockedPair, LoginThrottle } from './loginThrottle.ts';
+import type { Actor } from '../actor.ts';
+import { writeOperation } from '../audit/operationLog.ts';
 
 export interface LoginContext {
   clientAddress: string;
   channel: LoginLog['channel'];
 }
 
-export type LoginFailure = 'invalid_credentials' | 'locked' | 'inactive' | 'expired' | 'invalid_totp';
+export type LoginFailure = 'invalid_credentials' | 'locked' | 'inactive' | 'expired' | 'invalid_totp' | 'rate_limited';
 
 export const LOGIN_MESSAGES: Record<LoginFailure, string> = {
-  // One message for wrong password, unknown user and disabled account: no oracle (rule 9).
+  // One message for wrong password, unknown user, disabled and locked account: no oracle
+  // (rule 9). The login log keeps the real reason for the admin.
   invalid_credentials: 'invalid username or password',
   inactive: 'invalid username or password',
   expired: 'invalid username or password',
-  locked: 'too many failed attempts; the account is locked for a while',
+  locked: 'invalid username or password',
   invalid_totp: 'invalid one-time code',
+  // About the caller's address, whatever the username: tells nothing about accounts.
+  rate_limited: 'too many login attempts from your address; try again in a minute',
 };
 
 export type FactorResult = { ok: true; user: User } | { ok: false; failure: LoginFailure; message: string };
 
-/** Login decisions shared by the web and the SSH gateway: one lockout, one log. */
+/** Login decisions shared by the web and the SSH gateway: one throttle, one log. */
 export class AuthenticationService {
-  constructor(private readonly ds: DataSource, private readonly vault: Vault, private readonly policy: LockoutPolicy) {}
+  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle) {}
 
-  /** Why this user may not log in now, or null. */
+  /** Why this user may not log in now, or null (an admin's lock is `locked`). */
   refusal(user: User, now = new Date()): LoginFailure | null {
     if (!user.active) return 'inactive';
     if (user.expiresAt && user.expiresAt.getTime() <= now.getTime()) return 'expired';
@@ -41,21 +47,42 @@ export class AuthenticationService {
     return this.ds.getRepository(UserEntity).findOneBy({ username: username.toLowerCase() });
   }
 
-  async password(username: string, password: string, ctx: LoginContext): Promise<FactorResult> {
-    const user = await this.findUser(username);
+  /**
+   * Checks a password (a login's first factor, or the current password before a change).
+   * Order matters: the source's rate first (cheap), then the (username, source) pair is counted
+   * BEFORE the hash is checked, so parallel guesses cannot all pass a stale "not locked yet";
+   * then the account's slowdown; then the hash. Locked, wrong and unknown read the same.
+   */
+  async password(username: string, password: string, ctx: LoginContext, method = 'password'): Promise<FactorResult> {
+    const name = username.toLowerCase().slice(0, 128);
+    const gate = await this.#gate(name, ctx, method);
+    if (gate) return gate;
+    const user = await this.findUser(name);
     const ok = await verifyPassword(user?.passwordHash ?? null, password);
-    if (!user) return this.fail(username, null, ctx, 'password', 'invalid_credentials');
-    const refusal = this.refusal(user);
-    if (refusal === 'locked') return this.fail(username, user, ctx, 'password', 'locked', false);
-    if (!ok) return this.fail(username, user, ctx, 'password', 'invalid_credentials');
-    if (refusal) return this.fail(username, user, ctx, 'password', refusal, false);
+    if (!ok) {
+      await this.throttle.pairWrong(name, ctx.clientAddress);
+      await this.throttle.accountFailed(name);
+      return this.fail(name, user, ctx, method, 'invalid_credentials');
+    }
+    await this.throttle.pairRight(name, ctx.clientAddress);
+    const refusal = user ? this.refusal(user) : 'invalid_credentials';
+    if (!user || refusal) return this.fail(name, user, ctx, method, refusal ?? 'invalid_credentials');
     return { ok: true, user };
+  }
+
+  /** Source rate, pair lock, account slowdown: a refusal, or null to go on and check the secret. */
+  async #gate(name: string, ctx: LoginContext, method: string): Promise<(FactorResult & { ok: false }) | null> {
+    if (!(await this.throttle.sourceAllowed(ctx.clientAddress))) return this.fail(name, null, ctx, method, 'rate_limited');
+    if ((await this.throttle.reservePair(name, ctx.clientAddress)) === 'locked') return this.fail(name, null, ctx, method, 'locked');
+    const delay = await this.throttle.accountDelayMs(name);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return null;
   }
 
   /** Called only once the signature over the session was verified against a stored key. */
   async publicKeyVerified(user: User, ctx: LoginContext): Promise<FactorResult> {
     const refusal = this.refusal(user);
-    if (refusal) return this.fail(user.username, user, ctx, 'publickey', refusal, false);
+    if (refusal) return this.fail(user.username, user, ctx, 'publickey', refusal);
     return { ok: true, user };
   }
 
@@ -63,37 +90,60 @@ export class AuthenticationService {
     return user.totpEnabled && user.totpSecret !== null;
   }
 
+  /** A TOTP code is a guessable secret too: it goes through the same gate as a password. */
   async totp(user: User, code: string, ctx: LoginContext): Promise<FactorResult> {
+    const gate = await this.#gate(user.username, ctx, 'totp');
+    if (gate) return gate;
     const fresh = await this.ds.getRepository(UserEntity).findOneBy({ id: user.id });
-    if (!fresh) return this.fail(user.username, null, ctx, 'totp', 'invalid_credentials');
-    if (isLocked(fresh)) return this.fail(user.username, fresh, ctx, 'totp', 'locked', false);
+    const refusal = fresh ? this.refusal(fresh) : 'invalid_credentials';
+    if (!fresh || refusal) {
+      await this.throttle.pairRight(user.username, ctx.clientAddress);
+      return this.fail(user.username, fresh, ctx, 'totp', refusal ?? 'invalid_credentials');
+    }
     const step = fresh.totpSecret ? totpStep(this.vault.open(fresh.totpSecret).reveal(), code) : null;
     // A code already used (same or older step) is refused like a wrong one: no replay.
     if (step === null || (fresh.totpLastStep !== null && step <= fresh.totpLastStep)) {
+      await this.throttle.pairWrong(user.username, ctx.clientAddress);
+      await this.throttle.accountFailed(user.username);
       return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
     }
     const claimed = await this.ds.getRepository(UserEntity).createQueryBuilder().update().set({ totpLastStep: step })
       .where('id = :id AND (totp_last_step IS NULL OR totp_last_step < :step)', { id: fresh.id, step }).execute();
-    if (claimed.affected === 0) return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
+    if (claimed.affected === 0) {
+      await this.throttle.pairWrong(user.username, ctx.clientAddress);
+      return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
+    }
+    await this.throttle.pairRight(user.username, ctx.clientAddress);
     return { ok: true, user: { ...fresh, totpLastStep: step } };
   }
 
   async succeed(user: User, ctx: LoginContext, method: string): Promise<void> {
+    await this.throttle.resetPair(user.username, ctx.clientAddress);
     await this.ds.transaction(async (em) => {
       await em.getRepository(UserEntity).update({ id: user.id }, { failedLogins: 0, lastLoginAt: new Date() });
       await em.getRepository(LoginLogEntity).insert(logRow(user.username, user.id, ctx, method, true, 'ok'));
     });
   }
 
-  /** Records a failure; `count` is false for refusals that are not guesses (key offers, locked accounts). */
-  async fail(username: string, user: User | null, ctx: LoginContext, method: string, failure: LoginFailure, count = true): Promise<FactorResult & { ok: false }> {
+  /** (username, source) pairs locked now, for the admin. */
+  lockedPairs(): Promise<LockedPair[]> {
+    return this.throttle.lockedPairs();
+  }
+
+  /** An admin clears the locks of a username (one source, or all), with an OperationLog row. */
+  async clearLocks(actor: Actor, username: string, source?: string): Promise<number> {
+    const cleared = await this.throttle.clear(username.toLowerCase(), source);
     await this.ds.transaction(async (em) => {
-      if (user && count) {
-        const fresh = await em.getRepository(UserEntity).findOneBy({ id: user.id });
-        if (fresh) await em.getRepository(UserEntity).update({ id: user.id }, afterFailure(fresh, this.policy));
-      }
-      await em.getRepository(LoginLogEntity).insert(logRow(username, user?.id ?? null, ctx, method, false, failure));
+      await writeOperation(em, actor, {
+        action: 'unlock', resourceType: 'login_lock', resourceId: null, resourceName: source ? `${username} from ${source}` : username,
+      });
     });
+    return cleared;
+  }
+
+  /** Writes the LoginLog row of a refused attempt (counting happened in the throttle already). */
+  async fail(username: string, user: User | null, ctx: LoginContext, method: string, failure: LoginFailure): Promise<FactorResult & { ok: false }> {
+    await this.ds.getRepository(LoginLogEntity).insert(logRow(username, user?.id ?? null, ctx, method, false, failure));
     return { ok: false, failure, message: LOGIN_MESSAGES[failure] };
   }
 }

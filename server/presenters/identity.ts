@@ -1,3 +1,4 @@
+import type { LockedPair } from '../../core/identity/loginThrottle.ts';
 import type { ApiToken, User, UserGroup, UserKey } from '../../core/db/entities/index.ts';
 import { isLocked } from '../../core/identity/lockout.ts';
 
@@ -44,3 +45,8 @@ export function presentToken(t: ApiToken) {
 }
 
 export { iso };
+
+/** A (username, source address) pair locked by failed logins. */
+export function presentLockedPair(p: LockedPair): { username: string; source: string; failures: number; lockedUntil: string } {
+  return { username: p.username, source: p.source, failures: p.failures, lockedUntil: p.lockedUntil.toISOString() };
+}

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { serialize } from 'cookie';
 import type { Request, Response } from 'express';
-import { UnauthenticatedError } from '../../core/errors.ts';
+import { DomainError, RateLimitedError, UnauthenticatedError, ValidationError } from '../../core/errors.ts';
+import { LoginFlow } from '../../core/identity/loginFlow.ts';
+import type { LoginFailure } from '../../core/identity/authentication.ts';
 import { SESSION_COOKIE } from '../middleware/authenticate.ts';
 import { isSecureRequest } from '../middleware/clientAddress.ts';
 import { presentUser } from '../presenters/identity.ts';
@@ -25,17 +27,18 @@ export const authRoutes: AnyRoute[] = [
     method: 'post', path: '/auth/login', tag: 'auth', access: 'public', summary: 'Log in with username, password and (when enrolled) a TOTP code; sets the session cookie',
     body: loginBody,
     handler: async ({ req, res, body, services, clientAddress }) => {
-      const ctx = { clientAddress, channel: 'web' as const };
-      const first = await services.authentication.password(body.username, body.password, ctx);
-      if (!first.ok) throw new UnauthenticatedError(first.message, { reason: first.failure === 'locked' ? 'locked' : 'invalid_credentials' });
-      let user = first.user;
-      if (services.authentication.needsTotp(user)) {
+      // The web edge of the one login state machine (core/identity/loginFlow.ts): each request
+      // runs it from the start with what the body carries.
+      const flow = new LoginFlow(services.authentication, services.users, body.username, { clientAddress, channel: 'web' });
+      const first = await flow.password(body.password);
+      if (!first.ok) throw refusal(first);
+      if (first.next === 'totp') {
         if (!body.totp) throw new UnauthenticatedError('enter the one-time code from your authenticator app', { reason: 'totp_required', field: 'totp' });
-        const second = await services.authentication.totp(user, body.totp, ctx);
-        if (!second.ok) throw new UnauthenticatedError(second.message, { reason: second.failure === 'locked' ? 'locked' : 'invalid_totp', field: 'totp' });
-        user = second.user;
+        const second = await flow.totp(body.totp);
+        if (!second.ok) throw refusal(second, 'totp');
       }
-      await services.authentication.succeed(user, ctx, services.authentication.needsTotp(user) ? 'password+totp' : 'password');
+      // A forced change is done in the app, with a session that can do nothing else.
+      const user = await flow.complete({ deferPasswordChange: true });
       const { token } = await services.webSessions.create(user, { clientAddress, userAgent: String(req.headers['user-agent'] ?? '') });
       setSessionCookie(req, res, token, services.config.sessionTtlMinutes * 60, services.config.trustProxy);
       const fresh = await services.users.get(user.id);
@@ -54,9 +57,21 @@ export const authRoutes: AnyRoute[] = [
     method: 'post', path: '/auth/password', tag: 'auth', access: 'self', duringPasswordChange: true, summary: 'Change your own password (ends your other sessions)', status: 204,
     body: passwordBody,
     handler: async ({ body, auth, actor, services }) => {
+      // The current password is a guess like a login's: throttled, counted and logged.
+      const check = await services.authentication.password(auth.user.username, body.oldPassword, { clientAddress: actor.clientAddress, channel: 'web' }, 'password-change');
+      if (!check.ok) {
+        if (check.failure === 'rate_limited') throw new RateLimitedError(check.message);
+        throw new ValidationError('current password is wrong', { field: 'oldPassword' });
+      }
       await services.users.changeOwnPassword(actor, auth.user.id, body.oldPassword, body.newPassword, auth.sessionId ?? undefined);
       return undefined;
     },
   }),
 ];
 
+/** The flow's refusal as an HTTP error: 429 for the source's rate, else one 401 for every cause (rule 9). */
+function refusal(res: { failure: LoginFailure; message: string }, field?: 'totp'): DomainError {
+  if (res.failure === 'rate_limited') return new RateLimitedError(res.message);
+  const reason = res.failure === 'invalid_totp' ? 'invalid_totp' : 'invalid_credentials';
+  return new UnauthenticatedError(res.message, { reason, ...(field ? { field } : {}) });
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES, type Role } from '../../core/db/entities/index.ts';
 import { presentGrantedAsset } from '../presenters/assets.ts';
-import { presentKey, presentUser } from '../presenters/identity.ts';
+import { presentKey, presentLockedPair, presentUser } from '../presenters/identity.ts';
 import { comment, idList, idParams, listQuery, name, nullableDate, password, queryBool, username } from './common.ts';
 import { crudRoutes, patchOf } from './crud.ts';
 import { route, type AnyRoute } from './define.ts';
@@ -21,6 +21,8 @@ const userBody = z.object({
   comment: comment.optional(),
 }).strict();
 
+const clearLocksBody = z.object({ username: z.string().min(1).max(128), source: z.string().min(1).max(64).optional() }).strict();
+
 const keyBody = z.object({ publicKey: z.string().min(1).max(16384), name: z.string().max(128).optional() }).strict();
 const keyParams = z.object({ id: z.uuid(), keyId: z.uuid() });
 
@@ -37,8 +39,24 @@ export const userRoutes: AnyRoute[] = [
     handler: async ({ params, actor, services }) => presentUser(await services.users.setLock(actor, params.id, true, services.config.lockoutMinutes)),
   }),
   route({
-    method: 'post', path: '/users/:id/unlock', tag: 'users', access: 'manage', summary: 'Unlock a user and reset the failure count', params: idParams,
-    handler: async ({ params, actor, services }) => presentUser(await services.users.setLock(actor, params.id, false, 0)),
+    method: 'post', path: '/users/:id/unlock', tag: 'users', access: 'manage', summary: 'Unlock a user: ends an admin lock and clears the login locks of every source address', params: idParams,
+    handler: async ({ params, actor, services }) => {
+      const user = await services.users.setLock(actor, params.id, false, 0);
+      // Failed logins lock (username, source) pairs: unlocking the user clears those too.
+      await services.authentication.throttle.clear(user.username);
+      return presentUser(user);
+    },
+  }),
+  route({
+    method: 'get', path: '/login-locks', tag: 'users', access: 'manage', summary: 'Username + source address pairs locked by failed logins now',
+    handler: async ({ services }) => {
+      const items = (await services.authentication.lockedPairs()).map(presentLockedPair);
+      return { items, total: items.length };
+    },
+  }),
+  route({
+    method: 'post', path: '/login-locks/clear', tag: 'users', access: 'manage', summary: 'Clear the login locks of a username (from one source address, or all)', body: clearLocksBody,
+    handler: async ({ body, actor, services }) => ({ cleared: await services.authentication.clearLocks(actor, body.username, body.source) }),
   }),
   route({
     method: 'post', path: '/users/:id/reset-mfa', tag: 'users', access: 'manage', summary: 'Remove the TOTP enrolment of a user', params: idParams,
