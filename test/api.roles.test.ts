@@ -153,6 +153,8 @@ const POLICY: Record<string, Rule> = {
   ...crud('/users', () => mk.user(), async () => ({ username: uniq('new') }), { name: 'Renamed' }),
   'POST /users/:id/lock': { policy: 'manage', ok: 200, call: async () => ({ path: `/users/${(await mk.user()).id}/lock` }) },
   'POST /users/:id/unlock': { policy: 'manage', ok: 200, call: async () => ({ path: `/users/${(await mk.user()).id}/unlock` }) },
+  'GET /login-locks': { policy: 'manage', ok: 200, call: async () => ({ path: '/login-locks' }) },
+  'POST /login-locks/clear': { policy: 'manage', ok: 200, call: async () => ({ path: '/login-locks/clear', body: { username: 'nobody-locked' } }) },
   'POST /users/:id/reset-mfa': { policy: 'manage', ok: 200, call: async () => ({ path: `/users/${(await mk.user()).id}/reset-mfa` }) },
   'GET /users/:id/keys': { policy: 'manage', ok: 200, call: async () => ({ path: `/users/${(await mk.user()).id}/keys` }) },
   'POST /users/:id/keys': { policy: 'manage', ok: 201, call: async () => ({ path: `/users/${(await mk.user()).id}/keys`, body: { publicKey: keygen('ed25519').publicKey } }) },
