@@ -222,6 +222,49 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     assert.match(String(r.stdout) + String(r.stderr), /command refused by filter/);
   });
 
+  /**
+   * Repeats a harmless `touch --version` in the shell until a filter change shows there: the
+   * bus brings the change to the gateway process a moment after the call returns here. Bounded
+   * well below the filter cache's 15 s safety-net age, so that only the bus can make it pass.
+   */
+  async function probeUntil(screen: Screen, want: 'refused' | 'ran'): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      const seen = await screen.send('touch --version\r', /touch \(GNU coreutils\)[\s\S]*\$ (\x1b\[K)?$|command refused by filter[\s\S]*\^C/);
+      const refused = /command refused by filter/.test(seen);
+      if (refused) await freshPrompt(screen);
+      if (refused === (want === 'refused')) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`after 20 probes the shell's gateway process still has not heard the filter change (want: ${want})`);
+  }
+
+  // The bug issue 11 found under `npm start`: a change must reach the process that holds the
+  // shell while its filter cache is warm (in the workers topology, another process).
+  test('a filter created, then deleted, while a shell is open is in force on its next lines', async () => {
+    const op = await operator();
+    const { screen, end } = await shell(op);
+    try {
+      const first = marker('live-first');
+      // Runs, and loads the filters of this session into the gateway's cache (none yet).
+      await screen.send(`touch ${first} && echo made-$((1+1))\r`, /made-2\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      assert.equal(existsSync(first), true);
+      const f = await filter(op, 'touch', 'deny');
+      await probeUntil(screen, 'refused');
+      const second = marker('live-second');
+      const refused = await screen.send(`touch ${second}\r`, REFUSED);
+      assert.match(refused, new RegExp(`command refused by filter '${f.name}'`));
+      await freshPrompt(screen);
+      await assertNotRun(second, 'the filter created while the shell was open refused the command');
+      await s().commandFilters.remove(SYSTEM_ACTOR, f.id);
+      await probeUntil(screen, 'ran');
+      const third = marker('live-third');
+      await screen.send(`touch ${third} && echo made-$((1+2))\r`, /made-3\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      assert.equal(existsSync(third), true, 'the deleted filter no longer refuses');
+    } finally {
+      end();
+    }
+  });
+
   test("another user's deny filter does not touch this user, and does stop that user", async () => {
     const op = await operator();
     const other = await operator();
