@@ -3,9 +3,11 @@
 // with an operator, and real PTY sessions driven through the gateway. What the shell ran
 // (its history) is compared with what the gateway logged (the Command rows).
 //
-// The backend account is the rig's own (`bastioncmd`), so its ~/.bashrc can be the rig's:
-// no history filtering (HISTCONTROL/HISTIGNORE empty), a distinctive prompt, history appended
-// after every command and at exit.
+// The backend account is the rig's own (`bastioncmd`). Its ~/.bashrc only sources the file
+// that the rig's sshd names (`SetEnv BASTION_CMDLOG_RC`), so rigs running at once (the bench
+// beside the test suite) each have their own history file: no history filtering
+// (HISTCONTROL/HISTIGNORE empty), a distinctive prompt, history appended after every command
+// and at exit.
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,6 +17,7 @@ import { SYSTEM_ACTOR } from '../../core/actor.ts';
 import type { CommandRecord } from '../../core/db/entities/audit.ts';
 import { startBastion, type Bastion } from './bastion.ts';
 import { startSshd, type Sshd } from './sshd.ts';
+import { makeTempDir } from './tmp.ts';
 
 type Client = InstanceType<typeof ssh2.Client>;
 
@@ -36,16 +39,17 @@ export interface Rig {
 }
 
 export async function startCommandLogRig(): Promise<Rig> {
-  const sshdDir = { dir: '' };
-  const sshd = await startSshd({ username: RIG_USERNAME });
-  sshdDir.dir = sshd.dir;
-  const histDir = join(sshd.dir, 'history');
+  const dir = makeTempDir('bastion-cmdlog-');
+  chmodSync(dir, 0o755);
+  const rcFile = join(dir, 'bashrc');
+  const sshd = await startSshd({ username: RIG_USERNAME, extraConfig: [`SetEnv BASTION_CMDLOG_RC=${rcFile}`] });
+  const histDir = join(dir, 'history');
   mkdirSync(histDir, { recursive: true });
   const { stdout: uid } = await execa('id', ['-u', RIG_USERNAME]);
   const { stdout: gid } = await execa('id', ['-g', RIG_USERNAME]);
   chownSync(histDir, Number(uid), Number(gid));
   const histFile = join(histDir, 'bash_history');
-  const binDir = join(sshd.dir, 'bin');
+  const binDir = join(dir, 'bin');
   mkdirSync(binDir, { recursive: true });
   chmodSync(binDir, 0o755);
   // A sudo-like prompt: reads a password with echo off, then runs its arguments.
@@ -62,13 +66,14 @@ export async function startCommandLogRig(): Promise<Rig> {
     "PROMPT_COMMAND='history -a'",
     "PS1='[cmdlog \\w]\\$ '",
     `PATH=${binDir}:$PATH`,
+    // Rigs running at once share the account: no vim or less state files to fight over.
+    "export VIMINIT='set nocompatible viminfo= noswapfile' LESSHISTFILE=-",
     'cd /tmp',
     '',
   ].join('\n');
-  writeFileSync(join(home, '.bashrc'), rc);
+  writeFileSync(rcFile, rc, { mode: 0o644 });
+  writeFileSync(join(home, '.bashrc'), '# written by test/helpers/commandLog.ts: each rig\'s sshd names its own file\n[ -r "$BASTION_CMDLOG_RC" ] && . "$BASTION_CMDLOG_RC"\n');
   writeFileSync(join(home, '.profile'), '. ~/.bashrc\n');
-  // No leftovers from an earlier run of vim (swap files) or less (its history).
-  writeFileSync(join(home, '.lesshst'), '');
   const bastion = await startBastion({ http: false, gateway: true });
   const s = bastion.services;
   const keyPath = join(bastion.dataDir, 'alice_ed25519');
