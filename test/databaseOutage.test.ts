@@ -1,5 +1,7 @@
 // Issue 12 item 10 (in part): while PostgreSQL is unreachable the API says so — 503 with
-// error.code `database_unavailable` — rather than a bare 500 "internal error".
+// error.code `database_unavailable` — rather than a bare 500 "internal error"; and an outage
+// longer than three heartbeats does not mark live sessions interrupted: they keep running,
+// and terminate still works afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBastion, ADMIN_PASSWORD } from './helpers/bastion.ts';
@@ -7,6 +9,12 @@ import { loggedIn } from './helpers/api.ts';
 import { startPostgres } from './helpers/postgres.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
+import { factories } from './helpers/factories.ts';
+import { startSshd, sshdUnavailable } from './helpers/sshd.ts';
+import { eventually, openShell, ssh2Login } from './gatewayFixture.ts';
+import { SessionEntity } from '../core/db/entities/index.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('with PostgreSQL down, API routes answer 503 database_unavailable', async (t) => {
   const started = await startPostgres();
@@ -35,4 +43,46 @@ test('only unreachable-database errors are taken for an outage', () => {
   assert.equal(isDatabaseUnavailable(new Error('Connection terminated unexpectedly')), true);
   assert.equal(isDatabaseUnavailable({ code: '23505', message: 'duplicate key value violates unique constraint' }), false);
   assert.equal(isDatabaseUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')")), false);
+});
+
+test('a PostgreSQL outage longer than three heartbeats leaves live sessions live, and terminate works after it', { skip: sshdUnavailable() }, async (t) => {
+  const started = await startPostgres();
+  if ('skip' in started) { t.skip(started.skip); return; }
+  const sshd = await startSshd();
+  const b = await startBastion({ gateway: true, env: { DATABASE_URL: started.url, SECRET_KEY: 'outage-test-secret-key-0123456789abcdef', BASTION_SESSION_HEARTBEAT_SECONDS: '1' } });
+  try {
+    const f = factories(b.services);
+    const op = await f.user({ username: 'outage', password: 'Jumpy-operator-pass-1' });
+    const asset = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+    const su = await f.systemUser({ username: sshd.username, password: sshd.password });
+    await f.permission({ users: [op.id], assets: [asset.id], systemUsers: [su.id] });
+    const admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+    const client = await ssh2Login(b.sshPort, { username: 'outage@web01', password: 'Jumpy-operator-pass-1' });
+    try {
+      const screen = await openShell(client);
+      await screen.send('echo before-$((1+1))\r', 'before-2');
+      const [row] = await eventually(() => b.services.ds.getRepository(SessionEntity).findBy({ userId: op.id }), (r) => r.length === 1);
+      // The test server runs with synchronous_commit=off: make what was written durable first.
+      await b.services.ds.query('CHECKPOINT');
+      // Down for five heartbeat periods (three make a session look orphaned).
+      await started.pause();
+      await sleep(5000);
+      await started.resume();
+      // Back for five periods: the sweeper has judged again by now.
+      await sleep(5000);
+      await screen.send('echo after-$((2+2))\r', 'after-4');
+      const now = await eventually(() => b.services.sessions.get(row!.id), () => true);
+      assert.equal(now.status, 'active', `marked ${now.status}: ${now.endReason}`);
+      const r = await eventually(() => admin.post(`/sessions/${row!.id}/terminate`), (x) => x.status !== 503);
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      await screen.waitFor('session ended');
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+  } finally {
+    await Promise.race([b.stop(), sleep(10_000)]);
+    await sshd.stop();
+    await started.stop();
+  }
 });

@@ -242,12 +242,41 @@ export class SessionService {
     return res.affected ?? 0;
   }
 
-  /** Runs closeOrphaned now and then once per heartbeat period; returns the stop function. */
+  /**
+   * Since when the database has answered this process without a break; null: as far as this
+   * process knows, always (at start-up, stale heartbeats mean a gateway that is gone).
+   */
+  #reachableSince: number | null = null;
+
+  /**
+   * Runs closeOrphaned now and then once per heartbeat period; returns the stop function.
+   * After a database outage every heartbeat is stale, yet the gateways are fine: sessions are
+   * judged only once the database has answered for three periods again, so that each live
+   * gateway has marked its sessions (a missing heartbeat then means a missing gateway).
+   */
   async sweepOrphans(): Promise<() => void> {
-    const sweep = () => this.closeOrphaned().then(
-      (n) => { if (n > 0) this.#log?.warn({ sessions: n }, 'sessions whose gateway stopped were closed as interrupted'); },
-      (err: unknown) => this.#log?.error({ err }, 'closing orphaned sessions failed'),
-    );
+    const period = this.config.sessionHeartbeatSeconds * 1000;
+    let down = false;
+    const sweep = async (): Promise<void> => {
+      try {
+        await this.ds.query('SELECT 1');
+      } catch (err) {
+        if (!down) this.#log?.warn({ err }, 'the database does not answer; no session is judged orphaned until it has answered for three heartbeat periods');
+        down = true;
+        return;
+      }
+      if (down) {
+        down = false;
+        this.#reachableSince = Date.now();
+      }
+      if (this.#reachableSince !== null && Date.now() - this.#reachableSince < 3 * period) return;
+      try {
+        const n = await this.closeOrphaned();
+        if (n > 0) this.#log?.warn({ sessions: n }, 'sessions whose gateway stopped were closed as interrupted');
+      } catch (err) {
+        this.#log?.error({ err }, 'closing orphaned sessions failed');
+      }
+    };
     await sweep();
     const timer = setInterval(() => void sweep(), this.config.sessionHeartbeatSeconds * 1000);
     timer.unref();

@@ -23,6 +23,10 @@ export interface Postgres {
   readonly dir: string;
   /** `pg_ctl stop -m immediate` and removes the dir. Idempotent. */
   stop(): Promise<void>;
+  /** An outage: stops the server (immediate, keeping the data) and resolves once it is down. */
+  pause(): Promise<void>;
+  /** Ends the outage: starts the server again on the same port and data; resolves once it accepts connections. */
+  resume(): Promise<void>;
 }
 
 export type PostgresOrSkip = Postgres | { skip: string };
@@ -98,6 +102,18 @@ class PostgresInstance implements Postgres {
     live.delete(this);
     await asPostgres(join(this.bin, 'pg_ctl'), ['-D', this.data, '-m', 'immediate', '-w', 'stop'], this.dir, false);
     removeTempDir(this.dir);
+  }
+
+  async pause(): Promise<void> {
+    await asPostgres(join(this.bin, 'pg_ctl'), ['-D', this.data, '-m', 'immediate', '-w', 'stop'], this.dir);
+  }
+
+  async resume(): Promise<void> {
+    const serverOptions = [
+      '-c listen_addresses=127.0.0.1', `-c port=${this.port}`, `-c unix_socket_directories=${this.dir}`,
+      '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
+    ].join(' ');
+    await asPostgres(join(this.bin, 'pg_ctl'), ['-D', this.data, '-l', join(this.dir, 'postgres.log'), '-w', '-t', '30', '-o', serverOptions, 'start'], this.dir);
   }
 
   stopNow(): void {
