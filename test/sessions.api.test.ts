@@ -114,6 +114,10 @@ test('a session reads with its user, asset, system user, bytes and a recording U
   const none = await auditor.get(`/sessions/${unrecorded.id}`);
   assert.equal(none.body.recordingUrl, null);
   assert.equal(none.body.active, true);
+  assert.equal(r.body.recordingIncomplete, false);
+  // A recording that failed or was truncated says so.
+  await b.services.sessions.markRecordingIncomplete(unrecorded.id);
+  assert.equal((await auditor.get(`/sessions/${unrecorded.id}`)).body.recordingIncomplete, true);
   assert.equal((await auditor.get('/sessions/0b6f5e1e-3a2b-4c8d-9e0f-112233445566')).status, 404);
 });
 

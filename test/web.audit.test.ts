@@ -30,6 +30,8 @@ before(async () => {
   await b.services.sessions.flushCommands();
   const past = await b.services.sessions.start({ userId: op.id, username: 'oscar', assetId: db.id, assetName: 'db07', systemUserId: null, systemUsername: 'postgres', kind: 'exec', clientAddress: '192.0.2.11' });
   await b.services.sessions.end(past.id, { status: 'closed', bytesIn: 10, bytesOut: 2048, exitStatus: 0 });
+  // Its recording failed on the way: the list says so.
+  await b.services.sessions.markRecordingIncomplete(past.id);
   await new ApiClient(b.baseUrl).login('audrey', 'wrong-password-here');
 
   browser = await launchBrowser();
@@ -81,6 +83,7 @@ test('sessions: the online one with its commands, and the history filtered by as
   await panel.getByRole('searchbox', { name: 'Asset' }).press('Enter');
   await panel.locator('.ant-table-row').filter({ hasText: 'web07' }).waitFor({ state: 'detached' });
   assert.equal(await panel.locator('.ant-table-row').count(), 1);
+  await panel.locator('.ant-table-row').filter({ hasText: 'db07' }).getByText('Recording incomplete').waitFor();
   await screenshot(page, '33-sessions-history');
   assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
 });
