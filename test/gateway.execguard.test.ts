@@ -26,13 +26,17 @@ describe('stdin programs: what an exec command starts', () => {
       'exec -a x bash', 'nohup sh', 'timeout 5 bash', 'nice -n 5 bash', 'FOO=1 bash', 'b""ash', '\\bash', "$'\\x62ash'", 'true; cat | sh', '(bash)',
       'if true; then bash; fi', 'echo $(bash)', 'cat <(bash)', 'bash /dev/stdin', 'source /dev/stdin', 'bash -c bash', 'bash -c "sh -s"',
       'python3 -c "exec(input())"', 'xargs -I{} sh -c {}', 'su', 'ssh localhost', 'python3 -m code', 'bash <<< ls',
+      'unshare bash', 'fakeroot sh', 'rlwrap python3', 'script -qc bash /dev/null', 'sed e', "sed 's/^/x/e'", 'at now', 'crontab -', 'docker exec -i c bash', 'awk "{system(\\$0)}"',
     ];
     for (const c of reading) assert.notEqual(stdinInterpreter(c).kind, 'none', c);
     // Computed program names cannot be told before they run: refused as ambiguous.
-    for (const c of ['$SHELL', '$(which bash)', '`which bash`', 'sh -c "$(cat)"', 'env -S "bash -x"']) assert.equal(stdinInterpreter(c).kind, 'ambiguous', c);
+    for (const c of ['$SHELL', '$(which bash)', '`which bash`', 'sh -c "$(cat)"', 'env -S "bash -x"', 'find . -maxdepth 0 -exec sh \\;', 'capsh --', 'someprog bash']) {
+      assert.equal(stdinInterpreter(c).kind, 'ambiguous', c);
+    }
     const plain = [
       'ls -la', 'uptime', 'bash -c "ls"', 'sh -c "echo hi; uptime"', 'python3 script.py', 'python3 -c "print(1)"', 'bash /tmp/x.sh', 'echo bash',
       '[ -f /etc/passwd ] && echo yes', 'cat /etc/hosts | grep x', 'sudo ls', 'env FOO=1 ls', 'for i in 1 2; do echo $i; done', 'tar czf - /etc', 'scp -f /tmp/x',
+      'grep bash /etc/shells', 'which python3', 'apt-get install -y python3', "sed -n 's/a/b/p' /etc/hosts", 'sed -e s/x/y/ f', 'man bash', 'crontab -l', 'at -l',
     ];
     for (const c of plain) assert.equal(stdinInterpreter(c).kind, 'none', c);
   });

@@ -142,6 +142,24 @@ const WRAPPERS: Record<string, { argOpts: string[]; positional?: number }> = {
   catchsegv: { argOpts: [] },
   firejail: { argOpts: [] },
   proot: { argOpts: ['-r', '-b', '-w'] },
+  unshare: { argOpts: ['-S', '-G', '-R', '-w', '--setuid', '--setgid', '--root', '--wd'] },
+  nsenter: { argOpts: ['-t', '-S', '-G', '-r', '-w', '--target', '--setuid', '--setgid', '--root', '--wd'] },
+  setpriv: { argOpts: ['--reuid', '--regid', '--groups', '--inh-caps', '--bounding-set', '--securebits', '--selinux-label', '--apparmor-profile'] },
+  pkexec: { argOpts: ['--user'] },
+  fakeroot: { argOpts: ['-l', '-s', '-i', '--lib', '--faked'] },
+  faketime: { argOpts: [], positional: 1 },
+  torsocks: { argOpts: [] },
+  proxychains: { argOpts: ['-f'] },
+  proxychains4: { argOpts: ['-f'] },
+  rlwrap: { argOpts: ['-a', '-b', '-f', '-H', '-l', '-p', '-P', '-S'] },
+  'ssh-agent': { argOpts: ['-a', '-E', '-t', '-P'] },
+  'dbus-launch': { argOpts: [] },
+  'dbus-run-session': { argOpts: [] },
+  numactl: { argOpts: ['-C', '-N', '-m', '-p', '-i', '--physcpubind', '--cpunodebind', '--membind', '--preferred', '--interleave'] },
+  setarch: { argOpts: [], positional: 1 },
+  linux32: { argOpts: [] },
+  linux64: { argOpts: [] },
+  valgrind: { argOpts: [] },
   'systemd-run': { argOpts: ['-u', '-p', '--unit', '--property', '--uid', '--gid', '-E', '--setenv'] },
 };
 /** These feed stdin to the command they run as its arguments: any interpreter under them is driven by stdin. */
@@ -183,6 +201,47 @@ function simpleCommand(all: Word[], depth: number, fedByStdin = false): StdinUse
   }
   if (SHELLS.has(name)) return shell(name, args, depth, fedByStdin);
   for (const lang of LANGUAGES) if (lang.re.test(name)) return language(name, lang, args, fedByStdin);
+  if (name === 'sed' || name === 'gsed') return sed(args);
+  if (name === 'capsh') return { kind: 'ambiguous', why: 'capsh starts a shell' };
+  // at/batch read the commands they schedule from stdin (unless -f file); crontab installs stdin as the crontab.
+  if (name === 'at' || name === 'batch') return args.some((w) => w.text === '-f' || /^-[lqrdc]/.test(w.text)) ? { kind: 'none' } : { kind: 'interpreter', program: name };
+  if (name === 'crontab' && !args.some((w) => /^-[lre]$/.test(w.text)) && args.every((w) => w.text.startsWith('-') || STDIN_FILE.test(w.text))) return { kind: 'interpreter', program: 'crontab' };
+  // A program this reader does not know, given a shell's name as an argument (`unshare bash`,
+  // `fakeroot sh`, `find . -exec sh \;`): it may well run it. Programs that only print or look
+  // up names (`echo bash`, `grep bash /etc/shells`, `which python3`) are let through.
+  if (!NAMES_ONLY.has(name)) {
+    const named = args.find((w) => !w.text.startsWith('-') && (SHELLS.has(programName(w.text)) || LANGUAGES.some((l) => l.re.test(programName(w.text)))));
+    if (named) return { kind: 'ambiguous', why: `${name} may run '${programName(named.text)}'` };
+  }
+  return { kind: 'none' };
+}
+
+/** Programs whose arguments are names or text, never something they run. */
+const NAMES_ONLY = new Set([
+  'echo', 'printf', 'grep', 'egrep', 'fgrep', 'rg', 'ag', 'man', 'info', 'which', 'whereis', 'whatis', 'apropos', 'type', 'hash', 'ls', 'cat', 'less', 'more',
+  'head', 'tail', 'file', 'stat', 'readlink', 'realpath', 'basename', 'dirname', 'dpkg', 'dpkg-query', 'apt', 'apt-get', 'apt-cache', 'yum', 'dnf', 'rpm',
+  'pacman', 'zypper', 'apk', 'snap', 'pip', 'pip3', 'npm', 'chsh', 'usermod', 'useradd', 'id', 'getent', 'locate', 'pgrep', 'pkill', 'killall', 'pidof',
+  'ps', 'kill', 'systemctl', 'journalctl', 'update-alternatives', 'ln', 'cp', 'mv', 'rm', 'chmod', 'chown', 'touch', 'mkdir', 'wc', 'sort', 'uniq', 'cut',
+  'tr', 'diff', 'cmp', 'md5sum', 'sha256sum', 'sha1sum', 'tar', 'gzip', 'zip', 'unzip', 'test', '[', '[[', 'true', 'false', 'alias', 'unalias', 'export',
+  'set', 'unset', 'declare', 'local', 'readonly', 'shift', 'return', 'exit', 'cd', 'pushd', 'popd', 'dirs', 'history', 'ldd', 'objdump', 'strings', 'nm',
+]);
+
+/** GNU sed's `e` command and `s///e` flag run text as a command; a script from stdin is stdin. */
+function sed(args: Word[]): StdinUse {
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    if (w.dynamic) return { kind: 'ambiguous', why: 'sed with a computed script' };
+    const t = w.text;
+    if (t === '-f' || t === '--file') {
+      const file = args[i + 1];
+      if (!file || STDIN_FILE.test(file.text)) return { kind: 'interpreter', program: 'sed -f' };
+      i++;
+      continue;
+    }
+    const script = t === '-e' || t === '--expression' ? args[++i]?.text ?? '' : t.startsWith('-') ? '' : t;
+    if (/(^|[;{}\n]|\d|\$|\/)\s*e(\s|$|;|})|\/[gpiImMw0-9]*e[gpiImM0-9]*\s*($|;|})/.test(script)) return { kind: 'interpreter', program: 'sed e' };
+    if (!t.startsWith('-') && !(args[i - 1]?.text === '-e')) break;
+  }
   return { kind: 'none' };
 }
 
