@@ -151,7 +151,7 @@ export class LiveSession {
       if (config.recordingFailure === 'refuse') {
         throw new OperatorError(`session refused: the bastion cannot record it (${why}); tell an administrator`);
       }
-      this.#recordingIncomplete(`the recording could not be started (${why})`);
+      this.#recordingIncomplete(`the recording could not be started (${why})`, 'this session runs unrecorded');
       return;
     }
     await store.setRecording(this.id, this.#cast.relativePath);
@@ -167,10 +167,10 @@ export class LiveSession {
   }
 
   /** The recording no longer holds the whole session: the row says so, the operator is told once. */
-  #recordingIncomplete(reason: string): void {
+  #recordingIncomplete(reason: string, consequence = 'this session is no longer fully recorded'): void {
     this.log.error({ reason }, 'the recording of this session is incomplete');
     sessionStore(this.gw).markRecordingIncomplete(this.id).catch((err: unknown) => this.log.error({ err }, 'session row could not be marked recordingIncomplete'));
-    this.notify(`${reason}; this session is no longer fully recorded`);
+    this.notify(`${reason}; ${consequence}`);
   }
 
   /** How the channel shows the operator a one-line notice (set by the bridge). */
