@@ -114,14 +114,23 @@ test('a wrong password shows one clear error that does not say which part was wr
   await screenshot(page, '03-login-error');
 });
 
-test('a locked account gets the lockout message', async () => {
+test('a locked (user, address) pair reads like a wrong password (rule 9); the admin sees the lock on the users page and clears it', async () => {
   await f.user({ username: 'mallory', password: 'Right-pass-4321' });
   const api = new ApiClient(b.baseUrl);
   for (let i = 0; i < b.config.lockoutThreshold; i++) await api.login('mallory', `wrong-pass-${i}`);
   const { page } = await fresh();
   await login(page, 'mallory', 'Right-pass-4321');
-  await page.getByRole('alert').filter({ hasText: 'this account is locked for a while' }).waitFor();
+  await page.getByRole('alert').filter({ hasText: 'Invalid username or password.' }).waitFor();
   await screenshot(page, '03-login-locked');
+  const admin = await fresh();
+  await login(admin.page, 'admin', ADMIN_PASSWORD);
+  await admin.page.waitForURL(/\/dashboard/);
+  await admin.page.goto('/users');
+  const panel = admin.page.locator('.ant-card').filter({ hasText: 'Login locks (user from one address)' });
+  await panel.getByRole('cell', { name: 'mallory', exact: true }).waitFor();
+  await panel.getByRole('button', { name: 'Clear mallory 127.0.0.1' }).click();
+  await admin.page.getByText('Lock of mallory from 127.0.0.1 cleared.').waitFor();
+  assert.equal((await new ApiClient(b.baseUrl).login('mallory', 'Right-pass-4321')).status, 200);
 });
 
 test('a deep link reloads into the same page, and a session that ends sends the user back to login', async () => {

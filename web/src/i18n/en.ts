@@ -86,7 +86,7 @@ export const en = {
     verify: 'Verify',
     back: 'Use another account',
     invalidCredentials: 'Invalid username or password.',
-    locked: 'Too many failed attempts: this account is locked for a while. Try again later or ask an administrator to unlock it.',
+    rateLimited: 'Too many login attempts from your address. Wait a minute and try again.',
     invalidTotp: 'Invalid one-time code.',
   },
   password: {
@@ -133,6 +133,14 @@ export const en = {
     filterRole: 'Filter by role',
     filterStatus: 'Filter by status',
     filterGroup: 'Filter by group',
+    loginLocks: {
+      title: 'Login locks (user from one address)',
+      source: 'From address',
+      failures: 'Failures',
+      until: 'Locked until',
+      clear: 'Clear',
+      cleared: 'Lock of {{name}} from {{source}} cleared.',
+    },
   },
   keys: {
     title: 'SSH keys',

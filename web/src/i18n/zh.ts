@@ -88,7 +88,7 @@ export const zh: Messages = {
     verify: '验证',
     back: '使用其他账号',
     invalidCredentials: '用户名或密码错误。',
-    locked: '失败次数过多，账号已被暂时锁定。请稍后再试或联系管理员解锁。',
+    rateLimited: '来自您地址的登录尝试过多，请稍等一分钟后再试。',
     invalidTotp: '验证码错误。',
   },
   password: {
@@ -135,6 +135,14 @@ export const zh: Messages = {
     filterRole: '按角色筛选',
     filterStatus: '按状态筛选',
     filterGroup: '按用户组筛选',
+    loginLocks: {
+      title: '登录锁定（某地址上的用户）',
+      source: '来源地址',
+      failures: '失败次数',
+      until: '锁定至',
+      clear: '解除',
+      cleared: '已解除 {{name}} 在 {{source}} 上的锁定。',
+    },
   },
   keys: {
     title: 'SSH 公钥',

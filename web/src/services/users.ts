@@ -1,5 +1,5 @@
 import { api, mapPage, type ListPage } from './api.ts';
-import { bool, refs, str, strOrNull, type Json, type ListParams, type Ref, type Role } from './common.ts';
+import { bool, num, refs, str, strOrNull, type Json, type ListParams, type Ref, type Role } from './common.ts';
 import { makeGrantedAsset, type GrantedAsset } from './grants.ts';
 import { makeUserKey, type UserKey } from './userKeys.ts';
 
@@ -30,6 +30,18 @@ export function makeUser(j: Json): User {
     mfaEnabled: bool(j.mfaEnabled), locked: bool(j.locked), lockedUntil: strOrNull(j.lockedUntil),
     lastLoginAt: strOrNull(j.lastLoginAt), comment: str(j.comment), groups: refs(j.groups), createdAt: strOrNull(j.createdAt),
   };
+}
+
+/** A (username, source address) pair locked by failed logins. */
+export interface LoginLock {
+  username: string;
+  source: string;
+  failures: number;
+  lockedUntil: string;
+}
+
+export function makeLoginLock(j: Json): LoginLock {
+  return { username: str(j.username), source: str(j.source), failures: num(j.failures), lockedUntil: str(j.lockedUntil) };
 }
 
 export interface UserInput {
@@ -65,5 +77,7 @@ export const usersService = {
     return makeUserKey(await api.post<Json>(`/users/${id}/keys`, name ? { publicKey, name } : { publicKey }));
   },
   removeKey: (id: string, keyId: string) => api.delete(`/users/${id}/keys/${keyId}`),
+  async loginLocks(): Promise<LoginLock[]> { return (await api.get<ListPage<Json>>('/login-locks')).items.map(makeLoginLock); },
+  clearLoginLock: (username: string, source: string) => api.post<Json>('/login-locks/clear', { username, source }),
   async assets(id: string): Promise<ListPage<GrantedAsset>> { return mapPage(await api.get<ListPage<Json>>(`/users/${id}/assets`), makeGrantedAsset); },
 };

@@ -54,9 +54,10 @@ export function LoginPage() {
         form.setFields([{ name: 'totp', errors: [t('login.invalidTotp')] }]);
         return;
       }
-      if (e.reason === 'locked') {
+      // A locked account reads like a wrong password (rule 9); only the address's rate is told.
+      if (e.code === 'rate_limited') {
         setPending(null);
-        setError(t('login.locked'));
+        setError(t('login.rateLimited'));
         return;
       }
       if (e.reason === 'invalid_credentials') {

@@ -13,6 +13,7 @@ import { formatTime } from '../../components/time.ts';
 import { KeysPanel } from '../keys/KeysPanel.tsx';
 import { GrantedAssetsTable } from '../profile/GrantedAssetsTable.tsx';
 import { UserFormModal } from './UserFormModal.tsx';
+import { LoginLocksPanel } from './LoginLocksPanel.tsx';
 import { useUserMutations, useUsers } from './useUsers.ts';
 
 type Editing = { user: User | null } | null;
@@ -67,6 +68,7 @@ export function UsersPage() {
       title={t('users.title')}
       extra={<Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ user: null })}>{t('users.create')}</Button>}
     >
+      <LoginLocksPanel />
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
         <SearchBox onSearch={paging.setSearch} />
         <Select<Role>

@@ -21,3 +21,17 @@ export function useUserMutations() {
     resetMfa: useMutation({ mutationFn: (id: string) => usersService.resetMfa(id), ...opts }),
   };
 }
+
+export const LOGIN_LOCKS_KEY = ['login-locks'] as const;
+
+/** (username, address) pairs locked by failed logins, and clearing one. */
+export function useLoginLocks() {
+  const qc = useQueryClient();
+  return {
+    locks: useQuery({ queryKey: LOGIN_LOCKS_KEY, queryFn: () => usersService.loginLocks() }),
+    clear: useMutation({
+      mutationFn: ({ username, source }: { username: string; source: string }) => usersService.clearLoginLock(username, source),
+      onSuccess: () => qc.invalidateQueries({ queryKey: LOGIN_LOCKS_KEY }),
+    }),
+  };
+}
