@@ -13,26 +13,22 @@
 // The topology comes from `startWorld({ topology })`, else BASTION_TEST_GATEWAY (`workers` |
 // `in-process`, default in-process); the `*.workers.test.ts` files re-run whole suites under
 // useWorkersTopology().
-import cluster from 'node:cluster';
-import { fileURLToPath } from 'node:url';
 import { execa, type Options as ExecaOptions, type Result } from 'execa';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig } from 'ssh2';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { freePort } from './helpers/ports.ts';
+import { GATEWAY_WORKERS, startWorkerGateway } from './helpers/gatewayWorkers.ts';
 import { startSshd, type Sshd } from './helpers/sshd.ts';
 import { startGateway, type GatewayHandle, type GatewayStartOptions } from '../gateway/index.ts';
 import { ClusterBus } from '../core/bus.ts';
-import { startGatewayWorkers } from '../bin/gatewayCluster.ts';
 import type { Action, Asset, Permission, SystemUser, User } from '../core/db/entities/index.ts';
 
 export const ALICE_PASSWORD = 'Wonder-land-2024';
 
 export type GatewayTopology = 'in-process' | 'workers';
 
-/** Gateway worker processes in the workers topology: `auto` on a 2-core host, and enough to cross processes. */
-export const GATEWAY_WORKERS = 2;
+export { GATEWAY_WORKERS };
 
 let suiteTopology: GatewayTopology | null = null;
 
@@ -101,53 +97,13 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port, comment: 'the test web server' });
   const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password, priority: 10 });
   const permission = await f.permission({ users: [alice.id], assets: [web01.id], systemUsers: [su.id], actions: opts.actions ?? ['connect'] });
-  const gw = bus ? await startWorkers(bastion, bus) : await startGateway(s, { port: 0, host: '127.0.0.1', ...opts.gateway });
+  const gw = bus ? await startWorkerGateway(bastion.config, bastion.env, bus) : await startGateway(s, { port: 0, host: '127.0.0.1', ...opts.gateway });
   return {
     bastion, gw, topology, sshd, f, alice, web01, su, permission,
     async stop() {
       await gw.close();
       await bastion.stop();
       await sshd.stop();
-    },
-  };
-}
-
-/** How long gateway workers may take to start (tsx compiles the product in each one). */
-const WORKERS_READY_MS = 120_000;
-
-/**
- * Gateway worker processes for `bastion` as its primary, started by the product's own
- * startGatewayWorkers. A worker that exits while the world runs (a crash, which the primary
- * answers with a new worker) fails the world's stop: no input may crash a process.
- */
-async function startWorkers(bastion: Bastion, bus: ClusterBus): Promise<GatewayHandle> {
-  // The primary is this test file's process: workers run bin/bastion.ts, as under `npm start`.
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('../bin/bastion.ts', import.meta.url)), execArgv: ['--import', 'tsx'], args: ['start'] });
-  // A port of our own: workers listening on port 0 would share one handle with any other world's workers.
-  const port = await freePort();
-  const said: string[] = [];
-  const env = { ...bastion.env, BASTION_SSH_PORT: String(port) };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gateway workers did not start within ${WORKERS_READY_MS} ms: ${said.join('; ')}`)), WORKERS_READY_MS);
-  });
-  let handle: Awaited<ReturnType<typeof startGatewayWorkers>>;
-  try {
-    handle = await Promise.race([startGatewayWorkers(bastion.config, GATEWAY_WORKERS, bus, (line) => said.push(line), env), timeout]);
-  } catch (err) {
-    // The primary restarts workers that die: end those running and any it starts from now on.
-    cluster.on('fork', (w) => w.process.kill('SIGKILL'));
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  if (handle.port !== port) throw new Error(`gateway workers listen on ${handle.port}, not ${port}`);
-  return {
-    port,
-    async close() {
-      await handle.stop();
-      if (said.length > 0) throw new Error(`a gateway worker exited while the suite ran: ${said.join('; ')}`);
     },
   };
 }

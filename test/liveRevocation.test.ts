@@ -152,13 +152,15 @@ describe('API tokens', () => {
   });
 });
 
-describe('live SSH sessions', { skip: sshdUnavailable() }, () => {
+// Both topologies: under `npm start` the API is the primary and the sessions live in gateway
+// worker processes, so the revocation reaches them over the bus only.
+for (const gateway of [true, 'workers'] as const) describe(`live SSH sessions${gateway === 'workers' ? ' in gateway worker processes' : ''}`, { skip: sshdUnavailable() }, () => {
   let sshd: Sshd;
   let g: Bastion;
   let gadmin: ApiClient;
   before(async () => {
     sshd = await startSshd();
-    g = await startBastion({ gateway: true });
+    g = await startBastion({ gateway });
     gadmin = await loggedIn(g.baseUrl, 'admin', ADMIN_PASSWORD);
   });
   after(async () => {

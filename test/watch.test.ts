@@ -68,12 +68,14 @@ test('websocket upgrades are authenticated and authorized like HTTP requests (ru
   assert.equal((await open('3b8f3c1e-1d2c-4e5f-8a9b-0c1d2e3f4a5b', { cookie: admin.cookie! })).status, 404);
 });
 
-test('through the real gateway: a watcher sees what is typed in a live shell within a second, and terminate ends it', async (t) => {
+// Both topologies: in production (`npm start`) the web server is the primary and the session
+// lives in a gateway worker process, so watch, stream and terminate all cross the bus.
+for (const gateway of [true, 'workers'] as const) test(`through the real gateway${gateway === 'workers' ? ' in worker processes' : ''}: a watcher sees what is typed in a live shell within a second, and terminate ends it`, async (t) => {
   const { startSshd, sshdUnavailable } = await import('./helpers/sshd.ts');
   if (sshdUnavailable()) { t.skip(sshdUnavailable()!); return; }
   const ssh2 = (await import('ssh2')).default;
   const sshd = await startSshd();
-  const g = await startBastion({ gateway: true });
+  const g = await startBastion({ gateway });
   try {
     const gf = factories(g.services);
     const op = await gf.user({ username: 'watched', password: 'Op-live-pass-1' });

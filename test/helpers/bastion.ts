@@ -1,7 +1,8 @@
 import { loadConfig, type Config } from '../../core/config.ts';
 import { createServices, type Services } from '../../core/services.ts';
 import { startHttp, type HttpHandle } from '../../server/http.ts';
-import type { ClusterBus } from '../../core/bus.ts';
+import { ClusterBus } from '../../core/bus.ts';
+import { startWorkerGateway } from './gatewayWorkers.ts';
 import { makeTempDir, removeTempDir } from './tmp.ts';
 
 export const ADMIN_PASSWORD = 'Adm1n-pass-for-tests';
@@ -9,8 +10,11 @@ export const ADMIN_PASSWORD = 'Adm1n-pass-for-tests';
 export interface BastionOptions {
   env?: Record<string, string>;
   http?: boolean;
-  /** Start the SSH gateway too (gateway/index.ts). */
-  gateway?: boolean;
+  /**
+   * Start the SSH gateway too: in this process (gateway/index.ts), or in gateway worker
+   * processes with this one as their primary, as `bastion start` runs it (helpers/gatewayWorkers.ts).
+   */
+  gateway?: boolean | 'workers';
   dataDir?: string;
   /** The bus of a node:cluster primary, for gateway worker processes (test/gatewayFixture.ts). */
   bus?: ClusterBus;
@@ -43,11 +47,17 @@ export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> 
     ...opts.env,
   };
   const config = loadConfig(env);
-  const services = await createServices(config, opts.bus ? { bus: opts.bus } : {});
+  // What createServices makes when given none; made here so that gateway workers can be its peers.
+  const bus = opts.bus ?? new ClusterBus();
+  const services = await createServices(config, { bus });
   const http = opts.http === false ? null : await startHttp(services, { port: 0, host: '127.0.0.1' });
   let gatewayClose: (() => Promise<void>) | null = null;
   let sshPort = 0;
-  if (opts.gateway) {
+  if (opts.gateway === 'workers') {
+    const gw = await startWorkerGateway(config, env, bus);
+    gatewayClose = gw.close;
+    sshPort = gw.port;
+  } else if (opts.gateway) {
     const { startGateway } = await import('../../gateway/index.ts');
     const gw = await startGateway(services, { port: 0, host: '127.0.0.1' });
     gatewayClose = gw.close;
@@ -57,10 +67,14 @@ export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> 
     config, env, services, dataDir, http, sshPort,
     baseUrl: http ? `http://127.0.0.1:${http.port}` : '',
     async stop() {
-      if (gatewayClose) await gatewayClose();
-      if (http) await http.close();
-      await services.close();
-      if (!opts.dataDir) removeTempDir(dataDir);
+      try {
+        // Gateway workers' close fails when one of them crashed: the rest still stops.
+        if (gatewayClose) await gatewayClose();
+      } finally {
+        if (http) await http.close();
+        await services.close();
+        if (!opts.dataDir) removeTempDir(dataDir);
+      }
     },
   };
 }

@@ -1,0 +1,53 @@
+// Gateway worker processes for tests, as `npm start` runs them (see test/gatewayFixture.ts).
+import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../core/config.ts';
+import type { ClusterBus } from '../../core/bus.ts';
+import type { GatewayHandle } from '../../gateway/index.ts';
+import { startGatewayWorkers } from '../../bin/gatewayCluster.ts';
+import { freePort } from './ports.ts';
+
+/** Gateway worker processes in the workers topology: `auto` on a 2-core host, and enough to cross processes. */
+export const GATEWAY_WORKERS = 2;
+
+/** How long gateway workers may take to start (tsx compiles the product in each one). */
+const WORKERS_READY_MS = 120_000;
+
+/**
+ * Gateway worker processes with this test process as their node:cluster primary, started by
+ * the product's own startGatewayWorkers, as `bastion start` does: they read `env` (the
+ * environment `config` came from), share its data dir, and hear this process over `bus`, the
+ * bus its services were created with. A worker that exits before close() (a crash, which the
+ * primary answers with a new worker) makes close() fail: no input may crash a process.
+ */
+export async function startWorkerGateway(config: Config, configEnv: Record<string, string>, bus: ClusterBus): Promise<GatewayHandle> {
+  // The primary is this test file's process: workers run bin/bastion.ts, as under `npm start`.
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('../../bin/bastion.ts', import.meta.url)), execArgv: ['--import', 'tsx'], args: ['start'] });
+  // A port of our own: workers listening on port 0 would share one handle with any other world's workers.
+  const port = await freePort();
+  const said: string[] = [];
+  const env = { ...configEnv, BASTION_SSH_PORT: String(port) };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gateway workers did not start within ${WORKERS_READY_MS} ms: ${said.join('; ')}`)), WORKERS_READY_MS);
+  });
+  let handle: Awaited<ReturnType<typeof startGatewayWorkers>>;
+  try {
+    handle = await Promise.race([startGatewayWorkers(config, GATEWAY_WORKERS, bus, (line) => said.push(line), env), timeout]);
+  } catch (err) {
+    // The primary restarts workers that die: end those running and any it starts from now on.
+    cluster.on('fork', (w) => w.process.kill('SIGKILL'));
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (handle.port !== port) throw new Error(`gateway workers listen on ${handle.port}, not ${port}`);
+  return {
+    port,
+    async close() {
+      await handle.stop();
+      if (said.length > 0) throw new Error(`a gateway worker exited before the gateway was closed: ${said.join('; ')}`);
+    },
+  };
+}
