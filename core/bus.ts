@@ -19,7 +19,7 @@ export interface BusMessages {
   /** A process that may have missed `command.pending` messages (it just started, or its bus reconnected) asks holders to announce theirs again. */
   'command.sync': { reason: 'start' | 'reconnect' };
   /**
-   * A user's live privileges are withdrawn now (an admin lock, a password reset by an admin):
+   * A user's live privileges are withdrawn now (an admin lock, a password reset or role change by an admin):
    * every process ends that user's SSH sessions and connections and closes their websockets.
    */
   'user.revoked': { userId: string; reason: string };

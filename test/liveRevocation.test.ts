@@ -194,6 +194,17 @@ for (const gateway of [true, 'workers'] as const) describe(`live SSH sessions${g
     assert.equal(row!.status, 'terminated');
   });
 
+  test("an admin's role change ends the user's live SSH session", async () => {
+    const { op, client, screen } = await operatorShell('roleme');
+    try {
+      assert.equal((await gadmin.patch(`/users/${op.id}`, { role: 'auditor' })).status, 200);
+      await screen.waitFor('session ended: your role has been changed by an administrator');
+      await screen.whenClosed();
+    } finally {
+      client.end();
+    }
+  });
+
   test("an admin's password reset ends the user's live SSH session", async () => {
     const { op, client, screen } = await operatorShell('resetme');
     try {

@@ -82,8 +82,10 @@ export class UserService {
 
   async update(actor: Actor, id: string, patch: UserPatch): Promise<User> {
     const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
+    let roleChanged = false;
     await this.ds.transaction(async (em) => {
       const user = await this.get(id, em);
+      roleChanged = patch.role !== undefined && patch.role !== user.role;
       if (patch.password) checkPasswordRules(patch.password, user.username);
       if (patch.username !== undefined && patch.username.toLowerCase() !== user.username) {
         const username = patch.username.toLowerCase();
@@ -118,6 +120,7 @@ export class UserService {
     // Disabling needs no message of its own: core/access no longer grants anything to the user,
     // and every gateway re-checks its sessions on the change (rule 11).
     if (passwordHash && actor.id !== id) this.#revokeLive(id, 'your password has been reset by an administrator');
+    else if (roleChanged) this.#revokeLive(id, 'your role has been changed by an administrator; log in again');
     return this.get(id);
   }
 
