@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or api, playback, filters, commandlog) runs only the ones named.
+ * `npm run bench -- gateway` (or api, playback, filters, commandlog, abuse) runs only the ones named.
  */
+import { runAbuseBench } from './abuse.ts';
 import { runApiBench } from './api.ts';
 import { runClientsBench } from './clients.ts';
 import { runCommandLogBench } from './commandlog.ts';
@@ -17,6 +18,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['playback', () => runPlaybackBench()],
   ['filters', () => runFiltersBench()],
   ['commandlog', () => runCommandLogBench()],
+  ['abuse', () => runAbuseBench()],
 ];
 
 const only = process.argv.slice(2);
