@@ -82,6 +82,8 @@ export interface CastStats {
   waits: number;
   /** Bytes handed to the file, header included. */
   fileBytes: number;
+  /** The most bytes ever queued for the disk at once: what backpressure bounds. */
+  maxQueuedBytes: number;
 }
 
 /** `YYYY/MM/DD/<uuid>.cast` for a session, or throws when the id is not a UUID. */
@@ -119,7 +121,7 @@ export class CastWriter {
   /** Callers waiting for the disk to catch up (see whenDrained). */
   #drainWaiters: Array<() => void> = [];
   #stallTimer: NodeJS.Timeout | null = null;
-  readonly #stats: CastStats = { events: 0, outputBytes: 0, droppedBytes: 0, droppedEvents: 0, fileBytes: 0, waits: 0 };
+  readonly #stats: CastStats = { events: 0, outputBytes: 0, droppedBytes: 0, droppedEvents: 0, fileBytes: 0, waits: 0, maxQueuedBytes: 0 };
 
   private constructor(dir: string, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta) {
     this.relativePath = castRelativePath(sessionId, startedAt);
@@ -368,6 +370,7 @@ export class CastWriter {
     });
     this.#stats.fileBytes += line.length;
     this.#stats.events += 1;
+    if (stream.writableLength > this.#stats.maxQueuedBytes) this.#stats.maxQueuedBytes = stream.writableLength;
   }
 
   /** The size limit: a marker says so, and the session ends or the recording stops, as configured. */
