@@ -144,6 +144,11 @@ describe('jobs run by operators go through the command filters and rule 11', { s
         assert.equal(job.status, 'canceled');
         const why = how === 'disabled' ? `${op.username} was disabled` : how === 'locked' ? `${op.username} was locked` : `${op.username} may no longer run commands on 'jobweb' as ${sshd.username}`;
         assert.match(job.log, new RegExp(`canceled: ${why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
+        type Op = { action: string; resourceId: string; actor: { username: string }; changes: { reason?: string } };
+        const cancelOf = (ops: Op[]) => ops.find((o) => o.action === 'cancel' && o.resourceId === r.body.id);
+        const ops = await eventually(async () => (await admin.get('/audit/operations?limit=200')).body.items as Op[], (o) => Boolean(cancelOf(o)), 5000);
+        const logged = cancelOf(ops);
+        assert.deepEqual(logged && [logged.actor.username, logged.changes.reason], ['system', why], 'the automatic cancel is in the operation log');
         const left = await eventually(async () => pids.filter(alive), (p) => p.length === 0, 10_000);
         assert.deepEqual(left, [], 'the canceled command still runs on the asset');
       } finally {

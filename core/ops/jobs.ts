@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Actor } from '../actor.ts';
+import { SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -126,6 +126,9 @@ export class JobService {
       if (reason && controller && !controller.signal.aborted) {
         this.log.info({ job: id, reason }, 'job canceled: its starter may no longer run it');
         controller.abort(reason);
+        // The operation log says who canceled it: the bastion itself, and why.
+        await this.ds.transaction((em) => writeOperation(em, SYSTEM_ACTOR, { action: 'cancel', resourceType: 'job', resourceId: id, resourceName: 'command', changes: { reason } }))
+          .catch((err: unknown) => this.log.error({ err, job: id }, 'job cancel could not be logged'));
       }
     }
   }
