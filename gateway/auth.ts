@@ -11,6 +11,7 @@ import type { User } from '../core/db/entities/index.ts';
 import type { LoginContext } from '../core/identity/authentication.ts';
 import { LoginFlow, type Advance } from '../core/identity/loginFlow.ts';
 import { parseLoginTarget, type LoginTarget } from './targetSyntax.ts';
+import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
 
 const FIRST_FACTORS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
 const SECOND_STEP: AuthenticationType[] = ['keyboard-interactive'];
@@ -52,6 +53,8 @@ export class ConnectionAuth {
     /** Like OpenSSH's MaxAuthTries, but every request counts, `none` and key offers included. */
     private readonly maxRequests: number,
     private readonly onTooManyRequests: () => void,
+    /** The database could not be reached while deciding: the connection says so and ends. */
+    private readonly onDatabaseUnavailable: () => void = () => undefined,
   ) {
     this.#ctx = { clientAddress, channel: 'ssh' };
   }
@@ -74,6 +77,13 @@ export class ConnectionAuth {
     }
     // ssh2 may hand over a new request while an async check is running: one at a time.
     this.#queue = this.#queue.then(() => this.#decide(ctx)).catch((err: unknown) => {
+      if (isDatabaseUnavailable(err)) {
+        // Not "Permission denied": the operator is told what is wrong (issue 12 item 10).
+        this.log.warn({ err: { message: (err as Error).message } }, 'authentication impossible: the database does not answer');
+        this.onDatabaseUnavailable();
+        safe(() => ctx.reject([]));
+        return;
+      }
       this.log.error({ err }, 'authentication step failed');
       safe(() => ctx.reject(FIRST_FACTORS));
     });

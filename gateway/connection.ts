@@ -7,6 +7,9 @@ import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
 import { connectionKey } from './preAuth.ts';
+import { sendAuthBanner } from './authBanner.ts';
+
+const DATABASE_DOWN_LINE = 'the bastion cannot reach its database; try again shortly';
 
 export interface TrackedConnection {
   end(): void;
@@ -21,6 +24,9 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
   const auth = new ConnectionAuth(gw.services, clientAddress, log, gw.services.config.maxAuthTries, () => {
     log.warn({ maxAuthTries: gw.services.config.maxAuthTries }, 'too many authentication attempts; disconnecting');
     client.end();
+  }, () => {
+    sendAuthBanner(client, DATABASE_DOWN_LINE);
+    setImmediate(() => client.end());
   });
   let operator: Operator | null = null;
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).

@@ -11,6 +11,7 @@ import { cleanup } from './helpers/tmp.ts';
 import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
 import { factories } from './helpers/factories.ts';
 import { startSshd, sshdUnavailable } from './helpers/sshd.ts';
+import { execa } from 'execa';
 import { eventually, openShell, ssh2Login } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
 
@@ -83,6 +84,25 @@ test('a PostgreSQL outage longer than three heartbeats leaves live sessions live
   } finally {
     await Promise.race([b.stop(), sleep(10_000)]);
     await sshd.stop();
+    await started.stop();
+  }
+});
+
+test('with PostgreSQL down, an SSH login is told so in one line, not "Permission denied"', { skip: sshdUnavailable() }, async (t) => {
+  const started = await startPostgres();
+  if ('skip' in started) { t.skip(started.skip); return; }
+  const b = await startBastion({ gateway: true, http: false, env: { DATABASE_URL: started.url, SECRET_KEY: 'outage-test-secret-key-0123456789abcdef' } });
+  try {
+    await factories(b.services).user({ username: 'sshdown', password: 'Quiet-lake-pass-42' });
+    await started.pause();
+    // LogLevel INFO: OpenSSH prints userauth banners only from that level on.
+    const r = await execa('sshpass', ['-p', 'Quiet-lake-pass-42', 'ssh', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=INFO',
+      '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-p', String(b.sshPort), 'sshdown@127.0.0.1', 'true'], { reject: false, timeout: 30_000 });
+    assert.notEqual(r.exitCode, 0, String(r.stderr));
+    assert.match(String(r.stderr), /the bastion cannot reach its database; try again shortly/);
+    assert.doesNotMatch(String(r.stderr), /Permission denied/);
+  } finally {
+    await Promise.race([b.stop(), sleep(10_000)]);
     await started.stop();
   }
 });
