@@ -57,8 +57,16 @@ export class AuthenticationService {
     const name = username.toLowerCase().slice(0, 128);
     const gate = await this.#gate(name, ctx, method);
     if (gate) return gate;
-    const user = await this.findUser(name);
-    const ok = await verifyPassword(user?.passwordHash ?? null, password);
+    let user: User | null;
+    let ok: boolean;
+    try {
+      user = await this.findUser(name);
+      ok = await verifyPassword(user?.passwordHash ?? null, password);
+    } catch (err) {
+      // The slot taken by #gate must not stay taken (the pair would look busy until its period ends).
+      await this.throttle.pairRight(name, ctx.clientAddress).catch(() => undefined);
+      throw err;
+    }
     if (!ok) {
       await this.throttle.pairWrong(name, ctx.clientAddress);
       await this.throttle.accountFailed(name);
