@@ -26,8 +26,9 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   let resolveReady: (port: number) => void;
   const allReady = new Promise<number>((r) => { resolveReady = r; });
   let ready = 0;
+  // Each worker is told how many there are (its share of the host's limits), whatever `auto` means where it runs.
   const fork = () => {
-    const w = cluster.fork({ ...workerEnv, BASTION_GATEWAY_WORKER: '1' });
+    const w = cluster.fork({ ...workerEnv, BASTION_GATEWAY_WORKER: '1', BASTION_GATEWAY_WORKERS: String(count) });
     workers.add(w);
     bus.addPeer(w, true);
     w.on('message', (m: unknown) => {
@@ -63,7 +64,8 @@ export async function runGatewayWorker(config: Config): Promise<void> {
   const bus = new ClusterBus();
   bus.addPeer(process as unknown as Parameters<ClusterBus['addPeer']>[0], false);
   const services = await createServices(config, { bus, primary: false });
-  const gw = await startGateway(services);
+  // The primary hands connections to the workers in turn: each holds its share of the start-up limits.
+  const gw = await startGateway(services, { startupShares: config.gatewayWorkers });
   let stopping = false;
   const stop = () => {
     if (stopping) return;

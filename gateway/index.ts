@@ -18,6 +18,12 @@ export interface GatewayStartOptions extends Partial<GatewayOptions> {
   host?: string;
   /** Default: config.loginGraceSeconds. */
   loginGraceMs?: number;
+  /**
+   * Gateway processes on this host that share its start-up limits (BASTION_MAX_STARTUPS and
+   * _PER_SOURCE): each worker holds its share, so that the host holds no more than configured.
+   * Default 1 (this process alone).
+   */
+  startupShares?: number;
 }
 
 export interface GatewayHandle {
@@ -35,10 +41,11 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
   };
   const sessions = new SessionRegistry(services, options, log);
+  const shares = Math.max(1, opts.startupShares ?? 1);
   const preAuth = new PreAuthGate({
     graceMs: opts.loginGraceMs ?? config.loginGraceSeconds * 1000,
-    maxTotal: config.maxStartups,
-    maxPerSource: config.maxStartupsPerSource,
+    maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
+    maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
   const gw: GatewayContext = { services, log, options, sessions, preAuth };
   const hostKeys = loadHostKeys(config.dataDir);
