@@ -73,6 +73,7 @@ export class AuthenticationService {
       return this.fail(name, user, ctx, method, 'invalid_credentials');
     }
     await this.throttle.pairRight(name, ctx.clientAddress);
+    await this.throttle.sourceRight(ctx.clientAddress);
     const refusal = user ? this.refusal(user) : 'invalid_credentials';
     if (!user || refusal) return this.fail(name, user, ctx, method, refusal ?? 'invalid_credentials');
     return { ok: true, user };
@@ -122,6 +123,7 @@ export class AuthenticationService {
       return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
     }
     await this.throttle.pairRight(user.username, ctx.clientAddress);
+    await this.throttle.sourceRight(ctx.clientAddress);
     return { ok: true, user: { ...fresh, totpLastStep: step } };
   }
 

@@ -9,8 +9,8 @@
 //   account, means a stranger cannot lock the admin out (JumpServer locks user + IP too).
 // - account (username, all sources): failures only slow attempts down past `slowdownThreshold`;
 //   they never refuse, so nobody can lock an account out for everyone.
-// - source address: attempts per minute, every username together (OpenSSH PerSourcePenalties'
-//   spirit; web and SSH share it).
+// - source address: attempts per minute that were not successes, every username together
+//   (OpenSSH PerSourcePenalties' spirit; web and SSH share it).
 //
 // Own table with INSERT … ON CONFLICT DO UPDATE … RETURNING (SQLite ≥ 3.35, PostgreSQL) rather
 // than rate-limiter-flexible: its stores keep their own table per limiter and schema outside our
@@ -49,11 +49,19 @@ export class LoginThrottle {
   /**
    * Counts one attempt from `source` (all usernames); false when the source is over its rate.
    * Checked before anything else, so a flood costs one upsert per attempt, no password hash.
+   * Counted before the check and given back when the secret was right (sourceRight): parallel
+   * guesses cannot overrun it, and operators who log in often are never slowed by their successes.
    */
   async sourceAllowed(source: string, now = Date.now()): Promise<boolean> {
     if (this.policy.ratePerMinute === 0) return true;
     const hits = await this.#hit('source', `source:${source}`, null, source, 60_000, now);
     return hits <= this.policy.ratePerMinute;
+  }
+
+  /** A right secret from `source`: its attempt is given back, so only failures use up the rate. */
+  async sourceRight(source: string): Promise<void> {
+    if (this.policy.ratePerMinute === 0) return;
+    await this.ds.query(this.#sql('UPDATE login_throttle SET hits = hits - 1 WHERE key = ? AND hits > 0'), [`source:${source}`]);
   }
 
   /**
