@@ -95,6 +95,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const sessions = new SessionService(ds, config, { log });
     // Sessions whose gateway is gone are closed here and on a timer; a running gateway's are not (heartbeats).
     if (primary) stopSweep = await sessions.sweepOrphans();
+    // Audit rows a stopped process journaled during a database outage are written now.
+    if (primary) await sessions.journal.replayOrphans();
     const nodes = new NodeService(ds, changes);
     const assets = new AssetService(ds, changes);
     const systemUsers = new SystemUserService(ds, vault, changes);
@@ -146,6 +148,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
         await pgBus?.close();
         await jobs.stopAll();
         await sessions.flushCommands();
+        sessions.journal.close();
         await sessions.segments.close();
         await ds.destroy();
       },

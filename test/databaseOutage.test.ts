@@ -12,8 +12,10 @@ import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
 import { factories } from './helpers/factories.ts';
 import { startSshd, sshdUnavailable } from './helpers/sshd.ts';
 import { execa } from 'execa';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { eventually, openShell, ssh2Login } from './gatewayFixture.ts';
-import { SessionEntity } from '../core/db/entities/index.ts';
+import { CommandEntity, SessionEntity } from '../core/db/entities/index.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,6 +105,56 @@ test('with PostgreSQL down, an SSH login is told so in one line, not "Permission
     assert.doesNotMatch(String(r.stderr), /Permission denied/);
   } finally {
     await Promise.race([b.stop(), sleep(10_000)]);
+    await started.stop();
+  }
+});
+
+test('session ends and commands during a PostgreSQL outage are journaled on disk and written when it is back', { skip: sshdUnavailable() }, async (t) => {
+  const started = await startPostgres();
+  if ('skip' in started) { t.skip(started.skip); return; }
+  const sshd = await startSshd();
+  const b = await startBastion({ gateway: true, http: false, env: { DATABASE_URL: started.url, SECRET_KEY: 'outage-test-secret-key-0123456789abcdef', BASTION_SESSION_HEARTBEAT_SECONDS: '1' } });
+  try {
+    const f = factories(b.services);
+    const op = await f.user({ username: 'journal', password: 'Brisk-river-pass-7' });
+    const asset = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+    const su = await f.systemUser({ username: sshd.username, password: sshd.password });
+    await f.permission({ users: [op.id], assets: [asset.id], systemUsers: [su.id] });
+    const client = await ssh2Login(b.sshPort, { username: 'journal@web01', password: 'Brisk-river-pass-7' });
+    let resumedAt = 0;
+    try {
+      const screen = await openShell(client);
+      await screen.send('echo before-$((1+1))\r', 'before-2');
+      const [row] = await eventually(() => b.services.ds.getRepository(SessionEntity).findBy({ userId: op.id }), (r) => r.length === 1);
+      await b.services.ds.query('CHECKPOINT');
+      await started.pause();
+      await screen.send('echo during-outage-$((7*6))\r', 'during-outage-42');
+      await screen.send('exit\r', /logout|exit/);
+      await screen.whenClosed();
+      // The ended session and its command wait on disk, in the data dir's journal.
+      const journaled = () => {
+        const dir = join(b.dataDir, 'journal');
+        return existsSync(dir) ? readdirSync(dir).map((n) => readFileSync(join(dir, n), 'utf8')).join('') : '';
+      };
+      const onDisk = await eventually(async () => journaled(), (text) => text.includes('"t":"session.end"') && text.includes('during-outage'));
+      assert.match(onDisk, /"t":"session\.end"/);
+      assert.match(onDisk, /echo during-outage/);
+      resumedAt = Date.now();
+      await started.resume();
+      const ended = await eventually(() => b.services.sessions.get(row!.id).catch(() => null), (s) => s?.status === 'closed', 20_000);
+      assert.equal(ended?.status, 'closed');
+      assert.equal(ended!.exitStatus, 0);
+      assert.ok(ended!.bytesOut > 0);
+      assert.ok(ended!.endedAt!.getTime() < resumedAt, 'endedAt is when the session ended, not when the row was written');
+      const commands = await eventually(() => b.services.ds.getRepository(CommandEntity).findBy({ sessionId: row!.id }), (c) => c.some((x) => x.input.includes('during-outage')));
+      assert.ok(commands.some((c) => c.input === 'echo during-outage-$((7*6))'), JSON.stringify(commands.map((c) => c.input)));
+      assert.equal(b.services.sessions.journal.pending, 0);
+    } finally {
+      client.end();
+    }
+  } finally {
+    await Promise.race([b.stop(), sleep(10_000)]);
+    await sshd.stop();
     await started.stop();
   }
 });

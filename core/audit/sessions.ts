@@ -7,6 +7,8 @@ import { NotFoundError } from '../errors.ts';
 import { isUuid, newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { RecordingSegments } from './recordingSegments.ts';
+import { AuditJournal, type JournalEntry } from './auditJournal.ts';
+import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 import { CommandEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
 
 /** What a gateway channel knows when a session starts; the rest of the row is set by the service. */
@@ -77,6 +79,27 @@ export class SessionService {
     this.recordingsDir = path.resolve(config.dataDir, 'recordings');
     this.#log = opts.log;
     this.segments = new RecordingSegments(opts.log);
+    this.journal = new AuditJournal(config.dataDir, (e) => this.#applyJournaled(e), opts.log);
+  }
+
+  /** Session ends and commands the database could not take during an outage, written when it is back. */
+  readonly journal: AuditJournal;
+
+  async #applyJournaled(e: JournalEntry): Promise<void> {
+    if (e.t === 'session.end') {
+      await this.ds.getRepository(SessionEntity).update({ id: e.id }, { ...e.fields, endedAt: new Date(e.at) } as never);
+      return;
+    }
+    const rows = e.rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt as string) }) as CommandRecord);
+    try {
+      await this.ds.getRepository(CommandEntity).insert(rows);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      // Replayed twice (a crash after the insert): keep the rows that are not there yet.
+      for (const row of rows) {
+        if (!(await this.ds.getRepository(CommandEntity).existsBy({ id: row.id }))) await this.ds.getRepository(CommandEntity).insert(row);
+      }
+    }
   }
 
   async start(init: SessionStart): Promise<Session> {
@@ -132,8 +155,8 @@ export class SessionService {
 
   /** Closes the row: end time, status, byte counts, how it ended. */
   async end(id: string, result: SessionResult): Promise<void> {
-    await this.ds.getRepository(SessionEntity).update({ id }, {
-      endedAt: new Date(),
+    const at = Date.now();
+    const fields = {
       status: result.status,
       bytesIn: result.bytesIn,
       bytesOut: result.bytesOut,
@@ -141,7 +164,14 @@ export class SessionService {
       exitSignal: result.exitSignal?.slice(0, 32) ?? null,
       endReason: result.endReason ?? null,
       terminatedBy: result.terminatedBy?.slice(0, 64) ?? null,
-    });
+    };
+    try {
+      await this.ds.getRepository(SessionEntity).update({ id }, { ...fields, endedAt: new Date(at) });
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      // The row as it really ended (time, bytes, exit status), written when the database is back.
+      this.journal.append({ t: 'session.end', id, at, fields });
+    }
   }
 
   /**
@@ -212,6 +242,12 @@ export class SessionService {
         }
         for (const q of batch) q.resolve();
       } catch (err) {
+        if (isDatabaseUnavailable(err)) {
+          // Kept on disk and written when the database is back: stored, as far as callers go.
+          this.journal.append({ t: 'commands', rows: batch.map((q) => q.row as unknown as Record<string, unknown>) });
+          for (const q of batch) q.resolve();
+          return;
+        }
         this.#log?.error({ err, commands: batch.length }, 'commands could not be stored');
         for (const q of batch) q.reject(err);
       }
