@@ -4,7 +4,7 @@
 // appends and rewrites never interleave; a file left by a process that is gone (a crash
 // during the outage) is replayed by the next primary process that starts.
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../dataDir.ts';
@@ -36,7 +36,14 @@ export class AuditJournal {
   /** Keeps `entry` on disk (synchronously: it must survive this process) and retries it until the database takes it. */
   append(entry: JournalEntry): void {
     mkdirSync(this.#dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    appendFileSync(this.#file, `${JSON.stringify(entry)}\n`, { mode: PRIVATE_FILE_MODE });
+    // Synced before the caller goes on: the row must outlive a crash of this process.
+    const fd = openSync(this.#file, 'a', PRIVATE_FILE_MODE);
+    try {
+      writeSync(fd, `${JSON.stringify(entry)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     if (this.#pending++ === 0) this.log?.warn({ file: this.#file }, 'the database does not answer: audit rows are kept in the journal until it does');
     this.#schedule();
   }
