@@ -5,11 +5,12 @@
 // error that escapes every handler is survived only when it belongs to one peer connection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { freePort } from './helpers/ports.ts';
+import { startProduct, stopProduct, type Product } from './helpers/product.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startHostilePeer, type HostilePeer } from './helpers/hostilePeers.ts';
 import { openShell, ssh2Exec, type Screen } from './gatewayFixture.ts';
@@ -17,8 +18,7 @@ import { openShell, ssh2Exec, type Screen } from './gatewayFixture.ts';
 const ADMIN_PW = 'Cluster-admin-pass-1';
 const OP_PW = 'Operator-pass-1';
 let sshd: Sshd;
-let child: ResultPromise;
-let out = '';
+let product: Product | undefined;
 let sshPort: number;
 let admin: ApiClient;
 const peers: HostilePeer[] = [];
@@ -39,19 +39,10 @@ before(async () => {
   sshd = await startSshd();
   const httpPort = await freePort();
   sshPort = await freePort();
-  const env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
+  product = await startProduct('start', {
     BASTION_DATA_DIR: makeTempDir('bastion-cluster-hostile-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
-    BASTION_BIND: '127.0.0.1', BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_LOG_LEVEL: 'warn',
-    BASTION_BACKEND_TIMEOUT_SECONDS: '2',
-  };
-  child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, timeout: 240_000 });
-  child.all!.on('data', (d: Buffer) => { out += d.toString(); });
-  for (let i = 0; i < 2400 && !out.includes('Bastion is running'); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(out.includes('Bastion is running'), out.slice(0, 3000));
+    BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_BACKEND_TIMEOUT_SECONDS: '2',
+  }, { timeoutMs: 240_000 });
   admin = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
   const user = (await admin.post('/users', { username: 'op', password: OP_PW, mustChangePassword: false })).body;
   const su = (await admin.post('/system-users', { name: 'acct', username: sshd.username, password: sshd.password })).body;
@@ -66,11 +57,7 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.end();
-  if (child) {
-    child.kill('SIGTERM');
-    const r = await child;
-    assert.equal(r.exitCode, 0, String(r.all).slice(-2000));
-  }
+  await stopProduct(product);
   for (const p of peers) await p.stop();
   await sshd?.stop();
   await cleanup();
@@ -108,10 +95,11 @@ test('hostile backends next to live shells on two gateway workers: no worker die
   // Late errors (the socket closing after a timeout) have had their chance to strike.
   await new Promise((r) => setTimeout(r, 1000));
   for (const [i, shell] of shells.entries()) await shell.send(`echo still-${i}\n`, `still-${i}\r\n`);
+  const out = product!.output();
   assert.doesNotMatch(out, /gateway worker \d+ exited/);
   // Not even the process guard was needed: every error found its own handler.
   assert.doesNotMatch(out, /failed without a handler|was not awaited/);
-  assert.equal(child.exitCode, null);
+  assert.equal(product!.child.exitCode, null);
 });
 
 test('the process guard survives an unhandled peer-connection error and exits on anything else', async () => {

@@ -1,15 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa, type ResultPromise } from 'execa';
 import ssh2 from 'ssh2';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { freePort } from './helpers/ports.ts';
+import { startProduct, stopProduct, type Product } from './helpers/product.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 
 const ADMIN_PW = 'Cluster-admin-pass-1';
 let sshd: Sshd;
-let child: ResultPromise;
+let product: Product | undefined;
 let httpPort: number;
 let sshPort: number;
 let admin: ApiClient;
@@ -19,20 +19,10 @@ before(async () => {
   if (sshdUnavailable()) return;
   sshd = await startSshd();
   [httpPort, sshPort] = [await freePort(), await freePort()];
-  const env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
+  product = await startProduct('start', {
     BASTION_DATA_DIR: makeTempDir('bastion-cluster-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
-    BASTION_BIND: '127.0.0.1', BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_LOG_LEVEL: process.env.CLUSTER_LOG ?? 'warn',
-  };
-  // `server`+gateway workers: start would also build the web app, which this test does not need.
-  child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env: { ...env }, extendEnv: false, reject: false, all: true, timeout: 240_000 });
-  let out = '';
-  child.all!.on('data', (d: Buffer) => { out += d.toString(); if (process.env.CLUSTER_LOG) process.stderr.write(d); });
-  for (let i = 0; i < 2400 && !out.includes('Bastion is running'); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(out.includes('Bastion is running'), out.slice(0, 3000));
+    BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW,
+  }, { logLevel: process.env.CLUSTER_LOG ?? 'warn', echoVar: 'CLUSTER_LOG', timeoutMs: 240_000 });
   admin = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
   const user = (await admin.post('/users', { username: 'op', password: 'Operator-pass-1', mustChangePassword: false })).body;
   const asset = (await admin.post('/assets', { name: 'web01', address: '127.0.0.1', port: sshd.port })).body;
@@ -41,11 +31,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (child) {
-    child.kill('SIGTERM');
-    const r = await child;
-    assert.equal(r.exitCode, 0, String(r.all).slice(-2000));
-  }
+  await stopProduct(product);
   await sshd?.stop();
   await cleanup();
 });

@@ -4,11 +4,11 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
 import ssh2 from 'ssh2';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { freePort } from './helpers/ports.ts';
+import { startProduct, stopProduct, type Product } from './helpers/product.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { eventually, Screen, sshPassword } from './gatewayFixture.ts';
 
@@ -19,7 +19,7 @@ const REFUSED = /command refused by filter '[^']*'\r\n[\s\S]*\^C/;
 
 describe('bastion start with two gateway workers: exec sessions and jobs are guarded', { skip }, () => {
   let sshd: Sshd;
-  let child: ResultPromise;
+  let product: Product | undefined;
   let sshPort: number;
   let admin: ApiClient;
   let op: ApiClient;
@@ -35,19 +35,10 @@ describe('bastion start with two gateway workers: exec sessions and jobs are gua
     sshd = await startSshd();
     const httpPort = await freePort();
     sshPort = await freePort();
-    const env = {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
+    product = await startProduct('start', {
       BASTION_DATA_DIR: makeTempDir('bastion-egcluster-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
-      BASTION_BIND: '127.0.0.1', BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_LOG_LEVEL: 'warn',
-    };
-    child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, timeout: 300_000 });
-    let out = '';
-    child.all!.on('data', (d: Buffer) => { out += d.toString(); });
-    for (let i = 0; i < 2400 && !out.includes('Bastion is running'); i++) {
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(out.includes('Bastion is running'), out.slice(0, 3000));
+      BASTION_GATEWAY_WORKERS: '2', BASTION_ADMIN_PASSWORD: ADMIN_PW,
+    });
     admin = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
     ids.user = (await admin.post('/users', { username: 'egop', password: OP_PW, mustChangePassword: false })).body.id;
     ids.asset = (await admin.post('/assets', { name: 'web01', address: '127.0.0.1', port: sshd.port })).body.id;
@@ -60,11 +51,7 @@ describe('bastion start with two gateway workers: exec sessions and jobs are gua
 
   after(async () => {
     for (const m of markers) rmSync(m, { force: true });
-    if (child) {
-      child.kill('SIGTERM');
-      const r = await child;
-      assert.equal(r.exitCode, 0, String(r.all).slice(-2000));
-    }
+    await stopProduct(product);
     await sshd?.stop();
     await cleanup();
   });

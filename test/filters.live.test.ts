@@ -7,7 +7,6 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
 import ssh2 from 'ssh2';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
@@ -22,6 +21,7 @@ import { ChangeFeed, type ChangeKind } from '../core/changeFeed.ts';
 import { createLogger } from '../core/logger.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { startProduct, stopProduct, type Product } from './helpers/product.ts';
 
 const ADMIN_PW = 'Live-filters-admin-1';
 const OP_PW = 'Live-filters-op-pass-1';
@@ -30,35 +30,8 @@ const CONNECTIONS = 4;
 const WORKERS = 2;
 /** The promise of issue 11: a change is in force in every process within this long. */
 const IN_FORCE_MS = 1000;
-
-interface Product {
-  readonly child: ResultPromise;
-  output(): string;
-}
-
-/** Starts `node --import tsx bin/bastion.ts <command>` and waits until it says it is running. */
-async function startProduct(command: 'start' | 'server' | 'gateway', env: Record<string, string>): Promise<Product> {
-  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', command], {
-    // Info level: the gateway workers' log lines (with their pids) show which worker took what.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'info', ...env },
-    extendEnv: false, reject: false, all: true, timeout: 300_000,
-  });
-  let out = '';
-  child.all!.on('data', (d: Buffer) => { out += d.toString(); if (process.env.LIVE_LOG) process.stderr.write(d); });
-  for (let i = 0; i < 2400 && !out.includes('Bastion is running'); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(out.includes('Bastion is running'), `bastion ${command} did not start:\n${out.slice(0, 3000)}`);
-  return { child, output: () => out };
-}
-
-async function stopProduct(p: Product | undefined): Promise<void> {
-  if (!p) return;
-  p.child.kill('SIGTERM');
-  const r = await p.child;
-  assert.equal(r.exitCode, 0, p.output().slice(-2000));
-}
+/** Info level: the gateway workers' log lines (with their pids) show which worker took what. */
+const LOUD = { logLevel: 'info', echoVar: 'LIVE_LOG' };
 
 interface ExecResult { stdout: string; stderr: string; code: number | null }
 
@@ -223,7 +196,7 @@ describe('command filters in the shipped topologies', { skip }, () => {
     const product = await startProduct('start', {
       BASTION_DATA_DIR: makeTempDir('bastion-live-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
       BASTION_GATEWAY_WORKERS: String(WORKERS), BASTION_ADMIN_PASSWORD: ADMIN_PW,
-    });
+    }, LOUD);
     try {
       const api = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
       await filterLifecycle({ api, sshPort, account: sshd.username, gatewayLog: product.output, ids: await populate(api, sshd) });
@@ -243,8 +216,8 @@ describe('command filters in the shipped topologies', { skip }, () => {
         DATABASE_URL: pg.url, SECRET_KEY: 'live-filters-secret-key-0123456789abcdef', BASTION_ADMIN_PASSWORD: ADMIN_PW,
         BASTION_DATA_DIR: makeTempDir('bastion-live-pg-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
       };
-      server = await startProduct('server', shared);
-      gateway = await startProduct('gateway', { ...shared, BASTION_GATEWAY_WORKERS: String(WORKERS) });
+      server = await startProduct('server', shared, LOUD);
+      gateway = await startProduct('gateway', { ...shared, BASTION_GATEWAY_WORKERS: String(WORKERS) }, LOUD);
       const api = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
       const gatewayLog = gateway.output;
       await filterLifecycle({ api, sshPort, account: sshd.username, gatewayLog, ids: await populate(api, sshd) });

@@ -1,0 +1,44 @@
+// The product as users run it: `node --import tsx bin/bastion.ts <command>` as its own process
+// (with its gateway workers, when the command starts them), on loopback, started from the
+// environment alone, the way an operator starts it. For suites that test the shipped topology.
+import assert from 'node:assert/strict';
+import { execa, type ResultPromise } from 'execa';
+
+export interface Product {
+  readonly child: ResultPromise;
+  /** Everything the process (and its workers) printed so far. */
+  output(): string;
+}
+
+export interface ProductOptions {
+  /** BASTION_LOG_LEVEL (default warn); info shows which gateway worker took what. */
+  logLevel?: string;
+  /** Echo the process's output on stderr when this environment variable is set (for debugging). */
+  echoVar?: string;
+  timeoutMs?: number;
+}
+
+/** Starts the command with only PATH, HOME and `env` (plus loopback binding) and waits until it says it is running. */
+export async function startProduct(command: 'start' | 'server' | 'gateway', env: Record<string, string>, opts: ProductOptions = {}): Promise<Product> {
+  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', command], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: opts.logLevel ?? 'warn', ...env },
+    extendEnv: false, reject: false, all: true, timeout: opts.timeoutMs ?? 300_000,
+  });
+  let out = '';
+  const echo = opts.echoVar ? process.env[opts.echoVar] : undefined;
+  child.all!.on('data', (d: Buffer) => { out += d.toString(); if (echo) process.stderr.write(d); });
+  for (let i = 0; i < 2400 && !out.includes('Bastion is running'); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(out.includes('Bastion is running'), `bastion ${command} did not start:\n${out.slice(0, 3000)}`);
+  return { child, output: () => out };
+}
+
+/** SIGTERM, and the process must exit cleanly (status 0): a crash on the way out is a failure. */
+export async function stopProduct(p: Product | undefined): Promise<void> {
+  if (!p) return;
+  p.child.kill('SIGTERM');
+  const r = await p.child;
+  assert.equal(r.exitCode, 0, p.output().slice(-2000));
+}
