@@ -78,6 +78,31 @@ test('patterns RE2 cannot express are refused with the reason', () => {
   assert.equal(checkPattern('commands', 'rm -rf, (weird) [name]'), null);
 });
 
+const TOO_COSTLY = /^the pattern is too costly to match: its automaton is too large/;
+
+test('a regex whose automaton outgrows RE2\'s DFA cache (it would fall back to the slow NFA) is refused, however it is written', () => {
+  assert.match(checkPattern('regex', 'a[ab;]{200}[ab]{5}$') ?? '', TOO_COSTLY);
+  assert.match(checkPattern('regex', 'a[ab;]{12}[ab]{5}$') ?? '', TOO_COSTLY);
+  assert.match(checkPattern('regex', '.*x.{20}$') ?? '', TOO_COSTLY);
+  // The same blow-up without a counted repetition: the bound is the automaton, not the `{n}` in the text.
+  assert.match(checkPattern('regex', `a${'[ab;]'.repeat(20)}$`) ?? '', TOO_COSTLY);
+  assert.throws(() => compileFilter({ kind: 'regex', pattern: 'a[ab;]{200}[ab]{5}$' }), /automaton too large/);
+  // Large but deterministic repetitions and the usual admin regexes stay accepted.
+  for (const pattern of ['a[ab;]{5}[ab]{5}$', 'a{1000}', '[^x]{999}x', '^(a+)+$', '(\\w+\\s*)+;\\s*rm', '[^\\n]*(sudo\\s+){3,}', '(?i)drop\\s+(table|database)']) {
+    assert.equal(checkPattern('regex', pattern), null, pattern);
+  }
+});
+
+test('a 200-entry command list (as long as a pattern may be) is accepted and matches each entry', () => {
+  const entries = Array.from({ length: 200 }, (_, i) => `c${i}`);
+  const pattern = entries.join('\n');
+  assert.equal(checkPattern('commands', pattern), null);
+  const re = compileFilter({ kind: 'commands', pattern });
+  assert.equal(re.test('sudo -u x /usr/bin/c199 now'), true);
+  assert.equal(re.test('echo c200; c20x'), false);
+  assert.equal(checkPattern('commands', 'rm -rf, mkfs, dd, shutdown, reboot, halt, poweroff, init 0, iptables -F, chmod -R 777, userdel, crontab -r'), null);
+});
+
 let b: Bastion;
 let admin: ApiClient;
 before(async () => {
@@ -98,6 +123,23 @@ test('the API refuses a lookaround or backreference pattern at creation and upda
   assert.equal(patched.status, 400);
   assert.match(patched.body.error.message, /^backreferences/);
   assert.equal((await admin.get(`/command-filters/${ok.body.id}`)).body.pattern, '^rm ', 'the refused change was not saved');
+  const costly = await admin.post('/command-filters', { name: 'costly', kind: 'regex', pattern: 'a[ab;]{200}[ab]{5}$' });
+  assert.equal(costly.status, 400);
+  assert.equal(costly.body.error.details.field, 'pattern');
+  assert.match(costly.body.error.message, TOO_COSTLY);
+  const patchedCostly = await admin.patch(`/command-filters/${ok.body.id}`, { pattern: '.*x.{20}$' });
+  assert.equal(patchedCostly.status, 400);
+  assert.match(patchedCostly.body.error.message, TOO_COSTLY);
+});
+
+test('a stored filter whose automaton is now too large fails closed: a deny filter denies every line in its scope', async () => {
+  const f = factories(b.services);
+  const u = await f.user();
+  const a = await f.asset();
+  const row = await b.services.commandFilters.create(SYSTEM_ACTOR, { name: 'legacy-costly', kind: 'regex', pattern: 'placeholder', action: 'deny', users: [u.id] });
+  await b.services.ds.query(`UPDATE command_filter SET pattern = 'a[ab;]{200}[ab]{5}$' WHERE id = '${row.id}'`);
+  b.services.changes.emit('commandFilters');
+  assert.deepEqual(await b.services.commandFilters.check({ userId: u.id, assetId: a.id, systemUserId: null }, 'ls'), { action: 'deny', filter: { id: row.id, name: 'legacy-costly' } });
 });
 
 test('a stored filter RE2 cannot compile fails closed: a deny filter then denies every line in its scope', async () => {

@@ -5,6 +5,10 @@
 // `sudo -u x env -i time …` line; RE2 decides a 100 KiB line in well under 5 ms
 // (`npm run bench -- filters`). The price: RE2 has no backreferences and no lookaround, so a
 // regex filter using them is refused when it is created or changed (checkPattern).
+// RE2 stays fast only while its lazy DFA fits its cache: a pattern whose automaton outgrows it
+// (e.g. `a[ab;]{200}[ab]{5}$`) falls back to the NFA, linear but ~1 s per 100 KiB. So every
+// pattern's whole automaton is built once at compile time (dfaFits) and refused if it does not
+// fit: a pattern that is accepted is then matched by the DFA alone, whatever the line holds.
 import { RE2JS } from 're2js';
 import type { CommandFilter } from '../db/entities/index.ts';
 
@@ -25,6 +29,67 @@ const SP = `[${SPACE_CHARS}]`;
 const NSP = `[^${SPACE_CHARS}]`;
 /** Line terminators after which JavaScript's multiline `^` matches; RE2's `^` knows only `\n`. */
 const LINE_START_CHARS = String.raw`\r\x{2028}\x{2029}`;
+
+/**
+ * re2js's lazy DFA cache (its default, bytes, counted as re2js counts them). A pattern whose
+ * whole DFA fits is never matched by the NFA; the bound is the engine's own, so it predicts
+ * the cost exactly rather than guessing it from the pattern's text (`{n}` bounds, its size).
+ */
+const DFA_MEMORY = 8 * 1024 * 1024;
+
+/** The parts of re2js's (unexported) DFA that dfaFits drives; checked at run time, see dfaFits. */
+interface LazyDfaState { next: Array<LazyDfaState | null> | null }
+interface LazyDfa {
+  prog: { start: number };
+  memBudget: number;
+  classBounds: Int32Array;
+  runeClass(r: number): number;
+  makeState(pcs: number[], flag: number, ids: number[]): LazyDfaState | null;
+  step(s: LazyDfaState, cls: number, rune: number, anchor: number): LazyDfaState | null;
+}
+
+/** Thrown by compileFilter for a pattern whose automaton outgrows RE2's DFA cache. */
+export class PatternTooCostly extends Error {}
+
+/**
+ * Whether the whole DFA of a compiled pattern (unanchored search, as `test` runs it) fits the
+ * lazy DFA's cache: every state reachable from the four start contexts (text start, line
+ * start, after a word character, other) on one rune of each class re2js distinguishes (split
+ * further by word/non-word and newline, which the DFA also tells apart). Building it stops as
+ * soon as it outgrows the cache, so this costs at most what one worst line would.
+ */
+function dfaFits(re: RE2JS): boolean {
+  const probe = (re as unknown as { re2Input: { dfa: LazyDfa } }).re2Input.dfa;
+  const Dfa = probe.constructor as new (prog: LazyDfa['prog'], maxMem: number) => LazyDfa;
+  // re2js internals: if a new version renames them, refuse every pattern (fail closed) rather than guess.
+  if (typeof probe.makeState !== 'function' || typeof probe.step !== 'function' || !(probe.classBounds instanceof Int32Array)) return false;
+  const unlimited = 2 ** 30;
+  const dfa = new Dfa(probe.prog, unlimited);
+  const runes: Array<[number, number]> = [];
+  const kinds = new Set<string>();
+  for (let r = 0; r <= 0xff; r++) {
+    const key = `${dfa.runeClass(r)} ${/\w/.test(String.fromCharCode(r))} ${r === 10}`;
+    if (!kinds.has(key)) { kinds.add(key); runes.push([dfa.runeClass(r), r]); }
+  }
+  for (const r of dfa.classBounds) if (r > 0xff && r <= 0x10ffff) runes.push([dfa.runeClass(r), r]);
+  // Start contexts: text and line start (EMPTY_BEGIN_TEXT | EMPTY_BEGIN_LINE), line start, after a word rune (FLAG_LAST_WORD), none.
+  const seen = new Set<LazyDfaState>();
+  const todo: LazyDfaState[] = [];
+  const visit = (s: LazyDfaState | null): boolean => {
+    if (s === null) return false;
+    if (!seen.has(s)) { seen.add(s); todo.push(s); }
+    return unlimited - dfa.memBudget <= DFA_MEMORY;
+  };
+  for (const flag of [5, 1, 512, 0]) if (!visit(dfa.makeState([dfa.prog.start], flag, []))) return false;
+  for (let s = todo.pop(); s !== undefined; s = todo.pop()) {
+    for (const [cls, rune] of runes) {
+      // A class may hold runes the DFA still tells apart (word or not, newline): step each afresh.
+      if (s.next) s.next[cls] = null;
+      if (!visit(dfa.step(s, cls, rune, 0))) return false;
+    }
+  }
+  return true;
+}
 
 const NEVER: CommandMatcher = { test: () => false };
 
@@ -56,12 +121,14 @@ export function commandListSource(pattern: string): string | null {
 /**
  * A matcher for one filter. `commands`: see commandListSource. `regex`: the admin's pattern in
  * RE2 syntax, multiline (`^`/`$` also at line breaks, as the JavaScript `m` flag did).
- * Throws RE2's syntax error for a pattern it cannot compile; checkPattern explains it.
+ * Throws RE2's syntax error for a pattern it cannot compile, PatternTooCostly for one it could
+ * not match in time (dfaFits); checkPattern explains both.
  */
 export function compileFilter(f: Pick<CommandFilter, 'kind' | 'pattern'>): CommandMatcher {
   const source = f.kind === 'regex' ? f.pattern : commandListSource(f.pattern);
   if (source === null) return NEVER;
   const re = RE2JS.compile(source, RE2JS.MULTILINE);
+  if (!dfaFits(re)) throw new PatternTooCostly('automaton too large');
   return { test: (line) => re.test(line) };
 }
 
@@ -84,6 +151,9 @@ export function checkPattern(kind: CommandFilter['kind'], pattern: string): stri
     compileFilter({ kind, pattern });
     return null;
   } catch (e) {
+    if (e instanceof PatternTooCostly) {
+      return 'the pattern is too costly to match: its automaton is too large (typically large counted repetitions such as {50} of overlapping classes after an unanchored start); use a shorter repeat or anchor it';
+    }
     return explain(pattern, (e as Error).message);
   }
 }
