@@ -42,6 +42,7 @@ interface LazyDfaState { next: Array<LazyDfaState | null> | null }
 interface LazyDfa {
   prog: { start: number };
   memBudget: number;
+  numClasses: number;
   classBounds: Int32Array;
   runeClass(r: number): number;
   makeState(pcs: number[], flag: number, ids: number[]): LazyDfaState | null;
@@ -55,11 +56,13 @@ export class PatternTooCostly extends Error {}
  * Whether the whole DFA of a compiled pattern (unanchored search, as `test` runs it) fits the
  * lazy DFA's cache: every state reachable from the four start contexts (text start, line
  * start, after a word character, other) on one rune of each class re2js distinguishes (split
- * further by word/non-word and newline, which the DFA also tells apart). Building it stops as
- * soon as it outgrows the cache, so this costs at most what one worst line would.
+ * further by word/non-word and newline, which the DFA also tells apart), and end of text.
+ * Building it stops as soon as it outgrows the cache, so this costs at most what one worst line
+ * would.
  */
 function dfaFits(re: RE2JS): boolean {
-  const probe = (re as unknown as { re2Input: { dfa: LazyDfa } }).re2Input.dfa;
+  const engine = (re as unknown as { re2Input: { dfa: LazyDfa; lazyDFA: LazyDfa | null } }).re2Input;
+  const probe = engine.dfa;
   const Dfa = probe.constructor as new (prog: LazyDfa['prog'], maxMem: number) => LazyDfa;
   // re2js internals: if a new version renames them, refuse every pattern (fail closed) rather than guess.
   if (typeof probe.makeState !== 'function' || typeof probe.step !== 'function' || !(probe.classBounds instanceof Int32Array)) return false;
@@ -87,7 +90,11 @@ function dfaFits(re: RE2JS): boolean {
       if (s.next) s.next[cls] = null;
       if (!visit(dfa.step(s, cls, rune, 0))) return false;
     }
+    if (!visit(dfa.step(s, dfa.numClasses, -1, 0))) return false; // end of text
   }
+  // The automaton just built is the one matching will use: no line pays for building it (a cold
+  // one cost up to ~140 ms on the first 100 KiB line). Its budget is unlimited but it is complete.
+  engine.lazyDFA = dfa;
   return true;
 }
 
