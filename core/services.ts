@@ -129,7 +129,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       authentication: new AuthenticationService(ds, vault, new LoginThrottle(ds, {
         threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,
         slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
-      })),
+      }), sessions.journal),
       totp: new TotpEnrolmentService(ds, vault),
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
@@ -142,7 +142,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       confirmations: new CommandConfirmations(ds, bus),
       retention,
       dashboard: new DashboardService(ds, retention),
-      fileTransfers: new FileTransferService(ds),
+      fileTransfers: new FileTransferService(ds, sessions.journal),
       close: async () => {
         stopSweep();
         await pgBus?.close();

@@ -80,6 +80,14 @@ export class ConnectionAuth {
       if (isDatabaseUnavailable(err)) {
         // Not "Permission denied": the operator is told what is wrong (issue 12 item 10).
         this.log.warn({ err: { message: (err as Error).message } }, 'authentication impossible: the database does not answer');
+        // An attempt (not a `none` probe or a key query) keeps its LoginLog row in the journal.
+        if (ctx.method === 'password' || ctx.method === 'keyboard-interactive' || (ctx.method === 'publickey' && ctx.signature)) {
+          try {
+            this.services.authentication.unavailable(parseLoginTarget(ctx.username)?.username ?? ctx.username, this.#ctx, ctx.method);
+          } catch (journalErr) {
+            this.log.error({ err: journalErr }, 'the login-log row could not be journaled');
+          }
+        }
         this.onDatabaseUnavailable();
         safe(() => ctx.reject([]));
         return;

@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import { startBastion, ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { loggedIn } from './helpers/api.ts';
 import { startPostgres } from './helpers/postgres.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
 import { factories } from './helpers/factories.ts';
 import { startSshd, sshdUnavailable } from './helpers/sshd.ts';
 import { execa } from 'execa';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, openShell, ssh2Login } from './gatewayFixture.ts';
-import { CommandEntity, SessionEntity } from '../core/db/entities/index.ts';
+import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity } from '../core/db/entities/index.ts';
+import type { SFTPWrapper } from 'ssh2';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -156,5 +157,72 @@ test('session ends and commands during a PostgreSQL outage are journaled on disk
     await Promise.race([b.stop(), sleep(10_000)]);
     await sshd.stop();
     await started.stop();
+  }
+});
+
+test('a login attempt and an SFTP upload during a PostgreSQL outage are journaled and written exactly once when it is back', { skip: sshdUnavailable() }, async (t) => {
+  const started = await startPostgres();
+  if ('skip' in started) { t.skip(started.skip); return; }
+  const sshd = await startSshd();
+  const b = await startBastion({ gateway: true, http: false, env: { DATABASE_URL: started.url, SECRET_KEY: 'outage-test-secret-key-0123456789abcdef', BASTION_SESSION_HEARTBEAT_SECONDS: '1' } });
+  const remote = makeTempDir('bastion-outage-remote-');
+  await execa('chown', [sshd.username, remote]);
+  try {
+    const f = factories(b.services);
+    const op = await f.user({ username: 'journal2', password: 'Brisk-river-pass-8' });
+    const asset = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+    const su = await f.systemUser({ username: sshd.username, password: sshd.password });
+    await f.permission({ users: [op.id], assets: [asset.id], systemUsers: [su.id], actions: ['connect', 'upload'] });
+    const client = await ssh2Login(b.sshPort, { username: 'journal2@web01', password: 'Brisk-river-pass-8' });
+    try {
+      // The SFTP session is open (its row written) before the database goes away.
+      const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, x) => (err ? reject(err) : resolve(x))));
+      await new Promise<void>((resolve, reject) => sftp.readdir(remote, (err) => (err ? reject(err) : resolve())));
+      await eventually(() => b.services.ds.getRepository(SessionEntity).findBy({ userId: op.id }), (r) => r.length === 1);
+      await b.services.ds.query('CHECKPOINT');
+      await started.pause();
+      const uploaded = join(remote, 'during-outage.txt');
+      await new Promise<void>((resolve, reject) => sftp.writeFile(uploaded, 'written while the database was down\n', (err) => (err ? reject(err) : resolve())));
+      assert.equal(readFileSync(uploaded, 'utf8'), 'written while the database was down\n');
+      const login = await execa('sshpass', ['-p', 'Brisk-river-pass-8', 'ssh', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=INFO',
+        '-o', 'PreferredAuthentications=password', '-o', 'NumberOfPasswordPrompts=1', '-p', String(b.sshPort), 'journal2@127.0.0.1', 'true'], { reject: false, timeout: 30_000 });
+      assert.match(String(login.stderr), /the bastion cannot reach its database; try again shortly/);
+      // Both rows wait on disk, in the data dir's journal.
+      const dir = join(b.dataDir, 'journal');
+      const journaled = () => (existsSync(dir) ? readdirSync(dir).map((n) => readFileSync(join(dir, n), 'utf8')).join('') : '');
+      const onDisk = await eventually(async () => journaled(), (text) => text.includes('"table":"file_transfer"') && text.includes('"table":"login_log"'));
+      assert.match(onDisk, /during-outage\.txt/);
+      assert.match(onDisk, /"reason":"database_unavailable"/);
+      // Kept aside to replay the very same entries a second time below.
+      const copy = onDisk;
+      await started.resume();
+      await eventually(async () => b.services.sessions.journal.pending, (n) => n === 0, 20_000);
+      const transfers = () => b.services.ds.getRepository(FileTransferEntity).findBy({ userId: op.id, path: uploaded });
+      const logins = () => b.services.ds.getRepository(LoginLogEntity).findBy({ username: 'journal2', reason: 'database_unavailable' });
+      const [tr] = await transfers();
+      assert.equal((await transfers()).length, 1);
+      assert.equal(tr!.operation, 'upload');
+      assert.equal(tr!.ok, true);
+      assert.equal(tr!.size, 'written while the database was down\n'.length);
+      const [ll] = await logins();
+      assert.equal((await logins()).length, 1);
+      assert.equal(ll!.channel, 'ssh');
+      assert.equal(ll!.ok, false);
+      assert.equal(ll!.method, 'password');
+      // Replayed again (as after a crash between the insert and the journal rewrite): no duplicate.
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, '999999-replayed-twice.jsonl'), copy);
+      await b.services.sessions.journal.replayOrphans();
+      assert.equal(existsSync(join(dir, '999999-replayed-twice.jsonl')), false);
+      assert.equal((await transfers()).length, 1);
+      assert.equal((await logins()).length, 1);
+    } finally {
+      client.end();
+    }
+  } finally {
+    await Promise.race([b.stop(), sleep(10_000)]);
+    await sshd.stop();
+    await started.stop();
+    await cleanup();
   }
 });

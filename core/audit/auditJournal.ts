@@ -12,7 +12,12 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../dataDir.ts';
 /** One journaled write; `apply` must be idempotent (a crash may replay an entry twice). */
 export type JournalEntry =
   | { t: 'session.end'; id: string; at: number; fields: Record<string, unknown> }
-  | { t: 'commands'; rows: Record<string, unknown>[] };
+  | { t: 'commands'; rows: Record<string, unknown>[] }
+  /** Rows of an append-only audit table (each with its own id: a replay skips what is there). */
+  | { t: 'rows'; table: JournaledTable; rows: Record<string, unknown>[] };
+
+/** Append-only audit tables whose rows may wait in the journal besides session ends and commands. */
+export type JournaledTable = 'login_log' | 'file_transfer';
 
 const RETRY_MS = 1000;
 

@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { newId } from '../ids.ts';
+import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
+import type { AuditJournal } from './auditJournal.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { FileTransferEntity, type FileTransfer, type Session } from '../db/entities/index.ts';
 
@@ -15,15 +17,23 @@ export interface FileTransferQuery extends ListQuery {
 
 /** Uploads, downloads, deletes and renames through the gateway, allowed or refused. */
 export class FileTransferService {
-  constructor(private readonly ds: DataSource) {}
+  /** `journal` keeps the rows the database cannot take during an outage (issue 12 item 10). */
+  constructor(private readonly ds: DataSource, private readonly journal?: AuditJournal) {}
 
   async record(session: Pick<Session, 'id' | 'userId' | 'username' | 'assetId' | 'assetName' | 'systemUsername'>, entry: { operation: FileTransfer['operation']; path: string; targetPath?: string | null; size?: number; ok: boolean; message?: string }): Promise<void> {
-    await this.ds.getRepository(FileTransferEntity).insert({
+    const row: FileTransfer = {
       id: newId(), sessionId: session.id, userId: session.userId, username: session.username, assetId: session.assetId,
       assetName: session.assetName, systemUsername: session.systemUsername, operation: entry.operation,
       path: entry.path.slice(0, 4096), targetPath: entry.targetPath?.slice(0, 4096) ?? null, size: entry.size ?? 0,
       ok: entry.ok, message: (entry.message ?? '').slice(0, 1000), createdAt: new Date(),
-    });
+    };
+    try {
+      await this.ds.getRepository(FileTransferEntity).insert(row);
+    } catch (err) {
+      if (!this.journal || !isDatabaseUnavailable(err)) throw err;
+      // Kept on disk with its id and time, written once when the database is back.
+      this.journal.append({ t: 'rows', table: 'file_transfer', rows: [row as unknown as Record<string, unknown>] });
+    }
   }
 
   list(q: FileTransferQuery): Promise<Page<FileTransfer>> {

@@ -9,7 +9,7 @@ import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.
 import { RecordingSegments } from './recordingSegments.ts';
 import { AuditJournal, type JournalEntry } from './auditJournal.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
-import { CommandEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
+import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
 
 /** What a gateway channel knows when a session starts; the rest of the row is set by the service. */
 export type SessionStart = Pick<Session, 'userId' | 'username' | 'assetId' | 'assetName' | 'systemUserId' | 'systemUsername' | 'kind' | 'clientAddress'>;
@@ -90,14 +90,16 @@ export class SessionService {
       await this.ds.getRepository(SessionEntity).update({ id: e.id }, { ...e.fields, endedAt: new Date(e.at) } as never);
       return;
     }
-    const rows = e.rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt as string) }) as CommandRecord);
+    const entity = e.t === 'commands' ? CommandEntity : e.table === 'login_log' ? LoginLogEntity : FileTransferEntity;
+    const rows = e.rows.map((r) => ({ ...r, id: String(r.id), createdAt: new Date(r.createdAt as string) }));
+    const repo = this.ds.getRepository<{ id: string }>(entity);
     try {
-      await this.ds.getRepository(CommandEntity).insert(rows);
+      await repo.insert(rows as never);
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw err;
       // Replayed twice (a crash after the insert): keep the rows that are not there yet.
       for (const row of rows) {
-        if (!(await this.ds.getRepository(CommandEntity).existsBy({ id: row.id }))) await this.ds.getRepository(CommandEntity).insert(row);
+        if (!(await repo.existsBy({ id: row.id }))) await repo.insert(row as never);
       }
     }
   }

@@ -8,6 +8,8 @@ import { totpStep } from './totp.ts';
 import type { LockedPair, LoginThrottle } from './loginThrottle.ts';
 import type { Actor } from '../actor.ts';
 import { writeOperation } from '../audit/operationLog.ts';
+import type { AuditJournal } from '../audit/auditJournal.ts';
+import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 
 export interface LoginContext {
   clientAddress: string;
@@ -32,7 +34,8 @@ export type FactorResult = { ok: true; user: User } | { ok: false; failure: Logi
 
 /** Login decisions shared by the web and the SSH gateway: one throttle, one log. */
 export class AuthenticationService {
-  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle) {}
+  /** `journal` keeps the login-log rows the database cannot take during an outage (issue 12 item 10). */
+  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle, private readonly journal?: AuditJournal) {}
 
   /** Why this user may not log in now, or null (an admin's lock is `locked`). */
   refusal(user: User, now = new Date()): LoginFailure | null {
@@ -153,8 +156,26 @@ export class AuthenticationService {
 
   /** Writes the LoginLog row of a refused attempt (counting happened in the throttle already). */
   async fail(username: string, user: User | null, ctx: LoginContext, method: string, failure: LoginFailure): Promise<FactorResult & { ok: false }> {
-    await this.ds.getRepository(LoginLogEntity).insert(logRow(username, user?.id ?? null, ctx, method, false, failure));
+    await this.#logOrJournal(logRow(username, user?.id ?? null, ctx, method, false, failure));
     return { ok: false, failure, message: LOGIN_MESSAGES[failure] };
+  }
+
+  /**
+   * An attempt refused because the database does not answer: its LoginLog row (reason
+   * `database_unavailable`, user unknown since it could not be looked up) goes to the journal
+   * and is written when the database is back. Never throws: the caller is already refusing.
+   */
+  unavailable(username: string, ctx: LoginContext, method: string): void {
+    this.journal?.append({ t: 'rows', table: 'login_log', rows: [logRow(username, null, ctx, method, false, 'database_unavailable') as unknown as Record<string, unknown>] });
+  }
+
+  async #logOrJournal(row: LoginLog): Promise<void> {
+    try {
+      await this.ds.getRepository(LoginLogEntity).insert(row);
+    } catch (err) {
+      if (!this.journal || !isDatabaseUnavailable(err)) throw err;
+      this.journal.append({ t: 'rows', table: 'login_log', rows: [row as unknown as Record<string, unknown>] });
+    }
   }
 }
 
