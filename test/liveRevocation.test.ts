@@ -1,6 +1,7 @@
 // Every live privilege is re-checked when it changes (rule 11): disabling, locking, a role
 // change, a password reset and a deleted token end live SSH sessions, live-view websockets
-// and API tokens at once; tokens do not come back when a disabled user is enabled again.
+// and API tokens at once; tokens do not come back when a disabled user is enabled again, are
+// refused while an admin's lock holds, and die with the user's own password change.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -129,6 +130,26 @@ describe('API tokens', () => {
     const u = await userWithToken();
     await b.services.users.resetPassword({ ...SYSTEM_ACTOR, username: 'cli' }, u.username);
     assert.equal((await me(u.token)).status, 401);
+  });
+
+  test("are dead after the user's own password change, and the other web sessions end", async () => {
+    const u = await userWithToken();
+    const here = await loggedIn(b.baseUrl, u.username, u.password);
+    const elsewhere = await loggedIn(b.baseUrl, u.username, u.password);
+    assert.equal((await me(u.token)).status, 200);
+    assert.equal((await here.post('/auth/password', { oldPassword: u.password, newPassword: `${u.password}-changed` })).status, 204);
+    assert.equal((await me(u.token)).status, 401);
+    assert.equal((await elsewhere.get('/me')).status, 401);
+    assert.equal((await here.get('/me')).status, 200);
+  });
+
+  test("are refused while an admin's lock holds, and work again once it is lifted", async () => {
+    const u = await userWithToken();
+    assert.equal((await me(u.token)).status, 200);
+    assert.equal((await admin.post(`/users/${u.id}/lock`)).status, 200);
+    assert.equal((await me(u.token)).status, 401);
+    assert.equal((await admin.post(`/users/${u.id}/unlock`)).status, 200);
+    assert.equal((await me(u.token)).status, 200);
   });
 
   test('do not come back when a disabled user is enabled again', async () => {

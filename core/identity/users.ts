@@ -174,7 +174,11 @@ export class UserService {
     return oneTime;
   }
 
-  /** The user's own change: needs the current password; ends every other web session. */
+  /**
+   * The user's own change: needs the current password; ends every other web session and
+   * revokes every API token, as an admin reset does — a password is changed when it may be
+   * known to someone else, who may have minted a token with it (issue 12 item 4).
+   */
   async changeOwnPassword(actor: Actor, userId: string, oldPassword: string, newPassword: string, keepSessionId?: string): Promise<void> {
     const user = await this.get(userId);
     if (!(await verifyPassword(user.passwordHash, oldPassword))) throw new ValidationError('current password is wrong', { field: 'oldPassword' });
@@ -186,6 +190,7 @@ export class UserService {
       const qb = em.getRepository(AuthSessionEntity).createQueryBuilder().delete().where('user_id = :userId', { userId });
       if (keepSessionId) qb.andWhere('id <> :keep', { keep: keepSessionId });
       await qb.execute();
+      await em.getRepository(ApiTokenEntity).delete({ userId });
       await writeOperation(em, actor, { action: 'change_password', resourceType: 'user', resourceId: userId, resourceName: user.username });
     });
   }

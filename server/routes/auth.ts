@@ -54,7 +54,7 @@ export const authRoutes: AnyRoute[] = [
     },
   }),
   route({
-    method: 'post', path: '/auth/password', tag: 'auth', access: 'self', duringPasswordChange: true, summary: 'Change your own password (ends your other sessions)', status: 204,
+    method: 'post', path: '/auth/password', tag: 'auth', access: 'self', duringPasswordChange: true, summary: 'Change your own password (ends your other web sessions and revokes your API tokens)', status: 204,
     body: passwordBody,
     handler: async ({ body, auth, actor, services }) => {
       // The current password is a guess like a login's: throttled, counted and logged.
