@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBastion, ADMIN_PASSWORD } from './helpers/bastion.ts';
-import { loggedIn } from './helpers/api.ts';
+import { ApiClient, loggedIn } from './helpers/api.ts';
 import { startPostgres } from './helpers/postgres.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
@@ -224,5 +224,30 @@ test('a login attempt and an SFTP upload during a PostgreSQL outage are journale
     await sshd.stop();
     await started.stop();
     await cleanup();
+  }
+});
+
+test('a web login refused during a PostgreSQL outage keeps its login-log row in the journal, written once when it is back', async (t) => {
+  const started = await startPostgres();
+  if ('skip' in started) { t.skip(started.skip); return; }
+  const b = await startBastion({ env: { DATABASE_URL: started.url, SECRET_KEY: 'outage-test-secret-key-0123456789abcdef' } });
+  try {
+    await factories(b.services).user({ username: 'weblogin', password: 'Calm-harbour-pass-3' });
+    await b.services.ds.query('CHECKPOINT');
+    await started.pause();
+    const r = await new ApiClient(b.baseUrl).post('/auth/login', { username: 'weblogin', password: 'Calm-harbour-pass-3' });
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'database_unavailable');
+    assert.equal(b.services.sessions.journal.pending, 1);
+    await started.resume();
+    await eventually(async () => b.services.sessions.journal.pending, (n) => n === 0, 20_000);
+    const rows = await b.services.ds.getRepository(LoginLogEntity).findBy({ username: 'weblogin' });
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0]!.channel, 'web');
+    assert.equal(rows[0]!.reason, 'database_unavailable');
+    assert.equal(rows[0]!.ok, false);
+  } finally {
+    await Promise.race([b.stop(), sleep(10_000)]);
+    await started.stop();
   }
 });

@@ -8,6 +8,8 @@ import { SESSION_COOKIE } from '../middleware/authenticate.ts';
 import { isSecureRequest } from '../middleware/clientAddress.ts';
 import { presentUser } from '../presenters/identity.ts';
 import { route, type AnyRoute } from './define.ts';
+import { isDatabaseUnavailable } from '../../core/db/databaseFaults.ts';
+import type { Services } from '../../core/services.ts';
 
 const loginBody = z.object({
   username: z.string().min(1).max(128),
@@ -27,22 +29,13 @@ export const authRoutes: AnyRoute[] = [
     method: 'post', path: '/auth/login', tag: 'auth', access: 'public', summary: 'Log in with username, password and (when enrolled) a TOTP code; sets the session cookie',
     body: loginBody,
     handler: async ({ req, res, body, services, clientAddress }) => {
-      // The web edge of the one login state machine (core/identity/loginFlow.ts): each request
-      // runs it from the start with what the body carries.
-      const flow = new LoginFlow(services.authentication, services.users, body.username, { clientAddress, channel: 'web' });
-      const first = await flow.password(body.password);
-      if (!first.ok) throw refusal(first);
-      if (first.next === 'totp') {
-        if (!body.totp) throw new UnauthenticatedError('enter the one-time code from your authenticator app', { reason: 'totp_required', field: 'totp' });
-        const second = await flow.totp(body.totp);
-        if (!second.ok) throw refusal(second, 'totp');
+      try {
+        return await login(req, res, body, services, clientAddress);
+      } catch (err) {
+        // Refused for a database outage (503): the attempt's LoginLog row waits in the journal.
+        if (isDatabaseUnavailable(err)) services.authentication.unavailable(body.username, { clientAddress, channel: 'web' }, 'password');
+        throw err;
       }
-      // A forced change is done in the app, with a session that can do nothing else.
-      const user = await flow.complete({ deferPasswordChange: true });
-      const { token } = await services.webSessions.create(user, { clientAddress, userAgent: String(req.headers['user-agent'] ?? '') });
-      setSessionCookie(req, res, token, services.config.sessionTtlMinutes * 60, services.config.trustProxy);
-      const fresh = await services.users.get(user.id);
-      return { user: presentUser(fresh), mustChangePassword: fresh.mustChangePassword };
     },
   }),
   route({
@@ -68,6 +61,24 @@ export const authRoutes: AnyRoute[] = [
     },
   }),
 ];
+
+/** The web edge of the one login state machine (core/identity/loginFlow.ts): each request runs it from the start with what the body carries. */
+async function login(req: Request, res: Response, body: z.infer<typeof loginBody>, services: Services, clientAddress: string) {
+  const flow = new LoginFlow(services.authentication, services.users, body.username, { clientAddress, channel: 'web' });
+  const first = await flow.password(body.password);
+  if (!first.ok) throw refusal(first);
+  if (first.next === 'totp') {
+    if (!body.totp) throw new UnauthenticatedError('enter the one-time code from your authenticator app', { reason: 'totp_required', field: 'totp' });
+    const second = await flow.totp(body.totp);
+    if (!second.ok) throw refusal(second, 'totp');
+  }
+  // A forced change is done in the app, with a session that can do nothing else.
+  const user = await flow.complete({ deferPasswordChange: true });
+  const { token } = await services.webSessions.create(user, { clientAddress, userAgent: String(req.headers['user-agent'] ?? '') });
+  setSessionCookie(req, res, token, services.config.sessionTtlMinutes * 60, services.config.trustProxy);
+  const fresh = await services.users.get(user.id);
+  return { user: presentUser(fresh), mustChangePassword: fresh.mustChangePassword };
+}
 
 /** The flow's refusal as an HTTP error: 429 for the source's rate, else one 401 for every cause (rule 9). */
 function refusal(res: { failure: LoginFailure; message: string }, field?: 'totp'): DomainError {
