@@ -71,7 +71,13 @@ async function dragOnto(source: Locator, target: Locator): Promise<void> {
 async function save(): Promise<void> {
   const d = dialog();
   await d.getByRole('button', { name: 'Save' }).click();
-  await d.waitFor({ state: 'detached' });
+  try {
+    await d.waitFor({ state: 'detached' });
+  } catch (err) {
+    // Say what the dialog shows (a server error, a field message) rather than only that it stayed.
+    const shown = await d.innerText({ timeout: 1000 }).catch(() => '(gone)');
+    throw new Error(`the dialog did not close after Save; it shows:\n${shown}\n${(err as Error).message.split('\n')[0]}`);
+  }
 }
 
 /** Clicks "Delete" in the open confirmation and waits for it to close. */
