@@ -32,7 +32,8 @@ export class SessionRegistry {
     // process (a web server starting, another gateway) closes them as interrupted.
     this.#heartbeat = setInterval(() => void this.#beat(), this.services.config.sessionHeartbeatSeconds * 1000);
     this.#heartbeat.unref();
-    // A change made in this process is acted on at once; other processes' changes by the timer.
+    // A change made anywhere (this process, or another over the bus via the ChangeFeed) is acted on
+    // at once; the timer catches what no change announces: a permission's validTo or a user's expiry passing.
     this.#unsubscribe.push(this.services.changes.subscribe(() => this.#checkSoon()));
     // An admin's terminate (API, web) reaches whichever gateway process holds the session.
     this.#unsubscribe.push(this.services.bus.subscribe('session.terminate', (m) => {
