@@ -5,7 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { FileTransferEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
@@ -107,6 +107,26 @@ describe('real clients through the gateway', { skip }, () => {
     const get = await paramiko(alice, { op: 'get', remote: there('pm.bin'), local: here('pm-back.bin') });
     assert.equal(get.exitCode, 0, get.stderr);
     assert.equal(await sha256File(here('pm-back.bin')), bigSha);
+  });
+
+  test('paramiko: 64 MiB gets in a row never stall while answers wait for its window', async () => {
+    // A quiet machine's fast asset fills paramiko's window while earlier answers are still on their
+    // way; the proxy's wait for the window was lost (ssh2 re-assigns its drain callback) and the
+    // get hung at ~40 MiB, the second of three. Each get here must finish, byte-exact, well within 60 s.
+    const src = there('pm64.bin');
+    writeFileSync(src, randomBytes(64 * MiB));
+    await execa('chown', [w.sshd.username, src]);
+    const sha = await sha256File(src);
+    for (let i = 0; i < 3; i++) {
+      const local = here(`pm64-back-${i}.bin`);
+      const stalled = new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 60_000).unref());
+      const get = await Promise.race([paramiko(alice, { op: 'get', remote: src, local }), stalled]);
+      assert.notEqual(get, 'stalled', `get ${i} stalled at ${statSync(local, { throwIfNoEntry: false })?.size ?? 0} bytes`);
+      if (get === 'stalled') return;
+      assert.equal(get.exitCode, 0, get.stderr);
+      assert.equal(await sha256File(local), sha);
+      rmSync(local);
+    }
   });
 
   test('PuTTY: pscp and psftp upload and download 12 MiB, byte-exact, host key pinned', async () => {

@@ -223,9 +223,16 @@ export function outgoingBacklog(sftp: SFTPWrapper): number {
   return (internals(sftp)._buffer ?? []).reduce((n, b) => n + b.length, 0);
 }
 
+/** Callbacks waiting for the client's next window adjust, per SFTP channel. */
+const windowWaiters = new WeakMap<SFTPWrapper, (() => void)[]>();
+
 /**
- * Calls `fn` once, after the client next opens its window and ssh2 has sent what then fits
- * (ssh2 calls `_chunkcb` on the window adjust; it is wrapped, not replaced).
+ * Calls `fn` once, after the client next opens its window and ssh2 has sent what then fits.
+ * ssh2 calls `_chunkcb` on the window adjust, but it also assigns `_chunkcb = drainBuffer`
+ * again every time an answer finds the window empty — so a wrapper installed once is lost as
+ * soon as an answer still on its way is buffered, and the pump it would restart waits forever
+ * (a paramiko get of 64 MiB hung at ~40 MiB). `_chunkcb` is therefore made an accessor on this
+ * channel: whatever ssh2 assigns stays the inner callback, and the waiters run after it.
  */
 export function whenWindowOpens(sftp: SFTPWrapper, fn: () => void): void {
   const c = internals(sftp);
@@ -233,9 +240,23 @@ export function whenWindowOpens(sftp: SFTPWrapper, fn: () => void): void {
     queueMicrotask(fn);
     return;
   }
-  const drainFirst = c._chunkcb;
-  c._chunkcb = () => {
-    drainFirst?.call(sftp);
-    fn();
-  };
+  let waiters = windowWaiters.get(sftp);
+  if (!waiters) {
+    const list: (() => void)[] = [];
+    waiters = list;
+    windowWaiters.set(sftp, list);
+    let inner = c._chunkcb;
+    const run = (): void => {
+      const drain = inner;
+      if (drain) drain.call(sftp);
+      for (const w of list.splice(0)) w();
+    };
+    Object.defineProperty(c, '_chunkcb', {
+      configurable: true,
+      enumerable: true,
+      get: () => (inner || list.length > 0 ? run : undefined),
+      set: (v: (() => void) | undefined) => { inner = v; },
+    });
+  }
+  waiters.push(fn);
 }
