@@ -6,6 +6,7 @@ import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
+import { dbState as snapshotDb } from './helpers/dbState.ts';
 
 let b: Bastion;
 let admin: ApiClient;
@@ -33,19 +34,7 @@ const EXISTING_FOR: Record<string, keyof typeof existing> = {
 };
 after(async () => { await b.stop(); await cleanup(); });
 
-/** Every row of every table (not just how many): a malformed PATCH must not change a field either. */
-async function dbState(): Promise<string> {
-  const ds = b.services.ds;
-  const parts: string[] = [];
-  for (const meta of [...ds.entityMetadatas].sort((x, y) => x.tableName.localeCompare(y.tableName))) {
-    const rows = await ds.query(`SELECT * FROM "${meta.tableName}"`) as Record<string, unknown>[];
-    // Authenticating a request marks the web session as seen: that is not a change by the request.
-    const clean = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !/^(last_seen_at|last_used_at)$/.test(k))));
-    clean.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-    parts.push(`${meta.tableName}: ${JSON.stringify(clean)}`);
-  }
-  return parts.join('\n');
-}
+const dbState = (): Promise<string> => snapshotDb(b.services.ds);
 
 const UNKNOWN = '0b6f5e1e-3a2b-4c8d-9e0f-112233445566';
 const HUGE = 'x'.repeat(300_000);

@@ -19,6 +19,7 @@ import { factories } from './helpers/factories.ts';
 import { keygen } from './helpers/keys.ts';
 import { freePort } from './helpers/ports.ts';
 import { cleanup } from './helpers/tmp.ts';
+import { dbState as snapshotDb } from './helpers/dbState.ts';
 
 type Policy = 'public' | 'self' | 'audit' | 'manage';
 /**
@@ -257,18 +258,7 @@ function apiRoutes(express: Express): string[] {
 
 // ---- the state that a refused call must leave alone ----------------------------------------
 
-/** Every row of every table, except the columns authenticating a request touches by design. */
-async function dbState(): Promise<string> {
-  const ds = b.services.ds;
-  const parts: string[] = [];
-  for (const meta of [...ds.entityMetadatas].sort((x, y) => x.tableName.localeCompare(y.tableName))) {
-    const rows = await ds.query(`SELECT * FROM "${meta.tableName}"`) as Record<string, unknown>[];
-    const clean = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !/^(last_seen_at|last_used_at)$/.test(k))));
-    clean.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-    parts.push(`${meta.tableName}: ${JSON.stringify(clean)}`);
-  }
-  return parts.join('\n');
-}
+const dbState = (): Promise<string> => snapshotDb(b.services.ds);
 
 async function newCaller(caller: Exclude<Caller, Anonymous>): Promise<Me> {
   const password = `Matrix-pass-${++seq}-x`;
