@@ -4,8 +4,6 @@
 // refused while an admin's lock holds, and die with the user's own password change.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { SessionEntity, type Session } from '../core/db/entities/index.ts';
@@ -26,14 +24,7 @@ before(async () => {
   b = await startBastion();
   admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   f = factories(b.services);
-  const u = await f.user();
-  const a = await f.asset();
-  live = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1' });
-  const rel = `2026/01/01/${live.id}.cast`;
-  const file = path.join(b.services.sessions.recordingsDir, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, '{"version": 2, "width": 80, "height": 24, "timestamp": 1}\n[0.1, "o", "$ "]\n');
-  await b.services.sessions.setRecording(live.id, rel);
+  live = await f.liveSession(['{"version": 2, "width": 80, "height": 24, "timestamp": 1}', '[0.1, "o", "$ "]']);
 });
 after(async () => { await b.stop(); await cleanup(); });
 

@@ -1,7 +1,5 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
@@ -18,14 +16,7 @@ before(async () => {
   b = await startBastion();
   admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   f = factories(b.services);
-  const u = await f.user();
-  const a = await f.asset();
-  live = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1' });
-  const rel = `2026/01/01/${live.id}.cast`;
-  const file = path.join(b.services.sessions.recordingsDir, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, ['{"version": 2, "width": 100, "height": 30, "timestamp": 1}', '[0.1, "o", "deploy@web01:~$ "]', '[0.5, "o", "uptime\\r\\n 10:00 up 3 days\\r\\ndeploy@web01:~$ "]'].join('\n') + '\n');
-  await b.services.sessions.setRecording(live.id, rel);
+  live = await f.liveSession(['{"version": 2, "width": 100, "height": 30, "timestamp": 1}', '[0.1, "o", "deploy@web01:~$ "]', '[0.5, "o", "uptime\\r\\n 10:00 up 3 days\\r\\ndeploy@web01:~$ "]']);
 });
 after(async () => { await b.stop(); await cleanup(); });
 

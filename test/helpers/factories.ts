@@ -1,6 +1,8 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { SYSTEM_ACTOR } from '../../core/actor.ts';
 import type { Services } from '../../core/services.ts';
-import type { Action, Asset, Permission, SystemUser, User, UserGroup } from '../../core/db/entities/index.ts';
+import type { Action, Asset, Permission, Session, SystemUser, User, UserGroup } from '../../core/db/entities/index.ts';
 
 let seq = 0;
 const next = (p: string) => `${p}${++seq}`;
@@ -31,6 +33,18 @@ export function factories(s: Services) {
     },
     permission(o: Partial<{ name: string; users: string[]; userGroups: string[]; assets: string[]; nodes: string[]; systemUsers: string[]; actions: Action[]; validFrom: Date | null; validTo: Date | null; active: boolean }>): Promise<Permission> {
       return s.permissions.create(SYSTEM_ACTOR, { name: o.name ?? next('perm'), actions: o.actions ?? ['connect'], ...o });
+    },
+    /** A live shell session row of a new user on a new asset, whose recording holds these asciicast lines (header first). */
+    async liveSession(castLines: string[]): Promise<Session> {
+      const u = await this.user();
+      const a = await this.asset();
+      const live = await s.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1' });
+      const rel = `2026/01/01/${live.id}.cast`;
+      const file = path.join(s.sessions.recordingsDir, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, castLines.join('\n') + '\n');
+      await s.sessions.setRecording(live.id, rel);
+      return live;
     },
   };
 }
