@@ -5,17 +5,15 @@
 // insert-comment) is checked like Enter.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
-import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { CommandEntity, type CommandRecord, type FilterAction, type User } from '../core/db/entities/index.ts';
+import { existsSync } from 'node:fs';
 import { stdinInterpreter } from '../core/access/stdinInterpreter.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { execa } from 'execa';
-import { eventually, QUIET, Screen, ssh2Login, sshPassword, startWorld, type World } from './gatewayFixture.ts';
+import { QUIET, Screen, ssh2Login, sshPassword, startWorld, type World } from './gatewayFixture.ts';
+import { guardedShells, PROMPT, type Operator } from './helpers/guardedShells.ts';
 
 const skip = sshdUnavailable();
-const PROMPT = /\$ (\x1b\[K)?$/;
 const REFUSED = /command refused by filter '[^']*'\r\n[\s\S]*\^C/;
 
 describe('stdin programs: what an exec command starts', () => {
@@ -45,29 +43,10 @@ describe('stdin programs: what an exec command starts', () => {
 describe('SSH gateway: exec sessions are guarded', { skip }, () => {
   let w: World;
   let allowWorld: World;
-  let seq = 0;
-  const s = () => w.bastion.services;
-  const markers: string[] = [];
-  const marker = (what: string) => {
-    const path = `/tmp/bastion-execguard-${process.pid}-${what}-${++seq}`;
-    markers.push(path);
-    return path;
-  };
-
-  async function operator(world = w): Promise<User & { password: string }> {
-    const password = `Exec-guard-${++seq}-xyz`;
-    const user = await world.f.user({ username: `eg${seq}`, password });
-    await world.f.permission({ users: [user.id], assets: [world.web01.id], systemUsers: [world.su.id] });
-    return Object.assign(user, { password });
-  }
-  async function filter(user: User, pattern: string, action: FilterAction, world = w) {
-    return world.bastion.services.commandFilters.create(SYSTEM_ACTOR, { name: `${action}-${pattern.replace(/\W+/g, '')}-${++seq}`, kind: 'commands', pattern, action, users: [user.id] });
-  }
-  async function commands(userId: string, ok: (rows: CommandRecord[]) => boolean): Promise<CommandRecord[]> {
-    return eventually(() => s().ds.getRepository(CommandEntity).find({ where: { userId }, order: { createdAt: 'ASC' } }), ok);
-  }
+  const kit = guardedShells(() => w, { marker: 'execguard', user: 'eg', password: 'Exec-guard' });
+  const { marker, operator, filter, shell, commands, freshPrompt, assertNotRun } = kit;
   /** An interactive exec with a PTY through ssh2 (what `ssh -t alice@web01@bastion bash -i` asks for). */
-  async function ptyExec(user: User & { password: string }, command: string): Promise<{ screen: Screen; end: () => void }> {
+  async function ptyExec(user: Operator, command: string): Promise<{ screen: Screen; end: () => void }> {
     const client = await ssh2Login(w.gw.port, { username: `${user.username}@web01`, password: user.password });
     const screen = await new Promise<Screen>((resolve, reject) => {
       client.exec(command, { pty: { term: 'xterm', rows: 24, cols: 100 } }, (err, stream) => (err ? reject(err) : resolve(new Screen(stream))));
@@ -75,28 +54,13 @@ describe('SSH gateway: exec sessions are guarded', { skip }, () => {
     await screen.waitFor(PROMPT);
     return { screen, end: () => client.end() };
   }
-  async function shell(user: User & { password: string }): Promise<{ screen: Screen; end: () => void }> {
-    const client = await ssh2Login(w.gw.port, { username: `${user.username}@web01`, password: user.password });
-    const screen = await new Promise<Screen>((resolve, reject) => {
-      client.shell({ term: 'xterm', rows: 24, cols: 100 }, (err, stream) => (err ? reject(err) : resolve(new Screen(stream))));
-    });
-    await screen.waitFor(PROMPT);
-    return { screen, end: () => client.end() };
-  }
-  async function freshPrompt(screen: Screen): Promise<void> {
-    await screen.send('echo caught-up-$((40+2))\r', /caught-up-42\r\n[\s\S]*\$ (\x1b\[K)?$/);
-  }
-  async function assertNotRun(path: string, message: string): Promise<void> {
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(existsSync(path), false, message);
-  }
 
   before(async () => {
     w = await startWorld();
     allowWorld = await startWorld({ env: { BASTION_EXEC_STDIN_SHELL: 'allow' } });
   });
   after(async () => {
-    for (const m of markers) rmSync(m, { recursive: true, force: true });
+    kit.removeMarkers();
     await w?.stop();
     await allowWorld?.stop();
     await cleanup();

@@ -3,16 +3,15 @@
 // an administrator), and exec commands are checked before they start.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Actor } from '../core/actor.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { CommandEntity, type CommandRecord, type FilterAction, type User } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
-import { eventually, openShell, ssh2Login, sshPassword, type Screen, startWorld, type World } from './gatewayFixture.ts';
+import { eventually, sshPassword, type Screen, startWorld, type World } from './gatewayFixture.ts';
+import { guardedShells } from './helpers/guardedShells.ts';
 
 const skip = sshdUnavailable();
-const PROMPT = /\$ (\x1b\[K)?$/;
 /**
  * The refusal, then the shell's ^C. A line sent with its Enter in one piece is decided before
  * the asset has echoed it, so its echo may come before the message or between it and the ^C.
@@ -21,55 +20,14 @@ const REFUSED = /command refused by filter '[^']*'\r\n[\s\S]*\^C/;
 
 describe('SSH gateway: command filters in shells and exec', { skip }, () => {
   let w: World;
-  let seq = 0;
   let admin: Actor;
   const s = () => w.bastion.services;
-  const markers: string[] = [];
-  /** A path on the asset (the loopback sshd) whose existence tells whether a command ran. */
-  const marker = (what: string) => {
-    const path = `/tmp/bastion-filter-${process.pid}-${what}-${++seq}`;
-    markers.push(path);
-    return path;
-  };
-
-  async function operator(): Promise<User & { password: string }> {
-    const password = `Filter-pass-${++seq}-xyz`;
-    const user = await w.f.user({ username: `cf${seq}`, password });
-    await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id] });
-    return Object.assign(user, { password });
-  }
-  async function filter(user: User, pattern: string, action: FilterAction, kind: 'commands' | 'regex' = 'commands') {
-    return s().commandFilters.create(SYSTEM_ACTOR, { name: `${action}-${pattern.replace(/\W+/g, '')}-${++seq}`, kind, pattern, action, users: [user.id] });
-  }
-  async function shell(user: User & { password: string }): Promise<{ screen: Screen; end: () => void }> {
-    const client = await ssh2Login(w.gw.port, { username: `${user.username}@web01`, password: user.password });
-    const screen = await openShell(client);
-    await screen.waitFor(PROMPT);
-    return { screen, end: () => client.end() };
-  }
-  async function commands(userId: string, ok: (rows: CommandRecord[]) => boolean): Promise<CommandRecord[]> {
-    return eventually(() => s().ds.getRepository(CommandEntity).find({ where: { userId }, order: { createdAt: 'ASC' } }), ok);
-  }
+  const kit = guardedShells(() => w, { marker: 'filter', user: 'cf', password: 'Filter-pass' });
+  const { marker, operator, filter, shell, commands, freshPrompt, assertNotRun } = kit;
   async function pendingFor(username: string) {
     const found = await eventually(async () => s().confirmations.pending().filter((p) => p.username === username), (p) => p.length > 0);
     assert.equal(found.length, 1, 'one command is held');
     return found[0]!;
-  }
-
-  /**
-   * After the Ctrl-C that drops a refused line, bash may redraw its prompt only once the next
-   * key arrives (when the SIGINT lands while readline waits for input), and that redraw can
-   * still be on its way when a plain prompt pattern already matches. A command whose output
-   * cannot be mistaken for its echo tells when the shell has caught up with everything sent.
-   */
-  async function freshPrompt(screen: Screen): Promise<void> {
-    await screen.send('echo caught-up-$((40+2))\r', /caught-up-42\r\n[\s\S]*\$ (\x1b\[K)?$/);
-  }
-
-  /** A command that would have run by now did not: its marker is absent a moment later. */
-  async function assertNotRun(path: string, message: string): Promise<void> {
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(existsSync(path), false, message);
   }
 
   before(async () => {
@@ -78,7 +36,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     admin = { id: adminUser?.id ?? null, username: 'admin', role: 'admin', clientAddress: '127.0.0.1' };
   });
   after(async () => {
-    for (const m of markers) rmSync(m, { recursive: true, force: true });
+    kit.removeMarkers();
     await w?.stop();
     await cleanup();
   });
@@ -284,8 +242,8 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
 
   test('an allow filter with a lower priority number wins over a deny filter', async () => {
     const op = await operator();
-    await s().commandFilters.create(SYSTEM_ACTOR, { name: `allow-tmp-${++seq}`, kind: 'regex', pattern: '^touch /tmp/bastion-filter-.*-allowed-', action: 'allow', priority: 1, users: [op.id] });
-    const deny = await s().commandFilters.create(SYSTEM_ACTOR, { name: `deny-touch-${++seq}`, kind: 'commands', pattern: 'touch', action: 'deny', priority: 90, users: [op.id] });
+    await s().commandFilters.create(SYSTEM_ACTOR, { name: `allow-tmp-${kit.next()}`, kind: 'regex', pattern: '^touch /tmp/bastion-filter-.*-allowed-', action: 'allow', priority: 1, users: [op.id] });
+    const deny = await s().commandFilters.create(SYSTEM_ACTOR, { name: `deny-touch-${kit.next()}`, kind: 'commands', pattern: 'touch', action: 'deny', priority: 90, users: [op.id] });
     const path = marker('allowed');
     const other = marker('denied');
     const { screen, end } = await shell(op);
