@@ -52,6 +52,15 @@ const envSchema = z.object({
   BASTION_RECORDING_MAX_MB: z.coerce.number().int().min(0).max(1024 * 1024).default(1024),
   BASTION_RECORDING_MAX_ACTION: z.enum(['end', 'truncate']).default('end'),
   BASTION_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(256),
+  BASTION_RECORDINGS_URL: z.string().trim().optional(),
+  BASTION_S3_ENDPOINT: z.string().url().optional(),
+  BASTION_S3_REGION: z.string().min(1).default('us-east-1'),
+  BASTION_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  BASTION_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  BASTION_S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  BASTION_S3_SSE: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
+  BASTION_S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
+  BASTION_S3_PART_MB: z.coerce.number().int().min(5).max(5120).default(8),
   BASTION_EXEC_RECORD_KEEP_KB: z.coerce.number().int().min(1).max(64 * 1024).default(64),
   BASTION_EXEC_STDIN_SHELL: z.enum(['refuse', 'allow']).default('refuse'),
 });
@@ -59,6 +68,27 @@ const envSchema = z.object({
 export type Database =
   | { kind: 'sqlite'; file: string }
   | { kind: 'postgres'; url: Secret<string> };
+
+/** Where recordings are kept: a local directory (the default) or an S3-compatible bucket. */
+export type RecordingsLocation =
+  | { kind: 'directory'; dir: string }
+  | {
+    kind: 's3';
+    bucket: string;
+    /** Key prefix without leading or trailing slash ('' for the bucket's root). */
+    prefix: string;
+    /** For S3-compatible servers (MinIO, Ceph, …); unset: AWS for the region. */
+    endpoint: string | undefined;
+    region: string;
+    /** Unset: the AWS SDK's own chain (AWS_* environment, instance or task role). */
+    credentials: { accessKeyId: string; secretAccessKey: Secret<string> } | undefined;
+    forcePathStyle: boolean;
+    /** Server-side encryption asked for on every object. */
+    sse: 'AES256' | 'aws:kms' | undefined;
+    sseKmsKeyId: string | undefined;
+    /** Multipart part size: a gateway that dies loses at most this much of a live recording. */
+    partBytes: number;
+  };
 
 export interface Config {
   dataDir: string;
@@ -110,6 +140,7 @@ export interface Config {
   recordingMaxAction: 'end' | 'truncate';
   /** New sessions are refused while the recordings disk has less than this many bytes free. */
   recordingMinFreeBytes: number;
+  recordings: RecordingsLocation;
   /** A non-PTY exec is recorded as a transfer: this many bytes kept from the start and from the end of each direction. */
   execRecordKeepBytes: number;
   /** An exec without a PTY that starts a shell or interpreter reading stdin, while deny/confirm filters apply: refused, or allowed unchecked. */
@@ -145,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid BASTION_RETENTION_DAYS: must be 0 (keep everything) or at least BASTION_RETENTION_MIN_DAYS (${e.BASTION_RETENTION_MIN_DAYS})`);
   }
   const dataDir = path.resolve(e.BASTION_DATA_DIR);
+  const recordings = recordingsLocation(e, dataDir);
   let database: Database;
   if (!e.DATABASE_URL) database = { kind: 'sqlite', file: path.join(dataDir, 'bastion.sqlite') };
   else if (e.DATABASE_URL.startsWith('sqlite:')) database = { kind: 'sqlite', file: path.resolve(e.DATABASE_URL.slice('sqlite:'.length)) };
@@ -185,7 +217,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recordingMaxBytes: e.BASTION_RECORDING_MAX_MB * 1024 * 1024,
     recordingMaxAction: e.BASTION_RECORDING_MAX_ACTION,
     recordingMinFreeBytes: e.BASTION_RECORDING_MIN_FREE_MB * 1024 * 1024,
+    recordings,
     execRecordKeepBytes: e.BASTION_EXEC_RECORD_KEEP_KB * 1024,
     execStdinShell: e.BASTION_EXEC_STDIN_SHELL,
+  };
+}
+
+/** BASTION_RECORDINGS_URL: unset (<data dir>/recordings), a directory path or file:// URL, or s3://bucket/prefix. */
+function recordingsLocation(e: z.infer<typeof envSchema>, dataDir: string): RecordingsLocation {
+  const url = e.BASTION_RECORDINGS_URL;
+  if (!url) return { kind: 'directory', dir: path.join(dataDir, 'recordings') };
+  if (url.startsWith('file://')) return { kind: 'directory', dir: path.resolve(decodeURIComponent(new URL(url).pathname)) };
+  if (!url.startsWith('s3://')) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new ConfigError('invalid BASTION_RECORDINGS_URL: must be a directory, file:///path or s3://bucket/prefix');
+    return { kind: 'directory', dir: path.resolve(url) };
+  }
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) throw new ConfigError('invalid BASTION_RECORDINGS_URL: s3://bucket/prefix with a valid bucket name');
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((part) => part === '.' || part === '..') || prefix.includes('//')) {
+    throw new ConfigError('invalid BASTION_RECORDINGS_URL: the prefix may not hold empty, . or .. parts');
+  }
+  if (!!e.BASTION_S3_ACCESS_KEY_ID !== !!e.BASTION_S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError('invalid BASTION_S3_ACCESS_KEY_ID: set both BASTION_S3_ACCESS_KEY_ID and BASTION_S3_SECRET_ACCESS_KEY, or neither');
+  }
+  if (e.BASTION_S3_SSE_KMS_KEY_ID && e.BASTION_S3_SSE !== 'aws:kms') throw new ConfigError('invalid BASTION_S3_SSE_KMS_KEY_ID: needs BASTION_S3_SSE=aws:kms');
+  return {
+    kind: 's3',
+    bucket: m[1]!,
+    prefix,
+    endpoint: e.BASTION_S3_ENDPOINT,
+    region: e.BASTION_S3_REGION,
+    credentials: e.BASTION_S3_ACCESS_KEY_ID && e.BASTION_S3_SECRET_ACCESS_KEY
+      ? { accessKeyId: e.BASTION_S3_ACCESS_KEY_ID, secretAccessKey: new Secret(e.BASTION_S3_SECRET_ACCESS_KEY) }
+      : undefined,
+    forcePathStyle: e.BASTION_S3_FORCE_PATH_STYLE,
+    sse: e.BASTION_S3_SSE === 'none' ? undefined : e.BASTION_S3_SSE,
+    sseKmsKeyId: e.BASTION_S3_SSE_KMS_KEY_ID,
+    partBytes: e.BASTION_S3_PART_MB * 1024 * 1024,
   };
 }
