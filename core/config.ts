@@ -38,6 +38,7 @@ const envSchema = z.object({
   BASTION_RETENTION_MIN_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
   BASTION_CONFIRM_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   BASTION_SESSION_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  BASTION_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   BASTION_BACKEND_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
   BASTION_LOGIN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   BASTION_MAX_STARTUPS: z.coerce.number().int().min(1).max(100_000).default(200),
@@ -116,6 +117,8 @@ export interface Config {
   confirmTimeoutSeconds: number;
   /** How often a gateway marks its live sessions as alive; a session not marked for three periods is closed as interrupted. */
   sessionHeartbeatSeconds: number;
+  /** The oldest an access snapshot or compiled filter list may be: a safety net for changes no bus carries. */
+  cacheMaxAgeSeconds: number;
   /** How long a backend may take to answer (TCP connect, SSH handshake, login; also the keepalive period once connected). */
   backendTimeoutSeconds: number;
   /** From TCP accept to authenticated, like OpenSSH's LoginGraceTime. */
@@ -203,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionMinDays: e.BASTION_RETENTION_MIN_DAYS,
     confirmTimeoutSeconds: e.BASTION_CONFIRM_TIMEOUT_SECONDS,
     sessionHeartbeatSeconds: e.BASTION_SESSION_HEARTBEAT_SECONDS,
+    cacheMaxAgeSeconds: e.BASTION_CACHE_MAX_AGE_SECONDS,
     backendTimeoutSeconds: e.BASTION_BACKEND_TIMEOUT_SECONDS,
     loginGraceSeconds: e.BASTION_LOGIN_GRACE_SECONDS,
     maxStartups: e.BASTION_MAX_STARTUPS,

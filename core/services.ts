@@ -102,7 +102,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const systemUsers = new SystemUserService(ds, vault, changes);
     const adminUsers = new AdminUserService(ds, vault, changes);
     const hostKeys = new HostKeyService(ds);
-    const access = new AccessService(ds, changes);
+    const access = new AccessService(ds, changes, config.cacheMaxAgeSeconds * 1000);
     const jobs = new JobService(ds, log.child({ component: 'jobs' }));
     if (primary) await jobs.failInterrupted();
     const bus = opts.bus ?? new ClusterBus();
@@ -113,7 +113,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       bus.addPeer(pgBus, true);
     }
     changes.connect(bus);
-    const commandFilters = new CommandFilterService(ds, access, changes);
+    const commandFilters = new CommandFilterService(ds, access, changes, config.cacheMaxAgeSeconds * 1000);
     // Rule 11 for jobs: a change to users, permissions or locks, here or in another process, re-checks running jobs.
     changes.subscribe(() => void jobs.recheck());
     bus.subscribe('user.revoked', () => void jobs.recheck());
