@@ -36,6 +36,18 @@ export class FileTransferService {
     }
   }
 
+  /** How many transfer rows each of these sessions holds (one query for a page of sessions). */
+  async countBySession(sessionIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (sessionIds.length === 0) return out;
+    const rows = await this.ds.getRepository(FileTransferEntity).createQueryBuilder('f')
+      .select('f.session_id', 'sid').addSelect('COUNT(*)', 'n')
+      .where('f.session_id IN (:...ids)', { ids: sessionIds }).groupBy('f.session_id')
+      .getRawMany<{ sid: string; n: number | string }>();
+    for (const r of rows) out.set(r.sid, Number(r.n));
+    return out;
+  }
+
   list(q: FileTransferQuery): Promise<Page<FileTransfer>> {
     const qb = this.ds.getRepository(FileTransferEntity).createQueryBuilder('f').orderBy('f.created_at', 'DESC');
     applySearch(qb, ['f.path', 'f.username', 'f.asset_name'], q.search);

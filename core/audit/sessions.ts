@@ -38,6 +38,7 @@ export interface SessionListQuery extends ListQuery {
   user?: string | undefined;
   asset?: string | undefined;
   active?: boolean | undefined;
+  kind?: Session['kind'] | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
 }
@@ -331,6 +332,7 @@ export class SessionService {
     byIdOrName(qb, 's.user_id', 's.username', q.user, 'user');
     byIdOrName(qb, 's.asset_id', 's.asset_name', q.asset, 'asset');
     if (q.active !== undefined) qb.andWhere(q.active ? 's.status = :active' : 's.status <> :active', { active: 'active' });
+    if (q.kind) qb.andWhere('s.kind = :kind', { kind: q.kind });
     if (q.from) qb.andWhere('s.started_at >= :from', { from: q.from.getTime() });
     if (q.to) qb.andWhere('s.started_at < :to', { to: q.to.getTime() });
     return paginate(qb, q);

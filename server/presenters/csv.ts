@@ -1,5 +1,8 @@
 import type { Response } from 'express';
 
+/** The most rows one CSV export holds (the list's filters narrow it). */
+export const CSV_MAX_ROWS = 100_000;
+
 /** One CSV field: quoted when needed; a leading = + - @ is neutralised so spreadsheets never run it. */
 function field(v: unknown): string {
   let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);

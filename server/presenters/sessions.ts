@@ -2,7 +2,8 @@ import type { CommandRecord, Session } from '../../core/db/entities/index.ts';
 import { iso } from './identity.ts';
 
 /** A session as auditors see it. The recording is offered as its API URL, never as a file path. */
-export function presentSession(s: Session) {
+/** `transfers`: how many file-transfer rows the session holds (an scp or sftp session is its transfers). */
+export function presentSession(s: Session, transfers = 0) {
   return {
     id: s.id,
     user: { id: s.userId, username: s.username },
@@ -22,6 +23,7 @@ export function presentSession(s: Session) {
     terminatedBy: s.terminatedBy,
     recordingUrl: s.recording ? `/api/v1/sessions/${s.id}/recording` : null,
     recordingIncomplete: s.recordingIncomplete,
+    transfers,
   };
 }
 

@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { presentFileTransfer, presentLoginLog, presentOperationLog } from '../presenters/audit.ts';
 import { listQuery, pageOf, queryBool, queryDate } from './common.ts';
 import { RESPONDED, route, type AnyRoute } from './define.ts';
-import { sendCsv } from '../presenters/csv.ts';
+import { CSV_MAX_ROWS, sendCsv } from '../presenters/csv.ts';
 
 const format = z.enum(['json', 'csv']).optional();
-const CSV_MAX = 100_000;
 
 export const auditRoutes: AnyRoute[] = [
   route({
@@ -13,7 +12,7 @@ export const auditRoutes: AnyRoute[] = [
     query: listQuery.extend({ username: z.string().max(128).optional(), ok: queryBool, channel: z.enum(['web', 'ssh', 'api']).optional(), from: queryDate, to: queryDate, format }),
     handler: async ({ query, res, services }) => {
       if (query.format !== 'csv') return pageOf(await services.auditLogs.logins(query), presentLoginLog);
-      const page = await services.auditLogs.logins({ ...query, limit: CSV_MAX, offset: 0 });
+      const page = await services.auditLogs.logins({ ...query, limit: CSV_MAX_ROWS, offset: 0 });
       sendCsv(res, 'login-log.csv', ['createdAt', 'username', 'clientAddress', 'channel', 'method', 'ok', 'reason'], page.items.map(presentLoginLog));
       return RESPONDED;
     },
@@ -23,7 +22,7 @@ export const auditRoutes: AnyRoute[] = [
     query: listQuery.extend({ actor: z.string().max(64).optional(), resourceType: z.string().max(32).optional(), action: z.string().max(32).optional(), from: queryDate, to: queryDate, format }),
     handler: async ({ query, res, services }) => {
       if (query.format !== 'csv') return pageOf(await services.auditLogs.operations(query), presentOperationLog);
-      const page = await services.auditLogs.operations({ ...query, limit: CSV_MAX, offset: 0 });
+      const page = await services.auditLogs.operations({ ...query, limit: CSV_MAX_ROWS, offset: 0 });
       sendCsv(res, 'operation-log.csv', ['createdAt', 'actor.username', 'action', 'resourceType', 'resourceName', 'resourceId', 'clientAddress', 'changes'], page.items.map(presentOperationLog));
       return RESPONDED;
     },
@@ -36,7 +35,7 @@ export const auditRoutes: AnyRoute[] = [
     }),
     handler: async ({ query, res, services }) => {
       if (query.format !== 'csv') return pageOf(await services.fileTransfers.list(query), presentFileTransfer);
-      const page = await services.fileTransfers.list({ ...query, limit: CSV_MAX, offset: 0 });
+      const page = await services.fileTransfers.list({ ...query, limit: CSV_MAX_ROWS, offset: 0 });
       sendCsv(res, 'file-transfers.csv', ['createdAt', 'user.username', 'asset.name', 'systemUsername', 'operation', 'path', 'targetPath', 'size', 'ok', 'message', 'sessionId'], page.items.map(presentFileTransfer));
       return RESPONDED;
     },

@@ -5,21 +5,36 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.ts';
 import { presentCommand, presentSession } from '../presenters/sessions.ts';
+import { CSV_MAX_ROWS, sendCsv } from '../presenters/csv.ts';
 import { idParams, listQuery, pageOf, queryBool, queryDate } from './common.ts';
 import { RESPONDED, route, type AnyRoute } from './define.ts';
 
 const who = z.string().trim().min(1).max(128).optional();
+export const SESSION_CSV_COLUMNS = ['id', 'startedAt', 'endedAt', 'user.username', 'asset.name', 'systemUser.username', 'kind', 'clientAddress', 'status', 'bytesIn', 'bytesOut', 'exitStatus', 'transfers', 'endReason', 'terminatedBy'];
 
 export const sessionRoutes: AnyRoute[] = [
   route({
-    method: 'get', path: '/sessions', tag: 'sessions', access: 'audit', summary: 'Sessions, newest first (user and asset by id or name)',
-    query: listQuery.extend({ user: who, asset: who, active: queryBool, from: queryDate, to: queryDate }),
-    handler: async ({ query, services }) => pageOf(await services.sessions.list(query), presentSession),
+    method: 'get', path: '/sessions', tag: 'sessions', access: 'audit',
+    summary: 'Sessions, newest first (user and asset by id or name); each with its count of file transfers; `format=csv` downloads every match as CSV',
+    query: listQuery.extend({ user: who, asset: who, active: queryBool, kind: z.enum(['shell', 'exec', 'sftp', 'tunnel']).optional(), from: queryDate, to: queryDate, format: z.enum(['json', 'csv']).optional() }),
+    handler: async ({ query, res, services }) => {
+      const csv = query.format === 'csv';
+      const page = await services.sessions.list(csv ? { ...query, limit: CSV_MAX_ROWS, offset: 0 } : query);
+      const transfers = await services.fileTransfers.countBySession(page.items.map((s) => s.id));
+      const items = page.items.map((s) => presentSession(s, transfers.get(s.id) ?? 0));
+      if (!csv) return { items, total: page.total };
+      sendCsv(res, 'sessions.csv', SESSION_CSV_COLUMNS, items);
+      return RESPONDED;
+    },
   }),
   route({
     method: 'get', path: '/sessions/:id', tag: 'sessions', access: 'audit', summary: 'One session',
     params: idParams,
-    handler: async ({ params, services }) => presentSession(await services.sessions.get(params.id)),
+    handler: async ({ params, services }) => {
+      const session = await services.sessions.get(params.id);
+      const transfers = await services.fileTransfers.countBySession([session.id]);
+      return presentSession(session, transfers.get(session.id) ?? 0);
+    },
   }),
   route({
     method: 'get', path: '/sessions/:id/commands', tag: 'sessions', access: 'audit', summary: 'Commands typed in a session, in order',

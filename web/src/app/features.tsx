@@ -85,6 +85,7 @@ export const FEATURES: Feature[] = [
   { key: 'command-filters', path: 'command-filters', nav: 'nav.commandFilters', section: 'access', icon: <FilterOutlined />, hasAccess: needs('manage'), ...page(() => import('../features/commandFilters/CommandFiltersPage.tsx'), 'CommandFiltersPage') },
   { key: 'sessions', path: 'sessions', nav: 'nav.sessions', section: 'audit', icon: <DesktopOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/sessions/SessionsPage.tsx'), 'SessionsPage') },
   { key: 'session-play', path: 'sessions/:id/play', section: 'audit', hasAccess: needs('audit'), ...page(() => import('../features/playback/PlaybackPage.tsx'), 'PlaybackPage'), queries: ({ id = '' }) => playbackPrefetch(id) },
+  { key: 'session', path: 'sessions/:id', section: 'audit', hasAccess: needs('audit'), ...page(() => import('../features/sessions/SessionDetailPage.tsx'), 'SessionDetailPage') },
   { key: 'session-watch', path: 'sessions/:id/watch', section: 'audit', hasAccess: needs('audit'), ...page(() => import('../features/live/LiveSessionPage.tsx'), 'LiveSessionPage') },
   { key: 'command-log', path: 'commands', nav: 'nav.commandLog', section: 'audit', icon: <CodeOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/commandLog/CommandLogPage.tsx'), 'CommandLogPage') },
   { key: 'login-log', path: 'audit/logins', nav: 'nav.loginLog', section: 'audit', icon: <LoginOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/audit/LoginLogPage.tsx'), 'LoginLogPage') },

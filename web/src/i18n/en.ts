@@ -502,6 +502,22 @@ export const en = {
     cancelConfirm: 'Cancel this job? Assets not yet done are skipped.',
     canceled: 'Job canceled',
   },
+  sessionDetail: {
+    open: 'Details',
+    title: 'Session: {{user}} on {{asset}}',
+    bytes: 'Bytes in / out',
+    endReason: 'End reason',
+    terminatedBy: 'Terminated by',
+    download: 'Download (.cast)',
+    noTransfers: 'No file transfers in this session',
+    transferCount_one: '{{count}} transfer',
+    transferCount_other: '{{count}} transfers',
+  },
+  dateRange: {
+    last24h: 'Last 24 hours',
+    last7d: 'Last 7 days',
+    last30d: 'Last 30 days',
+  },
   facts: {
     os: 'Operating system',
     kernel: 'Kernel',

@@ -504,6 +504,22 @@ export const zh: Messages = {
     cancelConfirm: '取消该作业？尚未完成的资产将被跳过。',
     canceled: '作业已取消',
   },
+  sessionDetail: {
+    open: '详情',
+    title: '会话：{{user}} 在 {{asset}}',
+    bytes: '输入 / 输出字节',
+    endReason: '结束原因',
+    terminatedBy: '终止者',
+    download: '下载 (.cast)',
+    noTransfers: '此会话没有文件传输',
+    transferCount_one: '{{count}} 次传输',
+    transferCount_other: '{{count}} 次传输',
+  },
+  dateRange: {
+    last24h: '最近 24 小时',
+    last7d: '最近 7 天',
+    last30d: '最近 30 天',
+  },
   facts: {
     os: '操作系统',
     kernel: '内核',

@@ -1,4 +1,4 @@
-import { api, mapPage, type ListPage } from './api.ts';
+import { api, apiUrl, mapPage, type ListPage } from './api.ts';
 import { bool, num, str, strOrNull, type Json, type ListParams } from './common.ts';
 
 export interface Session {
@@ -19,7 +19,12 @@ export interface Session {
   recordingUrl: string | null;
   /** The recording does not hold the whole session (it failed, or was truncated at its size limit). */
   recordingIncomplete: boolean;
+  /** File-transfer rows of the session: an scp or sftp session is its transfers. */
+  transfers: number;
 }
+
+/** A session that only moved files (scp, sftp): it has transfers, not commands or a screen to play. */
+export const isTransferSession = (s: Pick<Session, 'kind'>) => s.kind === 'sftp';
 
 const who = (v: unknown, nameKey: string) => {
   const j = (v ?? {}) as Json;
@@ -35,7 +40,7 @@ export function makeSession(j: Json): Session {
     kind: str(j.kind), clientAddress: str(j.clientAddress), status: str(j.status), active: bool(j.active),
     startedAt: strOrNull(j.startedAt), endedAt: strOrNull(j.endedAt), bytesIn: num(j.bytesIn), bytesOut: num(j.bytesOut),
     endReason: strOrNull(j.endReason), terminatedBy: strOrNull(j.terminatedBy), recordingUrl: strOrNull(j.recordingUrl),
-    recordingIncomplete: bool(j.recordingIncomplete),
+    recordingIncomplete: bool(j.recordingIncomplete), transfers: num(j.transfers),
   };
 }
 
@@ -67,6 +72,7 @@ export interface SessionListParams extends ListParams {
   user?: string;
   asset?: string;
   active?: boolean;
+  kind?: string;
   search?: string;
   from?: string;
   to?: string;
@@ -78,6 +84,15 @@ export interface CommandSearchParams extends ListParams {
   systemUser?: string;
   from?: string;
   to?: string;
+}
+
+/** The session detail page: recording, commands, file transfers and facts in one place. */
+export const sessionPath = (sessionId: string) => `/sessions/${sessionId}`;
+
+/** The CSV export of the sessions or the command log with the filters on screen (no paging), as a plain download link. */
+export function exportUrl(path: '/sessions' | '/commands', params: SessionListParams | CommandSearchParams): string {
+  const { limit: _l, offset: _o, ...filters } = params;
+  return apiUrl(path, { ...filters, format: 'csv' });
 }
 
 /** Where a session's playback page is, optionally at a moment (seconds from the start). */

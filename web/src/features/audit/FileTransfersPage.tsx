@@ -5,7 +5,7 @@ import type { Dayjs } from 'dayjs';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { auditService, csvUrl, FILE_OPERATIONS, type FileOperation, type FileTransfer, type FileTransferParams } from '../../services/audit.ts';
-import { playbackPath } from '../../services/sessions.ts';
+import { sessionPath } from '../../services/sessions.ts';
 import { Page } from '../../components/Page.tsx';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
@@ -62,7 +62,7 @@ export function FileTransfersPage() {
           { title: t('transfers.size'), dataIndex: 'size', width: 100, render: formatBytes },
           { title: t('audit.result'), dataIndex: 'ok', width: 100, render: (v: boolean) => (v ? <Tag color="green">{t('transfers.allowed')}</Tag> : <Tag color="red">{t('transfers.refused')}</Tag>) },
           { title: t('transfers.message'), dataIndex: 'message', ellipsis: true },
-          { title: t('transfers.session'), dataIndex: 'sessionId', width: 110, render: (v: string | null) => (v ? <Link to={playbackPath(v)}>{t('playback.open')}</Link> : '—') },
+          { title: t('transfers.session'), dataIndex: 'sessionId', width: 110, render: (v: string | null) => (v ? <Link to={sessionPath(v)}>{t('sessionDetail.open')}</Link> : '—') },
         ]}
       />
     </Page>

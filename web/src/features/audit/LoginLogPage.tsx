@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { DatePicker, Flex, Input, Select, Table, Tag } from 'antd';
-import type { Dayjs } from 'dayjs';
+import { useSearchParams } from 'react-router';
+import { Flex, Input, Select, Table, Tag } from 'antd';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { auditService, csvUrl, type LoginLog } from '../../services/audit.ts';
@@ -8,32 +8,33 @@ import { Page } from '../../components/Page.tsx';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
-
-type Range = [Dayjs | null, Dayjs | null] | null;
+import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
 
 export function LoginLogPage() {
   const { t } = useTranslation();
   const paging = usePaging();
-  const [username, setUsername] = useState('');
-  const [ok, setOk] = useState<boolean | undefined>();
+  // The dashboard links here with its filters in the URL (?ok=false&from=…).
+  const [url] = useSearchParams();
+  const [username, setUsername] = useState(url.get('username') ?? '');
+  const [ok, setOk] = useState<boolean | undefined>(url.get('ok') === 'false' ? false : url.get('ok') === 'true' ? true : undefined);
   const [channel, setChannel] = useState<'web' | 'ssh' | 'api' | undefined>();
-  const [range, setRange] = useState<Range>(null);
+  const [range, setRange] = useState<DateRange>(() => rangeFromUrl(url));
   const params = {
     limit: paging.params.limit, offset: paging.params.offset, username: username || undefined, ok, channel,
-    from: range?.[0]?.startOf('day').toISOString(), to: range?.[1]?.endOf('day').toISOString(),
+    ...rangeParams(range),
   };
   const list = useQuery({ queryKey: ['audit', 'logins', params], queryFn: () => auditService.logins(params), placeholderData: keepPreviousData });
 
   return (
     <Page title={t('audit.loginTitle')} extra={<CsvExportButton href={csvUrl('/audit/logins', params)} />}>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
-        <Input.Search aria-label={t('audit.username')} placeholder={t('audit.username')} allowClear style={{ width: 200 }} onSearch={(v) => { setUsername(v.trim()); paging.resetPage(); }} />
+        <Input.Search aria-label={t('audit.username')} placeholder={t('audit.username')} defaultValue={username} allowClear style={{ width: 200 }} onSearch={(v) => { setUsername(v.trim()); paging.resetPage(); }} />
         <Select aria-label={t('audit.result')} placeholder={t('audit.result')} allowClear style={{ width: 140 }} value={ok === undefined ? undefined : ok ? 'ok' : 'fail'}
           onChange={(v) => { setOk(v === undefined ? undefined : v === 'ok'); paging.resetPage(); }}
           options={[{ value: 'ok', label: t('audit.success') }, { value: 'fail', label: t('audit.failure') }]} />
         <Select aria-label={t('audit.channel')} placeholder={t('audit.channel')} allowClear style={{ width: 140 }} value={channel}
           onChange={(v) => { setChannel(v); paging.resetPage(); }} options={['web', 'ssh', 'api'].map((c) => ({ value: c as 'web', label: c }))} />
-        <DatePicker.RangePicker aria-label={t('common.dateRange')} value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />
+        <DateRangeFilter value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />
       </Flex>
       <Table<LoginLog>
         rowKey="id"

@@ -1,17 +1,16 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { DatePicker, Flex, Input, Table, Tag, Typography } from 'antd';
+import { Flex, Input, Table, Tag, Typography } from 'antd';
 import { PlayCircleOutlined } from '@ant-design/icons';
-import type { Dayjs } from 'dayjs';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { playbackPath, sessionsService, type CommandRecord, type CommandSearchParams } from '../../services/sessions.ts';
+import { exportUrl, playbackPath, sessionPath, sessionsService, type CommandRecord, type CommandSearchParams } from '../../services/sessions.ts';
+import { CsvExportButton } from '../../components/CsvExportButton.tsx';
+import { DateRangeFilter, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 import { clock } from '../playback/clock.ts';
-
-type Range = [Dayjs | null, Dayjs | null] | null;
 
 const risky = (risk: string) => !!risk && risk !== 'normal' && risk !== 'none';
 
@@ -22,10 +21,10 @@ export function CommandLogPage() {
   const [user, setUser] = useState('');
   const [asset, setAsset] = useState('');
   const [systemUser, setSystemUser] = useState('');
-  const [range, setRange] = useState<Range>(null);
+  const [range, setRange] = useState<DateRange>(null);
   const params: CommandSearchParams = {
     ...paging.params, user: user || undefined, asset: asset || undefined, systemUser: systemUser || undefined,
-    from: range?.[0]?.toISOString(), to: range?.[1]?.toISOString(),
+    ...rangeParams(range),
   };
   const list = useQuery({ queryKey: ['commands', params], queryFn: () => sessionsService.searchCommands(params), placeholderData: keepPreviousData });
   const filter = (label: string, set: (v: string) => void) => (
@@ -33,13 +32,13 @@ export function CommandLogPage() {
   );
 
   return (
-    <Page title={t('commandLog.title')}>
+    <Page title={t('commandLog.title')} extra={<CsvExportButton href={exportUrl('/commands', params)} />}>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
         <Input.Search aria-label={t('commandLog.search')} placeholder={t('commandLog.search')} allowClear style={{ width: 240 }} onSearch={(v) => paging.setSearch(v.trim())} />
         {filter(t('sessions.user'), setUser)}
         {filter(t('sessions.asset'), setAsset)}
         {filter(t('sessions.systemUser'), setSystemUser)}
-        <DatePicker.RangePicker aria-label={t('common.dateRange')} showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm" value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />
+        <DateRangeFilter value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />
       </Flex>
       <Table<CommandRecord>
         rowKey="id"
@@ -64,11 +63,14 @@ export function CommandLogPage() {
           },
           { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
           {
-            title: t('commandLog.playback'), key: 'play', width: 130, fixed: 'right' as const,
+            title: t('commandLog.playback'), key: 'play', width: 170, fixed: 'right' as const,
             render: (_: unknown, c: CommandRecord) => (
-              <Link to={playbackPath(c.session, c.offsetMs / 1000)} aria-label={`${t('commandLog.playAt')} ${c.input}`}>
-                <PlayCircleOutlined /> {clock(c.offsetMs)}
-              </Link>
+              <Flex gap={8}>
+                <Link to={playbackPath(c.session, c.offsetMs / 1000)} aria-label={`${t('commandLog.playAt')} ${c.input}`}>
+                  <PlayCircleOutlined /> {clock(c.offsetMs)}
+                </Link>
+                <Link to={sessionPath(c.session)} aria-label={`${t('sessionDetail.open')}: ${c.input}`}>{t('sessionDetail.open')}</Link>
+              </Flex>
             ),
           },
         ]}

@@ -1,4 +1,6 @@
 import { Alert, Card, Col, List, Row, Spin, Statistic, Table, Tag } from 'antd';
+import { Link } from 'react-router';
+import dayjs from 'dayjs';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
@@ -8,7 +10,7 @@ import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { formatBytes } from '../../components/bytes.ts';
 
-function TopList({ title, items }: { title: string; items: { name: string; count: number }[] }) {
+function TopList({ title, items }: { title: string; items: { name: string; count: number; to: string }[] }) {
   const { t } = useTranslation();
   return (
     <Card title={title} size="small" style={{ height: '100%' }}>
@@ -16,7 +18,7 @@ function TopList({ title, items }: { title: string; items: { name: string; count
         size="small"
         dataSource={items}
         locale={{ emptyText: t('common.empty') }}
-        renderItem={(i) => <List.Item extra={<Tag>{i.count}</Tag>}>{i.name}</List.Item>}
+        renderItem={(i) => <List.Item extra={<Tag>{i.count}</Tag>}><Link to={i.to}>{i.name}</Link></List.Item>}
       />
     </Card>
   );
@@ -29,12 +31,15 @@ export function DashboardPage() {
   if (q.isLoading) return <Page title={t('dashboard.title')}><Spin /></Page>;
   if (q.isError || !q.data) return <Page title={t('dashboard.title')}><Alert type="error" showIcon title={errorText(q.error)} /></Page>;
   const d: Dashboard = q.data;
+  // Each number opens the list it counts, filtered the same way.
+  const today = encodeURIComponent(dayjs().startOf('day').toISOString());
+  const week = encodeURIComponent(dayjs().subtract(7, 'day').toISOString());
   const stats = [
-    { key: 'users', label: t('dashboard.users'), value: d.counts.users },
-    { key: 'assets', label: t('dashboard.assets'), value: d.counts.assets },
-    { key: 'online', label: t('dashboard.onlineSessions'), value: d.counts.onlineSessions },
-    { key: 'logins', label: t('dashboard.todayLogins'), value: d.counts.loginsToday },
-    { key: 'failed', label: t('dashboard.failedToday'), value: d.counts.failedLoginsToday },
+    { key: 'users', label: t('dashboard.users'), value: d.counts.users, to: '/users' },
+    { key: 'assets', label: t('dashboard.assets'), value: d.counts.assets, to: '/assets' },
+    { key: 'online', label: t('dashboard.onlineSessions'), value: d.counts.onlineSessions, to: '/sessions' },
+    { key: 'logins', label: t('dashboard.todayLogins'), value: d.counts.loginsToday, to: `/audit/logins?from=${today}` },
+    { key: 'failed', label: t('dashboard.failedToday'), value: d.counts.failedLoginsToday, to: `/audit/logins?ok=false&from=${today}` },
   ];
   const chart = d.perDay.map((p) => ({ day: p.day.slice(5), [t('dashboard.logins')]: p.logins, [t('dashboard.failed')]: p.failedLogins, [t('dashboard.sessions')]: p.sessions }));
   return (
@@ -42,7 +47,9 @@ export function DashboardPage() {
       <Row gutter={[16, 16]}>
         {stats.map((s) => (
           <Col key={s.key} xs={12} md={8} xl={4}>
-            <Card size="small"><Statistic title={s.label} value={s.value} /></Card>
+            <Link to={s.to} aria-label={`${s.label}: ${s.value}`} data-testid={`dashboard-${s.key}`}>
+              <Card size="small" hoverable><Statistic title={s.label} value={s.value} /></Card>
+            </Link>
           </Col>
         ))}
         <Col xs={12} md={8} xl={4}>
@@ -70,10 +77,10 @@ export function DashboardPage() {
           </Card>
         </Col>
         <Col xs={24} md={12} xl={5}>
-          <TopList title={t('dashboard.topAssets')} items={d.topAssets.map((a) => ({ name: a.name, count: a.sessions }))} />
+          <TopList title={t('dashboard.topAssets')} items={d.topAssets.map((a) => ({ name: a.name, count: a.sessions, to: `/sessions?tab=history&asset=${encodeURIComponent(a.name)}&from=${week}` }))} />
         </Col>
         <Col xs={24} md={12} xl={5}>
-          <TopList title={t('dashboard.topUsers')} items={d.topUsers.map((u) => ({ name: u.username, count: u.sessions }))} />
+          <TopList title={t('dashboard.topUsers')} items={d.topUsers.map((u) => ({ name: u.username, count: u.sessions, to: `/sessions?tab=history&user=${encodeURIComponent(u.username)}&from=${week}` }))} />
         </Col>
         <Col span={24}>
           <Card title={t('dashboard.failedLogins')} size="small">
@@ -85,7 +92,7 @@ export function DashboardPage() {
               locale={{ emptyText: t('common.empty') }}
               columns={[
                 { title: t('audit.time'), dataIndex: 'at', render: formatTime },
-                { title: t('audit.username'), dataIndex: 'username' },
+                { title: t('audit.username'), dataIndex: 'username', render: (v: string) => <Link to={`/audit/logins?ok=false&username=${encodeURIComponent(v)}`}>{v}</Link> },
                 { title: t('audit.clientAddress'), dataIndex: 'clientAddress' },
                 { title: t('audit.channel'), dataIndex: 'channel' },
                 { title: t('audit.reason'), dataIndex: 'reason' },

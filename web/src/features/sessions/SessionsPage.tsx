@@ -1,18 +1,18 @@
 import { useState } from 'react';
-import { Link } from 'react-router';
-import { App, Button, DatePicker, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Tooltip, Typography } from 'antd';
-import type { Dayjs } from 'dayjs';
+import { Link, useSearchParams } from 'react-router';
+import { App, Button, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Tooltip, Typography } from 'antd';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { EyeOutlined, PlayCircleOutlined } from '@ant-design/icons';
-import { playbackPath, sessionsService, type CommandRecord, type Session, type SessionListParams } from '../../services/sessions.ts';
+import { EyeOutlined, FileTextOutlined, PlayCircleOutlined } from '@ant-design/icons';
+import { exportUrl, isTransferSession, playbackPath, sessionPath, sessionsService, type CommandRecord, type Session, type SessionListParams } from '../../services/sessions.ts';
 import { clock } from '../playback/clock.ts';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatDuration, formatTime } from '../../components/time.ts';
+import { CsvExportButton } from '../../components/CsvExportButton.tsx';
+import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
 
-type Range = [Dayjs | null, Dayjs | null] | null;
 const KEY = ['sessions'] as const;
 
 function CommandsDrawer({ session, onClose }: { session: Session | null; onClose: () => void }) {
@@ -43,15 +43,17 @@ function SessionTable({ online }: { online: boolean }) {
   const { message } = App.useApp();
   const qc = useQueryClient();
   const paging = usePaging();
-  const [user, setUser] = useState('');
-  const [asset, setAsset] = useState('');
+  // Links from the dashboard and elsewhere carry their filters (?user=…&asset=…&from=…).
+  const [url] = useSearchParams();
+  const [user, setUser] = useState(online ? '' : url.get('user') ?? '');
+  const [asset, setAsset] = useState(online ? '' : url.get('asset') ?? '');
   const [search, setSearch] = useState('');
-  const [range, setRange] = useState<Range>(null);
+  const [range, setRange] = useState<DateRange>(() => (online ? null : rangeFromUrl(url)));
   const [commandsOf, setCommandsOf] = useState<Session | null>(null);
   const params: SessionListParams = {
     limit: paging.params.limit, offset: paging.params.offset, active: online ? true : undefined,
     user: user || undefined, asset: asset || undefined, search: search || undefined,
-    from: range?.[0]?.startOf('day').toISOString(), to: range?.[1]?.endOf('day').toISOString(),
+    ...(online ? {} : rangeParams(range)),
   };
   const list = useQuery({
     queryKey: [...KEY, params], queryFn: () => sessionsService.list(params), placeholderData: keepPreviousData,
@@ -71,9 +73,10 @@ function SessionTable({ online }: { online: boolean }) {
     <>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
         <Input.Search aria-label={t('common.search')} placeholder={t('common.searchPlaceholder')} allowClear style={{ width: 200 }} onSearch={(v) => { setSearch(v.trim()); paging.resetPage(); }} />
-        <Input.Search aria-label={t('sessions.filterUser')} placeholder={t('sessions.filterUser')} allowClear style={{ width: 180 }} onSearch={(v) => { setUser(v.trim()); paging.resetPage(); }} />
-        <Input.Search aria-label={t('sessions.filterAsset')} placeholder={t('sessions.filterAsset')} allowClear style={{ width: 180 }} onSearch={(v) => { setAsset(v.trim()); paging.resetPage(); }} />
-        {online ? null : <DatePicker.RangePicker aria-label={t('common.dateRange')} value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />}
+        <Input.Search aria-label={t('sessions.filterUser')} placeholder={t('sessions.filterUser')} defaultValue={user} allowClear style={{ width: 180 }} onSearch={(v) => { setUser(v.trim()); paging.resetPage(); }} />
+        <Input.Search aria-label={t('sessions.filterAsset')} placeholder={t('sessions.filterAsset')} defaultValue={asset} allowClear style={{ width: 180 }} onSearch={(v) => { setAsset(v.trim()); paging.resetPage(); }} />
+        {online ? null : <DateRangeFilter value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />}
+        {online ? null : <CsvExportButton href={exportUrl('/sessions', params)} />}
       </Flex>
       <Table<Session>
         rowKey="id"
@@ -87,7 +90,12 @@ function SessionTable({ online }: { online: boolean }) {
           { title: t('sessions.user'), key: 'user', render: (_, s) => s.user.username },
           { title: t('sessions.asset'), key: 'asset', render: (_, s) => s.asset.name },
           { title: t('sessions.systemUser'), key: 'su', render: (_, s) => s.systemUser.username },
-          { title: t('sessions.kind'), dataIndex: 'kind', render: (v: string) => <Tag>{v}</Tag> },
+          { title: t('sessions.kind'), dataIndex: 'kind', render: (v: string, s: Session) => (
+            <Space size={4}>
+              <Tag>{v}</Tag>
+              {s.transfers > 0 ? <Link to={sessionPath(s.id)}><Tag color="blue">{t('sessionDetail.transferCount', { count: s.transfers })}</Tag></Link> : null}
+            </Space>
+          ) },
           { title: t('sessions.clientAddress'), dataIndex: 'clientAddress' },
           { title: t('sessions.startedAt'), dataIndex: 'startedAt', render: formatTime },
           online
@@ -100,13 +108,14 @@ function SessionTable({ online }: { online: boolean }) {
             </Space>
           ) },
           {
-            title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 330,
+            title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 340,
             render: (_: unknown, s: Session) => (
               <Space size={4} wrap>
-                {s.active ? <Link to={`/sessions/${s.id}/watch`}><Button size="small" type="primary" icon={<EyeOutlined />}>{t('live.watch')}</Button></Link> : null}
-                {s.recordingUrl ? <Link to={playbackPath(s.id)}><Button size="small" icon={<PlayCircleOutlined />}>{t('playback.play')}</Button></Link> : null}
-                <Button size="small" onClick={() => setCommandsOf(s)}>{t('sessions.commands')}</Button>
-                {s.recordingUrl ? <Button size="small" href={s.recordingUrl} download={`${s.id}.cast`}>{t('sessions.recording')}</Button> : null}
+                {s.active && !isTransferSession(s) ? <Link to={`/sessions/${s.id}/watch`}><Button size="small" type="primary" icon={<EyeOutlined />}>{t('live.watch')}</Button></Link> : null}
+                <Link to={sessionPath(s.id)} aria-label={`${t('sessionDetail.open')} ${s.user.username} → ${s.asset.name}`}><Button size="small" icon={<FileTextOutlined />}>{t('sessionDetail.open')}</Button></Link>
+                {/* A transfer-only session has no screen and no commands: its detail page lists its transfers. */}
+                {s.recordingUrl && !isTransferSession(s) ? <Link to={playbackPath(s.id)}><Button size="small" icon={<PlayCircleOutlined />}>{t('playback.play')}</Button></Link> : null}
+                {isTransferSession(s) ? null : <Button size="small" onClick={() => setCommandsOf(s)}>{t('sessions.commands')}</Button>}
                 {s.active ? (
                   <Popconfirm title={t('sessions.terminateConfirm')} okText={t('sessions.terminate')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={() => terminate(s)}>
                     <Button size="small" danger>{t('sessions.terminate')}</Button>
@@ -125,10 +134,12 @@ function SessionTable({ online }: { online: boolean }) {
 /** Online and past sessions with filters; Watch opens the live view, Play the recording. */
 export function SessionsPage() {
   const { t } = useTranslation();
+  const [url] = useSearchParams();
   return (
     <Page title={t('sessions.title')}>
       <Tabs
         destroyOnHidden
+        defaultActiveKey={url.get('tab') === 'history' ? 'history' : 'online'}
         items={[
           { key: 'online', label: t('sessions.online'), children: <SessionTable online /> },
           { key: 'history', label: t('sessions.history'), children: <SessionTable online={false} /> },
