@@ -1,0 +1,105 @@
+// The session detail page, the sessions list's transfer rows, date presets, the CSV download and
+// the dashboard's links, in Chromium (issue 15 item 5). One browser and one world for the file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import type { Session } from '../core/db/entities/index.ts';
+import { ensureWebBuild } from '../server/webBuild.ts';
+import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { cleanup } from './helpers/tmp.ts';
+
+let b: Bastion;
+let browser: Browser;
+let s: BrowserSession;
+let page: Page;
+let shell: Session;
+let sftp: Session;
+
+before(async () => {
+  await ensureWebBuild(() => undefined);
+  b = await startBastion();
+  const f = factories(b.services);
+  await f.user({ username: 'audrey', password: 'Watch-tower-42', role: 'auditor' });
+  const op = await f.user({ username: 'oscar', password: 'Blue-whale-1234' });
+  const web = await f.asset({ name: 'web07', address: '127.0.0.7' });
+  const db = await f.asset({ name: 'db07', address: '127.0.0.8' });
+  const base = { userId: op.id, username: 'oscar', systemUserId: null, systemUsername: 'deploy', clientAddress: '127.0.0.1' };
+  shell = await b.services.sessions.start({ ...base, assetId: web.id, assetName: 'web07', kind: 'shell' });
+  await b.services.sessions.addCommand(shell, { input: 'uptime', output: 'up 3 days', offsetMs: 1500, at: new Date() });
+  await b.services.sessions.flushCommands();
+  await b.services.sessions.end(shell.id, { status: 'closed', bytesIn: 6, bytesOut: 40, exitStatus: 0 });
+  sftp = await b.services.sessions.start({ ...base, assetId: db.id, assetName: 'db07', kind: 'sftp' });
+  await b.services.fileTransfers.record(sftp, { operation: 'upload', path: '/tmp/report.txt', size: 2048, ok: true });
+  await b.services.sessions.end(sftp.id, { status: 'closed', bytesIn: 2048, bytesOut: 0 });
+  browser = await launchBrowser();
+  s = await openPage(browser, b.baseUrl);
+  page = s.page;
+  await logIn(page, 'audrey', 'Watch-tower-42');
+  // The login page's own "who am I?" answers 401 before the login: not an error of these pages.
+  s.errors.length = 0;
+});
+
+after(async () => {
+  await s?.close();
+  await browser?.close();
+  await b?.stop();
+  await cleanup();
+});
+
+test('a transfer-only session has no Commands or Playback button: its transfer count opens its detail page', async () => {
+  await page.goto('/sessions?tab=history');
+  const row = page.locator('.ant-table-row').filter({ hasText: 'db07' });
+  await row.waitFor();
+  assert.equal(await row.getByRole('button', { name: 'Commands' }).count(), 0);
+  assert.equal(await row.getByRole('button', { name: /Play/ }).count(), 0);
+  await row.getByText('1 transfer').click();
+  await page.waitForURL(new RegExp(`/sessions/${sftp.id}$`));
+  const transfers = page.getByRole('table').filter({ hasText: '/tmp/report.txt' });
+  await transfers.waitFor();
+  assert.equal(await page.getByText('Commands', { exact: true }).count(), 0, 'no commands card for a transfer session');
+  await page.getByTestId('session-facts').getByText('db07').waitFor();
+  await screenshot(page, '60-session-detail-sftp');
+});
+
+test('the detail page of a shell session shows its facts and commands, each linked into the playback', async () => {
+  await page.goto('/sessions?tab=history');
+  await page.locator('.ant-table-row').filter({ hasText: 'web07' }).getByRole('link', { name: /Details/ }).click();
+  await page.waitForURL(new RegExp(`/sessions/${shell.id}$`));
+  await page.getByRole('heading', { name: 'Session: oscar on web07' }).waitFor();
+  await page.getByTestId('session-facts').getByText('closed').waitFor();
+  await page.getByText('uptime', { exact: true }).waitFor();
+  await page.getByText('This session has no recording.').waitFor();
+  await screenshot(page, '61-session-detail-shell');
+});
+
+test('the command log: the 24 h preset keeps today\'s command, the CSV download holds it', async () => {
+  await page.goto('/commands');
+  await page.getByText('uptime', { exact: true }).waitFor();
+  await page.getByLabel('Date range').first().click();
+  await page.getByText('Last 24 hours').click();
+  await page.getByText('uptime', { exact: true }).waitFor();
+  const href = await page.getByTestId('csv-export').getAttribute('href');
+  assert.match(href ?? '', /^\/api\/v1\/commands\?from=.+&to=.+&format=csv$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv-export').click()]);
+  assert.equal(download.suggestedFilename(), 'commands.csv');
+  const csv = await readFile((await download.path())!, 'utf8');
+  const rows = csv.trimEnd().split('\r\n');
+  assert.equal(rows.length, 2);
+  assert.match(rows[1]!, new RegExp(`,oscar,web07,deploy,uptime,normal,false,${shell.id},1500$`));
+});
+
+test('the dashboard\'s cards open the lists they count', async () => {
+  await page.goto('/dashboard');
+  await page.getByTestId('dashboard-failed').click();
+  await page.waitForURL(/\/audit\/logins\?ok=false&from=/);
+  await page.locator('.ant-select').filter({ hasText: 'Failure' }).waitFor();
+  await page.goto('/dashboard');
+  await page.getByRole('link', { name: 'db07' }).click();
+  await page.waitForURL(/\/sessions\?tab=history&asset=db07/);
+  await page.locator('.ant-table-row').filter({ hasText: 'db07' }).waitFor();
+  assert.equal(await page.locator('.ant-table-row').filter({ hasText: 'web07' }).count(), 0);
+  assert.deepEqual(s.errors, []);
+});
