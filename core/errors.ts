@@ -36,6 +36,12 @@ export class ConflictError extends DomainError {
   override readonly status = 409;
 }
 
+/** A request body of a type the endpoint does not take. */
+export class UnsupportedMediaTypeError extends DomainError {
+  override readonly code = 'unsupported_media_type';
+  override readonly status = 415;
+}
+
 export class LockedError extends DomainError {
   override readonly code = 'locked';
   override readonly status = 423;

@@ -9,11 +9,15 @@ import { securityHeaders } from './middleware/securityHeaders.ts';
 import { buildOpenApi } from './openapi.ts';
 import { mount, type AnyRoute } from './routes/define.ts';
 import { allRoutes } from './routes/index.ts';
+import { fileRoutes } from './routes/files.ts';
+import type { FileSessions } from '../gateway/webFiles/fileSessions.ts';
 import { mountWebApp } from './webApp.ts';
 
 export interface AppOptions {
   /** Extra routes from other bounded contexts (sessions, jobs…). */
   routes?: AnyRoute[];
+  /** The web file manager's sessions (server/http.ts makes them); without, its routes answer 503. */
+  files?: FileSessions;
   webDist?: string;
 }
 
@@ -27,15 +31,17 @@ export function createApp(services: Services, opts: AppOptions = {}): Express {
   // The web bundle is ~1 MB of JS; gzip makes the first load about a third of that.
   app.use(compression({ filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').includes('asciicast') && compression.filter(req, res) }));
   const clientAddress = clientAddressResolver(services.config.trustProxy);
-  const routes = [...allRoutes, ...(opts.routes ?? [])];
+  const routes = [...allRoutes, ...fileRoutes(opts.files ?? null), ...(opts.routes ?? [])];
   const openapi = buildOpenApi(routes);
 
   const api = Router();
+  // Byte-stream uploads first: they carry their own content-type and origin rule (define.ts).
+  mount(api, services, routes.filter((r) => r.rawBody), clientAddress);
   api.use(jsonOnly);
   api.use(express.json({ limit: '1mb', strict: true, type: 'application/json' }));
   api.get('/openapi.json', (_req, res) => { res.json(openapi); });
   api.get('/health', (_req, res) => { res.json({ ok: true }); });
-  mount(api, services, routes, clientAddress);
+  mount(api, services, routes.filter((r) => !r.rawBody), clientAddress);
   api.use(() => { throw new NotFoundError('no such endpoint'); });
   app.use('/api/v1', api);
   app.use('/api', () => { throw new NotFoundError('no such endpoint'); });

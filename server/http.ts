@@ -3,6 +3,8 @@ import type { Services } from '../core/services.ts';
 import { createApp, type AppOptions } from './app.ts';
 import { attachWatchSocket } from './ws/watchSocket.ts';
 import { limitConnections } from './connectionLimits.ts';
+import { FileSessions } from '../gateway/webFiles/fileSessions.ts';
+import { webPipeline } from '../gateway/webFiles/webPipeline.ts';
 
 export interface HttpHandle {
   server: Server;
@@ -11,7 +13,10 @@ export interface HttpHandle {
 }
 
 export async function startHttp(services: Services, opts: AppOptions & { port?: number; host?: string } = {}): Promise<HttpHandle> {
-  const app = createApp(services, opts);
+  // The channel pipeline's home in this process (live sessions, their watchdog) for the web file manager.
+  const pipeline = webPipeline(services);
+  const files = new FileSessions(pipeline.gw);
+  const app = createApp(services, { ...opts, files });
   // Header and request timeouts are checked this often (Node's default is every 30 s).
   const server = createServer({ connectionsCheckingInterval: 1000 }, app);
   limitConnections(server, services.config, services.log.child({ component: 'http' }));
@@ -25,10 +30,13 @@ export async function startHttp(services: Services, opts: AppOptions & { port?: 
   return {
     server,
     port,
-    close: () => new Promise<void>((resolve) => {
+    close: async () => {
       detachWatch();
-      server.close(() => resolve());
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await files.closeAll('the server is shutting down');
+      await pipeline.close('the server is shutting down');
       server.closeAllConnections();
-    }),
+      await stopped;
+    },
   };
 }

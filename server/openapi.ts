@@ -27,6 +27,7 @@ export function buildOpenApi(routes: AnyRoute[]): Record<string, unknown> {
       },
       'x-role': r.access,
     };
+    if (r.rawBody) op.requestBody = { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: toJson(r.body) } } };
     (paths[path] ??= {})[r.method] = op;
   }

@@ -150,6 +150,14 @@ const POLICY: Record<string, Rule> = {
     },
   },
   'GET /me/assets': { policy: 'self', ok: 200, call: async () => ({ path: '/me/assets' }) },
+  // Allowed callers reach the handler, where core/access says no asset 'web01' is granted to them (403 for every role).
+  'GET /me/files': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files?asset=web01' }) },
+  'GET /me/files/download': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files/download?asset=web01&path=/etc/hostname' }) },
+  // A JSON body: allowed callers are told the upload body must be application/octet-stream.
+  'PUT /me/files/upload': { policy: 'self', ok: 415, call: async () => ({ path: '/me/files/upload?asset=web01&path=/tmp/x', body: {} }) },
+  'POST /me/files/mkdir': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files/mkdir', body: { asset: 'web01', path: '/tmp/x' } }) },
+  'POST /me/files/rename': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files/rename', body: { asset: 'web01', from: '/tmp/x', to: '/tmp/y' } }) },
+  'DELETE /me/files': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files?asset=web01&path=/tmp/x' }) },
 
   ...crud('/users', () => mk.user(), async () => ({ username: uniq('new') }), { name: 'Renamed' }),
   'POST /users/:id/lock': { policy: 'manage', ok: 200, call: async () => ({ path: `/users/${(await mk.user()).id}/lock` }) },

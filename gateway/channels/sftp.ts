@@ -11,22 +11,12 @@ import { LiveSession } from '../liveSession.ts';
 import { planTaps } from '../proxy/channelTaps.ts';
 import { OperatorError, REFUSED_EXIT, exitStatusOf, terminalLine } from '../terminalErrors.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
-import { SftpProxy, type SftpPolicy } from '../sftp/sftpProxy.ts';
-import { TransferRows } from './transferRows.ts';
+import { SftpProxy } from '../sftp/sftpProxy.ts';
+import { sessionSftpPolicy } from '../sftp/sftpPolicy.ts';
 
 export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrapper): Promise<void> {
   let live: LiveSession | null = null;
-  const rows = new TransferRows(gw, () => live);
-  const policy: SftpPolicy = {
-    refusal: async (action) => {
-      if (!live) return `${action} is not allowed`;
-      // Asked afresh each time: a permission changed during the session counts at once.
-      const holds = await gw.services.access.stillHolds(live.grant, action);
-      return holds ? null : `${action} is not allowed to you on ${live.grant.asset.name}`;
-    },
-    record: (entry) => rows.record(entry),
-    count: (input, output) => live?.transferred(input, output),
-  };
+  const policy = sessionSftpPolicy(gw, () => live);
   // Listening starts now: the client's first requests arrive while the asset is dialled.
   const proxy = new SftpProxy(sftp, policy, op.log);
   try {
@@ -61,7 +51,7 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
     proxy.attach(backend);
     const why = await proxy.done;
     client.end();
-    await rows.flushed();
+    await policy.flushed();
     await session.end({ status: 'closed', endReason: why });
   } catch (err) {
     proxy.close(terminalLine(err, op.log), 'refused', exitStatusOf(err));

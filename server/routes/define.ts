@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Services } from '../../core/services.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { Ability } from '../../core/access/accessService.ts';
-import { ForbiddenError, UnauthenticatedError, ValidationError } from '../../core/errors.ts';
+import { ForbiddenError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
 import { authenticateRequest, type AuthContext } from '../middleware/authenticate.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete' | 'put';
@@ -38,6 +38,11 @@ interface BaseDef<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>
   status?: number;
   /** A user who must change their password may still call this. */
   duringPasswordChange?: boolean;
+  /**
+   * The body is a stream of bytes (application/octet-stream), left unread for the handler: the
+   * route is mounted before the JSON rule, and takes only that content type from this origin.
+   */
+  rawBody?: boolean;
 }
 
 export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> extends BaseDef<B, Q, P> {
@@ -82,6 +87,7 @@ export function mount(router: Router, services: Services, routes: AnyRoute[], cl
         if (auth.user.mustChangePassword && !def.duringPasswordChange) throw new ForbiddenError('you must change your password first', { reason: 'password_change_required' });
         if (!services.access.roleCan(auth.user.role, def.access)) throw new ForbiddenError('your role does not allow this');
       }
+      if (def.rawBody) refuseForeignBody(req);
       const params = parseInput(def.params, req.params, 'params');
       const query = parseInput(def.query, req.query, 'query');
       const body = parseInput(def.body, req.body, 'body');
@@ -94,4 +100,21 @@ export function mount(router: Router, services: Services, routes: AnyRoute[], cl
       else res.status(def.status ?? 200).json(result);
     });
   }
+}
+
+/**
+ * The JSON rule's guard for a byte-stream body: a cross-site form cannot send
+ * application/octet-stream, and a browser that sends an Origin must send this host's.
+ */
+function refuseForeignBody(req: Request): void {
+  if (!req.is('application/octet-stream')) throw new UnsupportedMediaTypeError('the request body must be application/octet-stream');
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let host: string | null = null;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = null;
+  }
+  if (host !== req.headers.host) throw new ForbiddenError('cross-origin request refused');
 }

@@ -1,0 +1,240 @@
+// The web file manager's API (/api/v1/me/files…) against a real sshd through the gateway's SFTP
+// pipeline: the same rights as `sftp -P 2222` (upload / download from core/access), the same
+// FileTransfer rows, one Session row (kind sftp) per file-manager session, streamed bodies, and
+// paths checked before they reach the asset.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { FileTransferEntity, SessionEntity, type FileTransfer, type User } from '../core/db/entities/index.ts';
+import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { remotePathProblem } from '../server/routes/files.ts';
+
+const skip = sshdUnavailable();
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const PASSWORD = 'Files-pass-2024';
+
+describe('web file manager API', { skip }, () => {
+  let b: Bastion;
+  let sshd: Sshd;
+  let remote: string;
+  let alice: ApiClient; // connect + upload + download
+  let bob: ApiClient; // connect + download, no upload
+  let carol: ApiClient; // nothing granted
+  let users: Record<string, User>;
+
+  before(async () => {
+    sshd = await startSshd();
+    b = await startBastion();
+    const f = factories(b.services);
+    users = {
+      alice: await f.user({ username: 'alice', password: PASSWORD }),
+      bob: await f.user({ username: 'bob', password: PASSWORD }),
+      carol: await f.user({ username: 'carol', password: PASSWORD }),
+    };
+    const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+    const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password });
+    await f.permission({ users: [users.alice!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'upload', 'download'] });
+    await f.permission({ users: [users.bob!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'download'] });
+    remote = makeTempDir('bastion-webfiles-');
+    await execa('chown', [sshd.username, remote]);
+    alice = await loggedIn(b.baseUrl, 'alice', PASSWORD);
+    bob = await loggedIn(b.baseUrl, 'bob', PASSWORD);
+    carol = await loggedIn(b.baseUrl, 'carol', PASSWORD);
+  });
+
+  after(async () => {
+    await b?.stop();
+    await sshd?.stop();
+    await cleanup();
+  });
+
+  const q = (o: Record<string, string>) => '?' + new URLSearchParams({ asset: 'web01', ...o }).toString();
+  const rows = async (user: string, path: string): Promise<FileTransfer[]> =>
+    (await b.services.ds.getRepository(FileTransferEntity).find({ where: { username: user }, order: { createdAt: 'ASC' } })).filter((r) => r.path === path || r.targetPath === path);
+
+  async function upload(c: ApiClient, path: string, data: Buffer | ReadableStream, headers: Record<string, string> = {}, extra: Record<string, string> = {}) {
+    const res = await fetch(`${b.baseUrl}/api/v1/me/files/upload${q({ path, ...extra })}`, {
+      method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream', cookie: c.cookie!, ...headers },
+      ...(data instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    return { status: res.status, body: await res.json().catch(() => null) as { error?: { message: string }; size?: number } | null };
+  }
+
+  test('upload, list, download: byte-exact both ways, streamed, with a FileTransfer row each and one sftp Session row', async () => {
+    const data = randomBytes(8 * 1024 * 1024 + 12345);
+    const path = join(remote, 'big.bin');
+    const up = await upload(alice, path, data);
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.equal(up.body?.size, data.length);
+    assert.equal(sha256(readFileSync(path)), sha256(data));
+
+    const list = await alice.get(`/me/files${q({ path: remote })}`);
+    assert.equal(list.status, 200);
+    assert.equal(list.body.path, remote);
+    assert.deepEqual(list.body.entries.map((e: { name: string; type: string; size: number }) => [e.name, e.type, e.size]), [['big.bin', 'file', data.length]]);
+
+    const res = await fetch(`${b.baseUrl}/api/v1/me/files/download${q({ path })}`, { headers: { cookie: alice.cookie! } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-length'), String(data.length));
+    assert.equal(res.headers.get('content-disposition'), `attachment; filename="big.bin"; filename*=UTF-8''big.bin`);
+    assert.equal(sha256(Buffer.from(await res.arrayBuffer())), sha256(data));
+
+    const home = await alice.get(`/me/files${q({})}`);
+    assert.equal(home.status, 200);
+    assert.match(home.body.path, /^\//, 'no path: the system user\'s home');
+
+    const transfers = await rows('alice', path);
+    assert.deepEqual(transfers.map((r) => [r.operation, r.size, r.ok, r.systemUsername]), [['upload', data.length, true, sshd.username], ['download', data.length, true, sshd.username]]);
+    const sessions = await b.services.ds.getRepository(SessionEntity).find({ where: { username: 'alice' } });
+    assert.equal(sessions.length, 1, 'one file-manager session for every request');
+    assert.equal(sessions[0]!.kind, 'sftp');
+    assert.equal(sessions[0]!.id, transfers[0]!.sessionId);
+    assert.equal(sessions[0]!.status, 'active');
+  });
+
+  test('mkdir, rename and delete need upload and are recorded; an existing file is not replaced unless asked', async () => {
+    const dir = join(remote, 'made');
+    const made = await alice.post('/me/files/mkdir', { asset: 'web01', path: dir });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal((await upload(alice, join(remote, 'a.txt'), Buffer.from('one'))).status, 201);
+    const moved = await alice.post('/me/files/rename', { asset: 'web01', from: join(remote, 'a.txt'), to: join(dir, 'b.txt') });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.equal(readFileSync(join(dir, 'b.txt'), 'utf8'), 'one');
+
+    const again = await upload(alice, join(dir, 'b.txt'), Buffer.from('two'));
+    assert.equal(again.status, 409);
+    assert.equal(again.body!.error!.message, `${join(dir, "b.txt")} exists already; upload it again to replace it`);
+    assert.equal(readFileSync(join(dir, 'b.txt'), 'utf8'), 'one', 'not replaced');
+    assert.equal((await upload(alice, join(dir, 'b.txt'), Buffer.from('two'), {}, { overwrite: 'true' })).status, 201);
+    assert.equal(readFileSync(join(dir, 'b.txt'), 'utf8'), 'two');
+
+    const notEmpty = await alice.delete(`/me/files${q({ path: dir })}`);
+    assert.equal(notEmpty.status, 409, 'a directory with files is not removed');
+    assert.equal((await alice.delete(`/me/files${q({ path: join(dir, 'b.txt') })}`)).status, 204);
+    assert.equal((await alice.delete(`/me/files${q({ path: dir })}`)).status, 204);
+    assert.equal(existsSync(dir), false);
+    const missing = await alice.delete(`/me/files${q({ path: dir })}`);
+    assert.equal(missing.status, 404);
+
+    const ops = (await b.services.ds.getRepository(FileTransferEntity).find({ where: { username: 'alice' }, order: { createdAt: 'ASC' } }))
+      .filter((r) => r.path.startsWith(dir) || r.path === join(remote, 'a.txt')).map((r) => [r.operation, r.ok]);
+    assert.deepEqual(ops, [['mkdir', true], ['upload', true], ['rename', true], ['upload', false], ['upload', true], ['rmdir', false], ['delete', true], ['rmdir', true]]);
+  });
+
+  test('an upload without the upload action is refused with a clear message and recorded; the file is not written', async () => {
+    const path = join(remote, 'refused.bin');
+    const r = await upload(bob, path, randomBytes(100_000));
+    assert.equal(r.status, 403);
+    assert.equal(r.body!.error!.message, `upload ${path}: upload is not allowed to you on web01`);
+    assert.equal(existsSync(path), false);
+    const transfers = await rows('bob', path);
+    assert.deepEqual(transfers.map((t) => [t.operation, t.ok, t.message]), [['upload', false, 'upload is not allowed to you on web01']]);
+    assert.equal((await bob.post('/me/files/mkdir', { asset: 'web01', path: join(remote, 'nope') })).status, 403);
+    assert.equal(existsSync(join(remote, 'nope')), false);
+    // What bob may do, he can.
+    writeFileSync(join(remote, 'for-bob.txt'), 'hello bob');
+    const dl = await fetch(`${b.baseUrl}/api/v1/me/files/download${q({ path: join(remote, 'for-bob.txt') })}`, { headers: { cookie: bob.cookie! } });
+    assert.equal(await dl.text(), 'hello bob');
+  });
+
+  test('an operator without a grant gets 403 from every file route and no Session row', async () => {
+    const path = join(remote, 'for-bob.txt');
+    const answers = [
+      await carol.get(`/me/files${q({ path: remote })}`),
+      await carol.get(`/me/files/download${q({ path })}`),
+      await carol.post('/me/files/mkdir', { asset: 'web01', path: join(remote, 'c') }),
+      await carol.post('/me/files/rename', { asset: 'web01', from: path, to: join(remote, 'c') }),
+      await carol.delete(`/me/files${q({ path })}`),
+    ];
+    const up = await upload(carol, join(remote, 'c.bin'), Buffer.from('x'));
+    assert.deepEqual([...answers.map((a) => a.status), up.status], [403, 403, 403, 403, 403, 403]);
+    assert.equal(answers[0]!.body.error.message, "no asset named 'web01' is granted to you");
+    assert.equal(await b.services.ds.getRepository(SessionEntity).count({ where: { username: 'carol' } }), 0);
+    assert.equal(existsSync(path), true);
+    // Not logged in at all: 401.
+    assert.equal((await fetch(`${b.baseUrl}/api/v1/me/files${q({ path: remote })}`)).status, 401);
+  });
+
+  test('paths are validated before they reach the asset: NUL, control characters, relative, . and .., empty names', async () => {
+    assert.equal(remotePathProblem('/srv/a\u0000b', { names: false }), 'may not hold NUL or other control characters');
+    assert.equal(remotePathProblem('/srv/a\nb', { names: false }), 'may not hold NUL or other control characters');
+    assert.equal(remotePathProblem('srv/a', { names: false }), 'must be absolute (start with /)');
+    assert.equal(remotePathProblem('/srv/../etc/shadow', { names: false }), 'may not hold . or .. components');
+    assert.equal(remotePathProblem('/srv/./a', { names: false }), 'may not hold . or .. components');
+    assert.equal(remotePathProblem('/', { names: true }), 'must end with the name of the file or directory');
+    assert.equal(remotePathProblem('/srv/dir/', { names: true }), 'must end with the name of the file or directory');
+    assert.equal(remotePathProblem(`/${'é'.repeat(128)}`, { names: false }), 'may not hold a name longer than 255 bytes');
+    assert.equal(remotePathProblem('/srv/ünïcode name with spaces', { names: true }), null);
+    assert.equal(remotePathProblem('/', { names: false }), null);
+
+    const nul = await alice.get(`/me/files/download?asset=web01&path=${encodeURIComponent(join(remote, 'x\u0000y'))}`);
+    assert.equal(nul.status, 400);
+    assert.equal(nul.body.error.message, 'invalid path: may not hold NUL or other control characters');
+    const dots = await alice.post('/me/files/mkdir', { asset: 'web01', path: `${remote}/../escape` });
+    assert.equal(dots.status, 400);
+    assert.equal(dots.body.error.message, 'invalid path: may not hold . or .. components');
+    const up = await upload(alice, `${remote}/`, Buffer.from('x'));
+    assert.equal(up.status, 400);
+    assert.equal(up.body!.error!.message, 'invalid path: must end with the name of the file or directory');
+    const unknown = await alice.get(`/me/files${q({ path: remote, extra: '1' })}`);
+    assert.equal(unknown.status, 400);
+  });
+
+  test('an upload body must be application/octet-stream from this origin (the JSON rule\'s CSRF guard)', async () => {
+    const path = join(remote, 'csrf.bin');
+    const form = await upload(alice, path, Buffer.from('a=b'), { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(form.status, 415);
+    assert.equal(form.body!.error!.message, 'the request body must be application/octet-stream');
+    const foreign = await upload(alice, path, Buffer.from('x'), { origin: 'https://evil.example' });
+    assert.equal(foreign.status, 403);
+    assert.equal(foreign.body!.error!.message, 'cross-origin request refused');
+    assert.equal(existsSync(path), false);
+    const same = await upload(alice, path, Buffer.from('x'), { origin: b.baseUrl });
+    assert.equal(same.status, 201);
+  });
+
+  test('an upload cut off by the browser leaves no partial file and a row that says so', async () => {
+    const path = join(remote, 'cancelled.bin');
+    const controller = new AbortController();
+    let sent = 0;
+    const body = new ReadableStream({
+      async pull(c) {
+        if (sent >= 4 * 1024 * 1024) {
+          // Enough is at the asset: the browser's user presses Cancel.
+          await waitFor(() => existsSync(path));
+          controller.abort();
+          return;
+        }
+        sent += 256 * 1024;
+        c.enqueue(randomBytes(256 * 1024));
+      },
+    });
+    await fetch(`${b.baseUrl}/api/v1/me/files/upload${q({ path })}`, {
+      method: 'PUT', body, signal: controller.signal, duplex: 'half',
+      headers: { 'content-type': 'application/octet-stream', cookie: alice.cookie! },
+    } as RequestInit).catch(() => null);
+    await waitFor(async () => (await rows('alice', path)).length === 1);
+    const [row] = await rows('alice', path);
+    assert.equal(row!.operation, 'upload');
+    assert.equal(row!.ok, false);
+    assert.equal(row!.message, 'the upload was cancelled before it ended; the partial file was removed');
+    assert.equal(existsSync(path), false);
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+
