@@ -16,6 +16,8 @@
  *   - the bulk-load echo again with the product's gateway worker processes (one per core),
  *     unless BASTION_GATEWAY_WORKERS is set, in which case every Bastion figure is taken in
  *     that mode
+ *   - keystroke echo beside 20 bulk shells, gateway against direct in the same run, in one
+ *     process and with workers, and the idle RSS of `npm start` (bench/interactive.ts)
  *
  * Before each phase the driver waits until the gateway is idle, so that one phase's
  * after-work does not land in the next one's figures (it says how long it waited).
@@ -41,12 +43,13 @@ import { loadConfig } from '../core/config.ts';
 import { createServices } from '../core/services.ts';
 import { startSshd, sshdUnavailable, type Sshd } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
+import { interactiveRows, measureInteractive } from './interactive.ts';
 
 type Client = InstanceType<typeof ssh2.Client>;
 
 const MiB = 1024 * 1024;
-const LOG_LINE = '2024-05-01T12:00:00.000Z INFO  api[4242]: GET /api/v1/assets?limit=50 200 12ms user=alice';
-const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
+export const LOG_LINE = '2024-05-01T12:00:00.000Z INFO  api[4242]: GET /api/v1/assets?limit=50 200 12ms user=alice';
+export const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
 const ALICE_PASSWORD = 'Bench-operator-pw-2024';
 
 interface Settings {
@@ -79,7 +82,7 @@ function settings(env: NodeJS.ProcessEnv): Settings {
 }
 
 /** One way to reach the backend: the OpenSSH arguments and an ssh2 connection. */
-interface Route {
+export interface Route {
   name: string;
   sshArgs: string[];
   /** `scp` arguments (SFTP mode, OpenSSH's default) that upload `file` to `dest` on the backend. */
@@ -96,7 +99,7 @@ function ssh2Connect(config: ConnectConfig): Promise<Client> {
   });
 }
 
-function directRoute(sshd: Sshd): Route {
+export function directRoute(sshd: Sshd): Route {
   return {
     name: 'direct',
     sshArgs: [...QUIET, '-i', sshd.privateKeyPath, '-p', String(sshd.port), `${sshd.username}@127.0.0.1`],
@@ -125,7 +128,7 @@ function proxyJumpRoute(sshd: Sshd, jump: Sshd): Route {
   };
 }
 
-function bastionRoute(port: number, keyPath: string, key: string): Route {
+export function bastionRoute(port: number, keyPath: string, key: string): Route {
   return {
     name: 'Bastion',
     sshArgs: [...QUIET, '-i', keyPath, '-p', String(port), '-l', 'alice@web01', '127.0.0.1'],
@@ -137,7 +140,7 @@ function bastionRoute(port: number, keyPath: string, key: string): Route {
   };
 }
 
-const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** MB/s from the first byte to the last of `bytes` of log text, with or without a PTY. */
 async function throughput(route: Route, pty: boolean, bytes: number): Promise<number> {
@@ -251,7 +254,7 @@ async function openIdleShells(route: Route, n: number, concurrency: number): Pro
 }
 
 /** The processes under `root` (itself included), from /proc. */
-function processTree(root: number): number[] {
+export function processTree(root: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -291,14 +294,14 @@ function isSegmentBuilder(pid: number): boolean {
 const treeRss = (root: number): number => processTree(root).filter((pid) => !isSegmentBuilder(pid)).reduce((sum, pid) => sum + kib(pid, 'status', ['VmRSS']), 0);
 const treeUss = (root: number, exclude: number): number => processTree(root).filter((p) => p !== exclude).reduce((sum, pid) => sum + kib(pid, 'smaps_rollup', ['Private_Clean', 'Private_Dirty']), 0);
 
-interface GatewayProcess {
+export interface GatewayProcess {
   port: number;
   pid: number;
   memory(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
 }
 
-async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv, workers?: number): Promise<GatewayProcess> {
+export async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv, workers?: number): Promise<GatewayProcess> {
   const child: ChildProcess = fork(new URL('./gatewayProcess.ts', import.meta.url), [], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
     env: { ...env, BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'warn', BASTION_BIND: '127.0.0.1', BASTION_SSH_PORT: '0', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024', ...(workers === undefined ? {} : { BASTION_GATEWAY_WORKERS: String(workers) }) },
@@ -333,7 +336,7 @@ async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv, work
 }
 
 /** A database with alice (an operator key), web01 (the loopback sshd) as system user `bench`, and a permission. */
-async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: string; key: string }> {
+export async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: string; key: string }> {
   const keyPath = join(dataDir, 'alice_ed25519');
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@bench', '-f', keyPath]);
   const services = await createServices(loadConfig({ BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'silent', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' }));
@@ -369,7 +372,7 @@ function treeTicks(root: number): number {
  * after-work (recordings being cut into playback segments, say) does not land in the
  * next phase's figures. Returns how long it took.
  */
-async function settle(pid: number, maxMs = 120_000): Promise<number> {
+export async function settle(pid: number, maxMs = 120_000): Promise<number> {
   const t0 = Date.now();
   let last = treeTicks(pid);
   while (Date.now() - t0 < maxMs) {
@@ -399,7 +402,7 @@ async function uploadThrough(route: Route, file: string, bytes: number, dest: st
   return { mbps: bytes / 1e6 / secs, peakMiB: (peak - base) / 1024 };
 }
 
-function pct(samples: number[], p: number): number {
+export function pct(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
@@ -564,6 +567,8 @@ export async function runGatewayBench(env: NodeJS.ProcessEnv = process.env): Pro
         await workers.stop();
       }
     }
+    // Issue 13 item 8: echo beside 20 bulk shells against direct in the same run, and the idle footprint.
+    await measureInteractive(r, env);
   } finally {
     await gw.stop();
     await jump.stop();
@@ -590,6 +595,7 @@ function printTable(r: GatewayBenchResult): void {
     [`scp upload of ${r.uploadMiB ?? '—'} MiB (MB/s)`, '', f(r['uploadMBps.ProxyJump'], 1), f(r['uploadMBps.Bastion'], 1), ratio(r['uploadMBps.Bastion'], r['uploadMBps.ProxyJump']), ''],
     ['  … gateway RSS peak growth (MiB)', '', '', f(r['uploadPeakRssMiB.Bastion'], 1), '', 'flat'],
     ['stalled reader: once / next 8 s (KiB heap)', '', '', `${f(r['stalledReaderOnceKiB.Bastion'], 0)} / ${f(r['stalledReaderGrowthKiB.Bastion'], 0)}`, '', 'bounded'],
+    ...interactiveRows(r),
   ];
   const header: [string, string, string, string, string, string] = ['metric', 'direct', 'ProxyJump', 'Bastion', 'Bastion/PJ', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

@@ -1,19 +1,22 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or api, playback, filters, commandlog, abuse) runs only the ones named.
+ * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse) runs only the ones named.
  */
 import { runAbuseBench } from './abuse.ts';
 import { runApiBench } from './api.ts';
 import { runClientsBench } from './clients.ts';
 import { runCommandLogBench } from './commandlog.ts';
 import { runGatewayBench } from './gateway.ts';
+import { runInteractiveBench } from './interactive.ts';
 import { runPlaybackBench } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
 
 const benches: Array<[string, () => Promise<unknown>]> = [
   ['api', () => runApiBench()],
   ['gateway', () => runGatewayBench()],
+  // Part of gateway; alone, the quick way to check interactive-first scheduling and the idle footprint.
+  ['interactive', () => runInteractiveBench()],
   ['clients', () => runClientsBench()],
   ['playback', () => runPlaybackBench()],
   ['filters', () => runFiltersBench()],
@@ -24,7 +27,8 @@ const benches: Array<[string, () => Promise<unknown>]> = [
 const only = process.argv.slice(2);
 let failed = 0;
 for (const [name, run] of benches) {
-  if (only.length > 0 && !only.includes(name)) continue;
+  // interactive is part of gateway: on its own only when named.
+  if (only.length > 0 ? !only.includes(name) : name === 'interactive') continue;
   try {
     await run();
   } catch (err) {

@@ -9,7 +9,6 @@ import type { Logger } from '../core/logger.ts';
 import type { GatewayContext } from './context.ts';
 import { BACKEND_ALGORITHMS } from './algorithms.ts';
 import { OperatorError } from './terminalErrors.ts';
-import { fairReads } from './fairReads.ts';
 
 const { Client } = ssh2;
 export type BackendClient = InstanceType<typeof Client>;
@@ -121,7 +120,7 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
       settled = true;
       resolve();
     });
-    fairReads(sock);
+    gw.readTurns.add(sock);
     sock.connect({ host: asset.address, port: asset.port });
     client.connect({ ...config, sock });
   });

@@ -7,6 +7,7 @@ import type { Connection } from 'ssh2';
 import type { LoginTarget } from './targetSyntax.ts';
 import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
+import type { ReadTurns } from './fairReads.ts';
 
 export interface GatewayOptions {
   /** How often every live session re-asks core/access whether it still holds (rule 11). */
@@ -26,6 +27,8 @@ export interface GatewayContext {
   sessions: SessionRegistry;
   /** Unauthenticated connections: grace time and start-up limits. */
   preAuth: PreAuthGate;
+  /** Every socket's reads (operators' and backends'), so that bulk ones take turns and keystrokes go first. */
+  readTurns: ReadTurns;
 }
 
 /** An authenticated operator on one SSH connection. */

@@ -8,7 +8,7 @@ import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
-import { fairReads } from './fairReads.ts';
+import { ReadTurns } from './fairReads.ts';
 import { PreAuthGate } from './preAuth.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
@@ -47,7 +47,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
     maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
-  const gw: GatewayContext = { services, log, options, sessions, preAuth };
+  const gw: GatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 
@@ -64,10 +64,10 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     void tracked.closed.then(() => connections.delete(tracked));
   });
   // The gateway accepts the TCP connections itself and hands them to ssh2 (injectSocket), so
-  // that each socket's reads take turns with the other sessions' (fairReads).
+  // that each socket's reads take turns with the other sessions' (fairReads.ts).
   const listener = createServer((sock) => {
     if (!preAuth.admit(sock)) return;
-    fairReads(sock);
+    gw.readTurns.add(sock);
     server.injectSocket(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));

@@ -1,99 +1,147 @@
+// The gateway's read scheduler (gateway/fairReads.ts) on real loopback sockets: bulk sockets
+// take turns a few at a time, a socket that carries a keystroke is read ahead of their backlog
+// and never paused, and every byte of every stream arrives intact and in order. Bytes and turns
+// of the event loop are counted; nothing here is timed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execa } from 'execa';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { FAIR_READ_BYTES, fairReads } from '../gateway/fairReads.ts';
+import { execa } from 'execa';
+import { ReadTurns, TURN_BYTES } from '../gateway/fairReads.ts';
 
-/** Bytes read at full speed first, so that the kernel's receive window grows past the bound. */
-const WARM_UP = 4 * 1024 * 1024;
+/** One libuv read. */
+const READ = 64 * 1024;
+const BULK_SOCKETS = 8;
+const BULK_TOTAL = 16 * 1024 * 1024;
+/** Turns of the event loop before the streams count as running (every socket has been read once and the rotation has begun). */
+const STEADY_AFTER = 8;
+const KEYSTROKES = 10;
 
-/**
- * Streams `total` bytes over a real loopback TCP connection to a reader that works on every
- * byte (0.5 ms per 64 KiB) and so stays behind. Returns what arrived and the most bytes
- * delivered within one turn of the event loop (between two setImmediate ticks).
- *
- * The reader first drains WARM_UP bytes at full speed (the kernel grows the receive window for
- * a reader that keeps up), then stops until the kernel buffer has filled: the first turn after
- * that finds megabytes waiting, whether or not the sender gets CPU meanwhile on a loaded machine.
- */
-async function backlog(total: number, fair: boolean): Promise<{ digest: string; sent: string; bytes: number; maxPerTurn: number }> {
+interface Stream {
+  sock: Socket;
+  bytes: number;
+  digest: ReturnType<typeof createHash>;
+}
+
+/** `count` connections from a sender process of its own, each carrying `total` random bytes; it prints their SHA-256s, one a line. */
+async function bulkSenders(count: number, total: number): Promise<{ streams: Stream[]; sent: Promise<string[]>; close(): void }> {
   const server = createServer((s) => s.pause());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  // The sender is a process of its own, so it keeps writing while this one is busy reading.
+  const port = (server.address() as { port: number }).port;
+  const accepted: Socket[] = [];
+  const allAccepted = new Promise<void>((resolve) => server.on('connection', (s: Socket) => {
+    accepted.push(s);
+    if (accepted.length === count) resolve();
+  }));
+  // One connection after the other, so that accept order is send order.
   const sender = execa(process.execPath, ['-e', `
-    const b = require('node:crypto').randomBytes(${total});
-    process.stdout.write(require('node:crypto').createHash('sha256').update(b).digest('hex'));
-    require('node:net').connect(${(server.address() as { port: number }).port}, '127.0.0.1', function () { this.end(b); });
+    const { randomBytes, createHash } = require('node:crypto');
+    const net = require('node:net');
+    (async () => {
+      const sums = [];
+      for (let i = 0; i < ${count}; i++) {
+        const b = randomBytes(${total});
+        sums.push(createHash('sha256').update(b).digest('hex'));
+        await new Promise((ok) => net.connect(${port}, '127.0.0.1', function () { this.end(b); ok(); }));
+      }
+      process.stdout.write(sums.join('\\n'));
+    })();
   `]);
-  const [sock] = (await once(server, 'connection')) as [Socket];
-  const got = createHash('sha256');
-  let bytes = 0;
-  let measuring = false;
-  let thisTurn = 0;
-  let maxPerTurn = 0;
-  let reading = true;
-  const tick = (): void => {
-    if (measuring) maxPerTurn = Math.max(maxPerTurn, thisTurn);
-    thisTurn = 0;
-    if (reading) setImmediate(tick);
+  await allAccepted;
+  return {
+    streams: accepted.map((sock) => ({ sock, bytes: 0, digest: createHash('sha256') })),
+    sent: sender.then((r) => r.stdout.split('\n')),
+    close: () => {
+      for (const s of accepted) s.destroy();
+      server.close();
+    },
   };
-  let warmedUp: () => void = () => {};
-  const warm = new Promise<void>((resolve) => { warmedUp = resolve; });
-  sock.on('data', (b: Buffer) => {
-    if (measuring) {
-      // Work per byte, as the gateway's decryption and re-encryption: the reader stays behind,
-      // so the kernel always has more to hand over and a plain socket is read many times per turn.
-      const until = performance.now() + b.length / (128 * 1024);
-      while (performance.now() < until) { /* busy */ }
-    }
-    got.update(b);
-    bytes += b.length;
-    thisTurn += b.length;
-    if (!measuring && bytes >= WARM_UP) {
-      sock.pause();
-      warmedUp();
-    }
-  });
-  sock.resume();
-  await warm;
-  // Let the kernel buffers fill while nobody reads.
-  await new Promise((r) => setTimeout(r, 200));
-  if (fair) fairReads(sock);
-  measuring = true;
-  thisTurn = 0;
-  setImmediate(tick);
-  sock.resume();
-  await once(sock, 'end');
-  reading = false;
-  maxPerTurn = Math.max(maxPerTurn, thisTurn);
-  const { stdout: sent } = await sender;
-  sock.destroy();
-  server.close();
-  return { digest: got.digest('hex'), sent, bytes, maxPerTurn };
 }
 
-test('a socket under fairReads hands over at most its budget (plus the read in hand) per turn, every byte in order', async (t) => {
-  const total = 16 * 1024 * 1024;
-  // The budget, the read that crossed it and what the paused stream buffered meanwhile.
-  const bound = FAIR_READ_BYTES + 2 * 64 * 1024;
-  // First the situation it guards against: a plain socket handing over far more in one turn.
-  let plainMost = 0;
-  for (let run = 0; run < 8 && plainMost <= 2 * bound; run++) {
-    const plain = await backlog(total, false);
-    t.diagnostic(`plain socket, run ${run + 1}: at most ${plain.maxPerTurn} bytes in one turn`);
-    plainMost = Math.max(plainMost, plain.maxPerTurn);
-  }
-  // Above the bound is what fairReads must prevent; on a loaded machine the kernel's window may
-  // not grow enough in eight runs to show the whole 2 MiB burst, so more than the bound will do.
-  assert.ok(plainMost > bound, `a plain socket handed over at most ${plainMost} bytes in one turn (bound ${bound})`);
-  for (let run = 0; run < 3; run++) {
-    const fair = await backlog(total, true);
-    t.diagnostic(`with fairReads, run ${run + 1}: at most ${fair.maxPerTurn} bytes in one turn`);
-    assert.equal(fair.bytes, total);
-    assert.equal(fair.digest, fair.sent, 'the bytes arrive intact and in order');
-    assert.ok(fair.maxPerTurn <= bound, `${fair.maxPerTurn} bytes in one turn (bound ${bound})`);
+/** A loopback connection whose writing end this process holds: the operator who types. */
+async function keyboard(): Promise<{ typist: Socket; reader: Socket; close(): void }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const typist = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const [[reader]] = await Promise.all([once(server, 'connection') as Promise<[Socket]>, once(typist, 'connect')]);
+  typist.setNoDelay(true);
+  return { typist, reader, close: () => { typist.destroy(); reader.destroy(); server.close(); } };
+}
+
+test('under one scheduler, backlogged bulk sockets take turns (about one turn\'s budget per turn in all), each keystroke is handed over within that budget and its socket is never paused, and every byte arrives intact and in order', async (t) => {
+  const { streams, sent, close } = await bulkSenders(BULK_SOCKETS, BULK_TOTAL);
+  const keys = await keyboard();
+  try {
+    const turns = new ReadTurns();
+    for (const st of streams) turns.add(st.sock);
+    turns.add(keys.reader);
+
+    let turn = 0;
+    let thisTurn = 0;
+    let maxPerTurn = 0;
+    let bulkSoFar = 0;
+    let running = true;
+    /** For each keystroke: the bulk bytes handed over between its write and its arrival. */
+    const bulkBeforeKey: number[] = [];
+    let keyWrittenAt: number | null = null;
+    let keysPaused = false;
+    keys.reader.on('pause', () => { keysPaused = true; });
+    const typed: Buffer[] = [];
+    keys.reader.on('data', (b: Buffer) => {
+      typed.push(b);
+      if (keyWrittenAt !== null) bulkBeforeKey.push(bulkSoFar - keyWrittenAt);
+      keyWrittenAt = null;
+    });
+    const tick = (): void => {
+      turn++;
+      if (turn > STEADY_AFTER) maxPerTurn = Math.max(maxPerTurn, thisTurn);
+      thisTurn = 0;
+      // A key every 10 turns once the streams are running, each after the one before arrived.
+      if (turn > STEADY_AFTER && turn % 10 === 0 && keyWrittenAt === null && typed.length < KEYSTROKES) {
+        keyWrittenAt = bulkSoFar;
+        keys.typist.write(`k${typed.length}`);
+      }
+      if (running) setImmediate(tick);
+    };
+    const ended = streams.map((st) => {
+      st.sock.on('data', (b: Buffer) => {
+        // The work per byte of the gateway's decryption and re-encryption (0.5 ms per 64 KiB):
+        // the reader stays behind, so every bulk socket always has more waiting.
+        const until = performance.now() + b.length / (128 * 1024);
+        while (performance.now() < until) { /* busy */ }
+        st.digest.update(b);
+        st.bytes += b.length;
+        bulkSoFar += b.length;
+        thisTurn += b.length;
+      });
+      return once(st.sock, 'end');
+    });
+    setImmediate(tick);
+    for (const st of streams) st.sock.resume();
+    await Promise.all(ended);
+    running = false;
+    t.diagnostic(`at most ${maxPerTurn} bulk bytes in one turn; bulk bytes between a key's write and its arrival: ${bulkBeforeKey.join(', ')}`);
+
+    const sums = await sent;
+    for (const [i, st] of streams.entries()) {
+      assert.equal(st.bytes, BULK_TOTAL);
+      assert.equal(st.digest.digest('hex'), sums[i], `bulk stream ${i} arrives intact and in order`);
+    }
+    assert.equal(Buffer.concat(typed).toString(), Array.from({ length: KEYSTROKES }, (_, i) => `k${i}`).join(''), 'every key arrived, in order');
+    assert.equal(keysPaused, false, 'the keystroke socket was never paused');
+    // The budget, the read that crossed it, what each of the (two) sockets woken for the turn
+    // had buffered, and a partial read. Without the scheduler all eight are read in every turn,
+    // each as long as it has data (up to 32 reads): 700 KiB and more here.
+    const bound = TURN_BYTES + 4 * READ;
+    assert.ok(maxPerTurn <= bound, `${maxPerTurn} bulk bytes in one turn (bound ${bound})`);
+    assert.equal(bulkBeforeKey.length, KEYSTROKES);
+    for (const before of bulkBeforeKey) assert.ok(before <= bound, `${before} bulk bytes came between a keystroke and its arrival (bound ${bound})`);
+    assert.equal(turns.waiting, 0, 'nobody is left waiting once the streams have ended');
+  } finally {
+    keys.close();
+    close();
   }
 });

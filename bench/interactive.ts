@@ -1,0 +1,280 @@
+/**
+ * Interactive traffic first (issue 13 item 8), part of `npm run bench -- gateway` (alone:
+ * `npm run bench -- interactive`):
+ *
+ *   - keystroke echo while BENCH_BULK_SESSIONS (20) shells stream bulk output through the
+ *     gateway: one key into `cat` on a PTY through the gateway, then one straight to sshd, in
+ *     turn, so both see the same loaded host at the same moments; p50/p95 of each and the
+ *     ratio (target: gateway p95 ≤ 2× direct p95), in one gateway process and with the
+ *     product's worker processes (one per core, as `npm start` runs them)
+ *   - the idle RSS of `npm start` with its defaults, summed over all of Bastion's processes
+ *     (primary, gateway workers, helpers such as the segment builder; target ≤ 200 MB), and the
+ *     PSS sum beside it (pages the processes share, such as the node binary, counted once)
+ *
+ * Bounded: each loaded phase streams for BENCH_BULK_SECONDS (30) and measures at most
+ * BENCH_LOADED_KEYS (300) keys per route inside that window.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import type { ClientChannel } from 'ssh2';
+import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
+import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import {
+  LOG_LINE, bastionRoute, directRoute, pct, processTree, seed, settle, shq, startGatewayProcess,
+  type GatewayBenchResult, type Route,
+} from './gateway.ts';
+
+const MB = 1e6;
+
+interface InteractiveSettings {
+  sessions: number;
+  keys: number;
+  bulkSeconds: number;
+}
+
+function settings(env: NodeJS.ProcessEnv): InteractiveSettings {
+  const int = (name: string, dflt: number, min: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+  return { sessions: int('BENCH_BULK_SESSIONS', 20, 1), keys: int('BENCH_LOADED_KEYS', 300, 10), bulkSeconds: int('BENCH_BULK_SECONDS', 30, 10) };
+}
+
+/** A `cat` on a PTY, answering one key at a time: the round trip in ms. */
+interface EchoProbe {
+  roundTrip(): Promise<number>;
+  close(): void;
+}
+
+async function echoProbe(route: Route): Promise<EchoProbe> {
+  const { client, close } = await route.connect();
+  const ch = await new Promise<ClientChannel>((resolve, reject) => {
+    client.exec('cat', { pty: { term: 'xterm', cols: 80, rows: 24, width: 0, height: 0, modes: {} } }, (err, c) => (err ? reject(err) : resolve(c)));
+  });
+  let waiter: (() => void) | null = null;
+  ch.on('data', () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  });
+  const roundTrip = (): Promise<number> => new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const timer = setTimeout(() => reject(new Error(`${route.name}: no echo within 10 s`)), 10_000);
+    waiter = () => {
+      clearTimeout(timer);
+      resolve(performance.now() - t0);
+    };
+    // Within one line (no Enter), so every echo is exactly the one key.
+    ch.write('x');
+  });
+  for (let i = 0; i < 20; i++) await roundTrip();
+  return { roundTrip, close: () => { ch.close(); close(); } };
+}
+
+/** `n` OpenSSH shells with a PTY streaming log lines through `route` for `seconds`; resolves with the bytes they received. */
+function bulkShells(route: Route, n: number, seconds: number): { started: Promise<void>; done: Promise<number> } {
+  const runs: Array<Promise<number>> = [];
+  const started = (async () => {
+    // A few at a time: the gateway's start-up limits count connections per source.
+    for (let i = 0; i < n; i++) {
+      const ssh = ['ssh', '-tt', ...route.sshArgs, `timeout ${seconds} yes '${LOG_LINE}'`].map(shq).join(' ');
+      runs.push(execa('sh', ['-c', `${ssh} < /dev/null | wc -c`], { timeout: (seconds + 60) * 1000, reject: false }).then((r) => Number(r.stdout.trim()) || 0));
+      if (i % 5 === 4) await new Promise((res) => setTimeout(res, 300));
+    }
+  })();
+  return { started, done: started.then(() => Promise.all(runs)).then((counts) => counts.reduce((a, b) => a + b, 0)) };
+}
+
+export interface LoadedEcho {
+  gateway: number[];
+  direct: number[];
+  bulkMBps: number;
+}
+
+/**
+ * Keystroke echo through the gateway and straight to sshd, taken in turn while `sessions`
+ * shells stream through the gateway.
+ */
+export async function echoBesideBulk(gateway: Route, direct: Route, s: InteractiveSettings): Promise<LoadedEcho> {
+  const gwProbe = await echoProbe(gateway);
+  const directProbe = await echoProbe(direct);
+  const t0 = performance.now();
+  const bulk = bulkShells(gateway, s.sessions, s.bulkSeconds);
+  try {
+    await bulk.started;
+    // Every stream running at full speed before the first sample.
+    await new Promise((res) => setTimeout(res, 3000));
+    const deadline = t0 + (s.bulkSeconds - 2) * 1000;
+    const samples: LoadedEcho = { gateway: [], direct: [], bulkMBps: 0 };
+    for (let i = 0; i < s.keys && performance.now() < deadline; i++) {
+      samples.gateway.push(await gwProbe.roundTrip());
+      samples.direct.push(await directProbe.roundTrip());
+    }
+    const bytes = await bulk.done;
+    samples.bulkMBps = bytes / MB / ((performance.now() - t0) / 1000);
+    return samples;
+  } finally {
+    gwProbe.close();
+    directProbe.close();
+    await bulk.done.catch(() => 0);
+  }
+}
+
+function kib(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  try {
+    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFile(`/proc/${pid}/${file}`))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+const readFile = (p: string): string => readFileSync(p, 'utf8');
+
+export interface IdleMemory {
+  rssMiB: number;
+  pssMiB: number;
+  processes: Array<{ pid: number; rssMiB: number; what: string }>;
+}
+
+const BASTION_ENTRY = fileURLToPath(new URL('../bin/bastion.ts', import.meta.url));
+
+/**
+ * `bastion start` as `npm start` runs it (its defaults: web server, gateway, workers `auto`), on
+ * an empty data dir: once it says it is running and has held still, the RSS and PSS of every
+ * process under it. The launcher in front (npm itself) is not Bastion's and is not counted.
+ */
+export async function idleStartMemory(): Promise<IdleMemory> {
+  const dataDir = makeTempDir('bastion-bench-rss-');
+  const [http, ssh] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', BASTION_ENTRY, 'start'], {
+    env: { ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`bastion start did not say it runs within 180 s: ${out}`)), 180_000);
+      child.once('exit', (code) => reject(new Error(`bastion start exited (${code}): ${out}`)));
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Bastion is running.')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await settle(child.pid!);
+    // RSS holds still for 6 s (a fresh Node process sheds start-up garbage for a while).
+    const sum = (field: 'VmRSS' | 'Pss'): number => processTree(child.pid!).reduce((t, pid) => t + kib(pid, field === 'VmRSS' ? 'status' : 'smaps_rollup', field), 0);
+    let rss = sum('VmRSS');
+    for (let still = 0, i = 0; still < 3 && i < 30; i++) {
+      await new Promise((res) => setTimeout(res, 2000));
+      const now = sum('VmRSS');
+      still = Math.abs(now - rss) < 1024 ? still + 1 : 0;
+      rss = now;
+    }
+    const processes = processTree(child.pid!).map((pid) => ({
+      pid,
+      rssMiB: kib(pid, 'status', 'VmRSS') / 1024,
+      what: (() => { try { return readFile(`/proc/${pid}/cmdline`).split('\0').filter(Boolean).slice(-2).join(' ').slice(-60); } catch { return '?'; } })(),
+    }));
+    return { rssMiB: sum('VmRSS') / 1024, pssMiB: sum('Pss') / 1024, processes };
+  } finally {
+    const exited = new Promise((res) => child.once('exit', res));
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(force);
+  }
+}
+
+/** Both phases; the figures go into `r` under loadedEcho*, bulk* and idleStart*. */
+export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const s = settings(env);
+  const log = (line: string): void => console.log(`  … ${line}`);
+  const sshd = await startSshd();
+  const dataDir = makeTempDir('bastion-bench-interactive-');
+  try {
+    const { keyPath, key } = await seed(dataDir, sshd);
+    const direct = directRoute(sshd);
+    const cores = availableParallelism();
+    for (const [label, workers] of [['inProcess', 0], ['workers', cores]] as const) {
+      if (label === 'workers' && cores < 2) continue;
+      const gw = await startGatewayProcess(dataDir, env, workers);
+      try {
+        await settle(gw.pid);
+        const e = await echoBesideBulk(bastionRoute(gw.port, keyPath, key), direct, s);
+        r[`bulkEchoP50.${label}.gateway`] = pct(e.gateway, 50);
+        r[`bulkEchoP95.${label}.gateway`] = pct(e.gateway, 95);
+        r[`bulkEchoP50.${label}.direct`] = pct(e.direct, 50);
+        r[`bulkEchoP95.${label}.direct`] = pct(e.direct, 95);
+        r[`bulkMBps.${label}`] = e.bulkMBps;
+        if (label === 'workers') r.workers = workers;
+        log(`echo beside ${s.sessions} bulk shells (${label === 'workers' ? `${workers} gateway workers` : 'one gateway process'}, ${e.gateway.length} keys each, bulk ${e.bulkMBps.toFixed(0)} MB/s in all): `
+          + `gateway p50 ${pct(e.gateway, 50).toFixed(2)} / p95 ${pct(e.gateway, 95).toFixed(2)} ms, direct p50 ${pct(e.direct, 50).toFixed(2)} / p95 ${pct(e.direct, 95).toFixed(2)} ms`);
+      } finally {
+        await gw.stop();
+      }
+    }
+  } finally {
+    await sshd.stop();
+  }
+  const idle = await idleStartMemory();
+  r['idleStartRssMiB'] = idle.rssMiB;
+  r['idleStartPssMiB'] = idle.pssMiB;
+  r['idleStartProcesses'] = idle.processes.length;
+  log(`idle \`bastion start\` (defaults): ${idle.processes.map((p) => `${p.rssMiB.toFixed(0)} MiB [${p.what}]`).join(' + ')} = RSS ${idle.rssMiB.toFixed(0)} MiB, PSS ${idle.pssMiB.toFixed(0)} MiB`);
+}
+
+/** The rows of the gateway bench's table for these figures. */
+export function interactiveRows(r: GatewayBenchResult): Array<[string, string, string, string, string, string]> {
+  const f = (v: number | undefined, digits: number): string => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
+  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || !b ? '—' : `${(a / b).toFixed(2)}×`);
+  const rows: Array<[string, string, string, string, string, string]> = [];
+  for (const [label, name] of [['inProcess', 'one process'], ['workers', `${r.workers ?? '—'} workers`]] as const) {
+    if (r[`bulkEchoP95.${label}.gateway`] === undefined) continue;
+    rows.push([`echo p50 beside 20 bulk shells, ${name} (ms)`, f(r[`bulkEchoP50.${label}.direct`], 2), '', f(r[`bulkEchoP50.${label}.gateway`], 2), ratio(r[`bulkEchoP50.${label}.gateway`], r[`bulkEchoP50.${label}.direct`]), 'Bastion/direct']);
+    rows.push([`echo p95 beside 20 bulk shells, ${name} (ms)`, f(r[`bulkEchoP95.${label}.direct`], 2), '', f(r[`bulkEchoP95.${label}.gateway`], 2), ratio(r[`bulkEchoP95.${label}.gateway`], r[`bulkEchoP95.${label}.direct`]), '≤ 2× direct']);
+  }
+  if (r.idleStartRssMiB !== undefined) {
+    rows.push(['idle `npm start`, RSS of all processes (MiB)', '', '', f(r.idleStartRssMiB, 0), '', '≤ 200 MB']);
+    rows.push(['  … PSS of all processes (MiB)', '', '', f(r.idleStartPssMiB, 0), '', '']);
+  }
+  return rows;
+}
+
+export async function runInteractiveBench(env: NodeJS.ProcessEnv = process.env): Promise<GatewayBenchResult> {
+  const unavailable = sshdUnavailable();
+  if (unavailable) throw new Error(`interactive bench skipped: ${unavailable}`);
+  const r: GatewayBenchResult = {};
+  console.log('\nInteractive traffic first: keystroke echo beside bulk output, and the idle footprint');
+  try {
+    await measureInteractive(r, env);
+  } finally {
+    await cleanup();
+  }
+  const rows = interactiveRows(r);
+  const header: [string, string, string, string, string, string] = ['metric', 'direct', '', 'Bastion', 'ratio', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+  return r;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runInteractiveBench().then(() => process.exit(0), (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
