@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WEB = path.join(ROOT, 'web');
@@ -15,13 +16,17 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds the web app when its build is missing or older than its sources, so `npm start` just works. */
+/**
+ * Builds the web app when its build is missing or older than its sources, so `npm start` just works.
+ * Vite runs in a child process: a build takes some 600 MB that a Node process never gives back,
+ * and the process that asks is the long-lived server (issue 13: the gateway's idle footprint).
+ */
 export async function ensureWebBuild(say: (line: string) => void): Promise<void> {
   if (!existsSync(path.join(WEB, 'index.html'))) return;
   const index = path.join(WEB, 'dist', 'index.html');
   if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(WEB)) return;
   say('building the web app…');
-  // Vite's own API, so no PATH lookup of a binary is involved.
-  const vite = await import('vite');
-  await vite.build({ configFile: path.join(WEB, 'vite.config.ts'), logLevel: 'warn' });
+  // Vite's own API in this Node binary, so no PATH lookup of a binary is involved.
+  const script = `const { build } = await import('vite'); await build({ configFile: ${JSON.stringify(path.join(WEB, 'vite.config.ts'))}, logLevel: 'warn' });`;
+  await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 }
