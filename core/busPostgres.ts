@@ -57,15 +57,22 @@ export class PostgresBusPeer implements BusPeer {
   readonly #queue: string[] = [];
   #draining = false;
   #dropped = 0;
+  /** When this process's own recent messages were sent (by sequence number), to time their way back. */
+  readonly #sentAt = new Map<number, number>();
+  readonly #onLag: ((seconds: number) => void) | undefined;
 
-  private constructor(url: string, log: Logger) {
+  private constructor(url: string, log: Logger, onLag?: (seconds: number) => void) {
     this.#url = url;
     this.#log = log;
+    this.#onLag = onLag;
   }
 
-  /** Connects and listens; fails when PostgreSQL cannot be reached at start. */
-  static async connect(url: string, log: Logger): Promise<PostgresBusPeer> {
-    const peer = new PostgresBusPeer(url, log);
+  /**
+   * Connects and listens; fails when PostgreSQL cannot be reached at start. `onLag` hears, for
+   * each message of this process, how long it took to come back through PostgreSQL (bus lag).
+   */
+  static async connect(url: string, log: Logger, onLag?: (seconds: number) => void): Promise<PostgresBusPeer> {
+    const peer = new PostgresBusPeer(url, log, onLag);
     await peer.#connect();
     return peer;
   }
@@ -82,6 +89,11 @@ export class PostgresBusPeer implements BusPeer {
     if (this.#queue.length + parts.length > MAX_QUEUED) {
       if (this.#dropped++ === 0) this.#log.warn({ queued: this.#queue.length }, 'bus messages to PostgreSQL are dropped: it does not keep up');
       return;
+    }
+    if (this.#onLag) {
+      // Bounded: messages that never come back (a lost connection) are forgotten.
+      if (this.#sentAt.size >= 1000) this.#sentAt.clear();
+      this.#sentAt.set(this.#seq, performance.now());
     }
     // id|index|count|text: the id tells this process its own messages, which it already delivered.
     for (let i = 0; i < parts.length; i++) this.#queue.push(`${id}|${i}|${parts.length}|${parts[i]}`);
@@ -177,7 +189,16 @@ export class PostgresBusPeer implements BusPeer {
 
   #receive(payload: string): void {
     const m = /^([0-9a-f-]{36}):(\d+)\|(\d+)\|(\d+)\|/.exec(payload);
-    if (!m || m[1] === this.#origin) return;
+    if (!m) return;
+    if (m[1] === this.#origin) {
+      // Our own message back: already delivered here; the time it took is the bus lag.
+      const sent = m[3] === '0' ? this.#sentAt.get(Number(m[2])) : undefined;
+      if (sent !== undefined) {
+        this.#sentAt.delete(Number(m[2]));
+        this.#onLag?.((performance.now() - sent) / 1000);
+      }
+      return;
+    }
     const [head, , , index, count] = m;
     const text = payload.slice(head.length);
     const total = Number(count);

@@ -32,6 +32,7 @@ import { RetentionService } from './audit/retention.ts';
 import { DashboardService } from './audit/dashboard.ts';
 import { FileTransferService } from './audit/fileTransfers.ts';
 import { securePrivateDir } from './dataDir.ts';
+import { Metrics } from './metrics.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -66,6 +67,7 @@ export interface Services {
   dashboard: DashboardService;
   fileTransfers: FileTransferService;
   bootstrapResult: BootstrapResult;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,8 @@ export interface ServiceOptions {
    * crash left open) belongs to the one primary process, not to each worker.
    */
   primary?: boolean;
+  /** Labels this process's own metric series (event-loop lag, memory): `main` by default. */
+  processName?: string;
 }
 
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
@@ -92,6 +96,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const bootstrapResult = await underStartupLock(ds, () => bootstrap(ds, vault, config.adminPassword));
     const changes = new ChangeFeed();
     const primary = opts.primary ?? true;
+    const metrics = new Metrics(opts.processName);
     const sessions = new SessionService(ds, config, { log });
     // Sessions whose gateway is gone are closed here and on a timer; a running gateway's are not (heartbeats).
     if (primary) stopSweep = await sessions.sweepOrphans();
@@ -105,11 +110,19 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const access = new AccessService(ds, changes, config.cacheMaxAgeSeconds * 1000);
     const jobs = new JobService(ds, log.child({ component: 'jobs' }));
     if (primary) await jobs.failInterrupted();
+    // Job counts come from the database: one process (the primary) reports them, or the sum would count them twice.
+    if (primary) {
+      metrics.onCollect(async () => {
+        const counts = await jobs.countByStatus();
+        metrics.jobs.reset();
+        for (const { status, count } of counts) metrics.jobs.set({ status }, count);
+      });
+    }
     const bus = opts.bus ?? new ClusterBus();
     // On PostgreSQL, processes on other hosts (more gateways, web servers) share the bus through
     // it; a gateway worker hears them through its primary.
     if (primary && config.database.kind === 'postgres') {
-      pgBus = await PostgresBusPeer.connect(config.database.url.reveal(), log.child({ component: 'bus' }));
+      pgBus = await PostgresBusPeer.connect(config.database.url.reveal(), log.child({ component: 'bus' }), (seconds) => metrics.busLag.observe(seconds));
       bus.addPeer(pgBus, true);
     }
     changes.connect(bus);
@@ -120,7 +133,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     return {
-      config, log, ds, vault, changes, bootstrapResult,
+      config, log, ds, vault, changes, bootstrapResult, metrics,
       users: new UserService(ds, changes, bus),
       groups: new GroupService(ds, changes),
       userKeys: new UserKeyService(ds),
@@ -129,7 +142,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       authentication: new AuthenticationService(ds, vault, new LoginThrottle(ds, {
         threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,
         slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
-      }), sessions.journal),
+      }), sessions.journal, metrics),
       totp: new TotpEnrolmentService(ds, vault),
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
@@ -151,6 +164,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
         sessions.journal.close();
         await sessions.segments.close();
         await ds.destroy();
+        metrics.close();
       },
     };
   } catch (err) {

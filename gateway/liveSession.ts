@@ -142,12 +142,13 @@ export class LiveSession {
         env: init.term ? { TERM: init.term } : {}, log: this.log,
         mode: init.plan.recording,
         keepBytes: config.execRecordKeepBytes, maxBytes: config.recordingMaxBytes, limitAction: config.recordingMaxAction,
-        onIncomplete: (reason) => this.#recordingIncomplete(reason),
+        onIncomplete: (reason) => { this.gw.services.metrics.recordingWriteErrors.inc(); this.#recordingIncomplete(reason); },
         onLimit: (reason) => this.terminate(reason),
       });
     } catch (err) {
       const why = err instanceof RecordingUnavailableError ? err.message : 'error';
       this.log.error({ err }, 'the recording could not be started');
+      this.gw.services.metrics.recordingWriteErrors.inc();
       if (config.recordingFailure === 'refuse') {
         throw new OperatorError(`session refused: the bastion cannot record it (${why}); tell an administrator`);
       }

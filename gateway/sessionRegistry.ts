@@ -22,6 +22,8 @@ export class SessionRegistry {
   #soon: NodeJS.Timeout | null = null;
   #unsubscribe: Array<() => void> = [];
   #checking: Promise<void> | null = null;
+  /** Bytes of each live session already counted in bastion_gateway_bytes_total. */
+  readonly #counted = new WeakMap<LiveSession, { in: number; out: number }>();
 
   constructor(private readonly services: Services, private readonly options: GatewayOptions, private readonly log: Logger) {}
 
@@ -41,6 +43,8 @@ export class SessionRegistry {
     }));
     // A user locked or re-keyed by an admin (any process): their sessions and connections end now.
     this.#unsubscribe.push(this.services.bus.subscribe('user.revoked', (m) => this.#revoke(m.userId, m.reason)));
+    // Bytes of long sessions show up at each scrape, not only when they end.
+    this.#unsubscribe.push(this.services.metrics.onCollect(() => { for (const s of this.#live) this.#countBytes(s); }));
   }
 
   stop(): void {
@@ -62,10 +66,22 @@ export class SessionRegistry {
 
   add(s: LiveSession): void {
     this.#live.add(s);
+    this.#counted.set(s, { in: 0, out: 0 });
+    this.services.metrics.sessionStarted(s.kind);
   }
 
   remove(s: LiveSession): void {
-    this.#live.delete(s);
+    if (!this.#live.delete(s)) return;
+    this.#countBytes(s);
+    this.services.metrics.sessionEnded(s.kind);
+  }
+
+  #countBytes(s: LiveSession): void {
+    const seen = this.#counted.get(s);
+    if (!seen) return;
+    this.services.metrics.bytes(s.bytesIn - seen.in, s.bytesOut - seen.out);
+    seen.in = s.bytesIn;
+    seen.out = s.bytesOut;
   }
 
   ending(p: Promise<void>): void {

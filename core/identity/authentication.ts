@@ -10,6 +10,7 @@ import type { Actor } from '../actor.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import type { AuditJournal } from '../audit/auditJournal.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
+import type { Metrics } from '../metrics.ts';
 
 export interface LoginContext {
   clientAddress: string;
@@ -35,7 +36,7 @@ export type FactorResult = { ok: true; user: User } | { ok: false; failure: Logi
 /** Login decisions shared by the web and the SSH gateway: one throttle, one log. */
 export class AuthenticationService {
   /** `journal` keeps the login-log rows the database cannot take during an outage (issue 12 item 10). */
-  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle, private readonly journal?: AuditJournal) {}
+  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle, private readonly journal?: AuditJournal, private readonly metrics?: Metrics) {}
 
   /** Why this user may not log in now, or null (an admin's lock is `locked`). */
   refusal(user: User, now = new Date()): LoginFailure | null {
@@ -136,6 +137,7 @@ export class AuthenticationService {
       await em.getRepository(UserEntity).update({ id: user.id }, { failedLogins: 0, lastLoginAt: new Date() });
       await em.getRepository(LoginLogEntity).insert(logRow(user.username, user.id, ctx, method, true, 'ok'));
     });
+    this.metrics?.login(ctx.channel, true);
   }
 
   /** (username, source) pairs locked now, for the admin. */
@@ -156,6 +158,7 @@ export class AuthenticationService {
 
   /** Writes the LoginLog row of a refused attempt (counting happened in the throttle already). */
   async fail(username: string, user: User | null, ctx: LoginContext, method: string, failure: LoginFailure): Promise<FactorResult & { ok: false }> {
+    this.metrics?.login(ctx.channel, false);
     await this.#logOrJournal(logRow(username, user?.id ?? null, ctx, method, false, failure));
     return { ok: false, failure, message: LOGIN_MESSAGES[failure] };
   }
@@ -166,6 +169,7 @@ export class AuthenticationService {
    * and is written when the database is back. Never throws: the caller is already refusing.
    */
   unavailable(username: string, ctx: LoginContext, method: string): void {
+    this.metrics?.login(ctx.channel, false);
     this.journal?.append({ t: 'rows', table: 'login_log', rows: [logRow(username, null, ctx, method, false, 'database_unavailable') as unknown as Record<string, unknown>] });
   }
 

@@ -55,6 +55,13 @@ export class JobService {
     return paginate(qb, q);
   }
 
+  /** How many jobs there are in each status (GET /metrics). */
+  async countByStatus(): Promise<Array<{ status: Job['status']; count: number }>> {
+    const rows = await this.ds.getRepository(JobEntity).createQueryBuilder('j')
+      .select('j.status', 'status').addSelect('COUNT(*)', 'count').groupBy('j.status').getRawMany<{ status: Job['status']; count: string | number }>();
+    return rows.map((r) => ({ status: r.status, count: Number(r.count) }));
+  }
+
   async get(id: string): Promise<Job> {
     const job = await this.ds.getRepository(JobEntity).findOneBy({ id });
     if (!job) throw new NotFoundError('job not found');

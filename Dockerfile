@@ -1,0 +1,68 @@
+# syntax=docker/dockerfile:1
+# Bastion container image.
+#
+#   docker build -t bastion .
+#   docker run -d -p 2222:2222 -p 8080:8080 -v bastion-data:/data -e BASTION_ADMIN_PASSWORD=… bastion
+#
+# The command is the bastion CLI's: `start` (default: gateway + web in one process),
+# `gateway`, `server`, `migrate`, `reset-password <user>`. Configuration comes only from the
+# environment (README.md, .env.example).
+#
+# BASE_IMAGE is any Debian bookworm image with Node 20 and npm in /usr/local (the official
+# one by default); the test suite builds on a local stand-in (scripts/podman-base-image.sh).
+ARG BASE_IMAGE=node:20-bookworm-slim
+
+# ---- build: dependencies, the web app, then only the production dependencies ----
+FROM ${BASE_IMAGE} AS build
+# sqlite3 and ssh2's cpu-features compile from source where no prebuilt binary can be fetched;
+# node-gyp uses the image's own Node headers instead of downloading them.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+# The web app is built here, once, not at first start; then everything only the build needed goes.
+RUN npm run build \
+ && npm prune --omit=dev \
+ && find node_modules \( -name '*.md' -o -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts.map' \) -type f -delete \
+ && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src \
+ && mkdir /out \
+ && cp -a package.json bin core gateway server migrations node_modules /out/ \
+ && mkdir -p /out/web && cp -a web/dist /out/web/dist
+
+# ---- rootfs: the runtime file system, without npm and Node's headers ----
+FROM ${BASE_IMAGE} AS rootfs
+# openssh-client and ansible (ansible-core, plus ansible.posix for authorized_key) run the
+# operations (connectivity tests, facts, pushing system users); tini reaps ssh/ansible children
+# and passes SIGTERM on.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-client ansible-core sshpass tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /usr/share/doc /usr/share/man \
+ && rm -rf /usr/local/include /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && groupadd --system --gid 10001 bastion \
+ && useradd --system --uid 10001 --gid bastion --home-dir /data --shell /usr/sbin/nologin bastion \
+ && mkdir -p /data && chown bastion:bastion /data && chmod 0700 /data
+COPY --from=build /out /app
+RUN ln -s /app/bin/bastion.ts /usr/local/bin/bastion && chmod 0755 /app/bin/bastion.ts
+
+# ---- runtime: one layer, so what rootfs removed from the base is really gone ----
+FROM scratch
+COPY --from=rootfs / /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    NODE_ENV=production \
+    BASTION_DATA_DIR=/data \
+    BASTION_HTTP_PORT=8080 \
+    BASTION_SSH_PORT=2222
+WORKDIR /app
+USER bastion
+VOLUME ["/data"]
+EXPOSE 2222 8080
+# /healthz answers on the web port, or on BASTION_METRICS_PORT when set (a `gateway`-only container).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "/app/bin/healthcheck.mjs"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx", "/app/bin/bastion.ts"]
+CMD ["start"]
