@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { VaultKeyError } from '../core/vault/vault.ts';
 import { DataDirError, securePrivateDir } from '../core/dataDir.ts';
 import { startHttp } from '../server/http.ts';
+import { startOpsListener } from '../server/opsListener.ts';
 import { startGateway } from '../gateway/index.ts';
 import { ensureWebBuild } from '../server/webBuild.ts';
 import { ClusterBus } from '../core/bus.ts';
@@ -91,7 +92,7 @@ async function run(command: string, args: string[]): Promise<void> {
     case 'start':
     case 'server':
     case 'gateway': {
-      installProcessGuard(createLogger(config.logLevel).child({ component: 'process' }));
+      installProcessGuard(createLogger(config.logLevel, config.logFormat).child({ component: 'process' }));
       if (command !== 'gateway') await ensureWebBuild((line) => console.log(line));
       const workers = command === 'server' ? 0 : config.gatewayWorkers;
       const bus = workers > 0 ? new ClusterBus() : undefined;
@@ -107,13 +108,17 @@ async function run(command: string, args: string[]): Promise<void> {
           stops.push(async () => stopRetention());
         }
         if (command !== 'server' && bus) {
-          const gw = await startGatewayWorkers(config, workers, bus, (line) => console.log(line));
+          const gw = await startGatewayWorkers(config, workers, bus, (line) => console.log(line), {}, { metrics: services.metrics, readiness: services.readiness });
           stops.push(gw.stop);
           faces.ssh = gw.port;
         } else if (command !== 'server') {
           const gw = await startGateway(services);
           stops.push(gw.close);
           faces.ssh = gw.port;
+        }
+        if (config.metricsPort > 0) {
+          const ops = await startOpsListener(services);
+          stops.push(ops.close);
         }
       } catch (err) {
         for (const stop of stops.reverse()) await stop();
@@ -137,7 +142,7 @@ class UsageError extends Error {}
 const [command = 'start', ...rest] = process.argv.slice(2);
 if (isGatewayWorker()) {
   const config = loadConfig();
-  installProcessGuard(createLogger(config.logLevel).child({ component: 'process' }));
+  installProcessGuard(createLogger(config.logLevel, config.logFormat).child({ component: 'process' }));
   runGatewayWorker(config).catch((err: unknown) => {
     console.error('bastion: gateway worker failed:', err instanceof Error ? err.message : err);
     process.exit(1);

@@ -9,16 +9,32 @@ import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
 import { startGateway } from '../gateway/index.ts';
 import { loadHostKeys } from '../gateway/hostKeys.ts';
+import type { Metrics, MetricsJson } from '../core/metrics.ts';
+import type { Readiness } from '../core/readiness.ts';
 
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
+
+/** The primary asks a worker for its metrics (GET /metrics adds them up); the worker answers with the same id. */
+interface MetricsRequest { __bastionMetrics: 'req'; id: number }
+interface MetricsResponse { __bastionMetrics: 'res'; id: number; metrics: MetricsJson }
+const isMetricsMessage = <K extends 'req' | 'res'>(m: unknown, kind: K): m is K extends 'req' ? MetricsRequest : MetricsResponse =>
+  typeof m === 'object' && m !== null && (m as { __bastionMetrics?: unknown }).__bastionMetrics === kind;
+/** A worker that does not answer in this time is left out of that scrape. */
+const METRICS_TIMEOUT_MS = 2000;
+
+/** What the primary's own services learn of its workers: their metrics, and whether any is up. */
+export interface WorkerHooks {
+  metrics?: Metrics;
+  readiness?: Readiness;
+}
 
 /**
  * In the primary: forks `count` workers, restarts any that die, resolves with the SSH port once all listen.
  * A worker reads its config from its environment, inherited from the primary's; `workerEnv` adds
  * to it when the primary's config did not come from its own environment (the test fixture's).
  */
-export async function startGatewayWorkers(config: Config, count: number, bus: ClusterBus, say: (line: string) => void, workerEnv: Record<string, string> = {}): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startGatewayWorkers(config: Config, count: number, bus: ClusterBus, say: (line: string) => void, workerEnv: Record<string, string> = {}, hooks: WorkerHooks = {}): Promise<{ port: number; stop(): Promise<void> }> {
   // Host keys are made here, once, so workers starting together never race to create them.
   loadHostKeys(config.dataDir);
   let stopping = false;
@@ -46,10 +62,38 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   };
   for (let i = 0; i < count; i++) fork();
   const port = await allReady;
+  let nextRequest = 0;
+  const workerMetrics = (): Promise<MetricsJson[]> => {
+    const id = ++nextRequest;
+    return Promise.all([...workers].filter((w) => w.isConnected()).map((w) => new Promise<MetricsJson | null>((resolve) => {
+      const timer = setTimeout(() => { w.off('message', onMessage); resolve(null); }, METRICS_TIMEOUT_MS);
+      const onMessage = (m: unknown) => {
+        if (!isMetricsMessage(m, 'res') || m.id !== id) return;
+        clearTimeout(timer);
+        w.off('message', onMessage);
+        resolve(m.metrics);
+      };
+      w.on('message', onMessage);
+      try {
+        w.send({ __bastionMetrics: 'req', id } satisfies MetricsRequest, () => undefined);
+      } catch {
+        clearTimeout(timer);
+        w.off('message', onMessage);
+        resolve(null);
+      }
+    }))).then((all) => all.filter((m): m is MetricsJson => m !== null));
+  };
+  const unhook = [
+    hooks.metrics?.addSource(workerMetrics),
+    hooks.readiness?.add('gateway', async () => {
+      if (![...workers].some((w) => w.isConnected())) throw new Error('no gateway worker is running');
+    }),
+  ];
   return {
     port,
     stop: async () => {
       stopping = true;
+      for (const off of unhook) off?.();
       await Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
         if (w.isDead()) { resolve(); return; }
         w.once('exit', () => resolve());
@@ -63,7 +107,14 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
 export async function runGatewayWorker(config: Config): Promise<void> {
   const bus = new ClusterBus();
   bus.addPeer(process as unknown as Parameters<ClusterBus['addPeer']>[0], false);
-  const services = await createServices(config, { bus, primary: false });
+  const services = await createServices(config, { bus, primary: false, processName: `gateway-worker-${cluster.worker?.id ?? process.pid}` });
+  // The primary's GET /metrics asks each worker for its numbers.
+  process.on('message', (m: unknown) => {
+    if (!isMetricsMessage(m, 'req')) return;
+    void services.metrics.json().then((metrics) => {
+      process.send?.({ __bastionMetrics: 'res', id: m.id, metrics } satisfies MetricsResponse, () => undefined);
+    });
+  });
   // The primary hands connections to the workers in turn: each holds its share of the start-up limits.
   const gw = await startGateway(services, { startupShares: config.gatewayWorkers });
   let stopping = false;

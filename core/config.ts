@@ -26,6 +26,10 @@ const envSchema = z.object({
   BASTION_ADMIN_PASSWORD: z.string().min(1).optional(),
   BASTION_TRUST_PROXY: z.string().default(''),
   BASTION_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BASTION_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  BASTION_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  BASTION_METRICS_PORT: port.default(0),
+  BASTION_METRICS_BIND: z.string().refine((s) => isIP(s) !== 0, 'must be an IP address').default('127.0.0.1'),
   BASTION_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(720),
   BASTION_IDLE_TIMEOUT_MINUTES: z.coerce.number().int().min(0).max(60 * 24).default(30),
   BASTION_IDLE_TIMEOUT_EXEC_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
@@ -101,6 +105,13 @@ export interface Config {
   adminPassword: Secret<string> | undefined;
   trustProxy: string[];
   logLevel: z.infer<typeof envSchema>['BASTION_LOG_LEVEL'];
+  /** `auto`: short coloured lines on a terminal, JSON lines (pino) otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** GET /metrics on the web port answers only `Authorization: Bearer <this>`; unset: not served there. */
+  metricsToken: Secret<string> | undefined;
+  /** A separate listener for /metrics, /healthz and /readyz without a token (0 = none), on metricsBind. */
+  metricsPort: number;
+  metricsBind: string;
   sessionTtlMinutes: number;
   /** Sessions with a terminal: no input and no output for this long ends them (0 = never). */
   idleTimeoutMinutes: number;
@@ -194,6 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: e.BASTION_ADMIN_PASSWORD ? new Secret(e.BASTION_ADMIN_PASSWORD) : undefined,
     trustProxy,
     logLevel: e.BASTION_LOG_LEVEL,
+    logFormat: e.BASTION_LOG_FORMAT,
+    metricsToken: e.BASTION_METRICS_TOKEN ? new Secret(e.BASTION_METRICS_TOKEN) : undefined,
+    metricsPort: e.BASTION_METRICS_PORT,
+    metricsBind: e.BASTION_METRICS_BIND,
     sessionTtlMinutes: e.BASTION_SESSION_TTL_MINUTES,
     idleTimeoutMinutes: e.BASTION_IDLE_TIMEOUT_MINUTES,
     idleTimeoutExecMinutes: e.BASTION_IDLE_TIMEOUT_EXEC_MINUTES,

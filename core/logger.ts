@@ -1,9 +1,23 @@
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
 const REDACT = ['password', 'privateKey', 'secret', 'token', 'totp', '*.password', '*.privateKey', '*.secret', '*.token', 'req.headers.cookie', 'req.headers.authorization'];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '<redacted>' }, base: { pid: process.pid } });
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * JSON lines (pino) for log collectors, or short coloured lines for a person at a terminal:
+ * `auto` picks by whether stdout is a terminal, so a newcomer's `npm start` reads well and a
+ * container's or service manager's output stays machine-readable.
+ */
+export function createLogger(level: string, format: LogFormat = 'auto', out: { isTerminal: boolean; stream?: NodeJS.WritableStream } = { isTerminal: process.stdout.isTTY === true }): Logger {
+  const options = { level, redact: { paths: REDACT, censor: '<redacted>' }, base: { pid: process.pid } };
+  if (format === 'json' || (format === 'auto' && !out.isTerminal)) return out.stream ? pino(options, out.stream) : pino(options);
+  // Synchronous, in this thread: a line is out before a crash exits the process.
+  return pino(options, pretty({
+    colorize: out.isTerminal, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true, sync: true,
+    ...(out.stream ? { destination: out.stream } : {}),
+  }));
 }

@@ -33,6 +33,7 @@ import { DashboardService } from './audit/dashboard.ts';
 import { FileTransferService } from './audit/fileTransfers.ts';
 import { securePrivateDir } from './dataDir.ts';
 import { Metrics } from './metrics.ts';
+import { Readiness } from './readiness.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -68,6 +69,7 @@ export interface Services {
   fileTransfers: FileTransferService;
   bootstrapResult: BootstrapResult;
   metrics: Metrics;
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -85,7 +87,7 @@ export interface ServiceOptions {
 }
 
 export async function createServices(config: Config, opts: ServiceOptions = {}): Promise<Services> {
-  const log = opts.log ?? createLogger(config.logLevel);
+  const log = opts.log ?? createLogger(config.logLevel, config.logFormat);
   // The primary process makes the data dir private before anything is written to it (workers find it so).
   if (opts.primary ?? true) securePrivateDir(config.dataDir, (line) => log.warn(line));
   const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
@@ -97,7 +99,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const changes = new ChangeFeed();
     const primary = opts.primary ?? true;
     const metrics = new Metrics(opts.processName);
+    const readiness = new Readiness();
+    readiness.add('database', async () => { await ds.query('SELECT 1'); });
     const sessions = new SessionService(ds, config, { log });
+    readiness.add('recordings', () => sessions.checkRecordingsWritable());
     // Sessions whose gateway is gone are closed here and on a timer; a running gateway's are not (heartbeats).
     if (primary) stopSweep = await sessions.sweepOrphans();
     // Audit rows a stopped process journaled during a database outage are written now.
@@ -133,7 +138,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     return {
-      config, log, ds, vault, changes, bootstrapResult, metrics,
+      config, log, ds, vault, changes, bootstrapResult, metrics, readiness,
       users: new UserService(ds, changes, bus),
       groups: new GroupService(ds, changes),
       userKeys: new UserKeyService(ds),

@@ -83,10 +83,14 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   const address = listener.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   sessions.start();
+  const notReady = services.readiness.add('gateway', async () => {
+    if (!listener.listening) throw new Error('the SSH gateway is not listening');
+  });
   log.info({ host, port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway listening');
 
   let closing: Promise<void> | null = null;
   const shutdown = async (): Promise<void> => {
+    notReady();
     const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
     sessions.stop();
     preAuth.close();

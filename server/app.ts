@@ -12,6 +12,8 @@ import { allRoutes } from './routes/index.ts';
 import { fileRoutes } from './routes/files.ts';
 import type { FileSessions } from '../gateway/webFiles/fileSessions.ts';
 import { mountWebApp } from './webApp.ts';
+import { healthRoutes } from './routes/health.ts';
+import { httpMetrics } from './middleware/httpMetrics.ts';
 
 export interface AppOptions {
   /** Extra routes from other bounded contexts (sessions, jobs…). */
@@ -27,6 +29,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', false);
+  app.use(httpMetrics(services.metrics));
   app.use(securityHeaders);
   // The web bundle is ~1 MB of JS; gzip makes the first load about a third of that.
   app.use(compression({ filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').includes('asciicast') && compression.filter(req, res) }));
@@ -44,6 +47,7 @@ export function createApp(services: Services, opts: AppOptions = {}): Express {
   mount(api, services, routes.filter((r) => !r.rawBody), clientAddress);
   api.use(() => { throw new NotFoundError('no such endpoint'); });
   app.use('/api/v1', api);
+  app.use(healthRoutes(services, { metricsNeedToken: true }));
   app.use('/api', () => { throw new NotFoundError('no such endpoint'); });
 
   mountWebApp(app, opts.webDist);

@@ -1,4 +1,5 @@
-import { statfs } from 'node:fs/promises';
+import { mkdir, statfs, unlink, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { In, type DataSource } from 'typeorm';
 import type { Config } from '../config.ts';
@@ -154,6 +155,17 @@ export class SessionService {
       throw err;
     });
     return fs.bavail * fs.bsize;
+  }
+
+  /**
+   * Whether a recording could be written now (GET /readyz): a small probe file is created and
+   * removed where recordings go. Its name is no session's, so no listing takes it for one.
+   */
+  async checkRecordingsWritable(): Promise<void> {
+    await mkdir(this.recordingsDir, { recursive: true, mode: 0o700 });
+    const probe = path.join(this.recordingsDir, `.ready-probe-${randomUUID()}`);
+    await writeFile(probe, 'ok', { mode: 0o600 });
+    await unlink(probe);
   }
 
   /** Closes the row: end time, status, byte counts, how it ended. */

@@ -54,7 +54,7 @@ export async function startBastion(opts: BastionOptions = {}): Promise<Bastion> 
   let gatewayClose: (() => Promise<void>) | null = null;
   let sshPort = 0;
   if (opts.gateway === 'workers') {
-    const gw = await startWorkerGateway(config, env, bus);
+    const gw = await startWorkerGateway(config, env, bus, { metrics: services.metrics, readiness: services.readiness });
     gatewayClose = gw.close;
     sshPort = gw.port;
   } else if (opts.gateway) {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../core/config.ts';
 import type { ClusterBus } from '../../core/bus.ts';
 import type { GatewayHandle } from '../../gateway/index.ts';
-import { startGatewayWorkers } from '../../bin/gatewayCluster.ts';
+import { startGatewayWorkers, type WorkerHooks } from '../../bin/gatewayCluster.ts';
 import { freePort } from './ports.ts';
 
 /** Gateway worker processes in the workers topology: `auto` on a 2-core host, and enough to cross processes. */
@@ -20,7 +20,7 @@ const WORKERS_READY_MS = 120_000;
  * bus its services were created with. A worker that exits before close() (a crash, which the
  * primary answers with a new worker) makes close() fail: no input may crash a process.
  */
-export async function startWorkerGateway(config: Config, configEnv: Record<string, string>, bus: ClusterBus): Promise<GatewayHandle> {
+export async function startWorkerGateway(config: Config, configEnv: Record<string, string>, bus: ClusterBus, hooks: WorkerHooks = {}): Promise<GatewayHandle> {
   // The primary is this test file's process: workers run bin/bastion.ts, as under `npm start`.
   cluster.setupPrimary({ exec: fileURLToPath(new URL('../../bin/bastion.ts', import.meta.url)), execArgv: ['--import', 'tsx'], args: ['start'] });
   // A port of our own: workers listening on port 0 would share one handle with any other world's workers.
@@ -33,7 +33,7 @@ export async function startWorkerGateway(config: Config, configEnv: Record<strin
   });
   let handle: Awaited<ReturnType<typeof startGatewayWorkers>>;
   try {
-    handle = await Promise.race([startGatewayWorkers(config, GATEWAY_WORKERS, bus, (line) => said.push(line), env), timeout]);
+    handle = await Promise.race([startGatewayWorkers(config, GATEWAY_WORKERS, bus, (line) => said.push(line), env, hooks), timeout]);
   } catch (err) {
     // The primary restarts workers that die: end those running and any it starts from now on.
     cluster.on('fork', (w) => w.process.kill('SIGKILL'));
