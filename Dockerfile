@@ -35,12 +35,20 @@ RUN npm run build \
 
 # ---- rootfs: the runtime file system, without npm and Node's headers ----
 FROM ${BASE_IMAGE} AS rootfs
-# openssh-client and ansible (ansible-core, plus ansible.posix for authorized_key) run the
-# operations (connectivity tests, facts, pushing system users); tini reaps ssh/ansible children
-# and passes SIGTERM on.
+# openssh-client and ansible run the operations (connectivity tests, facts, pushing system
+# users): ansible-core, plus the one collection our playbooks use beyond it (ansible.posix, for
+# authorized_key) taken from Debian's full `ansible` package without installing its 400 MB;
+# sshpass for password logins. tini reaps ssh/ansible children and passes SIGTERM on.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-client ansible-core sshpass tini ca-certificates \
+ && cd /tmp && apt-get download ansible \
+ && mkdir -p /usr/share/ansible/collections \
+ && dpkg-deb --fsys-tarfile ansible_*.deb | tar -x -C /tmp ./usr/lib/python3/dist-packages/ansible_collections/ansible/posix \
+ && mv /tmp/usr/lib/python3/dist-packages/ansible_collections /usr/share/ansible/collections/ \
+ && rm -rf /tmp/usr /tmp/ansible_*.deb \
+ && (dpkg --purge usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36 libgdbm-compat4 2>/dev/null || true) \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /usr/share/doc /usr/share/man \
+    /usr/lib/python3/dist-packages/ansible_test \
  && rm -rf /usr/local/include /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
  && groupadd --system --gid 10001 bastion \
  && useradd --system --uid 10001 --gid bastion --home-dir /data --shell /usr/sbin/nologin bastion \
