@@ -6,7 +6,8 @@
  * and how much the gateway's RSS grew during each transfer (it runs in this process).
  * Each figure is the wall time of the whole client run, login included.
  *
- * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1).
+ * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1), BENCH_CLIENTS (only
+ * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`).
  */
 import { writeFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,9 +87,12 @@ export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Pro
       const base = process.memoryUsage().rss;
       let peak = base;
       const sampler = sampleRss ? setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50) : null;
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const res = await o.run(ep, l, r).finally(() => sampler && clearInterval(sampler));
       const secs = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${sampleRss ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
       const out = o.op === 'upload' ? r : l;
       const size = (() => {
         try {
@@ -101,7 +105,9 @@ export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Pro
       rmSync(out, { force: true });
       return { mbps: bytes / 1e6 / secs, rss: (peak - base) / MiB };
     };
-    for (const o of OPERATIONS) {
+    const only = (env.BENCH_CLIENTS ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+    const chosen = OPERATIONS.filter((o) => only.length === 0 || only.some((w) => `${o.client} ${o.op}`.toLowerCase().includes(w)));
+    for (const o of chosen) {
       let bestB = 0;
       let bestJ = 0;
       let rss = 0;

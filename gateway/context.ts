@@ -8,6 +8,7 @@ import type { LoginTarget } from './targetSyntax.ts';
 import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
 import type { ReadTurns } from './fairReads.ts';
+import type { SftpProxyStats } from './sftp/sftpProxy.ts';
 
 export interface GatewayOptions {
   /** How often every live session re-asks core/access whether it still holds (rule 11). */
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   idleTimeoutExecMs: number;
   /** How long a backend may take to connect and log in. */
   backendReadyTimeoutMs: number;
+  /** Told what each SFTP session's proxy held at its peak when it ends (benches and tests bound it). */
+  onSftpEnd?: (stats: SftpProxyStats) => void;
 }
 
 export interface GatewayContext {

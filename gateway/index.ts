@@ -39,6 +39,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     idleTimeoutMs: opts.idleTimeoutMs ?? config.idleTimeoutMinutes * 60_000,
     idleTimeoutExecMs: opts.idleTimeoutExecMs ?? config.idleTimeoutExecMinutes * 60_000,
     backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
+    ...(opts.onSftpEnd ? { onSftpEnd: opts.onSftpEnd } : {}),
   };
   const sessions = new SessionRegistry(services, options, log);
   const shares = Math.max(1, opts.startupShares ?? 1);

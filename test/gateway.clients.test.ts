@@ -14,9 +14,11 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, sshCommandLine, type Endpoint } from './helpers/clients.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
 import { parseLoginTarget } from '../gateway/targetSyntax.ts';
-import { BackendSftp } from '../gateway/sftp/backendSftp.ts';
+import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
+import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
+import type { SftpProxyStats } from '../gateway/sftp/sftpProxy.ts';
 import type { SFTPWrapper } from 'ssh2';
-import { ALICE_PASSWORD, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const MiB = 1024 * 1024;
@@ -66,6 +68,8 @@ describe('real clients through the gateway', { skip }, () => {
   let alice: Endpoint;
   let seq = 0;
   const s = () => w.bastion.services;
+  /** What each SFTP session's proxy held at its peak (in-process gateway only). */
+  const sftpPeaks: SftpProxyStats[] = [];
 
   async function operator(actions: Action[]): Promise<{ user: User; ep: Endpoint }> {
     const password = `Cl-pass-${++seq}-xyz`;
@@ -85,7 +89,8 @@ describe('real clients through the gateway', { skip }, () => {
   const here = (name: string) => join(local, name);
 
   before(async () => {
-    w = await startWorld({ actions: ['connect', 'upload', 'download'] });
+    const observe = gatewayTopology() === 'in-process' ? { gateway: { onSftpEnd: (p: SftpProxyStats) => sftpPeaks.push(p) } } : {};
+    w = await startWorld({ actions: ['connect', 'upload', 'download'], ...observe });
     remote = makeTempDir('bastion-clients-remote-');
     await execa('chown', [w.sshd.username, remote]);
     local = makeTempDir('bastion-clients-local-');
@@ -145,6 +150,52 @@ describe('real clients through the gateway', { skip }, () => {
     const wrongKey = await pscp({ ...alice, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] }, `:${there('pscp.bin')}`, here('never.bin'));
     assert.notEqual(wrongKey.exitCode, 0, 'a host key other than the pinned one is refused by PuTTY');
     assert.ok(!existsSync(here('never.bin')));
+  });
+
+  test('PuTTY downloads are read ahead by the gateway: byte-exact, answers in order, within the session bound', async () => {
+    // pscp keeps 1 MiB of 32 KiB READs in flight and ends the transfer on an answer out of order.
+    const src = there('ra.bin');
+    writeFileSync(src, readFileSync(big));
+    const seen = sftpPeaks.length;
+    const down = await pscp(alice, `:${src}`, here('ra-back.bin'));
+    assert.equal(down.exitCode, 0, `${down.stderr} ${down.stdout}`);
+    assert.equal(await sha256File(here('ra-back.bin')), bigSha);
+    if (w.topology !== 'in-process') return;
+    const [peak] = await eventually(async () => sftpPeaks.slice(seen), (p) => p.length > 0);
+    // 385 READs: all but the first three (before the handle counts as sequential) find their data read ahead.
+    assert.ok(peak!.readAhead.hits >= 370, `read-ahead hits ${peak!.readAhead.hits}, misses ${peak!.readAhead.misses}`);
+    assert.ok(peak!.readAhead.maxBytes <= READ_AHEAD_SESSION_BYTES, `read ahead ${peak!.readAhead.maxBytes} bytes at once`);
+  });
+
+  test('read-ahead never answers with bytes older than a write the client sent before its READ', async () => {
+    const L = 32 * 1024;
+    const path = there('ra-change.bin');
+    writeFileSync(path, Buffer.alloc(32 * L, 'a'));
+    chmodSync(path, 0o666);
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      const sftp = new BackendSftp(await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, x) => (err ? reject(err) : resolve(x)))));
+      const reader = await sftp.open(path, OPEN_FLAGS.READ, {});
+      const writer = await sftp.open(path, OPEN_FLAGS.READ | OPEN_FLAGS.WRITE, {});
+      // What a 32 KiB answer holds: one letter throughout, or 'mixed'.
+      const fill = (b: Buffer) => (b.length === L && b.every((x) => x === b[0]) ? String.fromCharCode(b[0]!) : 'mixed');
+      // Four READs in a row: the gateway has read the rest of the file ahead by now.
+      for (let i = 0; i < 4; i++) assert.equal(fill(await sftp.read(reader, L, i * L)), 'a');
+      await sftp.write(writer, Buffer.alloc(L, 'b'), 6 * L);
+      assert.equal(fill(await sftp.read(reader, L, 4 * L)), 'a');
+      assert.equal(fill(await sftp.read(reader, L, 5 * L)), 'a');
+      assert.equal(fill(await sftp.read(reader, L, 6 * L)), 'b', 'the READ after the WRITE sees it');
+      // The WRITE and the READs sent together, the READ of the written range last.
+      const [, seventh, eighth] = await Promise.all([
+        sftp.write(writer, Buffer.alloc(L, 'c'), 8 * L),
+        sftp.read(reader, L, 7 * L),
+        sftp.read(reader, L, 8 * L),
+      ]);
+      assert.equal(fill(seventh), 'a');
+      assert.equal(fill(eighth), 'c', 'a READ sent after a WRITE still in progress sees it');
+    } finally {
+      client.end();
+    }
   });
 
   test('plink: an exec streams 12 MiB out and in, byte-exact, exit status passed back', async () => {

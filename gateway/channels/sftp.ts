@@ -51,6 +51,9 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
     proxy.attach(backend);
     const why = await proxy.done;
     client.end();
+    const stats = proxy.stats;
+    session.log.debug({ sftp: stats }, 'sftp proxy peak');
+    gw.options.onSftpEnd?.(stats);
     await policy.flushed();
     await session.end({ status: 'closed', endReason: why });
   } catch (err) {

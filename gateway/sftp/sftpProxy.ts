@@ -11,7 +11,9 @@
 // asset at once; later requests wait in order, and while any wait the client's channel
 // window is not refilled (sftpChannel.ts backpressure), so the gateway holds a bounded
 // amount per session however deep the client pipelines (paramiko asks for a whole file at
-// once). Nothing is failed for being too many.
+// once). Nothing is failed for being too many. A file read front to back is read ahead
+// (readAhead.ts), so a client that keeps little in flight (PuTTY) does not wait for the
+// asset's round trip on every READ; answers to one handle's READs go out in order.
 //
 // Handles given to the operator are the gateway's own (4-byte counters), mapped to the
 // backend's; a file handle counts its bytes, and its CLOSE writes one FileTransfer row.
@@ -21,6 +23,7 @@ import type { FileTransfer } from '../../core/db/entities/index.ts';
 import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
 import { backpressure, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
+import { ReadAhead, ReadAheadBudget } from './readAhead.ts';
 import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
 
 /** Requests at the asset at once; more wait in the gateway (OpenSSH's sftp and scp keep 64 outstanding). */
@@ -79,6 +82,10 @@ interface FileHandle {
   bytesWritten: number;
   /** The first failed READ or WRITE, which makes the transfer not ok. */
   failure: string | null;
+  /** Handles opened for reading only are read ahead when read front to back (readAhead.ts). */
+  ahead: ReadAhead | null;
+  /** Settles once the last READ sent on has been answered: answers go out in the order READs came. */
+  answered: Promise<void>;
 }
 
 interface DirHandle {
@@ -96,6 +103,15 @@ interface Queued {
   cost: number;
 }
 
+/** What the proxy held at its peak, for the report and the tests that bound it. */
+export interface SftpProxyStats {
+  /** Bytes of requests waiting in the gateway (READ lengths, WRITE data) at most. */
+  maxQueuedBytes: number;
+  /** Bytes of requests at the asset at once at most. */
+  maxInFlightBytes: number;
+  readAhead: ReadAheadBudget['stats'];
+}
+
 export class SftpProxy {
   readonly #sftp: SFTPWrapper;
   readonly #policy: SftpPolicy;
@@ -105,6 +121,9 @@ export class SftpProxy {
   #queue: Queued[] = [];
   #inFlight = 0;
   #inFlightBytes = 0;
+  #queuedBytes = 0;
+  readonly #readAhead = new ReadAheadBudget();
+  readonly #stats = { maxQueuedBytes: 0, maxInFlightBytes: 0 };
   readonly #flow: Backpressure;
   readonly #init: InitGate;
   /** The extensions announced to the client (a subset of the asset's). */
@@ -131,6 +150,10 @@ export class SftpProxy {
     this.#flow = backpressure(sftp, () => this.#queue.length > 0);
     this.#init = holdInit(sftp);
     this.#listen();
+  }
+
+  get stats(): SftpProxyStats {
+    return { ...this.#stats, readAhead: { ...this.#readAhead.stats } };
   }
 
   /** The backend is ready: requests that waited for it go first, in order. */
@@ -167,8 +190,11 @@ export class SftpProxy {
     this.#closed = true;
     this.#sftp.end();
     this.#queue = [];
+    this.#queuedBytes = 0;
     for (const h of this.#handles.values()) {
-      if (h.kind === 'file') this.#recordTransfer(h, 'the session ended before the file was closed');
+      if (h.kind !== 'file') continue;
+      h.ahead?.close();
+      this.#recordTransfer(h, 'the session ended before the file was closed');
     }
     this.#handles.clear();
     this.#backend?.end();
@@ -185,7 +211,7 @@ export class SftpProxy {
     });
     sftp.once('close', () => this.#finish('operator closed the sftp session'));
 
-    sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs)));
+    sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs), 0, writesOf(flags)));
     sftp.on('READ', (id, handle, offset, length) => {
       const h = this.#file(id, handle);
       if (h) this.#request(id, (b) => this.#read(b, id, h, offset, length), Math.min(length, MAX_READ));
@@ -194,7 +220,7 @@ export class SftpProxy {
       const h = this.#file(id, handle);
       // Over ssh2's largest backend packet the buffer is kept past this tick: own a copy.
       const own = data.length > 64 * 1024 ? Buffer.from(data) : data;
-      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own), own.length);
+      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own), own.length, true);
     });
     sftp.on('FSTAT', (id, handle) => {
       const h = this.#handle(id, handle);
@@ -207,13 +233,14 @@ export class SftpProxy {
           if (!(await this.#allowed(id, 'upload', { operation: 'setstat', path: h.path }))) return;
           await b.fsetstat(h.backend, inputAttributes(attrs));
           this.#ok(id);
-        });
+        }, 0, true);
       }
     });
     sftp.on('CLOSE', (id, handle) => {
       const h = this.#handle(id, handle);
       if (!h) return;
       this.#handles.delete(handle.readUInt32BE(0));
+      if (h.kind === 'file') h.ahead?.close();
       this.#request(id, (b) => this.#close(b, id, h));
     });
     sftp.on('OPENDIR', (id, path) => this.#request(id, async (b) => {
@@ -237,14 +264,25 @@ export class SftpProxy {
     sftp.on('EXTENDED', (id, name, data) => this.#extended(id, name, data));
   }
 
-  /** Queues one request for the backend; failures become a status. */
-  #request(id: number, work: Work, cost = 0): void {
+  /**
+   * Queues one request for the backend; failures become a status. A request that may change
+   * a file (`changes`) holds the session's read-ahead back while it is at the asset.
+   */
+  #request(id: number, work: Work, cost = 0, changes = false): void {
     if (this.#closed) return;
-    const run: Work = (b) => work(b).catch((err: unknown) => {
-      const f = failureOf(err);
-      this.#status(id, f.code, f.message);
-    });
+    const ahead = this.#readAhead;
+    const run: Work = (b) => {
+      if (changes) ahead.beginChange();
+      return work(b).catch((err: unknown) => {
+        const f = failureOf(err);
+        this.#status(id, f.code, f.message);
+      }).finally(() => {
+        if (changes) ahead.endChange();
+      });
+    };
     this.#queue.push({ run, cost });
+    this.#queuedBytes += cost;
+    this.#stats.maxQueuedBytes = Math.max(this.#stats.maxQueuedBytes, this.#queuedBytes);
     this.#pump();
   }
 
@@ -268,8 +306,10 @@ export class SftpProxy {
       const next = this.#queue[0]!;
       if (this.#inFlight > 0 && this.#inFlightBytes + next.cost > MAX_IN_FLIGHT_BYTES) break;
       this.#queue.shift();
+      this.#queuedBytes -= next.cost;
       this.#inFlight++;
       this.#inFlightBytes += next.cost;
+      this.#stats.maxInFlightBytes = Math.max(this.#stats.maxInFlightBytes, this.#inFlightBytes);
       void next.run(b).finally(() => {
         this.#inFlight--;
         this.#inFlightBytes -= next.cost;
@@ -375,12 +415,12 @@ export class SftpProxy {
       const size = length > 0 ? length : Math.max(0, ((await b.fstat(to.backend).catch(() => null))?.size ?? toOffset) - toOffset);
       this.#policy.record({ ...entry, ok: true, size });
       this.#ok(id);
-    });
+    }, 0, true);
   }
 
   async #open(b: BackendSftp, id: number, path: string, flags: number, attrs: Attributes): Promise<void> {
     const reads = (flags & OPEN_FLAGS.READ) !== 0;
-    const writes = (flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | OPEN_FLAGS.TRUNC | OPEN_FLAGS.APPEND)) !== 0;
+    const writes = writesOf(flags);
     if (writes && !(await this.#allowed(id, 'upload', { operation: 'upload', path }))) return;
     if ((reads || !writes) && !(await this.#allowed(id, 'download', { operation: 'download', path }))) return;
     if (this.#handles.size >= MAX_HANDLES) {
@@ -395,24 +435,48 @@ export class SftpProxy {
       this.#policy.record({ operation: writes ? 'upload' : 'download', path, ok: false, message: f.message });
       throw err;
     }
-    this.#newHandle(id, { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null });
+    const ahead = reads && !writes ? new ReadAhead(this.#readAhead, (offset, length) => b.read(backend, length, offset)) : null;
+    this.#newHandle(id, { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, answered: Promise.resolve() });
   }
 
+  /**
+   * One READ. Its answer goes out after the answers to the handle's earlier READs: data read
+   * ahead is often here before the asset has answered an earlier READ sent on as it came, and
+   * PuTTY ends the transfer ("Lost connection") on an answer out of order.
+   */
   async #read(b: BackendSftp, id: number, h: FileHandle, offset: number, length: number): Promise<void> {
-    let data: Buffer;
+    const turn = h.answered;
+    let done!: () => void;
+    h.answered = new Promise((resolve) => {
+      done = resolve;
+    });
     try {
-      data = await b.read(h.backend, Math.min(length, MAX_READ), offset);
-    } catch (err) {
-      h.failure ??= failureOf(err).message;
-      throw err;
+      let data: Buffer | null = null;
+      let failure: unknown = null;
+      try {
+        const want = Math.min(length, MAX_READ);
+        const early = h.ahead?.take(offset, want);
+        data = (early ? await early : null) ?? await b.read(h.backend, want, offset);
+      } catch (err) {
+        failure = err;
+      }
+      await turn;
+      if (!data) {
+        const f = failureOf(failure);
+        h.failure ??= f.message;
+        this.#status(id, f.code, f.message);
+        return;
+      }
+      if (data.length === 0 && length > 0) {
+        this.#status(id, SFTP_STATUS.EOF);
+        return;
+      }
+      h.bytesRead += data.length;
+      this.#policy.count(0, data.length);
+      if (!this.#closed) this.#sftp.data(id, data);
+    } finally {
+      done();
     }
-    if (data.length === 0 && length > 0) {
-      this.#status(id, SFTP_STATUS.EOF);
-      return;
-    }
-    h.bytesRead += data.length;
-    this.#policy.count(0, data.length);
-    this.#sftp.data(id, data);
   }
 
   async #write(b: BackendSftp, id: number, h: FileHandle, offset: number, data: Buffer): Promise<void> {
@@ -450,7 +514,7 @@ export class SftpProxy {
       }
       this.#policy.record({ ...entry, ok: true });
       this.#ok(id);
-    });
+    }, 0, true);
   }
 
   /** Asks the policy; a refusal is answered (PERMISSION_DENIED) and recorded here. */
@@ -476,6 +540,7 @@ export class SftpProxy {
 
   #newHandle(id: number, h: Handle): void {
     if (this.#closed) {
+      if (h.kind === 'file') h.ahead?.close();
       void this.#backend?.close(h.backend).catch(() => undefined);
       return;
     }
@@ -522,6 +587,10 @@ export class SftpProxy {
   #names(id: number, names: FileEntry[]): void {
     if (!this.#closed) this.#sftp.name(id, names);
   }
+}
+
+function writesOf(flags: number): boolean {
+  return (flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | OPEN_FLAGS.TRUNC | OPEN_FLAGS.APPEND)) !== 0;
 }
 
 function nameOnly(path: string): FileEntry {
