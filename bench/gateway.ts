@@ -44,6 +44,7 @@ import { createServices } from '../core/services.ts';
 import { startSshd, sshdUnavailable, type Sshd } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { interactiveRows, measureInteractive } from './interactive.ts';
+import { MEMORY_FLAGS } from '../bin/gatewayCluster.ts';
 
 type Client = InstanceType<typeof ssh2.Client>;
 
@@ -303,7 +304,7 @@ export interface GatewayProcess {
 
 export async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv, workers?: number): Promise<GatewayProcess> {
   const child: ChildProcess = fork(new URL('./gatewayProcess.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...MEMORY_FLAGS, ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
     env: { ...env, BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'warn', BASTION_BIND: '127.0.0.1', BASTION_SSH_PORT: '0', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024', ...(workers === undefined ? {} : { BASTION_GATEWAY_WORKERS: String(workers) }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -24,6 +24,7 @@ import type { ClientChannel } from 'ssh2';
 import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/ports.ts';
+import { MEMORY_FLAGS } from '../bin/gatewayCluster.ts';
 import {
   LOG_LINE, bastionRoute, directRoute, pct, processTree, seed, settle, shq, startGatewayProcess,
   type GatewayBenchResult, type Route,
@@ -154,7 +155,7 @@ const BASTION_ENTRY = fileURLToPath(new URL('../bin/bastion.ts', import.meta.url
 export async function idleStartMemory(): Promise<IdleMemory> {
   const dataDir = makeTempDir('bastion-bench-rss-');
   const [http, ssh] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', BASTION_ENTRY, 'start'], {
+  const child = spawn(process.execPath, [...MEMORY_FLAGS, '--import', 'tsx', BASTION_ENTRY, 'start'], {
     env: { ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

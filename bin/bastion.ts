@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env -S node --max-semi-space-size=2 --import tsx
 /**
  * The composition root and CLI: builds config and services once and hands them to the
  * faces (SSH gateway, HTTP server). The only file that prints to the console.
