@@ -31,6 +31,7 @@ import { CommandConfirmations } from './audit/commandConfirmations.ts';
 import { RetentionService } from './audit/retention.ts';
 import { DashboardService } from './audit/dashboard.ts';
 import { FileTransferService } from './audit/fileTransfers.ts';
+import { MyAssetsService } from './access/myAssets.ts';
 import { securePrivateDir } from './dataDir.ts';
 import { Metrics } from './metrics.ts';
 import { Readiness } from './readiness.ts';
@@ -67,6 +68,7 @@ export interface Services {
   retention: RetentionService;
   dashboard: DashboardService;
   fileTransfers: FileTransferService;
+  myAssets: MyAssetsService;
   bootstrapResult: BootstrapResult;
   metrics: Metrics;
   readiness: Readiness;
@@ -161,6 +163,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       retention,
       dashboard: new DashboardService(ds, retention),
       fileTransfers: new FileTransferService(ds, sessions.journal),
+      myAssets: new MyAssetsService(ds, access),
       close: async () => {
         stopSweep();
         await pgBus?.close();

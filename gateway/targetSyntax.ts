@@ -33,3 +33,35 @@ export function parseLoginTarget(sshUsername: string): LoginTarget | null {
 export function describeTarget(t: LoginTarget): string {
   return [t.systemUser, t.asset].filter(Boolean).join('@');
 }
+
+/** The SSH username for a target: the inverse of parseLoginTarget (`@` form). */
+export function formatLoginTarget(t: LoginTarget): string {
+  return [t.username, t.systemUser, t.asset].filter((p): p is string => Boolean(p)).join('@');
+}
+
+/** One word for a POSIX shell: as is when it is plain, else single-quoted. */
+export function shellQuote(word: string): string {
+  if (word !== '' && /^[A-Za-z0-9@%+=:,./_-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface TargetCommands {
+  ssh: string;
+  scp: string;
+  sftp: string;
+}
+
+/**
+ * What an operator types to reach a target through the bastion at `host`:`port`, each word
+ * shell-quoted (an asset may be called anything). scp's remote path is a placeholder.
+ */
+export function targetCommands(t: LoginTarget, host: string, port: number): TargetCommands {
+  const login = `${formatLoginTarget(t)}@${host}`;
+  const p = port === 22 ? '' : `-p ${port} `;
+  const P = port === 22 ? '' : `-P ${port} `;
+  return {
+    ssh: `ssh ${p}${shellQuote(login)}`,
+    scp: `scp ${P}FILE ${shellQuote(`${login}:/tmp/`)}`,
+    sftp: `sftp ${P}${shellQuote(login)}`,
+  };
+}

@@ -150,6 +150,10 @@ const POLICY: Record<string, Rule> = {
     },
   },
   'GET /me/assets': { policy: 'self', ok: 200, call: async () => ({ path: '/me/assets' }) },
+  'GET /me/targets': { policy: 'self', ok: 200, call: async () => ({ path: '/me/targets' }) },
+  // Nothing is granted to the callers: a favourite is refused by core/access; removing one that is not there is fine.
+  'PUT /me/favourites/:assetId/:systemUserId': { policy: 'self', ok: 403, call: async () => ({ path: `/me/favourites/${UNKNOWN}/${UNKNOWN}`, body: {} }) },
+  'DELETE /me/favourites/:assetId/:systemUserId': { policy: 'self', ok: 204, call: async () => ({ path: `/me/favourites/${UNKNOWN}/${UNKNOWN}` }) },
   // Allowed callers reach the handler, where core/access says no asset 'web01' is granted to them (403 for every role).
   'GET /me/files': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files?asset=web01' }) },
   'GET /me/files/download': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files/download?asset=web01&path=/etc/hostname' }) },

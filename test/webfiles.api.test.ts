@@ -15,6 +15,8 @@ import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { remotePathProblem } from '../server/routes/files.ts';
+import { parseLoginTarget, shellQuote, targetCommands } from '../gateway/targetSyntax.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -200,6 +202,45 @@ describe('web file manager API', { skip }, () => {
     assert.equal(same.status, 201);
   });
 
+  test('My assets: one row per granted (asset, system user), favourites first then recently used, favourites kept per user', async () => {
+    const f = factories(b.services);
+    const node = await f.node({ name: 'databases' });
+    const db01 = await b.services.assets.create(SYSTEM_ACTOR, { name: 'db01', address: '127.0.0.1', port: 1, nodes: [node.id], labels: ['prod'] });
+    const dba = await f.systemUser({ name: 'dba', username: 'postgres', password: 'x', priority: 5 });
+    const ops = await f.systemUser({ name: 'ops', username: 'ops', password: 'x', priority: 20 });
+    await f.permission({ users: [users.alice!.id], assets: [db01.id], systemUsers: [dba.id, ops.id], actions: ['connect'] });
+    const rowsOf = async (c: ApiClient) => {
+      const r = await c.get('/me/targets');
+      assert.equal(r.status, 200);
+      return r.body as { items: { asset: { id: string; name: string; labels: string[]; nodes: string[] }; systemUser: { id: string; name: string }; actions: string[]; favourite: boolean; lastUsedAt: string | null; commands: { ssh: string; scp: string; sftp: string } }[]; nodes: { id: string; name: string }[] };
+    };
+    const port = b.config.sshPort;
+    let mine = await rowsOf(alice);
+    // web01 was used (the file manager's session): it comes first; then db01 as dba, then ops (priority).
+    assert.deepEqual(mine.items.map((r) => [r.asset.name, r.systemUser.name, r.favourite, r.lastUsedAt !== null]), [['web01', 'app', false, true], ['db01', 'dba', false, false], ['db01', 'ops', false, false]]);
+    assert.deepEqual(mine.items[0]!.actions, ['connect', 'download', 'upload']);
+    assert.deepEqual(mine.items[0]!.commands, {
+      ssh: `ssh -p ${port} alice@app@web01@127.0.0.1`, scp: `scp -P ${port} FILE alice@app@web01@127.0.0.1:/tmp/`, sftp: `sftp -P ${port} alice@app@web01@127.0.0.1`,
+    });
+    assert.deepEqual(mine.items[1]!.asset.labels, ['prod']);
+    assert.deepEqual(mine.items[1]!.asset.nodes, [node.id]);
+    assert.ok(mine.nodes.some((n) => n.id === node.id && n.name === 'databases'));
+
+    assert.equal((await alice.request('PUT', `/me/favourites/${db01.id}/${ops.id}`, {})).status, 204);
+    const again = await loggedIn(b.baseUrl, 'alice', PASSWORD);
+    mine = await rowsOf(again);
+    assert.deepEqual(mine.items.map((r) => [r.asset.name, r.systemUser.name, r.favourite]), [['db01', 'ops', true], ['web01', 'app', false], ['db01', 'dba', false]]);
+    assert.equal((await alice.delete(`/me/favourites/${db01.id}/${ops.id}`)).status, 204);
+    assert.equal((await rowsOf(alice)).items[0]!.asset.name, 'web01');
+
+    // Nothing granted: no rows, and no favourite on someone else's asset.
+    assert.deepEqual((await rowsOf(carol)).items, []);
+    const refused = await carol.request('PUT', `/me/favourites/${db01.id}/${ops.id}`, {});
+    assert.equal(refused.status, 403);
+    // bob sees web01 only, with his own actions.
+    assert.deepEqual((await rowsOf(bob)).items.map((r) => [r.asset.name, r.actions]), [['web01', ['connect', 'download']]]);
+  });
+
   test('an upload cut off by the browser leaves no partial file and a row that says so', async () => {
     const path = join(remote, 'cancelled.bin');
     const controller = new AbortController();
@@ -226,6 +267,23 @@ describe('web file manager API', { skip }, () => {
     assert.equal(row!.ok, false);
     assert.equal(row!.message, 'the upload was cancelled before it ended; the partial file was removed');
     assert.equal(existsSync(path), false);
+  });
+});
+
+describe('My assets: rows per (asset, system user), commands, favourites and recent use', { skip }, () => {
+  test('commands use the gateway\'s target syntax, shell-quoted, and parse back to the same target', () => {
+    const t = { username: 'alice', systemUser: 'deploy', asset: 'web01' };
+    assert.deepEqual(targetCommands(t, 'bastion.example', 2222), {
+      ssh: 'ssh -p 2222 alice@deploy@web01@bastion.example',
+      scp: 'scp -P 2222 FILE alice@deploy@web01@bastion.example:/tmp/',
+      sftp: 'sftp -P 2222 alice@deploy@web01@bastion.example',
+    });
+    assert.equal(targetCommands({ username: 'alice', systemUser: null, asset: 'web01' }, 'b', 22).ssh, 'ssh alice@web01@b');
+    const odd = targetCommands({ username: 'alice', systemUser: 'app', asset: "db 1; rm -rf ~ 'x'" }, 'b', 2222);
+    assert.equal(odd.ssh, `ssh -p 2222 'alice@app@db 1; rm -rf ~ '\\''x'\\''@b'`);
+    assert.equal(shellQuote(''), "''");
+    const login = "alice@app@db 1; rm -rf ~ 'x'";
+    assert.deepEqual(parseLoginTarget(login), { username: 'alice', systemUser: 'app', asset: "db 1; rm -rf ~ 'x'" });
   });
 });
 

@@ -1,6 +1,8 @@
 import type { AdminUser, Asset, AssetNode, HostKey, SystemUser } from '../../core/db/entities/index.ts';
 import type { NodeTreeItem } from '../../core/assets/nodes.ts';
 import type { GrantedAsset, Reacher } from '../../core/access/accessService.ts';
+import type { MyAssetRow } from '../../core/access/myAssets.ts';
+import type { TargetCommands } from '../../gateway/targetSyntax.ts';
 import { iso } from './identity.ts';
 
 export function presentNode(n: AssetNode | NodeTreeItem) {
@@ -71,5 +73,17 @@ export function presentReacher(r: Reacher) {
   return {
     user: r.user,
     systemUsers: r.systemUsers.map((s) => ({ id: s.systemUser.id, name: s.systemUser.name, username: s.systemUser.username, actions: s.actions })),
+  };
+}
+
+/** One row of "My assets": an (asset, system user) pair, its actions, and the commands that reach it. */
+export function presentMyAssetRow(r: MyAssetRow, commands: TargetCommands) {
+  return {
+    asset: { id: r.asset.id, name: r.asset.name, address: r.asset.address, port: r.asset.port, platform: r.asset.platform, comment: r.asset.comment, labels: r.asset.labels, nodes: r.asset.nodes },
+    systemUser: { id: r.systemUser.id, name: r.systemUser.name, username: r.systemUser.username, priority: r.systemUser.priority },
+    actions: r.actions,
+    favourite: r.favourite,
+    lastUsedAt: iso(r.lastUsedAt),
+    commands,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { presentGrantedAsset } from '../presenters/assets.ts';
+import { presentGrantedAsset, presentMyAssetRow } from '../presenters/assets.ts';
+import { targetCommands } from '../../gateway/targetSyntax.ts';
 import { presentKey, presentToken, presentUser } from '../presenters/identity.ts';
 import { idParams, isoDate, name } from './common.ts';
 import { route, type AnyRoute } from './define.ts';
@@ -16,6 +17,13 @@ export function sshCommandFor(services: Services, username: string, host: string
     const bastionHost = services.config.publicHost ?? host;
     return `ssh ${port}${username}@${systemUser ? systemUser + '@' : ''}${asset}@${bastionHost}`;
   };
+}
+
+const favouriteParams = z.object({ assetId: z.uuid('must be a UUID'), systemUserId: z.uuid('must be a UUID') });
+
+/** The host name operators reach the bastion by: BASTION_PUBLIC_HOST, else the one the browser used. */
+function bastionHost(services: Services, hostname: string | undefined): string {
+  return services.config.publicHost ?? (hostname || 'localhost').replace(/:\d+$/, '');
 }
 
 export const meRoutes: AnyRoute[] = [
@@ -74,5 +82,25 @@ export const meRoutes: AnyRoute[] = [
       const host = (req.hostname || 'localhost').replace(/:\d+$/, '');
       return { items: page.map((g) => presentGrantedAsset(g, sshCommandFor(services, auth.user.username, host))), total: granted.length };
     },
+  }),
+  route({
+    method: 'get', path: '/me/targets', tag: 'me', access: 'self',
+    summary: 'My assets: one row per granted (asset, system user) with its actions, favourite flag, last use and ssh/scp/sftp commands; favourites first, then recently used',
+    handler: async ({ req, auth, services }) => {
+      const mine = await services.myAssets.list(auth.user.id);
+      const host = bastionHost(services, req.hostname);
+      const rows = mine.rows.map((r) => presentMyAssetRow(r, targetCommands({ username: auth.user.username, systemUser: r.systemUser.name, asset: r.asset.name }, host, services.config.sshPort)));
+      return { items: rows, total: rows.length, nodes: mine.nodes.map((n) => ({ id: n.id, name: n.name, parent: n.parent })) };
+    },
+  }),
+  route({
+    method: 'put', path: '/me/favourites/:assetId/:systemUserId', tag: 'me', access: 'self', params: favouriteParams,
+    summary: 'Mark a granted (asset, system user) as a favourite on My assets',
+    handler: async ({ auth, params, services }) => { await services.myAssets.setFavourite(auth.user.id, params.assetId, params.systemUserId, true); },
+  }),
+  route({
+    method: 'delete', path: '/me/favourites/:assetId/:systemUserId', tag: 'me', access: 'self', params: favouriteParams,
+    summary: 'Unmark a favourite',
+    handler: async ({ auth, params, services }) => { await services.myAssets.setFavourite(auth.user.id, params.assetId, params.systemUserId, false); },
   }),
 ];

@@ -157,3 +157,22 @@ export const AuthSessionEntity = new EntitySchema<AuthSession>({
     expiresAt: { ...col.time(), name: 'expires_at' },
   },
 });
+
+/** An operator's favourite (asset, system user) pair on "My assets". */
+export interface AssetFavourite {
+  userId: string;
+  assetId: string;
+  systemUserId: string;
+  createdAt: Date;
+}
+
+export const AssetFavouriteEntity = new EntitySchema<AssetFavourite>({
+  name: 'AssetFavourite',
+  tableName: 'asset_favourite',
+  columns: {
+    userId: { ...col.ref(), name: 'user_id', primary: true },
+    assetId: { ...col.ref(), name: 'asset_id', primary: true },
+    systemUserId: { ...col.ref(), name: 'system_user_id', primary: true },
+    createdAt: { ...col.time(), name: 'created_at' },
+  },
+});
