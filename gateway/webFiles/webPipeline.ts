@@ -4,6 +4,7 @@
 import type { Services } from '../../core/services.ts';
 import type { GatewayContext } from '../context.ts';
 import { SessionRegistry } from '../sessionRegistry.ts';
+import { ReadTurns } from '../fairReads.ts';
 
 export interface WebPipeline {
   gw: GatewayContext;
@@ -21,8 +22,10 @@ export function webPipeline(services: Services): WebPipeline {
   };
   const sessions = new SessionRegistry(services, options, log);
   sessions.start();
-  // The SSH listener's pre-auth gate has no meaning here: the HTTP server authenticates.
-  const gw = { services, log, options, sessions } as unknown as GatewayContext;
+  // Backend sockets of web sessions take turns with each other as the gateway's do.
+  const pipeline: Omit<GatewayContext, 'preAuth'> = { services, log, options, sessions, readTurns: new ReadTurns() };
+  // The SSH listener's pre-auth gate has no meaning here (the HTTP server authenticates), and the pipeline never reads it.
+  const gw = pipeline as GatewayContext;
   let closing: Promise<void> | null = null;
   return {
     gw,
