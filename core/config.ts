@@ -33,6 +33,7 @@ const envSchema = z.object({
   BASTION_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(60 * 24 * 30).default(720),
   BASTION_IDLE_TIMEOUT_MINUTES: z.coerce.number().int().min(0).max(60 * 24).default(30),
   BASTION_IDLE_TIMEOUT_EXEC_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
+  BASTION_WEB_TERMINAL_RECONNECT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(0),
   BASTION_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
   BASTION_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
@@ -117,6 +118,8 @@ export interface Config {
   idleTimeoutMinutes: number;
   /** Sessions without a terminal (exec, SFTP, tunnels): the same, 0 = never (the default). */
   idleTimeoutExecMinutes: number;
+  /** A web terminal whose websocket dropped keeps its backend session this long for the browser to reconnect (0 = ends at once). */
+  webTerminalReconnectSeconds: number;
   maxSessionsPerUser: number;
   lockoutThreshold: number;
   lockoutMinutes: number;
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlMinutes: e.BASTION_SESSION_TTL_MINUTES,
     idleTimeoutMinutes: e.BASTION_IDLE_TIMEOUT_MINUTES,
     idleTimeoutExecMinutes: e.BASTION_IDLE_TIMEOUT_EXEC_MINUTES,
+    webTerminalReconnectSeconds: e.BASTION_WEB_TERMINAL_RECONNECT_SECONDS,
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
     lockoutThreshold: e.BASTION_LOCKOUT_THRESHOLD,
     lockoutMinutes: e.BASTION_LOCKOUT_MINUTES,

@@ -2,7 +2,7 @@
 // global request is routed to its handler or refused (rule 3). The client address is the
 // socket's peer (rule 4): the gateway speaks no proxy protocol.
 import type { ClientInfo, Connection } from 'ssh2';
-import type { GatewayContext, Operator } from './context.ts';
+import type { SshGatewayContext, SshOperator } from './context.ts';
 import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
@@ -16,7 +16,7 @@ export interface TrackedConnection {
   closed: Promise<void>;
 }
 
-export function handleConnection(gw: GatewayContext, client: Connection, info: ClientInfo): TrackedConnection {
+export function handleConnection(gw: SshGatewayContext, client: Connection, info: ClientInfo): TrackedConnection {
   const clientAddress = info.ip;
   let log = gw.log.child({ client: clientAddress });
   // Interactive sessions want every keystroke sent at once.
@@ -28,7 +28,7 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
     sendAuthBanner(client, DATABASE_DOWN_LINE);
     setImmediate(() => client.end());
   });
-  let operator: Operator | null = null;
+  let operator: SshOperator | null = null;
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).
   let unwatch: (() => void) | null = null;
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -42,7 +42,7 @@ export function handleConnection(gw: GatewayContext, client: Connection, info: C
       return;
     }
     log = log.child({ user: login.user.username });
-    operator = { user: login.user, target: login.target, clientAddress, connection: client, log };
+    operator = { user: login.user, target: login.target, clientAddress, face: 'ssh', connection: client, log };
     unwatch = gw.sessions.watch({
       userId: login.user.id,
       username: login.user.username,

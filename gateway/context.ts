@@ -1,14 +1,15 @@
 // What every step of the gateway pipeline is handed: the core services, the logger and
-// the registry of live sessions. Built once per startGateway().
+// the registry of live sessions. Built once per startGateway() and once per web-terminal host.
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logger.ts';
-import type { User } from '../core/db/entities/index.ts';
+import type { SessionChannel, User } from '../core/db/entities/index.ts';
 import type { Connection } from 'ssh2';
 import type { LoginTarget } from './targetSyntax.ts';
 import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
 import type { ReadTurns } from './fairReads.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
+import type { LiveSession } from './liveSession.ts';
 
 export interface GatewayOptions {
   /** How often every live session re-asks core/access whether it still holds (rule 11). */
@@ -23,22 +24,40 @@ export interface GatewayOptions {
   onSftpEnd?: (stats: SftpProxyStats) => void;
 }
 
+/**
+ * What the channel pipeline needs, whichever face drives it: the SSH gateway, or the web
+ * terminal in the HTTP process (gateway/sessionHost.ts).
+ */
 export interface GatewayContext {
   services: Services;
   log: Logger;
   options: GatewayOptions;
   sessions: SessionRegistry;
-  /** Unauthenticated connections: grace time and start-up limits. */
-  preAuth: PreAuthGate;
   /** Every socket's reads (operators' and backends'), so that bulk ones take turns and keystrokes go first. */
   readTurns: ReadTurns;
 }
 
-/** An authenticated operator on one SSH connection. */
+/** The SSH face's context: the pipeline's, plus what only an SSH listener has. */
+export interface SshGatewayContext extends GatewayContext {
+  /** Unauthenticated connections: grace time and start-up limits. */
+  preAuth: PreAuthGate;
+}
+
+/** An authenticated operator, on an SSH connection or a web terminal socket. */
 export interface Operator {
   user: User;
   target: LoginTarget;
+  /** The socket's peer (rule 4): the SSH client, or the browser (as the HTTP server sees it). */
   clientAddress: string;
-  connection: Connection;
+  /** Which face the operator came through; stored on the Session row as its `channel`. */
+  face: SessionChannel;
   log: Logger;
+  /** The face hears of each audited session it carries (the web terminal tells the browser its id and why it ended). */
+  onSession?: (live: LiveSession) => void;
+}
+
+/** An authenticated operator on one SSH connection. */
+export interface SshOperator extends Operator {
+  face: 'ssh';
+  connection: Connection;
 }

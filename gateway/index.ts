@@ -3,7 +3,8 @@
 import { createServer } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Services } from '../core/services.ts';
-import type { GatewayContext, GatewayOptions } from './context.ts';
+import type { GatewayOptions, SshGatewayContext } from './context.ts';
+import { gatewayOptions } from './sessionHost.ts';
 import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
@@ -34,13 +35,7 @@ export interface GatewayHandle {
 export async function startGateway(services: Services, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
   const { config } = services;
   const log = services.log.child({ component: 'gateway' });
-  const options: GatewayOptions = {
-    accessCheckMs: opts.accessCheckMs ?? 20_000,
-    idleTimeoutMs: opts.idleTimeoutMs ?? config.idleTimeoutMinutes * 60_000,
-    idleTimeoutExecMs: opts.idleTimeoutExecMs ?? config.idleTimeoutExecMinutes * 60_000,
-    backendReadyTimeoutMs: opts.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
-    ...(opts.onSftpEnd ? { onSftpEnd: opts.onSftpEnd } : {}),
-  };
+  const options = gatewayOptions(services, opts);
   const sessions = new SessionRegistry(services, options, log);
   const shares = Math.max(1, opts.startupShares ?? 1);
   const preAuth = new PreAuthGate({
@@ -48,7 +43,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
     maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
-  const gw: GatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns() };
+  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 

@@ -111,12 +111,13 @@ export class LiveSession {
     if (init.plan.recording !== 'none') await refuseWhenDiskLow(gw, op);
     const row = await store.start({
       userId: op.user.id, username: op.user.username, assetId: grant.asset.id, assetName: grant.asset.name,
-      systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.plan.sessionKind, clientAddress: op.clientAddress,
+      systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.plan.sessionKind, channel: op.face, clientAddress: op.clientAddress,
     });
     const live = new LiveSession(gw, op, row, grant, init.plan);
     live.hasTerminal = init.size !== null;
     gw.sessions.add(live);
     live.log.info('session started');
+    op.onSession?.(live);
     try {
       await live.#openRecording(store, init);
     } catch (err) {

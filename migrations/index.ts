@@ -4,6 +4,7 @@ import { SessionHeartbeat1764200000000 } from './1764200000000-SessionHeartbeat.
 import { SessionRecordingIncomplete1764450000000 } from './1764450000000-SessionRecordingIncomplete.ts';
 import { CommandNotEchoed1764500000000 } from './1764500000000-CommandNotEchoed.ts';
 import { LoginThrottle1764600000000 } from './1764600000000-LoginThrottle.ts';
+import { SessionChannel1764900000000 } from './1764900000000-SessionChannel.ts';
 import { AssetFavourite1765000000000 } from './1765000000000-AssetFavourite.ts';
 
-export const migrations = [Initial1764000000000, TotpLastStep1764100000000, SessionHeartbeat1764200000000, SessionRecordingIncomplete1764450000000, CommandNotEchoed1764500000000, LoginThrottle1764600000000, AssetFavourite1765000000000];
+export const migrations = [Initial1764000000000, TotpLastStep1764100000000, SessionHeartbeat1764200000000, SessionRecordingIncomplete1764450000000, CommandNotEchoed1764500000000, LoginThrottle1764600000000, SessionChannel1764900000000, AssetFavourite1765000000000];

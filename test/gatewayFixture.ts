@@ -83,6 +83,8 @@ export interface WorldOptions {
   gateway?: GatewayStartOptions;
   actions?: Action[];
   topology?: GatewayTopology;
+  /** Also the HTTP server (API, web app, websockets) in this process, as `bastion start` runs it. */
+  http?: boolean;
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
@@ -90,7 +92,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   if (topology === 'workers' && opts.gateway) throw new Error('startWorld: gateway options reach an in-process gateway only; set them through env');
   const sshd = await startSshd();
   const bus = topology === 'workers' ? new ClusterBus() : undefined;
-  const bastion = await startBastion({ http: false, env: opts.env ?? {}, ...(bus ? { bus } : {}) });
+  const bastion = await startBastion({ http: opts.http ?? false, env: opts.env ?? {}, ...(bus ? { bus } : {}) });
   const s = bastion.services;
   const f = factories(s);
   const alice = await f.user({ username: 'alice', password: ALICE_PASSWORD });

@@ -13,7 +13,8 @@ import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
 
 /** What a gateway channel knows when a session starts; the rest of the row is set by the service. */
-export type SessionStart = Pick<Session, 'userId' | 'username' | 'assetId' | 'assetName' | 'systemUserId' | 'systemUsername' | 'kind' | 'clientAddress'>;
+/** `channel` defaults to 'ssh'. */
+export type SessionStart = Pick<Session, 'userId' | 'username' | 'assetId' | 'assetName' | 'systemUserId' | 'systemUsername' | 'kind' | 'clientAddress'> & { channel?: Session['channel'] };
 
 export interface SessionResult {
   status: SessionStatus;
@@ -117,6 +118,7 @@ export class SessionService {
       systemUserId: init.systemUserId,
       systemUsername: init.systemUsername.slice(0, LIMITS.text64),
       kind: init.kind,
+      channel: init.channel ?? 'ssh',
       clientAddress: init.clientAddress.slice(0, 64),
       startedAt: now,
       endedAt: null,

@@ -1,6 +1,6 @@
 // How every session channel ends: last line on stderr, output flushed, exit status (or
 // signal) sent, then EOF and close — the order OpenSSH clients expect.
-import type { ServerChannel } from 'ssh2';
+import type { OperatorChannel } from '../operatorChannel.ts';
 import { flushed } from '../proxy/pump.ts';
 import { terminalLineOf } from '../terminalSafe.ts';
 
@@ -13,7 +13,7 @@ export interface ChannelEnd {
   crlf?: boolean;
 }
 
-export async function endChannel(channel: ServerChannel, end: ChannelEnd): Promise<void> {
+export async function endChannel(channel: OperatorChannel, end: ChannelEnd): Promise<void> {
   if (end.stderr && channel.stderr.writable) channel.stderr.write(`${terminalLineOf(end.stderr)}${end.crlf ? '\r\n' : '\n'}`);
   await flushed(channel);
   await flushed(channel.stderr);

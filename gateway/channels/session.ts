@@ -2,7 +2,7 @@
 // pty-req, window-change, env (TERM/LANG/LC_* only), signal, shell, exec and the sftp
 // subsystem are handled; x11, agent forwarding, other subsystems and unknown requests are refused.
 import type { ServerChannel, Session } from 'ssh2';
-import type { GatewayContext, Operator } from '../context.ts';
+import type { GatewayContext, SshOperator } from '../context.ts';
 import { SessionState, forwardableEnv } from './sessionState.ts';
 import { runShell } from './shell.ts';
 import { runExec } from './exec.ts';
@@ -12,7 +12,7 @@ import { endChannel } from './endChannel.ts';
 /** Signals an operator may send to the backend process. */
 const SIGNALS = new Set(['INT', 'TERM', 'HUP', 'QUIT', 'KILL', 'USR1', 'USR2', 'ALRM']);
 
-export function handleSession(gw: GatewayContext, op: Operator, session: Session): void {
+export function handleSession(gw: GatewayContext, op: SshOperator, session: Session): void {
   const state = new SessionState();
   let started = false;
   const log = op.log;

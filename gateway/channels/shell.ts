@@ -1,6 +1,6 @@
 // `shell` on a session channel: the menu when no target was given, else straight to the
 // asset; either way each backend shell is its own audited session.
-import type { ServerChannel } from 'ssh2';
+import type { OperatorChannel } from '../operatorChannel.ts';
 import type { GrantedAsset } from '../../core/access/accessService.ts';
 import type { Grant } from '../../core/access/grant.ts';
 import type { GatewayContext, Operator } from '../context.ts';
@@ -16,7 +16,7 @@ import { OperatorError, REFUSED_EXIT, exitStatusOf, oneLine, terminalLine } from
 import { endChannel } from './endChannel.ts';
 import { terminalSafe as safe } from '../terminalSafe.ts';
 
-export async function runShell(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState): Promise<void> {
+export async function runShell(gw: GatewayContext, op: Operator, channel: OperatorChannel, state: SessionState): Promise<void> {
   const reader = new LineReader(channel, state.pty !== null);
   const { target } = op;
   if (!target.asset) {
@@ -38,7 +38,7 @@ export async function runShell(gw: GatewayContext, op: Operator, channel: Server
   }
 }
 
-async function runMenu(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, reader: LineReader): Promise<void> {
+async function runMenu(gw: GatewayContext, op: Operator, channel: OperatorChannel, state: SessionState, reader: LineReader): Promise<void> {
   let ended: 'terminated' | null = null;
   const menu = new AssetMenu(reader, state, {
     granted: () => gw.services.access.granted(op.user.id),
@@ -90,7 +90,7 @@ async function chooseGrant(gw: GatewayContext, op: Operator, reader: LineReader,
 }
 
 /** One backend shell as one audited session; returns when it is over. */
-async function shellSession(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, reader: LineReader, grant: Grant): Promise<BridgeResult> {
+async function shellSession(gw: GatewayContext, op: Operator, channel: OperatorChannel, state: SessionState, reader: LineReader, grant: Grant): Promise<BridgeResult> {
   const { asset, systemUser } = grant;
   let typedPassword: string | undefined;
   if (systemUser.loginMode === 'manual') {

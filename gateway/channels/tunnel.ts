@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import type { AcceptConnection, Connection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import type { GrantedAsset } from '../../core/access/accessService.ts';
-import type { GatewayContext, Operator } from '../context.ts';
+import type { GatewayContext, SshOperator } from '../context.ts';
 import { LiveSession } from '../liveSession.ts';
 import { planTaps } from '../proxy/channelTaps.ts';
 import { pump } from '../proxy/pump.ts';
@@ -12,7 +12,7 @@ import { oneLine, terminalLine } from '../terminalErrors.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export async function handleTunnel(gw: GatewayContext, op: Operator, accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info: TcpipRequestInfo): Promise<void> {
+export async function handleTunnel(gw: GatewayContext, op: SshOperator, accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info: TcpipRequestInfo): Promise<void> {
   const dest = `${info.destIP}:${info.destPort}`.slice(0, 300);
   const granted = await gw.services.access.granted(op.user.id);
   const match = tunnelTarget(granted, info.destIP, info.destPort);

@@ -5,7 +5,7 @@
 // when it has one (the menu's); other escape sequences are ignored. lineEditor.ts holds the
 // line and draws it.
 import { StringDecoder } from 'node:string_decoder';
-import type { ServerChannel } from 'ssh2';
+import type { OperatorChannel } from '../operatorChannel.ts';
 import { LineEditor } from './lineEditor.ts';
 
 const MAX_LINE = 1024;
@@ -39,7 +39,7 @@ export class LineReader {
   #closed = false;
 
   /** `echo` is true when the operator has a PTY (the remote side echoes), false for `ssh -T`. */
-  constructor(private readonly channel: ServerChannel, private readonly echo: boolean) {
+  constructor(private readonly channel: OperatorChannel, private readonly echo: boolean) {
     channel.once('close', () => {
       this.#closed = true;
     });

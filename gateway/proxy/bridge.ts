@@ -1,7 +1,7 @@
 // The session switch (koko's proxy): bytes between the operator's channel and the backend
 // channel, with the live session's taps on both directions, window changes and signals
 // passed through, and an end that is the same whoever stops first.
-import type { ServerChannel } from 'ssh2';
+import type { OperatorChannel } from '../operatorChannel.ts';
 import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
 import type { SessionState } from '../channels/sessionState.ts';
@@ -37,7 +37,7 @@ export interface BridgeOptions {
  * Resolves once the backend channel or the operator's channel has closed. The command guard is
  * attached here when the session's TapPlan says so (proxy/channelTaps.ts), not by the caller.
  */
-export function bridge(gw: GatewayContext, live: LiveSession, channel: ServerChannel, remote: BackendChannel, state: SessionState, { typeahead, taps }: BridgeOptions = {}): Promise<BridgeResult> {
+export function bridge(gw: GatewayContext, live: LiveSession, channel: OperatorChannel, remote: BackendChannel, state: SessionState, { typeahead, taps }: BridgeOptions = {}): Promise<BridgeResult> {
   const backend = remote.stream;
   const gate: InputGate | null = live.plan.commandGuard ? shellGuard(gw, live, channel, remote, state.pty !== null) : null;
   if (gate && typeahead?.length) gate.input(typeahead);
@@ -104,7 +104,7 @@ export function bridge(gw: GatewayContext, live: LiveSession, channel: ServerCha
   });
 }
 
-function gated(channel: ServerChannel, gate: InputGate): () => void {
+function gated(channel: OperatorChannel, gate: InputGate): () => void {
   const onData = (chunk: Buffer): void => gate.input(chunk);
   channel.on('data', onData);
   channel.resume();

@@ -1,7 +1,7 @@
 // Where the command filters (core/access/commandFilters.ts) meet a live session: the guard
 // on a shell's input, and the check of an exec command before it starts. Confirmations go
 // to administrators through core's CommandConfirmations (the bus), with the configured timeout.
-import type { ServerChannel } from 'ssh2';
+import type { OperatorChannel } from '../operatorChannel.ts';
 import type { CommandVerdict } from '../../core/access/commandFilters.ts';
 import type { GatewayContext } from '../context.ts';
 import type { BackendChannel } from '../backend.ts';
@@ -19,7 +19,7 @@ function confirmWith(gw: GatewayContext, live: LiveSession, line: string, filter
 }
 
 /** The guard for one shell session's input (see commandGuard.ts). */
-export function shellGuard(gw: GatewayContext, live: LiveSession, channel: ServerChannel, remote: BackendChannel, pty: boolean): CommandGuard {
+export function shellGuard(gw: GatewayContext, live: LiveSession, channel: OperatorChannel, remote: BackendChannel, pty: boolean): CommandGuard {
   const filters = gw.services.commandFilters;
   const ctx = live.filterContext;
   return new CommandGuard({
@@ -53,7 +53,7 @@ export interface ExecDecision {
  * an administrator (the operator is told on stderr). The command is recorded here, flagged
  * 'warning' when it needed a confirmation and 'denied' when it was refused.
  */
-export async function decideExec(gw: GatewayContext, live: LiveSession, command: string, verdict: CommandVerdict, channel: ServerChannel, crlf: boolean): Promise<ExecDecision> {
+export async function decideExec(gw: GatewayContext, live: LiveSession, command: string, verdict: CommandVerdict, channel: OperatorChannel, crlf: boolean): Promise<ExecDecision> {
   const name = verdict.filter?.name ?? '';
   const nl = crlf ? '\r\n' : '\n';
   if (verdict.action === 'allow') {
@@ -89,7 +89,7 @@ export async function decideExec(gw: GatewayContext, live: LiveSession, command:
  * Writes to the backend for an InputGate, with pump's backpressure: the operator's
  * channel is paused while the backend has BUDGET_BYTES queued.
  */
-export function gatedWriter(channel: ServerChannel, live: LiveSession, remote: BackendChannel): (bytes: Buffer) => void {
+export function gatedWriter(channel: OperatorChannel, live: LiveSession, remote: BackendChannel): (bytes: Buffer) => void {
   const backend = remote.stream;
   let waiting = false;
   return (bytes) => {

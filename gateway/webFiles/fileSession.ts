@@ -11,7 +11,6 @@
 // waits for the browser's socket to drain. Memory per transfer is bounded whatever the file size.
 import type { Readable, Writable } from 'node:stream';
 import type { Stats } from 'ssh2';
-import type { Connection } from 'ssh2';
 import type { User } from '../../core/db/entities/index.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError, DomainError } from '../../core/errors.ts';
@@ -502,6 +501,5 @@ function joinPath(dir: string, name: string): string {
 
 /** The pipeline's operator for a web request: no SSH connection, the target from the request. */
 function webOperator(op: WebOperator, target: Operator['target']): Operator {
-  // Operator still carries the SSH connection for tunnels; the SFTP pipeline never reads it.
-  return { user: op.user, target, clientAddress: op.clientAddress, log: op.log, connection: null as unknown as Connection };
+  return { user: op.user, target, clientAddress: op.clientAddress, log: op.log, face: 'web' };
 }

@@ -10,6 +10,7 @@ export function presentSession(s: Session, transfers = 0) {
     asset: { id: s.assetId, name: s.assetName },
     systemUser: { id: s.systemUserId, username: s.systemUsername },
     kind: s.kind,
+    channel: s.channel,
     clientAddress: s.clientAddress,
     status: s.status,
     active: s.status === 'active',

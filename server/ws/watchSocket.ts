@@ -1,5 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Request } from 'express';
@@ -7,6 +6,7 @@ import type { Services } from '../../core/services.ts';
 import { isUuid } from '../../core/ids.ts';
 import { authenticateRequest } from '../middleware/authenticate.ts';
 import { screenFromCast } from './castScreen.ts';
+import { refuse, socketAuthority, type AuthorizedSocket, type UpgradeRoute } from './socketAuthority.ts';
 
 const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
 /**
@@ -15,83 +15,26 @@ const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
  */
 export const WATCH_LEASE_MS = 30_000;
 
-/** Also re-checked on a timer, for what changes with time alone (account expiry, web session TTL). */
-const RECHECK_MS = 15_000;
-
-/** Whether the Origin header (when sent) names this very host; `null` and garbage do not. */
-function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
-}
-
-/** One open live view, with the upgrade request it was authorized on, to authorize again. */
-interface OpenWatch {
-  ws: WebSocket;
-  req: IncomingMessage;
-  userId: string;
-}
-
 /** May the caller of `req` watch live sessions now? The same answer as at the upgrade. */
 async function mayWatch(services: Services, req: IncomingMessage): Promise<boolean> {
   const auth = await authenticateRequest(services, req as unknown as Request);
   return auth !== null && !auth.user.mustChangePassword && services.access.roleCan(auth.user.role, 'audit');
 }
 
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: { code: String(status), message } });
-  socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
-
 /**
  * Live monitoring: an auditor's browser opens /ws/sessions/:id/watch and gets the current
  * screen, then the session's output as it happens. The upgrade is authenticated and
- * authorized exactly like an HTTP request (rule 6), and cross-site upgrades are refused.
+ * authorized exactly like an HTTP request (rule 6), and cross-site upgrades are refused
+ * (routeUpgrades).
  */
-export function attachWatchSocket(server: Server, services: Services): () => void {
+export function watchSocket(services: Services): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
-  const open = new Set<OpenWatch>();
-  const revoke = (w: OpenWatch): void => {
-    open.delete(w);
-    w.ws.close(1008, 'access revoked');
-  };
-  // Privileges are checked again whenever users change anywhere (disable, lock, role, token
-  // deleted — over the bus from other processes too), and on a timer; a watch that would not
-  // be allowed now is closed now.
-  let rechecking = false;
-  let again = false;
-  const recheck = (): void => {
-    // A change seen while a pass runs gets a pass of its own after it.
-    if (rechecking) {
-      again = true;
-      return;
-    }
-    rechecking = true;
-    void (async () => {
-      do {
-        again = false;
-        for (const w of [...open]) {
-          const ok = await mayWatch(services, w.req).catch(() => false);
-          if (!ok) revoke(w);
-        }
-      } while (again);
-    })().finally(() => { rechecking = false; });
-  };
-  const offChanges = services.changes.subscribe((kind) => { if (kind === 'users' || kind === 'all') recheck(); });
-  const offRevoked = services.bus.subscribe('user.revoked', (m) => {
-    for (const w of [...open]) if (w.userId === m.userId) revoke(w);
-  });
-  const timer = setInterval(recheck, RECHECK_MS);
-  timer.unref();
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://bastion');
-      const m = WATCH_PATH.exec(url.pathname);
-      if (!m) return refuse(socket, 404, 'Not Found');
-      if (!sameOrigin(req.headers.origin, req.headers.host)) return refuse(socket, 403, 'Forbidden');
+  // Privileges are checked again whenever they may have changed (socketAuthority.ts); a watch
+  // that would not be allowed now is closed now.
+  const authority = socketAuthority<AuthorizedSocket>(services, (w) => mayWatch(services, w.req));
+  return {
+    path: WATCH_PATH,
+    async upgrade(req, socket, head, m, url) {
       const auth = await authenticateRequest(services, req as unknown as Request);
       if (!auth) return refuse(socket, 401, 'Unauthorized');
       if (auth.user.mustChangePassword || !services.access.roleCan(auth.user.role, 'audit')) return refuse(socket, 403, 'Forbidden');
@@ -101,22 +44,17 @@ export function attachWatchSocket(server: Server, services: Services): () => voi
       if (!session) return refuse(socket, 404, 'Not Found');
       if (session.status !== 'active') return refuse(socket, 409, 'Conflict');
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const w: OpenWatch = { ws, req, userId: auth.user.id };
-        open.add(w);
-        ws.on('close', () => open.delete(w));
+        const forget = authority.add({ req, userId: auth.user.id, revoke: () => ws.close(1008, 'access revoked') });
+        ws.on('close', forget);
         // Keystrokes only for a viewer that asks (?keystrokes=1); the web app does not.
         void watch(ws, services, id, auth.user.username, url.searchParams.get('keystrokes') === '1');
       });
-    })().catch(() => refuse(socket, 500, 'Internal Server Error'));
-  };
-  server.on('upgrade', onUpgrade);
-  return () => {
-    server.off('upgrade', onUpgrade);
-    offChanges();
-    offRevoked();
-    clearInterval(timer);
-    for (const c of wss.clients) c.close(1001, 'server shutting down');
-    wss.close();
+    },
+    close() {
+      authority.close();
+      for (const c of wss.clients) c.close(1001, 'server shutting down');
+      wss.close();
+    },
   };
 }
 

@@ -2,6 +2,8 @@ import { EntitySchema } from 'typeorm';
 import { col } from '../columns.ts';
 
 export type SessionKind = 'shell' | 'exec' | 'sftp' | 'tunnel';
+/** Which face the operator came through: the SSH gateway, or the web terminal (browser). */
+export type SessionChannel = 'ssh' | 'web';
 export type SessionStatus = 'active' | 'closed' | 'terminated' | 'failed' | 'interrupted';
 
 export interface Session {
@@ -13,6 +15,7 @@ export interface Session {
   systemUserId: string | null;
   systemUsername: string;
   kind: SessionKind;
+  channel: SessionChannel;
   clientAddress: string;
   startedAt: Date;
   endedAt: Date | null;
@@ -124,6 +127,7 @@ export const SessionEntity = new EntitySchema<Session>({
     systemUserId: { ...col.ref(true), name: 'system_user_id' },
     systemUsername: { ...col.str(64), name: 'system_username' },
     kind: col.str(16),
+    channel: { ...col.str(8), default: 'ssh' },
     clientAddress: { ...col.str(64), name: 'client_address' },
     startedAt: { ...col.time(), name: 'started_at' },
     endedAt: { ...col.time(true), name: 'ended_at' },

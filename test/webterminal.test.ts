@@ -1,0 +1,182 @@
+// The web terminal's websocket (/ws/terminal): a shell on an asset from the browser, through the
+// gateway's own channel pipeline — the same session row (channel 'web'), recording, command log,
+// command filters, terminate and revocation as SSH — and the websocket's own rules: same origin,
+// a grant to connect or 403 (rule 6 and the access rule), closed when privileges go (rule 11),
+// and a dropped socket that reconnects to the same shell.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { ADMIN_PASSWORD } from './helpers/bastion.ts';
+import { eventually, startWorld, type World } from './gatewayFixture.ts';
+import { WebTerminal, upgradeStatus } from './helpers/webTerminal.ts';
+
+const PROMPT = /\$ (\x1b\[K)?$/;
+
+describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, () => {
+  let w: World;
+  let admin: ApiClient;
+  let seq = 0;
+  before(async () => {
+    w = await startWorld({ http: true });
+    admin = await loggedIn(w.bastion.baseUrl, 'admin', ADMIN_PASSWORD);
+  });
+  after(async () => { await w?.stop(); await cleanup(); });
+
+  /** A fresh operator granted connect on web01, logged in over the API (the browser's cookie). */
+  async function operator(grant = true): Promise<{ id: string; cookie: string; api: ApiClient }> {
+    const password = `Web-term-${++seq}-pass`;
+    const user = await w.f.user({ username: `webop${seq}`, password });
+    if (grant) await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id] });
+    const api = await loggedIn(w.bastion.baseUrl, user.username, password);
+    return { id: user.id, cookie: api.cookie!, api };
+  }
+
+  async function shell(cookie: string): Promise<WebTerminal> {
+    const t = await WebTerminal.open(w.bastion.baseUrl, cookie, { asset: 'web01', cols: 100, rows: 30 });
+    await t.waitFor(PROMPT);
+    return t;
+  }
+
+  /** What `asciinema cat` prints for a session's recording, fetched over the API as an auditor would. */
+  async function asciinemaCat(sessionId: string): Promise<string> {
+    const res = await fetch(`${w.bastion.baseUrl}/api/v1/sessions/${sessionId}/recording`, { headers: { cookie: admin.cookie! } });
+    assert.equal(res.status, 200);
+    const dir = makeTempDir('bastion-webcast-');
+    const file = join(dir, 'session.cast');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const out = join(dir, 'out');
+    // asciinema wants a terminal on /dev/tty: `script` gives it one.
+    const r = await execa('script', ['-qec', `asciinema cat '${file}' > '${out}'`, '/dev/null'], { reject: false, timeout: 60_000 });
+    assert.equal(r.exitCode, 0, `asciinema cat failed: ${r.stdout}${r.stderr}`);
+    const { readFileSync } = await import('node:fs');
+    return readFileSync(out, 'utf8');
+  }
+
+  test('an operator types a command and sees its output; the session, its recording and the command are in the API', async () => {
+    const op = await operator();
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    await t.send('echo wt-$((6*7))\r', 'wt-42');
+    t.resize(120, 40);
+    await t.send('stty size\r', '40 120');
+    await t.send('exit\r');
+    const exit = await t.control('exit');
+    assert.deepEqual(exit, { type: 'exit', status: 0, signal: null, reason: null });
+    await t.closed;
+    assert.equal(t.closeCode, 1000);
+    const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    assert.equal(row.status, 200);
+    assert.equal(row.body.kind, 'shell');
+    assert.equal(row.body.channel, 'web');
+    assert.equal(row.body.status, 'closed');
+    assert.equal(row.body.user.username, `webop${seq}`);
+    assert.equal(row.body.asset.name, 'web01');
+    assert.equal(row.body.systemUser.username, w.su.username);
+    assert.equal(row.body.clientAddress, '127.0.0.1');
+    assert.equal(row.body.recordingUrl, `/api/v1/sessions/${id}/recording`);
+    assert.match(await asciinemaCat(id), /wt-42/);
+    const commands = await eventually(() => admin.get(`/commands?search=${encodeURIComponent('wt-$((6*7))')}`), (r) => r.body.items?.length === 1);
+    assert.equal(commands.body.items[0].input, 'echo wt-$((6*7))');
+    assert.equal(commands.body.items[0].session, id);
+  });
+
+  test('a deny filter refuses a command in the web terminal with the SSH message, and it does not run', async () => {
+    const op = await operator();
+    const marker = `/tmp/bastion-webterm-${process.pid}-denied`;
+    await w.bastion.services.commandFilters.create(SYSTEM_ACTOR, { name: 'no-touch-web', kind: 'commands', pattern: 'touch', action: 'deny', users: [op.id] });
+    const t = await shell(op.cookie);
+    await t.send(`touch ${marker}\r`, "[bastion] command refused by filter 'no-touch-web'");
+    await t.send('echo still-$((2+3))\r', 'still-5');
+    assert.equal(existsSync(marker), false, 'the refused command ran');
+    t.ws.close();
+  });
+
+  test('an admin terminates it: the terminal says so and the exit frame names who', async () => {
+    const op = await operator();
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    const res = await admin.post(`/sessions/${id}/terminate`);
+    assert.equal(res.status, 202);
+    await t.waitFor('session ended: terminated by admin');
+    const exit = await t.control('exit');
+    assert.equal(exit.reason, 'terminated by admin');
+    await t.closed;
+    const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    assert.equal(row.body.status, 'terminated');
+    assert.equal(row.body.terminatedBy, 'admin');
+  });
+
+  test('without a grant the websocket answers 403, as for an unknown asset; without a cookie 401', async () => {
+    const op = await operator(false);
+    assert.equal(await upgradeStatus(w.bastion.baseUrl, { asset: 'web01' }, { cookie: op.cookie, origin: w.bastion.baseUrl }), 403);
+    assert.equal(await upgradeStatus(w.bastion.baseUrl, { asset: 'no-such-asset' }, { cookie: op.cookie, origin: w.bastion.baseUrl }), 403);
+    assert.equal(await upgradeStatus(w.bastion.baseUrl, { asset: 'web01' }, { origin: w.bastion.baseUrl }), 401);
+  });
+
+  test('a cross-origin upgrade is refused, even with a valid cookie and grant', async () => {
+    const op = await operator();
+    assert.equal(await upgradeStatus(w.bastion.baseUrl, { asset: 'web01' }, { cookie: op.cookie, origin: 'http://evil.example' }), 403);
+    assert.equal(await upgradeStatus(w.bastion.baseUrl, { asset: 'web01' }, { cookie: op.cookie, origin: 'null' }), 403);
+  });
+
+  test("a revoked user's web terminal is closed (1008) and the session ends", async () => {
+    const op = await operator();
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    const res = await admin.post(`/users/${op.id}/lock`);
+    assert.equal(res.status, 200);
+    await t.closed;
+    assert.equal(t.closeCode, 1008);
+    const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    assert.notEqual(row.body.status, 'active');
+  });
+
+  test('logging out closes the web terminal (the socket is authorized again when its web session goes)', async () => {
+    const op = await operator();
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    assert.equal((await op.api.post('/auth/logout')).status, 204);
+    // The logout reaches open sockets on the next privilege check (a change to users, or the timer).
+    await w.f.user({ username: `nudge${++seq}`, password: 'Nudge-pass-1234' });
+    await t.closed;
+    assert.equal(t.closeCode, 1008);
+    const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    assert.notEqual(row.body.status, 'active');
+  });
+
+  test('a dropped websocket reconnects to the same shell; another user cannot take it over', async () => {
+    const op = await operator();
+    const other = await operator();
+    const t = await shell(op.cookie);
+    const { resume } = await t.control('ready');
+    const { id } = await t.control('session');
+    await t.send('X=kept-$((5*5))\r', PROMPT);
+    t.ws.terminate();
+    await t.closed;
+    assert.equal(await upgradeStatus(w.bastion.baseUrl, { resume }, { cookie: other.cookie, origin: w.bastion.baseUrl }), 404);
+    const back = await WebTerminal.open(w.bastion.baseUrl, op.cookie, { resume });
+    await back.control('ready');
+    await back.send('echo $X\r', 'kept-25');
+    assert.equal((await admin.get(`/sessions/${id}`)).body.status, 'active');
+    await back.send('exit\r');
+    await back.control('exit');
+  });
+
+  test('a system user without a stored secret is asked for in the terminal, as over SSH', async () => {
+    const op = await operator(false);
+    const manual = await w.f.systemUser({ name: 'manual', username: w.sshd.username, loginMode: 'manual', priority: 5 });
+    await w.f.permission({ users: [op.id], assets: [w.web01.id], systemUsers: [manual.id] });
+    const t = await WebTerminal.open(w.bastion.baseUrl, op.cookie, { asset: 'web01', systemUser: 'manual' });
+    await t.waitFor(`${w.sshd.username}@web01's password: `);
+    await t.send(`${w.sshd.password}\r`, PROMPT);
+    await t.send('echo manual-$((7*6))\r', 'manual-42');
+    assert.doesNotMatch(t.output, new RegExp(w.sshd.password), 'the typed password was echoed');
+    t.ws.close();
+  });
+});
