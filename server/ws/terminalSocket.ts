@@ -73,17 +73,20 @@ class OpenTerminal implements AuthorizedSocket {
     this.ws = ws;
     this.req = req;
     this.channel.attach(ws, { type: 'ready', resume: this.token, reconnectSeconds: this.reconnectMs / 1000 });
-    ws.on('close', () => this.#dropped(ws));
+    ws.on('close', (code) => this.#dropped(ws, code));
     ws.on('error', () => ws.terminate());
   }
 
-  /** The socket went: if the session is still on, it waits for a reconnect (or ends at once). */
-  #dropped(ws: WebSocket): void {
+  /**
+   * The socket went: a browser that closed it (1000: the tab was closed) ends the session; one
+   * that dropped waits for a reconnect.
+   */
+  #dropped(ws: WebSocket, code: number): void {
     this.channel.detach(ws);
     if (this.ws !== ws) return;
     this.ws = null;
     if (this.channel.finished || this.channel.destroyed) return;
-    if (this.#revoked || this.reconnectMs === 0) {
+    if (this.#revoked || this.reconnectMs === 0 || code === 1000) {
       this.channel.destroy();
       return;
     }

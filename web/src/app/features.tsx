@@ -93,6 +93,8 @@ export const FEATURES: Feature[] = [
   { key: 'file-transfers', path: 'audit/file-transfers', nav: 'nav.fileTransfers', section: 'audit', icon: <FolderOpenOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/audit/FileTransfersPage.tsx'), 'FileTransfersPage') },
   { key: 'my-assets', path: 'my-assets', nav: 'nav.myAssets', section: 'self', icon: <ApartmentOutlined />, hasAccess: needs('self'), ...page(() => import('../features/profile/MyAssetsPage.tsx'), 'MyAssetsPage') },
   { key: 'profile', path: 'profile', nav: 'nav.profile', section: 'self', icon: <FileSearchOutlined />, hasAccess: needs('self'), ...page(() => import('../features/profile/ProfilePage.tsx'), 'ProfilePage') },
+  // The web terminal (a deep link, or Connect on My assets and the asset page): xterm is in this chunk only.
+  { key: 'terminal', path: 'terminal/:asset', section: 'self', hasAccess: needs('self'), ...page(() => import('../features/terminal/TerminalPage.tsx'), 'TerminalPage') },
   // Last, so that an operator's menu (and landing page) starts with their assets.
   { key: 'jobs', path: 'jobs', nav: 'nav.jobs', section: 'assetsSection', sectionWithoutManage: 'self', icon: <ThunderboltOutlined />, hasAccess: needs('self'), ...page(() => import('../features/jobs/JobsPage.tsx'), 'JobsPage') },
   { key: 'job', path: 'jobs/:id', section: 'assetsSection', sectionWithoutManage: 'self', hasAccess: needs('self'), ...page(() => import('../features/jobs/JobDetailPage.tsx'), 'JobDetailPage') },

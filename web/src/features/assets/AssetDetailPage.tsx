@@ -13,6 +13,7 @@ import { formatTime } from '../../components/time.ts';
 import { AssetFormModal } from './AssetFormModal.tsx';
 import { FactsPanel } from './FactsPanel.tsx';
 import { LastTestTag } from './LastTestTag.tsx';
+import { ConnectIfGranted } from '../terminal/ConnectButtons.tsx';
 import { ASSETS_KEY, useAsset, useAssetMutations } from './useAssets.ts';
 
 /** One asset: its fields, facts, pinned host key and who can reach it (as core/access decides). */
@@ -76,6 +77,7 @@ export function AssetDetailPage() {
       extra={(
         <>
           <Link to="/assets"><Button icon={<ArrowLeftOutlined />}>{t('assets.back')}</Button></Link>
+          <ConnectIfGranted assetId={a.id} assetName={a.name} />
           <Button icon={<ApiOutlined />} loading={testing} onClick={() => void testConnectivity()}>{t('assets.testConnectivity')}</Button>
           <Button icon={<ReloadOutlined />} loading={gathering} onClick={() => void gatherFacts()}>{t('assets.gatherFacts')}</Button>
           <Button type="primary" icon={<EditOutlined />} onClick={() => setEditing(true)}>{t('common.edit')}</Button>
