@@ -61,7 +61,7 @@ export function TerminalView({ target, fontSize, active, onStatus, onSession, ha
       paste(text);
       return;
     }
-    const lines = text.split(/\r\n|\r|\n/);
+    const lines = text.replace(/[\r\n]+$/, '').split(/\r\n|\r|\n/);
     Modal.confirm({
       title: cb.current.t('terminal.pasteTitle', { count: lines.length }),
       content: <pre className="terminal-paste-preview" data-testid="paste-preview">{text.length > 2000 ? `${text.slice(0, 2000)}…` : text}</pre>,
@@ -187,5 +187,5 @@ export function TerminalView({ target, fontSize, active, onStatus, onSession, ha
     term.current?.focus();
   }, [active]);
 
-  return <div ref={host} className="web-terminal" data-testid="web-terminal" />;
+  return <div ref={host} className="web-terminal" data-testid="web-terminal" data-active={active} />;
 }
