@@ -16,10 +16,14 @@
  * PLAYBACK_WHOLE=1 leaves the session active, so the page falls back to downloading the whole
  * .cast (how every recording was played before segments): the "before" figures.
  *
- * Run: npx tsx bench/playback.ts   [PLAYBACK_MIB=50] [PLAYBACK_RUNS=3] [PLAYBACK_WHOLE=1]
+ * PLAYBACK_STORE=s3 keeps the recording in an S3 bucket (s3rver on a loopback port, over a temp
+ * directory: the real S3 REST API) instead of the recordings directory; `npm run bench -- playback`
+ * runs both and prints the two side by side.
+ *
+ * Run: npx tsx bench/playback.ts   [PLAYBACK_MIB=50] [PLAYBACK_RUNS=3] [PLAYBACK_WHOLE=1] [PLAYBACK_STORE=dir|s3]
  */
-import { rm } from 'node:fs/promises';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
@@ -29,8 +33,9 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { startBastion, type Bastion } from '../test/helpers/bastion.ts';
 import { loggedIn } from '../test/helpers/api.ts';
 import { launchBrowser } from '../test/helpers/browser.ts';
-import { cleanup } from '../test/helpers/tmp.ts';
-import { segmentsFileOf } from '../core/audit/recordingSegments.ts';
+import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
+import { startS3rver, type S3rverHandle } from '../test/helpers/s3rver.ts';
+import { recordingName } from '../core/recordings/recordingStore.ts';
 
 const HOUR_S = 3600;
 const BULK_EVENT = 64 * 1024;
@@ -123,12 +128,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-export async function runPlaybackBench(): Promise<Record<string, number>> {
+/** The bench on the recordings directory, then on S3, with the figures side by side. */
+export async function runPlaybackBenchBothStores(): Promise<Record<string, number>> {
+  const dir = await runPlaybackBench('dir');
+  const s3 = await runPlaybackBench('s3');
+  console.log('\n| playback measure | directory | S3 (s3rver, loopback) |');
+  console.log('|---|---|---|');
+  for (const k of Object.keys(dir)) console.log(`| ${k} | ${dir[k]} | ${s3[k]} |`);
+  return { ...Object.fromEntries(Object.entries(dir).map(([k, v]) => [`dir.${k}`, v])), ...Object.fromEntries(Object.entries(s3).map(([k, v]) => [`s3.${k}`, v])) };
+}
+
+export async function runPlaybackBench(store: 'dir' | 's3' = process.env.PLAYBACK_STORE === 's3' ? 's3' : 'dir'): Promise<Record<string, number>> {
   const mib = Number(process.env.PLAYBACK_MIB ?? 50);
   const runs = Number(process.env.PLAYBACK_RUNS ?? 3);
   const whole = process.env.PLAYBACK_WHOLE === '1';
+  const onS3 = store === 's3';
   await ensureWebBuild(() => undefined);
-  const b: Bastion = await startBastion();
+  const s3: S3rverHandle | null = onS3 ? await startS3rver() : null;
+  const b: Bastion = await startBastion(s3 ? { env: s3.env('bench') } : {});
+  console.log(`\nrecordings store: ${b.services.recordings.kind} (${b.services.recordings.location})`);
   let browser: Browser | null = null;
   try {
     await b.services.users.create(SYSTEM_ACTOR, { username: 'bench-auditor', password: 'Watch-tower-pass-1', role: 'auditor', mustChangePassword: false });
@@ -138,9 +156,11 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
       userId: admin.id, username: 'alice', assetId: asset.id, assetName: 'web01', systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '192.0.2.1',
     });
     const d = session.startedAt;
-    const rel = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/${session.id}.cast`;
+    const rel = recordingName(session.id, d);
     const t0 = performance.now();
-    const rec = await writeRecording(path.join(b.services.sessions.recordingsDir, rel), mib * 1024 * 1024);
+    // Written locally, then stored as the gateway stores one (the store's own writer: a file, or a multipart upload).
+    const rec = await writeRecording(path.join(makeTempDir('bench-rec-'), 'recording.cast'), mib * 1024 * 1024);
+    await pipeline(createReadStream(rec.file), b.services.recordings.create(rel));
     await b.services.sessions.setRecording(session.id, rel);
     for (const c of rec.commands) await b.services.sessions.addCommand(session, { input: c.input, output: '', offsetMs: c.offsetMs, at: new Date(d.getTime() + c.offsetMs) });
     await b.services.sessions.flushCommands();
@@ -152,7 +172,7 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
     else {
       // The session's end started building the segments in the background: wait for them (joins that build).
       await new Promise((r) => setTimeout(r, 400));
-      const index = await b.services.sessions.segments.index(rec.file);
+      const index = await b.services.sessions.segments.index(rel);
       builtMs = performance.now() - ended;
       console.log(`segments: ${index.segments.length}, ready ${(builtMs / 1000).toFixed(2)} s after the session ended (built in the background)`);
     }
@@ -242,7 +262,8 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
     }
 
     // A cold open: the segments are not built yet (say, a recording from before this feature), the request builds them.
-    await rm(segmentsFileOf(rec.file), { force: true });
+    await b.services.recordings.removeSidecar(rel);
+    b.services.sessions.segments.forget(rel);
     const [coldMs, cold] = whole ? [NaN, null] : await open();
 
     console.log('\n| measure | value | target |');
@@ -263,6 +284,7 @@ export async function runPlaybackBench(): Promise<Record<string, number>> {
   } finally {
     await browser?.close();
     await b.stop();
+    await s3?.stop();
     await cleanup();
   }
 }

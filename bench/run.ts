@@ -9,7 +9,7 @@ import { runClientsBench } from './clients.ts';
 import { runCommandLogBench } from './commandlog.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runInteractiveBench } from './interactive.ts';
-import { runPlaybackBench } from './playback.ts';
+import { runPlaybackBenchBothStores } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
 
 const benches: Array<[string, () => Promise<unknown>]> = [
@@ -18,7 +18,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   // Part of gateway; alone, the quick way to check interactive-first scheduling and the idle footprint.
   ['interactive', () => runInteractiveBench()],
   ['clients', () => runClientsBench()],
-  ['playback', () => runPlaybackBench()],
+  ['playback', () => runPlaybackBenchBothStores()],
   ['filters', () => runFiltersBench()],
   ['commandlog', () => runCommandLogBench()],
   ['abuse', () => runAbuseBench()],

@@ -35,6 +35,8 @@ import { MyAssetsService } from './access/myAssets.ts';
 import { securePrivateDir } from './dataDir.ts';
 import { Metrics } from './metrics.ts';
 import { Readiness } from './readiness.ts';
+import { openRecordingStore } from './recordings/openRecordingStore.ts';
+import type { RecordingStore } from './recordings/recordingStore.ts';
 
 /** The composition root's product: every core service, built once and passed down. */
 export interface Services {
@@ -59,6 +61,8 @@ export interface Services {
   access: AccessService;
   auditLogs: AuditLogService;
   sessions: SessionService;
+  /** Where recordings are kept (BASTION_RECORDINGS_URL): the only code that touches recording files. */
+  recordings: RecordingStore;
   jobs: JobService;
   operations: OperationsService;
   bus: Bus;
@@ -103,7 +107,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const metrics = new Metrics(opts.processName);
     const readiness = new Readiness();
     readiness.add('database', async () => { await ds.query('SELECT 1'); });
-    const sessions = new SessionService(ds, config, { log });
+    const recordings = openRecordingStore(config.recordings, log.child({ component: 'recordings' }));
+    const sessions = new SessionService(ds, config, recordings, { log });
     readiness.add('recordings', () => sessions.checkRecordingsWritable());
     // Sessions whose gateway is gone are closed here and on a timer; a running gateway's are not (heartbeats).
     if (primary) stopSweep = await sessions.sweepOrphans();
@@ -156,6 +161,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       auditLogs: new AuditLogService(ds),
       operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 }),
       sessions,
+      recordings,
       bus,
       commandFilters,
       sessionControl: new SessionControl(ds, bus, sessions),
@@ -171,6 +177,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
         await sessions.flushCommands();
         sessions.journal.close();
         await sessions.segments.close();
+        recordings.close();
         await ds.destroy();
         metrics.close();
       },

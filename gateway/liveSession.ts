@@ -42,11 +42,15 @@ export function sessionStore(gw: GatewayContext): SessionService {
   return gw.services.sessions;
 }
 
-/** New recorded sessions are refused while the recordings disk has less than BASTION_RECORDING_MIN_FREE_MB free. */
+/**
+ * New recorded sessions are refused while the recordings disk has less than BASTION_RECORDING_MIN_FREE_MB
+ * free. Object storage has no such floor (null): a bucket that refuses writes refuses the session when
+ * its recording is opened instead.
+ */
 async function refuseWhenDiskLow(gw: GatewayContext, op: Operator): Promise<void> {
   const min = gw.services.config.recordingMinFreeBytes;
   if (min <= 0) return;
-  let free: number;
+  let free: number | null;
   try {
     free = await sessionStore(gw).recordingsFreeBytes();
   } catch (err) {
@@ -54,7 +58,7 @@ async function refuseWhenDiskLow(gw: GatewayContext, op: Operator): Promise<void
     if (gw.services.config.recordingFailure === 'continue') return;
     throw new OperatorError('session refused: the bastion cannot check its recordings disk; tell an administrator');
   }
-  if (free >= min) return;
+  if (free === null || free >= min) return;
   op.log.error({ freeBytes: free, minFreeBytes: min }, 'session refused: the recordings disk is nearly full');
   throw new OperatorError(`session refused: the bastion's recordings disk is nearly full (${Math.floor(free / 1048576)} MiB free); tell an administrator`);
 }
@@ -138,7 +142,7 @@ export class LiveSession {
     const config = this.gw.services.config;
     try {
       this.#cast = await openRecording({
-        dir: store.recordingsDir, sessionId: this.id, startedAt: this.row.startedAt, size: init.size ?? { cols: 80, rows: 24 },
+        store: store.recordings, sessionId: this.id, startedAt: this.row.startedAt, size: init.size ?? { cols: 80, rows: 24 },
         title: `${this.operator.user.username} → ${this.grant.systemUser.username}@${this.grant.asset.name}`,
         env: init.term ? { TERM: init.term } : {}, log: this.log,
         mode: init.plan.recording,

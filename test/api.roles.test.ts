@@ -87,7 +87,7 @@ const mk = {
     const u = await mk.user();
     const a = await mk.asset();
     const s = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1' });
-    const cast = CastWriter.open(b.services.sessions.recordingsDir, s.id, s.startedAt, { cols: 80, rows: 24 }, { title: 'matrix' });
+    const cast = CastWriter.open(b.services.recordings, s.id, s.startedAt, { cols: 80, rows: 24 }, { title: 'matrix' });
     cast.output(Buffer.from('deploy@web:~$ uptime\r\n up 1 day\r\n'));
     await cast.close();
     await b.services.sessions.setRecording(s.id, cast.relativePath);

@@ -8,6 +8,7 @@ import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts
 import { loggedIn, ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
+import { recordingsDir } from './helpers/recordings.ts';
 
 let b: Bastion;
 let admin: ApiClient;
@@ -88,7 +89,7 @@ test('retention deletes old sessions with their recordings and old logs, keeps r
   const a = await f.asset();
   const old = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'x', kind: 'shell', clientAddress: '127.0.0.1' });
   const rel = `2020/01/01/${old.id}.cast`;
-  const file = path.join(b.services.sessions.recordingsDir, rel);
+  const file = path.join(recordingsDir(b.services), rel);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, '{"version": 2, "width": 80, "height": 24}\n');
   await b.services.sessions.setRecording(old.id, rel);

@@ -11,6 +11,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, ssh2Exec, ssh2Login, startWorld } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
+import { recordingsDir, recordingFile } from './helpers/recordings.ts';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -120,7 +121,7 @@ describe('the data directory', () => {
       }
       const s = w.bastion.services;
       const row = await eventually(() => s.ds.getRepository(SessionEntity).findOneBy({ userId: w.alice.id }), (r) => r !== null && r.status !== 'active');
-      const cast = s.sessions.recordingFile(row!);
+      const cast = recordingFile(s, row!);
       assert.ok(cast && existsSync(cast), 'the recording exists');
       await eventually(async () => existsSync(`${cast}.seg`), (x) => x, 15_000);
       assert.ok(existsSync(`${cast}.seg`), 'the segment file exists');
@@ -131,7 +132,7 @@ describe('the data directory', () => {
           else assert.equal(mode(join(dir, e.name)), 0o600, join(dir, e.name));
         }
       };
-      walk(s.sessions.recordingsDir);
+      walk(recordingsDir(s));
       assert.equal(mode(w.bastion.dataDir), 0o700);
     } finally {
       await w.stop();

@@ -13,6 +13,7 @@ import { SessionEntity } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { ALICE_PASSWORD, eventually, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -92,7 +93,7 @@ describe('bulk and interactive sessions at once through the gateway', { skip }, 
         (all) => all.length >= 6 && all.every((r) => r.status !== 'active'),
         60_000,
       );
-      const recorded = rows.map((row) => castEvents(w.bastion.services.sessions.recordingFile(row)!));
+      const recorded = rows.map((row) => castEvents(recordingFile(w.bastion.services, row)!));
       for (const [i, file] of files.entries()) {
         const expected = sha256(readFileSync(file));
         assert.ok(recorded.some((events) => events.some((e) => e[1] === 'm' && e[2].includes(`stdout ${EXEC_BYTES} bytes sha256 ${expected}`))), `exec ${i}'s recording holds its size and SHA-256`);

@@ -15,6 +15,7 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { QUIET, eventually, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { ScpTransferLog, parseLegacyScp, shellWords } from '../gateway/proxy/scpProtocol.ts';
 import type { TransferEntry } from '../gateway/sftp/sftpProxy.ts';
+import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -406,7 +407,7 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     }
     const [session] = await settledSessions(op.user.id, 1);
     assert.equal(session!.kind, 'exec');
-    const file = s().sessions.recordingFile(session!);
+    const file = recordingFile(s(), session!);
     assert.ok(file, 'the exec has a recording');
     assert.match(readFileSync(file, 'utf8'), /smuggled-42/);
     const rows = await s().ds.getRepository(FileTransferEntity).find({ where: { userId: op.user.id } });

@@ -13,6 +13,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startGateway } from '../gateway/index.ts';
 import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
 const PROMPT = /\$ $/m;
@@ -79,7 +80,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
     assert.equal(row!.kind, 'shell');
     assert.equal(row!.status, 'closed');
     assert.ok(row!.bytesIn > 0 && row!.bytesOut > 0);
-    const file = s().sessions.recordingFile(row!);
+    const file = recordingFile(s(), row!);
     assert.ok(file, 'the shell is recorded');
     const cast = readFileSync(file, 'utf8').split('\n');
     assert.equal(JSON.parse(cast[0]!).version, 2);
@@ -193,7 +194,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       client.end();
     }
     const [row] = await settled(op.id);
-    const cast = readFileSync(s().sessions.recordingFile(row!)!, 'utf8');
+    const cast = readFileSync(recordingFile(s(), row!)!, 'utf8');
     assert.match(cast, /"r",\s*"111x33"/);
   });
 
@@ -328,7 +329,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       const [row] = await settled(op.id);
       assert.equal(row!.status, 'closed');
       assert.equal(row!.endReason, 'the gateway is shutting down');
-      assert.match(readFileSync(s().sessions.recordingFile(row!)!, 'utf8'), /tail-marker-42/);
+      assert.match(readFileSync(recordingFile(s(), row!)!, 'utf8'), /tail-marker-42/);
     });
   }));
 });

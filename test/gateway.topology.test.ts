@@ -11,6 +11,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { ALICE_PASSWORD, GATEWAY_WORKERS, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
+import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
 
@@ -92,6 +93,6 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.status, 'closed');
     assert.equal(rows[0]!.endReason, 'the gateway is shutting down');
-    assert.match(readFileSync(w.bastion.services.sessions.recordingFile(rows[0]!)!, 'utf8'), /tail-marker-42/);
+    assert.match(readFileSync(recordingFile(w.bastion.services, rows[0]!)!, 'utf8'), /tail-marker-42/);
   });
 });

@@ -15,6 +15,7 @@ import { SessionEntity, type Session } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { ALICE_PASSWORD, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { recordingsDir, recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -60,7 +61,7 @@ describe('recording failures through the gateway (refuse, the default)', { skip 
   });
 
   test('a recordings directory that cannot be written refuses the session in one line, and the row says why', { timeout: 60_000 }, async () => {
-    const dir = w.bastion.services.sessions.recordingsDir;
+    const dir = recordingsDir(w.bastion.services);
     rmSync(dir, { recursive: true, force: true });
     // Root writes through permissions; nobody writes through a file where a directory should be.
     writeFileSync(dir, 'not a directory');
@@ -77,7 +78,7 @@ describe('recording failures through the gateway (refuse, the default)', { skip 
   });
 
   test('a disk that fills up: the operator is told once, the row is marked recordingIncomplete, and the next session is refused', { timeout: 60_000, skip: asRoot ? false : 'needs root to mount a tmpfs' }, async (t) => {
-    const dir = w.bastion.services.sessions.recordingsDir;
+    const dir = recordingsDir(w.bastion.services);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir], { reject: false });
@@ -122,7 +123,7 @@ describe('recording failures through the gateway (refuse, the default)', { skip 
     }
     const [row] = await settled(w, 1);
     assert.deepEqual([row!.status, row!.endReason], ['terminated', 'the recording reached its limit of 1 MiB; the session was ended']);
-    const file = w.bastion.services.sessions.recordingFile(row!)!;
+    const file = recordingFile(w.bastion.services, row!)!;
     assert.ok(statSync(file).size <= 1024 * 1024 + 512);
     const { events } = readCast(file);
     assert.deepEqual(events.filter((e) => e[1] === 'm').map((e) => e[2]), ['bastion: the recording reached its limit of 1 MiB; the session was ended']);
@@ -139,7 +140,7 @@ describe('recording failures through the gateway (continue, truncate)', { skip }
   });
 
   test('with continue, a session whose recording cannot start runs, marked recordingIncomplete, and the operator is told', { timeout: 60_000 }, async () => {
-    const dir = w.bastion.services.sessions.recordingsDir;
+    const dir = recordingsDir(w.bastion.services);
     rmSync(dir, { recursive: true, force: true });
     writeFileSync(dir, 'not a directory');
     try {
@@ -165,7 +166,7 @@ describe('recording failures through the gateway (continue, truncate)', { skip }
     client.end();
     const [row] = await settled(w, 1);
     assert.deepEqual([row!.status, row!.recordingIncomplete], ['closed', true]);
-    const { events } = readCast(w.bastion.services.sessions.recordingFile(row!)!);
+    const { events } = readCast(recordingFile(w.bastion.services, row!)!);
     assert.deepEqual(events.filter((e) => e[1] === 'm').map((e) => e[2]), ['bastion: the recording reached its limit of 1 MiB; the rest of the session is not recorded']);
   });
 });
@@ -211,7 +212,7 @@ describe('full-speed streams are recorded whole', { skip }, () => {
     }
     assert.ok(received.length > 67_000_000, `received ${received.length}`);
     const [row] = await settled(w, 1);
-    const { events } = readCast(w.bastion.services.sessions.recordingFile(row!)!);
+    const { events } = readCast(recordingFile(w.bastion.services, row!)!);
     const recorded = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
     assert.equal(recorded.length, received.length);
     assert.equal(sha256(recorded), sha256(received));
@@ -219,7 +220,7 @@ describe('full-speed streams are recorded whole', { skip }, () => {
   });
 
   test('while the recordings disk takes nothing, the session is held back (neither buffered nor thinned); once it thaws, all of it arrives and is recorded', { timeout: 180_000, skip: asRoot ? false : 'needs root to mount and freeze a filesystem' }, async (t) => {
-    const dir = w.bastion.services.sessions.recordingsDir;
+    const dir = recordingsDir(w.bastion.services);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const img = join(makeTempDir('bastion-rec-img-'), 'disk.img');
@@ -264,7 +265,7 @@ describe('full-speed streams are recorded whole', { skip }, () => {
       assert.ok(got.length > 40_000_000, `received ${got.length}`);
       const [row] = await settled(w, 1);
       assert.equal(row!.recordingIncomplete, false);
-      const { events } = readCast(w.bastion.services.sessions.recordingFile(row!)!);
+      const { events } = readCast(recordingFile(w.bastion.services, row!)!);
       const recorded = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
       assert.equal(recorded.length, got.length);
       assert.equal(sha256(recorded), sha256(got));
@@ -290,7 +291,7 @@ describe('full-speed streams are recorded whole', { skip }, () => {
     }
     assert.equal(sha256(got), expected);
     const [row] = await settled(w, 1);
-    const file = w.bastion.services.sessions.recordingFile(row!)!;
+    const file = recordingFile(w.bastion.services, row!)!;
     assert.ok(statSync(file).size <= 1024 * 1024, `recording is ${statSync(file).size} bytes`);
     const { header, events } = readCast(file);
     assert.deepEqual(header.bastion, { record: 'transfer', keepBytes: 64 * 1024 });

@@ -11,9 +11,10 @@ import { loggedIn, ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import type { Session } from '../core/db/entities/index.ts';
-import { buildSegments, idleCompressor, readSegment, segmentsFileOf, type SegmentIndex } from '../core/audit/recordingSegments.ts';
+import { idleCompressor, readSegment, type SegmentIndex } from '../core/audit/recordingSegments.ts';
 import { TerminalReplay, screenOf, type TerminalSnapshot } from '../core/audit/terminalReplay.ts';
 import { SegmentBuilder } from '../core/audit/segmentBuilder.ts';
+import { buildLocalSegments, localSidecar, recordingsDir } from './helpers/recordings.ts';
 
 type Ev = [number, string, string];
 
@@ -74,7 +75,7 @@ async function recordedSession(evs: Ev[], opts: { end: boolean }): Promise<{ ses
   const a = await f.asset();
   const s = await b.services.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '192.0.2.9' });
   const rel = `2026/01/01/${s.id}.cast`;
-  const file = path.join(b.services.sessions.recordingsDir, rel);
+  const file = path.join(recordingsDir(b.services), rel);
   writeCast(file, evs);
   await b.services.sessions.setRecording(s.id, rel);
   if (opts.end) await b.services.sessions.end(s.id, { status: 'closed', bytesIn: 1, bytesOut: 1, exitStatus: 0 });
@@ -97,7 +98,7 @@ test('a recording is cut at output-size boundaries, between distinct times, losi
   const dir = makeTempDir('segments-');
   const file = path.join(dir, 'a.cast');
   writeCast(file, events);
-  const index = await buildSegments(file, { segmentBytes: 2048 });
+  const index = await buildLocalSegments(file, { segmentBytes: 2048 });
   assert.ok(index.segments.length >= 5, `${index.segments.length} segments`);
   assert.equal(index.segments[0]!.start, 0);
   assert.equal(index.duration, events.at(-1)![0]);
@@ -106,7 +107,7 @@ test('a recording is cut at output-size boundaries, between distinct times, losi
   for (let i = 0; i < index.segments.length; i++) {
     const s = index.segments[i]!;
     const next = index.segments[i + 1]?.start ?? Infinity;
-    const seg = await readSegment(file, s, (t) => t);
+    const seg = await readSegment(localSidecar(file), s, (t) => t);
     assert.ok(seg.events.length > 0);
     if (i > 0) assert.equal(seg.events[0]![0], s.start, `segment ${i} begins with its first event`);
     for (const e of seg.events) assert.ok(e[0] >= s.start && (e[0] < next || (i === index.segments.length - 1 && e[0] <= index.duration)));
@@ -122,13 +123,13 @@ test('each snapshot is the screen a full replay shows at its segment start, and 
   const dir = makeTempDir('segments-');
   const file = path.join(dir, 'b.cast');
   writeCast(file, events);
-  const index: SegmentIndex = await buildSegments(file, { segmentBytes: 1500 });
+  const index: SegmentIndex = await buildLocalSegments(file, { segmentBytes: 1500 });
   assert.ok(index.segments.length >= 6);
   let sawAlt = false;
   let sawResize = false;
   for (let i = 0; i < index.segments.length; i++) {
     const entry = index.segments[i]!;
-    const seg = await readSegment(file, entry, (t) => t);
+    const seg = await readSegment(localSidecar(file), entry, (t) => t);
     const expected = await fullReplay(events, entry.start);
     assert.deepEqual([seg.snapshot.cols, seg.snapshot.rows], [expected.cols, expected.rows], `segment ${i} size`);
     assert.equal(await screenOf(seg.snapshot), await screenOf(expected), `segment ${i}: snapshot = full replay at ${entry.start}`);
@@ -183,7 +184,7 @@ test('the index and segments follow the player format and are built once, then r
   assert.deepEqual(idx.term, { cols: 90, rows: 24 });
   assert.equal(idx.duration, events.at(-1)![0]);
   assert.equal(idx.segments[0].start, 0);
-  const sidecar = segmentsFileOf(endedFile);
+  const sidecar = `${endedFile}.seg`;
   assert.ok(existsSync(sidecar), 'the sidecar sits beside the recording');
   assert.equal(path.basename(sidecar), `${ended.id}.cast.seg`);
   const built = statSync(sidecar);
@@ -244,16 +245,17 @@ test('segments are served to admins and auditors only, by UUID, for ended sessio
 test("segments are built by a low-priority builder process, the same as here; a bad file fails only its build", async () => {
   const file = path.join(makeTempDir('bastion-seg-thread-'), 'thread.cast');
   writeCast(file, events);
-  const here = await buildSegments(file);
+  const here = await buildLocalSegments(file);
+  const out = (n: number) => `${file}.${n}.seg`;
   // No fallback: the build must happen on the worker thread.
   const builder = new SegmentBuilder(() => Promise.reject(new Error('built on the main thread')));
   try {
-    const [a, b2] = await Promise.all([builder.build(file), builder.build(file)]);
+    const [a, b2] = await Promise.all([builder.build(file, out(1)), builder.build(file, out(2))]);
     for (const index of [a, b2]) assert.deepEqual({ ...index, source: null }, { ...here, source: null });
     const missing = path.join(path.dirname(file), 'missing.cast');
-    await assert.rejects(builder.build(missing), /ENOENT|no such file/);
+    await assert.rejects(builder.build(missing, out(3)), /ENOENT|no such file/);
     // The thread goes on after a failed build.
-    assert.equal((await builder.build(file)).segments.length, here.segments.length);
+    assert.equal((await builder.build(file, out(4))).segments.length, here.segments.length);
   } finally {
     await builder.close();
   }

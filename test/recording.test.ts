@@ -11,7 +11,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
 import { TransferRecord } from '../gateway/recording/transferRecord.ts';
-import { buildSegments } from '../core/audit/recordingSegments.ts';
+import { DirectoryRecordingStore } from '../core/recordings/directoryStore.ts';
 import { CastTextEncoder } from '../gateway/recording/castText.ts';
 import { CommandRecorder, type RecoveredCommand } from '../gateway/recording/commandRecorder.ts';
 import { plainText } from '../gateway/recording/terminalText.ts';
@@ -19,6 +19,7 @@ import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { buildLocalSegments, recordingFile } from './helpers/recordings.ts';
 
 after(cleanup);
 
@@ -37,9 +38,23 @@ async function asciinemaCat(file: string): Promise<Buffer> {
   return readFileSync(out);
 }
 
+/** Where each recording of these tests lands (the directory store's file). */
+const castFiles = new WeakMap<CastWriter, string>();
+function fileOf(cast: CastWriter): string {
+  return castFiles.get(cast)!;
+}
+
+/** A recording in the directory store at `dir`. */
+function openIn(dir: string, ...args: Parameters<typeof CastWriter.open> extends [unknown, ...infer R] ? R : never): CastWriter {
+  const store = new DirectoryRecordingStore(dir);
+  const cast = CastWriter.open(store, ...args);
+  castFiles.set(cast, store.fileOf(cast.relativePath));
+  return cast;
+}
+
 function openCast(meta: Parameters<typeof CastWriter.open>[4] = {}, size = { cols: 80, rows: 24 }): { cast: CastWriter; dir: string } {
   const dir = makeTempDir('bastion-rec-');
-  return { cast: CastWriter.open(dir, randomUUID(), new Date(), size, meta), dir };
+  return { cast: openIn(dir, randomUUID(), new Date(), size, meta), dir };
 }
 
 describe('asciicast recording', () => {
@@ -57,7 +72,7 @@ describe('asciicast recording', () => {
 
     assert.match(cast.relativePath, /^\d{4}\/\d{2}\/\d{2}\/[0-9a-f-]{36}\.cast$/);
     const file = join(dir, cast.relativePath);
-    assert.equal(cast.absolutePath, file);
+    assert.equal(fileOf(cast), file);
     const { header, events } = readCast(file);
     assert.equal(header.version, 2);
     assert.equal(header.width, 80);
@@ -100,17 +115,17 @@ describe('asciicast recording', () => {
     await new Promise((r) => setTimeout(r, 40));
     cast.output(Buffer.from('the very last bytes, written just before close'));
     await cast.close();
-    const { events } = readCast(cast.absolutePath);
+    const { events } = readCast(fileOf(cast));
     assert.deepEqual(events.map((e) => [e[1], e[2]]), [
       ['o', 'before\r\n'], ['r', '132x43'], ['o', 'after\r\n'], ['o', 'the very last bytes, written just before close'],
     ]);
     for (let i = 1; i < events.length; i++) assert.ok(events[i]![0] >= events[i - 1]![0]);
-    assert.ok((await asciinemaCat(cast.absolutePath)).toString().endsWith('just before close'));
+    assert.ok((await asciinemaCat(fileOf(cast))).toString().endsWith('just before close'));
     // After close nothing is written and nothing throws.
     cast.output(Buffer.from('late'));
     cast.resize(10, 10);
     await cast.close();
-    assert.equal(readCast(cast.absolutePath).events.length, 4);
+    assert.equal(readCast(fileOf(cast)).events.length, 4);
   });
 
   test('megabytes of text come back byte for byte (event buffers are recycled safely)', async () => {
@@ -126,7 +141,7 @@ describe('asciicast recording', () => {
     assert.equal(cast.stats.droppedBytes, 0);
     const all = Buffer.concat(parts);
     assert.ok(all.length > 2 * 1024 * 1024);
-    const { events } = readCast(cast.absolutePath);
+    const { events } = readCast(fileOf(cast));
     assert.equal(events.map((e) => e[2]).join(''), all.toString('utf8'));
   });
 
@@ -140,10 +155,10 @@ describe('asciicast recording', () => {
       if (i % (1024 * 1024) === 0) await new Promise((r) => setImmediate(r)); // let the disk keep up
     }
     await cast.close();
-    const size = statSync(cast.absolutePath).size;
+    const size = statSync(fileOf(cast)).size;
     assert.ok(size < 1.5 * noise.length, `file is ${size} bytes for ${noise.length} random + ${zeros.length} zero bytes`);
     assert.equal(cast.stats.droppedBytes, 0);
-    const played = await asciinemaCat(cast.absolutePath);
+    const played = await asciinemaCat(fileOf(cast));
     assert.ok(played.length > 0);
   });
 
@@ -162,7 +177,7 @@ describe('asciicast recording', () => {
     assert.ok(cast.stats.maxQueuedBytes < HIGH_WATER_BYTES + 256 * 1024, `queued ${cast.stats.maxQueuedBytes} bytes`);
     assert.equal(cast.stats.droppedBytes, 0);
     assert.equal(cast.stats.outputBytes, total * chunk.length);
-    const { events } = readCast(cast.absolutePath);
+    const { events } = readCast(fileOf(cast));
     assert.equal(events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''), chunk.toString().repeat(total));
     assert.deepEqual(events.filter((e) => e[1] === 'm'), []);
   });
@@ -174,8 +189,8 @@ describe('asciicast recording', () => {
     for (let i = 0; i < 1024; i++) t.cast.output(line);
     await t.cast.close();
     assert.deepEqual(truncated, ['the recording reached its limit of 0.25 MiB; the rest of the session is not recorded']);
-    assert.ok(statSync(t.cast.absolutePath).size <= 256 * 1024 + 200);
-    const tEvents = readCast(t.cast.absolutePath).events;
+    assert.ok(statSync(fileOf(t.cast)).size <= 256 * 1024 + 200);
+    const tEvents = readCast(fileOf(t.cast)).events;
     assert.deepEqual(tEvents.filter((e) => e[1] === 'm').map((e) => e[2]), ['bastion: the recording reached its limit of 0.25 MiB; the rest of the session is not recorded']);
     assert.ok(t.cast.incomplete);
     assert.ok(t.cast.stats.droppedBytes > 0);
@@ -185,7 +200,7 @@ describe('asciicast recording', () => {
     for (let i = 0; i < 2048; i++) e.cast.output(line);
     await e.cast.close();
     assert.deepEqual(ended, ['the recording reached its limit of 1 MiB; the session was ended']);
-    assert.match(readFileSync(e.cast.absolutePath, 'utf8'), /"m", "bastion: the recording reached its limit of 1 MiB; the session was ended"\]\n$/);
+    assert.match(readFileSync(fileOf(e.cast), 'utf8'), /"m", "bastion: the recording reached its limit of 1 MiB; the session was ended"\]\n$/);
   });
 
   test('an exec stream is recorded as a transfer: head and tail kept, the middle counted and hashed', async () => {
@@ -196,7 +211,7 @@ describe('asciicast recording', () => {
     rec.errorOutput(Buffer.from('warning: small\n'));
     rec.input(Buffer.from('secret stdin\n'));
     await rec.close();
-    const { header, events } = readCast(cast.absolutePath);
+    const { header, events } = readCast(fileOf(cast));
     assert.deepEqual(header.bastion, { record: 'transfer', keepBytes: 1024 });
     const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
     const markers = events.filter((e) => e[1] === 'm').map((e) => e[2]);
@@ -208,12 +223,12 @@ describe('asciicast recording', () => {
     assert.ok(o.startsWith(out.subarray(0, 1024).toString()), 'the head');
     assert.ok(o.includes(out.subarray(out.length - 1024).toString()), 'the tail');
     assert.ok(o.includes('warning: small'));
-    assert.doesNotMatch(readFileSync(cast.absolutePath, 'utf8'), /secret stdin/);
-    assert.ok(statSync(cast.absolutePath).size < 4096 + 1024);
-    const played = (await asciinemaCat(cast.absolutePath)).toString();
+    assert.doesNotMatch(readFileSync(fileOf(cast), 'utf8'), /secret stdin/);
+    assert.ok(statSync(fileOf(cast)).size < 4096 + 1024);
+    const played = (await asciinemaCat(fileOf(cast))).toString();
     assert.match(played, /\[bastion\] stdout: 48890 bytes, 46842 omitted here/);
     // The player's segmented form reads it like any recording, the notes as markers.
-    const index = await buildSegments(cast.absolutePath);
+    const index = await buildLocalSegments(fileOf(cast));
     assert.deepEqual(index.markers.map((m) => m[1]), markers);
     assert.equal(index.segments.length, 1);
   });
@@ -223,22 +238,22 @@ describe('asciicast recording', () => {
     quiet.cast.input(Buffer.from('s3cret\r'));
     quiet.cast.output(Buffer.from('$ '));
     await quiet.cast.close();
-    assert.doesNotMatch(readFileSync(quiet.cast.absolutePath, 'utf8'), /s3cret|"i"/);
+    assert.doesNotMatch(readFileSync(fileOf(quiet.cast), 'utf8'), /s3cret|"i"/);
 
     const keys = openCast({ recordInput: true });
     keys.cast.output(Buffer.from('$ '));
     keys.cast.input(Buffer.from('ls\r'));
     await keys.cast.close();
-    assert.deepEqual(readCast(keys.cast.absolutePath).events.map((e) => [e[1], e[2]]), [['o', '$ '], ['i', 'ls\r']]);
+    assert.deepEqual(readCast(fileOf(keys.cast)).events.map((e) => [e[1], e[2]]), [['o', '$ '], ['i', 'ls\r']]);
   });
 
   test('the file is named by the session UUID only; a recording that cannot be created rejects opened() and never throws into the session', async () => {
     const dir = makeTempDir('bastion-rec-');
-    assert.throws(() => CastWriter.open(dir, '../../etc/passwd', new Date(), { cols: 80, rows: 24 }));
-    assert.throws(() => CastWriter.open(dir, 'not-a-uuid', new Date(), { cols: 80, rows: 24 }));
+    assert.throws(() => openIn(dir, '../../etc/passwd', new Date(), { cols: 80, rows: 24 }));
+    assert.throws(() => openIn(dir, 'not-a-uuid', new Date(), { cols: 80, rows: 24 }));
     const id = randomUUID();
     const at = new Date(Date.UTC(2031, 0, 2, 23, 59));
-    const cast = CastWriter.open(dir, id, at, { cols: 80, rows: 24 });
+    const cast = openIn(dir, id, at, { cols: 80, rows: 24 });
     await cast.opened();
     assert.equal(cast.relativePath, `2031/01/02/${id}.cast`);
     await cast.close();
@@ -247,7 +262,7 @@ describe('asciicast recording', () => {
     const blocked = join(dir, 'blocked');
     writeFileSync(blocked, 'a file where a directory should be');
     const incomplete: string[] = [];
-    const broken = CastWriter.open(blocked, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => incomplete.push(r) });
+    const broken = openIn(blocked, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => incomplete.push(r) });
     await assert.rejects(broken.opened(), { code: 'ENOTDIR' });
     assert.equal(broken.output(Buffer.from('lost')), true, 'a failed recording never holds the session back');
     broken.resize(100, 30);
@@ -270,7 +285,7 @@ describe('asciicast recording', () => {
     let cast: CastWriter | null = null;
     try {
       const incomplete: string[] = [];
-      cast = CastWriter.open(dir, randomUUID(), new Date(), { cols: 80, rows: 24 }, { stallMs: 1000, onIncomplete: (r) => incomplete.push(r) });
+      cast = openIn(dir, randomUUID(), new Date(), { cols: 80, rows: 24 }, { stallMs: 1000, onIncomplete: (r) => incomplete.push(r) });
       await cast.opened();
       await execa('fsfreeze', ['-f', dir]);
       frozen = true;
@@ -306,7 +321,7 @@ describe('asciicast recording', () => {
     if (mounted.exitCode !== 0) return t.skip(`tmpfs cannot be mounted here: ${mounted.stderr}`);
     try {
       const incomplete: string[] = [];
-      const live = CastWriter.open(dir, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => incomplete.push(r) });
+      const live = openIn(dir, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => incomplete.push(r) });
       await live.opened();
       const chunk = Buffer.from('z'.repeat(64 * 1024));
       for (let i = 0; i < 16; i++) {
@@ -315,7 +330,7 @@ describe('asciicast recording', () => {
       await live.close();
       assert.deepEqual(incomplete, ['the recording could not be written (ENOSPC)']);
       assert.ok(live.incomplete);
-      const late = CastWriter.open(dir, randomUUID(), new Date(), { cols: 80, rows: 24 });
+      const late = openIn(dir, randomUUID(), new Date(), { cols: 80, rows: 24 });
       await assert.rejects(late.opened(), { code: 'ENOSPC' });
       await late.close();
     } finally {
@@ -916,7 +931,7 @@ describe('through the gateway, end to end', () => {
     assert.deepEqual(commands.map((c) => c.input), ['echo recorded-$((6*7))', 'printf "caf\\xc3\\xa9\\n"', 'exit']);
     assert.equal(commands[0]!.output.trim(), 'recorded-42');
 
-    const file = sessions.recordingFile(session);
+    const file = recordingFile(b.services, session);
     assert.ok(file, 'a recording');
     const { header, events } = readCast(file);
     assert.equal(header.version, 2);

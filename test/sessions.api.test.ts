@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SessionEntity, type Session } from '../core/db/entities/index.ts';
-import { CastWriter, castRelativePath } from '../gateway/recording/castWriter.ts';
+import { CastWriter } from '../gateway/recording/castWriter.ts';
+import { recordingName as castRelativePath } from '../core/recordings/recordingStore.ts';
+import { recordingFile } from './helpers/recordings.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
@@ -32,14 +34,14 @@ before(async () => {
   const base = { userId: alice.id, username: 'alice', systemUserId: deploy.id, systemUsername: 'deploy', clientAddress: '127.0.0.1' };
 
   recorded = await sessions.start({ ...base, assetId: web01.id, assetName: 'web01', kind: 'shell' });
-  const cast = CastWriter.open(sessions.recordingsDir, recorded.id, recorded.startedAt, { cols: 80, rows: 24 }, { title: 'alice → deploy@web01' });
+  const cast = CastWriter.open(b.services.recordings, recorded.id, recorded.startedAt, { cols: 80, rows: 24 }, { title: 'alice → deploy@web01' });
   for (let i = 0; i < 200; i++) cast.output(Buffer.from(`line ${i}: some output from the backend\r\n`));
   await cast.close();
   await sessions.setRecording(recorded.id, cast.relativePath);
   await sessions.addCommand(recorded, { input: 'ls -la /etc', output: 'total 1234', offsetMs: 1500, at: new Date() });
   await sessions.addCommand(recorded, { input: 'sudo systemctl restart nginx', output: '', offsetMs: 4200, at: new Date() });
   await sessions.end(recorded.id, { status: 'closed', bytesIn: 42, bytesOut: 8000, exitStatus: 0 });
-  castBytes = readFileSync(cast.absolutePath);
+  castBytes = readFileSync(recordingFile(b.services, { id: recorded.id, recording: cast.relativePath })!);
 
   unrecorded = await sessions.start({ ...base, assetId: db01.id, assetName: 'db01', kind: 'exec' });
   await sessions.addCommand(unrecorded, { input: 'uptime', output: ' 10:00:00 up 1 day', offsetMs: 10, at: new Date() });

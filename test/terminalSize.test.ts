@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionEntity } from '../core/db/entities/index.ts';
-import { buildSegments, readSegment } from '../core/audit/recordingSegments.ts';
+import { readSegment } from '../core/audit/recordingSegments.ts';
 import { MAX_COLS, MAX_ROWS } from '../core/terminalSize.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { ALICE_PASSWORD, eventually, openShell, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { buildLocalSegments, localSidecar, recordingFile } from './helpers/recordings.ts';
 
 describe('terminal sizes are bounded (rule 13)', () => {
   let w: World;
@@ -40,13 +41,13 @@ describe('terminal sizes are bounded (rule 13)', () => {
       client.end();
     }
     const row = await eventually(() => s.ds.getRepository(SessionEntity).findOneBy({ userId: w.alice.id }), (r) => r !== null && r.status !== 'active');
-    const cast = s.sessions.recordingFile(row!)!;
+    const cast = recordingFile(s, row!)!;
     const lines = readFileSync(cast, 'utf8').split('\n').filter(Boolean);
     const header = JSON.parse(lines[0]!) as { width: number; height: number };
     assert.deepEqual([header.width, header.height], [1000, 1000]);
     const resizes = lines.slice(1).map((l) => JSON.parse(l) as [number, string, string]).filter((e) => e[1] === 'r').map((e) => e[2]);
     assert.deepEqual(resizes, ['1000x1000', '120x40']);
-    const index = await buildSegments(cast);
+    const index = await buildLocalSegments(cast);
     assert.deepEqual([index.cols, index.rows], [1000, 1000]);
   });
 
@@ -59,9 +60,9 @@ describe('terminal sizes are bounded (rule 13)', () => {
       JSON.stringify([0.2, 'r', '99999x99999']),
       JSON.stringify([0.3, 'o', ' world']),
     ].join('\n') + '\n', { mode: 0o600 });
-    const index = await buildSegments(cast);
+    const index = await buildLocalSegments(cast);
     assert.deepEqual([index.cols, index.rows], [MAX_COLS, MAX_ROWS]);
-    const seg = await readSegment(cast, index.segments[0]!, (t) => t);
+    const seg = await readSegment(localSidecar(cast), index.segments[0]!, (t) => t);
     assert.ok(seg.snapshot.cols <= MAX_COLS && seg.snapshot.rows <= MAX_ROWS, JSON.stringify({ cols: seg.snapshot.cols, rows: seg.snapshot.rows }));
     const resize = seg.events.find((e) => e[1] === 'r');
     assert.equal(resize?.[2], '99999x99999', 'the event is kept as recorded; the replay terminal is what is bounded');

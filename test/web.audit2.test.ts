@@ -16,6 +16,7 @@ import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { eventually, openShell, ssh2Login, type Screen } from './gatewayFixture.ts';
 import { cleanup } from './helpers/tmp.ts';
+import { recordingsDir } from './helpers/recordings.ts';
 
 const AUDITOR = { username: 'aurelia', password: 'Night-owl-4821' };
 const OPERATOR = { username: 'olivia', password: 'Sea-shell-9753' };
@@ -38,7 +39,7 @@ async function recordedSession(): Promise<Session> {
   const s = await b.services.sessions.start({ userId: oscar.id, username: 'oscar', assetId: asset.id, assetName: 'web07', systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '192.0.2.10' });
   const d = s.startedAt;
   const rel = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/${s.id}.cast`;
-  const file = path.join(b.services.sessions.recordingsDir, rel);
+  const file = path.join(recordingsDir(b.services), rel);
   mkdirSync(path.dirname(file), { recursive: true });
   const ev = (t: number, data: string) => JSON.stringify([t, 'o', data]);
   writeFileSync(file, [
@@ -165,7 +166,7 @@ test('a large recording plays in segments: command clicks seek across segments, 
   const asset = await f().asset({ name: 'web09', address: '10.0.0.9' });
   const s = await b.services.sessions.start({ userId: oscar.id, username: 'oskar', assetId: asset.id, assetName: 'web09', systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '192.0.2.11' });
   const rel = `2026/01/02/${s.id}.cast`;
-  const file = path.join(b.services.sessions.recordingsDir, rel);
+  const file = path.join(recordingsDir(b.services), rel);
   mkdirSync(path.dirname(file), { recursive: true });
   const lines = [JSON.stringify({ version: 2, width: 100, height: 30, timestamp: 1767261600 })];
   const cmds: [string, number][] = [];

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Logger } from '../logger.ts';
 import { TerminalReplay, parseSize, readCast, type TerminalSnapshot } from './terminalReplay.ts';
 import { SegmentBuilder } from './segmentBuilder.ts';
+import { NotFoundError } from '../errors.ts';
+import type { RecordingInfo, RecordingName, RecordingStore } from '../recordings/recordingStore.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -15,8 +16,8 @@ const gunzipAsync = promisify(gunzip);
  * snapshot of the terminal at its start, so the player opens by fetching a small index and one
  * segment, and seeks by fetching one segment and replaying at most one segment's output.
  *
- * Built in one pass over the .cast with a headless terminal, once, into a sidecar file next to
- * it (`<uuid>.cast.seg`, named only from the recording's own UUID path: rule 7):
+ * Built in one pass over the .cast with a headless terminal, once, into a sidecar the
+ * RecordingStore keeps beside the recording (core/recordings: named only from its UUID, rule 7):
  *   [gzip(segment 0 JSON)][gzip(segment 1 JSON)]…[index JSON]["BSEG1 " + 16-digit index offset + "\n"]
  * The index records the size and mtime of the .cast it was built from; a sidecar that does not
  * match its .cast any more is rebuilt.
@@ -50,10 +51,8 @@ export interface SegmentIndex {
 
 type Event = [number, string, string];
 
-/** The sidecar of a recording: derived from its validated path only. */
-export function segmentsFileOf(castFile: string): string {
-  return `${castFile}.seg`;
-}
+/** Reads a byte range of a sidecar (`last`: its last N bytes), with its size; null when there is none. */
+export type SidecarReader = (range: { start: number; length: number } | { last: number }) => Promise<{ data: Buffer; size: number } | null>;
 
 /** Maps recording time to player time when pauses longer than `limit` seconds are shortened to it (asciinema's idleTimeLimit). */
 export function idleCompressor(gaps: readonly [number, number][], limit: number | null): (t: number) => number {
@@ -88,15 +87,16 @@ interface Pending {
   lastT: number;
 }
 
-/** Builds the sidecar of `castFile` (atomically: a temp file renamed over it) and returns its index. */
-export async function buildSegments(castFile: string, opts: { segmentBytes?: number; segmentSeconds?: number } = {}): Promise<SegmentIndex> {
+/**
+ * Builds the sidecar of the recording in the local file `castFile` into `outFile` (made by the
+ * store, which keeps it once done) and returns its index. `source`: the stored recording's size
+ * and mtime, recorded in the index (default: the local file's).
+ */
+export async function buildSegments(castFile: string, outFile: string, opts: { segmentBytes?: number; segmentSeconds?: number; source?: RecordingInfo } = {}): Promise<SegmentIndex> {
   const maxBytes = opts.segmentBytes ?? SEGMENT_BYTES;
   const maxSeconds = opts.segmentSeconds ?? SEGMENT_SECONDS;
-  const before = await stat(castFile);
-  const out = segmentsFileOf(castFile);
-  // Unique per build: two builds of one recording (two processes, or two requests) never share a temp file.
-  const tmp = `${out}.${randomUUID()}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  const before = opts.source ?? await stat(castFile);
+  const fh = await open(outFile, 'w', 0o600);
   let offset = 0;
   const index: SegmentIndex = {
     format: FORMAT, source: { size: before.size, mtimeMs: before.mtimeMs }, cols: 80, rows: 24, duration: 0, gaps: [], markers: [], segments: [],
@@ -175,11 +175,9 @@ export async function buildSegments(castFile: string, opts: { segmentBytes?: num
     const trailer = Buffer.from(`BSEG1 ${String(offset).padStart(16, '0')}\n`);
     await fh.write(trailer, 0, trailer.length, offset + header.length);
     await fh.close();
-    await rename(tmp, out);
     return index;
   } catch (err) {
     await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
     throw err;
   } finally {
     replay?.dispose();
@@ -187,55 +185,41 @@ export async function buildSegments(castFile: string, opts: { segmentBytes?: num
 }
 
 /** Reads a sidecar's index, or null when it is missing, unreadable or of another format. */
-export async function readSegmentIndex(castFile: string): Promise<SegmentIndex | null> {
-  let fh;
+export async function readSegmentIndex(read: SidecarReader): Promise<SegmentIndex | null> {
   try {
-    fh = await open(segmentsFileOf(castFile), 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const { size } = await fh.stat();
-    if (size < TRAILER) return null;
-    const trailer = Buffer.alloc(TRAILER);
-    await fh.read(trailer, 0, TRAILER, size - TRAILER);
-    const m = /^BSEG1 (\d{16})\n$/.exec(trailer.toString('latin1'));
+    const tail = await read({ last: TRAILER });
+    if (!tail || tail.size < TRAILER || tail.data.length !== TRAILER) return null;
+    const m = /^BSEG1 (\d{16})\n$/.exec(tail.data.toString('latin1'));
     if (!m) return null;
     const start = Number(m[1]);
-    const end = size - TRAILER;
+    const end = tail.size - TRAILER;
     if (start > end || end - start > 64 << 20) return null;
-    const buf = Buffer.alloc(end - start);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
-    if (bytesRead !== buf.length) return null;
-    const index = JSON.parse(buf.toString('utf8')) as SegmentIndex;
+    const body = await read({ start, length: end - start });
+    if (!body || body.data.length !== end - start) return null;
+    const index = JSON.parse(body.data.toString('utf8')) as SegmentIndex;
     return index.format === FORMAT ? index : null;
   } catch {
     return null;
-  } finally {
-    await fh.close();
   }
 }
 
 /** The gzipped JSON of one segment, as stored. */
-export async function readSegmentGzip(castFile: string, entry: SegmentEntry): Promise<Buffer> {
-  const fh = await open(segmentsFileOf(castFile), 'r');
-  try {
-    const buf = Buffer.alloc(entry.length);
-    const { bytesRead } = await fh.read(buf, 0, entry.length, entry.offset);
-    if (bytesRead !== entry.length) throw new Error('segment file is truncated');
-    return buf;
-  } finally {
-    await fh.close();
-  }
+export async function readSegmentGzip(read: SidecarReader, entry: SegmentEntry): Promise<Buffer> {
+  const r = await read({ start: entry.offset, length: entry.length });
+  if (!r || r.data.length !== entry.length) throw new Error('segment file is truncated');
+  return r.data;
 }
 
 /** One segment as the player reads it, times shifted by `compress` (idle time skipped). */
-export async function readSegment(castFile: string, entry: SegmentEntry, compress: (t: number) => number): Promise<{ snapshot: TerminalSnapshot; events: Event[] }> {
-  const json = (await gunzipAsync(await readSegmentGzip(castFile, entry))).toString('utf8');
+export async function readSegment(read: SidecarReader, entry: SegmentEntry, compress: (t: number) => number): Promise<{ snapshot: TerminalSnapshot; events: Event[] }> {
+  const json = (await gunzipAsync(await readSegmentGzip(read, entry))).toString('utf8');
   const seg = JSON.parse(json) as { snapshot: TerminalSnapshot; events: Event[] };
   for (const e of seg.events) e[0] = compress(e[0]);
   return seg;
 }
+
+/** Indexes kept in memory, so that opening and seeking a recording read no index from the store twice. */
+const CACHED_INDEXES = 64;
 
 /**
  * The segmented form of recordings: built once per recording, on first request or in the
@@ -243,26 +227,41 @@ export async function readSegment(castFile: string, entry: SegmentEntry, compres
  */
 export class RecordingSegments {
   readonly #building = new Map<string, Promise<SegmentIndex>>();
+  readonly #cache = new Map<string, SegmentIndex>();
   #queue: Promise<void> = Promise.resolve();
   readonly #builder: SegmentBuilder;
 
-  constructor(private readonly log?: Logger) {
-    this.#builder = new SegmentBuilder((file) => buildSegments(file), log);
+  constructor(private readonly store: RecordingStore, private readonly log?: Logger) {
+    this.#builder = new SegmentBuilder((castFile, outFile, source) => buildSegments(castFile, outFile, { source }), log);
   }
 
-  /** The index of `castFile`'s segments, building (or rebuilding) the sidecar when it is missing or stale. */
-  async index(castFile: string): Promise<SegmentIndex> {
-    const source = await stat(castFile);
-    const cached = await readSegmentIndex(castFile);
-    if (cached && cached.source.size === source.size && cached.source.mtimeMs === source.mtimeMs) return cached;
-    return this.#build(castFile);
+  /** The index of a recording's segments, building (or rebuilding) the sidecar when it is missing or stale. */
+  async index(name: RecordingName): Promise<SegmentIndex> {
+    const source = await this.store.stat(name);
+    if (!source) throw new NotFoundError('the recording file is missing');
+    const fresh = (i: SegmentIndex | null | undefined): i is SegmentIndex => !!i && i.source.size === source.size && i.source.mtimeMs === source.mtimeMs;
+    const known = this.#cache.get(name);
+    if (fresh(known)) return known;
+    const cached = await readSegmentIndex(this.#reader(name));
+    if (fresh(cached)) return this.#remember(name, cached);
+    return this.#remember(name, await this.#build(name, source));
+  }
+
+  /** One segment, times shifted by `compress`. */
+  segment(name: RecordingName, entry: SegmentEntry, compress: (t: number) => number): ReturnType<typeof readSegment> {
+    return readSegment(this.#reader(name), entry, compress);
+  }
+
+  /** One segment's gzipped JSON, as stored. */
+  segmentGzip(name: RecordingName, entry: SegmentEntry): Promise<Buffer> {
+    return readSegmentGzip(this.#reader(name), entry);
   }
 
   /** Builds the sidecar in the background, one recording at a time; failures are only logged. */
-  prebuild(castFile: string): void {
+  prebuild(name: RecordingName): void {
     this.#queue = this.#queue.then(async () => {
       try {
-        await this.index(castFile);
+        await this.index(name);
       } catch (err) {
         this.log?.debug({ err }, 'recording segments not prebuilt');
       }
@@ -274,20 +273,36 @@ export class RecordingSegments {
     return this.#queue;
   }
 
-  /** Stops the build thread; builds still waiting fail. */
+  /** A recording that is deleted: its index is forgotten. */
+  forget(name: RecordingName): void {
+    this.#cache.delete(name);
+  }
+
+  /** Stops the build process; builds still waiting fail. */
   close(): Promise<void> {
     return this.#builder.close();
   }
 
-  #build(castFile: string): Promise<SegmentIndex> {
-    let p = this.#building.get(castFile);
+  #reader(name: RecordingName): SidecarReader {
+    return (range) => this.store.readSidecar(name, range);
+  }
+
+  #remember(name: RecordingName, index: SegmentIndex): SegmentIndex {
+    this.#cache.delete(name);
+    this.#cache.set(name, index);
+    if (this.#cache.size > CACHED_INDEXES) this.#cache.delete(this.#cache.keys().next().value!);
+    return index;
+  }
+
+  #build(name: RecordingName, source: RecordingInfo): Promise<SegmentIndex> {
+    let p = this.#building.get(name);
     if (!p) {
       const t0 = performance.now();
-      p = this.#builder.build(castFile).then((index) => {
+      p = this.store.buildSidecar(name, (castFile, outFile) => this.#builder.build(castFile, outFile, source)).then((index) => {
         this.log?.info({ segments: index.segments.length, bytes: index.source.size, ms: Math.round(performance.now() - t0) }, 'recording segments built');
         return index;
-      }).finally(() => this.#building.delete(castFile));
-      this.#building.set(castFile, p);
+      }).finally(() => this.#building.delete(name));
+      this.#building.set(name, p);
     }
     return p;
   }

@@ -1,10 +1,7 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.ts';
 import type { SessionService } from './sessions.ts';
 import { sqlParam } from '../db/sqlParam.ts';
-import { segmentsFileOf } from './recordingSegments.ts';
 import { SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import { RateLimitedError, ValidationError } from '../errors.ts';
 import { writeOperation } from './operationLog.ts';
@@ -59,10 +56,11 @@ export class RetentionService {
     ) as { id: string; recording: string | null }[];
     let recordings = 0;
     for (const s of old) {
-      const file = s.recording ? this.sessions.recordingFile({ id: s.id, recording: s.recording } as never) : null;
-      if (file) {
-        await rm(file, { force: true });
-        await rm(segmentsFileOf(file), { force: true });
+      const name = this.sessions.recordingOf(s);
+      if (name) {
+        // With its sidecar and, on S3, an upload a stopped gateway left unfinished.
+        await this.sessions.recordings.remove(name);
+        this.sessions.segments.forget(name);
         recordings++;
       }
     }
@@ -103,23 +101,10 @@ export class RetentionService {
     return () => { clearTimeout(first); clearInterval(daily); };
   }
 
-  /** Bytes and files under the recordings dir, cached for a minute. */
+  /** Bytes and files (recordings and their sidecars) the recordings store keeps, cached for a minute. */
   async recordingsUsage(): Promise<{ bytes: number; files: number }> {
     if (this.#usage && Date.now() - this.#usage.at < 60_000) return this.#usage;
-    let bytes = 0;
-    let files = 0;
-    const walk = async (dir: string, depth: number): Promise<void> => {
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-      for (const e of entries) {
-        const full = path.join(dir, e.name);
-        if (e.isDirectory() && depth < 4) await walk(full, depth + 1);
-        else if (e.isFile()) {
-          bytes += (await stat(full).catch(() => ({ size: 0 }))).size;
-          files++;
-        }
-      }
-    };
-    await walk(this.sessions.recordingsDir, 0);
+    const { bytes, files } = await this.sessions.recordings.usage();
     this.#usage = { at: Date.now(), bytes, files };
     return this.#usage;
   }

@@ -7,8 +7,9 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.ts';
 import type { SegmentIndex } from './recordingSegments.ts';
+import type { RecordingInfo } from '../recordings/recordingStore.ts';
 
-export interface BuildRequest { id: number; castFile: string }
+export interface BuildRequest { id: number; castFile: string; outFile: string; source: RecordingInfo | undefined }
 export type BuildReply = { id: number; index: SegmentIndex } | { id: number; error: string };
 
 /** Niceness of the builder: background work, after everything interactive. */
@@ -23,16 +24,17 @@ export class SegmentBuilder {
   readonly #waiting = new Map<number, { resolve: (index: SegmentIndex) => void; reject: (err: Error) => void }>();
 
   /** `here` builds in this process: used when no builder process can start. */
-  constructor(private readonly here: (castFile: string) => Promise<SegmentIndex>, private readonly log?: Logger) {}
+  constructor(private readonly here: (castFile: string, outFile: string, source?: RecordingInfo) => Promise<SegmentIndex>, private readonly log?: Logger) {}
 
-  build(castFile: string): Promise<SegmentIndex> {
+  /** Builds the segments of the local file `castFile` into `outFile`; `source`: the stored recording's size and mtime. */
+  build(castFile: string, outFile: string, source?: RecordingInfo): Promise<SegmentIndex> {
     const child = this.#ensureChild();
-    if (!child) return this.here(castFile);
+    if (!child) return this.here(castFile, outFile, source);
     const id = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       this.#busy(child, true);
-      child.send({ id, castFile } satisfies BuildRequest, (err) => {
+      child.send({ id, castFile, outFile, source } satisfies BuildRequest, (err) => {
         if (!err) return;
         this.#waiting.delete(id);
         reject(err);

@@ -11,7 +11,7 @@ const reply = (r: BuildReply): void => {
 // One build at a time: memory stays that of one build, whatever the queue.
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (req: BuildRequest) => {
-  queue = queue.then(() => buildSegments(req.castFile).then(
+  queue = queue.then(() => buildSegments(req.castFile, req.outFile, req.source ? { source: req.source } : {}).then(
     (index) => reply({ id: req.id, index }),
     (err: unknown) => reply({ id: req.id, error: err instanceof Error ? err.message : String(err) }),
   ));

@@ -1,6 +1,3 @@
-import { mkdir, statfs, unlink, writeFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { In, type DataSource } from 'typeorm';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -8,6 +5,7 @@ import { NotFoundError } from '../errors.ts';
 import { isUuid, newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { RecordingSegments } from './recordingSegments.ts';
+import { parseRecordingName, type RecordingInfo, type RecordingName, type RecordingStore } from '../recordings/recordingStore.ts';
 import { AuditJournal, type JournalEntry } from './auditJournal.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
@@ -53,9 +51,6 @@ export interface CommandListQuery extends ListQuery {
   to?: Date | undefined;
 }
 
-/** Where a recording may live, relative to the recordings dir: only what castWriter names (rule 7). */
-const RECORDING_PATH = /^(\d{4})\/(\d{2})\/(\d{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.cast$/;
-
 /** Command rows are inserted together when they arrive within this window (500 busy shells, one INSERT). */
 const COMMAND_BATCH_MS = 25;
 const COMMAND_BATCH_ROWS = 100;
@@ -70,18 +65,16 @@ interface QueuedCommand {
 
 /** Sessions (one per gateway channel) and the commands typed in them: the write side for the gateway, the read side for auditors. */
 export class SessionService {
-  readonly recordingsDir: string;
-  /** Recordings cut into segments for fast playback (sidecar files next to the .cast). */
+  /** Recordings cut into segments for fast playback (a sidecar the store keeps beside each recording). */
   readonly segments: RecordingSegments;
   readonly #log: Logger | undefined;
   #queue: QueuedCommand[] = [];
   #flushTimer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ds: DataSource, private readonly config: Config, opts: { log?: Logger } = {}) {
-    this.recordingsDir = path.resolve(config.dataDir, 'recordings');
+  constructor(private readonly ds: DataSource, private readonly config: Config, readonly recordings: RecordingStore, opts: { log?: Logger } = {}) {
     this.#log = opts.log;
-    this.segments = new RecordingSegments(opts.log);
+    this.segments = new RecordingSegments(recordings, opts.log);
     this.journal = new AuditJournal(config.dataDir, (e) => this.#applyJournaled(e), opts.log);
   }
 
@@ -137,11 +130,10 @@ export class SessionService {
     return row;
   }
 
-  /** Stores where the recording is; only a path of the form castWriter makes, for this session's own UUID. */
-  async setRecording(id: string, relativePath: string): Promise<void> {
-    const m = RECORDING_PATH.exec(relativePath);
-    if (!m || m[4] !== id.toLowerCase()) throw new Error('recording path must be YYYY/MM/DD/<session id>.cast');
-    await this.ds.getRepository(SessionEntity).update({ id }, { recording: relativePath });
+  /** Stores the name of the session's recording: only a name the store makes, for this session's own UUID. */
+  async setRecording(id: string, name: string): Promise<void> {
+    if (!parseRecordingName(id, name)) throw new Error('recording path must be YYYY/MM/DD/<session id>.cast');
+    await this.ds.getRepository(SessionEntity).update({ id }, { recording: name });
   }
 
   /** The recording stopped holding the whole session (disk failure, size limit): auditors see it on the row. */
@@ -149,25 +141,17 @@ export class SessionService {
     await this.ds.getRepository(SessionEntity).update({ id }, { recordingIncomplete: true });
   }
 
-  /** Bytes free (for an unprivileged writer) on the disk that holds the recordings. */
-  async recordingsFreeBytes(): Promise<number> {
-    // Before the first recording the directory may not exist yet: its parent is on the same disk.
-    const fs = await statfs(this.recordingsDir).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return statfs(path.dirname(this.recordingsDir));
-      throw err;
-    });
-    return fs.bavail * fs.bsize;
+  /** Bytes free (for an unprivileged writer) where the recordings are kept; null: no such floor (object storage). */
+  recordingsFreeBytes(): Promise<number | null> {
+    return this.recordings.freeBytes();
   }
 
   /**
-   * Whether a recording could be written now (GET /readyz): a small probe file is created and
-   * removed where recordings go. Its name is no session's, so no listing takes it for one.
+   * Whether a recording could be written now (GET /readyz): the store writes and removes a small
+   * probe (a file, or an object) where recordings go. Its name is no session's, so no listing takes it for one.
    */
-  async checkRecordingsWritable(): Promise<void> {
-    await mkdir(this.recordingsDir, { recursive: true, mode: 0o700 });
-    const probe = path.join(this.recordingsDir, `.ready-probe-${randomUUID()}`);
-    await writeFile(probe, 'ok', { mode: 0o600 });
-    await unlink(probe);
+  checkRecordingsWritable(): Promise<void> {
+    return this.recordings.probe();
   }
 
   /** Closes the row: end time, status, byte counts, how it ended. */
@@ -199,8 +183,8 @@ export class SessionService {
   prebuildSegments(id: string): void {
     const timer = setTimeout(() => {
       this.ds.getRepository(SessionEntity).findOneBy({ id }).then((row) => {
-        const file = row ? this.recordingFile(row) : null;
-        if (file) this.segments.prebuild(file);
+        const name = row ? this.recordingOf(row) : null;
+        if (name) this.segments.prebuild(name);
       }, () => undefined);
     }, 250);
     timer.unref();
@@ -380,20 +364,22 @@ export class SessionService {
     return paginate(qb, q);
   }
 
+  /** The name of a session's recording, or null when it has none: only `YYYY/MM/DD/<this session's UUID>.cast` (rule 7). */
+  recordingOf(session: Pick<Session, 'id' | 'recording'>): RecordingName | null {
+    return parseRecordingName(session.id, session.recording);
+  }
+
   /**
-   * The absolute path of a session's recording, or null when it has none. Built only from
-   * the stored relative path, which must be `YYYY/MM/DD/<this session's UUID>.cast`, and
-   * checked to resolve inside the recordings dir (rule 7). The file may still be missing.
+   * A session's recording as it can be read now (name, size, last change), or null when it has
+   * none or it is missing. An ended session whose gateway died before finishing the recording
+   * (S3: an upload never completed) gets what reached the store, completed here.
    */
-  recordingFile(session: Session): string | null {
-    const rel = session.recording;
-    if (!rel) return null;
-    const m = RECORDING_PATH.exec(rel);
-    if (!m || m[4] !== session.id.toLowerCase()) return null;
-    const file = path.resolve(this.recordingsDir, ...rel.split('/'));
-    const inside = path.relative(this.recordingsDir, file);
-    if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) return null;
-    return file;
+  async recording(session: Session): Promise<{ name: RecordingName; info: RecordingInfo } | null> {
+    const name = this.recordingOf(session);
+    if (!name) return null;
+    let info = await this.recordings.stat(name);
+    if (!info && session.status !== 'active' && await this.recordings.recover(name)) info = await this.recordings.stat(name);
+    return info ? { name, info } : null;
   }
 }
 

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
@@ -37,9 +38,10 @@ const DEFAULT = { cols: 80, rows: 24 };
  * Reads an asciicast v2 file (or .gz) line by line: the header first, then its events. Torn or
  * foreign lines are skipped; a file that ends mid-line (still being written) ends the events.
  */
-export async function* readCast(file: string): AsyncGenerator<CastHeader | CastLine> {
-  const input = createReadStream(file);
-  const lines = createInterface({ input: file.endsWith('.gz') ? input.pipe(createGunzip()) : input, crlfDelay: Infinity });
+export async function* readCast(source: string | Readable): AsyncGenerator<CastHeader | CastLine> {
+  const input = typeof source === 'string' ? createReadStream(source) : source;
+  const gz = typeof source === 'string' && source.endsWith('.gz');
+  const lines = createInterface({ input: gz ? input.pipe(createGunzip()) : input, crlfDelay: Infinity });
   let first = true;
   try {
     for await (const line of lines) {

@@ -2,6 +2,7 @@
 // stream's transfer record) and the command recovery. Both live in gateway/recording/; this
 // file is the only place the proxy meets them, so a recorder failure is contained here.
 import type { Logger } from '../../core/logger.ts';
+import type { RecordingStore } from '../../core/recordings/recordingStore.ts';
 import { CastWriter } from '../recording/castWriter.ts';
 import { TransferRecord } from '../recording/transferRecord.ts';
 import { CommandRecorder } from '../recording/commandRecorder.ts';
@@ -40,7 +41,7 @@ export interface RecordedCommand {
 }
 
 export interface RecorderInit {
-  dir: string;
+  store: RecordingStore;
   sessionId: string;
   startedAt: Date;
   size: { cols: number; rows: number };
@@ -57,12 +58,12 @@ export interface RecorderInit {
   onLimit(reason: string): void;
 }
 
-/** A recording that could not be started (no directory, no space, no permission). */
+/** A recording that could not be started (no directory, no space, no permission, a bucket that refuses). */
 export class RecordingUnavailableError extends Error {}
 
 /** Opens the recording of a session, its header on disk; rejects with RecordingUnavailableError when the disk refuses. */
 export async function openRecording(init: RecorderInit): Promise<RecordingSink> {
-  const cast = CastWriter.open(init.dir, init.sessionId, init.startedAt, init.size, {
+  const cast = CastWriter.open(init.store, init.sessionId, init.startedAt, init.size, {
     title: init.title, env: init.env, log: init.log,
     maxBytes: init.maxBytes, limitAction: init.limitAction, onIncomplete: init.onIncomplete, onLimit: init.onLimit,
     ...(init.mode === 'transfer' ? { header: { bastion: { record: 'transfer', keepBytes: init.keepBytes } } } : {}),
@@ -71,8 +72,8 @@ export async function openRecording(init: RecorderInit): Promise<RecordingSink> 
     await cast.opened();
   } catch (err) {
     await cast.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new RecordingUnavailableError(code ? `${code}` : 'the file could not be written', { cause: err });
+    const code = (err as NodeJS.ErrnoException).code ?? (err as { name?: string }).name;
+    throw new RecordingUnavailableError(code && code !== 'Error' ? `${code}` : 'the file could not be written', { cause: err });
   }
   if (init.mode === 'transfer') return new TransferRecord(cast, init.keepBytes);
   return {

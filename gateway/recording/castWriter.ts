@@ -1,12 +1,13 @@
 // The asciicast v2 recording of one session, written off the data path.
 //
-// File: <dir>/YYYY/MM/DD/<session uuid>.cast (UTC date of the session start), built from
-// the UUID only (security rule 7). Line 1 is the header, then one `[t, code, data]` event
+// Written to the RecordingStore (core/recordings: a local directory or S3) under the name it
+// gives the session (YYYY/MM/DD/<session uuid>.cast, from the UUID only: security rule 7);
+// this file never touches a file itself. Line 1 is the header, then one `[t, code, data]` event
 // per line: "o" output, "i" input (only when asked for, see `recordInput`), "r" resize
 // ("COLSxROWS"), "m" a marker (a size limit reached, bytes a transfer recording omits).
 //
 // Output is coalesced in memory into one event per FLUSH_MS or BATCH_BYTES, encoded once
-// (castText.ts: native UTF-8 check, WebAssembly escaping) and handed to a fs.WriteStream, so
+// (castText.ts: native UTF-8 check, WebAssembly escaping) and handed to the store's stream, so
 // while the disk keeps up the session never waits for it. Nothing is ever dropped to keep
 // up (DESIGN rule 12): when more than HIGH_WATER_BYTES wait for the disk, output() returns
 // false and the caller stops reading its source until whenDrained() calls back — the
@@ -18,10 +19,9 @@
 // the file can still take one. No method throws into the caller; close() writes the tail and
 // resolves, error or not. Not gzipped: the file is what `asciinema play` and the web player
 // read as it is, even while it is written.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import path from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Logger } from '../../core/logger.ts';
-import { isUuid } from '../../core/ids.ts';
+import { recordingName, type RecordingName, type RecordingStore } from '../../core/recordings/recordingStore.ts';
 import { CastTextEncoder, releaseEventLine } from './castText.ts';
 import { MAX_COLS, MAX_ROWS } from '../../core/terminalSize.ts';
 
@@ -86,19 +86,10 @@ export interface CastStats {
   maxQueuedBytes: number;
 }
 
-/** `YYYY/MM/DD/<uuid>.cast` for a session, or throws when the id is not a UUID. */
-export function castRelativePath(sessionId: string, startedAt: Date): string {
-  if (!isUuid(sessionId)) throw new Error('recording id must be a UUID');
-  const yyyy = String(startedAt.getUTCFullYear()).padStart(4, '0');
-  const mm = String(startedAt.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(startedAt.getUTCDate()).padStart(2, '0');
-  return `${yyyy}/${mm}/${dd}/${sessionId.toLowerCase()}.cast`;
-}
-
 export class CastWriter {
-  readonly relativePath: string;
-  readonly absolutePath: string;
-  #stream: WriteStream | null = null;
+  /** The recording's name in its store (what the session row keeps). */
+  readonly relativePath: RecordingName;
+  #stream: Writable | null = null;
   #failed = false;
   /** The size limit was reached: nothing more is recorded. */
   #limited = false;
@@ -123,9 +114,8 @@ export class CastWriter {
   #stallTimer: NodeJS.Timeout | null = null;
   readonly #stats: CastStats = { events: 0, outputBytes: 0, droppedBytes: 0, droppedEvents: 0, fileBytes: 0, waits: 0, maxQueuedBytes: 0 };
 
-  private constructor(dir: string, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta) {
-    this.relativePath = castRelativePath(sessionId, startedAt);
-    this.absolutePath = path.join(dir, ...this.relativePath.split('/'));
+  private constructor(store: RecordingStore, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta) {
+    this.relativePath = recordingName(sessionId, startedAt);
     this.#meta = meta;
     this.#log = meta.log;
     this.#recordInput = meta.recordInput ?? false;
@@ -143,9 +133,8 @@ export class CastWriter {
     // Nobody may ask; a rejection must not become an unhandled one.
     this.#opened.catch(() => undefined);
     try {
-      mkdirSync(path.dirname(this.absolutePath), { recursive: true, mode: 0o700 });
-      // 'wx': a recording is never appended to or replaced.
-      const stream = createWriteStream(this.absolutePath, { flags: 'wx', mode: 0o600 });
+      // Never appended to or replaced; made durable (fsync, upload completed) when it ends.
+      const stream = store.create(this.relativePath);
       stream.on('error', (err) => {
         settle(err);
         this.#fail(err);
@@ -175,8 +164,8 @@ export class CastWriter {
    * Starts the recording of a session. Throws only when `sessionId` is not a UUID; whether
    * the file could be created and its header written is told by opened().
    */
-  static open(dir: string, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta = {}): CastWriter {
-    return new CastWriter(dir, sessionId, startedAt, size, meta);
+  static open(store: RecordingStore, sessionId: string, startedAt: Date, size: { cols: number; rows: number }, meta: CastMeta = {}): CastWriter {
+    return new CastWriter(store, sessionId, startedAt, size, meta);
   }
 
   /** Resolves once the file exists with its header written; rejects with the disk's error. */

@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import { idleCompressor, readSegment, readSegmentGzip, type SegmentIndex } from '../../core/audit/recordingSegments.ts';
+import { idleCompressor, type SegmentIndex } from '../../core/audit/recordingSegments.ts';
+import type { RecordingName } from '../../core/recordings/recordingStore.ts';
 import type { Services } from '../../core/services.ts';
 import { idParams } from './common.ts';
 import { RESPONDED, route, type AnyRoute } from './define.ts';
@@ -9,16 +9,15 @@ import { RESPONDED, route, type AnyRoute } from './define.ts';
 /** `?idle=N`: pauses longer than N seconds are shortened to N (the player's "skip idle time"). */
 const idleQuery = z.object({ idle: z.coerce.number().min(1).max(86_400).optional() });
 
-/** The recording file of an ended session, or the reason there is none (same rules as GET /sessions/:id/recording). */
-async function endedRecording(services: Services, id: string): Promise<string> {
+/** The recording of an ended session, or the reason there is none (same rules as GET /sessions/:id/recording). */
+async function endedRecording(services: Services, id: string): Promise<RecordingName> {
   const session = await services.sessions.get(id);
-  // The path comes from the row's UUID-derived name only, checked to stay in the recordings dir (rule 7).
-  const file = services.sessions.recordingFile(session);
-  if (!file) throw new NotFoundError('this session has no recording');
-  const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) throw new NotFoundError('the recording file is missing');
+  // The name comes from the row, accepted only as `YYYY/MM/DD/<this session's UUID>.cast` (rule 7).
+  if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording');
+  const rec = await services.sessions.recording(session);
+  if (!rec) throw new NotFoundError('the recording file is missing');
   if (session.status === 'active') throw new ConflictError('the recording is still being written; fetch it whole', { reason: 'recording_active' });
-  return file;
+  return rec.name;
 }
 
 function segmentUrl(n: number, idle: number | undefined): string {
@@ -68,10 +67,10 @@ export const recordingSegmentRoutes: AnyRoute[] = [
       res.setHeader('Cache-Control', 'private, no-store');
       res.setHeader('Vary', 'Accept-Encoding');
       if (query.idle !== undefined || !req.acceptsEncodings('gzip')) {
-        return readSegment(file, entry, idleCompressor(index.gaps, query.idle ?? null));
+        return services.sessions.segments.segment(file, entry, idleCompressor(index.gaps, query.idle ?? null));
       }
       // Stored gzipped: sent as is, no work per request.
-      const gz = await readSegmentGzip(file, entry);
+      const gz = await services.sessions.segments.segmentGzip(file, entry);
       res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
       res.setHeader('Content-Encoding', 'gzip');
       res.setHeader('Content-Length', String(gz.length));

@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.ts';
+import type { ByteRange, RecordingName, RecordingStore } from '../../core/recordings/recordingStore.ts';
 import { presentCommand, presentSession } from '../presenters/sessions.ts';
 import { CSV_MAX_ROWS, sendCsv } from '../presenters/csv.ts';
 import { idParams, listQuery, pageOf, queryBool, queryDate } from './common.ts';
@@ -46,12 +45,11 @@ export const sessionRoutes: AnyRoute[] = [
     params: idParams,
     handler: async ({ params, req, res, services }) => {
       const session = await services.sessions.get(params.id);
-      // The path comes from the row's UUID-derived name only, checked to stay in the recordings dir (rule 7).
-      const file = services.sessions.recordingFile(session);
-      if (!file) throw new NotFoundError('this session has no recording');
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) throw new NotFoundError('the recording file is missing');
-      await sendFile(res, file, info.size, `${session.id}.cast`, req.headers.range);
+      // The name comes from the row, accepted only as `YYYY/MM/DD/<this session's UUID>.cast` (rule 7).
+      if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording');
+      const rec = await services.sessions.recording(session);
+      if (!rec) throw new NotFoundError('the recording file is missing');
+      await sendRecording(res, services.recordings, rec.name, rec.info.size, `${session.id}.cast`, req.headers.range);
       return RESPONDED;
     },
   }),
@@ -75,7 +73,7 @@ export function byteRange(header: string | undefined, size: number): { start: nu
   return { start, end };
 }
 
-async function sendFile(res: Response, file: string, size: number, name: string, rangeHeader: string | undefined): Promise<void> {
+async function sendRecording(res: Response, store: RecordingStore, recording: RecordingName, size: number, name: string, rangeHeader: string | undefined): Promise<void> {
   res.setHeader('Content-Type', 'application/x-asciicast');
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Content-Disposition', `inline; filename="${name}"`);
@@ -98,7 +96,8 @@ async function sendFile(res: Response, file: string, size: number, name: string,
     return;
   }
   try {
-    await pipeline(createReadStream(file, { start, end }), res);
+    const part: ByteRange = { start, end };
+    await pipeline(await store.read(recording, part), res);
   } catch {
     // The client went away or the file vanished mid-way: nothing more can be said over this response.
     res.destroy();

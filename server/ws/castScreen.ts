@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { TerminalReplay, parseSize, readCast } from '../../core/audit/terminalReplay.ts';
 
 export interface Screen {
@@ -15,11 +16,11 @@ export interface Screen {
  * One batched pass (core/audit/terminalReplay.ts), the same replay that builds the
  * snapshots of segmented playback.
  */
-export async function screenFromCast(file: string | null): Promise<Screen> {
+export async function screenFromCast(recording: Readable | null): Promise<Screen> {
   let replay: TerminalReplay | null = null;
   let t = 0;
-  if (file) {
-    for await (const item of readCast(file)) {
+  if (recording) {
+    for await (const item of readCast(recording)) {
       if (!('code' in item)) {
         replay = new TerminalReplay(item.cols, item.rows);
         continue;

@@ -105,7 +105,9 @@ async function watch(ws: WebSocket, services: Services, sessionId: string, watch
   log.info('watch started');
   try {
     const session = await services.sessions.get(sessionId);
-    const screen = await screenFromCast(services.sessions.recordingFile(session));
+    // The recording so far; none readable yet (S3 completes a recording's upload when it ends): the screen starts blank.
+    const name = services.sessions.recordingOf(session);
+    const screen = await screenFromCast(name ? await services.recordings.read(name).catch(() => null) : null);
     lastT = screen.t;
     send({ type: 'init', cols: screen.cols, rows: screen.rows, data: screen.data });
     for (const m of early) if (m.t > lastT) forward(m);

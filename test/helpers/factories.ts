@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SYSTEM_ACTOR } from '../../core/actor.ts';
 import type { Services } from '../../core/services.ts';
 import type { Action, Asset, Permission, Session, SystemUser, User, UserGroup } from '../../core/db/entities/index.ts';
+import { recordingsDir } from './recordings.ts';
 
 let seq = 0;
 const next = (p: string) => `${p}${++seq}`;
@@ -40,7 +41,7 @@ export function factories(s: Services) {
       const a = await this.asset();
       const live = await s.sessions.start({ userId: u.id, username: u.username, assetId: a.id, assetName: a.name, systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '127.0.0.1' });
       const rel = `2026/01/01/${live.id}.cast`;
-      const file = path.join(s.sessions.recordingsDir, rel);
+      const file = path.join(recordingsDir(s), rel);
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, castLines.join('\n') + '\n');
       await s.sessions.setRecording(live.id, rel);
