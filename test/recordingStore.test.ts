@@ -1,9 +1,23 @@
 // The RecordingStore contract: one suite, run against the local directory and against a real
-// S3 server (s3rver on a loopback port over a temp directory).
-import { test } from 'node:test';
+// S3 server (s3rver on a loopback port over a temp directory, the S3 REST API, nothing mocked).
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { loadConfig } from '../core/config.ts';
+import { parseRecordingName, recordingName, type RecordingName, type RecordingStore } from '../core/recordings/recordingStore.ts';
+import { DirectoryRecordingStore } from '../core/recordings/directoryStore.ts';
+import { S3RecordingStore } from '../core/recordings/s3Store.ts';
+import { openRecordingStore } from '../core/recordings/openRecordingStore.ts';
+import { CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
+import { readCast } from '../core/audit/terminalReplay.ts';
+import { startS3rver, type S3rverHandle } from './helpers/s3rver.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
 
 test('config: BASTION_RECORDINGS_URL picks the directory (default) or an S3 bucket with its variables', () => {
   const d = loadConfig({ BASTION_DATA_DIR: '/srv/b' }).recordings;
@@ -29,4 +43,247 @@ test('config: BASTION_RECORDINGS_URL picks the directory (default) or an S3 buck
   assert.throws(() => loadConfig({ BASTION_RECORDINGS_URL: 's3://bucket/a/../b' }), /BASTION_RECORDINGS_URL/);
   assert.throws(() => loadConfig({ BASTION_RECORDINGS_URL: 's3://bucket', BASTION_S3_ACCESS_KEY_ID: 'AK' }), /BASTION_S3_ACCESS_KEY_ID/);
   assert.throws(() => loadConfig({ BASTION_S3_PART_MB: '4' }), /BASTION_S3_PART_MB/);
+});
+
+test('recording names are made from the session UUID only, and a stored name is accepted only for its own session', () => {
+  const id = randomUUID();
+  const name = recordingName(id, new Date(Date.UTC(2026, 0, 2, 23, 59)));
+  assert.equal(name, `2026/01/02/${id}.cast`);
+  assert.equal(parseRecordingName(id, name), name);
+  assert.equal(parseRecordingName(randomUUID(), name), null, "another session's recording");
+  for (const bad of [`../${id}.cast`, `2026/01/02/../../${id}.cast`, `/etc/${id}.cast`, `2026/01/02/${id}.cast.seg`, `2026/1/2/${id}.cast`, '']) {
+    assert.equal(parseRecordingName(id, bad), null, bad);
+  }
+  assert.throws(() => recordingName('../../etc/passwd', new Date()), /UUID/);
+});
+
+/** Writes `chunks` through a store's writer, resolving when it is durable (or rejecting with its error). */
+async function writeAll(w: Writable, chunks: Buffer[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    w.once('error', reject);
+    w.once('finish', resolve);
+    for (const c of chunks) w.write(c);
+    w.end();
+  });
+}
+
+const PART = 64 * 1024;
+
+/** Test data: recognisable lines, `n` bytes. */
+function payload(n: number, seed = 'line'): Buffer {
+  let s = '';
+  for (let i = 0; s.length < n; i++) s += `${seed} ${i} ${'x'.repeat(i % 50)}\n`;
+  return Buffer.from(s.slice(0, n));
+}
+
+interface Kind {
+  label: string;
+  open(): Promise<RecordingStore>;
+  /** A store whose writes are refused (missing directory's parent is a file; a bucket that does not exist). */
+  broken(): Promise<RecordingStore>;
+}
+
+let s3: S3rverHandle;
+const kinds: Kind[] = [
+  {
+    label: 'directory store',
+    open: async () => new DirectoryRecordingStore(path.join(makeTempDir('bastion-store-'), 'recordings')),
+    broken: async () => {
+      const file = path.join(makeTempDir('bastion-store-'), 'not-a-dir');
+      writeFileSync(file, '');
+      return new DirectoryRecordingStore(file);
+    },
+  },
+  {
+    label: 'S3 store (s3rver)',
+    open: async () => new S3RecordingStore({ ...s3Location(`t-${randomUUID().slice(0, 8)}`), partBytes: PART }),
+    broken: async () => new S3RecordingStore({ ...s3Location('x'), bucket: 'no-such-bucket', partBytes: PART }),
+  },
+];
+
+function s3Location(prefix: string) {
+  const loc = loadConfig(s3.env(prefix)).recordings;
+  assert.equal(loc.kind, 's3');
+  if (loc.kind !== 's3') throw new Error('unreachable');
+  return loc;
+}
+
+before(async () => { s3 = await startS3rver(); });
+after(async () => { await s3.stop(); await cleanup(); });
+
+for (const kind of kinds) {
+  describe(`RecordingStore contract: ${kind.label}`, () => {
+    let store: RecordingStore;
+    before(async () => { store = await kind.open(); });
+    after(() => store.close());
+    const fresh = (): RecordingName => recordingName(randomUUID(), new Date());
+
+    test('a recording written in many small writes reads back whole and in byte ranges; a missing one is null / ENOENT', async () => {
+      const name = fresh();
+      const data = payload(5 * PART + 1234);
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < data.length; i += 1000) chunks.push(data.subarray(i, i + 1000));
+      await writeAll(store.create(name), chunks);
+      const info = await store.stat(name);
+      assert.equal(info?.size, data.length);
+      assert.ok(info!.mtimeMs > 0);
+      assert.equal(await text(await store.read(name)), data.toString());
+      // (s3rver reads `bytes=0-0` as the whole object, S3 does not: one byte at 0 is left out.)
+      for (const [start, end] of [[0, 1], [0, 99], [PART - 10, PART + 10], [data.length - 7, data.length - 1], [12345, 3 * PART]]) {
+        assert.equal(await text(await store.read(name, { start: start!, end: end! })), data.subarray(start!, end! + 1).toString(), `bytes ${start}-${end}`);
+      }
+      const missing = fresh();
+      assert.equal(await store.stat(missing), null);
+      await assert.rejects(store.read(missing), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    });
+
+    test('a recording is never replaced: a second writer for the same name fails and the first stays', async () => {
+      const name = fresh();
+      await writeAll(store.create(name), [Buffer.from('first\n')]);
+      await assert.rejects(writeAll(store.create(name), [Buffer.from('second\n')]), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+      assert.equal(await text(await store.read(name)), 'first\n');
+    });
+
+    test('a store that refuses writes fails the writer before the session goes on (fail-closed), and its probe says so', async () => {
+      const broken = await kind.broken();
+      try {
+        await assert.rejects(writeAll(broken.create(fresh()), [Buffer.from('{"version":2}\n')]));
+        await assert.rejects(broken.probe());
+        const cast = CastWriter.open(broken, randomUUID(), new Date(), { cols: 80, rows: 24 });
+        await assert.rejects(cast.opened());
+        await cast.close();
+      } finally {
+        broken.close();
+      }
+      await store.probe();
+    });
+
+    test('the segment sidecar is built from a local copy, kept beside the recording, read by ranges, and rebuilt after removal', async () => {
+      const name = fresh();
+      const cast = Buffer.from('{"version":2,"width":80,"height":24}\n[0.5, "o", "hi"]\n');
+      await writeAll(store.create(name), [cast]);
+      assert.equal(await store.readSidecar(name, { last: 4 }), null);
+      const seen = await store.buildSidecar(name, async (castFile, outFile) => {
+        writeFileSync(outFile, 'SIDECAR-0123456789');
+        return readFileSync(castFile, 'utf8');
+      });
+      assert.match(seen, /"hi"/);
+      assert.deepEqual(await store.readSidecar(name, { last: 4 }), { data: Buffer.from('6789'), size: 18 });
+      assert.deepEqual(await store.readSidecar(name, { start: 2, length: 5 }), { data: Buffer.from('DECAR'), size: 18 });
+      // A failed build leaves the sidecar there was.
+      await assert.rejects(store.buildSidecar(name, async () => { throw new Error('build failed'); }), /build failed/);
+      assert.equal((await store.readSidecar(name, { last: 2 }))?.data.toString(), '89');
+      await store.removeSidecar(name);
+      assert.equal(await store.readSidecar(name, { last: 4 }), null);
+      assert.equal((await store.stat(name))?.size, cast.length, 'the recording stays');
+    });
+
+    test('removal deletes the recording and its sidecar; usage counts what is kept', async () => {
+      const own = await kind.open();
+      try {
+        const a = fresh();
+        const b = fresh();
+        await writeAll(own.create(a), [payload(3000)]);
+        await writeAll(own.create(b), [payload(500)]);
+        await own.buildSidecar(a, async (_c, out) => writeFileSync(out, 'x'.repeat(100)));
+        assert.deepEqual(await own.usage(), { bytes: 3600, files: 3 });
+        assert.equal(await own.remove(a), true);
+        assert.equal(await own.stat(a), null);
+        assert.equal(await own.readSidecar(a, { last: 1 }), null);
+        assert.equal(await own.remove(a), false);
+        assert.deepEqual(await own.usage(), { bytes: 500, files: 1 });
+      } finally {
+        own.close();
+      }
+    });
+
+    test('a writer that dies mid-recording leaves what reached the store readable, at most its last part lost', async () => {
+      const name = fresh();
+      const data = payload(4 * PART + 500, 'crash');
+      const w = store.create(name);
+      w.on('error', () => undefined);
+      // Each write is acknowledged once the store took it (S3: a write that fills a part waits for the part before).
+      for (let i = 0; i < data.length; i += 4096) await new Promise<void>((resolve, reject) => w.write(data.subarray(i, i + 4096), (err) => (err ? reject(err) : resolve())));
+      // Killed: no end(), no completion.
+      w.destroy();
+      await store.recover(name);
+      const got = Buffer.from(await (await store.read(name)).toArray().then((c) => Buffer.concat(c as Buffer[])));
+      assert.ok(got.length >= data.length - 2 * PART, `${got.length} of ${data.length} bytes kept`);
+      assert.ok(data.subarray(0, got.length).equals(got), 'what was kept is the start of what was written, unchanged');
+      if (store.kind === 's3') assert.equal(got.length % PART, 0, 'whole parts');
+      else assert.equal(got.length, data.length, 'a file keeps every byte written');
+      assert.equal(await store.recover(name), false, 'nothing left to recover');
+    });
+
+    test('castWriter on this store: backpressure bounds what is queued, nothing is dropped, and the size cap truncates with a marker', async () => {
+      const cast = CastWriter.open(store, randomUUID(), new Date(), { cols: 80, rows: 24 });
+      await cast.opened();
+      const chunk = Buffer.from('y'.repeat(32 * 1024 - 2) + '\r\n');
+      const total = 512;
+      for (let i = 0; i < total; i++) {
+        if (!cast.output(chunk)) await new Promise<void>((resolve) => cast.whenDrained(resolve));
+      }
+      await cast.close();
+      assert.ok(cast.stats.maxQueuedBytes < HIGH_WATER_BYTES + 256 * 1024, `queued ${cast.stats.maxQueuedBytes} bytes`);
+      assert.equal(cast.stats.droppedBytes, 0);
+      assert.equal(cast.incomplete, false);
+      let out = '';
+      for await (const item of readCast(await store.read(cast.relativePath))) if ('code' in item && item.code === 'o') out += item.data;
+      assert.equal(out, chunk.toString().repeat(total));
+
+      const notes: string[] = [];
+      const capped = CastWriter.open(store, randomUUID(), new Date(), { cols: 80, rows: 24 }, { maxBytes: 256 * 1024, limitAction: 'truncate', onIncomplete: (r) => notes.push(r) });
+      await capped.opened();
+      for (let i = 0; i < 40; i++) capped.output(chunk);
+      await capped.close();
+      assert.deepEqual(notes, ['the recording reached its limit of 0.25 MiB; the rest of the session is not recorded']);
+      const size = (await store.stat(capped.relativePath))!.size;
+      assert.ok(size <= 256 * 1024 + 200, `${size} bytes`);
+      const markers: string[] = [];
+      for await (const item of readCast(await store.read(capped.relativePath))) if ('code' in item && item.code === 'm') markers.push(item.data);
+      assert.deepEqual(markers, ['bastion: the recording reached its limit of 0.25 MiB; the rest of the session is not recorded']);
+    });
+  });
+}
+
+test('the directory store keeps recordings private: files 0600 in directories 0700', async () => {
+  const store = new DirectoryRecordingStore(path.join(makeTempDir('bastion-store-'), 'recordings'));
+  const name = recordingName(randomUUID(), new Date());
+  await writeAll(store.create(name), [Buffer.from('{"version":2}\n')]);
+  await store.buildSidecar(name, async (_c, out) => writeFileSync(out, 'x'));
+  assert.equal(statSync(store.fileOf(name)).mode & 0o777, 0o600);
+  assert.equal(statSync(`${store.fileOf(name)}.seg`).mode & 0o777, 0o600);
+  for (let d = path.dirname(store.fileOf(name)); d !== path.dirname(store.dir); d = path.dirname(d)) assert.equal(statSync(d).mode & 0o777, 0o700, d);
+});
+
+test('the S3 store asks for server-side encryption on every object it writes, and is what BASTION_RECORDINGS_URL=s3:// opens', async () => {
+  // A plain HTTP relay in front of s3rver (which accepts the header but keeps no record of it) notes what each request asked for.
+  const seen: string[] = [];
+  const relay = http.createServer((req, res) => {
+    seen.push(`${req.method} ${String(req.url).split('?')[1]?.split('=')[0] ?? ''} ${req.headers['x-amz-server-side-encryption'] ?? '-'}`);
+    const up = http.request(`${s3.endpoint}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const loc = { ...s3Location('sse'), endpoint: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`, sse: 'AES256' as const, partBytes: PART };
+  const store = openRecordingStore(loc);
+  try {
+    assert.equal(store.kind, 's3');
+    assert.equal(store.location, 's3://bastion-recordings/sse');
+    const name = recordingName(randomUUID(), new Date());
+    await writeAll(store.create(name), [payload(3 * PART)]);
+    await store.buildSidecar(name, async (_c, out) => writeFileSync(out, 'x'));
+    assert.equal((await store.stat(name))?.size, 3 * PART);
+    // Object-creating requests: the multipart upload's start, and PutObject (x-id=PutObject) of the manifest and the sidecar.
+    const creating = seen.filter((l) => l.startsWith('POST uploads') || l.startsWith('PUT x-id'));
+    assert.ok(creating.length >= 3, seen.join('\n'));
+    for (const l of creating) assert.match(l, / AES256$/, l);
+  } finally {
+    store.close();
+    relay.closeAllConnections();
+    await new Promise((resolve) => relay.close(resolve));
+  }
 });

@@ -51,7 +51,7 @@ export class DirectoryRecordingStore implements RecordingStore {
     const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? notFound(name) : err;
     });
-    return createReadStream('', { fd: fh.fd, autoClose: true, ...(range ? { start: range.start, end: range.end } : {}) }).on('close', () => void fh.close().catch(() => undefined));
+    return createReadStream('', { fd: fh, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async buildSidecar<T>(name: RecordingName, build: (castFile: string, outFile: string) => Promise<T>): Promise<T> {

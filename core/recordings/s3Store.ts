@@ -241,6 +241,12 @@ class MultipartWriter extends Writable {
   /** The upload and its manifest exist before the first write completes: a bucket that refuses is known at session start. */
   override _construct(cb: (err?: Error | null) => void): void {
     (async () => {
+      // Never replaces a recording (the directory store's 'wx'); names are per session UUID, so this only guards a bug.
+      const there = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key })).then(() => true, (err: unknown) => {
+        if (isMissing(err)) return false;
+        throw err;
+      });
+      if (there) throw Object.assign(new Error('the recording exists already'), { code: 'EEXIST' });
       const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: 'application/x-asciicast', ...this.sse }));
       if (!r.UploadId) throw new Error('the object store gave no upload id');
       this.#uploadId = r.UploadId;
