@@ -12,7 +12,8 @@
  *     PSS sum beside it (pages the processes share, such as the node binary, counted once)
  *
  * Bounded: each loaded phase streams for BENCH_BULK_SECONDS (30) and measures at most
- * BENCH_LOADED_KEYS (300) keys per route inside that window.
+ * BENCH_LOADED_KEYS (300) keys per route inside that window. BENCH_TOPOLOGIES=inProcess or
+ * =workers takes one of the two; BENCH_SKIP_IDLE_MEMORY=1 leaves out the idle footprint.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -209,6 +210,7 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
     const cores = availableParallelism();
     for (const [label, workers] of [['inProcess', 0], ['workers', cores]] as const) {
       if (label === 'workers' && cores < 2) continue;
+      if (env.BENCH_TOPOLOGIES && !env.BENCH_TOPOLOGIES.split(',').includes(label)) continue;
       const gw = await startGatewayProcess(dataDir, env, workers);
       try {
         await settle(gw.pid);
@@ -228,6 +230,7 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
   } finally {
     await sshd.stop();
   }
+  if (env.BENCH_SKIP_IDLE_MEMORY) return;
   const idle = await idleStartMemory();
   r['idleStartRssMiB'] = idle.rssMiB;
   r['idleStartPssMiB'] = idle.pssMiB;
