@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 
 export type { Logger };
 
@@ -15,6 +15,9 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 export function createLogger(level: string, format: LogFormat = 'auto', out: { isTerminal: boolean; stream?: NodeJS.WritableStream } = { isTerminal: process.stdout.isTTY === true }): Logger {
   const options = { level, redact: { paths: REDACT, censor: '<redacted>' }, base: { pid: process.pid } };
   if (format === 'json' || (format === 'auto' && !out.isTerminal)) return out.stream ? pino(options, out.stream) : pino(options);
+  // Loaded only for a person at a terminal: machine-readable processes (services, containers,
+  // gateway workers behind a pipe) do not carry its ~10 MB of RSS.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   // Synchronous, in this thread: a line is out before a crash exits the process.
   return pino(options, pretty({
     colorize: out.isTerminal, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true, sync: true,

@@ -24,7 +24,7 @@ import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { JobService } from './ops/jobs.ts';
 import { OperationsService } from './ops/operations.ts';
 import { ClusterBus, type Bus } from './bus.ts';
-import { PostgresBusPeer } from './busPostgres.ts';
+import type { PostgresBusPeer } from './busPostgres.ts';
 import { CommandFilterService } from './access/commandFilters.ts';
 import { SessionControl } from './audit/sessionControl.ts';
 import { CommandConfirmations } from './audit/commandConfirmations.ts';
@@ -134,6 +134,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // On PostgreSQL, processes on other hosts (more gateways, web servers) share the bus through
     // it; a gateway worker hears them through its primary.
     if (primary && config.database.kind === 'postgres') {
+      // Loaded only here: the pg driver costs every SQLite process ~15 MB of RSS for nothing.
+      const { PostgresBusPeer } = await import('./busPostgres.ts');
       pgBus = await PostgresBusPeer.connect(config.database.url.reveal(), log.child({ component: 'bus' }), (seconds) => metrics.busLag.observe(seconds));
       bus.addPeer(pgBus, true);
     }
