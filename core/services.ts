@@ -23,6 +23,7 @@ import { SessionService } from './audit/sessions.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { JobService } from './ops/jobs.ts';
 import { OperationsService } from './ops/operations.ts';
+import { SavedCommandService } from './ops/savedCommands.ts';
 import { ClusterBus, type Bus } from './bus.ts';
 import type { PostgresBusPeer } from './busPostgres.ts';
 import { CommandFilterService } from './access/commandFilters.ts';
@@ -65,6 +66,7 @@ export interface Services {
   recordings: RecordingStore;
   jobs: JobService;
   operations: OperationsService;
+  savedCommands: SavedCommandService;
   bus: Bus;
   commandFilters: CommandFilterService;
   sessionControl: SessionControl;
@@ -161,6 +163,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
       auditLogs: new AuditLogService(ds),
+      savedCommands: new SavedCommandService(ds),
       operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 }),
       sessions,
       recordings,

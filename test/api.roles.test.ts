@@ -107,6 +107,25 @@ const mk = {
   },
 };
 
+/** A command job of `me` that failed on an asset `me` may run commands on: retrying it is allowed. */
+async function failedJob(me: Me | null) {
+  const a = await mk.asset();
+  const su = await mk.systemUser();
+  await f.permission({ users: [me?.id ?? (await mk.user()).id], assets: [a.id], systemUsers: [su.id] });
+  const job = await b.services.jobs.start(actorOf(me), 'command', { command: 'true', systemUser: su.id, assets: [a.id] }, [{ id: a.id, name: a.name }],
+    async () => ({ ok: false, exitCode: null, output: 'down' }), 'matrix');
+  await b.services.jobs.settled(job.id);
+  return job;
+}
+
+/** A saved command on an asset that `me` (when given) may run commands on. */
+async function savedCommand(me: Me | null = null) {
+  const a = await mk.asset();
+  const su = await mk.systemUser();
+  if (me) await f.permission({ users: [me.id], assets: [a.id], systemUsers: [su.id] });
+  return b.services.savedCommands.create(SYSTEM(), { name: uniq('saved'), command: 'true', systemUser: su.id, assets: [a.id] });
+}
+
 let closedPort = 1;
 const SYSTEM = (): Actor => ({ id: callers.get('admin')!.id, username: 'admin', role: 'admin', clientAddress: '127.0.0.1' });
 const actorOf = (me: Me | null): Actor => me?.actor ?? SYSTEM();
@@ -212,6 +231,13 @@ const POLICY: Record<string, Rule> = {
   'GET /jobs': { policy: 'self', ok: 200, call: async () => ({ path: '/jobs' }) },
   'GET /jobs/:id': { policy: 'self', ok: 200, call: async (me) => ({ path: `/jobs/${(await mk.job(actorOf(me))).id}` }) },
   'POST /jobs/:id/cancel': { policy: 'self', ok: 200, call: async (me) => ({ path: `/jobs/${(await mk.job(actorOf(me))).id}/cancel` }) },
+  'POST /jobs/:id/retry': { policy: 'self', ok: 202, call: async (me) => ({ path: `/jobs/${(await failedJob(me)).id}/retry` }) },
+  'GET /saved-commands': { policy: 'self', ok: 200, call: async () => ({ path: '/saved-commands' }) },
+  'POST /saved-commands': { policy: 'manage', ok: 201, call: async () => ({ path: '/saved-commands', body: { name: uniq('sc'), command: 'uptime', systemUser: (await mk.systemUser()).id } }) },
+  'GET /saved-commands/:id': { policy: 'self', ok: 200, call: async () => ({ path: `/saved-commands/${(await savedCommand()).id}` }) },
+  'PATCH /saved-commands/:id': { policy: 'manage', ok: 200, call: async () => ({ path: `/saved-commands/${(await savedCommand()).id}`, body: { command: 'id' } }) },
+  'DELETE /saved-commands/:id': { policy: 'manage', ok: 204, call: async () => ({ path: `/saved-commands/${(await savedCommand()).id}` }) },
+  'POST /saved-commands/:id/run': { policy: 'self', ok: 202, call: async (me) => ({ path: `/saved-commands/${(await savedCommand(me)).id}/run` }) },
   ...crud('/command-filters', () => mk.filter(), async () => ({ name: uniq('cf'), pattern: 'shutdown', kind: 'commands', action: 'deny' }), { priority: 7 }),
   'POST /command-filters/check': {
     policy: 'manage', ok: 200,

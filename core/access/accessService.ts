@@ -134,6 +134,14 @@ export class AccessService {
     return user.role === 'admin' || job.createdBy === user.id;
   }
 
+  /**
+   * Retrying a job's failures starts a new job as the caller: admins retry any job; others only
+   * the command jobs they started (the kinds that touch assets as the bastion are admins' only).
+   */
+  mayRetryJob(user: { id: string; role: Role }, job: { createdBy: string | null; kind: string }): boolean {
+    return user.role === 'admin' || (job.createdBy === user.id && job.kind === 'command');
+  }
+
   /** Re-asks the rule for a live session (rule 11): false once user, asset or permission no longer allow it. */
   async stillHolds(grant: Grant, action: Action, now = Date.now()): Promise<boolean> {
     return this.may(grant.userId, grant.asset.id, grant.systemUser.id, action, now);

@@ -12,8 +12,48 @@ export interface JobTarget {
   name: string;
 }
 
-/** One asset's piece of a job; it must resolve (never reject) with that asset's result. */
-export type AssetTask<T extends JobTarget> = (target: T, signal: AbortSignal) => Promise<Omit<JobResult, 'asset' | 'assetName'>>;
+/** What a task reports for one asset; `outcome` defaults to ok / failed by `ok`. */
+export type TaskResult = Omit<JobResult, 'asset' | 'assetName' | 'running'>;
+
+/**
+ * One asset's piece of a job; it must resolve (never reject) with that asset's result.
+ * `progress` is given a way to read the asset's output so far, read when the job row is next
+ * written (at most every PROGRESS_MS), so a chatty command costs no work per chunk.
+ */
+export type AssetTask<T extends JobTarget> = (target: T, signal: AbortSignal, progress: (outputSoFar: () => string) => void) => Promise<TaskResult>;
+
+/** How many assets ended each way, and how many are still to come. */
+export interface JobSummary {
+  ok: number;
+  failed: number;
+  timedOut: number;
+  canceled: number;
+  pending: number;
+}
+
+export function outcomeOf(r: Pick<JobResult, 'ok' | 'outcome'>): NonNullable<JobResult['outcome']> {
+  return r.outcome ?? (r.ok ? 'ok' : 'failed');
+}
+
+export function summarize(job: Pick<Job, 'results' | 'params'>): JobSummary {
+  const out: JobSummary = { ok: 0, failed: 0, timedOut: 0, canceled: 0, pending: 0 };
+  let done = 0;
+  for (const r of job.results) {
+    if (r.running) continue;
+    out[outcomeOf(r)]++;
+    done++;
+  }
+  out.pending = Math.max(0, (Number(job.params.assetsTotal) || 0) - done);
+  return out;
+}
+
+/** A finished job's status from its results: all ok, none ok, or some of each (partial). */
+export function finalStatus(results: JobResult[], aborted: boolean): Job['status'] {
+  if (aborted) return 'canceled';
+  const ok = results.filter((r) => r.ok).length;
+  if (results.length > 0 && ok === results.length) return 'succeeded';
+  return ok > 0 ? 'partial' : 'failed';
+}
 
 export interface JobListQuery extends ListQuery {
   kind?: Job['kind'] | undefined;
@@ -22,6 +62,9 @@ export interface JobListQuery extends ListQuery {
 }
 
 const MAX_LOG = 256 * 1024;
+/** The live output of a running asset is written to the job row at most this often. */
+const PROGRESS_MS = 500;
+const LIVE_OUTPUT_MAX = 64 * 1024;
 /** How often running jobs whose starter's rights are watched are re-checked without a change event (expiry, lockouts). */
 const RECHECK_MS = 5_000;
 
@@ -175,36 +218,54 @@ export class JobService {
     job.startedAt = new Date();
     await repo.update({ id: job.id }, { status: job.status, startedAt: job.startedAt });
     const results: JobResult[] = [];
+    // Assets being worked on, with their output so far: shown live, replaced by their result.
+    const live = new Map<string, { target: T; output: () => string }>();
     let log = '';
+    const liveRows = (): JobResult[] => [...live.values()].map(({ target, output }) => {
+      const text = output();
+      return { asset: target.id, assetName: target.name, ok: false, exitCode: null, output: text.length > LIVE_OUTPUT_MAX ? text.slice(-LIVE_OUTPUT_MAX) : text, running: true };
+    });
     // Progress writes are serialized so a slow write never reorders results.
     let writing = Promise.resolve();
     const persist = () => {
-      const snapshot = { results: [...results], log };
+      const snapshot = { results: [...results, ...liveRows()], log };
       writing = writing.then(() => repo.update({ id: job.id }, snapshot as never).then(() => undefined, () => undefined));
       return writing;
+    };
+    let progressTimer: NodeJS.Timeout | null = null;
+    const progressSoon = () => {
+      progressTimer ??= setTimeout(() => { progressTimer = null; void persist(); }, PROGRESS_MS);
     };
     let next = 0;
     const worker = async () => {
       while (next < targets.length) {
         const target = targets[next++]!;
         if (signal.aborted) {
-          results.push({ asset: target.id, assetName: target.name, ok: false, exitCode: null, output: 'canceled before it started' });
+          results.push({ asset: target.id, assetName: target.name, ok: false, exitCode: null, output: 'canceled before it started', outcome: 'canceled' });
           continue;
         }
-        let r: Omit<JobResult, 'asset' | 'assetName'>;
+        const running = { target, output: () => '' };
+        live.set(target.id, running);
+        const progress = (outputSoFar: () => string) => {
+          running.output = outputSoFar;
+          progressSoon();
+        };
+        let r: TaskResult;
         try {
-          r = await task(target, signal);
+          r = await task(target, signal, progress);
         } catch (err) {
           r = { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err) };
         }
-        results.push({ asset: target.id, assetName: target.name, ...r });
+        live.delete(target.id);
+        results.push({ asset: target.id, assetName: target.name, ...r, outcome: r.outcome ?? (r.ok ? 'ok' : signal.aborted ? 'canceled' : 'failed') });
         log = (log + `${r.ok ? 'ok    ' : 'FAILED'} ${target.name}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}: ${firstLine(r.output)}\n`).slice(-MAX_LOG);
         await persist();
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, Math.max(1, targets.length)) }, worker));
+    if (progressTimer) clearTimeout(progressTimer);
     await writing;
-    const status: Job['status'] = signal.aborted ? 'canceled' : results.every((r) => r.ok) && results.length > 0 ? 'succeeded' : 'failed';
+    const status = finalStatus(results, signal.aborted);
     if (targets.length === 0) log += 'no assets matched\n';
     if (signal.aborted && typeof signal.reason === 'string') log += `canceled: ${signal.reason}\n`;
     await repo.update({ id: job.id }, { status, endedAt: new Date(), results: results as never, log });

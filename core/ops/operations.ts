@@ -7,8 +7,8 @@ import type { AdminUserService, SystemUserService } from '../assets/accounts.ts'
 import type { AssetService } from '../assets/assets.ts';
 import type { HostKeyService } from '../assets/hostKeys.ts';
 import type { NodeService } from '../assets/nodes.ts';
-import { ForbiddenError, ValidationError } from '../errors.ts';
-import { AssetEntity, type Asset, type Job, type SystemUser, type User } from '../db/entities/index.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../errors.ts';
+import { AssetEntity, type Asset, type Job, type SavedCommand, type SystemUser, type User } from '../db/entities/index.ts';
 import { runPlaybook } from './ansible.ts';
 import { parseAnsibleFacts } from './facts.ts';
 import { execCapture, remoteLogin, RemoteLoginError, type RemoteAccount, type RemoteTarget } from './remoteLogin.ts';
@@ -22,6 +22,8 @@ export interface TestResult {
   ok: boolean;
   latencyMs: number;
   message: string;
+  /** The asset did not answer in time (as opposed to refusing or failing the login). */
+  timedOut?: boolean;
 }
 
 export interface CommandJobInput {
@@ -30,6 +32,10 @@ export interface CommandJobInput {
   systemUser: string;
   command: string;
   timeoutSeconds?: number | undefined;
+  /** The saved command this run comes from, kept in the job's params. */
+  savedCommand?: string | undefined;
+  /** The job whose failed assets this run retries. */
+  retryOf?: string | undefined;
 }
 
 const OUTPUT_CAP = 64 * 1024;
@@ -60,15 +66,27 @@ export class OperationsService {
 
   async testNode(actor: Actor, nodeId: string): Promise<Job> {
     const assets = await this.assetsOf([], [nodeId]);
-    return this.d.jobs.start(actor, 'connectivity', { node: nodeId }, assets, async (asset) => {
-      const r = await this.testAsset(asset.id);
-      return { ok: r.ok, exitCode: null, output: `${r.message}${r.ok ? ` (${r.latencyMs} ms)` : ''}` };
-    }, (await this.d.nodes.get(nodeId)).name);
+    return this.connectivityJob(actor, { node: nodeId }, assets, (await this.d.nodes.get(nodeId)).name);
   }
 
-  async gatherFacts(actor: Actor, target: { asset?: string; node?: string }): Promise<Job> {
-    const assets = await this.assetsOf(target.asset ? [target.asset] : [], target.node ? [target.node] : []);
-    const label = target.asset ? assets[0]?.name ?? '' : (await this.d.nodes.get(target.node!)).name;
+  /** Tests the connectivity of chosen assets (bulk action, retry of a test's failures), as one job. */
+  async testAssets(actor: Actor, assetIds: string[], extra: Record<string, unknown> = {}): Promise<Job> {
+    const assets = await this.assetsOf(assetIds, []);
+    if (assets.length === 0) throw new ValidationError('choose at least one asset', { field: 'assets' });
+    return this.connectivityJob(actor, { assets: assetIds, ...extra }, assets, assets.length === 1 ? assets[0]!.name : `${assets.length} assets`);
+  }
+
+  private connectivityJob(actor: Actor, params: Record<string, unknown>, assets: Asset[], label: string): Promise<Job> {
+    return this.d.jobs.start(actor, 'connectivity', params, assets, async (asset) => {
+      const r = await this.testAsset(asset.id);
+      return { ok: r.ok, exitCode: null, output: `${r.message}${r.ok ? ` (${r.latencyMs} ms)` : ''}`, outcome: r.ok ? 'ok' : r.timedOut ? 'timedOut' : 'failed' };
+    }, label);
+  }
+
+  async gatherFacts(actor: Actor, target: { asset?: string; node?: string; assets?: string[]; retryOf?: string }): Promise<Job> {
+    const assets = await this.assetsOf(target.asset ? [target.asset] : target.assets ?? [], target.node ? [target.node] : []);
+    if (target.assets && assets.length === 0) throw new ValidationError('choose at least one asset', { field: 'assets' });
+    const label = target.node ? (await this.d.nodes.get(target.node)).name : assets.length === 1 ? assets[0]!.name : `${assets.length} assets`;
     return this.d.jobs.start(actor, 'facts', { ...target }, assets, async (asset, signal) => {
       const host = await this.ansibleHost(asset);
       const run = await runPlaybook('facts', host, {}, { timeoutMs: this.timeouts.playbookMs, signal });
@@ -79,12 +97,12 @@ export class OperationsService {
     }, label);
   }
 
-  async pushSystemUser(actor: Actor, systemUserId: string, target: { assets?: string[] | undefined; nodes?: string[] | undefined }): Promise<Job> {
+  async pushSystemUser(actor: Actor, systemUserId: string, target: { assets?: string[] | undefined; nodes?: string[] | undefined; retryOf?: string }): Promise<Job> {
     const su = await this.d.systemUsers.get(systemUserId);
     const assets = await this.assetsOf(target.assets ?? [], target.nodes ?? []);
     if (assets.length === 0) throw new ValidationError('choose at least one asset or node', { field: 'assets' });
     const vars = this.pushVars(su);
-    return this.d.jobs.start(actor, 'push', { systemUser: su.id, assets: target.assets ?? [], nodes: target.nodes ?? [] }, assets, async (asset, signal) => {
+    return this.d.jobs.start(actor, 'push', { systemUser: su.id, assets: target.assets ?? [], nodes: target.nodes ?? [], ...(target.retryOf ? { retryOf: target.retryOf } : {}) }, assets, async (asset, signal) => {
       const host = await this.ansibleHost(asset);
       const run = await runPlaybook('push_system_user', host, vars, { timeoutMs: this.timeouts.playbookMs, signal });
       return { ok: run.ok, exitCode: run.ok ? 0 : null, output: run.output };
@@ -118,7 +136,7 @@ export class OperationsService {
     }
     const account = this.accountOf(su);
     const timeoutMs = (input.timeoutSeconds ?? 60) * 1000;
-    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], timeoutSeconds: timeoutMs / 1000 }, assets, async (asset, signal) => {
+    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], timeoutSeconds: timeoutMs / 1000, ...(input.savedCommand ? { savedCommand: input.savedCommand } : {}), ...(input.retryOf ? { retryOf: input.retryOf } : {}) }, assets, async (asset, signal, progress) => {
       const refused = refusals.get(asset.id);
       if (refused) return { ok: false, exitCode: null, output: refused };
       let client;
@@ -129,13 +147,51 @@ export class OperationsService {
       }
       try {
         // Canceled (rule 11, or by hand) while logging in: nothing is started.
-        if (signal.aborted) return { ok: false, exitCode: null, output: 'canceled before it ran' };
-        const r = await execCapture(client, input.command, { maxBytes: OUTPUT_CAP, timeoutMs, signal });
-        return { ok: r.exitCode === 0, exitCode: r.exitCode, output: r.output + (r.truncated ? '\n[output truncated]' : '') };
+        if (signal.aborted) return { ok: false, exitCode: null, output: 'canceled before it ran', outcome: 'canceled' };
+        const r = await execCapture(client, input.command, { maxBytes: OUTPUT_CAP, timeoutMs, signal, onOutput: progress });
+        const outcome = r.exitCode === 0 ? 'ok' : r.timedOut ? 'timedOut' : signal.aborted ? 'canceled' : 'failed';
+        return { ok: r.exitCode === 0, exitCode: r.exitCode, output: r.output + (r.truncated ? '\n[output truncated]' : ''), outcome };
       } finally {
         client.end();
       }
     }, input.command.slice(0, 120), { stillAllowed: () => this.whyJobMustStop(user.id, assets, su) });
+  }
+
+  /**
+   * Runs a saved command as `user`: on the given targets, else its default ones. Exactly a
+   * command job (runCommand): the same grants per asset, the same filters, the same record.
+   */
+  runSaved(actor: Actor, user: User, saved: SavedCommand, targets: { assets?: string[] | undefined; nodes?: string[] | undefined }): Promise<Job> {
+    const chosen = targets.assets?.length || targets.nodes?.length;
+    return this.runCommand(actor, user, {
+      assets: chosen ? targets.assets : saved.assetIds, nodes: chosen ? targets.nodes : saved.nodeIds,
+      systemUser: saved.systemUserId, command: saved.command, timeoutSeconds: saved.timeoutSeconds, savedCommand: saved.id,
+    });
+  }
+
+  /**
+   * A new job of the same kind over the assets where `job` did not succeed (failed, timed out,
+   * canceled), started by `user` — who must be allowed to retry it (core/access), and for a
+   * command, to run it on each of those assets, through the command filters, as any new job.
+   */
+  async retryFailed(actor: Actor, user: User, job: Job): Promise<Job> {
+    if (job.status === 'queued' || job.status === 'running') throw new ConflictError(`the job is ${job.status}; retry it once it has ended`);
+    const failed = [...new Set(job.results.filter((r) => !r.ok && !r.running).map((r) => r.asset))];
+    if (failed.length === 0) throw new ConflictError('no asset failed in this job: nothing to retry');
+    const existing = (await this.d.ds.getRepository(AssetEntity).findBy({ id: In(failed) })).map((a) => a.id);
+    if (existing.length === 0) throw new ConflictError('the failed assets no longer exist');
+    const p = job.params;
+    switch (job.kind) {
+      case 'command':
+        return this.runCommand(actor, user, {
+          assets: existing, systemUser: String(p.systemUser), command: String(p.command),
+          timeoutSeconds: typeof p.timeoutSeconds === 'number' ? p.timeoutSeconds : undefined, retryOf: job.id,
+          savedCommand: typeof p.savedCommand === 'string' ? p.savedCommand : undefined,
+        });
+      case 'connectivity': return this.testAssets(actor, existing, { retryOf: job.id });
+      case 'facts': return this.gatherFacts(actor, { assets: existing, retryOf: job.id });
+      case 'push': return this.pushSystemUser(actor, String(p.systemUser), { assets: existing, retryOf: job.id });
+    }
   }
 
   /** Why a command job started by this user must stop now (rule 11), or null while it may run. */
@@ -160,7 +216,7 @@ export class OperationsService {
       return { ok: true, latencyMs, message: `logged in as ${account.username}` };
     } catch (err) {
       const message = err instanceof RemoteLoginError || err instanceof ValidationError ? err.message : `unexpected error: ${(err as Error).message}`;
-      return { ok: false, latencyMs: Math.round(performance.now() - started), message };
+      return { ok: false, latencyMs: Math.round(performance.now() - started), message, timedOut: err instanceof RemoteLoginError && err.kind === 'timeout' };
     } finally {
       client?.end();
     }

@@ -103,10 +103,13 @@ export interface ExecResult {
   signal: string | null;
   output: string;
   truncated: boolean;
+  /** Killed at the time limit. */
+  timedOut: boolean;
 }
 
 /** Runs one command, capturing at most `maxBytes` of combined output. */
-export function execCapture(client: RemoteClient, command: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
+/** `onOutput` is told the whole output so far each time it grows (for live views). */
+export function execCapture(client: RemoteClient, command: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal; onOutput?: (soFar: () => string) => void }): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err) { reject(new RemoteLoginError('other', `the server refused to run the command: ${err.message}`)); return; }
@@ -115,12 +118,15 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
       let truncated = false;
       let exitCode: number | null = null;
       let signal: string | null = null;
+      let timedOut = false;
+      const soFar = () => Buffer.concat(chunks).toString('utf8');
       const take = (d: Buffer) => {
         if (size >= opts.maxBytes) { truncated = true; return; }
         const part = d.subarray(0, opts.maxBytes - size);
         if (part.length < d.length) truncated = true;
         chunks.push(part);
         size += part.length;
+        opts.onOutput?.(soFar);
       };
       stream.on('data', take);
       stream.stderr.on('data', take);
@@ -134,7 +140,7 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
         stream.signal('KILL');
         stream.close();
       };
-      const timer = setTimeout(() => stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs);
+      const timer = setTimeout(() => { timedOut = true; stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`); }, opts.timeoutMs);
       const onAbort = () => stop('canceled');
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       // Canceled while the channel was opening: the listener above would never fire.
@@ -142,7 +148,7 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
       stream.on('close', () => {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
-        resolve({ exitCode, signal, output: Buffer.concat(chunks).toString('utf8'), truncated });
+        resolve({ exitCode, signal, output: soFar(), truncated, timedOut });
       });
     });
   });

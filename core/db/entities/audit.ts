@@ -92,7 +92,11 @@ export interface FileTransfer {
   createdAt: Date;
 }
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+/** `partial`: finished, some assets succeeded and some did not. */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'canceled';
+
+/** How one asset's piece of a job ended (older rows have none: ok or failed by `ok`). */
+export type JobOutcome = 'ok' | 'failed' | 'timedOut' | 'canceled';
 
 export interface JobResult {
   asset: string;
@@ -100,6 +104,24 @@ export interface JobResult {
   ok: boolean;
   exitCode: number | null;
   output: string;
+  outcome?: JobOutcome;
+  /** Still running on this asset: `output` is what it printed so far. */
+  running?: boolean;
+}
+
+/** A command kept under a name, with its system user and default targets, that operators run where granted. */
+export interface SavedCommand {
+  id: string;
+  name: string;
+  command: string;
+  systemUserId: string;
+  assetIds: string[];
+  nodeIds: string[];
+  timeoutSeconds: number;
+  comment: string;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export interface Job {
@@ -232,5 +254,23 @@ export const JobEntity = new EntitySchema<Job>({
     createdAt: { ...col.time(), name: 'created_at' },
     startedAt: { ...col.time(true), name: 'started_at' },
     endedAt: { ...col.time(true), name: 'ended_at' },
+  },
+});
+
+export const SavedCommandEntity = new EntitySchema<SavedCommand>({
+  name: 'SavedCommand',
+  tableName: 'saved_command',
+  columns: {
+    id: col.id(),
+    name: col.str(128),
+    command: col.text(),
+    systemUserId: { ...col.ref(), name: 'system_user_id' },
+    assetIds: { ...col.json(), name: 'asset_ids' },
+    nodeIds: { ...col.json(), name: 'node_ids' },
+    timeoutSeconds: { ...col.int(60), name: 'timeout_seconds' },
+    comment: col.text(),
+    createdBy: { ...col.ref(true), name: 'created_by' },
+    createdAt: { ...col.time(), name: 'created_at' },
+    updatedAt: { ...col.time(), name: 'updated_at' },
   },
 });
