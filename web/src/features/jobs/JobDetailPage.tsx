@@ -1,15 +1,20 @@
-import { useEffect, useRef } from 'react';
-import { Link, useParams } from 'react-router';
-import { App, Button, Card, Descriptions, Popconfirm, Progress, Result, Space, Spin, Table, Tag, Typography } from 'antd';
-import { ArrowLeftOutlined, StopOutlined } from '@ant-design/icons';
+import { useEffect, useRef, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { App, Button, Card, Descriptions, Popconfirm, Result, Segmented, Space, Spin, Table, Tag, Tooltip, Typography } from 'antd';
+import { ArrowLeftOutlined, RedoOutlined, StopOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { isRunning, jobsService, type Job, type JobResult } from '../../services/jobs.ts';
+import { isRunning, jobsService, type Job, type JobOutcome, type JobResult } from '../../services/jobs.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatDuration, formatTime } from '../../components/time.ts';
 import { JobStatusTag } from './JobStatusTag.tsx';
 import { jobSummary } from './JobsPage.tsx';
+import { JobProgress, JobSummaryTags } from './JobSummaryBar.tsx';
+
+type Show = 'all' | 'failed' | 'ok';
+const OUTCOME_COLORS: Record<JobOutcome, string> = { ok: 'green', failed: 'red', timedOut: 'orange', canceled: 'default', running: 'processing' };
+const shown = (show: Show, r: JobResult) => (show === 'all' ? true : show === 'ok' ? r.outcome === 'ok' : r.outcome !== 'ok' && r.outcome !== 'running');
 
 /** The job's log, following its end while it grows. */
 function JobLog({ text }: { text: string }) {
@@ -33,6 +38,13 @@ export function JobDetailPage() {
   const { message } = App.useApp();
   const qc = useQueryClient();
   const job = useJob(id);
+  const navigate = useNavigate();
+  const [show, setShow] = useState<Show>('all');
+  const retry = useMutation({
+    mutationFn: () => jobsService.retryFailed(id),
+    onSuccess: (j) => { void qc.invalidateQueries({ queryKey: ['jobs'] }); navigate(`/jobs/${j.id}`); },
+    onError: (e) => void message.error(errorText(e)),
+  });
   const cancel = useMutation({
     mutationFn: () => jobsService.cancel(id),
     onSuccess: (j) => { qc.setQueryData(['jobs', 'one', id], j); void qc.invalidateQueries({ queryKey: ['jobs'] }); void message.success(t('jobs.canceled')); },
@@ -43,7 +55,8 @@ export function JobDetailPage() {
   if (job.isError || !job.data) return <Result status="404" title={errorText(job.error)} extra={<Link to="/jobs">{t('jobs.back')}</Link>} />;
   const j: Job = job.data;
   const running = isRunning(j);
-  const percent = j.progress.total ? Math.round((j.progress.done / j.progress.total) * 100) : running ? 0 : 100;
+  const notOk = j.summary.failed + j.summary.timedOut + j.summary.canceled;
+  const rows = j.results.filter((r) => shown(show, r));
   const duration = j.startedAt ? (j.endedAt ? Date.parse(j.endedAt) : Date.now()) - Date.parse(j.startedAt) : NaN;
 
   return (
@@ -52,6 +65,11 @@ export function JobDetailPage() {
       extra={(
         <>
           <Link to="/jobs"><Button icon={<ArrowLeftOutlined />}>{t('jobs.back')}</Button></Link>
+          {!running && notOk > 0 ? (
+            <Tooltip title={t('jobsScale.retryHint')}>
+              <Button icon={<RedoOutlined />} loading={retry.isPending} onClick={() => retry.mutate()}>{t('jobsScale.retryFailed')} ({notOk})</Button>
+            </Tooltip>
+          ) : null}
           {running ? (
             <Popconfirm title={t('jobs.cancelConfirm')} okText={t('jobs.cancel')} okButtonProps={{ danger: true }} cancelText={t('common.close')} onConfirm={() => cancel.mutateAsync()}>
               <Button danger icon={<StopOutlined />} loading={cancel.isPending}>{t('jobs.cancel')}</Button>
@@ -71,30 +89,37 @@ export function JobDetailPage() {
             <Descriptions.Item label={t('sessions.duration')}>{formatDuration(duration)}</Descriptions.Item>
             {jobSummary(j) ? <Descriptions.Item label={t('sessions.command')} span={3}><Typography.Text code className="mono">{jobSummary(j)}</Typography.Text></Descriptions.Item> : null}
           </Descriptions>
-          <Progress
-            percent={percent}
-            status={j.status === 'failed' ? 'exception' : j.status === 'succeeded' ? 'success' : running ? 'active' : 'normal'}
-            format={() => `${j.progress.done}/${j.progress.total}`}
-            aria-label={t('jobs.progress')}
-            data-testid="job-progress"
-          />
+          <JobProgress job={j} />
+          <JobSummaryTags job={j} onPick={(o) => setShow(o === 'ok' ? 'ok' : 'failed')} />
         </Card>
-        <Card size="small" title={t('jobs.results')}>
+        <Card
+          size="small"
+          title={t('jobs.results')}
+          extra={(
+            <Segmented<Show>
+              aria-label={t('jobsScale.show')}
+              value={show}
+              onChange={setShow}
+              options={[{ value: 'all', label: t('jobsScale.showAll') }, { value: 'failed', label: t('jobsScale.showFailed') }, { value: 'ok', label: t('jobsScale.showOk') }]}
+            />
+          )}
+        >
+          {/* Every asset's output stays in view (bounded height each), running ones as it comes. */}
           <Table<JobResult>
             rowKey={(r) => r.asset || r.assetName}
             size="small"
-            dataSource={j.results}
+            aria-label={t('jobs.results')}
+            dataSource={rows}
             pagination={{ pageSize: 50, hideOnSinglePage: true }}
             locale={{ emptyText: running ? t('jobs.waiting') : t('common.empty') }}
-            expandable={{
-              defaultExpandAllRows: true,
-              rowExpandable: (r) => !!r.output,
-              expandedRowRender: (r) => <pre className="job-output mono">{r.output}</pre>,
-            }}
             columns={[
-              { title: t('sessions.asset'), dataIndex: 'assetName' },
-              { title: t('audit.result'), dataIndex: 'ok', width: 110, render: (v: boolean) => (v ? <Tag color="green">{t('jobs.ok')}</Tag> : <Tag color="red">{t('jobs.failed')}</Tag>) },
-              { title: t('jobs.exitCode'), dataIndex: 'exitCode', width: 110, render: (v: number | null) => (v === null ? '—' : v) },
+              { title: t('sessions.asset'), dataIndex: 'assetName', width: 180 },
+              {
+                title: t('audit.result'), dataIndex: 'outcome', width: 120,
+                render: (v: JobOutcome) => <Tag color={OUTCOME_COLORS[v]} data-testid="job-outcome" data-outcome={v}>{t(`jobsScale.outcomes.${v}`)}</Tag>,
+              },
+              { title: t('jobs.exitCode'), dataIndex: 'exitCode', width: 90, render: (v: number | null) => (v === null ? '—' : v) },
+              { title: t('jobsScale.output'), dataIndex: 'output', render: (v: string) => (v ? <pre className="job-output mono">{v}</pre> : '—') },
             ]}
           />
         </Card>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { Col, Flex, Progress, Row, Select, Table, Tag } from 'antd';
+import { Col, Flex, Row, Select, Space, Table, Tag } from 'antd';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { isRunning, JOB_KINDS, JOB_STATUSES, jobsService, type Job, type JobKind, type JobStatus } from '../../services/jobs.ts';
@@ -9,6 +9,8 @@ import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 import { JobStatusTag } from './JobStatusTag.tsx';
 import { CommandRunnerCard } from './CommandRunnerCard.tsx';
+import { JobProgress } from './JobSummaryBar.tsx';
+import { SavedCommandsCard } from './SavedCommandsCard.tsx';
 import { useMe } from '../session/useSession.ts';
 
 export function jobSummary(j: Job): string {
@@ -35,7 +37,12 @@ export function JobsPage() {
   return (
     <Page title={t('jobs.title')}>
       <Row gutter={16}>
-        <Col xs={24} xl={8}><CommandRunnerCard granted={!me.data?.abilities.includes('manage')} /></Col>
+        <Col xs={24} xl={8}>
+          <Space orientation="vertical" size={16} style={{ width: '100%' }}>
+            <CommandRunnerCard granted={!me.data?.abilities.includes('manage')} />
+            <SavedCommandsCard manage={!!me.data?.abilities.includes('manage')} />
+          </Space>
+        </Col>
         <Col xs={24} xl={16}>
           <Flex gap={12} wrap style={{ marginBottom: 16 }}>
             <Select aria-label={t('jobs.kind')} placeholder={t('jobs.kind')} allowClear style={{ width: 170 }} value={kind}
@@ -56,10 +63,7 @@ export function JobsPage() {
               { title: t('jobs.kind'), dataIndex: 'kind', width: 120, render: (v: JobKind) => <Tag>{t(`jobs.kinds.${v}`, v)}</Tag> },
               { title: t('sessions.command'), key: 'what', ellipsis: true, render: (_, j) => <span className="mono">{jobSummary(j)}</span> },
               { title: t('common.status'), dataIndex: 'status', width: 120, render: (v: JobStatus) => <JobStatusTag status={v} /> },
-              {
-                title: t('jobs.progress'), key: 'progress', width: 160,
-                render: (_, j) => <Progress size="small" percent={j.progress.total ? Math.round((j.progress.done / j.progress.total) * 100) : isRunning(j) ? 0 : 100} format={() => `${j.progress.done}/${j.progress.total}`} />,
-              },
+              { title: t('jobs.progress'), key: 'progress', width: 160, render: (_, j) => <JobProgress job={j} size="small" /> },
               { title: t('jobs.open'), key: 'open', width: 90, render: (_, j) => <Link to={`/jobs/${j.id}`}>{t('common.details')}</Link> },
             ]}
           />
