@@ -32,6 +32,8 @@ const MAX_LIST_PAGES = 1000;
 interface Manifest {
   uploadId: string;
   parts: CompletedPart[];
+  /** Bytes in those parts: what recover() makes readable. */
+  bytes: number;
 }
 
 export class S3RecordingStore implements RecordingStore {
@@ -221,6 +223,7 @@ export class S3RecordingStore implements RecordingStore {
 class MultipartWriter extends Writable {
   #uploadId: string | null = null;
   readonly #parts: CompletedPart[] = [];
+  #uploaded = 0;
   #chunks: Buffer[] = [];
   #bytes = 0;
   #inflight: Promise<void> | null = null;
@@ -255,7 +258,8 @@ class MultipartWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#chunks.push(chunk);
+    // Copied: once this write is acknowledged the caller may reuse its buffer (castWriter does).
+    this.#chunks.push(Buffer.from(chunk));
     this.#bytes += chunk.length;
     if (this.#bytes < this.partBytes) return cb();
     const part = Buffer.concat(this.#chunks, this.#bytes);
@@ -308,11 +312,12 @@ class MultipartWriter extends Writable {
     const PartNumber = this.#parts.length + 1;
     const r = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.#uploadId!, PartNumber, Body: body }));
     this.#parts.push({ PartNumber, ETag: r.ETag! });
+    this.#uploaded += body.length;
     await this.#saveManifest();
   }
 
   #saveManifest(): Promise<unknown> {
-    const manifest: Manifest = { uploadId: this.#uploadId!, parts: this.#parts };
+    const manifest: Manifest = { uploadId: this.#uploadId!, parts: this.#parts, bytes: this.#uploaded };
     return this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.manifestKey, Body: JSON.stringify(manifest), ContentType: 'application/json', ...this.sse }));
   }
 }

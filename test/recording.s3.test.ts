@@ -1,0 +1,229 @@
+// Recordings on S3 end to end (BASTION_RECORDINGS_URL=s3://…, s3rver on a loopback port): a
+// real SSH session through the gateway is recorded as a multipart upload, played back through
+// the API (whole, by byte range, in segments, by `asciinema cat`), completed when an admin
+// terminates it and on SIGTERM, recovered up to its last uploaded part when the gateway
+// process is killed, and deleted by retention.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SessionEntity, type Session } from '../core/db/entities/index.ts';
+import { loadConfig } from '../core/config.ts';
+import { recordingName } from '../core/recordings/recordingStore.ts';
+import { sshdUnavailable, startSshd, type Sshd } from './helpers/sshd.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { startS3rver, S3_BUCKET, type S3rverHandle } from './helpers/s3rver.ts';
+import { startBastion, ADMIN_PASSWORD } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { loggedIn } from './helpers/api.ts';
+import { freePort } from './helpers/ports.ts';
+import { startProduct, stopProduct, type Product } from './helpers/product.ts';
+import { ALICE_PASSWORD, eventually, openShell, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+
+const skip = sshdUnavailable();
+let s3: S3rverHandle;
+
+before(async () => { s3 = await startS3rver(); });
+after(async () => { await s3.stop(); await cleanup(); });
+
+/** `asciinema cat` of a downloaded recording (it wants a terminal: `script` gives it one). */
+async function asciinemaCat(cast: string): Promise<string> {
+  const dir = makeTempDir('bastion-cat-');
+  writeFileSync(join(dir, 'in.cast'), cast);
+  const r = await execa('script', ['-qec', `asciinema cat '${join(dir, 'in.cast')}' > '${join(dir, 'out')}'`, '/dev/null'], { reject: false, timeout: 60_000 });
+  assert.equal(r.exitCode, 0, `asciinema cat failed: ${r.stdout}${r.stderr}`);
+  return readFileSync(join(dir, 'out'), 'utf8');
+}
+
+/** The events of an asciicast, the header checked. */
+function events(cast: string): [number, string, string][] {
+  const [head, ...lines] = cast.split('\n').filter(Boolean);
+  assert.equal((JSON.parse(head!) as { version: number }).version, 2);
+  return lines.map((l) => JSON.parse(l) as [number, string, string]);
+}
+
+describe('recordings on S3 through the gateway', { skip }, () => {
+  let w: World;
+  before(async () => {
+    w = await startWorld({ http: true, topology: 'in-process', env: s3.env('e2e') });
+  });
+  after(async () => { await w?.stop(); });
+
+  test('a shell is recorded to the bucket, played back through the API, completed when an admin terminates it, and deleted by retention', { timeout: 120_000 }, async () => {
+    assert.equal(w.bastion.services.recordings.kind, 's3');
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    const admin = await loggedIn(w.bastion.baseUrl, 'admin', ADMIN_PASSWORD);
+    let row: Session;
+    try {
+      const screen = await openShell(client);
+      await screen.send('echo s3-recorded-$((6*7))\n', 's3-recorded-42');
+      await screen.send('seq 1 3000 | sed s/^/line-/\n', 'line-3000');
+      const live = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).findOneBy({ status: 'active' }), (r) => r !== null);
+      // Live: the upload is not complete yet, so there is nothing to play (S3 shows objects whole).
+      assert.equal((await admin.get(`/sessions/${live!.id}/recording`)).status, 404);
+      assert.equal((await admin.post(`/sessions/${live!.id}/terminate`)).status, 202);
+      await screen.waitFor(/session ended: terminated by admin/);
+      row = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).findOneByOrFail({ id: live!.id }), (r) => r.status !== 'active');
+    } finally {
+      client.end();
+    }
+    assert.equal(row.status, 'terminated');
+    const name = w.bastion.services.sessions.recordingOf(row);
+    assert.ok(name, 'the row names its recording');
+    const info = await eventually(() => w.bastion.services.recordings.stat(name), (i) => i !== null);
+    assert.ok(info && info.size > 20_000, 'the upload was completed at the end of the session');
+
+    // Whole: an asciicast that asciinema plays.
+    const whole = await admin.get(`/sessions/${row.id}/recording`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers.get('content-type'), 'application/x-asciicast');
+    const cast = whole.body as string;
+    assert.equal(Buffer.byteLength(cast), info!.size);
+    const out = events(cast).filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    assert.match(out, /s3-recorded-42/);
+    assert.match(out, /line-3000/);
+    assert.match(await asciinemaCat(cast), /line-2999/);
+    // A byte range (how the player seeks in a live download and how resumable downloads ask).
+    const ranged = await admin.request('GET', `/sessions/${row.id}/recording`, undefined, { range: 'bytes=100-1099' });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers.get('content-range'), `bytes 100-1099/${info!.size}`);
+    assert.equal(ranged.body, Buffer.from(cast).subarray(100, 1100).toString());
+    // Segments: built from the bucket, kept beside the recording as <uuid>.cast.seg.
+    const index = await admin.get(`/sessions/${row.id}/recording/index`);
+    assert.equal(index.status, 200);
+    assert.ok(index.body.segments.length >= 1);
+    const seg = await admin.get(`/sessions/${row.id}/recording/segments/0`);
+    assert.equal(seg.status, 200);
+    assert.ok(seg.body.events.length > 0);
+    assert.ok(await w.bastion.services.recordings.readSidecar(name, { last: 23 }), 'the sidecar is in the bucket');
+
+    // Retention: the session is old enough now; the recording and its sidecar leave the bucket.
+    await w.bastion.services.ds.query(`UPDATE session SET started_at = ${Date.now() - 400 * 86_400_000} WHERE id = '${row.id}'`);
+    const purged = await admin.post('/audit/retention/purge', { days: 180 });
+    assert.equal(purged.status, 200);
+    assert.equal(purged.body.recordings, 1);
+    assert.equal(await w.bastion.services.recordings.stat(name), null);
+    assert.equal(await w.bastion.services.recordings.readSidecar(name, { last: 23 }), null);
+    assert.equal((await admin.get(`/sessions/${row.id}/recording`)).status, 404);
+  });
+});
+
+describe('recordings on S3 when the gateway process dies or stops', { skip }, () => {
+  let sshd: Sshd;
+  let dataDir: string;
+  let env: Record<string, string>;
+  let product: Product | undefined;
+  const PART = 5 * 1024 * 1024;
+
+  before(async () => {
+    sshd = await startSshd();
+    dataDir = makeTempDir('bastion-s3-crash-');
+    // The rows the product will serve, made with the product's own services on its data dir.
+    const b = await startBastion({ dataDir, http: false, env: s3.env('crash') });
+    try {
+      const f = factories(b.services);
+      const alice = await f.user({ username: 'alice', password: ALICE_PASSWORD });
+      const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+      const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password, priority: 10 });
+      await f.permission({ users: [alice.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect'] });
+    } finally {
+      await b.stop();
+    }
+    env = {
+      ...s3.env('crash'), BASTION_DATA_DIR: dataDir, BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD, BASTION_GATEWAY_WORKERS: '0',
+      BASTION_SESSION_HEARTBEAT_SECONDS: '1', BASTION_S3_PART_MB: '5', BASTION_LOGIN_RATE_PER_MINUTE: '0',
+      BASTION_HTTP_PORT: String(await freePort()), BASTION_SSH_PORT: String(await freePort()),
+    };
+  });
+  after(async () => {
+    if (product && product.child.exitCode === null) product.child.kill('SIGKILL');
+    await sshd?.stop();
+  });
+
+  /** The upload manifest of a live recording, read straight from the bucket (what recover() will use). */
+  async function manifest(name: string): Promise<{ parts: unknown[]; bytes: number } | null> {
+    const loc = loadConfig(env).recordings;
+    if (loc.kind !== 's3') throw new Error('not S3');
+    const client = new S3Client({ region: loc.region, endpoint: loc.endpoint, forcePathStyle: true, credentials: { accessKeyId: loc.credentials!.accessKeyId, secretAccessKey: loc.credentials!.secretAccessKey.reveal() } });
+    try {
+      const r = await client.send(new GetObjectCommand({ Bucket: S3_BUCKET, Key: `crash/${name}.upload` }));
+      return JSON.parse(await r.Body!.transformToString()) as { parts: unknown[]; bytes: number };
+    } catch {
+      return null;
+    } finally {
+      client.destroy();
+    }
+  }
+
+  test('killed mid-session (SIGKILL), what was uploaded stays readable up to the last part; on SIGTERM the recording is complete', { timeout: 300_000 }, async () => {
+    const api = () => loggedIn(`http://127.0.0.1:${env.BASTION_HTTP_PORT}`, 'admin', ADMIN_PASSWORD);
+    const sshPort = Number(env.BASTION_SSH_PORT);
+    product = await startProduct('start', env);
+    const client = await ssh2Login(sshPort, { username: 'alice@web01', password: ALICE_PASSWORD });
+    client.on('error', () => undefined);
+    const screen = await openShell(client);
+    await screen.send('echo START-$((6*7))\n', 'START-42');
+    // About 12 MiB of output: two full 5 MiB parts and more.
+    screen.stream.write('head -c 9000000 /dev/zero | base64 -w 100; echo BULK-$((6*7))\n');
+    // Only the tail is looked at: searching 12 MiB of screen on every chunk would take longer than the output.
+    const deadline = Date.now() + 120_000;
+    while (!screen.text.slice(-300).includes('BULK-42') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.match(screen.text.slice(-300), /BULK-42/);
+    let admin = await api();
+    const live = (await admin.get('/sessions?active=true')).body.items[0] as Session;
+    assert.ok(live, 'the session is live');
+    // The API offers a URL, not a name: the name is the store's, from the id and start (what the row keeps).
+    const name = recordingName(live.id, new Date(live.startedAt));
+    const uploaded = await eventually(() => manifest(name), (m) => (m?.parts.length ?? 0) >= 2, 60_000);
+    assert.ok(uploaded && uploaded.parts.length >= 2, 'two parts uploaded while the session runs');
+
+    product.child.kill('SIGKILL');
+    await product.child;
+    client.end();
+    const left = await manifest(name);
+    assert.ok(left && left.bytes >= 2 * PART, 'the parts uploaded before the kill');
+    // Heartbeats stop with the process: after three periods a new start closes the session as interrupted.
+    await new Promise((r) => setTimeout(r, 3500));
+    product = await startProduct('start', env);
+    admin = await api();
+    const row = await eventually(async () => (await admin.get(`/sessions/${live.id}`)).body as Session, (s) => s.status !== 'active');
+    assert.equal(row.status, 'interrupted');
+    const r = await admin.get(`/sessions/${live.id}/recording`);
+    assert.equal(r.status, 200);
+    const cast = Buffer.from(r.body as string);
+    assert.equal(cast.length, left!.bytes, 'every uploaded part, nothing else');
+    assert.ok(cast.length >= 2 * PART);
+    const text = cast.toString();
+    assert.match(text.slice(0, 200), /^\{"version":2,/);
+    assert.match(text, /START-42/);
+    // Whole lines parse; only the last, cut at the part boundary, may not.
+    const lines = text.split('\n');
+    for (const l of lines.slice(1, -1)) JSON.parse(l);
+    assert.equal(await manifest(name), null, 'the upload was completed: no manifest left');
+
+    // SIGTERM with a session live: the gateway completes the upload before it exits.
+    const c2 = await ssh2Login(sshPort, { username: 'alice@web01', password: ALICE_PASSWORD });
+    c2.on('error', () => undefined);
+    const s2 = await openShell(c2);
+    await s2.send('echo TERM-$((6*7))\n', 'TERM-42');
+    admin = await api();
+    const second = ((await admin.get('/sessions?active=true')).body.items as Session[])[0]!;
+    await stopProduct(product);
+    product = undefined;
+    c2.end();
+    const b = await startBastion({ dataDir, http: false, env: s3.env('crash') });
+    try {
+      const ended = await b.services.sessions.get(second.id);
+      assert.notEqual(ended.status, 'active');
+      const rec = await b.services.sessions.recording(ended);
+      assert.ok(rec, 'the recording is in the bucket');
+      const body = Buffer.concat(await (await b.services.recordings.read(rec.name)).toArray() as Buffer[]).toString();
+      assert.match(body, /TERM-42/);
+      assert.equal(await manifest(rec.name), null);
+    } finally {
+      await b.stop();
+    }
+  });
+});
