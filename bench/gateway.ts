@@ -63,14 +63,17 @@ interface Settings {
   uploadBytes: number;
 }
 
+/** An integer setting from the environment: `dflt` when unset, an error when not an integer ≥ `min`. */
+export function intSetting(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+  return n;
+}
+
 function settings(env: NodeJS.ProcessEnv): Settings {
-  const int = (name: string, dflt: number, min: number): number => {
-    const v = env[name];
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
+  const int = (name: string, dflt: number, min: number): number => intSetting(env, name, dflt, min);
   return {
     bytes: int('BENCH_BYTES', 64 * MiB, 1024),
     runs: int('BENCH_RUNS', 2, 1),
@@ -162,8 +165,14 @@ async function best(runs: number, fn: () => Promise<number>): Promise<number> {
   return top;
 }
 
-/** Keystroke → echo round trips into `cat` on a PTY, in ms. */
-async function echoLatency(route: Route, keys: number): Promise<number[]> {
+/** A `cat` on a PTY, answering one key at a time. */
+export interface EchoProbe {
+  /** Sends one key (within one line, so every echo is exactly that key): the round trip in ms. */
+  roundTrip(): Promise<number>;
+  close(): void;
+}
+
+export async function echoProbe(route: Route): Promise<EchoProbe> {
   const { client, close } = await route.connect();
   try {
     const ch = await new Promise<ClientChannel>((resolve, reject) => {
@@ -175,7 +184,7 @@ async function echoLatency(route: Route, keys: number): Promise<number[]> {
       waiter = null;
       w?.();
     });
-    const roundTrip = (key: string): Promise<number> => new Promise((resolve, reject) => {
+    const roundTrip = (key = 'x'): Promise<number> => new Promise((resolve, reject) => {
       const t0 = performance.now();
       const timer = setTimeout(() => reject(new Error(`${route.name}: no echo within 10 s`)), 10_000);
       waiter = () => {
@@ -185,13 +194,22 @@ async function echoLatency(route: Route, keys: number): Promise<number[]> {
       ch.write(key);
     });
     for (let i = 0; i < 20; i++) await roundTrip('w');
-    // Within one line (no Enter), so every echo is exactly the one key.
+    return { roundTrip: () => roundTrip(), close: () => { ch.close(); close(); } };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/** Keystroke → echo round trips into `cat` on a PTY, in ms. */
+async function echoLatency(route: Route, keys: number): Promise<number[]> {
+  const probe = await echoProbe(route);
+  try {
     const samples: number[] = [];
-    for (let i = 0; i < keys; i++) samples.push(await roundTrip('x'));
-    ch.close();
+    for (let i = 0; i < keys; i++) samples.push(await probe.roundTrip());
     return samples;
   } finally {
-    close();
+    probe.close();
   }
 }
 
@@ -272,7 +290,7 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-function kib(pid: number, file: 'status' | 'smaps_rollup', fields: string[]): number {
+export function kib(pid: number, file: 'status' | 'smaps_rollup', fields: string[]): number {
   try {
     const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
     let total = 0;
@@ -598,7 +616,11 @@ function printTable(r: GatewayBenchResult): void {
     ['stalled reader: once / next 8 s (KiB heap)', '', '', `${f(r['stalledReaderOnceKiB.Bastion'], 0)} / ${f(r['stalledReaderGrowthKiB.Bastion'], 0)}`, '', 'bounded'],
     ...interactiveRows(r),
   ];
-  const header: [string, string, string, string, string, string] = ['metric', 'direct', 'ProxyJump', 'Bastion', 'Bastion/PJ', 'target'];
+  printRows(['metric', 'direct', 'ProxyJump', 'Bastion', 'Bastion/PJ', 'target'], rows);
+}
+
+/** A table: the first column left-aligned, the others right-aligned. */
+export function printRows(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log('');

@@ -12,7 +12,7 @@
  *     PSS sum beside it (pages the processes share, such as the node binary, counted once)
  *
  * Bounded: each loaded phase streams for BENCH_BULK_SECONDS (30) and measures at most
- * BENCH_LOADED_KEYS (300) keys per route inside that window. BENCH_TOPOLOGIES=inProcess or
+ * BENCH_LOADED_KEYS (1000) keys per route inside that window, typed at a typist's pace. BENCH_TOPOLOGIES=inProcess or
  * =workers takes one of the two; BENCH_SKIP_IDLE_MEMORY=1 leaves out the idle footprint.
  */
 import { spawn } from 'node:child_process';
@@ -21,13 +21,12 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
-import type { ClientChannel } from 'ssh2';
 import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { MEMORY_FLAGS } from '../bin/gatewayCluster.ts';
 import {
-  LOG_LINE, bastionRoute, directRoute, pct, processTree, seed, settle, shq, startGatewayProcess,
+  LOG_LINE, bastionRoute, directRoute, echoProbe, intSetting, kib, pct, printRows, processTree, seed, settle, shq, startGatewayProcess,
   type GatewayBenchResult, type Route,
 } from './gateway.ts';
 
@@ -40,45 +39,11 @@ interface InteractiveSettings {
 }
 
 function settings(env: NodeJS.ProcessEnv): InteractiveSettings {
-  const int = (name: string, dflt: number, min: number): number => {
-    const v = env[name];
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
-    return n;
+  return {
+    sessions: intSetting(env, 'BENCH_BULK_SESSIONS', 20, 1),
+    keys: intSetting(env, 'BENCH_LOADED_KEYS', 1000, 10),
+    bulkSeconds: intSetting(env, 'BENCH_BULK_SECONDS', 30, 10),
   };
-  return { sessions: int('BENCH_BULK_SESSIONS', 20, 1), keys: int('BENCH_LOADED_KEYS', 300, 10), bulkSeconds: int('BENCH_BULK_SECONDS', 30, 10) };
-}
-
-/** A `cat` on a PTY, answering one key at a time: the round trip in ms. */
-interface EchoProbe {
-  roundTrip(): Promise<number>;
-  close(): void;
-}
-
-async function echoProbe(route: Route): Promise<EchoProbe> {
-  const { client, close } = await route.connect();
-  const ch = await new Promise<ClientChannel>((resolve, reject) => {
-    client.exec('cat', { pty: { term: 'xterm', cols: 80, rows: 24, width: 0, height: 0, modes: {} } }, (err, c) => (err ? reject(err) : resolve(c)));
-  });
-  let waiter: (() => void) | null = null;
-  ch.on('data', () => {
-    const w = waiter;
-    waiter = null;
-    w?.();
-  });
-  const roundTrip = (): Promise<number> => new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const timer = setTimeout(() => reject(new Error(`${route.name}: no echo within 10 s`)), 10_000);
-    waiter = () => {
-      clearTimeout(timer);
-      resolve(performance.now() - t0);
-    };
-    // Within one line (no Enter), so every echo is exactly the one key.
-    ch.write('x');
-  });
-  for (let i = 0; i < 20; i++) await roundTrip();
-  return { roundTrip, close: () => { ch.close(); close(); } };
 }
 
 /** `n` OpenSSH shells with a PTY streaming log lines through `route` for `seconds`; resolves with the bytes they received. */
@@ -116,9 +81,12 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
     await new Promise((res) => setTimeout(res, 3000));
     const deadline = t0 + (s.bulkSeconds - 2) * 1000;
     const samples: LoadedEcho = { gateway: [], direct: [], bulkMBps: 0 };
+    // At a typist's pace (a key every ~20 ms), so the samples spread over the whole window and
+    // a moment of extra load on the host weighs on both routes alike.
     for (let i = 0; i < s.keys && performance.now() < deadline; i++) {
       samples.gateway.push(await gwProbe.roundTrip());
       samples.direct.push(await directProbe.roundTrip());
+      await new Promise((res) => setTimeout(res, 15));
     }
     const bytes = await bulk.done;
     samples.bulkMBps = bytes / MB / ((performance.now() - t0) / 1000);
@@ -127,14 +95,6 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
     gwProbe.close();
     directProbe.close();
     await bulk.done.catch(() => 0);
-  }
-}
-
-function kib(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
-  try {
-    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFile(`/proc/${pid}/${file}`))?.[1] ?? 0);
-  } catch {
-    return 0;
   }
 }
 
@@ -175,7 +135,7 @@ export async function idleStartMemory(): Promise<IdleMemory> {
     });
     await settle(child.pid!);
     // RSS holds still for 6 s (a fresh Node process sheds start-up garbage for a while).
-    const sum = (field: 'VmRSS' | 'Pss'): number => processTree(child.pid!).reduce((t, pid) => t + kib(pid, field === 'VmRSS' ? 'status' : 'smaps_rollup', field), 0);
+    const sum = (field: 'VmRSS' | 'Pss'): number => processTree(child.pid!).reduce((t, pid) => t + kib(pid, field === 'VmRSS' ? 'status' : 'smaps_rollup', [field]), 0);
     let rss = sum('VmRSS');
     for (let still = 0, i = 0; still < 3 && i < 30; i++) {
       await new Promise((res) => setTimeout(res, 2000));
@@ -185,7 +145,7 @@ export async function idleStartMemory(): Promise<IdleMemory> {
     }
     const processes = processTree(child.pid!).map((pid) => ({
       pid,
-      rssMiB: kib(pid, 'status', 'VmRSS') / 1024,
+      rssMiB: kib(pid, 'status', ['VmRSS']) / 1024,
       what: (() => { try { return readFile(`/proc/${pid}/cmdline`).split('\0').filter(Boolean).slice(-2).join(' ').slice(-60); } catch { return '?'; } })(),
     }));
     return { rssMiB: sum('VmRSS') / 1024, pssMiB: sum('Pss') / 1024, processes };
@@ -265,14 +225,7 @@ export async function runInteractiveBench(env: NodeJS.ProcessEnv = process.env):
   } finally {
     await cleanup();
   }
-  const rows = interactiveRows(r);
-  const header: [string, string, string, string, string, string] = ['metric', 'direct', '', 'Bastion', 'ratio', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log('');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows) console.log(line(row));
+  printRows(['metric', 'direct', '', 'Bastion', 'ratio', 'target'], interactiveRows(r));
   return r;
 }
 
