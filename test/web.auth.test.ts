@@ -190,9 +190,9 @@ test('a plain user sees only their profile and assets, with the ssh command to c
   for (const hidden of ['Users', 'Assets', 'Permissions', 'Sessions', 'Login log', 'Dashboard']) {
     assert.equal(await nav.getByRole('menuitem', { name: menuName(hidden) }).count(), 0, `${hidden} is not in alice's menu`);
   }
-  const command = page.getByTestId('ssh-command');
+  const command = page.getByTestId('command-ssh');
   await command.waitFor();
-  assert.match(await command.innerText(), /^ssh -p \d+ alice@web01@/);
+  assert.match(await command.innerText(), /^ssh -p \d+ alice@deploy@web01@/);
   await screenshot(page, '05-my-assets');
 
   // An admin page by URL is refused by the app, and by the API behind it.

@@ -91,7 +91,8 @@ export const FEATURES: Feature[] = [
   { key: 'login-log', path: 'audit/logins', nav: 'nav.loginLog', section: 'audit', icon: <LoginOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/audit/LoginLogPage.tsx'), 'LoginLogPage') },
   { key: 'operation-log', path: 'audit/operations', nav: 'nav.operationLog', section: 'audit', icon: <AuditOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/audit/OperationLogPage.tsx'), 'OperationLogPage') },
   { key: 'file-transfers', path: 'audit/file-transfers', nav: 'nav.fileTransfers', section: 'audit', icon: <FolderOpenOutlined />, hasAccess: needs('audit'), ...page(() => import('../features/audit/FileTransfersPage.tsx'), 'FileTransfersPage') },
-  { key: 'my-assets', path: 'my-assets', nav: 'nav.myAssets', section: 'self', icon: <ApartmentOutlined />, hasAccess: needs('self'), ...page(() => import('../features/profile/MyAssetsPage.tsx'), 'MyAssetsPage') },
+  { key: 'my-assets', path: 'my-assets', nav: 'nav.myAssets', section: 'self', icon: <ApartmentOutlined />, hasAccess: needs('self'), ...page(() => import('../features/myAssets/MyAssetsPage.tsx'), 'MyAssetsPage') },
+  { key: 'files', path: 'files/:asset', section: 'self', hasAccess: needs('self'), ...page(() => import('../features/files/FileManagerPage.tsx'), 'FileManagerPage') },
   { key: 'profile', path: 'profile', nav: 'nav.profile', section: 'self', icon: <FileSearchOutlined />, hasAccess: needs('self'), ...page(() => import('../features/profile/ProfilePage.tsx'), 'ProfilePage') },
   // The web terminal (a deep link, or Connect on My assets and the asset page): xterm is in this chunk only.
   { key: 'terminal', path: 'terminal/:asset', section: 'self', hasAccess: needs('self'), ...page(() => import('../features/terminal/TerminalPage.tsx'), 'TerminalPage') },

@@ -121,8 +121,45 @@ export const api = {
   getText: (path: string) => requestText(path),
   post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
-  delete: (path: string) => request<void>('DELETE', path, {}),
+  put: <T>(path: string, body: unknown = {}) => request<T>('PUT', path, body),
+  delete: (path: string, query?: Query) => request<void>('DELETE', path + queryString(query), {}),
 };
+
+export interface Upload<T> {
+  /** Resolves with the answer once the whole body is sent and answered; rejects with an ApiError (status 0 when cancelled or cut). */
+  done: Promise<T>;
+  cancel(): void;
+}
+
+/**
+ * Sends a file as the raw body (application/octet-stream) of a PUT, streamed by the browser from
+ * disk, with progress: the one non-JSON request of the app (the web file manager's upload).
+ * XMLHttpRequest, because fetch reports no upload progress.
+ */
+export function uploadFile<T>(path: string, query: Query, file: Blob, onProgress: (sent: number, total: number) => void): Upload<T> {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise<T>((resolve, reject) => {
+    xhr.open('PUT', API_BASE + path + queryString(query));
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    const fail = (status: number, body: ApiErrorBody) => {
+      const error = new ApiError(status, body);
+      listeners.forEach((l) => l(error, path));
+      reject(error);
+    };
+    xhr.onload = () => {
+      let parsed: unknown = null;
+      try { parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { parsed = null; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(parsed as T);
+      else fail(xhr.status, (parsed as { error?: ApiErrorBody } | null)?.error ?? { code: 'http_' + xhr.status, message: xhr.statusText || 'Request failed' });
+    };
+    xhr.onerror = () => fail(0, { code: 'network_error', message: 'The server cannot be reached.' });
+    xhr.onabort = () => reject(new ApiError(0, { code: 'cancelled', message: 'Cancelled.' }));
+    xhr.send(file);
+  });
+  return { done, cancel: () => xhr.abort() };
+}
 
 /** Maps a list answer item by item with a resource's make<Thing>. */
 export function mapPage<J, T>(page: ListPage<J>, make: (j: J) => T): ListPage<T> {
