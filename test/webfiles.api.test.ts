@@ -97,6 +97,7 @@ describe('web file manager API', { skip }, () => {
     const sessions = await b.services.ds.getRepository(SessionEntity).find({ where: { username: 'alice' } });
     assert.equal(sessions.length, 1, 'one file-manager session for every request');
     assert.equal(sessions[0]!.kind, 'sftp');
+    assert.equal(sessions[0]!.channel, 'web');
     assert.equal(sessions[0]!.id, transfers[0]!.sessionId);
     assert.equal(sessions[0]!.status, 'active');
   });
