@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse) runs only the ones named.
+ * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal) runs only the ones named.
  */
 import { runAbuseBench } from './abuse.ts';
 import { runApiBench } from './api.ts';
@@ -11,6 +11,7 @@ import { runGatewayBench } from './gateway.ts';
 import { runInteractiveBench } from './interactive.ts';
 import { runPlaybackBenchBothStores } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
+import { runWebTerminalBench } from './webterminal.ts';
 
 const benches: Array<[string, () => Promise<unknown>]> = [
   ['api', () => runApiBench()],
@@ -22,6 +23,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['filters', () => runFiltersBench()],
   ['commandlog', () => runCommandLogBench()],
   ['abuse', () => runAbuseBench()],
+  ['webterminal', () => runWebTerminalBench()],
 ];
 
 const only = process.argv.slice(2);
