@@ -68,7 +68,7 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     await t.send('exit\r');
     const exit = await t.control('exit');
     assert.deepEqual(exit, { type: 'exit', status: 0, signal: null, reason: null });
-    await t.closed;
+    await t.closedWithin();
     assert.equal(t.closeCode, 1000);
     const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
     assert.equal(row.status, 200);
@@ -106,10 +106,35 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     await t.waitFor('session ended: terminated by admin');
     const exit = await t.control('exit');
     assert.equal(exit.reason, 'terminated by admin');
-    await t.closed;
+    await t.closedWithin();
     const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
     assert.equal(row.body.status, 'terminated');
     assert.equal(row.body.terminatedBy, 'admin');
+  });
+
+  test('rule 3: only keystrokes and a bounded resize reach the asset; other messages and environment are ignored', async () => {
+    const op = await operator();
+    const t = await shell(op.cookie);
+    t.resize(5000, 5);
+    t.ws.send(JSON.stringify({ type: 'env', name: 'LD_PRELOAD', value: '/tmp/evil.so' }));
+    t.ws.send(JSON.stringify({ type: 'signal', name: 'KILL' }));
+    t.ws.send('not json');
+    await t.send('stty size; echo "pre=${LD_PRELOAD:-unset}"\r', /^pre=unset\r?$/m);
+    assert.match(t.output, /^30 100\r?$/m);
+    t.ws.close(1000);
+  });
+
+  test('rule 11: a permission disabled while the web terminal runs ends it, with the reason on the screen', async () => {
+    const op = await operator(false);
+    const perm = await w.f.permission({ users: [op.id], assets: [w.web01.id], systemUsers: [w.su.id] });
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    assert.equal((await admin.patch(`/permissions/${perm.id}`, { active: false })).status, 200);
+    await t.waitFor('session ended: your access to web01');
+    await t.closedWithin();
+    const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    assert.equal(row.body.status, 'terminated');
+    assert.equal(row.body.terminatedBy, 'access');
   });
 
   test('without a grant the websocket answers 403, as for an unknown asset; without a cookie 401', async () => {
@@ -131,7 +156,7 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     const { id } = await t.control('session');
     const res = await admin.post(`/users/${op.id}/lock`);
     assert.equal(res.status, 200);
-    await t.closed;
+    await t.closedWithin();
     assert.equal(t.closeCode, 1008);
     const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
     assert.notEqual(row.body.status, 'active');
@@ -144,7 +169,7 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     assert.equal((await op.api.post('/auth/logout')).status, 204);
     // The logout reaches open sockets on the next privilege check (a change to users, or the timer).
     await w.f.user({ username: `nudge${++seq}`, password: 'Nudge-pass-1234' });
-    await t.closed;
+    await t.closedWithin();
     assert.equal(t.closeCode, 1008);
     const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
     assert.notEqual(row.body.status, 'active');
@@ -158,7 +183,7 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     const { id } = await t.control('session');
     await t.send('X=kept-$((5*5))\r', PROMPT);
     t.ws.terminate();
-    await t.closed;
+    await t.closedWithin();
     assert.equal(await upgradeStatus(w.bastion.baseUrl, { resume }, { cookie: other.cookie, origin: w.bastion.baseUrl }), 404);
     const back = await WebTerminal.open(w.bastion.baseUrl, op.cookie, { resume });
     await back.control('ready');

@@ -8,13 +8,14 @@ import { Duplex, Writable } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { z } from 'zod';
 import type { OperatorChannel } from '../operatorChannel.ts';
+import { MAX_COLS, MAX_ROWS } from '../../core/terminalSize.ts';
 
 /** Output queued in the socket beyond this makes the channel say "wait" to the pipeline. */
 const SOCKET_BUDGET_BYTES = 256 * 1024;
 
-/** What the browser may say besides keystrokes. */
+/** What the browser may say besides keystrokes (rule 3: anything else, or out of bounds, is ignored). */
 const ControlMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(10_000), rows: z.number().int().min(1).max(10_000) }),
+  z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(MAX_COLS), rows: z.number().int().min(1).max(MAX_ROWS) }),
 ]);
 
 /** What the server says besides output (JSON text frames). */

@@ -67,6 +67,17 @@ export class WebTerminal {
     });
   }
 
+  /** Resolves once the socket has closed; fails (instead of hanging) when it has not within `ms`. */
+  async closedWithin(ms = 15_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the web terminal was not closed within ${ms} ms; it shows:\n${this.output.slice(-1000)}`)), ms); });
+    try {
+      await Promise.race([this.closed, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Waits until the output shows `pattern` (after `from`), failing with the screen when it does not. */
   async waitFor(pattern: RegExp | string, from = 0, ms = 15_000): Promise<string> {
     const seen = (): boolean => (typeof pattern === 'string' ? this.output.indexOf(pattern, from) >= 0 : pattern.test(this.output.slice(from)));
