@@ -25,7 +25,7 @@
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import type { Browser } from 'playwright-core';
 import { ensureWebBuild } from '../server/webBuild.ts';
@@ -128,10 +128,24 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** The bench on the recordings directory, then on S3, with the figures side by side. */
+/**
+ * The bench on the recordings directory, then on S3, each in a process of its own (a fresh
+ * product and browser each time), with the figures side by side.
+ */
 export async function runPlaybackBenchBothStores(): Promise<Record<string, number>> {
-  const dir = await runPlaybackBench('dir');
-  const s3 = await runPlaybackBench('s3');
+  const { execa } = await import('execa');
+  const results: Record<string, Record<string, number>> = {};
+  for (const store of ['dir', 's3'] as const) {
+    const child = execa('npx', ['tsx', fileURLToPath(import.meta.url)], { env: { PLAYBACK_STORE: store }, all: true, reject: false });
+    let out = '';
+    child.all!.on('data', (d: Buffer) => { out += d.toString(); process.stdout.write(d); });
+    await child;
+    const m = /^PLAYBACK_RESULT (.*)$/m.exec(out);
+    if (!m) throw new Error(`the ${store} playback bench gave no result (exit ${child.exitCode})`);
+    results[store] = JSON.parse(m[1]!) as Record<string, number>;
+  }
+  const dir = results.dir!;
+  const s3 = results.s3!;
   console.log('\n| playback measure | directory | S3 (s3rver, loopback) |');
   console.log('|---|---|---|');
   for (const k of Object.keys(dir)) console.log(`| ${k} | ${dir[k]} | ${s3[k]} |`);
@@ -290,5 +304,6 @@ export async function runPlaybackBench(store: 'dir' | 's3' = process.env.PLAYBAC
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runPlaybackBench();
+  const result = await runPlaybackBench();
+  console.log(`PLAYBACK_RESULT ${JSON.stringify(result)}`);
 }

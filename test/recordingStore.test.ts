@@ -288,3 +288,26 @@ test('the S3 store asks for server-side encryption on every object it writes, an
     await new Promise((resolve) => relay.close(resolve));
   }
 });
+
+test('an S3 store that stops answering mid-recording fails the recording: marked incomplete once, never silent, close() still returns', async () => {
+  const own = await startS3rver();
+  const loc = loadConfig(own.env('gone')).recordings;
+  if (loc.kind !== 's3') throw new Error('not S3');
+  const store = new S3RecordingStore({ ...loc, partBytes: PART });
+  const notes: string[] = [];
+  try {
+    const cast = CastWriter.open(store, randomUUID(), new Date(), { cols: 80, rows: 24 }, { onIncomplete: (r) => notes.push(r) });
+    await cast.opened();
+    await own.stop();
+    const chunk = payload(32 * 1024, 'gone');
+    for (let i = 0; i < 16 && notes.length === 0; i++) {
+      if (!cast.output(chunk)) await new Promise<void>((resolve) => cast.whenDrained(resolve));
+    }
+    await cast.close();
+    assert.equal(cast.incomplete, true);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /^the recording could not be written/);
+  } finally {
+    store.close();
+  }
+});

@@ -2,7 +2,8 @@
 // segment sidecar beside each as <uuid>.cast.seg.
 //
 // A live recording is one multipart upload, a part every `partBytes`: what a gateway that dies
-// (killed, host lost) leaves is every part but the one it was filling. Beside the upload sits a
+// (killed, host lost) leaves is every part it finished uploading (it loses the part it was
+// filling, and the one on its way if there was one). Beside the upload sits a
 // small manifest object (<uuid>.cast.upload: upload id and the parts done so far, rewritten
 // after each part), so that recover() can complete the upload later from any process: many
 // S3-compatible servers do not list multipart uploads, and none lets a part be read before
