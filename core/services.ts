@@ -12,6 +12,7 @@ import { WebSessionService } from './identity/webSessions.ts';
 import { AuthenticationService } from './identity/authentication.ts';
 import { LoginThrottle } from './identity/loginThrottle.ts';
 import { TotpEnrolmentService } from './identity/totpEnrolment.ts';
+import type { MfaPolicyService } from './identity/mfaPolicy.ts';
 import { NodeService } from './assets/nodes.ts';
 import { AssetService } from './assets/assets.ts';
 import { AdminUserService, SystemUserService } from './assets/accounts.ts';
@@ -53,6 +54,7 @@ export interface Services {
   webSessions: WebSessionService;
   authentication: AuthenticationService;
   totp: TotpEnrolmentService;
+  mfaPolicy: MfaPolicyService;
   nodes: NodeService;
   assets: AssetService;
   systemUsers: SystemUserService;
@@ -147,6 +149,10 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     changes.subscribe(() => void jobs.recheck());
     bus.subscribe('user.revoked', () => void jobs.recheck());
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
+    const authentication = new AuthenticationService(ds, vault, new LoginThrottle(ds, {
+      threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,
+      slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
+    }), sessions.journal, metrics);
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     return {
       config, log, ds, vault, changes, bootstrapResult, metrics, readiness,
@@ -155,11 +161,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       userKeys: new UserKeyService(ds),
       apiTokens: new ApiTokenService(ds, changes),
       webSessions: new WebSessionService(ds, config.sessionTtlMinutes),
-      authentication: new AuthenticationService(ds, vault, new LoginThrottle(ds, {
-        threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,
-        slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
-      }), sessions.journal, metrics),
-      totp: new TotpEnrolmentService(ds, vault),
+      authentication,
+      mfaPolicy: authentication.mfaPolicy,
+      totp: new TotpEnrolmentService(ds, vault, authentication.mfaPolicy),
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
       permissions: new PermissionService(ds, changes),
       auditLogs: new AuditLogService(ds),

@@ -8,7 +8,7 @@ import type { AuthContext, AuthenticationType, KeyboardAuthContext, PasswordAuth
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logger.ts';
 import type { User } from '../core/db/entities/index.ts';
-import type { LoginContext } from '../core/identity/authentication.ts';
+import { LOGIN_MESSAGES, type LoginContext } from '../core/identity/authentication.ts';
 import { LoginFlow, type Advance } from '../core/identity/loginFlow.ts';
 import { parseLoginTarget, type LoginTarget } from './targetSyntax.ts';
 import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
@@ -206,9 +206,13 @@ export class ConnectionAuth {
     }
     for (let step = p.flow.next(); step !== 'done'; step = p.flow.next()) {
       if (step === 'totp') {
-        const answers = await ask([{ prompt: 'Verification code: ', echo: true }], 'Enter the 6-digit code from your authenticator app.');
-        if (!answers) return 'reject';
-        if (!(await p.flow.totp(answers[0] ?? '')).ok) return 'reject';
+        if (!(await this.#totp(p, ask))) return 'reject';
+      } else if (step === 'enrol_mfa') {
+        // Refused with the reason on the operator's screen (OpenSSH prints the instructions of a
+        // prompt with no questions), and a LoginLog row saying why.
+        await p.flow.refuseForEnrolment();
+        await ask([], `${LOGIN_MESSAGES.mfa_enrolment_required}.`);
+        return 'reject';
       } else if (step === 'change_password') {
         if (!(await this.#changePassword(p, ask))) return 'reject';
       } else {
@@ -216,6 +220,20 @@ export class ConnectionAuth {
       }
     }
     return 'accept';
+  }
+
+  /** The code (or a recovery code); a code just used is asked again once, with a hint to wait for the next one. */
+  async #totp(p: Progress, ask: (prompts: Prompt[], instructions?: string) => Promise<string[] | null>): Promise<boolean> {
+    let note = 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.';
+    for (let i = 0; i < 2; i++) {
+      const answers = await ask([{ prompt: 'Verification code: ', echo: true }], note);
+      if (!answers) return false;
+      const res = await p.flow.totp(answers[0] ?? '');
+      if (res.ok) return true;
+      if (res.failure !== 'totp_reused') return false;
+      note = `${LOGIN_MESSAGES.totp_reused}.`;
+    }
+    return false;
   }
 
   async #changePassword(p: Progress, ask: (prompts: Prompt[], instructions?: string) => Promise<string[] | null>): Promise<boolean> {

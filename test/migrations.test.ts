@@ -14,7 +14,7 @@ async function roundTrip(db: Database): Promise<void> {
   const ds = await openDatabase(db, { migrate: true });
   try {
     assert.equal(await ds.showMigrations(), false, 'nothing pending after migrate');
-    const tables = ['user', 'asset', 'permission', 'session', 'command', 'login_log', 'operation_log', 'file_transfer', 'job', 'host_key', 'command_filter', 'login_throttle', 'saved_command'];
+    const tables = ['user', 'asset', 'permission', 'session', 'command', 'login_log', 'operation_log', 'file_transfer', 'job', 'host_key', 'command_filter', 'login_throttle', 'saved_command', 'recovery_code'];
     for (const t of tables) assert.ok(await ds.createQueryRunner().hasTable(t), `table ${t} exists`);
     for (let i = 0; i < migrations.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     assert.equal(await ds.createQueryRunner().hasTable('user'), false, 'down removes the schema');

@@ -46,7 +46,7 @@ test('common passwords with digits or symbols appended, or look-alike letters, a
   for (const password of ['password123', 'Password2024!', 'p@ssw0rd', 'admin12345', 'Welcome1', 'qwerty123', 'letmein99']) {
     const r = await admin.post('/users', { username: `pw${Math.random().toString(36).slice(2, 8)}`, password });
     assert.equal(r.status, 400, password);
-    assert.equal(r.body.error.details.reason, 'password is too common', password);
+    assert.equal(r.body.error.details.reason, 'password_too_common', password);
   }
   assert.equal((await admin.post('/users', { username: 'pwok', password: 'Purple-otter-climbs-7' })).status, 201);
 });

@@ -11,13 +11,15 @@ import { writeOperation } from '../audit/operationLog.ts';
 import type { AuditJournal } from '../audit/auditJournal.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 import type { Metrics } from '../metrics.ts';
+import { MfaPolicyService } from './mfaPolicy.ts';
+import { spendRecoveryCode } from './recoveryCodes.ts';
 
 export interface LoginContext {
   clientAddress: string;
   channel: LoginLog['channel'];
 }
 
-export type LoginFailure = 'invalid_credentials' | 'locked' | 'inactive' | 'expired' | 'invalid_totp' | 'rate_limited';
+export type LoginFailure = 'invalid_credentials' | 'locked' | 'inactive' | 'expired' | 'invalid_totp' | 'totp_reused' | 'mfa_enrolment_required' | 'rate_limited';
 
 export const LOGIN_MESSAGES: Record<LoginFailure, string> = {
   // One message for wrong password, unknown user, disabled and locked account: no oracle
@@ -27,6 +29,10 @@ export const LOGIN_MESSAGES: Record<LoginFailure, string> = {
   expired: 'invalid username or password',
   locked: 'invalid username or password',
   invalid_totp: 'invalid one-time code',
+  // Only said after the password was right, and only for the code of the current or last slot:
+  // the one thing an honest user does wrong is type the code they have just used.
+  totp_reused: 'this code was just used; wait for the next code',
+  mfa_enrolment_required: 'your role requires two-factor authentication: set it up in the web console (My profile), then log in again',
   // About the caller's address, whatever the username: tells nothing about accounts.
   rate_limited: 'too many login attempts from your address; try again in a minute',
 };
@@ -36,7 +42,11 @@ export type FactorResult = { ok: true; user: User } | { ok: false; failure: Logi
 /** Login decisions shared by the web and the SSH gateway: one throttle, one log. */
 export class AuthenticationService {
   /** `journal` keeps the login-log rows the database cannot take during an outage (issue 12 item 10). */
-  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle, private readonly journal?: AuditJournal, private readonly metrics?: Metrics) {}
+  readonly mfaPolicy: MfaPolicyService;
+
+  constructor(private readonly ds: DataSource, private readonly vault: Vault, readonly throttle: LoginThrottle, private readonly journal?: AuditJournal, private readonly metrics?: Metrics) {
+    this.mfaPolicy = new MfaPolicyService(ds);
+  }
 
   /** Why this user may not log in now, or null (an admin's lock is `locked`). */
   refusal(user: User, now = new Date()): LoginFailure | null {
@@ -105,30 +115,50 @@ export class AuthenticationService {
 
   /** A TOTP code is a guessable secret too: it goes through the same gate as a password. */
   async totp(user: User, code: string, ctx: LoginContext): Promise<FactorResult> {
-    const gate = await this.#gate(user.username, ctx, 'totp');
+    const fresh = await this.#secondFactorUser(user, ctx, 'totp');
+    if (!fresh.ok) return fresh;
+    const current = fresh.user;
+    const step = current.totpSecret ? totpStep(this.vault.open(current.totpSecret).reveal(), code) : null;
+    if (step === null) return this.#wrongSecondFactor(current, ctx, 'totp', 'invalid_totp');
+    // A code already used (same or older step) is refused: no replay. Counted like a wrong one.
+    if (current.totpLastStep !== null && step <= current.totpLastStep) return this.#wrongSecondFactor(current, ctx, 'totp', 'totp_reused');
+    const claimed = await this.ds.getRepository(UserEntity).createQueryBuilder().update().set({ totpLastStep: step })
+      .where('id = :id AND (totp_last_step IS NULL OR totp_last_step < :step)', { id: current.id, step }).execute();
+    if (claimed.affected === 0) return this.#wrongSecondFactor(current, ctx, 'totp', 'totp_reused');
+    return this.#secondFactorRight(current, ctx, { ...current, totpLastStep: step });
+  }
+
+  /** One of the ten recovery codes instead of a TOTP code: good once, then spent. */
+  async recoveryCode(user: User, code: string, ctx: LoginContext): Promise<FactorResult> {
+    const fresh = await this.#secondFactorUser(user, ctx, 'recovery_code');
+    if (!fresh.ok) return fresh;
+    if (!(await spendRecoveryCode(this.ds.manager, this.vault, fresh.user.id, code))) return this.#wrongSecondFactor(fresh.user, ctx, 'recovery_code', 'invalid_totp');
+    return this.#secondFactorRight(fresh.user, ctx, fresh.user);
+  }
+
+  /** The gate, then the user as stored now (disabled or locked meanwhile → refused). */
+  async #secondFactorUser(user: User, ctx: LoginContext, method: string): Promise<FactorResult> {
+    const gate = await this.#gate(user.username, ctx, method);
     if (gate) return gate;
     const fresh = await this.ds.getRepository(UserEntity).findOneBy({ id: user.id });
     const refusal = fresh ? this.refusal(fresh) : 'invalid_credentials';
     if (!fresh || refusal) {
       await this.throttle.pairRight(user.username, ctx.clientAddress);
-      return this.fail(user.username, fresh, ctx, 'totp', refusal ?? 'invalid_credentials');
+      return this.fail(user.username, fresh, ctx, method, refusal ?? 'invalid_credentials');
     }
-    const step = fresh.totpSecret ? totpStep(this.vault.open(fresh.totpSecret).reveal(), code) : null;
-    // A code already used (same or older step) is refused like a wrong one: no replay.
-    if (step === null || (fresh.totpLastStep !== null && step <= fresh.totpLastStep)) {
-      await this.throttle.pairWrong(user.username, ctx.clientAddress);
-      await this.throttle.accountFailed(user.username);
-      return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
-    }
-    const claimed = await this.ds.getRepository(UserEntity).createQueryBuilder().update().set({ totpLastStep: step })
-      .where('id = :id AND (totp_last_step IS NULL OR totp_last_step < :step)', { id: fresh.id, step }).execute();
-    if (claimed.affected === 0) {
-      await this.throttle.pairWrong(user.username, ctx.clientAddress);
-      return this.fail(user.username, fresh, ctx, 'totp', 'invalid_totp');
-    }
+    return { ok: true, user: fresh };
+  }
+
+  async #wrongSecondFactor(user: User, ctx: LoginContext, method: string, failure: LoginFailure): Promise<FactorResult> {
+    await this.throttle.pairWrong(user.username, ctx.clientAddress);
+    await this.throttle.accountFailed(user.username);
+    return this.fail(user.username, user, ctx, method, failure);
+  }
+
+  async #secondFactorRight(user: User, ctx: LoginContext, result: User): Promise<FactorResult> {
     await this.throttle.pairRight(user.username, ctx.clientAddress);
     await this.throttle.sourceRight(ctx.clientAddress);
-    return { ok: true, user: { ...fresh, totpLastStep: step } };
+    return { ok: true, user: result };
   }
 
   async succeed(user: User, ctx: LoginContext, method: string): Promise<void> {

@@ -1,5 +1,6 @@
 // THE login, as one state machine: first factor (password, or a public key the protocol edge
-// has verified) → TOTP when enrolled → forced password change when required → done. Throttling
+// has verified) → TOTP (or a recovery code) when enrolled, or enrolment when the role requires
+// MFA and none is set up → forced password change when required → done. Throttling
 // and lockout happen inside every guess (AuthenticationService + LoginThrottle). The web route
 // and the SSH gateway both drive this; a sign-in method that comes next (LDAP, OpenID Connect)
 // is one more first factor here, not a third copy of the sequence.
@@ -7,9 +8,10 @@ import type { User } from '../db/entities/index.ts';
 import { DomainError } from '../errors.ts';
 import { LOGIN_MESSAGES, type AuthenticationService, type LoginContext, type LoginFailure } from './authentication.ts';
 import type { UserService } from './users.ts';
+import { looksLikeRecoveryCode } from './recoveryCodes.ts';
 
 /** What the user still owes. */
-export type LoginStep = 'first_factor' | 'totp' | 'change_password' | 'done';
+export type LoginStep = 'first_factor' | 'totp' | 'enrol_mfa' | 'change_password' | 'done';
 
 export type Advance =
   | { ok: true; next: LoginStep }
@@ -21,7 +23,9 @@ export type ChangeOutcome = Advance | { ok: false; retry: string };
 export class LoginFlow {
   #user: User | null = null;
   #firstFactor: string | null = null;
-  #totpDone = false;
+  #secondFactor: 'totp' | 'recovery_code' | null = null;
+  /** The role requires MFA and the user has none: read once the first factor is right. */
+  #mustEnrol = false;
   #passwordChanged = false;
 
   constructor(
@@ -38,13 +42,14 @@ export class LoginFlow {
 
   /** e.g. `password`, `publickey+totp`, `keyboard-interactive+totp`. */
   get method(): string {
-    return [this.#firstFactor, this.#totpDone ? 'totp' : null].filter(Boolean).join('+');
+    return [this.#firstFactor, this.#secondFactor].filter(Boolean).join('+');
   }
 
   next(): LoginStep {
     const user = this.#user;
     if (!user || !this.#firstFactor) return 'first_factor';
-    if (this.auth.needsTotp(user) && !this.#totpDone) return 'totp';
+    if (this.auth.needsTotp(user) && !this.#secondFactor) return 'totp';
+    if (this.#mustEnrol) return 'enrol_mfa';
     if (user.mustChangePassword && !this.#passwordChanged) return 'change_password';
     return 'done';
   }
@@ -54,9 +59,7 @@ export class LoginFlow {
     if (this.#firstFactor) return this.#refuse('invalid_credentials');
     const res = await this.auth.password(this.username, password, this.ctx, method);
     if (!res.ok) return res;
-    this.#user = res.user;
-    this.#firstFactor = method;
-    return { ok: true, next: this.next() };
+    return this.#firstFactorDone(res.user, method);
   }
 
   /** A public key whose signature the protocol edge has verified against a key stored for `user`. */
@@ -64,18 +67,35 @@ export class LoginFlow {
     if (this.#firstFactor) return this.#refuse('invalid_credentials');
     const res = await this.auth.publicKeyVerified(user, this.ctx);
     if (!res.ok) return res;
-    this.#user = res.user;
-    this.#firstFactor = 'publickey';
+    return this.#firstFactorDone(res.user, 'publickey');
+  }
+
+  async #firstFactorDone(user: User, method: string): Promise<Advance> {
+    this.#user = user;
+    this.#firstFactor = method;
+    this.#mustEnrol = await this.auth.mfaPolicy.enrolmentRequired(user);
     return { ok: true, next: this.next() };
   }
 
+  /** A 6-digit TOTP code, or one of the user's recovery codes (`xxxxx-xxxxx`). */
   async totp(code: string): Promise<Advance> {
     if (this.next() !== 'totp') return this.#refuse('invalid_totp');
-    const res = await this.auth.totp(this.#user!, code, this.ctx);
+    const recovery = looksLikeRecoveryCode(code);
+    const res = recovery ? await this.auth.recoveryCode(this.#user!, code, this.ctx) : await this.auth.totp(this.#user!, code, this.ctx);
     if (!res.ok) return res;
     this.#user = res.user;
-    this.#totpDone = true;
+    this.#secondFactor = recovery ? 'recovery_code' : 'totp';
     return { ok: true, next: this.next() };
+  }
+
+  /**
+   * The role requires MFA and the user has none: over SSH the login ends here with a LoginLog row
+   * and a message sending them to the web console, where the flow lets them in to enrol only.
+   */
+  async refuseForEnrolment(): Promise<Advance> {
+    const user = this.#user;
+    if (!user || this.next() !== 'enrol_mfa') return this.#refuse('invalid_credentials');
+    return this.auth.fail(user.username, user, this.ctx, this.method, 'mfa_enrolment_required');
   }
 
   /**
@@ -99,12 +119,14 @@ export class LoginFlow {
   }
 
   /**
-   * Ends the flow with the success row. `deferPasswordChange`: the web app lets the user in
-   * with a session that can do nothing but change the password (the route layer enforces it).
+   * Ends the flow with the success row. `deferPasswordChange` / `deferMfaEnrolment`: the web app
+   * lets the user in with a session that can do nothing but change the password or enrol an
+   * authenticator (the route layer enforces it, from the user row and the MFA policy).
    */
-  async complete(opts: { deferPasswordChange?: boolean } = {}): Promise<User> {
+  async complete(opts: { deferPasswordChange?: boolean; deferMfaEnrolment?: boolean } = {}): Promise<User> {
     const step = this.next();
-    if (step !== 'done' && !(step === 'change_password' && opts.deferPasswordChange)) throw new Error(`login flow completed at step ${step}`);
+    const deferred = (step === 'change_password' && opts.deferPasswordChange) || (step === 'enrol_mfa' && opts.deferMfaEnrolment);
+    if (step !== 'done' && !deferred) throw new Error(`login flow completed at step ${step}`);
     await this.auth.succeed(this.#user!, this.ctx, this.method);
     return this.#user!;
   }

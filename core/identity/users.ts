@@ -4,7 +4,7 @@ import type { ChangeFeed } from '../changeFeed.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
-import { ApiTokenEntity, AuthSessionEntity, UserEntity, UserGroupEntity, type Role, type User, type UserGroup } from '../db/entities/index.ts';
+import { ApiTokenEntity, AuthSessionEntity, RecoveryCodeEntity, UserEntity, UserGroupEntity, type Role, type User, type UserGroup } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { hashPassword, verifyPassword } from './passwordHash.ts';
 import { checkPasswordRules } from './passwordRules.ts';
@@ -152,6 +152,7 @@ export class UserService {
     await this.ds.transaction(async (em) => {
       const user = await this.get(id, em);
       await em.getRepository(UserEntity).update({ id }, { totpSecret: null, totpEnabled: false, totpLastStep: null, updatedAt: new Date() });
+      await em.getRepository(RecoveryCodeEntity).delete({ userId: id });
       await writeOperation(em, actor, { action: 'reset_mfa', resourceType: 'user', resourceId: id, resourceName: user.username });
     });
     return this.get(id);

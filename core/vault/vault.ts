@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Secret } from './secret.ts';
 import { readOrCreateOnce } from '../dataDir.ts';
@@ -37,6 +37,15 @@ export class Vault {
     } catch {
       throw new VaultKeyError('sealed value cannot be opened with this SECRET_KEY');
     }
+  }
+
+  /**
+   * HMAC-SHA256 (hex) under a key derived for `purpose`: for short one-time secrets (recovery
+   * codes) whose plain SHA-256 could be brute-forced from a stolen database alone.
+   */
+  keyedHash(purpose: string, value: string): string {
+    const key = Buffer.from(hkdfSync('sha256', this.#key, 'bastion-keyed-hash', `bastion ${purpose} v1`, 32));
+    return createHmac('sha256', key).update(value).digest('hex');
   }
 
   sealOptional(plain: string | null | undefined): string | null {

@@ -9,6 +9,7 @@ import { isSecureRequest } from '../middleware/clientAddress.ts';
 import { presentUser } from '../presenters/identity.ts';
 import { route, type AnyRoute } from './define.ts';
 import { isDatabaseUnavailable } from '../../core/db/databaseFaults.ts';
+import { passwordPolicy } from '../../core/identity/passwordRules.ts';
 import type { Services } from '../../core/services.ts';
 
 const loginBody = z.object({
@@ -39,6 +40,10 @@ export const authRoutes: AnyRoute[] = [
     },
   }),
   route({
+    method: 'get', path: '/auth/password-policy', tag: 'auth', access: 'public', summary: 'The password rules (length, not the username, not one repeated character, not a common password), for checking as the user types',
+    handler: async () => passwordPolicy(),
+  }),
+  route({
     method: 'post', path: '/auth/logout', tag: 'auth', access: 'public', summary: 'End the browser session', status: 204,
     handler: async ({ req, res, auth, services }) => {
       if (auth?.sessionId) await services.webSessions.revoke(auth.sessionId);
@@ -47,14 +52,14 @@ export const authRoutes: AnyRoute[] = [
     },
   }),
   route({
-    method: 'post', path: '/auth/password', tag: 'auth', access: 'self', duringPasswordChange: true, summary: 'Change your own password (ends your other web sessions and revokes your API tokens)', status: 204,
+    method: 'post', path: '/auth/password', tag: 'auth', access: 'self', duringPasswordChange: true, duringMfaEnrolment: true, summary: 'Change your own password (ends your other web sessions and revokes your API tokens)', status: 204,
     body: passwordBody,
     handler: async ({ body, auth, actor, services }) => {
       // The current password is a guess like a login's: throttled, counted and logged.
       const check = await services.authentication.password(auth.user.username, body.oldPassword, { clientAddress: actor.clientAddress, channel: 'web' }, 'password-change');
       if (!check.ok) {
         if (check.failure === 'rate_limited') throw new RateLimitedError(check.message);
-        throw new ValidationError('current password is wrong', { field: 'oldPassword' });
+        throw new ValidationError('current password is wrong', { field: 'oldPassword', reason: 'wrong_password' });
       }
       await services.users.changeOwnPassword(actor, auth.user.id, body.oldPassword, body.newPassword, auth.sessionId ?? undefined);
       return undefined;
@@ -72,17 +77,17 @@ async function login(req: Request, res: Response, body: z.infer<typeof loginBody
     const second = await flow.totp(body.totp);
     if (!second.ok) throw refusal(second, 'totp');
   }
-  // A forced change is done in the app, with a session that can do nothing else.
-  const user = await flow.complete({ deferPasswordChange: true });
+  // A forced change or a required enrolment is done in the app, with a session that can do nothing else.
+  const user = await flow.complete({ deferPasswordChange: true, deferMfaEnrolment: true });
   const { token } = await services.webSessions.create(user, { clientAddress, userAgent: String(req.headers['user-agent'] ?? '') });
   setSessionCookie(req, res, token, services.config.sessionTtlMinutes * 60, services.config.trustProxy);
   const fresh = await services.users.get(user.id);
-  return { user: presentUser(fresh), mustChangePassword: fresh.mustChangePassword };
+  return { user: presentUser(fresh), mustChangePassword: fresh.mustChangePassword, mfaEnrolmentRequired: await services.mfaPolicy.enrolmentRequired(fresh) };
 }
 
 /** The flow's refusal as an HTTP error: 429 for the source's rate, else one 401 for every cause (rule 9). */
 function refusal(res: { failure: LoginFailure; message: string }, field?: 'totp'): DomainError {
   if (res.failure === 'rate_limited') return new RateLimitedError(res.message);
-  const reason = res.failure === 'invalid_totp' ? 'invalid_totp' : 'invalid_credentials';
+  const reason = res.failure === 'invalid_totp' || res.failure === 'totp_reused' ? res.failure : 'invalid_credentials';
   return new UnauthenticatedError(res.message, { reason, ...(field ? { field } : {}) });
 }

@@ -43,6 +43,8 @@ interface BaseDef<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>
    * route is mounted before the JSON rule, and takes only that content type from this origin.
    */
   rawBody?: boolean;
+  /** A user whose role requires MFA and who has none set up may still call this (to enrol). */
+  duringMfaEnrolment?: boolean;
 }
 
 export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> extends BaseDef<B, Q, P> {
@@ -62,18 +64,29 @@ export function route<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType 
   return def as unknown as AnyRoute;
 }
 
+/**
+ * One zod issue as data the web app can word in any language: the field, zod's stable issue
+ * code (`too_big`, `invalid_type`, …) and its parameters; `message` stays for API users.
+ */
+function presentIssue(i: z.core.$ZodIssue) {
+  const raw = i as unknown as Record<string, unknown>;
+  const params: Record<string, unknown> = {};
+  for (const k of ['minimum', 'maximum', 'inclusive', 'origin', 'expected', 'format', 'keys', 'values'] as const) {
+    const v = raw[k];
+    if (v !== undefined) params[k] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  return { field: i.path.map(String).join('.'), code: i.code, params, message: i.message };
+}
+
 export function parseInput<S extends z.ZodType>(schema: S | undefined, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
   if (!schema) return undefined as z.infer<S>;
   const r = schema.safeParse(value ?? (where === 'body' ? {} : value));
   if (r.success) return r.data;
-  const first = r.error.issues[0]!;
-  const field = first.path.map(String).join('.') || where;
-  if (where === 'params') throw new ValidationError(`invalid ${field}: ${first.message}`, { field, in: where });
-  throw new ValidationError(`invalid ${field}: ${first.message}`, {
-    field,
-    in: where,
-    issues: r.error.issues.slice(0, 20).map((i) => ({ field: i.path.map(String).join('.'), message: i.message })),
-  });
+  const first = presentIssue(r.error.issues[0]!);
+  const field = first.field || where;
+  const detail = { field, in: where, issue: first.code, params: first.params };
+  if (where === 'params') throw new ValidationError(`invalid ${field}: ${first.message}`, detail);
+  throw new ValidationError(`invalid ${field}: ${first.message}`, { ...detail, issues: r.error.issues.slice(0, 20).map(presentIssue) });
 }
 
 /** Mounts route definitions: authentication, role check via core/access, input parsing, output. */
@@ -85,7 +98,10 @@ export function mount(router: Router, services: Services, routes: AnyRoute[], cl
       if (def.access !== 'public') {
         if (!auth) throw new UnauthenticatedError('authentication required');
         if (auth.user.mustChangePassword && !def.duringPasswordChange) throw new ForbiddenError('you must change your password first', { reason: 'password_change_required' });
-        if (!services.access.roleCan(auth.user.role, def.access)) throw new ForbiddenError('your role does not allow this');
+        if (!def.duringMfaEnrolment && await services.mfaPolicy.enrolmentRequired(auth.user)) {
+          throw new ForbiddenError('your role requires two-factor authentication: set it up first', { reason: 'mfa_enrolment_required' });
+        }
+        if (!services.access.roleCan(auth.user.role, def.access)) throw new ForbiddenError('your role does not allow this', { reason: 'role_forbidden' });
       }
       if (def.rawBody) refuseForeignBody(req);
       const params = parseInput(def.params, req.params, 'params');

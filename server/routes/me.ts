@@ -5,10 +5,21 @@ import { presentKey, presentToken, presentUser } from '../presenters/identity.ts
 import { idParams, isoDate, name } from './common.ts';
 import { route, type AnyRoute } from './define.ts';
 import type { Services } from '../../core/services.ts';
+import type { Actor } from '../../core/actor.ts';
+import { RateLimitedError, ValidationError } from '../../core/errors.ts';
+
+/** Turning MFA off or renewing its codes asks for the password again: throttled and logged like a login guess. */
+async function recheckPassword(services: Services, actor: Actor, password: string): Promise<void> {
+  const check = await services.authentication.password(actor.username, password, { clientAddress: actor.clientAddress, channel: 'web' }, 'password-recheck');
+  if (check.ok) return;
+  if (check.failure === 'rate_limited') throw new RateLimitedError(check.message);
+  throw new ValidationError('the password is wrong', { field: 'password', reason: 'wrong_password' });
+}
 
 const keyBody = z.object({ publicKey: z.string().min(1).max(16384), name: z.string().max(128).optional() }).strict();
 const tokenBody = z.object({ name, expiresAt: isoDate.nullable().optional() }).strict();
 const totpConfirmBody = z.object({ code: z.string().min(1).max(16) }).strict();
+const passwordAgainBody = z.object({ password: z.string().min(1).max(1024) }).strict();
 
 /** The exact ssh command an operator types to reach an asset through this bastion. */
 export function sshCommandFor(services: Services, username: string, host: string) {
@@ -28,11 +39,11 @@ function bastionHost(services: Services, hostname: string | undefined): string {
 
 export const meRoutes: AnyRoute[] = [
   route({
-    method: 'get', path: '/me', tag: 'me', access: 'self', duringPasswordChange: true, summary: 'The caller',
+    method: 'get', path: '/me', tag: 'me', access: 'self', duringPasswordChange: true, duringMfaEnrolment: true, summary: 'The caller',
     handler: async ({ auth, services }) => {
       const user = await services.users.get(auth.user.id);
       const abilities = (['manage', 'audit', 'self'] as const).filter((a) => services.access.roleCan(user.role, a));
-      return { ...presentUser(user), abilities, sshPort: services.config.sshPort };
+      return { ...presentUser(user), abilities, sshPort: services.config.sshPort, mfaEnrolmentRequired: await services.mfaPolicy.enrolmentRequired(user) };
     },
   }),
   route({
@@ -63,12 +74,30 @@ export const meRoutes: AnyRoute[] = [
     handler: async ({ auth, actor, params, services }) => { await services.apiTokens.remove(actor, auth.user.id, params.id); },
   }),
   route({
-    method: 'post', path: '/me/totp', tag: 'me', access: 'self', summary: 'Start TOTP enrolment: returns the secret and an otpauth:// URI', status: 201,
+    method: 'get', path: '/me/mfa', tag: 'me', access: 'self', duringMfaEnrolment: true, summary: 'Your MFA state: enabled, recovery codes left, required by your role',
+    handler: async ({ auth, services }) => services.totp.status(auth.user.id),
+  }),
+  route({
+    method: 'post', path: '/me/totp', tag: 'me', access: 'self', duringMfaEnrolment: true, summary: 'Start TOTP enrolment: returns the secret and an otpauth:// URI', status: 201,
     handler: async ({ auth, services }) => services.totp.start(auth.user.id),
   }),
   route({
-    method: 'post', path: '/me/totp/confirm', tag: 'me', access: 'self', summary: 'Finish TOTP enrolment with a code from the app', body: totpConfirmBody,
-    handler: async ({ auth, actor, body, services }) => { await services.totp.confirm(actor, auth.user.id, body.code); },
+    method: 'post', path: '/me/totp/confirm', tag: 'me', access: 'self', duringMfaEnrolment: true, summary: 'Finish TOTP enrolment with a code from the app; returns ten one-time recovery codes, shown once', body: totpConfirmBody,
+    handler: async ({ auth, actor, body, services }) => services.totp.confirm(actor, auth.user.id, body.code),
+  }),
+  route({
+    method: 'post', path: '/me/totp/disable', tag: 'me', access: 'self', summary: 'Turn your MFA off after re-entering your password (refused when your role requires MFA)', status: 204, body: passwordAgainBody,
+    handler: async ({ auth, actor, body, services }) => {
+      await recheckPassword(services, actor, body.password);
+      await services.totp.disable(actor, auth.user.id);
+    },
+  }),
+  route({
+    method: 'post', path: '/me/totp/recovery-codes', tag: 'me', access: 'self', summary: 'Replace your recovery codes with ten new ones after re-entering your password', body: passwordAgainBody,
+    handler: async ({ auth, actor, body, services }) => {
+      await recheckPassword(services, actor, body.password);
+      return services.totp.renewRecoveryCodes(actor, auth.user.id);
+    },
   }),
   route({
     method: 'get', path: '/me/assets', tag: 'me', access: 'self', summary: 'The assets you may use, with system users and actions',

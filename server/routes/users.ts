@@ -21,6 +21,8 @@ const userBody = z.object({
   comment: comment.optional(),
 }).strict();
 
+const mfaPolicyBody = z.object({ admin: z.boolean().optional(), auditor: z.boolean().optional(), user: z.boolean().optional() }).strict();
+
 const clearLocksBody = z.object({ username: z.string().min(1).max(128), source: z.string().min(1).max(64).optional() }).strict();
 
 const keyBody = z.object({ publicKey: z.string().min(1).max(16384), name: z.string().max(128).optional() }).strict();
@@ -84,5 +86,13 @@ export const userRoutes: AnyRoute[] = [
       const granted = await services.access.granted(params.id);
       return { items: granted.map((g) => presentGrantedAsset(g)), total: granted.length };
     },
+  }),
+  route({
+    method: 'get', path: '/mfa-policy', tag: 'users', access: 'manage', summary: 'Which roles must log in with MFA (web and SSH)',
+    handler: async ({ services }) => services.mfaPolicy.get(),
+  }),
+  route({
+    method: 'patch', path: '/mfa-policy', tag: 'users', access: 'manage', summary: 'Require MFA per role; users of such a role without MFA must enrol at their next login', body: mfaPolicyBody,
+    handler: async ({ actor, body, services }) => services.mfaPolicy.set(actor, body),
   }),
 ];

@@ -67,6 +67,15 @@ export interface AuthSession {
   expiresAt: Date;
 }
 
+/** A one-time MFA recovery code: only its keyed hash (Vault.keyedHash) is stored. */
+export interface RecoveryCode {
+  id: string;
+  userId: string;
+  codeHash: string;
+  usedAt: Date | null;
+  createdAt: Date;
+}
+
 export const UserEntity = new EntitySchema<User>({
   name: 'User',
   tableName: 'user',
@@ -173,6 +182,18 @@ export const AssetFavouriteEntity = new EntitySchema<AssetFavourite>({
     userId: { ...col.ref(), name: 'user_id', primary: true },
     assetId: { ...col.ref(), name: 'asset_id', primary: true },
     systemUserId: { ...col.ref(), name: 'system_user_id', primary: true },
+    createdAt: { ...col.time(), name: 'created_at' },
+  },
+});
+
+export const RecoveryCodeEntity = new EntitySchema<RecoveryCode>({
+  name: 'RecoveryCode',
+  tableName: 'recovery_code',
+  columns: {
+    id: col.id(),
+    userId: { ...col.ref(), name: 'user_id' },
+    codeHash: { ...col.str(64), name: 'code_hash' },
+    usedAt: { ...col.time(true), name: 'used_at' },
     createdAt: { ...col.time(), name: 'created_at' },
   },
 });

@@ -1,4 +1,4 @@
-import { ApiTokenEntity, AssetFavouriteEntity, AuthSessionEntity, UserEntity, UserGroupEntity, UserKeyEntity } from './identity.ts';
+import { ApiTokenEntity, AssetFavouriteEntity, AuthSessionEntity, RecoveryCodeEntity, UserEntity, UserGroupEntity, UserKeyEntity } from './identity.ts';
 import { AdminUserEntity, AssetEntity, HostKeyEntity, NodeEntity, SystemUserEntity } from './assets.ts';
 import { CommandFilterEntity, PermissionEntity, SettingEntity } from './access.ts';
 import { CommandEntity, FileTransferEntity, JobEntity, LoginLogEntity, OperationLogEntity, SavedCommandEntity, SessionEntity } from './audit.ts';
@@ -9,7 +9,7 @@ export * from './access.ts';
 export * from './audit.ts';
 
 export const allEntities = [
-  UserEntity, UserGroupEntity, UserKeyEntity, ApiTokenEntity, AuthSessionEntity, AssetFavouriteEntity,
+  UserEntity, UserGroupEntity, UserKeyEntity, ApiTokenEntity, AuthSessionEntity, AssetFavouriteEntity, RecoveryCodeEntity,
   NodeEntity, AssetEntity, SystemUserEntity, AdminUserEntity, HostKeyEntity,
   PermissionEntity, CommandFilterEntity, SettingEntity,
   SessionEntity, CommandEntity, LoginLogEntity, OperationLogEntity, FileTransferEntity, JobEntity, SavedCommandEntity,
