@@ -129,6 +129,13 @@ async function savedCommand(me: Me | null = null) {
 let closedPort = 1;
 const SYSTEM = (): Actor => ({ id: callers.get('admin')!.id, username: 'admin', role: 'admin', clientAddress: '127.0.0.1' });
 const actorOf = (me: Me | null): Actor => me?.actor ?? SYSTEM();
+/** The caller (or a fresh user) with MFA on; returns the password to re-enter. */
+async function withMfa(me: Me | null): Promise<string> {
+  const id = me?.id ?? (await mk.user()).id;
+  const { secret } = await b.services.totp.start(id);
+  await b.services.totp.confirm(SYSTEM(), id, currentTotp(secret, -1));
+  return me?.password ?? 'Some-pass-1234';
+}
 const idOf = async (p: Promise<{ id: string }>) => (await p).id;
 
 // ---- the policy: every route, what it requires and a call that works ------------------------
@@ -162,7 +169,7 @@ const POLICY: Record<string, Rule> = {
   'DELETE /me/tokens/:id': { policy: 'self', ok: 204, call: async (me) => ({ path: `/me/tokens/${(await mk.token(me?.id ?? (await mk.user()).id)).id}` }) },
   'POST /me/totp': { policy: 'self', ok: 201, ownUser: true, call: async () => ({ path: '/me/totp' }) },
   'POST /me/totp/confirm': {
-    policy: 'self', ok: 204, ownUser: true,
+    policy: 'self', ok: 200, ownUser: true,
     call: async (me) => {
       const { secret } = await b.services.totp.start(me?.id ?? (await mk.user()).id);
       return { path: '/me/totp/confirm', body: { code: currentTotp(secret) } };
@@ -181,6 +188,12 @@ const POLICY: Record<string, Rule> = {
   'POST /me/files/mkdir': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files/mkdir', body: { asset: 'web01', path: '/tmp/x' } }) },
   'POST /me/files/rename': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files/rename', body: { asset: 'web01', from: '/tmp/x', to: '/tmp/y' } }) },
   'DELETE /me/files': { policy: 'self', ok: 403, call: async () => ({ path: '/me/files?asset=web01&path=/tmp/x' }) },
+  'GET /me/mfa': { policy: 'self', ok: 200, call: async () => ({ path: '/me/mfa' }) },
+  'POST /me/totp/disable': { policy: 'self', ok: 204, ownUser: true, call: async (me) => ({ path: '/me/totp/disable', body: { password: await withMfa(me) } }) },
+  'POST /me/totp/recovery-codes': { policy: 'self', ok: 200, ownUser: true, call: async (me) => ({ path: '/me/totp/recovery-codes', body: { password: await withMfa(me) } }) },
+  'GET /auth/password-policy': { policy: 'public', ok: 200, call: async () => ({ path: '/auth/password-policy' }) },
+  'GET /mfa-policy': { policy: 'manage', ok: 200, call: async () => ({ path: '/mfa-policy' }) },
+  'PATCH /mfa-policy': { policy: 'manage', ok: 200, call: async () => ({ path: '/mfa-policy', body: { user: false } }) },
 
   ...crud('/users', () => mk.user(), async () => ({ username: uniq('new') }), { name: 'Renamed' }),
   'POST /users/:id/lock': { policy: 'manage', ok: 200, call: async () => ({ path: `/users/${(await mk.user()).id}/lock` }) },

@@ -25,11 +25,13 @@ export class MfaPolicyService {
   async set(actor: Actor, policy: Partial<MfaPolicy>): Promise<MfaPolicy> {
     const before = await this.get();
     const next = { ...before, ...policy };
+    const changed = ROLES.filter((r) => before[r] !== next[r]);
+    if (changed.length === 0) return next;
     await this.ds.transaction(async (em) => {
       await em.getRepository(SettingEntity).save({ key: KEY, value: JSON.stringify(ROLES.filter((r) => next[r])) });
       await writeOperation(em, actor, {
         action: 'update', resourceType: 'mfa_policy', resourceId: null, resourceName: 'mfa_policy',
-        changes: Object.fromEntries(ROLES.filter((r) => before[r] !== next[r]).map((r) => [r, { from: before[r], to: next[r] }])),
+        changes: Object.fromEntries(changed.map((r) => [r, { from: before[r], to: next[r] }])),
       });
     });
     return next;
