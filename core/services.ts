@@ -25,6 +25,7 @@ import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { JobService } from './ops/jobs.ts';
 import { OperationsService } from './ops/operations.ts';
 import { SavedCommandService } from './ops/savedCommands.ts';
+import { BulkService } from './bulk/bulkActions.ts';
 import { ClusterBus, type Bus } from './bus.ts';
 import type { PostgresBusPeer } from './busPostgres.ts';
 import { CommandFilterService } from './access/commandFilters.ts';
@@ -69,6 +70,7 @@ export interface Services {
   jobs: JobService;
   operations: OperationsService;
   savedCommands: SavedCommandService;
+  bulk: BulkService;
   bus: Bus;
   commandFilters: CommandFilterService;
   sessionControl: SessionControl;
@@ -154,9 +156,12 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
     }), sessions.journal, metrics);
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
+    const users = new UserService(ds, changes, bus);
+    const permissions = new PermissionService(ds, changes);
+    const operations = new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 });
     return {
       config, log, ds, vault, changes, bootstrapResult, metrics, readiness,
-      users: new UserService(ds, changes, bus),
+      users,
       groups: new GroupService(ds, changes),
       userKeys: new UserKeyService(ds),
       apiTokens: new ApiTokenService(ds, changes),
@@ -165,10 +170,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       mfaPolicy: authentication.mfaPolicy,
       totp: new TotpEnrolmentService(ds, vault, authentication.mfaPolicy),
       nodes, assets, systemUsers, adminUsers, hostKeys, access, jobs,
-      permissions: new PermissionService(ds, changes),
+      permissions,
       auditLogs: new AuditLogService(ds),
       savedCommands: new SavedCommandService(ds),
-      operations: new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 }),
+      operations,
+      bulk: new BulkService({ ds, access, users, assets, systemUsers, permissions, operations }),
       sessions,
       recordings,
       bus,

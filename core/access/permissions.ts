@@ -9,6 +9,7 @@ import {
   type Action, type Permission,
 } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
+import { splitLabelSearch, whereLabels } from '../assets/labels.ts';
 
 export interface PermissionInput {
   name: string;
@@ -28,6 +29,8 @@ export interface PermissionListQuery extends ListQuery {
   user?: string | undefined;
   asset?: string | undefined;
   active?: boolean | undefined;
+  /** Permissions covering an asset that carries every one of these labels (directly or through a node). */
+  labels?: string[] | undefined;
 }
 
 const RELATIONS = { users: true, userGroups: true, assets: true, nodes: true, systemUsers: true } as const;
@@ -37,7 +40,22 @@ export class PermissionService {
 
   async list(q: PermissionListQuery): Promise<Page<Permission>> {
     const qb = this.ds.getRepository(PermissionEntity).createQueryBuilder('p').orderBy('p.name', 'ASC');
-    applySearch(qb, ['p.name', 'p.comment'], q.search);
+    const { labels, text } = splitLabelSearch(q.search);
+    applySearch(qb, ['p.name', 'p.comment'], text);
+    const wanted = [...labels, ...(q.labels ?? [])];
+    if (wanted.length) {
+      const assets = await whereLabels(this.ds.getRepository(AssetEntity).createQueryBuilder('a').select('a.id', 'id'), 'a.labels', wanted).getRawMany<{ id: string }>();
+      const assetIds = assets.map((a) => a.id);
+      if (assetIds.length === 0) return { items: [], total: 0 };
+      // A node covers its descendants: the labelled assets' nodes and every ancestor of those.
+      const held = await this.ds.createQueryBuilder().select('an.node_id', 'id').from('asset_node', 'an').where('an.asset_id IN (:...assetIds)', { assetIds }).getRawMany<{ id: string }>();
+      const nodes = await this.ds.getRepository(NodeEntity).find({ select: { id: true, parentId: true } });
+      const parent = new Map(nodes.map((n) => [n.id, n.parentId]));
+      const nodeIds = new Set<string>();
+      for (const h of held) for (let n: string | null | undefined = h.id; n && !nodeIds.has(n); n = parent.get(n)) nodeIds.add(n);
+      qb.andWhere('(p.id IN (SELECT permission_id FROM permission_asset WHERE asset_id IN (:...labelAssets)) OR p.id IN (SELECT permission_id FROM permission_node WHERE node_id IN (:...labelNodes)))',
+        { labelAssets: assetIds, labelNodes: nodeIds.size ? [...nodeIds] : ['-'] });
+    }
     if (q.active !== undefined) qb.andWhere('p.active = :active', { active: q.active });
     if (q.user) qb.andWhere('(p.id IN (SELECT permission_id FROM permission_user WHERE user_id = :u) OR p.id IN (SELECT pg.permission_id FROM permission_user_group pg JOIN user_group_member m ON m.group_id = pg.group_id WHERE m.user_id = :u))', { u: q.user });
     if (q.asset) qb.andWhere('p.id IN (SELECT permission_id FROM permission_asset WHERE asset_id = :a)', { a: q.asset });

@@ -7,6 +7,7 @@ import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.
 import { AdminUserEntity, AssetEntity, NodeEntity, type Asset, type AssetNode } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { descendants } from './nodes.ts';
+import { splitLabelSearch, whereLabels } from './labels.ts';
 
 export interface AssetInput {
   name: string;
@@ -22,6 +23,8 @@ export interface AssetInput {
 
 export interface AssetListQuery extends ListQuery {
   node?: string | undefined;
+  /** Every one of these labels (`key:value`) must be on the asset. */
+  labels?: string[] | undefined;
   active?: boolean | undefined;
   platform?: string | undefined;
 }
@@ -31,7 +34,10 @@ export class AssetService {
 
   async list(q: AssetListQuery): Promise<Page<Asset>> {
     const qb = this.ds.getRepository(AssetEntity).createQueryBuilder('a').orderBy('a.name', 'ASC');
-    applySearch(qb, ['a.name', 'a.address', 'a.comment'], q.search);
+    // `rack:r3` in the search is a label filter; the other words match name, address, comment, labels.
+    const { labels, text } = splitLabelSearch(q.search);
+    applySearch(qb, ['a.name', 'a.address', 'a.comment', 'a.labels'], text);
+    whereLabels(qb, 'a.labels', [...labels, ...(q.labels ?? [])]);
     if (q.active !== undefined) qb.andWhere('a.active = :active', { active: q.active });
     if (q.platform) qb.andWhere('a.platform = :platform', { platform: q.platform });
     if (q.node) {
@@ -47,6 +53,14 @@ export class AssetService {
     const withNodes = await this.ds.getRepository(AssetEntity).find({ where: { id: In(page.items.map((a) => a.id)) }, relations: { nodes: true } });
     const byId = new Map(withNodes.map((a) => [a.id, a]));
     return { items: page.items.map((a) => byId.get(a.id) ?? a), total: page.total };
+  }
+
+  /** Every label in use, with how many assets carry it, most used first. */
+  async labelCounts(): Promise<{ label: string; assets: number }[]> {
+    const rows = await this.ds.getRepository(AssetEntity).find({ select: { id: true, labels: true } });
+    const counts = new Map<string, number>();
+    for (const r of rows) for (const l of new Set(r.labels ?? [])) counts.set(l, (counts.get(l) ?? 0) + 1);
+    return [...counts].map(([label, assets]) => ({ label, assets })).sort((a, b) => b.assets - a.assets || (a.label < b.label ? -1 : 1));
   }
 
   async get(id: string, em: EntityManager = this.ds.manager): Promise<Asset> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import { NotFoundError } from '../../core/errors.ts';
 import { presentAsset, presentHostKey, presentReacher } from '../presenters/assets.ts';
-import { comment, idList, idParams, listQuery, name, queryBool } from './common.ts';
+import { comment, idList, idParams, labelsQuery, listQuery, name, queryBool } from './common.ts';
 import { crudRoutes, patchOf } from './crud.ts';
 import { route, type AnyRoute } from './define.ts';
 
@@ -28,7 +28,14 @@ export const assetRoutes: AnyRoute[] = [
     base: '/assets', tag: 'assets', noun: 'asset',
     service: (s) => s.assets, present: presentAsset,
     createBody: assetBody, patchBody: patchOf(assetBody),
-    listQuery: listQuery.extend({ node: z.uuid().optional(), active: queryBool, platform: z.string().max(32).optional() }),
+    listQuery: listQuery.extend({ node: z.uuid().optional(), active: queryBool, platform: z.string().max(32).optional(), labels: labelsQuery }),
+  }),
+  route({
+    method: 'get', path: '/labels', tag: 'assets', access: 'manage', summary: 'Every asset label in use (`key:value`), with how many assets carry it',
+    handler: async ({ services }) => {
+      const items = await services.assets.labelCounts();
+      return { items, total: items.length };
+    },
   }),
   route({
     method: 'get', path: '/assets/:id/host-key', tag: 'assets', access: 'manage', summary: 'The pinned backend host key', params: idParams,

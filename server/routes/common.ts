@@ -13,6 +13,9 @@ export const listQuery = z.object({
 export const queryBool = boolish.optional();
 export const queryDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional();
 
+/** `labels=rack:r3,env:prod`: every one must be carried. */
+export const labelsQuery = z.string().max(1000).optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
 export const name = z.string().trim().min(1, 'is required').max(128);
 export const comment = z.string().max(2000);
 export const idList = z.array(z.uuid('must be a UUID')).max(10_000);

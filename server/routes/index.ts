@@ -13,11 +13,14 @@ import { controlRoutes } from './control.ts';
 import { sessionRoutes } from './sessions.ts';
 import { recordingSegmentRoutes } from './recordingSegments.ts';
 import { commandRoutes } from './commands.ts';
+import { bulkRoutes } from './bulk.ts';
 
 /** Every API route, in the order they are matched. Add a resource's routes here. */
 export const allRoutes: AnyRoute[] = [
   ...authRoutes,
   ...meRoutes,
+  // Before the resources' /:id routes, which would take "bulk" for an id.
+  ...bulkRoutes,
   ...userRoutes,
   ...userGroupRoutes,
   ...nodeRoutes,

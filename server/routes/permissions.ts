@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ACTIONS, type Action } from '../../core/db/entities/index.ts';
 import { presentPermission } from '../presenters/access.ts';
-import { comment, idList, listQuery, name, nullableDate, queryBool } from './common.ts';
+import { comment, idList, labelsQuery, listQuery, name, nullableDate, queryBool } from './common.ts';
 import { crudRoutes, patchOf } from './crud.ts';
 import type { AnyRoute } from './define.ts';
 
@@ -23,5 +23,5 @@ export const permissionRoutes: AnyRoute[] = crudRoutes({
   base: '/permissions', tag: 'permissions', noun: 'permission',
   service: (s) => s.permissions, present: presentPermission,
   createBody: permissionBody, patchBody: patchOf(permissionBody),
-  listQuery: listQuery.extend({ user: z.uuid().optional(), asset: z.uuid().optional(), active: queryBool }),
+  listQuery: listQuery.extend({ user: z.uuid().optional(), asset: z.uuid().optional(), active: queryBool, labels: labelsQuery }),
 });
