@@ -20,7 +20,7 @@ import { factories } from './helpers/factories.ts';
 import { loggedIn } from './helpers/api.ts';
 import { freePort } from './helpers/ports.ts';
 import { startProduct, stopProduct, type Product } from './helpers/product.ts';
-import { ALICE_PASSWORD, eventually, openShell, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 let s3: S3rverHandle;
@@ -107,6 +107,26 @@ describe('recordings on S3 through the gateway', { skip }, () => {
     assert.equal(await w.bastion.services.recordings.stat(name), null);
     assert.equal(await w.bastion.services.recordings.readSidecar(name, { last: 23 }), null);
     assert.equal((await admin.get(`/sessions/${row.id}/recording`)).status, 404);
+  });
+
+  test('an exec without a PTY is recorded to the bucket as a transfer (head, tail, sizes and SHA-256)', { timeout: 60_000 }, async () => {
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      const r = await ssh2Exec(client, 'seq 1 200000');
+      assert.equal(r.code, 0);
+    } finally {
+      client.end();
+    }
+    const row = await eventually(
+      () => w.bastion.services.ds.getRepository(SessionEntity).findOne({ where: { kind: 'exec' }, order: { startedAt: 'DESC' } }),
+      (s) => s !== null && s.status !== 'active',
+    );
+    const admin = await loggedIn(w.bastion.baseUrl, 'admin', ADMIN_PASSWORD);
+    const got = await eventually(() => admin.get(`/sessions/${row!.id}/recording`), (res) => res.status === 200);
+    const cast = got.body as string;
+    assert.deepEqual((JSON.parse(cast.split('\n')[0]!) as { bastion?: unknown }).bastion, { record: 'transfer', keepBytes: 64 * 1024 });
+    const markers = events(cast).filter((e) => e[1] === 'm').map((e) => e[2]);
+    assert.match(markers.at(-1)!, /^bastion: transfer: stdout 1288895 bytes sha256 [0-9a-f]{64}; stderr 0 bytes/);
   });
 });
 

@@ -49,6 +49,8 @@ export class SegmentBuilder {
     this.#fail(new Error('the segment builder stopped'));
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
+      // An idle child is unref'd: without this, a process with nothing else to do would end before its exit is heard.
+      child.ref();
       child.kill();
       await exited;
     }
