@@ -3,7 +3,8 @@
 // two workers. Live-session control crosses processes over PostgreSQL LISTEN/NOTIFY: an
 // admin's terminate and a disabled user (rule 11) reach the gateway at once; a web server
 // starting leaves the gateway's live sessions alone; a gateway that dies has its sessions
-// closed as interrupted by the web server once their heartbeat stops.
+// closed as interrupted by the web server once their heartbeat stops. A web terminal's session
+// lives in the web server's process, and another process watches and terminates it over the bus.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
@@ -16,7 +17,8 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { eventually, openShell, ssh2Login, type Screen, AUTH_REFUSED } from './gatewayFixture.ts';
 import { PostgresBusPeer, splitText } from '../core/busPostgres.ts';
 import { createLogger } from '../core/logger.ts';
-import type { Envelope } from '../core/bus.ts';
+import type { BusMessages, Envelope } from '../core/bus.ts';
+import { WebTerminal } from './helpers/webTerminal.ts';
 
 const OPERATOR = { username: 'petra', password: 'Stone-bridge-3141' };
 
@@ -189,6 +191,45 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
       await b.close();
     }
     for (const part of splitText('a😀'.repeat(5000), 2400)) assert.ok(Buffer.byteLength(part) < 8000 && !/[\ud800-\udbff]$/.test(part));
+  });
+
+  test("a web terminal's session lives in the web server: another process watches it and terminates it over PostgreSQL", async (t) => {
+    if (skip || !pg) return t.skip(skip ?? 'no PostgreSQL');
+    const base = `http://127.0.0.1:${httpPort}`;
+    const op = await loggedIn(base, OPERATOR.username, OPERATOR.password);
+    const term = await WebTerminal.open(base, op.cookie!, { asset: 'web01' });
+    // Another process on the same database: what a second web server does for its admin.
+    const other = await PostgresBusPeer.connect(pg.url, createLogger('silent'));
+    try {
+      await term.waitFor(/\$ $/);
+      const { id: sessionId } = await term.control('session');
+      const row = await admin.get(`/sessions/${sessionId}`);
+      assert.equal(row.body.channel, 'web');
+      const seen: string[] = [];
+      other.on('message', (m) => {
+        const e = m as Envelope;
+        const msg = e.message as BusMessages['session.stream'];
+        if (e.topic === 'session.stream' && msg.sessionId === sessionId && msg.kind === 'o') seen.push(msg.data);
+      });
+      const watch: BusMessages['session.watch'] = { sessionId, watchId: 'split-web-watch', on: true, keystrokes: false, leaseMs: 30_000 };
+      other.send({ __bastionBus: true, topic: 'session.watch', message: watch });
+      // The lease travels asynchronously: type until the watcher hears the output.
+      await eventually(async () => {
+        await term.send('echo cross-$((5*5))\r', 'cross-25');
+        return seen.join('');
+      }, (text) => text.includes('cross-25'), 15_000);
+      assert.match(seen.join(''), /cross-25/);
+      const terminate: BusMessages['session.terminate'] = { sessionId, by: 'admin', reason: 'terminated by admin' };
+      other.send({ __bastionBus: true, topic: 'session.terminate', message: terminate });
+      await term.waitFor('session ended: terminated by admin');
+      assert.equal((await term.control('exit')).reason, 'terminated by admin');
+      const ended = await eventually(() => admin.get(`/sessions/${sessionId}`), (x) => x.body.status !== 'active');
+      assert.equal(ended.body.status, 'terminated');
+      assert.equal(ended.body.terminatedBy, 'admin');
+    } finally {
+      term.ws.close(1000);
+      await other.close();
+    }
   });
 
   test('a web server restarting leaves the live sessions alone; a gateway that dies has them closed as interrupted', async (t) => {
