@@ -91,7 +91,8 @@ describe('web terminal in the browser', { skip: sshdUnavailable() }, () => {
       await logIn(page, 'norbert', 'No-grant-5678');
       await page.goto('/my-assets');
       await page.getByRole('heading', { name: 'My assets' }).waitFor();
-      assert.equal(await page.getByTestId('connect').count(), 0);
+      assert.equal(await page.getByRole('button', { name: /Connect/ }).count(), 0);
+      assert.equal(await page.getByRole('link', { name: /Connect/ }).count(), 0);
       const refused = page.waitForEvent('websocket').then((ws) => new Promise<void>((resolve) => ws.on('close', () => resolve())));
       await page.goto('/terminal/web01');
       await refused;

@@ -112,6 +112,24 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     assert.equal(row.body.terminatedBy, 'admin');
   });
 
+  test('Ctrl-C, Tab, arrows and Ctrl-D reach the shell as typed', async () => {
+    const op = await operator();
+    const t = await shell(op.cookie);
+    await t.send('sleep 30\r');
+    await t.send('\x03', /\^C[\s\S]*\$ $/);
+    // Tab completes, Up recalls the last line.
+    await t.send('ech\t', 'echo ');
+    await t.send('tab-$((3*3))\r', 'tab-9');
+    await t.send('\x1b[A', 'echo tab-$((3*3))');
+    await t.send('\r', /^tab-9\r?$/m);
+    await t.send('\x04');
+    const exit = await t.control('exit');
+    assert.equal(exit.reason, null);
+    assert.equal(typeof exit.status, 'number');
+    await t.closedWithin();
+    assert.equal(t.closeCode, 1000);
+  });
+
   test('rule 3: only keystrokes and a bounded resize reach the asset; other messages and environment are ignored', async () => {
     const op = await operator();
     const t = await shell(op.cookie);
