@@ -75,7 +75,7 @@ describe('web terminal in the browser', { skip: sshdUnavailable() }, () => {
       const mine = sessions.body.items.filter((x: { user: { username: string } }) => x.user.username === 'alice');
       assert.deepEqual(mine.map((x: { channel: string; kind: string }) => `${x.kind}/${x.channel}`), ['shell/web', 'shell/web']);
       for (const x of mine) assert.equal((await admin.post(`/sessions/${x.id}/terminate`)).status, 202);
-      await page.getByTestId('terminal-ended').filter({ hasText: 'Session ended: terminated by admin' }).first().waitFor();
+      await page.getByTestId('terminal-ended').filter({ hasText: 'Session ended: terminated by admin' }).locator('visible=true').waitFor();
       await screenshot(page, 'web-terminal-terminated');
       assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
     } finally {
