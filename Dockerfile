@@ -12,8 +12,8 @@
 # one by default); the test suite builds on a local stand-in (scripts/podman-base-image.sh).
 ARG BASE_IMAGE=node:20-bookworm-slim
 
-# ---- build: dependencies, the web app, then only the production dependencies ----
-FROM ${BASE_IMAGE} AS build
+# ---- deps: every dependency, from the lock file ----
+FROM ${BASE_IMAGE} AS deps
 # sqlite3 and ssh2's cpu-features compile from source where no prebuilt binary can be fetched;
 # node-gyp uses the image's own Node headers instead of downloading them.
 RUN apt-get update \
@@ -23,15 +23,17 @@ ENV npm_config_nodedir=/usr/local npm_config_update_notifier=false npm_config_fu
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY . .
-# The web app is built here, once, not at first start; then everything only the build needed goes.
-RUN npm run build \
- && npm prune --omit=dev \
- && find node_modules \( -name '*.md' -o -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.ts.map' \) -type f -delete \
- && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src \
- && mkdir /out \
- && cp -a package.json bin core gateway server migrations node_modules /out/ \
- && mkdir -p /out/web && cp -a web/dist /out/web/dist
+
+# ---- web: the web app, built here once (not at first start); rebuilt only when web/ changes ----
+FROM deps AS web
+COPY web ./web
+RUN npm run build
+
+# ---- prod-deps: only what runs, without type declarations, docs, source maps and build leftovers ----
+FROM deps AS prod-deps
+RUN npm prune --omit=dev \
+ && find node_modules \( -name '*.md' -o -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete \
+ && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src
 
 # ---- rootfs: the runtime file system, without npm and Node's headers ----
 FROM ${BASE_IMAGE} AS rootfs
@@ -53,7 +55,14 @@ RUN apt-get update \
  && groupadd --system --gid 10001 bastion \
  && useradd --system --uid 10001 --gid bastion --home-dir /data --shell /usr/sbin/nologin bastion \
  && mkdir -p /data && chown bastion:bastion /data && chmod 0700 /data
-COPY --from=build /out /app
+COPY --from=prod-deps /app/node_modules /app/node_modules
+COPY --from=web /app/web/dist /app/web/dist
+COPY package.json /app/
+COPY bin /app/bin
+COPY core /app/core
+COPY gateway /app/gateway
+COPY server /app/server
+COPY migrations /app/migrations
 RUN ln -s /app/bin/bastion.ts /usr/local/bin/bastion && chmod 0755 /app/bin/bastion.ts
 
 # ---- runtime: one layer, so what rootfs removed from the base is really gone ----

@@ -31,6 +31,12 @@ need putty-tools 'command -v plink' 'command -v pscp' 'command -v psftp'
 need python3-paramiko '/usr/bin/python3 -c "import paramiko"'
 need rsync 'command -v rsync'
 need git 'command -v git'
+# The container image suite (test/deploy.image.test.ts) builds the Dockerfile with podman (runc,
+# on a base image made by mmdebstrap); podman-compose runs compose.yaml.
+need podman 'command -v podman'
+need runc '[ -x /usr/sbin/runc ]'
+need mmdebstrap 'command -v mmdebstrap'
+need podman-compose 'command -v podman-compose'
 # visudo validates the sudo rules that pushing a system user writes on the (loopback) target.
 need sudo '[ -x /usr/sbin/visudo ]'
 
