@@ -32,7 +32,7 @@ RUN npm run build
 # ---- prod-deps: only what runs, without type declarations, docs, source maps and build leftovers ----
 FROM deps AS prod-deps
 RUN npm prune --omit=dev \
- && find node_modules \( -name '*.md' -o -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete \
+ && find node_modules -type f \( -name '*.md' -o -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsbuildinfo' \) -delete \
  && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src
 
 # ---- rootfs: the runtime file system, without npm and Node's headers ----
@@ -40,7 +40,10 @@ FROM ${BASE_IMAGE} AS rootfs
 # openssh-client and ansible run the operations (connectivity tests, facts, pushing system
 # users): ansible-core, plus the one collection our playbooks use beyond it (ansible.posix, for
 # authorized_key) taken from Debian's full `ansible` package without installing its 400 MB;
-# sshpass for password logins. tini reaps ssh/ansible children and passes SIGTERM on.
+# sshpass for password logins. tini reaps ssh/ansible children and passes SIGTERM on. Left out:
+# perl (only the usrmerge package of some bookworm bases needs it; usr-is-merged says the same
+# without it), ansible-test, and the MAC vendor tables of
+# python3-netaddr (ieee-data), which no playbook of ours looks up.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-client ansible-core sshpass tini ca-certificates \
  && cd /tmp && apt-get download ansible \
@@ -48,9 +51,12 @@ RUN apt-get update \
  && dpkg-deb --fsys-tarfile ansible_*.deb | tar -x -C /tmp ./usr/lib/python3/dist-packages/ansible_collections/ansible/posix \
  && mv /tmp/usr/lib/python3/dist-packages/ansible_collections /usr/share/ansible/collections/ \
  && rm -rf /tmp/usr /tmp/ansible_*.deb \
- && (dpkg --purge usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36 libgdbm-compat4 2>/dev/null || true) \
+ && if dpkg -s usrmerge >/dev/null 2>&1; then \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends usr-is-merged \
+      && DEBIAN_FRONTEND=noninteractive apt-get purge -y usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36 libgdbm-compat4; \
+    fi \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /usr/share/doc /usr/share/man \
-    /usr/lib/python3/dist-packages/ansible_test \
+    /usr/lib/python3/dist-packages/ansible_test /usr/share/ieee-data/*.txt /usr/share/ieee-data/*.csv \
  && rm -rf /usr/local/include /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
  && groupadd --system --gid 10001 bastion \
  && useradd --system --uid 10001 --gid bastion --home-dir /data --shell /usr/sbin/nologin bastion \
