@@ -16,7 +16,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from './gatewayCluster.ts';
 import { installProcessGuard } from './processGuard.ts';
-import { createLogger } from '../core/logger.ts';
+import { createLogger, logsArePretty, type Logger } from '../core/logger.ts';
 
 const USAGE = `usage: bastion <command>
 
@@ -32,16 +32,28 @@ configuration comes from the environment; see README.md and .env.example`;
 
 type Stopper = () => Promise<void>;
 
-function onSignals(stop: Stopper): void {
+/**
+ * What a stop may take before the process exits anyway: under the 10 s a container runtime
+ * (docker/podman stop) or a service manager waits before SIGKILL, so the exit is our own.
+ */
+const SHUTDOWN_DEADLINE_MS = 8_000;
+
+function onSignals(stop: Stopper, log: Logger): void {
   let stopping = false;
   const handler = (sig: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${sig}: shutting down…`);
-    const force = setTimeout(() => process.exit(1), 10_000);
+    log.info({ signal: sig }, 'shutting down: live sessions are ended and their recordings flushed');
+    const force = setTimeout(() => {
+      log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
     force.unref();
-    stop().then(() => process.exit(0), (err: unknown) => {
-      console.error('shutdown failed:', err instanceof Error ? err.message : err);
+    stop().then(() => {
+      log.info('stopped');
+      process.exit(0);
+    }, (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
       process.exit(1);
     });
   };
@@ -51,6 +63,11 @@ function onSignals(stop: Stopper): void {
 
 function printWelcome(config: Config, services: Services, faces: { http?: number; ssh?: number }): void {
   const host = config.publicHost ?? (config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind);
+  // Where logs are JSON lines (a container, a service manager), the welcome is one of them.
+  if (!logsArePretty(config.logFormat)) {
+    services.log.info({ web: faces.http, ssh: faces.ssh, database: config.database.kind, firstStart: services.bootstrapResult.firstStart }, 'bastion is running');
+    return;
+  }
   console.log('Bastion is running.');
   if (faces.http !== undefined) console.log(`  web:  http://${host}:${faces.http}/`);
   if (faces.ssh !== undefined) console.log(`  ssh:  ssh -p ${faces.ssh} admin@${host}`);
@@ -99,6 +116,8 @@ async function run(command: string, args: string[]): Promise<void> {
       const services = await createServices(config, bus ? { bus } : {});
       const stops: Stopper[] = [];
       const faces: { http?: number; ssh?: number } = {};
+      // Not ready until the gateway listens (the web server answers first): the gateway's own check replaces this one.
+      if (command !== 'server') services.readiness.add('gateway', async () => { throw new Error('the SSH gateway is starting'); });
       try {
         if (command !== 'gateway') {
           const http = await startHttp(services);
@@ -128,7 +147,7 @@ async function run(command: string, args: string[]): Promise<void> {
       onSignals(async () => {
         for (const stop of stops.reverse()) await stop();
         await services.close();
-      });
+      }, services.log.child({ component: 'process' }));
       printWelcome(config, services, faces);
       return;
     }

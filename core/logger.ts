@@ -7,6 +7,11 @@ const REDACT = ['password', 'privateKey', 'secret', 'token', 'totp', '*.password
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
+/** Whether logs go out as short readable lines (a person at a terminal) rather than JSON. */
+export function logsArePretty(format: LogFormat, isTerminal = process.stdout.isTTY === true): boolean {
+  return format === 'pretty' || (format === 'auto' && isTerminal);
+}
+
 /**
  * JSON lines (pino) for log collectors, or short coloured lines for a person at a terminal:
  * `auto` picks by whether stdout is a terminal, so a newcomer's `npm start` reads well and a
@@ -14,7 +19,7 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
  */
 export function createLogger(level: string, format: LogFormat = 'auto', out: { isTerminal: boolean; stream?: NodeJS.WritableStream } = { isTerminal: process.stdout.isTTY === true }): Logger {
   const options = { level, redact: { paths: REDACT, censor: '<redacted>' }, base: { pid: process.pid } };
-  if (format === 'json' || (format === 'auto' && !out.isTerminal)) return out.stream ? pino(options, out.stream) : pino(options);
+  if (!logsArePretty(format, out.isTerminal)) return out.stream ? pino(options, out.stream) : pino(options);
   // Loaded only for a person at a terminal: machine-readable processes (services, containers,
   // gateway workers behind a pipe) do not carry its ~10 MB of RSS.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
