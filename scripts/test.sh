@@ -36,6 +36,14 @@ BASTION_TEST_FILES="$(printf '%s\n' "${files[@]}")"
 export BASTION_TEST_FILES
 
 status=0
+# The container image suite needs the image built first, outside the per-file test timeout.
+if printf '%s\n' "${files[@]}" | grep -q 'deploy\.image\.test\.ts$' && command -v podman >/dev/null 2>&1; then
+  bash scripts/podman-build-image.sh || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "test.sh: the container image could not be built; test/deploy.image.test.ts would test a stale image" >&2
+    exit "$status"
+  fi
+fi
 # Three reporters pass node 20's default of 10 'end' listeners on the test stream: not a leak.
 node --import tsx --disable-warning=MaxListenersExceededWarning --test \
   --test-concurrency=1 \

@@ -1,14 +1,10 @@
 // Podman for the container image suite (test/deploy.image.test.ts). In this sandbox podman runs
-// containers only with runc, cgroupfs and explicit ulimits, on the host network; the image is
-// built on a local stand-in for node:20-bookworm-slim (scripts/podman-base-image.sh), since no
-// container registry is reachable.
+// containers only with runc, cgroupfs and explicit ulimits, on the host network. The image is
+// built by scripts/podman-build-image.sh (on a local stand-in for node:20-bookworm-slim, since no
+// container registry is reachable), which scripts/test.sh runs before this suite.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa, type Options, type Result } from 'execa';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GLOBAL = ['--runtime', 'runc', '--cgroup-manager=cgroupfs'];
 export const RUN_OPTS = ['--network', 'host', '--ulimit', 'nofile=10000:10000', '--ulimit', 'nproc=5000:5000'];
 export const IMAGE = 'localhost/bastion:test';
@@ -25,23 +21,14 @@ export function podman(args: string[], opts: Options = {}): Promise<Result> {
   return execa('podman', [...GLOBAL, ...args], { reject: true, timeout: 120_000, ...opts }) as Promise<Result>;
 }
 
-/** The local base image's tag (built once per machine, then found by its tag). */
-export async function baseImage(): Promise<string> {
-  const r = await execa('bash', [path.join(REPO, 'scripts/podman-base-image.sh')], { timeout: 20 * 60_000 });
-  return String(r.stdout).trim().split('\n').pop()!;
+/** The image scripts/podman-build-image.sh built (scripts/test.sh runs it before this suite), or why not. */
+export async function imageMissing(tag = IMAGE): Promise<string | undefined> {
+  const r = await podman(['image', 'exists', tag], { reject: false });
+  return r.exitCode === 0 ? undefined : `${tag} is not built: run the suite through npm test (scripts/test.sh builds it) or run scripts/podman-build-image.sh`;
 }
 
-/**
- * Builds the repository's Dockerfile on `base`. Layers are cached by podman between runs; the
- * host's npm cache is lent to the build's RUN steps, so `npm ci` downloads nothing it has.
- */
-export async function buildImage(base: string, tag = IMAGE): Promise<void> {
-  const npmCache = path.join(homedir(), '.npm');
-  await podman([
-    'build', '--format', 'docker', '--network', 'host', '--build-arg', `BASE_IMAGE=${base}`,
-    ...(existsSync(npmCache) ? ['--volume', `${npmCache}:/root/.npm`] : []),
-    '-t', tag, REPO,
-  ], { timeout: 40 * 60_000 });
+export async function imageSize(tag = IMAGE): Promise<number> {
+  return Number(String((await podman(['image', 'inspect', '--format', '{{.Size}}', tag])).stdout).trim());
 }
 
 export interface Container {
