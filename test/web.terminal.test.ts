@@ -117,4 +117,40 @@ describe('web terminal in the browser', { skip: sshdUnavailable() }, () => {
       await s.close();
     }
   });
+  test('Connect on My assets opens the terminal; a dropped websocket is reconnected to the same shell', async () => {
+    const s = await openPage(browser, w.bastion.baseUrl);
+    try {
+      const { page } = s;
+      // The page's sockets, to drop one as a network failure would (a close the server did not ask for).
+      await page.addInitScript(() => {
+        const Native = window.WebSocket;
+        const open: WebSocket[] = [];
+        Object.assign(window, { openSockets: open });
+        window.WebSocket = class extends Native {
+          constructor(url: string | URL, protocols?: string | string[]) {
+            super(url, protocols);
+            open.push(this);
+          }
+        };
+      });
+      await logIn(page, 'alice', ALICE_PASSWORD);
+      await page.goto('/my-assets');
+      await page.getByRole('link', { name: /Connect/ }).first().click();
+      await page.waitForURL((u) => u.pathname === '/terminal/web01');
+      await shows(page, /\$ ?$/m);
+      await page.locator(`${ACTIVE} .xterm-helper-textarea`).focus();
+      await page.keyboard.type('X=kept-$((8*8)); echo set-$X');
+      await page.keyboard.press('Enter');
+      await shows(page, /^set-kept-64$/m);
+      await page.evaluate(() => (window as unknown as { openSockets: WebSocket[] }).openSockets.filter((x) => x.url.includes('/ws/terminal'))[0]!.close(4001, 'network gone'));
+      await eventually(() => page.evaluate(() => (window as unknown as { openSockets: WebSocket[] }).openSockets.filter((x) => x.url.includes('resume=')).length), (n) => n === 1);
+      await page.getByTestId('terminal-tab').filter({ hasText: 'Connected' }).waitFor();
+      await page.locator(`${ACTIVE} .xterm-helper-textarea`).focus();
+      await page.keyboard.type('echo again-$X');
+      await page.keyboard.press('Enter');
+      await shows(page, /^again-kept-64$/m);
+    } finally {
+      await s.close();
+    }
+  });
 });
