@@ -7,11 +7,16 @@
  * Each figure is the wall time of the whole client run, login included.
  *
  * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1), BENCH_CLIENTS (only
- * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`).
+ * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`),
+ * BENCH_CPU=1 (a line per transfer with this process's CPU time).
+ *
+ * `npm run bench -- rss` (issue 13: the gateway's RSS flat, ± 20 MB, during a 1 GiB transfer with
+ * any client): the same transfers through the gateway only, BENCH_RSS_BYTES each (default 1 GiB),
+ * sampling the gateway's RSS every 50 ms; prints each transfer's peak growth over the RSS at its
+ * start, and for SFTP sessions the proxy's own peaks (requests queued, at the asset, read ahead).
  */
-import { writeFileSync, statSync, rmSync } from 'node:fs';
+import { statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -21,6 +26,7 @@ import { ALICE_PASSWORD, startWorld } from '../test/gatewayFixture.ts';
 import {
   hostKeyFingerprints, opensshExecToFile, opensshScp, opensshSftp, paramiko, pscp, psftp, rsync, type Endpoint, type TextResult,
 } from '../test/helpers/clients.ts';
+import type { SftpProxyStats } from '../gateway/sftp/sftpProxy.ts';
 
 const MiB = 1024 * 1024;
 const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
@@ -28,22 +34,24 @@ const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/
 interface Operation {
   client: string;
   op: 'upload' | 'download';
+  /** Runs over SFTP (the proxy's peaks are reported). */
+  sftp?: boolean;
   /** Moves `local` to `remote` (upload) or `remote` to `local` (download). */
   run(ep: Endpoint, local: string, remote: string): Promise<TextResult>;
 }
 
 const OPERATIONS: Operation[] = [
-  { client: 'scp (OpenSSH, SFTP)', op: 'upload', run: (ep, l, r) => opensshScp(ep, l, `:${r}`) },
-  { client: 'scp (OpenSSH, SFTP)', op: 'download', run: (ep, l, r) => opensshScp(ep, `:${r}`, l) },
-  { client: 'sftp (OpenSSH)', op: 'upload', run: (ep, l, r) => opensshSftp(ep, [`put ${l} ${r}`]) },
-  { client: 'sftp (OpenSSH)', op: 'download', run: (ep, l, r) => opensshSftp(ep, [`get ${r} ${l}`]) },
+  { client: 'scp (OpenSSH, SFTP)', op: 'upload', sftp: true, run: (ep, l, r) => opensshScp(ep, l, `:${r}`) },
+  { client: 'scp (OpenSSH, SFTP)', op: 'download', sftp: true, run: (ep, l, r) => opensshScp(ep, `:${r}`, l) },
+  { client: 'sftp (OpenSSH)', op: 'upload', sftp: true, run: (ep, l, r) => opensshSftp(ep, [`put ${l} ${r}`]) },
+  { client: 'sftp (OpenSSH)', op: 'download', sftp: true, run: (ep, l, r) => opensshSftp(ep, [`get ${r} ${l}`]) },
   { client: 'ssh cat (exec)', op: 'download', run: (ep, l, r) => opensshExecToFile(ep, `cat ${r}`, l) },
-  { client: 'pscp (PuTTY)', op: 'upload', run: (ep, l, r) => pscp(ep, l, `:${r}`) },
-  { client: 'pscp (PuTTY)', op: 'download', run: (ep, l, r) => pscp(ep, `:${r}`, l) },
-  { client: 'psftp (PuTTY)', op: 'upload', run: (ep, l, r) => psftp(ep, [`put ${l} ${r}`]) },
-  { client: 'psftp (PuTTY)', op: 'download', run: (ep, l, r) => psftp(ep, [`get ${r} ${l}`]) },
-  { client: 'paramiko', op: 'upload', run: (ep, l, r) => paramiko(ep, { op: 'put', local: l, remote: r }) },
-  { client: 'paramiko', op: 'download', run: (ep, l, r) => paramiko(ep, { op: 'get', local: l, remote: r }) },
+  { client: 'pscp (PuTTY)', op: 'upload', sftp: true, run: (ep, l, r) => pscp(ep, l, `:${r}`) },
+  { client: 'pscp (PuTTY)', op: 'download', sftp: true, run: (ep, l, r) => pscp(ep, `:${r}`, l) },
+  { client: 'psftp (PuTTY)', op: 'upload', sftp: true, run: (ep, l, r) => psftp(ep, [`put ${l} ${r}`]) },
+  { client: 'psftp (PuTTY)', op: 'download', sftp: true, run: (ep, l, r) => psftp(ep, [`get ${r} ${l}`]) },
+  { client: 'paramiko', op: 'upload', sftp: true, run: (ep, l, r) => paramiko(ep, { op: 'put', local: l, remote: r }) },
+  { client: 'paramiko', op: 'download', sftp: true, run: (ep, l, r) => paramiko(ep, { op: 'get', local: l, remote: r }) },
   { client: 'rsync', op: 'upload', run: (ep, l, r) => rsync(ep, ['--whole-file', l, `:${r}`]) },
   { client: 'rsync', op: 'download', run: (ep, l, r) => rsync(ep, ['--whole-file', `:${r}`, l]) },
 ];
@@ -54,14 +62,44 @@ interface Row {
   bastion: number;
   proxyJump: number;
   rssMiB: number;
+  /** SFTP sessions: the proxy's peaks (MiB): queued in the gateway, at the asset, read ahead. */
+  sftp?: { queued: number; requests: number; inFlight: number; readAhead: number };
+}
+
+interface BenchOptions {
+  bytes: number;
+  runs: number;
+  only: string[];
+  /** Through ProxyJump too (the ratio), or through the gateway only (the rss bench). */
+  proxyJump: boolean;
+}
+
+function clientsOptions(env: NodeJS.ProcessEnv, bytes: number, proxyJump: boolean): BenchOptions {
+  return {
+    bytes,
+    runs: Number(env.BENCH_CLIENT_RUNS ?? 1),
+    only: (env.BENCH_CLIENTS ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean),
+    proxyJump,
+  };
 }
 
 export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
+  const rows = await measure(clientsOptions(env, Number(env.BENCH_CLIENT_BYTES ?? 64 * MiB), true));
+  printTable(rows);
+  return rows;
+}
+
+export async function runRssBench(env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
+  const rows = await measure(clientsOptions(env, Number(env.BENCH_RSS_BYTES ?? 1024 * MiB), false));
+  printRssTable(rows);
+  return rows;
+}
+
+async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOptions): Promise<Row[]> {
   const unavailable = sshdUnavailable();
   if (unavailable) throw new Error(`clients bench skipped: ${unavailable}`);
-  const bytes = Number(env.BENCH_CLIENT_BYTES ?? 64 * MiB);
-  const runs = Number(env.BENCH_CLIENT_RUNS ?? 1);
-  const w = await startWorld({ actions: ['connect', 'upload', 'download'] });
+  const sftpPeaks: SftpProxyStats[] = [];
+  const w = await startWorld({ actions: ['connect', 'upload', 'download'], gateway: { onSftpEnd: (p) => sftpPeaks.push(p) } });
   const jump = await startSshd();
   jump.authorizeKey(w.sshd.publicKey);
   const rows: Row[] = [];
@@ -70,16 +108,18 @@ export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Pro
     await execa('chown', [w.sshd.username, remote]);
     const local = makeTempDir('bastion-bench-clients-local-');
     const src = join(local, 'src.bin');
-    writeFileSync(src, randomBytes(bytes));
     const seeded = join(remote, 'seeded.bin');
-    writeFileSync(seeded, randomBytes(bytes));
+    // Written by head, not from a Buffer here: a 1 GiB buffer would sit in the gateway's process.
+    for (const f of [src, seeded]) await execa('sh', ['-c', `head -c ${bytes} /dev/urandom > '${f}'`]);
     await execa('chown', [w.sshd.username, seeded]);
 
     const bastion: Endpoint = { port: w.gw.port, user: 'alice@web01', password: ALICE_PASSWORD, hostKeys: await hostKeyFingerprints(w.gw.port) };
     const proxyCommand = ['ssh', ...QUIET, '-i', w.sshd.privateKeyPath, '-p', String(jump.port), '-W', '%h:%p', `${jump.username}@127.0.0.1`].join(' ');
     const proxyJump: Endpoint = { port: w.sshd.port, user: w.sshd.username, password: w.sshd.password, hostKeys: [w.sshd.hostKeyFingerprint], proxyCommand };
 
-    console.log(`\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, best of ${runs}, through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd`);
+    console.log(withProxyJump
+      ? `\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, best of ${runs}, through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd`
+      : `\nGateway RSS during transfers: ${(bytes / MiB).toFixed(0)} MiB per transfer through the gateway, RSS sampled every 50 ms`);
     let n = 0;
     const once = async (o: Operation, ep: Endpoint, sampleRss: boolean): Promise<{ mbps: number; rss: number }> => {
       const name = `f${++n}.bin`;
@@ -105,23 +145,28 @@ export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Pro
       rmSync(out, { force: true });
       return { mbps: bytes / 1e6 / secs, rss: (peak - base) / MiB };
     };
-    const only = (env.BENCH_CLIENTS ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
     const chosen = OPERATIONS.filter((o) => only.length === 0 || only.some((w) => `${o.client} ${o.op}`.toLowerCase().includes(w)));
+    // The gateway's first session warms it up (code compiled, pools filled): not a transfer's growth.
+    if (!withProxyJump) await bastionWarmUp(bastion, local);
     for (const o of chosen) {
       let bestB = 0;
       let bestJ = 0;
       let rss = 0;
+      const seen = sftpPeaks.length;
       for (let i = 0; i < runs; i++) {
-        const j = await once(o, proxyJump, false);
+        if (withProxyJump) bestJ = Math.max(bestJ, (await once(o, proxyJump, false)).mbps);
         const b = await once(o, bastion, true);
-        bestJ = Math.max(bestJ, j.mbps);
         bestB = Math.max(bestB, b.mbps);
         rss = Math.max(rss, b.rss);
       }
-      rows.push({ client: o.client, op: o.op, bastion: bestB, proxyJump: bestJ, rssMiB: rss });
-      console.log(`  … ${o.client} ${o.op}: ${bestB.toFixed(1)} MB/s through the gateway, ${bestJ.toFixed(1)} MB/s through ProxyJump`);
+      // The session's row is written once the client has gone: wait a moment for it.
+      for (let i = 0; i < 20 && o.sftp && sftpPeaks.length === seen; i++) await new Promise((r) => setTimeout(r, 50));
+      const peaks = sftpPeaks.slice(seen);
+      const peak = (f: (p: SftpProxyStats) => number) => Math.max(0, ...peaks.map(f)) / MiB;
+      const sftp = peaks.length > 0 ? { queued: peak((p) => p.maxQueuedBytes), requests: Math.max(0, ...peaks.map((p) => p.maxQueued)), inFlight: peak((p) => p.maxInFlightBytes), readAhead: peak((p) => p.readAhead.maxBytes) } : undefined;
+      rows.push({ client: o.client, op: o.op, bastion: bestB, proxyJump: bestJ, rssMiB: rss, ...(sftp ? { sftp } : {}) });
+      console.log(`  … ${o.client} ${o.op}: ${bestB.toFixed(1)} MB/s through the gateway${withProxyJump ? `, ${bestJ.toFixed(1)} MB/s through ProxyJump` : ''}, RSS +${rss.toFixed(1)} MiB`);
     }
-    printTable(rows);
     return rows;
   } finally {
     await jump.stop();
@@ -130,12 +175,34 @@ export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Pro
   }
 }
 
+async function bastionWarmUp(ep: Endpoint, local: string): Promise<void> {
+  const f = join(local, 'warm.bin');
+  await execa('sh', ['-c', `head -c ${16 * MiB} /dev/urandom > '${f}'`]);
+  await opensshScp(ep, f, `:${f}.up`);
+  await opensshExecToFile(ep, `cat ${f}.up`, `${f}.down`);
+  rmSync(`${f}.up`, { force: true });
+  rmSync(`${f}.down`, { force: true });
+}
+
+function printRssTable(rows: Row[]): void {
+  const header = ['client', 'operation', 'Bastion MB/s', 'gw RSS peak +MiB', 'target', 'SFTP: writes queued / at asset / read ahead (MiB), requests queued'];
+  const body = rows.map((r) => [
+    r.client, r.op, r.bastion.toFixed(1), r.rssMiB.toFixed(1), '≤ 20 MB',
+    r.sftp ? `${r.sftp.queued.toFixed(1)} / ${r.sftp.inFlight.toFixed(1)} / ${r.sftp.readAhead.toFixed(1)}, ${r.sftp.requests}` : '',
+  ]);
+  printRows(header, body);
+}
+
 function printTable(rows: Row[]): void {
   const header = ['client', 'operation', 'Bastion MB/s', 'ProxyJump MB/s', 'Bastion/PJ', 'target', 'gw RSS +MiB'];
   const body = rows.map((r) => [
     r.client, r.op, r.bastion.toFixed(1), r.proxyJump.toFixed(1), `${(r.bastion / r.proxyJump).toFixed(2)}×`,
     r.client.includes('exec') ? '≥ 1.0×' : '≥ 0.9×', r.rssMiB.toFixed(1),
   ]);
+  printRows(header, body);
+}
+
+function printRows(header: string[], body: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);

@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal) runs only the ones named.
+ * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal) runs only the ones named;
+ * `rss` (1 GiB per client through the gateway, several minutes) runs only when named.
  */
 import { runAbuseBench } from './abuse.ts';
 import { runApiBench } from './api.ts';
-import { runClientsBench } from './clients.ts';
+import { runClientsBench, runRssBench } from './clients.ts';
 import { runCommandLogBench } from './commandlog.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runInteractiveBench } from './interactive.ts';
@@ -19,6 +20,8 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   // Part of gateway; alone, the quick way to check interactive-first scheduling and the idle footprint.
   ['interactive', () => runInteractiveBench()],
   ['clients', () => runClientsBench()],
+  // The clients' transfers at 1 GiB through the gateway only, for its RSS: minutes, so only when named.
+  ['rss', () => runRssBench()],
   ['playback', () => runPlaybackBenchBothStores()],
   ['filters', () => runFiltersBench()],
   ['commandlog', () => runCommandLogBench()],
@@ -29,8 +32,8 @@ const benches: Array<[string, () => Promise<unknown>]> = [
 const only = process.argv.slice(2);
 let failed = 0;
 for (const [name, run] of benches) {
-  // interactive is part of gateway: on its own only when named.
-  if (only.length > 0 ? !only.includes(name) : name === 'interactive') continue;
+  // interactive is part of gateway, rss takes minutes: each only when named.
+  if (only.length > 0 ? !only.includes(name) : name === 'interactive' || name === 'rss') continue;
   try {
     await run();
   } catch (err) {

@@ -121,6 +121,7 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
       resolve();
     });
     gw.readTurns.add(sock);
+    gw.garbage.watch(sock);
     sock.connect({ host: asset.address, port: asset.port });
     client.connect({ ...config, sock });
   });

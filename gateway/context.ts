@@ -8,6 +8,7 @@ import type { LoginTarget } from './targetSyntax.ts';
 import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
 import type { ReadTurns } from './fairReads.ts';
+import type { GarbagePacer } from './garbagePacer.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
 import type { LiveSession } from './liveSession.ts';
 
@@ -35,6 +36,8 @@ export interface GatewayContext {
   sessions: SessionRegistry;
   /** Every socket's reads (operators' and backends'), so that bulk ones take turns and keystrokes go first. */
   readTurns: ReadTurns;
+  /** Counts the bytes every socket delivers and has V8 free dead Buffers at a steady pace (garbagePacer.ts). */
+  garbage: GarbagePacer;
 }
 
 /** The SSH face's context: the pipeline's, plus what only an SSH listener has. */

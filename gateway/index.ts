@@ -10,6 +10,7 @@ import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 import { ReadTurns } from './fairReads.ts';
+import { GarbagePacer } from './garbagePacer.ts';
 import { PreAuthGate } from './preAuth.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
@@ -43,7 +44,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
     maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
-  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns() };
+  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 
@@ -64,6 +65,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   const listener = createServer((sock) => {
     if (!preAuth.admit(sock)) return;
     gw.readTurns.add(sock);
+    gw.garbage.watch(sock);
     server.injectSocket(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));

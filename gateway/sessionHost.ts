@@ -6,6 +6,7 @@ import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logger.ts';
 import type { GatewayContext, GatewayOptions } from './context.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
+import { GarbagePacer } from './garbagePacer.ts';
 import { ReadTurns } from './fairReads.ts';
 
 /** The pipeline's options from the config, with a caller's (a test's) overrides. */
@@ -33,7 +34,7 @@ export function openSessionHost(services: Services, log: Logger, overrides: Part
   sessions.start();
   let closing: Promise<void> | null = null;
   return {
-    gw: { services, log, options, sessions, readTurns: new ReadTurns() },
+    gw: { services, log, options, sessions, readTurns: new ReadTurns(), garbage: new GarbagePacer() },
     close: (reason) => {
       closing ??= (async () => {
         sessions.stop();

@@ -203,6 +203,24 @@ describe('asciicast recording', () => {
     assert.match(readFileSync(fileOf(e.cast), 'utf8'), /"m", "bastion: the recording reached its limit of 1 MiB; the session was ended"\]\n$/);
   });
 
+  test('a transfer recording keeps exactly the last bytes, whether the tail came in one large chunk or never filled', async () => {
+    const tailOf = async (chunks: Buffer[]): Promise<string> => {
+      const { cast } = openCast({ header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
+      const rec = new TransferRecord(cast, 1024);
+      for (const c of chunks) rec.output(c);
+      await rec.close();
+      return readCast(fileOf(cast)).events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    };
+    const bytes = (n: number, from: number) => Buffer.from(Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((from + i) % 26))).join(''));
+    // Head 1024, then 300 more: all 300 kept, nothing omitted.
+    assert.equal(await tailOf([bytes(1024, 0), bytes(300, 1024)]), bytes(1324, 0).toString());
+    // Head, then one chunk of 5000: its last 1024 kept, the 3976 before them omitted.
+    const big = await tailOf([bytes(1024, 0), bytes(5000, 1024)]);
+    assert.ok(big.startsWith(bytes(1024, 0).toString()));
+    assert.ok(big.endsWith(bytes(1024, 1024 + 5000 - 1024).toString()), 'the last 1024 bytes');
+    assert.match(big, /stdout: 6024 bytes, 3976 omitted here/);
+  });
+
   test('an exec stream is recorded as a transfer: head and tail kept, the middle counted and hashed', async () => {
     const { cast } = openCast({ header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
     const rec = new TransferRecord(cast, 1024);

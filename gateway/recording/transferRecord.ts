@@ -21,8 +21,15 @@ type StreamName = 'stdout' | 'stderr' | 'stdin';
 class KeptStream {
   total = 0;
   readonly #hash: Hash = createHash('sha256');
-  #tail: Buffer[] = [];
-  #tailBytes = 0;
+  /**
+   * The last keepBytes after the head, in a ring allocated once: a copy into it per chunk, where
+   * a copy of every chunk (and the garbage of all but the last few) cost a 200 MB `cat` an
+   * allocation per 32 KiB packet on the data path.
+   */
+  #ring: Buffer | null = null;
+  /** Where the next byte goes in the ring, and how much of it holds bytes. */
+  #ringEnd = 0;
+  #ringFilled = 0;
 
   constructor(private readonly keepBytes: number, private readonly keepContent: boolean) {}
 
@@ -41,8 +48,9 @@ class KeptStream {
 
   /** The last bytes after the head (at most keepBytes), and how many between head and tail were not kept. */
   tail(): { bytes: Buffer; omitted: number } {
-    const all = Buffer.concat(this.#tail, this.#tailBytes);
-    const bytes = all.length > this.keepBytes ? all.subarray(all.length - this.keepBytes) : all;
+    const ring = this.#ring ?? Buffer.alloc(0);
+    // Until the ring is full it holds its bytes from the start, in order.
+    const bytes = this.#ringFilled < ring.length ? ring.subarray(0, this.#ringFilled) : Buffer.concat([ring.subarray(this.#ringEnd), ring.subarray(0, this.#ringEnd)]);
     const head = Math.min(this.total, this.keepBytes);
     return { bytes, omitted: this.total - head - bytes.length };
   }
@@ -52,14 +60,17 @@ class KeptStream {
   }
 
   #keepTail(data: Buffer): void {
-    // Copied: the channel may reuse its buffers.
-    this.#tail.push(Buffer.from(data));
-    this.#tailBytes += data.length;
-    // Drop whole chunks from the front while what stays still covers keepBytes.
-    while (this.#tail.length > 1 && this.#tailBytes - this.#tail[0]!.length >= this.keepBytes) {
-      this.#tailBytes -= this.#tail.shift()!.length;
-    }
+    const k = this.keepBytes;
+    const ring = (this.#ring ??= Buffer.allocUnsafe(k));
+    // Copied: the channel may reuse its buffers. Only what can still be among the last k bytes.
+    const src = data.length > k ? data.subarray(data.length - k) : data;
+    const first = Math.min(src.length, k - this.#ringEnd);
+    src.copy(ring, this.#ringEnd, 0, first);
+    if (first < src.length) src.copy(ring, 0, first);
+    this.#ringEnd = (this.#ringEnd + src.length) % k;
+    this.#ringFilled = Math.min(k, this.#ringFilled + src.length);
   }
+
 }
 
 export class TransferRecord {

@@ -98,10 +98,9 @@ export class BackendSftp {
     return call((cb) => this.#sftp.close(handle, cb));
   }
 
-  /** Reads up to `length` bytes at `position`; an empty buffer is the end of the file. */
-  read(handle: Buffer, length: number, position: number): Promise<Buffer> {
+  /** Reads up to `length` bytes at `position` (into `buf` when given); an empty buffer is the end of the file. */
+  read(handle: Buffer, length: number, position: number, buf: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const buf = Buffer.allocUnsafe(length);
       this.#sftp.read(handle, buf, 0, length, position, (err, bytesRead) => {
         if (err) reject(err);
         else resolve(bytesRead === length ? buf : buf.subarray(0, bytesRead));

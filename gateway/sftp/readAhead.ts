@@ -76,6 +76,7 @@ interface Chunk {
 export class ReadAhead {
   readonly #budget: ReadAheadBudget;
   readonly #read: ReadFn;
+  readonly #recycle: (data: Buffer) => void;
   readonly #chunks = new Map<number, Chunk>();
   /** Where the next sequential READ starts, and its length. */
   #expect = -1;
@@ -87,9 +88,11 @@ export class ReadAhead {
   #stopped = false;
   #closed = false;
 
-  constructor(budget: ReadAheadBudget, read: ReadFn) {
+  /** `recycle` takes back the data of READs read ahead and never served. */
+  constructor(budget: ReadAheadBudget, read: ReadFn, recycle: (data: Buffer) => void = () => undefined) {
     this.#budget = budget;
     this.#read = read;
+    this.#recycle = recycle;
     budget.track(this, true);
   }
 
@@ -129,7 +132,10 @@ export class ReadAhead {
   /** Forgets what was read ahead (the bytes go back to the budget as their READs come back). */
   drop(): void {
     for (const c of this.#chunks.values()) {
-      void c.data.then((d) => { this.#budget.stats.discardedBytes += d?.length ?? 0; });
+      void c.data.then((d) => {
+        this.#budget.stats.discardedBytes += d?.length ?? 0;
+        if (d) this.#recycle(d);
+      });
       c.release();
     }
     this.#chunks.clear();

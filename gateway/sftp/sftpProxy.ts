@@ -24,6 +24,7 @@ import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
 import { backpressure, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
 import { ReadAhead, ReadAheadBudget } from './readAhead.ts';
+import { ReadBuffers } from './readBuffers.ts';
 import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
 
 /** Requests at the asset at once; more wait in the gateway (OpenSSH's sftp and scp keep 64 outstanding). */
@@ -101,12 +102,16 @@ interface Queued {
   run: Work;
   /** Bytes the request moves (READ length, WRITE data), counted against MAX_IN_FLIGHT_BYTES. */
   cost: number;
+  /** Bytes it holds while it waits (WRITE data; a READ holds only its few arguments). */
+  held: number;
 }
 
 /** What the proxy held at its peak, for the report and the tests that bound it. */
 export interface SftpProxyStats {
-  /** Bytes of requests waiting in the gateway (READ lengths, WRITE data) at most. */
+  /** WRITE data waiting in the gateway at most. */
   maxQueuedBytes: number;
+  /** Requests waiting in the gateway at most (paramiko sends a READ for every 32 KiB of a file at once). */
+  maxQueued: number;
   /** Bytes of requests at the asset at once at most. */
   maxInFlightBytes: number;
   readAhead: ReadAheadBudget['stats'];
@@ -123,7 +128,8 @@ export class SftpProxy {
   #inFlightBytes = 0;
   #queuedBytes = 0;
   readonly #readAhead = new ReadAheadBudget();
-  readonly #stats = { maxQueuedBytes: 0, maxInFlightBytes: 0 };
+  readonly #buffers = new ReadBuffers();
+  readonly #stats = { maxQueuedBytes: 0, maxQueued: 0, maxInFlightBytes: 0 };
   readonly #flow: Backpressure;
   readonly #init: InitGate;
   /** The extensions announced to the client (a subset of the asset's). */
@@ -197,6 +203,7 @@ export class SftpProxy {
       this.#recordTransfer(h, 'the session ended before the file was closed');
     }
     this.#handles.clear();
+    this.#buffers.clear();
     this.#backend?.end();
     this.#resolveDone(why);
   }
@@ -220,7 +227,7 @@ export class SftpProxy {
       const h = this.#file(id, handle);
       // Over ssh2's largest backend packet the buffer is kept past this tick: own a copy.
       const own = data.length > 64 * 1024 ? Buffer.from(data) : data;
-      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own), own.length, true);
+      if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own), own.length, true, own.length);
     });
     sftp.on('FSTAT', (id, handle) => {
       const h = this.#handle(id, handle);
@@ -268,7 +275,7 @@ export class SftpProxy {
    * Queues one request for the backend; failures become a status. A request that may change
    * a file (`changes`) holds the session's read-ahead back while it is at the asset.
    */
-  #request(id: number, work: Work, cost = 0, changes = false): void {
+  #request(id: number, work: Work, cost = 0, changes = false, held = 0): void {
     if (this.#closed) return;
     const ahead = this.#readAhead;
     const run: Work = (b) => {
@@ -280,9 +287,10 @@ export class SftpProxy {
         if (changes) ahead.endChange();
       });
     };
-    this.#queue.push({ run, cost });
-    this.#queuedBytes += cost;
+    this.#queue.push({ run, cost, held });
+    this.#queuedBytes += held;
     this.#stats.maxQueuedBytes = Math.max(this.#stats.maxQueuedBytes, this.#queuedBytes);
+    this.#stats.maxQueued = Math.max(this.#stats.maxQueued, this.#queue.length);
     this.#pump();
   }
 
@@ -306,7 +314,7 @@ export class SftpProxy {
       const next = this.#queue[0]!;
       if (this.#inFlight > 0 && this.#inFlightBytes + next.cost > MAX_IN_FLIGHT_BYTES) break;
       this.#queue.shift();
-      this.#queuedBytes -= next.cost;
+      this.#queuedBytes -= next.held;
       this.#inFlight++;
       this.#inFlightBytes += next.cost;
       this.#stats.maxInFlightBytes = Math.max(this.#stats.maxInFlightBytes, this.#inFlightBytes);
@@ -435,7 +443,8 @@ export class SftpProxy {
       this.#policy.record({ operation: writes ? 'upload' : 'download', path, ok: false, message: f.message });
       throw err;
     }
-    const ahead = reads && !writes ? new ReadAhead(this.#readAhead, (offset, length) => b.read(backend, length, offset)) : null;
+    const buffers = this.#buffers;
+    const ahead = reads && !writes ? new ReadAhead(this.#readAhead, (offset, length) => b.read(backend, length, offset, buffers.take(length)), (d) => buffers.give(d)) : null;
     this.#newHandle(id, { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, answered: Promise.resolve() });
   }
 
@@ -456,7 +465,7 @@ export class SftpProxy {
       try {
         const want = Math.min(length, MAX_READ);
         const early = h.ahead?.take(offset, want);
-        data = (early ? await early : null) ?? await b.read(h.backend, want, offset);
+        data = (early ? await early : null) ?? await b.read(h.backend, want, offset, this.#buffers.take(want));
       } catch (err) {
         failure = err;
       }
@@ -473,7 +482,9 @@ export class SftpProxy {
       }
       h.bytesRead += data.length;
       this.#policy.count(0, data.length);
+      // data() copies the answer into its packet: the buffer is free again.
       if (!this.#closed) this.#sftp.data(id, data);
+      this.#buffers.give(data);
     } finally {
       done();
     }

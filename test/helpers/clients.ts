@@ -151,7 +151,12 @@ export function opensshScp(ep: Endpoint, from: string, to: string): Promise<Text
   return run('sshpass', ['-p', ep.password, 'scp', ...opensshOpts(ep), '-P', String(ep.port), at(from), at(to)]);
 }
 
-/** `ssh host command > file`: an exec whose output streams into a local file. */
+/**
+ * `ssh host command > file`: an exec whose output streams into a local file. The shell's
+ * redirection has ssh write the file itself; execa's `{ file }` would pipe every byte through
+ * this process — the gateway's own in the clients bench, where it cost CPU and grew its RSS.
+ */
 export function opensshExecToFile(ep: Endpoint, command: string, file: string): Promise<TextResult> {
-  return run('sshpass', ['-p', ep.password, 'ssh', ...opensshOpts(ep), '-p', String(ep.port), `${ep.user}@127.0.0.1`, command], { stdout: { file } });
+  const ssh = ['sshpass', '-p', ep.password, 'ssh', ...opensshOpts(ep), '-p', String(ep.port), `${ep.user}@127.0.0.1`, command];
+  return run('sh', ['-c', 'out=$1; shift; exec "$@" > "$out"', 'sh', file, ...ssh]);
 }

@@ -1,0 +1,64 @@
+// The gateway's memory during bulk transfers (issue 13: RSS flat within 20 MB during a 1 GiB
+// transfer): the garbage pacer asks V8 for young-generation collections at a steady pace of
+// bytes read, and READ answers are read into buffers used again. Timings and RSS figures are
+// the rss bench's (`npm run bench -- rss`); these check the mechanisms.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { GarbagePacer } from '../gateway/garbagePacer.ts';
+import { MAX_FREE_BYTES, ReadBuffers } from '../gateway/sftp/readBuffers.ts';
+
+describe('garbage pacer', () => {
+  test('one young-generation collection per 4 MiB read, after the I/O callbacks, none below', async () => {
+    const asked: string[] = [];
+    const pacer = new GarbagePacer(4 * 1024 * 1024, (o) => asked.push(o.type));
+    for (let i = 0; i < 127; i++) pacer.moved(32 * 1024);
+    await nextTurn();
+    assert.deepEqual(asked, [], 'under 4 MiB: nothing');
+    pacer.moved(32 * 1024);
+    assert.deepEqual(asked, [], 'not inside the callback that read the bytes');
+    await nextTurn();
+    assert.deepEqual(asked, ['minor']);
+    // 20 MiB in one turn is still one collection: they are not queued up.
+    for (let i = 0; i < 640; i++) pacer.moved(32 * 1024);
+    await nextTurn();
+    assert.equal(pacer.collections, 2);
+  });
+
+  test("counts a socket's data without taking it from its reader", async () => {
+    const asked: string[] = [];
+    const pacer = new GarbagePacer(1024, (o) => asked.push(o.type));
+    const sock = new Socket();
+    const seen: number[] = [];
+    sock.on('data', (c: Buffer) => seen.push(c.length));
+    pacer.watch(sock);
+    sock.emit('data', Buffer.alloc(2048));
+    await nextTurn();
+    assert.deepEqual(seen, [2048]);
+    assert.deepEqual(asked, ['minor']);
+    sock.destroy();
+  });
+});
+
+describe('READ buffers', () => {
+  test('a buffer given back is the next one taken of its length; a view into one is not kept', () => {
+    const pool = new ReadBuffers();
+    const a = pool.take(32 * 1024);
+    pool.give(a);
+    assert.equal(pool.take(32 * 1024), a);
+    assert.notEqual(pool.take(16 * 1024), a, 'another length gets its own');
+    const b = pool.take(32 * 1024);
+    pool.give(b.subarray(0, 100));
+    assert.notEqual(pool.take(100).buffer, b.buffer, 'a short answer (a view) is left to the collector');
+  });
+
+  test(`at most ${MAX_FREE_BYTES / 1024 / 1024} MiB are kept free`, () => {
+    const pool = new ReadBuffers();
+    const all = Array.from({ length: MAX_FREE_BYTES / (32 * 1024) + 8 }, () => pool.take(32 * 1024));
+    for (const b of all) pool.give(b);
+    const again = new Set(Array.from({ length: all.length }, () => pool.take(32 * 1024)));
+    const reused = all.filter((b) => again.has(b)).length;
+    assert.equal(reused, MAX_FREE_BYTES / (32 * 1024));
+  });
+});
