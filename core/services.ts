@@ -113,7 +113,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const metrics = new Metrics(opts.processName);
     const readiness = new Readiness();
     readiness.add('database', async () => { await ds.query('SELECT 1'); });
-    const recordings = openRecordingStore(config.recordings, log.child({ component: 'recordings' }));
+    const recordings = await openRecordingStore(config.recordings, log.child({ component: 'recordings' }));
     const sessions = new SessionService(ds, config, recordings, { log });
     readiness.add('recordings', () => sessions.checkRecordingsWritable());
     // Sessions whose gateway is gone are closed here and on a timer; a running gateway's are not (heartbeats).

@@ -270,7 +270,7 @@ test('the S3 store asks for server-side encryption on every object it writes, an
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
   const loc = { ...s3Location('sse'), endpoint: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`, sse: 'AES256' as const, partBytes: PART };
-  const store = openRecordingStore(loc);
+  const store = await openRecordingStore(loc);
   try {
     assert.equal(store.kind, 's3');
     assert.equal(store.location, 's3://bastion-recordings/sse');
