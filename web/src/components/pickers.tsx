@@ -4,6 +4,7 @@ import { usersService } from '../services/users.ts';
 import { userGroupsService } from '../services/userGroups.ts';
 import { assetsService } from '../services/assets.ts';
 import { accountsService } from '../services/accounts.ts';
+import { permissionsService } from '../services/permissions.ts';
 
 interface PickerProps {
   id?: string;
@@ -83,3 +84,6 @@ const systemUserOptions = async (search: string) => (await accountsService('syst
 export const OneUserPicker = single('one-user', userOptions);
 export const OneAssetPicker = single('one-asset', assetOptions);
 export const OneSystemUserPicker = single('one-system-user', systemUserOptions);
+
+/** One permission (bulk "add to permission"). */
+export const OnePermissionPicker = single('one-permission', async (search) => (await permissionsService.list({ search, limit: LIMIT })).items.map((p) => ({ value: p.id, label: p.name })));

@@ -583,6 +583,22 @@ export const en = {
     nodesCount_one: '{{count}} node',
     nodesCount_other: '{{count}} nodes',
   },
+  bulk: {
+    selected_one: '{{count}} selected',
+    selected_other: '{{count}} selected',
+    actions: { delete: 'Delete', enable: 'Enable', disable: 'Disable', move: 'Move to node', test: 'Test connectivity', facts: 'Gather facts', addToPermission: 'Add to permission' },
+    deleteConfirm_one: 'Delete {{count}} item?',
+    deleteConfirm_other: 'Delete {{count}} items?',
+    apply: 'Apply',
+    toNode: 'Node',
+    toPermission: 'Permission',
+    done_one: 'Done for {{count}} item',
+    done_other: 'Done for {{count}} items',
+    partial: '{{ok}} done, {{failed}} not done',
+  },
+  labels: {
+    filter: 'Labels (key:value)',
+  },
   sessionDetail: {
     open: 'Details',
     title: 'Session: {{user}} on {{asset}}',

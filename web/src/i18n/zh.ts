@@ -585,6 +585,22 @@ export const zh: Messages = {
     nodesCount_one: '{{count}} 个节点',
     nodesCount_other: '{{count}} 个节点',
   },
+  bulk: {
+    selected_one: '已选 {{count}} 项',
+    selected_other: '已选 {{count}} 项',
+    actions: { delete: '删除', enable: '启用', disable: '禁用', move: '移动到节点', test: '测试连接', facts: '收集信息', addToPermission: '加入授权规则' },
+    deleteConfirm_one: '删除 {{count}} 项？',
+    deleteConfirm_other: '删除 {{count}} 项？',
+    apply: '应用',
+    toNode: '节点',
+    toPermission: '授权规则',
+    done_one: '已完成 {{count}} 项',
+    done_other: '已完成 {{count}} 项',
+    partial: '{{ok}} 项完成，{{failed}} 项未完成',
+  },
+  labels: {
+    filter: '标签（键:值）',
+  },
   sessionDetail: {
     open: '详情',
     title: '会话：{{user}} 在 {{asset}}',

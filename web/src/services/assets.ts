@@ -69,6 +69,8 @@ export interface AssetListParams extends ListParams {
   node?: string;
   active?: boolean;
   platform?: string;
+  /** `key:value` labels, comma-separated: every one must be carried. */
+  labels?: string;
 }
 
 export const assetsService = {

@@ -43,6 +43,8 @@ export interface PermissionListParams extends ListParams {
   user?: string;
   asset?: string;
   active?: boolean;
+  /** `key:value` labels, comma-separated: permissions covering an asset that carries them all. */
+  labels?: string;
 }
 
 export const permissionsService = {

@@ -10,6 +10,8 @@ import { usePaging } from '../../components/usePaging.ts';
 import { errorText } from '../../components/apiErrors.ts';
 import { AccountFormModal } from './AccountFormModal.tsx';
 import { PushSystemUserModal } from './PushSystemUserModal.tsx';
+import { BulkBar } from '../../components/BulkBar.tsx';
+import { useRowSelection } from '../../components/useRowSelection.ts';
 
 type Account = SystemUser | AdminUser;
 
@@ -28,6 +30,7 @@ export function AccountsPage({ kind }: { kind: AccountKind }) {
   const remove = useMutation({ mutationFn: (id: string) => service.remove(id), onSuccess });
   const [editing, setEditing] = useState<{ account: Account | null } | null>(null);
   const [pushing, setPushing] = useState<SystemUser | null>(null);
+  const selection = useRowSelection<Account>((a) => a.name);
 
   const secret = (set: boolean) => (set ? <Tag color="green">{t('accounts.secretSet')}</Tag> : <Tag>{t('accounts.secretNotSet')}</Tag>);
 
@@ -38,8 +41,10 @@ export function AccountsPage({ kind }: { kind: AccountKind }) {
     >
       {system ? null : <Alert type="info" showIcon title={t('accounts.adminUsersHint')} style={{ marginBottom: 16 }} />}
       <Flex style={{ marginBottom: 16 }}><SearchBox onSearch={paging.setSearch} /></Flex>
+      {system ? <BulkBar resource="system-users" actions={['delete', 'addToPermission']} selected={selection.selected} onDone={() => { selection.clear(); void onSuccess(); }} /> : null}
       <Table<Account>
         rowKey="id"
+        rowSelection={system ? selection.rowSelection : undefined}
         loading={list.isLoading}
         dataSource={list.data?.items ?? []}
         pagination={paging.pagination(list.data?.total)}

@@ -12,7 +12,12 @@ import { AssetFormModal } from './AssetFormModal.tsx';
 import { CsvImportModal } from './CsvImportModal.tsx';
 import { NodeTree } from './NodeTree.tsx';
 import { LastTestTag } from './LastTestTag.tsx';
-import { useAssetMutations, useAssets } from './useAssets.ts';
+import { ASSETS_KEY, useAssetMutations, useAssets } from './useAssets.ts';
+import { BulkBar } from '../../components/BulkBar.tsx';
+import { LabelFilter } from '../../components/LabelFilter.tsx';
+import { useRowSelection } from '../../components/useRowSelection.ts';
+import { useQueryClient } from '@tanstack/react-query';
+import { NODES_KEY } from '../../components/NodePicker.tsx';
 
 export function AssetsPage() {
   const { t } = useTranslation();
@@ -20,7 +25,10 @@ export function AssetsPage() {
   const paging = usePaging();
   const [node, setNode] = useState<string | null>(null);
   const [platform, setPlatform] = useState<string | undefined>();
-  const assets = useAssets({ ...paging.params, node: node ?? undefined, platform });
+  const [labels, setLabels] = useState<string[]>([]);
+  const assets = useAssets({ ...paging.params, node: node ?? undefined, platform, labels: labels.length ? labels.join(',') : undefined });
+  const selection = useRowSelection<Asset>((a) => a.name);
+  const qc = useQueryClient();
   const m = useAssetMutations();
   const [editing, setEditing] = useState<{ asset: Asset | null } | null>(null);
   const [importing, setImporting] = useState(false);
@@ -57,9 +65,17 @@ export function AssetsPage() {
               onChange={(v) => { setPlatform(v); paging.resetPage(); }}
               options={PLATFORMS.map((p) => ({ value: p, label: p }))}
             />
+            <LabelFilter value={labels} onChange={(v) => { setLabels(v); paging.resetPage(); }} />
           </Flex>
+          <BulkBar
+            resource="assets"
+            actions={['delete', 'enable', 'disable', 'move', 'test', 'facts', 'addToPermission']}
+            selected={selection.selected}
+            onDone={() => { selection.clear(); void qc.invalidateQueries({ queryKey: ASSETS_KEY }); void qc.invalidateQueries({ queryKey: NODES_KEY }); }}
+          />
           <Table<Asset>
             rowKey="id"
+            rowSelection={selection.rowSelection}
             loading={assets.isLoading}
             dataSource={assets.data?.items ?? []}
             pagination={paging.pagination(assets.data?.total)}
@@ -70,7 +86,8 @@ export function AssetsPage() {
               { title: t('assets.address'), key: 'address', render: (_, a) => `${a.address}:${a.port}` },
               { title: t('assets.platform'), dataIndex: 'platform' },
               { title: t('assets.nodes'), key: 'nodes', render: (_, a) => a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>) },
-              { title: t('assets.labels'), key: 'labels', render: (_, a) => a.labels.map((l) => <Tag key={l} color="geekblue">{l}</Tag>) },
+              // A label is a filter: clicking it keeps the assets that carry it.
+              { title: t('assets.labels'), key: 'labels', render: (_, a) => a.labels.map((l) => <Tag key={l} color="geekblue" style={{ cursor: 'pointer' }} onClick={() => { setLabels((cur) => (cur.includes(l) ? cur : [...cur, l])); paging.resetPage(); }}>{l}</Tag>) },
               { title: t('assets.lastTest'), key: 'lastTest', render: (_, a) => <LastTestTag test={a.lastTest} /> },
               { title: t('common.status'), dataIndex: 'active', render: (v: boolean) => (v ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>) },
               {

@@ -12,6 +12,9 @@ import { FilterPicker } from '../../components/pickers.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { PermissionFormModal } from './PermissionFormModal.tsx';
+import { BulkBar } from '../../components/BulkBar.tsx';
+import { LabelFilter } from '../../components/LabelFilter.tsx';
+import { useRowSelection } from '../../components/useRowSelection.ts';
 
 const KEY = ['permissions'] as const;
 
@@ -27,7 +30,9 @@ export function PermissionsPage() {
   const paging = usePaging();
   const [user, setUser] = useState<string | undefined>();
   const [asset, setAsset] = useState<string | undefined>();
-  const params = { ...paging.params, user, asset };
+  const [labels, setLabels] = useState<string[]>([]);
+  const params = { ...paging.params, user, asset, labels: labels.length ? labels.join(',') : undefined };
+  const selection = useRowSelection<Permission>((p) => p.name);
   const list = useQuery({ queryKey: [...KEY, params], queryFn: () => permissionsService.list(params), placeholderData: keepPreviousData });
   const onSuccess = () => qc.invalidateQueries({ queryKey: KEY });
   const create = useMutation({ mutationFn: (i: PermissionInput) => permissionsService.create(i), onSuccess });
@@ -43,9 +48,13 @@ export function PermissionsPage() {
         <SearchBox onSearch={paging.setSearch} />
         <FilterPicker resource="users" label={t('permissions.filterUser')} onChange={(v) => { setUser(v); paging.resetPage(); }} />
         <FilterPicker resource="assets" label={t('permissions.filterAsset')} onChange={(v) => { setAsset(v); paging.resetPage(); }} />
+        <LabelFilter value={labels} onChange={(v) => { setLabels(v); paging.resetPage(); }} />
       </Flex>
+      <BulkBar resource="permissions" actions={['delete', 'enable', 'disable']} selected={selection.selected}
+        onDone={() => { selection.clear(); void onSuccess(); }} />
       <Table<Permission>
         rowKey="id"
+        rowSelection={selection.rowSelection}
         loading={list.isLoading}
         dataSource={list.data?.items ?? []}
         pagination={paging.pagination(list.data?.total)}

@@ -15,6 +15,9 @@ import { GrantedAssetsTable } from '../profile/GrantedAssetsTable.tsx';
 import { UserFormModal } from './UserFormModal.tsx';
 import { LoginLocksPanel } from './LoginLocksPanel.tsx';
 import { useUserMutations, useUsers } from './useUsers.ts';
+import { BulkBar } from '../../components/BulkBar.tsx';
+import { useRowSelection } from '../../components/useRowSelection.ts';
+import { useQueryClient } from '@tanstack/react-query';
 
 type Editing = { user: User | null } | null;
 type StatusFilter = 'active' | 'inactive' | undefined;
@@ -33,6 +36,8 @@ export function UserStatus({ user }: { user: User }) {
 
 export function UsersPage() {
   const { t } = useTranslation();
+  const selection = useRowSelection<User>((u) => u.username);
+  const qc = useQueryClient();
   const { message, modal } = App.useApp();
   const paging = usePaging();
   const [role, setRole] = useState<Role | undefined>();
@@ -91,8 +96,11 @@ export function UsersPage() {
         />
         <FilterPicker resource="user-groups" label={t('users.filterGroup')} onChange={(g) => { setGroup(g); paging.resetPage(); }} />
       </Flex>
+      <BulkBar resource="users" actions={['delete', 'enable', 'disable', 'addToPermission']} selected={selection.selected}
+        onDone={() => { selection.clear(); void qc.invalidateQueries({ queryKey: ['users'] }); }} />
       <Table<User>
         rowKey="id"
+        rowSelection={selection.rowSelection}
         loading={users.isLoading}
         dataSource={users.data?.items ?? []}
         pagination={paging.pagination(users.data?.total)}
