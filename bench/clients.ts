@@ -37,7 +37,7 @@ interface Operation {
   /** Runs over SFTP (the proxy's peaks are reported). */
   sftp?: boolean;
   /** Moves `local` to `remote` (upload) or `remote` to `local` (download). */
-  run(ep: Endpoint, local: string, remote: string): Promise<TextResult>;
+  run(ep: Endpoint, local: string, remote: string, bytes: number): Promise<TextResult>;
 }
 
 const OPERATIONS: Operation[] = [
@@ -46,6 +46,8 @@ const OPERATIONS: Operation[] = [
   { client: 'sftp (OpenSSH)', op: 'upload', sftp: true, run: (ep, l, r) => opensshSftp(ep, [`put ${l} ${r}`]) },
   { client: 'sftp (OpenSSH)', op: 'download', sftp: true, run: (ep, l, r) => opensshSftp(ep, [`get ${r} ${l}`]) },
   { client: 'ssh cat (exec)', op: 'download', run: (ep, l, r) => opensshExecToFile(ep, `cat ${r}`, l) },
+  // The gateway bench's exec row: log-like text made on the asset, no disk read there.
+  { client: 'ssh yes|head (exec)', op: 'download', run: (ep, l, _r, n) => opensshExecToFile(ep, `yes '2024-05-01T12:00:00Z INFO request served in 12 ms path=/api/v1/items status=200' | head -c ${n}`, l) },
   { client: 'pscp (PuTTY)', op: 'upload', sftp: true, run: (ep, l, r) => pscp(ep, l, `:${r}`) },
   { client: 'pscp (PuTTY)', op: 'download', sftp: true, run: (ep, l, r) => pscp(ep, `:${r}`, l) },
   { client: 'psftp (PuTTY)', op: 'upload', sftp: true, run: (ep, l, r) => psftp(ep, [`put ${l} ${r}`]) },
@@ -129,7 +131,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       const sampler = sampleRss ? setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50) : null;
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
-      const res = await o.run(ep, l, r).finally(() => sampler && clearInterval(sampler));
+      const res = await o.run(ep, l, r, bytes).finally(() => sampler && clearInterval(sampler));
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${sampleRss ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
