@@ -15,8 +15,8 @@ import { sshdUnavailable, startSshd, type Sshd } from './helpers/sshd.ts';
 import { freePort } from './helpers/ports.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startPostgres, type Postgres } from './helpers/postgres.ts';
-import { createVolume, imageMissing, imageSize, podman, podmanUnavailable, runContainer, waitReady } from './helpers/podman.ts';
-import { Screen, ssh2Login } from './gatewayFixture.ts';
+import { IMAGE, RUN_OPTS, createVolume, imageMissing, imageSize, podman, podmanUnavailable, runContainer, waitReady } from './helpers/podman.ts';
+import { Screen, eventually, ssh2Login } from './gatewayFixture.ts';
 
 const skip = podmanUnavailable() ?? sshdUnavailable();
 const ADMIN_PASSWORD = 'Container-admin-pass-1';
@@ -154,6 +154,9 @@ describe('container image', { skip }, () => {
     t.diagnostic(`server and gateway on PostgreSQL, start to ready: ${Math.round(performance.now() - startedAt)} ms`);
     assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready', checks: { database: 'ok', recordings: 'ok' } });
     assert.deepEqual(await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).json(), { status: 'ready', checks: { database: 'ok', recordings: 'ok', gateway: 'ok' } });
+    // `bastion migrate` as the command: the server applied every migration at start.
+    const migrate = await podman(['run', '--rm', ...RUN_OPTS, '-e', `DATABASE_URL=${pg.url}`, '-e', `SECRET_KEY=${SECRET_KEY}`, IMAGE, 'migrate']);
+    assert.equal(String(migrate.stdout).trim(), 'database is up to date');
     // The gateway-only container's HEALTHCHECK uses its ops port.
     assert.equal((await podman(['healthcheck', 'run', gateway.name], { reject: false })).exitCode, 0);
 
@@ -174,6 +177,13 @@ describe('container image', { skip }, () => {
     const sessions = await admin.get('/sessions');
     assert.equal(sessions.body.total, 1);
     assert.equal(sessions.body.items[0].kind, 'exec');
+    // The gateway's metrics (its ops port): the session, and the bus through PostgreSQL timed.
+    const metrics = await eventually(
+      async () => (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
+      (text) => /^bastion_bus_lag_seconds_count [1-9]\d*$/m.test(text),
+    );
+    assert.match(metrics, /^bastion_logins_total\{channel="ssh",result="ok"\} 1$/m);
+    assert.match(metrics, /^bastion_live_sessions\{kind="exec"\} 0$/m);
     assert.equal(await gateway.stop(10), 0);
     assert.equal(await server.stop(10), 0);
   });
