@@ -235,13 +235,13 @@ export class RecordingSegments {
     this.#builder = new SegmentBuilder((castFile, outFile, source) => buildSegments(castFile, outFile, { source }), log);
   }
 
-  /** The index of a recording's segments, building (or rebuilding) the sidecar when it is missing or stale. */
-  async index(name: RecordingName): Promise<SegmentIndex> {
-    const source = await this.store.stat(name);
+  /** The index of a recording's segments, building (or rebuilding) the sidecar when it is missing or stale; `known`: its stat, just read. */
+  async index(name: RecordingName, known?: RecordingInfo): Promise<SegmentIndex> {
+    const source = known ?? await this.store.stat(name);
     if (!source) throw new NotFoundError('the recording file is missing');
     const fresh = (i: SegmentIndex | null | undefined): i is SegmentIndex => !!i && i.source.size === source.size && i.source.mtimeMs === source.mtimeMs;
-    const known = this.#cache.get(name);
-    if (fresh(known)) return known;
+    const remembered = this.#cache.get(name);
+    if (fresh(remembered)) return remembered;
     const cached = await readSegmentIndex(this.#reader(name));
     if (fresh(cached)) return this.#remember(name, cached);
     return this.#remember(name, await this.#build(name, source));

@@ -120,18 +120,28 @@ export class S3RecordingStore implements RecordingStore {
 
   async readSidecar(name: RecordingName, range: { start: number; length: number } | { last: number }): Promise<{ data: Buffer; size: number } | null> {
     const key = this.#key(name, '.seg');
-    // The size first: suffix ranges (bytes=-N) are not understood by every S3-compatible server.
-    const info = await this.#head(key);
-    if (!info) return null;
-    const start = 'last' in range ? Math.max(0, info.size - range.last) : range.start;
-    const end = 'last' in range ? info.size - 1 : Math.min(info.size - 1, range.start + range.length - 1);
-    if (end < start) return { data: Buffer.alloc(0), size: info.size };
+    let start: number;
+    let end: number;
+    if ('last' in range) {
+      // The size first: suffix ranges (bytes=-N) are not understood by every S3-compatible server.
+      const info = await this.#head(key);
+      if (!info) return null;
+      start = Math.max(0, info.size - range.last);
+      end = info.size - 1;
+    } else {
+      // One request: the size comes back in Content-Range.
+      start = range.start;
+      end = range.start + range.length - 1;
+    }
+    if (end < start) return { data: Buffer.alloc(0), size: end + 1 };
     try {
       const r = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${start}-${end}` }));
       const data = Buffer.from(await r.Body!.transformToByteArray());
-      return { data, size: info.size };
+      const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
+      return { data, size: total ? Number(total) : start + data.length };
     } catch (err) {
       if (isMissing(err)) return null;
+      if ((err as { name?: string }).name === 'InvalidRange') return { data: Buffer.alloc(0), size: 0 };
       throw err;
     }
   }

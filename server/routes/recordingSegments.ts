@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { idleCompressor, type SegmentIndex } from '../../core/audit/recordingSegments.ts';
-import type { RecordingName } from '../../core/recordings/recordingStore.ts';
+import type { RecordingInfo, RecordingName } from '../../core/recordings/recordingStore.ts';
 import type { Services } from '../../core/services.ts';
 import { idParams } from './common.ts';
 import { RESPONDED, route, type AnyRoute } from './define.ts';
@@ -10,14 +10,14 @@ import { RESPONDED, route, type AnyRoute } from './define.ts';
 const idleQuery = z.object({ idle: z.coerce.number().min(1).max(86_400).optional() });
 
 /** The recording of an ended session, or the reason there is none (same rules as GET /sessions/:id/recording). */
-async function endedRecording(services: Services, id: string): Promise<RecordingName> {
+async function endedRecording(services: Services, id: string): Promise<{ name: RecordingName; info: RecordingInfo }> {
   const session = await services.sessions.get(id);
   // The name comes from the row, accepted only as `YYYY/MM/DD/<this session's UUID>.cast` (rule 7).
   if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording');
   const rec = await services.sessions.recording(session);
   if (!rec) throw new NotFoundError('the recording file is missing');
   if (session.status === 'active') throw new ConflictError('the recording is still being written; fetch it whole', { reason: 'recording_active' });
-  return rec.name;
+  return rec;
 }
 
 function segmentUrl(n: number, idle: number | undefined): string {
@@ -49,8 +49,9 @@ export const recordingSegmentRoutes: AnyRoute[] = [
     summary: 'The recording cut into segments for asciinema-player (format "segmented"); built once, cached beside the recording',
     params: idParams, query: idleQuery,
     handler: async ({ params, query, res, services }) => {
-      const file = await endedRecording(services, params.id);
-      const index = await services.sessions.segments.index(file);
+      const rec = await endedRecording(services, params.id);
+      const file = rec.name;
+      const index = await services.sessions.segments.index(file, rec.info);
       res.setHeader('Cache-Control', 'private, no-store');
       return presentIndex(index, query.idle);
     },
@@ -60,8 +61,9 @@ export const recordingSegmentRoutes: AnyRoute[] = [
     summary: 'One segment of a recording: the screen at its start and its events',
     params: idParams.extend({ n: z.coerce.number().int().min(0).max(1_000_000) }), query: idleQuery,
     handler: async ({ params, query, req, res, services }) => {
-      const file = await endedRecording(services, params.id);
-      const index = await services.sessions.segments.index(file);
+      const rec = await endedRecording(services, params.id);
+      const file = rec.name;
+      const index = await services.sessions.segments.index(file, rec.info);
       const entry = index.segments[params.n];
       if (!entry) throw new NotFoundError('no such segment');
       res.setHeader('Cache-Control', 'private, no-store');
