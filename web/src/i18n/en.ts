@@ -600,6 +600,7 @@ export const en = {
     filter: 'Labels (key:value)',
   },
   sessionDetail: {
+    assetSessions: 'Sessions',
     open: 'Details',
     title: 'Session: {{user}} on {{asset}}',
     bytes: 'Bytes in / out',

@@ -602,6 +602,7 @@ export const zh: Messages = {
     filter: '标签（键:值）',
   },
   sessionDetail: {
+    assetSessions: '会话',
     open: '详情',
     title: '会话：{{user}} 在 {{asset}}',
     bytes: '输入 / 输出字节',

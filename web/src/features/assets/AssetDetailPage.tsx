@@ -77,6 +77,7 @@ export function AssetDetailPage() {
       extra={(
         <>
           <Link to="/assets"><Button icon={<ArrowLeftOutlined />}>{t('assets.back')}</Button></Link>
+          <Link to={`/sessions?tab=history&asset=${encodeURIComponent(a.name)}`}><Button>{t('sessionDetail.assetSessions')}</Button></Link>
           <ConnectIfGranted assetId={a.id} assetName={a.name} />
           <Button icon={<ApiOutlined />} loading={testing} onClick={() => void testConnectivity()}>{t('assets.testConnectivity')}</Button>
           <Button icon={<ReloadOutlined />} loading={gathering} onClick={() => void gatherFacts()}>{t('assets.gatherFacts')}</Button>

@@ -4,7 +4,7 @@ import { Alert, App, Badge, Button, Card, Descriptions, Popconfirm, Result, Spac
 import { ArrowLeftOutlined, PlayCircleOutlined, StopOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { playbackPath, sessionsService } from '../../services/sessions.ts';
+import { playbackPath, sessionPath, sessionsService } from '../../services/sessions.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
@@ -44,6 +44,7 @@ export function LiveSessionPage() {
         <>
           <Link to="/sessions"><Button icon={<ArrowLeftOutlined />}>{t('playback.back')}</Button></Link>
           {s.recordingUrl ? <Link to={playbackPath(s.id)}><Button icon={<PlayCircleOutlined />}>{t('playback.open')}</Button></Link> : null}
+          <Link to={sessionPath(s.id)}><Button>{t('sessionDetail.open')}</Button></Link>
           <Popconfirm title={t('sessions.terminateConfirm')} okText={t('sessions.terminate')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={terminate} disabled={state === 'ended'}>
             <Button danger icon={<StopOutlined />} loading={terminating} disabled={state === 'ended'}>{t('sessions.terminate')}</Button>
           </Popconfirm>

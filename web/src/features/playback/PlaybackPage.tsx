@@ -152,6 +152,7 @@ export function PlaybackPage() {
         <>
           <Link to="/sessions"><Button icon={<ArrowLeftOutlined />}>{t('playback.back')}</Button></Link>
           {s.active ? <Link to={`/sessions/${s.id}/watch`}><Button icon={<EyeOutlined />}>{t('live.watch')}</Button></Link> : null}
+          <Link to={`/sessions/${s.id}`}><Button>{t('sessionDetail.open')}</Button></Link>
         </>
       )}
     >
