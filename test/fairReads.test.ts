@@ -71,9 +71,12 @@ async function keyboard(): Promise<{ typist: Socket; reader: Socket; close(): vo
   return { typist, reader, close: () => { typist.destroy(); reader.destroy(); server.close(); } };
 }
 
-test('under one scheduler, backlogged bulk sockets take turns (about one turn\'s budget per turn in all), each keystroke is handed over within that budget and its socket is never paused, and every byte arrives intact and in order', async (t) => {
+test('under one scheduler, backlogged bulk sockets take turns (about one turn\'s budget per turn in all), each keystroke is handed over within that budget and its socket is never paused, and every byte arrives intact and in order', { timeout: 60_000 }, async (t) => {
   const { streams, sent, close } = await bulkSenders(BULK_SOCKETS, BULK_TOTAL);
   const keys = await keyboard();
+  let running = true;
+  // A stalled scheduler makes the test time out: the turn counter, the sockets and the sender must not keep the process alive.
+  t.signal.addEventListener('abort', () => { running = false; keys.close(); close(); });
   try {
     const turns = new ReadTurns();
     for (const st of streams) turns.add(st.sock);
@@ -83,7 +86,6 @@ test('under one scheduler, backlogged bulk sockets take turns (about one turn\'s
     let thisTurn = 0;
     let maxPerTurn = 0;
     let bulkSoFar = 0;
-    let running = true;
     /** For each keystroke: the bulk bytes handed over between its write and its arrival. */
     const bulkBeforeKey: number[] = [];
     let keyWrittenAt: number | null = null;
