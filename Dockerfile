@@ -33,7 +33,9 @@ RUN npm run build
 FROM deps AS prod-deps
 RUN npm prune --omit=dev \
  && find node_modules -type f \( -name '*.md' -o -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsbuildinfo' \) -delete \
- && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src
+ && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src \
+    node_modules/*/test node_modules/*/tests node_modules/*/example node_modules/*/examples node_modules/*/docs \
+    node_modules/@*/*/test node_modules/@*/*/tests node_modules/@*/*/example node_modules/@*/*/examples node_modules/@*/*/docs
 
 # ---- rootfs: the runtime file system, without npm and Node's headers ----
 FROM ${BASE_IMAGE} AS rootfs
@@ -42,8 +44,9 @@ FROM ${BASE_IMAGE} AS rootfs
 # authorized_key) taken from Debian's full `ansible` package without installing its 400 MB;
 # sshpass for password logins. tini reaps ssh/ansible children and passes SIGTERM on. Left out:
 # perl (only the usrmerge package of some bookworm bases needs it; usr-is-merged says the same
-# without it), ansible-test, and the MAC vendor tables of
-# python3-netaddr (ieee-data), which no playbook of ours looks up.
+# without it), ansible-test, the MAC vendor tables of python3-netaddr (ieee-data), which no
+# playbook of ours looks up, and glibc's iconv modules for legacy charsets (gconv): Node,
+# Python and OpenSSH here convert text themselves.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-client ansible-core sshpass tini ca-certificates \
  && cd /tmp && apt-get download ansible \
@@ -56,7 +59,7 @@ RUN apt-get update \
       && DEBIAN_FRONTEND=noninteractive apt-get purge -y usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36 libgdbm-compat4; \
     fi \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /usr/share/doc /usr/share/man \
-    /usr/lib/python3/dist-packages/ansible_test /usr/share/ieee-data/*.txt /usr/share/ieee-data/*.csv \
+    /usr/lib/python3/dist-packages/ansible_test /usr/share/ieee-data/*.txt /usr/share/ieee-data/*.csv /usr/lib/*-linux-gnu*/gconv \
  && rm -rf /usr/local/include /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
  && groupadd --system --gid 10001 bastion \
  && useradd --system --uid 10001 --gid bastion --home-dir /data --shell /usr/sbin/nologin bastion \
