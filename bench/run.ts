@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal) runs only the ones named;
+ * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal, webfiles) runs only the ones named;
  * `rss` (1 GiB per client through the gateway, several minutes) runs only when named.
  */
 import { runAbuseBench } from './abuse.ts';
@@ -13,6 +13,7 @@ import { runInteractiveBench } from './interactive.ts';
 import { runPlaybackBenchBothStores } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
 import { runWebTerminalBench } from './webterminal.ts';
+import { runWebFilesBench } from './webfiles.ts';
 
 const benches: Array<[string, () => Promise<unknown>]> = [
   ['api', () => runApiBench()],
@@ -27,6 +28,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['commandlog', () => runCommandLogBench()],
   ['abuse', () => runAbuseBench()],
   ['webterminal', () => runWebTerminalBench()],
+  ['webfiles', () => runWebFilesBench()],
 ];
 
 const only = process.argv.slice(2);
