@@ -30,6 +30,7 @@ describe('web file manager API', { skip }, () => {
   let bob: ApiClient; // connect + download, no upload
   let carol: ApiClient; // nothing granted
   let users: Record<string, User>;
+  let bobPermission: string;
 
   before(async () => {
     sshd = await startSshd();
@@ -43,7 +44,7 @@ describe('web file manager API', { skip }, () => {
     const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
     const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password });
     await f.permission({ users: [users.alice!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'upload', 'download'] });
-    await f.permission({ users: [users.bob!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'download'] });
+    bobPermission = (await f.permission({ users: [users.bob!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'download'] })).id;
     remote = makeTempDir('bastion-webfiles-');
     await execa('chown', [sshd.username, remote]);
     alice = await loggedIn(b.baseUrl, 'alice', PASSWORD);
@@ -240,6 +241,21 @@ describe('web file manager API', { skip }, () => {
     assert.equal(refused.status, 403);
     // bob sees web01 only, with his own actions.
     assert.deepEqual((await rowsOf(bob)).items.map((r) => [r.asset.name, r.actions]), [['web01', ['connect', 'download']]]);
+  });
+
+  test('a permission withdrawn ends the file-manager session at once (rule 11); the next request is refused', async () => {
+    const listing = await bob.get(`/me/files${q({ path: remote })}`);
+    assert.equal(listing.status, 200);
+    const open = await b.services.ds.getRepository(SessionEntity).findOneByOrFail({ username: 'bob', status: 'active' });
+    await b.services.permissions.update(SYSTEM_ACTOR, bobPermission, { active: false });
+    await waitFor(async () => (await b.services.ds.getRepository(SessionEntity).findOneByOrFail({ id: open.id })).status !== 'active');
+    const ended = await b.services.ds.getRepository(SessionEntity).findOneByOrFail({ id: open.id });
+    assert.equal(ended.status, 'terminated');
+    assert.equal(ended.endReason, `your access to web01 as ${sshd.username} has been revoked or has expired`);
+    const after = await bob.get(`/me/files${q({ path: remote })}`);
+    assert.equal(after.status, 403);
+    assert.equal(after.body.error.message, "no asset named 'web01' is granted to you");
+    await b.services.permissions.update(SYSTEM_ACTOR, bobPermission, { active: true });
   });
 
   test('an upload cut off by the browser leaves no partial file and a row that says so', async () => {
