@@ -2,7 +2,7 @@
 // HTTP requests instead of SFTP packets. The same steps, in the same order: resolve the target
 // among the assets core/access grants, authorize `connect`, open an audited session (kind sftp,
 // recording 'none': its FileTransfer rows are its record), log in to the asset with the pinned
-// host key (connectBackend), open its SFTP server. Each operation then asks the same policy as
+// host key, open its SFTP server — one function for both (sftp/sftpSession.ts). Each operation then asks the same policy as
 // the SSH path (sftp/sftpPolicy.ts: `upload` / `download` from core/access, afresh each time) and
 // writes the same FileTransfer rows (operation, path, size, ok, message).
 //
@@ -15,13 +15,12 @@ import type { User } from '../../core/db/entities/index.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError, DomainError } from '../../core/errors.ts';
 import type { GatewayContext, Operator } from '../context.ts';
-import { findAsset, systemUsersFor } from '../targets.ts';
-import { connectBackend, type BackendClient } from '../backend.ts';
-import { LiveSession } from '../liveSession.ts';
-import { planTaps } from '../proxy/channelTaps.ts';
-import { OperatorError, terminalLine } from '../terminalErrors.ts';
+import type { BackendClient } from '../backend.ts';
+import type { LiveSession } from '../liveSession.ts';
+import { OperatorError } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf } from '../sftp/backendSftp.ts';
 import { sessionSftpPolicy, type SessionSftpPolicy } from '../sftp/sftpPolicy.ts';
+import { openSftpSession, type OpenedSftp } from '../sftp/sftpSession.ts';
 import type { TransferAction, TransferEntry } from '../sftp/sftpProxy.ts';
 
 /** Bytes of one READ or WRITE request to the asset (OpenSSH's sftp uses 32 KiB; sftp-server takes up to 255 KiB). */
@@ -102,39 +101,24 @@ export class FileSession {
    * user `systemUser` (name or login; null: the highest-priority one allowed to connect).
    */
   static async open(gw: GatewayContext, op: WebOperator, asset: string, systemUser: string | null): Promise<FileSession> {
-    const target = { username: op.user.username, systemUser, asset };
-    const text = [systemUser, asset].filter(Boolean).join('@');
-    const granted = findAsset(await gw.services.access.granted(op.user.id), asset);
-    const chosen = systemUsersFor(granted, 'connect', systemUser, text)[0]!;
-    const grant = await gw.services.access.authorize(op.user.id, granted.asset.id, chosen.systemUser.id, 'connect');
-    const operator = webOperator(op, target);
     let live: LiveSession | null = null;
     const policy = sessionSftpPolicy(gw, () => live);
-    const connecting = connectBackend(gw, grant, {}, op.log);
-    connecting.catch(() => undefined);
+    let opened: OpenedSftp;
     try {
-      live = await LiveSession.open(gw, operator, { grant, plan: planTaps('sftp', false), size: null });
+      opened = await openSftpSession(gw, webOperator(op, { username: op.user.username, systemUser, asset }), asset);
     } catch (err) {
-      void connecting.then((c) => c.end(), () => undefined);
+      // Refusals are core/access's ForbiddenErrors; a session refused or an asset unreachable reads as unavailable.
+      if (err instanceof OperatorError) throw new UnavailableError(err.message);
       throw err;
     }
-    const session = live;
-    let client: BackendClient | undefined;
-    try {
-      client = await connecting;
-      const sftp = await BackendSftp.open(client);
-      const fs = new FileSession(session, client, sftp, policy);
-      session.onTerminate((reason) => void fs.close(reason));
-      sftp.onError((err) => session.log.debug({ err }, 'backend sftp error'));
-      sftp.onClose(() => void fs.close('the server closed the sftp session'));
-      client.on('close', () => void fs.close('the connection to the server was closed'));
-      return fs;
-    } catch (err) {
-      client?.end();
-      const line = terminalLine(err, session.log);
-      await session.end({ status: 'failed', endReason: line });
-      throw new UnavailableError(line);
-    }
+    const { client, backend, live: session } = opened;
+    live = session;
+    const fs = new FileSession(session, client, backend, policy);
+    session.onTerminate((reason) => void fs.close(reason));
+    backend.onError((err) => session.log.debug({ err }, 'backend sftp error'));
+    backend.onClose(() => void fs.close('the server closed the sftp session'));
+    client.on('close', () => void fs.close('the connection to the server was closed'));
+    return fs;
   }
 
   get closed(): boolean {

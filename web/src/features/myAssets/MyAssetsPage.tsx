@@ -4,6 +4,7 @@ import { CodeOutlined, CopyOutlined, FolderOpenOutlined, StarFilled, StarOutline
 import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { useCopyText } from '../../components/useCopyText.ts';
 import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { buildNodeTree, subtreeIds } from '../../components/nodeTree.ts';
@@ -41,14 +42,7 @@ export function MyAssetsPage() {
   const underNode = useMemo(() => (node ? subtreeIds(nodes.map((n) => ({ ...n, path: n.name, assetCount: 0 })), node) : null), [node, nodes]);
   const shown = filterRows(rows, { search, labels, nodes: underNode });
 
-  const copy = async (text: string) => {
-    try {
-      await navigator.clipboard.writeText(text);
-      void message.success(t('app.copied'));
-    } catch {
-      void message.info(text);
-    }
-  };
+  const copy = useCopyText();
   const label = (r: MyAssetRow) => `${r.asset.name} ${t('myAssets.as')} ${r.systemUser.name}`;
 
   const table = (

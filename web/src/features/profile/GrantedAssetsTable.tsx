@@ -1,7 +1,8 @@
-import { App, Button, Space, Table, Tag, Typography } from 'antd';
+import { Button, Space, Table, Tag, Typography } from 'antd';
 import { CopyOutlined } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { useCopyText } from '../../components/useCopyText.ts';
 import type { ListPage } from '../../services/api.ts';
 import type { GrantedAsset } from '../../services/grants.ts';
 
@@ -13,17 +14,9 @@ export function GrantedAssetsTable({ queryKey, fetch, withCommand = false, empty
   emptyText?: string;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const q = useQuery({ queryKey, queryFn: fetch });
 
-  const copy = async (text: string) => {
-    try {
-      await navigator.clipboard.writeText(text);
-      void message.success(t('app.copied'));
-    } catch {
-      void message.info(text);
-    }
-  };
+  const copy = useCopyText();
 
   return (
     <Table<GrantedAsset>
