@@ -116,7 +116,7 @@ test('an admin creates, edits and deletes a user through the forms, with an SSH 
   await d.getByLabel('Password', { exact: true }).fill('carol');
   await d.getByRole('button', { name: 'Save' }).click();
   // The API's rule violation shows next to the password field.
-  await d.getByText('password must be at least 8 characters').waitFor();
+  await d.getByText('At least 8 characters.', { exact: true }).waitFor();
   await d.getByLabel('Password', { exact: true }).fill('Sunny-day-2024');
   await screenshot(page, '10-user-form');
   await save();
@@ -271,7 +271,7 @@ test('an admin imports assets from CSV and gets a report per row', async () => {
   await modal.locator('input[type=file]').setInputFiles({ name: 'assets.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
   await modal.getByRole('button', { name: 'Import', exact: true }).click();
   await modal.getByText('2 created, 1 failed').waitFor();
-  await modal.locator('.ant-table-row').filter({ hasText: 'csv02' }).getByText(/address/).waitFor();
+  await modal.locator('.ant-table-row').filter({ hasText: 'csv02' }).getByText(/Address/).waitFor();
   await screenshot(page, '24-asset-import');
   await modal.getByRole('button', { name: 'Close', exact: true }).first().click();
   const csv01 = (await api.get('/assets?search=csv01')).body.items[0];

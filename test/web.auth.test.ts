@@ -222,7 +222,15 @@ test('TOTP enrolment with the QR code, then login asks for the code and accepts 
 
   await page.getByLabel('Code from the app').fill(authenticator.generate(secret));
   await page.getByRole('button', { name: 'Verify and enable' }).click();
+  // Ten recovery codes, shown once, until the user says they are saved.
+  const recovery = page.getByTestId('recovery-codes');
+  await recovery.waitFor();
+  const codes = (await recovery.locator('li').allInnerTexts()).map((c) => c.trim());
+  assert.equal(codes.length, 10);
+  for (const c of codes) assert.match(c, /^[a-z2-9]{5}-[a-z2-9]{5}$/);
+  await recovery.getByRole('button', { name: 'I have saved them' }).click();
   await page.getByTestId('totp-status').filter({ hasText: 'Two-factor authentication is on.' }).waitFor();
+  await page.getByTestId('totp-status').filter({ hasText: '10 recovery codes left' }).waitFor();
 
   await page.getByTestId('account-menu').hover();
   await page.getByText('Log out').click();

@@ -30,7 +30,7 @@ export class MfaPolicyService {
     await this.ds.transaction(async (em) => {
       await em.getRepository(SettingEntity).save({ key: KEY, value: JSON.stringify(ROLES.filter((r) => next[r])) });
       await writeOperation(em, actor, {
-        action: 'update', resourceType: 'mfa_policy', resourceId: null, resourceName: 'mfa_policy',
+        action: 'update', resourceType: 'mfa_policy', resourceId: null, resourceName: 'MFA',
         changes: Object.fromEntries(changed.map((r) => [r, { from: before[r], to: next[r] }])),
       });
     });

@@ -4,11 +4,13 @@ import { Button, Result, Spin } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { LoginPage } from '../features/session/LoginPage.tsx';
 import { ChangePasswordPage } from '../features/session/ChangePasswordPage.tsx';
+import { EnrolMfaPage } from '../features/session/EnrolMfaPage.tsx';
 import { SessionEvents } from '../features/session/SessionEvents.tsx';
 import { useMe } from '../features/session/useSession.ts';
 import type { Me } from '../services/me.ts';
 import { AppLayout } from './AppLayout.tsx';
 import { FEATURES, homePath, prefetchQueries, type Feature } from './features.tsx';
+import { errorText } from '../components/apiErrors.ts';
 
 function FullPageSpinner() {
   return <Spin size="large" style={{ display: 'block', marginTop: '20vh' }} />;
@@ -19,9 +21,10 @@ function RequireSession({ children }: { children: (me: Me) => React.ReactNode })
   const me = useMe();
   const location = useLocation();
   if (me.isLoading) return <FullPageSpinner />;
-  if (me.isError) return <Result status="error" title={String(me.error.message)} />;
+  if (me.isError) return <Result status="error" title={errorText(me.error)} />;
   if (!me.data) return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
   if (me.data.mustChangePassword) return <Navigate to="/change-password" replace />;
+  if (me.data.mfaEnrolmentRequired) return <Navigate to="/enrol-mfa" replace />;
   return <>{children(me.data)}</>;
 }
 
@@ -42,6 +45,7 @@ export function App() {
       <Routes>
         <Route path="/login" element={<LoginPage />} />
         <Route path="/change-password" element={<ChangePasswordPage />} />
+        <Route path="/enrol-mfa" element={<EnrolMfaPage />} />
         <Route
           path="/*"
           element={<RequireSession>{(me) => <AppRoutes me={me} />}</RequireSession>}

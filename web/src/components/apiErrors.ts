@@ -1,5 +1,29 @@
 import type { FormInstance } from 'antd';
 import { ApiError } from '../services/api.ts';
+import { i18n } from '../i18n/index.ts';
+
+/**
+ * The API's answer as a sentence in the user's language: its stable `details.reason` first,
+ * then zod's issue code with its parameters, then the error code. The server's English
+ * `message` is never shown as such (it would leak English and raw zod text into zh-CN).
+ */
+export function describeApiError(error: ApiError): string {
+  const d = error.details;
+  const t = i18n.t.bind(i18n) as (key: string, opts?: Record<string, unknown>) => string;
+  const has = (key: string) => i18n.exists(key);
+  if (error.status === 0) return t('errors.codes.network_error');
+  if (error.reason && has(`errors.reasons.${error.reason}`)) return t(`errors.reasons.${error.reason}`, { min: d.min, max: d.max });
+  const issue = typeof d.issue === 'string' ? d.issue : null;
+  if (issue) {
+    const params = (d.params ?? {}) as { origin?: string; maximum?: unknown; minimum?: unknown };
+    const bySize = params.origin === 'string' || params.origin === 'array' ? `${issue}_${params.origin}` : issue;
+    const key = has(`errors.issues.${bySize}`) ? `errors.issues.${bySize}` : `errors.issues.${issue}`;
+    if (has(key)) return t(key, { maximum: params.maximum, minimum: params.minimum });
+  }
+  if (error.code === 'conflict' && typeof d.field === 'string') return t('errors.conflictField');
+  if (has(`errors.codes.${error.code}`)) return t(`errors.codes.${error.code}`);
+  return t('errors.codes.unknown');
+}
 
 /**
  * Shows an API error next to the form field it names (`details.field`), when the form has that field.
@@ -11,12 +35,22 @@ export function applyFieldError(form: FormInstance, error: unknown, fieldMap: Re
   const name = fieldMap[top] ?? top;
   const known = Object.prototype.hasOwnProperty.call(form.getFieldsValue(true) as object, name) || form.getFieldInstance(name) !== undefined;
   if (!known) return false;
-  form.setFields([{ name, errors: [error.message] }]);
-  form.scrollToField(name);
+  form.setFields([{ name, errors: [describeApiError(error)] }]);
+  form.scrollToField(name, { block: 'center' });
   return true;
 }
 
 export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return describeApiError(error);
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** An enum value from the API in the user's language (`enums.<group>.<value>`), or the value itself when unknown. */
+export function enumText(group: 'sessionStatus' | 'sessionKind' | 'risk' | 'loginChannel' | 'loginMethod' | 'loginReason' | 'operationAction' | 'resourceType', value: string | null | undefined): string {
+  if (!value) return '—';
+  // Combined methods ("password+totp") are worded part by part.
+  if (group === 'loginMethod' && value.includes('+')) return value.split('+').map((v) => enumText(group, v)).join(' + ');
+  const key = `enums.${group}.${value}`;
+  return i18n.exists(key) ? (i18n.t as (k: string) => string)(key) : value;
 }

@@ -25,7 +25,12 @@ export function useModalSubmit<V, I extends object>(o: ModalSubmit<V, I>): () =>
   const { t } = useTranslation();
   const { message } = App.useApp();
   return async () => {
-    const values = await o.form.validateFields().catch(() => null);
+    const values = await o.form.validateFields().catch((e: { errorFields?: { name: (string | number)[] }[] }) => {
+      // The first field in error is brought into view, even inside a long scrolling form.
+      const first = e?.errorFields?.[0]?.name;
+      if (first) o.form.scrollToField(first, { block: 'center' });
+      return null;
+    });
     if (!values) return;
     const input = o.toInput(values);
     const body: Partial<I> = o.editing ? changedFields(o.current(), input) : input;

@@ -7,11 +7,32 @@ import { makeGrantedAsset, type GrantedAsset } from './grants.ts';
 export interface Me extends User {
   abilities: Ability[];
   sshPort: number;
+  /** The role requires MFA and none is set up: the session can only enrol. */
+  mfaEnrolmentRequired: boolean;
 }
 
 export function makeMe(j: Json): Me {
   const abilities = strings(j.abilities).filter((a): a is Ability => a === 'manage' || a === 'audit' || a === 'self');
-  return { ...makeUser(j), abilities, sshPort: num(j.sshPort, 2222) };
+  return { ...makeUser(j), abilities, sshPort: num(j.sshPort, 2222), mfaEnrolmentRequired: bool(j.mfaEnrolmentRequired) };
+}
+
+export interface MfaStatus {
+  enabled: boolean;
+  recoveryCodesLeft: number;
+  requiredByRole: boolean;
+}
+
+export type MfaPolicy = Record<'admin' | 'auditor' | 'user', boolean>;
+
+/** The server's password rules (GET /auth/password-policy), checked as the user types. */
+export interface PasswordPolicy {
+  minLength: number;
+  maxLength: number;
+  usernameMinLength: number;
+  rules: string[];
+  commonWords: string[];
+  commonExact: string[];
+  lookAlikes: Record<string, string>;
 }
 
 export interface LoginResult {
@@ -58,7 +79,23 @@ export const meService = {
     const j = await api.post<Json>('/me/totp');
     return { secret: str(j.secret), uri: str(j.uri) };
   },
-  confirmTotp: (code: string) => api.post<void>('/me/totp/confirm', { code }),
+  async confirmTotp(code: string): Promise<string[]> {
+    return strings((await api.post<Json>('/me/totp/confirm', { code })).recoveryCodes);
+  },
+  async mfa(): Promise<MfaStatus> {
+    const j = await api.get<Json>('/me/mfa');
+    return { enabled: bool(j.enabled), recoveryCodesLeft: num(j.recoveryCodesLeft, 0), requiredByRole: bool(j.requiredByRole) };
+  },
+  disableTotp: (password: string) => api.post<void>('/me/totp/disable', { password }),
+  async renewRecoveryCodes(password: string): Promise<string[]> {
+    return strings((await api.post<Json>('/me/totp/recovery-codes', { password })).recoveryCodes);
+  },
+  async mfaPolicy(): Promise<MfaPolicy> {
+    const j = await api.get<Json>('/mfa-policy');
+    return { admin: bool(j.admin), auditor: bool(j.auditor), user: bool(j.user) };
+  },
+  setMfaPolicy: (patch: Partial<MfaPolicy>) => api.patch<Json>('/mfa-policy', patch),
+  passwordPolicy: () => api.get<PasswordPolicy>('/auth/password-policy'),
   async assets(search?: string): Promise<ListPage<GrantedAsset>> {
     return mapPage(await api.get<ListPage<Json>>('/me/assets', { search }), makeGrantedAsset);
   },

@@ -5,9 +5,20 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { assetsService, type Platform } from '../../services/assets.ts';
 import { errorText } from '../../components/apiErrors.ts';
+import { ApiError } from '../../services/api.ts';
+import { i18n } from '../../i18n/index.ts';
+
 import { NODES_KEY } from '../../components/NodePicker.tsx';
 import { assetRows, type AssetCsvRow } from './csv.ts';
 import { ASSETS_KEY } from './useAssets.ts';
+
+/** The row's refusal with the column it is about, e.g. “Address: Not in the expected format.” */
+function fieldError(e: unknown): string {
+  const field = e instanceof ApiError ? e.field?.split('.')[0] : undefined;
+  if (!field) return errorText(e);
+  const label = i18n.exists(`assets.${field}`) ? String(i18n.t(`assets.${field}` as 'assets.address')) : field;
+  return `${label}: ${errorText(e)}`;
+}
 
 interface RowResult {
   line: number;
@@ -37,7 +48,7 @@ export function CsvImportModal({ node, onClose }: { node: string | null; onClose
         });
         out.push({ line: r.line, name: r.name, ok: true, message: t('assets.importOk') });
       } catch (e) {
-        out.push({ line: r.line, name: r.name, ok: false, message: errorText(e) });
+        out.push({ line: r.line, name: r.name, ok: false, message: fieldError(e) });
       }
       setResults([...out]);
     }

@@ -9,6 +9,7 @@ import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
+import { enumText } from '../../components/apiErrors.ts';
 
 export function LoginLogPage() {
   const { t } = useTranslation();
@@ -47,10 +48,10 @@ export function LoginLogPage() {
           { title: t('audit.time'), dataIndex: 'createdAt', render: formatTime },
           { title: t('audit.username'), dataIndex: 'username' },
           { title: t('audit.clientAddress'), dataIndex: 'clientAddress' },
-          { title: t('audit.channel'), dataIndex: 'channel' },
-          { title: t('audit.method'), dataIndex: 'method' },
+          { title: t('audit.channel'), dataIndex: 'channel', render: (v: string) => enumText('loginChannel', v) },
+          { title: t('audit.method'), dataIndex: 'method', render: (v: string) => enumText('loginMethod', v) },
           { title: t('audit.result'), dataIndex: 'ok', render: (v: boolean) => (v ? <Tag color="green">{t('audit.success')}</Tag> : <Tag color="red">{t('audit.failure')}</Tag>) },
-          { title: t('audit.reason'), dataIndex: 'reason' },
+          { title: t('audit.reason'), dataIndex: 'reason', render: (v: string) => enumText('loginReason', v) },
         ]}
       />
     </Page>

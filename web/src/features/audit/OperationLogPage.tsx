@@ -8,8 +8,17 @@ import { Page } from '../../components/Page.tsx';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
+import { enumText } from '../../components/apiErrors.ts';
+import { i18n } from '../../i18n/index.ts';
 
 type Range = [Dayjs | null, Dayjs | null] | null;
+
+/** A job's resource name is "<kind>: <what>": the kind in the user's language. */
+function jobResource(name: string): string {
+  const m = /^([a-z]+): (.*)$/s.exec(name);
+  const key = m ? `jobs.kinds.${m[1]}` : '';
+  return m && i18n.exists(key) ? `${String(i18n.t(key as 'jobs.kinds.command'))}: ${m[2]}` : name;
+}
 
 export function OperationLogPage() {
   const { t } = useTranslation();
@@ -49,9 +58,9 @@ export function OperationLogPage() {
         columns={[
           { title: t('audit.time'), dataIndex: 'createdAt', render: formatTime },
           { title: t('audit.actor'), key: 'actor', render: (_, o) => o.actor.username },
-          { title: t('audit.action'), dataIndex: 'action' },
-          { title: t('audit.resourceType'), dataIndex: 'resourceType' },
-          { title: t('audit.resource'), dataIndex: 'resourceName' },
+          { title: t('audit.action'), dataIndex: 'action', render: (v: string) => enumText('operationAction', v) },
+          { title: t('audit.resourceType'), dataIndex: 'resourceType', render: (v: string) => enumText('resourceType', v) },
+          { title: t('audit.resource'), dataIndex: 'resourceName', render: (v: string, o) => (o.resourceType === 'job' ? jobResource(v) : v) },
           { title: t('audit.clientAddress'), dataIndex: 'clientAddress' },
         ]}
       />

@@ -11,6 +11,7 @@ import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { formatTime } from '../../components/time.ts';
 import { clock } from '../playback/clock.ts';
+import { enumText } from '../../components/apiErrors.ts';
 
 const risky = (risk: string) => !!risk && risk !== 'normal' && risk !== 'none';
 
@@ -61,12 +62,12 @@ export function CommandLogPage() {
               ? <Tag color="orange" title={t('commandLog.notEchoedHint')}>{v}</Tag>
               : <Typography.Text code className="mono">{v}</Typography.Text>),
           },
-          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
+          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{enumText('risk', v)}</Tag> : <Tag>{enumText('risk', v)}</Tag>) },
           {
             title: t('commandLog.playback'), key: 'play', width: 170, fixed: 'right' as const,
             render: (_: unknown, c: CommandRecord) => (
               <Flex gap={8}>
-                <Link to={playbackPath(c.session, c.offsetMs / 1000)} aria-label={`${t('commandLog.playAt')} ${c.input}`}>
+                <Link to={playbackPath(c.session, c.offsetMs / 1000)} aria-label={`${clock(c.offsetMs)} ${t('commandLog.playAt')} ${c.input}`}>
                   <PlayCircleOutlined /> {clock(c.offsetMs)}
                 </Link>
                 <Link to={sessionPath(c.session)} aria-label={`${t('sessionDetail.open')}: ${c.input}`}>{t('sessionDetail.open')}</Link>

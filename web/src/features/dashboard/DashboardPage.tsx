@@ -9,6 +9,7 @@ import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { formatBytes } from '../../components/bytes.ts';
+import { enumText } from '../../components/apiErrors.ts';
 
 function TopList({ title, items }: { title: string; items: { name: string; count: number; to: string }[] }) {
   const { t } = useTranslation();
@@ -55,7 +56,7 @@ export function DashboardPage() {
         <Col xs={12} md={8} xl={4}>
           <Card size="small" data-testid="recordings-usage">
             <Statistic title={t('dashboard.recordings')} value={formatBytes(d.recordings.bytes)} />
-            <div style={{ color: '#8c8c8c', fontSize: 12 }}>{t('dashboard.recordingFiles', { count: d.recordings.files })}</div>
+            <div style={{ color: '#595959', fontSize: 12 }}>{t('dashboard.recordingFiles', { count: d.recordings.files })}</div>
           </Card>
         </Col>
         <Col xs={24} xl={14}>
@@ -94,8 +95,8 @@ export function DashboardPage() {
                 { title: t('audit.time'), dataIndex: 'at', render: formatTime },
                 { title: t('audit.username'), dataIndex: 'username', render: (v: string) => <Link to={`/audit/logins?ok=false&username=${encodeURIComponent(v)}`}>{v}</Link> },
                 { title: t('audit.clientAddress'), dataIndex: 'clientAddress' },
-                { title: t('audit.channel'), dataIndex: 'channel' },
-                { title: t('audit.reason'), dataIndex: 'reason' },
+                { title: t('audit.channel'), dataIndex: 'channel', render: (v: string) => enumText('loginChannel', v) },
+                { title: t('audit.reason'), dataIndex: 'reason', render: (v: string) => enumText('loginReason', v) },
               ]}
             />
           </Card>

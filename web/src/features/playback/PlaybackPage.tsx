@@ -13,6 +13,7 @@ import { clock } from './clock.ts';
 import { AsciinemaPlayer, type PlayerHandle } from './AsciinemaPlayer.tsx';
 import { playbackQueries } from './playbackQueries.ts';
 import { wasmAllowed } from './wasmSupport.ts';
+import { enumText } from '../../components/apiErrors.ts';
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 16];
 const IDLE_LIMITS = [0, 1, 2, 5, 10];
@@ -40,7 +41,7 @@ function CommandList({ commands, current, onPick }: { commands: CommandRecord[];
               >
                 <span className="playback-command-time">{clock(c.offsetMs)}</span>
                 <span className="mono">{c.input}</span>
-                {c.risk && c.risk !== 'normal' && c.risk !== 'none' ? <Tag color="red" style={{ marginInlineStart: 'auto' }}>{c.risk}</Tag> : null}
+                {c.risk && c.risk !== 'normal' && c.risk !== 'none' ? <Tag color="red" style={{ marginInlineStart: 'auto' }}>{enumText('risk', c.risk)}</Tag> : null}
               </button>
             </li>
           ))}
@@ -164,7 +165,7 @@ export function PlaybackPage() {
             <Descriptions.Item label={t('sessions.systemUser')}>{s.systemUser.username}</Descriptions.Item>
             <Descriptions.Item label={t('sessions.startedAt')}>{formatTime(s.startedAt)}</Descriptions.Item>
             <Descriptions.Item label={t('sessions.endedAt')}>{formatTime(s.endedAt)}</Descriptions.Item>
-            <Descriptions.Item label={t('sessions.status')}><Tag color={s.active ? 'green' : undefined}>{s.status}</Tag></Descriptions.Item>
+            <Descriptions.Item label={t('sessions.status')}><Tag color={s.active ? 'green' : undefined}>{enumText('sessionStatus', s.status)}</Tag></Descriptions.Item>
           </Descriptions>
           {s.recordingIncomplete ? <Alert type="warning" showIcon title={t('sessions.recordingIncomplete')} description={t('sessions.recordingIncompleteHint')} /> : null}
         </Card>

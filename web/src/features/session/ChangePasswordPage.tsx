@@ -7,10 +7,12 @@ import { meService } from '../../services/me.ts';
 import { homePath } from '../../app/features.tsx';
 import { ME_KEY, useMe } from './useSession.ts';
 import { PasswordForm } from './PasswordForm.tsx';
+import { usePageTitle } from '../../components/Page.tsx';
 
 /** Shown right after login when the account must choose a new password (e.g. admin/admin on first start). */
 export function ChangePasswordPage() {
   const { t } = useTranslation();
+  usePageTitle(t('password.title'));
   const navigate = useNavigate();
   const qc = useQueryClient();
   const me = useMe();

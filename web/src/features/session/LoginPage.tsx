@@ -8,6 +8,8 @@ import { meService } from '../../services/me.ts';
 import { LANGUAGES, currentLanguage, setLanguage } from '../../i18n/index.ts';
 import { homePath } from '../../app/features.tsx';
 import { ME_KEY, useMe } from './useSession.ts';
+import { errorText } from '../../components/apiErrors.ts';
+import { usePageTitle } from '../../components/Page.tsx';
 
 interface Credentials {
   username: string;
@@ -29,8 +31,9 @@ export function LoginPage() {
   const [pending, setPending] = useState<Credentials | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  usePageTitle(t('login.title'));
 
-  if (me.data && !busy) return <Navigate to={me.data.mustChangePassword ? '/change-password' : safeNext(params.get('next')) ?? homePath(me.data.abilities)} replace />;
+  if (me.data && !busy) return <Navigate to={me.data.mustChangePassword ? '/change-password' : me.data.mfaEnrolmentRequired ? '/enrol-mfa' : safeNext(params.get('next')) ?? homePath(me.data.abilities)} replace />;
 
   const submit = async (values: Credentials & { totp?: string }) => {
     setError(null);
@@ -41,6 +44,7 @@ export function LoginPage() {
       const fresh = await meService.me();
       qc.setQueryData(ME_KEY, fresh);
       if (result.mustChangePassword) navigate('/change-password', { replace: true });
+      else if (fresh.mfaEnrolmentRequired) navigate('/enrol-mfa', { replace: true });
       else navigate(safeNext(params.get('next')) ?? homePath(fresh.abilities), { replace: true });
     } catch (e) {
       setBusy(false);
@@ -50,8 +54,8 @@ export function LoginPage() {
         form.setFieldValue('totp', '');
         return;
       }
-      if (e.reason === 'invalid_totp') {
-        form.setFields([{ name: 'totp', errors: [t('login.invalidTotp')] }]);
+      if (e.reason === 'invalid_totp' || e.reason === 'totp_reused') {
+        form.setFields([{ name: 'totp', errors: [e.reason === 'totp_reused' ? t('errors.reasons.totp_reused') : t('login.invalidTotp')] }]);
         return;
       }
       // A locked account reads like a wrong password (rule 9); only the address's rate is told.
@@ -65,7 +69,7 @@ export function LoginPage() {
         setError(t('login.invalidCredentials'));
         return;
       }
-      setError(e.status === 0 ? t('app.networkError') : e.message);
+      setError(errorText(e));
     }
   };
 
@@ -82,9 +86,9 @@ export function LoginPage() {
           <Form form={form} name="login" layout="vertical" onFinish={submit} requiredMark={false} disabled={busy}>
             {pending ? (
               <>
-                <Typography.Paragraph>{t('login.totpHint')}</Typography.Paragraph>
+                <Typography.Paragraph>{t('mfa.totpOrRecovery')}</Typography.Paragraph>
                 <Form.Item name="totp" label={t('login.totp')} rules={[{ required: true, message: t('common.required', { field: t('login.totp') }) }]}>
-                  <Input autoFocus autoComplete="one-time-code" inputMode="numeric" maxLength={8} />
+                  <Input autoFocus autoComplete="one-time-code" maxLength={16} />
                 </Form.Item>
                 <Button type="primary" htmlType="submit" block loading={busy}>{t('login.verify')}</Button>
                 <Button type="link" block onClick={() => { setPending(null); form.resetFields(); }} style={{ marginTop: 8 }}>{t('login.back')}</Button>

@@ -1,6 +1,7 @@
 import { Button, Form, Input, App } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { applyFieldError, errorText } from '../../components/apiErrors.ts';
+import { PasswordRules } from '../../components/PasswordRules.tsx';
 
 interface Values {
   oldPassword: string;
@@ -9,10 +10,11 @@ interface Values {
 }
 
 /** Current password, new password twice; API errors land next to the field they name. */
-export function PasswordForm({ onSubmit }: { onSubmit: (oldPassword: string, newPassword: string) => Promise<void> }) {
+export function PasswordForm({ onSubmit, username }: { onSubmit: (oldPassword: string, newPassword: string) => Promise<void>; username?: string }) {
   const { t } = useTranslation();
   const { message } = App.useApp();
   const [form] = Form.useForm<Values>();
+  const newPassword = Form.useWatch('newPassword', form);
 
   const finish = async (v: Values) => {
     try {
@@ -30,7 +32,7 @@ export function PasswordForm({ onSubmit }: { onSubmit: (oldPassword: string, new
       <Form.Item name="oldPassword" label={t('password.oldPassword')} rules={[{ required: true, message: t('common.required', { field: t('password.oldPassword') }) }]}>
         <Input.Password autoComplete="current-password" />
       </Form.Item>
-      <Form.Item name="newPassword" label={t('password.newPassword')} rules={[{ required: true, min: 8, message: t('password.tooShort') }]}>
+      <Form.Item name="newPassword" label={t('password.newPassword')} extra={<PasswordRules password={newPassword} username={username} />} rules={[{ required: true, min: 8, message: t('password.tooShort') }]}>
         <Input.Password autoComplete="new-password" />
       </Form.Item>
       <Form.Item

@@ -24,6 +24,9 @@ export function SessionEvents() {
     } else if (error.status === 403 && error.reason === 'password_change_required' && here !== '/change-password') {
       void qc.invalidateQueries({ queryKey: ME_KEY });
       navigate('/change-password', { replace: true });
+    } else if (error.status === 403 && error.reason === 'mfa_enrolment_required' && here !== '/enrol-mfa') {
+      void qc.invalidateQueries({ queryKey: ME_KEY });
+      navigate('/enrol-mfa', { replace: true });
     }
   }), [navigate, qc]);
 

@@ -10,6 +10,7 @@ import { errorText } from '../../components/apiErrors.ts';
 import { formatDuration, formatTime } from '../../components/time.ts';
 import { formatBytes } from '../../components/bytes.ts';
 import { clock } from '../playback/clock.ts';
+import { enumText } from '../../components/apiErrors.ts';
 
 const risky = (risk: string) => !!risk && risk !== 'normal' && risk !== 'none';
 
@@ -21,8 +22,8 @@ function Facts({ s }: { s: Session }) {
       <Descriptions.Item label={t('sessions.user')}>{s.user.username}</Descriptions.Item>
       <Descriptions.Item label={t('sessions.asset')}>{s.asset.id ? <Link to={`/assets/${s.asset.id}`}>{s.asset.name}</Link> : s.asset.name}</Descriptions.Item>
       <Descriptions.Item label={t('sessions.systemUser')}>{s.systemUser.username}</Descriptions.Item>
-      <Descriptions.Item label={t('sessions.kind')}><Tag>{s.kind}</Tag></Descriptions.Item>
-      <Descriptions.Item label={t('common.status')}><Tag color={s.active ? 'green' : undefined}>{s.status}</Tag></Descriptions.Item>
+      <Descriptions.Item label={t('sessions.kind')}><Tag>{enumText('sessionKind', s.kind)}</Tag></Descriptions.Item>
+      <Descriptions.Item label={t('common.status')}><Tag color={s.active ? 'green' : undefined}>{enumText('sessionStatus', s.status)}</Tag></Descriptions.Item>
       <Descriptions.Item label={t('sessions.clientAddress')}>{s.clientAddress}</Descriptions.Item>
       <Descriptions.Item label={t('sessions.startedAt')}>{formatTime(s.startedAt)}</Descriptions.Item>
       <Descriptions.Item label={t('sessions.endedAt')}>{formatTime(s.endedAt)}</Descriptions.Item>
@@ -51,7 +52,7 @@ function Commands({ s }: { s: Session }) {
         columns={[
           { title: t('playback.offset'), dataIndex: 'offsetMs', width: 90, render: (v: number) => (s.recordingUrl ? <Link to={playbackPath(s.id, v / 1000)}>{clock(v)}</Link> : clock(v)) },
           { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
-          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
+          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{enumText('risk', v)}</Tag> : <Tag>{enumText('risk', v)}</Tag>) },
         ]}
       />
     </Card>

@@ -8,7 +8,7 @@ import { exportUrl, isTransferSession, playbackPath, sessionPath, sessionsServic
 import { clock } from '../playback/clock.ts';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { errorText } from '../../components/apiErrors.ts';
+import { enumText, errorText } from '../../components/apiErrors.ts';
 import { formatDuration, formatTime } from '../../components/time.ts';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
@@ -31,7 +31,7 @@ function CommandsDrawer({ session, onClose }: { session: Session | null; onClose
           { title: t('sessions.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
           { title: t('playback.offset'), dataIndex: 'offsetMs', width: 90, render: (v: number) => (session?.recordingUrl ? <Link to={playbackPath(session.id, v / 1000)}>{clock(v)}</Link> : clock(v)) },
           { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
-          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (v && v !== 'normal' && v !== 'none' ? <Tag color="red">{v}</Tag> : <Tag>{v || '—'}</Tag>) },
+          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (v && v !== 'normal' && v !== 'none' ? <Tag color="red">{enumText('risk', v)}</Tag> : <Tag>{enumText('risk', v)}</Tag>) },
         ]}
       />
     </Drawer>
@@ -92,7 +92,7 @@ function SessionTable({ online }: { online: boolean }) {
           { title: t('sessions.systemUser'), key: 'su', render: (_, s) => s.systemUser.username },
           { title: t('sessions.kind'), dataIndex: 'kind', render: (v: string, s: Session) => (
             <Space size={4}>
-              <Tag>{v}</Tag>
+              <Tag>{enumText('sessionKind', v)}</Tag>
               {s.transfers > 0 ? <Link to={sessionPath(s.id)}><Tag color="blue">{t('sessionDetail.transferCount', { count: s.transfers })}</Tag></Link> : null}
             </Space>
           ) },
@@ -103,7 +103,7 @@ function SessionTable({ online }: { online: boolean }) {
             : { title: t('sessions.endedAt'), dataIndex: 'endedAt', render: formatTime },
           { title: t('sessions.status'), key: 'status', render: (_: unknown, s: Session) => (
             <Space size={4}>
-              <Tag color={s.active ? 'green' : undefined}>{s.status}</Tag>
+              <Tag color={s.active ? 'green' : undefined}>{enumText('sessionStatus', s.status)}</Tag>
               {s.recordingIncomplete ? <Tooltip title={t('sessions.recordingIncompleteHint')}><Tag color="orange">{t('sessions.recordingIncomplete')}</Tag></Tooltip> : null}
             </Space>
           ) },

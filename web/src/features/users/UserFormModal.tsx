@@ -1,10 +1,11 @@
-import { DatePicker, Form, Input, Modal, Select, Switch } from 'antd';
+import { Col, DatePicker, Form, Input, Modal, Row, Select, Switch } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { ROLES, type Role } from '../../services/common.ts';
 import type { User, UserInput } from '../../services/users.ts';
 import { GroupPicker } from '../../components/pickers.tsx';
 import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { PasswordRules } from '../../components/PasswordRules.tsx';
 
 interface Values {
   username: string;
@@ -58,6 +59,8 @@ export function UserFormModal({ user, open, onClose, onSubmit }: {
       }
     : { role: 'user', groups: [], mustChangePassword: true, active: true };
 
+  const password = Form.useWatch('password', form);
+  const username = Form.useWatch('username', form);
   const submit = useModalSubmit({ form, editing: user, toInput, current: () => fromUser(user!), onSubmit, onClose, immutable: ['username'] });
 
   const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
@@ -71,36 +74,61 @@ export function UserFormModal({ user, open, onClose, onSubmit }: {
       okText={t('common.save')}
       cancelText={t('common.cancel')}
       destroyOnHidden
-      width={640}
+      width={760}
     >
       <Form form={form} name="user" layout="vertical" preserve={false} initialValues={initialValues}>
-        <Form.Item name="username" label={t('users.username')} rules={[required(t('users.username')), { pattern: /^[a-z0-9._-]+$/, message: 'a-z 0-9 . _ -' }]}>
-          <Input disabled={!!user} autoComplete="off" />
-        </Form.Item>
-        <Form.Item name="name" label={t('users.name')}>
-          <Input autoComplete="off" />
-        </Form.Item>
-        <Form.Item name="email" label={t('users.email')} rules={[{ type: 'email' }]}>
-          <Input autoComplete="off" />
-        </Form.Item>
-        <Form.Item name="role" label={t('users.role')} rules={[required(t('users.role'))]}>
-          <Select options={ROLES.map((r) => ({ value: r, label: t(`users.roles.${r}`) }))} />
-        </Form.Item>
-        <Form.Item name="groups" label={t('users.groups')}>
-          <GroupPicker known={user?.groups} />
-        </Form.Item>
-        <Form.Item name="password" label={t('users.password')} extra={user ? t('users.passwordHintEdit') : undefined} rules={user ? [] : [required(t('users.password'))]}>
-          <Input.Password autoComplete="new-password" />
-        </Form.Item>
-        <Form.Item name="mustChangePassword" label={t('users.mustChangePassword')} valuePropName="checked">
-          <Switch />
-        </Form.Item>
-        <Form.Item name="active" label={t('common.active')} valuePropName="checked">
-          <Switch />
-        </Form.Item>
-        <Form.Item name="expiresAt" label={t('users.expiresAt')}>
-          <DatePicker showTime style={{ width: '100%' }} />
-        </Form.Item>
+        {/* Two columns from 768 px: the whole form fits a 900 px window with Save and Cancel in view. */}
+        <Row gutter={16}>
+          <Col xs={24} md={12}>
+            <Form.Item name="username" label={t('users.username')} rules={[required(t('users.username')), { pattern: /^[a-z0-9._-]+$/, message: t('forms.usernameRule') }]}>
+              <Input disabled={!!user} autoComplete="off" />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            {/* The server refuses an empty name (it takes the username when none is sent). */}
+            <Form.Item name="name" label={t('users.name')} rules={[required(t('users.name'))]}>
+              <Input autoComplete="off" />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="email" label={t('users.email')} rules={[{ type: 'email', message: t('errors.issues.invalid_format') }]}>
+              <Input autoComplete="off" />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="role" label={t('users.role')} rules={[required(t('users.role'))]}>
+              <Select options={ROLES.map((r) => ({ value: r, label: t(`users.roles.${r}`) }))} />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="groups" label={t('users.groups')}>
+              <GroupPicker known={user?.groups} />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="expiresAt" label={t('users.expiresAt')}>
+              <DatePicker showTime style={{ width: '100%' }} />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item
+              name="password"
+              label={t('users.password')}
+              extra={<>{user ? t('users.passwordHintEdit') : null}<PasswordRules password={password} username={username ?? user?.username} /></>}
+              rules={user ? [] : [required(t('users.password'))]}
+            >
+              <Input.Password autoComplete="new-password" />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="mustChangePassword" label={t('users.mustChangePassword')} valuePropName="checked">
+              <Switch />
+            </Form.Item>
+            <Form.Item name="active" label={t('common.active')} valuePropName="checked">
+              <Switch />
+            </Form.Item>
+          </Col>
+        </Row>
         <Form.Item name="comment" label={t('common.comment')}>
           <Input.TextArea rows={2} />
         </Form.Item>

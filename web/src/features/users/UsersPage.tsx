@@ -14,6 +14,7 @@ import { KeysPanel } from '../keys/KeysPanel.tsx';
 import { GrantedAssetsTable } from '../profile/GrantedAssetsTable.tsx';
 import { UserFormModal } from './UserFormModal.tsx';
 import { LoginLocksPanel } from './LoginLocksPanel.tsx';
+import { MfaPolicyCard } from './MfaPolicyCard.tsx';
 import { useUserMutations, useUsers } from './useUsers.ts';
 import { BulkBar } from '../../components/BulkBar.tsx';
 import { useRowSelection } from '../../components/useRowSelection.ts';
@@ -74,6 +75,7 @@ export function UsersPage() {
       extra={<Button type="primary" icon={<PlusOutlined />} onClick={() => setEditing({ user: null })}>{t('users.create')}</Button>}
     >
       <LoginLocksPanel />
+      <MfaPolicyCard />
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
         <SearchBox onSearch={paging.setSearch} />
         <Select<Role>
