@@ -170,7 +170,7 @@ test("the app frame's antd styles come from the build's stylesheet, not generate
   assert.ok(generated('table'), 'the Table styles are generated in the browser');
   // And the extracted styles apply, with the theme's primary colour.
   const selected = page.getByRole('navigation', { name: 'main' }).locator('.ant-menu-item-selected');
-  assert.equal(await selected.evaluate((el) => getComputedStyle(el).color), 'rgb(31, 111, 235)');
+  assert.equal(await selected.evaluate((el) => getComputedStyle(el).color), 'rgb(9, 88, 217)');
   assert.deepEqual(appErrors(s), []);
 });
 

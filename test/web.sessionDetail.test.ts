@@ -69,7 +69,7 @@ test('the detail page of a shell session shows its facts and commands, each link
   await page.locator('.ant-table-row').filter({ hasText: 'web07' }).getByRole('link', { name: /Details/ }).click();
   await page.waitForURL(new RegExp(`/sessions/${shell.id}$`));
   await page.getByRole('heading', { name: 'Session: oscar on web07' }).waitFor();
-  await page.getByTestId('session-facts').getByText('closed').waitFor();
+  await page.getByTestId('session-facts').getByText('Closed').waitFor();
   await page.getByText('uptime', { exact: true }).waitFor();
   await page.getByText('This session has no recording.').waitFor();
   await screenshot(page, '61-session-detail-shell');

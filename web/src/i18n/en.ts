@@ -722,6 +722,7 @@ export const en = {
     groupMembers: 'Members (users)',
     permissionActions: 'Allowed actions',
     rowActions: 'Operations',
+    memberCount: 'Number of members',
     usernameRule: 'Only lower-case letters, digits, dot, underscore and hyphen.',
   },
 };

@@ -724,6 +724,7 @@ export const zh: Messages = {
     groupMembers: '成员（用户）',
     permissionActions: '允许的操作',
     rowActions: '操作',
+    memberCount: '成员数',
     usernameRule: '只能包含小写字母、数字、点、下划线和连字符。',
   },
 };

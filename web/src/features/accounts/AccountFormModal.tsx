@@ -80,7 +80,7 @@ export function AccountFormModal({ kind, account, onClose, onSubmit }: {
             <Form.Item name="loginMode" label={t('accounts.loginMode')}>
               <Radio.Group options={[{ value: 'auto', label: t('accounts.loginModes.auto') }, { value: 'manual', label: t('accounts.loginModes.manual') }]} />
             </Form.Item>
-            <Form.Item name="priority" label={t('accounts.priority')}>
+            <Form.Item name="priority" label={t('accounts.priority')} extra={t('forms.priorityHint')}>
               <InputNumber min={1} max={100} />
             </Form.Item>
             <Form.Item name="shell" label={t('accounts.shell')}>

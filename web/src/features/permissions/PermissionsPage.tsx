@@ -65,7 +65,7 @@ export function PermissionsPage() {
           { title: t('permissions.who'), key: 'who', render: (_, p) => <><RefTags refs={p.users} /><RefTags refs={p.userGroups} color="purple" /></> },
           { title: t('permissions.what'), key: 'what', render: (_, p) => <><RefTags refs={p.assets} /><RefTags refs={p.nodes} color="cyan" /></> },
           { title: t('permissions.systemUsers'), key: 'su', render: (_, p) => <RefTags refs={p.systemUsers} /> },
-          { title: t('permissions.actions'), key: 'actions', render: (_, p) => p.actions.map((a) => <Tag key={a} color="blue">{t(`permissions.actionNames.${a}`)}</Tag>) },
+          { title: t('forms.permissionActions'), key: 'actions', render: (_, p) => p.actions.map((a) => <Tag key={a} color="blue">{t(`permissions.actionNames.${a}`)}</Tag>) },
           { title: t('permissions.validity'), key: 'validity', render: (_, p) => validity(p) },
           { title: t('common.status'), dataIndex: 'active', render: (v: boolean) => (v ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>) },
           {

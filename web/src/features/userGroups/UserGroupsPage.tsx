@@ -73,8 +73,8 @@ export function UserGroupsPage() {
         locale={{ emptyText: paging.search ? t('common.noMatch') : t('common.empty') }}
         columns={[
           { title: t('common.name'), dataIndex: 'name', sorter: (a, b) => a.name.localeCompare(b.name) },
-          { title: t('groups.memberCount'), key: 'count', render: (_, g) => g.users.length, sorter: (a, b) => a.users.length - b.users.length },
-          { title: t('groups.members'), key: 'members', render: (_, g) => <>{g.users.slice(0, 8).map((u) => <Tag key={u.id}>{u.username}</Tag>)}{g.users.length > 8 ? <Tag>+{g.users.length - 8}</Tag> : null}</> },
+          { title: t('forms.memberCount'), key: 'count', render: (_, g) => g.users.length, sorter: (a, b) => a.users.length - b.users.length },
+          { title: t('forms.groupMembers'), key: 'members', render: (_, g) => <>{g.users.slice(0, 8).map((u) => <Tag key={u.id}>{u.username}</Tag>)}{g.users.length > 8 ? <Tag>+{g.users.length - 8}</Tag> : null}</> },
           { title: t('common.comment'), dataIndex: 'comment', ellipsis: true },
           {
             title: t('common.actions'), key: 'ops', width: 110,
