@@ -88,7 +88,8 @@ after(async () => {
 /** Opens a page and waits until its heading is drawn and its data has arrived. */
 async function visit(page: Page, path: string): Promise<void> {
   await page.goto(path);
-  await page.locator('h1').first().waitFor();
+  // Generous: the suite shares two cores with everything else.
+  await page.locator('h1').first().waitFor({ timeout: 30_000 });
   await page.waitForLoadState('networkidle');
   await page.locator('.ant-spin-spinning').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
 }
