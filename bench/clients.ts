@@ -14,6 +14,7 @@
  * any client): the same transfers through the gateway only, BENCH_RSS_BYTES each (default 1 GiB),
  * sampling the gateway's RSS every 50 ms; prints each transfer's peak growth over the RSS at its
  * start, and for SFTP sessions the proxy's own peaks (requests queued, at the asset, read ahead).
+ * Each client run may take CLIENTS_TIMEOUT_S (default 180; a 1 GiB pscp upload on a loaded host took longer).
  */
 import { statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -22,7 +22,8 @@ export interface Endpoint {
   proxyCommand?: string;
 }
 
-const TIMEOUT = 180_000;
+/** How long one client run may take: 3 minutes, or CLIENTS_TIMEOUT_S (the rss bench's 1 GiB transfers on a loaded host need more). */
+const timeoutMs = (): number => Number(process.env.CLIENTS_TIMEOUT_S ?? 180) * 1000;
 
 export interface TextResult {
   exitCode: number | undefined;
@@ -31,7 +32,7 @@ export interface TextResult {
 }
 
 async function run(file: string, args: string[], opts: Options = {}): Promise<TextResult> {
-  const r = await execa(file, args, { reject: false, timeout: TIMEOUT, ...opts });
+  const r = await execa(file, args, { reject: false, timeout: timeoutMs(), ...opts });
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -79,7 +80,7 @@ export interface RawResult {
 
 /** plink running one command (no terminal); stdout as raw bytes. */
 export async function plink(ep: Endpoint, command: string, input: Buffer = Buffer.alloc(0)): Promise<RawResult> {
-  const r = await execa('plink', [...puttyArgs(ep), '-T', '127.0.0.1', command], { reject: false, timeout: TIMEOUT, encoding: 'buffer', input });
+  const r = await execa('plink', [...puttyArgs(ep), '-T', '127.0.0.1', command], { reject: false, timeout: timeoutMs(), encoding: 'buffer', input });
   return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr).toString('utf8') };
 }
 
