@@ -30,6 +30,14 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
+async function waitFor(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('My assets and the web file manager in Chromium', { skip }, () => {
   let b: Bastion;
   let sshd: Sshd;
@@ -125,7 +133,7 @@ describe('My assets and the web file manager in Chromium', { skip }, () => {
     assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
   });
 
-  test('the file manager uploads (picker and drag and drop, several files) and downloads a 50 MB file byte-exact; mkdir, rename, delete', async () => {
+  test('the file manager uploads (picker and drag and drop, several files, cancel) and downloads a 50 MB file byte-exact; mkdir, rename, delete', async () => {
     const big = join(local, 'big.bin');
     writeFileSync(big, randomBytes(BIG));
     const bigSha = await sha256File(big);
@@ -148,6 +156,25 @@ describe('My assets and the web file manager in Chromium', { skip }, () => {
     const saved = join(local, 'downloaded.bin');
     await download.saveAs(saved);
     assert.equal(await sha256File(saved), bigSha, 'the download is byte-exact');
+
+    // Cancel: the upload is slowed to 2 MiB/s (Chromium's network emulation) so that it is still on its way.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 });
+    const slow = join(local, 'slow.bin');
+    writeFileSync(slow, randomBytes(20 * 1024 * 1024));
+    await page.getByTestId('file-input').setInputFiles(slow);
+    const slowItem = page.getByTestId('upload-item').filter({ hasText: 'slow.bin' });
+    await slowItem.and(page.locator('[data-state="sending"]')).waitFor();
+    // The asset has the file open: the upload is under way end to end.
+    await waitFor(async () => existsSync(join(remote, 'slow.bin')));
+    await slowItem.getByRole('button', { name: 'Cancel slow.bin' }).click();
+    await slowItem.and(page.locator('[data-state="cancelled"]')).waitFor();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await waitFor(async () => (await transfers('alice')).some((r) => r.path.endsWith('/slow.bin')));
+    const cancelled = (await transfers('alice')).find((r) => r.path.endsWith('/slow.bin'))!;
+    assert.deepEqual([cancelled.operation, cancelled.ok, cancelled.message], ['upload', false, 'the upload was cancelled before it ended; the partial file was removed']);
+    assert.equal(existsSync(join(remote, 'slow.bin')), false);
 
     // Two files dropped on the directory at once.
     const dropped = await page.evaluateHandle(() => {
@@ -179,7 +206,7 @@ describe('My assets and the web file manager in Chromium', { skip }, () => {
     assert.equal(existsSync(join(remote, 'two.txt')), false);
     await screenshot(page, '71-file-manager');
 
-    const rows = (await transfers('alice')).map((r) => [r.operation, r.path.replace(remote, '~'), r.size, r.ok]);
+    const rows = (await transfers('alice')).filter((r) => !r.path.endsWith('/slow.bin')).map((r) => [r.operation, r.path.replace(remote, '~'), r.size, r.ok]);
     // The two dropped files went up at once: their rows come in either order.
     const both = rows.splice(2, 2).sort((x, y) => String(x[1]).localeCompare(String(y[1])));
     assert.deepEqual(both, [['upload', '~/one.txt', 19, true], ['upload', '~/two.txt', 20, true]]);
