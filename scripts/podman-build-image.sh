@@ -27,5 +27,9 @@ if ! podman_ build --format docker --network host --build-arg "BASE_IMAGE=$base"
 fi
 rm -f "$log"
 built=$(date +%s)
+# Each build whose sources changed leaves the previous image's layers untagged: those older than
+# two days go, so a machine that runs the suite often does not fill its disk. Newer ones stay as
+# the layer cache of the next build.
+podman_ image prune -f --filter until=48h >/dev/null 2>&1 || true
 size=$(podman_ image inspect --format '{{.Size}}' "$tag")
 echo "podman-build-image: $tag on $base: base image $((based - start)) s, build $((built - based)) s, size $((size / 1000000)) MB"
