@@ -21,7 +21,8 @@ export interface ProductOptions {
 /** Starts the command with only PATH, HOME and `env` (plus loopback binding) and waits until it says it is running. */
 export async function startProduct(command: 'start' | 'server' | 'gateway', env: Record<string, string>, opts: ProductOptions = {}): Promise<Product> {
   const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', command], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: opts.logLevel ?? 'warn', ...env },
+    // Pretty logs: the welcome ('Bastion is running.') is printed as text, not as a JSON line (which warn would hide).
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: opts.logLevel ?? 'warn', BASTION_LOG_FORMAT: 'pretty', ...env },
     extendEnv: false, reject: false, all: true, timeout: opts.timeoutMs ?? 300_000,
   });
   let out = '';
