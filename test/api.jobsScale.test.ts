@@ -132,6 +132,25 @@ describe('jobs at scale: summary, partial, live output, retry failed, saved comm
     await b.services.permissions.update(SYSTEM_ACTOR, ids.perm!, { assets: [ids.up1!, ids.up2!, ids.down!] });
   });
 
+  test('jobs target labels: every asset carrying them, under the same grants', async () => {
+    await b.services.assets.update(SYSTEM_ACTOR, ids.up1!, { labels: ['rack:r3'] });
+    await b.services.assets.update(SYSTEM_ACTOR, ids.up2!, { labels: ['rack:r3', 'env:prod'] });
+    const r = await oscar.post('/jobs', { kind: 'command', labels: ['rack:r3'], systemUser: ids.su, command: 'echo labelled' });
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.body.params.labels, ['rack:r3']);
+    const job = await settled(r.body.id);
+    assert.deepEqual(byName(job), { up1: 'ok', up2: 'ok' });
+    const none = await oscar.post('/jobs', { kind: 'command', labels: ['rack:r9'], systemUser: ids.su, command: 'true' });
+    assert.equal(none.status, 400);
+    assert.deepEqual([none.body.error.message, none.body.error.details.field], ['no asset carries these labels', 'labels']);
+    // Eve is granted none of them: refused, nothing ran.
+    const jobs0 = await jobRows();
+    const byEve = await eve.post('/jobs', { kind: 'command', labels: ['env:prod'], systemUser: ids.su, command: 'true' });
+    assert.equal(byEve.status, 403);
+    assert.equal(byEve.body.error.message, `you may not run commands on 'up2' as ${sshd.username}`);
+    assert.equal(await jobRows(), jobs0);
+  });
+
   test('saved commands: admins keep them, operators list and run them where granted, through the filters', async () => {
     const created = await admin.post('/saved-commands', { name: 'answer', command: 'echo saved-$((40+2))', systemUser: ids.su, assets: [ids.up1], timeoutSeconds: 30 });
     assert.equal(created.status, 201);

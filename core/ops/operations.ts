@@ -10,6 +10,7 @@ import type { NodeService } from '../assets/nodes.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../errors.ts';
 import { AssetEntity, type Asset, type Job, type SavedCommand, type SystemUser, type User } from '../db/entities/index.ts';
 import { runPlaybook } from './ansible.ts';
+import { whereLabels } from '../assets/labels.ts';
 import { parseAnsibleFacts } from './facts.ts';
 import { execCapture, remoteLogin, RemoteLoginError, type RemoteAccount, type RemoteTarget } from './remoteLogin.ts';
 import type { JobService } from './jobs.ts';
@@ -32,6 +33,8 @@ export interface CommandJobInput {
   systemUser: string;
   command: string;
   timeoutSeconds?: number | undefined;
+  /** Also every asset carrying all these labels (`key:value`). */
+  labels?: string[] | undefined;
   /** The saved command this run comes from, kept in the job's params. */
   savedCommand?: string | undefined;
   /** The job whose failed assets this run retries. */
@@ -122,8 +125,8 @@ export class OperationsService {
    */
   async runCommand(actor: Actor, user: User, input: CommandJobInput): Promise<Job> {
     const su = await this.d.systemUsers.get(input.systemUser);
-    const assets = await this.assetsOf(input.assets ?? [], input.nodes ?? []);
-    if (assets.length === 0) throw new ValidationError('choose at least one asset or node', { field: 'assets' });
+    const assets = await this.assetsOf(input.assets ?? [], input.nodes ?? [], input.labels ?? []);
+    if (assets.length === 0) throw new ValidationError(input.labels?.length ? 'no asset carries these labels' : 'choose at least one asset or node', { field: input.labels?.length ? 'labels' : 'assets' });
     for (const a of assets) {
       if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw new ForbiddenError(`you may not run commands on '${a.name}' as ${su.username}`);
     }
@@ -136,7 +139,7 @@ export class OperationsService {
     }
     const account = this.accountOf(su);
     const timeoutMs = (input.timeoutSeconds ?? 60) * 1000;
-    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], timeoutSeconds: timeoutMs / 1000, ...(input.savedCommand ? { savedCommand: input.savedCommand } : {}), ...(input.retryOf ? { retryOf: input.retryOf } : {}) }, assets, async (asset, signal, progress) => {
+    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], ...(input.labels?.length ? { labels: input.labels } : {}), timeoutSeconds: timeoutMs / 1000, ...(input.savedCommand ? { savedCommand: input.savedCommand } : {}), ...(input.retryOf ? { retryOf: input.retryOf } : {}) }, assets, async (asset, signal, progress) => {
       const refused = refusals.get(asset.id);
       if (refused) return { ok: false, exitCode: null, output: refused };
       let client;
@@ -263,8 +266,13 @@ export class OperationsService {
   }
 
   /** Assets by id plus every asset under the given nodes (with descendants), each once, by name. */
-  private async assetsOf(assetIds: string[], nodeIds: string[]): Promise<Asset[]> {
+  private async assetsOf(assetIds: string[], nodeIds: string[], labels: string[] = []): Promise<Asset[]> {
     const ids = new Set(assetIds);
+    if (labels.length) {
+      // Every asset that carries all these labels (`rack:r3`), as the asset list's label filter finds them.
+      const rows = await whereLabels(this.d.ds.getRepository(AssetEntity).createQueryBuilder('a').select('a.id', 'id'), 'a.labels', labels).getRawMany<{ id: string }>();
+      for (const r of rows) ids.add(r.id);
+    }
     for (const n of nodeIds) {
       const subtree = await this.d.nodes.subtreeIds((await this.d.nodes.get(n)).id);
       const rows = await this.d.ds.createQueryBuilder().select('an.asset_id', 'id').from('asset_node', 'an').where('an.node_id IN (:...subtree)', { subtree }).getRawMany<{ id: string }>();

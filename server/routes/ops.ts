@@ -11,6 +11,8 @@ const commandBody = z.object({
   kind: z.literal('command'),
   assets: idList.optional(),
   nodes: idList.optional(),
+  /** Also every asset that carries all these labels (`key:value`). */
+  labels: z.array(z.string().min(1).max(64)).max(20).optional(),
   systemUser: z.uuid(),
   command: z.string().min(1, 'is required').max(10_000),
   timeoutSeconds: z.number().int().min(1).max(3600).optional(),

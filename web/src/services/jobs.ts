@@ -100,6 +100,8 @@ export function makeJob(j: Json): Job {
 export interface CommandJobInput {
   assets?: string[];
   nodes?: string[];
+  /** Also every asset carrying all these labels (`key:value`). */
+  labels?: string[];
   systemUser: string;
   command: string;
   timeoutSeconds?: number;

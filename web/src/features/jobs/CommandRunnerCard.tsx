@@ -10,10 +10,17 @@ import { commonSystemUsers } from './grantedTargets.ts';
 import { AssetPicker, OneSystemUserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
 import { applyFieldError, errorText } from '../../components/apiErrors.ts';
+import { LabelFilter } from '../../components/LabelFilter.tsx';
+
+/** The label filter as a form field: the job also runs on every asset carrying these labels. */
+function LabelField({ value, onChange }: { value?: string[]; onChange?: (v: string[]) => void }) {
+  return <LabelFilter value={value ?? []} onChange={(v) => onChange?.(v)} />;
+}
 
 interface Values {
   assets: string[];
   nodes: string[];
+  labels: string[];
   systemUser: string | null;
   command: string;
   timeoutSeconds: number;
@@ -41,7 +48,7 @@ export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
     if (!v) return;
     try {
       const job = await jobsService.runCommand({
-        assets: v.assets?.length ? v.assets : undefined, nodes: v.nodes?.length ? v.nodes : undefined,
+        assets: v.assets?.length ? v.assets : undefined, nodes: v.nodes?.length ? v.nodes : undefined, labels: v.labels?.length ? v.labels : undefined,
         systemUser: v.systemUser!, command: v.command, timeoutSeconds: v.timeoutSeconds,
       });
       await qc.invalidateQueries({ queryKey: ['jobs'] });
@@ -52,13 +59,13 @@ export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
   };
 
   const targetRule = ({ getFieldValue }: { getFieldValue: (n: string) => unknown }) => ({
-    validator: () => ((getFieldValue('assets') as string[] | undefined)?.length || (getFieldValue('nodes') as string[] | undefined)?.length
+    validator: () => ((getFieldValue('assets') as string[] | undefined)?.length || (getFieldValue('nodes') as string[] | undefined)?.length || (getFieldValue('labels') as string[] | undefined)?.length
       ? Promise.resolve() : Promise.reject(new Error(t(granted ? 'jobs.chooseAssets' : 'jobs.chooseTargets')))),
   });
 
   return (
     <Card size="small" title={t('jobs.runner')}>
-      <Form form={form} name="command-runner" layout="vertical" initialValues={{ assets: [], nodes: [], systemUser: null, command: '', timeoutSeconds: 60 }} onFinish={run}>
+      <Form form={form} name="command-runner" layout="vertical" initialValues={{ assets: [], nodes: [], labels: [], systemUser: null, command: '', timeoutSeconds: 60 }} onFinish={run}>
         {granted ? (
           <>
             <Typography.Paragraph type="secondary">{t('jobs.grantedHint')}</Typography.Paragraph>
@@ -77,6 +84,7 @@ export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
           <>
             <Form.Item name="assets" label={t('permissions.assets')} dependencies={['nodes']} rules={[targetRule]}><AssetPicker /></Form.Item>
             <Form.Item name="nodes" label={t('permissions.nodes')} dependencies={['assets']} rules={[targetRule]}><NodePicker /></Form.Item>
+            <Form.Item name="labels" label={t('labels.filter')} dependencies={['assets', 'nodes']}><LabelField /></Form.Item>
             <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={[{ required: true, message: t('common.required', { field: t('sessions.systemUser') }) }]}><OneSystemUserPicker /></Form.Item>
           </>
         )}
