@@ -8,6 +8,7 @@ import { Page } from '../../components/Page.tsx';
 import { formatBytes } from '../../components/bytes.ts';
 import { formatTime } from '../../components/time.ts';
 import { errorText } from '../../components/apiErrors.ts';
+import { ApiError } from '../../services/api.ts';
 import { childPath, filesService, isDirectory, parentPath, pathCrumbs, type FileTarget, type RemoteEntry } from '../../services/files.ts';
 import { UploadList } from './UploadList.tsx';
 import { useUploads } from './useUploads.ts';
@@ -81,7 +82,10 @@ export function FileManagerPage() {
       {dir ? (
         <Breadcrumb separator="›" style={{ marginBottom: 12 }} items={pathCrumbs(dir).map((c) => ({ key: c.path, title: <a onClick={() => go(c.path)}>{c.name}</a> }))} />
       ) : null}
-      {listing.error ? <Alert type="error" showIcon title={errorText(listing.error)} style={{ marginBottom: 12 }} /> : null}
+      {listing.error ? (
+        // The refusal in the user's language, then the bastion's own words (which asset, which action), as sftp would print them.
+        <Alert type="error" showIcon title={errorText(listing.error)} description={listing.error instanceof ApiError ? listing.error.message : undefined} style={{ marginBottom: 12 }} />
+      ) : null}
       {listing.data?.truncated ? <Alert type="info" showIcon title={t('files.truncated', { count: listing.data.entries.length })} style={{ marginBottom: 12 }} /> : null}
       <UploadList uploads={uploads.list} onCancel={uploads.cancel} onReplace={uploads.replace} onDismiss={uploads.dismiss} />
       <div
