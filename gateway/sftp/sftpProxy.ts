@@ -98,8 +98,18 @@ interface DirHandle {
 type Handle = FileHandle | DirHandle;
 type Work = (backend: BackendSftp) => Promise<void>;
 
+/** A READ waiting in the gateway, kept small: paramiko asks for every 32 KiB of a 1 GiB file at once. */
+interface PendingRead {
+  id: number;
+  h: FileHandle;
+  offset: number;
+  length: number;
+}
+
 interface Queued {
-  run: Work;
+  /** The request's work, or the READ it is (run when sent on). */
+  run: Work | null;
+  read: PendingRead | null;
   /** Bytes the request moves (READ length, WRITE data), counted against MAX_IN_FLIGHT_BYTES. */
   cost: number;
   /** Bytes it holds while it waits (WRITE data; a READ holds only its few arguments). */
@@ -221,7 +231,7 @@ export class SftpProxy {
     sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs), 0, writesOf(flags)));
     sftp.on('READ', (id, handle, offset, length) => {
       const h = this.#file(id, handle);
-      if (h) this.#request(id, (b) => this.#read(b, id, h, offset, length), Math.min(length, MAX_READ));
+      if (h && !this.#closed) this.#enqueue({ run: null, read: { id, h, offset, length }, cost: Math.min(length, MAX_READ), held: 0 });
     });
     sftp.on('WRITE', (id, handle, offset, data) => {
       const h = this.#file(id, handle);
@@ -287,8 +297,12 @@ export class SftpProxy {
         if (changes) ahead.endChange();
       });
     };
-    this.#queue.push({ run, cost, held });
-    this.#queuedBytes += held;
+    this.#enqueue({ run, read: null, cost, held });
+  }
+
+  #enqueue(q: Queued): void {
+    this.#queue.push(q);
+    this.#queuedBytes += q.held;
     this.#stats.maxQueuedBytes = Math.max(this.#stats.maxQueuedBytes, this.#queuedBytes);
     this.#stats.maxQueued = Math.max(this.#stats.maxQueued, this.#queue.length);
     this.#pump();
@@ -318,7 +332,10 @@ export class SftpProxy {
       this.#inFlight++;
       this.#inFlightBytes += next.cost;
       this.#stats.maxInFlightBytes = Math.max(this.#stats.maxInFlightBytes, this.#inFlightBytes);
-      void next.run(b).finally(() => {
+      const r = next.read;
+      // #read answers its own failures with a status.
+      const sent = next.run ? next.run(b) : r ? this.#read(b, r.id, r.h, r.offset, r.length) : Promise.resolve();
+      void sent.catch((err: unknown) => this.#log.debug({ err }, 'sftp request failed')).finally(() => {
         this.#inFlight--;
         this.#inFlightBytes -= next.cost;
         this.#pump();
