@@ -19,7 +19,7 @@ function env(dataDir: string): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
     BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: '0', BASTION_SSH_PORT: '0', BASTION_BIND: '127.0.0.1',
-    BASTION_GATEWAY_WORKERS: '0', BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD, BASTION_LOG_LEVEL: 'info',
+    BASTION_GATEWAY_WORKERS: '0', BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD, BASTION_LOG_LEVEL: 'info', BASTION_LOG_FORMAT: 'json',
   };
 }
 
@@ -30,9 +30,10 @@ async function startGatewayProcess(dataDir: string): Promise<{ fingerprints: str
   let exited = false;
   child.all!.on('data', (d: Buffer) => { out += d.toString(); });
   void child.then(() => { exited = true; });
-  // The welcome goes to stdout, the pino line asynchronously: wait for both.
-  for (let i = 0; i < 1800 && !exited && !(out.includes('Bastion is running') && out.includes('ssh gateway listening')); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(out.includes('Bastion is running'), `gateway did not start:\n${out.slice(0, 3000)}`);
+  // JSON logs (the host keys are read from the 'ssh gateway listening' line): the welcome is a JSON line too.
+  const running = '"msg":"bastion is running"';
+  for (let i = 0; i < 1800 && !exited && !(out.includes(running) && out.includes('ssh gateway listening')); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(out.includes(running), `gateway did not start:\n${out.slice(0, 3000)}`);
   const listening = out.split('\n').map((l) => { try { return JSON.parse(l) as { msg?: string; hostKeys?: string[] }; } catch { return {}; } }).find((l) => l.msg === 'ssh gateway listening');
   assert.ok(listening?.hostKeys, `no 'ssh gateway listening' line:\n${out.slice(0, 3000)}`);
   return {

@@ -198,7 +198,7 @@ describe('command filters in the shipped topologies', { skip }, () => {
     const [httpPort, sshPort] = [await freePort(), await freePort()];
     const product = await startProduct('start', {
       BASTION_DATA_DIR: makeTempDir('bastion-live-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
-      BASTION_GATEWAY_WORKERS: String(WORKERS), BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_CACHE_MAX_AGE_SECONDS: String(CACHE_MAX_AGE_SECONDS),
+      BASTION_GATEWAY_WORKERS: String(WORKERS), BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_CACHE_MAX_AGE_SECONDS: String(CACHE_MAX_AGE_SECONDS), BASTION_LOG_FORMAT: 'json',
     }, LOUD);
     try {
       const api = await loggedIn(`http://127.0.0.1:${httpPort}`, 'admin', ADMIN_PW);
@@ -216,7 +216,7 @@ describe('command filters in the shipped topologies', { skip }, () => {
     try {
       const [httpPort, sshPort] = [await freePort(), await freePort()];
       const shared = {
-        DATABASE_URL: pg.url, SECRET_KEY: 'live-filters-secret-key-0123456789abcdef', BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_CACHE_MAX_AGE_SECONDS: String(CACHE_MAX_AGE_SECONDS),
+        DATABASE_URL: pg.url, SECRET_KEY: 'live-filters-secret-key-0123456789abcdef', BASTION_ADMIN_PASSWORD: ADMIN_PW, BASTION_CACHE_MAX_AGE_SECONDS: String(CACHE_MAX_AGE_SECONDS), BASTION_LOG_FORMAT: 'json',
         BASTION_DATA_DIR: makeTempDir('bastion-live-pg-'), BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
       };
       server = await startProduct('server', shared, LOUD);

@@ -28,11 +28,13 @@ export async function startProduct(command: 'start' | 'server' | 'gateway', env:
   let out = '';
   const echo = opts.echoVar ? process.env[opts.echoVar] : undefined;
   child.all!.on('data', (d: Buffer) => { out += d.toString(); if (echo) process.stderr.write(d); });
-  for (let i = 0; i < 2400 && !out.includes('Bastion is running'); i++) {
+  // With BASTION_LOG_FORMAT=json (a test that reads pids from the log lines) the welcome is a JSON line.
+  const running = () => out.includes('Bastion is running') || out.includes('"msg":"bastion is running"');
+  for (let i = 0; i < 2400 && !running(); i++) {
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.ok(out.includes('Bastion is running'), `bastion ${command} did not start:\n${out.slice(0, 3000)}`);
+  assert.ok(running(), `bastion ${command} did not start:\n${out.slice(0, 3000)}`);
   return { child, output: () => out };
 }
 
