@@ -65,7 +65,15 @@ function printWelcome(config: Config, services: Services, faces: { http?: number
   const host = config.publicHost ?? (config.bind === '0.0.0.0' || config.bind === '::' ? 'localhost' : config.bind);
   // Where logs are JSON lines (a container, a service manager), the welcome is one of them.
   if (!logsArePretty(config.logFormat)) {
-    services.log.info({ web: faces.http, ssh: faces.ssh, database: config.database.kind, firstStart: services.bootstrapResult.firstStart }, 'bastion is running');
+    const first = services.bootstrapResult.firstStart
+      ? (services.bootstrapResult.adminPasswordIsDefault ? 'log in as admin / admin; you will be asked to choose a new password' : 'log in as admin with the password from BASTION_ADMIN_PASSWORD')
+      : undefined;
+    services.log.info({
+      web: faces.http, ssh: faces.ssh, database: config.database.kind, firstStart: services.bootstrapResult.firstStart,
+      webUrl: faces.http !== undefined ? `http://${host}:${faces.http}/` : undefined,
+      sshCommand: faces.ssh !== undefined ? `ssh -p ${faces.ssh} admin@${host}` : undefined,
+      firstLogin: first,
+    }, 'bastion is running');
     return;
   }
   console.log('Bastion is running.');

@@ -74,7 +74,8 @@ test('SECRET_KEY unset: generated once into data/secret.key (0600) and reused; a
 test('CLI: start comes up with no configuration, prints where to connect and how to log in; SIGTERM stops it cleanly', async () => {
   const dir = makeTempDir('bastion-cli-');
   const [http, ssh] = [await freePort(), await freePort()];
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_DATA_DIR: dir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn' };
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_DATA_DIR: dir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'pretty' };
+  // What a person sees at a terminal (off a terminal the welcome is a JSON line: the next test).
   const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 240_000 } as const);
   let out = '';
   let exited = false;
@@ -92,6 +93,27 @@ test('CLI: start comes up with no configuration, prints where to connect and how
   child.kill('SIGTERM');
   const res = await child;
   assert.equal(res.exitCode, 0, out);
+});
+
+test('CLI: off a terminal (a container, a service manager) the welcome is one JSON line with where to connect and how to log in', async () => {
+  const dir = makeTempDir('bastion-cli-');
+  const [http, ssh] = [await freePort(), await freePort()];
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_DATA_DIR: dir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1' };
+  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 240_000 } as const);
+  let out = '';
+  let exited = false;
+  child.all!.on('data', (d: Buffer) => { out += d.toString(); });
+  void child.then(() => { exited = true; });
+  const welcome = () => out.split('\n').map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } }).find((l) => l.msg === 'bastion is running');
+  for (let i = 0; i < 1800 && !exited && !welcome(); i++) await new Promise((r) => setTimeout(r, 100));
+  const line = welcome();
+  assert.ok(line, out.slice(0, 2000));
+  assert.equal(out.includes('Bastion is running.'), false, 'no text lines among the JSON ones');
+  assert.equal(line.webUrl, `http://127.0.0.1:${http}/`);
+  assert.equal(line.sshCommand, `ssh -p ${ssh} admin@127.0.0.1`);
+  assert.equal(line.firstLogin, 'log in as admin / admin; you will be asked to choose a new password');
+  child.kill('SIGTERM');
+  assert.equal((await child).exitCode, 0, out);
 });
 
 test('CLI: a bad variable stops start-up with one clear line', async () => {
