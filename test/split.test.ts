@@ -88,7 +88,7 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
       // One data dir: both faces on one host share secret.key and the gateway's host key.
       BASTION_DATA_DIR: makeTempDir('bastion-split-'), DATABASE_URL: pg.url, BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD,
       BASTION_BIND: '127.0.0.1', BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
-      BASTION_LOG_LEVEL: 'warn', BASTION_GATEWAY_WORKERS: '2', BASTION_SESSION_HEARTBEAT_SECONDS: '1',
+      BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'pretty', BASTION_GATEWAY_WORKERS: '2', BASTION_SESSION_HEARTBEAT_SECONDS: '1',
     };
     // Both at once: migrations and the first admin are taken in turns (an advisory lock).
     [gateway, server] = await Promise.all([startFace('gateway'), startFace('server')]);
