@@ -117,7 +117,7 @@ export async function idleStartMemory(): Promise<IdleMemory> {
   const dataDir = makeTempDir('bastion-bench-rss-');
   const [http, ssh] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [...MEMORY_FLAGS, '--import', 'tsx', BASTION_ENTRY, 'start'], {
-    env: { ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
+    env: { ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'info', BASTION_LOG_FORMAT: 'json', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -127,7 +127,8 @@ export async function idleStartMemory(): Promise<IdleMemory> {
       child.once('exit', (code) => reject(new Error(`bastion start exited (${code}): ${out}`)));
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('Bastion is running.')) {
+        // JSON logs, as a service manager or container runs it: the welcome is a JSON line.
+        if (out.includes('"msg":"bastion is running"')) {
           clearTimeout(timer);
           resolve();
         }
