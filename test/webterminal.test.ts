@@ -119,7 +119,8 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     await t.send('\x03', /\^C[\s\S]*\$ $/);
     // Tab completes, Up recalls the last line.
     await t.send('ech\t', 'echo ');
-    await t.send('tab-$((3*3))\r', 'tab-9');
+    // Up only once the next prompt is shown: sent earlier, the tty (not yet back in readline) echoes ^[[A.
+    await t.send('tab-$((3*3))\r', /tab-9\r?\n[\s\S]*\$ $/);
     await t.send('\x1b[A', 'echo tab-$((3*3))');
     await t.send('\r', /^tab-9\r?$/m);
     await t.send('\x04');
