@@ -115,7 +115,8 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
   test('Ctrl-C, Tab, arrows and Ctrl-D reach the shell as typed', async () => {
     const op = await operator();
     const t = await shell(op.cookie);
-    await t.send('sleep 30\r');
+    // Ctrl-C once the program runs (ready-2 printed): sent earlier, bash may take it before it starts the program.
+    await t.send("sh -c 'echo ready-$((1+1)); exec sleep 30'\r", /^ready-2\r?$/m);
     await t.send('\x03', /\^C[\s\S]*\$ $/);
     // Tab completes, Up recalls the last line.
     await t.send('ech\t', 'echo ');
