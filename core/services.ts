@@ -165,7 +165,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       groups: new GroupService(ds, changes),
       userKeys: new UserKeyService(ds),
       apiTokens: new ApiTokenService(ds, changes),
-      webSessions: new WebSessionService(ds, config.sessionTtlMinutes),
+      webSessions: new WebSessionService(ds, config.sessionTtlMinutes, changes),
       authentication,
       mfaPolicy: authentication.mfaPolicy,
       totp: new TotpEnrolmentService(ds, vault, authentication.mfaPolicy),

@@ -1,10 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { AuthSessionEntity, UserEntity, type AuthSession, type User } from '../db/entities/index.ts';
+import type { ChangeFeed } from '../changeFeed.ts';
 import { hashToken, newToken } from './tokens.ts';
 
 /** Browser sessions kept server-side, so logout, disabling and password changes revoke them at once. */
 export class WebSessionService {
-  constructor(private readonly ds: DataSource, private readonly ttlMinutes: number) {}
+  /** `changes` tells live holders of a session (websockets, in any process) to check it again when one ends. */
+  constructor(private readonly ds: DataSource, private readonly ttlMinutes: number, private readonly changes?: ChangeFeed) {}
 
   async create(user: User, ctx: { clientAddress: string; userAgent: string }): Promise<{ token: string; session: AuthSession }> {
     const token = newToken('');
@@ -36,9 +38,11 @@ export class WebSessionService {
 
   async revoke(sessionId: string): Promise<void> {
     await this.ds.getRepository(AuthSessionEntity).delete({ id: sessionId });
+    this.changes?.emit('users');
   }
 
   async revokeAll(userId: string): Promise<void> {
     await this.ds.getRepository(AuthSessionEntity).delete({ userId });
+    this.changes?.emit('users');
   }
 }

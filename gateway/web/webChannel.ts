@@ -35,6 +35,8 @@ export class WebChannel extends Duplex implements OperatorChannel {
   #held: Array<{ chunk: Buffer; done: () => void }> = [];
   #exit: { status: number | null; signal: string | null } | null = null;
   #finished = false;
+  /** The stream's buffer was full at the last keystrokes: the socket is paused until _read. */
+  #inputHeld = false;
   /** How the socket is closed after the exit frame: normally, or 1008 when privileges were withdrawn. */
   closeWith: { code: number; reason: string } = { code: 1000, reason: 'session ended' };
   /** Why the session was ended, if it was (set by the web terminal once the session opens). */
@@ -66,7 +68,12 @@ export class WebChannel extends Duplex implements OperatorChannel {
     const onMessage = (data: RawData, isBinary: boolean): void => {
       if (isBinary) {
         const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
-        if (chunk.length > 0 && !this.destroyed) this.push(chunk);
+        // Keystrokes the pipeline cannot take now (the asset stopped reading) wait in the
+        // browser, not here: the socket is not read again until the pipeline asks (rule 13).
+        if (chunk.length > 0 && !this.destroyed && !this.push(chunk)) {
+          this.#inputHeld = true;
+          ws.pause();
+        }
         return;
       }
       let msg: unknown;
@@ -79,6 +86,7 @@ export class WebChannel extends Duplex implements OperatorChannel {
       if (parsed.success) this.onResize(parsed.data.cols, parsed.data.rows);
     };
     ws.on('message', onMessage);
+    if (this.#inputHeld) ws.pause();
     this.#detachWs = () => ws.off('message', onMessage);
     this.#send(JSON.stringify(ready));
     for (const { chunk, done } of this.#held.splice(0)) this.#sendOutput(chunk, done);
@@ -104,7 +112,10 @@ export class WebChannel extends Duplex implements OperatorChannel {
   }
 
   override _read(): void {
-    // Keystrokes are pushed as they arrive; the pipeline pauses and resumes the stream.
+    // Keystrokes are pushed as they arrive; once the pipeline has room again, the socket is read again.
+    if (!this.#inputHeld) return;
+    this.#inputHeld = false;
+    this.#ws?.resume();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {

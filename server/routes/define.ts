@@ -5,6 +5,7 @@ import type { Actor } from '../../core/actor.ts';
 import type { Ability } from '../../core/access/accessService.ts';
 import { ForbiddenError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
 import { authenticateRequest, type AuthContext } from '../middleware/authenticate.ts';
+import { admissionRefusal } from '../middleware/admission.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete' | 'put';
 
@@ -97,11 +98,8 @@ export function mount(router: Router, services: Services, routes: AnyRoute[], cl
       const auth = await authenticateRequest(services, req);
       if (def.access !== 'public') {
         if (!auth) throw new UnauthenticatedError('authentication required');
-        if (auth.user.mustChangePassword && !def.duringPasswordChange) throw new ForbiddenError('you must change your password first', { reason: 'password_change_required' });
-        if (!def.duringMfaEnrolment && await services.mfaPolicy.enrolmentRequired(auth.user)) {
-          throw new ForbiddenError('your role requires two-factor authentication: set it up first', { reason: 'mfa_enrolment_required' });
-        }
-        if (!services.access.roleCan(auth.user.role, def.access)) throw new ForbiddenError('your role does not allow this', { reason: 'role_forbidden' });
+        const refusal = await admissionRefusal(services, auth, def);
+        if (refusal) throw refusal;
       }
       if (def.rawBody) refuseForeignBody(req);
       const params = parseInput(def.params, req.params, 'params');

@@ -6,7 +6,11 @@
 // closed now (1008).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Request } from 'express';
 import type { Services } from '../../core/services.ts';
+import type { Ability } from '../../core/access/accessService.ts';
+import { authenticateRequest, type AuthContext } from '../middleware/authenticate.ts';
+import { admissionRefusal } from '../middleware/admission.ts';
 
 /** Also re-checked on a timer, for what changes with time alone (account expiry, web session TTL). */
 export const RECHECK_MS = 15_000;
@@ -19,6 +23,18 @@ export function sameOrigin(origin: string | undefined, host: string | undefined)
   } catch {
     return false;
   }
+}
+
+/**
+ * Who sent an upgrade (or the request a socket is held on), if they may hold a socket that
+ * needs `access` now: authenticated, and through the same gate as every route (a session that
+ * must change its password or enrol MFA first, or a role without the ability, is refused: 403).
+ */
+export async function socketCaller(services: Services, req: IncomingMessage, access: Ability): Promise<{ auth: AuthContext } | { status: 401 | 403 }> {
+  const auth = await authenticateRequest(services, req as unknown as Request);
+  if (!auth) return { status: 401 };
+  if (await admissionRefusal(services, auth, { access })) return { status: 403 };
+  return { auth };
 }
 
 export function refuse(socket: Duplex, status: number, message: string): void {

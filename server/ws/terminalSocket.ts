@@ -22,9 +22,8 @@ import type { Operator } from '../../gateway/context.ts';
 import { findAsset, systemUsersFor } from '../../gateway/targets.ts';
 import { WebChannel } from '../../gateway/web/webChannel.ts';
 import { runWebShell, webTerminalState } from '../../gateway/web/webShell.ts';
-import { authenticateRequest } from '../middleware/authenticate.ts';
 import { clientAddressResolver } from '../middleware/clientAddress.ts';
-import { refuse, socketAuthority, type AuthorizedSocket, type UpgradeRoute } from './socketAuthority.ts';
+import { refuse, socketAuthority, socketCaller, type AuthorizedSocket, type UpgradeRoute } from './socketAuthority.ts';
 
 export const TERMINAL_PATH = /^\/ws\/terminal$/;
 
@@ -39,10 +38,9 @@ const TerminalQuery = z.object({
 /** How long the terminal shows the last words (a revocation's reason) before the socket closes. */
 const LAST_WORDS_MS = 300;
 
-/** May this request still drive a terminal? Authenticated, password changed; the grant is the session registry's (rule 11). */
+/** May this request still drive a terminal? Admitted as for any route; the grant is the session registry's (rule 11). */
 async function mayUseTerminal(services: Services, req: IncomingMessage): Promise<boolean> {
-  const auth = await authenticateRequest(services, req as unknown as Request);
-  return auth !== null && !auth.user.mustChangePassword;
+  return 'auth' in (await socketCaller(services, req, 'self'));
 }
 
 /** Does core/access grant `user` connect on the asset (as the system user, when named)? */
@@ -160,9 +158,9 @@ export function terminalSocket(services: Services, host: SessionHost): UpgradeRo
   return {
     path: TERMINAL_PATH,
     async upgrade(req, socket, head, _m, url) {
-      const auth = await authenticateRequest(services, req as unknown as Request);
-      if (!auth) return refuse(socket, 401, 'Unauthorized');
-      if (auth.user.mustChangePassword) return refuse(socket, 403, 'Forbidden');
+      const caller = await socketCaller(services, req, 'self');
+      if (!('auth' in caller)) return refuse(socket, caller.status, caller.status === 401 ? 'Unauthorized' : 'Forbidden');
+      const { auth } = caller;
       const parsed = TerminalQuery.safeParse(Object.fromEntries(url.searchParams));
       if (!parsed.success) return refuse(socket, 400, 'Bad Request');
       const q = parsed.data;

@@ -1,12 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Request } from 'express';
 import type { Services } from '../../core/services.ts';
 import { isUuid } from '../../core/ids.ts';
-import { authenticateRequest } from '../middleware/authenticate.ts';
 import { screenFromCast } from './castScreen.ts';
-import { refuse, socketAuthority, type AuthorizedSocket, type UpgradeRoute } from './socketAuthority.ts';
+import { refuse, socketAuthority, socketCaller, type AuthorizedSocket, type UpgradeRoute } from './socketAuthority.ts';
 
 const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
 /**
@@ -17,8 +15,7 @@ export const WATCH_LEASE_MS = 30_000;
 
 /** May the caller of `req` watch live sessions now? The same answer as at the upgrade. */
 async function mayWatch(services: Services, req: IncomingMessage): Promise<boolean> {
-  const auth = await authenticateRequest(services, req as unknown as Request);
-  return auth !== null && !auth.user.mustChangePassword && services.access.roleCan(auth.user.role, 'audit');
+  return 'auth' in (await socketCaller(services, req, 'audit'));
 }
 
 /**
@@ -35,9 +32,9 @@ export function watchSocket(services: Services): UpgradeRoute {
   return {
     path: WATCH_PATH,
     async upgrade(req, socket, head, m, url) {
-      const auth = await authenticateRequest(services, req as unknown as Request);
-      if (!auth) return refuse(socket, 401, 'Unauthorized');
-      if (auth.user.mustChangePassword || !services.access.roleCan(auth.user.role, 'audit')) return refuse(socket, 403, 'Forbidden');
+      const caller = await socketCaller(services, req, 'audit');
+      if (!('auth' in caller)) return refuse(socket, caller.status, caller.status === 401 ? 'Unauthorized' : 'Forbidden');
+      const { auth } = caller;
       const id = m[1]!;
       if (!isUuid(id)) return refuse(socket, 400, 'Bad Request');
       const session = await services.sessions.get(id).catch(() => null);

@@ -1,0 +1,134 @@
+// Attacks on the surfaces added last (web terminal websocket, watch socket, logout, input
+// floods), from real sockets on 127.0.0.1 against the shipped topology: the SSH gateway in
+// worker processes, the HTTP server (API, websockets, web terminals) in the primary, as
+// `npm start` runs them. Each test is an attack that once worked (or must keep failing).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { cleanup } from './helpers/tmp.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { ADMIN_PASSWORD } from './helpers/bastion.ts';
+import { eventually, startWorld, type World } from './gatewayFixture.ts';
+import { WebTerminal, upgradeStatus } from './helpers/webTerminal.ts';
+
+const PROMPT = /\$ (\x1b\[K)?$/;
+
+/** The HTTP status a websocket upgrade on `path` answers (101 when accepted, then closed). */
+function wsStatus(baseUrl: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.terminate();
+    });
+    ws.on('error', reject);
+  });
+}
+
+/**
+ * Sends up to `total` bytes of keystrokes in 32 KiB frames, never more than 1 MiB queued in this
+ * client, until all are sent or the bastion stops taking them (no progress for 2 s). Returns
+ * the bytes the bastion's socket took.
+ */
+async function flood(ws: WebSocket, total: number): Promise<number> {
+  const frame = Buffer.alloc(32 * 1024, 'a');
+  let sent = 0;
+  let taken = 0;
+  let last = -1;
+  let still = 0;
+  while (taken < total && still < 10 && ws.readyState === ws.OPEN) {
+    while (sent < total && ws.bufferedAmount < 1024 * 1024) {
+      ws.send(frame, { binary: true }, (err) => { if (!err) taken += frame.length; });
+      sent += frame.length;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    if (taken === last) still++;
+    else {
+      still = 0;
+      last = taken;
+    }
+  }
+  return taken;
+}
+
+describe('attacks on the web surfaces, against gateway workers', { skip: sshdUnavailable() }, () => {
+  let w: World;
+  let admin: ApiClient;
+  let seq = 0;
+  before(async () => {
+    w = await startWorld({ http: true, topology: 'workers' });
+    admin = await loggedIn(w.bastion.baseUrl, 'admin', ADMIN_PASSWORD);
+  });
+  after(async () => { await w?.stop(); await cleanup(); });
+
+  /** A fresh user (granted connect on web01 unless told), logged in over the API. */
+  async function member(opts: { grant?: boolean; role?: 'user' | 'auditor' } = {}): Promise<{ id: string; username: string; password: string; cookie: string; api: ApiClient }> {
+    const password = `Red-team-${++seq}-pass`;
+    const user = await w.f.user({ username: `red${seq}`, password, role: opts.role ?? 'user' });
+    if (opts.grant ?? true) await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id] });
+    const api = await loggedIn(w.bastion.baseUrl, user.username, password);
+    return { id: user.id, username: user.username, password, cookie: api.cookie!, api };
+  }
+
+  async function shell(cookie: string): Promise<WebTerminal> {
+    const t = await WebTerminal.open(w.bastion.baseUrl, cookie, { asset: 'web01', cols: 100, rows: 30 });
+    await t.waitFor(PROMPT);
+    return t;
+  }
+
+  test('a session that may only enrol MFA (its role requires MFA) opens no web terminal and watches no session', async () => {
+    const victim = await member();
+    const live = await shell(victim.cookie);
+    const { id } = await live.control('session');
+    try {
+      await w.bastion.services.mfaPolicy.set(SYSTEM_ACTOR, { user: true, auditor: true });
+      const op = await loggedIn(w.bastion.baseUrl, victim.username, victim.password);
+      const auditorUser = await w.f.user({ username: `redaud${++seq}`, password: 'Red-auditor-pass-1', role: 'auditor' });
+      const auditor = await loggedIn(w.bastion.baseUrl, auditorUser.username, 'Red-auditor-pass-1');
+      // The HTTP routes refuse these sessions everything but enrolment...
+      assert.equal((await op.get('/me/assets')).status, 403);
+      assert.equal((await auditor.get(`/sessions/${id}`)).status, 403);
+      // ...and so must the websockets.
+      const origin = w.bastion.baseUrl;
+      assert.equal(await upgradeStatus(origin, { asset: 'web01' }, { cookie: op.cookie!, origin }), 403);
+      assert.equal(await wsStatus(origin, `/ws/sessions/${id}/watch?keystrokes=1`, { cookie: auditor.cookie!, origin }), 403);
+    } finally {
+      await w.bastion.services.mfaPolicy.set(SYSTEM_ACTOR, { user: false, auditor: false });
+      live.ws.close(1000);
+    }
+  });
+
+  test('logging out closes the web terminal at once, not at the next periodic check', async () => {
+    const op = await member();
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    assert.equal((await op.api.post('/auth/logout')).status, 204);
+    // The periodic check runs every 15 s: closing within 5 s is the logout's own doing.
+    await t.closedWithin(5_000);
+    assert.equal(t.closeCode, 1008);
+    const row = await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    assert.notEqual(row.body.status, 'active');
+  });
+
+  test('a keystroke flood into a program that does not read is held back at the socket, not buffered in the bastion', async (ctx) => {
+    const op = await member();
+    const t = await shell(op.cookie);
+    const { id } = await t.control('session');
+    // Raw mode: the pty takes at most its buffer, then the asset's sshd stops reading the channel.
+    await t.send("stty raw -echo; echo flood-$((2*4)); sleep 600\r", 'flood-8');
+    const total = 48 * 1024 * 1024;
+    const taken = await flood(t.ws, total);
+    ctx.diagnostic(`the bastion's socket took ${taken} of ${total} bytes`);
+    // Windows and kernel buffers on the way hold some megabytes; the rest must wait in the client.
+    assert.ok(taken < total / 2, `the bastion took ${taken} of ${total} bytes a program never read`);
+    assert.equal((await admin.post(`/sessions/${id}/terminate`)).status, 202);
+    t.ws.terminate();
+  });
+});
