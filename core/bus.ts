@@ -23,6 +23,12 @@ export interface BusMessages {
    * every process ends that user's SSH sessions and connections and closes their websockets.
    */
   'user.revoked': { userId: string; reason: string };
+  /**
+   * One web session or API token of this user ended (logout, token deleted, password changed):
+   * sockets held on one are checked again. Not an access change: no cache is dropped, so a user
+   * who revokes their own credentials in a loop makes no process reload anything.
+   */
+  'credentials.revoked': { userId: string };
   /** Users, groups, assets, nodes, system users, permissions or command filters changed somewhere: drop caches (see ChangeFeed). */
   'access.changed': { kind: string };
 }

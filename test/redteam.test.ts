@@ -117,6 +117,25 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
     assert.notEqual(row.body.status, 'active');
   });
 
+  test('revoking your own tokens and logging out drop no cache: a low-privilege loop cannot make every process reload access', async () => {
+    const op = await member();
+    const t = await shell(op.cookie);
+    const access = w.bastion.services.access;
+    access.invalidate();
+    const before = await access.snapshot();
+    for (let i = 0; i < 3; i++) {
+      const created = await op.api.post('/me/tokens', { name: `loop-${i}` });
+      assert.equal(created.status, 201);
+      assert.equal((await op.api.delete(`/me/tokens/${created.body.id}`)).status, 204);
+    }
+    assert.equal((await op.api.post('/auth/logout')).status, 204);
+    // The logout still reaches the socket held on that web session...
+    await t.closedWithin(5_000);
+    assert.equal(t.closeCode, 1008);
+    // ...without every process dropping its access snapshot (nor its filters, jobs and sessions re-checked).
+    assert.equal(await access.snapshot(), before);
+  });
+
   test('a keystroke flood into a program that does not read is held back at the socket, not buffered in the bastion', async (ctx) => {
     const op = await member();
     const t = await shell(op.cookie);

@@ -5,13 +5,13 @@ import { newId } from '../ids.ts';
 import { ApiTokenEntity, UserEntity, type ApiToken, type User } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { hashToken, newToken } from './tokens.ts';
-import type { ChangeFeed } from '../changeFeed.ts';
+import type { Bus } from '../bus.ts';
 
 export const TOKEN_PREFIX = 'bst_';
 
 export class ApiTokenService {
-  /** `changes` tells live holders of a token (websockets) to check it again when one is deleted. */
-  constructor(private readonly ds: DataSource, private readonly changes?: ChangeFeed) {}
+  /** `bus` tells live holders of a token (websockets, in any process) to check it again when one is deleted. */
+  constructor(private readonly ds: DataSource, private readonly bus?: Bus) {}
 
   list(userId: string): Promise<ApiToken[]> {
     return this.ds.getRepository(ApiTokenEntity).find({ where: { userId }, order: { createdAt: 'ASC' } });
@@ -40,7 +40,7 @@ export class ApiTokenService {
       await em.getRepository(ApiTokenEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'api_token', resourceId: id, resourceName: t.name });
     });
-    this.changes?.emit('users');
+    this.bus?.publish('credentials.revoked', { userId });
   }
 
   async resolve(token: string): Promise<User | null> {

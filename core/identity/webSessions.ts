@@ -1,12 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { AuthSessionEntity, UserEntity, type AuthSession, type User } from '../db/entities/index.ts';
-import type { ChangeFeed } from '../changeFeed.ts';
+import type { Bus } from '../bus.ts';
 import { hashToken, newToken } from './tokens.ts';
 
 /** Browser sessions kept server-side, so logout, disabling and password changes revoke them at once. */
 export class WebSessionService {
-  /** `changes` tells live holders of a session (websockets, in any process) to check it again when one ends. */
-  constructor(private readonly ds: DataSource, private readonly ttlMinutes: number, private readonly changes?: ChangeFeed) {}
+  /** `bus` tells live holders of a session (websockets, in any process) to check it again when one ends. */
+  constructor(private readonly ds: DataSource, private readonly ttlMinutes: number, private readonly bus?: Bus) {}
 
   async create(user: User, ctx: { clientAddress: string; userAgent: string }): Promise<{ token: string; session: AuthSession }> {
     const token = newToken('');
@@ -37,12 +37,14 @@ export class WebSessionService {
   }
 
   async revoke(sessionId: string): Promise<void> {
+    const session = await this.ds.getRepository(AuthSessionEntity).findOneBy({ id: sessionId });
+    if (!session) return;
     await this.ds.getRepository(AuthSessionEntity).delete({ id: sessionId });
-    this.changes?.emit('users');
+    this.bus?.publish('credentials.revoked', { userId: session.userId });
   }
 
   async revokeAll(userId: string): Promise<void> {
     await this.ds.getRepository(AuthSessionEntity).delete({ userId });
-    this.changes?.emit('users');
+    this.bus?.publish('credentials.revoked', { userId });
   }
 }

@@ -1,7 +1,7 @@
 // What every websocket of the server shares (DESIGN rule 6): cross-site upgrades are refused,
 // refusals are HTTP answers with the API's error body, and an open socket is authorized again
 // on every privilege change — a user revoked (over the bus, from any process), any change to
-// users (disable, lock, role, web session or token gone), and on a timer for what changes with
+// users (disable, lock, role), one of the user's web sessions or tokens gone, and on a timer for what changes with
 // time alone (account expiry, web session TTL). A socket that would not be allowed now is
 // closed now (1008).
 import type { IncomingMessage, Server } from 'node:http';
@@ -59,7 +59,8 @@ export interface SocketAuthority<S extends AuthorizedSocket> {
 
 /**
  * Watches open sockets: `mayStill(s)` is asked again after every change to users and every
- * RECHECK_MS; `user.revoked` closes that user's sockets without asking.
+ * RECHECK_MS, and for one user's sockets when one of their web sessions or tokens ends;
+ * `user.revoked` closes that user's sockets without asking.
  */
 export function socketAuthority<S extends AuthorizedSocket>(services: Services, mayStill: (s: S) => Promise<boolean>): SocketAuthority<S> {
   const open = new Set<S>();
@@ -68,29 +69,33 @@ export function socketAuthority<S extends AuthorizedSocket>(services: Services, 
     s.revoke(reason);
   };
   let rechecking = false;
-  let again = false;
-  const recheck = (): void => {
+  /** Whose sockets the next pass checks: null is everyone's. */
+  let pending: Set<string> | null = new Set();
+  const recheck = (userId?: string): void => {
+    if (userId === undefined) pending = null;
+    else pending?.add(userId);
     // A change seen while a pass runs gets a pass of its own after it.
-    if (rechecking) {
-      again = true;
-      return;
-    }
+    if (rechecking) return;
     rechecking = true;
     void (async () => {
-      do {
-        again = false;
+      while (pending === null || pending.size > 0) {
+        const whose = pending;
+        pending = new Set();
         for (const s of [...open]) {
+          if (whose !== null && !whose.has(s.userId)) continue;
           const ok = await mayStill(s).catch(() => false);
           if (!ok && open.has(s)) revoke(s, 'access revoked');
         }
-      } while (again);
+      }
     })().finally(() => { rechecking = false; });
   };
   const offChanges = services.changes.subscribe((kind) => { if (kind === 'users' || kind === 'all') recheck(); });
+  // A logout or a deleted token concerns the sockets of that one user.
+  const offCredentials = services.bus.subscribe('credentials.revoked', (m) => recheck(m.userId));
   const offRevoked = services.bus.subscribe('user.revoked', (m) => {
     for (const s of [...open]) if (s.userId === m.userId) revoke(s, m.reason);
   });
-  const timer = setInterval(recheck, RECHECK_MS);
+  const timer = setInterval(() => recheck(), RECHECK_MS);
   timer.unref();
   return {
     add(s) {
@@ -99,6 +104,7 @@ export function socketAuthority<S extends AuthorizedSocket>(services: Services, 
     },
     close() {
       offChanges();
+      offCredentials();
       offRevoked();
       clearInterval(timer);
       open.clear();
