@@ -18,6 +18,7 @@ import { App } from './app/App.tsx';
 import { ANTD_CONFIG } from './app/theme.ts';
 import { prefetchRoute } from './app/features.tsx';
 import { meQuery } from './features/session/useSession.ts';
+import { installFocusReturn } from './components/focusReturn.ts';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -33,6 +34,8 @@ const queryClient = new QueryClient({
 // first render rather than one after the other as components mount.
 void queryClient.prefetchQuery(meQuery);
 prefetchRoute(window.location.pathname, queryClient);
+// Closing any dialog gives focus back to what opened it.
+installFocusReturn();
 
 function Root() {
   const { i18n } = useTranslation();

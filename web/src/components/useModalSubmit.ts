@@ -14,10 +14,12 @@ interface ModalSubmit<V, I extends object> {
   onClose: () => void;
   /** Fields never sent on an edit (e.g. the username). */
   immutable?: (keyof I)[];
+  /** Last touches on the body from the raw values (e.g. write-only secrets: sent only when replaced or cleared). */
+  amend?: (body: Partial<I>, values: V) => void;
 }
 
 /**
- * The OK handler of a create/edit modal: validate (antd shows field errors), send the new
+ * The Save handler of a create/edit form (FormDrawer): validate (antd shows field errors), send the new
  * record or only the changed fields, report success, and put an API error next to the field
  * it names (or in a message).
  */
@@ -35,6 +37,7 @@ export function useModalSubmit<V, I extends object>(o: ModalSubmit<V, I>): () =>
     const input = o.toInput(values);
     const body: Partial<I> = o.editing ? changedFields(o.current(), input) : input;
     if (o.editing) for (const k of o.immutable ?? []) delete body[k];
+    o.amend?.(body, values);
     if (o.editing && Object.keys(body).length === 0) { o.onClose(); return; }
     try {
       await o.onSubmit(body);

@@ -724,6 +724,10 @@ export const en = {
     rowActions: 'Operations',
     memberCount: 'Number of members',
     usernameRule: 'Only lower-case letters, digits, dot, underscore and hyphen.',
+    nameDefaultsToUsername: 'Left empty, the username is used.',
+    portDefault: 'Left empty, 22.',
+    moreActions: 'More',
+    moreActionsOf: 'More actions for {{name}}',
   },
 };
 

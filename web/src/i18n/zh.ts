@@ -726,5 +726,9 @@ export const zh: Messages = {
     rowActions: '操作',
     memberCount: '成员数',
     usernameRule: '只能包含小写字母、数字、点、下划线和连字符。',
+    nameDefaultsToUsername: '留空则使用用户名。',
+    portDefault: '留空则为 22。',
+    moreActions: '更多',
+    moreActionsOf: '{{name}} 的更多操作',
   },
 };

@@ -1,8 +1,8 @@
-import { App, Form, Input, InputNumber, Modal, Radio } from 'antd';
+import { Form, Input, InputNumber, Radio } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { AccountInput, AccountKind, AdminUser, SystemUser } from '../../services/accounts.ts';
-import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { changedFields } from '../../components/diff.ts';
+import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
 import { SecretInput } from './SecretInput.tsx';
 
 type Account = SystemUser | AdminUser;
@@ -21,7 +21,6 @@ export function AccountFormModal({ kind, account, onClose, onSubmit }: {
   onSubmit: (input: AccountInput) => Promise<unknown>;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<Values>();
   const system = kind === 'system-users';
 
@@ -32,37 +31,28 @@ export function AccountFormModal({ kind, account, onClose, onSubmit }: {
       }
     : { comment: '', ...(system ? { loginMode: 'auto' as const, priority: 50, sudo: '', shell: '/bin/bash' } : {}) };
 
-  const submit = async () => {
-    // antd shows the field errors; a failed validation only stops the submit.
-    const v = await form.validateFields().catch(() => null);
-    if (!v) return;
-    const input: AccountInput = {
+  const submit = useModalSubmit<Values, AccountInput>({
+    form, editing: account, onSubmit, onClose, current: () => initial,
+    toInput: (v) => ({
       name: v.name.trim(), username: v.username.trim(), comment: v.comment ?? '',
-      ...(system ? { loginMode: v.loginMode, priority: v.priority, sudo: v.sudo ?? '', shell: v.shell || undefined } : {}),
-    };
-    const body: AccountInput = account ? changedFields(initial, input) : input;
+      ...(system ? { loginMode: v.loginMode, ...(v.priority ? { priority: v.priority } : {}), sudo: v.sudo ?? '', shell: v.shell || undefined } : {}),
+    }),
     // Secrets: a non-empty string replaces, null clears, anything else keeps.
-    for (const key of ['password', 'privateKey'] as const) {
-      const s = v[key];
-      if (typeof s === 'string' && s !== '') body[key] = s;
-      else if (s === null && account) body[key] = null;
-    }
-    if (account && Object.keys(body).length === 0) { onClose(); return; }
-    try {
-      await onSubmit(body);
-      void message.success(account ? t('app.saved') : t('app.created'));
-      onClose();
-    } catch (e) {
-      if (!applyFieldError(form, e)) void message.error(errorText(e));
-    }
-  };
+    amend: (body, v) => {
+      for (const key of ['password', 'privateKey'] as const) {
+        const s = v[key];
+        if (typeof s === 'string' && s !== '') body[key] = s;
+        else if (s === null && account) body[key] = null;
+      }
+    },
+  });
 
   const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
   const title = account ? t('accounts.editTitle', { name: account.name }) : system ? t('accounts.createSystemUser') : t('accounts.createAdminUser');
 
   return (
-    <Modal open title={title} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={640}>
-      <Form form={form} name="account" layout="vertical" initialValues={initial}>
+    <FormDrawer title={title} onClose={onClose} onSave={submit}>
+      <Form form={form} name="account" layout="vertical" initialValues={initial} className="form-columns">
         <Form.Item name="name" label={t('accounts.name')} rules={[required(t('accounts.name'))]}>
           <Input autoComplete="off" />
         </Form.Item>
@@ -72,7 +62,7 @@ export function AccountFormModal({ kind, account, onClose, onSubmit }: {
         <Form.Item name="password" label={t('accounts.password')}>
           <SecretInput isSet={account?.hasPassword ?? false} />
         </Form.Item>
-        <Form.Item name="privateKey" label={t('accounts.privateKey')}>
+        <Form.Item name="privateKey" label={t('accounts.privateKey')} className="form-wide">
           <SecretInput isSet={account?.hasPrivateKey ?? false} multiline fileUpload />
         </Form.Item>
         {system ? (
@@ -86,15 +76,15 @@ export function AccountFormModal({ kind, account, onClose, onSubmit }: {
             <Form.Item name="shell" label={t('accounts.shell')}>
               <Input />
             </Form.Item>
-            <Form.Item name="sudo" label={t('accounts.sudo')}>
+            <Form.Item name="sudo" label={t('accounts.sudo')} className="form-wide">
               <Input.TextArea rows={2} placeholder="/usr/bin/systemctl restart nginx" />
             </Form.Item>
           </>
         ) : null}
-        <Form.Item name="comment" label={t('common.comment')}>
+        <Form.Item name="comment" label={t('common.comment')} className="form-wide">
           <Input.TextArea rows={2} />
         </Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }

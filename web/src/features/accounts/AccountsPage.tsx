@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Alert, App, Button, Flex, Popconfirm, Space, Table, Tag } from 'antd';
+import { Alert, App, Button, Flex, Table, Tag } from 'antd';
 import { CloudUploadOutlined, DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -12,6 +12,7 @@ import { AccountFormModal } from './AccountFormModal.tsx';
 import { PushSystemUserModal } from './PushSystemUserModal.tsx';
 import { BulkBar } from '../../components/BulkBar.tsx';
 import { useRowSelection } from '../../components/useRowSelection.ts';
+import { RowActions } from '../../components/RowActions.tsx';
 
 type Account = SystemUser | AdminUser;
 
@@ -65,20 +66,15 @@ export function AccountsPage({ kind }: { kind: AccountKind }) {
           {
             title: t('common.actions'), key: 'actions', fixed: 'right' as const, width: system ? 190 : 110,
             render: (_: unknown, a: Account) => (
-              <Space size={4}>
-                {system ? <Button size="small" icon={<CloudUploadOutlined />} aria-label={`${t('accounts.push')} ${a.name}`} onClick={() => setPushing(a as SystemUser)}>{t('accounts.push')}</Button> : null}
-                <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${a.name}`} onClick={() => setEditing({ account: a })} />
-                <Popconfirm
-                  title={t('common.confirmDelete', { name: a.name })}
-                  description={t('common.confirmDeleteHint')}
-                  okText={t('common.delete')}
-                  okButtonProps={{ danger: true }}
-                  cancelText={t('common.cancel')}
-                  onConfirm={async () => { try { await remove.mutateAsync(a.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } }}
-                >
-                  <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${a.name}`} />
-                </Popconfirm>
-              </Space>
+              <RowActions name={a.name} actions={[
+                ...(system ? [{ key: 'push', label: t('accounts.push'), icon: <CloudUploadOutlined />, withText: true, onClick: () => setPushing(a as SystemUser) }] : []),
+                { key: 'edit', label: t('common.edit'), icon: <EditOutlined />, onClick: () => setEditing({ account: a }) },
+                {
+                  key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true,
+                  confirm: { title: t('common.confirmDelete', { name: a.name }), description: t('common.confirmDeleteHint'), okText: t('common.delete') },
+                  onClick: async () => { try { await remove.mutateAsync(a.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } },
+                },
+              ]} />
             ),
           },
         ]}

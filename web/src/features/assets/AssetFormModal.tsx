@@ -1,14 +1,15 @@
-import { Form, Input, InputNumber, Modal, Select, Switch } from 'antd';
+import { Form, Input, InputNumber, Select, Switch } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { PLATFORMS, type Asset, type AssetInput, type Platform } from '../../services/assets.ts';
 import { AdminUserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
 import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
 
 interface Values {
   name: string;
   address: string;
-  port: number;
+  port?: number | null;
   platform: Platform;
   nodes: string[];
   adminUser: string | null;
@@ -18,7 +19,7 @@ interface Values {
 }
 
 const toInput = (v: Values): AssetInput => ({
-  name: v.name.trim(), address: v.address.trim(), port: v.port, platform: v.platform, nodes: v.nodes ?? [],
+  name: v.name.trim(), address: v.address.trim(), ...(v.port ? { port: v.port } : {}), platform: v.platform, nodes: v.nodes ?? [],
   adminUser: v.adminUser ?? null, labels: v.labels ?? [], active: v.active, comment: v.comment ?? '',
 });
 
@@ -45,16 +46,16 @@ export function AssetFormModal({ asset, defaultNode, onClose, onSubmit }: {
   const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
 
   return (
-    <Modal open title={asset ? t('assets.editTitle', { name: asset.name }) : t('assets.createTitle')} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={640}>
-      <Form form={form} name="asset" layout="vertical" initialValues={initialValues}>
+    <FormDrawer title={asset ? t('assets.editTitle', { name: asset.name }) : t('assets.createTitle')} onClose={onClose} onSave={submit}>
+      <Form form={form} name="asset" layout="vertical" initialValues={initialValues} className="form-columns">
         <Form.Item name="name" label={t('assets.name')} rules={[required(t('assets.name'))]}>
           <Input autoComplete="off" />
         </Form.Item>
         <Form.Item name="address" label={t('assets.address')} rules={[required(t('assets.address'))]}>
           <Input autoComplete="off" placeholder="10.0.0.12 / web01.example.com" />
         </Form.Item>
-        <Form.Item name="port" label={t('assets.port')} rules={[required(t('assets.port'))]}>
-          <InputNumber min={1} max={65535} style={{ width: 140 }} />
+        <Form.Item name="port" label={t('assets.port')} extra={asset ? null : t('forms.portDefault')}>
+          <InputNumber min={1} max={65535} precision={0} style={{ width: 140 }} />
         </Form.Item>
         <Form.Item name="platform" label={t('assets.platform')}>
           <Select options={PLATFORMS.map((p) => ({ value: p, label: p }))} />
@@ -65,16 +66,16 @@ export function AssetFormModal({ asset, defaultNode, onClose, onSubmit }: {
         <Form.Item name="adminUser" label={t('assets.adminUser')}>
           <AdminUserPicker />
         </Form.Item>
-        <Form.Item name="labels" label={t('assets.labels')}>
+        <Form.Item name="labels" label={t('assets.labels')} className="form-wide">
           <Select mode="tags" open={false} placeholder={t('assets.labelsPlaceholder')} tokenSeparators={[',']} />
         </Form.Item>
         <Form.Item name="active" label={t('common.active')} valuePropName="checked">
           <Switch />
         </Form.Item>
-        <Form.Item name="comment" label={t('common.comment')}>
+        <Form.Item name="comment" label={t('common.comment')} className="form-wide">
           <Input.TextArea rows={2} />
         </Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }

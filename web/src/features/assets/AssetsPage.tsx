@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { App, Button, Card, Col, Flex, Popconfirm, Row, Select, Space, Table, Tag } from 'antd';
+import { App, Button, Card, Col, Flex, Row, Select, Table, Tag } from 'antd';
 import { DeleteOutlined, EditOutlined, PlusOutlined, UploadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { PLATFORMS, type Asset } from '../../services/assets.ts';
@@ -18,6 +18,7 @@ import { LabelFilter } from '../../components/LabelFilter.tsx';
 import { useRowSelection } from '../../components/useRowSelection.ts';
 import { useQueryClient } from '@tanstack/react-query';
 import { NODES_KEY } from '../../components/NodePicker.tsx';
+import { RowActions } from '../../components/RowActions.tsx';
 
 export function AssetsPage() {
   const { t } = useTranslation();
@@ -93,12 +94,10 @@ export function AssetsPage() {
               {
                 title: t('common.actions'), key: 'actions', fixed: 'right', width: 110,
                 render: (_, a) => (
-                  <Space size={4}>
-                    <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${a.name}`} onClick={() => setEditing({ asset: a })} />
-                    <Popconfirm title={t('common.confirmDelete', { name: a.name })} description={t('common.confirmDeleteHint')} okText={t('common.delete')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={() => remove(a)}>
-                      <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${a.name}`} />
-                    </Popconfirm>
-                  </Space>
+                  <RowActions name={a.name} actions={[
+                    { key: 'edit', label: t('common.edit'), icon: <EditOutlined />, onClick: () => setEditing({ asset: a }) },
+                    { key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true, onClick: () => remove(a), confirm: { title: t('common.confirmDelete', { name: a.name }), description: t('common.confirmDeleteHint'), okText: t('common.delete') } },
+                  ]} />
                 ),
               },
             ]}

@@ -1,17 +1,17 @@
-import { App, Divider, Form, Input, InputNumber, Modal, Radio, Select, Switch, Typography } from 'antd';
+import { Divider, Form, Input, InputNumber, Radio, Select, Switch, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { FILTER_ACTIONS, FILTER_KINDS, type CommandFilter, type CommandFilterInput, type FilterAction, type FilterKind } from '../../services/commandFilters.ts';
 import { AssetPicker, GroupPicker, SystemUserPicker, UserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
-import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { changedFields } from '../../components/diff.ts';
+import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
 
 interface Values {
   name: string;
   kind: FilterKind;
   pattern: string;
   action: FilterAction;
-  priority: number;
+  priority?: number | null;
   active: boolean;
   users: string[];
   userGroups: string[];
@@ -27,7 +27,7 @@ const fromFilter = (f: CommandFilter): CommandFilterInput => ({
 });
 
 const toInput = (v: Values): CommandFilterInput => ({
-  name: v.name.trim(), kind: v.kind, pattern: v.pattern, action: v.action, priority: v.priority, active: v.active,
+  name: v.name.trim(), kind: v.kind, pattern: v.pattern, action: v.action, ...(v.priority ? { priority: v.priority } : {}), active: v.active,
   users: v.users ?? [], userGroups: v.userGroups ?? [], assets: v.assets ?? [], nodes: v.nodes ?? [], systemUsers: v.systemUsers ?? [], comment: v.comment ?? '',
 });
 
@@ -38,32 +38,17 @@ export function CommandFilterFormModal({ filter, onClose, onSubmit }: {
   onSubmit: (input: CommandFilterInput) => Promise<unknown>;
 }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<Values>();
   const kind = Form.useWatch('kind', form) ?? filter?.kind ?? 'commands';
   const initialValues: Partial<Values> = filter
     ? (fromFilter(filter) as Partial<Values>)
     : { kind: 'commands', action: 'deny', priority: 50, active: true, users: [], userGroups: [], assets: [], nodes: [], systemUsers: [] };
 
-  const submit = async () => {
-    // Invalid fields show their errors; nothing else to do.
-    const v = await form.validateFields().catch(() => null);
-    if (!v) return;
-    const input = toInput(v);
-    const body = filter ? changedFields(fromFilter(filter), input) : input;
-    if (filter && Object.keys(body).length === 0) { onClose(); return; }
-    try {
-      await onSubmit(body);
-      void message.success(filter ? t('app.saved') : t('app.created'));
-      onClose();
-    } catch (e) {
-      if (!applyFieldError(form, e)) void message.error(errorText(e));
-    }
-  };
+  const submit = useModalSubmit({ form, editing: filter, toInput, current: () => fromFilter(filter!), onSubmit, onClose });
 
   return (
-    <Modal open title={filter ? t('filters.editTitle', { name: filter.name }) : t('filters.createTitle')} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={720}>
-      <Form form={form} name="command-filter" layout="vertical" initialValues={initialValues}>
+    <FormDrawer title={filter ? t('filters.editTitle', { name: filter.name }) : t('filters.createTitle')} onClose={onClose} onSave={submit}>
+      <Form form={form} name="command-filter" layout="vertical" initialValues={initialValues} className="form-columns">
         <Form.Item name="name" label={t('common.name')} rules={[{ required: true, message: t('common.required', { field: t('common.name') }) }]}>
           <Input autoComplete="off" />
         </Form.Item>
@@ -73,29 +58,30 @@ export function CommandFilterFormModal({ filter, onClose, onSubmit }: {
         <Form.Item
           name="pattern"
           label={t('filters.pattern')}
+          className="form-wide"
           extra={<Typography.Text type="secondary">{kind === 'regex' ? t('filters.regexHint') : t('filters.commandsHint')}</Typography.Text>}
           rules={[{ required: true, message: t('common.required', { field: t('filters.pattern') }) }, { max: 1000 }]}
         >
           <Input.TextArea rows={3} className="mono" spellCheck={false} placeholder={kind === 'regex' ? '^rm\\s+-rf\\s+/' : 'rm -rf\nshutdown\nreboot'} />
         </Form.Item>
         <Form.Item name="action" label={t('filters.action')}>
-          <Select options={FILTER_ACTIONS.map((a) => ({ value: a, label: t(`filters.actions.${a}`) }))} style={{ width: 260 }} />
+          <Select options={FILTER_ACTIONS.map((a) => ({ value: a, label: t(`filters.actions.${a}`) }))} />
         </Form.Item>
-        <Form.Item name="priority" label={t('filters.priority')} extra={t('filters.priorityHint')} rules={[{ required: true, type: 'integer', min: 1, max: 100, message: t('filters.priorityRange') }]}>
+        <Form.Item name="priority" label={t('filters.priority')} extra={t('filters.priorityHint')} rules={[{ type: 'integer', min: 1, max: 100, message: t('filters.priorityRange') }]}>
           <InputNumber min={1} max={100} precision={0} />
         </Form.Item>
         <Form.Item name="active" label={t('common.active')} valuePropName="checked">
           <Switch />
         </Form.Item>
-        <Divider titlePlacement="start" plain>{t('filters.scope')}</Divider>
-        <Typography.Paragraph type="secondary">{t('filters.scopeHint')}</Typography.Paragraph>
+        <Divider className="form-wide" titlePlacement="start" plain>{t('filters.scope')}</Divider>
+        <Typography.Paragraph className="form-wide" type="secondary">{t('filters.scopeHint')}</Typography.Paragraph>
         <Form.Item name="users" label={t('permissions.users')}><UserPicker /></Form.Item>
         <Form.Item name="userGroups" label={t('permissions.userGroups')}><GroupPicker /></Form.Item>
         <Form.Item name="assets" label={t('permissions.assets')}><AssetPicker /></Form.Item>
         <Form.Item name="nodes" label={t('permissions.nodes')}><NodePicker /></Form.Item>
         <Form.Item name="systemUsers" label={t('permissions.systemUsers')}><SystemUserPicker /></Form.Item>
-        <Form.Item name="comment" label={t('common.comment')}><Input.TextArea rows={2} /></Form.Item>
+        <Form.Item name="comment" label={t('common.comment')} className="form-wide"><Input.TextArea rows={2} /></Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Alert, App, Button, Col, Flex, Popconfirm, Row, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Col, Flex, Row, Table, Tag, Typography } from 'antd';
 import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -11,6 +11,7 @@ import { errorText } from '../../components/apiErrors.ts';
 import { CommandFilterFormModal } from './CommandFilterFormModal.tsx';
 import { ACTION_COLORS, TryCommandCard } from './TryCommandCard.tsx';
 import { ConfirmationsPanel } from './ConfirmationsPanel.tsx';
+import { RowActions } from '../../components/RowActions.tsx';
 
 const KEY = ['command-filters'] as const;
 
@@ -61,18 +62,13 @@ export function CommandFiltersPage() {
                 {
                   title: t('common.actions'), key: 'ops', fixed: 'right', width: 100,
                   render: (_, f) => (
-                    <Space size={4}>
-                      <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${f.name}`} onClick={() => setEditing({ filter: f })} />
-                      <Popconfirm
-                        title={t('common.confirmDelete', { name: f.name })}
-                        okText={t('common.delete')}
-                        okButtonProps={{ danger: true }}
-                        cancelText={t('common.cancel')}
-                        onConfirm={async () => { try { await remove.mutateAsync(f.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } }}
-                      >
-                        <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${f.name}`} />
-                      </Popconfirm>
-                    </Space>
+                    <RowActions name={f.name} actions={[
+                      { key: 'edit', label: t('common.edit'), icon: <EditOutlined />, onClick: () => setEditing({ filter: f }) },
+                      {
+                        key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true, confirm: { title: t('common.confirmDelete', { name: f.name }), okText: t('common.delete') },
+                        onClick: async () => { try { await remove.mutateAsync(f.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } },
+                      },
+                    ]} />
                   ),
                 },
               ]}

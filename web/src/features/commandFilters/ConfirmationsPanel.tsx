@@ -1,4 +1,4 @@
-import { App, Button, Card, Space, Table, Typography } from 'antd';
+import { App, Card, Table, Typography } from 'antd';
 import { CheckOutlined, CloseOutlined } from '@ant-design/icons';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -6,6 +6,7 @@ import { commandFiltersService, type Confirmation } from '../../services/command
 import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../components/time.ts';
 import { CONFIRMATIONS_KEY, useConfirmations } from './useConfirmations.ts';
+import { RowActions } from '../../components/RowActions.tsx';
 
 /** Commands an operator is waiting on: approve lets the line run, reject cancels it. */
 export function ConfirmationsPanel() {
@@ -43,10 +44,10 @@ export function ConfirmationsPanel() {
           {
             title: t('common.actions'), key: 'ops', width: 200, fixed: 'right' as const,
             render: (_: unknown, c: Confirmation) => (
-              <Space size={4}>
-                <Button size="small" type="primary" icon={<CheckOutlined />} onClick={() => void decide(c, true)}>{t('confirmations.approve')}</Button>
-                <Button size="small" danger icon={<CloseOutlined />} onClick={() => void decide(c, false)}>{t('confirmations.reject')}</Button>
-              </Space>
+              <RowActions name={`${c.username} ${c.command}`} actions={[
+                { key: 'approve', label: t('confirmations.approve'), icon: <CheckOutlined />, primary: true, withText: true, onClick: () => decide(c, true) },
+                { key: 'reject', label: t('confirmations.reject'), icon: <CloseOutlined />, danger: true, withText: true, onClick: () => decide(c, false) },
+              ]} />
             ),
           },
         ]}

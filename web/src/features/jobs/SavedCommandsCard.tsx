@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
-import { App, Button, Card, Form, Input, InputNumber, List, Modal, Popconfirm, Space, Tag, Tooltip, Typography } from 'antd';
+import { App, Button, Card, Form, Input, InputNumber, List, Popconfirm, Space, Tag, Tooltip, Typography } from 'antd';
 import { DeleteOutlined, PlayCircleOutlined, PlusOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -8,6 +8,7 @@ import { jobsService, type SavedCommand, type SavedCommandInput } from '../../se
 import { AssetPicker, OneSystemUserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
 import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 
 interface Values {
@@ -34,16 +35,16 @@ function SaveCommandModal({ open, onClose }: { open: boolean; onClose: () => voi
   });
   const required = (field: string) => [{ required: true, message: t('common.required', { field }) }];
   return (
-    <Modal open={open} title={t('savedCommands.create')} onOk={submit} onCancel={onClose} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden>
-      <Form form={form} name="saved-command" layout="vertical" preserve={false} initialValues={{ assets: [], nodes: [], systemUser: null, timeoutSeconds: 60 }}>
+    <FormDrawer open={open} title={t('savedCommands.create')} onSave={submit} onClose={onClose}>
+      <Form form={form} name="saved-command" layout="vertical" preserve={false} initialValues={{ assets: [], nodes: [], systemUser: null, timeoutSeconds: 60 }} className="form-columns">
         <Form.Item name="name" label={t('savedCommands.name')} rules={required(t('savedCommands.name'))}><Input /></Form.Item>
-        <Form.Item name="command" label={t('sessions.command')} rules={required(t('sessions.command'))}><Input.TextArea rows={2} className="mono" spellCheck={false} /></Form.Item>
+        <Form.Item name="command" label={t('sessions.command')} className="form-wide" rules={required(t('sessions.command'))}><Input.TextArea rows={2} className="mono" spellCheck={false} /></Form.Item>
         <Form.Item name="systemUser" label={t('sessions.systemUser')} rules={required(t('sessions.systemUser'))}><OneSystemUserPicker /></Form.Item>
         <Form.Item name="assets" label={t('permissions.assets')}><AssetPicker /></Form.Item>
         <Form.Item name="nodes" label={t('permissions.nodes')}><NodePicker /></Form.Item>
         <Form.Item name="timeoutSeconds" label={t('jobs.timeout')}><InputNumber min={1} max={3600} precision={0} suffix="s" /></Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }
 

@@ -1,4 +1,4 @@
-import { Checkbox, DatePicker, Divider, Form, Input, Modal, Switch } from 'antd';
+import { Checkbox, DatePicker, Divider, Form, Input, Switch } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { ACTIONS, type Action } from '../../services/common.ts';
@@ -6,6 +6,7 @@ import type { Permission, PermissionInput } from '../../services/permissions.ts'
 import { AssetPicker, GroupPicker, SystemUserPicker, UserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
 import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
 
 interface Values {
   name: string;
@@ -53,19 +54,19 @@ export function PermissionFormModal({ permission, onClose, onSubmit }: {
   const submit = useModalSubmit({ form, editing: permission, toInput, current: () => fromPermission(permission!), onSubmit, onClose });
 
   return (
-    <Modal open title={permission ? t('permissions.editTitle', { name: permission.name }) : t('permissions.createTitle')} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={720}>
-      <Form form={form} name="permission" layout="vertical" initialValues={initialValues}>
-        <Form.Item name="name" label={t('common.name')} rules={[{ required: true, message: t('common.required', { field: t('common.name') }) }]}>
+    <FormDrawer title={permission ? t('permissions.editTitle', { name: permission.name }) : t('permissions.createTitle')} onClose={onClose} onSave={submit}>
+      <Form form={form} name="permission" layout="vertical" initialValues={initialValues} className="form-columns">
+        <Form.Item name="name" label={t('common.name')} className="form-wide" rules={[{ required: true, message: t('common.required', { field: t('common.name') }) }]}>
           <Input autoComplete="off" />
         </Form.Item>
-        <Divider titlePlacement="start" plain>{t('permissions.who')}</Divider>
+        <Divider className="form-wide" titlePlacement="start" plain>{t('permissions.who')}</Divider>
         <Form.Item name="users" label={t('permissions.users')}>
           <UserPicker known={permission?.users} />
         </Form.Item>
         <Form.Item name="userGroups" label={t('permissions.userGroups')}>
           <GroupPicker known={permission?.userGroups} />
         </Form.Item>
-        <Divider titlePlacement="start" plain>{t('permissions.what')}</Divider>
+        <Divider className="form-wide" titlePlacement="start" plain>{t('permissions.what')}</Divider>
         <Form.Item name="assets" label={t('permissions.assets')}>
           <AssetPicker known={permission?.assets} />
         </Form.Item>
@@ -75,12 +76,18 @@ export function PermissionFormModal({ permission, onClose, onSubmit }: {
         <Form.Item name="systemUsers" label={t('permissions.systemUsers')}>
           <SystemUserPicker known={permission?.systemUsers} />
         </Form.Item>
-        <Form.Item name="actions" label={t('permissions.actions')} rules={[{ required: true, type: 'array', min: 1, message: t('permissions.atLeastOneAction') }]}>
+        <Form.Item
+          name="actions"
+          label={t('permissions.actions')}
+          className="form-wide"
+          // Not marked required (the server defaults it), but when sent it holds at least one action.
+          rules={[{ validator: (_, v?: Action[]) => (v?.length ? Promise.resolve() : Promise.reject(new Error(t('permissions.atLeastOneAction')))) }]}
+        >
           <Checkbox.Group options={ACTIONS.map((a) => ({ value: a, label: t(`permissions.actionNames.${a}`) }))} />
         </Form.Item>
-        <Divider titlePlacement="start" plain>{t('permissions.validity')}</Divider>
+        <Divider className="form-wide" titlePlacement="start" plain>{t('permissions.validity')}</Divider>
         <Form.Item name="validFrom" label={t('permissions.validFrom')}>
-          <DatePicker showTime style={{ width: 260 }} />
+          <DatePicker showTime style={{ width: '100%' }} />
         </Form.Item>
         <Form.Item
           name="validTo"
@@ -93,15 +100,15 @@ export function PermissionFormModal({ permission, onClose, onSubmit }: {
             },
           })]}
         >
-          <DatePicker showTime style={{ width: 260 }} />
+          <DatePicker showTime style={{ width: '100%' }} />
         </Form.Item>
         <Form.Item name="active" label={t('common.active')} valuePropName="checked">
           <Switch />
         </Form.Item>
-        <Form.Item name="comment" label={t('common.comment')}>
+        <Form.Item name="comment" label={t('common.comment')} className="form-wide">
           <Input.TextArea rows={2} />
         </Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { App, Button, Flex, Popconfirm, Space, Table, Tag } from 'antd';
+import { App, Button, Flex, Table, Tag } from 'antd';
 import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -15,6 +15,7 @@ import { PermissionFormModal } from './PermissionFormModal.tsx';
 import { BulkBar } from '../../components/BulkBar.tsx';
 import { LabelFilter } from '../../components/LabelFilter.tsx';
 import { useRowSelection } from '../../components/useRowSelection.ts';
+import { RowActions } from '../../components/RowActions.tsx';
 
 const KEY = ['permissions'] as const;
 
@@ -71,18 +72,13 @@ export function PermissionsPage() {
           {
             title: t('common.actions'), key: 'ops', fixed: 'right', width: 110,
             render: (_, p) => (
-              <Space size={4}>
-                <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${p.name}`} onClick={() => setEditing({ permission: p })} />
-                <Popconfirm
-                  title={t('common.confirmDelete', { name: p.name })}
-                  okText={t('common.delete')}
-                  okButtonProps={{ danger: true }}
-                  cancelText={t('common.cancel')}
-                  onConfirm={async () => { try { await remove.mutateAsync(p.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } }}
-                >
-                  <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${p.name}`} />
-                </Popconfirm>
-              </Space>
+              <RowActions name={p.name} actions={[
+                { key: 'edit', label: t('common.edit'), icon: <EditOutlined />, onClick: () => setEditing({ permission: p }) },
+                {
+                  key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true, confirm: { title: t('common.confirmDelete', { name: p.name }), okText: t('common.delete') },
+                  onClick: async () => { try { await remove.mutateAsync(p.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } },
+                },
+              ]} />
             ),
           },
         ]}

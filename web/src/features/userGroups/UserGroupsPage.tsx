@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { App, Button, Flex, Form, Input, Modal, Popconfirm, Space, Table, Tag } from 'antd';
+import { App, Button, Flex, Form, Input, Table, Tag } from 'antd';
 import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -8,33 +8,23 @@ import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { UserPicker } from '../../components/pickers.tsx';
-import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { changedFields } from '../../components/diff.ts';
+import { errorText } from '../../components/apiErrors.ts';
+import { useModalSubmit } from '../../components/useModalSubmit.ts';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
+import { RowActions } from '../../components/RowActions.tsx';
 
 const KEY = ['user-groups'] as const;
 
 function GroupFormModal({ group, onClose, onSubmit }: { group: UserGroup | null; onClose: () => void; onSubmit: (i: UserGroupInput) => Promise<unknown> }) {
   const { t } = useTranslation();
-  const { message } = App.useApp();
   const [form] = Form.useForm<{ name: string; comment?: string; users: string[] }>();
   const initial: UserGroupInput = group ? { name: group.name, comment: group.comment, users: group.users.map((u) => u.id) } : { users: [], comment: '' };
-  const submit = async () => {
-    // antd shows the field errors; a failed validation only stops the submit.
-    const v = await form.validateFields().catch(() => null);
-    if (!v) return;
-    const input: UserGroupInput = { name: v.name.trim(), comment: v.comment ?? '', users: v.users ?? [] };
-    const body = group ? changedFields(initial, input) : input;
-    if (group && Object.keys(body).length === 0) { onClose(); return; }
-    try {
-      await onSubmit(body);
-      void message.success(group ? t('app.saved') : t('app.created'));
-      onClose();
-    } catch (e) {
-      if (!applyFieldError(form, e)) void message.error(errorText(e));
-    }
-  };
+  const submit = useModalSubmit({
+    form, editing: group, onSubmit, onClose, current: () => initial,
+    toInput: (v): UserGroupInput => ({ name: v.name.trim(), comment: v.comment ?? '', users: v.users ?? [] }),
+  });
   return (
-    <Modal open title={group ? t('groups.editTitle', { name: group.name }) : t('groups.createTitle')} onCancel={onClose} onOk={submit} okText={t('common.save')} cancelText={t('common.cancel')} destroyOnHidden width={600}>
+    <FormDrawer title={group ? t('groups.editTitle', { name: group.name }) : t('groups.createTitle')} onClose={onClose} onSave={submit} width={600}>
       <Form form={form} name="group" layout="vertical" initialValues={initial}>
         <Form.Item name="name" label={t('common.name')} rules={[{ required: true, message: t('common.required', { field: t('common.name') }) }]}>
           <Input autoComplete="off" />
@@ -46,7 +36,7 @@ function GroupFormModal({ group, onClose, onSubmit }: { group: UserGroup | null;
           <Input.TextArea rows={2} />
         </Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }
 
@@ -79,18 +69,13 @@ export function UserGroupsPage() {
           {
             title: t('common.actions'), key: 'ops', width: 110,
             render: (_, g) => (
-              <Space size={4}>
-                <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${g.name}`} onClick={() => setEditing({ group: g })} />
-                <Popconfirm
-                  title={t('common.confirmDelete', { name: g.name })}
-                  okText={t('common.delete')}
-                  okButtonProps={{ danger: true }}
-                  cancelText={t('common.cancel')}
-                  onConfirm={async () => { try { await remove.mutateAsync(g.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } }}
-                >
-                  <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${g.name}`} />
-                </Popconfirm>
-              </Space>
+              <RowActions name={g.name} actions={[
+                { key: 'edit', label: t('common.edit'), icon: <EditOutlined />, onClick: () => setEditing({ group: g }) },
+                {
+                  key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true, confirm: { title: t('common.confirmDelete', { name: g.name }), okText: t('common.delete') },
+                  onClick: async () => { try { await remove.mutateAsync(g.id); void message.success(t('app.deleted')); } catch (e) { void message.error(errorText(e)); } },
+                },
+              ]} />
             ),
           },
         ]}

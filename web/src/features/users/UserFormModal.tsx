@@ -1,4 +1,4 @@
-import { Col, DatePicker, Form, Input, Modal, Row, Select, Switch } from 'antd';
+import { DatePicker, Form, Input, Select, Switch } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useTranslation } from 'react-i18next';
 import { ROLES, type Role } from '../../services/common.ts';
@@ -6,6 +6,7 @@ import type { User, UserInput } from '../../services/users.ts';
 import { GroupPicker } from '../../components/pickers.tsx';
 import { useModalSubmit } from '../../components/useModalSubmit.ts';
 import { PasswordRules } from '../../components/PasswordRules.tsx';
+import { FormDrawer } from '../../components/FormDrawer.tsx';
 
 interface Values {
   username: string;
@@ -23,7 +24,8 @@ interface Values {
 function toInput(v: Values): UserInput {
   return {
     username: v.username?.trim(),
-    name: v.name?.trim() ?? '',
+    // No name: the server takes the username.
+    ...(v.name?.trim() ? { name: v.name.trim() } : {}),
     email: v.email?.trim() ? v.email.trim() : null,
     role: v.role,
     groups: v.groups ?? [],
@@ -64,75 +66,50 @@ export function UserFormModal({ user, open, onClose, onSubmit }: {
   const submit = useModalSubmit({ form, editing: user, toInput, current: () => fromUser(user!), onSubmit, onClose, immutable: ['username'] });
 
   const required = (field: string) => ({ required: true, message: t('common.required', { field }) });
+  // A user always has a name: on an edit it may change, not become empty (unmarked: the server asks for it only then).
+  const notBlank = (field: string) => ({ validator: (_: unknown, v?: string) => (v?.trim() ? Promise.resolve() : Promise.reject(new Error(t('common.required', { field })))) });
 
   return (
-    <Modal
-      open={open}
-      title={user ? t('users.editTitle', { name: user.username }) : t('users.createTitle')}
-      onCancel={onClose}
-      onOk={submit}
-      okText={t('common.save')}
-      cancelText={t('common.cancel')}
-      destroyOnHidden
-      width={760}
-    >
-      <Form form={form} name="user" layout="vertical" preserve={false} initialValues={initialValues}>
-        {/* Two columns from 768 px: the whole form fits a 900 px window with Save and Cancel in view. */}
-        <Row gutter={16}>
-          <Col xs={24} md={12}>
-            <Form.Item name="username" label={t('users.username')} rules={[required(t('users.username')), { pattern: /^[a-z0-9._-]+$/, message: t('forms.usernameRule') }]}>
-              <Input disabled={!!user} autoComplete="off" />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            {/* The server refuses an empty name (it takes the username when none is sent). */}
-            <Form.Item name="name" label={t('users.name')} rules={[required(t('users.name'))]}>
-              <Input autoComplete="off" />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            <Form.Item name="email" label={t('users.email')} rules={[{ type: 'email', message: t('errors.issues.invalid_format') }]}>
-              <Input autoComplete="off" />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            <Form.Item name="role" label={t('users.role')} rules={[required(t('users.role'))]}>
-              <Select options={ROLES.map((r) => ({ value: r, label: t(`users.roles.${r}`) }))} />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            <Form.Item name="groups" label={t('users.groups')}>
-              <GroupPicker known={user?.groups} />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            <Form.Item name="expiresAt" label={t('users.expiresAt')}>
-              <DatePicker showTime style={{ width: '100%' }} />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            <Form.Item
-              name="password"
-              label={t('users.password')}
-              extra={<>{user ? t('users.passwordHintEdit') : null}<PasswordRules password={password} username={username ?? user?.username} /></>}
-              rules={user ? [] : [required(t('users.password'))]}
-            >
-              <Input.Password autoComplete="new-password" />
-            </Form.Item>
-          </Col>
-          <Col xs={24} md={12}>
-            <Form.Item name="mustChangePassword" label={t('users.mustChangePassword')} valuePropName="checked">
-              <Switch />
-            </Form.Item>
-            <Form.Item name="active" label={t('common.active')} valuePropName="checked">
-              <Switch />
-            </Form.Item>
-          </Col>
-        </Row>
-        <Form.Item name="comment" label={t('common.comment')}>
+    <FormDrawer open={open} title={user ? t('users.editTitle', { name: user.username }) : t('users.createTitle')} onClose={onClose} onSave={submit}>
+      <Form form={form} name="user" layout="vertical" preserve={false} initialValues={initialValues} className="form-columns">
+        {/* Required marks are the server's: only the username (the name defaults to it, a user may log in by key only). */}
+        <Form.Item name="username" label={t('users.username')} rules={[required(t('users.username')), { pattern: /^[a-z0-9._-]+$/, message: t('forms.usernameRule') }]}>
+          <Input disabled={!!user} autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="name" label={t('users.name')} extra={user ? null : t('forms.nameDefaultsToUsername')} rules={user ? [notBlank(t('users.name'))] : []}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="email" label={t('users.email')} rules={[{ type: 'email', message: t('errors.issues.invalid_format') }]}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="role" label={t('users.role')}>
+          <Select options={ROLES.map((r) => ({ value: r, label: t(`users.roles.${r}`) }))} />
+        </Form.Item>
+        <Form.Item name="groups" label={t('users.groups')}>
+          <GroupPicker known={user?.groups} />
+        </Form.Item>
+        <Form.Item name="expiresAt" label={t('users.expiresAt')}>
+          <DatePicker showTime style={{ width: '100%' }} />
+        </Form.Item>
+        <Form.Item
+          name="password"
+          label={t('users.password')}
+          extra={<>{user ? t('users.passwordHintEdit') : null}<PasswordRules password={password} username={username ?? user?.username} /></>}
+        >
+          <Input.Password autoComplete="new-password" />
+        </Form.Item>
+        <div>
+          <Form.Item name="mustChangePassword" label={t('users.mustChangePassword')} valuePropName="checked">
+            <Switch />
+          </Form.Item>
+          <Form.Item name="active" label={t('common.active')} valuePropName="checked">
+            <Switch />
+          </Form.Item>
+        </div>
+        <Form.Item name="comment" label={t('common.comment')} className="form-wide">
           <Input.TextArea rows={2} />
         </Form.Item>
       </Form>
-    </Modal>
+    </FormDrawer>
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { App, Button, Drawer, Dropdown, Flex, Popconfirm, Select, Space, Table, Tag } from 'antd';
-import { DeleteOutlined, EditOutlined, MoreOutlined, PlusOutlined } from '@ant-design/icons';
+import { App, Button, Drawer, Flex, Select, Space, Table, Tag } from 'antd';
+import { DeleteOutlined, EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { ROLES, type Role } from '../../services/common.ts';
 import { usersService, type User } from '../../services/users.ts';
@@ -19,6 +19,7 @@ import { useUserMutations, useUsers } from './useUsers.ts';
 import { BulkBar } from '../../components/BulkBar.tsx';
 import { useRowSelection } from '../../components/useRowSelection.ts';
 import { useQueryClient } from '@tanstack/react-query';
+import { RowActions, type RowAction } from '../../components/RowActions.tsx';
 
 type Editing = { user: User | null } | null;
 type StatusFilter = 'active' | 'inactive' | undefined;
@@ -39,7 +40,7 @@ export function UsersPage() {
   const { t } = useTranslation();
   const selection = useRowSelection<User>((u) => u.username);
   const qc = useQueryClient();
-  const { message, modal } = App.useApp();
+  const { message } = App.useApp();
   const paging = usePaging();
   const [role, setRole] = useState<Role | undefined>();
   const [status, setStatus] = useState<StatusFilter>();
@@ -54,19 +55,24 @@ export function UsersPage() {
     try { await p; void message.success(ok); } catch (e) { void message.error(errorText(e)); }
   };
 
-  const moreItems = (u: User) => [
-    { key: 'keys', label: t('users.keys'), onClick: () => setKeysOf(u) },
-    { key: 'reach', label: t('users.reach'), onClick: () => setReachOf(u) },
-    u.locked
-      ? { key: 'unlock', label: t('users.unlock'), onClick: () => void run(m.unlock.mutateAsync(u.id), t('app.saved')) }
-      : { key: 'lock', label: t('users.lock'), onClick: () => void run(m.lock.mutateAsync(u.id), t('app.saved')) },
+  const rowActions = (u: User): RowAction[] => [
+    { key: 'edit', label: t('common.edit'), icon: <EditOutlined />, onClick: () => setEditing({ user: u }) },
     {
-      key: 'reset-mfa', label: t('users.resetMfa'), disabled: !u.mfaEnabled,
-      onClick: () => modal.confirm({ title: t('users.resetMfaConfirm', { name: u.username }), okText: t('users.resetMfa'), cancelText: t('common.cancel'), onOk: () => run(m.resetMfa.mutateAsync(u.id), t('app.saved')) }),
+      key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true, onClick: () => run(m.remove.mutateAsync(u.id), t('app.deleted')),
+      confirm: { title: t('common.confirmDelete', { name: u.username }), description: t('common.confirmDeleteHint'), okText: t('common.delete') },
+    },
+    { key: 'keys', inMenu: true, label: t('users.keys'), onClick: () => setKeysOf(u) },
+    { key: 'reach', inMenu: true, label: t('users.reach'), onClick: () => setReachOf(u) },
+    u.locked
+      ? { key: 'unlock', inMenu: true, label: t('users.unlock'), onClick: () => run(m.unlock.mutateAsync(u.id), t('app.saved')) }
+      : { key: 'lock', inMenu: true, label: t('users.lock'), onClick: () => run(m.lock.mutateAsync(u.id), t('app.saved')) },
+    {
+      key: 'reset-mfa', inMenu: true, label: t('users.resetMfa'), disabled: !u.mfaEnabled, onClick: () => run(m.resetMfa.mutateAsync(u.id), t('app.saved')),
+      confirm: { title: t('users.resetMfaConfirm', { name: u.username }), okText: t('users.resetMfa') },
     },
     u.active
-      ? { key: 'disable', label: t('users.disable'), onClick: () => void run(m.update.mutateAsync({ id: u.id, patch: { active: false } }), t('app.saved')) }
-      : { key: 'enable', label: t('users.enable'), onClick: () => void run(m.update.mutateAsync({ id: u.id, patch: { active: true } }), t('app.saved')) },
+      ? { key: 'disable', inMenu: true, label: t('users.disable'), onClick: () => run(m.update.mutateAsync({ id: u.id, patch: { active: false } }), t('app.saved')) }
+      : { key: 'enable', inMenu: true, label: t('users.enable'), onClick: () => run(m.update.mutateAsync({ id: u.id, patch: { active: true } }), t('app.saved')) },
   ];
 
   return (
@@ -118,24 +124,7 @@ export function UsersPage() {
           { title: t('users.lastLogin'), dataIndex: 'lastLoginAt', render: (v: string | null) => (v ? formatTime(v) : t('common.never')), sorter: (a, b) => (a.lastLoginAt ?? '').localeCompare(b.lastLoginAt ?? '') },
           {
             title: t('common.actions'), key: 'actions', fixed: 'right', width: 150,
-            render: (_, u) => (
-              <Space size={4}>
-                <Button size="small" icon={<EditOutlined />} aria-label={`${t('common.edit')} ${u.username}`} onClick={() => setEditing({ user: u })} />
-                <Popconfirm
-                  title={t('common.confirmDelete', { name: u.username })}
-                  description={t('common.confirmDeleteHint')}
-                  okText={t('common.delete')}
-                  okButtonProps={{ danger: true }}
-                  cancelText={t('common.cancel')}
-                  onConfirm={() => run(m.remove.mutateAsync(u.id), t('app.deleted'))}
-                >
-                  <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${u.username}`} />
-                </Popconfirm>
-                <Dropdown menu={{ items: moreItems(u) }} trigger={['click']}>
-                  <Button size="small" icon={<MoreOutlined />} aria-label={`${t('common.actions')} ${u.username}`} />
-                </Dropdown>
-              </Space>
-            ),
+            render: (_, u) => <RowActions name={u.username} actions={rowActions(u)} />,
           },
         ]}
       />
