@@ -1,8 +1,9 @@
-import { Fragment, useSyncExternalStore, type ReactNode } from 'react';
+import { Fragment, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { App, Button, Dropdown, Popconfirm, Space, type MenuProps } from 'antd';
 import { MoreOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
+import { usePhone } from './usePhone.ts';
 
 /** What one row offers: a button on wide screens, an item of the "more" menu on phones. */
 export interface RowAction {
@@ -22,19 +23,6 @@ export interface RowAction {
   onClick?: () => unknown;
   /** Asked first (deletions): antd Popconfirm on the button, a confirmation dialog from the menu. */
   confirm?: { title: string; description?: string; okText: string };
-}
-
-/** Below 600 px tables are cards (styles.css): the same breakpoint. */
-const PHONE = '(max-width: 600px)';
-
-function subscribe(onChange: () => void): () => void {
-  const mq = window.matchMedia(PHONE);
-  mq.addEventListener('change', onChange);
-  return () => mq.removeEventListener('change', onChange);
-}
-
-export function usePhone(): boolean {
-  return useSyncExternalStore(subscribe, () => window.matchMedia(PHONE).matches, () => false);
 }
 
 /**
@@ -66,17 +54,25 @@ export function RowActions({ name, actions }: { name: string; actions: RowAction
   return (
     <Space size={4} wrap>
       {buttons.map((a) => {
+        // Named with the row ("Edit alice"), so that a screen reader's list of buttons tells the rows apart.
+        const named = `${a.label} ${name}`;
+        // A page to go to is a link (one keyboard stop, named like the button it shows), as on My assets.
+        if (a.to) {
+          return (
+            <Link key={a.key} to={a.to} aria-label={named}>
+              <Button size="small" icon={a.icon} type={a.primary ? 'primary' : undefined} tabIndex={-1}>{a.withText ? a.label : null}</Button>
+            </Link>
+          );
+        }
         const button = (
           <Button
             size="small" icon={a.icon} danger={a.danger} disabled={a.disabled} type={a.primary ? 'primary' : undefined}
-            aria-label={a.withText ? undefined : `${a.label} ${name}`}
-            onClick={a.confirm || a.to ? undefined : () => void a.onClick?.()}
+            aria-label={named}
+            onClick={a.confirm ? undefined : () => void a.onClick?.()}
           >
             {a.withText ? a.label : null}
           </Button>
         );
-        // The button is the one keyboard stop; its click reaches the link.
-        if (a.to) return <Link key={a.key} to={a.to} tabIndex={-1}>{button}</Link>;
         if (a.confirm) {
           return (
             <Popconfirm key={a.key} title={a.confirm.title} description={a.confirm.description} okText={a.confirm.okText} okButtonProps={{ danger: a.danger }} cancelText={t('common.cancel')} onConfirm={() => a.onClick?.()}>

@@ -5,6 +5,7 @@ import { Link } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { useCopyText } from '../../components/useCopyText.ts';
+import { usePhone } from '../../components/usePhone.ts';
 import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { buildNodeTree, subtreeIds } from '../../components/nodeTree.ts';
@@ -23,6 +24,7 @@ const KEY = ['me', 'targets'] as const;
 export function MyAssetsPage() {
   const { t } = useTranslation();
   const { message } = App.useApp();
+  const phone = usePhone();
   const qc = useQueryClient();
   const [search, setSearch] = useState('');
   const [labels, setLabels] = useState<string[]>([]);
@@ -124,8 +126,9 @@ export function MyAssetsPage() {
         ) : null}
       </Flex>
       {many && tree.length ? (
-        <Flex gap={16} align="start">
-          <div style={{ width: 240, flex: 'none' }} aria-label={t('myAssets.nodes')} role="region">
+        // On a phone the tree goes above the cards: beside them it would squeeze them off the screen.
+        <Flex gap={16} align={phone ? 'stretch' : 'start'} vertical={phone}>
+          <div style={phone ? undefined : { width: 240, flex: 'none' }} aria-label={t('myAssets.nodes')} role="region">
             <Tree treeData={tree} defaultExpandAll blockNode selectedKeys={node ? [node] : []} onSelect={(keys) => setNode(keys.length ? String(keys[0]) : null)} />
           </div>
           {table}

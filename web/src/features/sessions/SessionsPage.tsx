@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { App, Button, Drawer, Flex, Input, Popconfirm, Space, Table, Tabs, Tag, Tooltip, Typography } from 'antd';
+import { App, Drawer, Flex, Input, Space, Table, Tabs, Tag, Tooltip, Typography } from 'antd';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { EyeOutlined, FileTextOutlined, PlayCircleOutlined } from '@ant-design/icons';
@@ -11,6 +11,7 @@ import { usePaging } from '../../components/usePaging.ts';
 import { enumText, errorText } from '../../components/apiErrors.ts';
 import { formatDuration, formatTime } from '../../components/time.ts';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
+import { RowActions } from '../../components/RowActions.tsx';
 import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
 
 const KEY = ['sessions'] as const;
@@ -110,18 +111,14 @@ function SessionTable({ online }: { online: boolean }) {
           {
             title: t('common.actions'), key: 'ops', fixed: 'right' as const, width: 340,
             render: (_: unknown, s: Session) => (
-              <Space size={4} wrap>
-                {s.active && !isTransferSession(s) ? <Link to={`/sessions/${s.id}/watch`}><Button size="small" type="primary" icon={<EyeOutlined />}>{t('live.watch')}</Button></Link> : null}
-                <Link to={sessionPath(s.id)} aria-label={`${t('sessionDetail.open')} ${s.user.username} → ${s.asset.name}`}><Button size="small" icon={<FileTextOutlined />}>{t('sessionDetail.open')}</Button></Link>
-                {/* A transfer-only session has no screen and no commands: its detail page lists its transfers. */}
-                {s.recordingUrl && !isTransferSession(s) ? <Link to={playbackPath(s.id)}><Button size="small" icon={<PlayCircleOutlined />}>{t('playback.play')}</Button></Link> : null}
-                {isTransferSession(s) ? null : <Button size="small" onClick={() => setCommandsOf(s)}>{t('sessions.commands')}</Button>}
-                {s.active ? (
-                  <Popconfirm title={t('sessions.terminateConfirm')} okText={t('sessions.terminate')} okButtonProps={{ danger: true }} cancelText={t('common.cancel')} onConfirm={() => terminate(s)}>
-                    <Button size="small" danger>{t('sessions.terminate')}</Button>
-                  </Popconfirm>
-                ) : null}
-              </Space>
+              <RowActions name={`${s.user.username} → ${s.asset.name}`} actions={[
+                ...(s.active && !isTransferSession(s) ? [{ key: 'watch', label: t('live.watch'), icon: <EyeOutlined />, primary: true, withText: true, to: `/sessions/${s.id}/watch` }] : []),
+                { key: 'detail', label: t('sessionDetail.open'), icon: <FileTextOutlined />, withText: true, to: sessionPath(s.id) },
+                // A transfer-only session has no screen and no commands: its detail page lists its transfers.
+                ...(s.recordingUrl && !isTransferSession(s) ? [{ key: 'play', label: t('playback.play'), icon: <PlayCircleOutlined />, withText: true, to: playbackPath(s.id) }] : []),
+                ...(isTransferSession(s) ? [] : [{ key: 'commands', label: t('sessions.commands'), withText: true, onClick: () => setCommandsOf(s) }]),
+                ...(s.active ? [{ key: 'terminate', label: t('sessions.terminate'), danger: true, withText: true, onClick: () => terminate(s), confirm: { title: t('sessions.terminateConfirm'), okText: t('sessions.terminate') } }] : []),
+              ]} />
             ),
           },
         ]}
