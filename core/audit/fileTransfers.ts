@@ -9,6 +9,8 @@ export interface FileTransferQuery extends ListQuery {
   user?: string | undefined;
   asset?: string | undefined;
   session?: string | undefined;
+  /** Rows of any of these sessions (a session and those folded under it). */
+  sessions?: readonly string[] | undefined;
   operation?: FileTransfer['operation'] | undefined;
   ok?: boolean | undefined;
   from?: Date | undefined;
@@ -49,11 +51,12 @@ export class FileTransferService {
   }
 
   list(q: FileTransferQuery): Promise<Page<FileTransfer>> {
-    const qb = this.ds.getRepository(FileTransferEntity).createQueryBuilder('f').orderBy('f.created_at', 'DESC');
+    const qb = this.ds.getRepository(FileTransferEntity).createQueryBuilder('f').orderBy('f.created_at', 'DESC').addOrderBy('f.id', 'ASC');
     applySearch(qb, ['f.path', 'f.username', 'f.asset_name'], q.search);
     if (q.user) qb.andWhere('(f.username = :user OR f.user_id = :user)', { user: q.user });
     if (q.asset) qb.andWhere('(f.asset_name = :asset OR f.asset_id = :asset)', { asset: q.asset });
     if (q.session) qb.andWhere('f.session_id = :session', { session: q.session });
+    if (q.sessions) qb.andWhere(q.sessions.length ? 'f.session_id IN (:...sessions)' : '1 = 0', { sessions: q.sessions });
     if (q.operation) qb.andWhere('f.operation = :op', { op: q.operation });
     if (q.ok !== undefined) qb.andWhere('f.ok = :ok', { ok: q.ok });
     if (q.from) qb.andWhere('f.created_at >= :from', { from: q.from.getTime() });

@@ -8,6 +8,7 @@ import { RecordingSegments } from './recordingSegments.ts';
 import { parseRecordingName, type RecordingInfo, type RecordingName, type RecordingStore } from '../recordings/recordingStore.ts';
 import { AuditJournal, type JournalEntry } from './auditJournal.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
+import { FOLDED_MAX, FOLD_GAP_MS, foldParams, foldParentSql, parentOf, transferOnlySql } from './transferFolding.ts';
 import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
 
 /** What a gateway channel knows when a session starts; the rest of the row is set by the service. */
@@ -41,6 +42,33 @@ export interface SessionListQuery extends ListQuery {
   kind?: Session['kind'] | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
+  /**
+   * Transfer-only sessions that go under a shell (core/audit/transferFolding.ts) are left out:
+   * the caller lists them under their shell with foldedUnder. Ignored with `kind`.
+   */
+  fold?: boolean | undefined;
+}
+
+/** The filters of a session list that also decide which shell a transfer can be folded under. */
+type StateFilters = Pick<SessionListQuery, 'active' | 'from' | 'to'>;
+
+/** `active`, `from` and `to` as SQL on `alias` (each condition starting with AND), and their parameters. */
+function stateFilters(alias: string, q: StateFilters): { sql: string; params: Record<string, unknown> } {
+  const parts: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (q.active !== undefined) {
+    parts.push(q.active ? `${alias}.status = :active` : `${alias}.status <> :active`);
+    params.active = 'active';
+  }
+  if (q.from) {
+    parts.push(`${alias}.started_at >= :from`);
+    params.from = q.from.getTime();
+  }
+  if (q.to) {
+    parts.push(`${alias}.started_at < :to`);
+    params.to = q.to.getTime();
+  }
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
 }
 
 export interface CommandListQuery extends ListQuery {
@@ -329,11 +357,67 @@ export class SessionService {
     applySearch(qb, ['s.username', 's.asset_name', 's.system_username', 's.client_address'], q.search);
     byIdOrName(qb, 's.user_id', 's.username', q.user, 'user');
     byIdOrName(qb, 's.asset_id', 's.asset_name', q.asset, 'asset');
-    if (q.active !== undefined) qb.andWhere(q.active ? 's.status = :active' : 's.status <> :active', { active: 'active' });
+    const state = stateFilters('s', q);
+    if (state.sql) qb.andWhere(state.sql.slice(' AND '.length), state.params);
     if (q.kind) qb.andWhere('s.kind = :kind', { kind: q.kind });
-    if (q.from) qb.andWhere('s.started_at >= :from', { from: q.from.getTime() });
-    if (q.to) qb.andWhere('s.started_at < :to', { to: q.to.getTime() });
+    if (q.fold && !q.kind) {
+      // A transfer that has a shell to go under (one the same filters list) is shown under it.
+      const parent = stateFilters('p', q);
+      qb.andWhere(`NOT (${transferOnlySql('s')} AND EXISTS (SELECT 1 FROM session p WHERE ${foldParentSql('p', 's')}${parent.sql}))`, { ...foldParams(Date.now()), ...parent.params });
+    }
     return paginate(qb, q);
+  }
+
+  /**
+   * The transfer-only sessions folded under the shells among `top` (a page of a folded list,
+   * or one session), oldest first, by shell id. `q`: the list's filters, which the shell a
+   * transfer goes under must match as well (the same filters that hid it at the top level).
+   */
+  async foldedUnder(top: readonly Session[], q: StateFilters = {}): Promise<Map<string, Session[]>> {
+    const out = new Map<string, Session[]>();
+    const shells = top.filter((s) => s.kind === 'shell' && s.systemUserId !== null);
+    if (shells.length === 0) return out;
+    const now = Date.now();
+    const users = [...new Set(shells.map((s) => s.userId))];
+    const assets = [...new Set(shells.map((s) => s.assetId))];
+    const repo = this.ds.getRepository(SessionEntity);
+    const children = await repo.createQueryBuilder('s')
+      .where(transferOnlySql('s'))
+      .andWhere('s.user_id IN (:...users) AND s.asset_id IN (:...assets)', { users, assets })
+      .andWhere('COALESCE(s.ended_at, :now) >= :minStart', { now, minStart: Math.min(...shells.map((s) => s.startedAt.getTime())) })
+      .andWhere('s.started_at <= :maxStart', { maxStart: Math.max(...shells.map((s) => s.endedAt?.getTime() ?? now)) + FOLD_GAP_MS })
+      .orderBy('s.started_at', 'ASC').addOrderBy('s.id', 'ASC')
+      .take(FOLDED_MAX)
+      .getMany();
+    if (children.length === 0) return out;
+    // Every shell a transfer could go under, on this page or not: it goes under the best of them.
+    const state = stateFilters('p', q);
+    const candidates = await repo.createQueryBuilder('p')
+      .where(`p.kind = 'shell' AND p.user_id IN (:...users) AND p.asset_id IN (:...assets)${state.sql}`, { users, assets, ...state.params })
+      .andWhere('p.started_at <= :maxEnd', { maxEnd: Math.max(...children.map((c) => c.endedAt?.getTime() ?? now)) })
+      .andWhere('(p.ended_at IS NULL OR p.ended_at >= :minStart)', { minStart: Math.min(...children.map((c) => c.startedAt.getTime())) - FOLD_GAP_MS })
+      .getMany();
+    const onPage = new Set(shells.map((s) => s.id));
+    for (const child of children) {
+      const parent = parentOf(child, candidates, now);
+      if (!parent || !onPage.has(parent.id)) continue;
+      const list = out.get(parent.id) ?? [];
+      list.push(child);
+      out.set(parent.id, list);
+    }
+    return out;
+  }
+
+  /** The shell a transfer-only session is folded under, or null (also for any other session). */
+  async foldedInto(session: Session, transferOnly: boolean): Promise<Session | null> {
+    if (!transferOnly || session.systemUserId === null) return null;
+    const now = Date.now();
+    const candidates = await this.ds.getRepository(SessionEntity).createQueryBuilder('p')
+      .where(`p.kind = 'shell' AND p.user_id = :user AND p.asset_id = :asset AND p.system_user_id = :su`, { user: session.userId, asset: session.assetId, su: session.systemUserId })
+      .andWhere('p.started_at <= :end', { end: session.endedAt?.getTime() ?? now })
+      .andWhere('(p.ended_at IS NULL OR p.ended_at >= :start)', { start: session.startedAt.getTime() - FOLD_GAP_MS })
+      .getMany();
+    return parentOf(session, candidates, now);
   }
 
   async get(id: string): Promise<Session> {

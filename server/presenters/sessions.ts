@@ -1,8 +1,13 @@
 import type { CommandRecord, Session } from '../../core/db/entities/index.ts';
 import { iso } from './identity.ts';
+import { isTransferOnly } from '../../core/audit/transferFolding.ts';
 
 /** A session as auditors see it. The recording is offered as its API URL, never as a file path. */
-/** `transfers`: how many file-transfer rows the session holds (an scp or sftp session is its transfers). */
+/**
+ * `transfers`: how many file-transfer rows the session holds; `transferOnly`: it only moved files
+ * (sftp, or scp/rsync over exec), so it has no commands and no screen to play
+ * (core/audit/transferFolding.ts).
+ */
 export function presentSession(s: Session, transfers = 0) {
   return {
     id: s.id,
@@ -25,6 +30,7 @@ export function presentSession(s: Session, transfers = 0) {
     recordingUrl: s.recording ? `/api/v1/sessions/${s.id}/recording` : null,
     recordingIncomplete: s.recordingIncomplete,
     transfers,
+    transferOnly: isTransferOnly(s, transfers),
   };
 }
 

@@ -3,7 +3,10 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.ts';
 import type { ByteRange, RecordingName, RecordingStore } from '../../core/recordings/recordingStore.ts';
+import type { Session } from '../../core/db/entities/index.ts';
+import type { Services } from '../../core/services.ts';
 import { presentCommand, presentSession } from '../presenters/sessions.ts';
+import { presentFileTransfer } from '../presenters/audit.ts';
 import { CSV_MAX_ROWS, sendCsv } from '../presenters/csv.ts';
 import { idParams, listQuery, pageOf, queryBool, queryDate } from './common.ts';
 import { RESPONDED, route, type AnyRoute } from './define.ts';
@@ -14,25 +17,42 @@ export const SESSION_CSV_COLUMNS = ['id', 'startedAt', 'endedAt', 'user.username
 export const sessionRoutes: AnyRoute[] = [
   route({
     method: 'get', path: '/sessions', tag: 'sessions', access: 'audit',
-    summary: 'Sessions, newest first (user and asset by id or name); each with its count of file transfers; `format=csv` downloads every match as CSV',
-    query: listQuery.extend({ user: who, asset: who, active: queryBool, kind: z.enum(['shell', 'exec', 'sftp', 'tunnel']).optional(), from: queryDate, to: queryDate, format: z.enum(['json', 'csv']).optional() }),
+    summary: 'Sessions, newest first (user and asset by id or name); each with its count of file transfers and `transferOnly` (it only moved files); '
+      + '`fold=true`: a transfer-only session (sftp, scp, rsync) of the same user, asset and system user that overlaps a shell session or starts within 5 minutes of its end, '
+      + 'and whose shell matches the same `active`/`from`/`to` filters, is not listed itself but in its shell\'s `folded` array (oldest first; ignored with `kind`); '
+      + '`format=csv` downloads every match as CSV (never folded)',
+    query: listQuery.extend({ user: who, asset: who, active: queryBool, kind: z.enum(['shell', 'exec', 'sftp', 'tunnel']).optional(), from: queryDate, to: queryDate, fold: queryBool, format: z.enum(['json', 'csv']).optional() }),
     handler: async ({ query, res, services }) => {
       const csv = query.format === 'csv';
-      const page = await services.sessions.list(csv ? { ...query, limit: CSV_MAX_ROWS, offset: 0 } : query);
-      const transfers = await services.fileTransfers.countBySession(page.items.map((s) => s.id));
-      const items = page.items.map((s) => presentSession(s, transfers.get(s.id) ?? 0));
-      if (!csv) return { items, total: page.total };
-      sendCsv(res, 'sessions.csv', SESSION_CSV_COLUMNS, items);
-      return RESPONDED;
+      const page = await services.sessions.list(csv ? { ...query, fold: false, limit: CSV_MAX_ROWS, offset: 0 } : query);
+      if (csv) {
+        const transfers = await services.fileTransfers.countBySession(page.items.map((s) => s.id));
+        sendCsv(res, 'sessions.csv', SESSION_CSV_COLUMNS, page.items.map((s) => presentSession(s, transfers.get(s.id) ?? 0)));
+        return RESPONDED;
+      }
+      const folded = query.fold && !query.kind ? await services.sessions.foldedUnder(page.items, query) : null;
+      return { items: await presentWithFolded(services, page.items, folded), total: page.total };
     },
   }),
   route({
-    method: 'get', path: '/sessions/:id', tag: 'sessions', access: 'audit', summary: 'One session',
+    method: 'get', path: '/sessions/:id', tag: 'sessions', access: 'audit',
+    summary: 'One session, with the transfer-only sessions folded under it (`folded`) and, for a transfer-only session, the id of the shell it is folded under (`foldedInto`)',
     params: idParams,
     handler: async ({ params, services }) => {
       const session = await services.sessions.get(params.id);
-      const transfers = await services.fileTransfers.countBySession([session.id]);
-      return presentSession(session, transfers.get(session.id) ?? 0);
+      const [one] = await presentWithFolded(services, [session], await services.sessions.foldedUnder([session]));
+      const into = await services.sessions.foldedInto(session, one!.transferOnly);
+      return { ...one!, foldedInto: into?.id ?? null };
+    },
+  }),
+  route({
+    method: 'get', path: '/sessions/:id/transfers', tag: 'sessions', access: 'audit',
+    summary: 'The file transfers of a session and of the sessions folded under it (each row names its `sessionId`), newest first',
+    params: idParams, query: listQuery,
+    handler: async ({ params, query, services }) => {
+      const session = await services.sessions.get(params.id);
+      const children = (await services.sessions.foldedUnder([session])).get(session.id) ?? [];
+      return pageOf(await services.fileTransfers.list({ ...query, sessions: [session.id, ...children.map((c) => c.id)] }), presentFileTransfer);
     },
   }),
   route({
@@ -54,6 +74,14 @@ export const sessionRoutes: AnyRoute[] = [
     },
   }),
 ];
+
+/** Sessions as presented, each with its transfer count and the sessions folded under it (when folding). */
+async function presentWithFolded(services: Services, sessions: readonly Session[], folded: Map<string, Session[]> | null) {
+  const all = [...sessions, ...[...(folded?.values() ?? [])].flat()];
+  const transfers = await services.fileTransfers.countBySession(all.map((s) => s.id));
+  const one = (s: Session) => presentSession(s, transfers.get(s.id) ?? 0);
+  return sessions.map((s) => (folded ? { ...one(s), folded: (folded.get(s.id) ?? []).map(one) } : one(s)));
+}
 
 /** One byte range of a file of `size` bytes, per RFC 9110: null to send it all, 'unsatisfiable' for 416. */
 export function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {

@@ -146,10 +146,10 @@ export function rsync(ep: Endpoint, args: string[]): Promise<TextResult> {
   return run('rsync', ['-e', e, ...args.map(at)]);
 }
 
-/** OpenSSH's scp (SFTP mode, its default) with a password; `:path` arguments are on the endpoint. */
-export function opensshScp(ep: Endpoint, from: string, to: string): Promise<TextResult> {
+/** OpenSSH's scp (SFTP mode, its default; `-O` in `extra` for the legacy protocol) with a password; `:path` arguments are on the endpoint. */
+export function opensshScp(ep: Endpoint, from: string, to: string, extra: string[] = []): Promise<TextResult> {
   const at = (p: string) => (p.startsWith(':') ? `${ep.user}@127.0.0.1${p}` : p);
-  return run('sshpass', ['-p', ep.password, 'scp', ...opensshOpts(ep), '-P', String(ep.port), at(from), at(to)]);
+  return run('sshpass', ['-p', ep.password, 'scp', ...opensshOpts(ep), ...extra, '-P', String(ep.port), at(from), at(to)]);
 }
 
 /**
