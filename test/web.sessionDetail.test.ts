@@ -17,6 +17,10 @@ let s: BrowserSession;
 let page: Page;
 let shell: Session;
 let sftp: Session;
+/** A shell with an sftp and a legacy-scp session folded under it. */
+let appShell: Session;
+let appSftp: Session;
+let appScp: Session;
 
 before(async () => {
   await ensureWebBuild(() => undefined);
@@ -34,6 +38,17 @@ before(async () => {
   sftp = await b.services.sessions.start({ ...base, assetId: db.id, assetName: 'db07', kind: 'sftp' });
   await b.services.fileTransfers.record(sftp, { operation: 'upload', path: '/tmp/report.txt', size: 2048, ok: true });
   await b.services.sessions.end(sftp.id, { status: 'closed', bytesIn: 2048, bytesOut: 0 });
+  const app = await f.asset({ name: 'app07', address: '127.0.0.9' });
+  const su = await f.systemUser({ name: 'app', username: 'app' });
+  const onApp = { ...base, assetId: app.id, assetName: 'app07', systemUserId: su.id, systemUsername: 'app' };
+  appShell = await b.services.sessions.start({ ...onApp, kind: 'shell' });
+  appSftp = await b.services.sessions.start({ ...onApp, kind: 'sftp' });
+  await b.services.fileTransfers.record(appSftp, { operation: 'download', path: '/var/log/app.log', size: 4096, ok: true });
+  await b.services.sessions.end(appSftp.id, { status: 'closed', bytesIn: 0, bytesOut: 4096 });
+  appScp = await b.services.sessions.start({ ...onApp, kind: 'exec' });
+  await b.services.fileTransfers.record(appScp, { operation: 'upload', path: '/srv/app/release.tar', size: 8192, ok: true });
+  await b.services.sessions.end(appScp.id, { status: 'closed', bytesIn: 8192, bytesOut: 0, exitStatus: 0 });
+  await b.services.sessions.end(appShell.id, { status: 'closed', bytesIn: 10, bytesOut: 10, exitStatus: 0 });
   browser = await launchBrowser();
   s = await openPage(browser, b.baseUrl);
   page = s.page;
@@ -62,6 +77,34 @@ test('a transfer-only session has no Commands or Playback button: its transfer c
   assert.equal(await page.getByText('Commands', { exact: true }).count(), 0, 'no commands card for a transfer session');
   await page.getByTestId('session-facts').getByText('db07').waitFor();
   await screenshot(page, '60-session-detail-sftp');
+});
+
+test('the transfers of a shell are folded under it in the list and listed on its detail page, each linked to its own session', async () => {
+  await page.goto('/sessions?tab=history');
+  const shellRow = page.locator('.ant-table-row').filter({ hasText: 'app07' }).filter({ hasText: '2 transfer sessions' });
+  await shellRow.waitFor();
+  // Folded: one row for app07 until it is expanded.
+  assert.equal(await page.locator('.ant-table-row').filter({ hasText: 'app07' }).count(), 1);
+  await shellRow.getByRole('button', { name: /expand/i }).click();
+  const sftpRow = page.locator('.ant-table-row').filter({ hasText: 'app07' }).filter({ hasText: '1 transfer' }).filter({ hasText: 'SFTP' });
+  await sftpRow.waitFor();
+  assert.equal(await page.locator('.ant-table-row').filter({ hasText: 'app07' }).count(), 3);
+  for (const child of await page.locator('.ant-table-row').filter({ hasText: 'app07' }).filter({ hasNotText: 'transfer sessions' }).all()) {
+    assert.equal(await child.getByRole('button', { name: 'Commands' }).count(), 0, 'a transfer session has no commands');
+    assert.equal(await child.getByRole('button', { name: /Play/ }).count(), 0, 'nor anything to play');
+  }
+  assert.equal(await shellRow.getByRole('button', { name: 'Commands' }).count(), 1);
+  await screenshot(page, '62-sessions-folded');
+  await shellRow.getByRole('link', { name: /Details/ }).click();
+  await page.waitForURL(new RegExp(`/sessions/${appShell.id}$`));
+  const transfers = page.getByRole('table', { name: 'File transfers' });
+  await transfers.getByText('/var/log/app.log').waitFor();
+  await transfers.getByText('/srv/app/release.tar').waitFor();
+  await screenshot(page, '63-session-detail-folded');
+  await transfers.getByRole('row').filter({ hasText: '/srv/app/release.tar' }).getByRole('link').click();
+  await page.waitForURL(new RegExp(`/sessions/${appScp.id}$`));
+  await page.getByTestId('folded-into').getByRole('link', { name: 'Open the shell session' }).click();
+  await page.waitForURL(new RegExp(`/sessions/${appShell.id}$`));
 });
 
 test('the detail page of a shell session shows its facts and commands, each linked into the playback', async () => {

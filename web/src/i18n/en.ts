@@ -610,6 +610,11 @@ export const en = {
     noTransfers: 'No file transfers in this session',
     transferCount_one: '{{count}} transfer',
     transferCount_other: '{{count}} transfers',
+    thisSession: 'This session',
+    foldedInto: 'These transfers are part of the operator\'s shell session on the same asset.',
+    openShell: 'Open the shell session',
+    foldedCount_one: '{{count}} transfer session',
+    foldedCount_other: '{{count}} transfer sessions',
   },
   dateRange: {
     last24h: 'Last 24 hours',

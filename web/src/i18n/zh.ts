@@ -612,6 +612,11 @@ export const zh: Messages = {
     noTransfers: '此会话没有文件传输',
     transferCount_one: '{{count}} 次传输',
     transferCount_other: '{{count}} 次传输',
+    thisSession: '本会话',
+    foldedInto: '这些传输属于该用户在同一资产上的 Shell 会话。',
+    openShell: '打开 Shell 会话',
+    foldedCount_one: '{{count}} 个传输会话',
+    foldedCount_other: '{{count}} 个传输会话',
   },
   dateRange: {
     last24h: '最近 24 小时',

@@ -1,5 +1,6 @@
 import { api, apiUrl, mapPage, type ListPage } from './api.ts';
 import { bool, num, str, strOrNull, type Json, type ListParams } from './common.ts';
+import { makeFileTransfer, type FileTransfer } from './audit.ts';
 
 export interface Session {
   id: string;
@@ -19,12 +20,18 @@ export interface Session {
   recordingUrl: string | null;
   /** The recording does not hold the whole session (it failed, or was truncated at its size limit). */
   recordingIncomplete: boolean;
-  /** File-transfer rows of the session: an scp or sftp session is its transfers. */
+  /** File-transfer rows of the session: an scp, sftp or rsync session is its transfers. */
   transfers: number;
+  /** It only moved files (sftp, or scp/rsync over exec): no commands, nothing to play; the server decides. */
+  transferOnly: boolean;
+  /** Transfer-only sessions folded under this shell (the server's rule), oldest first; empty when not asked for. */
+  folded: Session[];
+  /** The shell a transfer-only session is folded under (detail only). */
+  foldedInto: string | null;
 }
 
-/** A session that only moved files (scp, sftp): it has transfers, not commands or a screen to play. */
-export const isTransferSession = (s: Pick<Session, 'kind'>) => s.kind === 'sftp';
+/** A session that only moved files (scp, sftp, rsync): it has transfers, not commands or a screen to play. */
+export const isTransferSession = (s: Pick<Session, 'transferOnly'>) => s.transferOnly;
 
 const who = (v: unknown, nameKey: string) => {
   const j = (v ?? {}) as Json;
@@ -40,7 +47,8 @@ export function makeSession(j: Json): Session {
     kind: str(j.kind), clientAddress: str(j.clientAddress), status: str(j.status), active: bool(j.active),
     startedAt: strOrNull(j.startedAt), endedAt: strOrNull(j.endedAt), bytesIn: num(j.bytesIn), bytesOut: num(j.bytesOut),
     endReason: strOrNull(j.endReason), terminatedBy: strOrNull(j.terminatedBy), recordingUrl: strOrNull(j.recordingUrl),
-    recordingIncomplete: bool(j.recordingIncomplete), transfers: num(j.transfers),
+    recordingIncomplete: bool(j.recordingIncomplete), transfers: num(j.transfers), transferOnly: bool(j.transferOnly),
+    folded: Array.isArray(j.folded) ? (j.folded as Json[]).map(makeSession) : [], foldedInto: strOrNull(j.foldedInto),
   };
 }
 
@@ -76,6 +84,8 @@ export interface SessionListParams extends ListParams {
   search?: string;
   from?: string;
   to?: string;
+  /** Transfer-only sessions under their shell (`folded`) instead of rows of their own. */
+  fold?: boolean;
 }
 
 export interface CommandSearchParams extends ListParams {
@@ -91,7 +101,8 @@ export const sessionPath = (sessionId: string) => `/sessions/${sessionId}`;
 
 /** The CSV export of the sessions or the command log with the filters on screen (no paging), as a plain download link. */
 export function exportUrl(path: '/sessions' | '/commands', params: SessionListParams | CommandSearchParams): string {
-  const { limit: _l, offset: _o, ...filters } = params;
+  // The export is one row per session: never folded.
+  const { limit: _l, offset: _o, fold: _f, ...filters } = params as SessionListParams & CommandSearchParams;
   return apiUrl(path, { ...filters, format: 'csv' });
 }
 
@@ -104,6 +115,8 @@ export const sessionsService = {
   async get(id: string): Promise<Session> { return makeSession(await api.get<Json>(`/sessions/${id}`)); },
   async searchCommands(q: CommandSearchParams): Promise<ListPage<CommandRecord>> { return mapPage(await api.get<ListPage<Json>>('/commands', { ...q }), makeCommand); },
   async list(q: SessionListParams): Promise<ListPage<Session>> { return mapPage(await api.get<ListPage<Json>>('/sessions', { ...q }), makeSession); },
+  /** The file transfers of a session and of the sessions folded under it. */
+  async transfers(id: string): Promise<ListPage<FileTransfer>> { return mapPage(await api.get<ListPage<Json>>(`/sessions/${id}/transfers`, { limit: 1000 }), makeFileTransfer); },
   async commands(id: string): Promise<ListPage<CommandRecord>> { return mapPage(await api.get<ListPage<Json>>(`/sessions/${id}/commands`, { limit: 1000 }), makeCommand); },
   terminate: (id: string) => api.post<unknown>(`/sessions/${id}/terminate`),
 };

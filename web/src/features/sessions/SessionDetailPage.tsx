@@ -1,10 +1,10 @@
 import { Link, useParams } from 'react-router';
-import { Alert, Button, Card, Descriptions, Result, Space, Spin, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Descriptions, Result, Space, Spin, Table, Tag, Typography, type TableColumnsType } from 'antd';
 import { ArrowLeftOutlined, DownloadOutlined, EyeOutlined, PlayCircleOutlined } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { isTransferSession, playbackPath, sessionsService, type CommandRecord, type Session } from '../../services/sessions.ts';
-import { auditService, type FileOperation, type FileTransfer } from '../../services/audit.ts';
+import { isTransferSession, playbackPath, sessionPath, sessionsService, type CommandRecord, type Session } from '../../services/sessions.ts';
+import type { FileOperation, FileTransfer } from '../../services/audit.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
 import { formatDuration, formatTime } from '../../components/time.ts';
@@ -35,53 +35,64 @@ function Facts({ s }: { s: Session }) {
   );
 }
 
-function Commands({ s }: { s: Session }) {
-  const { t } = useTranslation();
-  const q = useQuery({ queryKey: ['sessions', s.id, 'commands'], queryFn: () => sessionsService.commands(s.id) });
+/** A titled card holding one table of the session's rows (its commands, its transfers). */
+function CardTable<T extends { id: string }>({ title, loading, rows, empty, columns, rowClassName }: {
+  title: string; loading: boolean; rows: T[] | undefined; empty: string; columns: TableColumnsType<T>; rowClassName?: (row: T) => string;
+}) {
   return (
-    <Card size="small" title={t('sessions.commands')}>
-      <Table<CommandRecord>
+    <Card size="small" title={title}>
+      <Table<T>
         rowKey="id"
         size="small"
-        aria-label={t('sessions.commands')}
-        loading={q.isLoading}
-        dataSource={q.data?.items ?? []}
+        aria-label={title}
+        loading={loading}
+        dataSource={rows ?? []}
         pagination={{ pageSize: 50, hideOnSinglePage: true }}
-        locale={{ emptyText: t('sessions.noCommands') }}
-        rowClassName={(c) => (risky(c.risk) ? 'row-risky' : '')}
-        columns={[
-          { title: t('playback.offset'), dataIndex: 'offsetMs', width: 90, render: (v: number) => (s.recordingUrl ? <Link to={playbackPath(s.id, v / 1000)}>{clock(v)}</Link> : clock(v)) },
-          { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
-          { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{enumText('risk', v)}</Tag> : <Tag>{enumText('risk', v)}</Tag>) },
-        ]}
+        locale={{ emptyText: empty }}
+        {...(rowClassName ? { rowClassName } : {})}
+        columns={columns}
       />
     </Card>
   );
 }
 
+function Commands({ s }: { s: Session }) {
+  const { t } = useTranslation();
+  const q = useQuery({ queryKey: ['sessions', s.id, 'commands'], queryFn: () => sessionsService.commands(s.id) });
+  return (
+    <CardTable<CommandRecord>
+      title={t('sessions.commands')} loading={q.isLoading} rows={q.data?.items} empty={t('sessions.noCommands')}
+      rowClassName={(c) => (risky(c.risk) ? 'row-risky' : '')}
+      columns={[
+        { title: t('playback.offset'), dataIndex: 'offsetMs', width: 90, render: (v: number) => (s.recordingUrl ? <Link to={playbackPath(s.id, v / 1000)}>{clock(v)}</Link> : clock(v)) },
+        { title: t('sessions.command'), dataIndex: 'input', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
+        { title: t('sessions.risk'), dataIndex: 'risk', width: 100, render: (v: string) => (risky(v) ? <Tag color="red">{enumText('risk', v)}</Tag> : <Tag>{enumText('risk', v)}</Tag>) },
+      ]}
+    />
+  );
+}
+
+/** The files moved in this session and in the transfer sessions folded under it (each row says which). */
 function Transfers({ s }: { s: Session }) {
   const { t } = useTranslation();
-  const q = useQuery({ queryKey: ['audit', 'file-transfers', { session: s.id }], queryFn: () => auditService.fileTransfers({ session: s.id, limit: 1000 }) });
+  const q = useQuery({ queryKey: ['sessions', s.id, 'transfers'], queryFn: () => sessionsService.transfers(s.id) });
+  const kindOf = new Map(s.folded.map((c) => [c.id, c.kind]));
   return (
-    <Card size="small" title={t('transfers.title')}>
-      <Table<FileTransfer>
-        rowKey="id"
-        size="small"
-        aria-label={t('transfers.title')}
-        loading={q.isLoading}
-        dataSource={q.data?.items ?? []}
-        pagination={{ pageSize: 50, hideOnSinglePage: true }}
-        locale={{ emptyText: t('sessionDetail.noTransfers') }}
-        columns={[
-          { title: t('audit.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
-          { title: t('transfers.operation'), dataIndex: 'operation', width: 130, render: (v: string) => <Tag>{t(`transfers.operations.${v as FileOperation}`, v)}</Tag> },
-          { title: t('transfers.path'), key: 'path', render: (_, f) => <Typography.Text className="mono">{f.path}{f.targetPath ? ` → ${f.targetPath}` : ''}</Typography.Text> },
-          { title: t('transfers.size'), dataIndex: 'size', width: 100, render: formatBytes },
-          { title: t('audit.result'), dataIndex: 'ok', width: 100, render: (v: boolean) => (v ? <Tag color="green">{t('transfers.allowed')}</Tag> : <Tag color="red">{t('transfers.refused')}</Tag>) },
-          { title: t('transfers.message'), dataIndex: 'message', ellipsis: true },
-        ]}
-      />
-    </Card>
+    <CardTable<FileTransfer>
+      title={t('transfers.title')} loading={q.isLoading} rows={q.data?.items} empty={t('sessionDetail.noTransfers')}
+      columns={[
+        { title: t('audit.time'), dataIndex: 'createdAt', width: 170, render: formatTime },
+        { title: t('transfers.operation'), dataIndex: 'operation', width: 130, render: (v: string) => <Tag>{t(`transfers.operations.${v as FileOperation}`, v)}</Tag> },
+        { title: t('transfers.path'), key: 'path', render: (_, f) => <Typography.Text className="mono">{f.path}{f.targetPath ? ` → ${f.targetPath}` : ''}</Typography.Text> },
+        { title: t('transfers.size'), dataIndex: 'size', width: 100, render: formatBytes },
+        { title: t('audit.result'), dataIndex: 'ok', width: 100, render: (v: boolean) => (v ? <Tag color="green">{t('transfers.allowed')}</Tag> : <Tag color="red">{t('transfers.refused')}</Tag>) },
+        { title: t('transfers.message'), dataIndex: 'message', ellipsis: true },
+        ...(s.folded.length > 0 ? [{
+          title: t('transfers.session'), dataIndex: 'sessionId', width: 140,
+          render: (v: string | null) => (!v || v === s.id ? t('sessionDetail.thisSession') : <Link to={sessionPath(v)}>{enumText('sessionKind', kindOf.get(v) ?? 'sftp')}</Link>),
+        }] : []),
+      ]}
+    />
   );
 }
 
@@ -100,6 +111,10 @@ export function SessionDetailPage() {
       extra={<Link to="/sessions"><Button icon={<ArrowLeftOutlined />}>{t('playback.back')}</Button></Link>}
     >
       <Space orientation="vertical" size={16} style={{ width: '100%' }}>
+        {s.foldedInto ? (
+          <Alert type="info" showIcon data-testid="folded-into" title={t('sessionDetail.foldedInto')}
+            action={<Link to={sessionPath(s.foldedInto)}><Button size="small">{t('sessionDetail.openShell')}</Button></Link>} />
+        ) : null}
         <Card size="small"><Facts s={s} /></Card>
         {transferOnly ? null : (
           <Card size="small" title={t('sessions.recording')}>
@@ -114,7 +129,7 @@ export function SessionDetailPage() {
           </Card>
         )}
         {transferOnly ? null : <Commands s={s} />}
-        {transferOnly || s.transfers > 0 ? <Transfers s={s} /> : null}
+        {transferOnly || s.transfers > 0 || s.folded.length > 0 ? <Transfers s={s} /> : null}
       </Space>
     </Page>
   );

@@ -16,6 +16,9 @@ import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../.
 
 const KEY = ['sessions'] as const;
 
+/** A row of the list: a session, with the transfer sessions folded under it as its children. */
+type SessionRow = Session & { children?: Session[] };
+
 function CommandsDrawer({ session, onClose }: { session: Session | null; onClose: () => void }) {
   const { t } = useTranslation();
   const q = useQuery({ queryKey: [...KEY, session?.id, 'commands'], queryFn: () => sessionsService.commands(session!.id), enabled: !!session });
@@ -52,7 +55,7 @@ function SessionTable({ online }: { online: boolean }) {
   const [range, setRange] = useState<DateRange>(() => (online ? null : rangeFromUrl(url)));
   const [commandsOf, setCommandsOf] = useState<Session | null>(null);
   const params: SessionListParams = {
-    limit: paging.params.limit, offset: paging.params.offset, active: online ? true : undefined,
+    limit: paging.params.limit, offset: paging.params.offset, active: online ? true : undefined, fold: true,
     user: user || undefined, asset: asset || undefined, search: search || undefined,
     ...(online ? {} : rangeParams(range)),
   };
@@ -70,6 +73,8 @@ function SessionTable({ online }: { online: boolean }) {
   };
 
   const now = Date.now();
+  // Transfer sessions folded under a shell (the server's rule) are its expandable child rows.
+  const rows: SessionRow[] = (list.data?.items ?? []).map((x) => (x.folded.length > 0 ? { ...x, children: x.folded } : x));
   return (
     <>
       <Flex gap={12} wrap style={{ marginBottom: 16 }}>
@@ -79,22 +84,23 @@ function SessionTable({ online }: { online: boolean }) {
         {online ? null : <DateRangeFilter value={range} onChange={(v) => { setRange(v); paging.resetPage(); }} />}
         {online ? null : <CsvExportButton href={exportUrl('/sessions', params)} />}
       </Flex>
-      <Table<Session>
+      <Table<SessionRow>
         rowKey="id"
         size="small"
         loading={list.isLoading}
-        dataSource={list.data?.items ?? []}
+        dataSource={rows}
         pagination={paging.pagination(list.data?.total)}
         locale={{ emptyText: t('common.empty') }}
         scroll={{ x: 1100 }}
         columns={[
-          { title: t('sessions.user'), key: 'user', render: (_, s) => s.user.username },
+          { title: t('sessions.user'), key: 'user', width: 150, render: (_, s) => s.user.username },
           { title: t('sessions.asset'), key: 'asset', render: (_, s) => s.asset.name },
           { title: t('sessions.systemUser'), key: 'su', render: (_, s) => s.systemUser.username },
-          { title: t('sessions.kind'), dataIndex: 'kind', render: (v: string, s: Session) => (
-            <Space size={4}>
+          { title: t('sessions.kind'), dataIndex: 'kind', width: 170, render: (v: string, s: Session) => (
+            <Space size={4} wrap>
               <Tag>{enumText('sessionKind', v)}</Tag>
               {s.transfers > 0 ? <Link to={sessionPath(s.id)}><Tag color="blue">{t('sessionDetail.transferCount', { count: s.transfers })}</Tag></Link> : null}
+              {s.folded.length > 0 ? <Tag color="geekblue">{t('sessionDetail.foldedCount', { count: s.folded.length })}</Tag> : null}
             </Space>
           ) },
           { title: t('sessions.clientAddress'), dataIndex: 'clientAddress' },
