@@ -271,6 +271,7 @@ const POLICY: Record<string, Rule> = {
   'GET /sessions': { policy: 'audit', ok: 200, call: async () => ({ path: '/sessions' }) },
   'GET /sessions/:id': { policy: 'audit', ok: 200, call: async () => ({ path: `/sessions/${(await mk.session()).id}` }) },
   'GET /sessions/:id/commands': { policy: 'audit', ok: 200, call: async () => ({ path: `/sessions/${(await mk.session()).id}/commands` }) },
+  'GET /sessions/:id/transfers': { policy: 'audit', ok: 200, call: async () => ({ path: `/sessions/${(await mk.session()).id}/transfers` }) },
   'GET /sessions/:id/recording': { policy: 'audit', ok: 200, call: async () => ({ path: `/sessions/${(await mk.session()).id}/recording` }) },
   'GET /sessions/:id/recording/index': { policy: 'audit', ok: 200, call: async () => ({ path: `/sessions/${(await mk.session()).id}/recording/index` }) },
   'GET /sessions/:id/recording/segments/:n': { policy: 'audit', ok: 200, call: async () => ({ path: `/sessions/${(await mk.session()).id}/recording/segments/0` }) },
