@@ -36,11 +36,19 @@ BASTION_TEST_FILES="$(printf '%s\n' "${files[@]}")"
 export BASTION_TEST_FILES
 
 status=0
-# The container image suite needs the image built first, outside the per-file test timeout.
-if printf '%s\n' "${files[@]}" | grep -q 'deploy\.image\.test\.ts$' && command -v podman >/dev/null 2>&1; then
+# The container suites need their images built first, outside the per-file test timeout: the
+# bastion image for both, the PostgreSQL and S3 stand-ins for the compose one.
+if printf '%s\n' "${files[@]}" | grep -qE 'deploy\.(image|compose)\.test\.ts$' && command -v podman >/dev/null 2>&1; then
   bash scripts/podman-build-image.sh || status=$?
   if [ "$status" -ne 0 ]; then
-    echo "test.sh: the container image could not be built; test/deploy.image.test.ts would test a stale image" >&2
+    echo "test.sh: the container image could not be built; the deploy suites would test a stale image" >&2
+    exit "$status"
+  fi
+fi
+if printf '%s\n' "${files[@]}" | grep -q 'deploy\.compose\.test\.ts$' && command -v podman >/dev/null 2>&1; then
+  bash scripts/podman-service-images.sh || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "test.sh: the PostgreSQL or S3 image could not be built for test/deploy.compose.test.ts" >&2
     exit "$status"
   fi
 fi

@@ -36,7 +36,8 @@ if (command === 'alias' && args[0] === 'set' && args.length === 5) {
     if (!ignoreExisting) fail(`bucket ${bucket} already exists`);
     console.log(`Bucket created successfully \`${target}\`.`);
   } catch (err) {
-    if (err?.$metadata?.httpStatusCode !== 404) fail(`${target}: ${err?.name ?? err}`);
+    const missing = err?.$metadata?.httpStatusCode === 404 || err?.name === 'NotFound' || err?.name === 'NoSuchBucket';
+    if (!missing) fail(`${target}: ${err?.name ?? err}`);
     try {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     } catch (createErr) {

@@ -27,7 +27,9 @@ const password = process.env.MINIO_ROOT_PASSWORD || 'minioadmin';
 AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
 AWSAccount.DUMMY_ACCOUNT.createKeyPair(user, password);
 
-const server = new S3rver({ address, port, directory, silent: true });
+// Path-style only, as MinIO without MINIO_DOMAIN: s3rver would otherwise take a host name such as
+// `minio` (the compose service) for a bucket name.
+const server = new S3rver({ address, port, directory, silent: true, vhostBuckets: false });
 const where = await server.run();
 console.log(`S3 API: http://${where.address}:${where.port} (s3rver over ${directory})`);
 const stop = async () => {
