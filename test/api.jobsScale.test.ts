@@ -127,7 +127,8 @@ describe('jobs at scale: summary, partial, live output, retry failed, saved comm
     const jobs0 = await jobRows();
     const r = await oscar.post(`/jobs/${first.id}/retry`);
     assert.equal(r.status, 403);
-    assert.equal(r.body.error.message, `you may not run commands on 'down' as ${sshd.username}`);
+    // 'down' is no longer among his assets: not named.
+    assert.equal(r.body.error.message, `you may not run commands on one of the chosen assets as ${sshd.username}`);
     assert.equal(await jobRows(), jobs0);
     await b.services.permissions.update(SYSTEM_ACTOR, ids.perm!, { assets: [ids.up1!, ids.up2!, ids.down!] });
   });
@@ -143,11 +144,11 @@ describe('jobs at scale: summary, partial, live output, retry failed, saved comm
     const none = await oscar.post('/jobs', { kind: 'command', labels: ['rack:r9'], systemUser: ids.su, command: 'true' });
     assert.equal(none.status, 400);
     assert.deepEqual([none.body.error.message, none.body.error.details.field], ['no asset carries these labels', 'labels']);
-    // Eve is granted none of them: refused, nothing ran.
+    // Eve is granted none of them: a label stands for her assets carrying it, none; nothing ran, nothing named.
     const jobs0 = await jobRows();
     const byEve = await eve.post('/jobs', { kind: 'command', labels: ['env:prod'], systemUser: ids.su, command: 'true' });
-    assert.equal(byEve.status, 403);
-    assert.equal(byEve.body.error.message, `you may not run commands on 'up2' as ${sshd.username}`);
+    assert.equal(byEve.status, 400);
+    assert.equal(byEve.body.error.message, 'no asset carries these labels');
     assert.equal(await jobRows(), jobs0);
   });
 
@@ -175,7 +176,7 @@ describe('jobs at scale: summary, partial, live output, retry failed, saved comm
     // Eve has no permission on up1: refused, and nothing ran.
     const byEve = await eve.post(`/saved-commands/${created.body.id}/run`, {});
     assert.equal(byEve.status, 403);
-    assert.equal(byEve.body.error.message, `you may not run commands on 'up1' as ${sshd.username}`);
+    assert.equal(byEve.body.error.message, 'you may not run commands on one of the chosen assets as this system user');
     assert.deepEqual([await jobRows(), await opRows()], [jobs0, ops0]);
 
     // Oscar runs it on its default target, then on another one he chose.

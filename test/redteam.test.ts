@@ -136,6 +136,35 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
     assert.equal(await access.snapshot(), before);
   });
 
+  test('a command job tells an operator nothing of assets outside their grants: by id, label, node or system user they read alike', async () => {
+    const op = await member();
+    const vault = await w.f.node({ name: 'vault-room' });
+    const secret = await w.f.asset({ name: 'crown-jewels', nodes: [vault.id] });
+    await w.bastion.services.assets.update(SYSTEM_ACTOR, secret.id, { labels: ['env:secret'] });
+    const hidden = await w.f.systemUser({ name: 'hidden-su', username: 'hidden-login' });
+    const unknownId = '5f0e3c4a-9b1d-4e2f-8a7c-6d5e4f3a2b1c';
+    const job = (body: object) => op.api.post('/jobs', { kind: 'command', command: 'true', systemUser: w.su.id, ...body });
+    const seen = async (body: object) => {
+      const r = await job(body);
+      return { status: r.status, message: r.body.error?.message as string };
+    };
+    const jobs0 = (await admin.get('/jobs?limit=1')).body.total;
+    // By id: an asset that exists and one that does not.
+    assert.deepEqual(await seen({ assets: [secret.id] }), await seen({ assets: [unknownId] }));
+    // By label: one that only the hidden asset carries, and one nobody carries.
+    assert.deepEqual(await seen({ labels: ['env:secret'] }), await seen({ labels: ['env:nowhere'] }));
+    // By node: the hidden asset's node, and a node that does not exist.
+    assert.deepEqual(await seen({ nodes: [vault.id] }), await seen({ nodes: [unknownId] }));
+    // By system user: one that exists (not granted to them), and one that does not.
+    assert.deepEqual(await seen({ assets: [w.web01.id], systemUser: hidden.id }), await seen({ assets: [w.web01.id], systemUser: unknownId }));
+    for (const body of [{ assets: [secret.id] }, { labels: ['env:secret'] }, { nodes: [vault.id] }, { assets: [w.web01.id], systemUser: hidden.id }]) {
+      const r = await job(body);
+      assert.ok(r.status === 400 || r.status === 403, `${JSON.stringify(body)}: ${r.status}`);
+      assert.doesNotMatch(JSON.stringify(r.body), /crown-jewels|hidden-login/, `${JSON.stringify(body)} told ${JSON.stringify(r.body)}`);
+    }
+    assert.equal((await admin.get('/jobs?limit=1')).body.total, jobs0, 'a job was started');
+  });
+
   test('a keystroke flood into a program that does not read is held back at the socket, not buffered in the bastion', async (ctx) => {
     const op = await member();
     const t = await shell(op.cookie);

@@ -7,7 +7,7 @@ import type { AdminUserService, SystemUserService } from '../assets/accounts.ts'
 import type { AssetService } from '../assets/assets.ts';
 import type { HostKeyService } from '../assets/hostKeys.ts';
 import type { NodeService } from '../assets/nodes.ts';
-import { ConflictError, ForbiddenError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { AssetEntity, type Asset, type Job, type SavedCommand, type SystemUser, type User } from '../db/entities/index.ts';
 import { runPlaybook } from './ansible.ts';
 import { whereLabels } from '../assets/labels.ts';
@@ -124,11 +124,10 @@ export class OperationsService {
    * permission (rule 11). Its per-asset results are its record, readable by auditors.
    */
   async runCommand(actor: Actor, user: User, input: CommandJobInput): Promise<Job> {
-    const su = await this.d.systemUsers.get(input.systemUser);
-    const assets = await this.assetsOf(input.assets ?? [], input.nodes ?? [], input.labels ?? []);
+    const { su, assets } = user.role === 'admin' ? await this.adminTargets(input) : await this.operatorTargets(user, input);
     if (assets.length === 0) throw new ValidationError(input.labels?.length ? 'no asset carries these labels' : 'choose at least one asset or node', { field: input.labels?.length ? 'labels' : 'assets' });
     for (const a of assets) {
-      if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw new ForbiddenError(`you may not run commands on '${a.name}' as ${su.username}`);
+      if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw new ForbiddenError(await this.notRunnable(user, a.id, su));
     }
     const refusals = new Map<string, string>();
     for (const a of assets) {
@@ -263,6 +262,44 @@ export class OperationsService {
       su_public_key: publicKey,
       su_sudo: su.sudo.trim(),
     };
+  }
+
+  /** An admin's targets: every asset named, under the nodes, carrying the labels; unknown ids are errors. */
+  private async adminTargets(input: CommandJobInput): Promise<{ su: SystemUser; assets: Asset[] }> {
+    const su = await this.d.systemUsers.get(input.systemUser);
+    return { su, assets: await this.assetsOf(input.assets ?? [], input.nodes ?? [], input.labels ?? []) };
+  }
+
+  /**
+   * An operator's targets, learning nothing of what lies outside their grants ("no such asset"
+   * and "not allowed" read the same): an asset named by id must be one they may run on as that
+   * system user, else one refusal whether it exists or not; nodes and labels stand for those of
+   * their assets under them or carrying them (an unknown node for none).
+   */
+  private async operatorTargets(user: User, input: CommandJobInput): Promise<{ su: SystemUser; assets: Asset[] }> {
+    const su = await this.d.systemUsers.get(input.systemUser).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
+    const named = input.assets ?? [];
+    for (const id of named) {
+      if (!su || !(await this.d.access.mayRunCommand(user, id, su.id))) throw new ForbiddenError(await this.notRunnable(user, id, su));
+    }
+    if (!su) throw new ForbiddenError(await this.notRunnable(user, null, null));
+    const nodes: string[] = [];
+    for (const n of input.nodes ?? []) if (await this.d.nodes.get(n).then(() => true, () => false)) nodes.push(n);
+    const found = await this.assetsOf(named, nodes, input.labels ?? []);
+    const assets: Asset[] = [];
+    for (const a of found) if (await this.d.access.mayRunCommand(user, a.id, su.id)) assets.push(a);
+    return { su, assets };
+  }
+
+  /** The refusal an operator reads: names only what their grants show them. */
+  private async notRunnable(user: User, assetId: string | null, su: SystemUser | null): Promise<string> {
+    const granted = await this.d.access.granted(user.id);
+    const asset = granted.find((g) => g.asset.id === assetId)?.asset;
+    const suShown = su !== null && granted.some((g) => g.systemUsers.some((s) => s.systemUser.id === su.id));
+    return `you may not run commands on ${asset ? `'${asset.name}'` : 'one of the chosen assets'} as ${suShown ? su.username : 'this system user'}`;
   }
 
   /** Assets by id plus every asset under the given nodes (with descendants), each once, by name. */
