@@ -8,7 +8,8 @@ import WebSocket from 'ws';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
-import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { ApiClient, loggedIn } from './helpers/api.ts';
+import { currentTotp } from '../core/identity/totp.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, startWorld, type World } from './gatewayFixture.ts';
 import { WebTerminal, upgradeStatus } from './helpers/webTerminal.ts';
@@ -163,6 +164,54 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
       assert.doesNotMatch(JSON.stringify(r.body), /crown-jewels|hidden-login/, `${JSON.stringify(body)} told ${JSON.stringify(r.body)}`);
     }
     assert.equal((await admin.get('/jobs?limit=1')).body.total, jobs0, 'a job was started');
+  });
+
+  test('one recovery code sent by four logins at once logs in exactly one; wrong codes count toward the lockout', async () => {
+    const u = await member({ grant: false });
+    const start = await u.api.post('/me/totp');
+    assert.equal(start.status, 201);
+    const done = await u.api.post('/me/totp/confirm', { code: currentTotp(start.body.secret, -1) });
+    assert.equal(done.status, 200);
+    const [code, spare] = done.body.recoveryCodes as string[];
+    const logins = await Promise.all([0, 1, 2, 3].map(() => new ApiClient(w.bastion.baseUrl).login(u.username, u.password, code)));
+    assert.deepEqual(logins.map((r) => r.status).sort(), [200, 401, 401, 401]);
+    // Guessing codes: five wrong ones (the lockout threshold) lock the account, and then a right one is refused too.
+    for (const guess of ['aaaaa-aaaaa', 'bbbbb-bbbbb', 'ccccc-ccccc', 'ddddd-ddddd', 'eeeee-eeeee']) {
+      assert.equal((await new ApiClient(w.bastion.baseUrl).login(u.username, u.password, guess)).status, 401);
+    }
+    const locked = await new ApiClient(w.bastion.baseUrl).login(u.username, u.password, spare);
+    assert.deepEqual([locked.status, locked.body.error.message], [401, 'invalid username or password']);
+  });
+
+  test('a dropped web terminal resumed after its permission was withdrawn only says so and closes; after a lock it is gone', async () => {
+    const op = await member({ grant: false });
+    const perm = await w.f.permission({ users: [op.id], assets: [w.web01.id], systemUsers: [w.su.id] });
+    const origin = w.bastion.baseUrl;
+    const t = await shell(op.cookie);
+    const { resume } = await t.control('ready');
+    const { id } = await t.control('session');
+    t.ws.terminate();
+    await t.closedWithin();
+    assert.equal((await admin.patch(`/permissions/${perm.id}`, { active: false })).status, 200);
+    await eventually(() => admin.get(`/sessions/${id}`), (r) => r.body.status !== 'active');
+    // The token still fetches the last words the browser missed, and nothing more: the exit frame, then the close.
+    const back = await WebTerminal.open(origin, op.cookie, { resume });
+    const exit = await back.control('exit');
+    assert.match(exit.reason ?? '', /your access to web01/);
+    await back.closedWithin();
+    assert.equal(await upgradeStatus(origin, { resume }, { cookie: op.cookie, origin }), 404);
+
+    assert.equal((await admin.patch(`/permissions/${perm.id}`, { active: true })).status, 200);
+    const t2 = await shell(op.cookie);
+    const second = await t2.control('ready');
+    const { id: id2 } = await t2.control('session');
+    t2.ws.terminate();
+    await t2.closedWithin();
+    assert.equal((await admin.post(`/users/${op.id}/lock`)).status, 200);
+    await eventually(() => admin.get(`/sessions/${id2}`), (r) => r.body.status !== 'active');
+    assert.equal((await admin.post(`/users/${op.id}/unlock`)).status, 200);
+    const again = await loggedIn(origin, op.username, op.password);
+    assert.equal(await upgradeStatus(origin, { resume: second.resume }, { cookie: again.cookie!, origin }), 404);
   });
 
   test('a keystroke flood into a program that does not read is held back at the socket, not buffered in the bastion', async (ctx) => {
