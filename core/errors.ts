@@ -1,3 +1,7 @@
+import type { ErrorReason } from './errorReasons.ts';
+
+export type ErrorDetails = { reason: ErrorReason } & Record<string, unknown>;
+
 /**
  * Domain errors. Core throws these; the HTTP error middleware and the gateway's
  * terminal writer map them to a status code or a line, so no stack trace reaches a user.
@@ -5,7 +9,8 @@
 export class DomainError extends Error {
   readonly code: string = 'error';
   readonly status: number = 500;
-  constructor(message: string, readonly details?: Record<string, unknown>) {
+  /** `details.reason` is required: every error a client can see has a stable reason it can translate (core/errorReasons.ts). */
+  constructor(message: string, readonly details: ErrorDetails) {
     super(message);
     this.name = new.target.name;
   }

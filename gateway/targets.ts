@@ -11,8 +11,8 @@ export function findAsset(granted: readonly GrantedAsset[], text: string): Grant
   if (byName) return byName;
   const byAddress = granted.filter((g) => g.asset.address === text);
   if (byAddress.length === 1) return byAddress[0]!;
-  if (byAddress.length > 1) throw new ForbiddenError(`several assets have the address '${text}'; use one of their names: ${byAddress.slice(0, 5).map((g) => g.asset.name).join(', ')}`);
-  throw new ForbiddenError(NOT_GRANTED(text));
+  if (byAddress.length > 1) throw new ForbiddenError(`several assets have the address '${text}'; use one of their names: ${byAddress.slice(0, 5).map((g) => g.asset.name).join(', ')}`, { reason: 'ambiguous_address' });
+  throw new ForbiddenError(NOT_GRANTED(text), { reason: 'not_granted' });
 }
 
 /** The system users of `asset` allowed `action`, highest priority first; narrowed to `wanted` when given. */
@@ -22,19 +22,19 @@ export function systemUsersFor(asset: GrantedAsset, action: Action, wanted: stri
   const name = asset.asset.name;
   if (list.length === 0) {
     const actions = [...new Set(asset.systemUsers.flatMap((s) => s.actions))].join(', ');
-    throw new ForbiddenError(`${action} is not allowed to you on ${name}${actions ? ` (your permissions there allow: ${actions})` : ''}`);
+    throw new ForbiddenError(`${action} is not allowed to you on ${name}${actions ? ` (your permissions there allow: ${actions})` : ''}`, { reason: 'action_not_allowed' });
   }
   if (wanted !== null) {
     const byName = list.filter((s) => s.systemUser.name === wanted);
     const chosen = byName.length ? byName : list.filter((s) => s.systemUser.username === wanted);
     if (chosen.length === 0 && asset.systemUsers.some((s) => s.systemUser.name === wanted || s.systemUser.username === wanted)) {
-      throw new ForbiddenError(`${action} is not allowed to you as ${wanted} on ${name}`);
+      throw new ForbiddenError(`${action} is not allowed to you as ${wanted} on ${name}`, { reason: 'action_not_allowed' });
     }
     // Unknown and not granted read the same: only the operator's own system users are named.
-    if (chosen.length === 0) throw new ForbiddenError(`system user '${wanted}' is not granted to you on ${name}; yours there: ${list.map((s) => s.systemUser.username).join(', ')}`);
+    if (chosen.length === 0) throw new ForbiddenError(`system user '${wanted}' is not granted to you on ${name}; yours there: ${list.map((s) => s.systemUser.username).join(', ')}`, { reason: 'system_user_not_granted' });
     list = chosen;
   }
-  if (list.length === 0) throw new ForbiddenError(NOT_GRANTED(targetText));
+  if (list.length === 0) throw new ForbiddenError(NOT_GRANTED(targetText), { reason: 'not_granted' });
   return list;
 }
 

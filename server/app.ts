@@ -45,10 +45,10 @@ export function createApp(services: Services, opts: AppOptions = {}): Express {
   api.get('/openapi.json', (_req, res) => { res.json(openapi); });
   api.get('/health', (_req, res) => { res.json({ ok: true }); });
   mount(api, services, routes.filter((r) => !r.rawBody), clientAddress);
-  api.use(() => { throw new NotFoundError('no such endpoint'); });
+  api.use(() => { throw new NotFoundError('no such endpoint', { reason: 'no_such_endpoint' }); });
   app.use('/api/v1', api);
   app.use(healthRoutes(services, { metricsNeedToken: true }));
-  app.use('/api', () => { throw new NotFoundError('no such endpoint'); });
+  app.use('/api', () => { throw new NotFoundError('no such endpoint', { reason: 'no_such_endpoint' }); });
 
   mountWebApp(app, opts.webDist);
   app.use(errorHandler(services.log));

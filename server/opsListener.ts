@@ -19,7 +19,7 @@ export async function startOpsListener(services: Services, opts: { port?: number
   const app = express();
   app.disable('x-powered-by');
   app.use(healthRoutes(services, { metricsNeedToken: false }));
-  app.use(() => { throw new NotFoundError('no such endpoint'); });
+  app.use(() => { throw new NotFoundError('no such endpoint', { reason: 'no_such_endpoint' }); });
   app.use(errorHandler(services.log));
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {

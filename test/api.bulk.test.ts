@@ -97,8 +97,8 @@ test('a partial failure is reported per item: the others are done, the refused o
     action: 'delete', ok: 1, failed: 2, job: null,
     results: [
       { id: extra, ok: true },
-      { id: adminId, ok: false, error: { code: 'forbidden', message: 'you cannot delete yourself' } },
-      { id: UNKNOWN, ok: false, error: { code: 'not_found', message: 'user not found' } },
+      { id: adminId, ok: false, error: { code: 'forbidden', message: 'you cannot delete yourself', details: { reason: 'cannot_delete_self' } } },
+      { id: UNKNOWN, ok: false, error: { code: 'not_found', message: 'user not found', details: { reason: 'user_not_found' } } },
     ],
   });
   assert.equal((await admin.get(`/users/${extra}`)).status, 404);
@@ -119,7 +119,7 @@ test('enable / disable users, assets and permissions; add users, assets and syst
 
   const ops0 = (await b.services.ds.getRepository(OperationLogEntity).findBy({ resourceId: ids.pDb })).length;
   const addUsers = await admin.post('/users/bulk', { action: 'addToPermission', ids: [ids.u1, UNKNOWN], permission: ids.pDb });
-  assert.deepEqual(addUsers.body.results, [{ id: ids.u1, ok: true }, { id: UNKNOWN, ok: false, error: { code: 'not_found', message: 'user not found' } }]);
+  assert.deepEqual(addUsers.body.results, [{ id: ids.u1, ok: true }, { id: UNKNOWN, ok: false, error: { code: 'not_found', message: 'user not found', details: { reason: 'user_not_found' } } }]);
   await admin.post('/assets/bulk', { action: 'addToPermission', ids: [ids.web2], permission: ids.pDb });
   await admin.post('/system-users/bulk', { action: 'addToPermission', ids: [ids.su1, ids.su2], permission: ids.pDb });
   const p = (await admin.get(`/permissions/${ids.pDb}`)).body;
@@ -137,7 +137,7 @@ test('enable / disable users, assets and permissions; add users, assets and syst
 test('test and facts run one job over the chosen assets; unknown ids are reported, not run', async () => {
   const r = await admin.post('/assets/bulk', { action: 'test', ids: [ids.web1, ids.web2, UNKNOWN] });
   assert.equal(r.status, 200);
-  assert.deepEqual([r.body.ok, r.body.failed, r.body.results[2]], [2, 1, { id: UNKNOWN, ok: false, error: { code: 'not_found', message: 'asset not found' } }]);
+  assert.deepEqual([r.body.ok, r.body.failed, r.body.results[2]], [2, 1, { id: UNKNOWN, ok: false, error: { code: 'not_found', message: 'asset not found', details: { reason: 'asset_not_found' } } }]);
   assert.equal(r.body.job.kind, 'connectivity');
   const job = await b.services.jobs.settled(r.body.job.id);
   assert.deepEqual(job.results.map((x) => x.assetName).sort(), ['web1', 'web2']);

@@ -114,7 +114,7 @@ export class AccessService {
     const actions = grants.assets.get(assetId)?.get(systemUserId);
     const asset = snap.assets.get(assetId);
     const systemUser = snap.systemUsers.get(systemUserId);
-    if (!actions || !actions.has(action) || !asset || !systemUser) throw new ForbiddenError(NOT_GRANTED(asset?.name ?? assetId));
+    if (!actions || !actions.has(action) || !asset || !systemUser) throw new ForbiddenError(NOT_GRANTED(asset?.name ?? assetId), { reason: 'not_granted' });
     return mintGrant({ userId, asset, systemUser, actions: new Set(actions), expiresAt: grants.validUntil === Infinity ? null : grants.validUntil });
   }
 

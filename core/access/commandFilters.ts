@@ -85,7 +85,7 @@ export class CommandFilterService {
 
   async get(id: string): Promise<CommandFilter> {
     const f = await this.ds.getRepository(CommandFilterEntity).findOneBy({ id });
-    if (!f) throw new NotFoundError('command filter not found');
+    if (!f) throw new NotFoundError('command filter not found', { reason: 'command_filter_not_found' });
     return f;
   }
 
@@ -93,9 +93,9 @@ export class CommandFilterService {
     const id = newId();
     const kind = input.kind ?? 'commands';
     const problem = checkPattern(kind, input.pattern);
-    if (problem) throw new ValidationError(problem, { field: 'pattern' });
+    if (problem) throw new ValidationError(problem.message, { field: 'pattern', reason: problem.reason, max: problem.max });
     await this.ds.transaction(async (em) => {
-      if (await em.getRepository(CommandFilterEntity).existsBy({ name: input.name })) throw new ConflictError(`a command filter named '${input.name}' exists`, { field: 'name' });
+      if (await em.getRepository(CommandFilterEntity).existsBy({ name: input.name })) throw new ConflictError(`a command filter named '${input.name}' exists`, { reason: 'command_filter_name_taken', name: input.name, field: 'name' });
       const now = new Date();
       const row: CommandFilter = {
         id, name: input.name, kind, pattern: input.pattern, action: input.action ?? 'deny', priority: input.priority ?? 50,
@@ -114,9 +114,9 @@ export class CommandFilterService {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(CommandFilterEntity);
       const f = await repo.findOneBy({ id });
-      if (!f) throw new NotFoundError('command filter not found');
+      if (!f) throw new NotFoundError('command filter not found', { reason: 'command_filter_not_found' });
       if (patch.name !== undefined && patch.name !== f.name) {
-        if (await repo.existsBy({ name: patch.name })) throw new ConflictError(`a command filter named '${patch.name}' exists`, { field: 'name' });
+        if (await repo.existsBy({ name: patch.name })) throw new ConflictError(`a command filter named '${patch.name}' exists`, { reason: 'command_filter_name_taken', name: patch.name, field: 'name' });
         f.name = patch.name;
       }
       if (patch.kind !== undefined) f.kind = patch.kind;
@@ -124,7 +124,7 @@ export class CommandFilterService {
       // Checked only when they change: a filter stored before RE2 that it cannot compile may
       // still be deactivated, renamed or rescoped without fixing it first.
       const problem = patch.kind !== undefined || patch.pattern !== undefined ? checkPattern(f.kind, f.pattern) : null;
-      if (problem) throw new ValidationError(problem, { field: 'pattern' });
+      if (problem) throw new ValidationError(problem.message, { field: 'pattern', reason: problem.reason, max: problem.max });
       if (patch.action !== undefined) f.action = patch.action;
       if (patch.priority !== undefined) f.priority = patch.priority;
       if (patch.active !== undefined) f.active = patch.active;
@@ -141,7 +141,7 @@ export class CommandFilterService {
   async remove(actor: Actor, id: string): Promise<void> {
     await this.ds.transaction(async (em) => {
       const f = await em.getRepository(CommandFilterEntity).findOneBy({ id });
-      if (!f) throw new NotFoundError('command filter not found');
+      if (!f) throw new NotFoundError('command filter not found', { reason: 'command_filter_not_found' });
       await em.getRepository(CommandFilterEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'command_filter', resourceId: id, resourceName: f.name });
     });
@@ -245,6 +245,6 @@ async function checkIds<T extends ObjectLiteral>(em: EntityManager, entity: Enti
   if (!ids || ids.length === 0) return [];
   const unique = [...new Set(ids)];
   const n = await em.getRepository(entity).countBy({ id: In(unique) } as never);
-  if (n !== unique.length) throw new ValidationError(`unknown id in ${field}`, { field });
+  if (n !== unique.length) throw new ValidationError(`unknown id in ${field}`, { reason: 'unknown_id', field });
   return unique;
 }

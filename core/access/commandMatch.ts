@@ -151,16 +151,19 @@ function explain(pattern: string, message: string): string {
   return `invalid regular expression (RE2 syntax): ${message.replace(/^error parsing regexp: /, '').replace('`(?m)', '`')}`;
 }
 
-/** Null when the pattern can be used; otherwise what is wrong with it (a validation message). */
-export function checkPattern(kind: CommandFilter['kind'], pattern: string): string | null {
-  if (pattern.length > MAX_PATTERN) return `the pattern may hold at most ${MAX_PATTERN} characters`;
+/** What is wrong with a pattern: a stable reason for clients and a message for people. */
+export interface PatternProblem { reason: 'pattern_too_long' | 'pattern_too_costly' | 'pattern_invalid'; message: string; max?: number }
+
+/** Null when the pattern can be used; otherwise what is wrong with it. */
+export function checkPattern(kind: CommandFilter['kind'], pattern: string): PatternProblem | null {
+  if (pattern.length > MAX_PATTERN) return { reason: 'pattern_too_long', max: MAX_PATTERN, message: `the pattern may hold at most ${MAX_PATTERN} characters` };
   try {
     compileFilter({ kind, pattern });
     return null;
   } catch (e) {
     if (e instanceof PatternTooCostly) {
-      return 'the pattern is too costly to match: its automaton is too large (typically large counted repetitions such as {50} of overlapping classes after an unanchored start); use a shorter repeat or anchor it';
+      return { reason: 'pattern_too_costly', message: 'the pattern is too costly to match: its automaton is too large (typically large counted repetitions such as {50} of overlapping classes after an unanchored start); use a shorter repeat or anchor it' };
     }
-    return explain(pattern, (e as Error).message);
+    return { reason: 'pattern_invalid', message: explain(pattern, (e as Error).message) };
   }
 }

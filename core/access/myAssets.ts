@@ -69,7 +69,7 @@ export class MyAssetsService {
       return;
     }
     const granted = (await this.access.granted(userId)).find((g) => g.asset.id === assetId);
-    if (!granted || !granted.systemUsers.some((s) => s.systemUser.id === systemUserId)) throw new ForbiddenError(NOT_GRANTED(assetId));
+    if (!granted || !granted.systemUsers.some((s) => s.systemUser.id === systemUserId)) throw new ForbiddenError(NOT_GRANTED(assetId), { reason: 'not_granted' });
     await repo.upsert({ userId, assetId, systemUserId, createdAt: new Date() }, ['userId', 'assetId', 'systemUserId']);
   }
 

@@ -69,7 +69,7 @@ export class PermissionService {
 
   async get(id: string, em: EntityManager = this.ds.manager): Promise<Permission> {
     const p = await em.getRepository(PermissionEntity).findOne({ where: { id }, relations: RELATIONS });
-    if (!p) throw new NotFoundError('permission not found');
+    if (!p) throw new NotFoundError('permission not found', { reason: 'permission_not_found' });
     return p;
   }
 
@@ -77,7 +77,7 @@ export class PermissionService {
     checkWindow(input.validFrom ?? null, input.validTo ?? null);
     const id = newId();
     await this.ds.transaction(async (em) => {
-      if (await em.getRepository(PermissionEntity).existsBy({ name: input.name })) throw new ConflictError(`a permission named '${input.name}' exists`, { field: 'name' });
+      if (await em.getRepository(PermissionEntity).existsBy({ name: input.name })) throw new ConflictError(`a permission named '${input.name}' exists`, { reason: 'permission_name_taken', name: input.name, field: 'name' });
       const now = new Date();
       await em.getRepository(PermissionEntity).save({
         id, name: input.name, actions: normalizeActions(input.actions ?? ['connect', 'upload', 'download']),
@@ -99,7 +99,7 @@ export class PermissionService {
     await this.ds.transaction(async (em) => {
       const p = await this.get(id, em);
       if (patch.name !== undefined && patch.name !== p.name) {
-        if (await em.getRepository(PermissionEntity).existsBy({ name: patch.name })) throw new ConflictError(`a permission named '${patch.name}' exists`, { field: 'name' });
+        if (await em.getRepository(PermissionEntity).existsBy({ name: patch.name })) throw new ConflictError(`a permission named '${patch.name}' exists`, { reason: 'permission_name_taken', name: patch.name, field: 'name' });
         p.name = patch.name;
       }
       if (patch.actions !== undefined) p.actions = normalizeActions(patch.actions);
@@ -133,18 +133,18 @@ export class PermissionService {
 
 function normalizeActions(actions: Action[]): Action[] {
   const set = [...new Set(actions)];
-  if (set.length === 0) throw new ValidationError('at least one action is required', { field: 'actions' });
+  if (set.length === 0) throw new ValidationError('at least one action is required', { reason: 'no_actions', field: 'actions' });
   return set;
 }
 
 function checkWindow(from: Date | null, to: Date | null): void {
-  if (from && to && from.getTime() >= to.getTime()) throw new ValidationError('validTo must be after validFrom', { field: 'validTo' });
+  if (from && to && from.getTime() >= to.getTime()) throw new ValidationError('validTo must be after validFrom', { reason: 'valid_to_before_valid_from', field: 'validTo' });
 }
 
 async function load<T extends ObjectLiteral & { id: string }>(em: EntityManager, entity: EntitySchema<T>, ids: string[] | undefined, field: string): Promise<T[]> {
   if (!ids || ids.length === 0) return [];
   const unique = [...new Set(ids)];
   const rows = await em.getRepository(entity).findBy({ id: In(unique) } as never);
-  if (rows.length !== unique.length) throw new ValidationError(`unknown id in ${field}`, { field, missing: unique.filter((i) => !rows.some((r) => r.id === i)) });
+  if (rows.length !== unique.length) throw new ValidationError(`unknown id in ${field}`, { reason: 'unknown_id', field, missing: unique.filter((i) => !rows.some((r) => r.id === i)) });
   return rows;
 }

@@ -39,7 +39,7 @@ function checkPrivateKey(pem: string | null | undefined): void {
   if (!pem) return;
   const parsed = ssh2.utils.parseKey(pem);
   if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) {
-    throw new ValidationError('privateKey must be an unencrypted OpenSSH or PEM private key', { field: 'privateKey' });
+    throw new ValidationError('privateKey must be an unencrypted OpenSSH or PEM private key', { reason: 'invalid_private_key', field: 'privateKey' });
   }
 }
 
@@ -47,6 +47,7 @@ function checkPrivateKey(pem: string | null | undefined): void {
 abstract class AccountService<T extends Account, I extends AccountInput> {
   protected abstract readonly entity: EntitySchema<T>;
   protected abstract readonly resourceType: string;
+  protected abstract readonly notFound: 'system_user_not_found' | 'admin_user_not_found';
   protected abstract build(input: I): Omit<T, keyof Account>;
   protected abstract apply(row: T, patch: Partial<I>): void;
 
@@ -60,7 +61,7 @@ abstract class AccountService<T extends Account, I extends AccountInput> {
 
   async get(id: string): Promise<T> {
     const row = await this.ds.getRepository(this.entity).findOneBy({ id } as never);
-    if (!row) throw new NotFoundError(`${this.resourceType.replace('_', ' ')} not found`);
+    if (!row) throw new NotFoundError(`${this.resourceType.replace('_', ' ')} not found`, { reason: this.notFound });
     return row;
   }
 
@@ -77,7 +78,7 @@ abstract class AccountService<T extends Account, I extends AccountInput> {
     const now = new Date();
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(this.entity);
-      if (await repo.existsBy({ name: input.name } as never)) throw new ConflictError(`'${input.name}' exists`, { field: 'name' });
+      if (await repo.existsBy({ name: input.name } as never)) throw new ConflictError(`'${input.name}' exists`, { reason: 'account_name_taken', name: input.name, field: 'name' });
       const row = {
         id, name: input.name, username: input.username, comment: input.comment ?? '',
         password: this.vault.sealOptional(input.password), privateKey: this.vault.sealOptional(input.privateKey),
@@ -95,9 +96,9 @@ abstract class AccountService<T extends Account, I extends AccountInput> {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(this.entity);
       const row = await repo.findOneBy({ id } as never);
-      if (!row) throw new NotFoundError(`${this.resourceType.replace('_', ' ')} not found`);
+      if (!row) throw new NotFoundError(`${this.resourceType.replace('_', ' ')} not found`, { reason: this.notFound });
       if (patch.name !== undefined && patch.name !== row.name) {
-        if (await repo.existsBy({ name: patch.name } as never)) throw new ConflictError(`'${patch.name}' exists`, { field: 'name' });
+        if (await repo.existsBy({ name: patch.name } as never)) throw new ConflictError(`'${patch.name}' exists`, { reason: 'account_name_taken', name: patch.name, field: 'name' });
         (row as Account).name = patch.name;
       }
       if (patch.username !== undefined) (row as Account).username = patch.username;
@@ -118,7 +119,7 @@ abstract class AccountService<T extends Account, I extends AccountInput> {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(this.entity);
       const row = await repo.findOneBy({ id } as never);
-      if (!row) throw new NotFoundError(`${this.resourceType.replace('_', ' ')} not found`);
+      if (!row) throw new NotFoundError(`${this.resourceType.replace('_', ' ')} not found`, { reason: this.notFound });
       await repo.delete({ id } as never);
       await writeOperation(em, actor, { action: 'delete', resourceType: this.resourceType, resourceId: id, resourceName: row.name });
     });
@@ -136,6 +137,7 @@ export interface SystemUserInput extends AccountInput {
 export class SystemUserService extends AccountService<SystemUser, SystemUserInput> {
   protected readonly entity = SystemUserEntity;
   protected readonly resourceType = 'system_user';
+  protected readonly notFound = 'system_user_not_found';
   protected build(input: SystemUserInput) {
     return { loginMode: input.loginMode ?? 'auto', priority: input.priority ?? 20, sudo: input.sudo ?? '', shell: input.shell ?? '/bin/bash' };
   }
@@ -150,6 +152,7 @@ export class SystemUserService extends AccountService<SystemUser, SystemUserInpu
 export class AdminUserService extends AccountService<AdminUser, AccountInput> {
   protected readonly entity = AdminUserEntity;
   protected readonly resourceType = 'admin_user';
+  protected readonly notFound = 'admin_user_not_found';
   protected build() {
     return {};
   }

@@ -42,7 +42,7 @@ export class AssetService {
     if (q.platform) qb.andWhere('a.platform = :platform', { platform: q.platform });
     if (q.node) {
       const all = await this.ds.getRepository(NodeEntity).find();
-      if (!all.some((n) => n.id === q.node)) throw new NotFoundError('node not found');
+      if (!all.some((n) => n.id === q.node)) throw new NotFoundError('node not found', { reason: 'node_not_found' });
       const ids = descendants(all, [q.node]);
       qb.andWhere('a.id IN (SELECT asset_id FROM asset_node WHERE node_id IN (:...nodeIds))', { nodeIds: ids });
     }
@@ -65,7 +65,7 @@ export class AssetService {
 
   async get(id: string, em: EntityManager = this.ds.manager): Promise<Asset> {
     const a = await em.getRepository(AssetEntity).findOne({ where: { id }, relations: { nodes: true } });
-    if (!a) throw new NotFoundError('asset not found');
+    if (!a) throw new NotFoundError('asset not found', { reason: 'asset_not_found' });
     return a;
   }
 
@@ -125,11 +125,11 @@ export class AssetService {
   }
 
   private async assertNameFree(em: EntityManager, name: string): Promise<void> {
-    if (await em.getRepository(AssetEntity).existsBy({ name })) throw new ConflictError(`an asset named '${name}' exists`, { field: 'name' });
+    if (await em.getRepository(AssetEntity).existsBy({ name })) throw new ConflictError(`an asset named '${name}' exists`, { reason: 'asset_name_taken', name, field: 'name' });
   }
 
   private async assertAdminUser(em: EntityManager, id: string | null | undefined): Promise<void> {
-    if (id && !(await em.getRepository(AdminUserEntity).existsBy({ id }))) throw new ValidationError('unknown admin user', { field: 'adminUser' });
+    if (id && !(await em.getRepository(AdminUserEntity).existsBy({ id }))) throw new ValidationError('unknown admin user', { reason: 'unknown_admin_user', field: 'adminUser' });
   }
 
   /** Nodes by id; an asset with no node lands on the root node, as in JumpServer. */
@@ -141,7 +141,7 @@ export class AssetService {
     }
     const unique = [...new Set(ids)];
     const nodes = await repo.findBy({ id: In(unique) });
-    if (nodes.length !== unique.length) throw new ValidationError('unknown node', { field: 'nodes', missing: unique.filter((i) => !nodes.some((n) => n.id === i)) });
+    if (nodes.length !== unique.length) throw new ValidationError('unknown node', { reason: 'unknown_node', field: 'nodes', missing: unique.filter((i) => !nodes.some((n) => n.id === i)) });
     return nodes;
   }
 }

@@ -34,9 +34,9 @@ export class HostKeyService {
   async clear(actor: Actor, assetId: string): Promise<void> {
     await this.ds.transaction(async (em) => {
       const asset = await em.getRepository(AssetEntity).findOneBy({ id: assetId });
-      if (!asset) throw new NotFoundError('asset not found');
+      if (!asset) throw new NotFoundError('asset not found', { reason: 'asset_not_found' });
       const res = await em.getRepository(HostKeyEntity).delete({ assetId });
-      if (!res.affected) throw new NotFoundError('no host key is pinned for this asset');
+      if (!res.affected) throw new NotFoundError('no host key is pinned for this asset', { reason: 'no_host_key' });
       await writeOperation(em, actor, { action: 'clear_host_key', resourceType: 'asset', resourceId: assetId, resourceName: asset.name });
     });
   }

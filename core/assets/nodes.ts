@@ -47,13 +47,13 @@ export class NodeService {
 
   async get(id: string): Promise<AssetNode> {
     const n = await this.ds.getRepository(NodeEntity).findOneBy({ id });
-    if (!n) throw new NotFoundError('node not found');
+    if (!n) throw new NotFoundError('node not found', { reason: 'node_not_found' });
     return n;
   }
 
   async root(): Promise<AssetNode> {
     const any = await this.ds.getRepository(NodeEntity).createQueryBuilder('n').where('n.parent_id IS NULL').orderBy('n.created_at').getOne();
-    if (!any) throw new NotFoundError('root node missing');
+    if (!any) throw new NotFoundError('root node missing', { reason: 'root_node_missing' });
     return any;
   }
 
@@ -68,8 +68,8 @@ export class NodeService {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(NodeEntity);
       const parentId = input.parent ?? (await this.root()).id;
-      if (!(await repo.existsBy({ id: parentId }))) throw new ValidationError('unknown parent node', { field: 'parent' });
-      if (await repo.existsBy({ parentId, name: input.name })) throw new ConflictError(`a node named '${input.name}' exists here`, { field: 'name' });
+      if (!(await repo.existsBy({ id: parentId }))) throw new ValidationError('unknown parent node', { reason: 'unknown_parent_node', field: 'parent' });
+      if (await repo.existsBy({ parentId, name: input.name })) throw new ConflictError(`a node named '${input.name}' exists here`, { reason: 'node_name_taken', name: input.name, field: 'name' });
       await repo.insert({ id, name: input.name, parentId, createdAt: new Date() });
       await writeOperation(em, actor, { action: 'create', resourceType: 'node', resourceId: id, resourceName: input.name, changes: { ...input } });
     });
@@ -81,18 +81,18 @@ export class NodeService {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(NodeEntity);
       const node = await repo.findOneBy({ id });
-      if (!node) throw new NotFoundError('node not found');
+      if (!node) throw new NotFoundError('node not found', { reason: 'node_not_found' });
       if (patch.parent !== undefined && patch.parent !== node.parentId) {
-        if (node.parentId === null) throw new ValidationError('the root node cannot be moved', { field: 'parent' });
+        if (node.parentId === null) throw new ValidationError('the root node cannot be moved', { reason: 'root_node_immovable', field: 'parent' });
         const nodes = await repo.find();
-        if (!nodes.some((n) => n.id === patch.parent)) throw new ValidationError('unknown parent node', { field: 'parent' });
-        if (descendants(nodes, [id]).includes(patch.parent)) throw new ValidationError('a node cannot move under itself', { field: 'parent' });
+        if (!nodes.some((n) => n.id === patch.parent)) throw new ValidationError('unknown parent node', { reason: 'unknown_parent_node', field: 'parent' });
+        if (descendants(nodes, [id]).includes(patch.parent)) throw new ValidationError('a node cannot move under itself', { reason: 'node_under_itself', field: 'parent' });
         node.parentId = patch.parent;
       }
       if (patch.name !== undefined) node.name = patch.name;
       if (await repo.createQueryBuilder('n').where('n.name = :name AND n.id <> :id', { name: node.name, id })
         .andWhere(node.parentId === null ? 'n.parent_id IS NULL' : 'n.parent_id = :p', { p: node.parentId }).getExists()) {
-        throw new ConflictError(`a node named '${node.name}' exists here`, { field: 'name' });
+        throw new ConflictError(`a node named '${node.name}' exists here`, { reason: 'node_name_taken', name: node.name, field: 'name' });
       }
       await repo.save(node);
       await writeOperation(em, actor, { action: 'update', resourceType: 'node', resourceId: id, resourceName: node.name, changes: { ...patch } });
@@ -105,11 +105,11 @@ export class NodeService {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(NodeEntity);
       const node = await repo.findOneBy({ id });
-      if (!node) throw new NotFoundError('node not found');
-      if (node.parentId === null) throw new ConflictError('the root node cannot be deleted');
-      if (await repo.existsBy({ parentId: id })) throw new ConflictError('the node has child nodes; delete or move them first');
+      if (!node) throw new NotFoundError('node not found', { reason: 'node_not_found' });
+      if (node.parentId === null) throw new ConflictError('the root node cannot be deleted', { reason: 'root_node_undeletable' });
+      if (await repo.existsBy({ parentId: id })) throw new ConflictError('the node has child nodes; delete or move them first', { reason: 'node_has_children' });
       const held = await em.createQueryBuilder().select('COUNT(*)', 'n').from('asset_node', 'an').where('an.node_id = :id', { id }).getRawOne<{ n: number | string }>();
-      if (Number(held?.n ?? 0) > 0) throw new ConflictError('the node still holds assets; move them first');
+      if (Number(held?.n ?? 0) > 0) throw new ConflictError('the node still holds assets; move them first', { reason: 'node_has_assets' });
       await repo.delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'node', resourceId: id, resourceName: node.name });
     });

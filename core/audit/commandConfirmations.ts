@@ -87,7 +87,7 @@ export class CommandConfirmations {
 
   async decide(actor: Actor, requestId: string, approved: boolean): Promise<void> {
     const req = this.#pending.get(requestId);
-    if (!req) throw new NotFoundError('no such pending command (it may have timed out)');
+    if (!req) throw new NotFoundError('no such pending command (it may have timed out)', { reason: 'confirmation_not_found' });
     await this.ds.transaction(async (em) => {
       await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: 'session', resourceId: req.sessionId, resourceName: req.command.slice(0, 200) });
     });

@@ -238,7 +238,7 @@ export class RecordingSegments {
   /** The index of a recording's segments, building (or rebuilding) the sidecar when it is missing or stale; `known`: its stat, just read. */
   async index(name: RecordingName, known?: RecordingInfo): Promise<SegmentIndex> {
     const source = known ?? await this.store.stat(name);
-    if (!source) throw new NotFoundError('the recording file is missing');
+    if (!source) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
     const fresh = (i: SegmentIndex | null | undefined): i is SegmentIndex => !!i && i.source.size === source.size && i.source.mtimeMs === source.mtimeMs;
     const remembered = this.#cache.get(name);
     if (fresh(remembered)) return remembered;

@@ -40,7 +40,7 @@ export class RetentionService {
 
   async purge(actor: Actor, days: number, now = Date.now()): Promise<PurgeResult> {
     if (!Number.isInteger(days) || days < this.limits.minDays) {
-      throw new ValidationError(`must be at least ${this.limits.minDays} (BASTION_RETENTION_MIN_DAYS)`, { field: 'days', min: this.limits.minDays });
+      throw new ValidationError(`must be at least ${this.limits.minDays} (BASTION_RETENTION_MIN_DAYS)`, { reason: 'retention_too_short', field: 'days', min: this.limits.minDays });
     }
     // The last purge is read from the operation log, so every process shares the limit.
     const [last] = await this.ds.query(
@@ -48,7 +48,7 @@ export class RetentionService {
     ) as [{ at: unknown }];
     const lastAt = last?.at == null ? null : Number(last.at);
     if (lastAt !== null && now - lastAt < this.limits.intervalMs) {
-      throw new RateLimitedError(`a purge ran ${Math.round((now - lastAt) / 1000)} s ago; try again in a minute`);
+      throw new RateLimitedError(`a purge ran ${Math.round((now - lastAt) / 1000)} s ago; try again in a minute`, { reason: 'purge_too_soon' });
     }
     const cutoff = now - days * 86_400_000;
     const old = await this.ds.query(

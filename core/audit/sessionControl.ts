@@ -11,7 +11,7 @@ export class SessionControl {
 
   async terminate(actor: Actor, sessionId: string): Promise<void> {
     const session = await this.sessions.get(sessionId);
-    if (session.status !== 'active') throw new ConflictError(`the session is ${session.status}, not active`);
+    if (session.status !== 'active') throw new ConflictError(`the session is ${session.status}, not active`, { reason: 'session_not_active', status: session.status });
     await this.ds.transaction(async (em) => {
       await writeOperation(em, actor, { action: 'terminate', resourceType: 'session', resourceId: sessionId, resourceName: `${session.username}@${session.assetName}` });
     });

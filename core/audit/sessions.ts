@@ -422,7 +422,7 @@ export class SessionService {
 
   async get(id: string): Promise<Session> {
     const session = isUuid(id) ? await this.ds.getRepository(SessionEntity).findOneBy({ id: id.toLowerCase() }) : null;
-    if (!session) throw new NotFoundError('session not found');
+    if (!session) throw new NotFoundError('session not found', { reason: 'session_not_found' });
     return session;
   }
 

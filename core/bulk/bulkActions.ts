@@ -6,7 +6,7 @@ import type { AssetService } from '../assets/assets.ts';
 import type { SystemUserService } from '../assets/accounts.ts';
 import type { UserService } from '../identity/users.ts';
 import type { OperationsService } from '../ops/operations.ts';
-import { DomainError, ForbiddenError } from '../errors.ts';
+import { DomainError, ForbiddenError, type ErrorDetails } from '../errors.ts';
 import { AssetEntity, SystemUserEntity, UserEntity, type Job, type Permission } from '../db/entities/index.ts';
 
 export type BulkResource = 'users' | 'assets' | 'systemUsers' | 'permissions';
@@ -20,7 +20,7 @@ export const BULK_ACTIONS: Record<BulkResource, readonly BulkAction[]> = {
   permissions: ['delete', 'enable', 'disable'],
 };
 
-export type BulkItemResult = { id: string; ok: true } | { id: string; ok: false; error: { code: string; message: string } };
+export type BulkItemResult = { id: string; ok: true } | { id: string; ok: false; error: { code: string; message: string; details: ErrorDetails } };
 
 /** Every item's outcome, never a silent half: `failed` counts the items that did not happen. */
 export interface BulkResult {
@@ -75,7 +75,7 @@ export class BulkService {
 
   /** The same question the single endpoints' routes ask (core/access), asked per item here. */
   #assertManage(actor: Actor): void {
-    if (actor.role !== 'system' && !this.d.access.roleCan(actor.role, 'manage')) throw new ForbiddenError('your role does not allow this');
+    if (actor.role !== 'system' && !this.d.access.roleCan(actor.role, 'manage')) throw new ForbiddenError('your role does not allow this', { reason: 'role_forbidden' });
   }
 
   /** The single operation behind each item, as its own endpoint does it. */
@@ -109,7 +109,7 @@ export class BulkService {
         results.push({ id, ok: true });
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        results.push({ id, ok: false, error: { code: err.code, message: err.message } });
+        results.push({ id, ok: false, error: { code: err.code, message: err.message, details: err.details } });
       }
     }
     return tally(action, results);
@@ -119,7 +119,7 @@ export class BulkService {
   async #assetJob(actor: Actor, action: 'test' | 'facts', ids: string[]): Promise<BulkResult> {
     this.#assertManage(actor);
     const found = new Set((await this.d.ds.getRepository(AssetEntity).findBy({ id: In(ids) })).map((a) => a.id));
-    const results = ids.map((id): BulkItemResult => (found.has(id) ? { id, ok: true } : { id, ok: false, error: { code: 'not_found', message: 'asset not found' } }));
+    const results = ids.map((id): BulkItemResult => (found.has(id) ? { id, ok: true } : { id, ok: false, error: { code: 'not_found', message: 'asset not found', details: { reason: 'asset_not_found' } } }));
     const existing = ids.filter((id) => found.has(id));
     if (existing.length === 0) return tally(action, results);
     const job = action === 'test' ? await this.d.operations.testAssets(actor, existing) : await this.d.operations.gatherFacts(actor, { assets: existing });
@@ -131,8 +131,8 @@ export class BulkService {
     const p: Permission = await this.d.permissions.get(permissionId);
     const entity = resource === 'users' ? UserEntity : resource === 'assets' ? AssetEntity : SystemUserEntity;
     const found = new Set((await this.d.ds.getRepository<{ id: string }>(entity).findBy({ id: In(ids) })).map((r) => r.id));
-    const noun = resource === 'users' ? 'user' : resource === 'assets' ? 'asset' : 'system user';
-    const results = ids.map((id): BulkItemResult => (found.has(id) ? { id, ok: true } : { id, ok: false, error: { code: 'not_found', message: `${noun} not found` } }));
+    const [noun, reason] = resource === 'users' ? ['user', 'user_not_found'] as const : resource === 'assets' ? ['asset', 'asset_not_found'] as const : ['system user', 'system_user_not_found'] as const;
+    const results = ids.map((id): BulkItemResult => (found.has(id) ? { id, ok: true } : { id, ok: false, error: { code: 'not_found', message: `${noun} not found`, details: { reason } } }));
     const relation = RELATION[resource];
     const current = (p[relation] ?? []).map((r) => r.id);
     const added = ids.filter((id) => found.has(id));

@@ -20,7 +20,7 @@ export class ApiTokenService {
   /** Returns the token text once; only its SHA-256 is kept. */
   async create(actor: Actor, userId: string, input: { name: string; expiresAt?: Date | null | undefined }): Promise<{ token: string; record: ApiToken }> {
     // A token born expired would be a token that silently never works (or, checked loosely, always does).
-    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new ValidationError('must be in the future', { field: 'expiresAt' });
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new ValidationError('must be in the future', { reason: 'token_expiry_in_past', field: 'expiresAt' });
     const token = newToken(TOKEN_PREFIX);
     const record: ApiToken = {
       id: newId(), userId, name: input.name, tokenHash: hashToken(token), prefix: token.slice(0, 10),
@@ -36,7 +36,7 @@ export class ApiTokenService {
   async remove(actor: Actor, userId: string, id: string): Promise<void> {
     await this.ds.transaction(async (em) => {
       const t = await em.getRepository(ApiTokenEntity).findOneBy({ id, userId });
-      if (!t) throw new NotFoundError('token not found');
+      if (!t) throw new NotFoundError('token not found', { reason: 'token_not_found' });
       await em.getRepository(ApiTokenEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'api_token', resourceId: id, resourceName: t.name });
     });

@@ -24,14 +24,14 @@ export class GroupService {
 
   async get(id: string, em: EntityManager = this.ds.manager): Promise<UserGroup> {
     const g = await em.getRepository(UserGroupEntity).findOne({ where: { id }, relations: { users: true } });
-    if (!g) throw new NotFoundError('user group not found');
+    if (!g) throw new NotFoundError('user group not found', { reason: 'user_group_not_found' });
     return g;
   }
 
   async create(actor: Actor, input: GroupInput): Promise<UserGroup> {
     const id = newId();
     await this.ds.transaction(async (em) => {
-      if (await em.getRepository(UserGroupEntity).existsBy({ name: input.name })) throw new ConflictError(`a group named '${input.name}' exists`, { field: 'name' });
+      if (await em.getRepository(UserGroupEntity).existsBy({ name: input.name })) throw new ConflictError(`a group named '${input.name}' exists`, { reason: 'group_name_taken', name: input.name, field: 'name' });
       const users = await loadUsers(em, input.users);
       await em.getRepository(UserGroupEntity).save({ id, name: input.name, comment: input.comment ?? '', createdAt: new Date(), users });
       await writeOperation(em, actor, { action: 'create', resourceType: 'user_group', resourceId: id, resourceName: input.name, changes: { ...input } });
@@ -44,7 +44,7 @@ export class GroupService {
     await this.ds.transaction(async (em) => {
       const g = await this.get(id, em);
       if (patch.name !== undefined && patch.name !== g.name) {
-        if (await em.getRepository(UserGroupEntity).existsBy({ name: patch.name })) throw new ConflictError(`a group named '${patch.name}' exists`, { field: 'name' });
+        if (await em.getRepository(UserGroupEntity).existsBy({ name: patch.name })) throw new ConflictError(`a group named '${patch.name}' exists`, { reason: 'group_name_taken', name: patch.name, field: 'name' });
         g.name = patch.name;
       }
       if (patch.comment !== undefined) g.comment = patch.comment;
@@ -70,6 +70,6 @@ async function loadUsers(em: EntityManager, ids: string[] | undefined): Promise<
   if (!ids || ids.length === 0) return [];
   const unique = [...new Set(ids)];
   const users = await em.getRepository(UserEntity).findBy({ id: In(unique) });
-  if (users.length !== unique.length) throw new ValidationError('unknown user', { field: 'users', missing: unique.filter((i) => !users.some((u) => u.id === i)) });
+  if (users.length !== unique.length) throw new ValidationError('unknown user', { reason: 'unknown_user', field: 'users', missing: unique.filter((i) => !users.some((u) => u.id === i)) });
   return users;
 }

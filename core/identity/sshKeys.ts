@@ -1,6 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { ValidationError } from '../errors.ts';
+import type { ErrorReason } from '../errorReasons.ts';
 
 const { utils } = ssh2;
 
@@ -25,21 +26,21 @@ export function fingerprintOf(blob: Buffer): string {
 /** Parses one OpenSSH public key line; refuses private keys, DSA and RSA under 2048 bits. */
 export function parsePublicKey(text: string): ParsedPublicKey {
   const line = text.trim();
-  if (line.length === 0 || line.length > 16384 || line.includes('\n')) throw invalid('must be exactly one OpenSSH public key line');
-  if (line.includes('PRIVATE KEY')) throw invalid('this is a private key; paste the public key (.pub) instead');
+  if (line.length === 0 || line.length > 16384 || line.includes('\n')) throw invalid('key_not_one_line', 'must be exactly one OpenSSH public key line');
+  if (line.includes('PRIVATE KEY')) throw invalid('key_is_private', 'this is a private key; paste the public key (.pub) instead');
   const parts = line.split(/\s+/);
   const type = parts[0] ?? '';
-  if (type === 'ssh-dss') throw invalid('DSA keys are not accepted; use ed25519');
-  if (!ALLOWED.has(type)) throw invalid(`unsupported key type '${type.slice(0, 40)}'`);
+  if (type === 'ssh-dss') throw invalid('key_type_dsa', 'DSA keys are not accepted; use ed25519');
+  if (!ALLOWED.has(type)) throw invalid('key_type_unsupported', `unsupported key type '${type.slice(0, 40)}'`);
   const parsed = utils.parseKey(line);
-  if (parsed instanceof Error || Array.isArray(parsed)) throw invalid('malformed public key');
-  if (parsed.isPrivateKey()) throw invalid('this is a private key; paste the public key (.pub) instead');
+  if (parsed instanceof Error || Array.isArray(parsed)) throw invalid('key_malformed', 'malformed public key');
+  if (parsed.isPrivateKey()) throw invalid('key_is_private', 'this is a private key; paste the public key (.pub) instead');
   const blob = parsed.getPublicSSH();
   let bits: number | null = null;
   if (type === 'ssh-rsa') {
     const details = createPublicKey(parsed.getPublicPEM()).asymmetricKeyDetails;
     bits = details?.modulusLength ?? 0;
-    if (bits < 2048) throw invalid(`RSA keys must be at least 2048 bits (this one has ${bits})`);
+    if (bits < 2048) throw invalid('key_rsa_too_short', `RSA keys must be at least 2048 bits (this one has ${bits})`, { bits });
   }
   return {
     type,
@@ -50,6 +51,6 @@ export function parsePublicKey(text: string): ParsedPublicKey {
   };
 }
 
-function invalid(message: string): ValidationError {
-  return new ValidationError(message, { field: 'publicKey', reason: message });
+function invalid(reason: ErrorReason, message: string, params: Record<string, unknown> = {}): ValidationError {
+  return new ValidationError(message, { field: 'publicKey', reason, ...params });
 }

@@ -18,7 +18,7 @@ export class TotpEnrolmentService {
 
   async start(userId: string): Promise<{ secret: string; uri: string }> {
     const user = await this.ds.getRepository(UserEntity).findOneBy({ id: userId });
-    if (!user) throw new NotFoundError('user not found');
+    if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
     if (user.totpEnabled) throw new ConflictError('two-factor authentication is already enabled', { reason: 'mfa_already_enabled' });
     const secret = generateTotpSecret();
     await this.ds.getRepository(UserEntity).update({ id: userId }, { totpSecret: this.vault.seal(secret), totpLastStep: null, updatedAt: new Date() });
@@ -27,7 +27,7 @@ export class TotpEnrolmentService {
 
   async confirm(actor: Actor, userId: string, code: string): Promise<{ recoveryCodes: string[] }> {
     const user = await this.ds.getRepository(UserEntity).findOneBy({ id: userId });
-    if (!user) throw new NotFoundError('user not found');
+    if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
     if (user.totpEnabled) throw new ConflictError('two-factor authentication is already enabled', { reason: 'mfa_already_enabled' });
     if (!user.totpSecret) throw new ValidationError('start the enrolment first', { field: 'code', reason: 'mfa_not_started' });
     const step = totpStep(this.vault.open(user.totpSecret).reveal(), code);
@@ -43,7 +43,7 @@ export class TotpEnrolmentService {
   /** Whether MFA is on, how many recovery codes are left, and whether the role requires it. */
   async status(userId: string): Promise<{ enabled: boolean; recoveryCodesLeft: number; requiredByRole: boolean }> {
     const user = await this.ds.getRepository(UserEntity).findOneBy({ id: userId });
-    if (!user) throw new NotFoundError('user not found');
+    if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
     const policy = await this.policy.get();
     return { enabled: user.totpEnabled, recoveryCodesLeft: user.totpEnabled ? await unusedRecoveryCodes(this.ds.manager, userId) : 0, requiredByRole: policy[user.role] };
   }
@@ -51,7 +51,7 @@ export class TotpEnrolmentService {
   /** New recovery codes replace the old ones (the caller has re-checked the password). */
   async renewRecoveryCodes(actor: Actor, userId: string): Promise<{ recoveryCodes: string[] }> {
     const user = await this.ds.getRepository(UserEntity).findOneBy({ id: userId });
-    if (!user) throw new NotFoundError('user not found');
+    if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
     if (!user.totpEnabled) throw new ConflictError('two-factor authentication is not enabled', { reason: 'mfa_not_enabled' });
     return this.ds.transaction(async (em) => {
       await writeOperation(em, actor, { action: 'renew_recovery_codes', resourceType: 'user', resourceId: userId, resourceName: user.username });
@@ -62,7 +62,7 @@ export class TotpEnrolmentService {
   /** Self-service disable (the caller has re-checked the password); refused when the role requires MFA. */
   async disable(actor: Actor, userId: string): Promise<void> {
     const user = await this.ds.getRepository(UserEntity).findOneBy({ id: userId });
-    if (!user) throw new NotFoundError('user not found');
+    if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
     if (!user.totpEnabled) throw new ConflictError('two-factor authentication is not enabled', { reason: 'mfa_not_enabled' });
     if ((await this.policy.get())[user.role]) throw new ConflictError('your role requires two-factor authentication', { reason: 'mfa_required_by_role' });
     await this.ds.transaction(async (em) => {

@@ -18,11 +18,11 @@ export class UserKeyService {
     const id = newId();
     await this.ds.transaction(async (em) => {
       const user = await em.getRepository(UserEntity).findOneBy({ id: userId });
-      if (!user) throw new NotFoundError('user not found');
-      if (await em.getRepository(UserKeyEntity).existsBy({ userId, fingerprint: parsed.fingerprint })) throw new ConflictError('this key is already registered', { field: 'publicKey' });
+      if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
+      if (await em.getRepository(UserKeyEntity).existsBy({ userId, fingerprint: parsed.fingerprint })) throw new ConflictError('this key is already registered', { reason: 'key_already_registered', field: 'publicKey' });
       // One key, one person: a key shared by two users would make either able to log in as the
       // other's key holder, and the login log could not tell who it was. Whose it is stays unsaid.
-      if (await em.getRepository(UserKeyEntity).existsBy({ fingerprint: parsed.fingerprint })) throw new ConflictError('this key is registered to another user', { field: 'publicKey' });
+      if (await em.getRepository(UserKeyEntity).existsBy({ fingerprint: parsed.fingerprint })) throw new ConflictError('this key is registered to another user', { reason: 'key_registered_to_other_user', field: 'publicKey' });
       await em.getRepository(UserKeyEntity).insert({
         id, userId, name: input.name || parsed.comment || parsed.type, publicKey: parsed.canonical,
         keyType: parsed.type, fingerprint: parsed.fingerprint, lastUsedAt: null, createdAt: new Date(),
@@ -35,7 +35,7 @@ export class UserKeyService {
   async remove(actor: Actor, userId: string, keyId: string): Promise<void> {
     await this.ds.transaction(async (em) => {
       const key = await em.getRepository(UserKeyEntity).findOneBy({ id: keyId, userId });
-      if (!key) throw new NotFoundError('key not found');
+      if (!key) throw new NotFoundError('key not found', { reason: 'key_not_found' });
       await em.getRepository(UserKeyEntity).delete({ id: keyId });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'user_key', resourceId: keyId, resourceName: key.fingerprint });
     });

@@ -51,7 +51,7 @@ export class UserService {
 
   async get(id: string, em: EntityManager = this.ds.manager): Promise<User> {
     const user = await em.getRepository(UserEntity).findOne({ where: { id }, relations: { groups: true } });
-    if (!user) throw new NotFoundError('user not found');
+    if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
     return user;
   }
 
@@ -65,7 +65,7 @@ export class UserService {
     const passwordHash = input.password ? await hashPassword(input.password) : null;
     const id = newId();
     await this.ds.transaction(async (em) => {
-      if (await em.getRepository(UserEntity).existsBy({ username })) throw new ConflictError(`username '${username}' is taken`, { field: 'username' });
+      if (await em.getRepository(UserEntity).existsBy({ username })) throw new ConflictError(`username '${username}' is taken`, { reason: 'username_taken', username, field: 'username' });
       const groups = await loadGroups(em, input.groups);
       const now = new Date();
       await em.getRepository(UserEntity).save({
@@ -89,11 +89,11 @@ export class UserService {
       if (patch.password) checkPasswordRules(patch.password, user.username);
       if (patch.username !== undefined && patch.username.toLowerCase() !== user.username) {
         const username = patch.username.toLowerCase();
-        if (await em.getRepository(UserEntity).existsBy({ username })) throw new ConflictError(`username '${username}' is taken`, { field: 'username' });
+        if (await em.getRepository(UserEntity).existsBy({ username })) throw new ConflictError(`username '${username}' is taken`, { reason: 'username_taken', username, field: 'username' });
         user.username = username;
       }
       if (actor.id === id && (patch.role && patch.role !== user.role || patch.active === false)) {
-        throw new ForbiddenError('you cannot change your own role or disable yourself');
+        throw new ForbiddenError('you cannot change your own role or disable yourself', { reason: 'cannot_change_own_role' });
       }
       if (user.role === 'admin' && (patch.role && patch.role !== 'admin' || patch.active === false)) await ensureAnotherAdmin(em, id);
       if (patch.name !== undefined) user.name = patch.name;
@@ -127,7 +127,7 @@ export class UserService {
   async remove(actor: Actor, id: string): Promise<void> {
     await this.ds.transaction(async (em) => {
       const user = await this.get(id, em);
-      if (actor.id === id) throw new ForbiddenError('you cannot delete yourself');
+      if (actor.id === id) throw new ForbiddenError('you cannot delete yourself', { reason: 'cannot_delete_self' });
       if (user.role === 'admin') await ensureAnotherAdmin(em, id);
       await em.getRepository(UserEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'user', resourceId: id, resourceName: user.username });
@@ -161,7 +161,7 @@ export class UserService {
   /** A one-time password for recovery (CLI); the user must change it at next login. */
   async resetPassword(actor: Actor, username: string): Promise<string> {
     const user = await this.findByUsername(username);
-    if (!user) throw new NotFoundError(`no user named '${username}'`);
+    if (!user) throw new NotFoundError(`no user named '${username}'`, { reason: 'user_not_found' });
     const oneTime = randomBytes(12).toString('base64url');
     const passwordHash = await hashPassword(oneTime);
     await this.ds.transaction(async (em) => {
@@ -182,9 +182,9 @@ export class UserService {
    */
   async changeOwnPassword(actor: Actor, userId: string, oldPassword: string, newPassword: string, keepSessionId?: string): Promise<void> {
     const user = await this.get(userId);
-    if (!(await verifyPassword(user.passwordHash, oldPassword))) throw new ValidationError('current password is wrong', { field: 'oldPassword' });
+    if (!(await verifyPassword(user.passwordHash, oldPassword))) throw new ValidationError('current password is wrong', { reason: 'wrong_password', field: 'oldPassword' });
     checkPasswordRules(newPassword, user.username, 'newPassword');
-    if (oldPassword === newPassword) throw new ValidationError('the new password must differ from the current one', { field: 'newPassword' });
+    if (oldPassword === newPassword) throw new ValidationError('the new password must differ from the current one', { reason: 'password_unchanged', field: 'newPassword' });
     const passwordHash = await hashPassword(newPassword);
     await this.ds.transaction(async (em) => {
       await em.getRepository(UserEntity).update({ id: userId }, { passwordHash, mustChangePassword: false, updatedAt: new Date() });
@@ -201,12 +201,12 @@ async function loadGroups(em: EntityManager, ids: string[] | undefined): Promise
   if (!ids || ids.length === 0) return [];
   const unique = [...new Set(ids)];
   const groups = await em.getRepository(UserGroupEntity).findBy({ id: In(unique) });
-  if (groups.length !== unique.length) throw new ValidationError('unknown user group', { field: 'groups', missing: unique.filter((i) => !groups.some((g) => g.id === i)) });
+  if (groups.length !== unique.length) throw new ValidationError('unknown user group', { reason: 'unknown_user_group', field: 'groups', missing: unique.filter((i) => !groups.some((g) => g.id === i)) });
   return groups;
 }
 
 async function ensureAnotherAdmin(em: EntityManager, exceptId: string): Promise<void> {
   const others = await em.getRepository(UserEntity).createQueryBuilder('u')
     .where("u.role = 'admin' AND u.active = :t AND u.id <> :id", { t: true, id: exceptId }).getCount();
-  if (others === 0) throw new ConflictError('this is the last active admin');
+  if (others === 0) throw new ConflictError('this is the last active admin', { reason: 'last_admin' });
 }

@@ -50,7 +50,7 @@ export function unsafeYaml(value: unknown, indent = ''): string {
 
 async function requireCommand(cmd: string, pkg: string): Promise<void> {
   const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
-  if (r.exitCode !== 0) throw new UnavailableError(`${cmd} is not installed on the bastion host; install the Debian package '${pkg}' (apt-get install ${pkg})`);
+  if (r.exitCode !== 0) throw new UnavailableError(`${cmd} is not installed on the bastion host; install the Debian package '${pkg}' (apt-get install ${pkg})`, { reason: 'tool_not_installed', command: cmd, package: pkg });
 }
 
 /** Runs one shipped playbook against one host with a private, throw-away inventory. */

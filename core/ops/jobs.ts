@@ -107,7 +107,7 @@ export class JobService {
 
   async get(id: string): Promise<Job> {
     const job = await this.ds.getRepository(JobEntity).findOneBy({ id });
-    if (!job) throw new NotFoundError('job not found');
+    if (!job) throw new NotFoundError('job not found', { reason: 'job_not_found' });
     return job;
   }
 
@@ -143,7 +143,7 @@ export class JobService {
   async cancel(actor: Actor, id: string): Promise<Job> {
     const job = await this.get(id);
     const controller = this.#running.get(id);
-    if (!controller) throw new ConflictError(`the job is ${job.status}, not running`);
+    if (!controller) throw new ConflictError(`the job is ${job.status}, not running`, { reason: 'job_not_running' });
     controller.abort();
     await this.ds.transaction(async (em) => {
       await writeOperation(em, actor, { action: 'cancel', resourceType: 'job', resourceId: id, resourceName: job.kind });

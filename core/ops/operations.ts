@@ -75,7 +75,7 @@ export class OperationsService {
   /** Tests the connectivity of chosen assets (bulk action, retry of a test's failures), as one job. */
   async testAssets(actor: Actor, assetIds: string[], extra: Record<string, unknown> = {}): Promise<Job> {
     const assets = await this.assetsOf(assetIds, []);
-    if (assets.length === 0) throw new ValidationError('choose at least one asset', { field: 'assets' });
+    if (assets.length === 0) throw new ValidationError('choose at least one asset', { reason: 'no_assets_chosen', field: 'assets' });
     return this.connectivityJob(actor, { assets: assetIds, ...extra }, assets, assets.length === 1 ? assets[0]!.name : `${assets.length} assets`);
   }
 
@@ -88,7 +88,7 @@ export class OperationsService {
 
   async gatherFacts(actor: Actor, target: { asset?: string; node?: string; assets?: string[]; retryOf?: string }): Promise<Job> {
     const assets = await this.assetsOf(target.asset ? [target.asset] : target.assets ?? [], target.node ? [target.node] : []);
-    if (target.assets && assets.length === 0) throw new ValidationError('choose at least one asset', { field: 'assets' });
+    if (target.assets && assets.length === 0) throw new ValidationError('choose at least one asset', { reason: 'no_assets_chosen', field: 'assets' });
     const label = target.node ? (await this.d.nodes.get(target.node)).name : assets.length === 1 ? assets[0]!.name : `${assets.length} assets`;
     return this.d.jobs.start(actor, 'facts', { ...target }, assets, async (asset, signal) => {
       const host = await this.ansibleHost(asset);
@@ -103,7 +103,7 @@ export class OperationsService {
   async pushSystemUser(actor: Actor, systemUserId: string, target: { assets?: string[] | undefined; nodes?: string[] | undefined; retryOf?: string }): Promise<Job> {
     const su = await this.d.systemUsers.get(systemUserId);
     const assets = await this.assetsOf(target.assets ?? [], target.nodes ?? []);
-    if (assets.length === 0) throw new ValidationError('choose at least one asset or node', { field: 'assets' });
+    if (assets.length === 0) throw new ValidationError('choose at least one asset or node', { reason: 'no_assets_chosen', field: 'assets' });
     const vars = this.pushVars(su);
     return this.d.jobs.start(actor, 'push', { systemUser: su.id, assets: target.assets ?? [], nodes: target.nodes ?? [], ...(target.retryOf ? { retryOf: target.retryOf } : {}) }, assets, async (asset, signal) => {
       const host = await this.ansibleHost(asset);
@@ -125,9 +125,9 @@ export class OperationsService {
    */
   async runCommand(actor: Actor, user: User, input: CommandJobInput): Promise<Job> {
     const { su, assets } = user.role === 'admin' ? await this.adminTargets(input) : await this.operatorTargets(user, input);
-    if (assets.length === 0) throw new ValidationError(input.labels?.length ? 'no asset carries these labels' : 'choose at least one asset or node', { field: input.labels?.length ? 'labels' : 'assets' });
+    if (assets.length === 0) throw new ValidationError(input.labels?.length ? 'no asset carries these labels' : 'choose at least one asset or node', { reason: input.labels?.length ? 'no_asset_with_labels' : 'no_assets_chosen', field: input.labels?.length ? 'labels' : 'assets' });
     for (const a of assets) {
-      if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw new ForbiddenError(await this.notRunnable(user, a.id, su));
+      if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw await this.notRunnable(user, a.id, su);
     }
     const refusals = new Map<string, string>();
     for (const a of assets) {
@@ -177,11 +177,11 @@ export class OperationsService {
    * command, to run it on each of those assets, through the command filters, as any new job.
    */
   async retryFailed(actor: Actor, user: User, job: Job): Promise<Job> {
-    if (job.status === 'queued' || job.status === 'running') throw new ConflictError(`the job is ${job.status}; retry it once it has ended`);
+    if (job.status === 'queued' || job.status === 'running') throw new ConflictError(`the job is ${job.status}; retry it once it has ended`, { reason: 'job_still_running' });
     const failed = [...new Set(job.results.filter((r) => !r.ok && !r.running).map((r) => r.asset))];
-    if (failed.length === 0) throw new ConflictError('no asset failed in this job: nothing to retry');
+    if (failed.length === 0) throw new ConflictError('no asset failed in this job: nothing to retry', { reason: 'nothing_to_retry' });
     const existing = (await this.d.ds.getRepository(AssetEntity).findBy({ id: In(failed) })).map((a) => a.id);
-    if (existing.length === 0) throw new ConflictError('the failed assets no longer exist');
+    if (existing.length === 0) throw new ConflictError('the failed assets no longer exist', { reason: 'retry_assets_gone' });
     const p = job.params;
     switch (job.kind) {
       case 'command':
@@ -229,7 +229,7 @@ export class OperationsService {
   }
 
   private async adminAccount(asset: Asset): Promise<RemoteAccount> {
-    if (!asset.adminUserId) throw new ValidationError(`asset '${asset.name}' has no admin user`, { field: 'adminUser' });
+    if (!asset.adminUserId) throw new ValidationError(`asset '${asset.name}' has no admin user`, { reason: 'asset_without_admin_user', asset: asset.name, field: 'adminUser' });
     const admin = await this.d.adminUsers.get(asset.adminUserId);
     return { username: admin.username, ...this.d.adminUsers.secrets(admin) };
   }
@@ -283,9 +283,9 @@ export class OperationsService {
     });
     const named = input.assets ?? [];
     for (const id of named) {
-      if (!su || !(await this.d.access.mayRunCommand(user, id, su.id))) throw new ForbiddenError(await this.notRunnable(user, id, su));
+      if (!su || !(await this.d.access.mayRunCommand(user, id, su.id))) throw await this.notRunnable(user, id, su);
     }
-    if (!su) throw new ForbiddenError(await this.notRunnable(user, null, null));
+    if (!su) throw await this.notRunnable(user, null, null);
     const nodes: string[] = [];
     for (const n of input.nodes ?? []) if (await this.d.nodes.get(n).then(() => true, () => false)) nodes.push(n);
     const found = await this.assetsOf(named, nodes, input.labels ?? []);
@@ -295,11 +295,11 @@ export class OperationsService {
   }
 
   /** The refusal an operator reads: names only what their grants show them. */
-  private async notRunnable(user: User, assetId: string | null, su: SystemUser | null): Promise<string> {
+  private async notRunnable(user: User, assetId: string | null, su: SystemUser | null): Promise<ForbiddenError> {
     const granted = await this.d.access.granted(user.id);
     const asset = granted.find((g) => g.asset.id === assetId)?.asset;
     const suShown = su !== null && granted.some((g) => g.systemUsers.some((s) => s.systemUser.id === su.id));
-    return `you may not run commands on ${asset ? `'${asset.name}'` : 'one of the chosen assets'} as ${suShown ? su.username : 'this system user'}`;
+    return new ForbiddenError(`you may not run commands on ${asset ? `'${asset.name}'` : 'one of the chosen assets'} as ${suShown ? su.username : 'this system user'}`, { reason: 'command_not_allowed' });
   }
 
   /** Assets by id plus every asset under the given nodes (with descendants), each once, by name. */
@@ -319,7 +319,7 @@ export class OperationsService {
     const found = await this.d.ds.getRepository(AssetEntity).findBy({ id: In([...ids]) });
     if (found.length < assetIds.length) {
       const missing = assetIds.filter((id) => !found.some((a) => a.id === id));
-      if (missing.length) throw new ValidationError('unknown asset', { field: 'assets', missing });
+      if (missing.length) throw new ValidationError('unknown asset', { reason: 'unknown_asset', field: 'assets', missing });
     }
     return found.sort((a, b) => (a.name < b.name ? -1 : 1));
   }

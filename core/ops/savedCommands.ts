@@ -31,7 +31,7 @@ export class SavedCommandService {
 
   async get(id: string): Promise<SavedCommand> {
     const row = await this.ds.getRepository(SavedCommandEntity).findOneBy({ id });
-    if (!row) throw new NotFoundError('saved command not found');
+    if (!row) throw new NotFoundError('saved command not found', { reason: 'saved_command_not_found' });
     return row;
   }
 
@@ -44,7 +44,7 @@ export class SavedCommandService {
     };
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(SavedCommandEntity);
-      if (await repo.existsBy({ name: input.name })) throw new ConflictError(`a saved command named '${input.name}' exists`, { field: 'name' });
+      if (await repo.existsBy({ name: input.name })) throw new ConflictError(`a saved command named '${input.name}' exists`, { reason: 'saved_command_name_taken', name: input.name, field: 'name' });
       await this.check(row);
       await repo.insert(row as never);
       await writeOperation(em, actor, { action: 'create', resourceType: 'saved_command', resourceId: row.id, resourceName: row.name, changes: { ...input } });
@@ -56,9 +56,9 @@ export class SavedCommandService {
     await this.ds.transaction(async (em) => {
       const repo = em.getRepository(SavedCommandEntity);
       const row = await repo.findOneBy({ id });
-      if (!row) throw new NotFoundError('saved command not found');
+      if (!row) throw new NotFoundError('saved command not found', { reason: 'saved_command_not_found' });
       if (patch.name !== undefined && patch.name !== row.name) {
-        if (await repo.existsBy({ name: patch.name })) throw new ConflictError(`a saved command named '${patch.name}' exists`, { field: 'name' });
+        if (await repo.existsBy({ name: patch.name })) throw new ConflictError(`a saved command named '${patch.name}' exists`, { reason: 'saved_command_name_taken', name: patch.name, field: 'name' });
         row.name = patch.name;
       }
       if (patch.command !== undefined) row.command = patch.command;
@@ -78,7 +78,7 @@ export class SavedCommandService {
   async remove(actor: Actor, id: string): Promise<void> {
     await this.ds.transaction(async (em) => {
       const row = await em.getRepository(SavedCommandEntity).findOneBy({ id });
-      if (!row) throw new NotFoundError('saved command not found');
+      if (!row) throw new NotFoundError('saved command not found', { reason: 'saved_command_not_found' });
       await em.getRepository(SavedCommandEntity).delete({ id });
       await writeOperation(em, actor, { action: 'delete', resourceType: 'saved_command', resourceId: id, resourceName: row.name });
     });
@@ -86,10 +86,10 @@ export class SavedCommandService {
 
   /** The system user and default targets must exist when the command is saved. */
   private async check(row: SavedCommand): Promise<void> {
-    if (!(await this.ds.getRepository(SystemUserEntity).existsBy({ id: row.systemUserId }))) throw new ValidationError('unknown system user', { field: 'systemUser' });
+    if (!(await this.ds.getRepository(SystemUserEntity).existsBy({ id: row.systemUserId }))) throw new ValidationError('unknown system user', { reason: 'unknown_system_user', field: 'systemUser' });
     const assets = row.assetIds.length ? await this.ds.getRepository(AssetEntity).countBy({ id: In(row.assetIds) }) : 0;
-    if (assets !== row.assetIds.length) throw new ValidationError('unknown asset', { field: 'assets' });
+    if (assets !== row.assetIds.length) throw new ValidationError('unknown asset', { reason: 'unknown_asset', field: 'assets' });
     const nodes = row.nodeIds.length ? await this.ds.getRepository(NodeEntity).countBy({ id: In(row.nodeIds) }) : 0;
-    if (nodes !== row.nodeIds.length) throw new ValidationError('unknown node', { field: 'nodes' });
+    if (nodes !== row.nodeIds.length) throw new ValidationError('unknown node', { reason: 'unknown_node', field: 'nodes' });
   }
 }

@@ -68,14 +68,14 @@ export interface Download {
 /** An SFTP status from the asset, as an HTTP error with the asset's own words. */
 export function httpErrorOf(err: unknown): DomainError {
   if (err instanceof DomainError) return err;
-  if (err instanceof OperatorError) return new ForbiddenError(err.message);
+  if (err instanceof OperatorError) return new ForbiddenError(err.message, { reason: 'operation_refused' });
   const f = failureOf(err);
   switch (f.code) {
-    case SFTP_STATUS.NO_SUCH_FILE: return new NotFoundError(`no such file or directory (${f.message})`);
-    case SFTP_STATUS.PERMISSION_DENIED: return new ForbiddenError(`the server refused: ${f.message}`);
-    case SFTP_STATUS.CONNECTION_LOST: case SFTP_STATUS.NO_CONNECTION: return new UnavailableError(f.message);
-    case SFTP_STATUS.OP_UNSUPPORTED: return new ValidationError(`the server does not support this: ${f.message}`);
-    default: return new ConflictError(`the server could not do it: ${f.message}`);
+    case SFTP_STATUS.NO_SUCH_FILE: return new NotFoundError(`no such file or directory (${f.message})`, { reason: 'file_not_found' });
+    case SFTP_STATUS.PERMISSION_DENIED: return new ForbiddenError(`the server refused: ${f.message}`, { reason: 'file_permission_denied' });
+    case SFTP_STATUS.CONNECTION_LOST: case SFTP_STATUS.NO_CONNECTION: return new UnavailableError(f.message, { reason: 'file_connection_lost' });
+    case SFTP_STATUS.OP_UNSUPPORTED: return new ValidationError(`the server does not support this: ${f.message}`, { reason: 'file_op_unsupported' });
+    default: return new ConflictError(`the server could not do it: ${f.message}`, { reason: 'file_op_failed' });
   }
 }
 
@@ -108,7 +108,7 @@ export class FileSession {
       opened = await openSftpSession(gw, webOperator(op, { username: op.user.username, systemUser, asset }), asset);
     } catch (err) {
       // Refusals are core/access's ForbiddenErrors; a session refused or an asset unreachable reads as unavailable.
-      if (err instanceof OperatorError) throw new UnavailableError(err.message);
+      if (err instanceof OperatorError) throw new UnavailableError(err.message, { reason: 'asset_unavailable' });
       throw err;
     }
     const { client, backend, live: session } = opened;
@@ -138,7 +138,7 @@ export class FileSession {
 
   /** Runs one request against the session; a terminated session answers 410-like 503 with its reason. */
   async #use<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new UnavailableError(this.live.termination?.reason ?? 'the file session has ended; try again');
+    if (this.#closed) throw new UnavailableError(this.live.termination?.reason ?? 'the file session has ended; try again', { reason: 'file_session_ended' });
     this.busy++;
     this.lastUsedAt = Date.now();
     try {
@@ -157,7 +157,7 @@ export class FileSession {
     if (refusal === null) return;
     this.policy.record({ ...entry, ok: false, message: refusal });
     this.live.log.info({ action, path: entry.path.slice(0, 300) }, 'web file request refused');
-    throw new TransferRefusedError(`${entry.operation} ${entry.path.slice(0, 200)}: ${refusal}`);
+    throw new TransferRefusedError(`${entry.operation} ${entry.path.slice(0, 200)}: ${refusal}`, { reason: 'transfer_not_allowed' });
   }
 
   /** A change to the asset's files: needs `upload`, recorded either way (sftpProxy #change). */
@@ -247,7 +247,7 @@ export class FileSession {
       let handle: Buffer;
       try {
         // EXCL makes the asset refuse an existing file; asked first only to say so in plain words.
-        if (!overwrite && (await this.sftp.lstat(path).then(() => true, () => false))) throw new ConflictError(`${path} exists already; upload it again to replace it`);
+        if (!overwrite && (await this.sftp.lstat(path).then(() => true, () => false))) throw new ConflictError(`${path} exists already; upload it again to replace it`, { reason: 'file_exists' });
         handle = await this.sftp.open(path, flags, {});
       } catch (err) {
         this.policy.record({ ...entry, ok: false, message: err instanceof ConflictError ? 'exists already' : failureOf(err).message });
@@ -301,7 +301,7 @@ export class FileSession {
         if (st.isDirectory()) {
           await this.sftp.close(handle).catch(() => undefined);
           this.policy.record({ ...entry, ok: false, message: 'is a directory' });
-          throw new ValidationError(`${path} is a directory`);
+          throw new ValidationError(`${path} is a directory`, { reason: 'is_a_directory' });
         }
         return { handle, size: st.size };
       });

@@ -1,10 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../../core/errors.ts';
+import { DomainError, type ErrorDetails } from '../../core/errors.ts';
+import type { ErrorReason } from '../../core/errorReasons.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isDatabaseUnavailable } from '../../core/db/databaseFaults.ts';
 
-export function sendError(res: Response, status: number, code: string, message: string, details?: Record<string, unknown>): void {
-  res.status(status).json({ error: details ? { code, message, details } : { code, message } });
+/** Every error body carries a stable `details.reason` (core/errorReasons.ts) that clients translate. */
+export function sendError(res: Response, status: number, code: string, message: string, details: ErrorDetails): void {
+  res.status(status).json({ error: { code, message, details } });
 }
 
 interface HttpParserError { type?: string; status?: number; expose?: boolean }
@@ -22,27 +24,28 @@ export function errorHandler(log: Logger) {
     }
     const pe = err as HttpParserError;
     if (pe && typeof pe.status === 'number' && pe.status >= 400 && pe.status < 500) {
-      const messages: Record<string, string> = {
-        'entity.too.large': 'request body is too large',
-        'entity.parse.failed': 'request body is not valid JSON',
-        'encoding.unsupported': 'unsupported request encoding',
-        'charset.unsupported': 'unsupported charset',
+      const known: Record<string, [ErrorReason, string]> = {
+        'entity.too.large': ['body_too_large', 'request body is too large'],
+        'entity.parse.failed': ['body_not_json', 'request body is not valid JSON'],
+        'encoding.unsupported': ['encoding_unsupported', 'unsupported request encoding'],
+        'charset.unsupported': ['charset_unsupported', 'unsupported charset'],
       };
-      sendError(res, pe.status, pe.type?.replace(/\./g, '_') ?? 'bad_request', messages[pe.type ?? ''] ?? 'bad request');
+      const [reason, message] = known[pe.type ?? ''] ?? ['bad_request', 'bad request'];
+      sendError(res, pe.status, pe.type?.replace(/\./g, '_') ?? 'bad_request', message, { reason });
       return;
     }
     if (isUniqueViolation(err)) {
-      sendError(res, 409, 'conflict', 'a record with these values exists');
+      sendError(res, 409, 'conflict', 'a record with these values exists', { reason: 'duplicate_record' });
       return;
     }
     if (isDatabaseUnavailable(err)) {
       // An outage is not a bug of the request: say what it is, so clients retry and admins look at the database.
       log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code }, method: req.method, path: req.path }, 'database unavailable');
-      sendError(res, 503, 'database_unavailable', 'the bastion cannot reach its database; try again shortly');
+      sendError(res, 503, 'database_unavailable', 'the bastion cannot reach its database; try again shortly', { reason: 'database_unavailable' });
       return;
     }
     log.error({ err, method: req.method, path: req.path }, 'unhandled error');
-    sendError(res, 500, 'internal', 'internal error');
+    sendError(res, 500, 'internal', 'internal error', { reason: 'internal_error' });
   };
 }
 

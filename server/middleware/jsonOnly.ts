@@ -8,7 +8,7 @@ import { sendError } from './errors.ts';
 export function jsonOnly(req: Request, res: Response, next: NextFunction): void {
   const mutating = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' || (req.method === 'DELETE' && Number(req.headers['content-length'] ?? 0) > 0);
   if (mutating && !req.is('application/json')) {
-    sendError(res, 415, 'unsupported_media_type', 'requests that change data must be application/json');
+    sendError(res, 415, 'unsupported_media_type', 'requests that change data must be application/json', { reason: 'json_required' });
     return;
   }
   next();

@@ -8,7 +8,7 @@ import { route, type AnyRoute } from './define.ts';
 
 const hostname = z.string().trim().min(1).max(255).refine(
   (s) => isIP(s) !== 0 || /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(s),
-  'must be an IP address or a host name',
+  { message: 'must be an IP address or a host name', params: { reason: 'invalid_address' } },
 );
 
 const assetBody = z.object({
@@ -42,7 +42,7 @@ export const assetRoutes: AnyRoute[] = [
     handler: async ({ params, services }) => {
       await services.assets.get(params.id);
       const key = await services.hostKeys.get(params.id);
-      if (!key) throw new NotFoundError('no host key is pinned for this asset yet');
+      if (!key) throw new NotFoundError('no host key is pinned for this asset yet', { reason: 'no_host_key' });
       return presentHostKey(key);
     },
   }),

@@ -58,7 +58,7 @@ export const authRoutes: AnyRoute[] = [
       // The current password is a guess like a login's: throttled, counted and logged.
       const check = await services.authentication.password(auth.user.username, body.oldPassword, { clientAddress: actor.clientAddress, channel: 'web' }, 'password-change');
       if (!check.ok) {
-        if (check.failure === 'rate_limited') throw new RateLimitedError(check.message);
+        if (check.failure === 'rate_limited') throw new RateLimitedError(check.message, { reason: 'rate_limited' });
         throw new ValidationError('current password is wrong', { field: 'oldPassword', reason: 'wrong_password' });
       }
       await services.users.changeOwnPassword(actor, auth.user.id, body.oldPassword, body.newPassword, auth.sessionId ?? undefined);
@@ -87,7 +87,7 @@ async function login(req: Request, res: Response, body: z.infer<typeof loginBody
 
 /** The flow's refusal as an HTTP error: 429 for the source's rate, else one 401 for every cause (rule 9). */
 function refusal(res: { failure: LoginFailure; message: string }, field?: 'totp'): DomainError {
-  if (res.failure === 'rate_limited') return new RateLimitedError(res.message);
+  if (res.failure === 'rate_limited') return new RateLimitedError(res.message, { reason: 'rate_limited' });
   const reason = res.failure === 'invalid_totp' || res.failure === 'totp_reused' ? res.failure : 'invalid_credentials';
   return new UnauthenticatedError(res.message, { reason, ...(field ? { field } : {}) });
 }

@@ -14,8 +14,8 @@ function bulkBody(resource: BulkResource) {
     node: z.uuid().optional(),
     permission: z.uuid().optional(),
   }).strict().superRefine((b, ctx) => {
-    if (b.action === 'move' && !b.node) ctx.addIssue({ code: 'custom', path: ['node'], message: 'is required to move' });
-    if (b.action === 'addToPermission' && !b.permission) ctx.addIssue({ code: 'custom', path: ['permission'], message: 'is required to add to a permission' });
+    if (b.action === 'move' && !b.node) ctx.addIssue({ code: 'custom', path: ['node'], message: 'is required to move', params: { reason: 'node_required' } });
+    if (b.action === 'addToPermission' && !b.permission) ctx.addIssue({ code: 'custom', path: ['permission'], message: 'is required to add to a permission', params: { reason: 'permission_required' } });
   });
 }
 

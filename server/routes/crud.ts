@@ -55,5 +55,5 @@ export function crudRoutes<T, CS extends z.ZodType, US extends z.ZodType, QS ext
 
 /** A PATCH body: every field optional, at least one present, unknown fields refused. */
 export function patchOf<S extends z.ZodObject>(schema: S) {
-  return schema.partial().strict().refine((o: object) => Object.keys(o).length > 0, { message: 'nothing to change' });
+  return schema.partial().strict().refine((o: object) => Object.keys(o).length > 0, { message: 'nothing to change', params: { reason: 'nothing_to_change' } });
 }

@@ -4,6 +4,7 @@ import type { Services } from '../../core/services.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { Ability } from '../../core/access/accessService.ts';
 import { ForbiddenError, UnauthenticatedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
+import { isErrorReason } from '../../core/errorReasons.ts';
 import { authenticateRequest, type AuthContext } from '../middleware/authenticate.ts';
 import { admissionRefusal } from '../middleware/admission.ts';
 
@@ -76,6 +77,9 @@ function presentIssue(i: z.core.$ZodIssue) {
     const v = raw[k];
     if (v !== undefined) params[k] = typeof v === 'bigint' ? Number(v) : v;
   }
+  // A custom check names its reason in its params (`refine(…, { params: { reason } })`): pass it on.
+  const reason = (raw.params as { reason?: unknown } | undefined)?.reason;
+  if (i.code === 'custom' && isErrorReason(reason)) params.reason = reason;
   return { field: i.path.map(String).join('.'), code: i.code, params, message: i.message };
 }
 
@@ -85,7 +89,8 @@ export function parseInput<S extends z.ZodType>(schema: S | undefined, value: un
   if (r.success) return r.data;
   const first = presentIssue(r.error.issues[0]!);
   const field = first.field || where;
-  const detail = { field, in: where, issue: first.code, params: first.params };
+  const reason = isErrorReason(first.params.reason) ? first.params.reason : 'invalid_input';
+  const detail = { reason, field, in: where, issue: first.code, params: first.params };
   if (where === 'params') throw new ValidationError(`invalid ${field}: ${first.message}`, detail);
   throw new ValidationError(`invalid ${field}: ${first.message}`, { ...detail, issues: r.error.issues.slice(0, 20).map(presentIssue) });
 }
@@ -97,7 +102,7 @@ export function mount(router: Router, services: Services, routes: AnyRoute[], cl
       const address = clientAddress(req);
       const auth = await authenticateRequest(services, req);
       if (def.access !== 'public') {
-        if (!auth) throw new UnauthenticatedError('authentication required');
+        if (!auth) throw new UnauthenticatedError('authentication required', { reason: 'authentication_required' });
         const refusal = await admissionRefusal(services, auth, def);
         if (refusal) throw refusal;
       }
@@ -121,7 +126,7 @@ export function mount(router: Router, services: Services, routes: AnyRoute[], cl
  * application/octet-stream, and a browser that sends an Origin must send this host's.
  */
 function refuseForeignBody(req: Request): void {
-  if (!req.is('application/octet-stream')) throw new UnsupportedMediaTypeError('the request body must be application/octet-stream');
+  if (!req.is('application/octet-stream')) throw new UnsupportedMediaTypeError('the request body must be application/octet-stream', { reason: 'octet_stream_required' });
   const origin = req.headers.origin;
   if (origin === undefined) return;
   let host: string | null = null;
@@ -130,5 +135,5 @@ function refuseForeignBody(req: Request): void {
   } catch {
     host = null;
   }
-  if (host !== req.headers.host) throw new ForbiddenError('cross-origin request refused');
+  if (host !== req.headers.host) throw new ForbiddenError('cross-origin request refused', { reason: 'cross_origin_refused' });
 }

@@ -17,28 +17,30 @@ import { RESPONDED, route, type AnyRoute, type HandlerContext } from './define.t
 const MAX_PATH = 4096;
 const MAX_COMPONENT_BYTES = 255;
 
-/** Why `path` is not a path the file manager sends to the asset, or null. */
-export function remotePathProblem(path: string, opts: { names: boolean }): string | null {
-  if (path.length > MAX_PATH) return `is longer than ${MAX_PATH} characters`;
+type PathReason = 'path_too_long' | 'path_control_characters' | 'path_not_absolute' | 'path_dot_components' | 'path_name_too_long' | 'path_needs_name';
+
+/** Why `path` is not a path the file manager sends to the asset (a stable reason and a message), or null. */
+export function remotePathProblem(path: string, opts: { names: boolean }): { reason: PathReason; message: string } | null {
+  if (path.length > MAX_PATH) return { reason: 'path_too_long', message: `is longer than ${MAX_PATH} characters` };
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(path)) return 'may not hold NUL or other control characters';
-  if (!path.startsWith('/')) return 'must be absolute (start with /)';
+  if (/[\u0000-\u001f\u007f]/.test(path)) return { reason: 'path_control_characters', message: 'may not hold NUL or other control characters' };
+  if (!path.startsWith('/')) return { reason: 'path_not_absolute', message: 'must be absolute (start with /)' };
   const parts = path.split('/').filter((p) => p !== '');
-  if (parts.some((p) => p === '.' || p === '..')) return 'may not hold . or .. components';
-  if (parts.some((p) => Buffer.byteLength(p) > MAX_COMPONENT_BYTES)) return `may not hold a name longer than ${MAX_COMPONENT_BYTES} bytes`;
-  if (opts.names && (parts.length === 0 || path.endsWith('/'))) return 'must end with the name of the file or directory';
+  if (parts.some((p) => p === '.' || p === '..')) return { reason: 'path_dot_components', message: 'may not hold . or .. components' };
+  if (parts.some((p) => Buffer.byteLength(p) > MAX_COMPONENT_BYTES)) return { reason: 'path_name_too_long', message: `may not hold a name longer than ${MAX_COMPONENT_BYTES} bytes` };
+  if (opts.names && (parts.length === 0 || path.endsWith('/'))) return { reason: 'path_needs_name', message: 'must end with the name of the file or directory' };
   return null;
 }
 
 /** A path to look at (`/` allowed). */
 const remotePath = z.string().min(1, 'is required').superRefine((p, ctx) => {
   const problem = remotePathProblem(p, { names: false });
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { reason: problem.reason } });
 });
 /** A path that names an entry to create, change or remove (not `/`, no trailing slash). */
 const entryPath = z.string().min(1, 'is required').superRefine((p, ctx) => {
   const problem = remotePathProblem(p, { names: true });
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { reason: problem.reason } });
 });
 
 const target = {
@@ -68,7 +70,7 @@ export function attachmentHeader(path: string): string {
 /** The file routes, served by `files` (the HTTP process's file sessions); without it they answer 503. */
 export function fileRoutes(files: FileSessions | null): AnyRoute[] {
   const session = async (ctx: Ctx, q: { asset: string; systemUser?: string | undefined }): Promise<FileSession> => {
-    if (!files) throw new UnavailableError('the file manager is not available on this server');
+    if (!files) throw new UnavailableError('the file manager is not available on this server', { reason: 'file_manager_unavailable' });
     return files.get(operatorOf(ctx), q.asset, q.systemUser ?? null);
   };
   return [

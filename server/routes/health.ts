@@ -38,10 +38,10 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function checkMetricsToken(services: Services, req: Request): void {
   const token = services.config.metricsToken;
-  if (!token) throw new NotFoundError('metrics are not served on this port: set BASTION_METRICS_TOKEN, or BASTION_METRICS_PORT for a listener of their own');
+  if (!token) throw new NotFoundError('metrics are not served on this port: set BASTION_METRICS_TOKEN, or BASTION_METRICS_PORT for a listener of their own', { reason: 'metrics_not_served' });
   const m = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '');
   // Digests of equal length, so the comparison takes the same time whatever was sent.
   if (!m || !timingSafeEqual(digest(m[1]!), digest(token.reveal()))) {
-    throw new UnauthenticatedError('metrics need Authorization: Bearer <BASTION_METRICS_TOKEN>');
+    throw new UnauthenticatedError('metrics need Authorization: Bearer <BASTION_METRICS_TOKEN>', { reason: 'metrics_token_required' });
   }
 }

@@ -12,7 +12,7 @@ import { RateLimitedError, ValidationError } from '../../core/errors.ts';
 async function recheckPassword(services: Services, actor: Actor, password: string): Promise<void> {
   const check = await services.authentication.password(actor.username, password, { clientAddress: actor.clientAddress, channel: 'web' }, 'password-recheck');
   if (check.ok) return;
-  if (check.failure === 'rate_limited') throw new RateLimitedError(check.message);
+  if (check.failure === 'rate_limited') throw new RateLimitedError(check.message, { reason: 'rate_limited' });
   throw new ValidationError('the password is wrong', { field: 'password', reason: 'wrong_password' });
 }
 

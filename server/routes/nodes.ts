@@ -5,7 +5,7 @@ import { route, type AnyRoute } from './define.ts';
 
 const createBody = z.object({ name, parent: z.uuid().nullable().optional() }).strict();
 const patchBody = z.object({ name: name.optional(), parent: z.uuid().optional() }).strict()
-  .refine((o) => Object.keys(o).length > 0, { message: 'nothing to change' });
+  .refine((o) => Object.keys(o).length > 0, { message: 'nothing to change', params: { reason: 'nothing_to_change' } });
 
 export const nodeRoutes: AnyRoute[] = [
   route({

@@ -75,7 +75,7 @@ export const opsRoutes: AnyRoute[] = [
     method: 'get', path: '/jobs/:id', tag: 'jobs', access: 'self', params: idParams, summary: 'A job with per-asset results',
     handler: async ({ params, auth, services }) => {
       const job = await services.jobs.get(params.id);
-      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found');
+      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found', { reason: 'job_not_found' });
       return presentJob(job);
     },
   }),
@@ -83,8 +83,8 @@ export const opsRoutes: AnyRoute[] = [
     method: 'post', path: '/jobs/:id/cancel', tag: 'jobs', access: 'self', params: idParams, summary: 'Cancel a running job',
     handler: async ({ params, auth, actor, services }) => {
       const job = await services.jobs.get(params.id);
-      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found');
-      if (!services.access.mayCancelJob(auth.user, job)) throw new ForbiddenError('auditors may read jobs, not cancel them');
+      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found', { reason: 'job_not_found' });
+      if (!services.access.mayCancelJob(auth.user, job)) throw new ForbiddenError('auditors may read jobs, not cancel them', { reason: 'auditor_cannot_cancel' });
       return presentJob(await services.jobs.cancel(actor, params.id));
     },
   }),
@@ -93,8 +93,8 @@ export const opsRoutes: AnyRoute[] = [
     summary: 'A new job over the assets where this one failed, timed out or was canceled (admins: any job; others: their own command jobs)',
     handler: async ({ params, auth, actor, services }) => {
       const job = await services.jobs.get(params.id);
-      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found');
-      if (!services.access.mayRetryJob(auth.user, job)) throw new ForbiddenError('you may retry only the command jobs you started');
+      if (!services.access.mayViewJob(auth.user, job)) throw new NotFoundError('job not found', { reason: 'job_not_found' });
+      if (!services.access.mayRetryJob(auth.user, job)) throw new ForbiddenError('you may retry only the command jobs you started', { reason: 'retry_own_jobs_only' });
       return presentJob(await services.operations.retryFailed(actor, auth.user, job));
     },
   }),

@@ -13,9 +13,9 @@ const idleQuery = z.object({ idle: z.coerce.number().min(1).max(86_400).optional
 async function endedRecording(services: Services, id: string): Promise<{ name: RecordingName; info: RecordingInfo }> {
   const session = await services.sessions.get(id);
   // The name comes from the row, accepted only as `YYYY/MM/DD/<this session's UUID>.cast` (rule 7).
-  if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording');
+  if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording', { reason: 'no_recording' });
   const rec = await services.sessions.recording(session);
-  if (!rec) throw new NotFoundError('the recording file is missing');
+  if (!rec) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
   if (session.status === 'active') throw new ConflictError('the recording is still being written; fetch it whole', { reason: 'recording_active' });
   return rec;
 }
@@ -65,7 +65,7 @@ export const recordingSegmentRoutes: AnyRoute[] = [
       const file = rec.name;
       const index = await services.sessions.segments.index(file, rec.info);
       const entry = index.segments[params.n];
-      if (!entry) throw new NotFoundError('no such segment');
+      if (!entry) throw new NotFoundError('no such segment', { reason: 'segment_not_found' });
       res.setHeader('Cache-Control', 'private, no-store');
       res.setHeader('Vary', 'Accept-Encoding');
       if (query.idle !== undefined || !req.acceptsEncodings('gzip')) {

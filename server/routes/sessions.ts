@@ -66,9 +66,9 @@ export const sessionRoutes: AnyRoute[] = [
     handler: async ({ params, req, res, services }) => {
       const session = await services.sessions.get(params.id);
       // The name comes from the row, accepted only as `YYYY/MM/DD/<this session's UUID>.cast` (rule 7).
-      if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording');
+      if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording', { reason: 'no_recording' });
       const rec = await services.sessions.recording(session);
-      if (!rec) throw new NotFoundError('the recording file is missing');
+      if (!rec) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
       await sendRecording(res, services.recordings, rec.name, rec.info.size, `${session.id}.cast`, req.headers.range);
       return RESPONDED;
     },
