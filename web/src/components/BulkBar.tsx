@@ -108,7 +108,7 @@ export function BulkBar({ resource, actions, selected, onDone }: Props) {
           <List
             size="small"
             dataSource={outcome?.results.filter((r) => !r.ok) ?? []}
-            renderItem={(r) => <List.Item><span><Typography.Text strong>{outcome?.names.get(r.id) ?? r.id}</Typography.Text>: {r.error?.message}</span></List.Item>}
+            renderItem={(r) => <List.Item><span><Typography.Text strong>{outcome?.names.get(r.id) ?? r.id}</Typography.Text>: {r.error ? errorText(r.error) : null}</span></List.Item>}
           />
         </div>
       </Modal>

@@ -12,7 +12,8 @@ export function describeApiError(error: ApiError): string {
   const t = i18n.t.bind(i18n) as (key: string, opts?: Record<string, unknown>) => string;
   const has = (key: string) => i18n.exists(key);
   if (error.status === 0) return t('errors.codes.network_error');
-  if (error.reason && has(`errors.reasons.${error.reason}`)) return t(`errors.reasons.${error.reason}`, { min: d.min, max: d.max });
+  // `invalid_input` only says zod refused the input: the issue code says what was wrong.
+  if (error.reason && error.reason !== 'invalid_input' && has(`errors.reasons.${error.reason}`)) return t(`errors.reasons.${error.reason}`, interpolation(d));
   const issue = typeof d.issue === 'string' ? d.issue : null;
   if (issue) {
     const params = (d.params ?? {}) as { origin?: string; maximum?: unknown; minimum?: unknown };
@@ -20,9 +21,20 @@ export function describeApiError(error: ApiError): string {
     const key = has(`errors.issues.${bySize}`) ? `errors.issues.${bySize}` : `errors.issues.${issue}`;
     if (has(key)) return t(key, { maximum: params.maximum, minimum: params.minimum });
   }
+  if (error.reason && has(`errors.reasons.${error.reason}`)) return t(`errors.reasons.${error.reason}`, interpolation(d));
   if (error.code === 'conflict' && typeof d.field === 'string') return t('errors.conflictField');
   if (has(`errors.codes.${error.code}`)) return t(`errors.codes.${error.code}`);
   return t('errors.codes.unknown');
+}
+
+/** The details' plain values (names, limits) for the sentence; i18next's own option names are left out. */
+function interpolation(details: Record<string, unknown>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(details)) {
+    if (k === 'count' || k === 'context' || k === 'lng' || k === 'ns' || k === 'defaultValue') continue;
+    if (typeof v === 'string' || typeof v === 'number') out[k] = v;
+  }
+  return out;
 }
 
 /**

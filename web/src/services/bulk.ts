@@ -1,4 +1,4 @@
-import { api } from './api.ts';
+import { api, ApiError } from './api.ts';
 import { makeJob, type Job } from './jobs.ts';
 import { bool, num, str, type Json } from './common.ts';
 
@@ -8,7 +8,8 @@ export type BulkAction = 'delete' | 'enable' | 'disable' | 'move' | 'test' | 'fa
 export interface BulkItem {
   id: string;
   ok: boolean;
-  error: { code: string; message: string } | null;
+  /** Why this item was not done, as the single endpoint would have answered (worded by describeApiError). */
+  error: ApiError | null;
 }
 
 /** Every item's outcome of one bulk request. */
@@ -24,7 +25,9 @@ export function makeBulkResult(j: Json): BulkResult {
     ok: num(j.ok), failed: num(j.failed),
     results: Array.isArray(j.results) ? (j.results as Json[]).map((r) => {
       const e = r.error as Json | undefined;
-      return { id: str(r.id), ok: bool(r.ok), error: e ? { code: str(e.code), message: str(e.message) } : null };
+      // A per-item refusal has no HTTP status of its own: 400 stands for "refused", the code and reason say why.
+      const details = e?.details && typeof e.details === 'object' ? e.details as Record<string, unknown> : undefined;
+      return { id: str(r.id), ok: bool(r.ok), error: e ? new ApiError(400, { code: str(e.code), message: str(e.message), ...(details ? { details } : {}) }) : null };
     }) : [],
     job: j.job && typeof j.job === 'object' ? makeJob(j.job as Json) : null,
   };

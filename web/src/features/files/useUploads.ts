@@ -1,6 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
 import { ApiError } from '../../services/api.ts';
 import { childPath, filesService, type FileTarget } from '../../services/files.ts';
+import { describeApiError, errorText } from '../../components/apiErrors.ts';
 
 export interface UploadItem {
   id: number;
@@ -31,8 +32,8 @@ export function useUploads(target: FileTarget, onDone: () => void) {
     }, (err: unknown) => {
       const e = err instanceof ApiError ? err : null;
       if (e?.code === 'cancelled') update(id, { state: 'cancelled', message: null });
-      else if (e?.status === 409) update(id, { state: 'exists', message: e.message });
-      else update(id, { state: 'failed', message: e?.message ?? String(err) });
+      else if (e?.status === 409) update(id, { state: 'exists', message: describeApiError(e) });
+      else update(id, { state: 'failed', message: errorText(err) });
       // A cancelled or refused upload can change the directory too (a FileTransfer row, a removed partial file).
       onDone();
     }).finally(() => cancels.current.delete(id));
