@@ -70,3 +70,28 @@ test('an operator may run a job only as a system user granted with connect on ev
   assert.deepEqual(commonSystemUsers(assets, ['a', 'b']), [{ value: 'deploy', label: 'deploy (deploy-login)' }]);
   assert.deepEqual(commonSystemUsers(assets, ['b', 'c']), []);
 });
+
+test('dates, numbers, sizes and durations follow the language: zh-CN reads 年/月/日 and 分钟, English reads month names and h/m/s', async () => {
+  const { i18n } = await import('../web/src/i18n/index.ts');
+  const f = await import('../web/src/i18n/format.ts');
+  const at = new Date(2026, 11, 5, 13, 4, 5);
+  try {
+    await i18n.changeLanguage('en');
+    assert.equal(f.formatTime(at), 'Dec 5, 2026, 13:04:05');
+    assert.equal(f.formatDate(at.toISOString()), 'Dec 5, 2026');
+    assert.equal(f.formatNumber(1234567), '1,234,567');
+    assert.equal(f.formatBytes(1536), '1.5 KiB');
+    assert.equal(f.formatDuration(3_900_000), '1h 5m');
+    assert.equal(f.formatRelative(at.getTime() - 180_000, at.getTime()), '3 minutes ago');
+    await i18n.changeLanguage('zh');
+    assert.equal(f.formatTime(at), '2026年12月5日 13:04:05');
+    assert.equal(f.formatDate(at.toISOString()), '2026年12月5日');
+    assert.equal(f.formatBytes(1536), '1.5 KiB');
+    assert.equal(f.formatDuration(3_900_000), '1小时5分钟');
+    assert.equal(f.formatDuration(65_000), '1分钟5秒');
+    assert.equal(f.formatRelative(at.getTime() - 180_000, at.getTime()), '3分钟前');
+    assert.equal(f.formatTime(null), '—');
+  } finally {
+    await i18n.changeLanguage('en');
+  }
+});

@@ -9,7 +9,7 @@ import { assetsService } from '../../services/assets.ts';
 import type { Reacher } from '../../services/grants.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { AssetFormModal } from './AssetFormModal.tsx';
 import { FactsPanel } from './FactsPanel.tsx';
 import { LastTestTag } from './LastTestTag.tsx';

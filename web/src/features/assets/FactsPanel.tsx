@@ -1,8 +1,7 @@
 import { Card, Descriptions, Empty, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { AssetFacts } from '../../services/assets.ts';
-import { formatBytes } from '../../components/bytes.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatBytes, formatTime } from '../../i18n/format.ts';
 
 /** What Ansible found on the asset: OS, CPU, memory, disks and network cards. */
 export function FactsPanel({ facts, factsAt }: { facts: AssetFacts | null; factsAt: string | null }) {

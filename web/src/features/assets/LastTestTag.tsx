@@ -1,7 +1,7 @@
 import { Tag, Tooltip } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { Asset } from '../../services/assets.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 
 /** The last connectivity test of an asset: reachable or not, when, and why. */
 export function LastTestTag({ test }: { test: Asset['lastTest'] }) {

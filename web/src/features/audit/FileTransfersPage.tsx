@@ -9,8 +9,7 @@ import { sessionPath } from '../../services/sessions.ts';
 import { Page } from '../../components/Page.tsx';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { formatTime } from '../../components/time.ts';
-import { formatBytes } from '../../components/bytes.ts';
+import { formatBytes, formatTime } from '../../i18n/format.ts';
 
 type Range = [Dayjs | null, Dayjs | null] | null;
 

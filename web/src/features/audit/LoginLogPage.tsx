@@ -7,7 +7,7 @@ import { auditService, csvUrl, type LoginLog } from '../../services/audit.ts';
 import { Page } from '../../components/Page.tsx';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
 import { enumText } from '../../components/apiErrors.ts';
 

@@ -7,7 +7,7 @@ import { auditService, csvUrl, type OperationLog } from '../../services/audit.ts
 import { Page } from '../../components/Page.tsx';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { enumText } from '../../components/apiErrors.ts';
 import { i18n } from '../../i18n/index.ts';
 

@@ -4,7 +4,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { commandFiltersService, type Confirmation } from '../../services/commandFilters.ts';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { CONFIRMATIONS_KEY, useConfirmations } from './useConfirmations.ts';
 import { RowActions } from '../../components/RowActions.tsx';
 

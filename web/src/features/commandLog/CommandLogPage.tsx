@@ -9,7 +9,7 @@ import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { DateRangeFilter, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { clock } from '../playback/clock.ts';
 import { enumText } from '../../components/apiErrors.ts';
 

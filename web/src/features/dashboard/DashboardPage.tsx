@@ -7,8 +7,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { dashboardService, type Dashboard } from '../../services/dashboard.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
-import { formatBytes } from '../../components/bytes.ts';
+import { formatBytes, formatTime } from '../../i18n/format.ts';
 import { enumText } from '../../components/apiErrors.ts';
 
 function TopList({ title, items }: { title: string; items: { name: string; count: number; to: string }[] }) {

@@ -1,7 +1,7 @@
 import { Button, List, Progress, Space, Typography } from 'antd';
 import { CloseOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
-import { formatBytes } from '../../components/bytes.ts';
+import { formatBytes } from '../../i18n/format.ts';
 import type { UploadItem } from './useUploads.ts';
 
 /** Each upload with its progress bar, and Cancel while it runs (Replace when the file exists). */

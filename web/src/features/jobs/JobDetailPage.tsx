@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { isRunning, jobsService, type Job, type JobOutcome, type JobResult } from '../../services/jobs.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatDuration, formatTime } from '../../components/time.ts';
+import { formatDuration, formatTime } from '../../i18n/format.ts';
 import { JobStatusTag } from './JobStatusTag.tsx';
 import { jobSummary } from './JobsPage.tsx';
 import { JobProgress, JobSummaryTags } from './JobSummaryBar.tsx';

@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { isRunning, JOB_KINDS, JOB_STATUSES, jobsService, type Job, type JobKind, type JobStatus } from '../../services/jobs.ts';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { JobStatusTag } from './JobStatusTag.tsx';
 import { CommandRunnerCard } from './CommandRunnerCard.tsx';
 import { JobProgress } from './JobSummaryBar.tsx';

@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { playbackPath, sessionPath, sessionsService } from '../../services/sessions.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { LiveTerminal, type LiveState } from './LiveTerminal.tsx';
 
 /** Watches a live session read-only, with a Terminate button. */

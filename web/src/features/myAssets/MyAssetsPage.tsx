@@ -9,7 +9,7 @@ import { usePhone } from '../../components/usePhone.ts';
 import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { buildNodeTree, subtreeIds } from '../../components/nodeTree.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { errorText } from '../../components/apiErrors.ts';
 import { filesPath, myAssetsService, terminalPath, type MyAssetRow } from '../../services/myAssets.ts';
 import { filterRows, MANY_ROWS } from './filterRows.ts';

@@ -10,7 +10,7 @@ import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { FilterPicker } from '../../components/pickers.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { PermissionFormModal } from './PermissionFormModal.tsx';
 import { BulkBar } from '../../components/BulkBar.tsx';
 import { LabelFilter } from '../../components/LabelFilter.tsx';

@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import type { CommandRecord } from '../../services/sessions.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { Timeline } from './timeline.ts';
 import { clock } from './clock.ts';
 import { AsciinemaPlayer, type PlayerHandle } from './AsciinemaPlayer.tsx';

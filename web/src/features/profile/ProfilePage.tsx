@@ -2,7 +2,7 @@ import { Card, Descriptions, Space, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { meService } from '../../services/me.ts';
 import { Page } from '../../components/Page.tsx';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { useMe } from '../session/useSession.ts';
 import { PasswordForm } from '../session/PasswordForm.tsx';
 import { KeysPanel } from '../keys/KeysPanel.tsx';

@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { meService, type ApiToken } from '../../services/me.ts';
 import { applyFieldError, errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 
 const KEY = ['me', 'tokens'] as const;
 

@@ -7,8 +7,7 @@ import { isTransferSession, playbackPath, sessionPath, sessionsService, type Com
 import type { FileOperation, FileTransfer } from '../../services/audit.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatDuration, formatTime } from '../../components/time.ts';
-import { formatBytes } from '../../components/bytes.ts';
+import { formatBytes, formatDuration, formatTime } from '../../i18n/format.ts';
 import { clock } from '../playback/clock.ts';
 import { enumText } from '../../components/apiErrors.ts';
 

@@ -9,7 +9,7 @@ import { clock } from '../playback/clock.ts';
 import { Page } from '../../components/Page.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { enumText, errorText } from '../../components/apiErrors.ts';
-import { formatDuration, formatTime } from '../../components/time.ts';
+import { formatDuration, formatTime } from '../../i18n/format.ts';
 import { CsvExportButton } from '../../components/CsvExportButton.tsx';
 import { RowActions } from '../../components/RowActions.tsx';
 import { DateRangeFilter, rangeFromUrl, rangeParams, type DateRange } from '../../components/DateRangeFilter.tsx';

@@ -2,7 +2,7 @@ import { App, Button, Card, Table } from 'antd';
 import { useTranslation } from 'react-i18next';
 import type { LoginLock } from '../../services/users.ts';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { useLoginLocks } from './useUsers.ts';
 
 /**

@@ -9,7 +9,7 @@ import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
 import { FilterPicker } from '../../components/pickers.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatTime } from '../../components/time.ts';
+import { formatTime } from '../../i18n/format.ts';
 import { KeysPanel } from '../keys/KeysPanel.tsx';
 import { GrantedAssetsTable } from '../profile/GrantedAssetsTable.tsx';
 import { UserFormModal } from './UserFormModal.tsx';
