@@ -760,7 +760,7 @@ export const en = {
       action_not_allowed: 'This action is not allowed to you on this asset.',
       system_user_not_granted: 'This system user is not granted to you on this asset.',
       ambiguous_address: 'Several assets have this address: use one of their names.',
-      command_not_allowed: 'You may not run commands on “{{asset}}” as {{systemUser}}.',
+      command_not_allowed: 'You may not run commands on the chosen assets as this system user.',
       permission_not_found: 'The permission does not exist (any more).',
       permission_name_taken: 'A permission named “{{name}}” exists.',
       no_actions: 'Choose at least one action.',

@@ -762,7 +762,7 @@ export const zh: Messages = {
       action_not_allowed: '您在该资产上没有此操作的权限。',
       system_user_not_granted: '您在该资产上没有该系统用户的授权。',
       ambiguous_address: '多个资产使用此地址，请改用资产名称。',
-      command_not_allowed: '您不能以 {{systemUser}} 身份在“{{asset}}”上运行命令。',
+      command_not_allowed: '您不能以该系统用户身份在所选资产上运行命令。',
       permission_not_found: '授权规则不存在（或已被删除）。',
       permission_name_taken: '已存在名为“{{name}}”的授权规则。',
       no_actions: '请至少选择一个操作。',
