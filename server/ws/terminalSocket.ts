@@ -92,6 +92,11 @@ class OpenTerminal implements AuthorizedSocket {
     this.#grace.unref();
   }
 
+  /** Its privileges were withdrawn: its resume token no longer works, even during the last words. */
+  get revoked(): boolean {
+    return this.#revoked;
+  }
+
   /** Privileges withdrawn: the session ends with the reason on the terminal, then the socket closes (1008). */
   revoke(reason: string): void {
     if (this.#revoked) return;
@@ -99,9 +104,8 @@ class OpenTerminal implements AuthorizedSocket {
     const closeReason = Buffer.from(reason).subarray(0, 120).toString();
     this.channel.closeWith = { code: 1008, reason: closeReason };
     this.live?.terminate(reason, { by: 'access' });
-    const ws = this.ws;
     setTimeout(() => {
-      ws?.close(1008, closeReason);
+      this.ws?.close(1008, closeReason);
       this.channel.destroy();
     }, LAST_WORDS_MS).unref();
   }
@@ -166,8 +170,8 @@ export function terminalSocket(services: Services, host: SessionHost): UpgradeRo
       const q = parsed.data;
       if (q.resume) {
         const t = terminals.get(q.resume);
-        // Another user's token reads like an unknown one.
-        if (!t || t.userId !== auth.user.id || t.channel.destroyed) return refuse(socket, 404, 'Not Found');
+        // Another user's token reads like an unknown one; so does the token of a terminal whose privileges were withdrawn.
+        if (!t || t.userId !== auth.user.id || t.channel.destroyed || t.revoked) return refuse(socket, 404, 'Not Found');
         wss.handleUpgrade(req, socket, head, (ws) => t.attach(ws, req));
         return;
       }
