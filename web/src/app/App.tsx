@@ -1,16 +1,23 @@
+import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation, useParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { Button, Result, Spin } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { LoginPage } from '../features/session/LoginPage.tsx';
-import { ChangePasswordPage } from '../features/session/ChangePasswordPage.tsx';
-import { EnrolMfaPage } from '../features/session/EnrolMfaPage.tsx';
 import { SessionEvents } from '../features/session/SessionEvents.tsx';
 import { useMe } from '../features/session/useSession.ts';
 import type { Me } from '../services/me.ts';
-import { AppLayout } from './AppLayout.tsx';
 import { FEATURES, homePath, prefetchQueries, type Feature } from './features.tsx';
 import { errorText } from '../components/apiErrors.ts';
+
+// First paint of the login page (issue 15): the frame of the logged-in app (menu, drawer, bell)
+// and the rare password-change and MFA-enrolment pages (QR code) are chunks of their own, asked
+// for at once on any other URL so that a deep link does not wait for them after /me.
+const loadLayout = () => import('./AppLayout.tsx');
+if (!window.location.pathname.startsWith('/login')) void loadLayout();
+const AppLayout = lazy(() => loadLayout().then((m) => ({ default: m.AppLayout })));
+const ChangePasswordPage = lazy(() => import('../features/session/ChangePasswordPage.tsx').then((m) => ({ default: m.ChangePasswordPage })));
+const EnrolMfaPage = lazy(() => import('../features/session/EnrolMfaPage.tsx').then((m) => ({ default: m.EnrolMfaPage })));
 
 function FullPageSpinner() {
   return <Spin size="large" style={{ display: 'block', marginTop: '20vh' }} />;
@@ -44,8 +51,8 @@ export function App() {
       <SessionEvents />
       <Routes>
         <Route path="/login" element={<LoginPage />} />
-        <Route path="/change-password" element={<ChangePasswordPage />} />
-        <Route path="/enrol-mfa" element={<EnrolMfaPage />} />
+        <Route path="/change-password" element={<Suspense fallback={<FullPageSpinner />}><ChangePasswordPage /></Suspense>} />
+        <Route path="/enrol-mfa" element={<Suspense fallback={<FullPageSpinner />}><EnrolMfaPage /></Suspense>} />
         <Route
           path="/*"
           element={<RequireSession>{(me) => <AppRoutes me={me} />}</RequireSession>}
@@ -66,7 +73,7 @@ function RoutePage({ feature }: { feature: Feature }) {
 function AppRoutes({ me }: { me: Me }) {
   return (
     <Routes>
-      <Route element={<AppLayout me={me} />}>
+      <Route element={<Suspense fallback={<FullPageSpinner />}><AppLayout me={me} /></Suspense>}>
         <Route index element={<Navigate to={homePath(me.abilities)} replace />} />
         {FEATURES.map((f) => (
           <Route key={f.key} path={f.path} element={f.hasAccess(me.abilities) ? <RoutePage feature={f} /> : <Forbidden />} />
