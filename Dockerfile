@@ -17,8 +17,8 @@ FROM ${BASE_IMAGE} AS deps
 # sqlite3 and ssh2's cpu-features compile from source where no prebuilt binary can be fetched;
 # node-gyp uses the image's own Node headers instead of downloading them. sqlite3 is built
 # against Debian's libsqlite3 (npm_config_sqlite=/usr: node-gyp passes it on as the `sqlite`
-# gyp variable) instead of compiling SQLite's 9 MB amalgamation, which took most of a cold
-# build (about 10 of 12 minutes on two cores); the runtime stage has libsqlite3-0.
+# gyp variable) instead of compiling SQLite's 9 MB amalgamation, which took 9–11 minutes of a
+# cold build on two cores; the runtime stage has libsqlite3-0.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -36,7 +36,7 @@ RUN npm run build
 FROM deps AS prod-deps
 RUN npm prune --omit=dev \
  && find node_modules -type f \( -name '*.md' -o -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsbuildinfo' \) -delete \
- && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/deps node_modules/sqlite3/src \
+ && rm -rf node_modules/typeorm/browser node_modules/node-gyp node_modules/sqlite3/build/Release/obj* node_modules/sqlite3/build/Release/.deps node_modules/sqlite3/deps node_modules/sqlite3/src \
     node_modules/*/test node_modules/*/tests node_modules/*/example node_modules/*/examples node_modules/*/docs \
     node_modules/@*/*/test node_modules/@*/*/tests node_modules/@*/*/example node_modules/@*/*/examples node_modules/@*/*/docs
 

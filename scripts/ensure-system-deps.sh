@@ -31,8 +31,9 @@ need putty-tools 'command -v plink' 'command -v pscp' 'command -v psftp'
 need python3-paramiko '/usr/bin/python3 -c "import paramiko"'
 need rsync 'command -v rsync'
 need git 'command -v git'
-# The container image suite (test/deploy.image.test.ts) builds the Dockerfile with podman (runc,
-# on a base image made by mmdebstrap); podman-compose runs compose.yaml.
+# The container image suites (test/deploy.image.test.ts, test/deploy.compose.test.ts) build the
+# Dockerfile with podman (runc, on a base image made by mmdebstrap); podman-compose runs
+# compose.yaml and compose.scale.yaml.
 need podman 'command -v podman'
 need runc '[ -x /usr/sbin/runc ]'
 need mmdebstrap 'command -v mmdebstrap'

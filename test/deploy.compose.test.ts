@@ -116,6 +116,7 @@ services:
 
     await start();
     assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready', checks: { database: 'ok', recordings: 'ok', gateway: 'ok' } });
+    await project.healthy('bastion'); // the image's HEALTHCHECK
     const admin = await loggedIn(base, 'admin', ADMIN_PASSWORD);
     await grantWeb01(admin, sshd);
     await shellThrough(sshPort, 'compose-one');
@@ -189,6 +190,8 @@ services:
     for (const ops of [ports.ops1, ports.ops2]) {
       assert.deepEqual(await (await fetch(`http://127.0.0.1:${ops}/readyz`)).json(), { status: 'ready', checks: { database: 'ok', recordings: 'ok', gateway: 'ok' } });
     }
+    // The image's HEALTHCHECK: on the web port for the server, on the ops port for the gateways.
+    for (const service of ['bastion', 'gateway-1', 'gateway-2']) await project.healthy(service);
 
     const admin = await loggedIn(base, 'admin', ADMIN_PASSWORD);
     await grantWeb01(admin, sshd);
