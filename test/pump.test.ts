@@ -2,7 +2,7 @@
 // recording) — a tap that is behind pauses the source until it has caught up, and loses nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { pump } from '../gateway/proxy/pump.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -36,4 +36,55 @@ test('a tap that is behind pauses the source until it drains; every byte still a
   assert.equal(tapped.join(''), 'onetwothree');
   assert.equal(arrived.join(''), 'onetwothree');
   stop();
+});
+
+/** A destination that keeps each write() as it came. */
+function recordingSink(): { dst: Writable; writes: string[] } {
+  const writes: string[] = [];
+  const dst = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(chunk.toString());
+      cb();
+    },
+  });
+  return { dst, writes };
+}
+
+test('chunks a source hands over in one callback reach the destination as one write, in order', async () => {
+  const src = new PassThrough();
+  const { dst, writes } = recordingSink();
+  const tapped: string[] = [];
+  const stop = pump(src, dst, (c) => { tapped.push(c.toString()); });
+  // One burst, as ssh2 pushes the packets of one socket read.
+  src.write('one ');
+  src.write('two ');
+  src.write('three');
+  await tick();
+  src.write('four');
+  await tick();
+  assert.deepEqual(writes, ['one two three', 'four']);
+  // The tap still sees every chunk as it came.
+  assert.deepEqual(tapped, ['one ', 'two ', 'three', 'four']);
+  stop();
+});
+
+test('what the source handed over last is written before its end is acted on, and before stop() returns', async () => {
+  const src = new PassThrough();
+  const { dst, writes } = recordingSink();
+  const stop = pump(src, dst);
+  // As bridge() does: the operator's EOF ends the backend's input.
+  src.on('end', () => dst.end());
+  src.write('last words');
+  src.end();
+  await new Promise((resolve) => dst.once('finish', resolve));
+  assert.deepEqual(writes, ['last words']);
+  stop();
+
+  const src2 = new PassThrough();
+  const sink2 = recordingSink();
+  const stop2 = pump(src2, sink2.dst);
+  src2.write('in flight');
+  // The session ends in the same callback (the backend's close came with its last output).
+  stop2();
+  assert.deepEqual(sink2.writes, ['in flight']);
 });
