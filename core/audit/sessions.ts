@@ -5,7 +5,7 @@ import { NotFoundError } from '../errors.ts';
 import { isUuid, newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { RecordingSegments } from './recordingSegments.ts';
-import { parseRecordingName, type RecordingInfo, type RecordingName, type RecordingStore } from '../recordings/recordingStore.ts';
+import { parseRecordingName, sessionIdOf, type RecordingInfo, type RecordingName, type RecordingStore } from '../recordings/recordingStore.ts';
 import { AuditJournal, type JournalEntry } from './auditJournal.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 import { FOLDED_MAX, FOLD_GAP_MS, foldParams, foldParentSql, parentOf, transferOnlySql } from './transferFolding.ts';
@@ -300,7 +300,8 @@ export class SessionService {
     const cutoff = Date.now() - 3 * this.config.sessionHeartbeatSeconds * 1000;
     const res = await this.ds.createQueryBuilder()
       .update(SessionEntity)
-      .set({ status: 'interrupted', endedAt: new Date(), endReason: 'the gateway stopped before the session ended' })
+      // Its recorder died with it: a recording, if there is one, does not hold the session's end.
+      .set({ status: 'interrupted', endedAt: new Date(), endReason: 'the gateway stopped before the session ended', recordingIncomplete: () => 'recording IS NOT NULL' })
       .where('status = :status', { status: 'active' })
       .andWhere('COALESCE(heartbeat_at, started_at) < :cutoff', { cutoff })
       .execute();
@@ -312,6 +313,32 @@ export class SessionService {
    * process knows, always (at start-up, stale heartbeats mean a gateway that is gone).
    */
   #reachableSince: number | null = null;
+
+  /**
+   * Completes now every recording whose writer is gone (S3: an upload left with its manifest by
+   * a gateway that died, or whose writer failed), so that playback, the dashboard and retention
+   * see it without a reader having to ask first: a recording belongs to a session that is no
+   * longer active exactly when its writer is gone (a live session's gateway heartbeats it;
+   * closeOrphaned ends the others). Returns how many were completed or dropped.
+   */
+  async completeAbandoned(): Promise<number> {
+    let n = 0;
+    for (const name of await this.recordings.unfinished()) {
+      const row = await this.ds.getRepository(SessionEntity).findOneBy({ id: sessionIdOf(name) });
+      // Active: still being written. No row: not this database's (or purged); retention never meets it, so leave it be.
+      if (!row || row.status === 'active') continue;
+      if (await this.#recover(row.id, name)) n++;
+    }
+    return n;
+  }
+
+  /** Makes what reached the store of an abandoned recording readable; the row says it lost its end. True when something was left. */
+  async #recover(id: string, name: RecordingName): Promise<boolean> {
+    const outcome = await this.recordings.recover(name);
+    if (outcome === 'none') return false;
+    await this.markRecordingIncomplete(id);
+    return true;
+  }
 
   /**
    * Runs closeOrphaned now and then once per heartbeat period; returns the stop function.
@@ -340,6 +367,11 @@ export class SessionService {
         if (n > 0) this.#log?.warn({ sessions: n }, 'sessions whose gateway stopped were closed as interrupted');
       } catch (err) {
         this.#log?.error({ err }, 'closing orphaned sessions failed');
+      }
+      try {
+        await this.completeAbandoned();
+      } catch (err) {
+        this.#log?.error({ err }, 'completing abandoned recordings failed');
       }
     };
     await sweep();
@@ -462,7 +494,8 @@ export class SessionService {
     const name = this.recordingOf(session);
     if (!name) return null;
     let info = await this.recordings.stat(name);
-    if (!info && session.status !== 'active' && await this.recordings.recover(name)) info = await this.recordings.stat(name);
+    // Normally done already by the sweep (completeAbandoned); a reader coming first does it too.
+    if (!info && session.status !== 'active' && await this.#recover(session.id, name)) info = await this.recordings.stat(name);
     return info ? { name, info } : null;
   }
 }

@@ -1,11 +1,11 @@
 // Recordings as files in a local directory: <dir>/YYYY/MM/DD/<uuid>.cast, 0600 files in 0700
 // directories, the segment sidecar beside each as <uuid>.cast.seg.
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, WriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Writable, type Readable } from 'node:stream';
-import { notFound, type ByteRange, type RecordingInfo, type RecordingName, type RecordingStore, type RecordingUsage } from './recordingStore.ts';
+import { Readable, Writable } from 'node:stream';
+import { notFound, type ByteRange, type RecordingInfo, type RecordingName, type RecordingStore, type RecordingUsage, type RecordingWriter, type Recovery } from './recordingStore.ts';
 
 export class DirectoryRecordingStore implements RecordingStore {
   readonly kind = 'directory';
@@ -28,16 +28,14 @@ export class DirectoryRecordingStore implements RecordingStore {
     return `${this.fileOf(name)}.seg`;
   }
 
-  create(name: RecordingName): Writable {
+  create(name: RecordingName): RecordingWriter {
     const file = this.fileOf(name);
     try {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     } catch (err) {
       return failed(err);
     }
-    // 'wx': a recording is never appended to or replaced. 'flush': fsync before close, so a
-    // recording that finished is on the disk, not only in the page cache (SIGTERM, power loss).
-    return createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true });
+    return new FileWriter(file);
   }
 
   async stat(name: RecordingName): Promise<RecordingInfo | null> {
@@ -127,8 +125,12 @@ export class DirectoryRecordingStore implements RecordingStore {
   }
 
   /** A file is readable as far as it was written: nothing to recover. */
-  async recover(): Promise<boolean> {
-    return false;
+  async recover(): Promise<Recovery> {
+    return 'none';
+  }
+
+  async unfinished(): Promise<RecordingName[]> {
+    return [];
   }
 
   async probe(): Promise<void> {
@@ -141,9 +143,68 @@ export class DirectoryRecordingStore implements RecordingStore {
   close(): void {}
 }
 
+/**
+ * A recording file being written. 'wx': a recording is never appended to or replaced. 'flush':
+ * fsync before close, so a recording that finished is on the disk, not only in the page cache
+ * (SIGTERM, power loss). written() reads the file back once the bytes asked for are in it.
+ */
+/** fs.WriteStream as the constructor it is (its typings only name the createWriteStream factory's options). */
+const FileStream = WriteStream as unknown as new (file: string, options: { flags: string; mode: number; flush: boolean }) => WriteStream;
+
+class FileWriter extends FileStream implements RecordingWriter {
+  readonly #file: string;
+  #waiters: { upTo: number; resolve: (r: { start: number; data: Readable }) => void; reject: (err: Error) => void }[] = [];
+
+  constructor(file: string) {
+    super(file, { flags: 'wx', mode: 0o600, flush: true });
+    this.#file = file;
+    this.once('close', () => {
+      for (const w of this.#waiters.splice(0)) w.reject(new Error('the recording is no longer being written'));
+    });
+  }
+
+  /** Bytes leave memory only for the file: nothing for a live view to keep. */
+  onPart(): void {}
+
+  written(upTo: number): Promise<{ start: number; data: Readable }> {
+    if (this.writableFinished || this.destroyed) return Promise.reject(new Error('the recording is no longer being written'));
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ upTo, resolve, reject });
+      this.#answer();
+    });
+  }
+
+  override _write(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    super._write(chunk, enc, (err) => {
+      cb(err);
+      this.#answer();
+    });
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+    super._writev!(chunks, (err) => {
+      cb(err);
+      this.#answer();
+    });
+  }
+
+  #answer(): void {
+    if (this.#waiters.length === 0) return;
+    const ready = this.#waiters.filter((w) => w.upTo <= this.bytesWritten);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.upTo > this.bytesWritten);
+    for (const w of ready) {
+      w.resolve({ start: 0, data: w.upTo > 0 ? createReadStream(this.#file, { start: 0, end: w.upTo - 1 }) : Readable.from([]) });
+    }
+  }
+}
+
 /** A stream that fails at once (the directory could not be made), like a file that cannot be opened. */
-function failed(err: unknown): Writable {
+function failed(err: unknown): RecordingWriter {
   const w = new Writable({ write: (_c, _e, cb) => cb(err as Error) });
   queueMicrotask(() => w.destroy(err as Error));
-  return w;
+  return Object.assign(w, {
+    onPart: () => undefined,
+    written: () => Promise.reject(err as Error),
+  });
 }

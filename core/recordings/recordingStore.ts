@@ -20,6 +20,16 @@ export function recordingName(sessionId: string, startedAt: Date): RecordingName
   return `${yyyy}/${mm}/${dd}/${sessionId.toLowerCase()}.cast` as RecordingName;
 }
 
+/** Any well-formed recording name (a store listing its own keys), else null. */
+export function asRecordingName(stored: string): RecordingName | null {
+  return NAME.test(stored) ? (stored as RecordingName) : null;
+}
+
+/** The session a recording belongs to (its name is made from the session's UUID). */
+export function sessionIdOf(name: RecordingName): string {
+  return NAME.exec(name)![4]!;
+}
+
 /** A stored name, accepted only in the form recordingName makes and for this session's own UUID; else null. */
 export function parseRecordingName(sessionId: string, stored: string | null | undefined): RecordingName | null {
   if (!stored) return null;
@@ -45,6 +55,26 @@ export interface RecordingUsage {
   files: number;
 }
 
+/**
+ * A recording being written (what create() returns). Besides the stream, it can hand back
+ * what it has taken so far, for the live view of a session in the process that writes it:
+ * an S3 object cannot be read before its upload completes.
+ */
+export interface RecordingWriter extends Writable {
+  /**
+   * Once the first `upTo` bytes written have been taken: `start` and the bytes [start, upTo).
+   * `start` is 0 where the whole recording can be read back (a file); on S3 it is where the
+   * bytes still held in memory begin (the part being filled): the bytes before it were
+   * handed to onPart() when they left. Rejects when the writer fails or has ended.
+   */
+  written(upTo: number): Promise<{ start: number; data: Readable }>;
+  /** `fn` hears each part of the recording that leaves this process's memory (S3: cut for upload), `start` its offset. */
+  onPart(fn: (start: number, data: Buffer) => void): void;
+}
+
+/** What recover() found: nothing unfinished; an upload completed with the parts it had; an upload that had no part (dropped). */
+export type Recovery = 'none' | 'recovered' | 'empty';
+
 export interface RecordingStore {
   readonly kind: 'directory' | 's3';
   /** Where, for logs and health checks (a path, or s3://bucket/prefix); never holds a secret. */
@@ -55,7 +85,7 @@ export interface RecordingStore {
    * session can be refused. end() resolves ('finish') once the recording is durable:
    * fsync'd on disk, the multipart upload completed on S3.
    */
-  create(name: RecordingName): Writable;
+  create(name: RecordingName): RecordingWriter;
   /** Size and last change, or null when there is no such recording (yet). */
   stat(name: RecordingName): Promise<RecordingInfo | null>;
   /** The bytes of a recording, or of `range` of it. Rejects with code ENOENT when it does not exist. */
@@ -79,9 +109,11 @@ export interface RecordingStore {
   /**
    * A recording whose writer died (gateway killed) before finishing it: makes what reached the
    * store readable (S3: completes the multipart upload with the parts uploaded). Call only for a
-   * session that is no longer live. True when something was recovered.
+   * session that is no longer live. 'recovered' and 'empty' mean the recording lost its end.
    */
-  recover(name: RecordingName): Promise<boolean>;
+  recover(name: RecordingName): Promise<Recovery>;
+  /** Recordings whose writer has not finished them (S3: an upload with its manifest); a file is never unfinished. */
+  unfinished(): Promise<RecordingName[]>;
   /** Checks that the store takes writes now (readiness); rejects with the reason. */
   probe(): Promise<void>;
   close(): void;

@@ -1,14 +1,17 @@
 // Recordings as objects in an S3-compatible bucket: <prefix>/YYYY/MM/DD/<uuid>.cast, the
 // segment sidecar beside each as <uuid>.cast.seg.
 //
-// A live recording is one multipart upload, a part every `partBytes`: what a gateway that dies
-// (killed, host lost) leaves is every part it finished uploading (it loses the part it was
-// filling, and the one on its way if there was one). Beside the upload sits a
-// small manifest object (<uuid>.cast.upload: upload id and the parts done so far, rewritten
-// after each part), so that recover() can complete the upload later from any process: many
-// S3-compatible servers do not list multipart uploads, and none lets a part be read before
-// the upload is completed. Until then the recording is not readable (stat is null), which is
-// why playback of a live session reads the directory store only.
+// A live recording is one multipart upload, a part every `partBytes`. The write that fills a
+// part is acknowledged only once that part is in the bucket and the upload's manifest names
+// it, so at most one part is ever on its way and nothing after it is taken meanwhile: a
+// gateway that dies (killed, host lost) loses at most the last part — the one being filled,
+// or the one on its way — never two. The manifest (<prefix>/uploads/YYYY/MM/DD/<uuid>.cast: upload
+// id and the parts done so far, rewritten after each part) lets recover() complete the upload
+// later from any process: many S3-compatible servers do not list multipart uploads, and none
+// lets a part be read before the upload is completed. Manifests sit under their own prefix so
+// that unfinished() lists only them, and the process that sweeps abandoned sessions completes
+// them eagerly (SessionService.completeAbandoned). Until then the recording is not readable
+// (stat is null); the live view asks the writing process instead (RecordingWriter.written).
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,12 +26,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { RecordingsLocation } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { notFound, type ByteRange, type RecordingInfo, type RecordingName, type RecordingStore, type RecordingUsage } from './recordingStore.ts';
+import { asRecordingName, notFound, type ByteRange, type RecordingInfo, type RecordingName, type RecordingStore, type RecordingUsage, type RecordingWriter, type Recovery } from './recordingStore.ts';
 
 export type S3Location = Extract<RecordingsLocation, { kind: 's3' }>;
 
 /** Listing the whole bucket for the dashboard stops after this many pages (1000 objects each). */
 const MAX_LIST_PAGES = 1000;
+/** Upload manifests live under <prefix>/uploads/ (a recording name starts with its year, so none is taken for one). */
+const UPLOADS = 'uploads/';
 
 interface Manifest {
   uploadId: string;
@@ -72,8 +77,13 @@ export class S3RecordingStore implements RecordingStore {
     return `${this.#prefix}${name}${suffix}`;
   }
 
-  create(name: RecordingName): Writable {
-    return new MultipartWriter(this.#client, this.#bucket, this.#key(name), this.#key(name, '.upload'), this.#partBytes, this.#sse, this.#log);
+  /** Where the upload manifest of a recording being written sits. */
+  #manifestKey(name: RecordingName): string {
+    return `${this.#prefix}${UPLOADS}${name}`;
+  }
+
+  create(name: RecordingName): RecordingWriter {
+    return new MultipartWriter(this.#client, this.#bucket, this.#key(name), this.#manifestKey(name), this.#partBytes, this.#sse, this.#log);
   }
 
   async stat(name: RecordingName): Promise<RecordingInfo | null> {
@@ -157,8 +167,8 @@ export class S3RecordingStore implements RecordingStore {
     if (manifest) {
       await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key(name), UploadId: manifest.uploadId })).catch(() => undefined);
     }
-    for (const suffix of ['', '.seg', '.upload']) {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(name, suffix) }));
+    for (const key of [this.#key(name), this.#key(name, '.seg'), this.#manifestKey(name)]) {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
     }
     return existed || manifest !== null;
   }
@@ -184,28 +194,46 @@ export class S3RecordingStore implements RecordingStore {
     return null;
   }
 
-  async recover(name: RecordingName): Promise<boolean> {
+  async recover(name: RecordingName): Promise<Recovery> {
     const manifest = await this.#manifest(name);
-    if (!manifest) return false;
+    if (!manifest) return 'none';
     const key = this.#key(name);
+    let outcome: Recovery = manifest.parts.length === 0 ? 'empty' : 'recovered';
     if (manifest.parts.length === 0) {
       await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: manifest.uploadId })).catch(() => undefined);
     } else {
       try {
         await this.#client.send(new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: manifest.uploadId, MultipartUpload: { Parts: manifest.parts } }));
       } catch (err) {
-        // Completed meanwhile (by its writer, or another reader): the object is there.
+        // Completed meanwhile by its writer (which then failed to delete the manifest), or by another process: the object is there.
         if (!(await this.#head(key))) throw err;
+        outcome = 'none';
       }
     }
-    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(name, '.upload') }));
-    this.#log?.warn({ recording: name, parts: manifest.parts.length }, 'recording: a multipart upload left by a stopped gateway was completed with the parts it had uploaded');
-    return manifest.parts.length > 0;
+    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#manifestKey(name) }));
+    if (outcome !== 'none') this.#log?.warn({ recording: name, parts: manifest.parts.length, bytes: manifest.bytes }, 'recording: a multipart upload left by a stopped gateway was completed with the parts it had uploaded');
+    return outcome;
+  }
+
+  async unfinished(): Promise<RecordingName[]> {
+    const names: RecordingName[] = [];
+    const prefix = `${this.#prefix}${UPLOADS}`;
+    let token: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const r = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const o of r.Contents ?? []) {
+        const name = o.Key ? asRecordingName(o.Key.slice(prefix.length)) : null;
+        if (name) names.push(name);
+      }
+      if (!r.IsTruncated || !r.NextContinuationToken) break;
+      token = r.NextContinuationToken;
+    }
+    return names;
   }
 
   async #manifest(name: RecordingName): Promise<Manifest | null> {
     try {
-      const r = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(name, '.upload') }));
+      const r = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#manifestKey(name) }));
       const m = JSON.parse(await r.Body!.transformToString()) as Manifest;
       return typeof m.uploadId === 'string' && Array.isArray(m.parts) ? m : null;
     } catch (err) {
@@ -226,19 +254,23 @@ export class S3RecordingStore implements RecordingStore {
 }
 
 /**
- * One recording being uploaded. Writes are gathered into parts of `partBytes`; a full part is
- * uploaded while the next fills, and a write that fills a part while the previous one is
- * still uploading waits for it: that wait is what the recorder sees as a slow disk
- * (writableLength grows, the session is held back), so memory stays bounded per session.
+ * One recording being uploaded. Writes are gathered into parts of `partBytes`. The write that
+ * fills a part is acknowledged once the part is uploaded and the manifest names it; until then
+ * later writes wait in the stream's buffer (what the recorder sees as a slow disk: writableLength
+ * grows, the session is held back). So a crash loses at most one part, and memory stays bounded.
  */
-class MultipartWriter extends Writable {
+class MultipartWriter extends Writable implements RecordingWriter {
   #uploadId: string | null = null;
   readonly #parts: CompletedPart[] = [];
   #uploaded = 0;
+  /** The part being filled: the bytes from #tailStart on, held in memory. */
   #chunks: Buffer[] = [];
+  /** Bytes cut into parts (uploaded, or the one on its way). */
+  #tailStart = 0;
   #bytes = 0;
-  #inflight: Promise<void> | null = null;
   #completed = false;
+  #onPart: ((start: number, data: Buffer) => void) | null = null;
+  #waiters: { upTo: number; resolve: (r: { start: number; data: Readable }) => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     private readonly client: S3Client,
@@ -250,6 +282,31 @@ class MultipartWriter extends Writable {
     private readonly log: Logger | undefined,
   ) {
     super({ highWaterMark: 256 * 1024 });
+  }
+
+  onPart(fn: (start: number, data: Buffer) => void): void {
+    this.#onPart = fn;
+  }
+
+  written(upTo: number): Promise<{ start: number; data: Readable }> {
+    if (this.destroyed || this.writableFinished) return Promise.reject(new Error('the recording is no longer being written'));
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ upTo, resolve, reject });
+      this.#answer();
+    });
+  }
+
+  /** Hands waiting readers their bytes once taken; called before a full part leaves memory, so what they need is still here. */
+  #answer(): void {
+    if (this.#waiters.length === 0) return;
+    const taken = this.#tailStart + this.#bytes;
+    const ready = this.#waiters.filter((w) => w.upTo <= taken);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.upTo > taken);
+    const tail = Buffer.concat(this.#chunks, this.#bytes);
+    for (const w of ready) {
+      w.resolve({ start: this.#tailStart, data: Readable.from([tail.subarray(0, Math.max(0, w.upTo - this.#tailStart))]) });
+    }
   }
 
   /** The upload and its manifest exist before the first write completes: a bucket that refuses is known at session start. */
@@ -272,31 +329,27 @@ class MultipartWriter extends Writable {
     // Copied: once this write is acknowledged the caller may reuse its buffer (castWriter does).
     this.#chunks.push(Buffer.from(chunk));
     this.#bytes += chunk.length;
+    this.#answer();
     if (this.#bytes < this.partBytes) return cb();
+    const start = this.#tailStart;
+    const part = this.#cut();
+    this.#onPart?.(start, part);
+    // Acknowledged only once the part is in the bucket and named by the manifest: nothing after it is taken before.
+    this.#uploadPart(part).then(() => cb(), (err: unknown) => cb(asError(err)));
+  }
+
+  /** The part being filled, taken out of memory. */
+  #cut(): Buffer {
     const part = Buffer.concat(this.#chunks, this.#bytes);
     this.#chunks = [];
+    this.#tailStart += this.#bytes;
     this.#bytes = 0;
-    const before = this.#inflight;
-    if (!before) {
-      this.#startPart(part);
-      return cb();
-    }
-    // The previous part is still on its way: this write completes when it is through.
-    before.then(() => {
-      this.#startPart(part);
-      cb();
-    }, (err: unknown) => cb(asError(err)));
+    return part;
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     (async () => {
-      await this.#inflight;
-      if (this.#bytes > 0 || this.#parts.length === 0) {
-        const last = Buffer.concat(this.#chunks, this.#bytes);
-        this.#chunks = [];
-        this.#bytes = 0;
-        await this.#uploadPart(last);
-      }
+      if (this.#bytes > 0 || this.#parts.length === 0) await this.#uploadPart(this.#cut());
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.#uploadId!, MultipartUpload: { Parts: this.#parts } }));
       this.#completed = true;
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.manifestKey })).catch((err: unknown) => {
@@ -308,15 +361,8 @@ class MultipartWriter extends Writable {
   /** Ended without finishing (a failure, a timeout): what was uploaded stays for recover(). */
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (!this.#completed && this.#uploadId) this.log?.warn({ key: this.key, parts: this.#parts.length }, 'recording: upload left unfinished; recover() completes it with the parts uploaded');
+    for (const w of this.#waiters.splice(0)) w.reject(err ?? new Error('the recording is no longer being written'));
     cb(err);
-  }
-
-  #startPart(part: Buffer): void {
-    const p = this.#uploadPart(part);
-    this.#inflight = p;
-    p.then(() => {
-      if (this.#inflight === p) this.#inflight = null;
-    }, (err: unknown) => this.destroy(asError(err)));
   }
 
   async #uploadPart(body: Buffer): Promise<void> {
