@@ -4,8 +4,17 @@ import { EventEmitter } from 'node:events';
 export interface BusMessages {
   /** End a live session; `by` is who asked, shown to the operator and stored on the row. */
   'session.terminate': { sessionId: string; by: string; reason: string };
-  /** Output of a watched session, for live monitoring; input ("i") only for a watcher that asked, and only echoed input. */
-  'session.stream': { sessionId: string; kind: 'o' | 'i' | 'r'; data: string; t: number };
+  /**
+   * Output of a watched session, for live monitoring; input ("i") only for a watcher that asked, and only echoed input.
+   * `seq` counts the session's events: a screen (session.screen) holds those up to its own `seq`.
+   */
+  'session.stream': { sessionId: string; kind: 'o' | 'i' | 'r'; data: string; t: number; seq: number };
+  /** A watcher joining asks the process that holds the session for its current screen. */
+  'session.screen.request': { sessionId: string; requestId: string };
+  /** The holder heard the request: the screen follows once replayed (a watcher not told so soon reads the recording itself). */
+  'session.screen.ack': { requestId: string };
+  /** The answer: the screen as recorded up to event `seq` (null: the session has no terminal recording to show). */
+  'session.screen': { sessionId: string; requestId: string; seq: number; screen: { cols: number; rows: number; data: string; t: number } | null };
   'session.ended': { sessionId: string };
   /**
    * A live-view watcher starts or renews (on) or stops watching; the gateway streams only

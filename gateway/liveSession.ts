@@ -12,6 +12,7 @@ import { EchoedInput } from './echoedInput.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCommandTap, openRecording, RecordingUnavailableError, type CommandTap, type RecordedCommand, type RecordingSink } from './proxy/recorders.ts';
 import type { TapPlan } from './proxy/channelTaps.ts';
+import type { Screen } from '../core/audit/castScreen.ts';
 
 type CommandRisk = CommandRecord['risk'];
 
@@ -221,6 +222,7 @@ export class LiveSession {
 
   /** Operator → backend bytes. */
   input(chunk: Buffer): void {
+    this.#seq++;
     this.bytesIn += chunk.length;
     this.lastActivityAt = Date.now();
     this.#cast?.input(chunk);
@@ -230,10 +232,27 @@ export class LiveSession {
   }
 
   readonly #echoed = new EchoedInput();
+  /** Events so far (output, resizes, input): a watcher's screen holds those up to a number, the stream carries the rest. */
+  #seq = 0;
 
   /** Live view: only sessions someone watches are put on the bus (off the data path otherwise). */
   #stream(kind: 'o' | 'i' | 'r', data: string): void {
-    this.gw.services.bus.publish('session.stream', { sessionId: this.id, kind, data, t: (Date.now() - this.row.startedAt.getTime()) / 1000 });
+    this.gw.services.bus.publish('session.stream', { sessionId: this.id, kind, data, t: (Date.now() - this.row.startedAt.getTime()) / 1000, seq: this.#seq });
+  }
+
+  /**
+   * The screen as recorded so far, for a watcher who joins, and the number of the last event it
+   * holds: the watcher takes from the stream only the events after it. Both are fixed now, before
+   * anything else can happen in this session; the replay itself comes later. Null screen: no
+   * terminal recording to show (unrecorded, or it failed).
+   */
+  async screen(): Promise<{ seq: number; screen: Screen | null }> {
+    const seq = this.#seq;
+    const screen = this.#cast?.screen?.() ?? Promise.resolve(null);
+    return { seq, screen: await screen.catch((err: unknown) => {
+      this.log.warn({ err }, 'live view: the screen could not be rebuilt from the recording');
+      return null;
+    }) };
   }
 
   /**
@@ -259,6 +278,7 @@ export class LiveSession {
   }
 
   #seen(chunk: Buffer): void {
+    this.#seq++;
     this.bytesOut += chunk.length;
     // Output is activity too: a shell running `top` or a build is not idle.
     this.lastActivityAt = Date.now();
@@ -280,6 +300,7 @@ export class LiveSession {
   }
 
   resize(cols: number, rows: number): void {
+    this.#seq++;
     this.#cast?.resize(cols, rows);
     this.#commands?.resize(cols, rows);
     if (this.#watchers.wants(this.id)) this.#stream('r', `${cols}x${rows}`);

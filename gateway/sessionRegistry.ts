@@ -41,6 +41,14 @@ export class SessionRegistry {
     this.#unsubscribe.push(this.services.bus.subscribe('session.terminate', (m) => {
       for (const s of this.#live) if (s.id === m.sessionId) s.terminate(m.reason, { by: m.by });
     }));
+    // A watcher joining (live view, any process) gets the screen from the process that records the session.
+    this.#unsubscribe.push(this.services.bus.subscribe('session.screen.request', (m) => {
+      for (const s of this.#live) {
+        if (s.id !== m.sessionId) continue;
+        this.services.bus.publish('session.screen.ack', { requestId: m.requestId });
+        void s.screen().then(({ seq, screen }) => this.services.bus.publish('session.screen', { sessionId: s.id, requestId: m.requestId, seq, screen }));
+      }
+    }));
     // A user locked or re-keyed by an admin (any process): their sessions and connections end now.
     this.#unsubscribe.push(this.services.bus.subscribe('user.revoked', (m) => this.#revoke(m.userId, m.reason)));
     // Bytes of long sessions show up at each scrape, not only when they end.

@@ -93,7 +93,7 @@ describe('live-view websockets are closed when the watcher loses the right to wa
     ws.once('close', () => { closedEarly = true; });
     assert.equal((await admin.patch(`/users/${other.id}`, { active: false })).status, 200);
     const next = new Promise<unknown>((r) => ws.once('message', (d) => r(JSON.parse(String(d)))));
-    b.services.bus.publish('session.stream', { sessionId: live.id, kind: 'o', data: 'still-here', t: 9 });
+    b.services.bus.publish('session.stream', { sessionId: live.id, kind: 'o', data: 'still-here', t: 9, seq: 9 });
     assert.deepEqual(await next, { type: 'output', data: 'still-here' });
     assert.equal(closedEarly, false);
     ws.close();

@@ -142,7 +142,7 @@ test('the PostgreSQL bus sends one query at a time, all messages in order, long 
     const bus = new ClusterBus();
     bus.addPeer(a, true);
     const big = 'x'.repeat(20_000);
-    for (let i = 0; i < 200; i++) bus.publish('session.stream', { sessionId: 's', kind: 'o', data: i % 50 === 0 ? `${i}:${big}` : String(i), t: i });
+    for (let i = 0; i < 200; i++) bus.publish('session.stream', { sessionId: 's', kind: 'o', data: i % 50 === 0 ? `${i}:${big}` : String(i), t: i, seq: i });
     await eventually(async () => heard.length, (n) => n >= 200, 20_000);
     const got = heard.map((m) => (m.message as Stream).t);
     assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i));

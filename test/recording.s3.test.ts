@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import WebSocket from 'ws';
+import headless from '@xterm/headless';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SessionEntity, type Session } from '../core/db/entities/index.ts';
 import { loadConfig } from '../core/config.ts';
@@ -37,6 +39,44 @@ async function asciinemaCat(cast: string): Promise<string> {
   return readFileSync(join(dir, 'out'), 'utf8');
 }
 
+interface WatchMessage { type: string; cols?: number; rows?: number; data?: string }
+
+/** A live-view websocket (/ws/sessions/:id/watch) as the web app opens it. */
+async function openWatch(baseUrl: string, sessionId: string, cookie: string): Promise<{ next(): Promise<WatchMessage>; until(done: (output: string) => boolean): Promise<string>; close(): void }> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/sessions/${sessionId}/watch`, { headers: { cookie } });
+  const queue: WatchMessage[] = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (d) => { queue.push(JSON.parse(String(d)) as WatchMessage); wake?.(); });
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  const next = async (): Promise<WatchMessage> => {
+    for (let i = 0; i < 600 && queue.length === 0; i++) await new Promise<void>((r) => { wake = r; setTimeout(r, 100); });
+    assert.ok(queue.length > 0, 'no message from the live view');
+    return queue.shift()!;
+  };
+  return {
+    next,
+    async until(done) {
+      let out = '';
+      while (!done(out)) {
+        const m = await next();
+        if (m.type === 'output') out += m.data;
+      }
+      return out;
+    },
+    close: () => ws.close(),
+  };
+}
+
+/** The rows of a live view's init screen, as a terminal shows them. */
+async function screenText(init: WatchMessage): Promise<string[]> {
+  const term = new headless.Terminal({ cols: init.cols!, rows: init.rows!, allowProposedApi: true, logLevel: 'off' });
+  await new Promise<void>((resolve) => term.write(init.data!, resolve));
+  const lines: string[] = [];
+  for (let i = 0; i < term.rows; i++) lines.push(term.buffer.active.getLine(term.buffer.active.viewportY + i)?.translateToString(true) ?? '');
+  term.dispose();
+  return lines;
+}
+
 /** The events of an asciicast, the header checked. */
 function events(cast: string): [number, string, string][] {
   const [head, ...lines] = cast.split('\n').filter(Boolean);
@@ -47,9 +87,46 @@ function events(cast: string): [number, string, string][] {
 describe('recordings on S3 through the gateway', { skip }, () => {
   let w: World;
   before(async () => {
-    w = await startWorld({ http: true, topology: 'in-process', env: s3.env('e2e') });
+    // Parts of 5 MiB (the least S3 takes): the live-view test prints more than one.
+    w = await startWorld({ http: true, topology: 'in-process', env: { ...s3.env('e2e'), BASTION_S3_PART_MB: '5' } });
   });
   after(async () => { await w?.stop(); });
+
+  test('live view of a running session starts from its current screen, though the recording is not in the bucket yet, then streams', { timeout: 180_000 }, async () => {
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    const admin = await loggedIn(w.bastion.baseUrl, 'admin', ADMIN_PASSWORD);
+    try {
+      const screen = await openShell(client);
+      // Row 1 is written first and kept out of a scroll region (rows 3-24), then ~9 MiB scroll below it: what the
+      // watcher sees on row 1 comes from the first part, which has left the gateway's memory for the bucket.
+      await screen.send("printf '\\033[2J\\033[HTOP-%s\\n\\033[3;24r\\033[3;1H' $((6*7))\n", 'TOP-42');
+      screen.stream.write('seq 1 700000 | sed s/^/row-/; echo END-$((7*7))\n');
+      // Only the tail is looked at: searching 9 MiB of screen on every chunk takes longer than the output.
+      for (let i = 0; i < 1200 && !screen.text.slice(-300).includes('END-49'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(screen.text.slice(-300), /END-49/);
+      const live = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).findOneBy({ status: 'active' }), (r) => r !== null);
+      const name = w.bastion.services.sessions.recordingOf(live!)!;
+      assert.equal(await w.bastion.services.recordings.stat(name), null, 'nothing readable in the bucket while the session runs');
+      const watch = await openWatch(w.bastion.baseUrl, live!.id, admin.cookie!);
+      try {
+        const init = await watch.next();
+        assert.equal(init.type, 'init');
+        assert.equal(init.cols, 100);
+        const shown = await screenText(init);
+        assert.match(shown[0]!, /^TOP-42/, 'row 1, from the first part');
+        assert.ok(shown.some((l) => l.startsWith('row-700000')), shown.join('\n'));
+        assert.ok(shown.some((l) => l.startsWith('END-49')));
+        // Then what happens, once: nothing the screen holds is sent again.
+        await screen.send('echo after-$((6*8))\n', 'after-48');
+        const streamed = await watch.until((all) => all.includes('after-48\r\n'));
+        assert.ok(!streamed.includes('END-49'), 'the screen is not repeated');
+      } finally {
+        watch.close();
+      }
+    } finally {
+      client.end();
+    }
+  });
 
   test('a shell is recorded to the bucket, played back through the API, completed when an admin terminates it, and deleted by retention', { timeout: 120_000 }, async () => {
     assert.equal(w.bastion.services.recordings.kind, 's3');

@@ -41,7 +41,7 @@ test('a watcher gets the current screen, then live output, then the end', async 
   assert.equal(init.cols, 100);
   assert.match(String(init.data), /10:00 up 3 days/);
   const out = nextMessage(ws);
-  b.services.bus.publish('session.stream', { sessionId: live.id, kind: 'o', data: 'live-text-42', t: 5 });
+  b.services.bus.publish('session.stream', { sessionId: live.id, kind: 'o', data: 'live-text-42', t: 5, seq: 5 });
   assert.deepEqual(await out, { type: 'output', data: 'live-text-42' });
   const ended = nextMessage(ws);
   b.services.bus.publish('session.ended', { sessionId: live.id });

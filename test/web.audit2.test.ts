@@ -244,7 +244,7 @@ test('live view (bus-fed): the current screen, live output, and "session ended"'
     await page.goto(`/sessions/${s.id}/watch`);
     await page.locator('[data-testid=live-status][data-state=live]').waitFor();
     const marker = `bus-${newId().slice(0, 8)}-marker`;
-    b.services.bus.publish('session.stream', { sessionId: s.id, kind: 'o', data: `${marker}\r\n`, t: 1 });
+    b.services.bus.publish('session.stream', { sessionId: s.id, kind: 'o', data: `${marker}\r\n`, t: 1, seq: 1 });
     await page.getByTestId('live-terminal').getByText(marker).waitFor({ timeout: 5000 });
     b.services.bus.publish('session.ended', { sessionId: s.id });
     await page.getByText('The session has ended.').waitFor({ timeout: 5000 });

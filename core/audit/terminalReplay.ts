@@ -35,14 +35,15 @@ export interface TerminalSnapshot {
 const DEFAULT = { cols: 80, rows: 24 };
 
 /**
- * Reads an asciicast v2 file (or .gz) line by line: the header first, then its events. Torn or
+ * Reads an asciicast v2 file (or .gz) line by line: the header first (unless `headerless`), then its events. Torn or
  * foreign lines are skipped; a file that ends mid-line (still being written) ends the events.
  */
-export async function* readCast(source: string | Readable): AsyncGenerator<CastHeader | CastLine> {
+export async function* readCast(source: string | Readable, opts: { headerless?: boolean } = {}): AsyncGenerator<CastHeader | CastLine> {
   const input = typeof source === 'string' ? createReadStream(source) : source;
   const gz = typeof source === 'string' && source.endsWith('.gz');
   const lines = createInterface({ input: gz ? input.pipe(createGunzip()) : input, crlfDelay: Infinity });
-  let first = true;
+  // Headerless: events from the middle of a recording (the live view continuing from a screen it has).
+  let first = !opts.headerless;
   try {
     for await (const line of lines) {
       if (first) {

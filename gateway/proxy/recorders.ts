@@ -3,6 +3,7 @@
 // file is the only place the proxy meets them, so a recorder failure is contained here.
 import type { Logger } from '../../core/logger.ts';
 import type { RecordingStore } from '../../core/recordings/recordingStore.ts';
+import type { Screen } from '../../core/audit/castScreen.ts';
 import { CastWriter } from '../recording/castWriter.ts';
 import { TransferRecord } from '../recording/transferRecord.ts';
 import { CommandRecorder } from '../recording/commandRecorder.ts';
@@ -18,6 +19,8 @@ export interface RecordingSink {
   input(data: Buffer): void;
   resize(cols: number, rows: number): void;
   whenDrained(fn: () => void): void;
+  /** The screen as recorded so far, for a watcher who joins (terminal recordings only). */
+  screen?(): Promise<Screen>;
   close(): Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function openRecording(init: RecorderInit): Promise<RecordingSink> 
     input: (d) => cast.input(d),
     resize: (c, r) => cast.resize(c, r),
     whenDrained: (fn) => cast.whenDrained(fn),
+    screen: () => cast.screen(),
     close: () => cast.close(),
   };
 }

@@ -19,10 +19,11 @@
 // the file can still take one. No method throws into the caller; close() writes the tail and
 // resolves, error or not. Not gzipped: the file is what `asciinema play` and the web player
 // read as it is, even while it is written.
-import type { Writable } from 'node:stream';
 import type { Logger } from '../../core/logger.ts';
-import { recordingName, type RecordingName, type RecordingStore } from '../../core/recordings/recordingStore.ts';
+import { recordingName, type RecordingName, type RecordingStore, type RecordingWriter } from '../../core/recordings/recordingStore.ts';
 import { CastTextEncoder, releaseEventLine } from './castText.ts';
+import { LiveScreen } from './liveScreen.ts';
+import type { Screen } from '../../core/audit/castScreen.ts';
 import { MAX_COLS, MAX_ROWS } from '../../core/terminalSize.ts';
 
 /** Output is written as one event at most this long after its first byte arrived. */
@@ -89,7 +90,9 @@ export interface CastStats {
 export class CastWriter {
   /** The recording's name in its store (what the session row keeps). */
   readonly relativePath: RecordingName;
-  #stream: Writable | null = null;
+  #stream: RecordingWriter | null = null;
+  /** The screen so far, for the live view (from what the store's writer has taken). */
+  #live: LiveScreen | null = null;
   #failed = false;
   /** The size limit was reached: nothing more is recorded. */
   #limited = false;
@@ -140,6 +143,7 @@ export class CastWriter {
         this.#fail(err);
       });
       this.#stream = stream;
+      this.#live = new LiveScreen(stream);
     } catch (err) {
       settle(err);
       this.#fail(err);
@@ -233,6 +237,17 @@ export class CastWriter {
     if (this.#closing) return;
     this.#flushOutput();
     this.#write(Buffer.from(`[${this.#now()}, "m", ${JSON.stringify(note)}]\n`), 0, true);
+  }
+
+  /**
+   * The screen as recorded up to now (pending output written first), for a watcher who joins:
+   * the caller notes where its own stream of the session stands at the same moment, since
+   * everything up to here is in the screen. Rejects when the recording failed or ends.
+   */
+  screen(): Promise<Screen> {
+    if (!this.#live || this.#failed || this.#closing) return Promise.reject(new Error('the recording is not being written'));
+    this.#flushOutput();
+    return this.#live.screen(this.#stats.fileBytes);
   }
 
   /** Writes what is pending, then closes the file. Never rejects. */

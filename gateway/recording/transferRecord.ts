@@ -14,6 +14,7 @@
 //   [t, "m", "bastion: transfer: stdout 52428800 bytes sha256 <hex>; stderr 0 bytes sha256 <hex>; stdin 0 bytes sha256 <hex>"]
 import { createHash, type Hash } from 'node:crypto';
 import type { CastWriter } from './castWriter.ts';
+import type { Screen } from '../../core/audit/castScreen.ts';
 
 type StreamName = 'stdout' | 'stderr' | 'stdin';
 
@@ -121,6 +122,11 @@ export class TransferRecord {
   /** The totals per direction, as the summary marker states them. */
   summary(): Record<StreamName, { bytes: number }> {
     return { stdout: { bytes: this.#streams.stdout.total }, stderr: { bytes: this.#streams.stderr.total }, stdin: { bytes: this.#streams.stdin.total } };
+  }
+
+  /** What a watcher joining sees: the recording so far (the heads of the streams). */
+  screen(): Promise<Screen> {
+    return this.#cast.screen();
   }
 
   close(): Promise<void> {

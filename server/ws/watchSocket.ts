@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Services } from '../../core/services.ts';
 import { isUuid } from '../../core/ids.ts';
-import { screenFromCast } from './castScreen.ts';
+import { screenFromCast } from '../../core/audit/castScreen.ts';
+import type { Bus, BusMessages } from '../../core/bus.ts';
 import { refuse, socketAuthority, socketCaller, type AuthorizedSocket, type UpgradeRoute } from './socketAuthority.ts';
 
 const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
@@ -12,6 +13,34 @@ const WATCH_PATH = /^\/ws\/sessions\/([^/]+)\/watch$/;
  * every third of it: if this process dies, the gateway stops publishing within a lease.
  */
 export const WATCH_LEASE_MS = 30_000;
+/**
+ * How long a joining watcher waits for the process holding the session to say it heard the
+ * screen request, and then for the screen itself (a long recording takes a while to replay).
+ * A session no process holds (its gateway just died) is shown from its recording instead.
+ */
+const SCREEN_ACK_MS = 1500;
+const SCREEN_MS = 60_000;
+
+/** The screen of a live session from the process that holds it (null: none answered in time). */
+function askHolder(bus: Bus, sessionId: string): Promise<BusMessages['session.screen'] | null> {
+  const requestId = randomUUID();
+  return new Promise((resolve) => {
+    let timer = setTimeout(() => done(null), SCREEN_ACK_MS);
+    const offAck = bus.subscribe('session.screen.ack', (m) => {
+      if (m.requestId !== requestId) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => done(null), SCREEN_MS);
+    });
+    const offScreen = bus.subscribe('session.screen', (m) => { if (m.requestId === requestId) done(m); });
+    function done(m: BusMessages['session.screen'] | null): void {
+      clearTimeout(timer);
+      offAck();
+      offScreen();
+      resolve(m);
+    }
+    bus.publish('session.screen.request', { sessionId, requestId });
+  });
+}
 
 /** May the caller of `req` watch live sessions now? The same answer as at the upgrade. */
 async function mayWatch(services: Services, req: IncomingMessage): Promise<boolean> {
@@ -57,12 +86,11 @@ export function watchSocket(services: Services): UpgradeRoute {
 
 async function watch(ws: WebSocket, services: Services, sessionId: string, watcher: string, keystrokes: boolean): Promise<void> {
   const log = services.log.child({ component: 'watch', session: sessionId, watcher });
-  // Subscribe before reading the recording, so nothing falls between the two.
-  const early: { kind: string; data: string; t: number }[] = [];
+  // Subscribe before asking for the screen, so nothing falls between the two.
+  const early: BusMessages['session.stream'][] = [];
   let live = false;
-  let lastT = 0;
   const send = (msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
-  const forward = (m: { kind: string; data: string; t: number }) => {
+  const forward = (m: BusMessages['session.stream']) => {
     if (m.kind === 'i') {
       // Echoed keystrokes (the gateway never sends echo-off input), for a viewer that asked.
       if (keystrokes) send({ type: 'input', data: m.data });
@@ -86,6 +114,7 @@ async function watch(ws: WebSocket, services: Services, sessionId: string, watch
   let watching = true;
   const watchId = randomUUID();
   const announce = (on: boolean) => services.bus.publish('session.watch', { sessionId, watchId, on, keystrokes, leaseMs: WATCH_LEASE_MS });
+  // Announced before the screen is asked for: the holder streams every event after the screen.
   announce(true);
   const renew = setInterval(() => announce(true), WATCH_LEASE_MS / 3);
   renew.unref();
@@ -101,13 +130,22 @@ async function watch(ws: WebSocket, services: Services, sessionId: string, watch
   ws.on('message', () => { /* read-only: input from watchers is ignored */ });
   log.info('watch started');
   try {
-    const session = await services.sessions.get(sessionId);
-    // The recording so far; none readable yet (S3 completes a recording's upload when it ends): the screen starts blank.
-    const name = services.sessions.recordingOf(session);
-    const screen = await screenFromCast(name ? await services.recordings.read(name).catch(() => null) : null);
-    lastT = screen.t;
+    // The process recording the session knows its screen, whatever the store (an S3 object is
+    // readable only once the session ends); the stream goes on after the last event it holds.
+    const held = await askHolder(services.bus, sessionId);
+    let screen = held?.screen ?? null;
+    let after: (m: BusMessages['session.stream']) => boolean = (m) => m.seq > held!.seq;
+    if (!held) {
+      // No process holds it (its gateway just died): the recording so far, where the store can read it.
+      const session = await services.sessions.get(sessionId);
+      const name = services.sessions.recordingOf(session);
+      screen = await screenFromCast(name ? await services.recordings.read(name).catch(() => null) : null);
+      const lastT = screen.t;
+      after = (m) => m.t > lastT;
+    }
+    screen ??= await screenFromCast(null);
     send({ type: 'init', cols: screen.cols, rows: screen.rows, data: screen.data });
-    for (const m of early) if (m.t > lastT) forward(m);
+    for (const m of early) if (after(m)) forward(m);
     live = true;
     early.length = 0;
   } catch (err) {

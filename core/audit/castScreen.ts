@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { TerminalReplay, parseSize, readCast } from '../../core/audit/terminalReplay.ts';
+import { TerminalReplay, parseSize, readCast } from './terminalReplay.ts';
 
 export interface Screen {
   cols: number;
@@ -13,23 +13,29 @@ export interface Screen {
 /**
  * The current screen of a session, rebuilt from its recording so far with a headless
  * terminal, so a watcher starts from what the operator sees rather than from byte zero.
- * One batched pass (core/audit/terminalReplay.ts), the same replay that builds the
- * snapshots of segmented playback.
+ * One batched pass (terminalReplay.ts), the same replay that builds the snapshots of
+ * segmented playback. With `from`, `recording` holds the events after that screen (no header):
+ * how the live view goes on from a checkpoint of a recording whose start has left memory.
  */
-export async function screenFromCast(recording: Readable | null): Promise<Screen> {
+export async function screenFromCast(recording: Readable | null, from?: Screen): Promise<Screen> {
   let replay: TerminalReplay | null = null;
-  let t = 0;
+  let t = from?.t ?? 0;
+  if (from) {
+    replay = new TerminalReplay(from.cols, from.rows);
+    replay.write(from.data);
+  }
   if (recording) {
-    for await (const item of readCast(recording)) {
+    for await (const item of readCast(recording, { headerless: from !== undefined })) {
       if (!('code' in item)) {
         replay = new TerminalReplay(item.cols, item.rows);
         continue;
       }
+      replay ??= new TerminalReplay(80, 24);
       t = item.t;
-      if (item.code === 'o') replay!.write(item.data);
+      if (item.code === 'o') replay.write(item.data);
       else if (item.code === 'r') {
         const size = parseSize(item.data);
-        if (size) await replay!.resize(size.cols, size.rows);
+        if (size) await replay.resize(size.cols, size.rows);
       }
     }
   }
