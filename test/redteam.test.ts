@@ -5,9 +5,14 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { FileTransferEntity } from '../core/db/entities/index.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { currentTotp } from '../core/identity/totp.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
@@ -212,6 +217,31 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
     assert.equal((await admin.post(`/users/${op.id}/unlock`)).status, 200);
     const again = await loggedIn(origin, op.username, op.password);
     assert.equal(await upgradeStatus(origin, { resume: second.resume }, { cookie: again.cookie!, origin }), 404);
+  });
+
+  test('file manager: a download without the download action is refused and recorded; two uploads racing for one new name leave one whole file', async () => {
+    const remote = makeTempDir('bastion-redteam-files-');
+    await execa('chown', [w.sshd.username, remote]);
+    const secretFile = join(remote, 'secret.txt');
+    writeFileSync(secretFile, 'not for connect-only');
+    const reader = await member();
+    const files = (c: string, method: string, path: string, query: Record<string, string>, body?: Buffer) => fetch(`${w.bastion.baseUrl}/api/v1${path}?${new URLSearchParams({ asset: 'web01', ...query })}`, {
+      method, headers: { cookie: c, ...(body ? { 'content-type': 'application/octet-stream' } : {}) }, ...(body ? { body: new Uint8Array(body) } : {}),
+    });
+    const dl = await files(reader.cookie, 'GET', '/me/files/download', { path: secretFile });
+    assert.equal(dl.status, 403);
+    assert.equal(((await dl.json()) as { error: { message: string } }).error.message, `download ${secretFile}: download is not allowed to you on web01`);
+    const rows = await w.bastion.services.ds.getRepository(FileTransferEntity).findBy({ path: secretFile });
+    assert.deepEqual(rows.map((r) => [r.operation, r.ok]), [['download', false]]);
+
+    const writer = await member({ grant: false });
+    await w.f.permission({ users: [writer.id], assets: [w.web01.id], systemUsers: [w.su.id], actions: ['connect', 'upload', 'download'] });
+    const target = join(remote, 'raced.bin');
+    const bodies = [randomBytes(3 * 1024 * 1024), randomBytes(3 * 1024 * 1024)];
+    const answers = await Promise.all(bodies.map((b) => files(writer.cookie, 'PUT', '/me/files/upload', { path: target }, b)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409]);
+    const winner = bodies[answers.findIndex((a) => a.status === 201)]!;
+    assert.ok(readFileSync(target).equals(winner), 'the file is not the winning upload, whole');
   });
 
   test('a keystroke flood into a program that does not read is held back at the socket, not buffered in the bastion', async (ctx) => {
