@@ -47,9 +47,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
   printf "\nlisten_addresses = '*'\n" >> "$PGDATA/postgresql.auto.conf"
 
-  # A server on the Unix socket only, for the first database and the init scripts.
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
-  export PGPASSWORD=$POSTGRES_PASSWORD
+  # A server for the first database and the init scripts, on a private Unix socket only: the
+  # healthcheck's pg_isready (default socket) and TCP clients see nothing until the real start.
+  init_socket=$(mktemp -d)
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=$init_socket" -w start
+  export PGHOST=$init_socket PGPASSWORD=$POSTGRES_PASSWORD
   psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
   if [ "$POSTGRES_DB" != 'postgres' ]; then
     "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
@@ -62,8 +64,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
       *) echo "ignoring $f" ;;
     esac
   done
-  unset PGPASSWORD
+  unset PGHOST PGPASSWORD
   pg_ctl -D "$PGDATA" -m fast -w stop
+  rmdir "$init_socket"
   echo 'PostgreSQL init process complete; ready for start up.'
 fi
 
