@@ -13,6 +13,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, sshCommandLine, type Endpoint } from './helpers/clients.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
+import { RsyncLogFilter, rsyncFileRows, withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
 import { parseLoginTarget } from '../gateway/targetSyntax.ts';
 import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
@@ -56,6 +57,45 @@ describe('rsync --server, recognised only as one plain command (no sshd needed)'
       'rsync --server . /srv && bash -i',
       'rsync --server . /srv\nbash',
     ]) assert.equal(parseRsyncServer(command), null, command);
+  });
+});
+
+describe('rsync\'s file log, read from the asset\'s stderr (no sshd needed)', () => {
+  const up = { direction: 'upload' as const, paths: ['/srv/in/'] };
+
+  test('the log options go last before the `.`, so they win over the operator\'s; with the name the direction needs; nothing else changes', () => {
+    assert.equal(withRsyncLog('rsync --server -logDtpre.iLsfxCIvu . /srv/in/', up, 'N1'), "rsync --server -logDtpre.iLsfxCIvu --log-file=/dev/stderr '--log-file-format=N1 %o %l %n' . /srv/in/");
+    assert.equal(withRsyncLog("/usr/bin/rsync --server --sender '--log-file-format=x . y' -e.Lsf . /a", { direction: 'download', paths: ['/a'] }, 'N2'),
+      "/usr/bin/rsync --server --sender '--log-file-format=x . y' -e.Lsf --log-file=/dev/stderr '--log-file-format=N2 %o %l %f' . /a");
+    assert.equal(withRsyncLog('rsync --server -e.Lsf\t. /srv/in/', up, 'N3'), "rsync --server -e.Lsf\t--log-file=/dev/stderr '--log-file-format=N3 %o %l %n' . /srv/in/");
+    // A quoted `.`: not found as it is parsed, so left alone (rows per path).
+    assert.equal(withRsyncLog('rsync --server -e.Lsf "." /srv/in/', up, 'N4'), null);
+  });
+
+  test('only lines with this session\'s nonce are files; every log line is kept from the operator, other stderr passes as it came', async () => {
+    const filter = new RsyncLogFilter('bastion-rsync-mine');
+    const out: Buffer[] = [];
+    filter.on('data', (c: Buffer) => out.push(c));
+    filter.write('rsync: warning: something\n2026/12/05 06:08:06 [19376] receiving file list\n2026/12/05 06:08:06 [19376] bastion-rsync-mine recv 10');
+    filter.write('00 dir/a b\\#012c.txt\n2026/12/05 06:08:06 [19376] bastion-rsync-other recv 5 /etc/shadow\n');
+    filter.end('2026/12/05 06:08:06 [19376] bastion-rsync-mine del. 0 old.txt\npartial');
+    await new Promise((r) => filter.once('end', r));
+    assert.equal(Buffer.concat(out).toString(), 'rsync: warning: something\npartial');
+    assert.equal(filter.sawLog, true);
+    assert.deepEqual(filter.files, [{ op: 'recv', size: 1000, name: 'dir/a b\nc.txt' }, { op: 'del.', size: 0, name: 'old.txt' }]);
+    assert.deepEqual(rsyncFileRows(up, filter.files, null), [
+      { operation: 'upload', path: '/srv/in/dir/a b\nc.txt', size: 1000, ok: true },
+      { operation: 'delete', path: '/srv/in/old.txt', size: 0, ok: true },
+    ]);
+  });
+
+  test('names that cannot be placed exactly give no per-file rows', () => {
+    const one = [{ op: 'recv' as const, size: 3, name: 'a.txt' }];
+    assert.equal(rsyncFileRows({ direction: 'upload', paths: ['/srv/x'] }, one, null), null);
+    assert.deepEqual(rsyncFileRows({ direction: 'upload', paths: ['/srv/x'] }, one, false), [{ operation: 'upload', path: '/srv/x', size: 3, ok: true }]);
+    assert.deepEqual(rsyncFileRows({ direction: 'upload', paths: ['/srv/x'] }, one, true), [{ operation: 'upload', path: '/srv/x/a.txt', size: 3, ok: true }]);
+    assert.equal(rsyncFileRows({ direction: 'download', paths: ['/srv/a', 'rel'] }, [{ op: 'send', size: 1, name: 'srv/a' }], null), null);
+    assert.equal(rsyncFileRows({ direction: 'upload', paths: [] }, one, null), null);
   });
 });
 
@@ -322,9 +362,59 @@ describe('real clients through the gateway', { skip }, () => {
     assert.equal(down.exitCode, 0, down.stderr);
     assert.equal(await sha256File(here('rs-back.bin')), bigSha);
     const rows = await transfers(op.user.id, 2);
-    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['upload', `${there('rs')}/`, true], ['download', `${there('rs')}/big.bin`, true]]);
+    // One row per file rsync moved, as the asset's rsync logged it: path, the file's size, direction.
+    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', `${there('rs')}/big.bin`, statSync(big).size, true], ['download', `${there('rs')}/big.bin`, statSync(big).size, true]]);
+    assert.doesNotMatch(up.stderr + down.stderr, /bastion-rsync-/, 'the log lines never reach the operator');
+  });
+
+  test('rsync per-file rows: -a -z --delete up, many files and odd names, then down; exact paths, sizes and directions', async () => {
+    const op = await operator(['connect', 'upload', 'download']);
+    const src = here('rs-many');
+    const dest = there('rs-many');
+    await execa('mkdir', ['-p', join(src, 'sub'), dest]);
+    await execa('chown', [w.sshd.username, dest]);
+    const files: [string, number][] = [];
+    for (let i = 0; i < 40; i++) files.push([`f${String(i).padStart(2, '0')}.bin`, 100 + i]);
+    files.push(['sub/with space.txt', 7]);
+    // A name that tries to start a line of its own (it cannot hold the `/` of a log line's date): rsync escapes the newline.
+    files.push(['sub/x\n06:08:14 [1] bastion-rsync-00 recv 9 shadow', 3]);
+    for (const [name, size] of files) writeFileSync(join(src, name), randomBytes(size));
+    writeFileSync(join(dest, 'stale.txt'), 'old');
+    await execa('chown', ['-R', w.sshd.username, dest]);
+    const up = await rsync(op.ep, ['-a', '-z', '--delete', `${src}/`, `:${dest}/`]);
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.doesNotMatch(up.stderr, /bastion-rsync-|receiving file list/);
+    const expectUp = [...files.map(([name, size]) => ['upload', join(dest, name), size]), ['delete', join(dest, 'stale.txt'), 0]];
+    const sorted = (rows: FileTransfer[]) => rows.map((x) => [x.operation, x.path, x.size]).sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`));
+    assert.deepEqual(sorted(await transfers(op.user.id, expectUp.length)), expectUp.sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`)));
+    const reader = await operator(['connect', 'download']);
+    const down = await rsync(reader.ep, ['-a', '-z', `:${dest}/sub`, here('rs-many-back')]);
+    assert.equal(down.exitCode, 0, down.stderr);
+    const expectDown = files.filter(([n]) => n.startsWith('sub/')).map(([name, size]) => ['download', join(dest, name), size]);
+    assert.deepEqual(sorted(await transfers(reader.user.id, expectDown.length)), expectDown.sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`)));
+    // One file to a path that is not a directory: that path is the file.
+    const single = await operator(['connect', 'upload']);
+    const one = await rsync(single.ep, [join(src, 'f00.bin'), `:${there('rs-single.bin')}`]);
+    assert.equal(one.exitCode, 0, one.stderr);
+    assert.deepEqual((await transfers(single.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', there('rs-single.bin'), 100, true]]);
+  });
+
+  test('rsync on an asset whose rsync refuses the log options: run again as asked, byte-exact, logged per path', async () => {
+    const op = await operator(['connect', 'upload']);
+    // Like an old rsync or an rrsync in front of it: --log-file is refused before anything is sent.
+    const bin = there('old-rsync-bin');
+    await execa('mkdir', ['-p', bin, there('rs-old')]);
+    writeFileSync(join(bin, 'rsync'), '#!/bin/sh\nfor a in "$@"; do case "$a" in --log-file*) echo "rsync: $a: unknown option" >&2; exit 1;; esac; done\nexec rsync "$@"\n');
+    chmodSync(join(bin, 'rsync'), 0o755);
+    await execa('chown', ['-R', w.sshd.username, bin, there('rs-old')]);
+    const up = await rsync(op.ep, ['-a', `--rsync-path=${join(bin, 'rsync')}`, big, `:${there('rs-old')}/`]);
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.doesNotMatch(up.stderr, /unknown option/, 'the refused first try is not shown');
+    assert.equal(await sha256File(join(there('rs-old'), 'big.bin')), bigSha);
+    const rows = await transfers(op.user.id, 1);
+    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['upload', `${there('rs-old')}/`, true]]);
     // The bytes rsync moved, not the file's size: at least the file, a little protocol on top.
-    for (const row of rows) assert.ok(row.size >= statSync(big).size && row.size < statSync(big).size * 1.1, `size ${row.size}`);
+    assert.ok(rows[0]!.size >= statSync(big).size && rows[0]!.size < statSync(big).size * 1.1, `size ${rows[0]!.size}`);
   });
 
   test('rsync without the action: refused, said, recorded, nothing moved', async () => {

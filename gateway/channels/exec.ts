@@ -16,7 +16,7 @@ import { endChannel } from './endChannel.ts';
 import { TransferRows } from './transferRows.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
 import { ScpTransferLog, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
-import { rsyncTransferRows } from '../proxy/rsyncProtocol.ts';
+import { awaitRsyncStart, newRsyncNonce, rsyncRows, uploadNeedsDestinationKind, withRsyncLog, RsyncLogFilter } from '../proxy/rsyncLog.ts';
 import { planExec } from '../proxy/channelTaps.ts';
 import { describeStdinUse, stdinInterpreter } from '../../core/access/stdinInterpreter.ts';
 
@@ -80,11 +80,15 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     let backendClient;
     let remote;
     let scpLog: ScpTransferLog | null = null;
+    // rsync logs the files it moves to its stderr, behind a nonce of this session's (proxy/rsyncLog.ts).
+    const nonce = rsync ? newRsyncNonce() : '';
+    const logged = rsync ? withRsyncLog(command, rsync, nonce) : null;
+    let rsyncLog = logged ? new RsyncLogFilter(nonce) : null;
     try {
       backendClient = await connecting!;
       const client = backendClient;
       const targetIsDir = scp ? scpTargetIsDirectory(client, scp) : Promise.resolve(false);
-      remote = await openExec(client, command, state.backendPty(), state.backendEnv());
+      remote = await openExec(client, logged ?? command, state.backendPty(), state.backendEnv());
       if (scp) scpLog = new ScpTransferLog(scp, await targetIsDir, (entry) => rows.record(entry));
     } catch (err) {
       backendClient?.end();
@@ -92,14 +96,43 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       await live.end({ status: 'failed', endReason: line });
       throw new OperatorError(line);
     }
+    let typeahead: Buffer | undefined;
+    if (rsyncLog) {
+      // An asset whose rsync refuses the log options (an `rrsync` in front of it) gets the command as the operator gave it.
+      const start = await awaitRsyncStart(remote.stream, channel);
+      if (start.operatorGone) {
+        remote.stream.close();
+        backendClient.end();
+        await live.end({ status: 'closed', endReason: 'operator disconnected' });
+        return;
+      }
+      if (start.refused) {
+        live.log.info('the asset\'s rsync did not take the log options: it runs as asked, its transfer logged per path');
+        rsyncLog = null;
+        try {
+          remote = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
+        } catch (err) {
+          backendClient.end();
+          const line = terminalLine(err, live.log);
+          await live.end({ status: 'failed', endReason: line });
+          throw new OperatorError(line);
+        }
+      }
+      if (start.held.length) typeahead = start.held;
+    }
     const log = scpLog;
     const taps = log && scp ? (scp.direction === 'upload'
       ? { input: (c: Buffer) => log.fromSender(c), output: (c: Buffer) => log.fromReceiver(c) }
       : { input: (c: Buffer) => log.fromReceiver(c), output: (c: Buffer) => log.fromSender(c) }) : undefined;
-    const res = await bridge(gw, live, channel, remote, state, taps ? { taps } : {});
+    const res = await bridge(gw, live, channel, remote, state, { ...(taps ? { taps } : {}), ...(rsyncLog ? { stderrFilter: rsyncLog } : {}), ...(typeahead ? { typeahead } : {}) });
+    if (rsync) {
+      if (rsyncLog) await allRead(rsyncLog);
+      // One file sent to a path without a trailing `/`: that path is the file, or the directory it went into.
+      const destIsDir = rsyncLog?.sawLog && uploadNeedsDestinationKind(rsync, rsyncLog.files) ? await isDirectoryOnAsset(backendClient, rsync.paths[0]!) : null;
+      for (const entry of rsyncRows(rsync, rsyncLog, { ...res, bytesIn: live.bytesIn, bytesOut: live.bytesOut }, destIsDir)) rows.record(entry);
+    }
     backendClient.end();
     log?.end();
-    if (rsync) for (const entry of rsyncTransferRows(rsync, { ...res, bytesIn: live.bytesIn, bytesOut: live.bytesOut })) rows.record(entry);
     // The operator gets the exit status first; the recording and the row are closed after.
     const ended = live.end({
       status: 'closed', exitStatus: res.exitStatus, exitSignal: res.exitSignal,
@@ -133,13 +166,34 @@ async function stdinProgramRefusal(gw: GatewayContext, asked: boolean, ctx: Filt
 async function scpTargetIsDirectory(client: BackendClient, scp: LegacyScp): Promise<boolean> {
   if (scp.direction !== 'upload') return false;
   if (targetNamesDirectory(scp)) return true;
+  return (await isDirectoryOnAsset(client, scp.paths[0]!)) ?? false;
+}
+
+/** Whether a path on the asset is a directory (asked over SFTP, as the asset's account); null when it cannot be told. */
+async function isDirectoryOnAsset(client: BackendClient, path: string): Promise<boolean | null> {
   let sftp: BackendSftp | null = null;
   try {
     sftp = await BackendSftp.open(client);
-    return (await sftp.stat(scp.paths[0]!)).isDirectory();
+    return (await sftp.stat(path)).isDirectory();
   } catch {
-    return false;
+    return null;
   } finally {
     sftp?.end();
   }
+}
+
+/**
+ * Resolves once the rsync log filter has read all of the backend's stderr (the channel may
+ * close before its last bytes are through), or after a second if its stderr never ends.
+ */
+function allRead(filter: RsyncLogFilter): Promise<void> {
+  if (filter.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    timer.unref();
+    filter.once('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -1,6 +1,7 @@
 // The session switch (koko's proxy): bytes between the operator's channel and the backend
 // channel, with the live session's taps on both directions, window changes and signals
 // passed through, and an end that is the same whoever stops first.
+import type { Transform } from 'node:stream';
 import type { OperatorChannel } from '../operatorChannel.ts';
 import type { BackendChannel } from '../backend.ts';
 import type { LiveSession } from '../liveSession.ts';
@@ -31,13 +32,15 @@ export interface BridgeOptions {
   typeahead?: Buffer;
   /** Extra readers of the operator's input and the backend's output (legacy scp's transfer log), called before the bytes move on. */
   taps?: { input?: Tap; output?: Tap };
+  /** Reads the backend's stderr before the operator does and passes on what the operator gets (rsync's file log: proxy/rsyncLog.ts). */
+  stderrFilter?: Transform;
 }
 
 /**
  * Resolves once the backend channel or the operator's channel has closed. The command guard is
  * attached here when the session's TapPlan says so (proxy/channelTaps.ts), not by the caller.
  */
-export function bridge(gw: GatewayContext, live: LiveSession, channel: OperatorChannel, remote: BackendChannel, state: SessionState, { typeahead, taps }: BridgeOptions = {}): Promise<BridgeResult> {
+export function bridge(gw: GatewayContext, live: LiveSession, channel: OperatorChannel, remote: BackendChannel, state: SessionState, { typeahead, taps, stderrFilter }: BridgeOptions = {}): Promise<BridgeResult> {
   const backend = remote.stream;
   const gate: InputGate | null = live.plan.commandGuard ? shellGuard(gw, live, channel, remote, state.pty !== null) : null;
   if (gate && typeahead?.length) gate.input(typeahead);
@@ -54,7 +57,7 @@ export function bridge(gw: GatewayContext, live: LiveSession, channel: OperatorC
     const stops = [
       gate ? gated(channel, gate) : pump(channel, backend, onInput ? (c) => { onInput(c); live.input(c); } : (c) => live.input(c)),
       pump(backend, channel, onOutput ? (c) => { onOutput(c); return live.output(c); } : (c) => live.output(c), recorded),
-      pump(backend.stderr, channel.stderr, (c) => live.errorOutput(c), recorded),
+      pump(stderrFilter ? backend.stderr.pipe(stderrFilter) : backend.stderr, channel.stderr, (c) => live.errorOutput(c), recorded),
     ];
     // A recording that stops holding the session (disk failure, truncation) is told in one line.
     live.onNotice((line) => {

@@ -1,10 +1,10 @@
 // rsync over SSH runs `rsync --server …` on the asset: the asset receives (an upload) unless
 // the client asked it to be the `--sender` (a download). The gateway recognises that command
 // so that rsync needs the same `upload` / `download` action as scp and SFTP, and writes a
-// FileTransfer row per path named on the command line, sized by the bytes that crossed the
-// channel (rsync's own protocol, compressed and delta-encoded: not the files' sizes) and ok
-// when rsync exited 0. rsync multiplexes and may compress its stream, so files are not read
-// one by one here.
+// FileTransfer row per file from the asset's own rsync log (proxy/rsyncLog.ts); without that
+// log, a row per path named on the command line, sized by the bytes that crossed the channel
+// (rsync's own protocol, compressed and delta-encoded: not the files' sizes) and ok when rsync
+// exited 0. rsync multiplexes and may compress its stream, so files are not read from it here.
 //
 // Recognised only when the WHOLE command is one plain invocation — the rsync program,
 // `--server`, options, the `.` rsync puts before the paths, then paths — split by the same
