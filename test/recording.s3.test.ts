@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import WebSocket from 'ws';
-import headless from '@xterm/headless';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SessionEntity, type Session } from '../core/db/entities/index.ts';
 import { loadConfig } from '../core/config.ts';
@@ -18,6 +16,7 @@ import { sshdUnavailable, startSshd, type Sshd } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startS3Relay, startS3rver, S3_BUCKET, type S3Relay, type S3rverHandle } from './helpers/s3rver.ts';
 import { HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
+import { openWatch, screenText } from './helpers/liveWatch.ts';
 import { startBastion, ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
 import { loggedIn } from './helpers/api.ts';
@@ -38,44 +37,6 @@ async function asciinemaCat(cast: string): Promise<string> {
   const r = await execa('script', ['-qec', `asciinema cat '${join(dir, 'in.cast')}' > '${join(dir, 'out')}'`, '/dev/null'], { reject: false, timeout: 60_000 });
   assert.equal(r.exitCode, 0, `asciinema cat failed: ${r.stdout}${r.stderr}`);
   return readFileSync(join(dir, 'out'), 'utf8');
-}
-
-interface WatchMessage { type: string; cols?: number; rows?: number; data?: string }
-
-/** A live-view websocket (/ws/sessions/:id/watch) as the web app opens it. */
-async function openWatch(baseUrl: string, sessionId: string, cookie: string): Promise<{ next(): Promise<WatchMessage>; until(done: (output: string) => boolean): Promise<string>; close(): void }> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/sessions/${sessionId}/watch`, { headers: { cookie } });
-  const queue: WatchMessage[] = [];
-  let wake: (() => void) | null = null;
-  ws.on('message', (d) => { queue.push(JSON.parse(String(d)) as WatchMessage); wake?.(); });
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  const next = async (): Promise<WatchMessage> => {
-    for (let i = 0; i < 600 && queue.length === 0; i++) await new Promise<void>((r) => { wake = r; setTimeout(r, 100); });
-    assert.ok(queue.length > 0, 'no message from the live view');
-    return queue.shift()!;
-  };
-  return {
-    next,
-    async until(done) {
-      let out = '';
-      while (!done(out)) {
-        const m = await next();
-        if (m.type === 'output') out += m.data;
-      }
-      return out;
-    },
-    close: () => ws.close(),
-  };
-}
-
-/** The rows of a live view's init screen, as a terminal shows them. */
-async function screenText(init: WatchMessage): Promise<string[]> {
-  const term = new headless.Terminal({ cols: init.cols!, rows: init.rows!, allowProposedApi: true, logLevel: 'off' });
-  await new Promise<void>((resolve) => term.write(init.data!, resolve));
-  const lines: string[] = [];
-  for (let i = 0; i < term.rows; i++) lines.push(term.buffer.active.getLine(term.buffer.active.viewportY + i)?.translateToString(true) ?? '');
-  term.dispose();
-  return lines;
 }
 
 /** The events of an asciicast, the header checked. */

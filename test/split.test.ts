@@ -5,6 +5,8 @@
 // starting leaves the gateway's live sessions alone; a gateway that dies has its sessions
 // closed as interrupted by the web server once their heartbeat stops. A web terminal's session
 // lives in the web server's process, and another process watches and terminates it over the bus.
+// Recordings go to S3 (s3rver on loopback): a live view on the web server starts from the screen
+// the gateway worker holds, and an upload a killed gateway left is completed by the web server.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
@@ -19,6 +21,8 @@ import { PostgresBusPeer, splitText } from '../core/busPostgres.ts';
 import { createLogger } from '../core/logger.ts';
 import type { BusMessages, Envelope } from '../core/bus.ts';
 import { WebTerminal } from './helpers/webTerminal.ts';
+import { startS3rver, type S3rverHandle } from './helpers/s3rver.ts';
+import { openWatch, screenText } from './helpers/liveWatch.ts';
 
 const OPERATOR = { username: 'petra', password: 'Stone-bridge-3141' };
 
@@ -37,6 +41,7 @@ let server: Face | null = null;
 let gateway: Face | null = null;
 let admin: ApiClient;
 let operatorId = '';
+let s3: S3rverHandle | null = null;
 
 /** Starts one face of the CLI and waits for its welcome lines. */
 async function startFace(command: 'server' | 'gateway'): Promise<Face> {
@@ -82,6 +87,7 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
     }
     pg = started;
     sshd = await startSshd();
+    s3 = await startS3rver();
     [httpPort, sshPort] = [await freePort(), await freePort()];
     env = {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
@@ -89,6 +95,7 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
       BASTION_DATA_DIR: makeTempDir('bastion-split-'), DATABASE_URL: pg.url, BASTION_ADMIN_PASSWORD: ADMIN_PASSWORD,
       BASTION_BIND: '127.0.0.1', BASTION_HTTP_PORT: String(httpPort), BASTION_SSH_PORT: String(sshPort),
       BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'pretty', BASTION_GATEWAY_WORKERS: '2', BASTION_SESSION_HEARTBEAT_SECONDS: '1',
+      ...s3.env('split'),
     };
     // Both at once: migrations and the first admin are taken in turns (an advisory lock).
     [gateway, server] = await Promise.all([startFace('gateway'), startFace('server')]);
@@ -106,6 +113,7 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
     await stopFace(server, 'SIGTERM');
     await stopFace(gateway, 'SIGKILL');
     await sshd?.stop();
+    await s3?.stop();
     await pg?.stop();
     await cleanup();
   });
@@ -232,6 +240,28 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
     }
   });
 
+  test('live view on the web server of a shell on a gateway worker, recorded to S3: the current screen first, then what follows', async (t) => {
+    if (skip) return t.skip(skip);
+    const { client, screen, sessionId } = await operatorShell();
+    try {
+      await screen.send('printf "SCREEN-%s\\n" $((6*7)); tput cup 10 30; printf MIDDLE\n', 'MIDDLE');
+      const watch = await openWatch(`http://127.0.0.1:${httpPort}`, sessionId, admin.cookie!);
+      try {
+        const init = await watch.next();
+        assert.equal(init.type, 'init');
+        const shown = await screenText(init);
+        assert.ok(shown.some((l) => l.startsWith('SCREEN-42')), shown.join('\n'));
+        assert.ok(shown.some((l) => l.includes('split-42')), 'what the session printed first');
+        await screen.send('echo next-$((7*7))\n', 'next-49');
+        await watch.until((out) => out.includes('next-49'));
+      } finally {
+        watch.close();
+      }
+    } finally {
+      client.end();
+    }
+  });
+
   test('a web server restarting leaves the live sessions alone; a gateway that dies has them closed as interrupted', async (t) => {
     if (skip) return t.skip(skip);
     const { client, screen, sessionId } = await operatorShell();
@@ -248,6 +278,9 @@ describe('bastion server and bastion gateway as separate processes on PostgreSQL
       const row = await eventually(() => admin.get(`/sessions/${sessionId}`), (x) => x.body.status !== 'active', 15_000);
       assert.equal(row.body.status, 'interrupted');
       assert.match(row.body.endReason, /gateway stopped/);
+      // Its recording lost its end with the gateway: the row says so. Under one part, nothing of it had reached the bucket.
+      assert.equal(row.body.recordingIncomplete, true);
+      await eventually(async () => (await admin.get('/sessions/' + sessionId + '/recording')).status, (st) => st === 404);
     } finally {
       client.end();
     }
