@@ -14,6 +14,9 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { sshdUnavailable, startSshd, type Sshd } from './helpers/sshd.ts';
@@ -70,6 +73,34 @@ async function rows(url: string, sql: string): Promise<Array<Record<string, unkn
     await c.end();
   }
 }
+
+/** A compose file as data (PyYAML: podman-compose's own parser, so present wherever it is). */
+function composeFile(file: string): { services: Record<string, { image?: string; network_mode?: string; depends_on?: Record<string, { condition: string }> }> } {
+  const path = fileURLToPath(new URL(`../${file}`, import.meta.url));
+  const json = execFileSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', path], { encoding: 'utf8' });
+  return JSON.parse(json);
+}
+
+test('compose files name the upstream images by default, each overridable from .env, and gate starts on health', { skip: existsSync('/usr/lib/python3/dist-packages/yaml') ? undefined : 'python3-yaml is missing (podman-compose depends on it)' }, () => {
+  const upstream: Record<string, string> = {
+    BASTION_IMAGE: 'bastion:latest',
+    BASTION_POSTGRES_IMAGE: 'docker.io/library/postgres:16-bookworm',
+    BASTION_S3_IMAGE: 'quay.io/minio/minio:latest',
+    BASTION_S3_CLIENT_IMAGE: 'quay.io/minio/mc:latest',
+  };
+  for (const file of ['compose.yaml', 'compose.scale.yaml']) {
+    const { services } = composeFile(file);
+    for (const [name, service] of Object.entries(services)) {
+      const m = /^\$\{(BASTION_[A-Z0-9_]*IMAGE):-([^}]+)\}$/.exec(service.image ?? '');
+      assert.ok(m, `${file}: ${name}'s image ${service.image} is not \${BASTION_…_IMAGE:-default}`);
+      assert.equal(m[2], upstream[m[1]!], `${file}: ${name}'s default image`);
+      // Host networking is the test's own override (test-only), never the users' file.
+      assert.equal(service.network_mode, undefined, `${file}: ${name}`);
+    }
+    // docker compose starts the bastion only once PostgreSQL is healthy.
+    assert.equal(services.bastion?.depends_on?.postgres?.condition, 'service_healthy', file);
+  }
+});
 
 describe('compose files (podman-compose)', { skip }, () => {
   let sshd: Sshd;
