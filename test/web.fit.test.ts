@@ -117,6 +117,10 @@ test('every create form is a drawer whose title and Save stay in a 1440×900 win
     await d.getByRole('button', { name: 'Cancel' }).click();
     await d.waitFor({ state: 'detached' });
   }
+  // The command runner is a card on /jobs, not a drawer; its marks follow POST /jobs (whose kind it sets itself).
+  await visit(page, '/jobs');
+  const runner = await page.locator('form#command-runner label.ant-form-item-required').evaluateAll((ls) => ls.map((l) => (l as HTMLLabelElement).htmlFor.replace('command-runner_', '')).sort());
+  assert.deepEqual(runner, (requiredByRoute['/jobs'] ?? []).filter((f) => f !== 'kind').sort());
   assert.deepEqual(problems, []);
   assert.deepEqual(admin.errors.filter((e) => !/Failed to load resource/.test(e)), []);
 });
@@ -210,10 +214,16 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
   const operator = await phone('olga', PASSWORD);
   try {
     const { page } = operator;
-    const paths = ['/my-assets', '/profile', '/jobs', ...(sshd ? ['/files/web01?systemUser=app'] : [])];
+    const paths = ['/my-assets', '/profile', '/jobs', ...(sshd ? ['/files/web01?systemUser=app&path=/etc'] : [])];
     for (const path of paths) {
       await visit(page, path);
-      if (path.startsWith('/files')) await page.getByText('..').or(page.locator('.ant-table-row')).first().waitFor();
+      if (path.startsWith('/files')) {
+        // A file's actions (download, rename, delete) are one More menu on a card too.
+        const file = page.locator('.ant-table-row').first();
+        await file.waitFor();
+        assert.equal(await file.getByRole('button', { name: /^More actions for / }).count(), 1);
+        assert.equal(await file.getByRole('button', { name: /^Delete / }).count(), 0);
+      }
       const o = await overflow(page);
       if (o) wide.push(`operator ${path}: ${o}`);
       await screenshot(page, `82-phone-operator-${path.split(/[/?]/)[1]}`);

@@ -18,8 +18,10 @@ export interface RowAction {
   primary?: boolean;
   /** Only ever in the "more" menu (rarer actions). */
   inMenu?: boolean;
-  /** A page to go to instead of something to do. */
+  /** A page of the app to go to instead of something to do. */
   to?: string;
+  /** A file to download (a plain link with the `download` attribute: the browser saves it). */
+  download?: { href: string; name: string };
   onClick?: () => unknown;
   /** Asked first (deletions): antd Popconfirm on the button, a confirmation dialog from the menu. */
   confirm?: { title: string; description?: string; okText: string };
@@ -47,8 +49,8 @@ export function RowActions({ name, actions }: { name: string; actions: RowAction
   };
   const items: MenuProps['items'] = menuActions.map((a) => ({
     key: a.key, icon: a.icon, danger: a.danger, disabled: a.disabled,
-    label: a.to ? <Link to={a.to}>{a.label}</Link> : a.label,
-    onClick: a.to ? undefined : () => run(a),
+    label: a.to ? <Link to={a.to}>{a.label}</Link> : a.download ? <a href={a.download.href} download={a.download.name}>{a.label}</a> : a.label,
+    onClick: a.to || a.download ? undefined : () => run(a),
   }));
 
   return (
@@ -62,6 +64,13 @@ export function RowActions({ name, actions }: { name: string; actions: RowAction
             <Link key={a.key} to={a.to} aria-label={named}>
               <Button size="small" icon={a.icon} type={a.primary ? 'primary' : undefined} tabIndex={-1}>{a.withText ? a.label : null}</Button>
             </Link>
+          );
+        }
+        if (a.download) {
+          return (
+            <a key={a.key} href={a.download.href} download={a.download.name} aria-label={named}>
+              <Button size="small" icon={a.icon} tabIndex={-1}>{a.withText ? a.label : null}</Button>
+            </a>
           );
         }
         const button = (

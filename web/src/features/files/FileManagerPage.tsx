@@ -1,5 +1,5 @@
 import { useRef, useState, type DragEvent } from 'react';
-import { Alert, App, Breadcrumb, Button, Flex, Input, Modal, Popconfirm, Space, Table, Typography } from 'antd';
+import { Alert, App, Breadcrumb, Button, Flex, Input, Modal, Space, Table, Typography } from 'antd';
 import { ArrowUpOutlined, DeleteOutlined, DownloadOutlined, EditOutlined, FileOutlined, FolderAddOutlined, FolderOutlined, LinkOutlined, ReloadOutlined, UploadOutlined } from '@ant-design/icons';
 import { useParams, useSearchParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -11,6 +11,7 @@ import { ApiError } from '../../services/api.ts';
 import { childPath, filesService, isDirectory, parentPath, pathCrumbs, type FileTarget, type RemoteEntry } from '../../services/files.ts';
 import { UploadList } from './UploadList.tsx';
 import { useUploads } from './useUploads.ts';
+import { RowActions } from '../../components/RowActions.tsx';
 
 /**
  * The web file manager: an asset's files as the system user sees them over SFTP, through the
@@ -114,17 +115,11 @@ export function FileManagerPage() {
             {
               key: 'actions', width: 150,
               render: (_, e) => (
-                <Space size={4}>
-                  {isDirectory(e) ? null : (
-                    <a href={filesService.downloadUrl(target, childPath(dir, e.name))} download={e.name} aria-label={`${t('files.download')} ${e.name}`}>
-                      <Button size="small" icon={<DownloadOutlined />} tabIndex={-1} />
-                    </a>
-                  )}
-                  <Button size="small" icon={<EditOutlined />} aria-label={`${t('files.rename')} ${e.name}`} onClick={() => { setName(e.name); setNaming({ kind: 'rename', entry: e }); }} />
-                  <Popconfirm title={t('files.deleteConfirm', { name: e.name })} onConfirm={() => remove.mutate(e)} okText={t('common.delete')} cancelText={t('common.cancel')}>
-                    <Button size="small" danger icon={<DeleteOutlined />} aria-label={`${t('common.delete')} ${e.name}`} />
-                  </Popconfirm>
-                </Space>
+                <RowActions name={e.name} actions={[
+                  ...(isDirectory(e) ? [] : [{ key: 'download', label: t('files.download'), icon: <DownloadOutlined />, download: { href: filesService.downloadUrl(target, childPath(dir, e.name)), name: e.name } }]),
+                  { key: 'rename', label: t('files.rename'), icon: <EditOutlined />, onClick: () => { setName(e.name); setNaming({ kind: 'rename', entry: e }); } },
+                  { key: 'delete', label: t('common.delete'), icon: <DeleteOutlined />, danger: true, onClick: () => remove.mutate(e), confirm: { title: t('files.deleteConfirm', { name: e.name }), okText: t('common.delete') } },
+                ]} />
               ),
             },
           ]}

@@ -23,7 +23,7 @@ interface Values {
   labels: string[];
   systemUser: string | null;
   command: string;
-  timeoutSeconds: number;
+  timeoutSeconds?: number | null;
 }
 
 /**
@@ -49,7 +49,8 @@ export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
     try {
       const job = await jobsService.runCommand({
         assets: v.assets?.length ? v.assets : undefined, nodes: v.nodes?.length ? v.nodes : undefined, labels: v.labels?.length ? v.labels : undefined,
-        systemUser: v.systemUser!, command: v.command, timeoutSeconds: v.timeoutSeconds,
+        // Left empty, the server's default timeout.
+        systemUser: v.systemUser!, command: v.command, timeoutSeconds: v.timeoutSeconds ?? undefined,
       });
       await qc.invalidateQueries({ queryKey: ['jobs'] });
       navigate(`/jobs/${job.id}`);
@@ -91,7 +92,7 @@ export function CommandRunnerCard({ granted = false }: { granted?: boolean }) {
         <Form.Item name="command" label={t('sessions.command')} rules={[{ required: true, message: t('common.required', { field: t('sessions.command') }) }]}>
           <Input.TextArea rows={3} className="mono" spellCheck={false} placeholder="uptime" />
         </Form.Item>
-        <Form.Item name="timeoutSeconds" label={t('jobs.timeout')} rules={[{ required: true, type: 'integer', min: 1, max: 3600, message: t('jobs.timeoutRange') }]}>
+        <Form.Item name="timeoutSeconds" label={t('jobs.timeout')} rules={[{ type: 'integer', min: 1, max: 3600, message: t('jobs.timeoutRange') }]}>
           <InputNumber min={1} max={3600} precision={0} suffix="s" />
         </Form.Item>
         <Button type="primary" htmlType="submit" icon={<PlayCircleOutlined />}>{t('jobs.run')}</Button>

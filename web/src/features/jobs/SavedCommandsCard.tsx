@@ -17,7 +17,7 @@ interface Values {
   systemUser: string | null;
   assets: string[];
   nodes: string[];
-  timeoutSeconds: number;
+  timeoutSeconds?: number | null;
 }
 
 function SaveCommandModal({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -26,7 +26,7 @@ function SaveCommandModal({ open, onClose }: { open: boolean; onClose: () => voi
   const [form] = Form.useForm<Values>();
   const submit = useModalSubmit<Values, SavedCommandInput>({
     form, editing: null, onClose,
-    toInput: (v) => ({ name: v.name, command: v.command, systemUser: v.systemUser ?? '', assets: v.assets ?? [], nodes: v.nodes ?? [], timeoutSeconds: v.timeoutSeconds }),
+    toInput: (v) => ({ name: v.name, command: v.command, systemUser: v.systemUser ?? '', assets: v.assets ?? [], nodes: v.nodes ?? [], ...(v.timeoutSeconds ? { timeoutSeconds: v.timeoutSeconds } : {}) }),
     current: () => ({ name: '', command: '', systemUser: '' }),
     onSubmit: async (body) => {
       await jobsService.saveCommand(body as SavedCommandInput);
