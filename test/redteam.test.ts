@@ -244,6 +244,20 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
     assert.ok(readFileSync(target).equals(winner), 'the file is not the winning upload, whole');
   });
 
+  test('a frame over 64 KiB closes the socket (1009) before the bastion reads it; the shell waits for a resume and still works', async () => {
+    const op = await member();
+    const t = await shell(op.cookie);
+    const { resume } = await t.control('ready');
+    t.ws.send(Buffer.alloc(1024 * 1024, 'x'), { binary: true });
+    await t.closedWithin();
+    assert.equal(t.closeCode, 1009);
+    const back = await WebTerminal.open(w.bastion.baseUrl, op.cookie, { resume });
+    await back.control('ready');
+    await back.send('echo big-$((8*8))\r', 'big-64');
+    assert.doesNotMatch(back.output, /xxxxxxxx/);
+    back.ws.close(1000);
+  });
+
   test('a keystroke flood into a program that does not read is held back at the socket, not buffered in the bastion', async (ctx) => {
     const op = await member();
     const t = await shell(op.cookie);
