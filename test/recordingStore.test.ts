@@ -237,6 +237,34 @@ for (const kind of kinds) {
       await assert.rejects(w.written(1));
     });
 
+    test('castWriter on this store: the screen so far, for a live viewer, is the screen its recording replays to, parts or not', async () => {
+      const lines = (from: number, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => `\x1b[3${(from + i) % 8}mrow ${from + i} ${'z'.repeat((from + i) % 70)}\x1b[0m\r\n`).join(''));
+      const cast = CastWriter.open(store, randomUUID(), new Date(), { cols: 90, rows: 20 });
+      await cast.opened();
+      // A title row kept out of a scroll region, then ~5 parts of 64 KiB scrolling below it.
+      cast.output(Buffer.from('\x1b[2J\x1b[HTITLE-ROW\r\n\x1b[3;20r\x1b[3;1H'));
+      for (let i = 0; i < 6000; i += 500) {
+        if (!cast.output(lines(i, 500))) await new Promise<void>((resolve) => cast.whenDrained(resolve));
+      }
+      cast.resize(100, 22);
+      const live = await cast.screen();
+      cast.output(lines(6000, 10));
+      await cast.close();
+      // The same output, recorded whole to a file and replayed there.
+      const ref = CastWriter.open(new DirectoryRecordingStore(makeTempDir('bastion-ref-')), randomUUID(), new Date(), { cols: 90, rows: 20 });
+      await ref.opened();
+      ref.output(Buffer.from('\x1b[2J\x1b[HTITLE-ROW\r\n\x1b[3;20r\x1b[3;1H'));
+      for (let i = 0; i < 6000; i += 500) ref.output(lines(i, 500));
+      ref.resize(100, 22);
+      const expected = await ref.screen();
+      await ref.close();
+      assert.deepEqual([live.cols, live.rows], [100, 22]);
+      assert.equal(live.data, expected.data);
+      assert.match(live.data, /TITLE-ROW/);
+      assert.match(live.data, /row 5999/);
+      assert.doesNotMatch(live.data, /row 6000/);
+    });
+
     test('castWriter on this store: backpressure bounds what is queued, nothing is dropped, and the size cap truncates with a marker', async () => {
       const cast = CastWriter.open(store, randomUUID(), new Date(), { cols: 80, rows: 24 });
       await cast.opened();

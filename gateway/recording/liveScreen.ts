@@ -21,11 +21,12 @@ interface Checkpoint {
 
 const START: Checkpoint = { screen: null, carry: Buffer.alloc(0) };
 /**
- * Parts waiting to be replayed, at most: a session that prints faster than its parts can be
- * replayed has older ones skipped (their effect on the screen is lost, as a terminal's would be
- * after that much output, mostly scrolled away) instead of holding their bytes.
+ * Bytes of parts waiting to be replayed, at most (one 8 MiB part beside the one being replayed):
+ * a session that prints faster than its parts can be replayed has older ones skipped (their
+ * effect on the screen is lost, as a terminal's would be after that much output, mostly
+ * scrolled away) instead of holding their bytes.
  */
-const MAX_WAITING = 2;
+const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 
 export class LiveScreen {
   /** Checkpoints by the offset in the recording they stand at (the few latest). */
@@ -47,7 +48,13 @@ export class LiveScreen {
   #part(start: number, data: Buffer): void {
     const job: { data: Buffer | null } = { data };
     this.#waiting.push(job);
-    if (this.#waiting.length > MAX_WAITING) this.#waiting[this.#waiting.length - 1 - MAX_WAITING]!.data = null;
+    let waiting = 0;
+    for (let i = this.#waiting.length - 1; i >= 0; i--) {
+      const w = this.#waiting[i]!;
+      waiting += w.data?.length ?? 0;
+      // The newest part is always kept: the screen is most like its end.
+      if (waiting > MAX_WAITING_BYTES && i < this.#waiting.length - 1) w.data = null;
+    }
     const before = this.#at.get(start) ?? Promise.resolve(START);
     const after = before.then((cp) => {
       const bytes = job.data;
