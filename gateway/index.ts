@@ -12,6 +12,7 @@ import { handleConnection, type TrackedConnection } from './connection.ts';
 import { ReadTurns } from './fairReads.ts';
 import { GarbagePacer } from './garbagePacer.ts';
 import { PreAuthGate } from './preAuth.ts';
+import { batchWrites } from './writeBatch.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
   /** 0 picks a free port. Default: config.sshPort. */
@@ -66,6 +67,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     if (!preAuth.admit(sock)) return;
     gw.readTurns.add(sock);
     gw.garbage.watch(sock);
+    batchWrites(sock);
     server.injectSocket(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
