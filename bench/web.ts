@@ -7,6 +7,7 @@
  *
  * Run: npm run bench -- web   [WEB_RUNS=5]
  */
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { ensureWebBuild } from '../server/webBuild.ts';
@@ -18,7 +19,12 @@ import { cleanup } from '../test/helpers/tmp.ts';
 
 const RUNS = Number(process.env.WEB_RUNS ?? 5);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median of the runs that painted (a run whose timeline has no paint entry is left out, not sorted as NaN). */
+const median = (xs: number[]) => {
+  const ok = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return ok.length ? ok[Math.floor(ok.length / 2)]! : Number.NaN;
+};
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 /** Loads `path` and returns its first contentful paint in ms, once the page's heading is there. */
 async function firstPaint(context: BrowserContext, baseUrl: string, path: string): Promise<number> {
@@ -43,7 +49,8 @@ export async function runWebBench(): Promise<Record<string, number>> {
     browser = await launchBrowser();
     const cases: Array<[string, string, boolean]> = [['login page', '/login', false], ['deep link (asset page)', `/assets/${asset.id}`, true]];
     const out: Record<string, number> = {};
-    console.log('\nweb first paint (Chromium, first-contentful-paint, median of %d)', RUNS);
+    // On a shared machine the figures follow the load: they are printed together.
+    console.log('\nweb first paint (Chromium, first-contentful-paint, median of %d; load average %s)', RUNS, load());
     console.log('page                      cold ms   warm ms');
     for (const [name, path, auth] of cases) {
       const cold: number[] = [];
@@ -59,6 +66,7 @@ export async function runWebBench(): Promise<Record<string, number>> {
       out[`${name} warm`] = median(warm);
       console.log(`${name.padEnd(24)} ${median(cold).toFixed(0).padStart(7)}   ${median(warm).toFixed(0).padStart(7)}`);
     }
+    console.log('load average at the end: %s', load());
     return out;
   } finally {
     await browser?.close();
