@@ -113,6 +113,11 @@ export class WebChannel extends Duplex implements OperatorChannel {
 
   override _read(): void {
     // Keystrokes are pushed as they arrive; once the pipeline has room again, the socket is read again.
+    this.#readInputAgain();
+  }
+
+  /** Reads the socket again (its frames now go where the stream's state sends them). */
+  #readInputAgain(): void {
     if (!this.#inputHeld) return;
     this.#inputHeld = false;
     this.#ws?.resume();
@@ -131,6 +136,11 @@ export class WebChannel extends Duplex implements OperatorChannel {
     const finish = (): void => {
       this.#finished = true;
       this.#send(JSON.stringify({ type: 'exit', status: this.#exit?.status ?? null, signal: this.#exit?.signal ?? null, reason: this.sessionEnd() } satisfies ServerMessage));
+      // The session is over: keystrokes go nowhere, and a socket paused on a flood of them must
+      // read the browser's answer to the close.
+      this.#detachWs?.();
+      this.#detachWs = null;
+      this.#readInputAgain();
       this.#ws?.close(this.closeWith.code, this.closeWith.reason);
       done();
     };
@@ -140,6 +150,7 @@ export class WebChannel extends Duplex implements OperatorChannel {
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
     this.#detachWs?.();
+    this.#readInputAgain();
     for (const { done: release } of this.#held.splice(0)) release();
     this.stderr.destroy();
     done(err);
