@@ -11,15 +11,9 @@ import { startGateway } from '../gateway/index.ts';
 import { loadHostKeys } from '../gateway/hostKeys.ts';
 import type { Metrics, MetricsJson } from '../core/metrics.ts';
 import type { Readiness } from '../core/readiness.ts';
+import { MEMORY_FLAGS } from './memoryFlags.ts';
 
-/**
- * V8 flags every Bastion process runs with (package.json's start script, bin/bastion.ts's
- * shebang, and each gateway worker, whoever forks it). V8 lets the young generation grow to
- * 2 × 16 MiB; a gateway's garbage is small and short-lived (per-packet objects, the payloads
- * live outside the heap), so 2 MiB semi-spaces cost nothing measurable and take ~20 MB off
- * each process's idle RSS (issue 13: the gateway's footprint).
- */
-export const MEMORY_FLAGS = ['--max-semi-space-size=2'];
+export { MEMORY_FLAGS };
 
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;

@@ -27,6 +27,10 @@ if [ ${#files[@]} -eq 0 ]; then
   exit 1
 fi
 
+# Spawned products (test/helpers/productCommand.ts) run the compiled build, as `npm start` does;
+# tests that import modules in-process keep running the sources through tsx.
+node scripts/build-server.mjs --if-stale
+
 mkdir -p test-output
 tap=test-output/tap.txt
 skips=test-output/skips.txt

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
+import { PACKAGE_ROOT } from './packageRoot.ts';
 
-export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+export const WEB_DIST = path.join(PACKAGE_ROOT, 'web', 'dist');
 
 /** Serves the built single-page app with a fallback to index.html, so deep links reload. */
 export function mountWebApp(app: Express, dist = WEB_DIST): boolean {

@@ -12,6 +12,7 @@ import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, ssh2Exec, ssh2Login, startWorld } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingsDir, recordingFile } from './helpers/recordings.ts';
+import { productArgs } from './helpers/productCommand.ts';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -25,7 +26,7 @@ function env(dataDir: string): Record<string, string> {
 
 /** `bastion gateway` until its welcome line; returns the host key fingerprints it logged and a stopper. */
 async function startGatewayProcess(dataDir: string): Promise<{ fingerprints: string[]; output: () => string; stop: () => Promise<number | undefined> }> {
-  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'gateway'], { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 180_000 });
+  const child = execa(process.execPath, productArgs('gateway'), { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 180_000 });
   let out = '';
   let exited = false;
   child.all!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -76,7 +77,7 @@ describe('the data directory', () => {
   test('three `bastion migrate` at once on an empty data dir all succeed (5 rounds)', async () => {
     for (let round = 1; round <= 5; round++) {
       const dataDir = join(makeTempDir('bastion-migrate-race-'), 'data');
-      const runs = await Promise.all([1, 2, 3].map(() => execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'migrate'], { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 })));
+      const runs = await Promise.all([1, 2, 3].map(() => execa(process.execPath, productArgs('migrate'), { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 })));
       for (const r of runs) assert.equal(r.exitCode, 0, `round ${round}:\n${r.all}`);
       for (const r of runs) assert.match(String(r.all), /database is up to date/);
       assert.equal(mode(join(dataDir, 'bastion.sqlite')), 0o600);
@@ -85,7 +86,7 @@ describe('the data directory', () => {
 
   test('start-up tightens looser modes and names each file it fixed', async () => {
     const dataDir = join(makeTempDir('bastion-modes-'), 'data');
-    const first = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'migrate'], { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 });
+    const first = await execa(process.execPath, productArgs('migrate'), { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 });
     assert.equal(first.exitCode, 0, String(first.all));
     assert.doesNotMatch(String(first.all), /readable by others/);
     mkdirSync(join(dataDir, 'recordings', '2026-01-01'), { recursive: true, mode: 0o755 });
@@ -97,7 +98,7 @@ describe('the data directory', () => {
     writeFileSync(join(dataDir, 'secret.key'), `${'k'.repeat(40)}\n`, { mode: 0o640 });
     chmodSync(join(dataDir, 'secret.key'), 0o640);
     chmodSync(dataDir, 0o755);
-    const second = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'migrate'], { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 });
+    const second = await execa(process.execPath, productArgs('migrate'), { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 });
     assert.equal(second.exitCode, 0, String(second.all));
     const lines = String(second.all).split('\n').filter((l) => l.includes('readable by others'));
     const fixed = [dataDir, join(dataDir, 'bastion.sqlite'), join(dataDir, 'secret.key'), join(dataDir, 'recordings'), join(dataDir, 'recordings', '2026-01-01'), join(dataDir, 'recordings', '2026-01-01', 'old.cast')];

@@ -12,6 +12,7 @@ import { startBastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
 import { freePort } from './helpers/ports.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { productArgs } from './helpers/productCommand.ts';
 
 after(cleanup);
 
@@ -76,7 +77,7 @@ test('CLI: start comes up with no configuration, prints where to connect and how
   const [http, ssh] = [await freePort(), await freePort()];
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_DATA_DIR: dir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'pretty' };
   // What a person sees at a terminal (off a terminal the welcome is a JSON line: the next test).
-  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 240_000 } as const);
+  const child = execa(process.execPath, productArgs('start'), { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 240_000 } as const);
   let out = '';
   let exited = false;
   child.all!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -99,7 +100,7 @@ test('CLI: off a terminal (a container, a service manager) the welcome is one JS
   const dir = makeTempDir('bastion-cli-');
   const [http, ssh] = [await freePort(), await freePort()];
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_DATA_DIR: dir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1' };
-  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 240_000 } as const);
+  const child = execa(process.execPath, productArgs('start'), { env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 240_000 } as const);
   let out = '';
   let exited = false;
   child.all!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -117,7 +118,7 @@ test('CLI: off a terminal (a container, a service manager) the welcome is one JS
 });
 
 test('CLI: a bad variable stops start-up with one clear line', async () => {
-  const r = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'start'], { env: { BASTION_SSH_PORT: 'twenty' }, reject: false });
+  const r = await execa(process.execPath, productArgs('start'), { env: { BASTION_SSH_PORT: 'twenty' }, reject: false });
   assert.equal(r.exitCode, 1);
   assert.equal(r.stderr.trim(), 'bastion: invalid BASTION_SSH_PORT: Invalid input: expected number, received NaN');
 });
@@ -125,9 +126,9 @@ test('CLI: a bad variable stops start-up with one clear line', async () => {
 test('CLI: migrate, and reset-password prints a one-time password that must be changed', async () => {
   const dir = makeTempDir('bastion-cli-');
   const env = { BASTION_DATA_DIR: dir, BASTION_LOG_LEVEL: 'silent' };
-  const m = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'migrate'], { env });
+  const m = await execa(process.execPath, productArgs('migrate'), { env });
   assert.match(m.stdout, /up to date/);
-  const r = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'reset-password', 'admin'], { env });
+  const r = await execa(process.execPath, productArgs('reset-password', 'admin'), { env });
   const pw = /one-time password for admin: (\S+)/.exec(r.stdout)?.[1];
   assert.ok(pw);
   const b = await startBastion({ dataDir: dir, env: { BASTION_ADMIN_PASSWORD: undefined as unknown as string } });
@@ -138,7 +139,7 @@ test('CLI: migrate, and reset-password prints a one-time password that must be c
   } finally {
     await b.stop();
   }
-  const missing = await execa('node', ['--import', 'tsx', 'bin/bastion.ts', 'reset-password', 'ghost'], { env, reject: false });
+  const missing = await execa(process.execPath, productArgs('reset-password', 'ghost'), { env, reject: false });
   assert.equal(missing.exitCode, 1);
   assert.match(missing.stderr, /no user named 'ghost'/);
 });

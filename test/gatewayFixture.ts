@@ -4,10 +4,10 @@
 //
 // Two topologies (issue 11: tests run in the topology users run):
 // - `in-process`: the gateway runs in the test's own process over the test's services.
-// - `workers`: what `npm start` runs (bin/bastion.ts `start`, BASTION_GATEWAY_WORKERS=auto on a
+// - `workers`: what `npm start` runs (dist/bin/bastion.js `start`, BASTION_GATEWAY_WORKERS=auto on a
 //   multi-core host). The test process is the node:cluster primary: it owns the services the
 //   tests and factories use, as the primary owns the web server's, and calls the product's own
-//   startGatewayWorkers, which forks real `bin/bastion.ts` gateway worker processes. They read
+//   startGatewayWorkers, which forks real compiled `dist/bin/bastion.js` gateway worker processes. They read
 //   the same environment, share the SQLite data dir, and hear the primary's changes only over
 //   the ClusterBus (access.changed, user.revoked, terminate, confirmations), as in production.
 // The topology comes from `startWorld({ topology })`, else BASTION_TEST_GATEWAY (`workers` |

@@ -23,6 +23,7 @@ import type { BusMessages, Envelope } from '../core/bus.ts';
 import { WebTerminal } from './helpers/webTerminal.ts';
 import { startS3rver, type S3rverHandle } from './helpers/s3rver.ts';
 import { openWatch, screenText } from './helpers/liveWatch.ts';
+import { productArgs } from './helpers/productCommand.ts';
 
 const OPERATOR = { username: 'petra', password: 'Stone-bridge-3141' };
 
@@ -45,7 +46,7 @@ let s3: S3rverHandle | null = null;
 
 /** Starts one face of the CLI and waits for its welcome lines. */
 async function startFace(command: 'server' | 'gateway'): Promise<Face> {
-  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', command], {
+  const child = execa(process.execPath, productArgs(command), {
     env, extendEnv: false, reject: false, all: true, cwd: process.cwd(), timeout: 600_000, detached: true,
   });
   let out = '';

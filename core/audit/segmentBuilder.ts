@@ -15,6 +15,11 @@ export type BuildReply = { id: number; index: SegmentIndex } | { id: number; err
 /** Niceness of the builder: background work, after everything interactive. */
 const NICE = 15;
 const IDLE_EXIT_MS = 60_000;
+/**
+ * Built (dist/, as every product process runs), the builder module itself; from the sources
+ * (tests in the test runner's process), an entry that registers tsx first.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts') ? './segmentWorker.mjs' : './segmentWorkerMain.js';
 
 export class SegmentBuilder {
   #child: ChildProcess | null = null;
@@ -59,8 +64,8 @@ export class SegmentBuilder {
   #ensureChild(): ChildProcess | null {
     if (this.#child || this.#unavailable) return this.#child;
     try {
-      // Its own flags only (not a test runner's or an inspector's); the entry registers tsx itself.
-      const child = fork(fileURLToPath(new URL('./segmentWorker.mjs', import.meta.url)), [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      // Its own flags only (not a test runner's or an inspector's), so its entry is plain JavaScript either way.
+      const child = fork(fileURLToPath(new URL(WORKER_ENTRY, import.meta.url)), [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       try {
         if (child.pid) setPriority(child.pid, NICE);
       } catch {

@@ -1,16 +1,16 @@
 // Gateway worker processes for tests, as `npm start` runs them (see test/gatewayFixture.ts).
 import cluster from 'node:cluster';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../../core/config.ts';
 import type { ClusterBus } from '../../core/bus.ts';
 import type { GatewayHandle } from '../../gateway/index.ts';
 import { startGatewayWorkers, type WorkerHooks } from '../../bin/gatewayCluster.ts';
 import { freePort } from './ports.ts';
+import { ensureProductBuilt, PRODUCT_ENTRY } from './productCommand.ts';
 
 /** Gateway worker processes in the workers topology: `auto` on a 2-core host, and enough to cross processes. */
 export const GATEWAY_WORKERS = 2;
 
-/** How long gateway workers may take to start (tsx compiles the product in each one). */
+/** How long gateway workers may take to start (on a loaded machine). */
 const WORKERS_READY_MS = 120_000;
 
 /**
@@ -21,8 +21,10 @@ const WORKERS_READY_MS = 120_000;
  * primary answers with a new worker) makes close() fail: no input may crash a process.
  */
 export async function startWorkerGateway(config: Config, configEnv: Record<string, string>, bus: ClusterBus, hooks: WorkerHooks = {}): Promise<GatewayHandle> {
-  // The primary is this test file's process: workers run bin/bastion.ts, as under `npm start`.
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('../../bin/bastion.ts', import.meta.url)), execArgv: ['--import', 'tsx'], args: ['start'] });
+  // The primary is this test file's process (the sources, through tsx); the workers run the
+  // compiled bin as under `npm start` (startGatewayWorkers adds the memory flags).
+  ensureProductBuilt();
+  cluster.setupPrimary({ exec: PRODUCT_ENTRY, execArgv: [], args: ['start'] });
   // A port of our own: workers listening on port 0 would share one handle with any other world's workers.
   const port = await freePort();
   const said: string[] = [];

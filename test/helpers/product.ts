@@ -1,8 +1,9 @@
-// The product as users run it: `node --import tsx bin/bastion.ts <command>` as its own process
+// The product as users run it: `node dist/bin/bastion.js <command>` (productCommand.ts) as its own process
 // (with its gateway workers, when the command starts them), on loopback, started from the
 // environment alone, the way an operator starts it. For suites that test the shipped topology.
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
+import { productArgs } from './productCommand.ts';
 
 export interface Product {
   readonly child: ResultPromise;
@@ -20,7 +21,7 @@ export interface ProductOptions {
 
 /** Starts the command with only PATH, HOME and `env` (plus loopback binding) and waits until it says it is running. */
 export async function startProduct(command: 'start' | 'server' | 'gateway', env: Record<string, string>, opts: ProductOptions = {}): Promise<Product> {
-  const child = execa('node', ['--import', 'tsx', 'bin/bastion.ts', command], {
+  const child = execa(process.execPath, productArgs(command), {
     // Pretty logs: the welcome ('Bastion is running.') is printed as text, not as a JSON line (which warn would hide).
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: opts.logLevel ?? 'warn', BASTION_LOG_FORMAT: 'pretty', ...env },
     extendEnv: false, reject: false, all: true, timeout: opts.timeoutMs ?? 300_000,
