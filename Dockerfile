@@ -32,6 +32,17 @@ FROM deps AS web
 COPY web ./web
 RUN npm run build
 
+# ---- server: the server side compiled to JavaScript (dist/), as `npm start` runs it: no tsx at run time ----
+FROM deps AS server
+COPY tsconfig.json ./
+COPY scripts/build-server.mjs ./scripts/
+COPY bin ./bin
+COPY core ./core
+COPY gateway ./gateway
+COPY server ./server
+COPY migrations ./migrations
+RUN node scripts/build-server.mjs
+
 # ---- prod-deps: only what runs, without type declarations, docs, source maps and build leftovers ----
 FROM deps AS prod-deps
 RUN npm prune --omit=dev \
@@ -69,16 +80,10 @@ RUN apt-get update \
  && mkdir -p /data && chown bastion:bastion /data && chmod 0700 /data
 COPY --from=prod-deps /app/node_modules /app/node_modules
 COPY --from=web /app/web/dist /app/web/dist
+# package.json says the .js files are ES modules.
 COPY package.json /app/
-COPY bin /app/bin
-COPY core /app/core
-COPY gateway /app/gateway
-COPY server /app/server
-COPY migrations /app/migrations
-# tsx compiles the TypeScript on first import and caches the result under /tmp/tsx-<uid>: done
-# once here, as the user that runs it, so the primary and each gateway worker start from the cache.
-RUN ln -s /app/bin/bastion.ts /usr/local/bin/bastion && chmod 0755 /app/bin/bastion.ts \
- && cd /app && runuser -u bastion -- node --import tsx bin/bastion.ts help >/dev/null
+COPY --from=server /app/dist /app/dist
+RUN ln -s /app/dist/bin/bastion.js /usr/local/bin/bastion
 
 # ---- runtime: one layer, so what rootfs removed from the base is really gone ----
 FROM scratch
@@ -94,8 +99,8 @@ VOLUME ["/data"]
 EXPOSE 2222 8080
 # /healthz answers on the web port, or on BASTION_METRICS_PORT when set (a `gateway`-only container).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "/app/bin/healthcheck.mjs"]
+  CMD ["node", "/app/dist/bin/healthcheck.mjs"]
 STOPSIGNAL SIGTERM
 # The same Node flags as the bin's shebang and `npm start` (small young generation: less RSS).
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=2", "--import", "tsx", "/app/bin/bastion.ts"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=2", "/app/dist/bin/bastion.js"]
 CMD ["start"]

@@ -19,12 +19,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/ports.ts';
-import { MEMORY_FLAGS } from '../bin/gatewayCluster.ts';
+import { productArgs } from '../test/helpers/productCommand.ts';
 import {
   LOG_LINE, bastionRoute, directRoute, echoProbe, intSetting, kib, pct, printRows, processTree, seed, settle, shq, startGatewayProcess,
   type GatewayBenchResult, type Route,
@@ -106,8 +106,6 @@ export interface IdleMemory {
   processes: Array<{ pid: number; rssMiB: number; what: string }>;
 }
 
-const BASTION_ENTRY = fileURLToPath(new URL('../bin/bastion.ts', import.meta.url));
-
 /**
  * `bastion start` as `npm start` runs it (its defaults: web server, gateway, workers `auto`), on
  * an empty data dir: once it says it is running and has held still, the RSS and PSS of every
@@ -116,7 +114,7 @@ const BASTION_ENTRY = fileURLToPath(new URL('../bin/bastion.ts', import.meta.url
 export async function idleStartMemory(): Promise<IdleMemory> {
   const dataDir = makeTempDir('bastion-bench-rss-');
   const [http, ssh] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [...MEMORY_FLAGS, '--import', 'tsx', BASTION_ENTRY, 'start'], {
+  const child = spawn(process.execPath, productArgs('start'), {
     env: { ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'info', BASTION_LOG_FORMAT: 'json', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal, webfiles, web) runs only the ones named;
+ * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal, webfiles, startup, web) runs only the ones named;
  * `rss` (1 GiB per client through the gateway, several minutes) runs only when named.
  */
 import { runAbuseBench } from './abuse.ts';
@@ -14,6 +14,7 @@ import { runPlaybackBenchBothStores } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
 import { runWebTerminalBench } from './webterminal.ts';
 import { runWebFilesBench } from './webfiles.ts';
+import { runStartupBench } from './startup.ts';
 import { runWebBench } from './web.ts';
 
 const benches: Array<[string, () => Promise<unknown>]> = [
@@ -30,6 +31,8 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['abuse', () => runAbuseBench()],
   ['webterminal', () => runWebTerminalBench()],
   ['webfiles', () => runWebFilesBench()],
+  // npm start: spawn to /readyz 200 and the idle footprint of its processes.
+  ['startup', () => runStartupBench()],
   ['web', () => runWebBench()],
 ];
 

@@ -9,12 +9,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadConfig } from '../core/config.ts';
 import { createServices } from '../core/services.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { MEMORY_FLAGS } from '../bin/gatewayCluster.ts';
+import { productArgs } from '../test/helpers/productCommand.ts';
 import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/ports.ts';
@@ -56,7 +55,7 @@ export async function runWebFilesBench(): Promise<void> {
     await services.close();
   }
   const port = await freePort();
-  const child = spawn(process.execPath, [...MEMORY_FLAGS, '--import', 'tsx', join(import.meta.dirname, '../bin/bastion.ts'), 'server'], {
+  const child = spawn(process.execPath, productArgs('server'), {
     env: { ...process.env, ...env, BASTION_HTTP_PORT: String(port), BASTION_SSH_PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}/api/v1`;

@@ -9,10 +9,7 @@ import { openDatabase } from '../core/db/dataSource.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { VaultKeyError } from '../core/vault/vault.ts';
 import { DataDirError, securePrivateDir } from '../core/dataDir.ts';
-import { startHttp } from '../server/http.ts';
-import { startOpsListener } from '../server/opsListener.ts';
 import { startGateway } from '../gateway/index.ts';
-import { ensureWebBuild } from '../server/webBuild.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from './gatewayCluster.ts';
 import { installProcessGuard } from './processGuard.ts';
@@ -118,7 +115,10 @@ async function run(command: string, args: string[]): Promise<void> {
     case 'server':
     case 'gateway': {
       installProcessGuard(createLogger(config.logLevel, config.logFormat).child({ component: 'process' }));
-      if (command !== 'gateway') await ensureWebBuild((line) => console.log(line));
+      // The web server's modules (express, the routes, websockets) only where it runs: not in a
+      // `gateway` process, nor in the gateway workers, which run this file too (issue 13: idle RSS).
+      const web = command === 'gateway' ? undefined : await import('./webFace.ts');
+      if (web) await web.ensureWebBuild((line) => console.log(line));
       const workers = command === 'server' ? 0 : config.gatewayWorkers;
       const bus = workers > 0 ? new ClusterBus() : undefined;
       const services = await createServices(config, bus ? { bus } : {});
@@ -127,8 +127,8 @@ async function run(command: string, args: string[]): Promise<void> {
       // Not ready until the gateway listens (the web server answers first): the gateway's own check replaces this one.
       if (command !== 'server') services.readiness.add('gateway', async () => { throw new Error('the SSH gateway is starting'); });
       try {
-        if (command !== 'gateway') {
-          const http = await startHttp(services);
+        if (web) {
+          const http = await web.startHttp(services);
           stops.push(http.close);
           faces.http = http.port;
           const stopRetention = services.retention.schedule(config.retentionDays);
@@ -144,6 +144,7 @@ async function run(command: string, args: string[]): Promise<void> {
           faces.ssh = gw.port;
         }
         if (config.metricsPort > 0) {
+          const { startOpsListener } = await import('../server/opsListener.ts');
           const ops = await startOpsListener(services);
           stops.push(ops.close);
         }

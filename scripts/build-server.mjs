@@ -14,7 +14,7 @@
 // node_modules. Files that are not TypeScript (playbooks, the healthcheck) are copied beside
 // their neighbours, so paths relative to import.meta.url hold in dist/ too.
 // Plain JavaScript: it runs before anything can load TypeScript.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -95,7 +95,10 @@ export async function buildServer({ root = ROOT, outdir = path.join(root, 'dist'
   }
   // The bin's shebang runs the sources through tsx; the built bin needs only the memory flags.
   const bin = path.join(tmp, 'bin', 'bastion.js');
-  if (existsSync(bin)) writeFileSync(bin, readFileSync(bin, 'utf8').replace(/^(#!.*?) --import tsx/, '$1'), { mode: 0o755 });
+  if (existsSync(bin)) {
+    writeFileSync(bin, readFileSync(bin, 'utf8').replace(/^(#!.*?) --import tsx/, '$1'));
+    chmodSync(bin, 0o755);
+  }
   writeFileSync(path.join(tmp, STAMP), `built from ${SOURCE_DIRS.join(', ')} by scripts/build-server.mjs\n`);
   utimesSync(path.join(tmp, STAMP), new Date(started), new Date(started));
   const old = `${outdir}.old-${process.pid}`;

@@ -2,7 +2,6 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { UnavailableError } from '../errors.ts';
 import type { Secret } from '../vault/secret.ts';
 
@@ -48,7 +47,14 @@ export function unsafeYaml(value: unknown, indent = ''): string {
   }).join('\n');
 }
 
+/**
+ * execa (a hundred modules) is loaded by the first playbook run, not by every process that
+ * imports the services: gateway workers never run one (issue 13: idle RSS).
+ */
+const loadExeca = async () => (await import('execa')).execa;
+
 async function requireCommand(cmd: string, pkg: string): Promise<void> {
+  const execa = await loadExeca();
   const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
   if (r.exitCode !== 0) throw new UnavailableError(`${cmd} is not installed on the bastion host; install the Debian package '${pkg}' (apt-get install ${pkg})`, { reason: 'tool_not_installed', command: cmd, package: pkg });
 }
@@ -85,6 +91,7 @@ export async function runPlaybook(name: PlaybookName, host: AnsibleHost, extraVa
     const inventory = secretFile('inventory.yml', `all:\n  hosts:\n    target:${unsafeYaml(vars, '      ')}\n`);
     const varsFile = secretFile('vars.yml', `---${Object.keys(extraVars).length ? unsafeYaml(extraVars) : ' {}'}\n`);
     const config = secretFile('ansible.cfg', '[defaults]\nretry_files_enabled = False\n');
+    const execa = await loadExeca();
     const result = await execa('ansible-playbook', ['-i', inventory, '-e', `@${varsFile}`, path.join(PLAYBOOKS, `${name}.yml`)], {
       reject: false,
       timeout: opts.timeoutMs,
