@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --import tsx
 /**
  * The composition root and CLI: builds config and services once and hands them to the
  * faces (SSH gateway, HTTP server). The only file that prints to the console.
@@ -9,7 +8,6 @@ import { openDatabase } from '../core/db/dataSource.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { VaultKeyError } from '../core/vault/vault.ts';
 import { DataDirError, securePrivateDir } from '../core/dataDir.ts';
-import { startGateway } from '../gateway/index.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from './gatewayCluster.ts';
 import { installProcessGuard } from './processGuard.ts';
@@ -115,10 +113,6 @@ async function run(command: string, args: string[]): Promise<void> {
     case 'server':
     case 'gateway': {
       installProcessGuard(createLogger(config.logLevel, config.logFormat).child({ component: 'process' }));
-      // The web server's modules (express, the routes, websockets) only where it runs: not in a
-      // `gateway` process, nor in the gateway workers, which run this file too (issue 13: idle RSS).
-      const web = command === 'gateway' ? undefined : await import('./webFace.ts');
-      if (web) await web.ensureWebBuild((line) => console.log(line));
       const workers = command === 'server' ? 0 : config.gatewayWorkers;
       const bus = workers > 0 ? new ClusterBus() : undefined;
       const services = await createServices(config, bus ? { bus } : {});
@@ -126,19 +120,31 @@ async function run(command: string, args: string[]): Promise<void> {
       const faces: { http?: number; ssh?: number } = {};
       // Not ready until the gateway listens (the web server answers first): the gateway's own check replaces this one.
       if (command !== 'server') services.readiness.add('gateway', async () => { throw new Error('the SSH gateway is starting'); });
+      // Gateway workers start first (once the database is migrated): they load and open it on
+      // the other cores while this process starts the web server (issue 16: start to ready).
+      const workersStarting = command !== 'server' && bus
+        ? startGatewayWorkers(config, workers, bus, (line) => console.log(line), {}, { metrics: services.metrics, readiness: services.readiness })
+        : undefined;
+      // Awaited below; a failure before then is handled there, not reported as unhandled.
+      workersStarting?.catch(() => undefined);
       try {
-        if (web) {
+        // The web server's modules (express, the routes, websockets) load only where it runs: not
+        // in a `gateway` process, nor in the gateway workers, which run this file too (issue 13: idle RSS).
+        if (command !== 'gateway') {
+          const web = await import('./webFace.ts');
+          await web.ensureWebBuild((line) => console.log(line));
           const http = await web.startHttp(services);
           stops.push(http.close);
           faces.http = http.port;
           const stopRetention = services.retention.schedule(config.retentionDays);
           stops.push(async () => stopRetention());
         }
-        if (command !== 'server' && bus) {
-          const gw = await startGatewayWorkers(config, workers, bus, (line) => console.log(line), {}, { metrics: services.metrics, readiness: services.readiness });
+        if (workersStarting) {
+          const gw = await workersStarting;
           stops.push(gw.stop);
           faces.ssh = gw.port;
         } else if (command !== 'server') {
+          const { startGateway } = await import('../gateway/index.ts');
           const gw = await startGateway(services);
           stops.push(gw.close);
           faces.ssh = gw.port;
@@ -149,6 +155,8 @@ async function run(command: string, args: string[]): Promise<void> {
           stops.push(ops.close);
         }
       } catch (err) {
+        // Workers that were still starting when the web server failed are stopped too.
+        if (workersStarting && faces.ssh === undefined) await workersStarting.then((gw) => gw.stop(), () => undefined);
         for (const stop of stops.reverse()) await stop();
         await services.close();
         throw err;

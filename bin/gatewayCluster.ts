@@ -7,7 +7,6 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../core/config.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
-import { startGateway } from '../gateway/index.ts';
 import { loadHostKeys } from '../gateway/hostKeys.ts';
 import type { Metrics, MetricsJson } from '../core/metrics.ts';
 import type { Readiness } from '../core/readiness.ts';
@@ -121,6 +120,8 @@ export async function runGatewayWorker(config: Config): Promise<void> {
       process.send?.({ __bastionMetrics: 'res', id: m.id, metrics } satisfies MetricsResponse, () => undefined);
     });
   });
+  // The gateway's modules load here, in the worker: the primary, which forks workers, never runs a gateway.
+  const { startGateway } = await import('../gateway/index.ts');
   // The primary hands connections to the workers in turn: each holds its share of the start-up limits.
   const gw = await startGateway(services, { startupShares: config.gatewayWorkers });
   let stopping = false;

@@ -93,10 +93,12 @@ export async function buildServer({ root = ROOT, outdir = path.join(root, 'dist'
     mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
     cpSync(path.join(root, file), path.join(tmp, file), { preserveTimestamps: true });
   }
-  // The bin's shebang runs the sources through tsx; the built bin needs only the memory flags.
+  // The built bin is the `bastion` command (package.json's bin, the image's /usr/local/bin/bastion),
+  // with the memory flags of every Bastion process (bin/memoryFlags.ts). The source has no
+  // shebang: tsx's import scanner reads `#!… --import tsx` as code.
   const bin = path.join(tmp, 'bin', 'bastion.js');
   if (existsSync(bin)) {
-    writeFileSync(bin, readFileSync(bin, 'utf8').replace(/^(#!.*?) --import tsx/, '$1'));
+    writeFileSync(bin, `#!/usr/bin/env -S node --max-semi-space-size=2\n${readFileSync(bin, 'utf8')}`);
     chmodSync(bin, 0o755);
   }
   writeFileSync(path.join(tmp, STAMP), `built from ${SOURCE_DIRS.join(', ')} by scripts/build-server.mjs\n`);

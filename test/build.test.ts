@@ -77,7 +77,8 @@ test('npm start from a checkout without dist/ builds it, comes up ready, and no 
   const s = await npmStart();
   try {
     assert.match(s.output(), /building the server into dist\/ … done/);
-    assert.ok(existsSync(path.join(root, 'dist', 'bin', 'bastion.js')));
+    // The built bin is the `bastion` command: it runs by its own shebang.
+    assert.match((await execa(path.join(root, 'dist', 'bin', 'bastion.js'), ['help'])).stdout, /^usage: bastion <command>/);
     // npm runs the script in sh, which execs node: the primary is npm's child.
     const [primary, ...others] = childrenOf(s.npm.pid!);
     assert.equal(others.length, 0);
