@@ -5,6 +5,7 @@
  *     `auto`) on an empty data dir to the first `GET /readyz` answered 200 (database, recordings
  *     store and every gateway worker up); BENCH_STARTUP_RUNS (3) starts, median and worst
  *     (target ≤ 5 s)
+ *   - the CPU time its processes used until ready: the work, whatever the machine's load
  *   - once the last start has held still: the RSS and PSS of each of its processes and their
  *     sums (target ≤ 200 MB RSS); PSS counts pages the processes share (the node binary) once
  *
@@ -25,7 +26,7 @@ import { intSetting, kib, printRows, processTree, settle } from './gateway.ts';
 
 export interface StartupProcess { pid: number; rssMiB: number; pssMiB: number; what: string }
 export interface IdleMemory { rssMiB: number; pssMiB: number; processes: StartupProcess[] }
-export interface StartupResult extends IdleMemory { readyMs: number[]; entry: 'dist' | 'tsx'; loadAvg: number[] }
+export interface StartupResult extends IdleMemory { readyMs: number[]; cpuMs: number[]; entry: 'dist' | 'tsx'; loadAvg: number[] }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -57,8 +58,24 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(force);
 }
 
-/** One `bastion start` on an empty data dir: ms from spawn to /readyz 200; the child is left running. */
-async function startOnce(entry: 'dist' | 'tsx'): Promise<{ child: ChildProcess; readyMs: number }> {
+const TICKS_PER_SECOND = 100;
+/** CPU time (user + system) the process has used so far, in ms (USER_HZ ticks are 1/100 s on Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 1000 / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One `bastion start` on an empty data dir: ms from spawn to /readyz 200, and the CPU time its
+ * processes used until then (what a loaded machine stretches; it does not change with the load).
+ * The child is left running.
+ */
+async function startOnce(entry: 'dist' | 'tsx'): Promise<{ child: ChildProcess; readyMs: number; cpuMs: number }> {
   const dataDir = makeTempDir('bastion-bench-startup-');
   const [http, ssh] = [await freePort(), await freePort()];
   const args = entry === 'tsx' ? [...MEMORY_FLAGS, '--import', 'tsx', 'bin/bastion.ts', 'start'] : productArgs('start');
@@ -70,7 +87,10 @@ async function startOnce(entry: 'dist' | 'tsx'): Promise<{ child: ChildProcess; 
   });
   for (let i = 0; i < 3600; i++) {
     if (child.exitCode !== null) throw new Error(`bastion start exited (${child.exitCode})`);
-    if (await readyz(http)) return { child, readyMs: performance.now() - t0 };
+    if (await readyz(http)) {
+      const readyMs = performance.now() - t0;
+      return { child, readyMs, cpuMs: processTree(child.pid!).reduce((t, pid) => t + cpuMs(pid), 0) };
+    }
     await new Promise((res) => setTimeout(res, 50));
   }
   await stop(child);
@@ -106,27 +126,31 @@ export async function measureStartup(env: NodeJS.ProcessEnv = process.env): Prom
   const runs = intSetting(env, 'BENCH_STARTUP_RUNS', 3, 1);
   const loadAvg = loadavg();
   const readyMs: number[] = [];
+  const cpu: number[] = [];
   let memory: IdleMemory | undefined;
   for (let i = 0; i < runs; i++) {
-    const { child, readyMs: ms } = await startOnce(entry);
+    const { child, readyMs: ms, cpuMs: used } = await startOnce(entry);
     readyMs.push(ms);
+    cpu.push(used);
     try {
       if (i === runs - 1) memory = await idleMemory(child.pid!);
     } finally {
       await stop(child);
     }
   }
-  return { ...memory!, readyMs, entry, loadAvg };
+  return { ...memory!, readyMs, cpuMs: cpu, entry, loadAvg };
 }
 
 export async function runStartupBench(env: NodeJS.ProcessEnv = process.env): Promise<StartupResult> {
   try {
     const r = await measureStartup(env);
     const sorted = [...r.readyMs].sort((a, b) => a - b);
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     console.log(`\nnpm start (${r.entry === 'dist' ? 'compiled dist/' : 'sources through tsx'}), load average ${r.loadAvg.map((l) => l.toFixed(2)).join(' ')} at the start`);
     const rows: Array<[string, string, string, string]> = [
       ['start to /readyz 200, median (s)', (sorted[Math.floor(sorted.length / 2)]! / 1000).toFixed(2), `${sorted.length} starts`, '≤ 5 s'],
       ['start to /readyz 200, worst (s)', (sorted[sorted.length - 1]! / 1000).toFixed(2), '', '≤ 5 s'],
+      ['CPU time of its processes until ready, median (s)', (median(r.cpuMs) / 1000).toFixed(2), '', ''],
       ...r.processes.map((p): [string, string, string, string] => [`  RSS / PSS of ${p.what} (MiB)`, p.rssMiB.toFixed(0), p.pssMiB.toFixed(0), '']),
       [`idle RSS / PSS of all ${r.processes.length} processes (MiB)`, r.rssMiB.toFixed(0), r.pssMiB.toFixed(0), '≤ 200 MB RSS'],
     ];
