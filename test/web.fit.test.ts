@@ -203,6 +203,16 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
     await confirm.waitFor({ state: 'detached' });
     assert.equal(await focused(page), 'More actions for olga');
     await screenshot(page, '81-phone-users-more');
+    // A drawer is never wider than the phone (antd caps it at 100vw; this keeps it so).
+    await more.click();
+    await page.getByRole('menuitem', { name: 'SSH keys' }).click();
+    const keys = page.locator('.ant-drawer-content-wrapper').filter({ hasText: 'SSH keys' });
+    await keys.waitFor();
+    await page.waitForTimeout(400); // the slide-in
+    const box = (await keys.boundingBox())!;
+    assert.ok(box.x >= 0 && box.x + box.width <= 391, `the drawer spans ${box.x}..${box.x + box.width}`);
+    await page.keyboard.press('Escape');
+    await keys.waitFor({ state: 'hidden' });
     for (const path of ['/users', '/assets', '/permissions', '/system-users']) {
       await visit(page, path);
       const o = await overflow(page);
