@@ -155,6 +155,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,
       slowdownThreshold: config.loginSlowdownThreshold, ratePerMinute: config.loginRatePerMinute,
     }), sessions.journal, metrics);
+    // Web sessions (and their sockets) of a role that now requires MFA may only enrol: re-check them
+    // everywhere now, as for any change to users, not at the next periodic check.
+    authentication.mfaPolicy.onChange(() => changes.emit('users'));
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     const users = new UserService(ds, changes, bus);
     const permissions = new PermissionService(ds, changes);

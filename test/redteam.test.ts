@@ -111,6 +111,19 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
     }
   });
 
+  test('requiring MFA for a role closes the open web terminals of its members who have none, at once', async () => {
+    const op = await member();
+    const t = await shell(op.cookie);
+    try {
+      await w.bastion.services.mfaPolicy.set(SYSTEM_ACTOR, { user: true });
+      // The periodic check runs every 15 s: closing within 5 s is the policy change's own doing.
+      await t.closedWithin(5_000);
+      assert.equal(t.closeCode, 1008);
+    } finally {
+      await w.bastion.services.mfaPolicy.set(SYSTEM_ACTOR, { user: false });
+    }
+  });
+
   test('logging out closes the web terminal at once, not at the next periodic check', async () => {
     const op = await member();
     const t = await shell(op.cookie);

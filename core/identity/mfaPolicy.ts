@@ -12,7 +12,14 @@ export type MfaPolicy = Record<Role, boolean>;
  * row by primary key), so a change made through any server reaches every gateway at the next login.
  */
 export class MfaPolicyService {
+  #listeners = new Set<() => void>();
+
   constructor(private readonly ds: DataSource) {}
+
+  /** Called after the policy changed: a role newly requiring MFA concerns sockets already open. */
+  onChange(fn: () => void): void {
+    this.#listeners.add(fn);
+  }
 
   async get(): Promise<MfaPolicy> {
     const row = await this.ds.getRepository(SettingEntity).findOneBy({ key: KEY });
@@ -34,6 +41,7 @@ export class MfaPolicyService {
         changes: Object.fromEntries(changed.map((r) => [r, { from: before[r], to: next[r] }])),
       });
     });
+    for (const fn of this.#listeners) fn();
     return next;
   }
 
