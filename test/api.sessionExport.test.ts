@@ -24,18 +24,17 @@ before(async () => {
   await f.user({ username: 'audrey', password: 'Watch-er-pass-99', role: 'auditor' });
   const web01 = await f.asset({ name: 'web01' });
   const db01 = await f.asset({ name: 'db01' });
-  const s = b.services.sessions;
-  const base = { userId: alice.id, username: 'alice', systemUserId: null, systemUsername: 'deploy', clientAddress: '127.0.0.1' };
-  shell = await s.start({ ...base, assetId: web01.id, assetName: 'web01', kind: 'shell' });
   // Typed text that a spreadsheet would take for a formula.
-  await s.addCommand(shell, { input: '=HYPERLINK("http://evil")', output: '', offsetMs: 100, at: new Date() });
-  await s.addCommand(shell, { input: 'echo "a, b"', output: 'a, b', offsetMs: 200, at: new Date() });
-  await s.flushCommands();
-  await s.end(shell.id, { status: 'closed', bytesIn: 10, bytesOut: 20, exitStatus: 0 });
-  sftp = await s.start({ ...base, assetId: db01.id, assetName: 'db01', kind: 'sftp' });
-  await b.services.fileTransfers.record(sftp, { operation: 'upload', path: '/tmp/a.txt', size: 3, ok: true });
-  await b.services.fileTransfers.record(sftp, { operation: 'download', path: '/etc/shadow', ok: false, message: 'permission denied' });
-  await s.end(sftp.id, { status: 'closed', bytesIn: 3, bytesOut: 0 });
+  shell = await f.session({
+    user: alice, asset: web01, kind: 'shell',
+    commands: [{ input: '=HYPERLINK("http://evil")', offsetMs: 100 }, { input: 'echo "a, b"', output: 'a, b', offsetMs: 200 }],
+    end: { status: 'closed', bytesIn: 10, bytesOut: 20, exitStatus: 0 },
+  });
+  sftp = await f.session({
+    user: alice, asset: db01, kind: 'sftp',
+    transfers: [{ operation: 'upload', path: '/tmp/a.txt', size: 3, ok: true }, { operation: 'download', path: '/etc/shadow', ok: false, message: 'permission denied' }],
+    end: { status: 'closed', bytesIn: 3, bytesOut: 0 },
+  });
   admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   auditor = await loggedIn(b.baseUrl, 'audrey', 'Watch-er-pass-99');
   operator = await loggedIn(b.baseUrl, 'alice', 'Wonder-land-1234');

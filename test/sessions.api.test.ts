@@ -30,21 +30,19 @@ before(async () => {
   const web01 = await f.asset({ name: 'web01' });
   const db01 = await f.asset({ name: 'db01' });
   const deploy = await f.systemUser({ username: 'deploy' });
-  const sessions = b.services.sessions;
-  const base = { userId: alice.id, username: 'alice', systemUserId: deploy.id, systemUsername: 'deploy', clientAddress: '127.0.0.1' };
-
-  recorded = await sessions.start({ ...base, assetId: web01.id, assetName: 'web01', kind: 'shell' });
+  const onDeploy = { user: alice, systemUser: deploy };
+  recorded = await f.session({
+    ...onDeploy, asset: web01, kind: 'shell',
+    commands: [{ input: 'ls -la /etc', output: 'total 1234', offsetMs: 1500 }, { input: 'sudo systemctl restart nginx', offsetMs: 4200 }],
+  });
   const cast = CastWriter.open(b.services.recordings, recorded.id, recorded.startedAt, { cols: 80, rows: 24 }, { title: 'alice → deploy@web01' });
   for (let i = 0; i < 200; i++) cast.output(Buffer.from(`line ${i}: some output from the backend\r\n`));
   await cast.close();
-  await sessions.setRecording(recorded.id, cast.relativePath);
-  await sessions.addCommand(recorded, { input: 'ls -la /etc', output: 'total 1234', offsetMs: 1500, at: new Date() });
-  await sessions.addCommand(recorded, { input: 'sudo systemctl restart nginx', output: '', offsetMs: 4200, at: new Date() });
-  await sessions.end(recorded.id, { status: 'closed', bytesIn: 42, bytesOut: 8000, exitStatus: 0 });
+  await b.services.sessions.setRecording(recorded.id, cast.relativePath);
+  await b.services.sessions.end(recorded.id, { status: 'closed', bytesIn: 42, bytesOut: 8000, exitStatus: 0 });
   castBytes = readFileSync(recordingFile(b.services, { id: recorded.id, recording: cast.relativePath })!);
 
-  unrecorded = await sessions.start({ ...base, assetId: db01.id, assetName: 'db01', kind: 'exec' });
-  await sessions.addCommand(unrecorded, { input: 'uptime', output: ' 10:00:00 up 1 day', offsetMs: 10, at: new Date() });
+  unrecorded = await f.session({ ...onDeploy, asset: db01, kind: 'exec', commands: [{ input: 'uptime', output: ' 10:00:00 up 1 day', offsetMs: 10 }] });
 
   admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   auditor = await loggedIn(b.baseUrl, 'audrey', 'Watch-er-pass-99');

@@ -1,49 +1,37 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuild } from '../server/webBuild.ts';
-import { startBastion, type Bastion } from './helpers/bastion.ts';
+import type { Page } from 'playwright-core';
 import { ApiClient } from './helpers/api.ts';
-import { factories } from './helpers/factories.ts';
-import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { screenshot, type BrowserSession } from './helpers/browser.ts';
+import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
 /** A menu entry's accessible name: its icon's label, then the text. */
 const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
 
-let b: Bastion;
-let browser: Browser;
+let w: WebWorld;
 let s: BrowserSession;
 let page: Page;
 
 before(async () => {
-  await ensureWebBuild(() => undefined);
-  b = await startBastion();
-  const f = factories(b.services);
-  await f.user({ username: 'audrey', password: 'Watch-tower-42', role: 'auditor' });
-  const op = await f.user({ username: 'oscar', password: 'Blue-whale-1234' });
-  const web = await f.asset({ name: 'web07', address: '10.0.0.7' });
-  const db = await f.asset({ name: 'db07', address: '10.0.0.8' });
-  // Two sessions as the gateway records them: one still open with a command, one ended.
-  const live = await b.services.sessions.start({ userId: op.id, username: 'oscar', assetId: web.id, assetName: 'web07', systemUserId: null, systemUsername: 'deploy', kind: 'shell', clientAddress: '192.0.2.10' });
-  await b.services.sessions.addCommand(live, { input: 'sudo systemctl restart nginx', output: '', offsetMs: 1200, at: new Date() });
-  await b.services.sessions.flushCommands();
-  const past = await b.services.sessions.start({ userId: op.id, username: 'oscar', assetId: db.id, assetName: 'db07', systemUserId: null, systemUsername: 'postgres', kind: 'exec', clientAddress: '192.0.2.11' });
-  await b.services.sessions.end(past.id, { status: 'closed', bytesIn: 10, bytesOut: 2048, exitStatus: 0 });
-  // Its recording failed on the way: the list says so.
-  await b.services.sessions.markRecordingIncomplete(past.id);
-  await new ApiClient(b.baseUrl).login('audrey', 'wrong-password-here');
-
-  browser = await launchBrowser();
-  s = await openPage(browser, b.baseUrl);
-  page = s.page;
+  w = await startWebWorld({
+    seed: async (b, f) => {
+      await f.user({ username: 'audrey', password: 'Watch-tower-42', role: 'auditor' });
+      const oscar = await f.user({ username: 'oscar', password: 'Blue-whale-1234' });
+      const web = await f.asset({ name: 'web07', address: '10.0.0.7' });
+      const db = await f.asset({ name: 'db07', address: '10.0.0.8' });
+      // Two sessions as the gateway records them: one still open with a command, one ended.
+      await f.session({ user: oscar, asset: web, kind: 'shell', clientAddress: '192.0.2.10', commands: [{ input: 'sudo systemctl restart nginx', offsetMs: 1200 }] });
+      const past = await f.session({ user: oscar, asset: db, kind: 'exec', systemUsername: 'postgres', clientAddress: '192.0.2.11', end: { status: 'closed', bytesIn: 10, bytesOut: 2048, exitStatus: 0 } });
+      // Its recording failed on the way: the list says so.
+      await b.services.sessions.markRecordingIncomplete(past.id);
+      await new ApiClient(b.baseUrl).login('audrey', 'wrong-password-here');
+    },
+  });
+  ({ s, page } = w);
 });
 
 after(async () => {
-  await s?.close();
-  await browser?.close();
-  await b?.stop();
-  await cleanup();
+  await w?.stop();
 });
 
 test('an auditor sees the dashboard and the audit pages, and nothing to manage', async () => {

@@ -3,45 +3,38 @@
 // partial failure listed by name with its reason. One browser and one world; loopback assets.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { ensureWebBuild } from '../server/webBuild.ts';
-import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
-import { factories } from './helpers/factories.ts';
+import { ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { freePort } from './helpers/ports.ts';
-import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { screenshot, type BrowserSession } from './helpers/browser.ts';
+import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
 let b: Bastion;
-let browser: Browser;
+let w: WebWorld;
 let s: BrowserSession;
 let page: Page;
 const ids: Record<string, string> = {};
 
 before(async () => {
-  await ensureWebBuild(() => undefined);
-  b = await startBastion();
-  const f = factories(b.services);
-  const port = await freePort();
-  ids.rackA = (await f.node({ name: 'rack-a' })).id;
-  ids.rackB = (await f.node({ name: 'rack-b' })).id;
-  for (const [name, labels] of [['web1', ['rack:r3']], ['web2', ['rack:r3', 'env:prod']], ['db1', ['rack:r30']]] as const) {
-    ids[name] = (await b.services.assets.create(SYSTEM_ACTOR, { name, address: '127.0.0.1', port, nodes: [ids.rackA], labels: [...labels] })).id;
-  }
-  await f.user({ username: 'ursula' });
-  browser = await launchBrowser();
-  s = await openPage(browser, b.baseUrl);
-  page = s.page;
-  await logIn(page, 'admin', ADMIN_PASSWORD);
-  s.errors.length = 0;
+  w = await startWebWorld({
+    login: { username: 'admin', password: ADMIN_PASSWORD },
+    seed: async (bastion, f) => {
+      b = bastion;
+      const port = await freePort();
+      ids.rackA = (await f.node({ name: 'rack-a' })).id;
+      ids.rackB = (await f.node({ name: 'rack-b' })).id;
+      for (const [name, labels] of [['web1', ['rack:r3']], ['web2', ['rack:r3', 'env:prod']], ['db1', ['rack:r30']]] as const) {
+        ids[name] = (await b.services.assets.create(SYSTEM_ACTOR, { name, address: '127.0.0.1', port, nodes: [ids.rackA], labels: [...labels] })).id;
+      }
+      await f.user({ username: 'ursula' });
+    },
+  });
+  ({ s, page } = w);
 });
 
 after(async () => {
-  await s?.close();
-  await browser?.close();
-  await b?.services.jobs.stopAll();
-  await b?.stop();
-  await cleanup();
+  await w?.stop();
 });
 
 const rows = () => page.locator('.ant-table-tbody .ant-table-row');

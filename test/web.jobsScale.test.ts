@@ -4,48 +4,41 @@
 // loopback (the failing one on a closed port).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { ensureWebBuild } from '../server/webBuild.ts';
-import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
-import { factories } from './helpers/factories.ts';
+import { ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { freePort } from './helpers/ports.ts';
-import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { screenshot, type BrowserSession } from './helpers/browser.ts';
+import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
 let b: Bastion;
-let browser: Browser;
+let w: WebWorld;
 let s: BrowserSession;
 let page: Page;
 let partialJob = '';
 const ids: Record<string, string> = {};
 
 before(async () => {
-  await ensureWebBuild(() => undefined);
-  b = await startBastion();
-  const f = factories(b.services);
-  const closed = await freePort();
-  for (const n of ['alpha', 'beta', 'gamma']) ids[n] = (await f.asset({ name: n, address: '127.0.0.1', port: closed })).id;
-  ids.su = (await f.systemUser({ name: 'app', username: 'app', password: 'App-secret-1' })).id;
-  // A command that worked on alpha and beta and failed on gamma, as the runner leaves it.
-  const job = await b.services.jobs.start(SYSTEM_ACTOR, 'command', { command: 'deploy.sh', systemUser: ids.su, assets: [ids.alpha, ids.beta, ids.gamma] },
-    ['alpha', 'beta', 'gamma'].map((n) => ({ id: ids[n]!, name: n })),
-    async (t) => (t.name === 'gamma' ? { ok: false, exitCode: 2, output: 'deploy failed: disk full' } : { ok: true, exitCode: 0, output: `deployed on ${t.name}` }), 'deploy.sh');
-  partialJob = (await b.services.jobs.settled(job.id)).id;
-  await b.services.savedCommands.create(SYSTEM_ACTOR, { name: 'disk usage', command: 'df -h', systemUser: ids.su, assets: [ids.gamma!] });
-  browser = await launchBrowser();
-  s = await openPage(browser, b.baseUrl);
-  page = s.page;
-  await logIn(page, 'admin', ADMIN_PASSWORD);
-  s.errors.length = 0;
+  w = await startWebWorld({
+    login: { username: 'admin', password: ADMIN_PASSWORD },
+    seed: async (bastion, f) => {
+      b = bastion;
+      const closed = await freePort();
+      for (const n of ['alpha', 'beta', 'gamma']) ids[n] = (await f.asset({ name: n, address: '127.0.0.1', port: closed })).id;
+      ids.su = (await f.systemUser({ name: 'app', username: 'app', password: 'App-secret-1' })).id;
+      // A command that worked on alpha and beta and failed on gamma, as the runner leaves it.
+      const job = await b.services.jobs.start(SYSTEM_ACTOR, 'command', { command: 'deploy.sh', systemUser: ids.su, assets: [ids.alpha, ids.beta, ids.gamma] },
+        ['alpha', 'beta', 'gamma'].map((n) => ({ id: ids[n]!, name: n })),
+        async (t) => (t.name === 'gamma' ? { ok: false, exitCode: 2, output: 'deploy failed: disk full' } : { ok: true, exitCode: 0, output: `deployed on ${t.name}` }), 'deploy.sh');
+      partialJob = (await b.services.jobs.settled(job.id)).id;
+      await b.services.savedCommands.create(SYSTEM_ACTOR, { name: 'disk usage', command: 'df -h', systemUser: ids.su, assets: [ids.gamma!] });
+    },
+  });
+  ({ s, page } = w);
 });
 
 after(async () => {
-  await s?.close();
-  await browser?.close();
-  await b?.services.jobs.stopAll();
-  await b?.stop();
-  await cleanup();
+  await w?.stop();
 });
 
 test('a partial job: its summary, a split bar, every output in view, and "failed only"', async () => {

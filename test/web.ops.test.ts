@@ -4,13 +4,12 @@
 // Real Chromium, real sshd (root key as the admin user), real Ansible.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuild } from '../server/webBuild.ts';
-import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
-import { clickUntil, launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { clickUntil, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
 const menuName = (text: string) => new RegExp(`^(\\S+ )?${text}$`);
 
@@ -18,32 +17,30 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
   let b: Bastion;
   let sshd: Sshd;
   let api: ApiClient;
-  let browser: Browser;
+  let w: WebWorld;
   let s: BrowserSession;
   let page: Page;
   const ids: Record<string, string> = {};
 
   before(async () => {
-    await ensureWebBuild(() => undefined);
     sshd = await startSshd({ extraConfig: ['PermitRootLogin prohibit-password'] });
-    b = await startBastion();
-    api = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
-    ids.rootAdmin = (await api.post('/admin-users', { name: 'root-key', username: 'root', privateKey: sshd.privateKey })).body.id;
-    ids.node = (await api.post('/nodes', { name: 'ops' })).body.id;
-    ids.asset = (await api.post('/assets', { name: 'loop', address: '127.0.0.1', port: sshd.port, adminUser: ids.rootAdmin, nodes: [ids.node] })).body.id;
-    ids.su = (await api.post('/system-users', { name: 'test-account', username: sshd.username, password: sshd.password })).body.id;
-    browser = await launchBrowser();
-    s = await openPage(browser, b.baseUrl);
-    page = s.page;
-    await logIn(page, 'admin', ADMIN_PASSWORD);
+    w = await startWebWorld({
+      login: { username: 'admin', password: ADMIN_PASSWORD },
+      seed: async (bastion) => {
+        b = bastion;
+        api = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+        ids.rootAdmin = (await api.post('/admin-users', { name: 'root-key', username: 'root', privateKey: sshd.privateKey })).body.id;
+        ids.node = (await api.post('/nodes', { name: 'ops' })).body.id;
+        ids.asset = (await api.post('/assets', { name: 'loop', address: '127.0.0.1', port: sshd.port, adminUser: ids.rootAdmin, nodes: [ids.node] })).body.id;
+        ids.su = (await api.post('/system-users', { name: 'test-account', username: sshd.username, password: sshd.password })).body.id;
+      },
+    });
+    ({ s, page } = w);
   });
 
   after(async () => {
-    await s?.close();
-    await browser?.close();
-    await b?.stop();
     await sshd?.stop();
-    await cleanup();
+    await w?.stop();
   });
 
   test('Test on the asset page stores the result, and the asset table shows it', async () => {
@@ -123,7 +120,7 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
     const op = (await api.post('/users', { username: 'olga', password: 'Night-shift-2024', role: 'user', mustChangePassword: false })).body;
     const elsewhere = (await api.post('/assets', { name: 'elsewhere', address: '127.0.0.1', port: sshd.port })).body.id;
     assert.equal((await api.post('/permissions', { name: 'olga-loop', users: [op.id], assets: [ids.asset], systemUsers: [ids.su], actions: ['connect'] })).status, 201);
-    const mine = await openPage(browser, b.baseUrl);
+    const mine = await openPage(w.browser, b.baseUrl);
     try {
       await logIn(mine.page, 'olga', 'Night-shift-2024');
       await mine.page.waitForURL(/\/my-assets/);

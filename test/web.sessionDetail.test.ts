@@ -3,18 +3,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Session } from '../core/db/entities/index.ts';
-import { ensureWebBuild } from '../server/webBuild.ts';
-import { startBastion, type Bastion } from './helpers/bastion.ts';
-import { factories } from './helpers/factories.ts';
-import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { screenshot, type BrowserSession } from './helpers/browser.ts';
+import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
-let b: Bastion;
-let browser: Browser;
-let s: BrowserSession;
+let w: WebWorld;
 let page: Page;
+let s: BrowserSession;
 let shell: Session;
 let sftp: Session;
 /** A shell with an sftp and a legacy-scp session folded under it. */
@@ -23,45 +19,29 @@ let appSftp: Session;
 let appScp: Session;
 
 before(async () => {
-  await ensureWebBuild(() => undefined);
-  b = await startBastion();
-  const f = factories(b.services);
-  await f.user({ username: 'audrey', password: 'Watch-tower-42', role: 'auditor' });
-  const op = await f.user({ username: 'oscar', password: 'Blue-whale-1234' });
-  const web = await f.asset({ name: 'web07', address: '127.0.0.7' });
-  const db = await f.asset({ name: 'db07', address: '127.0.0.8' });
-  const base = { userId: op.id, username: 'oscar', systemUserId: null, systemUsername: 'deploy', clientAddress: '127.0.0.1' };
-  shell = await b.services.sessions.start({ ...base, assetId: web.id, assetName: 'web07', kind: 'shell' });
-  await b.services.sessions.addCommand(shell, { input: 'uptime', output: 'up 3 days', offsetMs: 1500, at: new Date() });
-  await b.services.sessions.flushCommands();
-  await b.services.sessions.end(shell.id, { status: 'closed', bytesIn: 6, bytesOut: 40, exitStatus: 0 });
-  sftp = await b.services.sessions.start({ ...base, assetId: db.id, assetName: 'db07', kind: 'sftp' });
-  await b.services.fileTransfers.record(sftp, { operation: 'upload', path: '/tmp/report.txt', size: 2048, ok: true });
-  await b.services.sessions.end(sftp.id, { status: 'closed', bytesIn: 2048, bytesOut: 0 });
-  const app = await f.asset({ name: 'app07', address: '127.0.0.9' });
-  const su = await f.systemUser({ name: 'app', username: 'app' });
-  const onApp = { ...base, assetId: app.id, assetName: 'app07', systemUserId: su.id, systemUsername: 'app' };
-  appShell = await b.services.sessions.start({ ...onApp, kind: 'shell' });
-  appSftp = await b.services.sessions.start({ ...onApp, kind: 'sftp' });
-  await b.services.fileTransfers.record(appSftp, { operation: 'download', path: '/var/log/app.log', size: 4096, ok: true });
-  await b.services.sessions.end(appSftp.id, { status: 'closed', bytesIn: 0, bytesOut: 4096 });
-  appScp = await b.services.sessions.start({ ...onApp, kind: 'exec' });
-  await b.services.fileTransfers.record(appScp, { operation: 'upload', path: '/srv/app/release.tar', size: 8192, ok: true });
-  await b.services.sessions.end(appScp.id, { status: 'closed', bytesIn: 8192, bytesOut: 0, exitStatus: 0 });
-  await b.services.sessions.end(appShell.id, { status: 'closed', bytesIn: 10, bytesOut: 10, exitStatus: 0 });
-  browser = await launchBrowser();
-  s = await openPage(browser, b.baseUrl);
-  page = s.page;
-  await logIn(page, 'audrey', 'Watch-tower-42');
-  // The login page's own "who am I?" answers 401 before the login: not an error of these pages.
-  s.errors.length = 0;
+  w = await startWebWorld({
+    login: { username: 'audrey', password: 'Watch-tower-42' },
+    seed: async (b, f) => {
+      await f.user({ username: 'audrey', password: 'Watch-tower-42', role: 'auditor' });
+      const oscar = await f.user({ username: 'oscar', password: 'Blue-whale-1234' });
+      const web = await f.asset({ name: 'web07', address: '127.0.0.7' });
+      const db = await f.asset({ name: 'db07', address: '127.0.0.8' });
+      shell = await f.session({ user: oscar, asset: web, kind: 'shell', commands: [{ input: 'uptime', output: 'up 3 days', offsetMs: 1500 }], end: { status: 'closed', bytesIn: 6, bytesOut: 40, exitStatus: 0 } });
+      sftp = await f.session({ user: oscar, asset: db, kind: 'sftp', transfers: [{ operation: 'upload', path: '/tmp/report.txt', size: 2048, ok: true }], end: { status: 'closed', bytesIn: 2048, bytesOut: 0 } });
+      const app = await f.asset({ name: 'app07', address: '127.0.0.9' });
+      const su = await f.systemUser({ name: 'app', username: 'app' });
+      const onApp = { user: oscar, asset: app, systemUser: su };
+      appShell = await f.session({ ...onApp, kind: 'shell' });
+      appSftp = await f.session({ ...onApp, kind: 'sftp', transfers: [{ operation: 'download', path: '/var/log/app.log', size: 4096, ok: true }], end: { status: 'closed', bytesIn: 0, bytesOut: 4096 } });
+      appScp = await f.session({ ...onApp, kind: 'exec', transfers: [{ operation: 'upload', path: '/srv/app/release.tar', size: 8192, ok: true }], end: { status: 'closed', bytesIn: 8192, bytesOut: 0, exitStatus: 0 } });
+      await b.services.sessions.end(appShell.id, { status: 'closed', bytesIn: 10, bytesOut: 10, exitStatus: 0 });
+    },
+  });
+  ({ page, s } = w);
 });
 
 after(async () => {
-  await s?.close();
-  await browser?.close();
-  await b?.stop();
-  await cleanup();
+  await w?.stop();
 });
 
 test('a transfer-only session has no Commands or Playback button: its transfer count opens its detail page', async () => {

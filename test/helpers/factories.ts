@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SYSTEM_ACTOR } from '../../core/actor.ts';
 import type { Services } from '../../core/services.ts';
-import type { Action, Asset, Permission, Session, SystemUser, User, UserGroup } from '../../core/db/entities/index.ts';
+import type { Action, Asset, FileTransfer, Permission, Session, SystemUser, User, UserGroup } from '../../core/db/entities/index.ts';
+import type { SessionResult } from '../../core/audit/sessions.ts';
 import { recordingsDir } from './recordings.ts';
 
 let seq = 0;
@@ -34,6 +35,29 @@ export function factories(s: Services) {
     },
     permission(o: Partial<{ name: string; users: string[]; userGroups: string[]; assets: string[]; nodes: string[]; systemUsers: string[]; actions: Action[]; validFrom: Date | null; validTo: Date | null; active: boolean }>): Promise<Permission> {
       return s.permissions.create(SYSTEM_ACTOR, { name: o.name ?? next('perm'), actions: o.actions ?? ['connect'], ...o });
+    },
+    /**
+     * A session row as the gateway leaves it: of `user` on `asset` (as `systemUser`, or only a
+     * system user name), with these commands typed and file transfers made, ended with `end`
+     * (left active without it).
+     */
+    async session(o: {
+      user: Pick<User, 'id' | 'username'>; asset: Pick<Asset, 'id' | 'name'>; kind: Session['kind'];
+      systemUser?: Pick<SystemUser, 'id' | 'username'>; systemUsername?: string; clientAddress?: string;
+      commands?: { input: string; output?: string; offsetMs: number }[];
+      transfers?: { operation: FileTransfer['operation']; path: string; size?: number; ok: boolean; message?: string }[];
+      end?: SessionResult;
+    }): Promise<Session> {
+      const row = await s.sessions.start({
+        userId: o.user.id, username: o.user.username, assetId: o.asset.id, assetName: o.asset.name,
+        systemUserId: o.systemUser?.id ?? null, systemUsername: o.systemUser?.username ?? o.systemUsername ?? 'deploy',
+        kind: o.kind, clientAddress: o.clientAddress ?? '127.0.0.1',
+      });
+      for (const c of o.commands ?? []) await s.sessions.addCommand(row, { input: c.input, output: c.output ?? '', offsetMs: c.offsetMs, at: new Date() });
+      if (o.commands?.length) await s.sessions.flushCommands();
+      for (const t of o.transfers ?? []) await s.fileTransfers.record(row, t);
+      if (o.end) await s.sessions.end(row.id, o.end);
+      return row;
     },
     /** A live shell session row of a new user on a new asset, whose recording holds these asciicast lines (header first). */
     async liveSession(castLines: string[]): Promise<Session> {
