@@ -3,7 +3,8 @@
 // and no serious or critical axe-core violation; at 390×844 nothing is wider than the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../server/webBuild.ts';
@@ -12,28 +13,90 @@ import { factories } from './helpers/factories.ts';
 import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
+import { ERROR_REASONS } from '../core/errorReasons.ts';
+import { en } from '../web/src/i18n/en.ts';
+import { zh } from '../web/src/i18n/zh.ts';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /**
- * Values the API sends as codes (session status and kind, risk, login channel/method/reason,
- * operation actions and resource types, job kinds and statuses, error codes): in zh-CN none may
- * be on screen as such. Compared case-sensitively as whole words.
+ * Values the API sends as codes, derived from the code rather than kept by hand: every string
+ * literal of a union type or z.enum in core/, server/routes/ and gateway/, the literal `action`,
+ * `status`, `reason`, … values they write, every error reason (core/errorReasons.ts) and code, and
+ * the enum values the web catalogue maps. In zh-CN none may be on screen as such (case-sensitive
+ * whole words: "SSH" or "Linux" are names, `ssh` and `linux` are codes).
  */
-const CODES = new Set([
-  'active', 'closed', 'terminated', 'failed', 'interrupted', 'shell', 'exec', 'sftp', 'tunnel',
-  'normal', 'warning', 'denied', 'password', 'publickey', 'keyboard-interactive', 'password+totp', 'recovery_code', 'totp',
-  'ok', 'invalid_credentials', 'invalid_totp', 'totp_reused', 'mfa_enrolment_required', 'rate_limited', 'database_unavailable', 'inactive', 'expired', 'locked',
-  'create', 'update', 'delete', 'lock', 'unlock', 'reset_mfa', 'reset_password', 'enable_mfa', 'disable_mfa', 'clear_host_key', 'terminate', 'run', 'purge',
-  'user_group', 'system_user', 'admin_user', 'command_filter', 'login_lock', 'mfa_policy', 'permission', 'asset', 'node', 'session', 'job',
-  'validation_failed', 'not_found', 'conflict', 'forbidden', 'unauthenticated', 'internal',
-  'queued', 'running', 'succeeded', 'canceled', 'connectivity', 'facts', 'command', 'upload', 'download', 'connect', 'web', 'api',
-]);
+function codeWords(): Set<string> {
+  const sources = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+  const words = new Set<string>([...ERROR_REASONS, ...Object.keys(en.errors.codes)]);
+  for (const group of Object.values(en.enums)) for (const k of Object.keys(group)) words.add(k);
+  const literal = /'([a-z][a-z0-9_+-]*)'/g;
+  for (const file of ['core', 'server/routes', 'gateway'].flatMap(sources)) {
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/'[^'\n]*'(?:\s*\|\s*'[^'\n]*')+/g)) for (const w of m[0].matchAll(literal)) words.add(w[1]!);
+    for (const m of src.matchAll(/z\.enum\(\[([^\]]*)\]/g)) for (const w of m[1]!.matchAll(literal)) words.add(w[1]!);
+    for (const m of src.matchAll(/\b(?:action|resourceType|risk|method|reason|status|kind|channel|failure|code): '([a-z][a-z0-9_+-]*)'/g)) words.add(m[1]!);
+  }
+  // One-letter literals (asciicast event types) are not words; `admin` is also the name of the fixture's admin, shown as data.
+  for (const w of [...words]) if (w.length < 2) words.delete(w);
+  words.delete('admin');
+  return words;
+}
+const CODES = codeWords();
+
+/**
+ * English interface text from the en catalogue that zh-CN translates: a line of the page that
+ * reads exactly like one of these was left untranslated (a label, a button, a column, a message).
+ */
+function englishUiLines(): Set<string> {
+  const flat = (o: object, prefix = ''): [string, string][] => Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [[prefix + k, v] as [string, string]] : flat(v as object, `${prefix}${k}.`)));
+  const zhByKey = new Map(flat(zh));
+  const english = flat(en);
+  // Names Chinese keeps as they are (SSH, SFTP, Shell, Sudo) are not untranslated, wherever else they occur.
+  const kept = new Set(english.filter(([key, value]) => zhByKey.get(key) === value).map(([, value]) => value.trim()));
+  const lines = new Set<string>();
+  for (const [, value] of english) {
+    if (value.includes('{{') || !/[A-Za-z]{3}/.test(value) || !/^[\x20-\x7e]+$/.test(value) || kept.has(value.trim())) continue;
+    lines.add(value.trim());
+  }
+  lines.delete('Administrator'); // also the full name of the built-in admin: data, shown as such
+  return lines;
+}
+const ENGLISH = englishUiLines();
+
+/** The interface text of the page now (dialogs and drawers included), without machine output. */
+async function interfaceText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const copy = document.body.cloneNode(true) as HTMLElement;
+    // Machine output (terminal, job log, command lines) is data, not interface text.
+    copy.querySelectorAll('pre, code, .xterm, .ap-wrapper, .mono, script, style').forEach((e) => e.remove());
+    document.body.appendChild(copy);
+    copy.style.position = 'absolute';
+    const t = copy.innerText;
+    copy.remove();
+    return t;
+  });
+}
+
+/** What on the page is not Chinese: raw codes as words, English catalogue text as lines. */
+async function untranslated(page: Page, where: string): Promise<string[]> {
+  const text = await interfaceText(page);
+  const problems: string[] = [];
+  const raw = [...new Set(text.split(/[^A-Za-z0-9_+-]+/).filter((w) => CODES.has(w)))];
+  if (raw.length) problems.push(`${where}: raw codes on screen: ${raw.join(', ')}`);
+  const english = [...new Set(text.split('\n').map((l) => l.trim()).filter((l) => ENGLISH.has(l)))];
+  if (english.length) problems.push(`${where}: English on screen: ${english.map((l) => `"${l}"`).join(', ')}`);
+  return problems;
+}
 
 let b: Bastion;
 let browser: Browser;
 let s: BrowserSession;
 const paths: string[] = [];
+const ids = { asset: '', closed: '', live: '' };
 
 before(async () => {
   await ensureWebBuild(() => undefined);
@@ -64,19 +127,29 @@ before(async () => {
   await admin.patch('/mfa-policy', { user: false, auditor: true });
   await admin.patch('/mfa-policy', { auditor: false });
 
+  // An auditor to watch and replay, and a session still running for the live view.
+  await f.user({ username: 'aida', password: 'Audit-pass-2024x', role: 'auditor' });
+  Object.assign(ids, { asset: asset.id, closed: live.id });
+
   paths.push('/dashboard', '/users', '/user-groups', '/assets', `/assets/${asset.id}`, '/system-users', '/admin-users', '/permissions', '/command-filters',
     '/sessions', `/sessions/${live.id}`, `/sessions/${live.id}/play`, '/commands', '/audit/logins', '/audit/operations', '/audit/file-transfers',
     '/my-assets', '/profile', '/jobs', `/jobs/${job.id}`);
   browser = await launchBrowser();
-  s = await openPage(browser, b.baseUrl, { locale: 'zh-CN' });
-  await s.page.goto('/login');
-  await s.page.evaluate(() => localStorage.setItem('bastion.language', 'zh'));
-  await s.page.reload();
-  await s.page.locator('#login_username').fill('admin');
-  await s.page.locator('#login_password').fill(ADMIN_PASSWORD);
-  await s.page.locator('form[id=login] button[type=submit]').click();
-  await s.page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  s = await zhSession('admin', ADMIN_PASSWORD);
 });
+
+/** A browser context in zh-CN, logged in as `username` through the login page. */
+async function zhSession(username: string, password: string): Promise<BrowserSession> {
+  const session = await openPage(browser, b.baseUrl, { locale: 'zh-CN' });
+  await session.page.goto('/login');
+  await session.page.evaluate(() => localStorage.setItem('bastion.language', 'zh'));
+  await session.page.reload();
+  await session.page.locator('#login_username').fill(username);
+  await session.page.locator('#login_password').fill(password);
+  await session.page.locator('form[id=login] button[type=submit]').click();
+  await session.page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  return session;
+}
 
 after(async () => {
   await s?.close().catch(() => undefined);
@@ -86,10 +159,10 @@ after(async () => {
 });
 
 /** Opens a page and waits until its heading is drawn and its data has arrived. */
-async function visit(page: Page, path: string): Promise<void> {
+async function visit(page: Page, path: string, ready = 'h1'): Promise<void> {
   await page.goto(path);
   // Generous: the suite shares two cores with everything else.
-  await page.locator('h1').first().waitFor({ timeout: 30_000 });
+  await page.locator(ready).first().waitFor({ timeout: 30_000 }).catch((e: Error) => { throw new Error(`${path}: ${e.message.split('\n')[0]}`); });
   await page.waitForLoadState('networkidle');
   await page.locator('.ant-spin-spinning').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
 }
@@ -112,18 +185,7 @@ test('in zh-CN every page shows no raw code, has its own title and one <main>, a
   for (const path of ['/login-as-shown', ...paths]) {
     if (path === '/login-as-shown') continue;
     await visit(page, path);
-    // Machine output (terminal, job log, command lines) is data, not interface text.
-    const text = await page.evaluate(() => {
-      const copy = document.body.cloneNode(true) as HTMLElement;
-      copy.querySelectorAll('pre, code, .xterm, .ap-wrapper, .mono, script, style').forEach((e) => e.remove());
-      document.body.appendChild(copy);
-      copy.style.position = 'absolute';
-      const t = copy.innerText;
-      copy.remove();
-      return t;
-    });
-    const raw = [...new Set(text.split(/[^A-Za-z0-9_+-]+/).filter((w) => CODES.has(w)))];
-    if (raw.length) problems.push(`${path}: raw codes on screen: ${raw.join(', ')}`);
+    problems.push(...await untranslated(page, path));
     const title = await page.title();
     if (!/ · 堡垒机$/.test(title)) problems.push(`${path}: tab title "${title}"`);
     titles.add(title);
@@ -134,6 +196,120 @@ test('in zh-CN every page shows no raw code, has its own title and one <main>, a
   assert.deepEqual(problems, []);
   assert.ok(titles.size >= paths.length - 4, `pages have their own titles: ${[...titles].join(' | ')}`);
   assert.deepEqual(s.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+});
+
+const OPEN_DIALOG = '[role=dialog]:visible';
+
+/** Closes whatever drawer, modal or popover is open, and waits until it is gone. */
+async function closeOverlays(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.locator(OPEN_DIALOG).first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => undefined);
+  await page.locator('.ant-popover:visible').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+}
+
+test('in zh-CN every create and edit dialog, its field errors when submitted empty, and the delete confirmations read in Chinese', async () => {
+  const { page } = s;
+  const problems: string[] = [];
+  let dialogs = 0;
+  let confirms = 0;
+  for (const path of ['/users', '/user-groups', '/assets', '/system-users', '/admin-users', '/permissions', '/command-filters', '/jobs']) {
+    await visit(page, path);
+    const create = page.locator('main .ant-btn:not([disabled]):has(.anticon-plus):visible').first();
+    if (await create.count()) {
+      await create.click();
+      const dialog = page.locator(OPEN_DIALOG).first();
+      await dialog.waitFor().catch(() => problems.push(`${path}: the create button opened no dialog`));
+      problems.push(...await untranslated(page, `${path} create dialog`));
+      // Submitting it empty shows the required fields' errors, in Chinese.
+      const save = dialog.locator('.ant-btn-primary').last();
+      if (await save.count()) {
+        await save.click();
+        await page.locator('.ant-form-item-explain-error').first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+        problems.push(...await untranslated(page, `${path} create dialog, submitted empty`));
+      }
+      dialogs++;
+      await closeOverlays(page);
+    }
+    const edit = page.locator('main .ant-btn:not([disabled]):has(.anticon-edit):visible').first();
+    if (await edit.count()) {
+      await edit.click();
+      await page.locator(OPEN_DIALOG).first().waitFor().catch(() => problems.push(`${path}: the edit button opened no dialog`));
+      problems.push(...await untranslated(page, `${path} edit dialog`));
+      dialogs++;
+      await closeOverlays(page);
+    }
+    const remove = page.locator('main .ant-btn:not([disabled]):has(.anticon-delete):visible').first();
+    if (await remove.count()) {
+      await remove.click();
+      await page.locator('.ant-popconfirm:visible, .ant-modal-confirm:visible').first().waitFor().catch(() => problems.push(`${path}: the delete button asked nothing`));
+      problems.push(...await untranslated(page, `${path} delete confirmation`));
+      confirms++;
+      await closeOverlays(page);
+    }
+  }
+  // A refusal by the server lands on its field, worded from its reason: a group name that is taken.
+  await visit(page, '/user-groups');
+  await page.locator('main .ant-btn:has(.anticon-plus)').first().click();
+  await page.locator('#group_name').fill('ops-team');
+  await page.locator(OPEN_DIALOG).first().locator('.ant-btn-primary').last().click();
+  await page.getByText('已存在名为“ops-team”的用户组。').waitFor();
+  problems.push(...await untranslated(page, '/user-groups name taken'));
+  await closeOverlays(page);
+  assert.deepEqual(problems, []);
+  assert.ok(dialogs >= 12 && confirms >= 6, `dialogs opened: ${dialogs}, confirmations: ${confirms}`);
+});
+
+test('in zh-CN the auditor\'s views (sessions, detail, live view, playback, command, login and operation logs) and the operator\'s (my assets, file manager, web terminal, profile) read in Chinese, dates included', async () => {
+  const problems: string[] = [];
+  ids.live = (await factories(b.services).liveSession(['{"version": 2, "width": 80, "height": 24, "timestamp": 1767225600}', '[0.1, "o", "$ "]'])).id;
+  const auditor = await zhSession('aida', 'Audit-pass-2024x');
+  try {
+    for (const path of ['/sessions', `/sessions/${ids.closed}`, `/sessions/${ids.live}/watch`, `/sessions/${ids.closed}/play`, '/commands', '/audit/logins', '/audit/operations', '/dashboard']) {
+      await visit(auditor.page, path);
+      problems.push(...await untranslated(auditor.page, `auditor ${path}`));
+    }
+    // Dates follow the language: the login log shows 年/月/日, not an ISO or English date.
+    await visit(auditor.page, '/audit/logins');
+    const list = await interfaceText(auditor.page);
+    assert.match(list, /\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}/);
+    assert.doesNotMatch(list, /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}/);
+  } finally {
+    await auditor.close();
+  }
+  const operator = await zhSession('olga', 'Orca-pass-2024x');
+  try {
+    for (const path of ['/my-assets', '/files/web01', '/terminal/web01', '/profile']) {
+      // The web terminal has no heading: its tabs are the page.
+      await visit(operator.page, path, path.startsWith('/terminal/') ? 'main' : 'h1');
+      problems.push(...await untranslated(operator.page, `operator ${path}`));
+    }
+    // Two-factor set-up on the profile page: the QR step, then a wrong code refused in Chinese.
+    await operator.page.getByRole('button', { name: zh.profile.totpStart }).click();
+    await operator.page.locator('[data-testid=totp-secret]').waitFor();
+    problems.push(...await untranslated(operator.page, 'operator /profile MFA set-up'));
+  } finally {
+    await operator.close();
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('in English the same dates read in English', async () => {
+  const en = await openPage(browser, b.baseUrl, { locale: 'en-US' });
+  try {
+    await en.page.goto('/login');
+    await en.page.evaluate(() => localStorage.setItem('bastion.language', 'en'));
+    await en.page.reload();
+    await en.page.locator('#login_username').fill('aida');
+    await en.page.locator('#login_password').fill('Audit-pass-2024x');
+    await en.page.locator('form[id=login] button[type=submit]').click();
+    await en.page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await visit(en.page, '/audit/logins');
+    const list = await interfaceText(en.page);
+    assert.match(list, /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}, \d{2}:\d{2}:\d{2}/);
+    assert.doesNotMatch(list, /年/);
+  } finally {
+    await en.close();
+  }
 });
 
 test('the login page and a server refusal read in zh-CN, with a title, one <main>, a visible focus and no axe violation', async () => {

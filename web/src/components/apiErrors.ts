@@ -59,7 +59,7 @@ export function errorText(error: unknown): string {
 }
 
 /** An enum value from the API in the user's language (`enums.<group>.<value>`), or the value itself when unknown. */
-export function enumText(group: 'sessionStatus' | 'sessionKind' | 'risk' | 'loginChannel' | 'loginMethod' | 'loginReason' | 'operationAction' | 'resourceType', value: string | null | undefined): string {
+export function enumText(group: 'platform' | 'sessionStatus' | 'sessionKind' | 'risk' | 'loginChannel' | 'loginMethod' | 'loginReason' | 'operationAction' | 'resourceType', value: string | null | undefined): string {
   if (!value) return '—';
   // Combined methods ("password+totp") are worded part by part.
   if (group === 'loginMethod' && value.includes('+')) return value.split('+').map((v) => enumText(group, v)).join(' + ');

@@ -647,6 +647,7 @@ export const en = {
   },
   enums: {
     sessionStatus: { active: 'Active', closed: 'Closed', terminated: 'Terminated', failed: 'Failed', interrupted: 'Interrupted' },
+    platform: { linux: 'Linux', unix: 'Unix', bsd: 'BSD', macos: 'macOS', other: 'Other' },
     sessionKind: { shell: 'Shell', exec: 'Command', sftp: 'SFTP', tunnel: 'Tunnel', web: 'Web terminal' },
     risk: { normal: 'Normal', warning: 'Warning', denied: 'Denied', none: 'None' },
     loginChannel: { web: 'Web', ssh: 'SSH', api: 'API' },

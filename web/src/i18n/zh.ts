@@ -649,6 +649,7 @@ export const zh: Messages = {
   },
   enums: {
     sessionStatus: { active: '进行中', closed: '已结束', terminated: '已终止', failed: '失败', interrupted: '已中断' },
+    platform: { linux: 'Linux', unix: 'Unix', bsd: 'BSD', macos: 'macOS', other: '其他' },
     sessionKind: { shell: '终端', exec: '命令', sftp: '文件传输', tunnel: '隧道', web: '网页终端' },
     risk: { normal: '正常', warning: '警告', denied: '已拒绝', none: '无' },
     loginChannel: { web: '网页', ssh: 'SSH', api: '接口' },

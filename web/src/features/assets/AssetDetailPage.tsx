@@ -8,7 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { assetsService } from '../../services/assets.ts';
 import type { Reacher } from '../../services/grants.ts';
 import { Page } from '../../components/Page.tsx';
-import { errorText } from '../../components/apiErrors.ts';
+import { enumText, errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../i18n/format.ts';
 import { AssetFormModal } from './AssetFormModal.tsx';
 import { FactsPanel } from './FactsPanel.tsx';
@@ -90,7 +90,7 @@ export function AssetDetailPage() {
           <Descriptions column={{ xs: 1, md: 2 }} size="small">
             <Descriptions.Item label={t('assets.name')}>{a.name}</Descriptions.Item>
             <Descriptions.Item label={t('assets.address')}>{a.address}:{a.port}</Descriptions.Item>
-            <Descriptions.Item label={t('assets.platform')}>{a.platform}</Descriptions.Item>
+            <Descriptions.Item label={t('assets.platform')}>{enumText('platform', a.platform)}</Descriptions.Item>
             <Descriptions.Item label={t('common.status')}>{a.active ? <Tag color="green">{t('common.active')}</Tag> : <Tag>{t('common.inactive')}</Tag>}</Descriptions.Item>
             <Descriptions.Item label={t('assets.nodes')}>{a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>)}</Descriptions.Item>
             <Descriptions.Item label={t('assets.labels')}>{a.labels.map((l) => <Tag key={l} color="geekblue">{l}</Tag>)}</Descriptions.Item>

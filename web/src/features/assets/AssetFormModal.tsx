@@ -5,6 +5,7 @@ import { AdminUserPicker } from '../../components/pickers.tsx';
 import { NodePicker } from '../../components/NodePicker.tsx';
 import { useModalSubmit } from '../../components/useModalSubmit.ts';
 import { FormDrawer } from '../../components/FormDrawer.tsx';
+import { enumText } from '../../components/apiErrors.ts';
 
 interface Values {
   name: string;
@@ -58,7 +59,7 @@ export function AssetFormModal({ asset, defaultNode, onClose, onSubmit }: {
           <InputNumber min={1} max={65535} precision={0} style={{ width: 140 }} />
         </Form.Item>
         <Form.Item name="platform" label={t('assets.platform')}>
-          <Select options={PLATFORMS.map((p) => ({ value: p, label: p }))} />
+          <Select options={PLATFORMS.map((p) => ({ value: p, label: enumText('platform', p) }))} />
         </Form.Item>
         <Form.Item name="nodes" label={t('assets.nodes')}>
           <NodePicker />

@@ -7,7 +7,7 @@ import { PLATFORMS, type Asset } from '../../services/assets.ts';
 import { Page } from '../../components/Page.tsx';
 import { SearchBox } from '../../components/SearchBox.tsx';
 import { usePaging } from '../../components/usePaging.ts';
-import { errorText } from '../../components/apiErrors.ts';
+import { enumText, errorText } from '../../components/apiErrors.ts';
 import { AssetFormModal } from './AssetFormModal.tsx';
 import { CsvImportModal } from './CsvImportModal.tsx';
 import { NodeTree } from './NodeTree.tsx';
@@ -64,7 +64,7 @@ export function AssetsPage() {
               style={{ width: 180 }}
               value={platform}
               onChange={(v) => { setPlatform(v); paging.resetPage(); }}
-              options={PLATFORMS.map((p) => ({ value: p, label: p }))}
+              options={PLATFORMS.map((p) => ({ value: p, label: enumText('platform', p) }))}
             />
             <LabelFilter value={labels} onChange={(v) => { setLabels(v); paging.resetPage(); }} />
           </Flex>
@@ -85,7 +85,7 @@ export function AssetsPage() {
             columns={[
               { title: t('assets.name'), dataIndex: 'name', sorter: (a, b) => a.name.localeCompare(b.name), render: (v: string, a) => <Link to={`/assets/${a.id}`}>{v}</Link> },
               { title: t('assets.address'), key: 'address', render: (_, a) => `${a.address}:${a.port}` },
-              { title: t('assets.platform'), dataIndex: 'platform' },
+              { title: t('assets.platform'), dataIndex: 'platform', render: (p: string) => enumText('platform', p) },
               { title: t('assets.nodes'), key: 'nodes', render: (_, a) => a.nodes.map((n) => <Tag key={n.id}>{n.name}</Tag>) },
               // A label is a filter: clicking it keeps the assets that carry it.
               { title: t('assets.labels'), key: 'labels', render: (_, a) => a.labels.map((l) => <Tag key={l} color="geekblue" style={{ cursor: 'pointer' }} onClick={() => { setLabels((cur) => (cur.includes(l) ? cur : [...cur, l])); paging.resetPage(); }}>{l}</Tag>) },

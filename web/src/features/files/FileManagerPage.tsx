@@ -84,7 +84,7 @@ export function FileManagerPage() {
       ) : null}
       {listing.error ? (
         // The refusal in the user's language, then the bastion's own words (which asset, which action), as sftp would print them.
-        <Alert type="error" showIcon title={errorText(listing.error)} description={listing.error instanceof ApiError ? listing.error.message : undefined} style={{ marginBottom: 12 }} />
+        <Alert type="error" showIcon title={errorText(listing.error)} description={listing.error instanceof ApiError ? <span className="mono">{listing.error.message}</span> : undefined} style={{ marginBottom: 12 }} />
       ) : null}
       {listing.data?.truncated ? <Alert type="info" showIcon title={t('files.truncated', { count: listing.data.entries.length })} style={{ marginBottom: 12 }} /> : null}
       <UploadList uploads={uploads.list} onCancel={uploads.cancel} onReplace={uploads.replace} onDismiss={uploads.dismiss} />

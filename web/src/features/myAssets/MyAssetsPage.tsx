@@ -92,7 +92,7 @@ export function MyAssetsPage() {
               <Space size={4}>
                 {(['scp', 'sftp'] as const).map((k) => (
                   <Tooltip key={k} title={<span className="mono">{r.commands[k]}</span>}>
-                    <Button size="small" icon={<CopyOutlined />} data-testid={`command-${k}`} data-command={r.commands[k]} aria-label={`${t('myAssets.copyCommand')} ${k} ${label(r)}`} onClick={() => void copy(r.commands[k])}>{k}</Button>
+                    <Button size="small" className="mono" icon={<CopyOutlined />} data-testid={`command-${k}`} data-command={r.commands[k]} aria-label={`${t('myAssets.copyCommand')} ${k} ${label(r)}`} onClick={() => void copy(r.commands[k])}>{k}</Button>
                   </Tooltip>
                 ))}
               </Space>
