@@ -327,7 +327,12 @@ export class SessionService {
       const row = await this.ds.getRepository(SessionEntity).findOneBy({ id: sessionIdOf(name) });
       // Active: still being written. No row: not this database's (or purged); retention never meets it, so leave it be.
       if (!row || row.status === 'active') continue;
-      if (await this.#recover(row.id, name)) n++;
+      try {
+        if (await this.#recover(row.id, name)) n++;
+      } catch (err) {
+        // One that fails (the store erring now) is tried again at the next sweep; the others go on.
+        this.#log?.error({ err, recording: name }, 'an abandoned recording could not be completed');
+      }
     }
     return n;
   }

@@ -206,8 +206,10 @@ export class S3RecordingStore implements RecordingStore {
         await this.#client.send(new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: manifest.uploadId, MultipartUpload: { Parts: manifest.parts } }));
       } catch (err) {
         // Completed meanwhile by its writer (which then failed to delete the manifest), or by another process: the object is there.
-        if (!(await this.#head(key))) throw err;
-        outcome = 'none';
+        if (await this.#head(key)) outcome = 'none';
+        // The upload is gone (aborted, or expired by a bucket lifecycle rule) and its parts with it: nothing left to complete.
+        else if ((err as { name?: string }).name === 'NoSuchUpload') outcome = 'empty';
+        else throw err;
       }
     }
     await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#manifestKey(name) }));
