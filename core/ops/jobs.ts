@@ -6,6 +6,7 @@ import { newId } from '../ids.ts';
 import { paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { JobEntity, type Job, type JobResult } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
+import type { JobSummary } from './jobOutcomes.ts';
 
 export interface JobTarget {
   id: string;
@@ -22,14 +23,7 @@ export type TaskResult = Omit<JobResult, 'asset' | 'assetName' | 'running'>;
  */
 export type AssetTask<T extends JobTarget> = (target: T, signal: AbortSignal, progress: (outputSoFar: () => string) => void) => Promise<TaskResult>;
 
-/** How many assets ended each way, and how many are still to come. */
-export interface JobSummary {
-  ok: number;
-  failed: number;
-  timedOut: number;
-  canceled: number;
-  pending: number;
-}
+export type { JobSummary };
 
 export function outcomeOf(r: Pick<JobResult, 'ok' | 'outcome'>): NonNullable<JobResult['outcome']> {
   return r.outcome ?? (r.ok ? 'ok' : 'failed');

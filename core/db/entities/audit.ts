@@ -92,11 +92,8 @@ export interface FileTransfer {
   createdAt: Date;
 }
 
-/** `partial`: finished, some assets succeeded and some did not. */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'canceled';
-
-/** How one asset's piece of a job ended (older rows have none: ok or failed by `ok`). */
-export type JobOutcome = 'ok' | 'failed' | 'timedOut' | 'canceled';
+import type { JobKind, JobOutcome, JobStatus } from '../../ops/jobOutcomes.ts';
+export type { JobKind, JobOutcome, JobStatus };
 
 export interface JobResult {
   asset: string;
@@ -126,7 +123,7 @@ export interface SavedCommand {
 
 export interface Job {
   id: string;
-  kind: 'connectivity' | 'facts' | 'push' | 'command';
+  kind: JobKind;
   status: JobStatus;
   params: Record<string, unknown>;
   results: JobResult[];

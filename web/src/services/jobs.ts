@@ -1,12 +1,14 @@
 import { api, mapPage, type ListPage } from './api.ts';
 import { bool, num, str, strOrNull, type Json, type ListParams } from './common.ts';
+// The server's own words (types only: erased at build time, the bundle never needs core/).
+import type { JobKind, JobOutcome as AssetOutcome, JobStatus, JobSummary } from '../../../core/ops/jobOutcomes.ts';
 
-export type JobKind = 'connectivity' | 'facts' | 'push' | 'command';
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'canceled';
+
+export type { JobKind, JobStatus, JobSummary };
 export const JOB_KINDS: JobKind[] = ['command', 'connectivity', 'facts', 'push'];
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'partial', 'failed', 'canceled'];
 /** How one asset's piece ended, or `running` while it runs. */
-export type JobOutcome = 'ok' | 'failed' | 'timedOut' | 'canceled' | 'running';
+export type JobOutcome = AssetOutcome | 'running';
 export const JOB_OUTCOMES: JobOutcome[] = ['ok', 'failed', 'timedOut', 'canceled', 'running'];
 
 export interface JobResult {
@@ -16,14 +18,6 @@ export interface JobResult {
   exitCode: number | null;
   output: string;
   outcome: JobOutcome;
-}
-
-export interface JobSummary {
-  ok: number;
-  failed: number;
-  timedOut: number;
-  canceled: number;
-  pending: number;
 }
 
 export interface SavedCommand {
