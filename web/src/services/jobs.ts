@@ -3,7 +3,6 @@ import { bool, num, str, strOrNull, type Json, type ListParams } from './common.
 // The server's own words (types only: erased at build time, the bundle never needs core/).
 import type { JobKind, JobOutcome as AssetOutcome, JobStatus, JobSummary } from '../../../core/ops/jobOutcomes.ts';
 
-
 export type { JobKind, JobStatus, JobSummary };
 export const JOB_KINDS: JobKind[] = ['command', 'connectivity', 'facts', 'push'];
 export const JOB_STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'partial', 'failed', 'canceled'];
