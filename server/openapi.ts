@@ -33,7 +33,7 @@ export function buildOpenApi(routes: AnyRoute[]): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Bastion API', version: '1', description: 'Jump server administration, access and audit API. Errors are {"error": {"code", "message", "details"?}}; lists are {"items", "total"}.' },
+    info: { title: 'Bastion API', version: '1', description: 'Jump server administration, access and audit API. Errors are {"error": {"code", "message", "details"}} where details.reason is a stable reason code (core/errorReasons.ts) that clients translate; lists are {"items", "total"}.' },
     servers: [{ url: '/' }],
     paths,
     components: {
