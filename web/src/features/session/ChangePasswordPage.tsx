@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Navigate, useNavigate } from 'react-router';
-import { Alert, Button, Card, Spin, Typography } from 'antd';
+import { Alert, Spin } from 'antd';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { meService } from '../../services/me.ts';
@@ -8,6 +8,7 @@ import { homePath } from '../../app/features.tsx';
 import { ME_KEY, useMe } from './useSession.ts';
 import { PasswordForm } from './PasswordForm.tsx';
 import { usePageTitle } from '../../components/Page.tsx';
+import { ForcedStepScreen } from './ForcedStepScreen.tsx';
 
 /** Shown right after login when the account must choose a new password (e.g. admin/admin on first start). */
 export function ChangePasswordPage() {
@@ -23,25 +24,17 @@ export function ChangePasswordPage() {
   if (!me.data.mustChangePassword && !done) return <Navigate to="/" replace />;
 
   return (
-    <div className="login-screen">
-      <main>
-        <Card className="login-card">
-          <Typography.Title level={1} style={{ marginTop: 0, fontSize: 22 }}>{t('password.title')}</Typography.Title>
-          <Alert type="warning" showIcon title={t('password.forcedHint')} style={{ marginBottom: 16 }} />
-          <PasswordForm
-            onSubmit={async (oldPassword, newPassword) => {
-              await meService.changePassword(oldPassword, newPassword);
-              setDone(true);
-              const fresh = await meService.me();
-              qc.setQueryData(ME_KEY, fresh);
-              navigate(homePath(fresh.abilities), { replace: true });
-            }}
-          />
-          <Button type="link" block style={{ marginTop: 8 }} onClick={async () => { await meService.logout().catch(() => undefined); qc.clear(); qc.setQueryData(ME_KEY, null); navigate('/login', { replace: true }); }}>
-            {t('app.logout')}
-          </Button>
-        </Card>
-      </main>
-    </div>
+    <ForcedStepScreen title={t('password.title')}>
+      <Alert type="warning" showIcon title={t('password.forcedHint')} style={{ marginBottom: 16 }} />
+      <PasswordForm
+        onSubmit={async (oldPassword, newPassword) => {
+          await meService.changePassword(oldPassword, newPassword);
+          setDone(true);
+          const fresh = await meService.me();
+          qc.setQueryData(ME_KEY, fresh);
+          navigate(homePath(fresh.abilities), { replace: true });
+        }}
+      />
+    </ForcedStepScreen>
   );
 }
