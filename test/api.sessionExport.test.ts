@@ -5,11 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Session } from '../core/db/entities/index.ts';
-import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
-import { ApiClient, loggedIn } from './helpers/api.ts';
-import { factories } from './helpers/factories.ts';
-import { cleanup } from './helpers/tmp.ts';
+import type { Bastion } from './helpers/bastion.ts';
+import { ApiClient } from './helpers/api.ts';
+import { startAuditWorld, type AuditWorld } from './helpers/auditWorld.ts';
 
+let w: AuditWorld;
 let b: Bastion;
 let admin: ApiClient;
 let auditor: ApiClient;
@@ -18,30 +18,23 @@ let shell: Session;
 let sftp: Session;
 
 before(async () => {
-  b = await startBastion();
-  const f = factories(b.services);
-  const alice = await f.user({ username: 'alice', password: 'Wonder-land-1234' });
-  await f.user({ username: 'audrey', password: 'Watch-er-pass-99', role: 'auditor' });
-  const web01 = await f.asset({ name: 'web01' });
-  const db01 = await f.asset({ name: 'db01' });
-  // Typed text that a spreadsheet would take for a formula.
-  shell = await f.session({
-    user: alice, asset: web01, kind: 'shell',
-    commands: [{ input: '=HYPERLINK("http://evil")', offsetMs: 100 }, { input: 'echo "a, b"', output: 'a, b', offsetMs: 200 }],
-    end: { status: 'closed', bytesIn: 10, bytesOut: 20, exitStatus: 0 },
+  w = await startAuditWorld(async ({ f, alice, web01, db01 }) => {
+    // Typed text that a spreadsheet would take for a formula.
+    shell = await f.session({
+      user: alice, asset: web01, kind: 'shell',
+      commands: [{ input: '=HYPERLINK("http://evil")', offsetMs: 100 }, { input: 'echo "a, b"', output: 'a, b', offsetMs: 200 }],
+      end: { status: 'closed', bytesIn: 10, bytesOut: 20, exitStatus: 0 },
+    });
+    sftp = await f.session({
+      user: alice, asset: db01, kind: 'sftp',
+      transfers: [{ operation: 'upload', path: '/tmp/a.txt', size: 3, ok: true }, { operation: 'download', path: '/etc/shadow', ok: false, message: 'permission denied' }],
+      end: { status: 'closed', bytesIn: 3, bytesOut: 0 },
+    });
   });
-  sftp = await f.session({
-    user: alice, asset: db01, kind: 'sftp',
-    transfers: [{ operation: 'upload', path: '/tmp/a.txt', size: 3, ok: true }, { operation: 'download', path: '/etc/shadow', ok: false, message: 'permission denied' }],
-    end: { status: 'closed', bytesIn: 3, bytesOut: 0 },
-  });
-  admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
-  auditor = await loggedIn(b.baseUrl, 'audrey', 'Watch-er-pass-99');
-  operator = await loggedIn(b.baseUrl, 'alice', 'Wonder-land-1234');
+  ({ b, admin, auditor, operator } = w);
 });
 after(async () => {
-  await b.stop();
-  await cleanup();
+  await w?.stop();
 });
 
 const lines = (csv: string) => csv.trimEnd().split('\r\n');

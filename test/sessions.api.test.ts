@@ -8,12 +8,14 @@ import { SessionEntity, type Session } from '../core/db/entities/index.ts';
 import { CastWriter } from '../gateway/recording/castWriter.ts';
 import { recordingName as castRelativePath } from '../core/recordings/recordingStore.ts';
 import { recordingFile } from './helpers/recordings.ts';
-import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
-import { ApiClient, loggedIn } from './helpers/api.ts';
+import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { ApiClient } from './helpers/api.ts';
+import { startAuditWorld, type AuditWorld } from './helpers/auditWorld.ts';
 import { factories } from './helpers/factories.ts';
-import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { makeTempDir } from './helpers/tmp.ts';
 import { eventually } from './gatewayFixture.ts';
 
+let w: AuditWorld;
 let b: Bastion;
 let admin: ApiClient;
 let auditor: ApiClient;
@@ -23,34 +25,26 @@ let unrecorded: Session;
 let castBytes: Buffer;
 
 before(async () => {
-  b = await startBastion();
-  const f = factories(b.services);
-  const alice = await f.user({ username: 'alice', password: 'Wonder-land-1234' });
-  await f.user({ username: 'audrey', password: 'Watch-er-pass-99', role: 'auditor' });
-  const web01 = await f.asset({ name: 'web01' });
-  const db01 = await f.asset({ name: 'db01' });
-  const deploy = await f.systemUser({ username: 'deploy' });
-  const onDeploy = { user: alice, systemUser: deploy };
-  recorded = await f.session({
-    ...onDeploy, asset: web01, kind: 'shell',
-    commands: [{ input: 'ls -la /etc', output: 'total 1234', offsetMs: 1500 }, { input: 'sudo systemctl restart nginx', offsetMs: 4200 }],
+  w = await startAuditWorld(async ({ b, f, alice, web01, db01 }) => {
+    const deploy = await f.systemUser({ username: 'deploy' });
+    const onDeploy = { user: alice, systemUser: deploy };
+    recorded = await f.session({
+      ...onDeploy, asset: web01, kind: 'shell',
+      commands: [{ input: 'ls -la /etc', output: 'total 1234', offsetMs: 1500 }, { input: 'sudo systemctl restart nginx', offsetMs: 4200 }],
+    });
+    const cast = CastWriter.open(b.services.recordings, recorded.id, recorded.startedAt, { cols: 80, rows: 24 }, { title: 'alice → deploy@web01' });
+    for (let i = 0; i < 200; i++) cast.output(Buffer.from(`line ${i}: some output from the backend\r\n`));
+    await cast.close();
+    await b.services.sessions.setRecording(recorded.id, cast.relativePath);
+    await b.services.sessions.end(recorded.id, { status: 'closed', bytesIn: 42, bytesOut: 8000, exitStatus: 0 });
+    castBytes = readFileSync(recordingFile(b.services, { id: recorded.id, recording: cast.relativePath })!);
+
+    unrecorded = await f.session({ ...onDeploy, asset: db01, kind: 'exec', commands: [{ input: 'uptime', output: ' 10:00:00 up 1 day', offsetMs: 10 }] });
   });
-  const cast = CastWriter.open(b.services.recordings, recorded.id, recorded.startedAt, { cols: 80, rows: 24 }, { title: 'alice → deploy@web01' });
-  for (let i = 0; i < 200; i++) cast.output(Buffer.from(`line ${i}: some output from the backend\r\n`));
-  await cast.close();
-  await b.services.sessions.setRecording(recorded.id, cast.relativePath);
-  await b.services.sessions.end(recorded.id, { status: 'closed', bytesIn: 42, bytesOut: 8000, exitStatus: 0 });
-  castBytes = readFileSync(recordingFile(b.services, { id: recorded.id, recording: cast.relativePath })!);
-
-  unrecorded = await f.session({ ...onDeploy, asset: db01, kind: 'exec', commands: [{ input: 'uptime', output: ' 10:00:00 up 1 day', offsetMs: 10 }] });
-
-  admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
-  auditor = await loggedIn(b.baseUrl, 'audrey', 'Watch-er-pass-99');
-  operator = await loggedIn(b.baseUrl, 'alice', 'Wonder-land-1234');
+  ({ b, admin, auditor, operator } = w);
 });
 after(async () => {
-  await b.stop();
-  await cleanup();
+  await w?.stop();
 });
 
 test('without authentication every session, command and recording endpoint is 401', async () => {
