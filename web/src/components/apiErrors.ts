@@ -43,13 +43,35 @@ function interpolation(details: Record<string, unknown>): Record<string, string 
  */
 export function applyFieldError(form: FormInstance, error: unknown, fieldMap: Record<string, string> = {}): boolean {
   if (!(error instanceof ApiError) || !error.field) return false;
-  const top = error.field.split('.')[0]!;
-  const name = fieldMap[top] ?? top;
-  const known = Object.prototype.hasOwnProperty.call(form.getFieldsValue(true) as object, name) || form.getFieldInstance(name) !== undefined;
-  if (!known) return false;
-  form.setFields([{ name, errors: [describeApiError(error)] }]);
+  const nameOf = (field: string) => { const top = field.split('.')[0]!; return fieldMap[top] ?? top; };
+  const known = (name: string) => Object.prototype.hasOwnProperty.call(form.getFieldsValue(true) as object, name) || form.getFieldInstance(name) !== undefined;
+  const name = nameOf(error.field);
+  if (!known(name)) return false;
+  // Every field zod refused gets its own sentence (the first issue is the error itself).
+  const errors = new Map<string, string>([[name, describeApiError(error)]]);
+  for (const issue of issuesOf(error)) {
+    const other = nameOf(issue.field);
+    if (errors.has(other) || !known(other)) continue;
+    const reason = typeof issue.params.reason === 'string' ? issue.params.reason : 'invalid_input';
+    errors.set(other, describeApiError(new ApiError(error.status, { code: error.code, message: issue.message, details: { reason, field: issue.field, issue: issue.code, params: issue.params } })));
+  }
+  form.setFields([...errors].map(([n, text]) => ({ name: n, errors: [text] })));
   form.scrollToField(name, { block: 'center' });
   return true;
+}
+
+interface Issue { field: string; code: string; params: Record<string, unknown>; message: string }
+
+/** The zod issues the API listed in `details.issues`, as far as they have the expected shape. */
+function issuesOf(error: ApiError): Issue[] {
+  const list = error.details.issues;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((i: unknown) => {
+    const o = i as Partial<Issue> | null;
+    return o && typeof o.field === 'string' && o.field && typeof o.code === 'string'
+      ? [{ field: o.field, code: o.code, params: o.params && typeof o.params === 'object' ? o.params : {}, message: String(o.message ?? '') }]
+      : [];
+  });
 }
 
 export function errorText(error: unknown): string {
