@@ -10,7 +10,9 @@ import { SessionEntity, type Session } from '../core/db/entities/index.ts';
 import { FOLD_GAP_MS } from '../core/audit/transferFolding.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { ADMIN_PASSWORD } from './helpers/bastion.ts';
+import { ADMIN_PASSWORD, startBastion } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { startPostgres } from './helpers/postgres.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { opensshScp, opensshSftp, rsync, type Endpoint } from './helpers/clients.ts';
 import { ALICE_PASSWORD, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
@@ -154,5 +156,26 @@ test('a transfer that starts more than the gap after the shell ended is not fold
     assert.equal((await api.get(`/sessions/${named('rsync')}`)).body.foldedInto, null);
   } finally {
     await repo.update({ id: rsyncRow.id }, { startedAt: rsyncRow.startedAt, endedAt: rsyncRow.endedAt });
+  }
+});
+
+test('the same rule on PostgreSQL: the shell listed, its transfer folded under it, the transfer rows of both', async (t) => {
+  const pg = await startPostgres();
+  if ('skip' in pg) return t.skip(pg.skip);
+  const b = await startBastion({ env: { DATABASE_URL: pg.url }, http: false });
+  try {
+    const f = factories(b.services);
+    const on = { user: await f.user(), asset: await f.asset(), systemUser: await f.systemUser() };
+    const shell = await f.session({ ...on, kind: 'shell' });
+    const scp = await f.session({ ...on, kind: 'exec', transfers: [{ operation: 'upload', path: '/srv/x', size: 1, ok: true }], end: { status: 'closed', bytesIn: 1, bytesOut: 0 } });
+    const filters = { active: true, from: new Date(shell.startedAt.getTime() - 1000) };
+    const page = await b.services.sessions.list({ ...filters, fold: true });
+    assert.deepEqual(page.items.map((s) => s.id), [shell.id]);
+    assert.deepEqual((await b.services.sessions.foldedUnder(page.items, filters)).get(shell.id)?.map((s) => s.id), [scp.id]);
+    assert.equal((await b.services.sessions.foldedInto(scp, true))?.id, shell.id);
+    assert.equal((await b.services.fileTransfers.list({ sessions: [shell.id, scp.id] })).total, 1);
+  } finally {
+    await b.stop();
+    await pg.stop();
   }
 });
