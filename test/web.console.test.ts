@@ -129,7 +129,9 @@ before(async () => {
 
   // An auditor to watch and replay, and a session still running for the live view.
   await f.user({ username: 'aida', password: 'Audit-pass-2024x', role: 'auditor' });
-  Object.assign(ids, { asset: asset.id, closed: live.id });
+  // A session still running: /sessions then shows its danger button (Terminate) to axe's contrast check.
+  const running = await f.liveSession(['{"version": 2, "width": 80, "height": 24, "timestamp": 1767225600}', '[0.1, "o", "$ "]']);
+  Object.assign(ids, { asset: asset.id, closed: live.id, live: running.id });
 
   paths.push('/dashboard', '/users', '/user-groups', '/assets', `/assets/${asset.id}`, '/system-users', '/admin-users', '/permissions', '/command-filters',
     '/sessions', `/sessions/${live.id}`, `/sessions/${live.id}/play`, '/commands', '/audit/logins', '/audit/operations', '/audit/file-transfers',
@@ -261,7 +263,6 @@ test('in zh-CN every create and edit dialog, its field errors when submitted emp
 
 test('in zh-CN the auditor\'s views (sessions, detail, live view, playback, command, login and operation logs) and the operator\'s (my assets, file manager, web terminal, profile) read in Chinese, dates included', async () => {
   const problems: string[] = [];
-  ids.live = (await factories(b.services).liveSession(['{"version": 2, "width": 80, "height": 24, "timestamp": 1767225600}', '[0.1, "o", "$ "]'])).id;
   const auditor = await zhSession('aida', 'Audit-pass-2024x');
   try {
     for (const path of ['/sessions', `/sessions/${ids.closed}`, `/sessions/${ids.live}/watch`, `/sessions/${ids.closed}/play`, '/commands', '/audit/logins', '/audit/operations', '/dashboard']) {
