@@ -17,25 +17,13 @@ import { ApiClient, loggedIn } from './helpers/api.ts';
 import { currentTotp } from '../core/identity/totp.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, startWorld, type World } from './gatewayFixture.ts';
-import { WebTerminal, upgradeStatus } from './helpers/webTerminal.ts';
+import { WebTerminal, upgradeStatus, wsUpgradeStatus } from './helpers/webTerminal.ts';
 
 const PROMPT = /\$ (\x1b\[K)?$/;
 
 /** The HTTP status a websocket upgrade on `path` answers (101 when accepted, then closed). */
 function wsStatus(baseUrl: string, path: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, { headers });
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.terminate();
-    });
-    ws.on('error', reject);
-  });
+  return wsUpgradeStatus(`${baseUrl.replace(/^http/, 'ws')}${path}`, headers);
 }
 
 /**

@@ -23,8 +23,13 @@ export function terminalUrl(baseUrl: string, params: TerminalParams): string {
 
 /** The HTTP status a refused upgrade answers with (or 101 when it is accepted, and then closed). */
 export function upgradeStatus(baseUrl: string, params: TerminalParams, headers: Record<string, string>): Promise<number> {
+  return wsUpgradeStatus(terminalUrl(baseUrl, params), headers);
+}
+
+/** The HTTP status a websocket upgrade on `url` answers (101 when accepted, then closed). */
+export function wsUpgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(terminalUrl(baseUrl, params), { headers });
+    const ws = new WebSocket(url, { headers });
     ws.on('unexpected-response', (_req, res) => {
       resolve(res.statusCode ?? 0);
       res.resume();
