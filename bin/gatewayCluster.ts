@@ -25,6 +25,18 @@ const isMetricsMessage = <K extends 'req' | 'res'>(m: unknown, kind: K): m is K 
 /** A worker that does not answer in this time is left out of that scrape. */
 const METRICS_TIMEOUT_MS = 2000;
 
+/** A worker that dies sooner than this after its start counts as failing to start. */
+const QUICK_DEATH_MS = 10_000;
+
+/**
+ * How long to wait before replacing a worker after `quickDeaths` deaths in a row, each soon after
+ * its start: 0.5 s, doubling up to 30 s. A worker that cannot start (database gone, port taken)
+ * would otherwise be forked twice a second forever, keeping the host's cores busy.
+ */
+export function restartDelayMs(quickDeaths: number): number {
+  return Math.min(500 * 2 ** Math.max(0, quickDeaths - 1), 30_000);
+}
+
 /** What the primary's own services learn of its workers: their metrics, and whether any is up. */
 export interface WorkerHooks {
   metrics?: Metrics;
@@ -48,7 +60,9 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   const missing = MEMORY_FLAGS.filter((flag) => !execArgv.some((a) => a.startsWith(flag.split('=')[0]!)));
   if (missing.length > 0) cluster.setupPrimary({ execArgv: [...execArgv, ...missing] });
   // Each worker is told how many there are (its share of the host's limits), whatever `auto` means where it runs.
+  let quickDeaths = 0;
   const fork = () => {
+    const startedAt = Date.now();
     const w = cluster.fork({ ...workerEnv, BASTION_GATEWAY_WORKER: '1', BASTION_GATEWAY_WORKERS: String(count) });
     workers.add(w);
     bus.addPeer(w, true);
@@ -61,8 +75,10 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
       workers.delete(w);
       bus.removePeer(w);
       if (stopping) return;
-      say(`gateway worker ${w.process.pid} exited (${signal ?? code}); starting another`);
-      setTimeout(fork, 500).unref();
+      quickDeaths = Date.now() - startedAt < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
+      const delay = restartDelayMs(quickDeaths);
+      say(`gateway worker ${w.process.pid} exited (${signal ?? code}); starting another in ${(delay / 1000).toFixed(1)} s`);
+      setTimeout(fork, delay).unref();
     });
   };
   for (let i = 0; i < count; i++) fork();

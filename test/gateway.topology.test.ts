@@ -12,6 +12,8 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { ALICE_PASSWORD, GATEWAY_WORKERS, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingFile } from './helpers/recordings.ts';
+import { restartDelayMs } from '../bin/gatewayCluster.ts';
+import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 
 const skip = sshdUnavailable();
 
@@ -20,6 +22,10 @@ async function serverPids(port: number): Promise<number[]> {
   const r = await execa('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`]);
   return [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
 }
+
+test('a worker that keeps dying at start is replaced ever more slowly: 0.5 s doubling to 30 s, not twice a second forever', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map(restartDelayMs), [500, 500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+});
 
 describe('gateway worker processes in the test fixture', { skip }, () => {
   let w: World;
@@ -46,6 +52,31 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
       assert.deepEqual([...new Set(pids)].sort(), [...workerPids].sort());
     } finally {
       for (const c of clients) c.end();
+    }
+  });
+
+  test('a worker that dies is replaced, and connections are served again by live workers only', async () => {
+    const before = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    const victim = before[0]!;
+    killedOnPurpose.add(victim);
+    process.kill(victim, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    let now: number[] = before;
+    while (Date.now() < deadline) {
+      now = Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+      if (now.length === GATEWAY_WORKERS && !now.includes(victim)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(now.length, GATEWAY_WORKERS);
+    assert.ok(!now.includes(victim));
+    // The replacement listens once it is connected; give it the turn a new connection takes.
+    for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+      const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+      try {
+        assert.equal((await ssh2Exec(c, 'echo up')).stdout.toString(), 'up\n');
+      } finally {
+        c.end();
+      }
     }
   });
 
