@@ -44,7 +44,7 @@ import { createServices } from '../core/services.ts';
 import { startSshd, sshdUnavailable, type Sshd } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { interactiveRows, measureInteractive } from './interactive.ts';
-import { MEMORY_FLAGS } from '../bin/gatewayCluster.ts';
+import { MEMORY_FLAGS } from '../bin/memoryFlags.ts';
 
 type Client = InstanceType<typeof ssh2.Client>;
 

@@ -12,8 +12,6 @@ import type { Metrics, MetricsJson } from '../core/metrics.ts';
 import type { Readiness } from '../core/readiness.ts';
 import { MEMORY_FLAGS } from './memoryFlags.ts';
 
-export { MEMORY_FLAGS };
-
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
 
