@@ -7,7 +7,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { dashboardService, type Dashboard } from '../../services/dashboard.ts';
 import { Page } from '../../components/Page.tsx';
 import { errorText } from '../../components/apiErrors.ts';
-import { formatBytes, formatTime } from '../../i18n/format.ts';
+import { formatBytes, formatNumber, formatTime } from '../../i18n/format.ts';
 import { enumText } from '../../components/apiErrors.ts';
 
 function TopList({ title, items }: { title: string; items: { name: string; count: number; to: string }[] }) {
@@ -18,7 +18,7 @@ function TopList({ title, items }: { title: string; items: { name: string; count
         size="small"
         dataSource={items}
         locale={{ emptyText: t('common.empty') }}
-        renderItem={(i) => <List.Item extra={<Tag>{i.count}</Tag>}><Link to={i.to}>{i.name}</Link></List.Item>}
+        renderItem={(i) => <List.Item extra={<Tag>{formatNumber(i.count)}</Tag>}><Link to={i.to}>{i.name}</Link></List.Item>}
       />
     </Card>
   );
@@ -47,8 +47,8 @@ export function DashboardPage() {
       <Row gutter={[16, 16]}>
         {stats.map((s) => (
           <Col key={s.key} xs={12} md={8} xl={4}>
-            <Link to={s.to} aria-label={`${s.label}: ${s.value}`} data-testid={`dashboard-${s.key}`}>
-              <Card size="small" hoverable><Statistic title={s.label} value={s.value} /></Card>
+            <Link to={s.to} aria-label={`${s.label}: ${formatNumber(s.value)}`} data-testid={`dashboard-${s.key}`}>
+              <Card size="small" hoverable><Statistic title={s.label} value={s.value} formatter={(v) => formatNumber(Number(v))} /></Card>
             </Link>
           </Col>
         ))}

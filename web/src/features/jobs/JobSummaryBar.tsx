@@ -1,6 +1,7 @@
 import { Progress, Space, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { isRunning, type Job } from '../../services/jobs.ts';
+import { formatNumber } from '../../i18n/format.ts';
 
 /**
  * How far a job got, as one bar split in green (assets that succeeded) and red (the rest that
@@ -19,7 +20,7 @@ export function JobProgress({ job, size }: { job: Job; size?: 'small' }) {
       success={{ percent: pct(s.ok) }}
       strokeColor={ended > s.ok ? '#ff4d4f' : undefined}
       status={isRunning(job) ? 'active' : 'normal'}
-      format={() => `${s.ok}/${total}`}
+      format={() => `${formatNumber(s.ok)}/${formatNumber(total)}`}
       aria-label={t('jobs.progress')}
       data-testid="job-progress"
       data-ok={s.ok}
@@ -43,10 +44,10 @@ export function JobSummaryTags({ job, onPick }: { job: Job; onPick?: (outcome: '
       {items.map((i) => (
         <Tag key={i.key} color={i.n ? i.color : 'default'} data-outcome={i.key} data-count={i.n} style={onPick && i.n ? { cursor: 'pointer' } : undefined}
           onClick={onPick && i.n ? () => onPick(i.key) : undefined}>
-          {t(`jobsScale.outcomes.${i.key}`)}: {i.n}
+          {t(`jobsScale.outcomes.${i.key}`)}: {formatNumber(i.n)}
         </Tag>
       ))}
-      {s.pending ? <Tag data-outcome="pending" data-count={s.pending}>{t('jobsScale.pending')}: {s.pending}</Tag> : null}
+      {s.pending ? <Tag data-outcome="pending" data-count={s.pending}>{t('jobsScale.pending')}: {formatNumber(s.pending)}</Tag> : null}
     </Space>
   );
 }
