@@ -11,9 +11,10 @@ import { execa } from 'execa';
 import { FileTransferEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { SYSTEM_RSYNC, rsync32, type RsyncVersion } from './helpers/rsyncVersions.ts';
 import { hostKeyFingerprints, opensshSftp, paramiko, plink, pscp, psftp, rsync, sha256File, sshCommandLine, type Endpoint } from './helpers/clients.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
-import { RsyncLogFilter, rsyncFileRows, withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
+import { RsyncLogFilter, rsyncFileRows, rsyncRows, withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
 import { parseLoginTarget } from '../gateway/targetSyntax.ts';
 import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
@@ -64,10 +65,10 @@ describe('rsync\'s file log, read from the asset\'s stderr (no sshd needed)', ()
   const up = { direction: 'upload' as const, paths: ['/srv/in/'] };
 
   test('the log options go last before the `.`, so they win over the operator\'s; with the name the direction needs; nothing else changes', () => {
-    assert.equal(withRsyncLog('rsync --server -logDtpre.iLsfxCIvu . /srv/in/', up, 'N1'), "rsync --server -logDtpre.iLsfxCIvu --log-file=/dev/stderr '--log-file-format=N1 %o %l %n' . /srv/in/");
+    assert.equal(withRsyncLog('rsync --server -logDtpre.iLsfxCIvu . /srv/in/', up, 'N1'), "rsync --server -logDtpre.iLsfxCIvu --log-file=/dev/stderr '--log-file-format=N1 %% %o %l %n N1' . /srv/in/");
     assert.equal(withRsyncLog("/usr/bin/rsync --server --sender '--log-file-format=x . y' -e.Lsf . /a", { direction: 'download', paths: ['/a'] }, 'N2'),
-      "/usr/bin/rsync --server --sender '--log-file-format=x . y' -e.Lsf --log-file=/dev/stderr '--log-file-format=N2 %o %l %f' . /a");
-    assert.equal(withRsyncLog('rsync --server -e.Lsf\t. /srv/in/', up, 'N3'), "rsync --server -e.Lsf\t--log-file=/dev/stderr '--log-file-format=N3 %o %l %n' . /srv/in/");
+      "/usr/bin/rsync --server --sender '--log-file-format=x . y' -e.Lsf --log-file=/dev/stderr '--log-file-format=N2 %% %o %l %f N2' . /a");
+    assert.equal(withRsyncLog('rsync --server -e.Lsf\t. /srv/in/', up, 'N3'), "rsync --server -e.Lsf\t--log-file=/dev/stderr '--log-file-format=N3 %% %o %l %n N3' . /srv/in/");
     // A quoted `.`: not found as it is parsed, so left alone (rows per path).
     assert.equal(withRsyncLog('rsync --server -e.Lsf "." /srv/in/', up, 'N4'), null);
   });
@@ -76,17 +77,50 @@ describe('rsync\'s file log, read from the asset\'s stderr (no sshd needed)', ()
     const filter = new RsyncLogFilter('bastion-rsync-mine');
     const out: Buffer[] = [];
     filter.on('data', (c: Buffer) => out.push(c));
-    filter.write('rsync: warning: something\n2026/12/05 06:08:06 [19376] receiving file list\n2026/12/05 06:08:06 [19376] bastion-rsync-mine recv 10');
-    filter.write('00 dir/a b\\#012c.txt\n2026/12/05 06:08:06 [19376] bastion-rsync-other recv 5 /etc/shadow\n');
-    filter.end('2026/12/05 06:08:06 [19376] bastion-rsync-mine del. 0 old.txt\npartial');
+    filter.write('rsync: warning: something\n2026/12/05 06:08:06 [19376] receiving file list\n2026/12/05 06:08:06 [19376] bastion-rsync-mine % recv 10');
+    filter.write('00 dir/a b\\#012c\\#134#012.txt bastion-rsync-mine\n2026/12/05 06:08:06 [19376] bastion-rsync-other % recv 5 /etc/shadow bastion-rsync-other\n');
+    // rsync ≥ 3.5 escapes C1 bytes only: a CJK name comes partly escaped, decoded as bytes.
+    filter.write(Buffer.concat([Buffer.from('2026/12/05 06:08:06 [19376] bastion-rsync-mine % recv 4 \xe6\\#227\xa5.txt bastion-rsync-mine\n', 'latin1')]));
+    filter.end('2026/12/05 06:08:06 [19376] bastion-rsync-mine % del. 0 old.txt bastion-rsync-mine\npartial');
     await new Promise((r) => filter.once('end', r));
     assert.equal(Buffer.concat(out).toString(), 'rsync: warning: something\npartial');
     assert.equal(filter.sawLog, true);
-    assert.deepEqual(filter.files, [{ op: 'recv', size: 1000, name: 'dir/a b\nc.txt' }, { op: 'del.', size: 0, name: 'old.txt' }]);
+    assert.equal(filter.unreadable, false);
+    assert.deepEqual(filter.files, [{ op: 'recv', size: 1000, name: 'dir/a b\nc\\#012.txt' }, { op: 'recv', size: 4, name: '日.txt' }, { op: 'del.', size: 0, name: 'old.txt' }]);
     assert.deepEqual(rsyncFileRows(up, filter.files, null), [
-      { operation: 'upload', path: '/srv/in/dir/a b\nc.txt', size: 1000, ok: true },
+      { operation: 'upload', path: '/srv/in/dir/a b\nc\\#012.txt', size: 1000, ok: true },
+      { operation: 'upload', path: '/srv/in/日.txt', size: 4, ok: true },
       { operation: 'delete', path: '/srv/in/old.txt', size: 0, ok: true },
     ]);
+  });
+
+  test('rsync ≤ 3.4 writes names raw (its %% stays %%): a name over several lines is one name, not a record of its own, and nothing is unescaped', async () => {
+    const filter = new RsyncLogFilter('bastion-rsync-mine');
+    const out: Buffer[] = [];
+    filter.on('data', (c: Buffer) => out.push(c));
+    // The operator named the file `innocent.txt\n<a date> [1] …`: the name goes on until the closing nonce.
+    filter.write('2026/12/05 06:08:06 [7] bastion-rsync-mine %% recv 3 innocent.txt\n2026/12/05 06:08:06 [7] ');
+    filter.write('evil \\#057etc\n..\\#057shadow bastion-rsync-mine\n2026/12/05 06:08:06 [7] bastion-rsync-mine %% recv 2 \xe6\x97\xa5 bastion-rsync-mine\n'.replace(/\\x(..)/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+    filter.end('stderr of its own\n');
+    await new Promise((r) => filter.once('end', r));
+    assert.equal(Buffer.concat(out).toString(), 'stderr of its own\n');
+    assert.equal(filter.unreadable, false);
+    assert.deepEqual(filter.files.map((f) => f.name), ['innocent.txt\n2026/12/05 06:08:06 [7] evil \\#057etc\n..\\#057shadow', Buffer.from([0xe6, 0x97, 0xa5]).toString('latin1')]);
+  });
+
+  test('a record that cannot be read whole (interleaved, never closed) leaves the per-path rows', async () => {
+    for (const text of [
+      '2026/12/05 06:08:06 [7] bastion-rsync-mine %% recv 3 a\n2026/12/05 06:08:06 [8] bastion-rsync-mine %% del. 0 b bastion-rsync-mine\n',
+      '2026/12/05 06:08:06 [7] bastion-rsync-mine %% recv 3 a\nb\n',
+      '2026/12/05 06:08:06 [7] bastion-rsync-mine %% pwn 3 a bastion-rsync-mine\n',
+    ]) {
+      const filter = new RsyncLogFilter('bastion-rsync-mine');
+      filter.resume();
+      filter.end(text);
+      await new Promise((r) => filter.once('end', r));
+      assert.equal(filter.unreadable, true, text);
+      assert.deepEqual(rsyncRows(up, filter, { exitStatus: 0, bytesIn: 9, bytesOut: 1 }, null), [{ operation: 'upload', path: '/srv/in/', size: 9, ok: true }], text);
+    }
   });
 
   test('names that cannot be placed exactly give no per-file rows', () => {
@@ -351,86 +385,119 @@ describe('real clients through the gateway', { skip }, () => {
     ]);
   });
 
-  test('rsync up and down, byte-exact, checked against upload/download and recorded', async () => {
-    const op = await operator(['connect', 'upload', 'download']);
-    await execa('mkdir', ['-p', there('rs')]);
-    await execa('chown', [w.sshd.username, there('rs')]);
-    const up = await rsync(op.ep, ['-a', big, `:${there('rs')}/`]);
-    assert.equal(up.exitCode, 0, up.stderr);
-    assert.equal(await sha256File(join(there('rs'), 'big.bin')), bigSha);
-    const down = await rsync(op.ep, ['-a', `:${there('rs')}/big.bin`, here('rs-back.bin')]);
-    assert.equal(down.exitCode, 0, down.stderr);
-    assert.equal(await sha256File(here('rs-back.bin')), bigSha);
-    const rows = await transfers(op.user.id, 2);
-    // One row per file rsync moved, as the asset's rsync logged it: path, the file's size, direction.
-    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', `${there('rs')}/big.bin`, statSync(big).size, true], ['download', `${there('rs')}/big.bin`, statSync(big).size, true]]);
-    assert.doesNotMatch(up.stderr + down.stderr, /bastion-rsync-/, 'the log lines never reach the operator');
-  });
+  // Each rsync test runs with the system's rsync and with rsync 3.2 (what issue 13 was reported
+  // with) as the operator's client and as the asset's rsync (`--rsync-path`): 3.2's client
+  // escapes paths with `\` where newer ones quote, and its server takes other options.
+  const rsyncPairs: { client: 'system' | '3.2'; asset: 'system' | '3.2' }[] = [
+    { client: 'system', asset: 'system' },
+    { client: '3.2', asset: '3.2' },
+    { client: '3.2', asset: 'system' },
+    { client: 'system', asset: '3.2' },
+  ];
+  for (const pair of rsyncPairs) {
+    describe(`rsync, client ${pair.client}, asset ${pair.asset}`, () => {
+      let client: RsyncVersion;
+      let asset: RsyncVersion;
+      /** A name of its own per pair, on either side. */
+      const tag = (name: string) => `${name}-${pair.client}-${pair.asset}`;
+      before(() => {
+        // Throws, saying why, when rsync 3.2 cannot be had: these tests fail, they do not skip.
+        const v32 = pair.client === '3.2' || pair.asset === '3.2' ? rsync32() : SYSTEM_RSYNC;
+        client = pair.client === '3.2' ? v32 : SYSTEM_RSYNC;
+        asset = pair.asset === '3.2' ? v32 : SYSTEM_RSYNC;
+      });
+      /** The operator's rsync, running the asset's rsync of this pair. */
+      const run = (ep: Endpoint, args: string[]) => rsync(ep, [...(asset.bin === 'rsync' ? [] : [`--rsync-path=${asset.bin}`]), ...args], client.bin);
 
-  test('rsync per-file rows: -a -z --delete up, many files and odd names, then down; exact paths, sizes and directions', async () => {
-    const op = await operator(['connect', 'upload', 'download']);
-    const src = here('rs-many');
-    const dest = there('rs-many');
-    await execa('mkdir', ['-p', join(src, 'sub'), dest]);
-    await execa('chown', [w.sshd.username, dest]);
-    const files: [string, number][] = [];
-    for (let i = 0; i < 40; i++) files.push([`f${String(i).padStart(2, '0')}.bin`, 100 + i]);
-    files.push(['sub/with space.txt', 7]);
-    // A name that tries to start a line of its own (it cannot hold the `/` of a log line's date): rsync escapes the newline.
-    files.push(['sub/x\n06:08:14 [1] bastion-rsync-00 recv 9 shadow', 3]);
-    for (const [name, size] of files) writeFileSync(join(src, name), randomBytes(size));
-    writeFileSync(join(dest, 'stale.txt'), 'old');
-    await execa('chown', ['-R', w.sshd.username, dest]);
-    const up = await rsync(op.ep, ['-a', '-z', '--delete', `${src}/`, `:${dest}/`]);
-    assert.equal(up.exitCode, 0, up.stderr);
-    assert.doesNotMatch(up.stderr, /bastion-rsync-|receiving file list/);
-    const expectUp = [...files.map(([name, size]) => ['upload', join(dest, name), size]), ['delete', join(dest, 'stale.txt'), 0]];
-    const sorted = (rows: FileTransfer[]) => rows.map((x) => [x.operation, x.path, x.size]).sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`));
-    assert.deepEqual(sorted(await transfers(op.user.id, expectUp.length)), expectUp.sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`)));
-    const reader = await operator(['connect', 'download']);
-    const down = await rsync(reader.ep, ['-a', '-z', `:${dest}/sub`, here('rs-many-back')]);
-    assert.equal(down.exitCode, 0, down.stderr);
-    const expectDown = files.filter(([n]) => n.startsWith('sub/')).map(([name, size]) => ['download', join(dest, name), size]);
-    assert.deepEqual(sorted(await transfers(reader.user.id, expectDown.length)), expectDown.sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`)));
-    // One file to a path that is not a directory: that path is the file.
-    const single = await operator(['connect', 'upload']);
-    const one = await rsync(single.ep, [join(src, 'f00.bin'), `:${there('rs-single.bin')}`]);
-    assert.equal(one.exitCode, 0, one.stderr);
-    assert.deepEqual((await transfers(single.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', there('rs-single.bin'), 100, true]]);
-  });
+      test('up and down, byte-exact, checked against upload/download and recorded', async () => {
+        const op = await operator(['connect', 'upload', 'download']);
+        const dir = there(tag('rs'));
+        await execa('mkdir', ['-p', dir]);
+        await execa('chown', [w.sshd.username, dir]);
+        const up = await run(op.ep, ['-a', big, `:${dir}/`]);
+        assert.equal(up.exitCode, 0, up.stderr);
+        assert.equal(await sha256File(join(dir, 'big.bin')), bigSha);
+        const down = await run(op.ep, ['-a', `:${dir}/big.bin`, here(tag('rs-back.bin'))]);
+        assert.equal(down.exitCode, 0, down.stderr);
+        assert.equal(await sha256File(here(tag('rs-back.bin'))), bigSha);
+        const rows = await transfers(op.user.id, 2);
+        // One row per file rsync moved, as the asset's rsync logged it: path, the file's size, direction.
+        assert.deepEqual(rows.map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', `${dir}/big.bin`, statSync(big).size, true], ['download', `${dir}/big.bin`, statSync(big).size, true]]);
+        assert.doesNotMatch(up.stderr + down.stderr, /bastion-rsync-/, 'the log lines never reach the operator');
+      });
 
-  test('rsync on an asset whose rsync refuses the log options: run again as asked, byte-exact, logged per path', async () => {
-    const op = await operator(['connect', 'upload']);
-    // Like an old rsync or an rrsync in front of it: --log-file is refused before anything is sent.
-    const bin = there('old-rsync-bin');
-    await execa('mkdir', ['-p', bin, there('rs-old')]);
-    writeFileSync(join(bin, 'rsync'), '#!/bin/sh\nfor a in "$@"; do case "$a" in --log-file*) echo "rsync: $a: unknown option" >&2; exit 1;; esac; done\nexec rsync "$@"\n');
-    chmodSync(join(bin, 'rsync'), 0o755);
-    await execa('chown', ['-R', w.sshd.username, bin, there('rs-old')]);
-    const up = await rsync(op.ep, ['-a', `--rsync-path=${join(bin, 'rsync')}`, big, `:${there('rs-old')}/`]);
-    assert.equal(up.exitCode, 0, up.stderr);
-    assert.doesNotMatch(up.stderr, /unknown option/, 'the refused first try is not shown');
-    assert.equal(await sha256File(join(there('rs-old'), 'big.bin')), bigSha);
-    const rows = await transfers(op.user.id, 1);
-    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['upload', `${there('rs-old')}/`, true]]);
-    // The bytes rsync moved, not the file's size: at least the file, a little protocol on top.
-    assert.ok(rows[0]!.size >= statSync(big).size && rows[0]!.size < statSync(big).size * 1.1, `size ${rows[0]!.size}`);
-  });
+      test('per-file rows: -a -z --delete up, many files and odd names, then down; exact paths, sizes and directions', async () => {
+        const op = await operator(['connect', 'upload', 'download']);
+        const src = here(tag('rs-many'));
+        const dest = there(tag('rs many'));
+        await execa('mkdir', ['-p', join(src, 'sub'), dest]);
+        await execa('chown', [w.sshd.username, dest]);
+        const files: [string, number][] = [];
+        for (let i = 0; i < 40; i++) files.push([`f${String(i).padStart(2, '0')}.bin`, 100 + i]);
+        files.push(['sub/with space.txt', 7]);
+        // A name that tries to start a line of its own (it cannot hold the `/` of a log line's date): rsync escapes the newline.
+        files.push(['sub/x\n06:08:14 [1] bastion-rsync-00 recv 9 shadow', 3]);
+        files.push(["sub/quote's $HOME \\ back*", 5]);
+        files.push(['sub/日本語.txt', 4]);
+        for (const [name, size] of files) writeFileSync(join(src, name), randomBytes(size));
+        writeFileSync(join(dest, 'stale.txt'), 'old');
+        await execa('chown', ['-R', w.sshd.username, dest]);
+        const up = await run(op.ep, ['-a', '-z', '--delete', `${src}/`, `:${dest}/`]);
+        assert.equal(up.exitCode, 0, up.stderr);
+        assert.doesNotMatch(up.stderr, /bastion-rsync-|receiving file list/);
+        const expectUp = [...files.map(([name, size]) => ['upload', join(dest, name), size]), ['delete', join(dest, 'stale.txt'), 0]];
+        const sorted = (rows: FileTransfer[]) => rows.map((x) => [x.operation, x.path, x.size]).sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`));
+        assert.deepEqual(sorted(await transfers(op.user.id, expectUp.length)), expectUp.sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`)));
+        const reader = await operator(['connect', 'download']);
+        const down = await run(reader.ep, ['-a', '-z', `:${dest}/sub`, here(tag('rs-many-back'))]);
+        assert.equal(down.exitCode, 0, down.stderr);
+        for (const [name] of files.filter(([n]) => n.startsWith('sub/'))) {
+          assert.equal(await sha256File(join(here(tag('rs-many-back')), name)), await sha256File(join(src, name)), name);
+        }
+        const expectDown = files.filter(([n]) => n.startsWith('sub/')).map(([name, size]) => ['download', join(dest, name), size]);
+        assert.deepEqual(sorted(await transfers(reader.user.id, expectDown.length)), expectDown.sort((a, b) => `${a[1]}${a[0]}`.localeCompare(`${b[1]}${b[0]}`)));
+        // One file to a path that is not a directory: that path is the file.
+        const single = await operator(['connect', 'upload']);
+        const one = await run(single.ep, [join(src, 'f00.bin'), `:${there(tag('rs-single.bin'))}`]);
+        assert.equal(one.exitCode, 0, one.stderr);
+        assert.deepEqual((await transfers(single.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', there(tag('rs-single.bin')), 100, true]]);
+      });
 
-  test('rsync without the action: refused, said, recorded, nothing moved', async () => {
-    const reader = await operator(['connect', 'download']);
-    const up = await rsync(reader.ep, ['-a', big, `:${there('rs-refused')}/`]);
-    assert.notEqual(up.exitCode, 0);
-    assert.match(up.stderr, /upload is not allowed to you on web01/);
-    assert.ok(!existsSync(there('rs-refused')));
-    const writer = await operator(['connect', 'upload']);
-    const down = await rsync(writer.ep, ['-a', `:${there('pm.bin')}`, here('rs-refused.bin')]);
-    assert.notEqual(down.exitCode, 0);
-    assert.match(down.stderr, /download is not allowed to you on web01/);
-    assert.ok(!existsSync(here('rs-refused.bin')));
-    assert.deepEqual((await transfers(reader.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['upload', `${there('rs-refused')}/`, false, 'upload is not allowed to you on web01']]);
-    assert.deepEqual((await transfers(writer.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['download', there('pm.bin'), false, 'download is not allowed to you on web01']]);
-  });
+      test('an asset whose rsync refuses the log options: run again as asked, byte-exact, logged per path', async () => {
+        const op = await operator(['connect', 'upload']);
+        // Like an old rsync or an rrsync in front of it: --log-file is refused before anything is sent.
+        const bin = there(tag('old-rsync-bin'));
+        const dir = there(tag('rs-old'));
+        await execa('mkdir', ['-p', bin, dir]);
+        writeFileSync(join(bin, 'rsync'), `#!/bin/sh\nfor a in "$@"; do case "$a" in --log-file*) echo "rsync: $a: unknown option" >&2; exit 1;; esac; done\nexec ${asset.bin} "$@"\n`);
+        chmodSync(join(bin, 'rsync'), 0o755);
+        await execa('chown', ['-R', w.sshd.username, bin, dir]);
+        const up = await rsync(op.ep, ['-a', `--rsync-path=${join(bin, 'rsync')}`, big, `:${dir}/`], client.bin);
+        assert.equal(up.exitCode, 0, up.stderr);
+        assert.doesNotMatch(up.stderr, /unknown option/, 'the refused first try is not shown');
+        assert.equal(await sha256File(join(dir, 'big.bin')), bigSha);
+        const rows = await transfers(op.user.id, 1);
+        assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['upload', `${dir}/`, true]]);
+        // The bytes rsync moved, not the file's size: at least the file, a little protocol on top.
+        assert.ok(rows[0]!.size >= statSync(big).size && rows[0]!.size < statSync(big).size * 1.1, `size ${rows[0]!.size}`);
+      });
+
+      test('without the action: refused, said, recorded, nothing moved', async () => {
+        const reader = await operator(['connect', 'download']);
+        const up = await run(reader.ep, ['-a', big, `:${there(tag('rs-refused'))}/`]);
+        assert.notEqual(up.exitCode, 0);
+        assert.match(up.stderr, /upload is not allowed to you on web01/);
+        assert.ok(!existsSync(there(tag('rs-refused'))));
+        const writer = await operator(['connect', 'upload']);
+        const down = await run(writer.ep, ['-a', `:${there('pm.bin')}`, here(tag('rs-refused.bin'))]);
+        assert.notEqual(down.exitCode, 0);
+        assert.match(down.stderr, /download is not allowed to you on web01/);
+        assert.ok(!existsSync(here(tag('rs-refused.bin'))));
+        assert.deepEqual((await transfers(reader.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['upload', `${there(tag('rs-refused'))}/`, false, 'upload is not allowed to you on web01']]);
+        assert.deepEqual((await transfers(writer.user.id, 1)).map((x) => [x.operation, x.path, x.ok, x.message]), [['download', there('pm.bin'), false, 'download is not allowed to you on web01']]);
+      });
+    });
+  }
 
   test('Ansible as the README says (alice@web01, an absolute remote_tmp): copy and fetch 12 MiB byte-exact, no ~alice@web01 directory left', async () => {
     const home = (await execa('getent', ['passwd', w.sshd.username])).stdout.split(':')[5]!;

@@ -1,12 +1,24 @@
 // Per-file FileTransfer rows for rsync (issue 13 item 3), without reading rsync's multiplexed,
 // possibly compressed wire protocol: the gateway asks the asset's own `rsync --server` to log
-// each file it moves to its stderr, in a format that starts with a random per-session nonce,
+// each file it moves to its stderr, in a format that starts and ends with a random per-session
+// nonce,
 //
-//   rsync --server … --log-file=/dev/stderr '--log-file-format=<nonce> %o %l %n' . <paths>
+//   rsync --server … --log-file=/dev/stderr '--log-file-format=<nonce> %% %o %l %n <nonce>' . <paths>
 //
-// and takes those lines out of the backend's stderr before it reaches the operator. rsync
-// writes each log-file line as `YYYY/MM/DD HH:MM:SS [pid] <format>` and escapes control
-// characters in names (a newline is `\#012`), so a file name cannot start a line of its own.
+// and takes those records out of the backend's stderr before it reaches the operator. rsync
+// writes each log-file record as `YYYY/MM/DD HH:MM:SS [pid] <format>`. How it writes names
+// depends on its version, and both are read exactly:
+//
+// - rsync ≥ 3.5 escapes control bytes (C0 but tab, C1) and a literal `\#` as `\#ooo` (octal),
+//   so a record is one line; its `%%` prints `%`.
+// - rsync ≤ 3.4 (Debian bookworm's 3.2.7) writes names raw: a name with a newline goes on over
+//   several lines, and `\#012` in a name is just those characters; its `%%` prints `%%`.
+//
+// So the `%%` in the format says which of the two wrote the record (escaped names are undone,
+// raw ones kept), and the closing nonce says where the name ends: a name cannot end a record
+// early (`innocent.txt\n<a date> [1] …` is one name), because the operator who picks the names
+// never sees the nonce. A record that cannot be read whole (lines of two records interleaved, one
+// too long) marks the log unreadable: then no per-file rows, the per-path rows stand.
 // Every log-file line is taken (rsync's own "receiving file list", "sent … bytes" lines too):
 // seeing any tells that the asset's rsync took the option; seeing none (an rsync that
 // ignores it, an `rrsync` that drops it) leaves the per-path rows of rsyncProtocol.ts.
@@ -17,8 +29,7 @@
 // the source path as named, without a leading `/`).
 //
 // The nonce is in the command the asset runs, so the asset knows it: a hostile asset can
-// write rows into its own session only (as it can lie about its files in any case). The
-// operator does not see it, and names it cannot forge a line with.
+// write rows into its own session only (as it can lie about its files in any case).
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -50,7 +61,7 @@ export function withRsyncLog(command: string, r: RsyncServer, nonce: string): st
   const words = shellWords(command);
   const dot = words?.indexOf('.') ?? -1;
   if (!words || dot < 0) return null;
-  const format = `--log-file-format=${nonce} %o %l ${r.direction === 'upload' ? '%n' : '%f'}`;
+  const format = `--log-file-format=${nonce} %% %o %l ${r.direction === 'upload' ? '%n' : '%f'} ${nonce}`;
   const options = ['--log-file=/dev/stderr', format];
   const expected = [...words.slice(0, dot), ...options, ...words.slice(dot)];
   const text = `--log-file=/dev/stderr '${format}' `;
@@ -62,19 +73,9 @@ export function withRsyncLog(command: string, r: RsyncServer, nonce: string): st
   return null;
 }
 
-/** rsync's escapes in logged names: `\#ooo` (octal) for a byte it would not print. */
-function unescapeName(s: string): string {
-  const bytes: number[] = [];
-  const raw = Buffer.from(s, 'utf8');
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === 0x5c && raw[i + 1] === 0x23 && i + 4 < raw.length && /^[0-7]{3}$/.test(raw.subarray(i + 2, i + 5).toString('latin1'))) {
-      bytes.push(parseInt(raw.subarray(i + 2, i + 5).toString('latin1'), 8));
-      i += 4;
-    } else {
-      bytes.push(raw[i]!);
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
+/** A name as rsync ≥ 3.5 logged it (bytes as latin1), its `\#ooo` escapes undone. */
+function unescapeName(latin1: string): string {
+  return latin1.replace(/\\#([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(parseInt(octal, 8) & 0xff));
 }
 
 /**
@@ -85,12 +86,20 @@ export class RsyncLogFilter extends Transform {
   readonly files: RsyncLoggedFile[] = [];
   /** Whether any log-file line came: the asset's rsync took the option. */
   sawLog = false;
+  /** Whether a record of this nonce could not be read whole: the files cannot be named exactly. */
+  unreadable = false;
   #held = '';
+  /** A record whose name went on past a line's end (rsync ≤ 3.4 writes a newline raw): its text so far. */
+  #open: string | null = null;
   readonly #prefix: string;
+  readonly #suffix: string;
+  readonly #nonce: string;
 
   constructor(nonce: string) {
     super();
+    this.#nonce = nonce;
     this.#prefix = `${nonce} `;
+    this.#suffix = ` ${nonce}`;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -104,8 +113,8 @@ export class RsyncLogFilter extends Transform {
       start = nl + 1;
     }
     const rest = text.slice(start);
-    // A partial line that could be a log line waits for its end; anything else goes on now.
-    if (rest && /^\d/.test(rest) && rest.length < HOLD_MAX) this.#held = rest;
+    // A partial line that could be a log line (or the rest of an open record) waits for its end; anything else goes on now.
+    if (rest && (this.#open !== null || /^\d/.test(rest)) && rest.length < HOLD_MAX) this.#held = rest;
     else out += rest;
     if (out) this.push(Buffer.from(out, 'latin1'));
     done();
@@ -114,18 +123,44 @@ export class RsyncLogFilter extends Transform {
   override _flush(done: TransformCallback): void {
     if (this.#held && !this.#take(this.#held)) this.push(Buffer.from(this.#held, 'latin1'));
     this.#held = '';
+    if (this.#open !== null) this.unreadable = true;
+    this.#open = null;
     done();
   }
 
   #take(latin1Line: string): boolean {
+    if (this.#open !== null) {
+      // Inside a record: this line is more of its name, whatever it looks like.
+      this.#open += '\n' + latin1Line;
+      if (this.#open.endsWith(this.#suffix)) this.#record(this.#open);
+      else if (this.#open.length > HOLD_MAX) this.#fail();
+      return true;
+    }
     const m = LOG_LINE.exec(latin1Line);
     if (!m) return false;
     this.sawLog = true;
-    const body = Buffer.from(m[1]!, 'latin1').toString('utf8');
+    const body = m[1]!;
     if (!body.startsWith(this.#prefix)) return true;
-    const f = /^(send|recv|del\.) (\d+) (.+)$/.exec(body.slice(this.#prefix.length));
-    if (f) this.files.push({ op: f[1] as RsyncLoggedFile['op'], size: Number(f[2]), name: unescapeName(f[3]!) });
+    if (body.endsWith(this.#suffix) && body.length >= this.#prefix.length + this.#suffix.length) this.#record(body);
+    else this.#open = body;
     return true;
+  }
+
+  /** One whole record (latin1): `<nonce> %|%% op length name <nonce>`. */
+  #record(latin1: string): void {
+    this.#open = null;
+    const inner = latin1.slice(this.#prefix.length, -this.#suffix.length);
+    const f = /^(%%?) (send|recv|del\.) (\d+) ([\s\S]+)$/.exec(inner);
+    // A nonce inside: two records' lines were interleaved.
+    if (!f || inner.includes(this.#nonce)) return this.#fail();
+    const raw = f[1] === '%%';
+    const name = Buffer.from(raw ? f[4]! : unescapeName(f[4]!), 'latin1').toString('utf8');
+    this.files.push({ op: f[2] as RsyncLoggedFile['op'], size: Number(f[3]), name });
+  }
+
+  #fail(): void {
+    this.#open = null;
+    this.unreadable = true;
   }
 }
 
@@ -174,7 +209,7 @@ function downloadPath(sources: readonly string[], longName: string): string | nu
  */
 export function rsyncRows(r: RsyncServer, log: RsyncLogFilter | null, outcome: RsyncOutcome, destIsDirectory: boolean | null): TransferEntry[] {
   const perPath = rsyncTransferRows(r, outcome);
-  const files = log?.sawLog ? rsyncFileRows(r, log.files, destIsDirectory) : null;
+  const files = log?.sawLog && !log.unreadable ? rsyncFileRows(r, log.files, destIsDirectory) : null;
   if (!files) return perPath;
   const failed = perPath.filter((x) => !x.ok).map((x) => ({ ...x, size: 0 }));
   return [...files, ...failed];

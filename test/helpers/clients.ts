@@ -139,11 +139,11 @@ export function sshCommandLine(ep: Endpoint): string[] {
   return ['sshpass', '-p', ep.password, 'ssh', ...opensshOpts(ep), '-p', String(ep.port)];
 }
 
-/** rsync over ssh; `:path` arguments are on the endpoint. */
-export function rsync(ep: Endpoint, args: string[]): Promise<TextResult> {
+/** rsync over ssh; `:path` arguments are on the endpoint; `bin` is the operator's rsync (test/helpers/rsyncVersions.ts). */
+export function rsync(ep: Endpoint, args: string[], bin = 'rsync'): Promise<TextResult> {
   const e = sshCommandLine(ep).map((w) => (/[\s%]/.test(w) ? `'${w}'` : w)).join(' ');
   const at = (p: string) => (p.startsWith(':') ? `${ep.user}@127.0.0.1${p}` : p);
-  return run('rsync', ['-e', e, ...args.map(at)]);
+  return run(bin, ['-e', e, ...args.map(at)]);
 }
 
 /** OpenSSH's scp (SFTP mode, its default; `-O` in `extra` for the legacy protocol) with a password; `:path` arguments are on the endpoint. */
