@@ -161,7 +161,11 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const retention = new RetentionService(ds, sessions, log.child({ component: 'retention' }), { minDays: config.retentionMinDays, intervalMs: 60_000 });
     const users = new UserService(ds, changes, bus);
     const permissions = new PermissionService(ds, changes);
-    const operations = new OperationsService({ ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters }, { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000 });
+    const confirmations = new CommandConfirmations(ds, bus);
+    const operations = new OperationsService(
+      { ds, assets, nodes, adminUsers, systemUsers, hostKeys, access, jobs, commandFilters, confirmations },
+      { loginMs: config.backendTimeoutSeconds * 1000, playbookMs: 180_000, confirmMs: config.confirmTimeoutSeconds * 1000 },
+    );
     return {
       config, log, ds, vault, changes, bootstrapResult, metrics, readiness,
       users,
@@ -183,7 +187,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       bus,
       commandFilters,
       sessionControl: new SessionControl(ds, bus, sessions),
-      confirmations: new CommandConfirmations(ds, bus),
+      confirmations,
       retention,
       dashboard: new DashboardService(ds, retention),
       fileTransfers: new FileTransferService(ds, sessions.journal),

@@ -55,13 +55,13 @@ test('command filters: CRUD, validation, and verdicts by scope and priority', as
 });
 
 test('a held command is released by an admin approval through the API, or times out rejected', async () => {
-  const pending = b.services.confirmations.request({ sessionId: 'b1d3f0a2-0000-4000-8000-000000000001', username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'confirm-reboot' }, 10_000);
+  const pending = b.services.confirmations.request({ sessionId: 'b1d3f0a2-0000-4000-8000-000000000001', jobId: null, username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'confirm-reboot' }, 10_000);
   const list = (await admin.get('/command-confirmations')).body.items;
   assert.equal(list.length, 1);
   assert.equal(list[0].command, 'reboot');
   assert.equal((await admin.post(`/command-confirmations/${list[0].id}/approve`)).status, 204);
   assert.deepEqual(await pending, { approved: true, by: 'admin' });
-  const timedOut = await b.services.confirmations.request({ sessionId: 'b1d3f0a2-0000-4000-8000-000000000002', username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'x' }, 50);
+  const timedOut = await b.services.confirmations.request({ sessionId: 'b1d3f0a2-0000-4000-8000-000000000002', jobId: null, username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'x' }, 50);
   assert.equal(timedOut.approved, false);
   assert.equal((await admin.get('/command-confirmations')).body.total, 0);
 });

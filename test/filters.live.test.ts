@@ -283,7 +283,7 @@ describe('held commands are announced again to a process that may have missed th
     try {
       gateway = await startBastion({ env, http: false });
       const held = gateway.services.confirmations.request({
-        sessionId: 'c0ffee00-0000-4000-8000-000000000001', username: 'op', assetName: 'web01', systemUsername: 'acct', command: 'reboot', filter: 'ask-reboot',
+        sessionId: 'c0ffee00-0000-4000-8000-000000000001', jobId: null, username: 'op', assetName: 'web01', systemUsername: 'acct', command: 'reboot', filter: 'ask-reboot',
       }, 60_000);
       // Started after the announcement: it heard nothing, so it asks.
       server = await startBastion({ env, http: false });

@@ -75,7 +75,7 @@ describe('jobs run by operators go through the command filters and rule 11', { s
     await cleanup();
   });
 
-  test('a denied command is refused per asset before anything runs, with the filter named; a confirm filter refuses too', async () => {
+  test('a denied command is refused per asset before anything runs, with the filter named', async () => {
     const op = await operator();
     const deny = await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `deny-touch-${++seq}`, kind: 'commands', pattern: 'touch', action: 'deny', users: [op.id], assets: [ids.db!] });
     const path = marker('deny');
@@ -98,11 +98,54 @@ describe('jobs run by operators go through the command filters and rule 11', { s
     const all = await finished((await op.api.post('/jobs', { kind: 'command', assets: [ids.web, ids.db], systemUser: ids.su, command: `mkdir ${dir}` })).body.id);
     assert.deepEqual(all.results.map((x) => [x.assetName, x.ok, /^refused by command filter 'deny-mkdir-\d+'; nothing ran$/.test(x.output)]), [['jobdb', false, true], ['jobweb', false, true]]);
     assert.equal(existsSync(dir), false, 'the denied command did not run');
+  });
 
-    const held = await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `confirm-rmdir-${++seq}`, kind: 'commands', pattern: 'rmdir', action: 'confirm', users: [op.id] });
-    const confirm = await finished((await op.api.post('/jobs', { kind: 'command', assets: [ids.web], systemUser: ids.su, command: `rmdir /tmp/nothing-${seq}` })).body.id);
-    assert.equal(confirm.results[0]?.ok, false);
-    assert.match(confirm.results[0]!.output, new RegExp(`^refused: command filter '${held.name}' asks an administrator to confirm this command, which a job cannot wait for`));
+  test('a confirm filter holds the job where it applies until an administrator decides: one request per job; approved runs, rejected and canceled do not', async () => {
+    const op = await operator();
+    const held = await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `confirm-mkdir-${++seq}`, kind: 'commands', pattern: 'mkdir', action: 'confirm', users: [op.id], assets: [ids.db!] });
+    type Pending = { id: string; jobId: string | null; sessionId: string | null; username: string; assetName: string; command: string; filter: string };
+    const pendingFor = async (jobId: string) => {
+      const list = await eventually(() => admin.get('/command-confirmations'), (r) => (r.body.items as Pending[]).some((c) => c.jobId === jobId), 15_000);
+      return (list.body.items as Pending[]).filter((c) => c.jobId === jobId);
+    };
+
+    // Approved: jobweb (not held) runs at once, jobdb waits, says so while it waits, then runs.
+    const dirs = [marker('confirm-ok'), marker('confirm-ok')];
+    const r = await op.api.post('/jobs', { kind: 'command', assets: [ids.web, ids.db], systemUser: ids.su, command: `mkdir ${dirs[0]}-$(echo $$) && echo made` });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const [request, ...more] = await pendingFor(r.body.id);
+    assert.equal(more.length, 0, 'one request for the job');
+    assert.deepEqual([request!.sessionId, request!.username, request!.assetName, request!.filter], [null, op.username, 'jobdb', held.name]);
+    const waiting = await eventually(() => op.api.get(`/jobs/${r.body.id}`), (x) => (x.body.results as Array<{ assetName: string; output: string; running?: boolean }>).some((y) => y.assetName === 'jobdb' && y.running === true && y.output.startsWith('waiting for an administrator')), 10_000);
+    assert.equal((waiting.body.results as Array<{ assetName: string; output: string }>).find((y) => y.assetName === 'jobdb')?.output, `waiting for an administrator to confirm this command (command filter '${held.name}')`);
+    assert.equal((await admin.post(`/command-confirmations/${request!.id}/approve`)).status, 204);
+    const approved = await finished(r.body.id);
+    const byName = Object.fromEntries(approved.results.map((x) => [x.assetName, x]));
+    assert.equal(byName.jobweb?.output, 'made\n');
+    assert.equal(byName.jobdb?.output, `[confirmed by admin (command filter '${held.name}')]\nmade\n`);
+    assert.equal(approved.status, 'succeeded');
+    const log = await admin.get(`/audit/operations?resourceType=job&action=approve_command&limit=5`);
+    assert.ok((log.body.items as Array<{ resourceId: string }>).some((e) => e.resourceId === r.body.id), 'the approval is logged against the job');
+
+    // Rejected: nothing runs where it was held.
+    const rejectDir = marker('confirm-rejected');
+    const r2 = await op.api.post('/jobs', { kind: 'command', assets: [ids.db], systemUser: ids.su, command: `mkdir ${rejectDir}` });
+    const [request2] = await pendingFor(r2.body.id);
+    assert.equal((await admin.post(`/command-confirmations/${request2!.id}/reject`)).status, 204);
+    const rejected = await finished(r2.body.id);
+    assert.deepEqual(rejected.results.map((x) => [x.assetName, x.ok, x.exitCode, x.output]), [['jobdb', false, null, `refused: admin rejected this command (command filter '${held.name}'); nothing ran`]]);
+    assert.equal(existsSync(rejectDir), false, 'the rejected command did not run');
+
+    // Canceled while it waits: the request is withdrawn, nothing runs.
+    const cancelDir = marker('confirm-canceled');
+    const r3 = await op.api.post('/jobs', { kind: 'command', assets: [ids.db], systemUser: ids.su, command: `mkdir ${cancelDir}` });
+    await pendingFor(r3.body.id);
+    assert.equal((await op.api.post(`/jobs/${r3.body.id}/cancel`)).status, 200);
+    const canceled = await finished(r3.body.id);
+    assert.deepEqual(canceled.results.map((x) => [x.ok, x.output]), [[false, 'canceled while it waited for an administrator; nothing ran']]);
+    const after = await eventually(() => admin.get('/command-confirmations'), (x) => !(x.body.items as Pending[]).some((c) => c.jobId === r3.body.id), 5000);
+    assert.equal((after.body.items as Pending[]).some((c) => c.jobId === r3.body.id), false, 'the request is withdrawn');
+    assert.equal(existsSync(cancelDir), false);
   });
 
   test('auditors list and read every job, and cannot cancel one', async () => {

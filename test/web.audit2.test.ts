@@ -334,7 +334,7 @@ test('an admin creates a command filter through the form, tries a command, and d
   });
   const now = Date.now();
   b.services.bus.publish('command.pending', {
-    id: newId(), sessionId: recorded.id, username: OPERATOR.username, assetName: 'web07', systemUsername: 'deploy',
+    id: newId(), sessionId: recorded.id, jobId: null, username: OPERATOR.username, assetName: 'web07', systemUsername: 'deploy',
     command: 'systemctl restart nginx', filter: 'confirm-restarts', createdAt: now, expiresAt: now + 60_000,
   });
   const held = page.locator('#confirmations .ant-table-row').filter({ hasText: 'systemctl restart nginx' });

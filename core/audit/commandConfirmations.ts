@@ -7,7 +7,9 @@ import { writeOperation } from './operationLog.ts';
 
 export interface ConfirmationRequest {
   id: string;
-  sessionId: string;
+  /** What holds the command: an SSH session's line, or a command job (one request per job). */
+  sessionId: string | null;
+  jobId: string | null;
   username: string;
   assetName: string;
   systemUsername: string;
@@ -89,7 +91,7 @@ export class CommandConfirmations {
     const req = this.#pending.get(requestId);
     if (!req) throw new NotFoundError('no such pending command (it may have timed out)', { reason: 'confirmation_not_found' });
     await this.ds.transaction(async (em) => {
-      await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: 'session', resourceId: req.sessionId, resourceName: req.command.slice(0, 200) });
+      await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: req.jobId ? 'job' : 'session', resourceId: req.jobId ?? req.sessionId ?? '', resourceName: req.command.slice(0, 200) });
     });
     this.bus.publish('command.decided', { requestId, approved, by: actor.username });
   }

@@ -21,7 +21,7 @@ export type TaskResult = Omit<JobResult, 'asset' | 'assetName' | 'running'>;
  * `progress` is given a way to read the asset's output so far, read when the job row is next
  * written (at most every PROGRESS_MS), so a chatty command costs no work per chunk.
  */
-export type AssetTask<T extends JobTarget> = (target: T, signal: AbortSignal, progress: (outputSoFar: () => string) => void) => Promise<TaskResult>;
+export type AssetTask<T extends JobTarget> = (target: T, signal: AbortSignal, progress: (outputSoFar: () => string) => void, job: { id: string }) => Promise<TaskResult>;
 
 export type { JobSummary };
 
@@ -246,7 +246,7 @@ export class JobService {
         };
         let r: TaskResult;
         try {
-          r = await task(target, signal, progress);
+          r = await task(target, signal, progress, { id: job.id });
         } catch (err) {
           r = { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err) };
         }

@@ -15,6 +15,7 @@ import { parseAnsibleFacts } from './facts.ts';
 import { execCapture, remoteLogin, RemoteLoginError, type RemoteAccount, type RemoteTarget } from './remoteLogin.ts';
 import type { JobService } from './jobs.ts';
 import type { CommandFilterService } from '../access/commandFilters.ts';
+import type { CommandConfirmations, ConfirmationOutcome } from '../audit/commandConfirmations.ts';
 import { UserEntity } from '../db/entities/index.ts';
 import { isLocked } from '../identity/lockout.ts';
 import { In } from 'typeorm';
@@ -53,11 +54,23 @@ interface Deps {
   access: AccessService;
   jobs: JobService;
   commandFilters: CommandFilterService;
+  confirmations: CommandConfirmations;
 }
+
+/** How long a job waits for the bastion's own logins and playbooks, and for an administrator. */
+interface Timeouts {
+  loginMs: number;
+  playbookMs: number;
+  /** A command job held by a `confirm` filter waits this long for a decision (BASTION_CONFIRM_TIMEOUT_SECONDS). */
+  confirmMs: number;
+}
+
+/** Most asset names a confirmation request lists before it says how many more. */
+const HELD_NAMES_SHOWN = 10;
 
 /** What the bastion itself does on assets: connectivity tests, facts, pushing accounts, batch commands. */
 export class OperationsService {
-  constructor(private readonly d: Deps, private readonly timeouts = { loginMs: 8000, playbookMs: 180_000 }) {}
+  constructor(private readonly d: Deps, private readonly timeouts: Timeouts = { loginMs: 8000, playbookMs: 180_000, confirmMs: 120_000 }) {}
 
   /** Logs in with the asset's admin user (or a given system user) and reports how it went; never hangs. */
   async testAsset(assetId: string, systemUserId?: string): Promise<TestResult> {
@@ -118,8 +131,10 @@ export class OperationsService {
    *
    * A job is held to the same controls as an SSH session (DESIGN rule 12): the command is
    * checked against the command filters for each (asset, system user) before anything runs —
-   * a deny, or a confirm (a job cannot wait for an administrator), refuses it on that asset
-   * with the filter's name in that asset's result — and the job is canceled, its commands
+   * a deny refuses it on that asset with the filter's name in that asset's result; a confirm
+   * holds it on that asset until an administrator decides (one request for the whole job, as
+   * a session's held line is one request), and a rejection or no decision in time refuses it
+   * there — and the job is canceled, its commands
    * killed on the assets, as soon as its starter is disabled, locked, expired or loses the
    * permission (rule 11). Its per-asset results are its record, readable by auditors.
    */
@@ -130,17 +145,33 @@ export class OperationsService {
       if (!(await this.d.access.mayRunCommand(user, a.id, su.id))) throw await this.notRunnable(user, a.id, su);
     }
     const refusals = new Map<string, string>();
+    /** Assets where a confirm filter holds the command, with that filter's name. */
+    const held = new Map<string, string>();
     for (const a of assets) {
       const verdict = await this.d.commandFilters.check({ userId: user.id, assetId: a.id, systemUserId: su.id }, input.command);
       const name = verdict.filter?.name ?? '';
       if (verdict.action === 'deny') refusals.set(a.id, `refused by command filter '${name}'; nothing ran`);
-      else if (verdict.action === 'confirm') refusals.set(a.id, `refused: command filter '${name}' asks an administrator to confirm this command, which a job cannot wait for; run it in an SSH session; nothing ran`);
+      else if (verdict.action === 'confirm') held.set(a.id, name);
     }
+    const confirmation = this.jobConfirmation(user, su, input.command, assets.filter((a) => held.has(a.id)), [...new Set(held.values())]);
     const account = this.accountOf(su);
     const timeoutMs = (input.timeoutSeconds ?? 60) * 1000;
-    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], ...(input.labels?.length ? { labels: input.labels } : {}), timeoutSeconds: timeoutMs / 1000, ...(input.savedCommand ? { savedCommand: input.savedCommand } : {}), ...(input.retryOf ? { retryOf: input.retryOf } : {}) }, assets, async (asset, signal, progress) => {
+    return this.d.jobs.start(actor, 'command', { command: input.command, systemUser: su.id, assets: input.assets ?? [], nodes: input.nodes ?? [], ...(input.labels?.length ? { labels: input.labels } : {}), timeoutSeconds: timeoutMs / 1000, ...(input.savedCommand ? { savedCommand: input.savedCommand } : {}), ...(input.retryOf ? { retryOf: input.retryOf } : {}) }, assets, async (asset, signal, progress, job) => {
       const refused = refusals.get(asset.id);
       if (refused) return { ok: false, exitCode: null, output: refused };
+      const heldBy = held.get(asset.id);
+      let confirmed = '';
+      if (heldBy !== undefined) {
+        progress(() => `waiting for an administrator to confirm this command (command filter '${heldBy}')`);
+        const outcome = await confirmation(job.id, signal);
+        if (signal.aborted) return { ok: false, exitCode: null, output: 'canceled while it waited for an administrator; nothing ran', outcome: 'canceled' };
+        if (!outcome.approved) {
+          return { ok: false, exitCode: null, output: outcome.by === null
+            ? `refused: no administrator confirmed this command (command filter '${heldBy}') within ${this.timeouts.confirmMs / 1000} s; nothing ran`
+            : `refused: ${outcome.by} rejected this command (command filter '${heldBy}'); nothing ran` };
+        }
+        confirmed = `[confirmed by ${outcome.by} (command filter '${heldBy}')]\n`;
+      }
       let client;
       try {
         client = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs);
@@ -152,11 +183,25 @@ export class OperationsService {
         if (signal.aborted) return { ok: false, exitCode: null, output: 'canceled before it ran', outcome: 'canceled' };
         const r = await execCapture(client, input.command, { maxBytes: OUTPUT_CAP, timeoutMs, signal, onOutput: progress });
         const outcome = r.exitCode === 0 ? 'ok' : r.timedOut ? 'timedOut' : signal.aborted ? 'canceled' : 'failed';
-        return { ok: r.exitCode === 0, exitCode: r.exitCode, output: r.output + (r.truncated ? '\n[output truncated]' : ''), outcome };
+        return { ok: r.exitCode === 0, exitCode: r.exitCode, output: confirmed + r.output + (r.truncated ? '\n[output truncated]' : ''), outcome };
       } finally {
         client.end();
       }
     }, input.command.slice(0, 120), { stillAllowed: () => this.whyJobMustStop(user.id, assets, su) });
+  }
+
+  /**
+   * The one decision a command job waits for on the assets a confirm filter holds: asked of the
+   * administrators when the first such asset's turn comes, shared by the others. The job's
+   * signal (canceled by hand or by rule 11) withdraws the request.
+   */
+  private jobConfirmation(user: User, su: SystemUser, command: string, heldAssets: Asset[], filters: string[]): (jobId: string, signal: AbortSignal) => Promise<ConfirmationOutcome> {
+    let decision: Promise<ConfirmationOutcome> | null = null;
+    const names = heldAssets.slice(0, HELD_NAMES_SHOWN).map((a) => a.name).join(', ');
+    const more = heldAssets.length > HELD_NAMES_SHOWN ? ` and ${heldAssets.length - HELD_NAMES_SHOWN} more` : '';
+    return (jobId, signal) => decision ??= this.d.confirmations.request({
+      sessionId: null, jobId, username: user.username, assetName: names + more, systemUsername: su.username, command, filter: filters.join(', '),
+    }, this.timeouts.confirmMs, signal);
   }
 
   /**

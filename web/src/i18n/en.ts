@@ -515,6 +515,7 @@ export const en = {
     rejected: 'Rejected: the command is cancelled',
     newTitle: 'A command waits for your approval',
     newText: '{{user}} on {{asset}}: {{command}}',
+    fromJob: 'command job',
   },
   transfers: {
     title: 'File transfers',

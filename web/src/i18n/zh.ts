@@ -517,6 +517,7 @@ export const zh: Messages = {
     rejected: '已拒绝：命令已取消',
     newTitle: '有命令等待您的批准',
     newText: '{{user}} 在 {{asset}}：{{command}}',
+    fromJob: '批量命令作业',
   },
   transfers: {
     title: '文件传输',

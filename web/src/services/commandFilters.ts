@@ -61,7 +61,9 @@ export interface Verdict {
 
 export interface Confirmation {
   id: string;
-  sessionId: string;
+  sessionId: string | null;
+  /** Set when a command job waits for this decision (one request covers all its held assets). */
+  jobId: string | null;
   username: string;
   assetName: string;
   systemUsername: string;
@@ -73,7 +75,7 @@ export interface Confirmation {
 
 export function makeConfirmation(j: Json): Confirmation {
   return {
-    id: str(j.id), sessionId: str(j.sessionId), username: str(j.username), assetName: str(j.assetName), systemUsername: str(j.systemUsername),
+    id: str(j.id), sessionId: strOrNull(j.sessionId), jobId: strOrNull(j.jobId), username: str(j.username), assetName: str(j.assetName), systemUsername: str(j.systemUsername),
     command: str(j.command), filter: str(j.filter), createdAt: strOrNull(j.createdAt), expiresAt: strOrNull(j.expiresAt),
   };
 }

@@ -1,4 +1,5 @@
-import { App, Card, Table, Typography } from 'antd';
+import { App, Card, Space, Table, Typography } from 'antd';
+import { Link } from 'react-router';
 import { CheckOutlined, CloseOutlined } from '@ant-design/icons';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -38,7 +39,16 @@ export function ConfirmationsPanel() {
           { title: t('sessions.user'), dataIndex: 'username' },
           { title: t('sessions.asset'), dataIndex: 'assetName' },
           { title: t('sessions.systemUser'), dataIndex: 'systemUsername' },
-          { title: t('sessions.command'), dataIndex: 'command', render: (v: string) => <Typography.Text code className="mono">{v}</Typography.Text> },
+          {
+            title: t('sessions.command'), dataIndex: 'command',
+            // A job's request covers all the assets it holds: the link shows the job waiting.
+            render: (v: string, c: Confirmation) => (
+              <Space size={4} wrap>
+                <Typography.Text code className="mono">{v}</Typography.Text>
+                {c.jobId ? <Link to={`/jobs/${c.jobId}`} data-testid="confirmation-job">{t('confirmations.fromJob')}</Link> : null}
+              </Space>
+            ),
+          },
           { title: t('confirmations.filter'), dataIndex: 'filter' },
           { title: t('confirmations.expires'), dataIndex: 'expiresAt', width: 170, render: formatTime },
           {
