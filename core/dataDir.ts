@@ -28,22 +28,39 @@ const REPORT_LIMIT = 20;
 export function securePrivateDir(dir: string, report: (line: string) => void): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   let fixed = 0;
+  // Another process (a second `bastion migrate`, SQLite closing its -shm/-wal) may delete a
+  // path between the listing and the look: a path that is gone needs no fixing.
+  const gone = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
   const fix = (p: string, want: number, mode: number): void => {
     try {
       chmodSync(p, want);
     } catch (err) {
+      if (gone(err)) return;
       throw new DataDirError(`${p} is mode ${octal(mode)} and cannot be made ${octal(want)} (${(err as NodeJS.ErrnoException).code ?? 'error'}); fix it or run bastion as its owner`);
     }
     fixed++;
     if (fixed <= REPORT_LIMIT) report(`${p} was mode ${octal(mode)}, readable by others: now ${octal(want)}`);
   };
   const walk = (p: string): void => {
-    const st = lstatSync(p);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch (err) {
+      if (gone(err)) return;
+      throw err;
+    }
     if (st.isSymbolicLink()) return;
     const mode = st.mode & 0o777;
     if (st.isDirectory()) {
       if (mode & 0o077) fix(p, PRIVATE_DIR_MODE, mode);
-      for (const name of readdirSync(p)) walk(path.join(p, name));
+      let names: string[];
+      try {
+        names = readdirSync(p);
+      } catch (err) {
+        if (gone(err)) return;
+        throw err;
+      }
+      for (const name of names) walk(path.join(p, name));
     } else if (st.isFile() && mode & 0o077) {
       fix(p, PRIVATE_FILE_MODE, mode);
     }

@@ -3,7 +3,7 @@
 // start when several processes come up at once on one empty data directory.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
@@ -12,6 +12,7 @@ import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, ssh2Exec, ssh2Login, startWorld } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingsDir, recordingFile } from './helpers/recordings.ts';
+import { securePrivateDir } from '../core/dataDir.ts';
 import { productArgs } from './helpers/productCommand.ts';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
@@ -82,6 +83,21 @@ describe('the data directory', () => {
       for (const r of runs) assert.match(String(r.all), /database is up to date/);
       assert.equal(mode(join(dataDir, 'bastion.sqlite')), 0o600);
     }
+  });
+
+  test('a path another process deletes while the modes are checked is passed over, not an error (SQLite closing its -shm under a second migrate)', () => {
+    const dir = join(makeTempDir('bastion-vanishing-'), 'data');
+    mkdirSync(join(dir, 'sub'), { recursive: true, mode: 0o700 });
+    for (const f of ['a', 'b']) writeFileSync(join(dir, f), 'x', { mode: 0o644 });
+    for (const p of [dir, join(dir, 'sub')]) chmodSync(p, 0o700);
+    const lines: string[] = [];
+    // Whichever of a and b is fixed first deletes the other (and sub) before the walk reaches them.
+    securePrivateDir(dir, (line) => {
+      lines.push(line);
+      if (lines.length === 1) for (const p of ['a', 'b', 'sub']) if (!line.includes(join(dir, p) + ' ')) rmSync(join(dir, p), { recursive: true, force: true });
+    });
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /\/(a|b) was mode 0?644, readable by others: now 0?600$/);
   });
 
   test('start-up tightens looser modes and names each file it fixed', async () => {
