@@ -41,6 +41,12 @@ export function rsync32(): RsyncVersion {
   let version: string | null;
   try {
     version = aptRsync32();
+    // A fresh machine may have no apt lists yet (ensure-system-deps only updates them when it
+    // installs something): as root, fetch them once and ask again.
+    if (!version && process.getuid?.() === 0) {
+      execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+      version = aptRsync32();
+    }
   } catch (e) {
     throw new Error(`rsync 3.2 for the client tests: apt-cache is not usable here (${(e as Error).message})`);
   }
