@@ -39,7 +39,7 @@ export async function runApiBench(): Promise<Record<string, number>> {
   }));
   const users = Array.from({ length: 1000 }, (_, i) => ({
     id: newId(), username: `u${i}`, name: `User ${i}`, role: 'user', password_hash: null, must_change_password: false,
-    active: true, failed_logins: 0, comment: '', created_at: now, updated_at: now,
+    active: true, comment: '', created_at: now, updated_at: now,
   }));
   const groups = Array.from({ length: 50 }, (_, i) => ({ id: newId(), name: `g${i}`, comment: '', created_at: now }));
   const systemUsers = Array.from({ length: 10 }, (_, i) => ({ id: newId(), name: `su${i}`, username: `su${i}`, login_mode: 'auto', priority: i, sudo: '', shell: '/bin/bash', comment: '', created_at: now, updated_at: now }));

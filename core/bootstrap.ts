@@ -41,7 +41,7 @@ export async function bootstrap(ds: DataSource, vault: Vault, adminPassword: Sec
     id: newId(), username: 'admin', name: 'Administrator', email: null, role: 'admin',
     passwordHash: await hashPassword(adminPassword ? adminPassword.reveal() : 'admin'),
     mustChangePassword: !adminPassword, totpSecret: null, totpEnabled: false, totpLastStep: null, active: true, expiresAt: null,
-    failedLogins: 0, lockedUntil: null, lastLoginAt: null, comment: 'created at first start', createdAt: now, updatedAt: now,
+    lockedUntil: null, lastLoginAt: null, comment: 'created at first start', createdAt: now, updatedAt: now,
   });
   return { firstStart: true, adminPasswordIsDefault: !adminPassword };
 }

@@ -164,7 +164,7 @@ export class AuthenticationService {
   async succeed(user: User, ctx: LoginContext, method: string): Promise<void> {
     await this.throttle.resetPair(user.username, ctx.clientAddress);
     await this.ds.transaction(async (em) => {
-      await em.getRepository(UserEntity).update({ id: user.id }, { failedLogins: 0, lastLoginAt: new Date() });
+      await em.getRepository(UserEntity).update({ id: user.id }, { lastLoginAt: new Date() });
       await em.getRepository(LoginLogEntity).insert(logRow(user.username, user.id, ctx, method, true, 'ok'));
     });
     this.metrics?.login(ctx.channel, true);

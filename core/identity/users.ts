@@ -72,7 +72,7 @@ export class UserService {
         id, username, name: input.name ?? username, email: input.email ?? null, role: input.role ?? 'user',
         passwordHash, mustChangePassword: input.mustChangePassword ?? Boolean(input.password),
         totpSecret: null, totpEnabled: false, totpLastStep: null, active: input.active ?? true, expiresAt: input.expiresAt ?? null,
-        failedLogins: 0, lockedUntil: null, lastLoginAt: null, comment: input.comment ?? '', createdAt: now, updatedAt: now, groups,
+        lockedUntil: null, lastLoginAt: null, comment: input.comment ?? '', createdAt: now, updatedAt: now, groups,
       });
       await writeOperation(em, actor, { action: 'create', resourceType: 'user', resourceId: id, resourceName: username, changes: { ...input, password: input.password ? 'set' : undefined } });
     });
@@ -139,7 +139,7 @@ export class UserService {
     await this.ds.transaction(async (em) => {
       const user = await this.get(id, em);
       const lockedUntil = locked ? new Date(Date.now() + minutes * 60_000) : null;
-      await em.getRepository(UserEntity).update({ id }, { lockedUntil, failedLogins: 0, updatedAt: new Date() });
+      await em.getRepository(UserEntity).update({ id }, { lockedUntil, updatedAt: new Date() });
       if (locked) await em.getRepository(AuthSessionEntity).delete({ userId: id });
       await writeOperation(em, actor, { action: locked ? 'lock' : 'unlock', resourceType: 'user', resourceId: id, resourceName: user.username });
     });
@@ -165,7 +165,7 @@ export class UserService {
     const oneTime = randomBytes(12).toString('base64url');
     const passwordHash = await hashPassword(oneTime);
     await this.ds.transaction(async (em) => {
-      await em.getRepository(UserEntity).update({ id: user.id }, { passwordHash, mustChangePassword: true, failedLogins: 0, lockedUntil: null, updatedAt: new Date() });
+      await em.getRepository(UserEntity).update({ id: user.id }, { passwordHash, mustChangePassword: true, lockedUntil: null, updatedAt: new Date() });
       await em.getRepository(AuthSessionEntity).delete({ userId: user.id });
       await em.getRepository(ApiTokenEntity).delete({ userId: user.id });
       await writeOperation(em, actor, { action: 'reset_password', resourceType: 'user', resourceId: user.id, resourceName: user.username });

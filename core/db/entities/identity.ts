@@ -18,7 +18,6 @@ export interface User {
   totpLastStep: number | null;
   active: boolean;
   expiresAt: Date | null;
-  failedLogins: number;
   lockedUntil: Date | null;
   lastLoginAt: Date | null;
   comment: string;
@@ -92,7 +91,6 @@ export const UserEntity = new EntitySchema<User>({
     totpLastStep: { ...col.big(true), name: 'totp_last_step' },
     active: col.bool(true),
     expiresAt: { ...col.time(true), name: 'expires_at' },
-    failedLogins: { ...col.int(0), name: 'failed_logins' },
     lockedUntil: { ...col.time(true), name: 'locked_until' },
     lastLoginAt: { ...col.time(true), name: 'last_login_at' },
     comment: col.text(),
