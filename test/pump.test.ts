@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
-import { pump } from '../gateway/proxy/pump.ts';
+import { pump, SMALL_BURST_BYTES } from '../gateway/proxy/pump.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -87,4 +87,46 @@ test('what the source handed over last is written before its end is acted on, an
   // The session ends in the same callback (the backend's close came with its last output).
   stop2();
   assert.deepEqual(sink2.writes, ['in flight']);
+});
+
+test('a keystroke read after another session\'s bulk output is written before it; both arrive whole', async () => {
+  const order: string[] = [];
+  const sink = (name: string): Writable => new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      order.push(`${name}:${chunk.length}`);
+      cb();
+    },
+  });
+  const bulkSrc = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const keySrc = new PassThrough();
+  const stops = [pump(bulkSrc, sink('bulk')), pump(keySrc, sink('key'))];
+  // One poll phase: a backend socket read of bulk output, then an operator's key.
+  const big = Buffer.alloc(SMALL_BURST_BYTES + 1, 0x61);
+  setImmediate(() => {
+    bulkSrc.write(big.subarray(0, 4096));
+    bulkSrc.write(big.subarray(4096));
+    keySrc.write('x');
+  });
+  await tick();
+  await tick();
+  assert.deepEqual(order, ['key:1', `bulk:${big.length}`]);
+  // A burst of up to SMALL_BURST_BYTES is not held back either.
+  order.length = 0;
+  setImmediate(() => {
+    bulkSrc.write(big.subarray(0, SMALL_BURST_BYTES));
+    keySrc.write('y');
+  });
+  await tick();
+  await tick();
+  assert.deepEqual(order, [`bulk:${SMALL_BURST_BYTES}`, 'key:1']);
+  for (const stop of stops) stop();
+});
+
+test('a bulk burst still pending when the pump stops is written before stop() returns', () => {
+  const src = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const { dst, writes } = recordingSink();
+  const stop = pump(src, dst);
+  src.write(Buffer.alloc(SMALL_BURST_BYTES * 2, 0x62));
+  stop();
+  assert.deepEqual(writes.map((w) => w.length), [SMALL_BURST_BYTES * 2]);
 });

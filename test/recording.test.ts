@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
+import { BATCH_BYTES, CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
 import { TransferRecord } from '../gateway/recording/transferRecord.ts';
 import { DirectoryRecordingStore } from '../core/recordings/directoryStore.ts';
 import { CastTextEncoder } from '../gateway/recording/castText.ts';
@@ -143,6 +143,28 @@ describe('asciicast recording', () => {
     assert.ok(all.length > 2 * 1024 * 1024);
     const { events } = readCast(fileOf(cast));
     assert.equal(events.map((e) => e[2]).join(''), all.toString('utf8'));
+  });
+
+  test('bulk output is encoded after the callback that read it (not ahead of the next socket\'s keystroke), whole and in order', async () => {
+    const { cast } = openCast();
+    await cast.opened();
+    const burst = Buffer.from('bulk line\r\n'.repeat(Math.ceil(BATCH_BYTES / 11)));
+    cast.output(burst);
+    cast.output(Buffer.from('more'));
+    // Nothing encoded in the caller's callback, however large the burst.
+    assert.equal(cast.stats.events, 0);
+    await new Promise((r) => setImmediate(r));
+    // At the poll phase's end: one event for what the phase read.
+    assert.equal(cast.stats.events, 1);
+    cast.output(burst);
+    // A resize before the queued flush still comes after the output before it.
+    cast.resize(100, 30);
+    await new Promise((r) => setImmediate(r));
+    await cast.close();
+    const { events } = readCast(fileOf(cast));
+    assert.deepEqual(events.map((e) => e[1]), ['o', 'o', 'r']);
+    assert.equal(events[0]![2], `${burst.toString()}more`);
+    assert.equal(events[1]![2], burst.toString());
   });
 
   test('binary output does not blow the file up: zeros vanish, random bytes stay under 1.5×, asciinema still reads it', async () => {

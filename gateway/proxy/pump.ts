@@ -21,6 +21,15 @@ export type TapDrain = (resume: () => void) => void;
 export const BUDGET_BYTES = 256 * 1024;
 
 /**
+ * A burst up to this size (keys, their echo, a prompt, a screen redraw) is written at the end of
+ * the callback that read it; a larger one (bulk output) at the end of the event loop's poll phase
+ * (setImmediate). A keystroke read in the same poll phase as twenty sessions' bulk output then
+ * goes on after their reads only, not after their encryption, recording and socket writes too
+ * (issue 13 item 8: the echo waited twice per turn for those).
+ */
+export const SMALL_BURST_BYTES = 8 * 1024;
+
+/**
  * Starts moving data; the returned function stops (and leaves the source paused).
  *
  * The chunks a source hands over in one callback are written to `dst` as one (at the end of that
@@ -60,13 +69,26 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
       dst.once('drain', onDrain);
     }
   };
+  /** A flush is due (nextTick) or deferred to the poll phase's end (setImmediate). */
+  let scheduled = false;
+  const flushScheduled = (): void => {
+    scheduled = false;
+    flush();
+  };
+  const endOfCallback = (): void => {
+    if (pendingBytes <= SMALL_BURST_BYTES) flushScheduled();
+    else setImmediate(flushScheduled);
+  };
   const onData = (chunk: Buffer): void => {
     if (tap?.(chunk) === false && tapDrain && !tapWaiting) {
       tapWaiting = true;
       src.pause();
       tapDrain(onTapDrain);
     }
-    if (pending.length === 0) process.nextTick(flush);
+    if (!scheduled) {
+      scheduled = true;
+      process.nextTick(endOfCallback);
+    }
     pending.push(chunk);
     pendingBytes += chunk.length;
   };

@@ -6,7 +6,8 @@
 // per line: "o" output, "i" input (only when asked for, see `recordInput`), "r" resize
 // ("COLSxROWS"), "m" a marker (a size limit reached, bytes a transfer recording omits).
 //
-// Output is coalesced in memory into one event per FLUSH_MS or BATCH_BYTES, encoded once
+// Output is coalesced in memory into one event per FLUSH_MS or BATCH_BYTES (at the end of the
+// poll phase that read it), encoded once
 // (castText.ts: native UTF-8 check, WebAssembly escaping) and handed to the store's stream, so
 // while the disk keeps up the session never waits for it. Nothing is ever dropped to keep
 // up (DESIGN rule 12): when more than HIGH_WATER_BYTES wait for the disk, output() returns
@@ -30,6 +31,8 @@ import { MAX_COLS, MAX_ROWS } from '../../core/terminalSize.ts';
 export const FLUSH_MS = 15;
 /** …or as soon as this much is pending. */
 export const BATCH_BYTES = 64 * 1024;
+/** Output waiting for the poll phase's end is encoded at once beyond this (a caller in a loop). */
+const MAX_DEFERRED_BYTES = 4 * BATCH_BYTES;
 /**
  * Bytes queued for the disk above which output() asks the caller to wait, and below which
  * a waiting caller goes on. Large enough that a busy host's short stalls never slow a
@@ -198,7 +201,15 @@ export class CastWriter {
     }
     this.#pending.push(data);
     this.#pendingBytes += data.length;
-    if (this.#pendingBytes >= BATCH_BYTES) this.#flushOutput();
+    // Encoded at the end of the event loop's poll phase, not in the caller's callback: a
+    // keystroke read after this session's bulk output in the same phase does not wait for the
+    // escaping and the file write too (issue 13 item 8). A caller that never lets the loop turn
+    // still has it encoded (and is told to wait) every MAX_DEFERRED_BYTES.
+    if (this.#pendingBytes >= MAX_DEFERRED_BYTES) this.#flushOutput();
+    else if (this.#pendingBytes >= BATCH_BYTES && !this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(this.#queuedFlush);
+    }
     if (!this.#congested()) return true;
     this.#stats.waits += 1;
     return false;
@@ -293,6 +304,13 @@ export class CastWriter {
       this.#log?.warn({ file: this.relativePath, droppedBytes: this.#stats.droppedBytes, droppedEvents: this.#stats.droppedEvents }, 'recording is incomplete');
     }
   }
+
+  /** A BATCH_BYTES flush waits for the poll phase's end (setImmediate). */
+  #flushQueued = false;
+  readonly #queuedFlush = (): void => {
+    this.#flushQueued = false;
+    if (!this.#closing) this.#flushOutput();
+  };
 
   #onTimer(): void {
     this.#timer = null;
