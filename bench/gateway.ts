@@ -25,7 +25,10 @@
  * every loop is bounded. Environment: BENCH_BYTES (default 64 MiB; the issue's figure is
  * 256 MiB), BENCH_RUNS (2, best kept), BENCH_SETUP_RUNS (20), BENCH_IDLE_SESSIONS (200),
  * BENCH_KEYS (500), BENCH_OPEN_CONCURRENCY (how many idle shells are opened at once; 1),
- * BENCH_UPLOAD_BYTES (the scp upload through ProxyJump and the gateway; 1 GiB, 0 skips it).
+ * BENCH_UPLOAD_BYTES (the scp upload through ProxyJump and the gateway; 1 GiB, 0 skips it),
+ * BENCH_GATEWAY_NODE_FLAGS (extra Node/V8 flags for the gateway's processes, workers included,
+ * to try one before it becomes a product flag), BENCH_GATEWAY_CPU_PROFILE (a directory: each
+ * gateway process writes its --cpu-prof there).
  * Run: npx tsx bench/gateway.ts   (or npm run bench)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -322,7 +325,7 @@ export interface GatewayProcess {
 
 export async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv, workers?: number): Promise<GatewayProcess> {
   const child: ChildProcess = fork(new URL('./gatewayProcess.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc', ...MEMORY_FLAGS, ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...MEMORY_FLAGS, ...(env.BENCH_GATEWAY_NODE_FLAGS ? env.BENCH_GATEWAY_NODE_FLAGS.split(' ').filter(Boolean) : []), ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
     env: { ...env, BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'warn', BASTION_BIND: '127.0.0.1', BASTION_SSH_PORT: '0', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024', ...(workers === undefined ? {} : { BASTION_GATEWAY_WORKERS: String(workers) }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
