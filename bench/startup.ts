@@ -33,7 +33,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 function commandOf(pid: number): string {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return argv.filter((a) => !a.startsWith('--max-semi-space-size')).slice(1).join(' ').replace(ROOT, '').slice(-60);
+    return argv.filter((a) => !a.startsWith('--max-semi-space-size') && a !== '--single-threaded-gc').slice(1).join(' ').replace(ROOT, '').slice(-60);
   } catch {
     return '?';
   }

@@ -82,14 +82,14 @@ test('npm start from a checkout without dist/ builds it, comes up ready, and no 
     // npm runs the script in sh, which execs node: the primary is npm's child.
     const [primary, ...others] = childrenOf(s.npm.pid!);
     assert.equal(others.length, 0);
-    assert.deepEqual(cmdline(primary!).slice(1), ['--max-semi-space-size=2', 'dist/bin/bastion.js', 'start']);
+    assert.deepEqual(cmdline(primary!).slice(1), ['--max-semi-space-size=2', '--single-threaded-gc', 'dist/bin/bastion.js', 'start']);
     const workers = childrenOf(primary!);
     assert.equal(workers.length, WORKERS);
     for (const pid of [primary!, ...workers]) {
       assert.equal(cmdline(pid).some((a) => a.includes('tsx')), false, `pid ${pid}: ${cmdline(pid).join(' ')}`);
       assert.equal(environ(pid).some((v) => v.startsWith('NODE_OPTIONS=') && v.includes('tsx')), false);
     }
-    for (const pid of workers) assert.deepEqual(cmdline(pid).slice(1), ['--max-semi-space-size=2', path.join(root, 'dist', 'bin', 'bastion.js'), 'start']);
+    for (const pid of workers) assert.deepEqual(cmdline(pid).slice(1), ['--max-semi-space-size=2', '--single-threaded-gc', path.join(root, 'dist', 'bin', 'bastion.js'), 'start']);
   } finally {
     await stop(s);
   }
