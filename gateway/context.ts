@@ -9,6 +9,7 @@ import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
 import type { ReadTurns } from './fairReads.ts';
 import type { GarbagePacer } from './garbagePacer.ts';
+import type { HashThread } from './recording/hashThread.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
 import type { LiveSession } from './liveSession.ts';
 
@@ -38,6 +39,8 @@ export interface GatewayContext {
   readTurns: ReadTurns;
   /** Counts the bytes every socket delivers and has V8 free dead Buffers at a steady pace (garbagePacer.ts). */
   garbage: GarbagePacer;
+  /** The SHA-256 of exec transfer records, on a thread of its own (recording/hashThread.ts). */
+  hashing: HashThread;
 }
 
 /** The SSH face's context: the pipeline's, plus what only an SSH listener has. */

@@ -11,6 +11,7 @@ import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 import { ReadTurns } from './fairReads.ts';
 import { GarbagePacer } from './garbagePacer.ts';
+import { HashThread } from './recording/hashThread.ts';
 import { PreAuthGate } from './preAuth.ts';
 import { batchWrites } from './writeBatch.ts';
 
@@ -45,7 +46,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
     maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
-  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer() };
+  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer(), hashing: new HashThread() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 
@@ -99,6 +100,8 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     for (const c of connections) c.end();
     await withTimeout(Promise.all([...connections].map((c) => c.closed)), 5000);
     await withTimeout(stopped, 1000);
+    // After the sessions: their transfer records have their digests by now.
+    await gw.hashing.close();
     log.info('ssh gateway stopped');
   };
   return {

@@ -147,7 +147,7 @@ export class LiveSession {
         title: `${this.operator.user.username} → ${this.grant.systemUser.username}@${this.grant.asset.name}`,
         env: init.term ? { TERM: init.term } : {}, log: this.log,
         mode: init.plan.recording,
-        keepBytes: config.execRecordKeepBytes, maxBytes: config.recordingMaxBytes, limitAction: config.recordingMaxAction,
+        keepBytes: config.execRecordKeepBytes, hashing: this.gw.hashing, maxBytes: config.recordingMaxBytes, limitAction: config.recordingMaxAction,
         onIncomplete: (reason) => { this.gw.services.metrics.recordingWriteErrors.inc(); this.#recordingIncomplete(reason); },
         onLimit: (reason) => this.terminate(reason),
       });

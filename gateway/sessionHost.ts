@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import type { GatewayContext, GatewayOptions } from './context.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { GarbagePacer } from './garbagePacer.ts';
+import { HashThread } from './recording/hashThread.ts';
 import { ReadTurns } from './fairReads.ts';
 
 /** The pipeline's options from the config, with a caller's (a test's) overrides. */
@@ -33,12 +34,14 @@ export function openSessionHost(services: Services, log: Logger, overrides: Part
   const sessions = new SessionRegistry(services, options, log);
   sessions.start();
   let closing: Promise<void> | null = null;
+  const hashing = new HashThread();
   return {
-    gw: { services, log, options, sessions, readTurns: new ReadTurns(), garbage: new GarbagePacer() },
+    gw: { services, log, options, sessions, readTurns: new ReadTurns(), garbage: new GarbagePacer(), hashing },
     close: (reason) => {
       closing ??= (async () => {
         sessions.stop();
         await sessions.closeAll(reason);
+        await hashing.close();
       })();
       return closing;
     },

@@ -11,6 +11,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { BATCH_BYTES, CastWriter, HIGH_WATER_BYTES } from '../gateway/recording/castWriter.ts';
 import { TransferRecord } from '../gateway/recording/transferRecord.ts';
+import { HashThread } from '../gateway/recording/hashThread.ts';
 import { DirectoryRecordingStore } from '../core/recordings/directoryStore.ts';
 import { CastTextEncoder } from '../gateway/recording/castText.ts';
 import { CommandRecorder, type RecoveredCommand } from '../gateway/recording/commandRecorder.ts';
@@ -22,6 +23,9 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { buildLocalSegments, recordingFile } from './helpers/recordings.ts';
 
 after(cleanup);
+/** Where the transfer records of this file hash their streams. */
+const hashing = new HashThread();
+after(() => hashing.close());
 
 type CastEvent = [number, string, string];
 
@@ -228,7 +232,7 @@ describe('asciicast recording', () => {
   test('a transfer recording keeps exactly the last bytes, whether the tail came in one large chunk or never filled', async () => {
     const tailOf = async (chunks: Buffer[]): Promise<string> => {
       const { cast } = openCast({ header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
-      const rec = new TransferRecord(cast, 1024);
+      const rec = new TransferRecord(cast, 1024, hashing);
       for (const c of chunks) rec.output(c);
       await rec.close();
       return readCast(fileOf(cast)).events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
@@ -245,7 +249,7 @@ describe('asciicast recording', () => {
 
   test('an exec stream is recorded as a transfer: head and tail kept, the middle counted and hashed', async () => {
     const { cast } = openCast({ header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
-    const rec = new TransferRecord(cast, 1024);
+    const rec = new TransferRecord(cast, 1024, hashing);
     const out = Buffer.from(Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join(''));
     for (let i = 0; i < out.length; i += 777) rec.output(out.subarray(i, i + 777));
     rec.errorOutput(Buffer.from('warning: small\n'));

@@ -6,6 +6,7 @@ import type { RecordingStore } from '../../core/recordings/recordingStore.ts';
 import type { Screen } from '../../core/audit/castScreen.ts';
 import { CastWriter } from '../recording/castWriter.ts';
 import { TransferRecord } from '../recording/transferRecord.ts';
+import type { HashThread } from '../recording/hashThread.ts';
 import { CommandRecorder } from '../recording/commandRecorder.ts';
 
 export interface RecordingSink {
@@ -55,6 +56,8 @@ export interface RecorderInit {
   mode: 'terminal' | 'transfer';
   /** Bytes kept from each end of each stream in 'transfer' mode. */
   keepBytes: number;
+  /** Where 'transfer' mode hashes its streams (off the event loop). */
+  hashing: HashThread;
   maxBytes: number;
   limitAction: 'end' | 'truncate';
   onIncomplete(reason: string): void;
@@ -78,7 +81,7 @@ export async function openRecording(init: RecorderInit): Promise<RecordingSink> 
     const code = (err as NodeJS.ErrnoException).code ?? (err as { name?: string }).name;
     throw new RecordingUnavailableError(code && code !== 'Error' ? `${code}` : 'the file could not be written', { cause: err });
   }
-  if (init.mode === 'transfer') return new TransferRecord(cast, init.keepBytes);
+  if (init.mode === 'transfer') return new TransferRecord(cast, init.keepBytes, init.hashing, init.onIncomplete);
   return {
     relativePath: cast.relativePath,
     get incomplete() { return cast.incomplete; },

@@ -1,8 +1,8 @@
 // The recording of an exec without a PTY: a data stream (`cat file`, `tar c`, a backup), not
 // a terminal. Recorded as a transfer (issue 13): the first and the last `keepBytes` of stdout
 // and of stderr as "o" events, and for each direction — stdout, stderr, stdin — its total
-// byte count and SHA-256, so a 200 MB `cat` writes kilobytes, costs one hash pass, and leaves
-// no work for after the session. Stdin is counted and hashed, never kept: like keystrokes it
+// byte count and SHA-256, so a 200 MB `cat` writes kilobytes, costs one hash pass (on a thread
+// of its own: hashThread.ts), and leaves no work for after the session. Stdin is counted and hashed, never kept: like keystrokes it
 // can carry secrets (`sudo -S`), and the recording holds only what the operator was shown.
 //
 // The file is an ordinary asciicast (played by asciinema and the web player as it is):
@@ -12,8 +12,10 @@
 //   [t, "o", "\r\n[bastion] …\r\n"]                                       visible in playback
 //   [t, "o", …]               the tail of each stream
 //   [t, "m", "bastion: transfer: stdout 52428800 bytes sha256 <hex>; stderr 0 bytes sha256 <hex>; stdin 0 bytes sha256 <hex>"]
-import { createHash, type Hash } from 'node:crypto';
+// A digest the hashing thread lost (it died mid-stream) reads `sha256 unavailable` and the
+// recording is marked incomplete: the count is still exact, a digest is never wrong.
 import type { CastWriter } from './castWriter.ts';
+import type { HashThread, StreamHash } from './hashThread.ts';
 import type { Screen } from '../../core/audit/castScreen.ts';
 
 type StreamName = 'stdout' | 'stderr' | 'stdin';
@@ -21,7 +23,7 @@ type StreamName = 'stdout' | 'stderr' | 'stdin';
 /** Head, tail, count and hash of one direction. */
 class KeptStream {
   total = 0;
-  readonly #hash: Hash = createHash('sha256');
+  readonly hash: StreamHash;
   /**
    * The last keepBytes after the head, in a ring allocated once: a copy into it per chunk, where
    * a copy of every chunk (and the garbage of all but the last few) cost a 200 MB `cat` an
@@ -32,11 +34,13 @@ class KeptStream {
   #ringEnd = 0;
   #ringFilled = 0;
 
-  constructor(private readonly keepBytes: number, private readonly keepContent: boolean) {}
+  constructor(private readonly keepBytes: number, private readonly keepContent: boolean, hashing: HashThread) {
+    this.hash = hashing.stream();
+  }
 
   /** Counts and hashes `data`; returns the part that belongs to the head (to be recorded now). */
   add(data: Buffer): Buffer | null {
-    this.#hash.update(data);
+    this.hash.update(data);
     const before = this.total;
     this.total += data.length;
     if (!this.keepContent) return null;
@@ -56,10 +60,6 @@ class KeptStream {
     return { bytes, omitted: this.total - head - bytes.length };
   }
 
-  digest(): string {
-    return this.#hash.digest('hex');
-  }
-
   #keepTail(data: Buffer): void {
     const k = this.keepBytes;
     const ring = (this.#ring ??= Buffer.allocUnsafe(k));
@@ -77,14 +77,17 @@ class KeptStream {
 export class TransferRecord {
   readonly #cast: CastWriter;
   readonly #streams: Record<StreamName, KeptStream>;
+  readonly #onIncomplete: (reason: string) => void;
+  #hashLost = false;
   #closing: Promise<void> | null = null;
 
-  constructor(cast: CastWriter, keepBytes: number) {
+  constructor(cast: CastWriter, keepBytes: number, hashing: HashThread, onIncomplete: (reason: string) => void = () => undefined) {
     this.#cast = cast;
+    this.#onIncomplete = onIncomplete;
     this.#streams = {
-      stdout: new KeptStream(keepBytes, true),
-      stderr: new KeptStream(keepBytes, true),
-      stdin: new KeptStream(keepBytes, false),
+      stdout: new KeptStream(keepBytes, true, hashing),
+      stderr: new KeptStream(keepBytes, true, hashing),
+      stdin: new KeptStream(keepBytes, false, hashing),
     };
   }
 
@@ -93,18 +96,22 @@ export class TransferRecord {
   }
 
   get incomplete(): boolean {
-    return this.#cast.incomplete;
+    return this.#cast.incomplete || this.#hashLost;
   }
 
-  /** Stdout bytes; false asks the caller to wait (whenDrained), as CastWriter.output. */
+  /** Stdout bytes; false asks the caller to wait (whenDrained): the disk or the hashing thread is behind. */
   output(data: Buffer): boolean {
-    const head = this.#streams.stdout.add(data);
-    return head ? this.#cast.output(head) : true;
+    return this.#add(this.#streams.stdout, data);
   }
 
   errorOutput(data: Buffer): boolean {
-    const head = this.#streams.stderr.add(data);
-    return head ? this.#cast.output(head) : true;
+    return this.#add(this.#streams.stderr, data);
+  }
+
+  #add(s: KeptStream, data: Buffer): boolean {
+    const head = s.add(data);
+    const written = head ? this.#cast.output(head) : true;
+    return written && !s.hash.behind;
   }
 
   input(data: Buffer): void {
@@ -116,7 +123,8 @@ export class TransferRecord {
   }
 
   whenDrained(fn: () => void): void {
-    this.#cast.whenDrained(fn);
+    const { stdout, stderr } = this.#streams;
+    this.#cast.whenDrained(() => stdout.hash.whenCaughtUp(() => stderr.hash.whenCaughtUp(fn)));
   }
 
   /** The totals per direction, as the summary marker states them. */
@@ -146,9 +154,12 @@ export class TransferRecord {
       }
       if (bytes.length > 0) this.#cast.output(bytes);
     }
-    for (const name of ['stdout', 'stderr', 'stdin'] as const) {
-      const s = this.#streams[name];
-      digests.push(`${name} ${s.total} bytes sha256 ${s.digest()}`);
+    const names = ['stdout', 'stderr', 'stdin'] as const;
+    const hexes = await Promise.all(names.map((name) => this.#streams[name].hash.digest()));
+    names.forEach((name, i) => digests.push(`${name} ${this.#streams[name].total} bytes sha256 ${hexes[i] ?? 'unavailable'}`));
+    if (hexes.includes(null)) {
+      this.#hashLost = true;
+      this.#onIncomplete('the transfer\'s SHA-256 could not be computed (its hashing thread stopped)');
     }
     this.#cast.marker(`bastion: transfer: ${digests.join('; ')}`);
     await this.#cast.close();
