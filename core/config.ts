@@ -34,7 +34,10 @@ const envSchema = z.object({
   BASTION_IDLE_TIMEOUT_MINUTES: z.coerce.number().int().min(0).max(60 * 24).default(30),
   BASTION_IDLE_TIMEOUT_EXEC_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
   BASTION_WEB_TERMINAL_RECONNECT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-  BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(0),
+  BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(64),
+  BASTION_MAX_API_TOKENS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+  BASTION_MAX_SSH_KEYS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+  BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER: z.coerce.number().int().min(1).max(1024).default(16),
   BASTION_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
   BASTION_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
   BASTION_GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(64)]).default('auto'),
@@ -120,7 +123,12 @@ export interface Config {
   idleTimeoutExecMinutes: number;
   /** A web terminal whose websocket dropped keeps its backend session this long for the browser to reconnect (0 = ends at once). */
   webTerminalReconnectSeconds: number;
+  /** Active sessions of every kind (SSH, web terminal, web file manager) one user may hold, across every process; 0 = no limit. */
   maxSessionsPerUser: number;
+  maxApiTokensPerUser: number;
+  maxSshKeysPerUser: number;
+  /** Web file manager: bytes of one user's uploads on their way to assets at once, in one server process. */
+  uploadInFlightBytesPerUser: number;
   lockoutThreshold: number;
   lockoutMinutes: number;
   gatewayWorkers: number;
@@ -217,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idleTimeoutExecMinutes: e.BASTION_IDLE_TIMEOUT_EXEC_MINUTES,
     webTerminalReconnectSeconds: e.BASTION_WEB_TERMINAL_RECONNECT_SECONDS,
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
+    maxApiTokensPerUser: e.BASTION_MAX_API_TOKENS_PER_USER,
+    maxSshKeysPerUser: e.BASTION_MAX_SSH_KEYS_PER_USER,
+    uploadInFlightBytesPerUser: e.BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER * 1024 * 1024,
     lockoutThreshold: e.BASTION_LOCKOUT_THRESHOLD,
     lockoutMinutes: e.BASTION_LOCKOUT_MINUTES,
     gatewayWorkers: e.BASTION_GATEWAY_WORKERS === 'auto' ? autoWorkers() : e.BASTION_GATEWAY_WORKERS,

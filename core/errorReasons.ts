@@ -18,7 +18,7 @@ export const ERROR_REASONS = [
   // users, groups, keys, tokens
   'user_not_found', 'username_taken', 'cannot_change_own_role', 'cannot_delete_self', 'last_admin',
   'unknown_user', 'unknown_user_group', 'user_group_not_found', 'group_name_taken', 'token_not_found',
-  'token_expiry_in_past', 'key_not_found', 'key_already_registered', 'key_registered_to_other_user',
+  'token_expiry_in_past', 'token_limit_reached', 'key_limit_reached', 'key_not_found', 'key_already_registered', 'key_registered_to_other_user',
   'key_not_one_line', 'key_is_private', 'key_type_dsa', 'key_type_unsupported', 'key_malformed', 'key_rsa_too_short',
   // assets, nodes, accounts
   'asset_not_found', 'asset_name_taken', 'unknown_asset', 'node_not_found', 'unknown_node', 'unknown_parent_node',
@@ -35,7 +35,7 @@ export const ERROR_REASONS = [
   'saved_command_not_found', 'saved_command_name_taken', 'auditor_cannot_cancel', 'retry_own_jobs_only',
   'node_required', 'permission_required',
   // audit
-  'session_not_found', 'session_not_active', 'no_recording', 'recording_file_missing', 'recording_active',
+  'session_not_found', 'session_not_active', 'session_limit_reached', 'no_recording', 'recording_file_missing', 'recording_active',
   'segment_not_found', 'confirmation_not_found', 'retention_too_short', 'purge_too_soon',
   // web file manager
   'file_manager_unavailable', 'asset_unavailable', 'operation_refused', 'transfer_not_allowed', 'file_not_found',

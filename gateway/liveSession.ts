@@ -108,16 +108,12 @@ export class LiveSession {
   /** Starts the Session row (after the per-user limit) and the taps. */
   static async open(gw: GatewayContext, op: Operator, init: LiveSessionInit): Promise<LiveSession> {
     const store = sessionStore(gw);
-    const max = gw.services.config.maxSessionsPerUser;
-    if (max > 0 && (await store.activeCount(op.user.id)) >= max) {
-      throw new OperatorError(`you already have ${max} active session${max === 1 ? '' : 's'}, the most allowed; end one first`);
-    }
     const { grant } = init;
     if (init.plan.recording !== 'none') await refuseWhenDiskLow(gw, op);
     const row = await store.start({
       userId: op.user.id, username: op.user.username, assetId: grant.asset.id, assetName: grant.asset.name,
       systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.plan.sessionKind, channel: op.face, clientAddress: op.clientAddress,
-    });
+    }, { maxActivePerUser: gw.services.config.maxSessionsPerUser });
     const live = new LiveSession(gw, op, row, grant, init.plan);
     live.hasTerminal = init.size !== null;
     gw.sessions.add(live);

@@ -11,6 +11,8 @@ import { FileSessions } from '../gateway/webFiles/fileSessions.ts';
 export interface HttpHandle {
   server: Server;
   port: number;
+  /** The web file manager's sessions (and their per-user upload budget). */
+  files: FileSessions;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startHttp(services: Services, opts: AppOptions & { port?: 
   return {
     server,
     port,
+    files,
     close: async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // Web sessions first, so that their recordings are flushed and rows ended while browsers still hear why.

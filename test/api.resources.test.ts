@@ -8,6 +8,8 @@ import { cleanup } from './helpers/tmp.ts';
 import { startPostgres, type Postgres } from './helpers/postgres.ts';
 
 const ed25519Pub = () => keygen('ed25519').publicKey;
+/** SSH keys and API tokens per user in these suites. */
+const CAP = 4;
 const rsaPub = (bits: number) => keygen('rsa', bits).publicKey;
 
 /** The resource API against one database backend: the same behaviour on SQLite and PostgreSQL. */
@@ -18,7 +20,7 @@ function resourceSuite(label: string, env: () => Record<string, string> | null) 
   before(async () => {
     const e = env();
     if (e === null) return;
-    b = await startBastion({ env: e });
+    b = await startBastion({ env: { ...e, BASTION_MAX_SSH_KEYS_PER_USER: String(CAP), BASTION_MAX_API_TOKENS_PER_USER: String(CAP) } });
     admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
   });
   after(async () => { await b?.stop(); });
@@ -215,6 +217,27 @@ function resourceSuite(label: string, env: () => Record<string, string> | null) 
     const u = (await admin.post('/users', { username: 'olga' })).body;
     assert.equal((await admin.post(`/users/${u.id}/keys`, { publicKey: ed25519Pub() })).status, 201);
     assert.equal((await admin.get(`/users/${u.id}/keys`)).body.items.length, 1);
+  });
+
+  test('SSH keys and API tokens are capped per user: one more is 409 with its reason; requests at once never pass the cap', async () => {
+    const u = (await admin.post('/users', { username: `capped-${label.toLowerCase()}` })).body;
+    // At once, as a script might: the count and the insert are one step (the user's row locked on PostgreSQL).
+    const keys = await Promise.all(Array.from({ length: CAP + 4 }, () => ed25519Pub()).map((publicKey) => admin.post(`/users/${u.id}/keys`, { publicKey })));
+    assert.deepEqual(keys.map((r) => r.status).sort(), [...Array(CAP).fill(201), ...Array(4).fill(409)]);
+    const refused = keys.find((r) => r.status === 409)!;
+    assert.deepEqual(refused.body.error, { code: 'conflict', message: `${CAP} SSH keys is the most one user may have; delete one first`, details: { reason: 'key_limit_reached', limit: CAP } });
+    const listed = (await admin.get(`/users/${u.id}/keys`)).body.items as { id: string }[];
+    assert.equal(listed.length, CAP);
+    // Deleting one makes room for one.
+    assert.equal((await admin.delete(`/users/${u.id}/keys/${listed[0]!.id}`)).status, 204);
+    assert.equal((await admin.post(`/users/${u.id}/keys`, { publicKey: ed25519Pub() })).status, 201);
+    assert.equal((await admin.post(`/users/${u.id}/keys`, { publicKey: ed25519Pub() })).status, 409);
+
+    const before = (await admin.get('/me/tokens')).body.items.length as number;
+    const tokens = await Promise.all(Array.from({ length: CAP + 4 - before }, (_, i) => admin.post('/me/tokens', { name: `t${i}` })));
+    assert.deepEqual(tokens.map((r) => r.status).sort(), [...Array(CAP - before).fill(201), ...Array(4).fill(409)]);
+    assert.deepEqual(tokens.find((r) => r.status === 409)!.body.error, { code: 'conflict', message: `${CAP} API tokens is the most one user may have; delete one first`, details: { reason: 'token_limit_reached', limit: CAP } });
+    assert.equal((await admin.get('/me/tokens')).body.items.length, CAP);
   });
 
   test('the OpenAPI document describes the routes from the same schemas', async () => {

@@ -363,6 +363,26 @@ describe('SSH gateway: per-user session limit', { skip }, () => {
       c2.end();
     }
   });
+
+  test('sessions opening at the same moment never pass the limit together, and a refused one leaves no row', async () => {
+    const clients = await Promise.all(Array.from({ length: 4 }, () => ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD })));
+    try {
+      const rowsBefore = await w.bastion.services.ds.getRepository(SessionEntity).countBy({ userId: w.alice.id });
+      // Each holds its session for a while, so that any two that passed would be active together.
+      const runs = await Promise.all(clients.map((c) => ssh2Exec(c, 'sleep 1; echo ran')));
+      const ran = runs.filter((r) => r.code === 0);
+      const refused = runs.filter((r) => r.code !== 0);
+      assert.ok(ran.length <= 1, `${ran.length} sessions ran at once with a limit of 1`);
+      for (const r of ran) assert.equal(r.stdout.toString(), 'ran\n');
+      for (const r of refused) {
+        assert.equal(r.code, 255);
+        assert.equal(r.stderr.toString().trim(), 'you already have 1 active session, the most allowed; end one first');
+      }
+      assert.equal(await w.bastion.services.ds.getRepository(SessionEntity).countBy({ userId: w.alice.id }), rowsBefore + ran.length);
+    } finally {
+      for (const c of clients) c.end();
+    }
+  });
 });
 
 

@@ -5,7 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { FileTransferEntity, SessionEntity, type FileTransfer, type User } from '../core/db/entities/index.ts';
@@ -21,6 +21,9 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const PASSWORD = 'Files-pass-2024';
+/** One user's upload bytes in flight (BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER), below one upload's own 4 MiB. */
+const UPLOAD_BUDGET_MB = 1;
+const MiB = 1024 * 1024;
 
 describe('web file manager API', { skip }, () => {
   let b: Bastion;
@@ -34,7 +37,7 @@ describe('web file manager API', { skip }, () => {
 
   before(async () => {
     sshd = await startSshd();
-    b = await startBastion();
+    b = await startBastion({ env: { BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER: String(UPLOAD_BUDGET_MB) } });
     const f = factories(b.services);
     users = {
       alice: await f.user({ username: 'alice', password: PASSWORD }),
@@ -256,6 +259,44 @@ describe('web file manager API', { skip }, () => {
     assert.equal(after.status, 403);
     assert.equal(after.body.error.message, "no asset named 'web01' is granted to you");
     await b.services.permissions.update(SYSTEM_ACTOR, bobPermission, { active: true });
+  });
+
+  test('one user\'s uploads at once share the per-user budget of bytes in flight, even while the asset stalls; all arrive byte-exact', async () => {
+    const uploads = b.http!.files.uploads;
+    const datas = [randomBytes(6 * MiB + 1), randomBytes(6 * MiB + 2), randomBytes(6 * MiB + 3)];
+    const paths = datas.map((_, i) => join(remote, `budget-${i}.bin`));
+    const FIRST = 64 * 1024;
+    // Each body sends its first piece, then waits: the files are open at the asset before it stalls.
+    let go!: () => void;
+    const gate = new Promise<void>((r) => { go = r; });
+    const body = (d: Buffer) => {
+      let sent = 0;
+      return new ReadableStream({
+        async pull(c) {
+          if (sent > 0) await gate;
+          if (sent >= d.length) return c.close();
+          const n = sent === 0 ? FIRST : 256 * 1024;
+          c.enqueue(d.subarray(sent, sent + n));
+          sent += n;
+        },
+      });
+    };
+    uploads.maxHeldByOneUser = 0;
+    const running = Promise.all(datas.map((d, i) => upload(alice, paths[i]!, body(d))));
+    await waitFor(() => paths.every((p) => existsSync(p) && statSync(p).size >= FIRST));
+    const thaw = sshd.freezeConnections();
+    try {
+      go();
+      // The uploads fill what the user may hold, and no more: they wait for the asset together.
+      await waitFor(() => uploads.heldBy(users.alice!.id) >= UPLOAD_BUDGET_MB * MiB - 64 * 1024);
+      assert.ok(uploads.maxHeldByOneUser <= UPLOAD_BUDGET_MB * MiB, `held ${uploads.maxHeldByOneUser}`);
+    } finally {
+      thaw();
+    }
+    assert.deepEqual((await running).map((r) => r.status), [201, 201, 201]);
+    datas.forEach((d, i) => assert.equal(sha256(readFileSync(paths[i]!)), sha256(d), paths[i]));
+    assert.ok(uploads.maxHeldByOneUser <= UPLOAD_BUDGET_MB * MiB, `held ${uploads.maxHeldByOneUser}`);
+    assert.equal(uploads.heldBy(users.alice!.id), 0);
   });
 
   test('an upload cut off by the browser leaves no partial file and a row that says so', async () => {

@@ -1,7 +1,7 @@
 import { In, type DataSource } from 'typeorm';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { NotFoundError } from '../errors.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
 import { isUuid, newId } from '../ids.ts';
 import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { RecordingSegments } from './recordingSegments.ts';
@@ -128,7 +128,14 @@ export class SessionService {
     }
   }
 
-  async start(init: SessionStart): Promise<Session> {
+  /**
+   * Starts the row. With `maxActivePerUser` (0: no limit) the user may then hold at most that
+   * many active sessions, counted in the database, so across every gateway process and worker.
+   * The row is written first and the count taken after: sessions that open at the same moment
+   * each count the others, so a burst cannot pass on counts that saw none of them (at the edge
+   * both may be refused; the operator tries again). A refused row is removed: it never started.
+   */
+  async start(init: SessionStart, opts: { maxActivePerUser?: number } = {}): Promise<Session> {
     const now = new Date();
     const row: Session = {
       id: newId(),
@@ -155,6 +162,11 @@ export class SessionService {
       recordingIncomplete: false,
     };
     await this.ds.getRepository(SessionEntity).insert(row);
+    const max = opts.maxActivePerUser ?? 0;
+    if (max > 0 && (await this.activeCount(init.userId)) > max) {
+      await this.ds.getRepository(SessionEntity).delete({ id: row.id });
+      throw new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'}, the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
+    }
     return row;
   }
 

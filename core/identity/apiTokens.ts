@@ -1,17 +1,19 @@
 import type { DataSource } from 'typeorm';
 import type { Actor } from '../actor.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { ApiTokenEntity, UserEntity, type ApiToken, type User } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { hashToken, newToken } from './tokens.ts';
 import type { Bus } from '../bus.ts';
+import { lockUserRow } from './userRowLock.ts';
 
 export const TOKEN_PREFIX = 'bst_';
 
 export class ApiTokenService {
   /** `bus` tells live holders of a token (websockets, in any process) to check it again when one is deleted. */
-  constructor(private readonly ds: DataSource, private readonly bus?: Bus) {}
+  /** `maxPerUser`: tokens one user may hold (BASTION_MAX_API_TOKENS_PER_USER). */
+  constructor(private readonly ds: DataSource, private readonly bus?: Bus, private readonly maxPerUser = Infinity) {}
 
   list(userId: string): Promise<ApiToken[]> {
     return this.ds.getRepository(ApiTokenEntity).find({ where: { userId }, order: { createdAt: 'ASC' } });
@@ -27,6 +29,10 @@ export class ApiTokenService {
       expiresAt: input.expiresAt ?? null, lastUsedAt: null, createdAt: new Date(),
     };
     await this.ds.transaction(async (em) => {
+      await lockUserRow(em, userId);
+      if ((await em.getRepository(ApiTokenEntity).countBy({ userId })) >= this.maxPerUser) {
+        throw new ConflictError(`${this.maxPerUser} API tokens is the most one user may have; delete one first`, { reason: 'token_limit_reached', limit: this.maxPerUser });
+      }
       await em.getRepository(ApiTokenEntity).insert(record);
       await writeOperation(em, actor, { action: 'create', resourceType: 'api_token', resourceId: record.id, resourceName: input.name });
     });

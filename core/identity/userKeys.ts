@@ -2,12 +2,14 @@ import type { DataSource } from 'typeorm';
 import type { Actor } from '../actor.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { UserEntity, UserKeyEntity, type UserKey } from '../db/entities/index.ts';
+import { UserKeyEntity, type UserKey } from '../db/entities/index.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import { fingerprintOf, parsePublicKey } from './sshKeys.ts';
+import { lockUserRow } from './userRowLock.ts';
 
 export class UserKeyService {
-  constructor(private readonly ds: DataSource) {}
+  /** `maxPerUser`: keys one user may hold (BASTION_MAX_SSH_KEYS_PER_USER). */
+  constructor(private readonly ds: DataSource, private readonly maxPerUser = Infinity) {}
 
   list(userId: string): Promise<UserKey[]> {
     return this.ds.getRepository(UserKeyEntity).find({ where: { userId }, order: { createdAt: 'ASC' } });
@@ -17,12 +19,16 @@ export class UserKeyService {
     const parsed = parsePublicKey(input.publicKey);
     const id = newId();
     await this.ds.transaction(async (em) => {
-      const user = await em.getRepository(UserEntity).findOneBy({ id: userId });
+      const user = await lockUserRow(em, userId);
       if (!user) throw new NotFoundError('user not found', { reason: 'user_not_found' });
       if (await em.getRepository(UserKeyEntity).existsBy({ userId, fingerprint: parsed.fingerprint })) throw new ConflictError('this key is already registered', { reason: 'key_already_registered', field: 'publicKey' });
       // One key, one person: a key shared by two users would make either able to log in as the
       // other's key holder, and the login log could not tell who it was. Whose it is stays unsaid.
       if (await em.getRepository(UserKeyEntity).existsBy({ fingerprint: parsed.fingerprint })) throw new ConflictError('this key is registered to another user', { reason: 'key_registered_to_other_user', field: 'publicKey' });
+      // Each key is tried at every public-key login of the user: their number is bounded.
+      if ((await em.getRepository(UserKeyEntity).countBy({ userId })) >= this.maxPerUser) {
+        throw new ConflictError(`${this.maxPerUser} SSH keys is the most one user may have; delete one first`, { reason: 'key_limit_reached', limit: this.maxPerUser });
+      }
       await em.getRepository(UserKeyEntity).insert({
         id, userId, name: input.name || parsed.comment || parsed.type, publicKey: parsed.canonical,
         keyType: parsed.type, fingerprint: parsed.fingerprint, lastUsedAt: null, createdAt: new Date(),

@@ -22,6 +22,7 @@ import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf } from '../sftp/backend
 import { sessionSftpPolicy, type SessionSftpPolicy } from '../sftp/sftpPolicy.ts';
 import { openSftpSession, type OpenedSftp } from '../sftp/sftpSession.ts';
 import type { TransferAction, TransferEntry } from '../sftp/sftpProxy.ts';
+import type { UploadBudget } from './uploadBudget.ts';
 
 /** Bytes of one READ or WRITE request to the asset (OpenSSH's sftp uses 32 KiB; sftp-server takes up to 255 KiB). */
 const CHUNK = 64 * 1024;
@@ -94,13 +95,15 @@ export class FileSession {
     private readonly client: BackendClient,
     private readonly sftp: BackendSftp,
     private readonly policy: SessionSftpPolicy,
+    private readonly uploads: UploadBudget,
   ) {}
 
   /**
    * Opens the session for `asset` (name or address, as after `sftp -P 2222 alice@`) as system
    * user `systemUser` (name or login; null: the highest-priority one allowed to connect).
+   * `uploads`: the per-user budget of upload bytes in flight, shared by the process's sessions.
    */
-  static async open(gw: GatewayContext, op: WebOperator, asset: string, systemUser: string | null): Promise<FileSession> {
+  static async open(gw: GatewayContext, op: WebOperator, asset: string, systemUser: string | null, uploads: UploadBudget): Promise<FileSession> {
     let live: LiveSession | null = null;
     const policy = sessionSftpPolicy(gw, () => live);
     let opened: OpenedSftp;
@@ -113,7 +116,7 @@ export class FileSession {
     }
     const { client, backend, live: session } = opened;
     live = session;
-    const fs = new FileSession(session, client, backend, policy);
+    const fs = new FileSession(session, client, backend, policy, uploads);
     session.onTerminate((reason) => void fs.close(reason));
     backend.onError((err) => session.log.debug({ err }, 'backend sftp error'));
     backend.onClose(() => void fs.close('the server closed the sftp session'));
@@ -256,7 +259,8 @@ export class FileSession {
       let written = 0;
       let failure: string | null = null;
       try {
-        written = await writeStream(this.sftp, handle, body, this.#closedSignal(), (n) => this.policy.count(n, 0));
+        const budget = { userId: this.live.operator.user.id, uploads: this.uploads };
+        written = await writeStream(this.sftp, handle, body, this.#closedSignal(), (n) => this.policy.count(n, 0), budget);
       } catch (err) {
         failure = err instanceof UploadCancelled ? err.message : failureOf(err).message;
         written = err instanceof UploadCancelled ? err.written : written;
@@ -357,41 +361,71 @@ class UploadCancelled extends Error {
 
 class DownloadStopped extends Error {}
 
-/** Request body → SFTP WRITEs at increasing offsets; the body is paused while MAX_WRITE_BYTES are at the asset. */
-function writeStream(sftp: BackendSftp, handle: Buffer, body: Readable, closed: () => string | null, counted: (n: number) => void): Promise<number> {
+/**
+ * Request body → SFTP WRITEs at increasing offsets. The body is paused while MAX_WRITE_BYTES of
+ * this upload, or the user's whole budget (UploadBudget), are at the asset; pieces received
+ * meanwhile wait here (at most one body chunk: the body pauses at once).
+ */
+function writeStream(
+  sftp: BackendSftp, handle: Buffer, body: Readable, closed: () => string | null, counted: (n: number) => void,
+  budget: { userId: string; uploads: UploadBudget },
+): Promise<number> {
+  const { userId, uploads } = budget;
   return new Promise((resolve, reject) => {
     let offset = 0;
     let acked = 0;
     let inFlight = 0;
     let ended = false;
     let failed = false;
+    const queued: Buffer[] = [];
+    let stopWaiting: (() => void) | null = null;
     const fail = (err: unknown): void => {
       if (failed) return;
       failed = true;
+      queued.length = 0;
+      stopWaiting?.();
       body.off('data', onData);
       body.resume();
       reject(err);
     };
     const maybeDone = (): void => {
-      if (!failed && ended && inFlight === 0) resolve(acked);
+      if (!failed && ended && inFlight === 0 && queued.length === 0) resolve(acked);
     };
-    const onData = (chunk: Buffer): void => {
-      const why = closed();
-      if (why) return fail(new UploadCancelled(why, acked));
-      for (let p = 0; p < chunk.length; p += CHUNK) {
-        const piece = chunk.subarray(p, Math.min(chunk.length, p + CHUNK));
+    const pump = (): void => {
+      stopWaiting = null;
+      while (!failed && queued.length > 0) {
+        const piece = queued[0]!;
+        if (inFlight > 0 && inFlight + piece.length > MAX_WRITE_BYTES) break;
+        if (!uploads.take(userId, piece.length)) {
+          stopWaiting = uploads.whenFreed(userId, pump);
+          break;
+        }
+        queued.shift();
         const at = offset;
         offset += piece.length;
         inFlight += piece.length;
         sftp.write(handle, piece, at).then(() => {
           inFlight -= piece.length;
+          uploads.give(userId, piece.length);
           acked += piece.length;
           counted(piece.length);
-          if (inFlight < MAX_WRITE_BYTES / 2 && body.isPaused() && !failed) body.resume();
+          pump();
           maybeDone();
-        }, fail);
+        }, (err: unknown) => {
+          inFlight -= piece.length;
+          uploads.give(userId, piece.length);
+          fail(err);
+        });
       }
-      if (inFlight >= MAX_WRITE_BYTES) body.pause();
+      if (failed) return;
+      if (queued.length > 0 || inFlight >= MAX_WRITE_BYTES) body.pause();
+      else if (inFlight < MAX_WRITE_BYTES / 2 && body.isPaused()) body.resume();
+    };
+    const onData = (chunk: Buffer): void => {
+      const why = closed();
+      if (why) return fail(new UploadCancelled(why, acked));
+      for (let p = 0; p < chunk.length; p += CHUNK) queued.push(chunk.subarray(p, Math.min(chunk.length, p + CHUNK)));
+      pump();
     };
     body.on('data', onData);
     body.once('end', () => {

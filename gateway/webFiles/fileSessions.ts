@@ -4,6 +4,7 @@
 // admin) or when the process stops. Each is one Session row (kind sftp) with its FileTransfer rows.
 import type { GatewayContext } from '../context.ts';
 import { FileSession, type WebOperator } from './fileSession.ts';
+import { UploadBudget } from './uploadBudget.ts';
 
 /** A file-manager session nobody used for this long is ended (the browser holds nothing open). */
 const IDLE_MS = 120_000;
@@ -12,8 +13,11 @@ const SWEEP_MS = 15_000;
 export class FileSessions {
   readonly #open = new Map<string, Promise<FileSession>>();
   readonly #timer: NodeJS.Timeout;
+  /** Upload bytes in flight per user, across all of this process's file sessions. */
+  readonly uploads: UploadBudget;
 
   constructor(private readonly gw: GatewayContext) {
+    this.uploads = new UploadBudget(gw.services.config.uploadInFlightBytesPerUser);
     this.#timer = setInterval(() => this.#sweep(), SWEEP_MS);
     this.#timer.unref();
   }
@@ -27,7 +31,7 @@ export class FileSessions {
       if (fs && !fs.closed) return fs;
       if (this.#open.get(key) === existing) this.#open.delete(key);
     }
-    const opening = FileSession.open(this.gw, op, asset, systemUser);
+    const opening = FileSession.open(this.gw, op, asset, systemUser, this.uploads);
     this.#open.set(key, opening);
     opening.catch(() => {
       if (this.#open.get(key) === opening) this.#open.delete(key);

@@ -52,6 +52,11 @@ export interface Sshd {
   log(): string;
   /** Adds another public key to the account's authorized_keys for this sshd. */
   authorizeKey(publicKey: string): void;
+  /**
+   * SIGSTOPs every process of this sshd's open connections (not the listener): the asset stops
+   * answering, as a hung disk would make it; the returned function SIGCONTs them.
+   */
+  freezeConnections(): () => void;
   /** Stops and starts again on the same port with the same host key. */
   restart(): Promise<void>;
   /** Stops and starts again on the same port with a freshly generated host key. */
@@ -169,6 +174,15 @@ class SshdInstance implements Sshd {
 
   log(): string {
     return this.stderr;
+  }
+
+  freezeConnections(): () => void {
+    const root = this.child?.pid;
+    const frozen = root === undefined ? [] : descendants(root);
+    for (const pid of frozen) signal(pid, 'SIGSTOP');
+    return () => {
+      for (const pid of frozen) signal(pid, 'SIGCONT');
+    };
   }
 
   authorizeKey(publicKey: string): void {
