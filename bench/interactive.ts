@@ -7,6 +7,11 @@
  *     turn, so both see the same loaded host at the same moments; p50/p95 of each and the
  *     ratio (target: gateway p95 ≤ 2× direct p95), in one gateway process and with the
  *     product's worker processes (one per core, as `npm start` runs them)
+ *     — beside them, the CPU the gateway's processes got meanwhile (in cores) and how often
+ *     their threads were preempted: on a host whose cores are all busy, a gateway that relays
+ *     twenty sessions is the one process that is never idle, and its keystrokes wait whenever
+ *     the scheduler has put it aside (issue 13 item 8: ~0.5 core and ~10 000 preemptions/s in
+ *     one process against sshd's woken-on-demand processes on the direct route)
  *   - the idle RSS of `npm start` with its defaults, summed over all of Bastion's processes
  *     (primary, gateway workers, helpers such as the segment builder; target ≤ 200 MB), and the
  *     PSS sum beside it (pages the processes share, such as the node binary, counted once)
@@ -16,7 +21,7 @@
  * =workers takes one of the two; BENCH_SKIP_IDLE_MEMORY=1 leaves out the idle footprint.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -64,13 +69,62 @@ export interface LoadedEcho {
   gateway: number[];
   direct: number[];
   bulkMBps: number;
+  /** The gateway's processes while the keys were sampled: how much CPU they got and how often they were preempted. */
+  gatewayCpu?: GatewayCpu;
+}
+
+/** CPU time and context switches of a process tree's threads, from /proc. */
+interface CpuCounters {
+  at: number;
+  ticks: number;
+  preempted: number;
+  yielded: number;
+}
+
+export interface GatewayCpu {
+  /** CPU the gateway's processes used, in cores. */
+  cores: number;
+  /** Times per second one of their threads was preempted (nonvoluntary context switches). */
+  preemptedPerSecond: number;
+  /** Times per second one of their threads waited by itself (voluntary: I/O, locks, idle). */
+  yieldedPerSecond: number;
+}
+
+function cpuCounters(root: number): CpuCounters {
+  const c: CpuCounters = { at: performance.now(), ticks: 0, preempted: 0, yielded: 0 };
+  for (const pid of processTree(root)) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // gone meanwhile
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFile(`/proc/${pid}/task/${tid}/stat`);
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        c.ticks += Number(f[11]) + Number(f[12]);
+        const status = readFile(`/proc/${pid}/task/${tid}/status`);
+        c.yielded += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+        c.preempted += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return c;
+}
+
+function cpuBetween(a: CpuCounters, b: CpuCounters): GatewayCpu {
+  const seconds = (b.at - a.at) / 1000;
+  return { cores: (b.ticks - a.ticks) / 100 / seconds, preemptedPerSecond: (b.preempted - a.preempted) / seconds, yieldedPerSecond: (b.yielded - a.yielded) / seconds };
 }
 
 /**
  * Keystroke echo through the gateway and straight to sshd, taken in turn while `sessions`
  * shells stream through the gateway.
  */
-export async function echoBesideBulk(gateway: Route, direct: Route, s: InteractiveSettings): Promise<LoadedEcho> {
+export async function echoBesideBulk(gateway: Route, direct: Route, s: InteractiveSettings, gatewayPid?: number): Promise<LoadedEcho> {
   const gwProbe = await echoProbe(gateway);
   const directProbe = await echoProbe(direct);
   const t0 = performance.now();
@@ -81,6 +135,7 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
     await new Promise((res) => setTimeout(res, 3000));
     const deadline = t0 + (s.bulkSeconds - 2) * 1000;
     const samples: LoadedEcho = { gateway: [], direct: [], bulkMBps: 0 };
+    const before = gatewayPid === undefined ? null : cpuCounters(gatewayPid);
     // At a typist's pace (a key every ~20 ms), so the samples spread over the whole window and
     // a moment of extra load on the host weighs on both routes alike.
     for (let i = 0; i < s.keys && performance.now() < deadline; i++) {
@@ -88,6 +143,7 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
       samples.direct.push(await directProbe.roundTrip());
       await new Promise((res) => setTimeout(res, 15));
     }
+    if (before && gatewayPid !== undefined) samples.gatewayCpu = cpuBetween(before, cpuCounters(gatewayPid));
     const bytes = await bulk.done;
     samples.bulkMBps = bytes / MB / ((performance.now() - t0) / 1000);
     return samples;
@@ -173,7 +229,7 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
       const gw = await startGatewayProcess(dataDir, env, workers);
       try {
         await settle(gw.pid);
-        const e = await echoBesideBulk(bastionRoute(gw.port, keyPath, key), direct, s);
+        const e = await echoBesideBulk(bastionRoute(gw.port, keyPath, key), direct, s, gw.pid);
         r[`bulkEchoP50.${label}.gateway`] = pct(e.gateway, 50);
         r[`bulkEchoP95.${label}.gateway`] = pct(e.gateway, 95);
         r[`bulkEchoP50.${label}.direct`] = pct(e.direct, 50);
@@ -181,7 +237,12 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
         r[`bulkMBps.${label}`] = e.bulkMBps;
         if (label === 'workers') r.workers = workers;
         log(`echo beside ${s.sessions} bulk shells (${label === 'workers' ? `${workers} gateway workers` : 'one gateway process'}, ${e.gateway.length} keys each, bulk ${e.bulkMBps.toFixed(0)} MB/s in all): `
-          + `gateway p50 ${pct(e.gateway, 50).toFixed(2)} / p95 ${pct(e.gateway, 95).toFixed(2)} ms, direct p50 ${pct(e.direct, 50).toFixed(2)} / p95 ${pct(e.direct, 95).toFixed(2)} ms`);
+          + `gateway p50 ${pct(e.gateway, 50).toFixed(2)} / p95 ${pct(e.gateway, 95).toFixed(2)} ms, direct p50 ${pct(e.direct, 50).toFixed(2)} / p95 ${pct(e.direct, 95).toFixed(2)} ms`
+          + (e.gatewayCpu ? `; the gateway's processes got ${e.gatewayCpu.cores.toFixed(2)} cores, preempted ${e.gatewayCpu.preemptedPerSecond.toFixed(0)}/s, waited by themselves ${e.gatewayCpu.yieldedPerSecond.toFixed(0)}/s` : ''));
+        if (e.gatewayCpu) {
+          r[`bulkGatewayCores.${label}`] = e.gatewayCpu.cores;
+          r[`bulkGatewayPreemptedPerSecond.${label}`] = e.gatewayCpu.preemptedPerSecond;
+        }
       } finally {
         await gw.stop();
       }
