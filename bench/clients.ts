@@ -16,7 +16,7 @@
  * start, and for SFTP sessions the proxy's own peaks (requests queued, at the asset, read ahead).
  * Each client run may take CLIENTS_TIMEOUT_S (default 180; a 1 GiB pscp upload on a loaded host took longer).
  */
-import { statSync, rmSync } from 'node:fs';
+import { readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -127,9 +127,16 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     const once = async (o: Operation, ep: Endpoint, sampleRss: boolean): Promise<{ mbps: number; rss: number }> => {
       const name = `f${++n}.bin`;
       const [l, r] = o.op === 'upload' ? [src, join(remote, name)] : [join(local, name), seeded];
-      const base = process.memoryUsage().rss;
+      if (sampleRss && process.env.BENCH_RSS_DETAIL) console.log(`    before: ${rssParts()}`);
+      const base = process.memoryUsage();
       let peak = base;
-      const sampler = sampleRss ? setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50) : null;
+      let peakParts = '';
+      const sampler = sampleRss ? setInterval(() => {
+        const now = process.memoryUsage();
+        if (now.rss <= peak.rss) return;
+        peak = now;
+        if (process.env.BENCH_RSS_DETAIL) peakParts = rssParts();
+      }, 50) : null;
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const res = await o.run(ep, l, r, bytes).finally(() => sampler && clearInterval(sampler));
@@ -146,7 +153,11 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       })();
       if (res.exitCode !== 0 || size !== bytes) throw new Error(`${o.client} ${o.op}: exit ${res.exitCode}, ${size} bytes: ${res.stderr.slice(0, 300)}`);
       rmSync(out, { force: true });
-      return { mbps: bytes / 1e6 / secs, rss: (peak - base) / MiB };
+      if (sampleRss && process.env.BENCH_RSS_DETAIL) {
+        const d = (k: keyof NodeJS.MemoryUsage) => `${k} ${((peak[k] - base[k]) / MiB).toFixed(1)}`;
+        console.log(`    ${o.client} ${o.op} at the RSS peak: ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const).map(d).join(', ')} MiB over the start; at the peak ${peakParts}`);
+      }
+      return { mbps: bytes / 1e6 / secs, rss: (peak.rss - base.rss) / MiB };
     };
     const chosen = OPERATIONS.filter((o) => only.length === 0 || only.some((w) => `${o.client} ${o.op}`.toLowerCase().includes(w)));
     // The gateway's first session warms it up (code compiled, pools filled): not a transfer's growth.
@@ -176,6 +187,13 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     await w.stop();
     await cleanup();
   }
+}
+
+/** This process's resident memory by kind (MiB), from /proc: anonymous (heap, malloc) and file-backed (the node binary's code). */
+function rssParts(): string {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return ['RssAnon', 'RssFile'].map((k) => `${k} ${(kib(k) / 1024).toFixed(1)}`).join(', ');
 }
 
 async function bastionWarmUp(ep: Endpoint, local: string): Promise<void> {

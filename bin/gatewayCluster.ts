@@ -10,7 +10,7 @@ import { createServices } from '../core/services.ts';
 import { loadHostKeys } from '../gateway/hostKeys.ts';
 import type { Metrics, MetricsJson } from '../core/metrics.ts';
 import type { Readiness } from '../core/readiness.ts';
-import { MEMORY_FLAGS } from './memoryFlags.ts';
+import { MEMORY_ENV, MEMORY_FLAGS } from './memoryFlags.ts';
 
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
@@ -61,7 +61,9 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   let quickDeaths = 0;
   const fork = () => {
     const startedAt = Date.now();
-    const w = cluster.fork({ ...workerEnv, BASTION_GATEWAY_WORKER: '1', BASTION_GATEWAY_WORKERS: String(count) });
+    // glibc reads MALLOC_ARENA_MAX when the worker starts: it is given here, whatever started the primary.
+    const memoryEnv = Object.fromEntries(Object.entries(MEMORY_ENV).filter(([k]) => process.env[k] === undefined && workerEnv[k] === undefined));
+    const w = cluster.fork({ ...memoryEnv, ...workerEnv, BASTION_GATEWAY_WORKER: '1', BASTION_GATEWAY_WORKERS: String(count) });
     workers.add(w);
     bus.addPeer(w, true);
     w.on('message', (m: unknown) => {

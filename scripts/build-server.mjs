@@ -98,7 +98,7 @@ export async function buildServer({ root = ROOT, outdir = path.join(root, 'dist'
   // shebang: tsx's import scanner reads `#!… --import tsx` as code.
   const bin = path.join(tmp, 'bin', 'bastion.js');
   if (existsSync(bin)) {
-    writeFileSync(bin, `#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc\n${readFileSync(bin, 'utf8')}`);
+    writeFileSync(bin, `#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --single-threaded-gc --v8-pool-size=1\n${readFileSync(bin, 'utf8')}`);
     chmodSync(bin, 0o755);
   }
   writeFileSync(path.join(tmp, STAMP), `built from ${SOURCE_DIRS.join(', ')} by scripts/build-server.mjs\n`);

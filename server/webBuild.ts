@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { PACKAGE_ROOT as ROOT } from './packageRoot.ts';
 
 const WEB = path.join(ROOT, 'web');
@@ -27,5 +26,7 @@ export async function ensureWebBuild(say: (line: string) => void): Promise<void>
   say('building the web app…');
   // Vite's own API in this Node binary, so no PATH lookup of a binary is involved.
   const script = `const { build } = await import('vite'); await build({ configFile: ${JSON.stringify(path.join(WEB, 'vite.config.ts'))}, logLevel: 'warn' });`;
+  // execa loads only for a build: a server whose web app is built never needs it (issue 13: idle RSS).
+  const { execa } = await import('execa');
   await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 }

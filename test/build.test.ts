@@ -11,6 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { freePort } from './helpers/ports.ts';
 import { PRODUCT_ROOT } from './helpers/productCommand.ts';
+import { MEMORY_ENV, MEMORY_FLAGS } from '../bin/memoryFlags.ts';
 
 const WORKERS = 2;
 let root = '';
@@ -43,7 +44,7 @@ const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 
 interface Started { npm: ResultPromise; output(): string; http: number }
 
 /** `npm start` in the copy, as a user runs it, until /readyz answers 200 (workers included). */
-async function npmStart(): Promise<Started> {
+async function npmStart(extraEnv: Record<string, string> = {}): Promise<Started> {
   const dataDir = makeTempDir('bastion-build-data-');
   const [http, ssh] = [await freePort(), await freePort()];
   const npm = execa('npm', ['start'], {
@@ -52,6 +53,7 @@ async function npmStart(): Promise<Started> {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', npm_config_update_notifier: 'false',
       BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1',
       BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'pretty', BASTION_GATEWAY_WORKERS: String(WORKERS),
+      ...extraEnv,
     },
   });
   let out = '';
@@ -72,9 +74,21 @@ async function stop(s: Started): Promise<void> {
   assert.equal(r.exitCode, 0, s.output().slice(-2000));
 }
 
+/** What `pid` has loaded of CommonJS, asked through test/helpers/loadedModules.mjs (SIGUSR2). */
+async function loadedModules(pid: number, dir: string): Promise<string[]> {
+  const file = path.join(dir, `${pid}.json`);
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
+  return JSON.parse(readFileSync(file, 'utf8')) as string[];
+}
+
+const loads = (modules: string[], pkg: string): boolean => modules.some((m) => m.includes(`/node_modules/${pkg}/`));
+
 test('npm start from a checkout without dist/ builds it, comes up ready, and no process of it runs tsx', async () => {
   assert.equal(existsSync(path.join(root, 'dist')), false);
-  const s = await npmStart();
+  // Each process says what it has loaded on SIGUSR2 (a test hook, not tsx).
+  const modulesDir = makeTempDir('bastion-build-modules-');
+  const s = await npmStart({ NODE_OPTIONS: `--import ${path.join(PRODUCT_ROOT, 'test', 'helpers', 'loadedModules.mjs')}`, BASTION_TEST_MODULES_DIR: modulesDir });
   try {
     assert.match(s.output(), /building the server into dist\/ … done/);
     // The built bin is the `bastion` command: it runs by its own shebang.
@@ -82,14 +96,27 @@ test('npm start from a checkout without dist/ builds it, comes up ready, and no 
     // npm runs the script in sh, which execs node: the primary is npm's child.
     const [primary, ...others] = childrenOf(s.npm.pid!);
     assert.equal(others.length, 0);
-    assert.deepEqual(cmdline(primary!).slice(1), ['--max-semi-space-size=2', '--single-threaded-gc', 'dist/bin/bastion.js', 'start']);
+    // The memory flags and environment (issue 13: idle RSS) reach the primary and every worker.
+    assert.deepEqual(cmdline(primary!).slice(1), [...MEMORY_FLAGS, 'dist/bin/bastion.js', 'start']);
     const workers = childrenOf(primary!);
     assert.equal(workers.length, WORKERS);
     for (const pid of [primary!, ...workers]) {
       assert.equal(cmdline(pid).some((a) => a.includes('tsx')), false, `pid ${pid}: ${cmdline(pid).join(' ')}`);
       assert.equal(environ(pid).some((v) => v.startsWith('NODE_OPTIONS=') && v.includes('tsx')), false);
     }
-    for (const pid of workers) assert.deepEqual(cmdline(pid).slice(1), ['--max-semi-space-size=2', '--single-threaded-gc', path.join(root, 'dist', 'bin', 'bastion.js'), 'start']);
+    for (const pid of workers) assert.deepEqual(cmdline(pid).slice(1), [...MEMORY_FLAGS, path.join(root, 'dist', 'bin', 'bastion.js'), 'start']);
+    for (const pid of [primary!, ...workers]) {
+      for (const [k, v] of Object.entries(MEMORY_ENV)) assert.ok(environ(pid).includes(`${k}=${v}`), `pid ${pid} lacks ${k}=${v}`);
+    }
+    // What only sessions, replays or a web build use is not loaded by an idle process; the web server only by the primary.
+    const primaryModules = await loadedModules(primary!, modulesDir);
+    assert.ok(loads(primaryModules, 'express'), 'the hook sees what the primary loaded');
+    for (const pkg of ['@xterm/headless', '@xterm/addon-serialize', 'cross-spawn']) assert.equal(loads(primaryModules, pkg), false, `the primary loaded ${pkg}`);
+    for (const pid of workers) {
+      const modules = await loadedModules(pid, modulesDir);
+      assert.ok(loads(modules, 'ssh2'), `the hook sees what worker ${pid} loaded`);
+      for (const pkg of ['@xterm/headless', '@xterm/addon-serialize', 'cross-spawn', 'express', 'ws']) assert.equal(loads(modules, pkg), false, `worker ${pid} loaded ${pkg}`);
+    }
   } finally {
     await stop(s);
   }

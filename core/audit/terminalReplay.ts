@@ -2,14 +2,12 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import headless from '@xterm/headless';
-import serialize from '@xterm/addon-serialize';
+import type { Terminal } from '@xterm/headless';
 import { boundedSize } from '../terminalSize.ts';
+import { headlessTerminal, serializeAddon } from '../xtermHeadless.ts';
 
-const { Terminal } = headless;
-const { SerializeAddon } = serialize;
 
-type HeadlessTerminal = InstanceType<typeof Terminal>;
+type HeadlessTerminal = Terminal;
 
 /** The header line of an asciicast v2 recording (only what replay needs). */
 export interface CastHeader {
@@ -93,11 +91,11 @@ interface XtermInternals {
  */
 export class TerminalReplay {
   readonly #term: HeadlessTerminal;
-  readonly #addon = new SerializeAddon();
+  readonly #addon = new (serializeAddon())();
 
   constructor(cols: number, rows: number) {
     // Recordings hold whatever the session printed, binary too: a bad byte is not worth a console dump.
-    this.#term = new Terminal({ ...boundedSize(cols, rows), scrollback: 0, allowProposedApi: true, logLevel: 'off' });
+    this.#term = new (headlessTerminal())({ ...boundedSize(cols, rows), scrollback: 0, allowProposedApi: true, logLevel: 'off' });
     this.#term.loadAddon(this.#addon as never);
   }
 

@@ -48,14 +48,12 @@
 // that echo makes it a command; anything else (the output after a password typed at an
 // echo-off prompt) makes it what it looked like, not a command. Only text the screen showed
 // can be recorded this way.
-import xterm from '@xterm/headless';
 import type { Terminal as XTerminal } from '@xterm/headless';
 import type { Logger } from '../../core/logger.ts';
+import { headlessTerminal } from '../../core/xtermHeadless.ts';
 import { ReadlineLines, type AcceptedLine } from './readlineLines.ts';
 import { excerpt, plainText } from './terminalText.ts';
 import { acceptLength, indexOfAccept } from './acceptKeys.ts';
-
-const { Terminal } = xterm;
 
 export const TAIL_BYTES = 4096;
 export const EXCERPT_CHARS = 2048;
@@ -409,7 +407,7 @@ export class CommandRecorder {
     if (term) {
       term.write('\x1bc'); // RIS, through the write queue: after what it still has to parse
     } else {
-      term = new Terminal({ cols: this.#cols, rows: this.#rows, scrollback: 0, allowProposedApi: true, logLevel: 'off' });
+      term = new (headlessTerminal())({ cols: this.#cols, rows: this.#rows, scrollback: 0, allowProposedApi: true, logLevel: 'off' });
       this.#term = term;
     }
     if (this.#altScreen) term.write('\x1b[?1049h');

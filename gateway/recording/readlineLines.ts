@@ -21,11 +21,9 @@
 // Windows opened on the alternate screen (vim turns bracketed paste on too) are ignored.
 // Memory: a window's bytes are kept (bounded) and replayed into a terminal emulator only when
 // it closes; the emulator is kept a while for the next line, then freed.
-import xterm from '@xterm/headless';
 import type { Terminal as XTerminal } from '@xterm/headless';
+import { headlessTerminal } from '../../core/xtermHeadless.ts';
 import { acceptsLine } from './acceptKeys.ts';
-
-const { Terminal } = xterm;
 
 /** A window longer than this is not a command line being edited: it is dropped. */
 const MAX_WINDOW_BYTES = 64 * 1024;
@@ -303,7 +301,7 @@ export class ReadlineLines {
       this.#linger = null;
     }
     if (this.#term && (this.#term.cols !== this.#cols || this.#term.rows !== this.#rows)) this.#term.resize(this.#cols, this.#rows);
-    this.#term ??= new Terminal({ cols: this.#cols, rows: this.#rows, scrollback: SCROLLBACK_ROWS, allowProposedApi: true, logLevel: 'off' });
+    this.#term ??= new (headlessTerminal())({ cols: this.#cols, rows: this.#rows, scrollback: SCROLLBACK_ROWS, allowProposedApi: true, logLevel: 'off' });
     return this.#term;
   }
 
