@@ -15,11 +15,15 @@
  * sampling the gateway's RSS every 50 ms; prints each transfer's peak growth over the RSS at its
  * start, and for SFTP sessions the proxy's own peaks (requests queued, at the asset, read ahead).
  * Each client run may take CLIENTS_TIMEOUT_S (default 180; a 1 GiB pscp upload on a loaded host took longer).
+ * The rss bench runs itself again with the product's memory flags and environment (bin/memoryFlags.ts)
+ * if this process lacks them; BENCH_RSS_DETAIL=1 prints the heap, ArrayBuffers and /proc's RssAnon/RssFile at each peak.
  */
 import { readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { MEMORY_ENV, MEMORY_FLAGS } from '../bin/memoryFlags.ts';
 import { execa } from 'execa';
 import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
@@ -93,6 +97,18 @@ export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Pro
 }
 
 export async function runRssBench(env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
+  // The gateway runs in this process: with the product's memory flags and environment, as
+  // every Bastion process does (bin/memoryFlags.ts), or the figures are not the product's.
+  const missingFlags = MEMORY_FLAGS.filter((f) => !process.execArgv.includes(f));
+  const missingEnv = Object.entries(MEMORY_ENV).filter(([k]) => env[k] === undefined);
+  if (missingFlags.length > 0 || missingEnv.length > 0) {
+    const child = spawn(process.execPath, [...process.execArgv, ...missingFlags, fileURLToPath(import.meta.url), 'rss'], {
+      env: { ...env, ...Object.fromEntries(missingEnv) }, stdio: 'inherit',
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`the rss bench exited with ${code}`);
+    return [];
+  }
   const rows = await measure(clientsOptions(env, Number(env.BENCH_RSS_BYTES ?? 1024 * MiB), false));
   printRssTable(rows);
   return rows;
@@ -231,5 +247,6 @@ function printRows(header: string[], body: string[][]): void {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runClientsBench();
+  if (process.argv[2] === 'rss') await runRssBench();
+  else await runClientsBench();
 }

@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { GarbagePacer } from '../gateway/garbagePacer.ts';
+import { EXTERNAL_SLACK_BYTES, GarbagePacer } from '../gateway/garbagePacer.ts';
 import { MAX_FREE_BYTES, ReadBuffers } from '../gateway/sftp/readBuffers.ts';
 
 describe('garbage pacer', () => {
@@ -24,6 +24,32 @@ describe('garbage pacer', () => {
     for (let i = 0; i < 640; i++) pacer.moved(32 * 1024);
     await nextTurn();
     assert.equal(pacer.collections, 2);
+  });
+
+  test('a full collection once ArrayBuffers grew by the slack over the lowest seen since the last one', async () => {
+    const MiB = 1024 * 1024;
+    const asked: string[] = [];
+    let external = 30 * MiB;
+    const pacer = new GarbagePacer(MiB, (o) => asked.push(o.type), () => external);
+    const step = async (bytes: number): Promise<void> => {
+      external = bytes;
+      pacer.moved(MiB);
+      await nextTurn();
+    };
+    // The floor follows the lowest value seen: 30 → 20 MiB, then growth is counted from 20.
+    await step(30 * MiB);
+    await step(20 * MiB);
+    await step(20 * MiB + EXTERNAL_SLACK_BYTES - 1);
+    assert.deepEqual(asked, ['minor', 'minor', 'minor']);
+    await step(20 * MiB + EXTERNAL_SLACK_BYTES);
+    assert.deepEqual(asked.slice(3), ['minor', 'major']);
+    // The next look sets the floor afresh (the collection may not have finished): no second one for the same growth.
+    await step(27 * MiB);
+    await step(27 * MiB + EXTERNAL_SLACK_BYTES - 1);
+    assert.equal(pacer.fullCollections, 1);
+    await step(27 * MiB + EXTERNAL_SLACK_BYTES);
+    assert.equal(pacer.fullCollections, 2);
+    assert.deepEqual(asked.filter((t) => t === 'major'), ['major', 'major']);
   });
 
   test("counts a socket's data without taking it from its reader", async () => {
