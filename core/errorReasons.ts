@@ -35,7 +35,7 @@ export const ERROR_REASONS = [
   'saved_command_not_found', 'saved_command_name_taken', 'auditor_cannot_cancel', 'retry_own_jobs_only',
   'node_required', 'permission_required',
   // audit
-  'session_not_found', 'session_not_active', 'session_limit_reached', 'no_recording', 'recording_file_missing', 'recording_active',
+  'session_not_found', 'session_not_active', 'session_limit_reached', 'no_recording', 'recording_file_missing', 'recording_active', 'recording_session_running',
   'segment_not_found', 'confirmation_not_found', 'retention_too_short', 'purge_too_soon',
   // web file manager
   'file_manager_unavailable', 'asset_unavailable', 'operation_refused', 'transfer_not_allowed', 'file_not_found',

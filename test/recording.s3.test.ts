@@ -100,8 +100,10 @@ describe('recordings on S3 through the gateway', { skip }, () => {
       await screen.send('echo s3-recorded-$((6*7))\n', 's3-recorded-42');
       await screen.send('seq 1 3000 | sed s/^/line-/\n', 'line-3000');
       const live = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).findOneBy({ status: 'active' }), (r) => r !== null);
-      // Live: the upload is not complete yet, so there is nothing to play (S3 shows objects whole).
-      assert.equal((await admin.get(`/sessions/${live!.id}/recording`)).status, 404);
+      // Live: the upload is not complete yet, so there is nothing to play (S3 shows objects whole): said so, not "missing".
+      const running = await admin.get(`/sessions/${live!.id}/recording`);
+      assert.equal(running.status, 409);
+      assert.deepEqual(running.body.error, { code: 'conflict', message: 'the session is still running; its recording is available when it ends', details: { reason: 'recording_session_running' } });
       assert.equal((await admin.post(`/sessions/${live!.id}/terminate`)).status, 202);
       await screen.waitFor(/session ended: terminated by admin/);
       row = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).findOneByOrFail({ id: live!.id }), (r) => r.status !== 'active');

@@ -216,6 +216,26 @@ for (const kind of kinds) {
       assert.deepEqual(await store.unfinished(), []);
     });
 
+    test('a recording being written is readable as far as it has come exactly where the store says so (a file); on S3 only once it ends', async () => {
+      const name = fresh();
+      const data = payload(PART + 500, 'running');
+      const w = store.create(name);
+      w.write(data);
+      // Taken: in the file, or a part in the bucket's unfinished upload and the rest in memory.
+      await w.written(data.length);
+      assert.equal(store.readableWhileWriting, store.kind === 'directory');
+      if (store.readableWhileWriting) {
+        assert.equal((await store.stat(name))?.size, data.length);
+        assert.equal(await text(await store.read(name)), data.toString());
+      } else {
+        assert.equal(await store.stat(name), null);
+        await assert.rejects(store.read(name), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+      }
+      await writeAll(w, []);
+      assert.equal((await store.stat(name))?.size, data.length);
+      assert.equal(await text(await store.read(name)), data.toString());
+    });
+
     test('a writer hands back what it has taken so far (the live view of the process writing it): the parts that left memory, then the rest', async () => {
       const name = fresh();
       const data = payload(2 * PART + 777, 'live');

@@ -515,6 +515,21 @@ export class SessionService {
     if (!info && session.status !== 'active' && await this.#recover(session.id, name)) info = await this.recordings.stat(name);
     return info ? { name, info } : null;
   }
+
+  /**
+   * The recording to download: as far as it has come while the session runs where the store
+   * can read it then (a file), else a 409 until the session ends (S3: the object exists only
+   * once its upload completes). Not found when the session has none or it is missing.
+   */
+  async recordingToRead(session: Session): Promise<{ name: RecordingName; info: RecordingInfo }> {
+    if (!this.recordingOf(session)) throw new NotFoundError('this session has no recording', { reason: 'no_recording' });
+    if (session.status === 'active' && !this.recordings.readableWhileWriting) {
+      throw new ConflictError('the session is still running; its recording is available when it ends', { reason: 'recording_session_running' });
+    }
+    const rec = await this.recording(session);
+    if (!rec) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
+    return rec;
+  }
 }
 
 function byIdOrName(qb: { andWhere(where: string, params: Record<string, unknown>): unknown }, idColumn: string, nameColumn: string, value: string | undefined, key: string): void {

@@ -10,6 +10,7 @@ import { notFound, type ByteRange, type RecordingInfo, type RecordingName, type 
 export class DirectoryRecordingStore implements RecordingStore {
   readonly kind = 'directory';
   readonly location: string;
+  readonly readableWhileWriting = true;
 
   constructor(readonly dir: string) {
     this.dir = path.resolve(dir);

@@ -80,6 +80,13 @@ export interface RecordingStore {
   /** Where, for logs and health checks (a path, or s3://bucket/prefix); never holds a secret. */
   readonly location: string;
   /**
+   * Whether a recording being written can be read (stat, read) from any process, as far as it
+   * has come: a file can; an S3 object exists only once its multipart upload completes, at the
+   * end of the session (parts of an unfinished upload cannot be read), so a running session's
+   * recording is not there to download yet.
+   */
+  readonly readableWhileWriting: boolean;
+  /**
    * A new recording, never replacing one. Writes are taken in order; the stream errors
    * (and its first write's callback fails) when the recording cannot be created, so a
    * session can be refused. end() resolves ('finish') once the recording is durable:

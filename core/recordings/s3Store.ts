@@ -45,6 +45,7 @@ interface Manifest {
 export class S3RecordingStore implements RecordingStore {
   readonly kind = 's3';
   readonly location: string;
+  readonly readableWhileWriting = false;
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;

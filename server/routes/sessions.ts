@@ -1,7 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { NotFoundError } from '../../core/errors.ts';
 import type { ByteRange, RecordingName, RecordingStore } from '../../core/recordings/recordingStore.ts';
 import type { Session } from '../../core/db/entities/index.ts';
 import type { Services } from '../../core/services.ts';
@@ -61,14 +60,12 @@ export const sessionRoutes: AnyRoute[] = [
     handler: async ({ params, query, services }) => pageOf(await services.sessions.commands(params.id, query), presentCommand),
   }),
   route({
-    method: 'get', path: '/sessions/:id/recording', tag: 'sessions', access: 'audit', summary: 'The asciicast v2 recording (Range requests supported)',
+    method: 'get', path: '/sessions/:id/recording', tag: 'sessions', access: 'audit', summary: 'The asciicast v2 recording (Range requests supported); of a running session, as far as it has come with recordings in a directory, 409 (recording_session_running) with recordings on S3 until it ends',
     params: idParams,
     handler: async ({ params, req, res, services }) => {
       const session = await services.sessions.get(params.id);
       // The name comes from the row, accepted only as `YYYY/MM/DD/<this session's UUID>.cast` (rule 7).
-      if (!services.sessions.recordingOf(session)) throw new NotFoundError('this session has no recording', { reason: 'no_recording' });
-      const rec = await services.sessions.recording(session);
-      if (!rec) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
+      const rec = await services.sessions.recordingToRead(session);
       await sendRecording(res, services.recordings, rec.name, rec.info.size, `${session.id}.cast`, req.headers.range);
       return RESPONDED;
     },

@@ -796,6 +796,7 @@ export const en = {
       no_recording: 'This session has no recording.',
       recording_file_missing: 'The recording file is missing.',
       recording_active: 'The recording is still being written.',
+      recording_session_running: 'The session is still running; its recording is available when it ends.',
       segment_not_found: 'This part of the recording does not exist.',
       confirmation_not_found: 'No such pending command (it may have timed out).',
       retention_too_short: 'Must be at least {{min}} days.',

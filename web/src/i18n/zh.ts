@@ -798,6 +798,7 @@ export const zh: Messages = {
       no_recording: '该会话没有录像。',
       recording_file_missing: '录像文件缺失。',
       recording_active: '录像仍在写入中。',
+      recording_session_running: '会话仍在进行中；会话结束后即可获取其录像。',
       segment_not_found: '录像的这一部分不存在。',
       confirmation_not_found: '没有该待审批命令（可能已超时）。',
       retention_too_short: '至少 {{min}} 天。',
