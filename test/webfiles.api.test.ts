@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { FileTransferEntity, SessionEntity, type FileTransfer, type User } from '../core/db/entities/index.ts';
+import { FileTransferEntity, SessionEntity, type Asset, type FileTransfer, type SystemUser, type User } from '../core/db/entities/index.ts';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
@@ -34,18 +34,21 @@ describe('web file manager API', { skip }, () => {
   let carol: ApiClient; // nothing granted
   let users: Record<string, User>;
   let bobPermission: string;
+  let web01: Asset;
+  let su: SystemUser;
 
   before(async () => {
     sshd = await startSshd();
-    b = await startBastion({ env: { BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER: String(UPLOAD_BUDGET_MB) } });
+    // One session per user at once: each user here uses one file-manager session (one target).
+    b = await startBastion({ env: { BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER: String(UPLOAD_BUDGET_MB), BASTION_MAX_SESSIONS_PER_USER: '1' } });
     const f = factories(b.services);
     users = {
       alice: await f.user({ username: 'alice', password: PASSWORD }),
       bob: await f.user({ username: 'bob', password: PASSWORD }),
       carol: await f.user({ username: 'carol', password: PASSWORD }),
     };
-    const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
-    const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password });
+    web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port });
+    su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password });
     await f.permission({ users: [users.alice!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'upload', 'download'] });
     bobPermission = (await f.permission({ users: [users.bob!.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'download'] })).id;
     remote = makeTempDir('bastion-webfiles-');
@@ -259,6 +262,20 @@ describe('web file manager API', { skip }, () => {
     assert.equal(after.status, 403);
     assert.equal(after.body.error.message, "no asset named 'web01' is granted to you");
     await b.services.permissions.update(SYSTEM_ACTOR, bobPermission, { active: true });
+  });
+
+  test('a user at the session limit (an SSH session open elsewhere) gets 409 with its reason from the file manager, and no Session row', async () => {
+    const f = factories(b.services);
+    const dave = await f.user({ username: 'dave', password: PASSWORD });
+    await f.permission({ users: [dave.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect', 'download'] });
+    const api = await loggedIn(b.baseUrl, 'dave', PASSWORD);
+    const ssh = await f.session({ user: dave, asset: web01, systemUser: su, kind: 'shell' });
+    const refused = await api.get(`/me/files${q({ path: '/' })}`);
+    assert.equal(refused.status, 409);
+    assert.deepEqual(refused.body.error, { code: 'conflict', message: 'you already have 1 active session, the most allowed; end one first', details: { reason: 'session_limit_reached', limit: 1 } });
+    assert.deepEqual((await b.services.ds.getRepository(SessionEntity).findBy({ userId: dave.id })).map((r) => r.id), [ssh.id]);
+    await b.services.sessions.end(ssh.id, { status: 'closed', bytesIn: 0, bytesOut: 0 });
+    assert.equal((await api.get(`/me/files${q({ path: '/' })}`)).status, 200);
   });
 
   test('one user\'s uploads at once share the per-user budget of bytes in flight, even while the asset stalls; all arrive byte-exact', async () => {
