@@ -6,6 +6,9 @@ import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { startPostgres } from './helpers/postgres.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
+import { AccessService } from '../core/access/accessService.ts';
+import { loadSnapshot } from '../core/access/snapshot.ts';
+import { ChangeFeed } from '../core/changeFeed.ts';
 
 const HOUR = 3600_000;
 
@@ -47,6 +50,39 @@ function accessSuite(label: string, env: () => Record<string, string> | null) {
       const grant = await b.services.access.authorize(u.id, a.id, su.id, 'connect');
       assert.equal(grant.asset.id, a.id);
       assert.equal(grant.systemUser.id, su.id);
+    });
+
+    test('a permission that lands while the snapshot loads is seen at once: grants from the older snapshot are not cached as current', async (t) => {
+      if (skipIfNoDb(t)) return;
+      const u = await f.user();
+      const a = await f.asset();
+      const su = await f.systemUser();
+      // The first load reads the database before the permission exists and is handed over only
+      // after the change (a slow load racing a save in the web app, or a revocation).
+      let loads = 0;
+      let readDone!: () => void;
+      const read = new Promise<void>((r) => { readDone = r; });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      const access = new AccessService(b.services.ds, new ChangeFeed(), 60_000, async (ds) => {
+        const n = ++loads;
+        const snap = await loadSnapshot(ds);
+        if (n === 1) {
+          readDone();
+          await gate;
+        }
+        return snap;
+      });
+      const asked = access.may(u.id, a.id, su.id, 'connect');
+      await read;
+      await f.permission({ users: [u.id], assets: [a.id], systemUsers: [su.id], actions: ['connect'] });
+      access.invalidate();
+      // A question after the change loads the new snapshot; the old load ends after it.
+      assert.equal(await access.may(u.id, a.id, su.id, 'connect'), true);
+      release();
+      await asked;
+      assert.equal(await access.may(u.id, a.id, su.id, 'connect'), true, 'the permission counts from the change on');
+      assert.equal(loads, 2);
     });
 
     test('two permissions add up their actions', async (t) => {

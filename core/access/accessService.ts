@@ -39,6 +39,9 @@ const ROLE_ABILITIES: Record<Role, ReadonlySet<string>> = {
 
 export type Ability = 'manage' | 'audit' | 'self';
 
+/** How often a user's grants are recomputed when changes keep landing while the snapshot loads. */
+const STALE_RETRIES = 5;
+
 /**
  * THE place that decides who may do what. Everything is answered from an in-memory snapshot
  * of users, groups, nodes, assets, system users and permissions, rebuilt after any change.
@@ -52,7 +55,12 @@ export class AccessService {
   #version = 0;
   #userCache = new Map<string, UserGrants>();
 
-  constructor(private readonly ds: DataSource, changes: ChangeFeed, private readonly maxAgeMs = 15_000) {
+  constructor(
+    private readonly ds: DataSource,
+    changes: ChangeFeed,
+    private readonly maxAgeMs = 15_000,
+    private readonly load: (ds: DataSource) => Promise<AccessSnapshot> = loadSnapshot,
+  ) {
     // Command filters are not part of the snapshot; everything else is.
     changes.subscribe((kind) => { if (kind !== 'commandFilters') this.invalidate(); });
   }
@@ -74,13 +82,18 @@ export class AccessService {
     if (s && Date.now() - s.loadedAt < this.maxAgeMs) return s;
     if (!this.#loading) {
       const version = this.#version;
-      this.#loading = loadSnapshot(this.ds).then((snap) => {
+      const loading = this.load(this.ds).then((snap) => {
         if (version === this.#version) {
           this.#snapshot = snap;
           this.#userCache.clear();
         }
         return snap;
-      }).finally(() => { this.#loading = null; });
+      });
+      this.#loading = loading;
+      // Only this load's own slot is cleared: a load begun after a change must not be forgotten
+      // when an older one ends.
+      const done = () => { if (this.#loading === loading) this.#loading = null; };
+      loading.then(done, done);
     }
     return this.#loading;
   }
@@ -158,14 +171,24 @@ export class AccessService {
     return out.sort((a, b) => a.user.username.localeCompare(b.user.username));
   }
 
+  /**
+   * A user's grants, cached until the next change. A change that lands while the snapshot loads
+   * makes that snapshot older than the change: grants computed from it must not be cached under
+   * the new version (a revoked permission would go on granting until the next periodic reload,
+   * and rule 11's re-check, run on that very change, would read it), so the snapshot is asked
+   * for again; after a few changes in a row the answer is given uncached.
+   */
   private async userGrants(userId: string, now: number): Promise<UserGrants> {
-    const snap = await this.snapshot();
-    const cached = this.#userCache.get(userId);
-    if (cached && cached.version === this.#version && now < cached.validUntil) return cached;
-    const computed = resolveUser(snap, snap.users.get(userId), now);
-    const entry = { version: this.#version, ...computed };
-    this.#userCache.set(userId, entry);
-    return entry;
+    for (let attempt = 1; ; attempt++) {
+      const version = this.#version;
+      const snap = await this.snapshot();
+      if (version !== this.#version && attempt < STALE_RETRIES) continue;
+      const cached = this.#userCache.get(userId);
+      if (cached && cached.version === version && now < cached.validUntil) return cached;
+      const entry = { version, ...resolveUser(snap, snap.users.get(userId), now) };
+      if (version === this.#version) this.#userCache.set(userId, entry);
+      return entry;
+    }
   }
 }
 
