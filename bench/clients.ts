@@ -147,8 +147,12 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       const base = process.memoryUsage();
       let peak = base;
       let peakParts = '';
+      // The most of each at any sample: at the RSS peak the buffers that made it may already be freed (malloc keeps the pages).
+      const most = { heapTotal: base.heapTotal, arrayBuffers: base.arrayBuffers };
       const sampler = sampleRss ? setInterval(() => {
         const now = process.memoryUsage();
+        most.heapTotal = Math.max(most.heapTotal, now.heapTotal);
+        most.arrayBuffers = Math.max(most.arrayBuffers, now.arrayBuffers);
         if (now.rss <= peak.rss) return;
         peak = now;
         if (process.env.BENCH_RSS_DETAIL) peakParts = rssParts();
@@ -171,7 +175,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       rmSync(out, { force: true });
       if (sampleRss && process.env.BENCH_RSS_DETAIL) {
         const d = (k: keyof NodeJS.MemoryUsage) => `${k} ${((peak[k] - base[k]) / MiB).toFixed(1)}`;
-        console.log(`    ${o.client} ${o.op} at the RSS peak: ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const).map(d).join(', ')} MiB over the start; at the peak ${peakParts}`);
+        console.log(`    ${o.client} ${o.op} at the RSS peak: ${(['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'] as const).map(d).join(', ')} MiB over the start; at the peak ${peakParts}; most over the start: heapTotal ${((most.heapTotal - base.heapTotal) / MiB).toFixed(1)}, arrayBuffers ${((most.arrayBuffers - base.arrayBuffers) / MiB).toFixed(1)} MiB`);
       }
       return { mbps: bytes / 1e6 / secs, rss: (peak.rss - base.rss) / MiB };
     };
