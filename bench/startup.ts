@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MEMORY_FLAGS } from '../bin/memoryFlags.ts';
+import { MEMORY_ENV, MEMORY_FLAGS } from '../bin/memoryFlags.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { productArgs } from '../test/helpers/productCommand.ts';
@@ -33,7 +33,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 function commandOf(pid: number): string {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return argv.filter((a) => !a.startsWith('--max-semi-space-size') && a !== '--single-threaded-gc').slice(1).join(' ').replace(ROOT, '').slice(-60);
+    return argv.filter((a) => !MEMORY_FLAGS.includes(a)).slice(1).join(' ').replace(ROOT, '').slice(-60);
   } catch {
     return '?';
   }
@@ -82,7 +82,8 @@ async function startOnce(entry: 'dist' | 'tsx'): Promise<{ child: ChildProcess; 
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'json', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
+    // npm start's environment: MALLOC_ARENA_MAX unless set (bin/memoryFlags.ts).
+    env: { ...MEMORY_ENV, ...process.env, BASTION_DATA_DIR: dataDir, BASTION_HTTP_PORT: String(http), BASTION_SSH_PORT: String(ssh), BASTION_BIND: '127.0.0.1', BASTION_LOG_LEVEL: 'warn', BASTION_LOG_FORMAT: 'json', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 3600; i++) {
