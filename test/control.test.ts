@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { compileFilter } from '../core/access/commandMatch.ts';
+import { OperationLogEntity } from '../core/db/entities/index.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
@@ -64,6 +65,19 @@ test('a held command is released by an admin approval through the API, or times 
   const timedOut = await b.services.confirmations.request({ sessionId: 'b1d3f0a2-0000-4000-8000-000000000002', jobId: null, username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'x' }, 50);
   assert.equal(timedOut.approved, false);
   assert.equal((await admin.get('/command-confirmations')).body.total, 0);
+});
+
+test('a held command is decided once: an approval and a rejection sent at once give one 204 and one 404, one operation log row, and the outcome of the 204', async () => {
+  const sessionId = 'b1d3f0a2-0000-4000-8000-000000000003';
+  const pending = b.services.confirmations.request({ sessionId, jobId: null, username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'confirm-reboot' }, 10_000);
+  const id = ((await admin.get('/command-confirmations')).body.items as Array<{ id: string; sessionId: string }>).find((c) => c.sessionId === sessionId)!.id;
+  const [approve, reject] = await Promise.all([admin.post(`/command-confirmations/${id}/approve`), admin.post(`/command-confirmations/${id}/reject`)]);
+  assert.deepEqual([approve.status, reject.status].sort(), [204, 404]);
+  const loser = approve.status === 404 ? approve : reject;
+  assert.equal(loser.body.error.details.reason, 'confirmation_not_found');
+  assert.deepEqual(await pending, { approved: approve.status === 204, by: 'admin' });
+  const logged = (await b.services.ds.getRepository(OperationLogEntity).findBy({ resourceId: sessionId })).map((o) => o.action);
+  assert.deepEqual(logged, [approve.status === 204 ? 'approve_command' : 'reject_command']);
 });
 
 test('terminate publishes on the bus for an active session; an ended one is 409; plain users are 403', async () => {

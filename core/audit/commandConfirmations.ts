@@ -90,9 +90,22 @@ export class CommandConfirmations {
   async decide(actor: Actor, requestId: string, approved: boolean): Promise<void> {
     const req = this.#pending.get(requestId);
     if (!req) throw new NotFoundError('no such pending command (it may have timed out)', { reason: 'confirmation_not_found' });
-    await this.ds.transaction(async (em) => {
-      await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: req.jobId ? 'job' : 'session', resourceId: req.jobId ?? req.sessionId ?? '', resourceName: req.command.slice(0, 200) });
-    });
+    // Claimed before the operation log is written (an await): an approval and a rejection sent
+    // at once must not both pass, both be logged, and the holder run whichever came first.
+    this.#pending.delete(requestId);
+    let goneMeanwhile = false;
+    const off = this.bus.subscribe('command.decided', (m) => { if (m.requestId === requestId) goneMeanwhile = true; });
+    try {
+      await this.ds.transaction(async (em) => {
+        await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: req.jobId ? 'job' : 'session', resourceId: req.jobId ?? req.sessionId ?? '', resourceName: req.command.slice(0, 200) });
+      });
+    } catch (err) {
+      // Not decided: it waits again (unless it was withdrawn or decided elsewhere meanwhile).
+      if (!goneMeanwhile && req.expiresAt > Date.now()) this.#pending.set(requestId, req);
+      throw err;
+    } finally {
+      off();
+    }
     this.bus.publish('command.decided', { requestId, approved, by: actor.username });
   }
 }
