@@ -22,7 +22,7 @@ export const MAX_BATCHES_IN_FLIGHT = 4;
 /** The thread is stopped after this long without work and without a stream holding state in it. */
 export const IDLE_MS = 30_000;
 /** Empty batches kept for reuse, over all streams. */
-const SPARE_BATCHES = 8;
+const SPARE_BATCHES = 4;
 
 /**
  * The thread's code, plain CommonJS evaluated as is: nothing to compile or bundle, and the

@@ -21,8 +21,22 @@ export class ReadBuffers {
     return b;
   }
 
+  /** Buffers from take() handed out as several views (a read-ahead span answers several READs), and how many are still out. */
+  readonly #shared = new WeakMap<ArrayBufferLike, { whole: Buffer; out: number }>();
+
+  /** `whole` (from take()) is handed out as `views` views: it is free once each of them was given back. */
+  share(whole: Buffer, views: number): void {
+    if (views > 1 && whole.byteOffset === 0 && whole.length === whole.buffer.byteLength) this.#shared.set(whole.buffer, { whole, out: views });
+  }
+
   /** Gives back a buffer from take() that nothing refers to any more (a shorter view of one is left alone). */
   give(b: Buffer): void {
+    const shared = this.#shared.get(b.buffer);
+    if (shared) {
+      if (--shared.out > 0) return;
+      this.#shared.delete(b.buffer);
+      b = shared.whole;
+    }
     if (b.byteOffset !== 0 || b.length !== b.buffer.byteLength || this.#freeBytes + b.length > MAX_FREE_BYTES) return;
     let list = this.#free.get(b.length);
     if (!list) this.#free.set(b.length, (list = []));

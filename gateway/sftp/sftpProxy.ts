@@ -461,7 +461,12 @@ export class SftpProxy {
       throw err;
     }
     const buffers = this.#buffers;
-    const ahead = reads && !writes ? new ReadAhead(this.#readAhead, (offset, length) => b.read(backend, length, offset, buffers.take(length)), (d) => buffers.give(d)) : null;
+    const spanRead = async (offset: number, length: number, parts = 1): Promise<Buffer> => {
+      const data = await b.read(backend, length, offset, buffers.take(length));
+      buffers.share(data, parts);
+      return data;
+    };
+    const ahead = reads && !writes ? new ReadAhead(this.#readAhead, spanRead, (d) => buffers.give(d), b.maxReadLength() ?? undefined) : null;
     this.#newHandle(id, { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, answered: Promise.resolve() });
   }
 

@@ -1,0 +1,92 @@
+// The SFTP proxy's read-ahead (gateway/sftp/readAhead.ts) on its own, against a file in
+// memory standing in for the asset: what a client reading front to back is served, and how
+// many READs the asset is sent for it. Through real clients: test/gateway.clients.test.ts.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ReadAhead, ReadAheadBudget, SPAN_BYTES, type ReadFn } from '../gateway/sftp/readAhead.ts';
+import { ReadBuffers } from '../gateway/sftp/readBuffers.ts';
+
+const L = 32 * 1024;
+
+/** The asset: answers READs from `file` (short at its end), or fails them once `failAt` is reached. */
+function asset(file: Buffer, failAt = Infinity): { read: ReadFn; reads: Array<[number, number]> } {
+  const reads: Array<[number, number]> = [];
+  const read: ReadFn = async (offset, length) => {
+    reads.push([offset, length]);
+    if (offset + length > failAt) throw new Error('EIO');
+    return Buffer.from(file.subarray(offset, offset + length));
+  };
+  return { read, reads };
+}
+
+/** A client reading the whole file in READs of `L`, as the proxy serves them: read ahead, else from the asset. */
+async function download(ahead: ReadAhead, read: ReadFn, size: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < size; offset += L) {
+    const early = ahead.take(offset, L);
+    parts.push((early ? await early : null) ?? (await read(offset, L)));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('SFTP read-ahead', () => {
+  test('a file read front to back is served exactly, its end included, with the asset asked in spans', async () => {
+    // Not a multiple of a span, nor of a READ: the last span is short and the last READ too.
+    const size = 3 * 1024 * 1024 + 1000;
+    const file = randomBytes(size);
+    const a = asset(file);
+    const budget = new ReadAheadBudget();
+    const ahead = new ReadAhead(budget, a.read);
+    assert.deepEqual(await download(ahead, a.read, size), file);
+    const clientReads = Math.ceil(size / L);
+    const spans = a.reads.filter(([, n]) => n === SPAN_BYTES).length;
+    assert.ok(spans >= (size - 2 * SPAN_BYTES) / SPAN_BYTES, `${spans} span READs`);
+    // The first READs (before the handle counts as sequential), the spans, and the end of the file.
+    assert.ok(a.reads.length <= 3 + Math.ceil(clientReads / (SPAN_BYTES / L)) + 2, `${a.reads.length} READs of the asset for ${clientReads} of the client`);
+    assert.ok(budget.stats.maxBytes <= 4 * 1024 * 1024);
+    ahead.close();
+    // Given back once each READ is back from the asset.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(budget.used, 0, 'every byte read ahead is given back to the budget');
+  });
+
+  test('the asset\'s READ limit below a span caps the READs it is sent', async () => {
+    const size = 1024 * 1024;
+    const file = randomBytes(size);
+    const a = asset(file);
+    const ahead = new ReadAhead(new ReadAheadBudget(), a.read, undefined, 64 * 1024);
+    assert.deepEqual(await download(ahead, a.read, size), file);
+    assert.ok(a.reads.every(([, n]) => n <= 64 * 1024), `${JSON.stringify(a.reads.filter(([, n]) => n > 64 * 1024))}`);
+  });
+
+  test('a span READ that fails is not served: those READs go to the asset as they came', async () => {
+    const size = 2 * 1024 * 1024;
+    const file = randomBytes(size);
+    // Spans reaching past 1 MiB fail; the client's own 32 KiB READs there fail too, up to 1.25 MiB.
+    const failing = asset(file, 1024 * 1024);
+    const ahead = new ReadAhead(new ReadAheadBudget(), failing.read);
+    const served: Array<Buffer | 'EIO'> = [];
+    for (let offset = 0; offset < 1024 * 1024 + 8 * L; offset += L) {
+      const early = ahead.take(offset, L);
+      const got = early ? await early : null;
+      served.push(got ?? (await failing.read(offset, L).catch(() => 'EIO' as const)));
+    }
+    served.forEach((d, i) => {
+      if (i * L + L <= 1024 * 1024) assert.deepEqual(d, file.subarray(i * L, i * L + L), `READ ${i}`);
+      else assert.equal(d, 'EIO', `READ ${i}`);
+    });
+    ahead.close();
+  });
+
+  test('a span\'s buffer is used again only once every READ cut from it has been given back', () => {
+    const buffers = new ReadBuffers();
+    const span = buffers.take(7 * L);
+    buffers.share(span, 7);
+    const views = Array.from({ length: 7 }, (_, i) => span.subarray(i * L, (i + 1) * L));
+    for (const v of views.slice(0, 6)) buffers.give(v);
+    assert.notEqual(buffers.take(7 * L).buffer, span.buffer, 'one view still out: not free');
+    buffers.give(views[6]!);
+    assert.equal(buffers.take(7 * L).buffer, span.buffer, 'all back: the next READ of that length takes it');
+  });
+});
