@@ -33,52 +33,67 @@ export function rsyncVersionOf(bin: string): string {
   return /^rsync\s+version\s+(\S+)/.exec(out)?.[1] ?? 'unknown';
 }
 
+/** Downloads and unpacks rsync=`version` into `cache` (renamed into place whole). */
+function fetchInto(version: string, cache: string): void {
+  // Unpacked beside the cache and renamed into place: test runs in parallel never see half a tree.
+  const work = mkdtempSync(join(tmpdir(), 'bastion-rsync-fetch-'));
+  try {
+    execFileSync('apt-get', ['download', `rsync=${version}`], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new Error('apt-get download wrote no .deb');
+    const tree = join(work, 'tree');
+    execFileSync('dpkg-deb', ['-x', join(work, deb), tree]);
+    // The asset's account runs it too (--rsync-path).
+    chmodSync(tree, 0o755);
+    try {
+      renameSync(tree, cache);
+    } catch (e) {
+      if (!existsSync(join(cache, 'usr', 'bin', 'rsync'))) throw e;
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const reasonOf = (e: unknown): string => (e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message;
+
 /**
  * rsync 3.2 as a binary path (`…/usr/bin/rsync`), fetched once. Throws, saying why and what to
- * do, when apt has no 3.2 or the download fails (no network, no apt lists).
+ * do, when apt has no 3.2 or the download fails (no network, stale apt lists: as root the lists
+ * are refreshed once with apt-get update and the download tried again).
  */
 export function rsync32(): RsyncVersion {
+  const cacheOf = (version: string) => join(tmpdir(), `bastion-rsync-${version.replace(/[^0-9A-Za-z.+~-]/g, '_')}`);
   let version: string | null;
   try {
     version = aptRsync32();
-    // A fresh machine may have no apt lists yet (ensure-system-deps only updates them when it
-    // installs something): as root, fetch them once and ask again.
-    if (!version && process.getuid?.() === 0) {
-      execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
-      version = aptRsync32();
-    }
   } catch (e) {
-    throw new Error(`rsync 3.2 for the client tests: apt-cache is not usable here (${(e as Error).message})`);
+    throw new Error(`rsync 3.2 for the client tests: apt-cache is not usable here (${reasonOf(e)})`);
   }
-  if (!version) throw new Error('rsync 3.2 for the client tests: apt knows no rsync 3.2.x (`apt-cache madison rsync`); add Debian bookworm to the apt sources and run apt-get update');
-  // Epoch-free versions only carry [0-9A-Za-z.+~-]: safe as a directory name.
-  const cache = join(tmpdir(), `bastion-rsync-${version.replace(/[^0-9A-Za-z.+~-]/g, '_')}`);
-  const bin = join(cache, 'usr', 'bin', 'rsync');
-  if (!existsSync(bin)) {
-    // Unpacked beside the cache and renamed into place: test runs in parallel never see half a tree.
-    const work = mkdtempSync(join(tmpdir(), 'bastion-rsync-fetch-'));
+  if (version === null || !existsSync(join(cacheOf(version), 'usr', 'bin', 'rsync'))) {
     try {
-      execFileSync('apt-get', ['download', `rsync=${version}`], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
-      const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
-      if (!deb) throw new Error('apt-get download wrote no .deb');
-      const tree = join(work, 'tree');
-      execFileSync('dpkg-deb', ['-x', join(work, deb), tree]);
-      // The asset's account runs it too (--rsync-path).
-      chmodSync(tree, 0o755);
+      if (version === null) throw new Error('apt knows no rsync 3.2.x (`apt-cache madison rsync`)');
+      fetchInto(version, cacheOf(version));
+    } catch (first) {
+      if (process.getuid?.() !== 0) throw new Error(`rsync 3.2 for the client tests: ${reasonOf(first)}; as root, run apt-get update (Debian bookworm must be in the apt sources)`);
       try {
-        renameSync(tree, cache);
+        execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        version = aptRsync32();
+        if (version === null) throw new Error('apt knows no rsync 3.2.x even after apt-get update: add Debian bookworm to the apt sources');
+        fetchInto(version, cacheOf(version));
       } catch (e) {
-        if (!existsSync(bin)) throw e;
+        throw new Error(`rsync 3.2 for the client tests: could not fetch it with apt-get download (${reasonOf(first)}; after apt-get update: ${reasonOf(e)})`);
       }
-    } catch (e) {
-      const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
-      throw new Error(`rsync 3.2 for the client tests: could not fetch rsync=${version} with apt-get download: ${stderr || (e as Error).message}`);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
     }
   }
+  const bin = join(cacheOf(version), 'usr', 'bin', 'rsync');
   // Its libraries (popt, xxhash, zstd, lz4, acl, crypto) are bookworm's own: it must run here.
-  const got = rsyncVersionOf(bin);
+  let got: string;
+  try {
+    got = rsyncVersionOf(bin);
+  } catch (e) {
+    throw new Error(`rsync 3.2 for the client tests: ${bin} does not run here (${reasonOf(e)})`);
+  }
   if (!got.startsWith('3.2.')) throw new Error(`rsync 3.2 for the client tests: ${bin} says version ${got}`);
   return { label: '3.2', bin };
 }
