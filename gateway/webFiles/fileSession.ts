@@ -7,8 +7,9 @@
 // writes the same FileTransfer rows (operation, path, size, ok, message).
 //
 // Streaming: an upload is written as it arrives, with at most MAX_WRITE_BYTES at the asset at
-// once (the request is paused beyond that); a download reads ahead at most READ_AHEAD chunks and
-// waits for the browser's socket to drain. Memory per transfer is bounded whatever the file size.
+// once, and all of one user's uploads together at most their UploadBudget (the request is paused
+// beyond either); a download reads ahead at most READ_AHEAD chunks and waits for the browser's
+// socket to drain. Memory per transfer, and per user, is bounded whatever the file sizes.
 import type { Readable, Writable } from 'node:stream';
 import type { Stats } from 'ssh2';
 import type { User } from '../../core/db/entities/index.ts';
