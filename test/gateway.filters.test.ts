@@ -170,6 +170,24 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     assert.deepEqual(rows.map((c) => c.risk), ['denied', 'denied', 'warning']);
   });
 
+  test('exec: a command held for confirmation whose session is terminated meanwhile (an admin, rule 11) is withdrawn and never runs', async () => {
+    const op = await operator();
+    await filter(op, 'mkdir', 'confirm');
+    const dir = marker('exec-held-terminated');
+    const running = sshPassword(w.gw.port, `${op.username}@web01`, op.password, [`mkdir ${dir} && echo made`]);
+    const held = await pendingFor(op.username);
+    await s().sessionControl.terminate(admin, held.sessionId!);
+    const left = await eventually(async () => s().confirmations.pending().filter((p) => p.id === held.id), (p) => p.length === 0, 5000);
+    // Were it still listed, an approval would run the command on the asset of a session that has ended.
+    if (left.length > 0) await s().confirmations.decide(admin, held.id, true);
+    const done = await running;
+    assert.deepEqual(left, [], 'the request is withdrawn');
+    assert.equal(done.exitCode, 255);
+    assert.equal(String(done.stderr).trim().split('\n').at(-1), '[bastion] session ended: terminated by admin');
+    assert.equal(String(done.stdout), '');
+    assert.equal(existsSync(dir), false);
+  });
+
   test('a shell without a PTY: a denied line is dropped, the lines around it run', async () => {
     const op = await operator();
     await filter(op, 'touch', 'deny');

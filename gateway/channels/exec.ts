@@ -75,7 +75,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     if (!decision.allowed) {
       void connecting?.then((c) => c.end(), () => undefined);
       await live.end({ status: 'closed', endReason: decision.message });
-      throw new OperatorError(decision.message, 1);
+      // A session ended from outside while its command waited is refused like any ended session.
+      throw new OperatorError(decision.message, live.termination ? REFUSED_EXIT : 1);
     }
     let backendClient;
     let remote;
@@ -87,6 +88,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     try {
       backendClient = await connecting!;
       const client = backendClient;
+      // Ended (an admin, rule 11) while the asset was logged in to: nothing starts there.
+      if (live.termination) throw new OperatorError(`session ended: ${live.termination.reason}`);
       const targetIsDir = scp ? scpTargetIsDirectory(client, scp) : Promise.resolve(false);
       remote = await openExec(client, logged ?? command, state.backendPty(), state.backendEnv());
       if (scp) scpLog = new ScpTransferLog(scp, await targetIsDir, (entry) => rows.record(entry));

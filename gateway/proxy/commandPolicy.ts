@@ -65,11 +65,19 @@ export async function decideExec(gw: GatewayContext, live: LiveSession, command:
     const controller = new AbortController();
     const onClose = (): void => controller.abort();
     channel.once('close', onClose);
+    // No bridge listens yet: a session ended meanwhile (an admin, rule 11) withdraws the request,
+    // or an approval given later would run the command for a session that no longer exists.
+    live.onTerminate(onClose);
     let outcome: ConfirmOutcome;
     try {
       outcome = await confirmWith(gw, live, command, name, controller.signal);
     } finally {
       channel.off('close', onClose);
+    }
+    const ended = live.termination;
+    if (ended) {
+      live.recordCommand(command, 'denied');
+      return { allowed: false, message: `[bastion] session ended: ${terminalLineOf(ended.reason, 300)}`, verdict };
     }
     if (outcome.approved) {
       if (channel.stderr.writable) channel.stderr.write(`[bastion] approved by ${terminalLineOf(outcome.by ?? 'an administrator', 200)}${nl}`);
