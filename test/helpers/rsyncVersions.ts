@@ -77,7 +77,8 @@ export function rsync32(): RsyncVersion {
     } catch (first) {
       if (process.getuid?.() !== 0) throw new Error(`rsync 3.2 for the client tests: ${reasonOf(first)}; as root, run apt-get update (Debian bookworm must be in the apt sources)`);
       try {
-        execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        // A fresh machine may have no apt lists yet (ensure-system-deps only updates them when it installs something).
+        execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
         version = aptRsync32();
         if (version === null) throw new Error('apt knows no rsync 3.2.x even after apt-get update: add Debian bookworm to the apt sources');
         fetchInto(version, cacheOf(version));
