@@ -1,7 +1,7 @@
 // SHA-256 of exec streams off the event loop (issue 13 item 2). A transfer record hashes every
 // byte of stdout, stderr and stdin; on the gateway's one JavaScript thread that was ~200 ms per
 // 256 MiB `cat`, time every other session's packets waited behind. Here each stream copies its
-// bytes into 1 MiB batches; a full batch is handed (transferred, not copied) to one worker
+// bytes into 256 KiB batches; a full batch is handed (transferred, not copied) to one worker
 // thread per process that keeps the streams' hash states, and comes back empty to be filled
 // again, so the hot path costs one memcpy per byte and no garbage.
 //
@@ -15,8 +15,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
-/** Bytes per batch handed to the thread: large enough that a message costs nothing per byte. */
-export const BATCH_BYTES = 1024 * 1024;
+/**
+ * Bytes per batch handed to the thread: large enough that a message costs little per byte
+ * (a thousand per 256 MiB), small enough that the batches out at once (at most
+ * MAX_BATCHES_IN_FLIGHT per stream, SPARE_BATCHES kept) stay a few MiB: the garbage pacer
+ * counts the process's ArrayBuffers, and 1 MiB batches made them swing by ~9 MiB.
+ */
+export const BATCH_BYTES = 256 * 1024;
 /** Batches of one stream at the thread before the stream reports itself behind (backpressure). */
 export const MAX_BATCHES_IN_FLIGHT = 4;
 /** The thread is stopped after this long without work and without a stream holding state in it. */
