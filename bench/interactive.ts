@@ -30,6 +30,7 @@ import { startSshd, sshdUnavailable } from '../test/helpers/sshd.ts';
 import { cleanup, makeTempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { productArgs } from '../test/helpers/productCommand.ts';
+import { autoWorkers } from '../core/config.ts';
 import {
   LOG_LINE, bastionRoute, directRoute, echoProbe, intSetting, kib, pct, printRows, processTree, seed, settle, shq, startGatewayProcess,
   type GatewayBenchResult, type Route,
@@ -223,7 +224,9 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
     const { keyPath, key } = await seed(dataDir, sshd);
     const direct = directRoute(sshd);
     const cores = availableParallelism();
-    for (const [label, workers] of [['inProcess', 0], ['workers', cores]] as const) {
+    // The workers `npm start` runs here (BASTION_GATEWAY_WORKERS=auto), or BENCH_WORKERS of them.
+    const workerCount = env.BENCH_WORKERS ? Number(env.BENCH_WORKERS) : autoWorkers(cores);
+    for (const [label, workers] of [['inProcess', 0], ['workers', workerCount]] as const) {
       if (label === 'workers' && cores < 2) continue;
       if (env.BENCH_TOPOLOGIES && !env.BENCH_TOPOLOGIES.split(',').includes(label)) continue;
       const gw = await startGatewayProcess(dataDir, env, workers);

@@ -175,12 +175,15 @@ export interface Config {
 export class ConfigError extends Error {}
 
 /**
- * One gateway worker per core (up to 4) when there is more than one core, so a session
- * streaming bulk output cannot delay other operators' keystrokes; in-process on one core.
+ * Gateway workers for `auto`: one per core but one (at least one, at most 4) when there is
+ * more than one core, in-process on one core. The core left over is the primary's: it serves
+ * the web app and API, builds playback segments and runs jobs, and it is a process of its own
+ * that the scheduler has to fit in. On 2 cores, two workers beside it meant three busy
+ * processes on two cores — keystroke echo beside bulk sessions was slower than with one
+ * worker, and each extra Node process keeps ~80 MiB resident while idle (issue 13).
  */
-function autoWorkers(): number {
-  const cores = availableParallelism();
-  return cores > 1 ? Math.min(cores, 4) : 0;
+export function autoWorkers(cores = availableParallelism()): number {
+  return cores > 1 ? Math.min(cores - 1, 4) : 0;
 }
 
 /** Reads the environment once; the only place in the project that looks at process.env. */

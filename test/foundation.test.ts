@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { loadConfig, ConfigError } from '../core/config.ts';
+import { autoWorkers, loadConfig, ConfigError } from '../core/config.ts';
+import { availableParallelism } from 'node:os';
 import { Vault, VaultKeyError } from '../core/vault/vault.ts';
 import { Secret } from '../core/vault/secret.ts';
 import { redact } from '../core/audit/operationLog.ts';
@@ -24,6 +25,12 @@ test('config: defaults of the DESIGN contract', () => {
   assert.equal(c.database.kind, 'sqlite');
   assert.ok(c.dataDir.endsWith('/data'));
   assert.deepEqual(c.trustProxy, []);
+});
+
+test('config: gateway workers `auto` leave one core to the primary (1 to 4 workers), in-process on one core', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 8, 64].map((cores) => autoWorkers(cores)), [0, 1, 2, 3, 4, 4, 4]);
+  assert.equal(loadConfig({}).gatewayWorkers, autoWorkers(availableParallelism()));
+  assert.equal(loadConfig({ BASTION_GATEWAY_WORKERS: '2' }).gatewayWorkers, 2);
 });
 
 test('config: a bad value stops with one line naming the variable', () => {

@@ -7,7 +7,7 @@ import { startGatewayWorkers, type WorkerHooks } from '../../bin/gatewayCluster.
 import { freePort } from './ports.ts';
 import { ensureProductBuilt, PRODUCT_ENTRY } from './productCommand.ts';
 
-/** Gateway worker processes in the workers topology: `auto` on a 2-core host, and enough to cross processes. */
+/** Gateway worker processes in the workers topology: two, one more than `auto` on a 2-core host, so that sessions and the checks on them cross worker processes. */
 export const GATEWAY_WORKERS = 2;
 
 /** How long gateway workers may take to start (on a loaded machine). */
