@@ -148,6 +148,39 @@ describe('jobs run by operators go through the command filters and rule 11', { s
     assert.equal(existsSync(cancelDir), false);
   });
 
+  test('a job held for confirmation: its starter losing the permission withdraws the request (rule 11), nothing runs; a retry of a rejected job asks again', async () => {
+    const op = await operator();
+    const held = await b.services.commandFilters.create(SYSTEM_ACTOR, { name: `confirm-touch-${++seq}`, kind: 'commands', pattern: 'touch', action: 'confirm', users: [op.id], assets: [ids.db!] });
+    const requestsOf = (jobId: string) => b.services.confirmations.pending().filter((c) => c.jobId === jobId);
+    const heldRequest = async (jobId: string) => (await eventually(async () => requestsOf(jobId), (l) => l.length === 1, 15_000))[0]!;
+
+    // Rejected, then retried: the retry is held again (a new request), and runs once approved.
+    const retried = marker('confirm-retried');
+    const r1 = await op.api.post('/jobs', { kind: 'command', assets: [ids.db], systemUser: ids.su, command: `touch ${retried}` });
+    assert.equal((await admin.post(`/command-confirmations/${(await heldRequest(r1.body.id)).id}/reject`)).status, 204);
+    assert.equal((await finished(r1.body.id)).status, 'failed');
+    const r2 = await op.api.post(`/jobs/${r1.body.id}/retry`);
+    assert.equal(r2.status, 202, JSON.stringify(r2.body));
+    const again = await heldRequest(r2.body.id);
+    assert.equal(existsSync(retried), false, 'the retry waits too');
+    assert.equal((await admin.post(`/command-confirmations/${again.id}/approve`)).status, 204);
+    assert.deepEqual((await finished(r2.body.id)).results.map((x) => [x.ok, x.output]), [[true, `[confirmed by admin (command filter '${held.name}')]\n`]]);
+    assert.equal(existsSync(retried), true);
+
+    // The permission goes while the job waits: the job is canceled, its request withdrawn, nothing runs.
+    const revoked = marker('confirm-revoked');
+    const r3 = await op.api.post('/jobs', { kind: 'command', assets: [ids.db], systemUser: ids.su, command: `touch ${revoked}` });
+    const request = await heldRequest(r3.body.id);
+    assert.equal((await admin.patch(`/permissions/${op.permissionId}`, { active: false })).status, 200);
+    assert.deepEqual(await eventually(async () => requestsOf(r3.body.id), (l) => l.length === 0, 5000), [], 'the request is withdrawn');
+    const job = await finished(r3.body.id);
+    assert.equal(job.status, 'canceled');
+    assert.deepEqual(job.results.map((x) => [x.ok, x.output]), [[false, 'canceled while it waited for an administrator; nothing ran']]);
+    const late = await admin.post(`/command-confirmations/${request.id}/approve`);
+    assert.equal(late.status, 404);
+    assert.equal(existsSync(revoked), false);
+  });
+
   test('auditors list and read every job, and cannot cancel one', async () => {
     const op = await operator();
     const job = await finished((await op.api.post('/jobs', { kind: 'command', assets: [ids.web], systemUser: ids.su, command: 'echo audited-$((20+22))' })).body.id);
