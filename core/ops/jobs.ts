@@ -1,10 +1,11 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { paginate, type ListQuery, type Page } from '../db/listing.ts';
-import { JobEntity, type Job, type JobResult } from '../db/entities/index.ts';
+import { JobEntity, SessionEntity, type Job, type JobResult } from '../db/entities/index.ts';
+import { lockUserRow } from '../identity/userRowLock.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import type { JobSummary } from './jobOutcomes.ts';
 
@@ -82,7 +83,12 @@ export class JobService {
   #recheckTimer: NodeJS.Timeout | null = null;
   #rechecking: Promise<void> | null = null;
 
-  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly concurrency = 8) {}
+  /**
+   * `maxSessionsPerUser` (BASTION_MAX_SESSIONS_PER_USER, 0: no limit): a job logs in to up to
+   * `concurrency` of its assets at once, so a user's queued and running jobs count that many
+   * sessions each, with the user's active sessions; one more is refused.
+   */
+  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly concurrency = 8, private readonly maxSessionsPerUser = 0) {}
 
   async list(q: JobListQuery): Promise<Page<Job>> {
     const qb = this.ds.getRepository(JobEntity).createQueryBuilder('j').orderBy('j.created_at', 'DESC');
@@ -117,6 +123,7 @@ export class JobService {
       createdAt: new Date(), startedAt: null, endedAt: null,
     };
     await this.ds.transaction(async (em) => {
+      if (actor.id && this.maxSessionsPerUser > 0) await this.#refuseOverLimit(em, actor.id, targets.length);
       await em.getRepository(JobEntity).insert(job as never);
       await writeOperation(em, actor, { action: 'run', resourceType: 'job', resourceId: job.id, resourceName: `${kind}: ${resourceName}`.slice(0, 255), changes: { ...params, assets: targets.map((t) => t.name) } });
     });
@@ -132,6 +139,26 @@ export class JobService {
     this.#done.set(job.id, done);
     void done.finally(() => setTimeout(() => this.#done.delete(job.id), 60_000).unref());
     return job;
+  }
+
+  /** The sessions a job over `assets` assets holds at once. */
+  #weight(assets: number): number {
+    return Math.min(this.concurrency, Math.max(1, assets));
+  }
+
+  /**
+   * Refuses a job that would take the user past the session limit. The user's row is locked
+   * first (PostgreSQL; SQLite's transactions take turns), so jobs started at once count each other.
+   */
+  async #refuseOverLimit(em: EntityManager, userId: string, assets: number): Promise<void> {
+    await lockUserRow(em, userId);
+    const max = this.maxSessionsPerUser;
+    const jobs = await em.getRepository(JobEntity).find({ select: { id: true, params: true }, where: { createdBy: userId, status: In(['queued', 'running']) } });
+    const held = jobs.reduce((n, j) => n + this.#weight(Number((j.params as { assetsTotal?: unknown }).assetsTotal) || 1), 0);
+    const sessions = await em.getRepository(SessionEntity).countBy({ userId, status: 'active' });
+    if (sessions + held + this.#weight(assets) > max) {
+      throw new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'} (jobs count one per asset they work on at once), the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
+    }
   }
 
   async cancel(actor: Actor, id: string): Promise<Job> {
