@@ -8,7 +8,8 @@
  *
  * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1), BENCH_CLIENTS (only
  * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`),
- * BENCH_CPU=1 (a line per transfer with this process's CPU time).
+ * BENCH_CPU=1 (a line per transfer with this process's CPU time). Like the rss bench, it runs itself again
+ * with the product's memory and GC flags when this process lacks them.
  *
  * `npm run bench -- rss` (issue 13: the gateway's RSS flat, ± 20 MB, during a 1 GiB transfer with
  * any client): the same transfers through the gateway only, BENCH_RSS_BYTES each (default 1 GiB),
@@ -90,25 +91,33 @@ function clientsOptions(env: NodeJS.ProcessEnv, bytes: number, proxyJump: boolea
   };
 }
 
+/**
+ * The gateway runs in this process: with the product's memory and GC flags and environment, as
+ * every Bastion process does (bin/memoryFlags.ts), or the figures are not the product's (V8's
+ * GC helper threads alone change where a transfer's CPU goes). False when this process lacks
+ * them: it has then run `which` again in a child that has them.
+ */
+async function asTheProduct(which: 'clients' | 'rss', env: NodeJS.ProcessEnv): Promise<boolean> {
+  const missingFlags = MEMORY_FLAGS.filter((f) => !process.execArgv.includes(f));
+  const missingEnv = Object.entries(MEMORY_ENV).filter(([k]) => env[k] === undefined);
+  if (missingFlags.length === 0 && missingEnv.length === 0) return true;
+  const child = spawn(process.execPath, [...process.execArgv, ...missingFlags, fileURLToPath(import.meta.url), which], {
+    env: { ...env, ...Object.fromEntries(missingEnv) }, stdio: 'inherit',
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the ${which} bench exited with ${code}`);
+  return false;
+}
+
 export async function runClientsBench(env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
+  if (!(await asTheProduct('clients', env))) return [];
   const rows = await measure(clientsOptions(env, Number(env.BENCH_CLIENT_BYTES ?? 64 * MiB), true));
   printTable(rows);
   return rows;
 }
 
 export async function runRssBench(env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
-  // The gateway runs in this process: with the product's memory flags and environment, as
-  // every Bastion process does (bin/memoryFlags.ts), or the figures are not the product's.
-  const missingFlags = MEMORY_FLAGS.filter((f) => !process.execArgv.includes(f));
-  const missingEnv = Object.entries(MEMORY_ENV).filter(([k]) => env[k] === undefined);
-  if (missingFlags.length > 0 || missingEnv.length > 0) {
-    const child = spawn(process.execPath, [...process.execArgv, ...missingFlags, fileURLToPath(import.meta.url), 'rss'], {
-      env: { ...env, ...Object.fromEntries(missingEnv) }, stdio: 'inherit',
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    if (code !== 0) throw new Error(`the rss bench exited with ${code}`);
-    return [];
-  }
+  if (!(await asTheProduct('rss', env))) return [];
   const rows = await measure(clientsOptions(env, Number(env.BENCH_RSS_BYTES ?? 1024 * MiB), false));
   printRssTable(rows);
   return rows;
