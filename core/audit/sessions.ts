@@ -1,4 +1,4 @@
-import { In, type DataSource } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
@@ -165,7 +165,7 @@ export class SessionService {
     const max = opts.maxActivePerUser ?? 0;
     if (max > 0 && (await this.activeCount(init.userId)) > max) {
       await this.ds.getRepository(SessionEntity).delete({ id: row.id });
-      throw new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'}, the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
+      throw sessionLimitReached(max);
     }
     return row;
   }
@@ -398,7 +398,7 @@ export class SessionService {
   }
 
   activeCount(userId: string): Promise<number> {
-    return this.ds.getRepository(SessionEntity).countBy({ userId, status: 'active' });
+    return countActiveSessions(this.ds.manager, userId);
   }
 
   list(q: SessionListQuery): Promise<Page<Session>> {
@@ -530,6 +530,16 @@ export class SessionService {
     if (!rec) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
     return rec;
   }
+}
+
+/** Sessions the user holds open now, in any process: what BASTION_MAX_SESSIONS_PER_USER counts. */
+export function countActiveSessions(em: EntityManager, userId: string): Promise<number> {
+  return em.getRepository(SessionEntity).countBy({ userId, status: 'active' });
+}
+
+/** The refusal at BASTION_MAX_SESSIONS_PER_USER; `counting` says what else was counted. */
+export function sessionLimitReached(max: number, counting = ''): ConflictError {
+  return new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'}${counting ? ` (${counting})` : ''}, the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
 }
 
 function byIdOrName(qb: { andWhere(where: string, params: Record<string, unknown>): unknown }, idColumn: string, nameColumn: string, value: string | undefined, key: string): void {

@@ -4,7 +4,8 @@ import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { paginate, type ListQuery, type Page } from '../db/listing.ts';
-import { JobEntity, SessionEntity, type Job, type JobResult } from '../db/entities/index.ts';
+import { JobEntity, type Job, type JobResult } from '../db/entities/index.ts';
+import { countActiveSessions, sessionLimitReached } from '../audit/sessions.ts';
 import { lockUserRow } from '../identity/userRowLock.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import type { JobSummary } from './jobOutcomes.ts';
@@ -155,10 +156,8 @@ export class JobService {
     const max = this.maxSessionsPerUser;
     const jobs = await em.getRepository(JobEntity).find({ select: { id: true, params: true }, where: { createdBy: userId, status: In(['queued', 'running']) } });
     const held = jobs.reduce((n, j) => n + this.#weight(Number((j.params as { assetsTotal?: unknown }).assetsTotal) || 1), 0);
-    const sessions = await em.getRepository(SessionEntity).countBy({ userId, status: 'active' });
-    if (sessions + held + this.#weight(assets) > max) {
-      throw new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'} (jobs count one per asset they work on at once), the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
-    }
+    const sessions = await countActiveSessions(em, userId);
+    if (sessions + held + this.#weight(assets) > max) throw sessionLimitReached(max, 'jobs count one per asset they work on at once');
   }
 
   async cancel(actor: Actor, id: string): Promise<Job> {
