@@ -80,6 +80,23 @@ test('a held command is decided once: an approval and a rejection sent at once g
   assert.deepEqual(logged, [approve.status === 204 ? 'approve_command' : 'reject_command']);
 });
 
+test('an admin cannot decide on their own held command (403 own_confirmation, still pending); another admin can', async () => {
+  const second = await f.user({ role: 'admin', password: 'Str0ng-pass-second-admin', mustChangePassword: false });
+  const other = await loggedIn(b.baseUrl, second.username, 'Str0ng-pass-second-admin');
+  const sessionId = 'b1d3f0a2-0000-4000-8000-000000000004';
+  const pending = b.services.confirmations.request({ sessionId, jobId: null, username: 'admin', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'confirm-reboot' }, 10_000);
+  const id = ((await admin.get('/command-confirmations')).body.items as Array<{ id: string; sessionId: string }>).find((c) => c.sessionId === sessionId)!.id;
+  for (const verb of ['approve', 'reject']) {
+    const own = await admin.post(`/command-confirmations/${id}/${verb}`);
+    assert.deepEqual([own.status, own.body.error.details.reason, own.body.error.message], [403, 'own_confirmation', 'you cannot decide on your own command; another administrator must']);
+  }
+  assert.deepEqual(((await admin.get('/command-confirmations')).body.items as Array<{ id: string }>).map((c) => c.id), [id], 'still waiting');
+  assert.equal((await other.post(`/command-confirmations/${id}/approve`)).status, 204);
+  assert.deepEqual(await pending, { approved: true, by: second.username });
+  const logged = (await b.services.ds.getRepository(OperationLogEntity).findBy({ resourceId: sessionId })).map((o) => [o.action, o.actorUsername]);
+  assert.deepEqual(logged, [['approve_command', second.username]]);
+});
+
 test('terminate publishes on the bus for an active session; an ended one is 409; plain users are 403', async () => {
   const u = await f.user();
   const a = await f.asset();

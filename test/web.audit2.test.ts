@@ -344,6 +344,16 @@ test('an admin creates a command filter through the form, tries a command, and d
   await held.getByRole('button', { name: 'Approve' }).click();
   assert.deepEqual(await decided, { requestId: (await decided as { requestId?: string }).requestId, approved: true, by: 'admin' });
   await held.waitFor({ state: 'detached' });
+
+  // The admin's own held command: the buttons are off and the row says another admin decides.
+  const later = Date.now();
+  b.services.bus.publish('command.pending', {
+    id: newId(), sessionId: recorded.id, jobId: null, username: 'admin', assetName: 'web07', systemUsername: 'deploy',
+    command: 'systemctl restart haproxy', filter: 'confirm-restarts', createdAt: later, expiresAt: later + 60_000,
+  });
+  const mine = page.locator('#confirmations .ant-table-row').filter({ hasText: 'systemctl restart haproxy' });
+  await mine.getByTestId('confirmation-own').filter({ hasText: 'yours: another administrator decides' }).waitFor({ timeout: 5000 });
+  assert.deepEqual([await mine.getByRole('button', { name: 'Approve' }).isDisabled(), await mine.getByRole('button', { name: 'Reject' }).isDisabled()], [true, true]);
 });
 
 test('file transfers are listed with filters, and every log exports the filtered rows as CSV', async () => {

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Actor } from '../actor.ts';
 import type { Bus, BusMessages } from '../bus.ts';
-import { NotFoundError } from '../errors.ts';
+import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { writeOperation } from './operationLog.ts';
 
@@ -90,6 +90,10 @@ export class CommandConfirmations {
   async decide(actor: Actor, requestId: string, approved: boolean): Promise<void> {
     const req = this.#pending.get(requestId);
     if (!req) throw new NotFoundError('no such pending command (it may have timed out)', { reason: 'confirmation_not_found' });
+    // Four eyes: a confirm filter asks someone else to look at the command. An admin who could
+    // approve their own would make the filter a prompt they click through (an admin who wants
+    // that can change the filter, which is logged as such).
+    if (req.username === actor.username) throw new ForbiddenError('you cannot decide on your own command; another administrator must', { reason: 'own_confirmation' });
     // Claimed before the operation log is written (an await): an approval and a rejection sent
     // at once must not both pass, both be logged, and the holder run whichever came first.
     this.#pending.delete(requestId);

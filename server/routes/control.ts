@@ -59,11 +59,11 @@ export const controlRoutes: AnyRoute[] = [
     },
   }),
   route({
-    method: 'post', path: '/command-confirmations/:id/approve', tag: 'command-filters', access: 'manage', params: idParams, summary: 'Let a held command run',
+    method: 'post', path: '/command-confirmations/:id/approve', tag: 'command-filters', access: 'manage', params: idParams, summary: 'Let a held command run (an admin cannot decide on their own: 403 own_confirmation)',
     handler: async ({ params, actor, services }) => { await services.confirmations.decide(actor, params.id, true); },
   }),
   route({
-    method: 'post', path: '/command-confirmations/:id/reject', tag: 'command-filters', access: 'manage', params: idParams, summary: 'Refuse a held command',
+    method: 'post', path: '/command-confirmations/:id/reject', tag: 'command-filters', access: 'manage', params: idParams, summary: 'Refuse a held command (an admin cannot decide on their own: 403 own_confirmation)',
     handler: async ({ params, actor, services }) => { await services.confirmations.decide(actor, params.id, false); },
   }),
   route({

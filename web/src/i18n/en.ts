@@ -516,6 +516,7 @@ export const en = {
     newTitle: 'A command waits for your approval',
     newText: '{{user}} on {{asset}}: {{command}}',
     fromJob: 'command job',
+    own: 'yours: another administrator decides',
   },
   transfers: {
     title: 'File transfers',
@@ -799,6 +800,7 @@ export const en = {
       recording_session_running: 'The session is still running; its recording is available when it ends.',
       segment_not_found: 'This part of the recording does not exist.',
       confirmation_not_found: 'No such pending command (it may have timed out).',
+      own_confirmation: 'You cannot decide on your own command; another administrator must.',
       retention_too_short: 'Must be at least {{min}} days.',
       purge_too_soon: 'A purge ran a moment ago: try again in a minute.',
       file_manager_unavailable: 'The file manager is not available on this server.',

@@ -518,6 +518,7 @@ export const zh: Messages = {
     newTitle: '有命令等待您的批准',
     newText: '{{user}} 在 {{asset}}：{{command}}',
     fromJob: '批量命令作业',
+    own: '您本人的命令：须由其他管理员审批',
   },
   transfers: {
     title: '文件传输',
@@ -801,6 +802,7 @@ export const zh: Messages = {
       recording_session_running: '会话仍在进行中；会话结束后即可获取其录像。',
       segment_not_found: '录像的这一部分不存在。',
       confirmation_not_found: '没有该待审批命令（可能已超时）。',
+      own_confirmation: '不能审批自己的命令，须由其他管理员审批。',
       retention_too_short: '至少 {{min}} 天。',
       purge_too_soon: '刚刚执行过清理，请一分钟后再试。',
       file_manager_unavailable: '此服务器不提供文件管理。',

@@ -8,6 +8,7 @@ import { errorText } from '../../components/apiErrors.ts';
 import { formatTime } from '../../i18n/format.ts';
 import { CONFIRMATIONS_KEY, useConfirmations } from './useConfirmations.ts';
 import { RowActions } from '../../components/RowActions.tsx';
+import { useMe } from '../session/useSession.ts';
 
 /** Commands an operator is waiting on: approve lets the line run, reject cancels it. */
 export function ConfirmationsPanel() {
@@ -15,6 +16,8 @@ export function ConfirmationsPanel() {
   const { message } = App.useApp();
   const qc = useQueryClient();
   const q = useConfirmations();
+  // The server refuses a decision on one's own command (four eyes); the buttons say so first.
+  const me = useMe().data;
 
   const decide = async (c: Confirmation, approve: boolean) => {
     try {
@@ -53,12 +56,18 @@ export function ConfirmationsPanel() {
           { title: t('confirmations.expires'), dataIndex: 'expiresAt', width: 170, render: formatTime },
           {
             title: t('common.actions'), key: 'ops', width: 200, fixed: 'right' as const,
-            render: (_: unknown, c: Confirmation) => (
-              <RowActions name={`${c.username} ${c.command}`} actions={[
-                { key: 'approve', label: t('confirmations.approve'), icon: <CheckOutlined />, primary: true, withText: true, onClick: () => decide(c, true) },
-                { key: 'reject', label: t('confirmations.reject'), icon: <CloseOutlined />, danger: true, withText: true, onClick: () => decide(c, false) },
-              ]} />
-            ),
+            render: (_: unknown, c: Confirmation) => {
+              const own = c.username === me?.username;
+              return (
+                <Space direction="vertical" size={0}>
+                  <RowActions name={`${c.username} ${c.command}`} actions={[
+                    { key: 'approve', label: t('confirmations.approve'), icon: <CheckOutlined />, primary: true, withText: true, disabled: own, onClick: () => decide(c, true) },
+                    { key: 'reject', label: t('confirmations.reject'), icon: <CloseOutlined />, danger: true, withText: true, disabled: own, onClick: () => decide(c, false) },
+                  ]} />
+                  {own ? <Typography.Text type="secondary" data-testid="confirmation-own">{t('confirmations.own')}</Typography.Text> : null}
+                </Space>
+              );
+            },
           },
         ]}
       />
