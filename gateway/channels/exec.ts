@@ -34,7 +34,9 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     // So is rsync (`rsync --server`): proxy/rsyncProtocol.ts.
     const { scp, rsync } = plan;
     const transfer = scp ?? rsync;
-    const refusedTransfer = transfer && !chosen.actions.includes(transfer.direction) ? `${transfer.direction} is not allowed to you on ${asset.asset.name}` : null;
+    // rsync may need more than its direction (a sender that deletes, a command that cannot be read exactly).
+    const missing = (rsync ? rsync.needs : scp ? [scp.direction] : []).find((action) => !chosen.actions.includes(action));
+    const refusedTransfer = missing ? `${missing} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
     let typedPassword: string | undefined;
     if (grant.systemUser.loginMode === 'manual' && state.pty) {

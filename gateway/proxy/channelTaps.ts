@@ -15,7 +15,7 @@
 //                                               the command                    -
 //   legacy scp        none (its FileTransfer rows are its record; each file checked against
 //                     upload/download)          the command                    scp
-//   rsync --server    transfer     - (needs upload or download)   the command     rsync (a row per file)
+//   rsync --server    transfer     - (needs upload or download; see rsyncProtocol.ts)   the command     rsync (a row per file)
 //   sftp              none (FileTransfer rows, each request checked)         -  sftp
 //   tunnel            none (bytes counted; `tunnel` action only)             -  -
 import type { Action, SessionKind } from '../../core/db/entities/index.ts';

@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { TransferEntry } from '../sftp/sftpProxy.ts';
-import { rsyncTransferRows, type RsyncOutcome, type RsyncServer } from './rsyncProtocol.ts';
+import { rsyncOptionsEnd, rsyncTransferRows, type RsyncOutcome, type RsyncTransfer } from './rsyncProtocol.ts';
 import { shellWords } from './scpProtocol.ts';
 
 /** A log-file line of rsync: its timestamp and pid, then the format. */
@@ -57,9 +57,10 @@ export const newRsyncNonce = (): string => `bastion-rsync-${randomBytes(16).toSt
  * when they cannot be put there without changing any other word (unusual quoting): then the
  * transfer runs as the operator asked, logged per path.
  */
-export function withRsyncLog(command: string, r: RsyncServer, nonce: string): string | null {
+export function withRsyncLog(command: string, r: RsyncTransfer, nonce: string): string | null {
   const words = shellWords(command);
-  const dot = words?.indexOf('.') ?? -1;
+  // The `.` the asset's rsync ends its options at: a `.` that is an option's value (`-T .`) is not it.
+  const dot = words ? rsyncOptionsEnd(words) : -1;
   if (!words || dot < 0) return null;
   const format = `--log-file-format=${nonce} %% %o %l ${r.direction === 'upload' ? '%n' : '%f'} ${nonce}`;
   const options = ['--log-file=/dev/stderr', format];
@@ -169,7 +170,7 @@ export class RsyncLogFilter extends Transform {
  * the per-path rows stand): `destIsDirectory` says, for an upload of one file to a path
  * without a trailing `/`, whether that path was a directory (the file went inside) or the file.
  */
-export function rsyncFileRows(r: RsyncServer, files: readonly RsyncLoggedFile[], destIsDirectory: boolean | null): TransferEntry[] | null {
+export function rsyncFileRows(r: RsyncTransfer, files: readonly RsyncLoggedFile[], destIsDirectory: boolean | null): TransferEntry[] | null {
   if (r.paths.length === 0) return null;
   const rows: TransferEntry[] = [];
   for (const f of files) {
@@ -183,7 +184,7 @@ export function rsyncFileRows(r: RsyncServer, files: readonly RsyncLoggedFile[],
 }
 
 /** Whether an upload's destination must be asked about (one plain file to a path that may or may not be a directory). */
-export function uploadNeedsDestinationKind(r: RsyncServer, files: readonly RsyncLoggedFile[]): boolean {
+export function uploadNeedsDestinationKind(r: RsyncTransfer, files: readonly RsyncLoggedFile[]): boolean {
   return r.direction === 'upload' && r.paths.length === 1 && !r.paths[0]!.endsWith('/') && files.length === 1 && !files[0]!.name.includes('/');
 }
 
@@ -207,7 +208,7 @@ function downloadPath(sources: readonly string[], longName: string): string | nu
  * the per-path rows saying so (size 0: the files that made it are the rows above); the
  * per-path rows of rsyncProtocol.ts alone when the log did not come or cannot name files exactly.
  */
-export function rsyncRows(r: RsyncServer, log: RsyncLogFilter | null, outcome: RsyncOutcome, destIsDirectory: boolean | null): TransferEntry[] {
+export function rsyncRows(r: RsyncTransfer, log: RsyncLogFilter | null, outcome: RsyncOutcome, destIsDirectory: boolean | null): TransferEntry[] {
   const perPath = rsyncTransferRows(r, outcome);
   const files = log?.sawLog && !log.unreadable ? rsyncFileRows(r, log.files, destIsDirectory) : null;
   if (!files) return perPath;

@@ -230,11 +230,11 @@ export class SftpProxy {
 
     sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs), 0, writesOf(flags)));
     sftp.on('READ', (id, handle, offset, length) => {
-      const h = this.#file(id, handle);
+      const h = this.#file(id, handle, 'reads');
       if (h && !this.#closed) this.#enqueue({ run: null, read: { id, h, offset, length }, cost: Math.min(length, MAX_READ), held: 0 });
     });
     sftp.on('WRITE', (id, handle, offset, data) => {
-      const h = this.#file(id, handle);
+      const h = this.#file(id, handle, 'writes');
       // Over ssh2's largest backend packet the buffer is kept past this tick: own a copy.
       const own = data.length > 64 * 1024 ? Buffer.from(data) : data;
       if (h) this.#request(id, (b) => this.#write(b, id, h, offset, own), own.length, true, own.length);
@@ -444,10 +444,10 @@ export class SftpProxy {
   }
 
   async #open(b: BackendSftp, id: number, path: string, flags: number, attrs: Attributes): Promise<void> {
-    const reads = (flags & OPEN_FLAGS.READ) !== 0;
+    const reads = readsOf(flags);
     const writes = writesOf(flags);
     if (writes && !(await this.#allowed(id, 'upload', { operation: 'upload', path }))) return;
-    if ((reads || !writes) && !(await this.#allowed(id, 'download', { operation: 'download', path }))) return;
+    if (reads && !(await this.#allowed(id, 'download', { operation: 'download', path }))) return;
     if (this.#handles.size >= MAX_HANDLES) {
       this.#status(id, SFTP_STATUS.FAILURE, 'too many open files');
       return;
@@ -592,12 +592,19 @@ export class SftpProxy {
     return null;
   }
 
-  #file(id: number, handle: Buffer): FileHandle | null {
+  /** The file behind a handle; with `mode`, only one opened for that (what its OPEN was checked for). */
+  #file(id: number, handle: Buffer, mode?: 'reads' | 'writes'): FileHandle | null {
     const h = this.#handle(id, handle);
     if (!h) return null;
-    if (h.kind === 'file') return h;
-    this.#status(id, SFTP_STATUS.FAILURE, 'not a file handle');
-    return null;
+    if (h.kind !== 'file') {
+      this.#status(id, SFTP_STATUS.FAILURE, 'not a file handle');
+      return null;
+    }
+    if (mode && !h[mode]) {
+      this.#status(id, SFTP_STATUS.PERMISSION_DENIED, `the file was not opened for ${mode === 'reads' ? 'reading' : 'writing'}`);
+      return null;
+    }
+    return h;
   }
 
   #ok(id: number): void {
@@ -620,6 +627,15 @@ export class SftpProxy {
   #names(id: number, names: FileEntry[]): void {
     if (!this.#closed) this.#sftp.name(id, names);
   }
+}
+
+/**
+ * Whether the asset's file can be read through the handle: with READ, and also whenever WRITE
+ * is absent — OpenSSH's sftp-server then opens it O_RDONLY, so CREAT, TRUNC or APPEND alone
+ * give a readable file (an upload-only operator read any file that way).
+ */
+function readsOf(flags: number): boolean {
+  return (flags & OPEN_FLAGS.READ) !== 0 || (flags & OPEN_FLAGS.WRITE) === 0;
 }
 
 function writesOf(flags: number): boolean {

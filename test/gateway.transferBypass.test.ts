@@ -1,0 +1,161 @@
+// An attacker's read of the operators' file-transfer paths (issue 13): each test is a way to
+// move or change files on an asset without the `upload` / `download` action it needs, tried
+// with the real clients (rsync, ssh2's SFTP client) against a real sshd. Every one of them
+// worked before its fix.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { SFTPWrapper } from 'ssh2';
+import { FileTransferEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
+import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
+import { withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
+import { OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { hostKeyFingerprints, rsync, type Endpoint } from './helpers/clients.ts';
+import { eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+
+const skip = sshdUnavailable();
+
+describe('rsync --server read as the asset\'s rsync reads it (no sshd needed)', () => {
+  test('an option\'s value in the next word is not an option: `--suffix --sender` is a receiver (an upload)', () => {
+    // popt gives a value-taking option the next word whatever it is; the real client sends these with -M.
+    for (const options of ['--suffix --sender', '-T --sender', '-e --sender', '-vT --sender', '--partial-dir --sender', '--log-file-format --sender', '-B --sender']) {
+      assert.deepEqual(parseRsyncServer(`rsync --server -e.LsfxCIvu ${options} . /srv/in/`), { direction: 'upload', paths: ['/srv/in/'], needs: ['upload'] }, options);
+    }
+    // Values in the next word, as the client sends -T and --backup-dir: still read exactly.
+    assert.deepEqual(parseRsyncServer('rsync --server -blogDtpre.iLsfxCIvu --backup-dir /tmp/bk --suffix=.x --temp-dir /tmp . /srv/in/'), { direction: 'upload', paths: ['/srv/in/'], needs: ['upload'] });
+    assert.deepEqual(parseRsyncServer('rsync --server --sender -e.LsfxCIvu --suffix=--x -T . . /srv/a'), { direction: 'download', paths: ['/srv/a'], needs: ['download'] });
+  });
+
+  test('a sender told to remove what it sent changes the asset\'s files: it needs upload too', () => {
+    assert.deepEqual(parseRsyncServer('rsync --server --sender -vlogDtprze.iLsfxCIvu --inplace --remove-source-files . /srv/a'), { direction: 'download', paths: ['/srv/a'], needs: ['download', 'upload'] });
+    assert.deepEqual(parseRsyncServer('rsync --server --sender -e.L --remove-sent-files . /srv/a'), { direction: 'download', paths: ['/srv/a'], needs: ['download', 'upload'] });
+    // A receiver's --remove-source-files concerns the operator's side.
+    assert.deepEqual(parseRsyncServer('rsync --server -e.L --remove-source-files . /srv/in/'), { direction: 'upload', paths: ['/srv/in/'], needs: ['upload'] });
+  });
+
+  test('an rsync server whose options cannot be read exactly needs both actions, never only connect', () => {
+    for (const command of [
+      'rsync --sender --server -e.LsfxC . /srv/a',
+      'rsync --server -e.LsfxC . /srv/in/ --sender',
+      'rsync --server -e.LsfxC --frobnicate --sender . /srv/in/',
+      'rsync --server -e.LsfxC -Z --sender . /srv/in/',
+      'rsync --server -e.LsfxC -- --sender . /srv/in/',
+      'rsync --server -e.LsfxC --sender=1 . /srv/in/',
+      'rsync --server -e.LsfxC /tmp . /srv/in/',
+      'rsync --server --daemon .',
+      'rsync --server --config=/tmp/evil.conf --daemon .',
+      'rsync --server -vlogDtpre.iLsfxCIvu . /a /b',
+      'rsync --server -vlogDtpre.iLsfxCIvu /srv/in',
+    ]) assert.deepEqual(parseRsyncServer(command), { direction: 'upload', paths: [], needs: ['upload', 'download'] }, command);
+  });
+
+  test('the log options go before the `.` that ends the options, not before a value `.`', () => {
+    assert.equal(withRsyncLog('rsync --server -e.L -T . . /srv/in/', { direction: 'upload', paths: ['/srv/in/'] }, 'N'),
+      "rsync --server -e.L -T . --log-file=/dev/stderr '--log-file-format=N %% %o %l %n N' . /srv/in/");
+  });
+});
+
+describe('file transfers without the action they need', { skip }, () => {
+  let w: World;
+  let remote: string;
+  let local: string;
+  let hostKeys: string[];
+  let seq = 0;
+
+  async function operator(actions: Action[]): Promise<{ user: User; ep: Endpoint }> {
+    const password = `Tb-pass-${++seq}-xyz`;
+    const user = await w.f.user({ username: `tb${seq}`, password });
+    await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id], actions });
+    return { user, ep: { port: w.gw.port, user: `${user.username}@web01`, password, hostKeys } };
+  }
+
+  function transfers(userId: string, count: number): Promise<FileTransfer[]> {
+    return eventually(
+      () => w.bastion.services.ds.getRepository(FileTransferEntity).find({ where: { userId }, order: { createdAt: 'ASC' } }),
+      (rows) => rows.length >= count,
+    );
+  }
+
+  /** A file on the asset, owned by its account. */
+  async function onAsset(name: string, text: string): Promise<string> {
+    const path = join(remote, name);
+    writeFileSync(path, text);
+    await execa('chown', [w.sshd.username, path]);
+    return path;
+  }
+
+  before(async () => {
+    w = await startWorld({ actions: ['connect'] });
+    remote = makeTempDir('bastion-bypass-remote-');
+    await execa('chown', [w.sshd.username, remote]);
+    local = makeTempDir('bastion-bypass-local-');
+    hostKeys = await hostKeyFingerprints(w.gw.port);
+  });
+  after(async () => {
+    await w?.stop();
+    await cleanup();
+  });
+
+  test('rsync: an upload dressed as a download (-M--suffix -M--sender) is refused to an operator with download only', async () => {
+    const op = await operator(['connect', 'download']);
+    const src = join(local, 'planted.txt');
+    writeFileSync(src, 'planted');
+    const r = await rsync(op.ep, ['-M--suffix', '-M--sender', src, `:${remote}/`]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /upload is not allowed to you on web01/);
+    assert.equal(existsSync(join(remote, 'planted.txt')), false, 'nothing was written on the asset');
+    const rows = await transfers(op.user.id, 1);
+    assert.deepEqual(rows.map((x) => [x.operation, x.ok, x.message]), [['upload', false, 'upload is not allowed to you on web01']]);
+  });
+
+  test('rsync: a download that deletes its sources (--remove-source-files) is refused to an operator with download only', async () => {
+    const op = await operator(['connect', 'download']);
+    const victim = await onAsset('keep-me.txt', 'precious');
+    const r = await rsync(op.ep, ['--remove-source-files', `:${victim}`, join(local, 'taken.txt')]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /upload is not allowed to you on web01/);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious', 'the file is still on the asset');
+    assert.equal(existsSync(join(local, 'taken.txt')), false);
+  });
+
+  test('rsync: an upload with a separate option value (-T /tmp) is an upload, not a plain exec allowed by connect', async () => {
+    const op = await operator(['connect']);
+    const src = join(local, 'via-temp.txt');
+    writeFileSync(src, 'via temp');
+    const r = await rsync(op.ep, ['-T', '/tmp', src, `:${remote}/`]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /upload is not allowed to you on web01/);
+    assert.equal(existsSync(join(remote, 'via-temp.txt')), false);
+    // With upload it goes through, logged per file (the log options found the right `.`).
+    const up = await operator(['connect', 'upload']);
+    const ok = await rsync(up.ep, ['-T', '/tmp', src, `:${remote}/`]);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.equal(readFileSync(join(remote, 'via-temp.txt'), 'utf8'), 'via temp');
+    assert.deepEqual((await transfers(up.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', join(remote, 'via-temp.txt'), 8, true]]);
+  });
+
+  test('sftp: a file opened for "create" only (no READ flag) cannot be read by an operator with upload only', async () => {
+    const op = await operator(['connect', 'upload']);
+    const secret = await onAsset('secret.txt', 'the secret');
+    const client = await ssh2Login(w.gw.port, { username: op.ep.user, password: op.ep.password });
+    try {
+      const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+      // The asset's sftp-server opens O_RDONLY whenever WRITE is absent: CREAT alone gives a readable file.
+      const opened = await new Promise<Buffer | Error>((resolve) => sftp.open(secret, OPEN_FLAGS.CREAT, (err, h) => resolve(err ?? h)));
+      if (!(opened instanceof Error)) {
+        const read = await new Promise<string | Error>((resolve) => sftp.read(opened, Buffer.alloc(64), 0, 64, 0, (err, n, buf) => resolve(err ?? buf.subarray(0, n).toString())));
+        assert.ok(read instanceof Error, `read through a create-only handle: ${String(read)}`);
+      }
+      assert.ok(opened instanceof Error, 'the open itself is refused: it needs download');
+      assert.match(opened.message, /download is not allowed/);
+    } finally {
+      client.end();
+    }
+    const rows = await transfers(op.user.id, 1);
+    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['download', secret, false]]);
+  });
+});
