@@ -38,6 +38,9 @@ need podman 'command -v podman'
 need runc '[ -x /usr/sbin/runc ]'
 need mmdebstrap 'command -v mmdebstrap'
 need podman-compose 'command -v podman-compose'
+# test/jobs.kill.test.ts builds a tiny LD_PRELOAD library for its backend sshd (test/helpers/setsidGate.ts).
+need gcc 'command -v cc'
+need libc6-dev '[ -f /usr/include/dlfcn.h ]'
 # visudo validates the sudo rules that pushing a system user writes on the (loopback) target.
 need sudo '[ -x /usr/sbin/visudo ]'
 

@@ -174,12 +174,12 @@ export class OperationsService {
       }
       let client;
       try {
-        client = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs);
+        client = await remoteLogin(asset, account, this.d.hostKeys, this.timeouts.loginMs, signal);
       } catch (err) {
-        return { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err) };
+        return { ok: false, exitCode: null, output: err instanceof Error ? err.message : String(err), ...(signal.aborted ? { outcome: 'canceled' as const } : {}) };
       }
       try {
-        // Canceled (rule 11, or by hand) while logging in: nothing is started.
+        // Canceled (rule 11, or by hand) as the login completed: nothing is started.
         if (signal.aborted) return { ok: false, exitCode: null, output: 'canceled before it ran', outcome: 'canceled' };
         const r = await execCapture(client, input.command, { maxBytes: OUTPUT_CAP, timeoutMs, signal, onOutput: progress });
         const outcome = r.exitCode === 0 ? 'ok' : r.timedOut ? 'timedOut' : signal.aborted ? 'canceled' : 'failed';

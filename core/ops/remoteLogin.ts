@@ -1,5 +1,5 @@
 import ssh2 from 'ssh2';
-import type { ConnectConfig } from 'ssh2';
+import type { ClientChannel, ConnectConfig } from 'ssh2';
 import type { HostKeyService } from '../assets/hostKeys.ts';
 import type { Secret } from '../vault/secret.ts';
 
@@ -32,7 +32,7 @@ export class RemoteLoginError extends Error {
  * Logs in to an asset for the bastion's own work (tests, facts, batch commands), with the
  * same host-key pinning as operator sessions (rule 10).
  */
-export async function remoteLogin(target: RemoteTarget, account: RemoteAccount, hostKeys: HostKeyService, timeoutMs = 8000): Promise<RemoteClient> {
+export async function remoteLogin(target: RemoteTarget, account: RemoteAccount, hostKeys: HostKeyService, timeoutMs = 8000, signal?: AbortSignal): Promise<RemoteClient> {
   if (!account.password && !account.privateKey) throw new RemoteLoginError('no_secret', `${account.username} has no password or key configured`);
   const client = new Client();
   let hostKeyProblem: string | null = null;
@@ -57,10 +57,12 @@ export async function remoteLogin(target: RemoteTarget, account: RemoteAccount, 
   client.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => finish(prompts.map(() => account.password?.reveal() ?? '')));
   await new Promise<void>((resolve, reject) => {
     let settled = false;
+    const onAbort = () => fail(new RemoteLoginError('other', 'canceled while it logged in; nothing ran'));
     const fail = (e: RemoteLoginError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       client.end();
       client.destroy();
       reject(e);
@@ -74,8 +76,12 @@ export async function remoteLogin(target: RemoteTarget, account: RemoteAccount, 
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     });
+    // A job canceled while it logs in stops waiting for the asset (nothing was started there yet).
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) { onAbort(); return; }
     client.connect(config);
   });
   return client;
@@ -107,49 +113,102 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
-/** Runs one command, capturing at most `maxBytes` of combined output. */
-/** `onOutput` is told the whole output so far each time it grows (for live views). */
+/** A stopped command is sent KILL this often until the asset closes its channel. */
+const KILL_EVERY_MS = 100;
+/** How long a stopped command is sent KILL (or its exec awaited) before the bastion lets go of it. */
+const KILL_GIVE_UP_MS = 10_000;
+
+/**
+ * Runs one command, capturing at most `maxBytes` of combined output. `onOutput` is told the
+ * whole output so far each time it grows (for live views).
+ *
+ * A command that is canceled (`signal`) or outlives `timeoutMs` is killed on the asset, wherever
+ * its start has got to (rule 11). Closing the channel alone would leave it running (no PTY, no
+ * SIGHUP; sshd keeps the channel while the command holds its stdout); OpenSSH delivers a
+ * "signal" request with killpg() on the session's pid, and that process group exists only once
+ * sshd's child has called setsid() after its fork — a KILL that arrives before is lost, and the
+ * command used to run to its end, reported ok. So KILL is sent again every KILL_EVERY_MS until
+ * sshd closes the channel (the command gone); the channel is closed from here only when that
+ * does not happen within KILL_GIVE_UP_MS (ssh2 sends no request on a channel it is closing).
+ * A stop that comes while the exec is still being opened waits for the channel to kill what it
+ * started; an asset that never answers the exec is let go after KILL_GIVE_UP_MS.
+ */
 export function execCapture(client: RemoteClient, command: string, opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal; onOutput?: (soFar: () => string) => void }): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, stream) => {
-      if (err) { reject(new RemoteLoginError('other', `the server refused to run the command: ${err.message}`)); return; }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      let exitCode: number | null = null;
-      let signal: string | null = null;
-      let timedOut = false;
-      const soFar = () => Buffer.concat(chunks).toString('utf8');
-      const take = (d: Buffer) => {
-        if (size >= opts.maxBytes) { truncated = true; return; }
-        const part = d.subarray(0, opts.maxBytes - size);
-        if (part.length < d.length) truncated = true;
-        chunks.push(part);
-        size += part.length;
-        opts.onOutput?.(soFar);
-      };
-      stream.on('data', take);
-      stream.stderr.on('data', take);
-      stream.on('exit', (code: number | null, sig?: string) => { exitCode = code; signal = sig ?? null; });
-      const stop = (why: string) => {
-        take(Buffer.from(`\n[${why}]\n`));
-        signal = signal ?? 'KILL';
-        // Closing the channel alone leaves the command running on the asset (no PTY, no
-        // SIGHUP) and sshd keeps the channel open while it holds stdout. OpenSSH delivers a
-        // "signal" request with killpg(): the command's whole process group goes.
-        stream.signal('KILL');
-        stream.close();
-      };
-      const timer = setTimeout(() => { timedOut = true; stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`); }, opts.timeoutMs);
-      const onAbort = () => stop('canceled');
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      // Canceled while the channel was opening: the listener above would never fire.
-      if (opts.signal?.aborted) onAbort();
-      stream.on('close', () => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    let exitCode: number | null = null;
+    let signal: string | null = null;
+    let timedOut = false;
+    let stream: ClientChannel | null = null;
+    /** Why the command is being stopped, once it is. */
+    let stopping: string | null = null;
+    let killing: NodeJS.Timeout | null = null;
+    let givingUp: NodeJS.Timeout | null = null;
+    let settled = false;
+    const soFar = () => Buffer.concat(chunks).toString('utf8');
+    const take = (d: Buffer) => {
+      if (size >= opts.maxBytes) { truncated = true; return; }
+      const part = d.subarray(0, opts.maxBytes - size);
+      if (part.length < d.length) truncated = true;
+      chunks.push(part);
+      size += part.length;
+      opts.onOutput?.(soFar);
+    };
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (killing) clearInterval(killing);
+      if (givingUp) clearTimeout(givingUp);
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve({ exitCode, signal, output: soFar(), truncated, timedOut });
+    };
+    const kill = (channel: ClientChannel) => {
+      channel.signal('KILL');
+      killing = setInterval(() => channel.signal('KILL'), KILL_EVERY_MS);
+    };
+    const stop = (why: string) => {
+      if (stopping !== null || settled) return;
+      stopping = why;
+      take(Buffer.from(`\n[${why}]\n`));
+      signal = signal ?? 'KILL';
+      if (stream) kill(stream);
+      givingUp = setTimeout(() => {
+        if (killing) clearInterval(killing);
+        killing = null;
+        take(Buffer.from(`[the asset did not confirm the command ended within ${KILL_GIVE_UP_MS / 1000} s]\n`));
+        stream?.close();
+        finish();
+      }, KILL_GIVE_UP_MS);
+    };
+    // Both run from before the exec is sent: a time limit or a cancel that comes while the
+    // channel opens is not lost, it kills what the exec starts.
+    const timer = setTimeout(() => { timedOut = true; stop(`timed out after ${Math.round(opts.timeoutMs / 1000)} s`); }, opts.timeoutMs);
+    const onAbort = () => stop('canceled');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    client.exec(command, (err, channel) => {
+      if (settled) {
+        // Given up on before the asset answered: end what it may have started with the connection.
+        channel?.close();
+        return;
+      }
+      if (err) {
+        settled = true;
         clearTimeout(timer);
+        if (givingUp) clearTimeout(givingUp);
         opts.signal?.removeEventListener('abort', onAbort);
-        resolve({ exitCode, signal, output: soFar(), truncated, timedOut });
-      });
+        reject(new RemoteLoginError('other', `the server refused to run the command: ${err.message}`));
+        return;
+      }
+      stream = channel;
+      channel.on('data', take);
+      channel.stderr.on('data', take);
+      channel.on('exit', (code: number | null, sig?: string) => { exitCode = code; signal = sig ?? signal; });
+      channel.on('close', finish);
+      if (stopping !== null) kill(channel);
     });
   });
 }

@@ -29,6 +29,8 @@ export interface SshdOptions {
   usePam?: boolean;
   /** Extra sshd_config lines, appended last. */
   extraConfig?: string[];
+  /** Extra environment for sshd itself (e.g. a test's LD_PRELOAD); its sessions' commands do not get it. */
+  env?: Record<string, string>;
 }
 
 export interface Sshd {
@@ -117,6 +119,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     authorizedKeysPath,
     usePam: opts.usePam ?? false,
     extraConfig: opts.extraConfig ?? [],
+    env: opts.env ?? {},
   });
   await instance.readHostKey();
   await instance.startOnFreePort();
@@ -134,6 +137,7 @@ interface InstanceSetup {
   authorizedKeysPath: string;
   usePam: boolean;
   extraConfig: string[];
+  env: Record<string, string>;
 }
 
 const running = new Set<ChildProcess>();
@@ -286,6 +290,7 @@ class SshdInstance implements Sshd {
     this.stderr = '';
     const child = spawn(SSHD_BIN, ['-D', '-e', '-f', configPath], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...this.setup.env },
     });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {

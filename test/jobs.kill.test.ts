@@ -1,0 +1,103 @@
+// A canceled or timed-out command job runs nothing to its end (rule 11). OpenSSH delivers a
+// "signal" request with killpg() on the session's pid, and that process group exists only once
+// sshd's child has called setsid() after its fork: a KILL that lands before is lost, and the
+// command used to run on the asset to its end. The backend sshd here holds that child at a gate
+// before setsid(), so the first KILL is certain to miss; the test opens the gate only once sshd
+// has logged the miss.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
+import { loggedIn, type ApiClient } from './helpers/api.ts';
+import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
+import { makeSetsidGate, setsidGateUnavailable, type SetsidGate } from './helpers/setsidGate.ts';
+import { factories } from './helpers/factories.ts';
+import { cleanup } from './helpers/tmp.ts';
+import { eventually } from './gatewayFixture.ts';
+
+const skip = sshdUnavailable() ?? setsidGateUnavailable();
+/** How long the command sleeps before it makes its marker. */
+const COMMAND_SECONDS = 1;
+
+interface JobBody {
+  status: string;
+  results: Array<{ outcome: string; output: string }>;
+}
+
+describe('a canceled or timed-out command job is killed even when its first KILL misses', { skip }, () => {
+  let b: Bastion;
+  let sshd: Sshd;
+  let gate: SetsidGate;
+  let admin: ApiClient;
+  let asset: string;
+  let su: string;
+  let seq = 0;
+  const markers: string[] = [];
+
+  /** How many times sshd has logged `what` so far. */
+  const logged = (what: string) => sshd.log().split(what).length - 1;
+  const waitLogged = async (what: string, count: number) => {
+    await eventually(async () => logged(what), (n) => n >= count, 15_000);
+    assert.ok(logged(what) >= count, `sshd never logged '${what}' (${count}):\n${sshd.log().slice(-2000)}`);
+  };
+  /** Starts a job whose command would make a marker file, held before its process group exists. */
+  const startHeld = async (timeoutSeconds?: number) => {
+    const made = `/tmp/bastion-jobkill-${process.pid}-${++seq}`;
+    markers.push(made);
+    const sessions = logged('Starting session: command');
+    gate.close();
+    const r = await admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: `sleep ${COMMAND_SECONDS} && touch ${made}`, ...(timeoutSeconds ? { timeoutSeconds } : {}) });
+    assert.equal(r.status, 202);
+    await waitLogged('Starting session: command', sessions + 1);
+    return { id: r.body.id as string, made };
+  };
+  /** Opens the gate once sshd has refused a KILL (`killpg(…): No such process`): the first one missed. */
+  const openAfterMissedKill = async (missedBefore: number) => {
+    await waitLogged('No such process', missedBefore + 1);
+    gate.open();
+  };
+  /** The marker is absent once the command would have made it. */
+  const ranNothing = async (made: string) => {
+    await sleep(COMMAND_SECONDS * 1000 + 500);
+    assert.equal(existsSync(made), false, 'the command ran to its end on the asset');
+  };
+
+  before(async () => {
+    gate = await makeSetsidGate();
+    sshd = await startSshd({ env: gate.env });
+    b = await startBastion();
+    const f = factories(b.services);
+    admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+    asset = (await f.asset({ name: 'killweb', address: sshd.host, port: sshd.port })).id;
+    su = (await f.systemUser({ name: 'kill-app', username: sshd.username, password: sshd.password })).id;
+  });
+  after(async () => {
+    gate?.open();
+    for (const m of markers) rmSync(m, { force: true });
+    await b?.stop();
+    await sshd?.stop();
+    await cleanup();
+  });
+
+  test('a cancel that reaches the asset before the command has its process group still kills the command: job and result canceled, nothing made', async () => {
+    const missed = logged('No such process');
+    const job = await startHeld();
+    const canceling = admin.post(`/jobs/${job.id}/cancel`);
+    await openAfterMissedKill(missed);
+    const canceled = await canceling;
+    assert.equal(canceled.status, 200);
+    const body = canceled.body as unknown as JobBody;
+    assert.deepEqual([body.status, body.results.map((r) => r.outcome)], ['canceled', ['canceled']], JSON.stringify(body.results));
+    await ranNothing(job.made);
+  });
+
+  test('a time limit that strikes before the command has its process group still kills the command: result timedOut, nothing made', async () => {
+    const missed = logged('No such process');
+    const job = await startHeld(1);
+    await openAfterMissedKill(missed);
+    const done = (await b.services.jobs.settled(job.id)) as unknown as JobBody;
+    assert.deepEqual([done.status, done.results.map((r) => r.outcome)], ['failed', ['timedOut']], JSON.stringify(done.results));
+    await ranNothing(job.made);
+  });
+});
