@@ -126,7 +126,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const adminUsers = new AdminUserService(ds, vault, changes);
     const hostKeys = new HostKeyService(ds);
     const access = new AccessService(ds, changes, config.cacheMaxAgeSeconds * 1000);
-    const jobs = new JobService(ds, log.child({ component: 'jobs' }), 8, config.maxSessionsPerUser);
+    const jobs = new JobService(ds, log.child({ component: 'jobs' }), config.maxSessionsPerUser);
     if (primary) await jobs.failInterrupted();
     // Job counts come from the database: one process (the primary) reports them, or the sum would count them twice.
     if (primary) {

@@ -10,7 +10,7 @@ import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
-import { eventually } from './gatewayFixture.ts';
+import { eventually, ssh2Exec, ssh2Login } from './gatewayFixture.ts';
 import { startPostgres, type Postgres } from './helpers/postgres.ts';
 
 const skip = sshdUnavailable();
@@ -35,7 +35,7 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
   before(async () => {
     if (db === 'PostgreSQL' && !pg) return;
     sshd = await startSshd();
-    b = await startBastion({ env: { BASTION_MAX_SESSIONS_PER_USER: '3', ...(db === 'PostgreSQL' ? { DATABASE_URL: pg!.url } : {}) } });
+    b = await startBastion({ gateway: true, env: { BASTION_MAX_SESSIONS_PER_USER: '3', ...(db === 'PostgreSQL' ? { DATABASE_URL: pg!.url } : {}) } });
     const f = factories(b.services);
     for (const name of ['limit-a', 'limit-b']) assets.push((await f.asset({ name, address: sshd.host, port: sshd.port })).id);
     su = (await f.systemUser({ name: 'limit-app', username: sshd.username, password: sshd.password })).id;
@@ -48,15 +48,16 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
     await b?.stop();
     await sshd?.stop();
   });
+  const start = (ids: string[]) => op.post('/jobs', { kind: 'command', assets: ids, systemUser: su, command: 'echo started; sleep 30' });
+  // Canceled once its command runs on every asset (a kill sent before that is not what this tests).
+  const cancel = async (id: string, assetCount: number) => {
+    await eventually(() => op.get(`/jobs/${id}`), (r) => (r.body.results as Array<{ output: string }>).filter((x) => x.output.startsWith('started')).length === assetCount, 15_000);
+    assert.equal((await op.post(`/jobs/${id}/cancel`)).status, 200);
+  };
+  const AT_LIMIT = 'you already have 3 active sessions (jobs count one per asset they work on at once), the most allowed; end one first';
 
   test('a job over two assets counts two, one over one asset one; the next is refused with 409 session_limit_reached and no job row, and runs once one ends', async (t) => {
     if (!b) return t.skip(pgSkip);
-    const start = (ids: string[]) => op.post('/jobs', { kind: 'command', assets: ids, systemUser: su, command: 'echo started; sleep 30' });
-    // Canceled once its command runs on every asset (a kill sent before that is not what this tests).
-    const cancel = async (id: string, assetCount: number) => {
-      await eventually(() => op.get(`/jobs/${id}`), (r) => (r.body.results as Array<{ output: string }>).filter((x) => x.output.startsWith('started')).length === assetCount, 15_000);
-      assert.equal((await op.post(`/jobs/${id}/cancel`)).status, 200);
-    };
     const two = await start(assets);
     assert.equal(two.status, 202, JSON.stringify(two.body));
     const one = await start([assets[0]!]);
@@ -75,5 +76,40 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
     const burst = await Promise.all(Array.from({ length: 5 }, () => start([assets[0]!])));
     assert.deepEqual(burst.map((r) => r.status).sort(), [202, 202, 202, 409, 409]);
     for (const r of burst.filter((x) => x.status === 202)) await cancel(r.body.id, 1);
+  });
+
+  test('SSH sessions and jobs count each other: with a session open, jobs fill the rest and one more is refused; with jobs holding every login, an SSH session is refused with the line that says so, and opens once they end', async (t) => {
+    if (!b) return t.skip(pgSkip);
+    const login = () => ssh2Login(b.sshPort, { username: 'limited@limit-a', password: 'Capped-pass-9041' });
+    const held = await login();
+    try {
+      const holding = ssh2Exec(held, 'sleep 30');
+      await eventually(() => b.services.sessions.activeCount(userId), (n) => n === 1, 15_000);
+      const two = await start(assets);
+      assert.equal(two.status, 202, JSON.stringify(two.body));
+      const refused = await start([assets[0]!]);
+      assert.equal(refused.status, 409);
+      assert.deepEqual(refused.body.error, { code: 'conflict', message: AT_LIMIT, details: { reason: 'session_limit_reached', limit: 3 } });
+      held.end();
+      await holding.catch(() => undefined);
+      await eventually(() => b.services.sessions.activeCount(userId), (n) => n === 0, 15_000);
+      const one = await start([assets[1]!]);
+      assert.equal(one.status, 202, JSON.stringify(one.body));
+
+      // Jobs hold all three logins: an SSH session is one more.
+      const c = await login();
+      try {
+        const r = await ssh2Exec(c, 'echo ran');
+        assert.deepEqual([r.code, r.stderr.trim(), r.stdout.toString()], [255, AT_LIMIT, '']);
+        await cancel(two.body.id, 2);
+        await cancel(one.body.id, 1);
+        const again = await ssh2Exec(c, 'echo ran');
+        assert.deepEqual([again.code, again.stdout.toString()], [0, 'ran\n']);
+      } finally {
+        c.end();
+      }
+    } finally {
+      held.end();
+    }
   });
 });

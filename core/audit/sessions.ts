@@ -1,4 +1,4 @@
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { applySearch, paginate, type ListQuery, type Page } from '../db/listing.
 import { RecordingSegments } from './recordingSegments.ts';
 import { parseRecordingName, sessionIdOf, type RecordingInfo, type RecordingName, type RecordingStore } from '../recordings/recordingStore.ts';
 import { AuditJournal, type JournalEntry } from './auditJournal.ts';
+import { refuseOverLoginLimit } from './loginsHeld.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
 import { FOLDED_MAX, FOLD_GAP_MS, foldParams, foldParentSql, parentOf, transferOnlySql } from './transferFolding.ts';
 import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
@@ -129,11 +130,11 @@ export class SessionService {
   }
 
   /**
-   * Starts the row. With `maxActivePerUser` (0: no limit) the user may then hold at most that
-   * many active sessions, counted in the database, so across every gateway process and worker.
-   * The row is written first and the count taken after: sessions that open at the same moment
-   * each count the others, so a burst cannot pass on counts that saw none of them (at the edge
-   * both may be refused; the operator tries again). A refused row is removed: it never started.
+   * Starts the row. With `maxActivePerUser` (BASTION_MAX_SESSIONS_PER_USER, 0: no limit) the row
+   * is inserted only when the user holds fewer logins than that — active sessions and the logins
+   * of their queued and running jobs (core/audit/loginsHeld.ts), counted in the database under the
+   * user's row lock, so across every gateway and server process and worker, sessions and jobs
+   * starting at the same moment counting each other. A refused session leaves no row.
    */
   async start(init: SessionStart, opts: { maxActivePerUser?: number } = {}): Promise<Session> {
     const now = new Date();
@@ -161,12 +162,15 @@ export class SessionService {
       heartbeatAt: now,
       recordingIncomplete: false,
     };
-    await this.ds.getRepository(SessionEntity).insert(row);
     const max = opts.maxActivePerUser ?? 0;
-    if (max > 0 && (await this.activeCount(init.userId)) > max) {
-      await this.ds.getRepository(SessionEntity).delete({ id: row.id });
-      throw sessionLimitReached(max);
+    if (max <= 0) {
+      await this.ds.getRepository(SessionEntity).insert(row);
+      return row;
     }
+    await this.ds.transaction(async (em) => {
+      await refuseOverLoginLimit(em, init.userId, max, { sessions: 1 });
+      await em.getRepository(SessionEntity).insert(row);
+    });
     return row;
   }
 
@@ -398,7 +402,7 @@ export class SessionService {
   }
 
   activeCount(userId: string): Promise<number> {
-    return countActiveSessions(this.ds.manager, userId);
+    return this.ds.getRepository(SessionEntity).countBy({ userId, status: 'active' });
   }
 
   list(q: SessionListQuery): Promise<Page<Session>> {
@@ -530,16 +534,6 @@ export class SessionService {
     if (!rec) throw new NotFoundError('the recording file is missing', { reason: 'recording_file_missing' });
     return rec;
   }
-}
-
-/** Sessions the user holds open now, in any process: what BASTION_MAX_SESSIONS_PER_USER counts. */
-export function countActiveSessions(em: EntityManager, userId: string): Promise<number> {
-  return em.getRepository(SessionEntity).countBy({ userId, status: 'active' });
-}
-
-/** The refusal at BASTION_MAX_SESSIONS_PER_USER; `counting` says what else was counted. */
-export function sessionLimitReached(max: number, counting = ''): ConflictError {
-  return new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'}${counting ? ` (${counting})` : ''}, the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
 }
 
 function byIdOrName(qb: { andWhere(where: string, params: Record<string, unknown>): unknown }, idColumn: string, nameColumn: string, value: string | undefined, key: string): void {

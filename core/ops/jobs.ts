@@ -1,12 +1,11 @@
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import type { Logger } from '../logger.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { paginate, type ListQuery, type Page } from '../db/listing.ts';
 import { JobEntity, type Job, type JobResult } from '../db/entities/index.ts';
-import { countActiveSessions, sessionLimitReached } from '../audit/sessions.ts';
-import { lockUserRow } from '../identity/userRowLock.ts';
+import { jobLogins, refuseOverLoginLimit } from '../audit/loginsHeld.ts';
 import { writeOperation } from '../audit/operationLog.ts';
 import type { JobSummary } from './jobOutcomes.ts';
 
@@ -86,10 +85,10 @@ export class JobService {
 
   /**
    * `maxSessionsPerUser` (BASTION_MAX_SESSIONS_PER_USER, 0: no limit): a job logs in to up to
-   * `concurrency` of its assets at once, so a user's queued and running jobs count that many
-   * sessions each, with the user's active sessions; one more is refused.
+   * JOB_ASSETS_AT_ONCE of its assets at once, so a user's queued and running jobs count that many
+   * logins each, with the user's active sessions (core/audit/loginsHeld.ts); one more is refused.
    */
-  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly concurrency = 8, private readonly maxSessionsPerUser = 0) {}
+  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly maxSessionsPerUser = 0) {}
 
   async list(q: JobListQuery): Promise<Page<Job>> {
     const qb = this.ds.getRepository(JobEntity).createQueryBuilder('j').orderBy('j.created_at', 'DESC');
@@ -124,7 +123,8 @@ export class JobService {
       createdAt: new Date(), startedAt: null, endedAt: null,
     };
     await this.ds.transaction(async (em) => {
-      if (actor.id && this.maxSessionsPerUser > 0) await this.#refuseOverLimit(em, actor.id, targets.length);
+      // Counted with the user's sessions, the insert below in the same transaction (under the user's row lock).
+      if (actor.id && this.maxSessionsPerUser > 0) await refuseOverLoginLimit(em, actor.id, this.maxSessionsPerUser, { jobLogins: jobLogins(targets.length) });
       await em.getRepository(JobEntity).insert(job as never);
       await writeOperation(em, actor, { action: 'run', resourceType: 'job', resourceId: job.id, resourceName: `${kind}: ${resourceName}`.slice(0, 255), changes: { ...params, assets: targets.map((t) => t.name) } });
     });
@@ -140,24 +140,6 @@ export class JobService {
     this.#done.set(job.id, done);
     void done.finally(() => setTimeout(() => this.#done.delete(job.id), 60_000).unref());
     return job;
-  }
-
-  /** The sessions a job over `assets` assets holds at once. */
-  #weight(assets: number): number {
-    return Math.min(this.concurrency, Math.max(1, assets));
-  }
-
-  /**
-   * Refuses a job that would take the user past the session limit. The user's row is locked
-   * first (PostgreSQL; SQLite's transactions take turns), so jobs started at once count each other.
-   */
-  async #refuseOverLimit(em: EntityManager, userId: string, assets: number): Promise<void> {
-    await lockUserRow(em, userId);
-    const max = this.maxSessionsPerUser;
-    const jobs = await em.getRepository(JobEntity).find({ select: { id: true, params: true }, where: { createdBy: userId, status: In(['queued', 'running']) } });
-    const held = jobs.reduce((n, j) => n + this.#weight(Number((j.params as { assetsTotal?: unknown }).assetsTotal) || 1), 0);
-    const sessions = await countActiveSessions(em, userId);
-    if (sessions + held + this.#weight(assets) > max) throw sessionLimitReached(max, 'jobs count one per asset they work on at once');
   }
 
   async cancel(actor: Actor, id: string): Promise<Job> {
@@ -282,7 +264,7 @@ export class JobService {
         await persist();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, Math.max(1, targets.length)) }, worker));
+    await Promise.all(Array.from({ length: jobLogins(targets.length) }, worker));
     if (progressTimer) clearTimeout(progressTimer);
     await writing;
     const status = finalStatus(results, signal.aborted);
