@@ -302,6 +302,39 @@ export class LiveSession {
     if (this.#watchers.wants(this.id)) this.#stream('r', `${cols}x${rows}`);
   }
 
+  /** Transfer actions in use beyond the session's own (an open file's download, an rsync's upload), each with who to tell when it is lost. */
+  readonly #uses = new Map<Action, Set<(why: string) => void>>();
+
+  /**
+   * While a transfer runs on `action` (SFTP file handles, rsync, legacy scp), the registry's
+   * rule 11 re-check asks for it too, on every change and on its timer: once it no longer holds,
+   * `onLost` is called (once) with the words for the operator. Returns how to stop watching.
+   */
+  whileAllowed(action: Action, onLost: (why: string) => void): () => void {
+    let set = this.#uses.get(action);
+    if (!set) this.#uses.set(action, (set = new Set()));
+    set.add(onLost);
+    return () => {
+      set.delete(onLost);
+      if (set.size === 0 && this.#uses.get(action) === set) this.#uses.delete(action);
+    };
+  }
+
+  /** The transfer actions in use now (the registry re-checks each). */
+  get actionsInUse(): Action[] {
+    return [...this.#uses.keys()];
+  }
+
+  /** The registry found `action` no longer allowed: everyone using it is told, and stops watching. */
+  actionLost(action: Action): void {
+    const set = this.#uses.get(action);
+    if (!set) return;
+    this.#uses.delete(action);
+    const why = `${action} is no longer allowed to you on ${this.grant.asset.name}`;
+    this.log.info({ action }, 'a transfer action was revoked during the session');
+    for (const fn of set) fn(why);
+  }
+
   /** How the channel handler stops this session when the registry ends it (rule 11, idle, shutdown). */
   onTerminate(fn: (reason: string) => void): void {
     this.#terminator = fn;

@@ -135,6 +135,10 @@ export class SessionRegistry {
           s.terminate(`your access to ${s.grant.asset.name} as ${s.grant.systemUser.username} has been revoked or has expired`, { by: 'access' });
           continue;
         }
+        // A transfer under way (an open file, an rsync) stops once its upload/download is revoked.
+        for (const action of s.actionsInUse) {
+          if (!(await this.services.access.stillHolds(s.grant, action, now))) s.actionLost(action);
+        }
         // Only terminals are ended for idling by default: a quiet exec (a backup, a migration),
         // an SFTP client between files or a tunnel is left alone unless the exec timeout is set.
         const idle = s.hasTerminal ? this.options.idleTimeoutMs : this.options.idleTimeoutExecMs;

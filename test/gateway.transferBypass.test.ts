@@ -4,7 +4,8 @@
 // worked before its fix.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SFTPWrapper } from 'ssh2';
@@ -12,6 +13,7 @@ import { FileTransferEntity, type Action, type FileTransfer, type User } from '.
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
 import { withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
 import { OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { hostKeyFingerprints, rsync, type Endpoint } from './helpers/clients.ts';
@@ -66,11 +68,13 @@ describe('file transfers without the action they need', { skip }, () => {
   let hostKeys: string[];
   let seq = 0;
 
-  async function operator(actions: Action[]): Promise<{ user: User; ep: Endpoint }> {
+  async function operator(actions: Action[], also: Action[] = []): Promise<{ user: User; ep: Endpoint; also: string | null }> {
     const password = `Tb-pass-${++seq}-xyz`;
     const user = await w.f.user({ username: `tb${seq}`, password });
     await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id], actions });
-    return { user, ep: { port: w.gw.port, user: `${user.username}@web01`, password, hostKeys } };
+    // A second permission, to revoke while the first keeps the session's `connect`.
+    const extra = also.length ? await w.f.permission({ users: [user.id], assets: [w.web01.id], systemUsers: [w.su.id], actions: also }) : null;
+    return { user, ep: { port: w.gw.port, user: `${user.username}@web01`, password, hostKeys }, also: extra?.id ?? null };
   }
 
   function transfers(userId: string, count: number): Promise<FileTransfer[]> {
@@ -157,5 +161,63 @@ describe('file transfers without the action they need', { skip }, () => {
     }
     const rows = await transfers(op.user.id, 1);
     assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok]), [['download', secret, false]]);
+  });
+
+  test('sftp: once download is revoked, a file opened for reading hands out no more data (nor what was read ahead), the session stays', async () => {
+    const op = await operator(['connect'], ['download']);
+    const data = randomBytes(4 * 1024 * 1024);
+    const path = join(remote, 'long-read.bin');
+    writeFileSync(path, data);
+    await execa('chown', [w.sshd.username, path]);
+    const client = await ssh2Login(w.gw.port, { username: op.ep.user, password: op.ep.password });
+    try {
+      const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+      const open = (p: string) => new Promise<Buffer>((resolve, reject) => sftp.open(p, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+      const handle = await open(path);
+      const probe = await open(path);
+      const CHUNK = 32 * 1024;
+      const read = (h: Buffer, offset: number) => new Promise<Buffer | Error>((resolve) => sftp.read(h, Buffer.alloc(CHUNK), 0, CHUNK, offset, (err, n, buf) => resolve(err ?? Buffer.from(buf.subarray(0, n)))));
+      // Read front to back until the gateway reads ahead (a whole span past the client's READs).
+      let offset = 0;
+      for (; offset < 8 * CHUNK; offset += CHUNK) {
+        const got = await read(handle, offset);
+        assert.ok(got instanceof Buffer && got.equals(data.subarray(offset, offset + CHUNK)));
+      }
+      await w.bastion.services.permissions.update(SYSTEM_ACTOR, op.also!, { active: false });
+      // The re-check runs on the change, a moment later: the probe handle tells when (both go at once).
+      const refused = await eventually(() => read(probe, 0), (v) => v instanceof Error, 15_000);
+      assert.ok(refused instanceof Error, 'the probe still reads after download was revoked');
+      assert.match(refused.message, /download is no longer allowed to you on web01/);
+      // What was read ahead for the next READs is not handed out, nor anything else.
+      for (const at of [offset, offset + CHUNK, 0]) {
+        const got = await read(handle, at);
+        assert.ok(got instanceof Error, `READ at ${at} after the revocation`);
+        assert.match(got.message, /download is no longer allowed/);
+      }
+      // The session itself (connect) goes on: looking is still allowed.
+      const st = await new Promise<{ size: number } | Error>((resolve) => sftp.stat(path, (err, s) => resolve(err ?? s)));
+      assert.ok(!(st instanceof Error) && st.size === data.length);
+      await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
+    } finally {
+      client.end();
+    }
+    const rows = await transfers(op.user.id, 2);
+    assert.deepEqual(rows.map((x) => [x.operation, x.path, x.ok, x.message]), [['download', path, false, 'download is no longer allowed to you on web01'], ['download', path, false, 'download is no longer allowed to you on web01']]);
+  });
+
+  test('rsync: a download runs no further once download is revoked (connect kept): the session ends and says why', async () => {
+    const op = await operator(['connect'], ['download']);
+    const path = join(remote, 'slow.bin');
+    writeFileSync(path, randomBytes(2 * 1024 * 1024));
+    await execa('chown', [w.sshd.username, path]);
+    // 64 KiB/s: the transfer is under way for half a minute unless it is stopped.
+    const running = rsync(op.ep, ['--bwlimit=64', `:${path}`, join(local, 'slow.bin')]);
+    // Bytes are coming: rsync's temporary file is there.
+    const started = await eventually(async () => readdirSync(local).some((f) => f.startsWith('.slow.bin.')), (v) => v, 20_000);
+    assert.ok(started, 'the rsync download started');
+    await w.bastion.services.permissions.update(SYSTEM_ACTOR, op.also!, { active: false });
+    const r = await running;
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /session ended: download is no longer allowed to you on web01/);
   });
 });

@@ -35,7 +35,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const { scp, rsync } = plan;
     const transfer = scp ?? rsync;
     // rsync may need more than its direction (a sender that deletes, a command that cannot be read exactly).
-    const missing = (rsync ? rsync.needs : scp ? [scp.direction] : []).find((action) => !chosen.actions.includes(action));
+    const needs = rsync ? rsync.needs : scp ? [scp.direction] : [];
+    const missing = needs.find((action) => !chosen.actions.includes(action));
     const refusedTransfer = missing ? `${missing} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
     let typedPassword: string | undefined;
@@ -72,6 +73,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
       await live.end({ status: 'closed', endReason: refusedStdin });
       throw new OperatorError(refusedStdin, 1);
     }
+    // The transfer ends once an action it needs is revoked, as the session does for `connect` (rule 11).
+    for (const action of needs) live.whileAllowed(action, (why) => live.terminate(why, { by: 'access' }));
     // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
     const decision = await decideExec(gw, live, command, verdict, channel, crlf);
     if (!decision.allowed) {

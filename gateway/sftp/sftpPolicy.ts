@@ -25,6 +25,7 @@ export function sessionSftpPolicy(gw: GatewayContext, session: () => LiveSession
       const holds = await gw.services.access.stillHolds(live.grant, action);
       return holds ? null : `${action} is not allowed to you on ${live.grant.asset.name}`;
     },
+    whileAllowed: (action, onLost) => session()?.whileAllowed(action, onLost) ?? (() => undefined),
     record: (entry) => rows.record(entry),
     count: (input, output) => session()?.transferred(input, output),
     flushed: () => rows.flushed(),

@@ -67,6 +67,11 @@ export interface TransferEntry {
 export interface SftpPolicy {
   /** null when the action is allowed now; otherwise the words of the refusal. */
   refusal(action: TransferAction): Promise<string | null>;
+  /**
+   * Calls `onLost` once `action` is revoked while a file opened with it is still open (rule 11's
+   * re-check: an OPEN was allowed, its READs and WRITEs are not asked again one by one). Returns how to stop watching.
+   */
+  whileAllowed(action: TransferAction, onLost: (why: string) => void): () => void;
   /** One FileTransfer row (written in the background). */
   record(entry: TransferEntry): void;
   /** Payload bytes moved: operator → asset, asset → operator. */
@@ -87,6 +92,10 @@ interface FileHandle {
   ahead: ReadAhead | null;
   /** Settles once the last READ sent on has been answered: answers go out in the order READs came. */
   answered: Promise<void>;
+  /** Why the handle may no longer be used: the action its OPEN was allowed by was revoked since. */
+  revoked: string | null;
+  /** Stops watching the actions the handle was opened with. */
+  unwatch: () => void;
 }
 
 interface DirHandle {
@@ -210,6 +219,7 @@ export class SftpProxy {
     for (const h of this.#handles.values()) {
       if (h.kind !== 'file') continue;
       h.ahead?.close();
+      h.unwatch();
       this.#recordTransfer(h, 'the session ended before the file was closed');
     }
     this.#handles.clear();
@@ -257,7 +267,10 @@ export class SftpProxy {
       const h = this.#handle(id, handle);
       if (!h) return;
       this.#handles.delete(handle.readUInt32BE(0));
-      if (h.kind === 'file') h.ahead?.close();
+      if (h.kind === 'file') {
+        h.ahead?.close();
+        h.unwatch();
+      }
       this.#request(id, (b) => this.#close(b, id, h));
     });
     sftp.on('OPENDIR', (id, path) => this.#request(id, async (b) => {
@@ -467,7 +480,11 @@ export class SftpProxy {
       return data;
     };
     const ahead = reads && !writes ? new ReadAhead(this.#readAhead, spanRead, (d) => buffers.give(d), b.maxReadLength() ?? undefined) : null;
-    this.#newHandle(id, { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, answered: Promise.resolve() });
+    const h: FileHandle = { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, answered: Promise.resolve(), revoked: null, unwatch: () => undefined };
+    // Data read under the OPEN's check is not handed out after the action is revoked, nor written.
+    const watching = [...(reads ? ['download' as const] : []), ...(writes ? ['upload' as const] : [])].map((action) => this.#policy.whileAllowed(action, (why) => this.#revoke(h, why)));
+    h.unwatch = () => watching.forEach((stop) => stop());
+    this.#newHandle(id, h);
   }
 
   /**
@@ -492,6 +509,12 @@ export class SftpProxy {
         failure = err;
       }
       await turn;
+      // Revoked while the READ was at the asset (or read ahead before): the data is not handed out.
+      if (h.revoked) {
+        if (data) this.#buffers.give(data);
+        this.#status(id, SFTP_STATUS.PERMISSION_DENIED, h.revoked);
+        return;
+      }
       if (!data) {
         const f = failureOf(failure);
         h.failure ??= f.message;
@@ -513,6 +536,11 @@ export class SftpProxy {
   }
 
   async #write(b: BackendSftp, id: number, h: FileHandle, offset: number, data: Buffer): Promise<void> {
+    // Revoked while the WRITE waited in the queue.
+    if (h.revoked) {
+      this.#status(id, SFTP_STATUS.PERMISSION_DENIED, h.revoked);
+      return;
+    }
     try {
       await b.write(h.backend, data, offset);
     } catch (err) {
@@ -571,9 +599,21 @@ export class SftpProxy {
     if (h.reads && (!h.writes || h.bytesRead > 0)) this.#policy.record({ ...base, operation: 'download', size: h.bytesRead });
   }
 
+  /** The handle's action was revoked: what was read ahead is dropped, and nothing more goes through it. */
+  #revoke(h: FileHandle, why: string): void {
+    h.revoked ??= why;
+    h.failure ??= why;
+    h.ahead?.close();
+    h.ahead = null;
+    h.unwatch();
+  }
+
   #newHandle(id: number, h: Handle): void {
     if (this.#closed) {
-      if (h.kind === 'file') h.ahead?.close();
+      if (h.kind === 'file') {
+        h.ahead?.close();
+        h.unwatch();
+      }
       void this.#backend?.close(h.backend).catch(() => undefined);
       return;
     }
@@ -602,6 +642,10 @@ export class SftpProxy {
     }
     if (mode && !h[mode]) {
       this.#status(id, SFTP_STATUS.PERMISSION_DENIED, `the file was not opened for ${mode === 'reads' ? 'reading' : 'writing'}`);
+      return null;
+    }
+    if (h.revoked) {
+      this.#status(id, SFTP_STATUS.PERMISSION_DENIED, h.revoked);
       return null;
     }
     return h;
