@@ -117,7 +117,7 @@ export interface Config {
   metricsPort: number;
   metricsBind: string;
   sessionTtlMinutes: number;
-  /** Sessions with a terminal: no input and no output for this long ends them (0 = never). */
+  /** Sessions with a terminal, and shells without one: no input and no output for this long ends them (0 = never). */
   idleTimeoutMinutes: number;
   /** Sessions without a terminal (exec, SFTP, tunnels): the same, 0 = never (the default). */
   idleTimeoutExecMinutes: number;

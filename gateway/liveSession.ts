@@ -68,8 +68,11 @@ export class LiveSession {
   bytesIn = 0;
   bytesOut = 0;
   lastActivityAt = Date.now();
-  /** A PTY is attached (an interactive shell or exec -t): the idle timeout for terminals applies. */
-  hasTerminal = false;
+  /**
+   * Someone types into it: a PTY (a shell, exec -t) or a shell without one (`ssh -T`, which reads
+   * commands line by line just the same): the idle timeout for terminals applies.
+   */
+  interactive = false;
   readonly log: Logger;
   readonly #watchers: Watchers;
   #cast: RecordingSink | null = null;
@@ -115,7 +118,7 @@ export class LiveSession {
       systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.plan.sessionKind, channel: op.face, clientAddress: op.clientAddress,
     }, { maxActivePerUser: gw.services.config.maxSessionsPerUser });
     const live = new LiveSession(gw, op, row, grant, init.plan);
-    live.hasTerminal = init.size !== null;
+    live.interactive = init.size !== null || init.plan.channel === 'shell';
     gw.sessions.add(live);
     live.log.info('session started');
     op.onSession?.(live);

@@ -139,9 +139,9 @@ export class SessionRegistry {
         for (const action of s.actionsInUse) {
           if (!(await this.services.access.stillHolds(s.grant, action, now))) s.actionLost(action);
         }
-        // Only terminals are ended for idling by default: a quiet exec (a backup, a migration),
+        // Only interactive sessions (terminals, shells) are ended for idling by default: a quiet exec (a backup, a migration),
         // an SFTP client between files or a tunnel is left alone unless the exec timeout is set.
-        const idle = s.hasTerminal ? this.options.idleTimeoutMs : this.options.idleTimeoutExecMs;
+        const idle = s.interactive ? this.options.idleTimeoutMs : this.options.idleTimeoutExecMs;
         if (idle > 0 && now - s.lastActivityAt > idle) {
           const span = idle >= 60_000 ? `${Math.round(idle / 60_000)} minute(s)` : `${Math.round(idle / 1000)} seconds`;
           s.terminate(`idle for more than ${span}`, { by: 'idle timeout' });

@@ -1,4 +1,4 @@
-// The idle policy: only a terminal (PTY) with neither input nor output is idle; commands
+// The idle policy: only a terminal (PTY) or a shell with neither input nor output is idle; commands
 // without a terminal, SFTP and tunnels are never ended for quietness unless
 // BASTION_IDLE_TIMEOUT_EXEC_MINUTES says so; an ended session says why and exits 255.
 import { test, before, after, describe } from 'node:test';
@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { startGateway, type GatewayHandle } from '../gateway/index.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
-import { ALICE_PASSWORD, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import type { ClientChannel } from 'ssh2';
+import { ALICE_PASSWORD, Screen, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 
@@ -70,6 +71,19 @@ describe('idle policy', { skip }, () => {
     const c = await login(gw.port);
     try {
       const screen = await openShell(c);
+      await screen.waitFor(/session ended: idle for more than/);
+      await screen.whenClosed();
+    } finally {
+      c.end();
+    }
+  });
+
+  test('a shell without a terminal (ssh -T) is interactive too: with neither input nor output it is ended and told why', async () => {
+    const c = await login(gw.port);
+    try {
+      // Before, only a PTY counted: `ssh -T` gave a shell that typed commands go to and that was never idle.
+      const stream = await new Promise<ClientChannel>((resolve, reject) => c.shell(false, (err, s) => (err ? reject(err) : resolve(s))));
+      const screen = new Screen(stream);
       await screen.waitFor(/session ended: idle for more than/);
       await screen.whenClosed();
     } finally {
