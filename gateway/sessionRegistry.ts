@@ -92,6 +92,30 @@ export class SessionRegistry {
     seen.out = s.bytesOut;
   }
 
+  /** Backend logins started before their session row, per user (earlyLogin.ts). */
+  readonly #early = new Map<string, number>();
+
+  /**
+   * Whether a login may start before the session row is written: only while this process holds
+   * fewer of the user's sessions and early logins than `max` (0: no limit). Returns the release
+   * (call it once the row is written or refused), or null: log in after the row.
+   */
+  earlyLogin(userId: string, max: number): (() => void) | null {
+    if (max <= 0) return () => undefined;
+    let held = this.#early.get(userId) ?? 0;
+    for (const s of this.#live) if (s.grant.userId === userId) held++;
+    if (held >= max) return null;
+    this.#early.set(userId, (this.#early.get(userId) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#early.get(userId) ?? 1) - 1;
+      if (left > 0) this.#early.set(userId, left);
+      else this.#early.delete(userId);
+    };
+  }
+
   ending(p: Promise<void>): void {
     this.#ending.add(p);
     void p.finally(() => this.#ending.delete(p));

@@ -7,7 +7,7 @@ import type { SessionState } from './sessionState.ts';
 import { LineReader } from '../menu/lineReader.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
 import { connectBackend, openExec, type BackendClient } from '../backend.ts';
-import { LiveSession } from '../liveSession.ts';
+import { openWithLogin } from '../earlyLogin.ts';
 import { decideExec } from '../proxy/commandPolicy.ts';
 import { bridge } from '../proxy/bridge.ts';
 import { OperatorError, REFUSED_EXIT, exitStatusOf, terminalLine } from '../terminalErrors.ts';
@@ -50,16 +50,10 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const verdict = await gw.services.commandFilters.check(filterContext, command);
     const refusedStdin = verdict.action === 'deny' ? null : await stdinProgramRefusal(gw, plan.refuseStdinProgram, filterContext, command);
     // The backend login and the session row are started together: a command is often short.
-    const connecting = verdict.action === 'deny' || refusedTransfer || refusedStdin ? null : connectBackend(gw, grant, { typedPassword }, op.log);
-    connecting?.catch(() => undefined);
-    let live: LiveSession;
-    try {
-      // Which taps (recording, guard, command recovery for `ssh -t … bash -i`) is the plan's decision.
-      live = await LiveSession.open(gw, op, { grant, plan, size: state.pty ? { cols: state.cols, rows: state.rows } : null, term: state.pty?.term });
-    } catch (err) {
-      void connecting?.then((c) => c.end(), () => undefined);
-      throw err;
-    }
+    // (earlyLogin.ts: not before the row when the per-user limit leaves no room.)
+    const dial = verdict.action === 'deny' || refusedTransfer || refusedStdin ? null : () => connectBackend(gw, grant, { typedPassword }, op.log);
+    // Which taps (recording, guard, command recovery for `ssh -t … bash -i`) is the plan's decision.
+    const { live, backend, drop } = await openWithLogin(gw, op, { grant, plan, size: state.pty ? { cols: state.cols, rows: state.rows } : null, term: state.pty?.term }, dial);
     const rows = new TransferRows(gw, () => live);
     if (transfer && refusedTransfer) {
       for (const path of transfer.paths.length ? transfer.paths : ['.']) rows.record({ operation: transfer.direction, path, size: 0, ok: false, message: refusedTransfer });
@@ -78,7 +72,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     // Records the command (not awaited: rows are batched); a confirm filter waits for an administrator here.
     const decision = await decideExec(gw, live, command, verdict, channel, crlf);
     if (!decision.allowed) {
-      void connecting?.then((c) => c.end(), () => undefined);
+      drop();
       await live.end({ status: 'closed', endReason: decision.message });
       // A session ended from outside while its command waited is refused like any ended session.
       throw new OperatorError(decision.message, live.termination ? REFUSED_EXIT : 1);
@@ -91,7 +85,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const logged = rsync ? withRsyncLog(command, rsync, nonce) : null;
     let rsyncLog = logged ? new RsyncLogFilter(nonce) : null;
     try {
-      backendClient = await connecting!;
+      backendClient = await backend();
       const client = backendClient;
       // Ended (an admin, rule 11) while the asset was logged in to: nothing starts there.
       if (live.termination) throw new OperatorError(`session ended: ${live.termination.reason}`);

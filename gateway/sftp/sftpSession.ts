@@ -6,7 +6,8 @@
 import type { GatewayContext, Operator } from '../context.ts';
 import { findAsset, systemUsersFor } from '../targets.ts';
 import { connectBackend, type BackendClient } from '../backend.ts';
-import { LiveSession } from '../liveSession.ts';
+import type { LiveSession } from '../liveSession.ts';
+import { openWithLogin } from '../earlyLogin.ts';
 import { planTaps } from '../proxy/channelTaps.ts';
 import { OperatorError, terminalLine } from '../terminalErrors.ts';
 import { BackendSftp } from './backendSftp.ts';
@@ -29,18 +30,10 @@ export async function openSftpSession(gw: GatewayContext, op: Operator, asset: s
   const chosen = systemUsersFor(granted, 'connect', target.systemUser, text)[0]!;
   const grant = await gw.services.access.authorize(op.user.id, granted.asset.id, chosen.systemUser.id, 'connect');
   // No terminal here: a system user in manual login mode is refused by connectBackend.
-  const connecting = connectBackend(gw, grant, {}, op.log);
-  connecting.catch(() => undefined);
-  let live: LiveSession;
-  try {
-    live = await LiveSession.open(gw, op, { grant, plan: planTaps('sftp', false), size: null });
-  } catch (err) {
-    void connecting.then((c) => c.end(), () => undefined);
-    throw err;
-  }
+  const { live, backend } = await openWithLogin(gw, op, { grant, plan: planTaps('sftp', false), size: null }, () => connectBackend(gw, grant, {}, op.log));
   let client: BackendClient | undefined;
   try {
-    client = await connecting;
+    client = await backend();
     return { live, client, backend: await BackendSftp.open(client) };
   } catch (err) {
     client?.end();
