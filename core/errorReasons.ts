@@ -36,7 +36,7 @@ export const ERROR_REASONS = [
   'node_required', 'permission_required',
   // audit
   'session_not_found', 'session_not_active', 'session_limit_reached', 'no_recording', 'recording_file_missing', 'recording_active', 'recording_session_running',
-  'segment_not_found', 'confirmation_not_found', 'own_confirmation', 'retention_too_short', 'purge_too_soon',
+  'segment_not_found', 'confirmation_not_found', 'confirmation_decided', 'confirmation_closed', 'own_confirmation', 'retention_too_short', 'purge_too_soon',
   // web file manager
   'file_manager_unavailable', 'asset_unavailable', 'operation_refused', 'transfer_not_allowed', 'file_not_found',
   'file_permission_denied', 'file_connection_lost', 'file_op_unsupported', 'file_op_failed', 'file_session_ended',

@@ -67,14 +67,14 @@ test('a held command is released by an admin approval through the API, or times 
   assert.equal((await admin.get('/command-confirmations')).body.total, 0);
 });
 
-test('a held command is decided once: an approval and a rejection sent at once give one 204 and one 404, one operation log row, and the outcome of the 204', async () => {
+test('a held command is decided once: an approval and a rejection sent at once give one 204 and one 409 naming the winner, one operation log row, and the outcome of the 204', async () => {
   const sessionId = 'b1d3f0a2-0000-4000-8000-000000000003';
   const pending = b.services.confirmations.request({ sessionId, jobId: null, username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'confirm-reboot' }, 10_000);
   const id = ((await admin.get('/command-confirmations')).body.items as Array<{ id: string; sessionId: string }>).find((c) => c.sessionId === sessionId)!.id;
   const [approve, reject] = await Promise.all([admin.post(`/command-confirmations/${id}/approve`), admin.post(`/command-confirmations/${id}/reject`)]);
-  assert.deepEqual([approve.status, reject.status].sort(), [204, 404]);
-  const loser = approve.status === 404 ? approve : reject;
-  assert.equal(loser.body.error.details.reason, 'confirmation_not_found');
+  assert.deepEqual([approve.status, reject.status].sort(), [204, 409]);
+  const loser = approve.status === 409 ? approve : reject;
+  assert.deepEqual(loser.body.error, { code: 'conflict', message: `this command was already ${approve.status === 204 ? 'approved' : 'rejected'} by admin`, details: { reason: 'confirmation_decided' } });
   assert.deepEqual(await pending, { approved: approve.status === 204, by: 'admin' });
   const logged = (await b.services.ds.getRepository(OperationLogEntity).findBy({ resourceId: sessionId })).map((o) => o.action);
   assert.deepEqual(logged, [approve.status === 204 ? 'approve_command' : 'reject_command']);

@@ -1,7 +1,8 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../actor.ts';
 import type { Bus, BusMessages } from '../bus.ts';
-import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import { CommandConfirmationEntity } from '../db/entities/index.ts';
 import { newId } from '../ids.ts';
 import { writeOperation } from './operationLog.ts';
 
@@ -22,6 +23,9 @@ export interface ConfirmationRequest {
 export type ConfirmationOutcome = { approved: boolean; by: string } | { approved: false; by: null; timedOut: true };
 
 type Pending = BusMessages['command.pending'];
+
+/** A claim row this long past its expiry belongs to a holder that is gone. */
+const STALE_CLAIM_MS = 60 * 60 * 1000;
 
 /**
  * Commands held by a `confirm` filter wait until an admin approves or rejects them, or the
@@ -58,11 +62,19 @@ export class CommandConfirmations {
       .map((p) => ({ ...p, createdAt: new Date(p.createdAt), expiresAt: new Date(p.expiresAt) }));
   }
 
+  /**
+   * Holds a command until an admin decides. Its claim row is written before the request is
+   * announced; when the holder stops waiting (time out, `signal`) it withdraws the row unless a
+   * decision was claimed first, which then stands (its bus message may still be on its way, or lost).
+   */
   request(init: Omit<ConfirmationRequest, 'id' | 'createdAt' | 'expiresAt'>, timeoutMs: number, signal?: AbortSignal): Promise<ConfirmationOutcome> {
     const now = Date.now();
     const id = newId();
+    const claims = this.ds.getRepository(CommandConfirmationEntity);
+    const noDecision: ConfirmationOutcome = { approved: false, by: null, timedOut: true };
     return new Promise((resolve) => {
       let settled = false;
+      let waiting = false;
       const done = (outcome: ConfirmationOutcome) => {
         if (settled) return;
         settled = true;
@@ -73,43 +85,83 @@ export class CommandConfirmations {
         resolve(outcome);
       };
       const onAbort = () => {
-        done({ approved: false, by: null, timedOut: true });
-        this.bus.publish('command.decided', { requestId: id, approved: false, by: null });
+        if (settled) return;
+        if (!waiting) { done(noDecision); return; }
+        void this.#withdraw(id).then((outcome) => {
+          if (outcome.by === null) this.bus.publish('command.decided', { requestId: id, approved: false, by: null });
+          done(outcome);
+        });
       };
       const timer = setTimeout(onAbort, timeoutMs);
       const unsubscribe = this.bus.subscribe('command.decided', (m) => {
         if (m.requestId === id && m.by !== null) done({ approved: m.approved, by: m.by });
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) { onAbort(); return; }
       const pending: Pending = { ...init, id, createdAt: now, expiresAt: now + timeoutMs };
-      this.#mine.set(id, pending);
-      this.bus.publish('command.pending', pending);
+      // Decided and withdrawn rows stay a while (a late decision is told who decided); they, and
+      // rows left by a process that died while it held a command, go with a later request.
+      void claims.createQueryBuilder().delete().where('expires_at < :stale', { stale: now - STALE_CLAIM_MS }).execute().catch(() => undefined);
+      claims.insert({ id, status: 'pending', decidedBy: null, expiresAt: new Date(pending.expiresAt) }).then(() => {
+        if (settled) return;
+        waiting = true;
+        this.#mine.set(id, pending);
+        this.bus.publish('command.pending', pending);
+      }, () => done(noDecision));
     });
   }
 
+  /** The holder stops waiting: the row is withdrawn, unless an admin's decision was claimed first. */
+  async #withdraw(id: string): Promise<ConfirmationOutcome> {
+    try {
+      const res = await this.ds.getRepository(CommandConfirmationEntity).createQueryBuilder().update()
+        .set({ status: 'withdrawn' }).where('id = :id AND status = :pending', { id, pending: 'pending' }).execute();
+      if (res.affected === 1) return { approved: false, by: null, timedOut: true };
+      const row = await this.ds.getRepository(CommandConfirmationEntity).findOneBy({ id });
+      if (row?.decidedBy && (row.status === 'approved' || row.status === 'rejected')) return { approved: row.status === 'approved', by: row.decidedBy };
+    } catch {
+      // The claim cannot be read: the command does not run.
+    }
+    return { approved: false, by: null, timedOut: true };
+  }
+
+  /** Why a request cannot be decided (anymore), from its claim; null when it could be. */
+  async #whyNotDecidable(em: EntityManager, requestId: string): Promise<ConflictError | null> {
+    const row = await em.getRepository(CommandConfirmationEntity).findOneBy({ id: requestId });
+    if (!row) return null;
+    if (row.status === 'approved' || row.status === 'rejected') {
+      return new ConflictError(`this command was already ${row.status} by ${row.decidedBy ?? 'another administrator'}`, { reason: 'confirmation_decided' });
+    }
+    return row.status === 'withdrawn' || row.expiresAt.getTime() <= Date.now() ? closed() : null;
+  }
+
+  /**
+   * Decides a held command. The claim is the database's: the row changes from `pending` only once,
+   * whichever process an approval and a rejection sent at once reach; the loser is told who won.
+   */
   async decide(actor: Actor, requestId: string, approved: boolean): Promise<void> {
     const req = this.#pending.get(requestId);
-    if (!req) throw new NotFoundError('no such pending command (it may have timed out)', { reason: 'confirmation_not_found' });
+    // Gone from this process's list: another process's decision may have been heard first; its claim says.
+    if (!req) throw (await this.#whyNotDecidable(this.ds.manager, requestId)) ?? new NotFoundError('no such pending command (it may have timed out)', { reason: 'confirmation_not_found' });
     // Four eyes: a confirm filter asks someone else to look at the command. An admin who could
     // approve their own would make the filter a prompt they click through (an admin who wants
     // that can change the filter, which is logged as such).
     if (req.username === actor.username) throw new ForbiddenError('you cannot decide on your own command; another administrator must', { reason: 'own_confirmation' });
-    // Claimed before the operation log is written (an await): an approval and a rejection sent
-    // at once must not both pass, both be logged, and the holder run whichever came first.
+    await this.ds.transaction(async (em) => {
+      const claims = em.getRepository(CommandConfirmationEntity);
+      const res = await claims.createQueryBuilder().update()
+        .set({ status: approved ? 'approved' : 'rejected', decidedBy: actor.username.slice(0, 64) })
+        .where('id = :id AND status = :pending AND expires_at > :now', { id: requestId, pending: 'pending', now: Date.now() })
+        .execute();
+      if (res.affected !== 1) throw (await this.#whyNotDecidable(em, requestId)) ?? closed();
+      // In the claim's transaction: a decision that cannot be logged is not taken, and it waits again.
+      await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: req.jobId ? 'job' : 'session', resourceId: req.jobId ?? req.sessionId ?? '', resourceName: req.command.slice(0, 200) });
+    });
     this.#pending.delete(requestId);
-    let goneMeanwhile = false;
-    const off = this.bus.subscribe('command.decided', (m) => { if (m.requestId === requestId) goneMeanwhile = true; });
-    try {
-      await this.ds.transaction(async (em) => {
-        await writeOperation(em, actor, { action: approved ? 'approve_command' : 'reject_command', resourceType: req.jobId ? 'job' : 'session', resourceId: req.jobId ?? req.sessionId ?? '', resourceName: req.command.slice(0, 200) });
-      });
-    } catch (err) {
-      // Not decided: it waits again (unless it was withdrawn or decided elsewhere meanwhile).
-      if (!goneMeanwhile && req.expiresAt > Date.now()) this.#pending.set(requestId, req);
-      throw err;
-    } finally {
-      off();
-    }
     this.bus.publish('command.decided', { requestId, approved, by: actor.username });
   }
+}
+
+function closed(): ConflictError {
+  return new ConflictError('this command no longer waits for a decision (it timed out or was withdrawn)', { reason: 'confirmation_closed' });
 }

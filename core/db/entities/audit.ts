@@ -121,6 +121,18 @@ export interface SavedCommand {
   updatedAt: Date;
 }
 
+/**
+ * The decision on one command held by a `confirm` filter, claimed once in the database so that an
+ * approval and a rejection sent to two processes cannot both win: `pending` until an admin decides
+ * or its holder withdraws it (time out, cancel); the row lives as long as its holder waits.
+ */
+export interface CommandConfirmationClaim {
+  id: string;
+  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  decidedBy: string | null;
+  expiresAt: Date;
+}
+
 export interface Job {
   id: string;
   kind: JobKind;
@@ -269,5 +281,16 @@ export const SavedCommandEntity = new EntitySchema<SavedCommand>({
     createdBy: { ...col.ref(true), name: 'created_by' },
     createdAt: { ...col.time(), name: 'created_at' },
     updatedAt: { ...col.time(), name: 'updated_at' },
+  },
+});
+
+export const CommandConfirmationEntity = new EntitySchema<CommandConfirmationClaim>({
+  name: 'CommandConfirmation',
+  tableName: 'command_confirmation',
+  columns: {
+    id: col.id(),
+    status: col.str(16),
+    decidedBy: { ...col.str(64, true), name: 'decided_by' },
+    expiresAt: { ...col.time(), name: 'expires_at' },
   },
 });

@@ -801,6 +801,8 @@ export const en = {
       segment_not_found: 'This part of the recording does not exist.',
       confirmation_not_found: 'No such pending command (it may have timed out).',
       own_confirmation: 'You cannot decide on your own command; another administrator must.',
+      confirmation_decided: 'Another administrator has already decided this command.',
+      confirmation_closed: 'This command no longer waits for a decision (it timed out or was withdrawn).',
       retention_too_short: 'Must be at least {{min}} days.',
       purge_too_soon: 'A purge ran a moment ago: try again in a minute.',
       file_manager_unavailable: 'The file manager is not available on this server.',

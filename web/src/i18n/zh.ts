@@ -803,6 +803,8 @@ export const zh: Messages = {
       segment_not_found: '录像的这一部分不存在。',
       confirmation_not_found: '没有该待审批命令（可能已超时）。',
       own_confirmation: '不能审批自己的命令，须由其他管理员审批。',
+      confirmation_decided: '另一位管理员已审批该命令。',
+      confirmation_closed: '该命令已不再等待审批（已超时或已撤回）。',
       retention_too_short: '至少 {{min}} 天。',
       purge_too_soon: '刚刚执行过清理，请一分钟后再试。',
       file_manager_unavailable: '此服务器不提供文件管理。',
