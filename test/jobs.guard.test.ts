@@ -177,7 +177,7 @@ describe('jobs run by operators go through the command filters and rule 11', { s
     assert.equal(job.status, 'canceled');
     assert.deepEqual(job.results.map((x) => [x.ok, x.output]), [[false, 'canceled while it waited for an administrator; nothing ran']]);
     const late = await admin.post(`/command-confirmations/${request.id}/approve`);
-    assert.equal(late.status, 404);
+    assert.deepEqual([late.status, late.body.error.details.reason], [409, 'confirmation_closed']);
     assert.equal(existsSync(revoked), false);
   });
 
