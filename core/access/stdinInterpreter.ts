@@ -22,6 +22,9 @@ export type StdinUse =
 const MAX_DEPTH = 6;
 const MAX_COMMAND = 64 * 1024;
 
+/** A shell's name, also with a version (`ksh93`, `bash5.2`). */
+const isShell = (name: string): boolean => SHELLS.has(name) || SHELLS.has(name.replace(/[0-9.]+$/, ''));
+
 /** Shells: their program is stdin unless -c or a script file is given. */
 const SHELLS = new Set(['sh', 'bash', 'rbash', 'dash', 'ash', 'zsh', 'ksh', 'mksh', 'pdksh', 'oksh', 'lksh', 'yash', 'posh', 'fish', 'csh', 'tcsh', 'elvish', 'nu', 'xonsh', 'pwsh', 'rc', 'es']);
 /** Other interpreters: `python3 -c code` is code on the command line (checked), `python3` or `python3 -` reads stdin. */
@@ -36,8 +39,12 @@ const LANGUAGES: Array<{ re: RegExp; code: string[]; stdinFlags: string[]; argFl
   { re: /^(awk|gawk|mawk|nawk|busybox-awk)$/, code: [], stdinFlags: [], argFlags: ['-F', '-v', '-f', '-e', '-i', '-l', '-W'] },
   { re: /^(Rscript|R|julia|guile|racket|sbcl|clisp|ghci|scala|groovy|jshell|erl|elixir|iex|ocaml|swift|osascript|bc|dc|gdb|lldb|sqlite3|mysql|mariadb|psql|ed|ex|vi|vim|nvim|emacs|tmux|screen|ftp|telnet|cmd|powershell)$/, code: [], stdinFlags: [], argFlags: [] },
 ];
-/** Code on the command line that reads stdin anyway (`python3 -c 'exec(input())'`). */
+/**
+ * Code on the command line that reads stdin anyway (`python3 -c 'exec(input())'`), or starts a
+ * program that inherits it (`python3 -c 'import pty; pty.spawn("bash")'`, `perl -e 'exec "sh"'`).
+ */
 const READS_STDIN = /stdin|input\s*\(|readline|getline|\bgets\b|<>|<&|\$<|ARGF|io\.(read|lines)|php:\/\/|\/dev\/|\/proc\/|fd\/0|fileinput|\(\s*["']?0["']?\s*[,)]|\bsystem\b|\|/i;
+const STARTS_PROGRAM = /\bexec(l|le|lp|lpe|v|ve|vp|vpe)?\b|spawn|popen|subprocess|child_process|\bpty\b|\bfork\b|`|%x|\bos\.system|\bpcntl_|\bproc_open|\bshell_exec|\bpassthru/i;
 /** Paths that are the process's stdin. */
 const STDIN_FILE = /^(-|\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0|\/proc\/\d+\/fd\/0|\/dev\/tty)$/;
 
@@ -149,6 +156,7 @@ const WRAPPERS: Record<string, { argOpts: string[]; positional?: number }> = {
   fakeroot: { argOpts: ['-l', '-s', '-i', '--lib', '--faked'] },
   faketime: { argOpts: [], positional: 1 },
   torsocks: { argOpts: [] },
+  sshpass: { argOpts: ['-p', '-f', '-d', '-P'] },
   proxychains: { argOpts: ['-f'] },
   proxychains4: { argOpts: ['-f'] },
   rlwrap: { argOpts: ['-a', '-b', '-f', '-H', '-l', '-p', '-P', '-S'] },
@@ -199,7 +207,14 @@ function simpleCommand(all: Word[], depth: number, fedByStdin = false): StdinUse
     const rest = afterOptions(args, wrapper.argOpts, wrapper.positional ?? 0);
     return simpleCommand(rest, depth, fedByStdin || STDIN_FEEDERS.has(name));
   }
-  if (SHELLS.has(name)) return shell(name, args, depth, fedByStdin);
+  if (isShell(name)) return shell(name, args, depth, fedByStdin);
+  // socat's EXEC:/SYSTEM: addresses and netcat's -e/-c run a program on socat's/nc's stdin.
+  if (name === 'socat' && args.some((w) => w.dynamic || /^(exec|system)[:,]/i.test(w.text) || /[!,](exec|system):/i.test(w.text))) return { kind: 'interpreter', program: 'socat' };
+  if (/^(nc|ncat|netcat|nc\.traditional|nc\.openbsd)$/.test(name) && args.some((w) => w.dynamic || /^-[a-zA-Z]*[ec]/.test(w.text) || /^--(exec|sh-exec|lua-exec)/.test(w.text))) return { kind: 'interpreter', program: name };
+  // make -f - reads its recipes (commands) from stdin.
+  if ((name === 'make' || name === 'gmake') && args.some((w, i) => (w.text === '-f' || w.text === '--file' || w.text === '--makefile') && (!args[i + 1] || STDIN_FILE.test(args[i + 1]!.text)))) return { kind: 'interpreter', program: `${name} -f -` };
+  // tar runs programs of its own: --checkpoint-action=exec=…, --to-command, --use-compress-program.
+  if (name === 'tar' && args.some((w) => /^--(checkpoint-action=exec|to-command|use-compress-program|info-script|new-volume-script|rsh-command)|^-[a-zA-Z]*[IF]$/.test(w.text))) return { kind: 'ambiguous', why: 'tar may run a program' };
   for (const lang of LANGUAGES) if (lang.re.test(name)) return language(name, lang, args, fedByStdin);
   if (name === 'sed' || name === 'gsed') return sed(args);
   if (name === 'capsh') return { kind: 'ambiguous', why: 'capsh starts a shell' };
@@ -210,7 +225,7 @@ function simpleCommand(all: Word[], depth: number, fedByStdin = false): StdinUse
   // `fakeroot sh`, `find . -exec sh \;`): it may well run it. Programs that only print or look
   // up names (`echo bash`, `grep bash /etc/shells`, `which python3`) are let through.
   if (!NAMES_ONLY.has(name)) {
-    const named = args.find((w) => !w.text.startsWith('-') && (SHELLS.has(programName(w.text)) || LANGUAGES.some((l) => l.re.test(programName(w.text)))));
+    const named = args.find((w) => !w.text.startsWith('-') && (isShell(programName(w.text)) || LANGUAGES.some((l) => l.re.test(programName(w.text)))));
     if (named) return { kind: 'ambiguous', why: `${name} may run '${programName(named.text)}'` };
   }
   return { kind: 'none' };
@@ -296,7 +311,7 @@ function language(name: string, lang: { code: string[]; stdinFlags: string[]; ar
     const t = w.text;
     if (lang.code.includes(t) || lang.code.some((c) => c.length === 2 && t.startsWith(c) && t.length > 2 && !t.startsWith('--'))) {
       const code = lang.code.includes(t) ? args[i + 1] : { text: t.slice(2), dynamic: false };
-      if (!code || code.dynamic || READS_STDIN.test(code.text) || fedByStdin) return { kind: 'interpreter', program: `${name} ${t.slice(0, 2)}` };
+      if (!code || code.dynamic || READS_STDIN.test(code.text) || STARTS_PROGRAM.test(code.text) || fedByStdin) return { kind: 'interpreter', program: `${name} ${t.slice(0, 2)}` };
       // Flags such as perl -n / -p run the code for each line of stdin.
       if (args.slice(0, i).some((a) => lang.stdinFlags.some((f) => a.text === f || (f.length === 2 && /^-[a-zA-Z]+$/.test(a.text) && a.text.includes(f[1]!))))) return { kind: 'interpreter', program: name };
       return { kind: 'none' };
