@@ -8,7 +8,8 @@
  *
  * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1), BENCH_CLIENTS (only
  * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`),
- * BENCH_CPU=1 (a line per transfer with this process's CPU time). Like the rss bench, it runs itself again
+ * BENCH_CPU=1 (a line per transfer with this process's CPU time and, for downloads, when the first byte reached
+ * the disk: login and session setup, then the transfer). Like the rss bench, it runs itself again
  * with the product's memory and GC flags when this process lacks them.
  *
  * `npm run bench -- rss` (issue 13: the gateway's RSS flat, ± 20 MB, during a 1 GiB transfer with
@@ -168,18 +169,21 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       }, 50) : null;
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
-      const res = await o.run(ep, l, r, bytes).finally(() => sampler && clearInterval(sampler));
+      // A download's first byte on disk splits the run into login and setup, then the transfer.
+      let firstByte: number | null = null;
+      const watcher = process.env.BENCH_CPU && o.op === 'download' ? setInterval(() => {
+        if (firstByte === null && sizeOf(l) > 0) firstByte = performance.now();
+      }, 5) : null;
+      const res = await o.run(ep, l, r, bytes).finally(() => {
+        if (sampler) clearInterval(sampler);
+        if (watcher) clearInterval(watcher);
+      });
       const secs = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
-      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${sampleRss ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
+      const split = firstByte === null ? '' : `, first byte after ${((firstByte - t0) / 1000).toFixed(3)} s, then ${((t0 + secs * 1000 - firstByte) / 1000).toFixed(3)} s`;
+      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${sampleRss ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s${split}, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
       const out = o.op === 'upload' ? r : l;
-      const size = (() => {
-        try {
-          return statSync(out).size;
-        } catch {
-          return -1;
-        }
-      })();
+      const size = sizeOf(out);
       if (res.exitCode !== 0 || size !== bytes) throw new Error(`${o.client} ${o.op}: exit ${res.exitCode}, ${size} bytes: ${res.stderr.slice(0, 300)}`);
       rmSync(out, { force: true });
       if (sampleRss && process.env.BENCH_RSS_DETAIL) {
@@ -215,6 +219,14 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     await jump.stop();
     await w.stop();
     await cleanup();
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
   }
 }
 

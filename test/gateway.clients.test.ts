@@ -247,6 +247,31 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(peak!.readAhead.maxBytes <= READ_AHEAD_SESSION_BYTES, `read ahead ${peak!.readAhead.maxBytes} bytes at once`);
   });
 
+  test('PuTTY: answers share the 16 KiB packets it allows, in order among listings, byte-exact', async () => {
+    // PuTTY allows 16 KiB packets: a 32 KiB READ's answer (32781 bytes) sent by itself is
+    // 16384 + 16384 + 13 bytes. The gateway sends answers as one stream cut into full packets,
+    // as sshd does; a listing between two gets must still come in its place.
+    const src = there('pk.bin');
+    writeFileSync(src, randomBytes(2 * MiB + 1000));
+    await execa('chown', [w.sshd.username, src]);
+    const sha = await sha256File(src);
+    const log = here('pk.sshlog');
+    const r = await psftp(alice, [`get ${src} ${here('pk-1.bin')}`, `ls ${remote}`, `get ${src} ${here('pk-2.bin')}`], ['-sshlog', log]);
+    assert.equal(r.exitCode, 0, `${r.stderr} ${r.stdout}`);
+    assert.equal(await sha256File(here('pk-1.bin')), sha);
+    assert.equal(await sha256File(here('pk-2.bin')), sha);
+    assert.match(r.stdout, /pk\.bin/);
+    // PuTTY's packet log: each incoming CHANNEL_DATA, then a hex dump starting with the recipient channel and the data length.
+    const lengths = [...readFileSync(log, 'utf8').matchAll(/^Incoming packet #\w+, type 94 .*\r?\n {2}00000000 {2}(?:\w\w ){4}((?:\w\w ){4})/gm)].map((m) => parseInt(m[1]!.replaceAll(' ', ''), 16));
+    const full = lengths.filter((n) => n === 16 * 1024).length;
+    // Everything shorter: the few answers other than data (VERSION, handles, attributes, names,
+    // statuses) and a part-filled packet where a burst of answers ended. Sent answer by answer,
+    // each of the 2 × 65 READs would leave one of 13 bytes.
+    const short = lengths.filter((n) => n < 16 * 1024);
+    assert.ok(full >= 2 * 128, `${full} full packets`);
+    assert.ok(short.filter((n) => n === 13).length <= 8, `packets shorter than 16 KiB: ${short.join(' ')}`);
+  });
+
   test('read-ahead never answers with bytes older than a write the client sent before its READ', async () => {
     const L = 32 * 1024;
     const path = there('ra-change.bin');

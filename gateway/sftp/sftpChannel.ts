@@ -33,6 +33,7 @@ function internals(sftp: SFTPWrapper): ChannelInternals {
 
 /** One line on the client's stderr (OpenSSH's sftp and scp print it). */
 export function writeStderr(sftp: SFTPWrapper, line: string): void {
+  flushAnswers(sftp);
   const { outgoing, _protocol: proto } = internals(sftp);
   const data = Buffer.from(`${oneLine(line)}\r\n`);
   if (!outgoing || outgoing.state !== 'open' || outgoing.window < data.length || typeof proto?.channelExtData !== 'function') return;
@@ -42,6 +43,7 @@ export function writeStderr(sftp: SFTPWrapper, line: string): void {
 
 /** The exit-status request: scp counts a session without one (or not 0) as failed. */
 export function sendExitStatus(sftp: SFTPWrapper, status: number): void {
+  flushAnswers(sftp);
   const { outgoing, _protocol: proto } = internals(sftp);
   if (!outgoing || (outgoing.state !== 'open' && outgoing.state !== 'eof') || typeof proto?.exitStatus !== 'function') return;
   proto.exitStatus(outgoing.id, status);
@@ -52,6 +54,7 @@ export function sendExitStatus(sftp: SFTPWrapper, status: number): void {
  * as the client's window allows, the rest queued behind ssh2's own buffered packets.
  */
 export function sendPacket(sftp: SFTPWrapper, packet: Buffer): void {
+  flushAnswers(sftp);
   const c = internals(sftp);
   const rest = c._buffer && c._buffer.length > 0 ? packet : tryWrite(c, packet);
   if (rest) c._buffer?.push(rest);
@@ -86,6 +89,104 @@ function drain(c: ChannelInternals): void {
       return;
     }
     buffer.shift();
+  }
+}
+
+/** The longest packet answers are gathered into, whatever larger packets the client allows. */
+const MAX_GATHERED_PACKET = 64 * 1024;
+/** An SFTP DATA answer's header: length, type (103), request id, data length. */
+const DATA_HEADER = 13;
+const SSH_FXP_DATA = 103;
+
+/** What coalesceAnswers holds back per channel, sent on by flushAnswers. */
+const heldAnswers = new WeakMap<SFTPWrapper, () => void>();
+
+/** Sends on what coalesceAnswers holds for this channel: before any other packet goes out on it. */
+function flushAnswers(sftp: SFTPWrapper): void {
+  heldAnswers.get(sftp)?.();
+}
+
+type AnswerMethod = 'status' | 'handle' | 'name' | 'attrs' | 'end' | 'destroy';
+const OTHER_WRITES: readonly AnswerMethod[] = ['status', 'handle', 'name', 'attrs', 'end', 'destroy'];
+
+/**
+ * DATA answers leave as one stream cut into packets as large as the client allows, as
+ * OpenSSH's sshd sends sftp-server's output (issue 13: PuTTY downloads). ssh2 sends each
+ * answer as packets of its own: a 32 KiB READ's answer (32781 bytes) to PuTTY, which allows
+ * 16 KiB packets, went as 16384 + 16384 + 13 bytes — a third of the packets the gateway
+ * built, padded, encrypted, MACed and wrote carried 13 bytes — and each answer was first
+ * copied into a buffer of its own.
+ *
+ * Answers are copied into one packet-sized buffer as they are made; it is sent whenever it is
+ * full, and what is left once the callbacks under way are done (process.nextTick: nothing
+ * waits for a timer, and answers made together — a read-ahead span's — share packets). Every
+ * other packet on the channel (status, handle, name, attrs, raw packets, stderr, exit-status,
+ * its end) first sends what is held, so the stream stays in order. What the client's window
+ * does not take now waits in ssh2's own queue, as ssh2's answers do.
+ */
+export function coalesceAnswers(sftp: SFTPWrapper): void {
+  const c = internals(sftp);
+  const proto = c._protocol;
+  const originals = OTHER_WRITES.map((m) => [m, sftp[m]] as const);
+  if (!c.outgoing || typeof proto?.channelData !== 'function' || !Array.isArray(c._buffer) || originals.some(([, f]) => typeof f !== 'function')) return;
+  const outgoing = c.outgoing;
+  const queue = c._buffer;
+  let packet: Buffer | null = null;
+  let held = 0;
+  let scheduled = false;
+  const header = Buffer.allocUnsafe(DATA_HEADER);
+
+  const send = (): void => {
+    if (held === 0 || !packet) return;
+    const bytes = packet.subarray(0, held);
+    held = 0;
+    if (outgoing.state !== 'open') return;
+    // channelData copies the bytes into its packet at once: the buffer is free again, unless
+    // part of it waits for the window (then that part is copied).
+    const rest = queue.length > 0 ? bytes : tryWrite(c, bytes);
+    if (rest) queue.push(Buffer.from(rest));
+  };
+  const append = (b: Buffer): void => {
+    let p = 0;
+    while (p < b.length) {
+      packet ??= Buffer.allocUnsafe(Math.max(1, Math.min(outgoing.packetSize, MAX_GATHERED_PACKET)));
+      const n = Math.min(packet.length - held, b.length - p);
+      b.copy(packet, held, p, p + n);
+      held += n;
+      p += n;
+      if (held === packet.length) send();
+    }
+  };
+  const flush = (): void => {
+    scheduled = false;
+    send();
+  };
+  heldAnswers.set(sftp, flush);
+
+  const data = sftp.data;
+  sftp.data = function gatheredData(this: SFTPWrapper, reqid: number, payload: Buffer | string, encoding?: BufferEncoding): void {
+    if (!Buffer.isBuffer(payload)) {
+      flush();
+      data.call(this, reqid, payload, encoding);
+      return;
+    }
+    if (outgoing.state !== 'open') return;
+    header.writeUInt32BE(DATA_HEADER - 4 + payload.length, 0);
+    header[4] = SSH_FXP_DATA;
+    header.writeUInt32BE(reqid >>> 0, 5);
+    header.writeUInt32BE(payload.length, 9);
+    append(header);
+    append(payload);
+    if (held > 0 && !scheduled) {
+      scheduled = true;
+      process.nextTick(flush);
+    }
+  } as SFTPWrapper['data'];
+  for (const [m, f] of originals) {
+    (sftp as unknown as Record<AnswerMethod, (...args: unknown[]) => unknown>)[m] = function flushedFirst(this: SFTPWrapper, ...args: unknown[]): unknown {
+      flush();
+      return (f as (...a: unknown[]) => unknown).apply(this, args);
+    };
   }
 }
 

@@ -22,7 +22,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { FileTransfer } from '../../core/db/entities/index.ts';
 import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
-import { backpressure, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
+import { backpressure, coalesceAnswers, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
 import { ReadAhead, ReadAheadBudget } from './readAhead.ts';
 import { ReadBuffers } from './readBuffers.ts';
 import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
@@ -174,6 +174,8 @@ export class SftpProxy {
     // Order matters: holdInit wraps the backpressure hook and restores it after INIT.
     this.#flow = backpressure(sftp, () => this.#queue.length > 0);
     this.#init = holdInit(sftp);
+    // READ answers share packets towards the client (PuTTY allows only 16 KiB ones).
+    coalesceAnswers(sftp);
     this.#listen();
   }
 

@@ -65,11 +65,11 @@ export function pscp(ep: Endpoint, from: string, to: string): Promise<TextResult
   return run('pscp', [...puttyArgs(ep), '-sftp', '-q', at(from), at(to)]);
 }
 
-/** psftp with a batch script. */
-export function psftp(ep: Endpoint, lines: string[]): Promise<TextResult> {
+/** psftp with a batch script; `extra` goes before the host (e.g. `-sshlog <file>`). */
+export function psftp(ep: Endpoint, lines: string[], extra: string[] = []): Promise<TextResult> {
   const script = join(makeTempDir('bastion-psftp-'), 'script');
   writeFileSync(script, lines.join('\n') + '\n');
-  return run('psftp', [...puttyArgs(ep), '-b', script, '127.0.0.1']);
+  return run('psftp', [...puttyArgs(ep), ...extra, '-b', script, '127.0.0.1']);
 }
 
 export interface RawResult {
