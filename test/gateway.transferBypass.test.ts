@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SFTPWrapper } from 'ssh2';
-import { FileTransferEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
+import { FileTransferEntity, SessionEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
 import { withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
 import { OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
@@ -17,7 +17,8 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { hostKeyFingerprints, rsync, type Endpoint } from './helpers/clients.ts';
-import { eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
 
@@ -219,5 +220,33 @@ describe('file transfers without the action they need', { skip }, () => {
     const r = await running;
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /session ended: download is no longer allowed to you on web01/);
+  });
+
+  test('exec of a shell without a PTY (ssh host bash) is recorded whole, like ssh -T, not as a transfer', async () => {
+    // As a transfer only the first and last 64 KiB of output were kept: an operator could work
+    // in a shell for hours with only its first and last screens in the recording.
+    const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    const script = 'head -c 200000 /dev/zero | tr "\\0" a; echo\necho middle-$((6*7))-marker\nhead -c 200000 /dev/zero | tr "\\0" b; echo\nexit\n';
+    try {
+      const out = await new Promise<string>((resolve, reject) => client.exec('bash', (err, stream) => {
+        if (err) return reject(err);
+        let text = '';
+        stream.on('data', (c: Buffer) => (text += c.toString()));
+        stream.stderr.resume();
+        stream.on('close', () => resolve(text));
+        stream.end(script);
+      }));
+      assert.match(out, /middle-42-marker/);
+    } finally {
+      client.end();
+    }
+    const row = await eventually(() => w.bastion.services.ds.getRepository(SessionEntity).findOne({ where: { userId: w.alice.id, kind: 'exec' }, order: { startedAt: 'DESC' } }), (r) => r !== null && r.status !== 'active' && r.recording !== null);
+    const file = recordingFile(w.bastion.services, row!)!;
+    const [header, ...events] = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    assert.equal((header as { bastion?: { record?: string } }).bastion?.record, undefined, 'recorded as a terminal, not as a transfer');
+    const text = (kind: string) => (events as [number, string, string][]).filter((e) => e[1] === kind).map((e) => e[2]).join('');
+    // The whole output, its middle included (a transfer recording kept only the first and last 64 KiB).
+    assert.match(text('o'), /middle-42-marker/);
+    assert.ok(text('o').length > 400_000, `recorded ${text('o').length} bytes of output`);
   });
 });

@@ -10,6 +10,8 @@
 //   exec,  PTY        terminal     every submitted line  the command + screen lines     -
 //                                  (an interactive terminal, exactly like a shell)
 //   exec,  no PTY     transfer     the command line; a program that reads its commands from
+//                     (terminal when the program reads its commands from stdin: `ssh host bash`
+//                     is a shell typed into, recorded whole like `ssh -T`, input included)
 //                                  stdin (bash, sh, python3, sudo sh…) is refused while deny or
 //                                  confirm filters apply (BASTION_EXEC_STDIN_SHELL=allow lets it run)
 //                                               the command                    -
@@ -21,6 +23,7 @@
 import type { Action, SessionKind } from '../../core/db/entities/index.ts';
 import { parseLegacyScp, type LegacyScp } from './scpProtocol.ts';
 import { parseRsyncServer, type RsyncServer } from './rsyncProtocol.ts';
+import { stdinInterpreter } from '../../core/access/stdinInterpreter.ts';
 
 export type ChannelKind = 'shell' | 'exec' | 'scp' | 'rsync' | 'sftp' | 'tunnel';
 
@@ -71,5 +74,9 @@ export function planExec(command: string, pty: boolean): TapPlan {
   const scp = parseLegacyScp(command);
   const rsync = scp ? null : parseRsyncServer(command);
   const channel: ChannelKind = scp ? 'scp' : rsync ? 'rsync' : 'exec';
-  return Object.freeze({ channel, pty, scp, rsync, ...PLANS[channel](pty) });
+  const plan = PLANS[channel](pty);
+  // A transfer recording keeps no stdin and only the ends of the output: right for `cat file`,
+  // an audit hole for a shell or interpreter driven from stdin (commands typed for hours, none kept).
+  if (channel === 'exec' && !pty && stdinInterpreter(command).kind !== 'none') return Object.freeze({ channel, pty, scp, rsync, ...plan, recording: 'terminal' as const });
+  return Object.freeze({ channel, pty, scp, rsync, ...plan });
 }
