@@ -23,9 +23,19 @@ import type { SFTPWrapper } from 'ssh2';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
+/**
+ * gateway.clients.workers.test.ts runs this file again with the gateway in worker processes. There
+ * only a representative subset is defined — paramiko, PuTTY and OpenSSH sftp get/put, rsync up and
+ * down with its FileTransfer rows — to keep the suite's time: the rest drive the same proxy code,
+ * which runs alike in a worker, and the tests needing no sshd do not involve the gateway at all.
+ */
+const IN_WORKERS_TWIN = gatewayTopology() === 'workers';
+const notDefined = (): void => undefined;
+const testInFull = IN_WORKERS_TWIN ? (notDefined as unknown as typeof test) : test;
+const describeInFull = IN_WORKERS_TWIN ? (notDefined as unknown as typeof describe) : describe;
 const MiB = 1024 * 1024;
 
-describe('the login name carries the target with @ or % (no sshd needed)', () => {
+describeInFull('the login name carries the target with @ or % (no sshd needed)', () => {
   test('% separates like @ where @ confuses a tool; a name with @ keeps % (an IPv6 zone)', () => {
     assert.deepEqual(parseLoginTarget('alice%deploy%web01'), { username: 'alice', systemUser: 'deploy', asset: 'web01' });
     assert.deepEqual(parseLoginTarget('alice%web01'), { username: 'alice', systemUser: null, asset: 'web01' });
@@ -36,7 +46,7 @@ describe('the login name carries the target with @ or % (no sshd needed)', () =>
   });
 });
 
-describe('rsync --server, recognised only as one plain command (no sshd needed)', () => {
+describeInFull('rsync --server, recognised only as one plain command (no sshd needed)', () => {
   test('the receiver is an upload, --sender a download; paths as given', () => {
     assert.deepEqual(parseRsyncServer('rsync --server -vlogDtpre.iLsfxCIvu . /srv/in/'), { direction: 'upload', paths: ['/srv/in/'], needs: ['upload'] });
     assert.deepEqual(parseRsyncServer("rsync --server --sender -vlogDtpre.iLsfxCIvu --delete . /srv/a 'my file'"), { direction: 'download', paths: ['/srv/a', 'my file'], needs: ['download'] });
@@ -57,7 +67,7 @@ describe('rsync --server, recognised only as one plain command (no sshd needed)'
   });
 });
 
-describe('rsync\'s file log, read from the asset\'s stderr (no sshd needed)', () => {
+describeInFull('rsync\'s file log, read from the asset\'s stderr (no sshd needed)', () => {
   const up = { direction: 'upload' as const, paths: ['/srv/in/'] };
 
   test('the log options go last before the `.`, so they win over the operator\'s; with the name the direction needs; nothing else changes', () => {
@@ -194,7 +204,7 @@ describe('real clients through the gateway', { skip }, () => {
     }
   });
 
-  test('paramiko: 64 MiB gets in a row never stall while answers wait for its window', async () => {
+  testInFull('paramiko: 64 MiB gets in a row never stall while answers wait for its window', async () => {
     // A quiet machine's fast asset fills paramiko's window while earlier answers are still on their
     // way; the proxy's wait for the window was lost (ssh2 re-assigns its drain callback) and the
     // get hung at ~40 MiB, the second of three. Each get here must finish, byte-exact, well within 60 s.
@@ -232,7 +242,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(!existsSync(here('never.bin')));
   });
 
-  test('PuTTY downloads are read ahead by the gateway: byte-exact, answers in order, within the session bound', async () => {
+  testInFull('PuTTY downloads are read ahead by the gateway: byte-exact, answers in order, within the session bound', async () => {
     // pscp keeps 1 MiB of 32 KiB READs in flight and ends the transfer on an answer out of order.
     const src = there('ra.bin');
     writeFileSync(src, readFileSync(big));
@@ -247,7 +257,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(peak!.readAhead.maxBytes <= READ_AHEAD_SESSION_BYTES, `read ahead ${peak!.readAhead.maxBytes} bytes at once`);
   });
 
-  test('PuTTY: answers share the 16 KiB packets it allows, in order among listings, byte-exact', async () => {
+  testInFull('PuTTY: answers share the 16 KiB packets it allows, in order among listings, byte-exact', async () => {
     // PuTTY allows 16 KiB packets: a 32 KiB READ's answer (32781 bytes) sent by itself is
     // 16384 + 16384 + 13 bytes. The gateway sends answers as one stream cut into full packets,
     // as sshd does; a listing between two gets must still come in its place.
@@ -272,7 +282,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(short.filter((n) => n === 13).length <= 8, `packets shorter than 16 KiB: ${short.join(' ')}`);
   });
 
-  test('read-ahead never answers with bytes older than a write the client sent before its READ', async () => {
+  testInFull('read-ahead never answers with bytes older than a write the client sent before its READ', async () => {
     const L = 32 * 1024;
     const path = there('ra-change.bin');
     writeFileSync(path, Buffer.alloc(32 * L, 'a'));
@@ -303,7 +313,7 @@ describe('real clients through the gateway', { skip }, () => {
     }
   });
 
-  test('plink: an exec streams 12 MiB out and in, byte-exact, exit status passed back', async () => {
+  testInFull('plink: an exec streams 12 MiB out and in, byte-exact, exit status passed back', async () => {
     writeFileSync(there('plink-src.bin'), readFileSync(big));
     const out = await plink(alice, `cat ${there('plink-src.bin')}`);
     assert.equal(out.exitCode, 0, out.stderr);
@@ -323,7 +333,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.equal(await sha256File(here('deep-back.bin')), bigSha);
   });
 
-  test('OpenSSH extensions: df, rename onto an existing file, ln, cp, put -f — changes recorded', async () => {
+  testInFull('OpenSSH extensions: df, rename onto an existing file, ln, cp, put -f — changes recorded', async () => {
     const op = await operator(['connect', 'upload', 'download']);
     writeFileSync(there('ext-a.txt'), 'first\n');
     writeFileSync(there('ext-b.txt'), 'second\n');
@@ -354,7 +364,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.deepEqual(by('copy'), [[there('ext-src.bin'), there('ext-copy.bin'), true, statSync(big).size]]);
   });
 
-  test('ssh2 as the client: expand-path, home-directory, statvfs and fstatvfs answered by the asset', async () => {
+  testInFull('ssh2 as the client: expand-path, home-directory, statvfs and fstatvfs answered by the asset', async () => {
     const home = (await execa('getent', ['passwd', w.sshd.username])).stdout.split(':')[5]!;
     const client = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
     try {
@@ -377,7 +387,7 @@ describe('real clients through the gateway', { skip }, () => {
     }
   });
 
-  test('extensions without upload: rename, ln and cp are refused, said, recorded; df still works', async () => {
+  testInFull('extensions without upload: rename, ln and cp are refused, said, recorded; df still works', async () => {
     const op = await operator(['connect', 'download']);
     writeFileSync(there('keep.txt'), 'keep\n');
     const r = await opensshSftp(op.ep, [
@@ -415,7 +425,7 @@ describe('real clients through the gateway', { skip }, () => {
     { client: '3.2', asset: 'system' },
     { client: 'system', asset: '3.2' },
   ];
-  for (const pair of rsyncPairs) {
+  for (const pair of IN_WORKERS_TWIN ? rsyncPairs.slice(0, 1) : rsyncPairs) {
     describe(`rsync, client ${pair.client}, asset ${pair.asset}`, () => {
       let client: RsyncVersion;
       let asset: RsyncVersion;
@@ -447,7 +457,7 @@ describe('real clients through the gateway', { skip }, () => {
         assert.doesNotMatch(up.stderr + down.stderr, /bastion-rsync-/, 'the log lines never reach the operator');
       });
 
-      test('per-file rows: -a -z --delete up, many files and odd names, then down; exact paths, sizes and directions', async () => {
+      testInFull('per-file rows: -a -z --delete up, many files and odd names, then down; exact paths, sizes and directions', async () => {
         const op = await operator(['connect', 'upload', 'download']);
         const src = here(tag('rs-many'));
         const dest = there(tag('rs many'));
@@ -484,7 +494,7 @@ describe('real clients through the gateway', { skip }, () => {
         assert.deepEqual((await transfers(single.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', there(tag('rs-single.bin')), 100, true]]);
       });
 
-      test('an asset whose rsync refuses the log options: run again as asked, byte-exact, logged per path', async () => {
+      testInFull('an asset whose rsync refuses the log options: run again as asked, byte-exact, logged per path', async () => {
         const op = await operator(['connect', 'upload']);
         // Like an old rsync or an rrsync in front of it: --log-file is refused before anything is sent.
         const bin = there(tag('old-rsync-bin'));
@@ -503,7 +513,7 @@ describe('real clients through the gateway', { skip }, () => {
         assert.ok(rows[0]!.size >= statSync(big).size && rows[0]!.size < statSync(big).size * 1.1, `size ${rows[0]!.size}`);
       });
 
-      test('without the action: refused, said, recorded, nothing moved', async () => {
+      testInFull('without the action: refused, said, recorded, nothing moved', async () => {
         const reader = await operator(['connect', 'download']);
         const up = await run(reader.ep, ['-a', big, `:${there(tag('rs-refused'))}/`]);
         assert.notEqual(up.exitCode, 0);
@@ -520,7 +530,7 @@ describe('real clients through the gateway', { skip }, () => {
     });
   }
 
-  test('Ansible as the README says (alice@web01, an absolute remote_tmp): copy and fetch 12 MiB byte-exact, no ~alice@web01 directory left', async () => {
+  testInFull('Ansible as the README says (alice@web01, an absolute remote_tmp): copy and fetch 12 MiB byte-exact, no ~alice@web01 directory left', async () => {
     const home = (await execa('getent', ['passwd', w.sshd.username])).stdout.split(':')[5]!;
     const odd = join(home, '~alice@web01');
     await execa('rm', ['-rf', odd]);
@@ -537,7 +547,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.ok(!existsSync(odd), 'no directory named after the login in the asset home');
   });
 
-  test('git over ssh: push and clone 12 MiB through the gateway, byte-exact', async () => {
+  testInFull('git over ssh: push and clone 12 MiB through the gateway, byte-exact', async () => {
     const repo = there('repo.git');
     await execa('git', ['init', '-q', '--bare', repo]);
     await execa('chown', ['-R', w.sshd.username, repo]);
@@ -557,7 +567,7 @@ describe('real clients through the gateway', { skip }, () => {
     assert.equal(await sha256File(join(clone, 'c', 'big.bin')), bigSha);
   });
 
-  describe('refusals say why, and bastion refusals exit 255 like an unreachable host', () => {
+  describeInFull('refusals say why, and bastion refusals exit 255 like an unreachable host', () => {
     test('Ansible reports an asset that is not granted as UNREACHABLE, with the reason', async () => {
       const dir = makeTempDir('bastion-ansible-');
       writeFileSync(join(dir, 'hosts'), `nosuch ansible_host=127.0.0.1 ansible_port=${w.gw.port} ansible_user=alice@nosuch ansible_password=${ALICE_PASSWORD}\n`);
