@@ -180,7 +180,26 @@ export interface BackendChannel {
   exit: BackendExit;
 }
 
+/**
+ * What a backend channel buffers for a reader that has paused (the pump, while the operator or
+ * the recording's hashing is behind) before ssh2 stops refilling the asset's window. ssh2 makes
+ * its channels' high-water mark its whole 2 MiB window, so a paused `cat` went on piling up to
+ * 3 MiB of the asset's output in the gateway (the window it had granted, then 2 MiB more):
+ * packets that waited there long enough to outlive two young collections and die in V8's old
+ * generation, where only a full collection frees them (issue 13: a 1 GiB `cat` grew the
+ * gateway by 35 MiB, with 19 full collections). With 64 KiB the rest waits at the asset.
+ */
+export const BACKEND_READ_BUFFER = 64 * 1024;
+
+/** Sets a readable's high-water mark after construction (ssh2 gives no option for it); unchanged if Node's internals differ. */
+function lowerReadBuffer(stream: unknown): void {
+  const state = (stream as { _readableState?: { highWaterMark?: unknown } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, BACKEND_READ_BUFFER);
+}
+
 function tracked(stream: ClientChannel): BackendChannel {
+  lowerReadBuffer(stream);
+  lowerReadBuffer(stream.stderr);
   const exit: BackendExit = { status: null, signal: null };
   stream.on('exit', (code: number | null, signal?: string) => {
     if (typeof code === 'number') exit.status = code;

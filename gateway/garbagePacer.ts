@@ -1,30 +1,40 @@
 // Keeps the gateway's RSS flat while bulk data passes (issue 13: ± 20 MB during a 1 GiB
 // transfer with any client). Every SSH packet the gateway moves costs a few short-lived
 // Buffers (the decrypted packet, the SFTP packet re-built for the other side, the encrypted
-// one): 3–4 bytes of garbage per byte moved, outside V8's heap. V8 frees dead Buffers at its
+// one): 3–5 bytes of garbage per byte moved, outside V8's heap. V8 frees dead Buffers at its
 // young-generation collections, but it runs those when JavaScript objects fill the young
 // generation, and a transfer makes few of them; so dead Buffers piled up by 40–70 MiB
 // (scp, paramiko, pscp uploads) before V8 reacted to the external memory. The pacer counts the
 // bytes read from the gateway's sockets and asks V8 for a young-generation collection (about
-// half a millisecond) every EVERY_BYTES of them, between I/O callbacks.
+// half a millisecond) every EVERY_BYTES of them, between I/O callbacks. An scp upload makes
+// ~5 bytes of garbage per byte read (socket chunk, decrypted packet, the SFTP packet joined
+// from two SSH packets, the WRITE re-built for the asset, its SSH packet): 4 MiB between
+// collections let ~20 MiB of dead Buffers pile up, 2 MiB lets ~10.
 //
-// Buffers that live across two young collections (SFTP read-ahead and answers in flight, data
-// queued for a slow socket) are moved to the old generation, and die there: only a full
-// collection frees them, and V8 starts one for external memory only after it has grown by
-// 64 MiB. A 512 MiB scp or paramiko download grew the gateway by 20–31 MiB this way, with
-// 17–25 MiB of ArrayBuffers alive at the peak, and each transfer left the next one starting
-// higher. So after each young collection the pacer also looks at the ArrayBuffer bytes, and
-// when they have grown EXTERNAL_SLACK_BYTES over the lowest it has seen since its last full
+// What lives across two young collections is moved to the old generation and dies there:
+// SFTP READs in flight and read ahead (their Buffers, promises and ssh2's request objects),
+// data queued for a slow socket. Only a full collection frees it, and V8 starts one late: for
+// external memory after 64 MiB of growth, for the heap after it grew by
+// OLD_GENERATION_GROWTH_PERCENT (below) — ~20 MiB on a gateway's heap. A 1 GiB scp download
+// grew the heap by 19 MiB and the ArrayBuffers by 10 this way, RSS by 35 MiB. So after each
+// young collection the pacer also looks at what is retained, ArrayBuffers plus the V8 heap in
+// use, and when it has grown SLACK_BYTES over the lowest it has seen since its last full
 // collection, it asks for one, incremental (marking runs beside the program, in steps).
 import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** Bytes read between two collections: with 3–4 bytes of garbage per byte, about 16 MiB of dead Buffers at most. */
-export const EVERY_BYTES = 4 * 1024 * 1024;
+/** Bytes read between two young collections: with up to 5 bytes of garbage per byte, about 10 MiB of dead Buffers at most. */
+export const EVERY_BYTES = 2 * 1024 * 1024;
 
-/** ArrayBuffer bytes above the lowest seen since the last full collection before the pacer asks for another. */
-export const EXTERNAL_SLACK_BYTES = 8 * 1024 * 1024;
+/** Retained bytes (ArrayBuffers + V8 heap in use) above the lowest seen since the last full collection before the pacer asks for another. */
+export const SLACK_BYTES = 8 * 1024 * 1024;
+
+/** What a full collection would free, if dead: ArrayBuffers and the V8 heap in use. */
+function retainedBytes(): number {
+  const m = process.memoryUsage();
+  return m.arrayBuffers + m.heapUsed;
+}
 
 type Collect = (options: { type: 'minor' } | { type: 'major'; execution: 'async' }) => void;
 
@@ -69,19 +79,19 @@ function steadyOldGeneration(): void {
 export class GarbagePacer {
   readonly #every: number;
   readonly #collect: Collect | null;
-  readonly #externalBytes: () => number;
+  readonly #retained: () => number;
   #bytes = 0;
   #scheduled = false;
-  /** The fewest ArrayBuffer bytes seen since the last full collection asked for (null: none seen yet). */
-  #externalFloor: number | null = null;
+  /** The fewest retained bytes seen since the last full collection asked for (null: none seen yet). */
+  #floor: number | null = null;
   /** Collections asked for, for tests and benches. */
   collections = 0;
   fullCollections = 0;
 
-  constructor(every = EVERY_BYTES, collect: Collect | null = v8Collector(), externalBytes: () => number = () => process.memoryUsage().arrayBuffers) {
+  constructor(every = EVERY_BYTES, collect: Collect | null = v8Collector(), retained: () => number = retainedBytes) {
     this.#every = every;
     this.#collect = collect;
-    this.#externalBytes = externalBytes;
+    this.#retained = retained;
     steadyOldGeneration();
   }
 
@@ -101,17 +111,17 @@ export class GarbagePacer {
       this.#bytes = 0;
       this.collections++;
       this.#collect?.({ type: 'minor' });
-      this.#checkExternal();
+      this.#checkRetained();
     });
   }
 
-  /** Asks for a full collection once ArrayBuffers have grown EXTERNAL_SLACK_BYTES over their floor. */
-  #checkExternal(): void {
-    const now = this.#externalBytes();
-    if (this.#externalFloor === null || now < this.#externalFloor) this.#externalFloor = now;
-    if (now - this.#externalFloor < EXTERNAL_SLACK_BYTES) return;
+  /** Asks for a full collection once the retained bytes have grown SLACK_BYTES over their floor. */
+  #checkRetained(): void {
+    const now = this.#retained();
+    if (this.#floor === null || now < this.#floor) this.#floor = now;
+    if (now - this.#floor < SLACK_BYTES) return;
     // The floor is measured again from the next look, once this collection has freed what it frees.
-    this.#externalFloor = null;
+    this.#floor = null;
     this.fullCollections++;
     this.#collect?.({ type: 'major', execution: 'async' });
   }

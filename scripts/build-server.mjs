@@ -63,6 +63,12 @@ const importsAsIs = {
   },
 };
 
+/** `#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 …`: MEMORY_ENV and MEMORY_FLAGS of the built memoryFlags.js. */
+async function binShebang(memoryFlagsJs) {
+  const { MEMORY_ENV, MEMORY_FLAGS } = await import(pathToFileURL(memoryFlagsJs).href);
+  return `#!/usr/bin/env -S ${[...Object.entries(MEMORY_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...MEMORY_FLAGS].join(' ')}`;
+}
+
 /**
  * Builds into a fresh directory beside `outdir` and swaps it in, so a process starting
  * meanwhile sees the old build or the new one, never half of one; two builds at once
@@ -94,11 +100,12 @@ export async function buildServer({ root = ROOT, outdir = path.join(root, 'dist'
     cpSync(path.join(root, file), path.join(tmp, file), { preserveTimestamps: true });
   }
   // The built bin is the `bastion` command (package.json's bin, the image's /usr/local/bin/bastion),
-  // with the memory flags of every Bastion process (bin/memoryFlags.ts). The source has no
-  // shebang: tsx's import scanner reads `#!… --import tsx` as code.
+  // with the memory flags and environment of every Bastion process, read from the module just
+  // built from bin/memoryFlags.ts (their one source). The source has no shebang: tsx's import
+  // scanner reads `#!… --import tsx` as code.
   const bin = path.join(tmp, 'bin', 'bastion.js');
   if (existsSync(bin)) {
-    writeFileSync(bin, `#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --single-threaded-gc --v8-pool-size=1\n${readFileSync(bin, 'utf8')}`);
+    writeFileSync(bin, `${await binShebang(path.join(tmp, 'bin', 'memoryFlags.js'))}\n${readFileSync(bin, 'utf8')}`);
     chmodSync(bin, 0o755);
   }
   writeFileSync(path.join(tmp, STAMP), `built from ${SOURCE_DIRS.join(', ')} by scripts/build-server.mjs\n`);

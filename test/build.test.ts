@@ -91,7 +91,9 @@ test('npm start from a checkout without dist/ builds it, comes up ready, and no 
   const s = await npmStart({ NODE_OPTIONS: `--import ${path.join(PRODUCT_ROOT, 'test', 'helpers', 'loadedModules.mjs')}`, BASTION_TEST_MODULES_DIR: modulesDir });
   try {
     assert.match(s.output(), /building the server into dist\/ … done/);
-    // The built bin is the `bastion` command: it runs by its own shebang.
+    // The built bin is the `bastion` command: it runs by its own shebang, made from bin/memoryFlags.ts.
+    const shebang = readFileSync(path.join(root, 'dist', 'bin', 'bastion.js'), 'utf8').split('\n')[0];
+    assert.equal(shebang, `#!/usr/bin/env -S ${[...Object.entries(MEMORY_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...MEMORY_FLAGS].join(' ')}`);
     assert.match((await execa(path.join(root, 'dist', 'bin', 'bastion.js'), ['help'])).stdout, /^usage: bastion <command>/);
     // npm runs the script in sh, which execs node: the primary is npm's child.
     const [primary, ...others] = childrenOf(s.npm.pid!);

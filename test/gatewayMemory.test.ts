@@ -6,8 +6,11 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { EXTERNAL_SLACK_BYTES, GarbagePacer } from '../gateway/garbagePacer.ts';
+import { EVERY_BYTES, GarbagePacer, SLACK_BYTES } from '../gateway/garbagePacer.ts';
 import { MAX_FREE_BYTES, ReadBuffers } from '../gateway/sftp/readBuffers.ts';
+import ssh2 from 'ssh2';
+import { BACKEND_READ_BUFFER, openExec } from '../gateway/backend.ts';
+import { startSshd, sshdUnavailable } from './helpers/sshd.ts';
 
 describe('garbage pacer', () => {
   test('one young-generation collection per 4 MiB read, after the I/O callbacks, none below', async () => {
@@ -26,28 +29,42 @@ describe('garbage pacer', () => {
     assert.equal(pacer.collections, 2);
   });
 
-  test('a full collection once ArrayBuffers grew by the slack over the lowest seen since the last one', async () => {
+  test('objects kept on the V8 heap count towards a full collection, not only ArrayBuffers (the READs of a download in flight die in the old generation)', async () => {
+    const asked: string[] = [];
+    const pacer = new GarbagePacer(EVERY_BYTES, (o) => asked.push(o.type));
+    pacer.moved(EVERY_BYTES);
+    await nextTurn();
+    assert.deepEqual(asked, ['minor'], 'the first look sets the floor');
+    // Plain objects, no Buffers: what ssh2's request objects and promises are to a download.
+    const kept = Array.from({ length: 2 * SLACK_BYTES / 64 }, (_, i) => ({ i, a: i + 1, b: i + 2, c: i + 3 }));
+    pacer.moved(EVERY_BYTES);
+    await nextTurn();
+    assert.deepEqual(asked, ['minor', 'minor', 'major']);
+    assert.ok(kept.length > 0);
+  });
+
+  test('a full collection once what is retained (ArrayBuffers + heap in use) grew by the slack over the lowest seen since the last one', async () => {
     const MiB = 1024 * 1024;
     const asked: string[] = [];
-    let external = 30 * MiB;
-    const pacer = new GarbagePacer(MiB, (o) => asked.push(o.type), () => external);
+    let retained = 30 * MiB;
+    const pacer = new GarbagePacer(MiB, (o) => asked.push(o.type), () => retained);
     const step = async (bytes: number): Promise<void> => {
-      external = bytes;
+      retained = bytes;
       pacer.moved(MiB);
       await nextTurn();
     };
     // The floor follows the lowest value seen: 30 → 20 MiB, then growth is counted from 20.
     await step(30 * MiB);
     await step(20 * MiB);
-    await step(20 * MiB + EXTERNAL_SLACK_BYTES - 1);
+    await step(20 * MiB + SLACK_BYTES - 1);
     assert.deepEqual(asked, ['minor', 'minor', 'minor']);
-    await step(20 * MiB + EXTERNAL_SLACK_BYTES);
+    await step(20 * MiB + SLACK_BYTES);
     assert.deepEqual(asked.slice(3), ['minor', 'major']);
     // The next look sets the floor afresh (the collection may not have finished): no second one for the same growth.
     await step(27 * MiB);
-    await step(27 * MiB + EXTERNAL_SLACK_BYTES - 1);
+    await step(27 * MiB + SLACK_BYTES - 1);
     assert.equal(pacer.fullCollections, 1);
-    await step(27 * MiB + EXTERNAL_SLACK_BYTES);
+    await step(27 * MiB + SLACK_BYTES);
     assert.equal(pacer.fullCollections, 2);
     assert.deepEqual(asked.filter((t) => t === 'major'), ['major', 'major']);
   });
@@ -86,5 +103,31 @@ describe('READ buffers', () => {
     const again = new Set(Array.from({ length: all.length }, () => pool.take(32 * 1024)));
     const reused = all.filter((b) => again.has(b)).length;
     assert.equal(reused, MAX_FREE_BYTES / (32 * 1024));
+  });
+});
+
+describe('backend channels', { skip: sshdUnavailable() ?? false }, () => {
+  test("output the gateway has not read yet stops at the asset's window: ssh2 refills it only while its buffer is under BACKEND_READ_BUFFER", async () => {
+    const sshd = await startSshd();
+    const client = new ssh2.Client();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve()).once('error', reject);
+        client.connect({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey });
+      });
+      // 16 MiB the gateway does not read (its pump paused: the operator or the hashing is behind).
+      const { stream } = await openExec(client, 'head -c 16777216 /dev/zero', null, {});
+      stream.pause();
+      const channel = stream as unknown as { incoming: { window: number }; readableLength: number };
+      for (let i = 0; i < 400 && channel.incoming.window > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(channel.incoming.window, 0, 'the asset has sent all the window it was given');
+      // Without the lower mark ssh2 goes on refilling until 2 MiB are buffered: 3-4 MiB in all.
+      const WINDOW = 2 * 1024 * 1024;
+      assert.ok(channel.readableLength <= BACKEND_READ_BUFFER + WINDOW, `${channel.readableLength} bytes buffered`);
+      stream.destroy();
+    } finally {
+      client.end();
+      await sshd.stop();
+    }
   });
 });
