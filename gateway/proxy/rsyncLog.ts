@@ -16,8 +16,7 @@
 //
 // So the `%%` in the format says which of the two wrote the record (escaped names are undone,
 // raw ones kept), and the closing nonce says where the name ends: a name cannot end a record
-// early (`innocent.txt\n<a date> [1] …` is one name), because the operator who picks the names
-// never sees the nonce. A record that cannot be read whole (lines of two records interleaved, one
+// early (`innocent.txt\n<a date> [1] …` is one name) unless whoever picks it knows the nonce. A record that cannot be read whole (lines of two records interleaved, one
 // too long) marks the log unreadable: then no per-file rows, the per-path rows stand.
 // Every log-file line is taken (rsync's own "receiving file list", "sent … bytes" lines too):
 // seeing any tells that the asset's rsync took the option; seeing none (an rsync that
@@ -28,8 +27,12 @@
 // receiver logs them relative to the destination (%n), the sender in their long form (%f:
 // the source path as named, without a leading `/`).
 //
-// The nonce is in the command the asset runs, so the asset knows it: a hostile asset can
-// write rows into its own session only (as it can lie about its files in any case).
+// The nonce is in the command the asset runs, so the asset knows it, and so does anyone who can
+// read that command line there (`ps`, unless /proc is mounted hidepid=2): the same account can
+// write records into the session through /proc/<pid>/fd/2; another account only through file
+// names in a tree the transfer covers (a forged record with rsync ≤ 3.4, a fall back to per-path
+// rows with ≥ 3.5); the operator into their own session. README ("How far those per-file rows
+// can be trusted") says so; the per-path rows and byte counts are the gateway's own.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
