@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after the other, each printing its own table.
  * A benchmark that fails is reported and the others still run; the exit code says so.
- * `npm run bench -- gateway` (or interactive, api, playback, filters, commandlog, abuse, webterminal, webfiles, startup, web) runs only the ones named;
+ * `npm run bench -- gateway` (or interactive, cpu, api, playback, filters, commandlog, abuse, webterminal, webfiles, startup, web) runs only the ones named;
  * `rss` (1 GiB per client through the gateway, several minutes) runs only when named.
  */
 import { runAbuseBench } from './abuse.ts';
@@ -10,6 +10,7 @@ import { runClientsBench, runRssBench } from './clients.ts';
 import { runCommandLogBench } from './commandlog.ts';
 import { runGatewayBench } from './gateway.ts';
 import { runInteractiveBench } from './interactive.ts';
+import { runCpuPerMBBench } from './cpuPerMB.ts';
 import { runPlaybackBenchBothStores } from './playback.ts';
 import { runFiltersBench } from './filters.ts';
 import { runWebTerminalBench } from './webterminal.ts';
@@ -22,6 +23,8 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['gateway', () => runGatewayBench()],
   // Part of gateway; alone, the quick way to check interactive-first scheduling and the idle footprint.
   ['interactive', () => runInteractiveBench()],
+  // The gateway's CPU, system calls and preemptions per relayed MB of PTY output (a figure that holds still on a loaded host).
+  ['cpu', () => runCpuPerMBBench()],
   ['clients', () => runClientsBench()],
   // The clients' transfers at 1 GiB through the gateway only, for its RSS: minutes, so only when named.
   ['rss', () => runRssBench()],
@@ -39,8 +42,8 @@ const benches: Array<[string, () => Promise<unknown>]> = [
 const only = process.argv.slice(2);
 let failed = 0;
 for (const [name, run] of benches) {
-  // interactive is part of gateway, rss takes minutes: each only when named.
-  if (only.length > 0 ? !only.includes(name) : name === 'interactive' || name === 'rss') continue;
+  // interactive is part of gateway, rss takes minutes, cpu is a probe for work on the hot path: each only when named.
+  if (only.length > 0 ? !only.includes(name) : name === 'interactive' || name === 'rss' || name === 'cpu') continue;
   try {
     await run();
   } catch (err) {
