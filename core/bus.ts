@@ -22,7 +22,7 @@ export interface BusMessages {
    */
   'session.watch': { sessionId: string; watchId: string; on: boolean; keystrokes: boolean; leaseMs: number };
   /** A command is held by a `confirm` filter, waiting for an admin. */
-  'command.pending': { id: string; sessionId: string | null; jobId: string | null; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
+  'command.pending': { id: string; sessionId: string | null; jobId: string | null; userId?: string | null; username: string; assetName: string; systemUsername: string; command: string; filter: string; createdAt: number; expiresAt: number };
   /** A held command was decided (or expired: approved false, by null). */
   'command.decided': { requestId: string; approved: boolean; by: string | null };
   /** A process that may have missed `command.pending` messages (it just started, or its bus reconnected) asks holders to announce theirs again. */

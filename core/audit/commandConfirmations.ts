@@ -11,6 +11,8 @@ export interface ConfirmationRequest {
   /** What holds the command: an SSH session's line, or a command job (one request per job). */
   sessionId: string | null;
   jobId: string | null;
+  /** Whose command it is: the four-eyes check compares ids (a username can be changed meanwhile). */
+  userId?: string | null;
   username: string;
   assetName: string;
   systemUsername: string;
@@ -146,7 +148,9 @@ export class CommandConfirmations {
     // Four eyes: a confirm filter asks someone else to look at the command. An admin who could
     // approve their own would make the filter a prompt they click through (an admin who wants
     // that can change the filter, which is logged as such).
-    if (req.username === actor.username) throw new ForbiddenError('you cannot decide on your own command; another administrator must', { reason: 'own_confirmation' });
+    // By id: an admin who renamed themselves (PATCH /users/:id) after their command was held
+    // no longer had the username it was held under, and could approve it.
+    if ((req.userId && req.userId === actor.id) || req.username === actor.username) throw new ForbiddenError('you cannot decide on your own command; another administrator must', { reason: 'own_confirmation' });
     await this.ds.transaction(async (em) => {
       const claims = em.getRepository(CommandConfirmationEntity);
       const res = await claims.createQueryBuilder().update()

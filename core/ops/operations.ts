@@ -200,7 +200,7 @@ export class OperationsService {
     const names = heldAssets.slice(0, HELD_NAMES_SHOWN).map((a) => a.name).join(', ');
     const more = heldAssets.length > HELD_NAMES_SHOWN ? ` and ${heldAssets.length - HELD_NAMES_SHOWN} more` : '';
     return (jobId, signal) => decision ??= this.d.confirmations.request({
-      sessionId: null, jobId, username: user.username, assetName: names + more, systemUsername: su.username, command, filter: filters.join(', '),
+      sessionId: null, jobId, userId: user.id, username: user.username, assetName: names + more, systemUsername: su.username, command, filter: filters.join(', '),
     }, this.timeouts.confirmMs, signal);
   }
 

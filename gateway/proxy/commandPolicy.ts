@@ -13,7 +13,7 @@ import { terminalLineOf } from '../terminalSafe.ts';
 function confirmWith(gw: GatewayContext, live: LiveSession, line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome> {
   live.log.info({ command: line.slice(0, 300), filter: filterName }, 'command held for confirmation');
   return gw.services.confirmations.request({
-    sessionId: live.id, jobId: null, username: live.operator.user.username, assetName: live.grant.asset.name,
+    sessionId: live.id, jobId: null, userId: live.operator.user.id, username: live.operator.user.username, assetName: live.grant.asset.name,
     systemUsername: live.grant.systemUser.username, command: line, filter: filterName,
   }, gw.services.config.confirmTimeoutSeconds * 1000, signal);
 }
