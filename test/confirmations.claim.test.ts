@@ -9,18 +9,12 @@ import { ClusterBus } from '../core/bus.ts';
 import { OperationLogEntity } from '../core/db/entities/index.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
-import { startPostgres, type Postgres } from './helpers/postgres.ts';
+import { postgresForFile } from './helpers/postgres.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { eventually } from './gatewayFixture.ts';
 
-let pg: Postgres | null = null;
-let pgSkip = '';
-before(async () => {
-  const r = await startPostgres();
-  if ('skip' in r) pgSkip = r.skip;
-  else pg = r;
-});
-after(async () => { await pg?.stop(); await cleanup(); });
+const postgres = postgresForFile();
+after(() => cleanup());
 
 for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`a held command is decided once across processes (${db})`, () => {
   let holder: Bastion;
@@ -30,11 +24,11 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`a held command is 
   let seq = 0;
 
   before(async () => {
-    if (db === 'PostgreSQL' && !pg) return;
+    if (db === 'PostgreSQL' && !postgres.pg) return;
     // SQLite: one data directory, and one bus as a node:cluster primary gives its workers.
     // PostgreSQL: one database, and the bus it carries between processes (LISTEN/NOTIFY).
     const dataDir = makeTempDir('bastion-claim-');
-    const shared = db === 'PostgreSQL' ? { dataDir, env: { DATABASE_URL: pg!.url } } : { dataDir, bus: new ClusterBus() };
+    const shared = db === 'PostgreSQL' ? { dataDir, env: { DATABASE_URL: postgres.pg!.url } } : { dataDir, bus: new ClusterBus() };
     holder = await startBastion(shared);
     other = await startBastion(shared);
     adminHolder = await loggedIn(holder.baseUrl, 'admin', ADMIN_PASSWORD);
@@ -46,7 +40,7 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`a held command is 
   });
 
   test('an approval and a rejection sent to two processes at once: one 204, one 409 naming the winner, one operation log row, the holder follows the 204', async (t) => {
-    if (!holder) return t.skip(pgSkip);
+    if (!holder) return t.skip(postgres.skip);
     for (let round = 0; round < 3; round++) {
       const sessionId = `b1d3f0a2-0000-4000-8000-0000000009${String(++seq).padStart(2, '0')}`;
       const held = holder.services.confirmations.request({ sessionId, jobId: null, username: 'u', assetName: 'a', systemUsername: 's', command: 'reboot', filter: 'confirm-reboot' }, 20_000);

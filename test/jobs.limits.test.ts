@@ -11,18 +11,12 @@ import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { eventually, ssh2Exec, ssh2Login } from './gatewayFixture.ts';
-import { startPostgres, type Postgres } from './helpers/postgres.ts';
+import { postgresForFile } from './helpers/postgres.ts';
 
 const skip = sshdUnavailable();
 
-let pg: Postgres | null = null;
-let pgSkip = '';
-before(async () => {
-  const r = await startPostgres();
-  if ('skip' in r) pgSkip = r.skip;
-  else pg = r;
-});
-after(async () => { await pg?.stop(); await cleanup(); });
+const postgres = postgresForFile();
+after(() => cleanup());
 
 for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count toward the per-user session limit (${db})`, { skip }, () => {
   let b: Bastion;
@@ -33,9 +27,9 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
   let su: string;
 
   before(async () => {
-    if (db === 'PostgreSQL' && !pg) return;
+    if (db === 'PostgreSQL' && !postgres.pg) return;
     sshd = await startSshd();
-    b = await startBastion({ gateway: true, env: { BASTION_MAX_SESSIONS_PER_USER: '3', ...(db === 'PostgreSQL' ? { DATABASE_URL: pg!.url } : {}) } });
+    b = await startBastion({ gateway: true, env: { BASTION_MAX_SESSIONS_PER_USER: '3', ...(db === 'PostgreSQL' ? { DATABASE_URL: postgres.pg!.url } : {}) } });
     const f = factories(b.services);
     for (const name of ['limit-a', 'limit-b']) assets.push((await f.asset({ name, address: sshd.host, port: sshd.port })).id);
     su = (await f.systemUser({ name: 'limit-app', username: sshd.username, password: sshd.password })).id;
@@ -57,7 +51,7 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
   const AT_LIMIT = 'you already have 3 active sessions (jobs count one per asset they work on at once), the most allowed; end one first';
 
   test('a job over two assets counts two, one over one asset one; the next is refused with 409 session_limit_reached and no job row, and runs once one ends', async (t) => {
-    if (!b) return t.skip(pgSkip);
+    if (!b) return t.skip(postgres.skip);
     const two = await start(assets);
     assert.equal(two.status, 202, JSON.stringify(two.body));
     const one = await start([assets[0]!]);
@@ -79,7 +73,7 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
   });
 
   test('SSH sessions and jobs count each other: with a session open, jobs fill the rest and one more is refused; with jobs holding every login, an SSH session is refused with the line that says so, and opens once they end', async (t) => {
-    if (!b) return t.skip(pgSkip);
+    if (!b) return t.skip(postgres.skip);
     const login = () => ssh2Login(b.sshPort, { username: 'limited@limit-a', password: 'Capped-pass-9041' });
     const held = await login();
     try {

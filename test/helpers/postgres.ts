@@ -2,6 +2,7 @@
 // in a temp dir on a free loopback port, run as the `postgres` system user.
 // Does not use or need the distribution's cluster service.
 import { execFileSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -190,4 +191,20 @@ function stopSync(bin: string, data: string): void {
   } catch {
     // not running
   }
+}
+
+/**
+ * For a test file whose suites run on SQLite and again on PostgreSQL: one PostgreSQL started
+ * before the file's tests and stopped after them. `pg` stays null, and `skip` says why, where
+ * PostgreSQL cannot run here.
+ */
+export function postgresForFile(): { readonly pg: Postgres | null; readonly skip: string } {
+  const state: { pg: Postgres | null; skip: string } = { pg: null, skip: '' };
+  before(async () => {
+    const r = await startPostgres();
+    if ('skip' in r) state.skip = r.skip;
+    else state.pg = r;
+  });
+  after(async () => { await state.pg?.stop(); });
+  return state;
 }
