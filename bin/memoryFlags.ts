@@ -3,7 +3,10 @@
  * scripts, the built bin's shebang written by scripts/build-server.mjs, the container's
  * entrypoint, and each gateway worker, whoever forks it). Issue 13: the gateway's footprint
  * and keystrokes beside bulk output.
- * A module of its own, so that what starts the product needs not load the product.
+ * A module of its own, so that what starts the product needs not load the product. The one
+ * source: the shebang is made from the module built from this file; package.json's scripts and
+ * the Dockerfile cannot import it and repeat it as text, and test/memoryFlags.test.ts fails when
+ * a copy differs.
  *
  * - `--max-semi-space-size=2`: V8 lets the young generation grow to 2 × 16 MiB; a gateway's
  *   garbage is small and short-lived (per-packet objects, the payloads live outside the heap),

@@ -64,15 +64,19 @@ test('five failures lock the (username, address) pair, even against the right pa
   assert.equal((await new ApiClient(b.baseUrl).login('dave', 'Dxve-pass-1234')).status, 200);
 });
 
-test('passwords are hashed with argon2id at 7 MiB and 5 passes; a hash made with the former 19 MiB / 2 passes still logs in', async () => {
+test('passwords are hashed with argon2id at 7 MiB and 5 passes; a hash made with the former 19 MiB / 2 passes still logs in and is hashed again', async () => {
   const dana = await f.user({ username: 'dana', password: 'Dxna-pass-123' });
   const repo = b.services.ds.getRepository(UserEntity);
   const stored = (await repo.findOneByOrFail({ id: dana.id })).passwordHash ?? '';
   assert.match(stored, /^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
   const former = await hash('Dxna-pass-123', { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 });
   await repo.update({ id: dana.id }, { passwordHash: former });
-  assert.equal((await new ApiClient(b.baseUrl).login('dana', 'Dxna-pass-123')).status, 200);
   assert.equal((await new ApiClient(b.baseUrl).login('dana', 'Dxna-pass-124')).status, 401);
+  assert.equal((await repo.findOneByOrFail({ id: dana.id })).passwordHash, former, 'a wrong password changes nothing');
+  assert.equal((await new ApiClient(b.baseUrl).login('dana', 'Dxna-pass-123')).status, 200);
+  const again = (await repo.findOneByOrFail({ id: dana.id })).passwordHash ?? '';
+  assert.match(again, /^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
+  assert.equal((await new ApiClient(b.baseUrl).login('dana', 'Dxna-pass-123')).status, 200);
 });
 
 test('a user who must change the password can do nothing else until they do', async () => {

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { newId } from '../ids.ts';
 import { LoginLogEntity, UserEntity, type LoginLog, type User } from '../db/entities/index.ts';
 import type { Vault } from '../vault/vault.ts';
-import { verifyPassword } from './passwordHash.ts';
+import { hashPassword, needsRehash, verifyPassword } from './passwordHash.ts';
 import { isLocked } from './lockout.ts';
 import { totpStep } from './totp.ts';
 import type { LockedPair, LoginThrottle } from './loginThrottle.ts';
@@ -90,7 +90,23 @@ export class AuthenticationService {
     await this.throttle.sourceRight(ctx.clientAddress);
     const refusal = user ? this.refusal(user) : 'invalid_credentials';
     if (!user || refusal) return this.fail(name, user, ctx, method, refusal ?? 'invalid_credentials');
+    await this.#rehash(user, password);
     return { ok: true, user };
+  }
+
+  /**
+   * A password hashed with former parameters (19 MiB argon2id before issue 13) is hashed again
+   * with today's once it has been checked: each later login holds 7 MiB, not 19. Only if the
+   * stored hash is still the one checked (a change meanwhile wins); a failure leaves the old one.
+   */
+  async #rehash(user: User, password: string): Promise<void> {
+    if (!needsRehash(user.passwordHash)) return;
+    try {
+      await this.ds.getRepository(UserEntity).createQueryBuilder().update().set({ passwordHash: await hashPassword(password) })
+        .where('id = :id AND password_hash = :old', { id: user.id, old: user.passwordHash }).execute();
+    } catch {
+      // The old hash still verifies: the login goes on.
+    }
   }
 
   /** Source rate, pair lock, account slowdown: a refusal, or null to go on and check the secret. */
