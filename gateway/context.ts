@@ -9,6 +9,7 @@ import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
 import type { ReadTurns } from './fairReads.ts';
 import type { GarbagePacer } from './garbagePacer.ts';
+import type { SpareReadBuffers } from './sftp/readBuffers.ts';
 import type { HashThread } from './recording/hashThread.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
 import type { LiveSession } from './liveSession.ts';
@@ -41,6 +42,8 @@ export interface GatewayContext {
   garbage: GarbagePacer;
   /** The SHA-256 of exec transfer records, on a thread of its own (recording/hashThread.ts). */
   hashing: HashThread;
+  /** SFTP read buffers of ended sessions, zeroed, for the next ones (sftp/readBuffers.ts). */
+  spareReadBuffers: SpareReadBuffers;
 }
 
 /** The SSH face's context: the pipeline's, plus what only an SSH listener has. */

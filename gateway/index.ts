@@ -11,6 +11,7 @@ import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 import { ReadTurns } from './fairReads.ts';
 import { GarbagePacer } from './garbagePacer.ts';
+import { SpareReadBuffers } from './sftp/readBuffers.ts';
 import { HashThread } from './recording/hashThread.ts';
 import { PreAuthGate } from './preAuth.ts';
 import { batchWrites } from './writeBatch.ts';
@@ -46,7 +47,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
     maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
-  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer(), hashing: new HashThread() };
+  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer(), spareReadBuffers: new SpareReadBuffers(), hashing: new HashThread() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
 

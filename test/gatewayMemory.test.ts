@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EVERY_BYTES, GarbagePacer, SLACK_BYTES } from '../gateway/garbagePacer.ts';
-import { MAX_FREE_BYTES, ReadBuffers } from '../gateway/sftp/readBuffers.ts';
+import { MAX_FREE_BYTES, ReadBuffers, SpareReadBuffers } from '../gateway/sftp/readBuffers.ts';
 import ssh2 from 'ssh2';
 import { BACKEND_READ_BUFFER, openExec } from '../gateway/backend.ts';
 import { startSshd, sshdUnavailable } from './helpers/sshd.ts';
@@ -103,6 +103,28 @@ describe('READ buffers', () => {
     const again = new Set(Array.from({ length: all.length }, () => pool.take(32 * 1024)));
     const reused = all.filter((b) => again.has(b)).length;
     assert.equal(reused, MAX_FREE_BYTES / (32 * 1024));
+  });
+
+  test('an ended session\'s buffers serve the next session, zeroed — also those given back after it ended — within the bound', () => {
+    const L = 224 * 1024;
+    const spares = new SpareReadBuffers(3 * L);
+    const first = new ReadBuffers(spares);
+    const [a, b, c, late] = [first.take(L), first.take(L), first.take(L), first.take(L)];
+    for (const x of [a, b, c, late]) x.fill(0xaa);
+    // A span shared as 7 READs' views is free only when every view is back.
+    first.share(a, 7);
+    for (let i = 0; i < 7; i++) first.give(a.subarray(i * (L / 7), (i + 1) * (L / 7)));
+    first.give(b);
+    first.clear();
+    assert.equal(spares.bytes, 2 * L);
+    first.give(late);
+    first.give(c);
+    assert.equal(spares.bytes, 3 * L, 'beyond the bound a buffer is left to the collector');
+    const second = new ReadBuffers(spares);
+    const taken = [second.take(L), second.take(L), second.take(L)];
+    assert.deepEqual(new Set(taken.map((x) => x.buffer)), new Set([a.buffer, b.buffer, late.buffer]));
+    for (const x of taken) assert.ok(x.every((byte) => byte === 0), 'nothing of the ended session\'s file is left in a spare');
+    assert.notEqual(second.take(L).buffer, c.buffer, 'no spare left: a new buffer');
   });
 });
 

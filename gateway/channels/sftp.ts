@@ -16,7 +16,7 @@ export async function runSftp(gw: GatewayContext, op: Operator, sftp: SFTPWrappe
   let live: LiveSession | null = null;
   const policy = sessionSftpPolicy(gw, () => live);
   // Listening starts now: the client's first requests arrive while the asset is dialled.
-  const proxy = new SftpProxy(sftp, policy, op.log);
+  const proxy = new SftpProxy(sftp, policy, op.log, gw.spareReadBuffers);
   try {
     if (!op.target.asset) throw new OperatorError(`name the asset to transfer files with: sftp -P <port> ${op.user.username}@<asset>@<bastion>`);
     const { live: session, client, backend } = await openSftpSession(gw, op, op.target.asset);

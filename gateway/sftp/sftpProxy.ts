@@ -24,7 +24,7 @@ import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
 import { backpressure, coalesceAnswers, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
 import { ReadAhead, ReadAheadBudget } from './readAhead.ts';
-import { ReadBuffers } from './readBuffers.ts';
+import { ReadBuffers, type SpareReadBuffers } from './readBuffers.ts';
 import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
 
 /** Requests at the asset at once; more wait in the gateway (OpenSSH's sftp and scp keep 64 outstanding). */
@@ -147,7 +147,7 @@ export class SftpProxy {
   #inFlightBytes = 0;
   #queuedBytes = 0;
   readonly #readAhead = new ReadAheadBudget();
-  readonly #buffers = new ReadBuffers();
+  readonly #buffers: ReadBuffers;
   readonly #stats = { maxQueuedBytes: 0, maxQueued: 0, maxInFlightBytes: 0 };
   readonly #flow: Backpressure;
   readonly #init: InitGate;
@@ -164,8 +164,10 @@ export class SftpProxy {
   /** Resolves once the operator's channel is closed, with why. */
   readonly done: Promise<string>;
 
-  constructor(sftp: SFTPWrapper, policy: SftpPolicy, log: Logger) {
+  /** `spares`: the gateway's read buffers between sessions (readBuffers.ts). */
+  constructor(sftp: SFTPWrapper, policy: SftpPolicy, log: Logger, spares: SpareReadBuffers | null = null) {
     this.#sftp = sftp;
+    this.#buffers = new ReadBuffers(spares);
     this.#policy = policy;
     this.#log = log;
     this.done = new Promise((resolve) => {
