@@ -143,6 +143,24 @@ describe('file transfers without the action they need', { skip }, () => {
     assert.deepEqual((await transfers(up.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', join(remote, 'via-temp.txt'), 8, true]]);
   });
 
+  test('rsync: an upload does not show an operator without download the asset file\'s block checksums (-B1 made them its bytes)', async () => {
+    const op = await operator(['connect', 'upload']);
+    const secret = await onAsset('checksummed.txt', 'TOPSECRET-abc\n');
+    const src = join(local, 'checksummed.txt');
+    writeFileSync(src, Buffer.alloc(14));
+    // The stock client prints the receiver's checksums: with 1-byte blocks, sum1 is each byte twice (0x54 'T' → 00540054).
+    const r = await rsync(op.ep, ['--no-whole-file', '-I', '-B1', '--debug=deltasum4', src, `:${secret}`]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /sum1=00540054|chunk\[\d+\]/, 'the asset file\'s checksums reached the operator');
+    assert.deepEqual(readFileSync(secret), Buffer.alloc(14), 'the upload itself went through, whole');
+    // With download too, rsync works as it always does (its checksums tell nothing the operator may not read).
+    const both = await operator(['connect', 'upload', 'download']);
+    const again = await onAsset('checksummed2.txt', 'TOPSECRET-abc\n');
+    const d = await rsync(both.ep, ['--no-whole-file', '-I', '-B1', '--debug=deltasum4', src, `:${again}`]);
+    assert.equal(d.exitCode, 0, d.stderr);
+    assert.match(d.stdout + d.stderr, /sum1=00540054/);
+  });
+
   test('sftp: a file opened for "create" only (no READ flag) cannot be read by an operator with upload only', async () => {
     const op = await operator(['connect', 'upload']);
     const secret = await onAsset('secret.txt', 'the secret');

@@ -16,7 +16,7 @@ import { endChannel } from './endChannel.ts';
 import { TransferRows } from './transferRows.ts';
 import { BackendSftp } from '../sftp/backendSftp.ts';
 import { ScpTransferLog, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
-import { awaitRsyncStart, newRsyncNonce, rsyncRows, uploadNeedsDestinationKind, withRsyncLog, RsyncLogFilter } from '../proxy/rsyncLog.ts';
+import { awaitRsyncStart, newRsyncNonce, rsyncRows, uploadNeedsDestinationKind, withRsyncLog, withServerOptions, RsyncLogFilter } from '../proxy/rsyncLog.ts';
 import { planExec } from '../proxy/channelTaps.ts';
 import { describeStdinUse, stdinInterpreter } from '../../core/access/stdinInterpreter.ts';
 
@@ -34,8 +34,17 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     // So is rsync (`rsync --server`): proxy/rsyncProtocol.ts.
     const { scp, rsync } = plan;
     const transfer = scp ?? rsync;
-    // rsync may need more than its direction (a sender that deletes, a command that cannot be read exactly).
-    const needs = rsync ? rsync.needs : scp ? [scp.direction] : [];
+    // An rsync upload's receiver sends the sender the block checksums of the files it would
+    // replace (the delta algorithm): with -B1 they are the files' bytes, read by an operator
+    // without download. Without download, the asset's rsync is made to send whole files
+    // (--whole-file, last so it wins): it then sends no checksums.
+    const wholeFile = rsync?.direction === 'upload' && !chosen.actions.includes('download') ? ['--whole-file'] : [];
+    // rsync logs the files it moves to its stderr, behind a nonce of this session's (proxy/rsyncLog.ts).
+    const nonce = rsync ? newRsyncNonce() : '';
+    const logged = rsync ? withRsyncLog(command, rsync, nonce, wholeFile) : null;
+    // rsync may need more than its direction (a sender that deletes, a command that cannot be read
+    // exactly, an upload that cannot be made whole-file).
+    const needs = rsync ? [...rsync.needs, ...(wholeFile.length && !logged ? ['download' as const] : [])] : scp ? [scp.direction] : [];
     const missing = needs.find((action) => !chosen.actions.includes(action));
     const refusedTransfer = missing ? `${missing} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
@@ -80,9 +89,6 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     let backendClient;
     let remote;
     let scpLog: ScpTransferLog | null = null;
-    // rsync logs the files it moves to its stderr, behind a nonce of this session's (proxy/rsyncLog.ts).
-    const nonce = rsync ? newRsyncNonce() : '';
-    const logged = rsync ? withRsyncLog(command, rsync, nonce) : null;
     let rsyncLog = logged ? new RsyncLogFilter(nonce) : null;
     try {
       backendClient = await backend();
@@ -100,7 +106,8 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     }
     let typeahead: Buffer | undefined;
     if (rsyncLog) {
-      // An asset whose rsync refuses the log options (an `rrsync` in front of it) gets the command as the operator gave it.
+      // An asset whose rsync refuses the log options (an `rrsync` in front of it) gets the command as the operator gave it
+      // (with --whole-file still, when it was needed).
       const start = await awaitRsyncStart(remote.stream, channel);
       if (start.operatorGone) {
         remote.stream.close();
@@ -112,7 +119,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
         live.log.info('the asset\'s rsync did not take the log options: it runs as asked, its transfer logged per path');
         rsyncLog = null;
         try {
-          remote = await openExec(backendClient, command, state.backendPty(), state.backendEnv());
+          remote = await openExec(backendClient, withServerOptions(command, wholeFile) ?? command, state.backendPty(), state.backendEnv());
         } catch (err) {
           backendClient.end();
           const line = terminalLine(err, live.log);

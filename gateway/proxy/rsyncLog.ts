@@ -39,6 +39,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { TransferEntry } from '../sftp/sftpProxy.ts';
 import { rsyncOptionsEnd, rsyncTransferRows, type RsyncOutcome, type RsyncTransfer } from './rsyncProtocol.ts';
 import { shellWords } from './scpProtocol.ts';
+import { shellQuote } from '../targetSyntax.ts';
 
 /** A log-file line of rsync: its timestamp and pid, then the format. */
 const LOG_LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\d+\] (.*)$/;
@@ -55,20 +56,24 @@ export interface RsyncLoggedFile {
 export const newRsyncNonce = (): string => `bastion-rsync-${randomBytes(16).toString('hex')}`;
 
 /**
- * The command with the log options last before the `.` that ends rsync's options (so that they
- * win over any the operator gave: a format without the nonce would hide every file), or null
- * when they cannot be put there without changing any other word (unusual quoting): then the
- * transfer runs as the operator asked, logged per path.
+ * The command with the log options (and `extra`, e.g. --whole-file) last before the `.` that
+ * ends rsync's options (so that they win over any the operator gave: a format without the nonce
+ * would hide every file), or null when they cannot be put there without changing any other word
+ * (unusual quoting): then the transfer runs as the operator asked, logged per path.
  */
-export function withRsyncLog(command: string, r: RsyncTransfer, nonce: string): string | null {
+export function withRsyncLog(command: string, r: RsyncTransfer, nonce: string, extra: readonly string[] = []): string | null {
+  const format = `--log-file-format=${nonce} %% %o %l ${r.direction === 'upload' ? '%n' : '%f'} ${nonce}`;
+  return withServerOptions(command, ['--log-file=/dev/stderr', format, ...extra]);
+}
+
+/** The command with `options` last before the `.` that ends rsync's options, every other word unchanged; or null. */
+export function withServerOptions(command: string, options: readonly string[]): string | null {
   const words = shellWords(command);
   // The `.` the asset's rsync ends its options at: a `.` that is an option's value (`-T .`) is not it.
   const dot = words ? rsyncOptionsEnd(words) : -1;
   if (!words || dot < 0) return null;
-  const format = `--log-file-format=${nonce} %% %o %l ${r.direction === 'upload' ? '%n' : '%f'} ${nonce}`;
-  const options = ['--log-file=/dev/stderr', format];
   const expected = [...words.slice(0, dot), ...options, ...words.slice(dot)];
-  const text = `--log-file=/dev/stderr '${format}' `;
+  const text = `${options.map(shellQuote).join(' ')} `;
   for (const m of command.matchAll(/(?<=\s)\.(?=\s|$)/g)) {
     const candidate = command.slice(0, m.index) + text + command.slice(m.index);
     const got = shellWords(candidate);
