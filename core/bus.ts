@@ -38,6 +38,8 @@ export interface BusMessages {
    * who revokes their own credentials in a loop makes no process reload anything.
    */
   'credentials.revoked': { userId: string };
+  /** Cancel this job (POST /jobs/:id/cancel reached a process other than the one running it): the one running it stops it. */
+  'job.cancel': { jobId: string };
   /** Users, groups, assets, nodes, system users, permissions or command filters changed somewhere: drop caches (see ChangeFeed). */
   'access.changed': { kind: string };
 }

@@ -150,6 +150,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     // Rule 11 for jobs: a change to users, permissions or locks, here or in another process, re-checks running jobs.
     changes.subscribe(() => void jobs.recheck());
     bus.subscribe('user.revoked', () => void jobs.recheck());
+    jobs.connect(bus);
     if (primary) bus.subscribe('session.ended', (m) => sessions.prebuildSegments(m.sessionId));
     const authentication = new AuthenticationService(ds, vault, new LoginThrottle(ds, {
       threshold: config.lockoutThreshold, minutes: config.lockoutMinutes,

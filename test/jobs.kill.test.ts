@@ -13,10 +13,18 @@ import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { makeSetsidGate, setsidGateUnavailable, type SetsidGate } from './helpers/setsidGate.ts';
 import { factories } from './helpers/factories.ts';
-import { cleanup } from './helpers/tmp.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { postgresForFile } from './helpers/postgres.ts';
 import { eventually } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable() ?? setsidGateUnavailable();
+const postgres = postgresForFile();
+/** Files the commands would make: removed at the end. */
+const markers: string[] = [];
+after(() => {
+  for (const m of markers) rmSync(m, { force: true });
+  return cleanup();
+});
 /** How long the command sleeps before it makes its marker. */
 const COMMAND_SECONDS = 1;
 
@@ -33,7 +41,6 @@ describe('a canceled or timed-out command job is killed even when its first KILL
   let asset: string;
   let su: string;
   let seq = 0;
-  const markers: string[] = [];
 
   /** How many times sshd has logged `what` so far. */
   const logged = (what: string) => sshd.log().split(what).length - 1;
@@ -74,10 +81,8 @@ describe('a canceled or timed-out command job is killed even when its first KILL
   });
   after(async () => {
     gate?.open();
-    for (const m of markers) rmSync(m, { force: true });
     await b?.stop();
     await sshd?.stop();
-    await cleanup();
   });
 
   test('a cancel that reaches the asset before the command has its process group still kills the command: job and result canceled, nothing made', async () => {
@@ -99,5 +104,49 @@ describe('a canceled or timed-out command job is killed even when its first KILL
     const done = (await b.services.jobs.settled(job.id)) as unknown as JobBody;
     assert.deepEqual([done.status, done.results.map((r) => r.outcome)], ['failed', ['timedOut']], JSON.stringify(done.results));
     await ranNothing(job.made);
+  });
+});
+
+describe('a cancel that reaches a server process other than the one running the job (PostgreSQL) still cancels it', { skip: sshdUnavailable() }, () => {
+  let runner: Bastion;
+  let other: Bastion;
+  let sshd: Sshd;
+  let admin: ApiClient;
+  let adminOther: ApiClient;
+  let asset: string;
+  let su: string;
+
+  before(async () => {
+    if (!postgres.pg) return;
+    sshd = await startSshd();
+    // Two `bastion server` processes on one database (and its bus), as behind a load balancer.
+    const shared = { dataDir: makeTempDir('bastion-jobkill-pg-'), env: { DATABASE_URL: postgres.pg.url } };
+    runner = await startBastion(shared);
+    other = await startBastion(shared);
+    const f = factories(runner.services);
+    admin = await loggedIn(runner.baseUrl, 'admin', ADMIN_PASSWORD);
+    adminOther = await loggedIn(other.baseUrl, 'admin', ADMIN_PASSWORD);
+    asset = (await f.asset({ name: 'killpg', address: sshd.host, port: sshd.port })).id;
+    su = (await f.systemUser({ name: 'killpg-app', username: sshd.username, password: sshd.password })).id;
+  });
+  after(async () => {
+    await other?.stop();
+    await runner?.stop();
+    await sshd?.stop();
+  });
+
+  test('POST /jobs/:id/cancel on the other server: 200, the job and its result canceled, the command gone', async (t) => {
+    if (!runner) return t.skip(postgres.skip);
+    const made = `/tmp/bastion-jobkill-${process.pid}-elsewhere`;
+    markers.push(made);
+    const r = await admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: `echo started; sleep ${COMMAND_SECONDS} && touch ${made}` });
+    assert.equal(r.status, 202);
+    await eventually(() => admin.get(`/jobs/${r.body.id}`), (x) => (x.body.results as Array<{ output: string }>).some((y) => y.output.startsWith('started')), 15_000);
+    const canceled = await adminOther.post(`/jobs/${r.body.id}/cancel`);
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+    const body = canceled.body as unknown as JobBody;
+    assert.deepEqual([body.status, body.results.map((x) => x.outcome)], ['canceled', ['canceled']], JSON.stringify(body.results));
+    await sleep(COMMAND_SECONDS * 1000 + 500);
+    assert.equal(existsSync(made), false, 'the command ran to its end on the asset');
   });
 });

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import type { Logger } from '../logger.ts';
+import type { Bus } from '../bus.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { paginate, type ListQuery, type Page } from '../db/listing.ts';
@@ -62,6 +63,8 @@ const PROGRESS_MS = 500;
 const LIVE_OUTPUT_MAX = 64 * 1024;
 /** How often running jobs whose starter's rights are watched are re-checked without a change event (expiry, lockouts). */
 const RECHECK_MS = 5_000;
+/** How long a cancel handed to another process waits for the job's row to say it ended. */
+const CANCEL_ELSEWHERE_WAIT_MS = 15_000;
 
 export interface JobOptions {
   /**
@@ -81,6 +84,7 @@ export class JobService {
   readonly #done = new Map<string, Promise<void>>();
   readonly #watched = new Map<string, () => Promise<string | null>>();
   #recheckTimer: NodeJS.Timeout | null = null;
+  #bus: Bus | null = null;
   #rechecking: Promise<void> | null = null;
 
   /**
@@ -142,15 +146,36 @@ export class JobService {
     return job;
   }
 
+  /**
+   * Cancels asked in other processes reach the jobs running in this one (rule 12: with several
+   * servers on one PostgreSQL, POST /jobs/:id/cancel may reach a server other than the job's).
+   */
+  connect(bus: Bus): void {
+    this.#bus = bus;
+    bus.subscribe('job.cancel', (m) => this.#running.get(m.jobId)?.abort());
+  }
+
   async cancel(actor: Actor, id: string): Promise<Job> {
     const job = await this.get(id);
     const controller = this.#running.get(id);
-    if (!controller) throw new ConflictError(`the job is ${job.status}, not running`, { reason: 'job_not_running' });
-    controller.abort();
+    const elsewhere = !controller && (job.status === 'queued' || job.status === 'running') && this.#bus !== null;
+    if (!controller && !elsewhere) throw new ConflictError(`the job is ${job.status}, not running`, { reason: 'job_not_running' });
+    if (controller) controller.abort();
+    else this.#bus!.publish('job.cancel', { jobId: id });
     await this.ds.transaction(async (em) => {
       await writeOperation(em, actor, { action: 'cancel', resourceType: 'job', resourceId: id, resourceName: job.kind });
     });
-    return this.settled(id);
+    return controller ? this.settled(id) : this.#endedElsewhere(id);
+  }
+
+  /** The job's row once the process running it has ended it (a stopped command may take KILL_GIVE_UP_MS), or as it is then. */
+  async #endedElsewhere(id: string): Promise<Job> {
+    const deadline = Date.now() + CANCEL_ELSEWHERE_WAIT_MS;
+    for (;;) {
+      const job = await this.get(id);
+      if ((job.status !== 'queued' && job.status !== 'running') || Date.now() > deadline) return job;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /**
