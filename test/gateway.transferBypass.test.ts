@@ -143,6 +143,20 @@ describe('file transfers without the action they need', { skip }, () => {
     assert.deepEqual((await transfers(up.user.id, 1)).map((x) => [x.operation, x.path, x.size, x.ok]), [['upload', join(remote, 'via-temp.txt'), 8, true]]);
   });
 
+  test('rsync through a wrapper (--rsync-path=\'env rsync\', as with sudo rsync) is not a plain exec allowed by connect: it needs both actions', async () => {
+    const op = await operator(['connect', 'download']);
+    const src = join(local, 'wrapped.txt');
+    writeFileSync(src, 'wrapped');
+    const r = await rsync(op.ep, ['--rsync-path=env rsync', src, `:${remote}/`]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /upload is not allowed to you on web01/);
+    assert.equal(existsSync(join(remote, 'wrapped.txt')), false);
+    const both = await operator(['connect', 'upload', 'download']);
+    const ok = await rsync(both.ep, ['--rsync-path=env rsync', src, `:${remote}/`]);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.equal(readFileSync(join(remote, 'wrapped.txt'), 'utf8'), 'wrapped');
+  });
+
   test('rsync: an upload does not show an operator without download the asset file\'s block checksums (-B1 made them its bytes)', async () => {
     const op = await operator(['connect', 'upload']);
     const secret = await onAsset('checksummed.txt', 'TOPSECRET-abc\n');

@@ -18,6 +18,7 @@ import { BackendSftp } from '../sftp/backendSftp.ts';
 import { ScpTransferLog, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
 import { awaitRsyncStart, newRsyncNonce, rsyncRows, uploadNeedsDestinationKind, withRsyncLog, withServerOptions, RsyncLogFilter } from '../proxy/rsyncLog.ts';
 import { planExec } from '../proxy/channelTaps.ts';
+import { mentionsRsyncServer } from '../proxy/rsyncProtocol.ts';
 import { describeStdinUse, stdinInterpreter } from '../../core/access/stdinInterpreter.ts';
 
 export async function runExec(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, command: string): Promise<void> {
@@ -44,7 +45,7 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const logged = rsync ? withRsyncLog(command, rsync, nonce, wholeFile) : null;
     // rsync may need more than its direction (a sender that deletes, a command that cannot be read
     // exactly, an upload that cannot be made whole-file).
-    const needs = rsync ? [...rsync.needs, ...(wholeFile.length && !logged ? ['download' as const] : [])] : scp ? [scp.direction] : [];
+    const needs = rsync ? [...rsync.needs, ...(wholeFile.length && !logged ? ['download' as const] : [])] : scp ? [scp.direction] : mentionsRsyncServer(command) ? ['upload' as const, 'download' as const] : [];
     const missing = needs.find((action) => !chosen.actions.includes(action));
     const refusedTransfer = missing ? `${missing} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');
@@ -64,8 +65,9 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     // Which taps (recording, guard, command recovery for `ssh -t … bash -i`) is the plan's decision.
     const { live, backend, drop } = await openWithLogin(gw, op, { grant, plan, size: state.pty ? { cols: state.cols, rows: state.rows } : null, term: state.pty?.term }, dial);
     const rows = new TransferRows(gw, () => live);
-    if (transfer && refusedTransfer) {
-      for (const path of transfer.paths.length ? transfer.paths : ['.']) rows.record({ operation: transfer.direction, path, size: 0, ok: false, message: refusedTransfer });
+    if (refusedTransfer) {
+      const paths = transfer?.paths.length ? transfer.paths : ['.'];
+      for (const path of paths) rows.record({ operation: transfer?.direction ?? missing!, path, size: 0, ok: false, message: refusedTransfer });
       await rows.flushed();
       await live.end({ status: 'closed', endReason: refusedTransfer });
       throw new OperatorError(refusedTransfer, 1);
