@@ -69,8 +69,9 @@ export class LiveSession {
   bytesOut = 0;
   lastActivityAt = Date.now();
   /**
-   * Someone types into it: a PTY (a shell, exec -t) or a shell without one (`ssh -T`, which reads
-   * commands line by line just the same): the idle timeout for terminals applies.
+   * Someone types into it: a PTY (a shell, exec -t), a shell without one (`ssh -T`, which reads
+   * commands line by line just the same), or an exec of a program that reads its commands from
+   * stdin (`ssh host bash`; channelTaps.ts records it as a terminal): the idle timeout for terminals applies.
    */
   interactive = false;
   readonly log: Logger;
@@ -118,7 +119,7 @@ export class LiveSession {
       systemUserId: grant.systemUser.id, systemUsername: grant.systemUser.username, kind: init.plan.sessionKind, channel: op.face, clientAddress: op.clientAddress,
     }, { maxActivePerUser: gw.services.config.maxSessionsPerUser });
     const live = new LiveSession(gw, op, row, grant, init.plan);
-    live.interactive = init.size !== null || init.plan.channel === 'shell';
+    live.interactive = init.size !== null || init.plan.channel === 'shell' || (init.plan.channel === 'exec' && init.plan.recording === 'terminal');
     gw.sessions.add(live);
     live.log.info('session started');
     op.onSession?.(live);

@@ -91,6 +91,21 @@ describe('idle policy', { skip }, () => {
     }
   });
 
+  test('an exec of a shell without a terminal (ssh host bash) is interactive too: idle, it is ended with 255 and told why', async () => {
+    const c = await login(gw.port);
+    try {
+      const stream = await new Promise<ClientChannel>((resolve, reject) => c.exec('bash', (err, s) => (err ? reject(err) : resolve(s))));
+      const screen = new Screen(stream);
+      let code: number | null = null;
+      stream.on('exit', (status: number | null) => { code = status; });
+      await screen.waitFor(/session ended: idle for more than/);
+      await screen.whenClosed();
+      assert.equal(code, 255);
+    } finally {
+      c.end();
+    }
+  });
+
   test('BASTION_IDLE_TIMEOUT_EXEC_MINUTES set: a quiet command without a terminal is ended with 255 and the reason', async () => {
     const c = await login(execGw.port);
     try {
