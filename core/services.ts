@@ -105,6 +105,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const vault = new Vault(resolveSecretKey(config.dataDir, config.secretKey));
   const ds = await openDatabase(config.database, { migrate: opts.primary ?? true });
   let stopSweep = (): void => undefined;
+  let stopJobSweep = (): void => undefined;
   let pgBus: PostgresBusPeer | null = null;
   try {
     const bootstrapResult = await underStartupLock(ds, () => bootstrap(ds, vault, config.adminPassword));
@@ -126,8 +127,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const adminUsers = new AdminUserService(ds, vault, changes);
     const hostKeys = new HostKeyService(ds);
     const access = new AccessService(ds, changes, config.cacheMaxAgeSeconds * 1000);
-    const jobs = new JobService(ds, log.child({ component: 'jobs' }), config.maxSessionsPerUser);
-    if (primary) await jobs.failInterrupted();
+    const jobs = new JobService(ds, log.child({ component: 'jobs' }), config.maxSessionsPerUser, config.sessionHeartbeatSeconds * 1000);
+    // Jobs whose process is gone are failed here and on a timer; those a live process runs are not (heartbeats).
+    if (primary) stopJobSweep = await jobs.sweepInterrupted();
     // Job counts come from the database: one process (the primary) reports them, or the sum would count them twice.
     if (primary) {
       metrics.onCollect(async () => {
@@ -195,6 +197,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       myAssets: new MyAssetsService(ds, access),
       close: async () => {
         stopSweep();
+        stopJobSweep();
         await pgBus?.close();
         await jobs.stopAll();
         await sessions.flushCommands();
@@ -207,6 +210,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     };
   } catch (err) {
     stopSweep();
+    stopJobSweep();
     await pgBus?.close();
     await ds.destroy();
     throw err;

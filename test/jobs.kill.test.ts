@@ -6,7 +6,7 @@
 // has logged the miss.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
@@ -115,12 +115,13 @@ describe('a cancel that reaches a server process other than the one running the 
   let adminOther: ApiClient;
   let asset: string;
   let su: string;
+  let shared: { dataDir: string; env: Record<string, string> };
 
   before(async () => {
     if (!postgres.pg) return;
     sshd = await startSshd();
     // Two `bastion server` processes on one database (and its bus), as behind a load balancer.
-    const shared = { dataDir: makeTempDir('bastion-jobkill-pg-'), env: { DATABASE_URL: postgres.pg.url } };
+    shared = { dataDir: makeTempDir('bastion-jobkill-pg-'), env: { DATABASE_URL: postgres.pg.url } };
     runner = await startBastion(shared);
     other = await startBastion(shared);
     const f = factories(runner.services);
@@ -138,15 +139,34 @@ describe('a cancel that reaches a server process other than the one running the 
   test('POST /jobs/:id/cancel on the other server: 200, the job and its result canceled, the command gone', async (t) => {
     if (!runner) return t.skip(postgres.skip);
     const made = `/tmp/bastion-jobkill-${process.pid}-elsewhere`;
-    markers.push(made);
-    const r = await admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: `echo started; sleep ${COMMAND_SECONDS} && touch ${made}` });
+    const go = `${made}-go`;
+    markers.push(made, go);
+    // Waits for the test's word (at most 30 s) before it makes its marker: the cancel cannot come too late.
+    const r = await admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: `echo started; for i in $(seq 300); do [ -e ${go} ] && break; sleep 0.1; done; touch ${made}` });
     assert.equal(r.status, 202);
     await eventually(() => admin.get(`/jobs/${r.body.id}`), (x) => (x.body.results as Array<{ output: string }>).some((y) => y.output.startsWith('started')), 15_000);
     const canceled = await adminOther.post(`/jobs/${r.body.id}/cancel`);
     assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
     const body = canceled.body as unknown as JobBody;
     assert.deepEqual([body.status, body.results.map((x) => x.outcome)], ['canceled', ['canceled']], JSON.stringify(body.results));
-    await sleep(COMMAND_SECONDS * 1000 + 500);
+    writeFileSync(go, '');
+    await sleep(1000);
     assert.equal(existsSync(made), false, 'the command ran to its end on the asset');
+  });
+
+  test('a server that starts while another runs a job leaves that job running (it fails only jobs no live process marks), and cancels it', async (t) => {
+    if (!runner) return t.skip(postgres.skip);
+    const r = await admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: 'echo started; sleep 30' });
+    assert.equal(r.status, 202);
+    await eventually(() => admin.get(`/jobs/${r.body.id}`), (x) => (x.body.results as Array<{ output: string }>).some((y) => y.output.startsWith('started')), 15_000);
+    const late = await startBastion(shared);
+    try {
+      assert.equal((await runner.services.jobs.get(r.body.id)).status, 'running');
+      const canceled = await (await loggedIn(late.baseUrl, 'admin', ADMIN_PASSWORD)).post(`/jobs/${r.body.id}/cancel`);
+      assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+      assert.equal((canceled.body as unknown as JobBody).status, 'canceled');
+    } finally {
+      await late.stop();
+    }
   });
 });

@@ -210,7 +210,8 @@ test('a running job can be cancelled, and its command is gone from the asset; jo
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(marker, { force: true });
   }
-  await b.services.ds.query(`UPDATE job SET status = 'running' WHERE id = '${r.body.id}'`);
+  // As a process that died while the job ran leaves it: running, no longer marked.
+  await b.services.ds.query(`UPDATE job SET status = 'running', heartbeat_at = 0 WHERE id = '${r.body.id}'`);
   assert.equal(await b.services.jobs.failInterrupted(), 1);
   assert.equal((await admin.get(`/jobs/${r.body.id}`)).body.status, 'failed');
 });

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { SYSTEM_ACTOR, type Actor } from '../actor.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus } from '../bus.ts';
@@ -77,7 +77,7 @@ export interface JobOptions {
 
 /**
  * Jobs run in this process with bounded concurrency; their state lives in the job row, so a
- * page reload sees progress, and a process that dies leaves rows that the next start marks failed.
+ * page reload sees progress; a process that dies leaves rows it no longer marks, which a live process then fails.
  */
 export class JobService {
   readonly #running = new Map<string, AbortController>();
@@ -85,6 +85,7 @@ export class JobService {
   readonly #watched = new Map<string, () => Promise<string | null>>();
   #recheckTimer: NodeJS.Timeout | null = null;
   #bus: Bus | null = null;
+  #beating: NodeJS.Timeout | null = null;
   #rechecking: Promise<void> | null = null;
 
   /**
@@ -92,7 +93,7 @@ export class JobService {
    * JOB_ASSETS_AT_ONCE of its assets at once, so a user's queued and running jobs count that many
    * logins each, with the user's active sessions (core/audit/loginsHeld.ts); one more is refused.
    */
-  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly maxSessionsPerUser = 0) {}
+  constructor(private readonly ds: DataSource, private readonly log: Logger, private readonly maxSessionsPerUser = 0, private readonly heartbeatMs = 30_000) {}
 
   async list(q: JobListQuery): Promise<Page<Job>> {
     const qb = this.ds.getRepository(JobEntity).createQueryBuilder('j').orderBy('j.created_at', 'DESC');
@@ -126,6 +127,7 @@ export class JobService {
       id: newId(), kind, status: 'queued', params: { ...params, assetsTotal: targets.length }, results: [], log: '', createdBy: actor.id,
       createdAt: new Date(), startedAt: null, endedAt: null,
     };
+    job.heartbeatAt = job.createdAt;
     await this.ds.transaction(async (em) => {
       // Counted with the user's sessions, the insert below in the same transaction (under the user's row lock).
       if (actor.id && this.maxSessionsPerUser > 0) await refuseOverLoginLimit(em, actor.id, this.maxSessionsPerUser, { jobLogins: jobLogins(targets.length) });
@@ -134,12 +136,17 @@ export class JobService {
     });
     const controller = new AbortController();
     this.#running.set(job.id, controller);
+    this.#beating ??= setInterval(() => void this.#beat(), this.heartbeatMs).unref();
     if (opts.stillAllowed) this.#watch(job.id, opts.stillAllowed);
     const done = this.#run(job, targets, task, controller.signal)
       .catch((err: unknown) => this.log.error({ err, job: job.id }, 'job runner failed'))
       .finally(() => {
         this.#running.delete(job.id);
         this.#unwatch(job.id);
+        if (this.#running.size === 0 && this.#beating) {
+          clearInterval(this.#beating);
+          this.#beating = null;
+        }
       });
     this.#done.set(job.id, done);
     void done.finally(() => setTimeout(() => this.#done.delete(job.id), 60_000).unref());
@@ -225,12 +232,46 @@ export class JobService {
     }
   }
 
-  /** At start-up: jobs left queued or running by a process that died are failed. */
+  /** Marks the jobs this process runs (every heartbeatMs): a job left unmarked has lost its process. */
+  async #beat(): Promise<void> {
+    const ids = [...this.#running.keys()];
+    if (ids.length === 0) return;
+    await this.ds.getRepository(JobEntity).update({ id: In(ids) }, { heartbeatAt: new Date() }).catch((err: unknown) => this.log.warn({ err }, 'running jobs could not be marked'));
+  }
+
+  /**
+   * Jobs left queued or running by a process that is gone (unmarked for three heartbeat periods)
+   * are failed; those another live process runs (several servers on one PostgreSQL) are not.
+   */
   async failInterrupted(): Promise<number> {
     const res = await this.ds.getRepository(JobEntity).createQueryBuilder().update()
       .set({ status: 'failed', endedAt: new Date(), log: () => "log || 'interrupted: the bastion stopped while this job ran\n'" })
-      .where("status IN ('queued', 'running')").execute();
+      .where("status IN ('queued', 'running')")
+      .andWhere('COALESCE(heartbeat_at, created_at) < :cutoff', { cutoff: Date.now() - 3 * this.heartbeatMs })
+      .execute();
     return res.affected ?? 0;
+  }
+
+  /**
+   * Runs failInterrupted now and once per heartbeat period; returns the stop function. After a
+   * database outage every mark is stale, yet the processes are fine: jobs are judged only once the
+   * database has answered for three periods again, so that each live process has marked its jobs.
+   */
+  async sweepInterrupted(): Promise<() => void> {
+    await this.failInterrupted();
+    let answeringSince = Date.now() - 3 * this.heartbeatMs;
+    const timer = setInterval(() => {
+      if (Date.now() - answeringSince < 3 * this.heartbeatMs) {
+        void this.ds.query('SELECT 1').catch(() => { answeringSince = Date.now(); });
+        return;
+      }
+      void this.failInterrupted().catch((err: unknown) => {
+        answeringSince = Date.now();
+        this.log.warn({ err }, 'the database does not answer; no job is judged interrupted until it has answered for three heartbeat periods');
+      });
+    }, this.heartbeatMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Waits for running jobs to notice cancellation, for shutdown. */

@@ -144,6 +144,8 @@ export interface Job {
   createdAt: Date;
   startedAt: Date | null;
   endedAt: Date | null;
+  /** Marked by the process running the job while it runs: a queued or running job left unmarked has lost its process. */
+  heartbeatAt?: Date | null;
 }
 
 export const SessionEntity = new EntitySchema<Session>({
@@ -263,6 +265,7 @@ export const JobEntity = new EntitySchema<Job>({
     createdAt: { ...col.time(), name: 'created_at' },
     startedAt: { ...col.time(true), name: 'started_at' },
     endedAt: { ...col.time(true), name: 'ended_at' },
+    heartbeatAt: { ...col.time(true), name: 'heartbeat_at' },
   },
 });
 
