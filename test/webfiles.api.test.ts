@@ -17,6 +17,7 @@ import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { remotePathProblem } from '../server/routes/files.ts';
 import { parseLoginTarget, shellQuote, targetCommands } from '../gateway/targetSyntax.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { eventually } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -75,6 +76,30 @@ describe('web file manager API', { skip }, () => {
     } as RequestInit);
     return { status: res.status, body: await res.json().catch(() => null) as { error?: { message: string }; size?: number } | null };
   }
+
+  test('a download under way stops once download is revoked (connect kept): the row says why', async () => {
+    const f = factories(b.services);
+    const erin = await f.user({ username: 'erin', password: PASSWORD });
+    await f.permission({ users: [erin.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect'] });
+    const grant = await f.permission({ users: [erin.id], assets: [web01.id], systemUsers: [su.id], actions: ['download'] });
+    const client = await loggedIn(b.baseUrl, 'erin', PASSWORD);
+    // A directory of its own: the listing tests count what is in `remote`.
+    const dir = makeTempDir('bastion-webfiles-revoke-');
+    await execa('chown', [sshd.username, dir]);
+    const path = join(dir, 'long-download.bin');
+    writeFileSync(path, randomBytes(32 * MiB));
+    await execa('chown', [sshd.username, path]);
+    const res = await fetch(`${b.baseUrl}/api/v1/me/files/download${q({ path })}`, { headers: { cookie: client.cookie! } });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    assert.ok(((await reader.read()).value?.length ?? 0) > 0);
+    // The browser reads no further: the gateway waits on it, so only the revocation can end the download.
+    await b.services.permissions.update(SYSTEM_ACTOR, grant.id, { active: false });
+    const [row] = await eventually(() => rows('erin', path), (r) => r.length > 0);
+    assert.deepEqual([row?.operation, row?.ok, row?.message], ['download', false, 'download is no longer allowed to you on web01']);
+    assert.ok((row?.size ?? 0) < 32 * MiB, `sent ${row?.size}`);
+    await reader.cancel().catch(() => undefined);
+  });
 
   test('upload, list, download: byte-exact both ways, streamed, with a FileTransfer row each and one sftp Session row', async () => {
     const data = randomBytes(8 * 1024 * 1024 + 12345);

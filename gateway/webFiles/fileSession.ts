@@ -329,8 +329,15 @@ export class FileSession {
         size: result.size,
         pipeTo: async (out) => {
           let sent = 0;
+          // Revoked while it streams (rule 11, as for an SFTP file handle): it stops now, the row says why.
+          let revoked: string | null = null;
+          const unwatch = this.policy.whileAllowed('download', (why) => {
+            revoked = why;
+            out.destroy();
+          });
+          const closed = this.#closedSignal();
           try {
-            await readStream(this.sftp, result.handle, result.size, out, this.#closedSignal(), (n) => {
+            await readStream(this.sftp, result.handle, result.size, out, () => revoked ?? closed(), (n) => {
               sent += n;
               this.policy.count(0, n);
             });
@@ -339,6 +346,8 @@ export class FileSession {
           } catch (err) {
             await finish(sent, err instanceof DownloadStopped ? err.message : failureOf(err).message);
             return false;
+          } finally {
+            unwatch();
           }
         },
         abandon: (reason) => finish(0, reason),
@@ -469,9 +478,10 @@ async function readStream(sftp: BackendSftp, handle: Buffer, size: number, out: 
     while (pending.length > 0) {
       const { at, read, length } = pending.shift()!;
       const data = await read;
-      if (gone || out.destroyed) throw new DownloadStopped('the download was cancelled before it ended');
+      // Why it was stopped from here (session closed, action revoked) before "the browser went away".
       const why = closed();
       if (why) throw new DownloadStopped(why);
+      if (gone || out.destroyed) throw new DownloadStopped('the download was cancelled before it ended');
       if (data.length === 0) {
         eof = true;
         break;
