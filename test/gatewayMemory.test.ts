@@ -47,7 +47,7 @@ describe('garbage pacer', () => {
     const MiB = 1024 * 1024;
     const asked: string[] = [];
     let retained = 30 * MiB;
-    const pacer = new GarbagePacer(MiB, (o) => asked.push(o.type), () => retained);
+    const pacer = new GarbagePacer(MiB, (o) => asked.push(o.type), () => retained, 0);
     const step = async (bytes: number): Promise<void> => {
       retained = bytes;
       pacer.moved(MiB);
@@ -67,6 +67,26 @@ describe('garbage pacer', () => {
     await step(27 * MiB + SLACK_BYTES);
     assert.equal(pacer.fullCollections, 2);
     assert.deepEqual(asked.filter((t) => t === 'major'), ['major', 'major']);
+  });
+
+  test('full collections are spaced: a second growth soon after the first asks for none until the spacing has passed (each is a pause of the event loop)', async () => {
+    const MiB = 1024 * 1024;
+    const asked: string[] = [];
+    let retained = 20 * MiB;
+    const pacer = new GarbagePacer(MiB, (o) => asked.push(o.type), () => retained, 60_000);
+    const step = async (bytes: number): Promise<void> => {
+      retained = bytes;
+      pacer.moved(MiB);
+      await nextTurn();
+    };
+    await step(20 * MiB);
+    await step(20 * MiB + SLACK_BYTES);
+    assert.equal(pacer.fullCollections, 1);
+    await step(20 * MiB);
+    await step(20 * MiB + SLACK_BYTES);
+    await step(20 * MiB + 2 * SLACK_BYTES);
+    assert.equal(pacer.fullCollections, 1, 'none within the spacing');
+    assert.deepEqual(asked.filter((t) => t === 'major'), ['major']);
   });
 
   test("counts a socket's data without taking it from its reader", async () => {
