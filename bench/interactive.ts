@@ -16,6 +16,15 @@
  *     (primary, gateway workers, helpers such as the segment builder; target ≤ 200 MB), and the
  *     PSS sum beside it (pages the processes share, such as the node binary, counted once)
  *
+ * BENCH_CLIENT_SESSIONS=own runs each bulk shell's `ssh | wc` in a session of its own (setsid).
+ * Where the kernel groups processes by session for CPU shares (autogroup, on when the host's
+ * processes share the root cgroup, as here), the 20 bulk clients otherwise share one group with
+ * this process — the keyboards of both routes — and with the gateway it forks, and that group
+ * competes as one with each sshd session's own group. On a bastion the operators' clients run
+ * elsewhere. With their own sessions the gateway gets less CPU (its group is no longer fed by
+ * the clients' share) and both routes' keyboards wait less: a way to see how much of a figure
+ * is the load generator's own scheduling.
+ *
  * Bounded: each loaded phase streams for BENCH_BULK_SECONDS (30) and measures at most
  * BENCH_LOADED_KEYS (1000) keys per route inside that window, typed at a typist's pace. BENCH_TOPOLOGIES=inProcess or
  * =workers takes one of the two; BENCH_SKIP_IDLE_MEMORY=1 leaves out the idle footprint.
@@ -42,6 +51,8 @@ interface InteractiveSettings {
   sessions: number;
   keys: number;
   bulkSeconds: number;
+  /** Each bulk client in a session of its own (BENCH_CLIENT_SESSIONS=own). */
+  clientSessions: boolean;
 }
 
 function settings(env: NodeJS.ProcessEnv): InteractiveSettings {
@@ -49,17 +60,18 @@ function settings(env: NodeJS.ProcessEnv): InteractiveSettings {
     sessions: intSetting(env, 'BENCH_BULK_SESSIONS', 20, 1),
     keys: intSetting(env, 'BENCH_LOADED_KEYS', 1000, 10),
     bulkSeconds: intSetting(env, 'BENCH_BULK_SECONDS', 30, 10),
+    clientSessions: env.BENCH_CLIENT_SESSIONS === 'own',
   };
 }
 
 /** `n` OpenSSH shells with a PTY streaming log lines through `route` for `seconds`; resolves with the bytes they received. */
-function bulkShells(route: Route, n: number, seconds: number): { started: Promise<void>; done: Promise<number> } {
+function bulkShells(route: Route, n: number, seconds: number, ownSessions: boolean): { started: Promise<void>; done: Promise<number> } {
   const runs: Array<Promise<number>> = [];
   const started = (async () => {
     // A few at a time: the gateway's start-up limits count connections per source.
     for (let i = 0; i < n; i++) {
       const ssh = ['ssh', '-tt', ...route.sshArgs, `timeout ${seconds} yes '${LOG_LINE}'`].map(shq).join(' ');
-      runs.push(execa('sh', ['-c', `${ssh} < /dev/null | wc -c`], { timeout: (seconds + 60) * 1000, reject: false }).then((r) => Number(r.stdout.trim()) || 0));
+      runs.push(execa('sh', ['-c', `${ssh} < /dev/null | wc -c`], { timeout: (seconds + 60) * 1000, reject: false, detached: ownSessions }).then((r) => Number(r.stdout.trim()) || 0));
       if (i % 5 === 4) await new Promise((res) => setTimeout(res, 300));
     }
   })();
@@ -129,7 +141,7 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
   const gwProbe = await echoProbe(gateway);
   const directProbe = await echoProbe(direct);
   const t0 = performance.now();
-  const bulk = bulkShells(gateway, s.sessions, s.bulkSeconds);
+  const bulk = bulkShells(gateway, s.sessions, s.bulkSeconds, s.clientSessions);
   try {
     await bulk.started;
     // Every stream running at full speed before the first sample.
@@ -239,7 +251,7 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
         r[`bulkEchoP95.${label}.direct`] = pct(e.direct, 95);
         r[`bulkMBps.${label}`] = e.bulkMBps;
         if (label === 'workers') r.workers = workers;
-        log(`echo beside ${s.sessions} bulk shells (${label === 'workers' ? `${workers} gateway workers` : 'one gateway process'}, ${e.gateway.length} keys each, bulk ${e.bulkMBps.toFixed(0)} MB/s in all): `
+        log(`echo beside ${s.sessions} bulk shells${s.clientSessions ? ' (clients in sessions of their own)' : ''} (${label === 'workers' ? `${workers} gateway workers` : 'one gateway process'}, ${e.gateway.length} keys each, bulk ${e.bulkMBps.toFixed(0)} MB/s in all): `
           + `gateway p50 ${pct(e.gateway, 50).toFixed(2)} / p95 ${pct(e.gateway, 95).toFixed(2)} ms, direct p50 ${pct(e.direct, 50).toFixed(2)} / p95 ${pct(e.direct, 95).toFixed(2)} ms`
           + (e.gatewayCpu ? `; the gateway's processes got ${e.gatewayCpu.cores.toFixed(2)} cores, preempted ${e.gatewayCpu.preemptedPerSecond.toFixed(0)}/s, waited by themselves ${e.gatewayCpu.yieldedPerSecond.toFixed(0)}/s` : ''));
         if (e.gatewayCpu) {
