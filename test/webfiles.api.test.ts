@@ -77,6 +77,34 @@ describe('web file manager API', { skip }, () => {
     return { status: res.status, body: await res.json().catch(() => null) as { error?: { message: string }; size?: number } | null };
   }
 
+  test('an upload under way stops once upload is revoked (connect kept): the partial file is removed, the row says why', async () => {
+    const f = factories(b.services);
+    const fred = await f.user({ username: 'fred', password: PASSWORD });
+    await f.permission({ users: [fred.id], assets: [web01.id], systemUsers: [su.id], actions: ['connect'] });
+    const grant = await f.permission({ users: [fred.id], assets: [web01.id], systemUsers: [su.id], actions: ['upload'] });
+    const client = await loggedIn(b.baseUrl, 'fred', PASSWORD);
+    const dir = makeTempDir('bastion-webfiles-revoke-up-');
+    await execa('chown', [sshd.username, dir]);
+    const path = join(dir, 'long-upload.bin');
+    // One chunk, then the body waits: only the revocation can end the upload.
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return new Promise<void>(() => undefined);
+        sent = true;
+        controller.enqueue(new Uint8Array(256 * 1024));
+        return undefined;
+      },
+    });
+    const uploading = upload(client, path, body, { 'content-length': String(32 * MiB) }).catch(() => null);
+    await eventually(async () => existsSync(path), (v) => v);
+    await b.services.permissions.update(SYSTEM_ACTOR, grant.id, { active: false });
+    const [row] = await eventually(() => rows('fred', path), (r) => r.length > 0);
+    assert.deepEqual([row?.operation, row?.ok, row?.message], ['upload', false, 'upload is no longer allowed to you on web01; the partial file was removed']);
+    assert.equal(existsSync(path), false);
+    void uploading;
+  });
+
   test('a download under way stops once download is revoked (connect kept): the row says why', async () => {
     const f = factories(b.services);
     const erin = await f.user({ username: 'erin', password: PASSWORD });

@@ -259,14 +259,23 @@ export class FileSession {
       }
       let written = 0;
       let failure: string | null = null;
+      // Revoked while it streams (rule 11, as for an SFTP file handle): it stops now, the row says why.
+      let revoked: string | null = null;
+      const stop = new AbortController();
+      const unwatch = this.policy.whileAllowed('upload', (why) => {
+        revoked = why;
+        stop.abort();
+      });
+      const closed = this.#closedSignal();
       try {
         const budget = { userId: this.live.operator.user.id, uploads: this.uploads };
-        written = await writeStream(this.sftp, handle, body, this.#closedSignal(), (n) => this.policy.count(n, 0), budget);
+        written = await writeStream(this.sftp, handle, body, () => revoked ?? closed(), (n) => this.policy.count(n, 0), budget, stop.signal);
       } catch (err) {
         failure = err instanceof UploadCancelled ? err.message : failureOf(err).message;
         written = err instanceof UploadCancelled ? err.written : written;
         throw err;
       } finally {
+        unwatch();
         let closeFailure: string | null = null;
         try {
           await this.sftp.close(handle);
@@ -378,7 +387,7 @@ class DownloadStopped extends Error {}
  */
 function writeStream(
   sftp: BackendSftp, handle: Buffer, body: Readable, closed: () => string | null, counted: (n: number) => void,
-  budget: { userId: string; uploads: UploadBudget },
+  budget: { userId: string; uploads: UploadBudget }, stopped?: AbortSignal,
 ): Promise<number> {
   const { userId, uploads } = budget;
   return new Promise((resolve, reject) => {
@@ -448,6 +457,8 @@ function writeStream(
       if (!ended) fail(new UploadCancelled('the upload was cancelled before it ended', acked));
     });
     body.once('error', (err) => fail(new UploadCancelled(`the upload failed: ${err.message}`, acked)));
+    // Stopped from here (an action revoked): at once, not only when the next chunk comes.
+    stopped?.addEventListener('abort', () => fail(new UploadCancelled(closed() ?? 'the upload was stopped', acked)), { once: true });
   });
 }
 
