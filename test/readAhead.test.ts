@@ -79,6 +79,31 @@ describe('SFTP read-ahead', () => {
     ahead.close();
   });
 
+  test('the bytes of READs read ahead go back to the budget once the asset has answered them, not before', async () => {
+    const file = randomBytes(1024 * 1024);
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const read: ReadFn = async (offset, length) => {
+      await answered;
+      return Buffer.from(file.subarray(offset, offset + length));
+    };
+    const budget = new ReadAheadBudget();
+    const ahead = new ReadAhead(budget, read);
+    // The third READ in a row starts reading ahead; the asset has not answered yet.
+    for (let i = 0; i < 3; i++) ahead.take(i * L, L);
+    const asked = budget.used;
+    assert.ok(asked > 0, 'read ahead');
+    const served = ahead.take(3 * L, L);
+    ahead.close();
+    assert.equal(budget.used, asked, 'still at the asset: still counted');
+    answer();
+    assert.deepEqual(await served, file.subarray(3 * L, 4 * L));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(budget.used, 0);
+  });
+
   test('a span\'s buffer is used again only once every READ cut from it has been given back', () => {
     const buffers = new ReadBuffers();
     const span = buffers.take(7 * L);
