@@ -14,9 +14,11 @@ export type Tap = (chunk: Buffer) => boolean | void;
 export type TapDrain = (resume: () => void) => void;
 
 /**
- * ssh2 channels keep Node's default 16 KiB high-water mark, so write() says "wait" after
- * nearly every 32 KiB packet; pausing on each of those costs a tick per packet. The source
- * is paused only once this much is queued, which still bounds memory per session.
+ * Pausing on every write() that says "wait" would cost a tick per packet towards a socket-like
+ * destination with a small high-water mark; the source is paused only once this much is queued.
+ * ssh2 1.17's channels set their high-water mark to their 2 MiB window, so towards a channel
+ * write() says "wait" (and the pause comes) only past 2 MiB: a channel queues that much only
+ * while its peer's window is shut, which bounds it per session (the peer's window, not this).
  */
 export const BUDGET_BYTES = 256 * 1024;
 
