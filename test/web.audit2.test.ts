@@ -332,11 +332,8 @@ test('an admin creates a command filter through the form, tries a command, and d
   const decided = new Promise<{ approved: boolean; by: string | null }>((resolve) => {
     const off = b.services.bus.subscribe('command.decided', (m) => { off(); resolve(m); });
   });
-  const now = Date.now();
-  b.services.bus.publish('command.pending', {
-    id: newId(), sessionId: recorded.id, jobId: null, username: OPERATOR.username, assetName: 'web07', systemUsername: 'deploy',
-    command: 'systemctl restart nginx', filter: 'confirm-restarts', createdAt: now, expiresAt: now + 60_000,
-  });
+  // Held as the gateway holds one: through the service, which writes the claim row a decision needs.
+  void b.services.confirmations.request({ sessionId: recorded.id, jobId: null, userId: operator.id, username: OPERATOR.username, assetName: 'web07', systemUsername: 'deploy', command: 'systemctl restart nginx', filter: 'confirm-restarts' }, 60_000);
   const held = page.locator('#confirmations .ant-table-row').filter({ hasText: 'systemctl restart nginx' });
   await held.waitFor({ timeout: 5000 });
   await page.getByRole('button', { name: 'Commands waiting for approval: 1' }).waitFor();
@@ -346,14 +343,14 @@ test('an admin creates a command filter through the form, tries a command, and d
   await held.waitFor({ state: 'detached' });
 
   // The admin's own held command: the buttons are off and the row says another admin decides.
-  const later = Date.now();
-  b.services.bus.publish('command.pending', {
-    id: newId(), sessionId: recorded.id, jobId: null, username: 'admin', assetName: 'web07', systemUsername: 'deploy',
-    command: 'systemctl restart haproxy', filter: 'confirm-restarts', createdAt: later, expiresAt: later + 60_000,
-  });
+  const adminId = (await adminApi.get('/me')).body.id as string;
+  const ownWithdrawn = new AbortController();
+  const own = b.services.confirmations.request({ sessionId: recorded.id, jobId: null, userId: adminId, username: 'admin', assetName: 'web07', systemUsername: 'deploy', command: 'systemctl restart haproxy', filter: 'confirm-restarts' }, 60_000, ownWithdrawn.signal);
   const mine = page.locator('#confirmations .ant-table-row').filter({ hasText: 'systemctl restart haproxy' });
   await mine.getByTestId('confirmation-own').filter({ hasText: 'yours: another administrator decides' }).waitFor({ timeout: 5000 });
   assert.deepEqual([await mine.getByRole('button', { name: 'Approve' }).isDisabled(), await mine.getByRole('button', { name: 'Reject' }).isDisabled()], [true, true]);
+  ownWithdrawn.abort();
+  assert.deepEqual(await own, { approved: false, by: null, timedOut: true });
 });
 
 test('file transfers are listed with filters, and every log exports the filtered rows as CSV', async () => {

@@ -12,7 +12,7 @@ export function presentCommandFilter(f: NamedCommandFilter) {
 
 export function presentConfirmation(c: ConfirmationRequest) {
   return {
-    id: c.id, sessionId: c.sessionId, jobId: c.jobId, username: c.username, assetName: c.assetName, systemUsername: c.systemUsername,
+    id: c.id, sessionId: c.sessionId, jobId: c.jobId, userId: c.userId ?? null, username: c.username, assetName: c.assetName, systemUsername: c.systemUsername,
     command: c.command, filter: c.filter, createdAt: iso(c.createdAt), expiresAt: iso(c.expiresAt),
   };
 }

@@ -64,6 +64,8 @@ export interface Confirmation {
   sessionId: string | null;
   /** Set when a command job waits for this decision (one request covers all its held assets). */
   jobId: string | null;
+  /** Whose command it is (null from a holder that did not say). */
+  userId: string | null;
   username: string;
   assetName: string;
   systemUsername: string;
@@ -75,7 +77,7 @@ export interface Confirmation {
 
 export function makeConfirmation(j: Json): Confirmation {
   return {
-    id: str(j.id), sessionId: strOrNull(j.sessionId), jobId: strOrNull(j.jobId), username: str(j.username), assetName: str(j.assetName), systemUsername: str(j.systemUsername),
+    id: str(j.id), sessionId: strOrNull(j.sessionId), jobId: strOrNull(j.jobId), userId: strOrNull(j.userId), username: str(j.username), assetName: str(j.assetName), systemUsername: str(j.systemUsername),
     command: str(j.command), filter: str(j.filter), createdAt: strOrNull(j.createdAt), expiresAt: strOrNull(j.expiresAt),
   };
 }

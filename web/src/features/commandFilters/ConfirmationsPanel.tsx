@@ -57,7 +57,8 @@ export function ConfirmationsPanel() {
           {
             title: t('common.actions'), key: 'ops', width: 200, fixed: 'right' as const,
             render: (_: unknown, c: Confirmation) => {
-              const own = c.username === me?.username;
+              // As the server decides: by id (a username can change while the command waits), or by name.
+              const own = !!me && ((c.userId !== null && c.userId === me.id) || c.username === me.username);
               return (
                 <Space direction="vertical" size={0}>
                   <RowActions name={`${c.username} ${c.command}`} actions={[
