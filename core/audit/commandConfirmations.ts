@@ -26,6 +26,9 @@ export type ConfirmationOutcome = { approved: boolean; by: string } | { approved
 
 type Pending = BusMessages['command.pending'];
 
+/** The holder stopped waiting (timed out, withdrawn, or the claim could not be written or read): the command does not run. */
+const NO_DECISION: ConfirmationOutcome = { approved: false, by: null, timedOut: true };
+
 /** A claim row this long past its expiry belongs to a holder that is gone. */
 const STALE_CLAIM_MS = 60 * 60 * 1000;
 
@@ -73,7 +76,6 @@ export class CommandConfirmations {
     const now = Date.now();
     const id = newId();
     const claims = this.ds.getRepository(CommandConfirmationEntity);
-    const noDecision: ConfirmationOutcome = { approved: false, by: null, timedOut: true };
     return new Promise((resolve) => {
       let settled = false;
       let waiting = false;
@@ -88,7 +90,7 @@ export class CommandConfirmations {
       };
       const onAbort = () => {
         if (settled) return;
-        if (!waiting) { done(noDecision); return; }
+        if (!waiting) { done(NO_DECISION); return; }
         void this.#withdraw(id).then((outcome) => {
           if (outcome.by === null) this.bus.publish('command.decided', { requestId: id, approved: false, by: null });
           done(outcome);
@@ -109,7 +111,7 @@ export class CommandConfirmations {
         waiting = true;
         this.#mine.set(id, pending);
         this.bus.publish('command.pending', pending);
-      }, () => done(noDecision));
+      }, () => done(NO_DECISION));
     });
   }
 
@@ -118,13 +120,13 @@ export class CommandConfirmations {
     try {
       const res = await this.ds.getRepository(CommandConfirmationEntity).createQueryBuilder().update()
         .set({ status: 'withdrawn' }).where('id = :id AND status = :pending', { id, pending: 'pending' }).execute();
-      if (res.affected === 1) return { approved: false, by: null, timedOut: true };
+      if (res.affected === 1) return NO_DECISION;
       const row = await this.ds.getRepository(CommandConfirmationEntity).findOneBy({ id });
       if (row?.decidedBy && (row.status === 'approved' || row.status === 'rejected')) return { approved: row.status === 'approved', by: row.decidedBy };
     } catch {
       // The claim cannot be read: the command does not run.
     }
-    return { approved: false, by: null, timedOut: true };
+    return NO_DECISION;
   }
 
   /** Why a request cannot be decided (anymore), from its claim; null when it could be. */
