@@ -156,13 +156,17 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
       size += part.length;
       opts.onOutput?.(soFar);
     };
-    const finish = () => {
-      if (settled) return;
+    /** Settles: no timer, interval or listener of this command's is left behind. */
+    const release = () => {
       settled = true;
       clearTimeout(timer);
       if (killing) clearInterval(killing);
       if (givingUp) clearTimeout(givingUp);
       opts.signal?.removeEventListener('abort', onAbort);
+    };
+    const finish = () => {
+      if (settled) return;
+      release();
       resolve({ exitCode, signal, output: soFar(), truncated, timedOut });
     };
     const kill = (channel: ClientChannel) => {
@@ -196,10 +200,7 @@ export function execCapture(client: RemoteClient, command: string, opts: { maxBy
         return;
       }
       if (err) {
-        settled = true;
-        clearTimeout(timer);
-        if (givingUp) clearTimeout(givingUp);
-        opts.signal?.removeEventListener('abort', onAbort);
+        release();
         reject(new RemoteLoginError('other', `the server refused to run the command: ${err.message}`));
         return;
       }
