@@ -11,12 +11,13 @@ import { execa } from 'execa';
 import type { SFTPWrapper } from 'ssh2';
 import { FileTransferEntity, SessionEntity, type Action, type FileTransfer, type User } from '../core/db/entities/index.ts';
 import { parseRsyncServer } from '../gateway/proxy/rsyncProtocol.ts';
+import { hiddenTransferServer } from '../gateway/proxy/hiddenTransfers.ts';
 import { withRsyncLog } from '../gateway/proxy/rsyncLog.ts';
 import { OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { hostKeyFingerprints, rsync, type Endpoint } from './helpers/clients.ts';
+import { hostKeyFingerprints, opensshScp, opensshSftp, rsync, type Endpoint } from './helpers/clients.ts';
 import { ALICE_PASSWORD, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { recordingFile } from './helpers/recordings.ts';
 
@@ -54,6 +55,21 @@ describe('rsync --server read as the asset\'s rsync reads it (no sshd needed)', 
       'rsync --server -vlogDtpre.iLsfxCIvu . /a /b',
       'rsync --server -vlogDtpre.iLsfxCIvu /srv/in',
     ]) assert.deepEqual(parseRsyncServer(command), { direction: 'upload', paths: [], needs: ['upload', 'download'] }, command);
+  });
+
+  test('scp and SFTP servers behind a wrapper are transfer servers; an scp client or a plain exec is not', () => {
+    for (const command of [
+      'sudo scp -t /tmp', 'sudo -u root scp -t /tmp', 'env scp -t /tmp', "sh -c 'scp -t /tmp'", 'doas scp -pf /etc/x', 'nice scp -t .',
+      'timeout 5 scp -t /x', 'command scp -t /x', 'exec scp -f /etc/passwd', 'sudo scp -dt /tmp', 'scp -t /a /b',
+    ]) assert.equal(hiddenTransferServer(command), 'scp', command);
+    for (const command of ['/usr/lib/openssh/sftp-server', 'sudo /usr/lib/openssh/sftp-server -e', 'sudo su -c /usr/lib/sftp-server', 'internal-sftp']) {
+      assert.equal(hiddenTransferServer(command), 'sftp', command);
+    }
+    assert.equal(hiddenTransferServer("env rsync --server -e.L . /x"), 'rsync');
+    // Read exactly by the legacy scp parser (its direction decides), or no server at all.
+    for (const command of ['scp -t /tmp', '/usr/bin/scp -t /tmp', 'scp -v -t -- /tmp', 'scp -oStrictHostKeyChecking=no a b:c', 'scp -r /a host:/b', 'cat /tmp/scp-t', 'uptime']) {
+      assert.equal(hiddenTransferServer(command), null, command);
+    }
   });
 
   test('the log options go before the `.` that ends the options, not before a value `.`', () => {
@@ -155,6 +171,57 @@ describe('file transfers without the action they need', { skip }, () => {
     const ok = await rsync(both.ep, ['--rsync-path=env rsync', src, `:${remote}/`]);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.equal(readFileSync(join(remote, 'wrapped.txt'), 'utf8'), 'wrapped');
+  });
+
+  test('scp behind a wrapper (sudo scp -t, env, sh -c, nice, timeout, command, exec) is not a plain exec allowed by connect: it needs both actions', async () => {
+    // The real scp client, its remote command rewritten by a -S program (as `sudo scp` setups do):
+    // `@` in the form stands for the command scp asks for.
+    let n = 0;
+    const scp = (ep: Endpoint, from: string, to: string, wrap: string) => {
+      const wrapper = join(local, `scp-wrap-${++n}.sh`);
+      writeFileSync(`${wrapper}.form`, wrap);
+      writeFileSync(wrapper, '#!/bin/bash\nargs=("$@"); last=${args[-1]}; unset \'args[-1]\'; form=$(cat "$0.form")\nexec ssh "${args[@]}" "${form//@/$last}"\n', { mode: 0o755 });
+      return opensshScp(ep, from, to, ['-O', '-S', wrapper]);
+    };
+    const src = join(local, 'wrapped-scp.txt');
+    writeFileSync(src, 'wrapped scp');
+    const upOnly = await operator(['connect', 'upload']);
+    const downOnly = await operator(['connect', 'download']);
+    const connectOnly = await operator(['connect']);
+    const refusedUpload = async (op: { ep: Endpoint }, wrap: string) => {
+      const r = await scp(op.ep, src, `:${remote}/`, wrap);
+      assert.notEqual(r.exitCode, 0, wrap);
+      assert.match(r.stderr, /upload is not allowed to you on web01/, wrap);
+      assert.equal(existsSync(join(remote, 'wrapped-scp.txt')), false, `${wrap}: nothing was written on the asset`);
+    };
+    for (const wrap of ['env @', "sh -c '@'", 'nice @', 'timeout 5 @', 'command @', 'exec @']) await refusedUpload(connectOnly, wrap);
+    await refusedUpload(downOnly, "sh -c '@'");
+    const d = await scp(upOnly.ep, `:${await onAsset('wrapped-get.txt', 'secret')}`, join(local, 'wrapped-get.txt'), 'exec @');
+    assert.notEqual(d.exitCode, 0);
+    assert.match(d.stderr, /download is not allowed to you on web01/);
+    assert.equal(existsSync(join(local, 'wrapped-get.txt')), false, 'nothing was read from the asset');
+    // With both actions the wrapped scp runs (recorded as an exec).
+    const both = await operator(['connect', 'upload', 'download']);
+    const ok = await scp(both.ep, src, `:${remote}/`, "env @");
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.equal(readFileSync(join(remote, 'wrapped-scp.txt'), 'utf8'), 'wrapped scp');
+  });
+
+  test('an SFTP server run by exec (sftp -s /usr/lib/openssh/sftp-server) does not pass by the SFTP proxy\'s checks: it needs both actions', async () => {
+    const secret = await onAsset('via-sftp-server.txt', 'sftp secret');
+    const got = join(local, 'via-sftp-server.txt');
+    for (const server of ['/usr/lib/openssh/sftp-server', 'env /usr/lib/openssh/sftp-server -e']) {
+      for (const op of [await operator(['connect']), await operator(['connect', 'upload'])]) {
+        const r = await opensshSftp(op.ep, [`get ${secret} ${got}`], ['-s', server]);
+        assert.notEqual(r.exitCode, 0, server);
+        assert.match(r.stderr, /(upload|download) is not allowed to you on web01/, server);
+        assert.equal(existsSync(got), false, `${server}: the file was read`);
+      }
+    }
+    const both = await operator(['connect', 'upload', 'download']);
+    const ok = await opensshSftp(both.ep, [`get ${secret} ${got}`], ['-s', '/usr/lib/openssh/sftp-server']);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.equal(readFileSync(got, 'utf8'), 'sftp secret');
   });
 
   test('rsync: an upload does not show an operator without download the asset file\'s block checksums (-B1 made them its bytes)', async () => {

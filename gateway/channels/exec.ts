@@ -18,7 +18,7 @@ import { BackendSftp } from '../sftp/backendSftp.ts';
 import { ScpTransferLog, targetNamesDirectory, type LegacyScp } from '../proxy/scpProtocol.ts';
 import { awaitRsyncStart, newRsyncNonce, rsyncRows, uploadNeedsDestinationKind, withRsyncLog, withServerOptions, RsyncLogFilter } from '../proxy/rsyncLog.ts';
 import { planExec } from '../proxy/channelTaps.ts';
-import { mentionsRsyncServer } from '../proxy/rsyncProtocol.ts';
+import { hiddenTransferServer } from '../proxy/hiddenTransfers.ts';
 import { describeStdinUse, stdinInterpreter } from '../../core/access/stdinInterpreter.ts';
 
 export async function runExec(gw: GatewayContext, op: Operator, channel: ServerChannel, state: SessionState, command: string): Promise<void> {
@@ -44,8 +44,11 @@ export async function runExec(gw: GatewayContext, op: Operator, channel: ServerC
     const nonce = rsync ? newRsyncNonce() : '';
     const logged = rsync ? withRsyncLog(command, rsync, nonce, wholeFile) : null;
     // rsync may need more than its direction (a sender that deletes, a command that cannot be read
-    // exactly, an upload that cannot be made whole-file).
-    const needs = rsync ? [...rsync.needs, ...(wholeFile.length && !logged ? ['download' as const] : [])] : scp ? [scp.direction] : mentionsRsyncServer(command) ? ['upload' as const, 'download' as const] : [];
+    // exactly, an upload that cannot be made whole-file); a transfer server behind a wrapper
+    // (`sudo scp -t`, `env rsync --server`, an exec'd sftp-server) needs both (hiddenTransfers.ts).
+    const needs = rsync ? [...rsync.needs, ...(wholeFile.length && !logged ? ['download' as const] : [])]
+      : scp ? [scp.direction]
+        : hiddenTransferServer(command) ? ['upload' as const, 'download' as const] : [];
     const missing = needs.find((action) => !chosen.actions.includes(action));
     const refusedTransfer = missing ? `${missing} is not allowed to you on ${asset.asset.name}` : null;
     const grant = await gw.services.access.authorize(op.user.id, asset.asset.id, chosen.systemUser.id, 'connect');

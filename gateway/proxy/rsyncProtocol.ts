@@ -118,16 +118,6 @@ export function rsyncOptionsEnd(words: readonly string[]): number {
 }
 
 /**
- * Whether a command that is not one plain rsync invocation still runs an rsync server:
- * `--rsync-path='sudo rsync'` (common), `env rsync`, `sh -c 'rsync --server …'`. It stays an
- * ordinary exec (its taps are an exec's), but moves files in a direction the bastion cannot
- * tell: it needs both upload and download, never only connect.
- */
-export function mentionsRsyncServer(command: string): boolean {
-  return /rsync\b[\s\S]*--server\b/.test(command);
-}
-
-/**
  * `rsync --server …` as the asset's rsync will read it, or null when the command is not one
  * plain rsync server invocation (then it is an ordinary exec). A server invocation whose options
  * cannot be read exactly — an unknown option, a word where popt would see an option after the

@@ -1,0 +1,39 @@
+// A command that runs a file-transfer server on the asset in a form the gateway does not read
+// as one plain invocation: `sudo scp -t /tmp`, `env rsync --server …` (rsync's --rsync-path),
+// `sh -c 'scp -f …'`, `nice`, `timeout 5`, `command`, `exec`, or an SFTP server started by exec
+// (`sftp -s /usr/lib/openssh/sftp-server`, WinSCP's `sudo …/sftp-server`). It stays an ordinary
+// exec (recorded as one, its taps an exec's), but it moves files in a direction the bastion
+// cannot tell — and for an SFTP server, past the SFTP proxy's per-request checks — so it needs
+// both upload and download, never only connect.
+//
+// What this is not: a sandbox. `connect` runs commands, and a command can move bytes
+// (`cat > f`, `base64`); upload and download govern the transfer protocols operators' tools
+// speak (SFTP, scp, rsync), in whatever plain or wrapped form they are asked for. A command
+// built to hide the program's name (`${x}p -t`) is not recognised: that is a shell, which
+// `connect` grants.
+import { parseLegacyScp } from './scpProtocol.ts';
+
+export type HiddenTransfer = 'rsync' | 'scp' | 'sftp';
+
+/** `rsync` followed somewhere by `--server`: the remote half of every rsync over SSH. */
+const RSYNC_SERVER = /rsync\b[\s\S]*--server\b/;
+/**
+ * `scp`, then a word of scp's value-less flags holding -t (sink) or -f (source): its server
+ * modes. The letters are OpenSSH scp's flags without a value, so a client's `scp -oStrict…`
+ * run on the asset (to a third host) is not taken for one.
+ */
+const SCP_SERVER = /\bscp\b[\s\S]*?(?:^|[\s'"=])-[1-46ABCTOdpqRrsv]*[tf][1-46ABCTOdfpqRrstv]*(?=$|[\s'";&|)])/;
+/** OpenSSH's SFTP server binary, or sshd's built-in one (a forced command on some assets). */
+const SFTP_SERVER = /sftp-server\b|\binternal-sftp\b/;
+
+/**
+ * The transfer server a command runs without being one plain invocation of it, or null. A
+ * command read exactly as legacy scp or rsync (channelTaps.ts) is not asked here: its own
+ * direction decides.
+ */
+export function hiddenTransferServer(command: string): HiddenTransfer | null {
+  if (SFTP_SERVER.test(command)) return 'sftp';
+  if (RSYNC_SERVER.test(command)) return 'rsync';
+  if (SCP_SERVER.test(command) && !parseLegacyScp(command)) return 'scp';
+  return null;
+}
