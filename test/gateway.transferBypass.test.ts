@@ -34,6 +34,15 @@ describe('rsync --server read as the asset\'s rsync reads it (no sshd needed)', 
     assert.deepEqual(parseRsyncServer('rsync --server --sender -e.LsfxCIvu --suffix=--x -T . . /srv/a'), { direction: 'download', paths: ['/srv/a'], needs: ['download'] });
   });
 
+  test('a receiver that compares the asset\'s files by content (-c, --append-verify) needs download too', () => {
+    for (const command of ['rsync --server -nce.LsfxCIvu --log-format=%i . /srv/x', 'rsync --server -e.LsfxCIvu --checksum . /srv/x', 'rsync --server -e.LsfxCIvu --append --append . /srv/x', 'rsync --server -e.L --append-verify . /srv/x']) {
+      assert.deepEqual(parseRsyncServer(command), { direction: 'upload', paths: ['/srv/x'], needs: ['upload', 'download'] }, command);
+    }
+    // A plain --append keeps the asset's bytes without comparing them; `c` inside -e's value is no option.
+    assert.deepEqual(parseRsyncServer('rsync --server -e.LsfxCIvu --append . /srv/x'), { direction: 'upload', paths: ['/srv/x'], needs: ['upload'] });
+    assert.deepEqual(parseRsyncServer('rsync --server -e.c . /srv/x'), { direction: 'upload', paths: ['/srv/x'], needs: ['upload'] });
+  });
+
   test('a sender told to remove what it sent changes the asset\'s files: it needs upload too', () => {
     assert.deepEqual(parseRsyncServer('rsync --server --sender -vlogDtprze.iLsfxCIvu --inplace --remove-source-files . /srv/a'), { direction: 'download', paths: ['/srv/a'], needs: ['download', 'upload'] });
     assert.deepEqual(parseRsyncServer('rsync --server --sender -e.L --remove-sent-files . /srv/a'), { direction: 'download', paths: ['/srv/a'], needs: ['download', 'upload'] });
@@ -240,6 +249,31 @@ describe('file transfers without the action they need', { skip }, () => {
     const d = await rsync(both.ep, ['--no-whole-file', '-I', '-B1', '--debug=deltasum4', src, `:${again}`]);
     assert.equal(d.exitCode, 0, d.stderr);
     assert.match(d.stdout + d.stderr, /sum1=00540054/);
+  });
+
+  test('rsync: an upload cannot tell an operator without download whether a guessed file equals the asset\'s (--checksum, --append-verify)', async () => {
+    const op = await operator(['connect', 'upload']);
+    const secret = await onAsset('pin.txt', 'PIN-4711\n');
+    const guess = (text: string) => {
+      const path = join(local, `guess-${text.trim()}`);
+      writeFileSync(path, text);
+      return path;
+    };
+    // -c compares whole-file checksums on the asset; -n -i shows the verdict and writes nothing: a right
+    // guess itemizes nothing, a wrong one `<fc.T……` (seen before the fix). --append-verify (sent as
+    // --append --append) checks the asset's existing bytes against the guess's after appending.
+    for (const args of [['-n', '-c', '-i'], ['-c', '-i', '--stats'], ['--append-verify', '-i', '--timeout=60']]) {
+      const right = await rsync(op.ep, [...args, guess('PIN-4711\n'), `:${secret}`]);
+      assert.notEqual(right.exitCode, 0, args.join(' '));
+      assert.match(right.stderr, /download is not allowed to you on web01/, args.join(' '));
+      const wrong = await rsync(op.ep, [...args, guess('PIN-0000\n'), `:${secret}`]);
+      assert.equal(wrong.stdout, right.stdout, `${args.join(' ')}: the output tells a right guess from a wrong one`);
+    }
+    assert.equal(readFileSync(secret, 'utf8'), 'PIN-4711\n', 'nothing was written');
+    // A plain upload (a quick check by size and time, what `ls -l` shows anyway; -I: none) still goes through.
+    const plain = await rsync(op.ep, ['-i', '-I', guess('PIN-0000\n'), `:${secret}`]);
+    assert.equal(plain.exitCode, 0, plain.stderr);
+    assert.equal(readFileSync(secret, 'utf8'), 'PIN-0000\n');
   });
 
   test('sftp: a file opened for "create" only (no READ flag) cannot be read by an operator with upload only', async () => {

@@ -22,8 +22,9 @@ export interface RsyncServer {
   paths: string[];
   /**
    * The actions it needs: its direction's; `upload` too for a sender told to delete what it
-   * sent (--remove-source-files changes the asset's files); both when the command cannot be
-   * read exactly, since the asset's rsync may read it either way.
+   * sent (--remove-source-files changes the asset's files); `download` too for a receiver that
+   * compares the asset's files by content (-c, --append-verify: see Readable); both when the
+   * command cannot be read exactly, since the asset's rsync may read it either way.
    */
   needs: readonly TransferAction[];
 }
@@ -75,15 +76,31 @@ const FLAG_LONG = new Set([
 /** A sender with one of these deletes the files it sent: a change to the asset's files. */
 const REMOVES_SOURCES = new Set(['remove-source-files', 'remove-sent-files']);
 
-type Reading = { readable: true; sender: boolean; removesSources: boolean; dot: number } | { readable: false };
+/**
+ * Whether a receiver compares the asset's existing files with the sender's by content: -c
+ * (--checksum, whole-file checksums instead of size and time) or --append-verify (the client
+ * sends it as `--append --append`), which checksums the asset's bytes it kept. Either way the
+ * client learns whether a guessed file equals the asset's (`-n -c -i` itemizes a wrong guess
+ * and writes nothing): a read of the asset's file, which needs download.
+ */
+interface Readable {
+  readable: true;
+  sender: boolean;
+  removesSources: boolean;
+  comparesContents: boolean;
+  dot: number;
+}
+type Reading = Readable | { readable: false };
 
 /** Reads rsync's options the way its popt does, from `from` up to the `.` that ends them. */
 function readOptions(words: readonly string[], from: number): Reading {
   let sender = false;
   let removesSources = false;
+  let checksum = false;
+  let appends = 0;
   for (let i = from; i < words.length; i++) {
     const w = words[i]!;
-    if (w === '.') return { readable: true, sender, removesSources, dot: i };
+    if (w === '.') return { readable: true, sender, removesSources, comparesContents: checksum || appends > 1, dot: i };
     if (w.startsWith('--')) {
       const eq = w.indexOf('=');
       const name = w.slice(2, eq < 0 ? undefined : eq);
@@ -95,6 +112,9 @@ function readOptions(words: readonly string[], from: number): Reading {
       if (eq >= 0 || !(FLAG_LONG.has(name) || (name.startsWith('no-') && name.length > 3))) return { readable: false };
       if (name === 'sender') sender = true;
       if (REMOVES_SOURCES.has(name)) removesSources = true;
+      if (name === 'checksum') checksum = true;
+      if (name === 'append') appends++;
+      if (name === 'append-verify') appends += 2;
       continue;
     }
     if (!w.startsWith('-') || w === '-') return { readable: false };
@@ -106,6 +126,7 @@ function readOptions(words: readonly string[], from: number): Reading {
         break;
       }
       if (!FLAG_SHORT.has(letter)) return { readable: false };
+      if (letter === 'c') checksum = true;
     }
   }
   return { readable: false };
@@ -137,7 +158,10 @@ export function parseRsyncServer(command: string): RsyncServer | null {
   if (paths.some((p) => p === '' || p.startsWith('-'))) return unreadable;
   const direction = r.sender ? 'download' : 'upload';
   if (direction === 'upload' && paths.length > 1) return unreadable;
-  return { direction, paths, needs: direction === 'upload' ? ['upload'] : r.removesSources ? ['download', 'upload'] : ['download'] };
+  const needs: readonly TransferAction[] = direction === 'upload'
+    ? r.comparesContents ? ['upload', 'download'] : ['upload']
+    : r.removesSources ? ['download', 'upload'] : ['download'];
+  return { direction, paths, needs };
 }
 
 export interface RsyncOutcome {
