@@ -167,7 +167,7 @@ export class LiveSession {
   async #openTaps(store: SessionService, init: LiveSessionInit): Promise<void> {
     const size = init.size ?? { cols: 80, rows: 24 };
     try {
-      if (init.plan.commandRecorder) this.#commands = await openCommandTap(size, this.row.startedAt, (c) => this.#saveCommand(store, c), this.log);
+      if (init.plan.commandRecorder) this.#commands = await openCommandTap(init.plan.commandRecorder, size, this.row.startedAt, (c) => this.#saveCommand(store, c), this.log);
     } catch (err) {
       this.log.error({ err }, 'command recovery could not start');
     }

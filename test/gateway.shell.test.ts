@@ -12,7 +12,7 @@ import { CommandEntity, SessionEntity, type Session, type User } from '../core/d
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startGateway } from '../gateway/index.ts';
-import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, sshPassword, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
@@ -87,6 +87,47 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
     assert.ok(cast.slice(1).some((l) => l.includes(w.sshd.username)), 'the output is in the recording');
     const commands = await eventually(() => s().ds.getRepository(CommandEntity).findBy({ sessionId: row!.id }), (c) => c.some((x) => x.input === 'id -un'));
     assert.ok(commands.some((c) => c.input === 'id -un'), `commands: ${commands.map((c) => c.input).join(' | ')}`);
+  });
+
+  test('a shell without a PTY (ssh -T, ssh host bash): each line sent on stdin is in the command log, with its output', async () => {
+    const op = await operator();
+    const client = await login(w.gw.port, op, 'web01');
+    const commandsOf = async (sessionId: string, count: number) => eventually(
+      () => s().ds.getRepository(CommandEntity).find({ where: { sessionId }, order: { offsetMs: 'ASC', createdAt: 'ASC' } }),
+      (c) => c.length >= count,
+    );
+    try {
+      // ssh -T: lines sent one at a time, each after the output of the one before.
+      const shell = await new Promise<import('ssh2').ClientChannel>((resolve, reject) => client.shell(false, (err, st) => (err ? reject(err) : resolve(st))));
+      let out = '';
+      shell.on('data', (c: Buffer) => (out += c.toString()));
+      shell.stderr.resume();
+      const closed = new Promise((resolve) => shell.on('close', resolve));
+      shell.write('echo one-$((6*7))\n');
+      await eventually(async () => out, (t) => t.includes('one-42'));
+      shell.write('\n \nid -un\n');
+      await eventually(async () => out, (t) => t.includes(w.sshd.username));
+      shell.end('exit 0\n');
+      await closed;
+    } finally {
+      client.end();
+    }
+    const [row] = await settled(op.id);
+    assert.equal(row!.kind, 'shell');
+    const rows = await commandsOf(row!.id, 3);
+    assert.deepEqual(rows.map((c) => [c.input, c.output, c.risk, c.username, c.assetName, c.systemUsername]), [
+      ['echo one-$((6*7))', 'one-42\n', 'normal', op.username, 'web01', w.su.username],
+      ['id -un', `${w.sshd.username}\n`, 'normal', op.username, 'web01', w.su.username],
+      ['exit 0', '', 'normal', op.username, 'web01', w.su.username],
+    ]);
+    assert.ok(rows.every((c) => c.userId === op.id && c.offsetMs >= 0));
+    // `ssh host bash` with a script piped in (real OpenSSH): the exec command, then each line; the output goes to the last line sent with it.
+    const r = await sshPassword(w.gw.port, `${op.username}@web01`, op.password, ['bash'], { input: 'echo two-$((3*3))\nuname -s\n' });
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    const [, exec] = await settled(op.id, 2);
+    const lines = await commandsOf(exec!.id, 3);
+    assert.deepEqual(lines.map((c) => c.input), ['bash', 'echo two-$((3*3))', 'uname -s']);
+    assert.match(lines[2]!.output, /two-9\nLinux/);
   });
 
   test('a bad name or number in the menu prints one line and the menu goes on; h helps; Up/Down recall; Ctrl-D quits', async () => {

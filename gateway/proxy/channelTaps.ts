@@ -6,12 +6,13 @@
 //
 //   kind              recording    command guard        command log                    transfer log
 //   shell, PTY        terminal     every submitted line  lines read from the screen     -
-//   shell, no PTY     terminal     every stdin line      refused lines                  -
+//   shell, no PTY     terminal     every stdin line      every stdin line (refused ones as denied)  -
 //   exec,  PTY        terminal     every submitted line  the command + screen lines     -
 //                                  (an interactive terminal, exactly like a shell)
 //   exec,  no PTY     transfer     the command line; a program that reads its commands from
 //                     (terminal when the program reads its commands from stdin: `ssh host bash`
-//                     is a shell typed into, recorded whole like `ssh -T`, input included)
+//                     is a shell typed into, recorded whole like `ssh -T`, input included, its
+//                     stdin lines in the command log)
 //                                  stdin (bash, sh, python3, sudo sh…) is refused while deny or
 //                                  confirm filters apply (BASTION_EXEC_STDIN_SHELL=allow lets it run)
 //                                               the command                    -
@@ -39,8 +40,11 @@ export interface TapPlan {
   readonly recording: 'terminal' | 'transfer' | 'none';
   /** Every line the operator submits is checked by the command filters before it reaches the asset. */
   readonly commandGuard: boolean;
-  /** Command lines recovered from the terminal go to the command log. */
-  readonly commandRecorder: boolean;
+  /**
+   * Where the command log's lines come from: read from the terminal ('screen'), the lines sent on
+   * stdin to a shell without one ('stdin'), or nowhere (null: the exec command alone is logged).
+   */
+  readonly commandRecorder: 'screen' | 'stdin' | null;
   /** The exec command line is checked (and logged) before anything starts. */
   readonly commandLine: boolean;
   /** A program reading its commands from stdin is refused while deny/confirm filters apply. */
@@ -53,15 +57,15 @@ export interface TapPlan {
 }
 
 const PLANS: Record<ChannelKind, (pty: boolean) => Omit<TapPlan, 'channel' | 'pty' | 'scp' | 'rsync'>> = {
-  shell: (pty) => ({ sessionKind: 'shell', action: 'connect', recording: 'terminal', commandGuard: true, commandRecorder: pty, commandLine: false, refuseStdinProgram: false, transferLog: null }),
+  shell: (pty) => ({ sessionKind: 'shell', action: 'connect', recording: 'terminal', commandGuard: true, commandRecorder: pty ? 'screen' : 'stdin', commandLine: false, refuseStdinProgram: false, transferLog: null }),
   exec: (pty) => ({
     sessionKind: 'exec', action: 'connect', recording: pty ? 'terminal' : 'transfer',
-    commandGuard: pty, commandRecorder: pty, commandLine: true, refuseStdinProgram: !pty, transferLog: null,
+    commandGuard: pty, commandRecorder: pty ? 'screen' : null, commandLine: true, refuseStdinProgram: !pty, transferLog: null,
   }),
-  scp: () => ({ sessionKind: 'exec', action: 'connect', recording: 'none', commandGuard: false, commandRecorder: false, commandLine: true, refuseStdinProgram: false, transferLog: 'scp' }),
-  rsync: () => ({ sessionKind: 'exec', action: 'connect', recording: 'transfer', commandGuard: false, commandRecorder: false, commandLine: true, refuseStdinProgram: false, transferLog: 'rsync' }),
-  sftp: () => ({ sessionKind: 'sftp', action: 'connect', recording: 'none', commandGuard: false, commandRecorder: false, commandLine: false, refuseStdinProgram: false, transferLog: 'sftp' }),
-  tunnel: () => ({ sessionKind: 'tunnel', action: 'tunnel', recording: 'none', commandGuard: false, commandRecorder: false, commandLine: false, refuseStdinProgram: false, transferLog: null }),
+  scp: () => ({ sessionKind: 'exec', action: 'connect', recording: 'none', commandGuard: false, commandRecorder: null, commandLine: true, refuseStdinProgram: false, transferLog: 'scp' }),
+  rsync: () => ({ sessionKind: 'exec', action: 'connect', recording: 'transfer', commandGuard: false, commandRecorder: null, commandLine: true, refuseStdinProgram: false, transferLog: 'rsync' }),
+  sftp: () => ({ sessionKind: 'sftp', action: 'connect', recording: 'none', commandGuard: false, commandRecorder: null, commandLine: false, refuseStdinProgram: false, transferLog: 'sftp' }),
+  tunnel: () => ({ sessionKind: 'tunnel', action: 'tunnel', recording: 'none', commandGuard: false, commandRecorder: null, commandLine: false, refuseStdinProgram: false, transferLog: null }),
 };
 
 /** The taps of a shell, SFTP or tunnel channel. */
@@ -77,6 +81,9 @@ export function planExec(command: string, pty: boolean): TapPlan {
   const plan = PLANS[channel](pty);
   // A transfer recording keeps no stdin and only the ends of the output: right for `cat file`,
   // an audit hole for a shell or interpreter driven from stdin (commands typed for hours, none kept).
-  if (channel === 'exec' && !pty && stdinInterpreter(command).kind !== 'none') return Object.freeze({ channel, pty, scp, rsync, ...plan, recording: 'terminal' as const });
+  // Such an exec is a shell typed into: recorded whole, its stdin lines in the command log.
+  if (channel === 'exec' && !pty && stdinInterpreter(command).kind !== 'none') {
+    return Object.freeze({ channel, pty, scp, rsync, ...plan, recording: 'terminal' as const, commandRecorder: 'stdin' as const });
+  }
   return Object.freeze({ channel, pty, scp, rsync, ...plan });
 }

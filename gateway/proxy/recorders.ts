@@ -8,6 +8,7 @@ import { CastWriter } from '../recording/castWriter.ts';
 import { TransferRecord } from '../recording/transferRecord.ts';
 import type { HashThread } from '../recording/hashThread.ts';
 import { CommandRecorder } from '../recording/commandRecorder.ts';
+import { StdinLines } from '../recording/stdinLines.ts';
 
 export interface RecordingSink {
   readonly relativePath: string;
@@ -95,9 +96,13 @@ export async function openRecording(init: RecorderInit): Promise<RecordingSink> 
   };
 }
 
-/** The command-recovery tap for an interactive shell, or null when unavailable. */
-export async function openCommandTap(size: { cols: number; rows: number }, startedAt: Date, onCommand: (c: RecordedCommand) => void, log: Logger): Promise<CommandTap | null> {
+/**
+ * The command-recovery tap of an interactive shell, or null when unavailable: lines read from the
+ * screen ('screen', with a PTY), or the lines sent on stdin ('stdin', a shell without one).
+ */
+export async function openCommandTap(kind: 'screen' | 'stdin', size: { cols: number; rows: number }, startedAt: Date, onCommand: (c: RecordedCommand) => void, log: Logger): Promise<CommandTap | null> {
   try {
+    if (kind === 'stdin') return new StdinLines(startedAt, onCommand);
     return new CommandRecorder({ cols: size.cols, rows: size.rows, startedAt, onCommand, log });
   } catch (err) {
     log.error({ err }, 'command recovery could not start; commands of this session are not recorded');

@@ -57,19 +57,19 @@ import { acceptLength, indexOfAccept } from './acceptKeys.ts';
 
 export const TAIL_BYTES = 4096;
 export const EXCERPT_CHARS = 2048;
-const EXCERPT_RAW_BYTES = 8192;
+export const EXCERPT_RAW_BYTES = 8192;
 /** Output longer than this while a line is typed means it is not a shell line: give up on it. */
 const MAX_LINE_OUTPUT = 64 * 1024;
 const TERMINAL_LINGER_MS = 15_000;
 /** A command's output excerpt is complete once the session has been quiet this long. */
-const EXCERPT_QUIET_MS = 2_000;
+export const EXCERPT_QUIET_MS = 2_000;
 /** How long a command filter's look at the screen waits for the echo of keys sent with their Enter. */
 const ECHO_WAIT_MS = 300;
 /** The echo is complete once output has been quiet this long after it. */
 const ECHO_QUIET_MS = 20;
 const ECHO_POLL_MS = 5;
 /** The longest command line kept. */
-const MAX_COMMAND_CHARS = 8192;
+export const MAX_COMMAND_CHARS = 8192;
 /** A readline shell turns bracketed paste on with its first prompt, well within this. */
 const READLINE_GRACE_MS = 5_000;
 
