@@ -18,7 +18,8 @@
  * start, and for SFTP sessions the proxy's own peaks (requests queued, at the asset, read ahead).
  * Each client run may take CLIENTS_TIMEOUT_S (default 180; a 1 GiB pscp upload on a loaded host took longer).
  * The rss bench runs itself again with the product's memory flags and environment (bin/memoryFlags.ts)
- * if this process lacks them; BENCH_RSS_DETAIL=1 prints the heap, ArrayBuffers and /proc's RssAnon/RssFile at each peak.
+ * if this process lacks them; BENCH_RSS_DETAIL=1 prints the heap, ArrayBuffers and /proc's RssAnon/RssFile at each peak;
+ * BENCH_HEAP_PROFILE=1 where on the heap what outlived a young-generation collection was made (startHeapSampling).
  */
 import { readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -167,6 +168,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
         peak = now;
         if (process.env.BENCH_RSS_DETAIL) peakParts = rssParts();
       }, 50) : null;
+      const prof = sampleRss && process.env.BENCH_HEAP_PROFILE ? await startHeapSampling() : null;
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       // A download's first byte on disk splits the run into login and setup, then the transfer.
@@ -179,6 +181,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
         if (watcher) clearInterval(watcher);
       });
       const secs = (performance.now() - t0) / 1000;
+      if (prof) await prof();
       const cpu = process.cpuUsage(cpu0);
       const split = firstByte === null ? '' : `, first byte after ${((firstByte - t0) / 1000).toFixed(3)} s, then ${((t0 + secs * 1000 - firstByte) / 1000).toFixed(3)} s`;
       if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${sampleRss ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s${split}, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
@@ -277,4 +280,42 @@ function printRows(header: string[], body: string[][]): void {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv[2] === 'rss') await runRssBench();
   else await runClientsBench();
+}
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/**
+ * BENCH_HEAP_PROFILE=1: V8's sampling heap profiler over one transfer, counting only objects that
+ * survived a young-generation collection — what a transfer leaves in the old generation for a
+ * full collection to free (issue 13: the READs of a paramiko get). Prints the 25 biggest
+ * allocation sites (four frames each) when stopped.
+ */
+async function startHeapSampling(): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params: object = {}): Promise<T> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  return async () => {
+    const { profile } = await post<{ profile: { head: SamplingNode } }>('HeapProfiler.stopSampling');
+    session.disconnect();
+    const sites = new Map<string, number>();
+    const walk = (n: SamplingNode, stack: string[]): void => {
+      const f = n.callFrame;
+      const frames = [`${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber}`, ...stack].slice(0, 4);
+      const site = frames.join(' < ');
+      if (n.selfSize > 0) sites.set(site, (sites.get(site) ?? 0) + n.selfSize);
+      for (const c of n.children) walk(c, frames);
+    };
+    walk(profile.head, []);
+    const total = [...sites.values()].reduce((a, b) => a + b, 0);
+    console.log(`    surviving a young collection: ${(total / MiB).toFixed(1)} MiB (sampled), by allocation site:`);
+    for (const [site, bytes] of [...sites.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`      ${(bytes / MiB).toFixed(2)} MiB  ${site}`);
+  };
 }

@@ -20,7 +20,6 @@ import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
 import type { SftpProxyStats } from '../gateway/sftp/sftpProxy.ts';
 import type { SFTPWrapper } from 'ssh2';
-import { PUTTY_CIPHERS, ciphersFor } from '../gateway/clientOffer.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
@@ -205,7 +204,7 @@ describe('real clients through the gateway', { skip }, () => {
     }
   });
 
-  testInFull('paramiko: 64 MiB gets in a row never stall while answers wait for its window', async () => {
+  testInFull('paramiko: 64 MiB gets in a row never stall while answers wait for its window, and the answers wait in the gateway\'s read buffers', async () => {
     // A quiet machine's fast asset fills paramiko's window while earlier answers are still on their
     // way; the proxy's wait for the window was lost (ssh2 re-assigns its drain callback) and the
     // get hung at ~40 MiB, the second of three. Each get here must finish, byte-exact, well within 60 s.
@@ -213,6 +212,7 @@ describe('real clients through the gateway', { skip }, () => {
     writeFileSync(src, randomBytes(64 * MiB));
     await execa('chown', [w.sshd.username, src]);
     const sha = await sha256File(src);
+    const seen = sftpPeaks.length;
     for (let i = 0; i < 3; i++) {
       const local = here(`pm64-back-${i}.bin`);
       const stalled = new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 60_000).unref());
@@ -222,7 +222,14 @@ describe('real clients through the gateway', { skip }, () => {
       assert.equal(get.exitCode, 0, get.stderr);
       assert.equal(await sha256File(local), sha);
       rmSync(local);
-    }
+    }    if (w.topology !== 'in-process') return;
+    // Answers wait for paramiko's window in their read buffers, not as copies in ssh2's queue (that
+    // copied most of each get, megabytes that died in V8's old generation): at most what a window
+    // cut short each time it closed (~40-90 KiB per get here; 0.6-33 MiB per get when every answer
+    // was made at once).
+    const peaks = await eventually(async () => sftpPeaks.slice(seen), (p) => p.length >= 3);
+    const copied = peaks.reduce((n, p) => n + p.answerBytesCopied, 0);
+    assert.ok(copied <= 2 * MiB, `answers copied to wait for the window: ${copied} bytes`);
   });
 
   test('PuTTY: pscp and psftp upload and download 12 MiB, byte-exact, host key pinned', async () => {
@@ -241,24 +248,6 @@ describe('real clients through the gateway', { skip }, () => {
     const wrongKey = await pscp({ ...alice, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] }, `:${there('pscp.bin')}`, here('never.bin'));
     assert.notEqual(wrongKey.exitCode, 0, 'a host key other than the pinned one is refused by PuTTY');
     assert.ok(!existsSync(here('never.bin')));
-  });
-
-  test('PuTTY is offered AEAD ciphers only and negotiates AES-GCM both ways (no HMAC pass over every byte); other clients keep the full offer', async () => {
-    // PuTTY prefers AES-CTR + HMAC when offered; ssh2's offer is swapped per client through its
-    // internals (gateway/clientOffer.ts): this fails if an ssh2 update stops that.
-    const src = there('pscp-gcm.bin');
-    writeFileSync(src, randomBytes(MiB + 777));
-    const down = await pscp(alice, `:${src}`, here('pscp-gcm-back.bin'), ['-v']);
-    assert.equal(down.exitCode, 0, `${down.stderr} ${down.stdout}`);
-    assert.equal(await sha256File(here('pscp-gcm-back.bin')), await sha256File(src));
-    const initialised = [...down.stderr.matchAll(/^Initialised (.+) (inbound|outbound) encryption/gm)].map((m) => `${m[2]} ${m[1]}`);
-    assert.equal(initialised.length, 2, down.stderr);
-    for (const line of initialised) assert.match(line, /GCM/, down.stderr);
-    assert.doesNotMatch(down.stderr, /Initialised HMAC/, 'no separate MAC');
-    assert.deepEqual(ciphersFor('OpenSSH_9.2p1 Debian-2+deb12u3'), null);
-    assert.deepEqual(ciphersFor('paramiko_2.12.0'), null);
-    assert.deepEqual(ciphersFor('PuTTY_Release_0.75'), null, 'no AES-GCM before PuTTY 0.76');
-    assert.deepEqual(ciphersFor('PuTTY_Release_0.78'), PUTTY_CIPHERS);
   });
 
   testInFull('PuTTY downloads are read ahead by the gateway: byte-exact, answers in order, within the session bound', async () => {

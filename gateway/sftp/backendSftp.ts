@@ -101,11 +101,24 @@ export class BackendSftp {
   /** Reads up to `length` bytes at `position` (into `buf` when given); an empty buffer is the end of the file. */
   read(handle: Buffer, length: number, position: number, buf: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      this.#sftp.read(handle, buf, 0, length, position, (err, bytesRead) => {
-        if (err) reject(err);
-        else resolve(bytesRead === length ? buf : buf.subarray(0, bytesRead));
-      });
+      this.readInto(handle, length, position, buf, null, (_, data, err) => (data ? resolve(data) : reject(err)));
     });
+  }
+
+  /**
+   * read() without a promise, for the proxy's READs: `done(key, data)`, or `done(key, null, err)`
+   * (ssh2's throw included), one function for all READs. A promise and its closures per READ
+   * were a good part of what each READ left in V8's old generation (sftpProxy.ts, ReadSlot).
+   */
+  readInto<K>(handle: Buffer, length: number, position: number, buf: Buffer, key: K, done: (key: K, data: Buffer | null, err: unknown) => void): void {
+    try {
+      this.#sftp.read(handle, buf, 0, length, position, (err, bytesRead) => {
+        if (err) done(key, null, err);
+        else done(key, bytesRead === length ? buf : buf.subarray(0, bytesRead), null);
+      });
+    } catch (err) {
+      queueMicrotask(() => done(key, null, err));
+    }
   }
 
   write(handle: Buffer, data: Buffer, position: number): Promise<void> {

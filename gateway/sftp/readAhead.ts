@@ -85,13 +85,24 @@ interface Span {
   settled: boolean;
   /** Bytes of released chunks waiting for the answer before they go back to the budget. */
   held: number;
+  /** The answer once back (null: failed). */
+  data: Buffer | null;
+  /** Client READs taken before the answer was back, served when it is. */
+  waiting: Served<unknown>[];
+}
+
+/** Where a taken READ's data goes (takeFor): `deliver(key, data)`, one function for all READs. */
+interface Served<K> {
+  key: K;
+  index: number;
+  deliver: (key: K, data: Buffer | null) => void;
 }
 
 /**
  * A client READ's part of a span. Kept small and free of promises: a chunk lives until the
  * client asks for it (megabytes later), long enough for V8 to move it to its old generation,
  * and the promises made for each one there made the gateway's heap grow ~0.8 KiB per READ
- * until a full collection; the promise of its data is made when it is taken.
+ * until a full collection; a READ taken before its span is back waits as a small record in the span (Served).
  */
 interface Chunk {
   span: Span;
@@ -140,7 +151,21 @@ export class ReadAhead {
    * Reads further ahead when the handle is being read front to back.
    */
   take(offset: number, length: number): Promise<Buffer | null> | null {
-    if (this.#closed) return null;
+    let resolve!: (d: Buffer | null) => void;
+    const served = new Promise<Buffer | null>((r) => {
+      resolve = r;
+    });
+    return this.takeFor(offset, length, null, (_, d) => resolve(d)) ? served : null;
+  }
+
+  /**
+   * take() without a promise, for the proxy: true when the READ is served from here, and then
+   * `deliver(key, data)` gets the data (or null: send the READ to the asset) — at once if the
+   * span is back. One promise and its closures per READ were most of what each READ left in
+   * V8's old generation (sftpProxy.ts, ReadSlot).
+   */
+  takeFor<K>(offset: number, length: number, key: K, deliver: (key: K, data: Buffer | null) => void): boolean {
+    if (this.#closed) return false;
     const sequential = offset === this.#expect && length === this.#length;
     if (sequential) this.#streak++;
     else {
@@ -151,15 +176,18 @@ export class ReadAhead {
     this.#expect = offset + length;
     this.#length = length;
     this.#front = Math.max(this.#front, this.#expect);
-    if (this.#budget.paused) return null;
+    if (this.#budget.paused) return false;
     const reading = this.#streak >= SEQUENTIAL_READS;
     const chunk = this.#chunks.get(offset);
-    let served: Promise<Buffer | null> | null = null;
+    let served = false;
     if (chunk && chunk.span.length === length) {
       this.#chunks.delete(offset);
       this.#release(chunk);
       const { span, index } = chunk;
-      served = span.answer.then((d) => partOf(d, span, index));
+      if (span.settled) deliver(key, partOf(span.data, span, index));
+      // Stored without its key's type: deliver gets back the key it was given with.
+      else span.waiting.push({ key, index, deliver } as unknown as Served<unknown>);
+      served = true;
       this.#budget.stats.hits++;
     } else if (reading) {
       this.#budget.stats.misses++;
@@ -223,11 +251,15 @@ export class ReadAhead {
           return null;
         },
       );
-      const span: Span = { answer, parts: n, length, settled: false, held: 0 };
-      void answer.then(() => {
+      const span: Span = { answer, parts: n, length, settled: false, held: 0, data: null, waiting: [] };
+      void answer.then((d) => {
         span.settled = true;
+        span.data = d;
         budget.used -= span.held;
         span.held = 0;
+        const waiting = span.waiting;
+        span.waiting = [];
+        for (const w of waiting) w.deliver(w.key, partOf(d, span, w.index));
       });
       // A READ the span does not cover whole (the end of the file, an error) goes to the asset as it came.
       for (let i = 0; i < n; i++) this.#chunks.set(start + i * length, { span, index: i, released: false });

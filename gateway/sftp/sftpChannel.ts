@@ -98,12 +98,20 @@ const MAX_GATHERED_PACKET = 64 * 1024;
 const DATA_HEADER = 13;
 const SSH_FXP_DATA = 103;
 
-/** What coalesceAnswers holds back per channel, sent on by flushAnswers. */
-const heldAnswers = new WeakMap<SFTPWrapper, () => void>();
+/** What coalesceAnswers holds back per channel: sent on by flush, `bytes` of it. */
+interface HeldAnswers {
+  flush(): void;
+  bytes(): number;
+  /** Bytes of answers the client's window did not take, copied into ssh2's queue to wait there. */
+  copied: number;
+  /** The widest the client's window was seen (its size when opened, as a rule). */
+  widest: number;
+}
+const heldAnswers = new WeakMap<SFTPWrapper, HeldAnswers>();
 
 /** Sends on what coalesceAnswers holds for this channel: before any other packet goes out on it. */
 function flushAnswers(sftp: SFTPWrapper): void {
-  heldAnswers.get(sftp)?.();
+  heldAnswers.get(sftp)?.flush();
 }
 
 type AnswerMethod = 'status' | 'handle' | 'name' | 'attrs' | 'end' | 'destroy';
@@ -144,7 +152,9 @@ export function coalesceAnswers(sftp: SFTPWrapper): void {
     // channelData copies the bytes into its packet at once: the buffer is free again, unless
     // part of it waits for the window (then that part is copied).
     const rest = queue.length > 0 ? bytes : tryWrite(c, bytes);
-    if (rest) queue.push(Buffer.from(rest));
+    if (!rest) return;
+    queue.push(Buffer.from(rest));
+    state.copied += rest.length;
   };
   const append = (b: Buffer): void => {
     let p = 0;
@@ -161,7 +171,8 @@ export function coalesceAnswers(sftp: SFTPWrapper): void {
     scheduled = false;
     send();
   };
-  heldAnswers.set(sftp, flush);
+  const state: HeldAnswers = { flush, bytes: () => held, copied: 0, widest: outgoing.window };
+  heldAnswers.set(sftp, state);
 
   const data = sftp.data;
   sftp.data = function gatheredData(this: SFTPWrapper, reqid: number, payload: Buffer | string, encoding?: BufferEncoding): void {
@@ -319,9 +330,46 @@ export function backpressure(sftp: SFTPWrapper, busy: () => boolean): Backpressu
   };
 }
 
+/** Bytes of answers copied into ssh2's queue so far because the client's window did not take them (coalesceAnswers). */
+export function answerBytesCopied(sftp: SFTPWrapper): number {
+  return heldAnswers.get(sftp)?.copied ?? 0;
+}
+
 /** Bytes of answers waiting in ssh2 for the client to open its window. */
 export function outgoingBacklog(sftp: SFTPWrapper): number {
   return (internals(sftp)._buffer ?? []).reduce((n, b) => n + b.length, 0);
+}
+
+/**
+ * Whether an answer made now goes out at once: nothing waits in ssh2's queue and the client's
+ * window has room beyond the answers held for this tick — a packet's worth (or a quarter of the
+ * widest window seen, if less: a client adjusts its window before it is that low), so that a
+ * nearly closed window does not cut answers into packets of a few bytes (PuTTY got runs of
+ * 21-byte ones). When not, the client's next window adjust is waited for (whenWindowOpens).
+ *
+ * A READ's answer that the window does not take is copied into ssh2's queue and waits there:
+ * behind a client that reads slower than the asset answers (paramiko), nearly every byte of a
+ * download was such a copy, each waiting long enough for V8 to move it to its old generation,
+ * where only a full collection frees it. An answer that waits for the window before it is made
+ * stays in its read buffer, which is used again.
+ */
+export function windowHasRoom(sftp: SFTPWrapper): boolean {
+  const c = internals(sftp);
+  const { outgoing } = c;
+  if (!outgoing || outgoing.state !== 'open') return true;
+  const answers = heldAnswers.get(sftp);
+  if (answers) answers.widest = Math.max(answers.widest, outgoing.window);
+  const room = outgoing.window - (answers?.bytes() ?? 0);
+  const enough = Math.max(1, Math.min(outgoing.packetSize, Math.floor((answers?.widest ?? 0) / 4)));
+  if ((c._buffer?.length ?? 0) === 0 && room >= enough) return true;
+  // ssh2 calls _chunkcb on the client's next window adjust only while it waits for one.
+  c._waitWindow = true;
+  return false;
+}
+
+/** The channel is gone: whatever waits for its window goes on (and finds it closed). */
+export function stopWaitingForWindow(sftp: SFTPWrapper): void {
+  for (const w of windowWaiters.get(sftp)?.splice(0) ?? []) w();
 }
 
 /** Callbacks waiting for the client's next window adjust, per SFTP channel. */

@@ -22,7 +22,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { FileTransfer } from '../../core/db/entities/index.ts';
 import { oneLine } from '../terminalErrors.ts';
 import { BackendSftp, OPEN_FLAGS, SFTP_STATUS, failureOf, inputAttributes } from './backendSftp.ts';
-import { backpressure, coalesceAnswers, holdInit, outgoingBacklog, sendExitStatus, sendPacket, whenWindowOpens, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
+import { answerBytesCopied, backpressure, coalesceAnswers, holdInit, outgoingBacklog, sendExitStatus, sendPacket, stopWaitingForWindow, whenWindowOpens, windowHasRoom, writeStderr, type Backpressure, type InitGate } from './sftpChannel.ts';
 import { ReadAhead, ReadAheadBudget } from './readAhead.ts';
 import { ReadBuffers, type SpareReadBuffers } from './readBuffers.ts';
 import { ExtendedReader, LIMITS_EXTENSION, announcedExtensions, limitsReply, statvfsReply, type ForwardedExtension } from './sftpExtensions.ts';
@@ -90,8 +90,10 @@ interface FileHandle {
   failure: string | null;
   /** Handles opened for reading only are read ahead when read front to back (readAhead.ts). */
   ahead: ReadAhead | null;
-  /** Settles once the last READ sent on has been answered: answers go out in the order READs came. */
-  answered: Promise<void>;
+  /** READs sent on and not answered yet, in the order they came: answers go out in that order. */
+  unanswered: ReadSlot[];
+  /** Answers wait for the client's window: a wake-up is set. */
+  awaitingWindow: boolean;
   /** Why the handle may no longer be used: the action its OPEN was allowed by was revoked since. */
   revoked: string | null;
   /** Stops watching the actions the handle was opened with. */
@@ -105,20 +107,36 @@ interface DirHandle {
 }
 
 type Handle = FileHandle | DirHandle;
+
+/** A READ sent on, until it is answered (#read). */
+interface ReadSlot {
+  h: FileHandle;
+  id: number;
+  /** Where and how much is asked of the asset (at most MAX_READ). */
+  offset: number;
+  want: number;
+  /** The client's length: an empty answer to a READ of more is the end of the file. */
+  length: number;
+  /** Counted against MAX_IN_FLIGHT_BYTES until answered. */
+  cost: number;
+  /** The data, once back; null when it failed (or is not back yet). */
+  data: Buffer | null;
+  failure: unknown;
+  done: boolean;
+}
 type Work = (backend: BackendSftp) => Promise<void>;
 
-/** A READ waiting in the gateway, kept small: paramiko asks for every 32 KiB of a 1 GiB file at once. */
-interface PendingRead {
+/**
+ * A request waiting in the gateway, one small record: paramiko asks for every 32 KiB of a
+ * 1 GiB file at once (31,000 READs).
+ */
+interface Queued {
+  /** The request's work; null for a READ (of `h`, `id`, `offset`, `length`). */
+  run: Work | null;
+  h: FileHandle | null;
   id: number;
-  h: FileHandle;
   offset: number;
   length: number;
-}
-
-interface Queued {
-  /** The request's work, or the READ it is (run when sent on). */
-  run: Work | null;
-  read: PendingRead | null;
   /** Bytes the request moves (READ length, WRITE data), counted against MAX_IN_FLIGHT_BYTES. */
   cost: number;
   /** Bytes it holds while it waits (WRITE data; a READ holds only its few arguments). */
@@ -133,6 +151,12 @@ export interface SftpProxyStats {
   maxQueued: number;
   /** Bytes of requests at the asset at once at most. */
   maxInFlightBytes: number;
+  /**
+   * Bytes of READ answers the client's window did not take, copied into ssh2's queue to wait:
+   * answers wait for the window in their read buffers instead (#answerReads), so this is at most
+   * a partly sent answer each time the window closes.
+   */
+  answerBytesCopied: number;
   readAhead: ReadAheadBudget['stats'];
 }
 
@@ -158,6 +182,8 @@ export class SftpProxy {
   #closed = false;
   #finished = false;
   #refusalsSaid = 0;
+  #pumping = false;
+  #pumpAgain = false;
   /** A wake-up is set for when the client opens its window (answers were piling up). */
   #awaitingWindow = false;
   #resolveDone!: (why: string) => void;
@@ -182,7 +208,7 @@ export class SftpProxy {
   }
 
   get stats(): SftpProxyStats {
-    return { ...this.#stats, readAhead: { ...this.#readAhead.stats } };
+    return { ...this.#stats, answerBytesCopied: answerBytesCopied(this.#sftp), readAhead: { ...this.#readAhead.stats } };
   }
 
   /** The backend is ready: requests that waited for it go first, in order. */
@@ -227,6 +253,7 @@ export class SftpProxy {
       this.#recordTransfer(h, 'the session ended before the file was closed');
     }
     this.#handles.clear();
+    stopWaitingForWindow(this.#sftp);
     this.#buffers.clear();
     this.#backend?.end();
     this.#resolveDone(why);
@@ -245,7 +272,7 @@ export class SftpProxy {
     sftp.on('OPEN', (id, path, flags, attrs) => this.#request(id, (b) => this.#open(b, id, path, flags, attrs), 0, writesOf(flags)));
     sftp.on('READ', (id, handle, offset, length) => {
       const h = this.#file(id, handle, 'reads');
-      if (h && !this.#closed) this.#enqueue({ run: null, read: { id, h, offset, length }, cost: Math.min(length, MAX_READ), held: 0 });
+      if (h && !this.#closed) this.#enqueue({ run: null, h, id, offset, length, cost: Math.min(length, MAX_READ), held: 0 });
     });
     sftp.on('WRITE', (id, handle, offset, data) => {
       const h = this.#file(id, handle, 'writes');
@@ -314,7 +341,7 @@ export class SftpProxy {
         if (changes) ahead.endChange();
       });
     };
-    this.#enqueue({ run, read: null, cost, held });
+    this.#enqueue({ run, h: null, id, offset: 0, length: 0, cost, held });
   }
 
   #enqueue(q: Queued): void {
@@ -325,8 +352,28 @@ export class SftpProxy {
     this.#pump();
   }
 
-  /** Sends queued requests to the backend while the window allows, in the order they came. */
+  /**
+   * Sends queued requests to the backend while the window allows, in the order they came. A READ
+   * served from what was read ahead is answered at once, and its answer calls #pump again:
+   * that call only marks the work, the loop under way goes on (no recursion per READ).
+   */
   #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#pumpOnce();
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpOnce(): void {
     const b = this.#backend;
     if (!b || this.#closed) return;
     while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
@@ -349,14 +396,16 @@ export class SftpProxy {
       this.#inFlight++;
       this.#inFlightBytes += next.cost;
       this.#stats.maxInFlightBytes = Math.max(this.#stats.maxInFlightBytes, this.#inFlightBytes);
-      const r = next.read;
-      // #read answers its own failures with a status.
-      const sent = next.run ? next.run(b) : r ? this.#read(b, r.id, r.h, r.offset, r.length) : Promise.resolve();
-      void sent.catch((err: unknown) => this.#log.debug({ err }, 'sftp request failed')).finally(() => {
-        this.#inFlight--;
-        this.#inFlightBytes -= next.cost;
-        this.#pump();
-      });
+      if (next.run) {
+        void next.run(b).catch((err: unknown) => this.#log.debug({ err }, 'sftp request failed')).finally(() => {
+          this.#inFlight--;
+          this.#inFlightBytes -= next.cost;
+          this.#pump();
+        });
+      } else if (next.h) {
+        // Answered (and taken off the counts) by #answerReads.
+        this.#read(b, next.h, next.id, next.offset, next.length, next.cost);
+      }
     }
     if (this.#queue.length === 0) this.#flow.resume();
   }
@@ -484,7 +533,7 @@ export class SftpProxy {
       return data;
     };
     const ahead = reads && !writes ? new ReadAhead(this.#readAhead, spanRead, (d) => buffers.give(d), b.maxReadLength() ?? undefined) : null;
-    const h: FileHandle = { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, answered: Promise.resolve(), revoked: null, unwatch: () => undefined };
+    const h: FileHandle = { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, unanswered: [], awaitingWindow: false, revoked: null, unwatch: () => undefined };
     // Data read under the OPEN's check is not handed out after the action is revoked, nor written.
     const watching = [...(reads ? ['download' as const] : []), ...(writes ? ['upload' as const] : [])].map((action) => this.#policy.whileAllowed(action, (why) => this.#revoke(h, why)));
     h.unwatch = () => watching.forEach((stop) => stop());
@@ -492,51 +541,93 @@ export class SftpProxy {
   }
 
   /**
-   * One READ. Its answer goes out after the answers to the handle's earlier READs: data read
-   * ahead is often here before the asset has answered an earlier READ sent on as it came, and
-   * PuTTY ends the transfer ("Lost connection") on an answer out of order.
+   * One READ, sent on: to the asset, or served from what was read ahead. Its answer goes out
+   * after the answers to the handle's earlier READs (#answerReads): data read ahead is often
+   * here before the asset has answered an earlier READ sent on as it came, and PuTTY ends the
+   * transfer ("Lost connection") on an answer out of order.
+   *
+   * No promise of its own: a READ lives until the asset has answered it, the READs before it
+   * have been answered and the client's window takes its answer — megabytes of traffic later,
+   * long enough for V8 to move what it holds to its old generation, where it dies and only a
+   * full collection frees it. An async #read, its ordering promise and the pump's catch/finally
+   * left ~2 KiB per READ there: a 1 GiB paramiko get (31,000 READs) grew the heap by 20 MiB
+   * between full collections. A ReadSlot is one small object.
    */
-  async #read(b: BackendSftp, id: number, h: FileHandle, offset: number, length: number): Promise<void> {
-    const turn = h.answered;
-    let done!: () => void;
-    h.answered = new Promise((resolve) => {
-      done = resolve;
-    });
-    try {
-      let data: Buffer | null = null;
-      let failure: unknown = null;
-      try {
-        const want = Math.min(length, MAX_READ);
-        const early = h.ahead?.take(offset, want);
-        data = (early ? await early : null) ?? await b.read(h.backend, want, offset, this.#buffers.take(want));
-      } catch (err) {
-        failure = err;
+  #read(b: BackendSftp, h: FileHandle, id: number, offset: number, length: number, cost: number): void {
+    const slot: ReadSlot = { h, id, offset, want: Math.min(length, MAX_READ), length, cost, data: null, failure: null, done: false };
+    h.unanswered.push(slot);
+    if (!h.ahead?.takeFor(offset, slot.want, slot, this.#served)) this.#fromAsset(b, slot);
+  }
+
+  /** Not read ahead: the READ goes to the asset as it came. */
+  #fromAsset(b: BackendSftp, slot: ReadSlot): void {
+    b.readInto(slot.h.backend, slot.want, slot.offset, this.#buffers.take(slot.want), slot, this.#settled);
+  }
+
+  /** What was read ahead for a READ (null: the span did not cover it, ask the asset). */
+  readonly #served = (slot: ReadSlot, data: Buffer | null): void => {
+    if (data) this.#settled(slot, data, null);
+    else if (this.#backend) this.#fromAsset(this.#backend, slot);
+    else this.#settled(slot, null, new Error('the session has ended'));
+  };
+
+  readonly #settled = (slot: ReadSlot, data: Buffer | null, failure: unknown): void => {
+    slot.data = data;
+    slot.failure = failure;
+    slot.done = true;
+    this.#answerReads(slot.h);
+  };
+
+  /**
+   * Answers the handle's READs that are back, in order, while the client's window has room: an
+   * answer the window does not take would wait as a copy in ssh2's queue (sftpChannel.ts
+   * windowHasRoom); here it waits in its read buffer, which is used again.
+   */
+  #answerReads(h: FileHandle): void {
+    const slots = h.unanswered;
+    let answered = false;
+    while (slots.length > 0 && slots[0]!.done) {
+      if (!this.#closed && !windowHasRoom(this.#sftp)) {
+        if (!h.awaitingWindow) {
+          h.awaitingWindow = true;
+          whenWindowOpens(this.#sftp, () => {
+            h.awaitingWindow = false;
+            this.#answerReads(h);
+          });
+        }
+        break;
       }
-      await turn;
-      // Revoked while the READ was at the asset (or read ahead before): the data is not handed out.
-      if (h.revoked) {
-        if (data) this.#buffers.give(data);
-        this.#status(id, SFTP_STATUS.PERMISSION_DENIED, h.revoked);
-        return;
-      }
-      if (!data) {
-        const f = failureOf(failure);
-        h.failure ??= f.message;
-        this.#status(id, f.code, f.message);
-        return;
-      }
-      if (data.length === 0 && length > 0) {
-        this.#status(id, SFTP_STATUS.EOF);
-        return;
-      }
-      h.bytesRead += data.length;
-      this.#policy.count(0, data.length);
-      // data() copies the answer into its packet: the buffer is free again.
-      if (!this.#closed) this.#sftp.data(id, data);
-      this.#buffers.give(data);
-    } finally {
-      done();
+      const slot = slots.shift()!;
+      this.#answerRead(h, slot);
+      this.#inFlight--;
+      this.#inFlightBytes -= slot.cost;
+      answered = true;
     }
+    if (answered) this.#pump();
+  }
+
+  #answerRead(h: FileHandle, { id, length, data, failure }: ReadSlot): void {
+    // Revoked while the READ was at the asset (or read ahead before): the data is not handed out.
+    if (h.revoked) {
+      if (data) this.#buffers.give(data);
+      this.#status(id, SFTP_STATUS.PERMISSION_DENIED, h.revoked);
+      return;
+    }
+    if (!data) {
+      const f = failureOf(failure);
+      h.failure ??= f.message;
+      this.#status(id, f.code, f.message);
+      return;
+    }
+    if (data.length === 0 && length > 0) {
+      this.#status(id, SFTP_STATUS.EOF);
+      return;
+    }
+    h.bytesRead += data.length;
+    this.#policy.count(0, data.length);
+    // data() copies the answer into its packet: the buffer is free again.
+    if (!this.#closed) this.#sftp.data(id, data);
+    this.#buffers.give(data);
   }
 
   async #write(b: BackendSftp, id: number, h: FileHandle, offset: number, data: Buffer): Promise<void> {
