@@ -54,7 +54,7 @@ type Client = InstanceType<typeof ssh2.Client>;
 const MiB = 1024 * 1024;
 export const LOG_LINE = '2024-05-01T12:00:00.000Z INFO  api[4242]: GET /api/v1/assets?limit=50 200 12ms user=alice';
 export const QUIET = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
-const ALICE_PASSWORD = 'Bench-operator-pw-2024';
+export const ALICE_PASSWORD = 'Bench-operator-pw-2024';
 
 interface Settings {
   bytes: number;
@@ -357,8 +357,8 @@ export async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEn
   };
 }
 
-/** A database with alice (an operator key), web01 (the loopback sshd) as system user `bench`, and a permission. */
-export async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: string; key: string }> {
+/** A database with alice (an operator key), web01 (the loopback sshd) as system user `bench`, and a permission (`actions`: connect and upload unless told). */
+export async function seed(dataDir: string, sshd: Sshd, actions: Array<'connect' | 'upload' | 'download'> = ['connect', 'upload']): Promise<{ keyPath: string; key: string }> {
   const keyPath = join(dataDir, 'alice_ed25519');
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@bench', '-f', keyPath]);
   const services = await createServices(loadConfig({ BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'silent', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024' }));
@@ -367,7 +367,7 @@ export async function seed(dataDir: string, sshd: Sshd): Promise<{ keyPath: stri
     await services.userKeys.add(SYSTEM_ACTOR, alice.id, { publicKey: readFileSync(`${keyPath}.pub`, 'utf8'), name: 'bench' });
     const asset = await services.assets.create(SYSTEM_ACTOR, { name: 'web01', address: sshd.host, port: sshd.port });
     const su = await services.systemUsers.create(SYSTEM_ACTOR, { name: 'bench', username: sshd.username, privateKey: sshd.privateKey });
-    await services.permissions.create(SYSTEM_ACTOR, { name: 'bench', users: [alice.id], assets: [asset.id], systemUsers: [su.id], actions: ['connect', 'upload'] });
+    await services.permissions.create(SYSTEM_ACTOR, { name: 'bench', users: [alice.id], assets: [asset.id], systemUsers: [su.id], actions });
   } finally {
     await services.close();
   }

@@ -7,6 +7,7 @@ import type { GatewayOptions, SshGatewayContext } from './context.ts';
 import { gatewayOptions } from './sessionHost.ts';
 import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
+import { offerForClient } from './clientOffer.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 import { ReadTurns } from './fairReads.ts';
@@ -59,6 +60,8 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
   }, (client, info) => {
+    // Before ssh2 sends its KEXINIT, which follows this callback.
+    offerForClient(client, info.header);
     const tracked = handleConnection(gw, client, info);
     connections.add(tracked);
     void tracked.closed.then(() => connections.delete(tracked));

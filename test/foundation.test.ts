@@ -151,6 +151,36 @@ test('CLI: migrate, and reset-password prints a one-time password that must be c
   assert.match(missing.stderr, /no user named 'ghost'/);
 });
 
+test('SQLite: a transaction inside another runs in it, and between transactions no async hooks are left on for the whole process', async () => {
+  // In Node 20 an enabled AsyncLocalStorage keeps async hooks on for every promise and native
+  // request in the process (issue 13: the gateway's CPU per byte); the one that tells a nested
+  // transaction from a waiting one is on only while a transaction runs. The test runner keeps
+  // hooks on in this process, so the product runs in a child of its own.
+  const dir = makeTempDir('bastion-hooks-');
+  const script = `
+    import { executionAsyncResource } from 'node:async_hooks';
+    import { loadConfig } from './core/config.ts';
+    import { createServices } from './core/services.ts';
+    import { SYSTEM_ACTOR } from './core/actor.ts';
+    // With promise hooks on, an async function continues with its promise as the current resource.
+    const hooksOn = async () => { await null; return executionAsyncResource() instanceof Promise; };
+    const s = await createServices(loadConfig({ BASTION_DATA_DIR: ${JSON.stringify(dir)}, BASTION_LOG_LEVEL: 'silent', BASTION_ADMIN_PASSWORD: 'Adm1n-pass-for-tests' }));
+    const seen = { inside: null, nested: false };
+    await s.ds.manager.transaction(async () => {
+      seen.inside = await hooksOn();
+      await s.ds.manager.transaction(async () => { seen.nested = true; });
+    });
+    await Promise.all([1, 2, 3].map((i) => s.assets.create(SYSTEM_ACTOR, { name: 'hooks-' + i, address: '10.0.0.1' })));
+    const assets = (await s.assets.list({ search: 'hooks-' })).total;
+    await new Promise((r) => setTimeout(r, 5));
+    console.log(JSON.stringify({ ...seen, assets, after: await hooksOn() }));
+    await s.close();
+  `;
+  const r = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '..'), reject: false });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { inside: true, nested: true, assets: 3, after: false });
+});
+
 test('concurrent writes on SQLite take turns instead of colliding on the one connection', async () => {
   const b = await startBastion({ http: false });
   try {

@@ -20,6 +20,7 @@ import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
 import type { SftpProxyStats } from '../gateway/sftp/sftpProxy.ts';
 import type { SFTPWrapper } from 'ssh2';
+import { PUTTY_CIPHERS, ciphersFor } from '../gateway/clientOffer.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
@@ -248,6 +249,24 @@ describe('real clients through the gateway', { skip }, () => {
     const wrongKey = await pscp({ ...alice, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] }, `:${there('pscp.bin')}`, here('never.bin'));
     assert.notEqual(wrongKey.exitCode, 0, 'a host key other than the pinned one is refused by PuTTY');
     assert.ok(!existsSync(here('never.bin')));
+  });
+
+  test('PuTTY is offered AEAD ciphers only and negotiates AES-GCM both ways (no HMAC pass over every byte); other clients keep the full offer', async () => {
+    // PuTTY prefers AES-CTR + HMAC when offered; ssh2's offer is swapped per client through its
+    // internals (gateway/clientOffer.ts): this fails if an ssh2 update stops that.
+    const src = there('pscp-gcm.bin');
+    writeFileSync(src, randomBytes(MiB + 777));
+    const down = await pscp(alice, `:${src}`, here('pscp-gcm-back.bin'), ['-v']);
+    assert.equal(down.exitCode, 0, `${down.stderr} ${down.stdout}`);
+    assert.equal(await sha256File(here('pscp-gcm-back.bin')), await sha256File(src));
+    const initialised = [...down.stderr.matchAll(/^Initialised (.+) (inbound|outbound) encryption/gm)].map((m) => `${m[2]} ${m[1]}`);
+    assert.equal(initialised.length, 2, down.stderr);
+    for (const line of initialised) assert.match(line, /GCM/, down.stderr);
+    assert.doesNotMatch(down.stderr, /Initialised HMAC/, 'no separate MAC');
+    assert.deepEqual(ciphersFor('OpenSSH_9.2p1 Debian-2+deb12u3'), null);
+    assert.deepEqual(ciphersFor('paramiko_2.12.0'), null);
+    assert.deepEqual(ciphersFor('PuTTY_Release_0.75'), null, 'no AES-GCM before PuTTY 0.76');
+    assert.deepEqual(ciphersFor('PuTTY_Release_0.78'), PUTTY_CIPHERS);
   });
 
   testInFull('PuTTY downloads are read ahead by the gateway: byte-exact, answers in order, within the session bound', async () => {

@@ -57,6 +57,12 @@ export function createDataSource(db: Database): DataSource {
  * share it ("cannot start a transaction within a transaction", or worse, one's statements
  * in the other's). Transactions therefore take turns; a transaction opened inside another
  * (same async flow) runs directly instead of waiting for itself.
+ *
+ * The async flow is followed with an AsyncLocalStorage, enabled only while a transaction runs:
+ * in Node 20 an enabled one keeps async hooks on for the whole process, so that every promise
+ * and every native request (each socket write, each randomFillSync of ssh2's packet padding)
+ * calls into JavaScript when it is made — a tax on the gateway's data path (issue 13) for a
+ * question asked only inside transactions. Between transactions nothing can be inside one.
  */
 function serializeTransactions(ds: DataSource): void {
   const inside = new AsyncLocalStorage<true>();
@@ -65,7 +71,14 @@ function serializeTransactions(ds: DataSource): void {
   let chain: Promise<unknown> = Promise.resolve();
   (manager as unknown as { transaction: (...args: unknown[]) => Promise<unknown> }).transaction = (...args: unknown[]) => {
     if (inside.getStore()) return original(...args);
-    const run = chain.then(() => inside.run(true, () => original(...args)));
+    const run = chain.then(async () => {
+      try {
+        return await inside.run(true, () => original(...args));
+      } finally {
+        // The next one (chained) enables it again; none runs meanwhile, they take turns.
+        inside.disable();
+      }
+    });
     chain = run.catch(() => undefined);
     return run;
   };

@@ -59,10 +59,10 @@ function puttyArgs(ep: Endpoint): string[] {
   ];
 }
 
-/** pscp (SFTP protocol): `from` and `to` are local paths or `:remote` paths. */
-export function pscp(ep: Endpoint, from: string, to: string): Promise<TextResult> {
+/** pscp (SFTP protocol): `from` and `to` are local paths or `:remote` paths; `extra` goes before them (e.g. `-v`). */
+export function pscp(ep: Endpoint, from: string, to: string, extra: string[] = []): Promise<TextResult> {
   const at = (p: string) => (p.startsWith(':') ? `127.0.0.1${p}` : p);
-  return run('pscp', [...puttyArgs(ep), '-sftp', '-q', at(from), at(to)]);
+  return run('pscp', [...puttyArgs(ep), '-sftp', '-q', ...extra, at(from), at(to)]);
 }
 
 /** psftp with a batch script; `extra` goes before the host (e.g. `-sshlog <file>`). */
