@@ -18,14 +18,20 @@ export const MAX_FREE_BYTES = 4 * 1024 * 1024;
 /** Spare buffers the gateway keeps between sessions at most: one download's read-ahead and READs in flight. */
 export const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
-/** The free buffers of sessions that ended, for the gateway's next sessions (one per gateway process). */
-export class SpareReadBuffers {
+/**
+ * Free buffers by exact length, up to a byte bound: a session's own (ReadBuffers) and the
+ * gateway's spares between sessions (SpareReadBuffers) are both one of these.
+ */
+class BufferPool {
   readonly #free = new Map<number, Buffer[]>();
   #bytes = 0;
   readonly #maxBytes: number;
+  readonly #zero: boolean;
 
-  constructor(maxBytes = MAX_SPARE_BYTES) {
+  /** `zero`: buffers are zeroed as they are put in (they may hold another operator's file). */
+  constructor(maxBytes: number, { zero = false }: { zero?: boolean } = {}) {
     this.#maxBytes = maxBytes;
+    this.#zero = zero;
   }
 
   /** Bytes kept now. */
@@ -33,7 +39,7 @@ export class SpareReadBuffers {
     return this.#bytes;
   }
 
-  /** A spare buffer of exactly `length` bytes (all zeros), or null. */
+  /** A kept buffer of exactly `length` bytes (all zeros if the pool zeroes), or null. */
   take(length: number): Buffer | null {
     const b = this.#free.get(length)?.pop();
     if (!b) return null;
@@ -41,23 +47,37 @@ export class SpareReadBuffers {
     return b;
   }
 
-  /**
-   * Keeps a buffer a session no longer uses, zeroed first: it held that session's file, and the
-   * next session may be another operator's. Beyond the bound it is left to the garbage collector.
-   */
+  /** Keeps a buffer nothing else uses; beyond the bound it is left to the garbage collector. */
   put(b: Buffer): void {
     if (this.#bytes + b.length > this.#maxBytes) return;
-    b.fill(0);
+    if (this.#zero) b.fill(0);
     let list = this.#free.get(b.length);
     if (!list) this.#free.set(b.length, (list = []));
     list.push(b);
     this.#bytes += b.length;
   }
+
+  /** Empties the pool: what it kept, for the caller to pass on. */
+  drain(): Buffer[] {
+    const all = [...this.#free.values()].flat();
+    this.#free.clear();
+    this.#bytes = 0;
+    return all;
+  }
+}
+
+/**
+ * The free buffers of sessions that ended, for the gateway's next sessions (one per gateway
+ * process): zeroed as they come in, since the next session may be another operator's.
+ */
+export class SpareReadBuffers extends BufferPool {
+  constructor(maxBytes = MAX_SPARE_BYTES) {
+    super(maxBytes, { zero: true });
+  }
 }
 
 export class ReadBuffers {
-  readonly #free = new Map<number, Buffer[]>();
-  #freeBytes = 0;
+  readonly #free = new BufferPool(MAX_FREE_BYTES);
   readonly #spares: SpareReadBuffers | null;
   /** The session has ended: buffers given back now go to the spares. */
   #cleared = false;
@@ -69,11 +89,7 @@ export class ReadBuffers {
 
   /** A buffer of exactly `length` bytes, its content undefined. */
   take(length: number): Buffer {
-    const list = this.#free.get(length);
-    const b = list?.pop();
-    if (!b) return this.#spares?.take(length) ?? Buffer.allocUnsafe(length);
-    this.#freeBytes -= b.length;
-    return b;
+    return this.#free.take(length) ?? this.#spares?.take(length) ?? Buffer.allocUnsafe(length);
   }
 
   /** Buffers from take() handed out as several views (a read-ahead span answers several READs), and how many are still out. */
@@ -94,22 +110,13 @@ export class ReadBuffers {
     }
     if (b.byteOffset !== 0 || b.length !== b.buffer.byteLength) return;
     // A READ that was still at the asset when the session ended.
-    if (this.#cleared) {
-      this.#spares?.put(b);
-      return;
-    }
-    if (this.#freeBytes + b.length > MAX_FREE_BYTES) return;
-    let list = this.#free.get(b.length);
-    if (!list) this.#free.set(b.length, (list = []));
-    list.push(b);
-    this.#freeBytes += b.length;
+    if (this.#cleared) this.#spares?.put(b);
+    else this.#free.put(b);
   }
 
   /** The session has ended: its free buffers go to the spares (zeroed), and so do those given back later. */
   clear(): void {
     this.#cleared = true;
-    for (const list of this.#free.values()) for (const b of list) this.#spares?.put(b);
-    this.#free.clear();
-    this.#freeBytes = 0;
+    for (const b of this.#free.drain()) this.#spares?.put(b);
   }
 }
