@@ -8,6 +8,7 @@ import { gatewayOptions } from './sessionHost.ts';
 import { loadHostKeys, serverHostKeys } from './hostKeys.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { offerForClient } from './clientOffer.ts';
+import { RandomPool, pooledPadding } from './packetPadding.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { handleConnection, type TrackedConnection } from './connection.ts';
 import { ReadTurns } from './fairReads.ts';
@@ -51,6 +52,8 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer(), spareReadBuffers: new SpareReadBuffers(), hashing: new HashThread() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
+  // The random padding of every packet sent to operators (packetPadding.ts).
+  const padding = new RandomPool();
 
   const server = new ssh2.Server({
     hostKeys: serverHostKeys(hostKeys).map((key) => ({ key })),
@@ -62,6 +65,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   }, (client, info) => {
     // Before ssh2 sends its KEXINIT, which follows this callback.
     offerForClient(client, info.header);
+    pooledPadding(client, padding);
     const tracked = handleConnection(gw, client, info);
     connections.add(tracked);
     void tracked.closed.then(() => connections.delete(tracked));
