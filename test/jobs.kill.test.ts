@@ -8,6 +8,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
@@ -168,5 +170,61 @@ describe('a cancel that reaches a server process other than the one running the 
     } finally {
       await late.stop();
     }
+  });
+});
+
+describe('a command job on an asset that never answers its exec request ends, canceled or timed out', () => {
+  let b: Bastion;
+  let server: InstanceType<typeof ssh2.Server>;
+  let admin: ApiClient;
+  let asset: string;
+  let su: string;
+  /** exec requests the asset received (and left unanswered). */
+  let execs = 0;
+
+  before(async () => {
+    // A real SSH server (ssh2's) that logs in and opens the session channel, then neither
+    // accepts nor refuses the exec: the reply the bastion waits for never comes.
+    const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    server = new ssh2.Server({ hostKeys: [hostKey] }, (conn) => {
+      conn.on('error', () => {});
+      conn.on('authentication', (ctx) => (ctx.method === 'password' && ctx.password === 'mute-pass' ? ctx.accept() : ctx.reject(['password'])));
+      conn.on('ready', () => conn.on('session', (accept) => accept().on('exec', () => { execs++; })));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    b = await startBastion();
+    const f = factories(b.services);
+    admin = await loggedIn(b.baseUrl, 'admin', ADMIN_PASSWORD);
+    asset = (await f.asset({ name: 'muteweb', address: '127.0.0.1', port })).id;
+    su = (await f.systemUser({ name: 'mute-app', username: 'mute', password: 'mute-pass' })).id;
+  });
+  after(async () => {
+    await b?.stop();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  test('a cancel and a time limit each end their job (no hang), the result saying the asset did not confirm', async () => {
+    const [canceled, limited] = await Promise.all([
+      admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: 'sleep 100' }),
+      admin.post('/jobs', { kind: 'command', assets: [asset], systemUser: su, command: 'sleep 100', timeoutSeconds: 1 }),
+    ]);
+    assert.deepEqual([canceled.status, limited.status], [202, 202]);
+    // Both exec requests reached the asset and wait there for an answer that never comes.
+    await eventually(async () => execs, (n) => n >= 2, 15_000);
+    assert.equal(execs, 2);
+    // Both end within the 10 s the bastion waits for a stopped command to be confirmed gone, not
+    // never: bounded here so that a hang fails the test instead of stalling the file.
+    const ended = await Promise.race([
+      Promise.all([admin.post(`/jobs/${canceled.body.id}/cancel`), b.services.jobs.settled(canceled.body.id as string), b.services.jobs.settled(limited.body.id as string)]),
+      sleep(40_000).then(() => null),
+    ]);
+    assert.ok(ended, 'the jobs never ended');
+    const [cancel, ...settled] = ended;
+    assert.equal(cancel.status, 200);
+    const [c, t] = settled as unknown as JobBody[];
+    assert.deepEqual([c!.status, c!.results.map((r) => r.outcome)], ['canceled', ['canceled']], JSON.stringify(c!.results));
+    assert.deepEqual([t!.status, t!.results.map((r) => r.outcome)], ['failed', ['timedOut']], JSON.stringify(t!.results));
+    for (const r of [...c!.results, ...t!.results]) assert.match(r.output, /the asset did not confirm the command ended within 10 s/);
   });
 });
