@@ -12,7 +12,7 @@
 // collections let ~20 MiB of dead Buffers pile up, 2 MiB lets ~10.
 //
 // What lives across two young collections is moved to the old generation and dies there:
-// SFTP READs in flight and read ahead (their Buffers, promises and ssh2's request objects),
+// SFTP READs in flight and read ahead (their Buffers, records and ssh2's request objects),
 // data queued for a slow socket. Only a full collection frees it, and V8 starts one late: for
 // external memory after 64 MiB of growth, for the heap after it grew by
 // OLD_GENERATION_GROWTH_PERCENT (below) — ~20 MiB on a gateway's heap. A 1 GiB scp download

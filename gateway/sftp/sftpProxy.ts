@@ -527,11 +527,14 @@ export class SftpProxy {
       throw err;
     }
     const buffers = this.#buffers;
-    const spanRead = async (offset: number, length: number, parts = 1): Promise<Buffer> => {
-      const data = await b.read(backend, length, offset, buffers.take(length));
-      buffers.share(data, parts);
-      return data;
-    };
+    // One promise per span, not an async function around read()'s: a span lives until its READs are answered.
+    const spanRead = (offset: number, length: number, parts = 1): Promise<Buffer> => new Promise((resolve, reject) => {
+      b.readInto(backend, length, offset, buffers.take(length), parts, (n, data, err) => {
+        if (!data) return reject(err);
+        buffers.share(data, n);
+        resolve(data);
+      });
+    });
     const ahead = reads && !writes ? new ReadAhead(this.#readAhead, spanRead, (d) => buffers.give(d), b.maxReadLength() ?? undefined) : null;
     const h: FileHandle = { kind: 'file', backend, path, reads, writes, bytesRead: 0, bytesWritten: 0, failure: null, ahead, unanswered: [], awaitingWindow: false, revoked: null, unwatch: () => undefined };
     // Data read under the OPEN's check is not handed out after the action is revoked, nor written.
