@@ -14,6 +14,7 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startGateway } from '../gateway/index.ts';
 import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, sshPassword, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { recordingFile } from './helpers/recordings.ts';
+import { loginsHeld } from '../core/audit/loginsHeld.ts';
 
 const skip = sshdUnavailable();
 const PROMPT = /\$ $/m;
@@ -312,7 +313,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       const running = ssh2Exec(client, 'echo started; sleep 60');
       const menu = await openShell(menuClient);
       await menu.waitFor(/> $/);
-      await eventually(() => s().sessions.activeCount(op.id), (n) => n === 1);
+      await eventually(() => loginsHeld(s().ds.manager, op.id).then((h) => h.sessions), (n) => n === 1);
       await s().permissions.update(SYSTEM_ACTOR, perm!.id, { active: false });
       const r = await running;
       assert.equal(r.code, 255);
@@ -396,7 +397,7 @@ describe('SSH gateway: per-user session limit', { skip }, () => {
       assert.match(r.stderr, /you already have 1 active session, the most allowed/);
       screen.stream.write('exit\r');
       await screen.whenClosed();
-      await eventually(() => w.bastion.services.sessions.activeCount(w.alice.id), (n) => n === 0);
+      await eventually(() => loginsHeld(w.bastion.services.ds.manager, w.alice.id).then((h) => h.sessions), (n) => n === 0);
       const again = await ssh2Exec(c2, 'echo ok');
       assert.equal(again.stdout.toString(), 'ok\n');
     } finally {

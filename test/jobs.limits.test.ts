@@ -12,6 +12,7 @@ import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { eventually, ssh2Exec, ssh2Login } from './gatewayFixture.ts';
 import { postgresForFile } from './helpers/postgres.ts';
+import { loginsHeld } from '../core/audit/loginsHeld.ts';
 
 const skip = sshdUnavailable();
 
@@ -78,7 +79,7 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
     const held = await login();
     try {
       const holding = ssh2Exec(held, 'sleep 30');
-      await eventually(() => b.services.sessions.activeCount(userId), (n) => n === 1, 15_000);
+      await eventually(() => loginsHeld(b.services.ds.manager, userId).then((h) => h.sessions), (n) => n === 1, 15_000);
       const two = await start(assets);
       assert.equal(two.status, 202, JSON.stringify(two.body));
       const refused = await start([assets[0]!]);
@@ -86,7 +87,7 @@ for (const db of ['SQLite', 'PostgreSQL'] as const) describe(`running jobs count
       assert.deepEqual(refused.body.error, { code: 'conflict', message: AT_LIMIT, details: { reason: 'session_limit_reached', limit: 3 } });
       held.end();
       await holding.catch(() => undefined);
-      await eventually(() => b.services.sessions.activeCount(userId), (n) => n === 0, 15_000);
+      await eventually(() => loginsHeld(b.services.ds.manager, userId).then((h) => h.sessions), (n) => n === 0, 15_000);
       const one = await start([assets[1]!]);
       assert.equal(one.status, 202, JSON.stringify(one.body));
 

@@ -38,6 +38,6 @@ export async function refuseOverLoginLimit(em: EntityManager, userId: string, ma
 }
 
 /** The refusal at BASTION_MAX_SESSIONS_PER_USER; `counting` says what else was counted. */
-export function sessionLimitReached(max: number, counting = ''): ConflictError {
+function sessionLimitReached(max: number, counting = ''): ConflictError {
   return new ConflictError(`you already have ${max} active session${max === 1 ? '' : 's'}${counting ? ` (${counting})` : ''}, the most allowed; end one first`, { reason: 'session_limit_reached', limit: max });
 }

@@ -9,6 +9,7 @@ import { parseRecordingName, sessionIdOf, type RecordingInfo, type RecordingName
 import { AuditJournal, type JournalEntry } from './auditJournal.ts';
 import { refuseOverLoginLimit } from './loginsHeld.ts';
 import { isDatabaseUnavailable } from '../db/databaseFaults.ts';
+import { sweepStale } from '../db/staleSweep.ts';
 import { FOLDED_MAX, FOLD_GAP_MS, foldParams, foldParentSql, parentOf, transferOnlySql } from './transferFolding.ts';
 import { CommandEntity, FileTransferEntity, LoginLogEntity, SessionEntity, type CommandRecord, type Session, type SessionStatus } from '../db/entities/index.ts';
 
@@ -325,12 +326,6 @@ export class SessionService {
   }
 
   /**
-   * Since when the database has answered this process without a break; null: as far as this
-   * process knows, always (at start-up, stale heartbeats mean a gateway that is gone).
-   */
-  #reachableSince: number | null = null;
-
-  /**
    * Completes now every recording whose writer is gone (S3: an upload left with its manifest by
    * a gateway that died, or whose writer failed), so that playback, the dashboard and retention
    * see it without a reader having to ask first: a recording belongs to a session that is no
@@ -368,41 +363,22 @@ export class SessionService {
    * gateway has marked its sessions (a missing heartbeat then means a missing gateway).
    */
   async sweepOrphans(): Promise<() => void> {
-    const period = this.config.sessionHeartbeatSeconds * 1000;
-    let down = false;
-    const sweep = async (): Promise<void> => {
-      try {
-        await this.ds.query('SELECT 1');
-      } catch (err) {
-        if (!down) this.#log?.warn({ err }, 'the database does not answer; no session is judged orphaned until it has answered for three heartbeat periods');
-        down = true;
-        return;
-      }
-      if (down) {
-        down = false;
-        this.#reachableSince = Date.now();
-      }
-      if (this.#reachableSince !== null && Date.now() - this.#reachableSince < 3 * period) return;
-      try {
-        const n = await this.closeOrphaned();
-        if (n > 0) this.#log?.warn({ sessions: n }, 'sessions whose gateway stopped were closed as interrupted');
-      } catch (err) {
-        this.#log?.error({ err }, 'closing orphaned sessions failed');
-      }
-      try {
-        await this.completeAbandoned();
-      } catch (err) {
-        this.#log?.error({ err }, 'completing abandoned recordings failed');
-      }
-    };
-    await sweep();
-    const timer = setInterval(() => void sweep(), this.config.sessionHeartbeatSeconds * 1000);
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
-  activeCount(userId: string): Promise<number> {
-    return this.ds.getRepository(SessionEntity).countBy({ userId, status: 'active' });
+    return sweepStale(this.ds, this.config.sessionHeartbeatSeconds * 1000, {
+      onDown: (err) => this.#log?.warn({ err }, 'the database does not answer; no session is judged orphaned until it has answered for three heartbeat periods'),
+      sweep: async () => {
+        try {
+          const n = await this.closeOrphaned();
+          if (n > 0) this.#log?.warn({ sessions: n }, 'sessions whose gateway stopped were closed as interrupted');
+        } catch (err) {
+          this.#log?.error({ err }, 'closing orphaned sessions failed');
+        }
+        try {
+          await this.completeAbandoned();
+        } catch (err) {
+          this.#log?.error({ err }, 'completing abandoned recordings failed');
+        }
+      },
+    });
   }
 
   list(q: SessionListQuery): Promise<Page<Session>> {

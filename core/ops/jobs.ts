@@ -5,6 +5,7 @@ import type { Bus } from '../bus.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { paginate, type ListQuery, type Page } from '../db/listing.ts';
+import { sweepStale } from '../db/staleSweep.ts';
 import { JobEntity, type Job, type JobResult } from '../db/entities/index.ts';
 import { jobLogins, refuseOverLoginLimit } from '../audit/loginsHeld.ts';
 import { writeOperation } from '../audit/operationLog.ts';
@@ -258,20 +259,16 @@ export class JobService {
    * database has answered for three periods again, so that each live process has marked its jobs.
    */
   async sweepInterrupted(): Promise<() => void> {
-    await this.failInterrupted();
-    let answeringSince = Date.now() - 3 * this.heartbeatMs;
-    const timer = setInterval(() => {
-      if (Date.now() - answeringSince < 3 * this.heartbeatMs) {
-        void this.ds.query('SELECT 1').catch(() => { answeringSince = Date.now(); });
-        return;
-      }
-      void this.failInterrupted().catch((err: unknown) => {
-        answeringSince = Date.now();
-        this.log.warn({ err }, 'the database does not answer; no job is judged interrupted until it has answered for three heartbeat periods');
-      });
-    }, this.heartbeatMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return sweepStale(this.ds, this.heartbeatMs, {
+      onDown: (err) => this.log.warn({ err }, 'the database does not answer; no job is judged interrupted until it has answered for three heartbeat periods'),
+      sweep: async () => {
+        try {
+          await this.failInterrupted();
+        } catch (err) {
+          this.log.error({ err }, 'failing interrupted jobs failed');
+        }
+      },
+    });
   }
 
   /** Waits for running jobs to notice cancellation, for shutdown. */
