@@ -71,12 +71,18 @@ describe('rsync --server read as the asset\'s rsync reads it (no sshd needed)', 
       'sudo scp -t /tmp', 'sudo -u root scp -t /tmp', 'env scp -t /tmp', "sh -c 'scp -t /tmp'", 'doas scp -pf /etc/x', 'nice scp -t .',
       'timeout 5 scp -t /x', 'command scp -t /x', 'exec scp -f /etc/passwd', 'sudo scp -dt /tmp', 'scp -t /a /b',
     ]) assert.equal(hiddenTransferServer(command), 'scp', command);
-    for (const command of ['/usr/lib/openssh/sftp-server', 'sudo /usr/lib/openssh/sftp-server -e', 'sudo su -c /usr/lib/sftp-server', 'internal-sftp']) {
+    for (const command of ['/usr/lib/openssh/sftp-server', 'sudo /usr/lib/openssh/sftp-server -e', 'sudo su -c /usr/lib/sftp-server', 'internal-sftp', 'cat /dev/null | sudo /usr/lib/openssh/sftp-server', "sh -c 'ls; exec /usr/lib/openssh/sftp-server'",
+      // Programs that run what they are given are no inspectors.
+      'find . -maxdepth 0 -exec /usr/lib/openssh/sftp-server ;', 'echo /usr/lib/openssh/sftp-server | sh']) {
       assert.equal(hiddenTransferServer(command), 'sftp', command);
     }
-    assert.equal(hiddenTransferServer("env rsync --server -e.L . /x"), 'rsync');
+    for (const command of ['env rsync --server -e.L . /x', 'ls; rsync --server -e.L . /x', "sh -c 'rsync --server -e.L . /x'"]) assert.equal(hiddenTransferServer(command), 'rsync', command);
     // Read exactly by the legacy scp parser (its direction decides), or no server at all.
-    for (const command of ['scp -t /tmp', '/usr/bin/scp -t /tmp', 'scp -v -t -- /tmp', 'scp -oStrictHostKeyChecking=no a b:c', 'scp -r /a host:/b', 'cat /tmp/scp-t', 'uptime']) {
+    for (const command of [
+      'scp -t /tmp', '/usr/bin/scp -t /tmp', 'scp -v -t -- /tmp', 'scp -oStrictHostKeyChecking=no a b:c', 'scp -r /a host:/b', 'cat /tmp/scp-t', 'uptime',
+      // Naming a server as data (looking for it) runs none.
+      'grep internal-sftp /etc/ssh/sshd_config', 'ps aux | grep sftp-server', 'pgrep -a sftp-server', "grep -c 'scp -t' /var/log/auth.log", 'ls -l /usr/lib/openssh/sftp-server',
+    ]) {
       assert.equal(hiddenTransferServer(command), null, command);
     }
   });

@@ -27,13 +27,30 @@ const SCP_SERVER = /\bscp\b[\s\S]*?(?:^|[\s'"=])-[1-46ABCTOdpqRrsv]*[tf][1-46ABC
 const SFTP_SERVER = /sftp-server\b|\binternal-sftp\b/;
 
 /**
+ * Programs that only look at things and run nothing they are given (no `-exec`, pager, `--pre` or
+ * output a shell could be piped): a piece of a command run by one of them names a transfer
+ * server as data (`grep internal-sftp /etc/ssh/sshd_config`, `ps aux | grep sftp-server`).
+ */
+const INSPECTORS = new Set(['grep', 'egrep', 'fgrep', 'pgrep', 'ps', 'ls', 'stat', 'which', 'whereis', 'type']);
+
+/** The pieces of a command that run one program each, split naively (quotes ignored: a quoted `;` only makes more pieces, each still checked). */
+const SEGMENT = /[|;&\n()`]|\$\(/;
+
+/** Whether a piece of a command starts with a program that only looks at things. */
+function inspects(segment: string): boolean {
+  const first = segment.trim().split(/\s+/, 1)[0]?.replace(/^['"]+|['"]+$/g, '') ?? '';
+  return INSPECTORS.has(first.slice(first.lastIndexOf('/') + 1));
+}
+
+/**
  * The transfer server a command runs without being one plain invocation of it, or null. A
  * command read exactly as legacy scp or rsync (channelTaps.ts) is not asked here: its own
  * direction decides.
  */
 export function hiddenTransferServer(command: string): HiddenTransfer | null {
-  if (SFTP_SERVER.test(command)) return 'sftp';
-  if (RSYNC_SERVER.test(command)) return 'rsync';
-  if (SCP_SERVER.test(command) && !parseLegacyScp(command)) return 'scp';
+  const segments = command.split(SEGMENT).filter((s) => !inspects(s));
+  if (segments.some((s) => SFTP_SERVER.test(s))) return 'sftp';
+  if (segments.length > 0 && RSYNC_SERVER.test(segments.join(' '))) return 'rsync';
+  if (segments.some((s) => SCP_SERVER.test(s)) && !parseLegacyScp(command)) return 'scp';
   return null;
 }
