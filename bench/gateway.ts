@@ -28,7 +28,9 @@
  * BENCH_UPLOAD_BYTES (the scp upload through ProxyJump and the gateway; 1 GiB, 0 skips it),
  * BENCH_GATEWAY_NODE_FLAGS (extra Node/V8 flags for the gateway's processes, workers included,
  * to try one before it becomes a product flag), BENCH_GATEWAY_CPU_PROFILE (a directory: each
- * gateway process writes its --cpu-prof there).
+ * gateway process writes its --cpu-prof there), BENCH_GATEWAY_LOOP_STATS=1 (the in-process
+ * gateway prints its event loop's delays and utilization and V8's collections when it stops:
+ * bench/loopStats.ts).
  * Run: npx tsx bench/gateway.ts   (or npm run bench)
  */
 import { fork, type ChildProcess } from 'node:child_process';

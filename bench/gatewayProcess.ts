@@ -12,8 +12,11 @@ import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
 import { startGateway } from '../gateway/index.ts';
 import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from '../bin/gatewayCluster.ts';
+import { startLoopStats } from './loopStats.ts';
 
 const config = loadConfig();
+// Started before the gateway, so its start-up is in the figures too (max, GC counts).
+const loopStats = process.env.BENCH_GATEWAY_LOOP_STATS === '1' ? startLoopStats() : null;
 
 if (isGatewayWorker()) {
   await runGatewayWorker(config);
@@ -24,6 +27,7 @@ if (isGatewayWorker()) {
     ? await startGatewayWorkers(config, config.gatewayWorkers, bus, (line: string) => process.stderr.write(`${line}\n`))
     : await startGateway(services, { port: 0, host: '127.0.0.1' });
   const stop = (): void => {
+    if (loopStats) process.stderr.write(`  … gateway process: ${loopStats()}\n`);
     const close = 'close' in gateway ? gateway.close : gateway.stop;
     void close().then(() => services.close()).finally(() => process.exit(0));
   };

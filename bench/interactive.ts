@@ -27,7 +27,8 @@
  *
  * Bounded: each loaded phase streams for BENCH_BULK_SECONDS (30) and measures at most
  * BENCH_LOADED_KEYS (1000) keys per route inside that window, typed at a typist's pace. BENCH_TOPOLOGIES=inProcess or
- * =workers takes one of the two; BENCH_SKIP_IDLE_MEMORY=1 leaves out the idle footprint.
+ * =workers takes one of the two; BENCH_SKIP_IDLE_MEMORY=1 leaves out the idle footprint;
+ * BENCH_GATEWAY_LOOP_STATS=1 adds the in-process gateway's event loop delays and collections.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
