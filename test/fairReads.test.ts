@@ -134,8 +134,8 @@ test('under one scheduler, backlogged bulk sockets take turns (about one turn\'s
     }
     assert.equal(Buffer.concat(typed).toString(), Array.from({ length: KEYSTROKES }, (_, i) => `k${i}`).join(''), 'every key arrived, in order');
     assert.equal(keysPaused, false, 'the keystroke socket was never paused');
-    // The budget, the read that crossed it, what each of the (two) sockets woken for the turn
-    // had buffered, and a partial read. Without the scheduler all eight are read in every turn,
+    // The budget, the read that crossed it, what the sockets woken for the turn had buffered,
+    // and a partial read. Without the scheduler all eight are read in every turn,
     // each as long as it has data (up to 32 reads): 700 KiB and more here.
     const bound = TURN_BYTES + 4 * READ;
     assert.ok(maxPerTurn <= bound, `${maxPerTurn} bulk bytes in one turn (bound ${bound})`);
