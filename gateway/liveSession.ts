@@ -220,15 +220,21 @@ export class LiveSession {
     return this.#commands?.currentLine?.() ?? Promise.resolve(null);
   }
 
-  /** Operator → backend bytes. */
-  input(chunk: Buffer): void {
+  /**
+   * Operator → backend bytes. Returns false when the recording is behind (an upload hashed faster
+   * than its thread keeps up, a disk behind): the caller stops reading the operator until
+   * whenDrained() calls back, as for output. Without it a 1 GiB rsync upload left up to 54 MiB of
+   * batches waiting for the hashing thread (issue 13: RSS flat during a transfer).
+   */
+  input(chunk: Buffer): boolean {
     this.#seq++;
     this.bytesIn += chunk.length;
     this.lastActivityAt = Date.now();
-    this.#cast?.input(chunk);
+    const recorded = this.#cast ? this.#cast.input(chunk) : true;
     this.#commands?.input(chunk);
     // Keystrokes go on the bus only for a watcher who asked, and only once echoed (no passwords).
     if (this.#watchers.wants(this.id)?.keystrokes) for (const text of this.#echoed.input(chunk.toString('utf8'))) this.#stream('i', text);
+    return recorded;
   }
 
   readonly #echoed = new EchoedInput();

@@ -139,6 +139,30 @@ describe('off-thread SHA-256 of exec streams', () => {
     assert.equal(t.started, 0);
   });
 
+  test('an upload (stdin) too far ahead of the hashing thread asks its reader to wait, as stdout does, and hears when the record has caught up', async () => {
+    const t = new HashThread();
+    const dir = makeTempDir('bastion-hash-');
+    const store = new DirectoryRecordingStore(dir);
+    const cast = CastWriter.open(store, 'c6e2b4d5-6a8f-4b1c-8d2e-3f4a5b6c7d8e', new Date(), { cols: 80, rows: 24 }, { header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
+    await cast.opened();
+    const rec = new TransferRecord(cast, 1024, t);
+    try {
+      // Synchronously, so the thread cannot have answered a batch yet: the last one makes it behind.
+      const said: boolean[] = [];
+      for (let i = 0; i < MAX_BATCHES_IN_FLIGHT; i++) said.push(rec.input(data.subarray(i * BATCH_BYTES, (i + 1) * BATCH_BYTES)));
+      assert.deepEqual(said, [...Array<boolean>(MAX_BATCHES_IN_FLIGHT - 1).fill(true), false]);
+      await new Promise<void>((resolve) => rec.whenDrained(resolve));
+      assert.equal(rec.input(Buffer.from('more')), true);
+      await rec.close();
+    } finally {
+      await t.close();
+    }
+    const events = readFileSync(store.fileOf(cast.relativePath), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+    const summary = events.filter((e) => e[1] === 'm').at(-1)!;
+    const sent = Buffer.concat([data.subarray(0, MAX_BATCHES_IN_FLIGHT * BATCH_BYTES), Buffer.from('more')]);
+    assert.equal(summary[2], `bastion: transfer: stdout 0 bytes sha256 ${sha256(Buffer.alloc(0))}; stderr 0 bytes sha256 ${sha256(Buffer.alloc(0))}; stdin ${sent.length} bytes sha256 ${sha256(sent)}`);
+  });
+
   test('a transfer record whose hashing thread died says "unavailable", keeps the exact counts and is marked incomplete', async () => {
     const t = new HashThread();
     const dir = makeTempDir('bastion-hash-');

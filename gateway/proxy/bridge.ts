@@ -55,7 +55,7 @@ export function bridge(gw: GatewayContext, live: LiveSession, channel: OperatorC
     // The recording may slow the backend's output down (never thin it): see LiveSession.output.
     const recorded = (fn: () => void): void => live.whenDrained(fn);
     const stops = [
-      gate ? gated(channel, gate) : pump(channel, backend, onInput ? (c) => { onInput(c); live.input(c); } : (c) => live.input(c)),
+      gate ? gated(channel, gate) : pump(channel, backend, onInput ? (c) => { onInput(c); return live.input(c); } : (c) => live.input(c), recorded),
       pump(backend, channel, onOutput ? (c) => { onOutput(c); return live.output(c); } : (c) => live.output(c), recorded),
       pump(stderrFilter ? backend.stderr.pipe(stderrFilter) : backend.stderr, channel.stderr, (c) => live.errorOutput(c), recorded),
     ];

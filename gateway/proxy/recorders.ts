@@ -18,7 +18,8 @@ export interface RecordingSink {
   output(data: Buffer): boolean;
   /** Stderr output; same contract as output(). */
   errorOutput(data: Buffer): boolean;
-  input(data: Buffer): void;
+  /** Input (stdin); same contract as output(): an upload's bytes are hashed and kept like a download's. */
+  input(data: Buffer): boolean;
   resize(cols: number, rows: number): void;
   whenDrained(fn: () => void): void;
   /** The screen as recorded so far, for a watcher who joins (terminal recordings only). */

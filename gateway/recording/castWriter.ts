@@ -229,11 +229,14 @@ export class CastWriter {
     }, stallMs).unref();
   }
 
-  /** Operator → backend bytes: an "i" event when `recordInput` is on, else nothing. */
-  input(data: Buffer): void {
-    if (this.#closing || !this.#recordInput || data.length === 0) return;
+  /** Operator → backend bytes: an "i" event when `recordInput` is on, else nothing; false as output(). */
+  input(data: Buffer): boolean {
+    if (this.#closing || !this.#recordInput || data.length === 0) return true;
     this.#flushOutput();
     this.#event('i', [data], data.length, this.#input, false);
+    if (!this.#congested()) return true;
+    this.#stats.waits += 1;
+    return false;
   }
 
   resize(cols: number, rows: number): void {

@@ -114,8 +114,11 @@ export class TransferRecord {
     return written && !s.hash.behind;
   }
 
-  input(data: Buffer): void {
-    this.#streams.stdin.add(data);
+  /** Stdin bytes (an upload: rsync, `cat > f`); false while its hashing is behind, as output(). */
+  input(data: Buffer): boolean {
+    const stdin = this.#streams.stdin;
+    stdin.add(data);
+    return !stdin.hash.behind;
   }
 
   resize(): void {
@@ -123,8 +126,8 @@ export class TransferRecord {
   }
 
   whenDrained(fn: () => void): void {
-    const { stdout, stderr } = this.#streams;
-    this.#cast.whenDrained(() => stdout.hash.whenCaughtUp(() => stderr.hash.whenCaughtUp(fn)));
+    const { stdout, stderr, stdin } = this.#streams;
+    this.#cast.whenDrained(() => stdout.hash.whenCaughtUp(() => stderr.hash.whenCaughtUp(() => stdin.hash.whenCaughtUp(fn))));
   }
 
   /** The totals per direction, as the summary marker states them. */
