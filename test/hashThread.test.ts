@@ -16,6 +16,18 @@ after(cleanup);
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;
 
+/** A transfer recording's cast in a fresh directory, and the text of its last marker (the summary) once closed. */
+async function transferCast(id: string): Promise<{ cast: CastWriter; summary: () => string }> {
+  const store = new DirectoryRecordingStore(makeTempDir('bastion-hash-'));
+  const cast = CastWriter.open(store, id, new Date(), { cols: 80, rows: 24 }, { header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
+  await cast.opened();
+  const summary = (): string => {
+    const events = readFileSync(store.fileOf(cast.relativePath), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+    return events.filter((e) => e[1] === 'm').at(-1)![2];
+  };
+  return { cast, summary };
+}
+
 /** Cuts `data` into chunks of the given lengths (cycled), 0-byte chunks included. */
 function cut(data: Buffer, lengths: number[]): Buffer[] {
   const chunks: Buffer[] = [];
@@ -141,10 +153,7 @@ describe('off-thread SHA-256 of exec streams', () => {
 
   test('an upload (stdin) too far ahead of the hashing thread asks its reader to wait, as stdout does, and hears when the record has caught up', async () => {
     const t = new HashThread();
-    const dir = makeTempDir('bastion-hash-');
-    const store = new DirectoryRecordingStore(dir);
-    const cast = CastWriter.open(store, 'c6e2b4d5-6a8f-4b1c-8d2e-3f4a5b6c7d8e', new Date(), { cols: 80, rows: 24 }, { header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
-    await cast.opened();
+    const { cast, summary } = await transferCast('c6e2b4d5-6a8f-4b1c-8d2e-3f4a5b6c7d8e');
     const rec = new TransferRecord(cast, 1024, t);
     try {
       // Synchronously, so the thread cannot have answered a batch yet: the last one makes it behind.
@@ -157,18 +166,13 @@ describe('off-thread SHA-256 of exec streams', () => {
     } finally {
       await t.close();
     }
-    const events = readFileSync(store.fileOf(cast.relativePath), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
-    const summary = events.filter((e) => e[1] === 'm').at(-1)!;
     const sent = Buffer.concat([data.subarray(0, MAX_BATCHES_IN_FLIGHT * BATCH_BYTES), Buffer.from('more')]);
-    assert.equal(summary[2], `bastion: transfer: stdout 0 bytes sha256 ${sha256(Buffer.alloc(0))}; stderr 0 bytes sha256 ${sha256(Buffer.alloc(0))}; stdin ${sent.length} bytes sha256 ${sha256(sent)}`);
+    assert.equal(summary(), `bastion: transfer: stdout 0 bytes sha256 ${sha256(Buffer.alloc(0))}; stderr 0 bytes sha256 ${sha256(Buffer.alloc(0))}; stdin ${sent.length} bytes sha256 ${sha256(sent)}`);
   });
 
   test('a transfer record whose hashing thread died says "unavailable", keeps the exact counts and is marked incomplete', async () => {
     const t = new HashThread();
-    const dir = makeTempDir('bastion-hash-');
-    const store = new DirectoryRecordingStore(dir);
-    const cast = CastWriter.open(store, 'b5d1a3c4-5f7e-4a0b-9c1d-2e3f4a5b6c7d', new Date(), { cols: 80, rows: 24 }, { header: { bastion: { record: 'transfer', keepBytes: 1024 } } });
-    await cast.opened();
+    const { cast, summary } = await transferCast('b5d1a3c4-5f7e-4a0b-9c1d-2e3f4a5b6c7d');
     const incomplete: string[] = [];
     const rec = new TransferRecord(cast, 1024, t, (reason) => incomplete.push(reason));
     try {
@@ -180,9 +184,7 @@ describe('off-thread SHA-256 of exec streams', () => {
     } finally {
       await t.close();
     }
-    const events = readFileSync(store.fileOf(cast.relativePath), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
-    const summary = events.filter((e) => e[1] === 'm').at(-1)!;
-    assert.equal(summary[2], `bastion: transfer: stdout ${3 * MiB} bytes sha256 unavailable; stderr 8 bytes sha256 ${sha256(Buffer.from('warning\n'))}; stdin 0 bytes sha256 ${sha256(Buffer.alloc(0))}`);
+    assert.equal(summary(), `bastion: transfer: stdout ${3 * MiB} bytes sha256 unavailable; stderr 8 bytes sha256 ${sha256(Buffer.from('warning\n'))}; stdin 0 bytes sha256 ${sha256(Buffer.alloc(0))}`);
     assert.deepEqual(incomplete, ["the transfer's SHA-256 could not be computed (its hashing thread stopped)"]);
     assert.equal(rec.incomplete, true);
   });

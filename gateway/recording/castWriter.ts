@@ -210,9 +210,7 @@ export class CastWriter {
       this.#flushQueued = true;
       setImmediate(this.#queuedFlush);
     }
-    if (!this.#congested()) return true;
-    this.#stats.waits += 1;
-    return false;
+    return this.#mayGoOn();
   }
 
   /** Calls `fn` once the disk has caught up (at once when it is not behind, or the file failed). */
@@ -234,9 +232,7 @@ export class CastWriter {
     if (this.#closing || !this.#recordInput || data.length === 0) return true;
     this.#flushOutput();
     this.#event('i', [data], data.length, this.#input, false);
-    if (!this.#congested()) return true;
-    this.#stats.waits += 1;
-    return false;
+    return this.#mayGoOn();
   }
 
   resize(cols: number, rows: number): void {
@@ -348,6 +344,13 @@ export class CastWriter {
     // Everything dropped as invisible (zeros, say), or only half a character so far: no event.
     if (!line) return;
     this.#write(line, bytes, false);
+  }
+
+  /** What output() and input() answer: false (counted as a wait) while the disk is behind. */
+  #mayGoOn(): boolean {
+    if (!this.#congested()) return true;
+    this.#stats.waits += 1;
+    return false;
   }
 
   /** True while more than HIGH_WATER_BYTES wait for the disk (never once the file failed or stopped). */
