@@ -1,0 +1,7 @@
+// gateway.transferBypass again, with the gateway in worker processes as `npm start` runs it (see
+// gatewayFixture.ts): every way around `upload` / `download`, revocations over the ClusterBus included.
+import { describe } from 'node:test';
+import { IN_WORKERS, useWorkersTopology } from './gatewayFixture.ts';
+
+useWorkersTopology();
+describe(IN_WORKERS, async () => { await import('./gateway.transferBypass.test.ts'); });
