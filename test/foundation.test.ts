@@ -181,6 +181,45 @@ test('SQLite: a transaction inside another runs in it, and between transactions 
   assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { inside: true, nested: true, assets: 3, after: false });
 });
 
+test('SQLite: a flow started inside a transaction that opens one after it ended waits its turn, not inside another running transaction', async () => {
+  // The "inside a transaction" mark follows the async flow; one started inside transaction A and
+  // left running (fire-and-forget) kept it after A committed, so its own transaction C, opened
+  // while B ran, joined B (a savepoint on the one connection) instead of waiting: C's row was
+  // rolled back with B, and B's statements ran interleaved with C's.
+  const b = await startBastion({ http: false });
+  try {
+    const ds = b.services.ds;
+    await ds.query('CREATE TABLE turn_probe (name TEXT NOT NULL)');
+    const order: string[] = [];
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    let late!: Promise<void>;
+    await ds.manager.transaction(async () => {
+      // Started inside A, not awaited by it: resumes once B has begun.
+      late = (async () => {
+        await gate;
+        await ds.manager.transaction(async (m) => {
+          order.push('C');
+          await m.query("INSERT INTO turn_probe (name) VALUES ('C')");
+        });
+      })();
+    });
+    const rolledBack = ds.manager.transaction(async (m) => {
+      order.push('B begins');
+      openGate();
+      for (let i = 0; i < 5; i++) await m.query("INSERT INTO turn_probe (name) VALUES ('B')");
+      order.push('B ends');
+      throw new Error('B rolls back');
+    });
+    await assert.rejects(rolledBack, /B rolls back/);
+    await late;
+    assert.deepEqual(order, ['B begins', 'B ends', 'C'], 'C waited for B');
+    assert.deepEqual(await ds.query('SELECT name FROM turn_probe'), [{ name: 'C' }], 'C committed on its own, B rolled back alone');
+  } finally {
+    await b.stop();
+  }
+});
+
 test('concurrent writes on SQLite take turns instead of colliding on the one connection', async () => {
   const b = await startBastion({ http: false });
   try {

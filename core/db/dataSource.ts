@@ -65,16 +65,21 @@ export function createDataSource(db: Database): DataSource {
  * question asked only inside transactions. Between transactions nothing can be inside one.
  */
 function serializeTransactions(ds: DataSource): void {
-  const inside = new AsyncLocalStorage<true>();
+  const inside = new AsyncLocalStorage<TransactionMark>();
   const manager = ds.manager;
   const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
   let chain: Promise<unknown> = Promise.resolve();
   (manager as unknown as { transaction: (...args: unknown[]) => Promise<unknown> }).transaction = (...args: unknown[]) => {
-    if (inside.getStore()) return original(...args);
+    // A flow started inside a transaction may outlive it and keep its mark: once that
+    // transaction ended, the flow waits its turn like any other (else it would run inside
+    // whichever transaction is running then).
+    if (inside.getStore()?.done === false) return original(...args);
     const run = chain.then(async () => {
+      const mark: TransactionMark = { done: false };
       try {
-        return await inside.run(true, () => original(...args));
+        return await inside.run(mark, () => original(...args));
       } finally {
+        mark.done = true;
         // The next one (chained) enables it again; none runs meanwhile, they take turns.
         inside.disable();
       }
@@ -82,6 +87,11 @@ function serializeTransactions(ds: DataSource): void {
     chain = run.catch(() => undefined);
     return run;
   };
+}
+
+/** What the async flow of one serialized transaction carries: whether that transaction is over. */
+interface TransactionMark {
+  done: boolean;
 }
 
 export async function openDatabase(db: Database, opts: { migrate: boolean }): Promise<DataSource> {
