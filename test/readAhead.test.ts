@@ -20,11 +20,28 @@ function asset(file: Buffer, failAt = Infinity): { read: ReadFn; reads: Array<[n
   return { read, reads };
 }
 
+/**
+ * A READ as the proxy hands it to the read-ahead (takeFor, with its own key): its data once
+ * delivered, or null when it goes to the asset.
+ */
+function taken(ahead: ReadAhead, offset: number, length: number): Promise<Buffer | null> | null {
+  const key = { offset, length };
+  let delivered!: (d: Buffer | null) => void;
+  const data = new Promise<Buffer | null>((resolve) => {
+    delivered = resolve;
+  });
+  const served = ahead.takeFor(offset, length, key, (k, d) => {
+    assert.equal(k, key, 'delivered with the key it was taken with');
+    delivered(d);
+  });
+  return served ? data : null;
+}
+
 /** A client reading the whole file in READs of `L`, as the proxy serves them: read ahead, else from the asset. */
 async function download(ahead: ReadAhead, read: ReadFn, size: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (let offset = 0; offset < size; offset += L) {
-    const early = ahead.take(offset, L);
+    const early = taken(ahead, offset, L);
     parts.push((early ? await early : null) ?? (await read(offset, L)));
   }
   return Buffer.concat(parts);
@@ -68,7 +85,7 @@ describe('SFTP read-ahead', () => {
     const ahead = new ReadAhead(new ReadAheadBudget(), failing.read);
     const served: Array<Buffer | 'EIO'> = [];
     for (let offset = 0; offset < 1024 * 1024 + 8 * L; offset += L) {
-      const early = ahead.take(offset, L);
+      const early = taken(ahead, offset, L);
       const got = early ? await early : null;
       served.push(got ?? (await failing.read(offset, L).catch(() => 'EIO' as const)));
     }
@@ -92,10 +109,10 @@ describe('SFTP read-ahead', () => {
     const budget = new ReadAheadBudget();
     const ahead = new ReadAhead(budget, read);
     // The third READ in a row starts reading ahead; the asset has not answered yet.
-    for (let i = 0; i < 3; i++) ahead.take(i * L, L);
+    for (let i = 0; i < 3; i++) taken(ahead, i * L, L);
     const asked = budget.used;
     assert.ok(asked > 0, 'read ahead');
-    const served = ahead.take(3 * L, L);
+    const served = taken(ahead, 3 * L, L);
     ahead.close();
     assert.equal(budget.used, asked, 'still at the asset: still counted');
     answer();

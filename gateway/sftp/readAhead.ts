@@ -146,23 +146,12 @@ export class ReadAhead {
   }
 
   /**
-   * The client's READ, when it is sent on (in order with the session's other requests): the
-   * data read ahead for exactly this offset and length, or null to send it to the asset.
-   * Reads further ahead when the handle is being read front to back.
-   */
-  take(offset: number, length: number): Promise<Buffer | null> | null {
-    let resolve!: (d: Buffer | null) => void;
-    const served = new Promise<Buffer | null>((r) => {
-      resolve = r;
-    });
-    return this.takeFor(offset, length, null, (_, d) => resolve(d)) ? served : null;
-  }
-
-  /**
-   * take() without a promise, for the proxy: true when the READ is served from here, and then
+   * The client's READ, when it is sent on (in order with the session's other requests): true
+   * when it is served from what was read ahead for exactly this offset and length, and then
    * `deliver(key, data)` gets the data (or null: send the READ to the asset) — at once if the
-   * span is back. One promise and its closures per READ were most of what each READ left in
-   * V8's old generation (sftpProxy.ts, ReadSlot).
+   * span is back; false to send it to the asset now. Reads further ahead when the handle is
+   * being read front to back. No promise per READ: one and its closures were most of what each
+   * READ left in V8's old generation (sftpProxy.ts, ReadSlot).
    */
   takeFor<K>(offset: number, length: number, key: K, deliver: (key: K, data: Buffer | null) => void): boolean {
     if (this.#closed) return false;
