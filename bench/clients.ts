@@ -6,7 +6,13 @@
  * and how much the gateway's RSS grew during each transfer (it runs in this process).
  * Each figure is the wall time of the whole client run, login included.
  *
- * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENT_RUNS (best of, default 1), BENCH_CLIENTS (only
+ * Each row first moves the file once through each route untimed (V8 compiles that client's path
+ * in the gateway over its first sessions; the ProxyJump route gets the same warm-up), then
+ * BENCH_CLIENT_RUNS (default 3) pairs of runs, alternating which route goes first, and reports
+ * the median of the pairs' ratios with their lowest and highest: one sample of a ~0.5 s transfer
+ * on a shared host swung PuTTY's ratio from 0.84× to 1.11× between bench runs.
+ *
+ * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENTS (only
  * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`),
  * BENCH_CPU=1 (a line per transfer with this process's CPU time and, for downloads, when the first byte reached
  * the disk: login and session setup, then the transfer). Like the rss bench, it runs itself again
@@ -69,8 +75,11 @@ const OPERATIONS: Operation[] = [
 interface Row {
   client: string;
   op: string;
+  /** MB/s: the median of the runs (the rss bench: the best). */
   bastion: number;
   proxyJump: number;
+  /** Bastion/ProxyJump of each pair of runs, made side by side. */
+  ratios: number[];
   rssMiB: number;
   /** SFTP sessions: the proxy's peaks (MiB): queued in the gateway, at the asset, read ahead. */
   sftp?: { queued: number; requests: number; inFlight: number; readAhead: number };
@@ -87,7 +96,7 @@ interface BenchOptions {
 function clientsOptions(env: NodeJS.ProcessEnv, bytes: number, proxyJump: boolean): BenchOptions {
   return {
     bytes,
-    runs: Number(env.BENCH_CLIENT_RUNS ?? 1),
+    runs: Math.max(1, Number(env.BENCH_CLIENT_RUNS ?? (proxyJump ? 3 : 1))),
     only: (env.BENCH_CLIENTS ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean),
     proxyJump,
   };
@@ -148,7 +157,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     const proxyJump: Endpoint = { port: w.sshd.port, user: w.sshd.username, password: w.sshd.password, hostKeys: [w.sshd.hostKeyFingerprint], proxyCommand };
 
     console.log(withProxyJump
-      ? `\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, best of ${runs}, through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd`
+      ? `\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, after one untimed transfer each way, ${runs} pairs of runs (alternating which goes first) through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd; MB/s and ratio are medians`
       : `\nGateway RSS during transfers: ${(bytes / MiB).toFixed(0)} MiB per transfer through the gateway, RSS sampled every 50 ms`);
     let n = 0;
     const once = async (o: Operation, ep: Endpoint, sampleRss: boolean): Promise<{ mbps: number; rss: number }> => {
@@ -184,7 +193,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       if (prof) await prof();
       const cpu = process.cpuUsage(cpu0);
       const split = firstByte === null ? '' : `, first byte after ${((firstByte - t0) / 1000).toFixed(3)} s, then ${((t0 + secs * 1000 - firstByte) / 1000).toFixed(3)} s`;
-      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${sampleRss ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s${split}, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
+      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${ep === bastion ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s${split}, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
       const out = o.op === 'upload' ? r : l;
       const size = sizeOf(out);
       if (res.exitCode !== 0 || size !== bytes) throw new Error(`${o.client} ${o.op}: exit ${res.exitCode}, ${size} bytes: ${res.stderr.slice(0, 300)}`);
@@ -202,23 +211,32 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     // path where the whole bench, whose earlier rows had warmed it, did not.
     await bastionWarmUp(bastion, local);
     for (const o of chosen) {
-      let bestB = 0;
-      let bestJ = 0;
+      const b: number[] = [];
+      const j: number[] = [];
       let rss = 0;
+      if (withProxyJump) {
+        await once(o, proxyJump, false);
+        await once(o, bastion, false);
+      }
       const seen = sftpPeaks.length;
       for (let i = 0; i < runs; i++) {
-        if (withProxyJump) bestJ = Math.max(bestJ, (await once(o, proxyJump, false)).mbps);
-        const b = await once(o, bastion, true);
-        bestB = Math.max(bestB, b.mbps);
-        rss = Math.max(rss, b.rss);
+        // Which route goes first alternates: a load that comes or goes during a pair favours neither.
+        const jumpFirst = i % 2 === 0;
+        if (withProxyJump && jumpFirst) j.push((await once(o, proxyJump, false)).mbps);
+        const g = await once(o, bastion, true);
+        b.push(g.mbps);
+        rss = Math.max(rss, g.rss);
+        if (withProxyJump && !jumpFirst) j.push((await once(o, proxyJump, false)).mbps);
       }
+      const ratios = j.map((x, i) => b[i]! / x);
       // The session's row is written once the client has gone: wait a moment for it.
       for (let i = 0; i < 20 && o.sftp && sftpPeaks.length === seen; i++) await new Promise((r) => setTimeout(r, 50));
       const peaks = sftpPeaks.slice(seen);
       const peak = (f: (p: SftpProxyStats) => number) => Math.max(0, ...peaks.map(f)) / MiB;
       const sftp = peaks.length > 0 ? { queued: peak((p) => p.maxQueuedBytes), requests: Math.max(0, ...peaks.map((p) => p.maxQueued)), inFlight: peak((p) => p.maxInFlightBytes), readAhead: peak((p) => p.readAhead.maxBytes) } : undefined;
-      rows.push({ client: o.client, op: o.op, bastion: bestB, proxyJump: bestJ, rssMiB: rss, ...(sftp ? { sftp } : {}) });
-      console.log(`  … ${o.client} ${o.op}: ${bestB.toFixed(1)} MB/s through the gateway${withProxyJump ? `, ${bestJ.toFixed(1)} MB/s through ProxyJump` : ''}, RSS +${rss.toFixed(1)} MiB`);
+      const row: Row = { client: o.client, op: o.op, bastion: withProxyJump ? median(b) : Math.max(...b), proxyJump: withProxyJump ? median(j) : 0, ratios, rssMiB: rss, ...(sftp ? { sftp } : {}) };
+      rows.push(row);
+      console.log(`  … ${o.client} ${o.op}: ${row.bastion.toFixed(1)} MB/s through the gateway${withProxyJump ? `, ${row.proxyJump.toFixed(1)} MB/s through ProxyJump, ratios ${ratios.map((r) => r.toFixed(2)).join(' ')}` : ''}, RSS +${rss.toFixed(1)} MiB`);
     }
     return rows;
   } finally {
@@ -226,6 +244,12 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     await w.stop();
     await cleanup();
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function sizeOf(path: string): number {
@@ -262,9 +286,10 @@ function printRssTable(rows: Row[]): void {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['client', 'operation', 'Bastion MB/s', 'ProxyJump MB/s', 'Bastion/PJ', 'target', 'gw RSS +MiB'];
+  const header = ['client', 'operation', 'Bastion MB/s', 'ProxyJump MB/s', 'Bastion/PJ (median)', 'lowest–highest', 'target', 'gw RSS +MiB'];
   const body = rows.map((r) => [
-    r.client, r.op, r.bastion.toFixed(1), r.proxyJump.toFixed(1), `${(r.bastion / r.proxyJump).toFixed(2)}×`,
+    r.client, r.op, r.bastion.toFixed(1), r.proxyJump.toFixed(1), `${median(r.ratios).toFixed(2)}×`,
+    `${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}`,
     r.client.includes('exec') ? '≥ 1.0×' : '≥ 0.9×', r.rssMiB.toFixed(1),
   ]);
   printRows(header, body);
