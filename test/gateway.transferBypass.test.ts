@@ -77,7 +77,10 @@ describeInProcess('rsync --server read as the asset\'s rsync reads it (no sshd n
       'timeout 5 scp -t /x', 'command scp -t /x', 'exec scp -f /etc/passwd', 'sudo scp -dt /tmp', 'scp -t /a /b',
     ]) assert.equal(hiddenTransferServer(command), 'scp', command);
     for (const command of ['/usr/lib/openssh/sftp-server', 'sudo /usr/lib/openssh/sftp-server -e', 'sudo su -c /usr/lib/sftp-server', 'internal-sftp', 'cat /dev/null | sudo /usr/lib/openssh/sftp-server', "sh -c 'ls; exec /usr/lib/openssh/sftp-server'",
-      // Programs that run what they are given are no inspectors.
+      // Programs that run what they are given are no inspectors, nor is what only bears an inspector's name.
+      'grep(){ "$@"; }; grep /usr/lib/openssh/sftp-server', 'function grep { "$@"; }; grep /usr/lib/openssh/sftp-server', 'grep () { exec "$@"; }\ngrep /usr/lib/openssh/sftp-server',
+      '/tmp/grep /usr/lib/openssh/sftp-server', './ls /usr/lib/openssh/sftp-server', 'PATH=/tmp:$PATH; grep /usr/lib/openssh/sftp-server', 'export PATH=~/bin; ls /usr/lib/openssh/sftp-server',
+      'alias grep=env; grep /usr/lib/openssh/sftp-server', 'BASH_ENV=/tmp/x grep /usr/lib/openssh/sftp-server',
       'find . -maxdepth 0 -exec /usr/lib/openssh/sftp-server ;', 'echo /usr/lib/openssh/sftp-server | sh']) {
       assert.equal(hiddenTransferServer(command), 'sftp', command);
     }
@@ -86,7 +89,7 @@ describeInProcess('rsync --server read as the asset\'s rsync reads it (no sshd n
     for (const command of [
       'scp -t /tmp', '/usr/bin/scp -t /tmp', 'scp -v -t -- /tmp', 'scp -oStrictHostKeyChecking=no a b:c', 'scp -r /a host:/b', 'cat /tmp/scp-t', 'uptime',
       // Naming a server as data (looking for it) runs none.
-      'grep internal-sftp /etc/ssh/sshd_config', 'ps aux | grep sftp-server', 'pgrep -a sftp-server', "grep -c 'scp -t' /var/log/auth.log", 'ls -l /usr/lib/openssh/sftp-server',
+      'grep internal-sftp /etc/ssh/sshd_config', '/usr/bin/grep -c internal-sftp /etc/ssh/sshd_config', 'ps aux | grep sftp-server', 'pgrep -a sftp-server', "grep -c 'scp -t' /var/log/auth.log", 'ls -l /usr/lib/openssh/sftp-server',
     ]) {
       assert.equal(hiddenTransferServer(command), null, command);
     }
@@ -230,7 +233,8 @@ describe('file transfers without the action they need', { skip }, () => {
   test('an SFTP server run by exec (sftp -s /usr/lib/openssh/sftp-server) does not pass by the SFTP proxy\'s checks: it needs both actions', async () => {
     const secret = await onAsset('via-sftp-server.txt', 'sftp secret');
     const got = join(local, 'via-sftp-server.txt');
-    for (const server of ['/usr/lib/openssh/sftp-server', 'env /usr/lib/openssh/sftp-server -e']) {
+    // A wrapper dressed as a program that only looks (a shell function named grep, or a grep of one's own) is a wrapper.
+    for (const server of ['/usr/lib/openssh/sftp-server', 'env /usr/lib/openssh/sftp-server -e', 'grep(){ "$@"; }; grep /usr/lib/openssh/sftp-server']) {
       for (const op of [await operator(['connect']), await operator(['connect', 'upload'])]) {
         const r = await opensshSftp(op.ep, [`get ${secret} ${got}`], ['-s', server]);
         assert.notEqual(r.exitCode, 0, server);

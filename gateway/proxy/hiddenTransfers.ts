@@ -11,6 +11,8 @@
 // speak (SFTP, scp, rsync), in whatever plain or wrapped form they are asked for. A command
 // built to hide the program's name (`${x}p -t`) is not recognised: that is a shell, which
 // `connect` grants.
+// Nor is an inspector's name (grep, ls…) made to run something else before this command: a
+// function of that name in the account's ~/.bashrc, written by an earlier exec, is not seen here.
 import { parseLegacyScp } from './scpProtocol.ts';
 
 export type HiddenTransfer = 'rsync' | 'scp' | 'sftp';
@@ -33,13 +35,25 @@ const SFTP_SERVER = /sftp-server\b|\binternal-sftp\b/;
  */
 const INSPECTORS = new Set(['grep', 'egrep', 'fgrep', 'pgrep', 'ps', 'ls', 'stat', 'which', 'whereis', 'type']);
 
+/** Where the system's own inspectors are: one called by a path elsewhere (`/tmp/grep`, `./ls`) is anybody's program of that name. */
+const SYSTEM_DIRS = new Set(['/bin', '/usr/bin', '/sbin', '/usr/sbin']);
+
+/**
+ * What in a command can make an inspector's bare name run something else: a shell function or
+ * alias of that name (`grep(){ "$@"; }; grep …/sftp-server`), or a PATH or shell start-up file of
+ * its own. A command with any of these passes over no piece.
+ */
+const RENAMES = /\w\s*\(\s*\)|\b(?:function|alias|hash|enable|PATH|BASH_ENV|ENV)\b/;
+
 /** The pieces of a command that run one program each, split naively (quotes ignored: a quoted `;` only makes more pieces, each still checked). */
 const SEGMENT = /[|;&\n()`]|\$\(/;
 
-/** Whether a piece of a command starts with a program that only looks at things. */
+/** Whether a piece of a command starts with a program that only looks at things: the system's, by its bare name or from a system directory. */
 function inspects(segment: string): boolean {
   const first = segment.trim().split(/\s+/, 1)[0]?.replace(/^['"]+|['"]+$/g, '') ?? '';
-  return INSPECTORS.has(first.slice(first.lastIndexOf('/') + 1));
+  const slash = first.lastIndexOf('/');
+  if (slash >= 0 && !SYSTEM_DIRS.has(first.slice(0, slash))) return false;
+  return INSPECTORS.has(first.slice(slash + 1));
 }
 
 /**
@@ -48,7 +62,8 @@ function inspects(segment: string): boolean {
  * direction decides.
  */
 export function hiddenTransferServer(command: string): HiddenTransfer | null {
-  const segments = command.split(SEGMENT).filter((s) => !inspects(s));
+  const pieces = command.split(SEGMENT);
+  const segments = RENAMES.test(command) ? pieces : pieces.filter((s) => !inspects(s));
   if (segments.some((s) => SFTP_SERVER.test(s))) return 'sftp';
   if (segments.length > 0 && RSYNC_SERVER.test(segments.join(' '))) return 'rsync';
   if (segments.some((s) => SCP_SERVER.test(s)) && !parseLegacyScp(command)) return 'scp';
