@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import type { GatewayContext } from './context.ts';
 import { BACKEND_ALGORITHMS } from './algorithms.ts';
 import { OperatorError } from './terminalErrors.ts';
+import { pooledPadding } from './packetPadding.ts';
 import { batchWrites } from './writeBatch.ts';
 
 const { Client } = ssh2;
@@ -124,6 +125,7 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
     gw.readTurns.add(sock);
     gw.garbage.watch(sock);
     batchWrites(sock);
+    pooledPadding(client, gw.padding);
     sock.connect({ host: asset.address, port: asset.port });
     client.connect({ ...config, sock });
   });

@@ -9,6 +9,7 @@ import type { SessionRegistry } from './sessionRegistry.ts';
 import type { PreAuthGate } from './preAuth.ts';
 import type { ReadTurns } from './fairReads.ts';
 import type { GarbagePacer } from './garbagePacer.ts';
+import type { RandomPool } from './packetPadding.ts';
 import type { SpareReadBuffers } from './sftp/readBuffers.ts';
 import type { HashThread } from './recording/hashThread.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
@@ -44,6 +45,8 @@ export interface GatewayContext {
   hashing: HashThread;
   /** SFTP read buffers of ended sessions, zeroed, for the next ones (sftp/readBuffers.ts). */
   spareReadBuffers: SpareReadBuffers;
+  /** Random bytes for the padding of the packets sent to operators and to assets (packetPadding.ts). */
+  padding: RandomPool;
 }
 
 /** The SSH face's context: the pipeline's, plus what only an SSH listener has. */

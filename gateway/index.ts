@@ -31,6 +31,8 @@ export interface GatewayStartOptions extends Partial<GatewayOptions> {
    * Default 1 (this process alone).
    */
   startupShares?: number;
+  /** Where packet padding comes from (packetPadding.ts). Default: a pool of this gateway's own. */
+  padding?: RandomPool;
 }
 
 export interface GatewayHandle {
@@ -49,11 +51,9 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     maxTotal: Math.max(1, Math.floor(config.maxStartups / shares)),
     maxPerSource: Math.max(1, Math.floor(config.maxStartupsPerSource / shares)),
   }, log);
-  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer(), spareReadBuffers: new SpareReadBuffers(), hashing: new HashThread() };
+  const gw: SshGatewayContext = { services, log, options, sessions, preAuth, readTurns: new ReadTurns(), garbage: new GarbagePacer(), spareReadBuffers: new SpareReadBuffers(), hashing: new HashThread(), padding: opts.padding ?? new RandomPool() };
   const hostKeys = loadHostKeys(config.dataDir);
   const connections = new Set<TrackedConnection>();
-  // The random padding of every packet sent to operators (packetPadding.ts).
-  const padding = new RandomPool();
 
   const server = new ssh2.Server({
     hostKeys: serverHostKeys(hostKeys).map((key) => ({ key })),
@@ -65,7 +65,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   }, (client, info) => {
     // Before ssh2 sends its KEXINIT, which follows this callback.
     offerForClient(client, info.header);
-    pooledPadding(client, padding);
+    pooledPadding(client, gw.padding);
     const tracked = handleConnection(gw, client, info);
     connections.add(tracked);
     void tracked.closed.then(() => connections.delete(tracked));

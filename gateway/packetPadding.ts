@@ -1,9 +1,11 @@
-// Random padding for the SSH packets the gateway sends to operators, from a pool (issue 13:
-// the gateway's CPU per byte on PuTTY downloads). ssh2 fills each packet's 4-19 bytes of
-// padding with a crypto.randomFillSync call of its own: towards PuTTY (16 KiB packets) 64 calls
+// Random padding for the SSH packets the gateway sends, to operators and to assets, from a pool
+// (issue 13: the gateway's CPU per byte on PuTTY downloads). ssh2 fills each packet's 4-19 bytes
+// of padding with a crypto.randomFillSync call of its own: towards PuTTY (16 KiB packets) 64 calls
 // per MB, each a native job object made and collected — ~4-5% of the gateway's CPU in a pscp
-// download. Here the padding comes from a pool of random bytes filled by the same CSPRNG a
-// pool at a time; each byte is used once, so every packet's padding is as random as before.
+// download; towards the asset, a download's READs and window adjusts (~6 per MB) made ~3% of the
+// gateway's busy time in its CPU profile (one call ~14 µs on a loaded host, as much as a whole
+// 16 KiB packet's other work). Here the padding comes from a pool of random bytes filled by the
+// same CSPRNG a pool at a time; each byte is used once, so every packet's padding is as random as before.
 //
 // ssh2 allocates the packet (length, padding length, padding) in its cipher object's
 // allocPacket, a new object at every key exchange (ssh2 1.17, lib/protocol/crypto.js), so the
@@ -77,10 +79,13 @@ export function padFromPool(cipher: unknown, pool: RandomPool): boolean {
   return true;
 }
 
-/** After each key exchange of this operator's connection, its new cipher pads from `pool`. */
-export function pooledPadding(client: Connection, pool: RandomPool): void {
-  client.on('handshake', () => {
-    // ssh2 sets the connection's new cipher just before it reports the handshake.
-    padFromPool((client as unknown as { _protocol?: { _cipher?: unknown } })._protocol?._cipher, pool);
+/** An ssh2 connection either way: an operator's (server side) or the gateway's to an asset (client side). */
+type Ssh2Connection = Connection | { on(event: 'handshake', listener: () => void): unknown };
+
+/** After each key exchange of this connection, its new cipher pads from `pool`. */
+export function pooledPadding(conn: Ssh2Connection, pool: RandomPool): void {
+  (conn as { on(event: 'handshake', listener: () => void): unknown }).on('handshake', () => {
+    // ssh2 sets the connection's new cipher just before it reports the handshake (Server and Client alike).
+    padFromPool((conn as unknown as { _protocol?: { _cipher?: unknown } })._protocol?._cipher, pool);
   });
 }

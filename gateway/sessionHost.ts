@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import type { GatewayContext, GatewayOptions } from './context.ts';
 import { SessionRegistry } from './sessionRegistry.ts';
 import { GarbagePacer } from './garbagePacer.ts';
+import { RandomPool } from './packetPadding.ts';
 import { SpareReadBuffers } from './sftp/readBuffers.ts';
 import { HashThread } from './recording/hashThread.ts';
 import { ReadTurns } from './fairReads.ts';
@@ -37,7 +38,7 @@ export function openSessionHost(services: Services, log: Logger, overrides: Part
   let closing: Promise<void> | null = null;
   const hashing = new HashThread();
   return {
-    gw: { services, log, options, sessions, readTurns: new ReadTurns(), garbage: new GarbagePacer(), spareReadBuffers: new SpareReadBuffers(), hashing },
+    gw: { services, log, options, sessions, readTurns: new ReadTurns(), garbage: new GarbagePacer(), spareReadBuffers: new SpareReadBuffers(), hashing, padding: new RandomPool() },
     close: (reason) => {
       closing ??= (async () => {
         sessions.stop();

@@ -1,12 +1,14 @@
 // The gateway's pooled packet padding (gateway/packetPadding.ts) against ssh2's own packets:
 // for each cipher class ssh2 uses, the replaced allocPacket must lay packets out byte for byte
 // as ssh2's does (length, padding length, where the payload and the trailer go), and the
-// padding must still be random. Fails when an ssh2 update changes its cipher classes.
+// padding must still be random. Fails when an ssh2 update changes its cipher classes. And the
+// gateway pads from its pool on both legs: operators' connections and its own to assets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { RandomPool, padFromPool } from '../gateway/packetPadding.ts';
+import { ALICE_PASSWORD, inProcessOnly, sshPassword, startWorld } from './gatewayFixture.ts';
 
 interface CipherInfo { sslName: string; keyLen: number; ivLen: number }
 interface MacInfo { sslName: string; len: number; actualLen: number; isETM: boolean }
@@ -74,4 +76,28 @@ test('a cipher that is not one of ssh2\'s classes is left alone', () => {
   assert.equal(padFromPool(other, new RandomPool()), false);
   assert.equal(other.allocPacket, alloc);
   assert.equal(padFromPool(null, new RandomPool()), false);
+});
+
+inProcessOnly('the gateway\'s padding pool is passed as a start option', () => {
+  test('the packets the gateway sends to the asset are padded from its pool too, not by a CSPRNG call each', async () => {
+    class CountingPool extends RandomPool {
+      packets = 0;
+      override fill(target: Buffer, offset: number, n: number): void {
+        this.packets++;
+        super.fill(target, offset, n);
+      }
+    }
+    const pool = new CountingPool();
+    const w = await startWorld({ gateway: { padding: pool } });
+    try {
+      // 8 MiB of stdin go to the asset in SSH packets of at most 32 KiB: at least 256 of them.
+      // Towards the operator the gateway sends only the login, window adjusts and the exit: a few dozen.
+      const input = randomBytes(8 * 1024 * 1024);
+      const r = await sshPassword(w.gw.port, 'alice@web01', ALICE_PASSWORD, ['cat > /dev/null'], { input });
+      assert.equal(r.exitCode, 0, String(r.stderr));
+      assert.ok(pool.packets >= 256, `packets padded from the pool: ${pool.packets}`);
+    } finally {
+      await w.stop();
+    }
+  });
 });
