@@ -43,6 +43,20 @@ describe('garbage pacer', () => {
     assert.ok(kept.length > 0);
   });
 
+  test('Buffers kept outside the V8 heap count towards a full collection too (what the pacer reads is V8\'s external memory)', async () => {
+    const asked: string[] = [];
+    const pacer = new GarbagePacer(EVERY_BYTES, (o) => asked.push(o.type));
+    pacer.moved(EVERY_BYTES);
+    await nextTurn();
+    assert.deepEqual(asked, ['minor'], 'the first look sets the floor');
+    // Few objects, many bytes: what READ answers waiting for a slow client are.
+    const kept = Array.from({ length: (2 * SLACK_BYTES) / (256 * 1024) }, () => Buffer.allocUnsafe(256 * 1024));
+    pacer.moved(EVERY_BYTES);
+    await nextTurn();
+    assert.deepEqual(asked, ['minor', 'minor', 'major']);
+    assert.ok(kept.length > 0);
+  });
+
   test('a full collection once what is retained (ArrayBuffers + heap in use) grew by the slack over the lowest seen since the last one', async () => {
     const MiB = 1024 * 1024;
     const asked: string[] = [];
