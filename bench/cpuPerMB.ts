@@ -28,7 +28,7 @@ const SFTP_DOWNLOADS: Record<string, (ep: Endpoint, remote: string, local: strin
   sftp: (ep, r, l) => opensshSftp(ep, [`get ${r} ${l}`]),
 };
 
-interface Counters { cpu: number; sys: number; reads: number; writes: number; preempted: number; yielded: number }
+interface Counters { cpu: number; sys: number; reads: number; writes: number; preempted: number; yielded: number; faults: number }
 
 /** CPU seconds this process's children that have ended used (the clients, for the SFTP loads). */
 function childrenCpu(): number {
@@ -37,12 +37,12 @@ function childrenCpu(): number {
   return (Number(f[13]) + Number(f[14])) / 100;
 }
 
-/** CPU seconds, read/write system calls and context switches of the process (all its threads). */
+/** CPU seconds, read/write system calls, context switches and page faults (minor: memory the kernel had to map and zero) of the process (all its threads). */
 function counters(pid: number): Counters {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
-  const c: Counters = { cpu: (Number(f[11]) + Number(f[12])) / 100, sys: Number(f[12]) / 100, reads: Number(/syscr: (\d+)/.exec(io)?.[1]), writes: Number(/syscw: (\d+)/.exec(io)?.[1]), preempted: 0, yielded: 0 };
+  const c: Counters = { cpu: (Number(f[11]) + Number(f[12])) / 100, sys: Number(f[12]) / 100, reads: Number(/syscr: (\d+)/.exec(io)?.[1]), writes: Number(/syscw: (\d+)/.exec(io)?.[1]), preempted: 0, yielded: 0, faults: Number(f[7]) };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
@@ -148,7 +148,7 @@ export async function runCpuPerMBBench(env: NodeJS.ProcessEnv = process.env): Pr
       const total = bytes / 1e6;
       const r = { msPerMB: (cpu * 1000) / total, MBps: total / seconds };
       const per = (k: keyof Counters): string => ((after[k] - before[k]) / total).toFixed(0);
-      console.log(`cpu per MB: ${load.what}, ${total.toFixed(0)} MB in ${seconds.toFixed(1)} s (${r.MBps.toFixed(0)} MB/s): gateway CPU ${cpu.toFixed(2)} s = ${r.msPerMB.toFixed(2)} ms/MB (system ${(((after.sys - before.sys) * 1000) / total).toFixed(2)}); per MB ${per('reads')} reads, ${per('writes')} writes, preempted ${per('preempted')}, waited ${per('yielded')}${client ? `; the clients' CPU ${((clientsCpu * 1000) / total).toFixed(2)} ms/MB` : ''}`);
+      console.log(`cpu per MB: ${load.what}, ${total.toFixed(0)} MB in ${seconds.toFixed(1)} s (${r.MBps.toFixed(0)} MB/s): gateway CPU ${cpu.toFixed(2)} s = ${r.msPerMB.toFixed(2)} ms/MB (system ${(((after.sys - before.sys) * 1000) / total).toFixed(2)}); per MB ${per('reads')} reads, ${per('writes')} writes, preempted ${per('preempted')}, waited ${per('yielded')}, page faults ${per('faults')}${client ? `; the clients' CPU ${((clientsCpu * 1000) / total).toFixed(2)} ms/MB` : ''}`);
       return r;
     } finally {
       await gw.stop();
