@@ -11,6 +11,8 @@ import { BACKEND_ALGORITHMS } from './algorithms.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { pooledPadding } from './packetPadding.ts';
 import { batchWrites } from './writeBatch.ts';
+import { lowerReadBuffer, lowerWriteBuffer } from './streamBuffers.ts';
+import { BUDGET_BYTES } from './proxy/pump.ts';
 
 const { Client } = ssh2;
 export type BackendClient = InstanceType<typeof Client>;
@@ -193,15 +195,12 @@ export interface BackendChannel {
  */
 export const BACKEND_READ_BUFFER = 64 * 1024;
 
-/** Sets a readable's high-water mark after construction (ssh2 gives no option for it); unchanged if Node's internals differ. */
-function lowerReadBuffer(stream: unknown): void {
-  const state = (stream as { _readableState?: { highWaterMark?: unknown } })._readableState;
-  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, BACKEND_READ_BUFFER);
-}
-
 function tracked(stream: ClientChannel): BackendChannel {
-  lowerReadBuffer(stream);
-  lowerReadBuffer(stream.stderr);
+  lowerReadBuffer(stream, BACKEND_READ_BUFFER);
+  lowerReadBuffer(stream.stderr, BACKEND_READ_BUFFER);
+  // The operator's input waits at the operator while the asset's window is shut: write() says
+  // "wait" once the pump's budget is queued (ssh2's own 2 MiB let an rsync upload queue 2-4 MiB here).
+  lowerWriteBuffer(stream, BUDGET_BYTES);
   const exit: BackendExit = { status: null, signal: null };
   stream.on('exit', (code: number | null, signal?: string) => {
     if (typeof code === 'number') exit.status = code;

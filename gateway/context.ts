@@ -13,6 +13,7 @@ import type { RandomPool } from './packetPadding.ts';
 import type { SpareReadBuffers } from './sftp/readBuffers.ts';
 import type { HashThread } from './recording/hashThread.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
+import type { BridgeProbe } from './proxy/bridge.ts';
 import type { LiveSession } from './liveSession.ts';
 
 export interface GatewayOptions {
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   backendReadyTimeoutMs: number;
   /** Told what each SFTP session's proxy held at its peak when it ends (benches and tests bound it). */
   onSftpEnd?: (stats: SftpProxyStats) => void;
+  /** Given a look at what each shell or exec session holds of the operator's input while it runs (tests bound it). */
+  onBridge?: (probe: BridgeProbe) => void;
 }
 
 /**

@@ -21,6 +21,7 @@ export function gatewayOptions(services: Services, overrides: Partial<GatewayOpt
     idleTimeoutExecMs: overrides.idleTimeoutExecMs ?? config.idleTimeoutExecMinutes * 60_000,
     backendReadyTimeoutMs: overrides.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
     ...(overrides.onSftpEnd ? { onSftpEnd: overrides.onSftpEnd } : {}),
+    ...(overrides.onBridge ? { onBridge: overrides.onBridge } : {}),
   };
 }
 

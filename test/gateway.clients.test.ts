@@ -19,6 +19,8 @@ import { parseLoginTarget } from '../gateway/targetSyntax.ts';
 import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
 import type { SftpProxyStats } from '../gateway/sftp/sftpProxy.ts';
+import { OPERATOR_READ_BUFFER, type BridgeProbe } from '../gateway/proxy/bridge.ts';
+import { BUDGET_BYTES } from '../gateway/proxy/pump.ts';
 import type { SFTPWrapper } from 'ssh2';
 import { PUTTY_CIPHERS, ciphersFor } from '../gateway/clientOffer.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
@@ -151,6 +153,8 @@ describe('real clients through the gateway', { skip }, () => {
   const s = () => w.bastion.services;
   /** What each SFTP session's proxy held at its peak (in-process gateway only). */
   const sftpPeaks: SftpProxyStats[] = [];
+  /** A look at each shell or exec session's held input while it runs (in-process gateway only). */
+  const bridges: BridgeProbe[] = [];
 
   async function operator(actions: Action[]): Promise<{ user: User; ep: Endpoint }> {
     const password = `Cl-pass-${++seq}-xyz`;
@@ -170,7 +174,7 @@ describe('real clients through the gateway', { skip }, () => {
   const here = (name: string) => join(local, name);
 
   before(async () => {
-    const observe = gatewayTopology() === 'in-process' ? { gateway: { onSftpEnd: (p: SftpProxyStats) => sftpPeaks.push(p) } } : {};
+    const observe = gatewayTopology() === 'in-process' ? { gateway: { onSftpEnd: (p: SftpProxyStats) => sftpPeaks.push(p), onBridge: (p: BridgeProbe) => bridges.push(p) } } : {};
     w = await startWorld({ actions: ['connect', 'upload', 'download'], ...observe });
     remote = makeTempDir('bastion-clients-remote-');
     await execa('chown', [w.sshd.username, remote]);
@@ -556,6 +560,63 @@ describe('real clients through the gateway', { skip }, () => {
       });
     });
   }
+
+  testInFull('rsync upload to an asset that stops reading: the gateway holds at most the window it granted plus a bounded queue toward the asset, then finishes byte-exact', async () => {
+    // The asset's rsync reads its stdin through a reader that stops itself (SIGSTOP) after 1024
+    // reads (dd without fullblock: each read passed on as it came, at most 4 MiB in all), so
+    // everything behind it fills: its pipe, sshd's window, then what the gateway holds. The gateway
+    // must stop reading the operator there, not take the operator's data as fast as it comes.
+    const op = await operator(['connect', 'upload']);
+    const bin = there('slow-rsync-bin');
+    const dir = there('rs-slow');
+    await execa('mkdir', ['-p', bin, dir]);
+    const marker = `bastion-slow-reader-${process.pid}`;
+    // Through a FIFO, not a pipeline: the reader must not keep the session open once rsync has exited.
+    writeFileSync(join(bin, 'rsync'), [
+      '#!/bin/sh',
+      `f=${dir}/.fifo; rm -f "$f"; mkfifo "$f"`,
+      // A background job's stdin would be /dev/null: the session's stdin goes to it as fd 3.
+      'exec 3<&0',
+      `sh -c 'dd bs=4k count=1024 2>/dev/null; kill -STOP $$; exec cat' ${marker} <&3 >"$f" 2>/dev/null &`,
+      'exec rsync "$@" <"$f" 3<&-',
+      '',
+    ].join('\n'));
+    chmodSync(join(bin, 'rsync'), 0o755);
+    await execa('chown', ['-R', w.sshd.username, bin, dir]);
+    const file = here('rs-slow.bin');
+    await execa('sh', ['-c', `head -c ${32 * MiB} /dev/urandom > '${file}'`]);
+    const sha = await sha256File(file);
+    const seen = bridges.length;
+    const up = rsync(op.ep, ['--whole-file', `--rsync-path=${join(bin, 'rsync')}`, file, `:${dir}/`]);
+    const stoppedReader = async (): Promise<number | null> => {
+      const found = await execa('pgrep', ['-f', marker], { reject: false });
+      const pid = Number(found.stdout.split('\n')[0]);
+      if (!pid) return null;
+      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      return state === 'T' ? pid : null;
+    };
+    const pid = await eventually(stoppedReader, (p) => p !== null, 30_000);
+    try {
+      assert.ok(pid, 'the asset\'s reader stopped');
+      if (w.topology === 'in-process') {
+        const probe = await eventually(async () => bridges[seen], (p) => p !== undefined);
+        assert.ok(probe, 'the session was bridged');
+        // At rest: the operator has sent all the window it had and the gateway reads no more.
+        const settled = await eventually(async () => probe.operatorWindow() === 0 && probe.operatorPaused(), (ok) => ok, 30_000);
+        assert.ok(settled, `operator window ${probe.operatorWindow()}, paused ${probe.operatorPaused()}`);
+        const WINDOW = 2 * MiB;
+        assert.ok(probe.towardAsset() <= BUDGET_BYTES + 64 * 1024, `queued toward the asset: ${probe.towardAsset()} bytes`);
+        assert.ok(probe.operatorBuffered() <= WINDOW + OPERATOR_READ_BUFFER, `in the operator's channel: ${probe.operatorBuffered()} bytes`);
+      }
+    } finally {
+      if (pid) process.kill(pid, 'SIGCONT');
+    }
+    const done = await up;
+    assert.equal(done.exitCode, 0, done.stderr);
+    assert.equal(await sha256File(join(dir, 'rs-slow.bin')), sha);
+    rmSync(file);
+    rmSync(dir, { recursive: true });
+  });
 
   testInFull('Ansible as the README says (alice@web01, an absolute remote_tmp): copy and fetch 12 MiB byte-exact, no ~alice@web01 directory left', async () => {
     const home = (await execa('getent', ['passwd', w.sshd.username])).stdout.split(':')[5]!;

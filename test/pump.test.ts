@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
-import { pump, SMALL_BURST_BYTES } from '../gateway/proxy/pump.ts';
+import { BUDGET_BYTES, pump, SMALL_BURST_BYTES } from '../gateway/proxy/pump.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -129,4 +129,27 @@ test('a bulk burst still pending when the pump stops is written before stop() re
   src.write(Buffer.alloc(SMALL_BURST_BYTES * 2, 0x62));
   stop();
   assert.deepEqual(writes.map((w) => w.length), [SMALL_BURST_BYTES * 2]);
+});
+
+test('a source resumed with megabytes buffered (a paused channel holding its peer\'s window) is written in pieces of the budget, each after the last was taken, in order', async () => {
+  const src = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  const chunks = Array.from({ length: 64 }, (_, i) => Buffer.alloc(32 * 1024, i));
+  for (const c of chunks) src.write(c);
+  const writes: number[] = [];
+  const got: Buffer[] = [];
+  const dst = new Writable({
+    highWaterMark: BUDGET_BYTES,
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(chunk.length);
+      got.push(chunk);
+      setImmediate(cb);
+    },
+  });
+  const stop = pump(src, dst);
+  for (let i = 0; i < 200 && got.reduce((n, c) => n + c.length, 0) < 2 * 1024 * 1024; i++) await tick();
+  assert.ok(Buffer.concat(got).equals(Buffer.concat(chunks)), 'every byte, in order');
+  // Without the bound the whole 2 MiB buffer was one write: what a channel whose peer's window is shut then queues.
+  assert.ok(writes.every((n) => n <= BUDGET_BYTES), `writes: ${writes.join(', ')}`);
+  assert.equal(writes.length, (2 * 1024 * 1024) / BUDGET_BYTES);
+  stop();
 });

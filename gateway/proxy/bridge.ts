@@ -9,6 +9,7 @@ import type { SessionState } from '../channels/sessionState.ts';
 import type { GatewayContext } from '../context.ts';
 import { pump, type Tap } from './pump.ts';
 import { shellGuard } from './commandPolicy.ts';
+import { lowerReadBuffer } from '../streamBuffers.ts';
 
 export interface BridgeResult {
   exitStatus: number | null;
@@ -37,11 +38,42 @@ export interface BridgeOptions {
 }
 
 /**
+ * What the operator's channel buffers while its pump is paused (the asset's window is shut, or the
+ * recording is behind) before ssh2 stops refilling the operator's window: what they had been
+ * granted still comes, ~2 MiB, then nothing until the pump reads again. ssh2's own mark is its
+ * whole window: a 1 GiB rsync upload held 4 MiB here and 2-4 MiB queued toward the asset, bytes
+ * that waited long enough to die in V8's old generation (issue 13: RSS +47-53 MiB).
+ */
+export const OPERATOR_READ_BUFFER = 64 * 1024;
+
+/** The operator's bytes a bridge holds, looked at while it runs (tests: GatewayOptions.onBridge). */
+export interface BridgeProbe {
+  /** In the operator channel's buffer (read, not yet taken by the pump). */
+  operatorBuffered(): number;
+  /** Handed to the asset's channel and not yet sent (its window is shut). */
+  towardAsset(): number;
+  /** The pump has paused the operator's channel. */
+  operatorPaused(): boolean;
+  /** What the operator may still send before the gateway opens its window again; null for a channel that is not SSH. */
+  operatorWindow(): number | null;
+}
+
+/**
  * Resolves once the backend channel or the operator's channel has closed. The command guard is
  * attached here when the session's TapPlan says so (proxy/channelTaps.ts), not by the caller.
  */
 export function bridge(gw: GatewayContext, live: LiveSession, channel: OperatorChannel, remote: BackendChannel, state: SessionState, { typeahead, taps, stderrFilter }: BridgeOptions = {}): Promise<BridgeResult> {
   const backend = remote.stream;
+  lowerReadBuffer(channel, OPERATOR_READ_BUFFER);
+  gw.options.onBridge?.({
+    operatorBuffered: () => channel.readableLength,
+    towardAsset: () => backend.writableLength,
+    operatorPaused: () => channel.isPaused(),
+    operatorWindow: () => {
+      const window = (channel as { incoming?: { window?: unknown } }).incoming?.window;
+      return typeof window === 'number' ? window : null;
+    },
+  });
   const gate: InputGate | null = live.plan.commandGuard ? shellGuard(gw, live, channel, remote, state.pty !== null) : null;
   if (gate && typeahead?.length) gate.input(typeahead);
   else if (typeahead?.length) {

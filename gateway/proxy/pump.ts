@@ -17,8 +17,10 @@ export type TapDrain = (resume: () => void) => void;
  * Pausing on every write() that says "wait" would cost a tick per packet towards a socket-like
  * destination with a small high-water mark; the source is paused only once this much is queued.
  * ssh2 1.17's channels set their high-water mark to their 2 MiB window, so towards a channel
- * write() says "wait" (and the pause comes) only past 2 MiB: a channel queues that much only
- * while its peer's window is shut, which bounds it per session (the peer's window, not this).
+ * write() says "wait" only past 2 MiB; the asset's channels are lowered to this (backend.ts), so
+ * an upload waits at the operator, not in the gateway, while the asset's window is shut. The
+ * chunks of one callback are written once they reach it too: a source resumed with its buffer
+ * full would otherwise hand it all over at once.
  */
 export const BUDGET_BYTES = 256 * 1024;
 
@@ -47,8 +49,10 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
   /** Chunks read in this callback, not yet written. */
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  /** The source was paused because this callback's chunks and dst's queue reached the budget: it resumes once they are written. */
+  let filling = false;
   const resumeIfFree = (): void => {
-    if (!stopped && !waiting && !tapWaiting) src.resume();
+    if (!stopped && !waiting && !tapWaiting && !filling) src.resume();
   };
   const onDrain = (): void => {
     waiting = false;
@@ -63,13 +67,15 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
     const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
+    const full = filling;
+    filling = false;
     if (!dst.writable) return;
     // write() false sets needDrain, so 'drain' follows once the queue is empty.
     if (!dst.write(chunk) && !waiting && !stopped && dst.writableLength >= BUDGET_BYTES) {
       waiting = true;
       src.pause();
       dst.once('drain', onDrain);
-    }
+    } else if (full) resumeIfFree();
   };
   /** A flush is due (nextTick) or deferred to the poll phase's end (setImmediate). */
   let scheduled = false;
@@ -93,6 +99,12 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
     }
     pending.push(chunk);
     pendingBytes += chunk.length;
+    // A source resumed with its buffer full (a paused channel holds its peer's whole window) hands
+    // it all over in one callback: taken whole, it became one write that queued megabytes in dst.
+    if (!filling && !waiting && pendingBytes + dst.writableLength >= BUDGET_BYTES) {
+      filling = true;
+      src.pause();
+    }
   };
   src.on('data', onData);
   // Whoever acts on the source's end (bridge() ends the backend's input) must find its last bytes

@@ -1,0 +1,28 @@
+// How much a stream of ssh2's may hold before it says "wait" (issue 13: the gateway's RSS flat
+// during a transfer). ssh2 makes each channel's high-water marks its whole 2 MiB window, both
+// ways, and takes no option for them: a channel whose reader has paused goes on refilling its
+// peer's window until 2 MiB wait in it, and a channel whose peer's window is shut queues 2 MiB of
+// writes before write() returns false. Bytes that wait that long outlive two young-generation
+// collections (the garbage pacer asks for one every 2 MiB read) and die in V8's old generation,
+// where only a full collection frees them: the RSS grows by tens of MiB during a bulk transfer.
+// These lower the marks after construction; a stream whose internals differ is left as it is.
+
+interface ReadableState {
+  _readableState?: { highWaterMark?: unknown };
+}
+
+interface WritableState {
+  _writableState?: { highWaterMark?: unknown };
+}
+
+/** The readable side buffers at most about `bytes` before its source is asked to stop (ssh2: the window is not refilled). */
+export function lowerReadBuffer(stream: unknown, bytes: number): void {
+  const state = (stream as ReadableState)._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, bytes);
+}
+
+/** write() returns false once `bytes` are queued (ssh2: while the peer's window is shut), so a pump pauses its source there. */
+export function lowerWriteBuffer(stream: unknown, bytes: number): void {
+  const state = (stream as WritableState)._writableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, bytes);
+}
