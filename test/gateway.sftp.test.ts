@@ -12,9 +12,10 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { FileTransferEntity, SessionEntity, type Action, type FileTransfer, type Session, type User } from '../core/db/entities/index.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { QUIET, eventually, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { QUIET, eventually, gatewayTopology, inProcessOnly, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { ScpTransferLog, parseLegacyScp, shellWords } from '../gateway/proxy/scpProtocol.ts';
-import type { TransferEntry } from '../gateway/sftp/sftpProxy.ts';
+import type { SftpProxyStats, TransferEntry } from '../gateway/sftp/sftpProxy.ts';
+import type { SFTPWrapper } from 'ssh2';
 import { recordingFile } from './helpers/recordings.ts';
 
 const skip = sshdUnavailable();
@@ -189,8 +190,11 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     return path;
   }
 
+  /** What each SFTP session's proxy held at most (an in-process gateway tells). */
+  const sftpEnds: SftpProxyStats[] = [];
+
   before(async () => {
-    w = await startWorld();
+    w = await startWorld(gatewayTopology() === 'in-process' ? { gateway: { onSftpEnd: (stats) => sftpEnds.push(stats) } } : {});
     remote = makeTempDir('bastion-sftp-remote-');
     await execa('chown', [w.sshd.username, remote]);
     local = makeTempDir('bastion-sftp-local-');
@@ -485,6 +489,56 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     } finally {
       client.end();
     }
+  });
+
+  inProcessOnly('the proxy\'s peaks, told by an in-process gateway\'s onSftpEnd', () => {
+    test('a client that sends requests without reading their answers is read no further once a bounded backlog of answers waits for it (rule 13)', async () => {
+      // READs of a file opened for writing are answered at once, without the asset: before, the
+      // gateway kept reading such a client and its answers piled up without bound (+48 MiB for
+      // 400,000 READs of an invalid handle). 160,000 READs (4.6 MB): 9 MB of answers for a 2 MiB window.
+      const N = 160_000;
+      const op = await operator(['connect', 'upload']);
+      const endedBefore = sftpEnds.length;
+      const client = await ssh2Login(w.gw.port, { username: `${op.user.username}@web01`, privateKey: readFileSync(op.keyPath) });
+      try {
+        const open = () => new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+        const sftp = await open();
+        const probe = await open();
+        const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(join(remote, 'write-only.bin'), 'w', (err, h) => (err ? reject(err) : resolve(h))));
+        // The client stops opening its window: it reads no more answers.
+        const proto = (client as unknown as { _protocol: { channelWindowAdjust: (...a: unknown[]) => void } })._protocol;
+        const adjust = proto.channelWindowAdjust;
+        proto.channelWindowAdjust = () => undefined;
+        const answers: Array<string> = [];
+        for (let i = 0; i < N; i++) sftp.read(handle, Buffer.alloc(1), 0, 1, 0, (err) => answers.push(err ? `${i}:${err.message}` : `${i}:data`));
+        const chan = sftp as unknown as { outgoing: { window: number; id: number }; _buffer: Buffer[] };
+        const pending = () => chan._buffer.reduce((n, b) => n + b.length, 0);
+        // A round trip on another channel (answered by the gateway itself): everything sent
+        // before it has been read by the gateway, and any window it opened for that has reached
+        // the client. No window and no progress over a whole round trip: the gateway stopped
+        // reading this channel.
+        const roundTrip = () => new Promise<void>((resolve) => probe.read(Buffer.alloc(4), Buffer.alloc(1), 0, 1, 0, () => resolve()));
+        let before = -1;
+        for (let i = 0; i < 500 && pending() > 0; i++) {
+          await roundTrip();
+          if (chan.outgoing.window === 0 && pending() === before) break;
+          before = pending();
+        }
+        assert.ok(pending() > 0, 'the gateway read every request of a client that reads no answers');
+        // Once the client reads again, every request is answered, in order.
+        proto.channelWindowAdjust = adjust;
+        adjust.call(proto, chan.outgoing.id, 64 * 1024 * 1024);
+        await eventually(async () => answers.length, (n) => n === N, 60_000);
+        assert.deepEqual(answers.filter((a, i) => a !== `${i}:the file was not opened for reading`), []);
+      } finally {
+        client.end();
+      }
+      // Both SFTP sessions (the flood's and the probe's) have ended and told their peaks.
+      const ours = await eventually(async () => sftpEnds.slice(endedBefore), (e) => e.length >= 2);
+      const most = Math.max(...ours.map((e) => e.maxAnswerBacklog));
+      assert.ok(most > 1024 * 1024, `the answers did wait for the client (${most} bytes)`);
+      assert.ok(most <= 2 * 1024 * 1024 + 256 * 1024, `answers waiting for the client: ${most} bytes`);
+    });
   });
 
   test('a 256 MiB upload streams through with flat gateway memory, byte-exact', async () => {

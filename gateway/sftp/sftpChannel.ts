@@ -298,7 +298,7 @@ function sshString(s: string): Buffer {
 }
 
 export interface Backpressure {
-  /** Call when the work behind has drained: the client's window is opened again if it was held. */
+  /** Call when the work behind has drained: what was held is read, and the client's window is opened again if it was held. */
   resume(): void;
 }
 
@@ -306,19 +306,35 @@ export interface Backpressure {
  * Flow control towards the client: while `busy()`, the client's window is not refilled
  * (ssh2 skips its window adjust when push returns false), so a client cannot pile up more
  * requests than one window (2 MiB) beyond what the gateway is already working on.
+ *
+ * While `answersWaiting()` (answers pile up for a client that does not open its window), what
+ * the client sends is not even read: it is held as it came, at most the rest of one window, and
+ * read by resume(). Requests answered at once, without the asset (a READ of an invalid handle),
+ * would otherwise each add an answer for a client that reads none (DESIGN rule 13).
  */
-export function backpressure(sftp: SFTPWrapper, busy: () => boolean): Backpressure {
+export function backpressure(sftp: SFTPWrapper, busy: () => boolean, answersWaiting: () => boolean = () => false): Backpressure {
   const c = internals(sftp);
   const inner = c.push;
+  /** Data (null: its end) held unread while answers wait for the client, oldest first. */
+  const held: Array<Buffer | null> = [];
   if (inner) {
     // Installed before holdInit, which wraps this one and puts it back when INIT is answered.
     c.push = (data: Buffer | null): unknown => {
+      if (held.length > 0 || answersWaiting()) {
+        held.push(data);
+        return false;
+      }
       const r = inner.call(sftp, data);
-      return data !== null && busy() ? false : r;
+      return data !== null && (busy() || answersWaiting()) ? false : r;
     };
   }
   return {
     resume() {
+      while (held.length > 0) {
+        if (answersWaiting() || !inner) return;
+        inner.call(sftp, held.shift()!);
+      }
+      if (busy()) return;
       const { incoming, outgoing, _protocol: proto } = c;
       if (!c._waitChanDrain || !incoming || !outgoing || typeof proto?.channelWindowAdjust !== 'function') return;
       c._waitChanDrain = false;

@@ -157,6 +157,8 @@ export interface SftpProxyStats {
    * a partly sent answer each time the window closes.
    */
   answerBytesCopied: number;
+  /** Bytes of answers waiting for the client's window at most (MAX_OUTGOING_BACKLOG bounds it, give or take what one read of the client answers). */
+  maxAnswerBacklog: number;
   readAhead: ReadAheadBudget['stats'];
 }
 
@@ -172,7 +174,7 @@ export class SftpProxy {
   #queuedBytes = 0;
   readonly #readAhead = new ReadAheadBudget();
   readonly #buffers: ReadBuffers;
-  readonly #stats = { maxQueuedBytes: 0, maxQueued: 0, maxInFlightBytes: 0 };
+  readonly #stats = { maxQueuedBytes: 0, maxQueued: 0, maxInFlightBytes: 0, maxAnswerBacklog: 0 };
   readonly #flow: Backpressure;
   readonly #init: InitGate;
   /** The extensions announced to the client (a subset of the asset's). */
@@ -200,7 +202,7 @@ export class SftpProxy {
       this.#resolveDone = resolve;
     });
     // Order matters: holdInit wraps the backpressure hook and restores it after INIT.
-    this.#flow = backpressure(sftp, () => this.#queue.length > 0);
+    this.#flow = backpressure(sftp, () => this.#queue.length > 0, () => this.#answersPiling());
     this.#init = holdInit(sftp);
     // READ answers share packets towards the client (PuTTY allows only 16 KiB ones).
     coalesceAnswers(sftp);
@@ -380,13 +382,7 @@ export class SftpProxy {
       // A client that reads slower than the asset answers (paramiko asks for a whole file at
       // once) is not sent more answers than its window takes: wait for it, then go on.
       if (outgoingBacklog(this.#sftp) > MAX_OUTGOING_BACKLOG) {
-        if (!this.#awaitingWindow) {
-          this.#awaitingWindow = true;
-          whenWindowOpens(this.#sftp, () => {
-            this.#awaitingWindow = false;
-            this.#pump();
-          });
-        }
+        this.#wakeOnWindow();
         return;
       }
       const next = this.#queue[0]!;
@@ -408,6 +404,31 @@ export class SftpProxy {
       }
     }
     if (this.#queue.length === 0) this.#flow.resume();
+  }
+
+  /**
+   * Whether answers pile up for a client that does not open its window: the client is then not
+   * read until it does (sftpChannel.ts backpressure). Requests the gateway answers at once, without
+   * the asset (a READ of an invalid handle, of a file not opened for reading), never wait in the
+   * queue: a client that sent them and read no answers had them pile up in the gateway without
+   * bound (+48 MiB for 400,000 READs of an invalid handle; DESIGN rule 13).
+   */
+  #answersPiling(): boolean {
+    const backlog = outgoingBacklog(this.#sftp);
+    if (backlog > this.#stats.maxAnswerBacklog) this.#stats.maxAnswerBacklog = backlog;
+    if (backlog <= MAX_OUTGOING_BACKLOG) return false;
+    this.#wakeOnWindow();
+    return true;
+  }
+
+  /** Pumps again once the client opens its window (answers were piling up). */
+  #wakeOnWindow(): void {
+    if (this.#awaitingWindow) return;
+    this.#awaitingWindow = true;
+    whenWindowOpens(this.#sftp, () => {
+      this.#awaitingWindow = false;
+      this.#pump();
+    });
   }
 
   /** An OpenSSH extension request: only those announced are passed on, each with its check. */
