@@ -6,16 +6,21 @@
  * and how much the gateway's RSS grew during each transfer (it runs in this process).
  * Each figure is the wall time of the whole client run, login included.
  *
- * Each row first moves the file once through each route untimed (V8 compiles that client's path
- * in the gateway over its first sessions; the ProxyJump route gets the same warm-up), then
+ * Each row first moves the file BENCH_CLIENT_WARMUP times (default 3) through each route untimed,
+ * then
  * BENCH_CLIENT_RUNS (default 3) pairs of runs, alternating which route goes first, and reports
  * the median of the pairs' ratios with their lowest and highest: one sample of a ~0.5 s transfer
- * on a shared host swung PuTTY's ratio from 0.84× to 1.11× between bench runs.
+ * on a shared host swung PuTTY's ratio from 0.84× to 1.11× between bench runs. The warm-up: V8
+ * compiles and re-optimises a client's path in the gateway over its first sessions, as the cpu
+ * bench found (BENCH_CPU_CLIENT: four sessions) — a pscp download's gateway CPU per MB over six
+ * sessions in a row, the first untimed: 5.5, 3.9, 3.6, 3.0, 2.5, 3.6, 2.8 ms — and a bastion serves
+ * its operators warm. The ProxyJump route gets the same untimed transfers.
  *
  * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENTS (only
  * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`),
  * BENCH_CPU=1 (a line per transfer with this process's CPU time and, for downloads, when the first byte reached
- * the disk: login and session setup, then the transfer). Like the rss bench, it runs itself again
+ * the disk: login and session setup, then the transfer; and each route's CPU per MB by process: the client, the
+ * gateway, the asset's sshd). Like the rss bench, it runs itself again
  * with the product's memory and GC flags when this process lacks them.
  *
  * `npm run bench -- rss` (issue 13: the gateway's RSS flat, ± 20 MB, during a 1 GiB transfer with
@@ -88,6 +93,8 @@ interface Row {
 interface BenchOptions {
   bytes: number;
   runs: number;
+  /** Untimed transfers per route before a row's runs. */
+  warmUp: number;
   only: string[];
   /** Through ProxyJump too (the ratio), or through the gateway only (the rss bench). */
   proxyJump: boolean;
@@ -97,6 +104,8 @@ function clientsOptions(env: NodeJS.ProcessEnv, bytes: number, proxyJump: boolea
   return {
     bytes,
     runs: Math.max(1, Number(env.BENCH_CLIENT_RUNS ?? (proxyJump ? 3 : 1))),
+    // The rss bench's 1 GiB transfers are long enough to warm up in.
+    warmUp: proxyJump ? Math.max(0, Number(env.BENCH_CLIENT_WARMUP ?? 3)) : 0,
     only: (env.BENCH_CLIENTS ?? '').split(',').map((w) => w.trim().toLowerCase()).filter(Boolean),
     proxyJump,
   };
@@ -134,7 +143,7 @@ export async function runRssBench(env: NodeJS.ProcessEnv = process.env): Promise
   return rows;
 }
 
-async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOptions): Promise<Row[]> {
+async function measure({ bytes, runs, warmUp, only, proxyJump: withProxyJump }: BenchOptions): Promise<Row[]> {
   const unavailable = sshdUnavailable();
   if (unavailable) throw new Error(`clients bench skipped: ${unavailable}`);
   const sftpPeaks: SftpProxyStats[] = [];
@@ -157,7 +166,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     const proxyJump: Endpoint = { port: w.sshd.port, user: w.sshd.username, password: w.sshd.password, hostKeys: [w.sshd.hostKeyFingerprint], proxyCommand };
 
     console.log(withProxyJump
-      ? `\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, after one untimed transfer each way, ${runs} pairs of runs (alternating which goes first) through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd; MB/s and ratio are medians`
+      ? `\nClients benchmark: ${(bytes / MiB).toFixed(0)} MiB per transfer, after ${warmUp} untimed transfers each way, ${runs} pairs of runs (alternating which goes first) through the gateway (Bastion) and an OpenSSH ProxyJump host to the same sshd; MB/s and ratio are medians`
       : `\nGateway RSS during transfers: ${(bytes / MiB).toFixed(0)} MiB per transfer through the gateway, RSS sampled every 50 ms`);
     let n = 0;
     const once = async (o: Operation, ep: Endpoint, sampleRss: boolean): Promise<{ mbps: number; rss: number }> => {
@@ -179,6 +188,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       }, 50) : null;
       const prof = sampleRss && process.env.BENCH_HEAP_PROFILE ? await startHeapSampling() : null;
       const cpu0 = process.cpuUsage();
+      const route0 = process.env.BENCH_CPU ? routeCpu(w.sshd.dir) : null;
       const t0 = performance.now();
       // A download's first byte on disk splits the run into login and setup, then the transfer.
       let firstByte: number | null = null;
@@ -192,8 +202,10 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       const secs = (performance.now() - t0) / 1000;
       if (prof) await prof();
       const cpu = process.cpuUsage(cpu0);
+      const route = route0 ? await routeCpuSince(route0, w.sshd.dir) : null;
+      const perMB = (seconds: number): string => ((seconds * 1000) / (bytes / 1e6)).toFixed(2);
       const split = firstByte === null ? '' : `, first byte after ${((firstByte - t0) / 1000).toFixed(3)} s, then ${((t0 + secs * 1000 - firstByte) / 1000).toFixed(3)} s`;
-      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${ep === bastion ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s${split}, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)`);
+      if (process.env.BENCH_CPU) console.log(`    ${o.client} ${o.op} ${ep === bastion ? 'gw' : 'pj'}: ${(bytes / 1e6 / secs).toFixed(1)} MB/s in ${secs.toFixed(3)} s${split}, this process ${(((cpu.user + cpu.system) / 1e6 / secs) * 100).toFixed(0)}% CPU (user ${(cpu.user / 1e6).toFixed(2)}s sys ${(cpu.system / 1e6).toFixed(2)}s)${route ? `; CPU ms/MB: client ${perMB(route.clients)}${ep === bastion ? `, gateway ${perMB((cpu.user + cpu.system) / 1e6)}` : ''}, asset sshd ${perMB(route.asset)}` : ''}`);
       const out = o.op === 'upload' ? r : l;
       const size = sizeOf(out);
       if (res.exitCode !== 0 || size !== bytes) throw new Error(`${o.client} ${o.op}: exit ${res.exitCode}, ${size} bytes: ${res.stderr.slice(0, 300)}`);
@@ -214,7 +226,7 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
       const b: number[] = [];
       const j: number[] = [];
       let rss = 0;
-      if (withProxyJump) {
+      for (let i = 0; i < warmUp; i++) {
         await once(o, proxyJump, false);
         await once(o, bastion, false);
       }
@@ -244,6 +256,42 @@ async function measure({ bytes, runs, only, proxyJump: withProxyJump }: BenchOpt
     await w.stop();
     await cleanup();
   }
+}
+
+interface RouteCpu { clients: number; asset: number }
+
+/** CPU seconds of processes that have ended and been reaped: by this process (the clients), by the asset sshd's listener (its connections). */
+function routeCpu(assetDir: string): RouteCpu {
+  const reaped = (statPath: string): number => {
+    try {
+      const stat = readFileSync(statPath, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[13]) + Number(f[14])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  const listener = (dir: string): string => `/proc/${readFileSync(join(dir, 'sshd.pid'), 'utf8').trim()}/stat`;
+  return { clients: reaped('/proc/self/stat'), asset: reaped(listener(assetDir)) };
+}
+
+/**
+ * BENCH_CPU=1: where a transfer's CPU went on each route — the client, the gateway (this process,
+ * login included), the asset's sshd and sftp-server — so that the routes' costs per MB can be set
+ * side by side. Through ProxyJump the client talks to the asset's sshd itself, with the cipher they
+ * agree on (PuTTY's own preference, not the AEAD the gateway offers it). Not counted: the jump
+ * host's sshd and the client's `ssh -W`, which outlive the client. An sshd connection's process is
+ * reaped by its listener a moment after the client has gone: waited for, up to a second.
+ */
+async function routeCpuSince(before: RouteCpu, assetDir: string): Promise<RouteCpu> {
+  let now = routeCpu(assetDir);
+  for (let i = 0; i < 20 && now.asset === before.asset; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    now = routeCpu(assetDir);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  now = routeCpu(assetDir);
+  return { clients: now.clients - before.clients, asset: now.asset - before.asset };
 }
 
 function median(xs: number[]): number {
