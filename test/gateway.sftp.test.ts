@@ -491,6 +491,44 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
     }
   });
 
+  test('READ answers still reach a client after the window closed on other answers (status, attrs) and opened again', async () => {
+    // ssh2 queues a status or attrs answer the client's window does not take, and when the window
+    // opens it sends its queue and replaces it with a new array: the READ answers, gathered into
+    // packets (sftpChannel.ts coalesceAnswers), went on into the old one and were never sent.
+    const op = await operator(['connect', 'download']);
+    const L = 32 * 1024;
+    const data = randomBytes(100 * L);
+    const path = remoteFile('window-reopened.bin', data);
+    const client = await ssh2Login(w.gw.port, { username: `${op.user.username}@web01`, privateKey: readFileSync(op.keyPath) });
+    try {
+      const open = () => new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+      const sftp = await open();
+      const probe = await open();
+      const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+      const proto = (client as unknown as { _protocol: { channelWindowAdjust: (...a: unknown[]) => void } })._protocol;
+      const adjust = proto.channelWindowAdjust;
+      proto.channelWindowAdjust = () => undefined;
+      const got = new Map<number, Buffer>();
+      const read = (i: number) => sftp.read(handle, Buffer.alloc(L), 0, L, i * L, (err, n, buf) => got.set(i, err ? Buffer.from(err.message) : Buffer.from(buf.subarray(0, n))));
+      // More READs than the client's 2 MiB window takes, then answers that ssh2 itself queues once it is full.
+      for (let i = 0; i < 80; i++) read(i);
+      await eventually(async () => got.size, (n) => n >= 60);
+      let refused = 0;
+      for (let i = 0; i < 1500; i++) sftp.read(Buffer.alloc(4), Buffer.alloc(1), 0, 1, 0, () => refused++);
+      // A round trip on another channel: the gateway has read all of the above.
+      await new Promise<void>((resolve) => probe.read(Buffer.alloc(4), Buffer.alloc(1), 0, 1, 0, () => resolve()));
+      assert.ok(refused < 1500, 'the window closed on the refusals');
+      proto.channelWindowAdjust = adjust;
+      adjust.call(proto, (sftp as unknown as { outgoing: { id: number } }).outgoing.id, 64 * 1024 * 1024);
+      for (let i = 80; i < 100; i++) read(i);
+      const all = await eventually(async () => got.size + refused, (n) => n === 1600);
+      assert.equal(all, 1600, `READs answered: ${got.size} of 100`);
+      assert.ok(Buffer.concat([...got.keys()].sort((a, b) => a - b).map((i) => got.get(i)!)).equals(data));
+    } finally {
+      client.end();
+    }
+  });
+
   inProcessOnly('the proxy\'s peaks, told by an in-process gateway\'s onSftpEnd', () => {
     test('a client that sends requests without reading their answers is read no further once a bounded backlog of answers waits for it (rule 13)', async () => {
       // READs of a file opened for writing are answered at once, without the asset: before, the

@@ -138,7 +138,6 @@ export function coalesceAnswers(sftp: SFTPWrapper): void {
   const originals = OTHER_WRITES.map((m) => [m, sftp[m]] as const);
   if (!c.outgoing || typeof proto?.channelData !== 'function' || !Array.isArray(c._buffer) || originals.some(([, f]) => typeof f !== 'function')) return;
   const outgoing = c.outgoing;
-  const queue = c._buffer;
   let packet: Buffer | null = null;
   let held = 0;
   let scheduled = false;
@@ -148,7 +147,10 @@ export function coalesceAnswers(sftp: SFTPWrapper): void {
     if (held === 0 || !packet) return;
     const bytes = packet.subarray(0, held);
     held = 0;
-    if (outgoing.state !== 'open') return;
+    // ssh2's queue as it is now: ssh2 replaces the array when it drains it (its drainBuffer, after a
+    // status or attrs answer met a closed window); answers put in the old one were never sent.
+    const queue = c._buffer;
+    if (outgoing.state !== 'open' || !queue) return;
     // channelData copies the bytes into its packet at once: the buffer is free again, unless
     // part of it waits for the window (then that part is copied).
     const rest = queue.length > 0 ? bytes : tryWrite(c, bytes);
