@@ -221,7 +221,7 @@ async function measure({ bytes, runs, warmUp, only, proxyJump: withProxyJump }: 
     // nor its speed — a bastion serves its operators warm, and sshd behind ProxyJump has nothing to
     // compile. Without it a run of only some rows (BENCH_CLIENTS=pscp) timed V8 compiling the SFTP
     // path where the whole bench, whose earlier rows had warmed it, did not.
-    await bastionWarmUp(bastion, local);
+    await bastionWarmUp(bastion, local, remote);
     for (const o of chosen) {
       const b: number[] = [];
       const j: number[] = [];
@@ -315,13 +315,22 @@ function rssParts(): string {
   return ['RssAnon', 'RssFile'].map((k) => `${k} ${(kib(k) / 1024).toFixed(1)}`).join(', ');
 }
 
-async function bastionWarmUp(ep: Endpoint, local: string): Promise<void> {
+/**
+ * Uploads to the asset's directory (`remote`, which its user may write: the warm-up wrote into
+ * `local`, refused there, so nothing was warmed), and fails the bench if a step fails. The
+ * exec `cat` also starts the recording's hashing thread (hashThread.ts), a one-off ~10 MiB that
+ * is the process's, not a transfer's; it stops after 30 s without work, and a row that starts it
+ * again shows it (the full rss bench's rsync rows, after the SFTP rows).
+ */
+async function bastionWarmUp(ep: Endpoint, local: string, remote: string): Promise<void> {
   const f = join(local, 'warm.bin');
+  const up = join(remote, 'warm.bin');
   await execa('sh', ['-c', `head -c ${16 * MiB} /dev/urandom > '${f}'`]);
-  await opensshScp(ep, f, `:${f}.up`);
-  await opensshScp(ep, `:${f}.up`, `${f}.back`);
-  await opensshExecToFile(ep, `cat ${f}.up`, `${f}.down`);
-  for (const x of ['.up', '.back', '.down']) rmSync(`${f}${x}`, { force: true });
+  for (const step of [() => opensshScp(ep, f, `:${up}`), () => opensshScp(ep, `:${up}`, `${f}.back`), () => opensshExecToFile(ep, `cat ${up}`, `${f}.down`)]) {
+    const res = await step();
+    if (res.exitCode !== 0) throw new Error(`the gateway's warm-up failed: ${res.stderr.slice(0, 300)}`);
+  }
+  for (const x of [f, up, `${f}.back`, `${f}.down`]) rmSync(x, { force: true });
 }
 
 function printRssTable(rows: Row[]): void {

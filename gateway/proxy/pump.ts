@@ -36,8 +36,8 @@ export const SMALL_BURST_BYTES = 8 * 1024;
 /**
  * Starts moving data; the returned function stops (and leaves the source paused).
  *
- * The chunks a source hands over in one callback are written to `dst` as one (at the end of that
- * callback, process.nextTick: no added delay). A backend's PTY output arrives as SSH packets of
+ * The small chunks a source hands over in one callback are written to `dst` joined (at the end of
+ * that callback, process.nextTick: no added delay; see joinSmall). A backend's PTY output arrives as SSH packets of
  * about 4 KiB, sixteen to one 64 KiB socket read; written one by one, each became an SSH packet
  * of its own towards the operator (its padding drawn from the CSPRNG, its encryption, its socket
  * write): with 20 sessions streaming, the socket writes alone were 40% of the gateway's CPU.
@@ -64,14 +64,16 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
   };
   const flush = (): void => {
     if (pending.length === 0) return;
-    const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    const chunks = joinSmall(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
     const full = filling;
     filling = false;
     if (!dst.writable) return;
+    let free = true;
+    for (const chunk of chunks) free = dst.write(chunk) && free;
     // write() false sets needDrain, so 'drain' follows once the queue is empty.
-    if (!dst.write(chunk) && !waiting && !stopped && dst.writableLength >= BUDGET_BYTES) {
+    if (!free && !waiting && !stopped && dst.writableLength >= BUDGET_BYTES) {
       waiting = true;
       src.pause();
       dst.once('drain', onDrain);
@@ -120,6 +122,41 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
     dst.off('drain', onDrain);
     src.pause();
   };
+}
+
+/**
+ * A chunk this large is written as it is: the packets it came in (an SSH channel's, at most
+ * 32 KiB) are already as large as the packets ssh2 cuts a write into, so joining them copied
+ * every byte of a bulk transfer once more for nothing — a garbage Buffer per callback, up to
+ * the budget, that a queue behind a shut window kept alive long enough to reach V8's old
+ * generation (issue 13: RSS flat during a transfer).
+ */
+export const JOIN_BELOW_BYTES = 16 * 1024;
+
+/** The chunks of one callback as they are written: runs of small ones joined (up to a packet's 32 KiB), large ones as they came, in order. */
+function joinSmall(chunks: Buffer[], total: number): Buffer[] {
+  if (chunks.length === 1) return chunks;
+  if (total < chunks.length * JOIN_BELOW_BYTES && total <= 32 * 1024) return [Buffer.concat(chunks, total)];
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const endRun = (): void => {
+    if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const c of chunks) {
+    if (c.length >= JOIN_BELOW_BYTES) {
+      endRun();
+      out.push(c);
+      continue;
+    }
+    run.push(c);
+    runBytes += c.length;
+    if (runBytes >= 32 * 1024) endRun();
+  }
+  endRun();
+  return out;
 }
 
 /** Resolves once everything written to `dst` so far has left its buffer (or it closed). */
