@@ -6,6 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineEditor } from '../gateway/menu/lineEditor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
+import type { ClientChannel } from 'ssh2';
 import { ALICE_PASSWORD, openShell, ssh2Login, startWorld, type Screen, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
@@ -94,5 +95,40 @@ describe('menu line editing over SSH', { skip }, () => {
     assert.equal(await submitted('one two abc\x1b[D\x1b[D\x1b[D\x17\x17'), 'abc');
     assert.equal(await submitted('\x1b[A'), 'abc');
     assert.equal(await submitted('zzz\x1b[A\x1b[A\x1b[B\x1b[B'), 'zzz');
+  });
+
+  test('an operator who types without reading what the menu answers is read no further once that output waits (rule 13)', async () => {
+    // Each Enter makes a prompt, each Up a whole line: the gateway queued the echo of a client
+    // that reads nothing without bound (8 MiB of Enter grew it by 570 MiB). 6 MiB of Enter here:
+    // the gateway may answer about 4 MiB (the client's window, then its own buffer), ~160,000 lines.
+    const flooder = await ssh2Login(w.gw.port, { username: 'alice', password: ALICE_PASSWORD });
+    try {
+      const menu = await new Promise<ClientChannel>((resolve, reject) => flooder.shell({ rows: 24, cols: 80, term: 'xterm' }, (err, ch) => (err ? reject(err) : resolve(ch))));
+      await new Promise<void>((resolve) => menu.once('data', () => resolve()));
+      const proto = (flooder as unknown as { _protocol: { channelWindowAdjust: (...a: unknown[]) => void } })._protocol;
+      proto.channelWindowAdjust = () => undefined;
+      const chunk = Buffer.alloc(32 * 1024, '\r');
+      for (let i = 0; i < 192; i++) menu.write(chunk);
+      const chan = menu as unknown as { outgoing: { window: number } };
+      const unsent = () => menu.writableLength;
+      // A round trip on another channel (an exec the gateway refuses): everything sent before it
+      // has been read, and any window opened for it has come back. No window and no progress over
+      // a round trip: the gateway stopped reading the menu.
+      const roundTrip = () => new Promise<void>((resolve) => flooder.exec('probe', (err, ch) => {
+        if (err) return resolve();
+        ch.on('close', () => resolve());
+        ch.resume();
+        ch.stderr.resume();
+      }));
+      let before = -1;
+      for (let i = 0; i < 500 && unsent() > 0; i++) {
+        await roundTrip();
+        if (chan.outgoing.window === 0 && unsent() === before) break;
+        before = unsent();
+      }
+      assert.ok(unsent() > 0, 'the gateway read all 6 MiB of Enter from a client that reads nothing');
+    } finally {
+      flooder.end();
+    }
   });
 });

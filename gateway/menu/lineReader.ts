@@ -89,12 +89,36 @@ export class LineReader {
         this.channel.off('data', onData);
         this.channel.off('end', onEnd);
         this.channel.off('close', onEnd);
+        this.channel.off('drain', onDrained);
         this.channel.pause();
         this.#leftover = rest;
         resolve(result);
       };
+      /**
+       * Input not read yet because the operator has not taken the output it made: a key can make
+       * a whole line of output (Up recalls one, each Enter a prompt), so a client that sends keys
+       * and reads nothing had the gateway queue their echo without bound (DESIGN rule 13: 8 MiB of
+       * Enter grew it by 570 MiB). Its channel is paused meanwhile: ssh2 stops opening its window.
+       */
+      let stash = '';
+      const onDrained = (): void => {
+        const text = stash;
+        stash = '';
+        this.channel.resume();
+        feed(text);
+      };
       const feed = (text: string): void => {
+        if (stash) {
+          stash += text;
+          return;
+        }
         for (let i = 0; i < text.length; i++) {
+          if (this.channel.writableNeedDrain) {
+            stash = text.slice(i);
+            this.channel.pause();
+            this.channel.once('drain', onDrained);
+            return;
+          }
           const ch = text[i]!;
           const code = ch.charCodeAt(0);
           const wasCr = this.#lastWasCr;
@@ -166,7 +190,7 @@ export class LineReader {
       this.channel.once('end', onEnd);
       this.channel.once('close', onEnd);
       if (rest) feed(rest);
-      this.channel.resume();
+      if (!stash) this.channel.resume();
     });
   }
 
