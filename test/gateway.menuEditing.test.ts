@@ -8,6 +8,7 @@ import { LineEditor } from '../gateway/menu/lineEditor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import type { ClientChannel } from 'ssh2';
 import { ALICE_PASSWORD, openShell, ssh2Login, startWorld, type Screen, type World } from './gatewayFixture.ts';
+import { stopReading, unsentOnceNotRead } from './helpers/unreadingClient.ts';
 
 const skip = sshdUnavailable();
 
@@ -105,28 +106,18 @@ describe('menu line editing over SSH', { skip }, () => {
     try {
       const menu = await new Promise<ClientChannel>((resolve, reject) => flooder.shell({ rows: 24, cols: 80, term: 'xterm' }, (err, ch) => (err ? reject(err) : resolve(ch))));
       await new Promise<void>((resolve) => menu.once('data', () => resolve()));
-      const proto = (flooder as unknown as { _protocol: { channelWindowAdjust: (...a: unknown[]) => void } })._protocol;
-      proto.channelWindowAdjust = () => undefined;
+      stopReading(flooder);
       const chunk = Buffer.alloc(32 * 1024, '\r');
       for (let i = 0; i < 192; i++) menu.write(chunk);
-      const chan = menu as unknown as { outgoing: { window: number } };
-      const unsent = () => menu.writableLength;
-      // A round trip on another channel (an exec the gateway refuses): everything sent before it
-      // has been read, and any window opened for it has come back. No window and no progress over
-      // a round trip: the gateway stopped reading the menu.
+      // The round trip: an exec the gateway refuses, on another channel.
       const roundTrip = () => new Promise<void>((resolve) => flooder.exec('probe', (err, ch) => {
         if (err) return resolve();
         ch.on('close', () => resolve());
         ch.resume();
         ch.stderr.resume();
       }));
-      let before = -1;
-      for (let i = 0; i < 500 && unsent() > 0; i++) {
-        await roundTrip();
-        if (chan.outgoing.window === 0 && unsent() === before) break;
-        before = unsent();
-      }
-      assert.ok(unsent() > 0, 'the gateway read all 6 MiB of Enter from a client that reads nothing');
+      const unsent = await unsentOnceNotRead({ window: () => (menu as unknown as { outgoing: { window: number } }).outgoing.window, unsent: () => menu.writableLength }, roundTrip);
+      assert.ok(unsent > 0, 'the gateway read all 6 MiB of Enter from a client that reads nothing');
     } finally {
       flooder.end();
     }

@@ -17,6 +17,7 @@ import { ScpTransferLog, parseLegacyScp, shellWords } from '../gateway/proxy/scp
 import type { SftpProxyStats, TransferEntry } from '../gateway/sftp/sftpProxy.ts';
 import type { SFTPWrapper } from 'ssh2';
 import { recordingFile } from './helpers/recordings.ts';
+import { stopReading, unsentOnceNotRead } from './helpers/unreadingClient.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -505,9 +506,7 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
       const sftp = await open();
       const probe = await open();
       const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
-      const proto = (client as unknown as { _protocol: { channelWindowAdjust: (...a: unknown[]) => void } })._protocol;
-      const adjust = proto.channelWindowAdjust;
-      proto.channelWindowAdjust = () => undefined;
+      const readAgain = stopReading(client);
       const got = new Map<number, Buffer>();
       const read = (i: number) => sftp.read(handle, Buffer.alloc(L), 0, L, i * L, (err, n, buf) => got.set(i, err ? Buffer.from(err.message) : Buffer.from(buf.subarray(0, n))));
       // More READs than the client's 2 MiB window takes, then answers that ssh2 itself queues once it is full.
@@ -518,8 +517,7 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
       // A round trip on another channel: the gateway has read all of the above.
       await new Promise<void>((resolve) => probe.read(Buffer.alloc(4), Buffer.alloc(1), 0, 1, 0, () => resolve()));
       assert.ok(refused < 1500, 'the window closed on the refusals');
-      proto.channelWindowAdjust = adjust;
-      adjust.call(proto, (sftp as unknown as { outgoing: { id: number } }).outgoing.id, 64 * 1024 * 1024);
+      readAgain((sftp as unknown as { outgoing: { id: number } }).outgoing.id, 64 * 1024 * 1024);
       for (let i = 80; i < 100; i++) read(i);
       const all = await eventually(async () => got.size + refused, (n) => n === 1600);
       assert.equal(all, 1600, `READs answered: ${got.size} of 100`);
@@ -544,28 +542,16 @@ describe('SSH gateway: SFTP and scp under upload/download rights', { skip }, () 
         const probe = await open();
         const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(join(remote, 'write-only.bin'), 'w', (err, h) => (err ? reject(err) : resolve(h))));
         // The client stops opening its window: it reads no more answers.
-        const proto = (client as unknown as { _protocol: { channelWindowAdjust: (...a: unknown[]) => void } })._protocol;
-        const adjust = proto.channelWindowAdjust;
-        proto.channelWindowAdjust = () => undefined;
+        const readAgain = stopReading(client);
         const answers: Array<string> = [];
         for (let i = 0; i < N; i++) sftp.read(handle, Buffer.alloc(1), 0, 1, 0, (err) => answers.push(err ? `${i}:${err.message}` : `${i}:data`));
         const chan = sftp as unknown as { outgoing: { window: number; id: number }; _buffer: Buffer[] };
-        const pending = () => chan._buffer.reduce((n, b) => n + b.length, 0);
-        // A round trip on another channel (answered by the gateway itself): everything sent
-        // before it has been read by the gateway, and any window it opened for that has reached
-        // the client. No window and no progress over a whole round trip: the gateway stopped
-        // reading this channel.
+        // The round trip: a READ the gateway refuses itself, on another channel.
         const roundTrip = () => new Promise<void>((resolve) => probe.read(Buffer.alloc(4), Buffer.alloc(1), 0, 1, 0, () => resolve()));
-        let before = -1;
-        for (let i = 0; i < 500 && pending() > 0; i++) {
-          await roundTrip();
-          if (chan.outgoing.window === 0 && pending() === before) break;
-          before = pending();
-        }
-        assert.ok(pending() > 0, 'the gateway read every request of a client that reads no answers');
+        const unsent = await unsentOnceNotRead({ window: () => chan.outgoing.window, unsent: () => chan._buffer.reduce((n, b) => n + b.length, 0) }, roundTrip);
+        assert.ok(unsent > 0, 'the gateway read every request of a client that reads no answers');
         // Once the client reads again, every request is answered, in order.
-        proto.channelWindowAdjust = adjust;
-        adjust.call(proto, chan.outgoing.id, 64 * 1024 * 1024);
+        readAgain(chan.outgoing.id, 64 * 1024 * 1024);
         await eventually(async () => answers.length, (n) => n === N, 60_000);
         assert.deepEqual(answers.filter((a, i) => a !== `${i}:the file was not opened for reading`), []);
       } finally {
