@@ -19,7 +19,7 @@
 // grew the heap by 19 MiB and the ArrayBuffers by 10 this way, RSS by 35 MiB. So after each
 // young collection the pacer also looks at what is retained, external memory (ArrayBuffers) plus the V8 heap in
 // use, and when it has grown SLACK_BYTES over the lowest it has seen since its last full
-// collection, it asks for one, incremental (marking runs beside the program, in steps).
+// collection, it asks for one — incremental (see startIncrementalFull).
 import type { Socket } from 'node:net';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -51,19 +51,54 @@ function retainedBytes(): number {
   return h.external_memory + h.used_heap_size;
 }
 
-type Collect = (options: { type: 'minor' } | { type: 'major'; execution: 'async' }) => void;
+type Collect = (options: { type: 'minor' } | { type: 'major' }) => void;
+type V8Gc = (options: { type: 'minor' }) => void;
 
-/** V8's gc(), made available once: from --expose-gc if the process has it, else by setting the flag now. */
+/**
+ * How much external memory the pacer pretends to allocate to start a full collection: past
+ * V8's soft limit (64 MiB over what was external after its last full collection) with room for
+ * what scavenges freed since, below the limit past which V8 collects at once.
+ */
+export const NUDGE_BYTES = 96 * 1024 * 1024;
+
+/**
+ * Starts a full collection that V8 runs incrementally: its marking in steps between the
+ * program's tasks, then a final pause of 1–3 ms. gc({ type: 'major' }) — also with
+ * `execution: 'async'`, which only defers it to a task — is one atomic mark-compact, and on a
+ * loaded gateway its pause was 40–170 ms (`--trace-gc`: "testing; GC in old space requested"),
+ * one every FULL_SPACING_MS that every keystroke and transfer in the process waited out. V8
+ * starts incremental marking by itself when external memory grows past its soft limit, so the
+ * pacer allocates an ArrayBuffer that large and lets it go: V8 counts it as external memory
+ * (the start), and its pages are never touched (calloc maps zero pages for it: no RSS), then
+ * freed with the collection it started. test/gatewayMemory.test.ts checks, with `--trace-gc`,
+ * that the collection it starts is incremental.
+ */
+export function startIncrementalFull(): void {
+  // Held until the next turn, so that no compiler may drop an allocation nobody reads.
+  nudge = new ArrayBuffer(NUDGE_BYTES);
+  setImmediate(() => {
+    nudge = null;
+  });
+}
+let nudge: ArrayBuffer | null = null;
+
+/**
+ * V8's gc() for young collections, made available once (from --expose-gc if the process has
+ * it, else by setting the flag now), and startIncrementalFull for full ones.
+ */
 function v8Collector(): Collect | null {
-  const own = (globalThis as { gc?: unknown }).gc;
-  if (typeof own === 'function') return own as Collect;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as Collect) : null;
-  } catch {
-    return null;
+  let gc: unknown = (globalThis as { gc?: unknown }).gc;
+  if (typeof gc !== 'function') {
+    try {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc');
+    } catch {
+      return null;
+    }
   }
+  if (typeof gc !== 'function') return null;
+  const minor = gc as V8Gc;
+  return (options) => (options.type === 'minor' ? minor({ type: 'minor' }) : startIncrementalFull());
 }
 
 /**
@@ -146,6 +181,6 @@ export class GarbagePacer {
     // The floor is measured again from the next look, once this collection has freed what it frees.
     this.#floor = null;
     this.fullCollections++;
-    this.#collect?.({ type: 'major', execution: 'async' });
+    this.#collect?.({ type: 'major' });
   }
 }

@@ -6,6 +6,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { execa } from 'execa';
+import { MEMORY_FLAGS } from '../bin/memoryFlags.ts';
 import { EVERY_BYTES, GarbagePacer, SLACK_BYTES } from '../gateway/garbagePacer.ts';
 import { MAX_FREE_BYTES, ReadBuffers, SpareReadBuffers } from '../gateway/sftp/readBuffers.ts';
 import ssh2 from 'ssh2';
@@ -99,6 +101,33 @@ describe('garbage pacer', () => {
     await step(20 * MiB + 2 * SLACK_BYTES);
     assert.equal(pacer.fullCollections, 1, 'none within the spacing');
     assert.deepEqual(asked.filter((t) => t === 'major'), ['major']);
+  });
+
+  test('the full collection the pacer starts is incremental: V8 marks in steps beside the program, not in one pause (--trace-gc)', { timeout: 60_000 }, async () => {
+    // In a process of its own, with the product's V8 flags: a heap of ~40 MB, as twenty PTY
+    // sessions make one, then the pacer's start and the program going on in small tasks.
+    const child = await execa(process.execPath, ['--import', 'tsx', '--expose-gc', ...MEMORY_FLAGS, '--trace-gc', '--input-type=module', '-e', `
+      import { startIncrementalFull } from ${JSON.stringify(new URL('../gateway/garbagePacer.ts', import.meta.url).href)};
+      const kept = [];
+      for (let i = 0; i < 400000; i++) kept.push({ i, a: [i, i + 1] });
+      globalThis.gc();
+      console.log('--- pacer starts a full collection');
+      startIncrementalFull();
+      let n = 0;
+      const work = () => {
+        const garbage = [];
+        for (let i = 0; i < 200; i++) garbage.push({ i });
+        if (++n < 5000) setImmediate(work);
+        else console.log('--- done', kept.length);
+      };
+      setImmediate(work);
+    `], { reject: false });
+    assert.equal(child.exitCode, 0, child.stderr);
+    const after = child.stdout.split('--- pacer starts a full collection')[1] ?? '';
+    const full = after.split('\n').filter((l) => l.includes('Mark-Compact'));
+    assert.ok(full.length >= 1, `a full collection followed: ${after.slice(0, 2000)}`);
+    assert.match(full[0]!, /since start of marking/, 'its marking ran in steps (incremental)');
+    assert.doesNotMatch(full[0]!, /testing/, 'not the atomic one gc() asks for');
   });
 
   test("counts a socket's data without taking it from its reader", async () => {
