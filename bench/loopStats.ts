@@ -6,10 +6,15 @@
  * beside the echo figures because the keystroke's wait in the gateway is the loop's, and the
  * loop's is what these say (issue 13 item 8).
  */
-import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
-/** V8's GC kinds as perf_hooks reports them. */
-const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak-callbacks', 16: 'minor-mark-sweep' };
+/** V8's GC kinds as perf_hooks reports them (its constants: a mark-compact is 4, not 2). */
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks',
+};
 
 export function startLoopStats(): () => string {
   const delay = monitorEventLoopDelay({ resolution: 1 });
