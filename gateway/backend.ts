@@ -12,7 +12,6 @@ import { OperatorError } from './terminalErrors.ts';
 import { pooledPadding } from './packetPadding.ts';
 import { batchWrites } from './writeBatch.ts';
 import { lowerReadBuffer, lowerWriteBuffer } from './streamBuffers.ts';
-import { BUDGET_BYTES } from './proxy/pump.ts';
 
 const { Client } = ssh2;
 export type BackendClient = InstanceType<typeof Client>;
@@ -195,12 +194,19 @@ export interface BackendChannel {
  */
 export const BACKEND_READ_BUFFER = 64 * 1024;
 
+/**
+ * What the operator's input may queue toward the asset while the asset's window is shut before
+ * write() says "wait" and the pump pauses the operator (the rest waits at the operator). ssh2's
+ * own mark, its 2 MiB window, let an rsync upload queue 2-4 MiB here (issue 13: RSS +47-53 MiB);
+ * the pump's 256 KiB budget cost the upload its throughput on a loaded host (0.46-0.59× ProxyJump
+ * in one pair of five, where 1 MiB gave 1.20× at worst in ten).
+ */
+export const BACKEND_WRITE_BUFFER = 1024 * 1024;
+
 function tracked(stream: ClientChannel): BackendChannel {
   lowerReadBuffer(stream, BACKEND_READ_BUFFER);
   lowerReadBuffer(stream.stderr, BACKEND_READ_BUFFER);
-  // The operator's input waits at the operator while the asset's window is shut: write() says
-  // "wait" once the pump's budget is queued (ssh2's own 2 MiB let an rsync upload queue 2-4 MiB here).
-  lowerWriteBuffer(stream, BUDGET_BYTES);
+  lowerWriteBuffer(stream, BACKEND_WRITE_BUFFER);
   const exit: BackendExit = { status: null, signal: null };
   stream.on('exit', (code: number | null, signal?: string) => {
     if (typeof code === 'number') exit.status = code;

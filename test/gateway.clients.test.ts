@@ -20,7 +20,7 @@ import { BackendSftp, OPEN_FLAGS } from '../gateway/sftp/backendSftp.ts';
 import { READ_AHEAD_SESSION_BYTES } from '../gateway/sftp/readAhead.ts';
 import type { SftpProxyStats } from '../gateway/sftp/sftpProxy.ts';
 import { OPERATOR_READ_BUFFER, type BridgeProbe } from '../gateway/proxy/bridge.ts';
-import { BUDGET_BYTES } from '../gateway/proxy/pump.ts';
+import { BACKEND_WRITE_BUFFER } from '../gateway/backend.ts';
 import type { SFTPWrapper } from 'ssh2';
 import { PUTTY_CIPHERS, ciphersFor } from '../gateway/clientOffer.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
@@ -605,7 +605,7 @@ describe('real clients through the gateway', { skip }, () => {
         const settled = await eventually(async () => probe.operatorWindow() === 0 && probe.operatorPaused(), (ok) => ok, 30_000);
         assert.ok(settled, `operator window ${probe.operatorWindow()}, paused ${probe.operatorPaused()}`);
         const WINDOW = 2 * MiB;
-        assert.ok(probe.towardAsset() <= BUDGET_BYTES + 64 * 1024, `queued toward the asset: ${probe.towardAsset()} bytes`);
+        assert.ok(probe.towardAsset() <= BACKEND_WRITE_BUFFER + 64 * 1024, `queued toward the asset: ${probe.towardAsset()} bytes`);
         assert.ok(probe.operatorBuffered() <= WINDOW + OPERATOR_READ_BUFFER, `in the operator's channel: ${probe.operatorBuffered()} bytes`);
       }
     } finally {

@@ -17,8 +17,8 @@ export type TapDrain = (resume: () => void) => void;
  * Pausing on every write() that says "wait" would cost a tick per packet towards a socket-like
  * destination with a small high-water mark; the source is paused only once this much is queued.
  * ssh2 1.17's channels set their high-water mark to their 2 MiB window, so towards a channel
- * write() says "wait" only past 2 MiB; the asset's channels are lowered to this (backend.ts), so
- * an upload waits at the operator, not in the gateway, while the asset's window is shut. The
+ * write() says "wait" only past 2 MiB; the asset's channels say it at 1 MiB (BACKEND_WRITE_BUFFER),
+ * so an upload waits at the operator, not in the gateway, while the asset's window is shut. The
  * chunks of one callback are written once they reach it too: a source resumed with its buffer
  * full would otherwise hand it all over at once.
  */
