@@ -147,3 +147,54 @@ test('under one scheduler, backlogged bulk sockets take turns (about one turn\'s
     close();
   }
 });
+
+test('a socket streaming in small reads is held: its reads stop, what arrives meanwhile comes in one read, and a keystroke socket is never held', { timeout: 30_000 }, async (t) => {
+  const stream = await keyboard();
+  const keys = await keyboard();
+  t.after(() => { stream.close(); keys.close(); });
+  // Long enough that the writes below are in the socket's buffer before it is let go.
+  const turns = new ReadTurns({ holdMs: 1000 });
+  turns.add(stream.reader);
+  turns.add(keys.reader);
+  let keysPaused = false;
+  keys.reader.on('pause', () => { keysPaused = true; });
+
+  const chunks: number[] = [];
+  let heldOnSmall = -1;
+  const got = (n: number) => new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (chunks.reduce((a, b) => a + b, 0) >= n) { stream.reader.off('data', onData); resolve(); }
+    };
+    const onData = (b: Buffer): void => { chunks.push(b.length); check(); };
+    stream.reader.on('data', onData);
+  });
+  // A stream: 64 KiB at once, then two small writes, each read by itself.
+  stream.typist.write(Buffer.alloc(64 * 1024, 1));
+  await got(64 * 1024);
+  const first = got(64 * 1024 + 512);
+  stream.typist.write(Buffer.alloc(512, 2));
+  await first;
+  assert.equal(turns.holding, 0, 'one small read of a stream (a packet\'s tail) does not hold it');
+  stream.reader.once('data', () => {
+    heldOnSmall = turns.holding;
+    // Three packets arrive while the socket is held.
+    for (let i = 0; i < 3; i++) stream.typist.write(Buffer.alloc(1024, 3));
+  });
+  stream.typist.write(Buffer.alloc(1024, 2));
+  const before = chunks.length;
+  await got(64 * 1024 + 512 + 4 * 1024);
+  assert.equal(heldOnSmall, 1, 'the second small read in a row of a streaming socket holds it');
+  assert.deepEqual(chunks.slice(before), [1024, 3072], 'what arrived while it was held came in one read');
+  assert.equal(turns.holding, 0);
+
+  // Keystrokes, each after the one before arrived: never held, never paused.
+  const typed: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const arrived = once(keys.reader, 'data');
+    keys.typist.write(`k${i}`);
+    typed.push(String((await arrived)[0]));
+    assert.equal(turns.holding, 0);
+  }
+  assert.equal(typed.join(''), Array.from({ length: 20 }, (_, i) => `k${i}`).join(''));
+  assert.equal(keysPaused, false, 'the keystroke socket was never paused');
+});
