@@ -8,7 +8,9 @@ import type { Actor } from '../core/actor.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
-import { eventually, sshPassword, type Screen, startWorld, type World } from './gatewayFixture.ts';
+import type { ClientChannel } from 'ssh2';
+import { eventually, sshPassword, ssh2Login, type Screen, startWorld, type World } from './gatewayFixture.ts';
+import { stopReading, unsentOnceNotRead } from './helpers/unreadingClient.ts';
 import { guardedShells } from './helpers/guardedShells.ts';
 
 const skip = sshdUnavailable();
@@ -196,6 +198,38 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     assert.equal(existsSync(path), false);
     assert.match(String(r.stdout), /one\n[\s\S]*two/);
     assert.match(String(r.stdout) + String(r.stderr), /command refused by filter/);
+  });
+
+  test('a shell whose operator sends refused lines without reading the refusals is read no further once they wait (rule 13)', async () => {
+    // Each refused line is a line of output: a client that read none had the gateway queue them
+    // without bound (+100 MiB for each MiB of `touch x` lines). 6 MiB of them here.
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const client = await ssh2Login(w.gw.port, { username: `${op.username}@web01`, password: op.password });
+    try {
+      const sh = await new Promise<ClientChannel>((resolve, reject) => client.shell(false, (err, ch) => (err ? reject(err) : resolve(ch))));
+      sh.stderr.resume();
+      stopReading(client);
+      const lines = Buffer.from('touch x\n'.repeat(4096));
+      for (let i = 0; i < 192; i++) sh.write(lines);
+      // The round trip: an exec on another channel.
+      const roundTrip = () => new Promise<void>((resolve) => client.exec('true', (err, ch) => {
+        if (err) return resolve();
+        ch.on('close', () => resolve());
+        ch.resume();
+        ch.stderr.resume();
+      }));
+      const unsent = await unsentOnceNotRead({ window: () => (sh as unknown as { outgoing: { window: number } }).outgoing.window, unsent: () => sh.writableLength }, roundTrip);
+      assert.ok(unsent > 0, 'the gateway read all 6 MiB of refused lines from a client that reads nothing');
+    } finally {
+      client.end();
+    }
+    // What it read is in the command log, one denied row a line, stored in the store's batches
+    // (each row waiting for the one before it to be stored took ~2 minutes for one read's 4,096).
+    const refused = <T extends { input: string }>(r: T[]): T[] => r.filter((c) => c.input === 'touch x');
+    const rows = refused(await commands(op.id, (r) => refused(r).length >= 2000));
+    assert.ok(rows.length >= 2000, `${rows.length} refused lines in the command log`);
+    assert.deepEqual([...new Set(rows.map((r) => r.risk))], ['denied']);
   });
 
   /**

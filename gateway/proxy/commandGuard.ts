@@ -48,6 +48,13 @@ export interface CommandGuardHooks {
   /** Stop / restart reading the operator's input (while too much is held). */
   pause(): void;
   resume(): void;
+  /**
+   * Null while the operator takes what is said to them and the command log keeps up; else
+   * resolves once both have. A refused line makes a line of output and a command row: the next
+   * input waits for them, or a client that sends refused lines and reads nothing had the gateway
+   * queue refusals and rows without bound (DESIGN rule 13).
+   */
+  caughtUp(): Promise<void> | null;
   /** Whether any filter applies to this session (no: every check is skipped). */
   enabled(): Promise<boolean>;
   check(line: string): Promise<CommandVerdict>;
@@ -93,6 +100,9 @@ export class CommandGuard {
   /** What the last index #indexOfSubmit returned is. */
   #submitKind: 'accept' | 'comment' | 'editor' = 'accept';
 
+  /** Ends #run's wait for the operator to take its output (stop()). */
+  #unblock: (() => void) | null = null;
+
   constructor(hooks: CommandGuardHooks) {
     this.#hooks = hooks;
   }
@@ -128,6 +138,7 @@ export class CommandGuard {
   /** The session is over: a pending confirmation is withdrawn and held input dropped. */
   stop(): void {
     this.#stopped = true;
+    this.#unblock?.();
     this.#confirming?.abort();
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -161,6 +172,16 @@ export class CommandGuard {
       let chunk: Buffer | undefined = first;
       while (chunk && !this.#stopped) {
         await this.#process(chunk);
+        // Input held meanwhile waits (and past HOLD_BYTES the operator's side is paused).
+        const taken = this.#hooks.caughtUp();
+        if (taken) {
+          // stop() ends the wait too: the session is over, its output will never be taken.
+          await new Promise<void>((resolve) => {
+            this.#unblock = resolve;
+            void taken.then(resolve);
+          });
+          this.#unblock = null;
+        }
         chunk = this.#pending.shift();
         if (chunk) this.#pendingBytes -= chunk.length;
       }

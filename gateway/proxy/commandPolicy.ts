@@ -30,6 +30,10 @@ export function shellGuard(gw: GatewayContext, live: LiveSession, channel: Opera
     },
     pause: () => channel.pause(),
     resume: () => channel.resume(),
+    caughtUp: () => {
+      const waits = [outputTaken(channel), live.commandsBehind()].filter((w): w is Promise<void> => w !== null);
+      return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+    },
     enabled: () => filters.anyFor(ctx),
     check: (line) => filters.check(ctx, line),
     screenLine: () => live.currentLine(),
@@ -112,4 +116,18 @@ export function gatedWriter(channel: OperatorChannel, live: LiveSession, remote:
       });
     }
   };
+}
+
+/** Null while the operator takes what the channel says; else resolves once they have (or it closed: a closed channel never drains). */
+function outputTaken(channel: OperatorChannel): Promise<void> | null {
+  if (!channel.writableNeedDrain || !channel.writable || channel.destroyed) return null;
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      resolve();
+    };
+    channel.once('drain', done);
+    channel.once('close', done);
+  });
 }
