@@ -74,8 +74,14 @@ export const NUDGE_BYTES = 96 * 1024 * 1024;
  * that the collection it starts is incremental.
  */
 export function startIncrementalFull(): void {
-  // Held until the next turn, so that no compiler may drop an allocation nobody reads.
-  nudge = new ArrayBuffer(NUDGE_BYTES);
+  try {
+    // Held until the next turn, so that no compiler may drop an allocation nobody reads.
+    nudge = new ArrayBuffer(NUDGE_BYTES);
+  } catch {
+    // A host that commits no address space it cannot back (vm.overcommit_memory=2) may refuse
+    // it: V8 then starts its own full collections, as without the pacer.
+    return;
+  }
   setImmediate(() => {
     nudge = null;
   });
