@@ -26,3 +26,16 @@ export function lowerWriteBuffer(stream: unknown, bytes: number): void {
   const state = (stream as WritableState)._writableState;
   if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, bytes);
 }
+
+/** Resolves at the stream's next 'drain', or its 'close' (a closed stream never drains). */
+export function drainOrClose(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}

@@ -10,7 +10,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import type { ClientChannel } from 'ssh2';
 import { eventually, sshPassword, ssh2Login, type Screen, startWorld, type World } from './gatewayFixture.ts';
-import { stopReading, unsentOnceNotRead } from './helpers/unreadingClient.ts';
+import { unsentAfterFlood } from './helpers/unreadingClient.ts';
 import { guardedShells } from './helpers/guardedShells.ts';
 
 const skip = sshdUnavailable();
@@ -209,17 +209,7 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     try {
       const sh = await new Promise<ClientChannel>((resolve, reject) => client.shell(false, (err, ch) => (err ? reject(err) : resolve(ch))));
       sh.stderr.resume();
-      stopReading(client);
-      const lines = Buffer.from('touch x\n'.repeat(4096));
-      for (let i = 0; i < 192; i++) sh.write(lines);
-      // The round trip: an exec on another channel.
-      const roundTrip = () => new Promise<void>((resolve) => client.exec('true', (err, ch) => {
-        if (err) return resolve();
-        ch.on('close', () => resolve());
-        ch.resume();
-        ch.stderr.resume();
-      }));
-      const unsent = await unsentOnceNotRead({ window: () => (sh as unknown as { outgoing: { window: number } }).outgoing.window, unsent: () => sh.writableLength }, roundTrip);
+      const unsent = await unsentAfterFlood(client, sh, Buffer.from('touch x\n'.repeat(4096)), 192, 'true');
       assert.ok(unsent > 0, 'the gateway read all 6 MiB of refused lines from a client that reads nothing');
     } finally {
       client.end();

@@ -8,7 +8,7 @@ import { LineEditor } from '../gateway/menu/lineEditor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import type { ClientChannel } from 'ssh2';
 import { ALICE_PASSWORD, openShell, ssh2Login, startWorld, type Screen, type World } from './gatewayFixture.ts';
-import { stopReading, unsentOnceNotRead } from './helpers/unreadingClient.ts';
+import { unsentAfterFlood } from './helpers/unreadingClient.ts';
 
 const skip = sshdUnavailable();
 
@@ -106,17 +106,8 @@ describe('menu line editing over SSH', { skip }, () => {
     try {
       const menu = await new Promise<ClientChannel>((resolve, reject) => flooder.shell({ rows: 24, cols: 80, term: 'xterm' }, (err, ch) => (err ? reject(err) : resolve(ch))));
       await new Promise<void>((resolve) => menu.once('data', () => resolve()));
-      stopReading(flooder);
-      const chunk = Buffer.alloc(32 * 1024, '\r');
-      for (let i = 0; i < 192; i++) menu.write(chunk);
-      // The round trip: an exec the gateway refuses, on another channel.
-      const roundTrip = () => new Promise<void>((resolve) => flooder.exec('probe', (err, ch) => {
-        if (err) return resolve();
-        ch.on('close', () => resolve());
-        ch.resume();
-        ch.stderr.resume();
-      }));
-      const unsent = await unsentOnceNotRead({ window: () => (menu as unknown as { outgoing: { window: number } }).outgoing.window, unsent: () => menu.writableLength }, roundTrip);
+      // The round trip: an exec the gateway refuses.
+      const unsent = await unsentAfterFlood(flooder, menu, Buffer.alloc(32 * 1024, '\r'), 192, 'probe');
       assert.ok(unsent > 0, 'the gateway read all 6 MiB of Enter from a client that reads nothing');
     } finally {
       flooder.end();

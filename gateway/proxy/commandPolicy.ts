@@ -9,6 +9,7 @@ import type { LiveSession } from '../liveSession.ts';
 import { CommandGuard, type ConfirmOutcome } from './commandGuard.ts';
 import { BUDGET_BYTES } from './pump.ts';
 import { terminalLineOf } from '../terminalSafe.ts';
+import { drainOrClose } from '../streamBuffers.ts';
 
 function confirmWith(gw: GatewayContext, live: LiveSession, line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome> {
   live.log.info({ command: line.slice(0, 300), filter: filterName }, 'command held for confirmation');
@@ -121,13 +122,5 @@ export function gatedWriter(channel: OperatorChannel, live: LiveSession, remote:
 /** Null while the operator takes what the channel says; else resolves once they have (or it closed: a closed channel never drains). */
 function outputTaken(channel: OperatorChannel): Promise<void> | null {
   if (!channel.writableNeedDrain || !channel.writable || channel.destroyed) return null;
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      channel.off('drain', done);
-      channel.off('close', done);
-      resolve();
-    };
-    channel.once('drain', done);
-    channel.once('close', done);
-  });
+  return drainOrClose(channel);
 }

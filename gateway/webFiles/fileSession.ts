@@ -24,6 +24,7 @@ import { sessionSftpPolicy, type SessionSftpPolicy } from '../sftp/sftpPolicy.ts
 import { openSftpSession, type OpenedSftp } from '../sftp/sftpSession.ts';
 import type { TransferAction, TransferEntry } from '../sftp/sftpProxy.ts';
 import type { UploadBudget } from './uploadBudget.ts';
+import { drainOrClose } from '../streamBuffers.ts';
 
 /** Bytes of one READ or WRITE request to the asset (OpenSSH's sftp uses 32 KiB; sftp-server takes up to 255 KiB). */
 const CHUNK = 64 * 1024;
@@ -504,17 +505,7 @@ async function readStream(sftp: BackendSftp, handle: Buffer, size: number, out: 
         pending.splice(0);
         next = at + data.length;
       }
-      if (!out.write(data)) {
-        await new Promise<void>((resolve) => {
-          const go = (): void => {
-            out.off('drain', go);
-            out.off('close', go);
-            resolve();
-          };
-          out.on('drain', go);
-          out.on('close', go);
-        });
-      }
+      if (!out.write(data)) await drainOrClose(out);
       issue();
     }
     if (total < size) throw new DownloadStopped(`the file shrank while it was read (${total} of ${size} bytes sent)`);

@@ -2,6 +2,7 @@
 // opens its receive windows, so what the gateway answers waits in the gateway, and whether the
 // gateway then stops reading that client can be watched from the client's side.
 import type ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
 
 type Ssh2Client = InstanceType<typeof ssh2.Client>;
 interface WindowAdjuster { channelWindowAdjust: (channel: number, amount: number) => void }
@@ -31,4 +32,21 @@ export async function unsentOnceNotRead(channel: { window(): number; unsent(): n
     before = channel.unsent();
   }
   return channel.unsent();
+}
+
+/**
+ * Stops `client` reading, sends `chunk` `times` over `channel` and returns what it could not send
+ * once the gateway read no more (unsentOnceNotRead; the round trip is an exec of `probe` on
+ * another channel, answered or refused).
+ */
+export async function unsentAfterFlood(client: Ssh2Client, channel: ClientChannel, chunk: Buffer, times: number, probe: string): Promise<number> {
+  stopReading(client);
+  for (let i = 0; i < times; i++) channel.write(chunk);
+  const roundTrip = () => new Promise<void>((resolve) => client.exec(probe, (err, ch) => {
+    if (err) return resolve();
+    ch.on('close', () => resolve());
+    ch.resume();
+    ch.stderr.resume();
+  }));
+  return unsentOnceNotRead({ window: () => (channel as unknown as { outgoing: { window: number } }).outgoing.window, unsent: () => channel.writableLength }, roundTrip);
 }
