@@ -17,7 +17,8 @@
  * its operators warm. The ProxyJump route gets the same untimed transfers.
  *
  * BENCH_CLIENT_BYTES (default 64 MiB), BENCH_CLIENTS (only
- * the rows whose client or operation contains one of these comma-separated words, e.g. `pscp,psftp`),
+ * the rows whose client and operation contain every word of one of these comma-separated filters, e.g.
+ * `pscp,psftp` or `pscp download,psftp download`),
  * BENCH_CPU=1 (a line per transfer with this process's CPU time and, for downloads, when the first byte reached
  * the disk: login and session setup, then the transfer; and each route's CPU per MB by process: the client, the
  * gateway, the asset's sshd). Like the rss bench, it runs itself again
@@ -216,7 +217,7 @@ async function measure({ bytes, runs, warmUp, only, proxyJump: withProxyJump }: 
       }
       return { mbps: bytes / 1e6 / secs, rss: (peak.rss - base.rss) / MiB };
     };
-    const chosen = OPERATIONS.filter((o) => only.length === 0 || only.some((w) => `${o.client} ${o.op}`.toLowerCase().includes(w)));
+    const chosen = OPERATIONS.filter((o) => only.length === 0 || only.some((f) => f.split(/\s+/).every((w) => `${o.client} ${o.op}`.toLowerCase().includes(w))));
     // The gateway's first sessions warm it up (code compiled, pools filled): not a transfer's growth,
     // nor its speed — a bastion serves its operators warm, and sshd behind ProxyJump has nothing to
     // compile. Without it a run of only some rows (BENCH_CLIENTS=pscp) timed V8 compiling the SFTP
