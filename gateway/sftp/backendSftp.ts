@@ -6,6 +6,7 @@ import type { BackendClient } from '../backend.ts';
 import { OperatorError } from '../terminalErrors.ts';
 import type { StatVfs } from './sftpExtensions.ts';
 import { sendPacket } from './sftpChannel.ts';
+import { takeDataDirectly, type DirectData } from './directData.ts';
 
 /** The SFTP status codes (draft-ietf-secsh-filexfer-02, which ssh2 and OpenSSH speak). */
 export const SFTP_STATUS = {
@@ -49,9 +50,12 @@ function call<T>(fn: (cb: Done<T>) => void): Promise<T> {
 
 export class BackendSftp {
   readonly #sftp: SFTPWrapper;
+  /** DATA answers copied straight into their READ's buffer (directData.ts); null if ssh2's shape did not allow it. */
+  readonly directData: DirectData | null;
 
   constructor(sftp: SFTPWrapper) {
     this.#sftp = sftp;
+    this.directData = takeDataDirectly(sftp);
   }
 
   /** Opens the SFTP subsystem on a logged-in backend connection. */
