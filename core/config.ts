@@ -35,6 +35,11 @@ const envSchema = z.object({
   BASTION_IDLE_TIMEOUT_EXEC_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 7).default(0),
   BASTION_WEB_TERMINAL_RECONNECT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   BASTION_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(0).default(64),
+  // At least 1, no 0: OpenSSH's `MaxSessions 0` means "no sessions, forwarding only" and our other
+  // limits' 0 means "no limit"; either reading of a 0 here would surprise someone, and a
+  // connection's channels are always bounded (DESIGN rule 13). Whoever wants more sets more.
+  BASTION_MAX_SESSIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(10),
+  BASTION_MAX_TUNNELS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(64),
   BASTION_MAX_API_TOKENS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   BASTION_MAX_SSH_KEYS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER: z.coerce.number().int().min(1).max(1024).default(16),
@@ -125,6 +130,10 @@ export interface Config {
   webTerminalReconnectSeconds: number;
   /** Active sessions of every kind (SSH, web terminal, web file manager) one user may hold, across every process; 0 = no limit. */
   maxSessionsPerUser: number;
+  /** Session channels (menu, shell, exec, SFTP, scp, rsync) one SSH connection holds at once, from channel-open to close (OpenSSH's MaxSessions). */
+  maxSessionsPerConnection: number;
+  /** Tunnels (direct-tcpip) one SSH connection holds at once, from channel-open to close: each is a TCP connection from the gateway to an asset. */
+  maxTunnelsPerConnection: number;
   maxApiTokensPerUser: number;
   maxSshKeysPerUser: number;
   /** Web file manager: bytes of one user's uploads on their way to assets at once, in one server process. */
@@ -228,6 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idleTimeoutExecMinutes: e.BASTION_IDLE_TIMEOUT_EXEC_MINUTES,
     webTerminalReconnectSeconds: e.BASTION_WEB_TERMINAL_RECONNECT_SECONDS,
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
+    maxSessionsPerConnection: e.BASTION_MAX_SESSIONS_PER_CONNECTION,
+    maxTunnelsPerConnection: e.BASTION_MAX_TUNNELS_PER_CONNECTION,
     maxApiTokensPerUser: e.BASTION_MAX_API_TOKENS_PER_USER,
     maxSshKeysPerUser: e.BASTION_MAX_SSH_KEYS_PER_USER,
     uploadInFlightBytesPerUser: e.BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER * 1024 * 1024,

@@ -1,13 +1,15 @@
 // One operator's SSH connection: authentication first (auth.ts), then each channel and
 // global request is routed to its handler or refused (rule 3). The client address is the
 // socket's peer (rule 4): the gateway speaks no proxy protocol.
-import type { ClientInfo, Connection } from 'ssh2';
+import type { ClientInfo, Connection, ServerChannel } from 'ssh2';
 import type { SshGatewayContext, SshOperator } from './context.ts';
 import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
 import { connectionKey } from './preAuth.ts';
 import { sendAuthBanner } from './authBanner.ts';
+import { ChannelSlots } from './channelSlots.ts';
+import { PROHIBITED, refuse } from './channelOpenRefusal.ts';
 
 const DATABASE_DOWN_LINE = 'the bastion cannot reach its database; try again shortly';
 
@@ -32,6 +34,11 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).
   let unwatch: (() => void) | null = null;
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  // Channels one connection holds at once (rule 13; OpenSSH's MaxSessions): counted from
+  // channel-open, so a channel at the menu or still being authorized counts too.
+  const { maxSessionsPerConnection, maxTunnelsPerConnection } = gw.services.config;
+  const sessionSlots = new ChannelSlots(maxSessionsPerConnection);
+  const tunnelSlots = new ChannelSlots(maxTunnelsPerConnection);
 
   client.on('authentication', (ctx) => auth.handle(ctx));
   client.on('ready', () => {
@@ -54,16 +61,39 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   });
   client.on('session', (accept, reject) => {
     if (!operator) return reject();
+    const release = sessionSlots.take();
+    if (!release) {
+      operator.log.info({ limit: maxSessionsPerConnection }, 'session channel refused: too many on this connection');
+      return refuse(client, reject, PROHIBITED, `too many sessions on this connection (at most ${maxSessionsPerConnection})`);
+    }
     const session = accept();
+    // ssh2 emits it once the channel is closed both ways, whoever closed it first.
+    session.once('close', release);
     handleSession(gw, operator, session);
   });
   client.on('tcpip', (accept, reject, req) => {
     if (!operator) return reject();
     const op = operator;
-    handleTunnel(gw, op, accept, reject, req).catch((err: unknown) => {
+    const release = tunnelSlots.take();
+    if (!release) {
+      op.log.info({ limit: maxTunnelsPerConnection }, 'tunnel refused: too many on this connection');
+      return refuse(client, reject, PROHIBITED, `too many tunnels on this connection (at most ${maxTunnelsPerConnection})`);
+    }
+    let accepted = false;
+    const acceptCounted = (): ServerChannel => {
+      accepted = true;
+      const channel = accept();
+      channel.once('close', release);
+      return channel;
+    };
+    const rejectCounted = (): void => {
+      if (!accepted) release();
+      reject();
+    };
+    handleTunnel(gw, op, acceptCounted, rejectCounted, req).catch((err: unknown) => {
       op.log.warn({ err }, 'tunnel refused');
       try {
-        reject();
+        rejectCounted();
       } catch {
         // already answered
       }

@@ -25,6 +25,8 @@ test('config: defaults of the DESIGN contract', () => {
   assert.equal(c.database.kind, 'sqlite');
   assert.ok(c.dataDir.endsWith('/data'));
   assert.deepEqual(c.trustProxy, []);
+  assert.equal(c.maxSessionsPerConnection, 10);
+  assert.equal(c.maxTunnelsPerConnection, 64);
 });
 
 test('config: gateway workers `auto` leave one core to the primary (1 to 4 workers), in-process on one core', () => {
@@ -40,6 +42,9 @@ test('config: a bad value stops with one line naming the variable', () => {
   assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
   assert.throws(() => loadConfig({ SECRET_KEY: 'short' }), /SECRET_KEY/);
   assert.throws(() => loadConfig({ BASTION_TRUST_PROXY: '10.0.0.0/8,bogus' }), /BASTION_TRUST_PROXY/);
+  // No 0 for the per-connection caps: OpenSSH's MaxSessions 0 means "no sessions", our other limits' 0 "no limit".
+  assert.throws(() => loadConfig({ BASTION_MAX_SESSIONS_PER_CONNECTION: '0' }), /BASTION_MAX_SESSIONS_PER_CONNECTION/);
+  assert.throws(() => loadConfig({ BASTION_MAX_TUNNELS_PER_CONNECTION: '0' }), /BASTION_MAX_TUNNELS_PER_CONNECTION/);
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1/db' }).database.kind, 'postgres');
 });
 

@@ -16,7 +16,9 @@ describe('the per-user session limit bounds logins to the assets', { skip }, () 
   let w: World;
 
   before(async () => {
-    w = await startWorld({ env: { BASTION_MAX_SESSIONS_PER_USER: String(LIMIT) } });
+    // 14 channels on one connection: BASTION_MAX_SESSIONS_PER_CONNECTION (gateway.sessionCap) is
+    // raised so that it is the per-user limit that refuses here.
+    w = await startWorld({ env: { BASTION_MAX_SESSIONS_PER_USER: String(LIMIT), BASTION_MAX_SESSIONS_PER_CONNECTION: '16' } });
   });
   after(async () => {
     await w?.stop();

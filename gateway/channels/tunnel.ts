@@ -2,13 +2,14 @@
 // granted asset's own address and SSH port, with the `tunnel` action, and audited as a
 // Session of kind `tunnel` with the bytes of both directions.
 import { connect, type Socket } from 'node:net';
-import type { AcceptConnection, Connection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
+import type { AcceptConnection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import type { GrantedAsset } from '../../core/access/accessService.ts';
 import type { GatewayContext, SshOperator } from '../context.ts';
 import { LiveSession } from '../liveSession.ts';
 import { planTaps } from '../proxy/channelTaps.ts';
 import { pump } from '../proxy/pump.ts';
-import { oneLine, terminalLine } from '../terminalErrors.ts';
+import { terminalLine } from '../terminalErrors.ts';
+import { CONNECT_FAILED, PROHIBITED, refuse } from '../channelOpenRefusal.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -64,30 +65,6 @@ export async function handleTunnel(gw: GatewayContext, op: SshOperator, accept: 
   };
   channel.once('close', onClose);
   socket.once('close', onClose);
-}
-
-/** SSH_OPEN_ADMINISTRATIVELY_PROHIBITED and SSH_OPEN_CONNECT_FAILED (RFC 4254 5.1). */
-const PROHIBITED = 1;
-const CONNECT_FAILED = 2;
-
-/**
- * Refuses the channel with a reason the client prints ("open failed: administratively
- * prohibited: <why>"). ssh2's reject() always sends an empty description, so its protocol
- * call is given the reason for this one synchronous call (ssh2 1.17, lib/server.js).
- */
-export function refuse(connection: Connection, reject: RejectConnection, code: number, why: string): void {
-  const proto = (connection as unknown as { _protocol?: { channelOpenFail?: (recipient: number, code: number, desc: string) => void } })._protocol;
-  const original = proto?.channelOpenFail;
-  if (!proto || typeof original !== 'function') {
-    reject();
-    return;
-  }
-  proto.channelOpenFail = (recipient) => original.call(proto, recipient, code, oneLine(`[bastion] ${why}`).slice(0, 300));
-  try {
-    reject();
-  } finally {
-    proto.channelOpenFail = original;
-  }
 }
 
 /** The granted asset whose name or address and SSH port the client asked for, with a system user allowing `tunnel`. */
