@@ -7,24 +7,22 @@
 // where only a full collection frees them: the RSS grows by tens of MiB during a bulk transfer.
 // These lower the marks after construction; a stream whose internals differ is left as it is.
 
-interface ReadableState {
-  _readableState?: { highWaterMark?: unknown };
-}
+/** The node:stream state holding each side's high-water mark. */
+type Side = '_readableState' | '_writableState';
 
-interface WritableState {
-  _writableState?: { highWaterMark?: unknown };
+function lowerMark(stream: unknown, side: Side, bytes: number): void {
+  const state = (stream as Partial<Record<Side, { highWaterMark?: unknown }>>)[side];
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, bytes);
 }
 
 /** The readable side buffers at most about `bytes` before its source is asked to stop (ssh2: the window is not refilled). */
 export function lowerReadBuffer(stream: unknown, bytes: number): void {
-  const state = (stream as ReadableState)._readableState;
-  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, bytes);
+  lowerMark(stream, '_readableState', bytes);
 }
 
 /** write() returns false once `bytes` are queued (ssh2: while the peer's window is shut), so a pump pauses its source there. */
 export function lowerWriteBuffer(stream: unknown, bytes: number): void {
-  const state = (stream as WritableState)._writableState;
-  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.min(state.highWaterMark, bytes);
+  lowerMark(stream, '_writableState', bytes);
 }
 
 /** Resolves at the stream's next 'drain', or its 'close' (a closed stream never drains). */
