@@ -14,7 +14,6 @@
 // test/packetPadding.test.ts checks that the layout is byte for byte ssh2's for each class, so an
 // ssh2 that changes it is noticed.
 import { randomFillSync } from 'node:crypto';
-import type { Connection } from 'ssh2';
 
 /** Random bytes fetched from the CSPRNG at once. */
 const POOL_BYTES = 16 * 1024;
@@ -79,13 +78,19 @@ export function padFromPool(cipher: unknown, pool: RandomPool): boolean {
   return true;
 }
 
-/** An ssh2 connection either way: an operator's (server side) or the gateway's to an asset (client side). */
-type Ssh2Connection = Connection | { on(event: 'handshake', listener: () => void): unknown };
+/**
+ * An ssh2 connection either way: an operator's (ssh2's server-side Connection) or the gateway's
+ * to an asset (ssh2's Client). Both declare this overload, so both are assignable to it as they are.
+ */
+interface HandshakeReporter {
+  on(event: 'handshake', listener: () => void): unknown;
+}
 
 /** After each key exchange of this connection, its new cipher pads from `pool`. */
-export function pooledPadding(conn: Ssh2Connection, pool: RandomPool): void {
-  (conn as { on(event: 'handshake', listener: () => void): unknown }).on('handshake', () => {
-    // ssh2 sets the connection's new cipher just before it reports the handshake (Server and Client alike).
-    padFromPool((conn as unknown as { _protocol?: { _cipher?: unknown } })._protocol?._cipher, pool);
+export function pooledPadding(conn: HandshakeReporter, pool: RandomPool): void {
+  conn.on('handshake', () => {
+    // ssh2 sets the connection's new cipher just before it reports the handshake (Server and Client alike);
+    // _protocol is ssh2's internal, not in its types.
+    padFromPool((conn as { _protocol?: { _cipher?: unknown } })._protocol?._cipher, pool);
   });
 }
