@@ -133,10 +133,17 @@ export function pump(src: Readable, dst: Writable, tap?: Tap, tapDrain?: TapDrai
  */
 export const JOIN_BELOW_BYTES = 16 * 1024;
 
-/** The chunks of one callback as they are written: runs of small ones joined (up to a packet's 32 KiB), large ones as they came, in order. */
+/**
+ * The largest SSH packet ssh2 cuts a write into: the most a channel's peer accepts in one packet,
+ * 32 KiB from OpenSSH (CHAN_SES_PACKET_DEFAULT) and from ssh2 itself (PACKET_SIZE in
+ * ssh2/lib/Channel.js, 1.17). A run of small chunks is joined up to it: one packet's worth.
+ */
+const SSH_PACKET_BYTES = 32 * 1024;
+
+/** The chunks of one callback as they are written: runs of small ones joined (up to SSH_PACKET_BYTES), large ones as they came, in order. */
 function joinSmall(chunks: Buffer[], total: number): Buffer[] {
   if (chunks.length === 1) return chunks;
-  if (total < chunks.length * JOIN_BELOW_BYTES && total <= 32 * 1024) return [Buffer.concat(chunks, total)];
+  if (total < chunks.length * JOIN_BELOW_BYTES && total <= SSH_PACKET_BYTES) return [Buffer.concat(chunks, total)];
   const out: Buffer[] = [];
   let run: Buffer[] = [];
   let runBytes = 0;
@@ -153,7 +160,7 @@ function joinSmall(chunks: Buffer[], total: number): Buffer[] {
     }
     run.push(c);
     runBytes += c.length;
-    if (runBytes >= 32 * 1024) endRun();
+    if (runBytes >= SSH_PACKET_BYTES) endRun();
   }
   endRun();
   return out;
