@@ -57,9 +57,12 @@ export interface DirectData {
 export function takeDataDirectly(sftp: SFTPWrapper): DirectData | null {
   const c = sftp as unknown as ClientInternals;
   const original = c.push;
-  const requests = c._requests;
   const maxPacket = c._maxInPktLen;
-  if (typeof original !== 'function' || typeof requests !== 'object' || requests === null || typeof maxPacket !== 'number') return null;
+  if (typeof original !== 'function' || typeof c._requests !== 'object' || c._requests === null || typeof maxPacket !== 'number') return null;
+  // ssh2's table of requests, read at each use: when it fails every request (a fatal protocol
+  // error, the channel's end: cleanupRequests) it swaps in a new, empty one, and a request of
+  // the old one must not be answered again.
+  const requests = (): Record<number, PendingRequest | undefined> => c._requests ?? {};
   // ssh2's parser must sit between two packets: from here on it is handed whole packets only.
   if (c._pktLenBytes !== 0 || c._pktPos !== 0 || c._pkt !== undefined) return null;
   const pass = (data: Buffer): unknown => original.call(sftp, data);
@@ -94,8 +97,9 @@ export function takeDataDirectly(sftp: SFTPWrapper): DirectData | null {
     target = null;
     written = 0;
     // The channel closed meanwhile: ssh2 has already failed the request (cleanupRequests).
-    if (requests[id] !== req) return;
-    delete requests[id];
+    const table = requests();
+    if (table[id] !== req) return;
+    delete table[id];
     stats.answers++;
     stats.bytes += n;
     (req.cb as (err: undefined, data: Buffer, nb: number) => void)(undefined, buf, n);
@@ -111,7 +115,7 @@ export function takeDataDirectly(sftp: SFTPWrapper): DirectData | null {
     }
     const reqId = header.readUInt32BE(5);
     const dataLength = header.readUInt32BE(9);
-    const req = requests[reqId];
+    const req = requests()[reqId];
     const buf = req?.buffer;
     if (!req || typeof req.cb !== 'function' || !Buffer.isBuffer(buf) || dataLength !== length - (DATA_HEADER - 4) || dataLength > buf.length) {
       passPacket(length);
