@@ -7,8 +7,9 @@
  *     turn, so both see the same loaded host at the same moments; p50/p95 of each and the
  *     ratio (target: gateway p95 ≤ 2× direct p95), in one gateway process and with the
  *     product's worker processes (one per core, as `npm start` runs them)
- *     — beside them, the CPU the gateway's processes got meanwhile (in cores) and how often
- *     their threads were preempted: on a host whose cores are all busy, a gateway that relays
+ *     — beside them, the CPU the gateway's processes got meanwhile (in cores), how often
+ *     their threads were preempted, and how long their event loops were runnable but waited for
+ *     a CPU (the run queue, /proc/…/schedstat): on a host whose cores are all busy, a gateway that relays
  *     twenty sessions is the one process that is never idle, and its keystrokes wait whenever
  *     the scheduler has put it aside (issue 13 item 8: ~0.5 core and ~10 000 preemptions/s in
  *     one process against sshd's woken-on-demand processes on the direct route)
@@ -93,6 +94,9 @@ interface CpuCounters {
   ticks: number;
   preempted: number;
   yielded: number;
+  /** The processes' main threads (their event loops): nanoseconds on a CPU, and runnable but waiting for one. */
+  mainRanNs: number;
+  mainWaitedNs: number;
 }
 
 export interface GatewayCpu {
@@ -102,10 +106,17 @@ export interface GatewayCpu {
   preemptedPerSecond: number;
   /** Times per second one of their threads waited by itself (voluntary: I/O, locks, idle). */
   yieldedPerSecond: number;
+  /**
+   * Milliseconds per second their main threads (the event loops that relay every keystroke) ran,
+   * and spent runnable but waiting for a CPU (the scheduler's run queue, /proc/…/schedstat): a
+   * keystroke that arrives while its loop waits there waits too.
+   */
+  mainRanMsPerSecond: number;
+  mainWaitedMsPerSecond: number;
 }
 
 function cpuCounters(root: number): CpuCounters {
-  const c: CpuCounters = { at: performance.now(), ticks: 0, preempted: 0, yielded: 0 };
+  const c: CpuCounters = { at: performance.now(), ticks: 0, preempted: 0, yielded: 0, mainRanNs: 0, mainWaitedNs: 0 };
   for (const pid of processTree(root)) {
     let tids: string[] = [];
     try {
@@ -121,6 +132,11 @@ function cpuCounters(root: number): CpuCounters {
         const status = readFile(`/proc/${pid}/task/${tid}/status`);
         c.yielded += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
         c.preempted += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+        if (tid === String(pid)) {
+          const [ran, waited] = readFile(`/proc/${pid}/task/${tid}/schedstat`).split(' ');
+          c.mainRanNs += Number(ran);
+          c.mainWaitedNs += Number(waited);
+        }
       } catch {
         // gone meanwhile
       }
@@ -131,7 +147,13 @@ function cpuCounters(root: number): CpuCounters {
 
 function cpuBetween(a: CpuCounters, b: CpuCounters): GatewayCpu {
   const seconds = (b.at - a.at) / 1000;
-  return { cores: (b.ticks - a.ticks) / 100 / seconds, preemptedPerSecond: (b.preempted - a.preempted) / seconds, yieldedPerSecond: (b.yielded - a.yielded) / seconds };
+  return {
+    cores: (b.ticks - a.ticks) / 100 / seconds,
+    preemptedPerSecond: (b.preempted - a.preempted) / seconds,
+    yieldedPerSecond: (b.yielded - a.yielded) / seconds,
+    mainRanMsPerSecond: (b.mainRanNs - a.mainRanNs) / 1e6 / seconds,
+    mainWaitedMsPerSecond: (b.mainWaitedNs - a.mainWaitedNs) / 1e6 / seconds,
+  };
 }
 
 /**
@@ -254,10 +276,12 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
         if (label === 'workers') r.workers = workers;
         log(`echo beside ${s.sessions} bulk shells${s.clientSessions ? ' (clients in sessions of their own)' : ''} (${label === 'workers' ? `${workers} gateway workers` : 'one gateway process'}, ${e.gateway.length} keys each, bulk ${e.bulkMBps.toFixed(0)} MB/s in all): `
           + `gateway p50 ${pct(e.gateway, 50).toFixed(2)} / p95 ${pct(e.gateway, 95).toFixed(2)} ms, direct p50 ${pct(e.direct, 50).toFixed(2)} / p95 ${pct(e.direct, 95).toFixed(2)} ms`
-          + (e.gatewayCpu ? `; the gateway's processes got ${e.gatewayCpu.cores.toFixed(2)} cores, preempted ${e.gatewayCpu.preemptedPerSecond.toFixed(0)}/s, waited by themselves ${e.gatewayCpu.yieldedPerSecond.toFixed(0)}/s` : ''));
+          + (e.gatewayCpu ? `; the gateway's processes got ${e.gatewayCpu.cores.toFixed(2)} cores, preempted ${e.gatewayCpu.preemptedPerSecond.toFixed(0)}/s, waited by themselves ${e.gatewayCpu.yieldedPerSecond.toFixed(0)}/s; `
+            + `their event loops ran ${e.gatewayCpu.mainRanMsPerSecond.toFixed(0)} ms/s and waited for a CPU ${e.gatewayCpu.mainWaitedMsPerSecond.toFixed(0)} ms/s` : ''));
         if (e.gatewayCpu) {
           r[`bulkGatewayCores.${label}`] = e.gatewayCpu.cores;
           r[`bulkGatewayPreemptedPerSecond.${label}`] = e.gatewayCpu.preemptedPerSecond;
+          r[`bulkGatewayLoopWaitedMsPerSecond.${label}`] = e.gatewayCpu.mainWaitedMsPerSecond;
         }
       } finally {
         await gw.stop();
