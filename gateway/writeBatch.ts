@@ -5,20 +5,37 @@
 // rest of the callback (process.nextTick: no delay added), they go out together.
 import type { Socket } from 'node:net';
 
+/**
+ * Replaces `sock.write` with `wrap(the write before)`, and keeps it so when the socket is
+ * connected later: net.Socket#connect puts the prototype's write back (Node's lib/net.js), and
+ * a backend's socket is made with `new Socket()`, wrapped, then connected — its writes went out
+ * one system call per SSH packet, batchWrites undone before the first one.
+ */
+export function wrapWrite(sock: Socket, wrap: (write: Socket['write']) => Socket['write']): void {
+  sock.write = wrap(sock.write);
+  if (!sock.pending) return;
+  const connect = sock.connect;
+  sock.connect = function connectKeepingWrite(this: Socket, ...args: unknown[]): Socket {
+    const write = sock.write;
+    const r = (connect as (...a: unknown[]) => Socket).apply(this, args);
+    sock.write = write;
+    return r;
+  } as Socket['connect'];
+}
+
 /** Makes the writes `sock` gets within one callback go out in one system call. */
 export function batchWrites(sock: Socket): void {
-  const write = sock.write;
   let corked = false;
   const uncork = (): void => {
     corked = false;
     sock.uncork();
   };
-  sock.write = function batchedWrite(this: Socket, ...args: Parameters<Socket['write']>): boolean {
+  wrapWrite(sock, (write) => function batchedWrite(this: Socket, ...args: Parameters<Socket['write']>): boolean {
     if (!corked && !sock.destroyed) {
       corked = true;
       sock.cork();
       process.nextTick(uncork);
     }
     return write.apply(this, args);
-  } as Socket['write'];
+  } as Socket['write']);
 }

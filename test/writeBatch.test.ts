@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, connect, type Socket } from 'node:net';
+import { createServer, connect, Socket } from 'node:net';
 import { once } from 'node:events';
 import { batchWrites } from '../gateway/writeBatch.ts';
 
@@ -38,6 +38,33 @@ test('writes made in one callback wait corked until it ends, then leave together
     assert.equal(Buffer.concat(got).toString(), 'one two three');
   } finally {
     close();
+  }
+});
+
+test('a socket batched before it connects (a backend\'s) is still batched once connected', async () => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  // As gateway/backend.ts makes a backend's socket: new, wrapped, then connected.
+  const writer = new Socket();
+  batchWrites(writer);
+  writer.connect((server.address() as { port: number }).port, '127.0.0.1');
+  await once(writer, 'connect');
+  const [reader] = await accepted;
+  try {
+    const got: Buffer[] = [];
+    reader.on('data', (c: Buffer) => got.push(c));
+    writer.write('one ');
+    writer.write('two ');
+    assert.equal(writer.writableCorked, 1, 'net.Socket#connect put the prototype\'s write back');
+    writer.end('three');
+    await once(reader, 'end');
+    assert.equal(Buffer.concat(got).toString(), 'one two three');
+  } finally {
+    writer.destroy();
+    reader.destroy();
+    server.close();
   }
 });
 
