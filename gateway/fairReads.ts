@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { wrapWrite } from './writeBatch.ts';
 
 /**
  * What all the gateway's sockets together may hand over in one turn of the event loop before
@@ -45,6 +46,16 @@ export const HOLD_MS = 5;
  */
 const SMALL_IN_A_ROW = 2;
 
+/**
+ * A socket something was sent on this recently is not held: it is answering (an SFTP request
+ * to the asset, a keystroke's echo), and a hold would delay the answer by HOLD_MS. PuTTY's
+ * downloads through the gateway met 2–4 holds each, at their end (the asset's last DATA
+ * answers and STATUSes were small reads in a row on a socket still counted as streaming), and
+ * the answers then waited 4.5–8 ms. A socket streaming PTY output is written to only for
+ * keystrokes and window adjusts (one per MiB of output).
+ */
+const ANSWERING_MS = 20;
+
 interface Reader {
   readonly sock: Socket;
   /** Bytes handed over in the current turn. */
@@ -58,6 +69,10 @@ interface Reader {
   streamingUntil: number;
   /** Reads in a row that brought less than HOLD_BELOW_BYTES. */
   smallInARow: number;
+  /** Held (not read for HOLD_MS). */
+  held: boolean;
+  /** When something was last sent on the socket (Date.now()). */
+  wroteAt: number;
 }
 
 interface StreamHandle {
@@ -116,22 +131,31 @@ export class ReadTurns {
   readonly #queue = new Set<Reader>();
 
   readonly #holdMs: number;
+  readonly #answeringMs: number;
   /** Held sockets, all let go by one timer. */
   #held: Reader[] = [];
   #holdTimer: NodeJS.Timeout | null = null;
 
-  constructor({ turnBytes = TURN_BYTES, bulkBytes = BULK_BYTES, holdMs = HOLD_MS }: { turnBytes?: number; bulkBytes?: number; holdMs?: number } = {}) {
+  constructor({ turnBytes = TURN_BYTES, bulkBytes = BULK_BYTES, holdMs = HOLD_MS, answeringMs = ANSWERING_MS }: { turnBytes?: number; bulkBytes?: number; holdMs?: number; answeringMs?: number } = {}) {
     this.#turnBytes = turnBytes;
     this.#bulkBytes = bulkBytes;
     this.#holdMs = holdMs;
+    this.#answeringMs = answeringMs;
   }
 
   /** Puts a socket's reads under the scheduler; call before anything else listens for its data. */
   add(sock: Socket): void {
-    const reader: Reader = { sock, used: 0, parked: false, windowStart: 0, windowBytes: 0, streamingUntil: 0, smallInARow: 0 };
+    const reader: Reader = { sock, used: 0, parked: false, windowStart: 0, windowBytes: 0, streamingUntil: 0, smallInARow: 0, held: false, wroteAt: 0 };
     // Ahead of ssh2's own listener, which it adds once the socket connects.
     sock.prependListener('data', (chunk: Buffer) => this.#read(reader, chunk.length));
     sock.once('close', () => this.#queue.delete(reader));
+    // Something sent on the socket awaits an answer (ANSWERING_MS): a held socket is let go at once.
+    const letGo = (): void => this.#letGoOne(reader);
+    wrapWrite(sock, (write) => function answerAwaited(this: Socket, ...args: Parameters<Socket['write']>): boolean {
+      reader.wroteAt = Date.now();
+      if (reader.held) letGo();
+      return write.apply(this, args);
+    } as Socket['write']);
   }
 
   /** How many sockets wait for their turn (for tests and diagnostics). */
@@ -174,11 +198,12 @@ export class ReadTurns {
       return;
     }
     reader.smallInARow++;
-    if (reader.parked || now >= reader.streamingUntil || reader.smallInARow < SMALL_IN_A_ROW) return;
+    if (reader.parked || now >= reader.streamingUntil || reader.smallInARow < SMALL_IN_A_ROW || now - reader.wroteAt < this.#answeringMs) return;
     reader.smallInARow = 0;
     const handle = handleOf(reader.sock);
     if (!handle) return;
     reader.parked = true;
+    reader.held = true;
     reader.sock.pause();
     if (handle.reading) {
       handle.reading = false;
@@ -192,21 +217,35 @@ export class ReadTurns {
     this.#holdTimer = null;
     const held = this.#held;
     this.#held = [];
-    for (const reader of held) {
-      reader.parked = false;
-      if (reader.sock.destroyed) continue;
-      // resume() alone would not start the handle again: the stream still counts a read in progress.
-      const handle = handleOf(reader.sock);
-      if (handle && !handle.reading) {
-        handle.reading = true;
-        if (handle.readStart() !== 0) {
-          reader.sock.destroy(new Error('could not read from the socket again'));
-          continue;
-        }
-      }
-      reader.sock.resume();
-    }
+    for (const reader of held) this.#readAgain(reader);
   };
+
+  /** Lets one held socket go before the others (something is sent on it). */
+  #letGoOne(reader: Reader): void {
+    const i = this.#held.indexOf(reader);
+    if (i >= 0) this.#held.splice(i, 1);
+    if (this.#held.length === 0 && this.#holdTimer) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = null;
+    }
+    this.#readAgain(reader);
+  }
+
+  #readAgain(reader: Reader): void {
+    reader.held = false;
+    reader.parked = false;
+    if (reader.sock.destroyed) return;
+    // resume() alone would not start the handle again: the stream still counts a read in progress.
+    const handle = handleOf(reader.sock);
+    if (handle && !handle.reading) {
+      handle.reading = true;
+      if (handle.readStart() !== 0) {
+        reader.sock.destroy(new Error('could not read from the socket again'));
+        return;
+      }
+    }
+    reader.sock.resume();
+  }
 
   // setImmediate runs after every socket callback of the current poll phase: the turn's end.
   readonly #endTurn = (): void => {

@@ -152,8 +152,9 @@ test('a socket streaming in small reads is held: its reads stop, what arrives me
   const stream = await keyboard();
   const keys = await keyboard();
   t.after(() => { stream.close(); keys.close(); });
-  // Long enough that the writes below are in the socket's buffer before it is let go.
-  const turns = new ReadTurns({ holdMs: 1000 });
+  // Long enough that the writes below are in the socket's buffer before it is let go; and a
+  // socket written to is answering for the rest of the test once it has been (see below).
+  const turns = new ReadTurns({ holdMs: 1000, answeringMs: 60_000 });
   turns.add(stream.reader);
   turns.add(keys.reader);
   let keysPaused = false;
@@ -186,6 +187,34 @@ test('a socket streaming in small reads is held: its reads stop, what arrives me
   assert.equal(heldOnSmall, 1, 'the second small read in a row of a streaming socket holds it');
   assert.deepEqual(chunks.slice(before), [1024, 3072], 'what arrived while it was held came in one read');
   assert.equal(turns.holding, 0);
+
+  // Streaming again and held again, then something is sent on it (a request whose answer is awaited): let go at once.
+  let total = 64 * 1024 + 512 + 4 * 1024;
+  stream.typist.write(Buffer.alloc(64 * 1024, 4));
+  await got((total += 64 * 1024));
+  stream.typist.write(Buffer.alloc(512, 5));
+  await got((total += 512));
+  let heldBeforeWrite = -1;
+  let heldAfterWrite = -1;
+  stream.reader.once('data', () => {
+    heldBeforeWrite = turns.holding;
+    stream.reader.write('request');
+    heldAfterWrite = turns.holding;
+    stream.typist.write(Buffer.alloc(512, 6));
+  });
+  stream.typist.write(Buffer.alloc(512, 5));
+  await got((total += 1024));
+  assert.equal(heldBeforeWrite, 1, 'held again by two small reads in a row');
+  assert.equal(heldAfterWrite, 0, 'a write on a held socket lets it go');
+
+  // Written to (just above): answering, so small reads in a row of a streaming socket do not hold it.
+  stream.typist.write(Buffer.alloc(64 * 1024, 7));
+  await got((total += 64 * 1024));
+  for (let i = 0; i < 3; i++) {
+    stream.typist.write(Buffer.alloc(512, 8));
+    await got((total += 512));
+    assert.equal(turns.holding, 0, 'a socket written to recently is not held');
+  }
 
   // Keystrokes, each after the one before arrived: never held, never paused.
   const typed: string[] = [];
