@@ -71,7 +71,9 @@ interface Reader {
   smallInARow: number;
   /** Held (not read for HOLD_MS). */
   held: boolean;
-  /** When something was last sent on the socket (Date.now()). */
+  /** Something was sent on the socket since its last read. */
+  wrote: boolean;
+  /** When it was last seen that something had been sent (Date.now() at the read after the write: no clock read per write). */
   wroteAt: number;
 }
 
@@ -145,14 +147,14 @@ export class ReadTurns {
 
   /** Puts a socket's reads under the scheduler; call before anything else listens for its data. */
   add(sock: Socket): void {
-    const reader: Reader = { sock, used: 0, parked: false, windowStart: 0, windowBytes: 0, streamingUntil: 0, smallInARow: 0, held: false, wroteAt: 0 };
+    const reader: Reader = { sock, used: 0, parked: false, windowStart: 0, windowBytes: 0, streamingUntil: 0, smallInARow: 0, held: false, wrote: false, wroteAt: 0 };
     // Ahead of ssh2's own listener, which it adds once the socket connects.
     sock.prependListener('data', (chunk: Buffer) => this.#read(reader, chunk.length));
     sock.once('close', () => this.#queue.delete(reader));
     // Something sent on the socket awaits an answer (ANSWERING_MS): a held socket is let go at once.
     const letGo = (): void => this.#letGoOne(reader);
     wrapWrite(sock, (write) => function answerAwaited(this: Socket, ...args: Parameters<Socket['write']>): boolean {
-      reader.wroteAt = Date.now();
+      reader.wrote = true;
       if (reader.held) letGo();
       return write.apply(this, args);
     } as Socket['write']);
@@ -187,6 +189,10 @@ export class ReadTurns {
 
   #holdIfTrickling(reader: Reader, bytes: number): void {
     const now = Date.now();
+    if (reader.wrote) {
+      reader.wrote = false;
+      reader.wroteAt = now;
+    }
     if (now - reader.windowStart >= STREAM_WINDOW_MS) {
       reader.windowStart = now;
       reader.windowBytes = 0;
