@@ -40,6 +40,9 @@ const envSchema = z.object({
   // connection's channels are always bounded (DESIGN rule 13). Whoever wants more sets more.
   BASTION_MAX_SESSIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(10),
   BASTION_MAX_TUNNELS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(64),
+  // Logged-in SSH connections per user, in all processes (Teleport's max_connections); 0: no limit.
+  // 100: Ansible through ProxyJump opens one bastion connection per host and fork at once.
+  BASTION_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(0).max(100_000).default(100),
   BASTION_MAX_API_TOKENS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   BASTION_MAX_SSH_KEYS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   BASTION_UPLOAD_IN_FLIGHT_MB_PER_USER: z.coerce.number().int().min(1).max(1024).default(16),
@@ -132,6 +135,8 @@ export interface Config {
   maxSessionsPerUser: number;
   /** Session channels (menu, shell, exec, SFTP, scp, rsync) one SSH connection holds at once, from channel-open to close (OpenSSH's MaxSessions). */
   maxSessionsPerConnection: number;
+  /** Logged-in SSH connections one user holds at once, across processes; 0: no limit. */
+  maxConnectionsPerUser: number;
   /** Tunnels (direct-tcpip) one SSH connection holds at once, from channel-open to close: each is a TCP connection from the gateway to an asset. */
   maxTunnelsPerConnection: number;
   maxApiTokensPerUser: number;
@@ -238,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webTerminalReconnectSeconds: e.BASTION_WEB_TERMINAL_RECONNECT_SECONDS,
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
     maxSessionsPerConnection: e.BASTION_MAX_SESSIONS_PER_CONNECTION,
+    maxConnectionsPerUser: e.BASTION_MAX_CONNECTIONS_PER_USER,
     maxTunnelsPerConnection: e.BASTION_MAX_TUNNELS_PER_CONNECTION,
     maxApiTokensPerUser: e.BASTION_MAX_API_TOKENS_PER_USER,
     maxSshKeysPerUser: e.BASTION_MAX_SSH_KEYS_PER_USER,

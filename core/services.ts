@@ -21,6 +21,7 @@ import { PermissionService } from './access/permissions.ts';
 import { AccessService } from './access/accessService.ts';
 import { AuditLogService } from './audit/auditLogs.ts';
 import { SessionService } from './audit/sessions.ts';
+import { SshConnectionLeases } from './audit/sshConnections.ts';
 import { bootstrap, type BootstrapResult } from './bootstrap.ts';
 import { JobService } from './ops/jobs.ts';
 import { OperationsService } from './ops/operations.ts';
@@ -65,6 +66,8 @@ export interface Services {
   access: AccessService;
   auditLogs: AuditLogService;
   sessions: SessionService;
+  /** Logged-in SSH connections per user, counted across processes (BASTION_MAX_CONNECTIONS_PER_USER). */
+  sshConnections: SshConnectionLeases;
   /** Where recordings are kept (BASTION_RECORDINGS_URL): the only code that touches recording files. */
   recordings: RecordingStore;
   jobs: JobService;
@@ -106,6 +109,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   const ds = await openDatabase(config.database, { migrate: opts.primary ?? true });
   let stopSweep = (): void => undefined;
   let stopJobSweep = (): void => undefined;
+  let stopConnectionSweep = (): void => undefined;
   let pgBus: PostgresBusPeer | null = null;
   try {
     const bootstrapResult = await underStartupLock(ds, () => bootstrap(ds, vault, config.adminPassword));
@@ -130,6 +134,9 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
     const jobs = new JobService(ds, log.child({ component: 'jobs' }), config.maxSessionsPerUser, config.sessionHeartbeatSeconds * 1000);
     // Jobs whose process is gone are failed here and on a timer; those a live process runs are not (heartbeats).
     if (primary) stopJobSweep = await jobs.sweepInterrupted();
+    // SSH connections whose gateway is gone stop counting; a running gateway's do not (heartbeats).
+    const sshConnections = new SshConnectionLeases(ds, config.sessionHeartbeatSeconds * 1000, log.child({ component: 'connections' }));
+    if (primary) stopConnectionSweep = await sshConnections.sweepStale();
     // Job counts come from the database: one process (the primary) reports them, or the sum would count them twice.
     if (primary) {
       metrics.onCollect(async () => {
@@ -186,6 +193,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       operations,
       bulk: new BulkService({ ds, access, users, assets, systemUsers, permissions, operations }),
       sessions,
+      sshConnections,
       recordings,
       bus,
       commandFilters,
@@ -198,6 +206,8 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
       close: async () => {
         stopSweep();
         stopJobSweep();
+        stopConnectionSweep();
+        sshConnections.stop();
         await pgBus?.close();
         await jobs.stopAll();
         await sessions.flushCommands();
@@ -211,6 +221,7 @@ export async function createServices(config: Config, opts: ServiceOptions = {}):
   } catch (err) {
     stopSweep();
     stopJobSweep();
+    stopConnectionSweep();
     await pgBus?.close();
     await ds.destroy();
     throw err;

@@ -12,6 +12,7 @@ import { LOGIN_MESSAGES, type LoginContext } from '../core/identity/authenticati
 import { LoginFlow, type Advance } from '../core/identity/loginFlow.ts';
 import { parseLoginTarget, type LoginTarget } from './targetSyntax.ts';
 import { isDatabaseUnavailable } from '../core/db/databaseFaults.ts';
+import { connectionLimitLine } from '../core/audit/sshConnections.ts';
 
 const FIRST_FACTORS: AuthenticationType[] = ['publickey', 'password', 'keyboard-interactive'];
 const SECOND_STEP: AuthenticationType[] = ['keyboard-interactive'];
@@ -44,6 +45,8 @@ export class ConnectionAuth {
   #requests = 0;
   #hungUp = false;
   #login: AuthenticatedLogin | null = null;
+  /** This connection's slot among the user's logged-in connections (BASTION_MAX_CONNECTIONS_PER_USER). */
+  #lease: string | null = null;
   readonly #ctx: LoginContext;
 
   constructor(
@@ -55,6 +58,8 @@ export class ConnectionAuth {
     private readonly onTooManyRequests: () => void,
     /** The database could not be reached while deciding: the connection says so and ends. */
     private readonly onDatabaseUnavailable: () => void = () => undefined,
+    /** The user already holds BASTION_MAX_CONNECTIONS_PER_USER connections: the connection prints `line` and ends. */
+    private readonly onRefused: (line: string) => void = () => undefined,
   ) {
     this.#ctx = { clientAddress, channel: 'ssh' };
   }
@@ -97,9 +102,10 @@ export class ConnectionAuth {
     });
   }
 
-  /** On hang-up before success: one LoginLog row when only key offers were refused. */
+  /** On hang-up: the connection's slot is given back; before success, one LoginLog row when only key offers were refused. */
   async connectionClosed(): Promise<void> {
     await this.#queue;
+    if (this.#lease) await this.services.sshConnections.release(this.#lease);
     const p = this.#progress;
     if (this.#login || !p || p.logged || !p.refusedKey) return;
     const user = p.target ? await this.services.authentication.findUser(p.target.username) : null;
@@ -149,6 +155,16 @@ export class ConnectionAuth {
       safe(() => ctx.reject(SECOND_STEP, true));
       return;
     }
+    // Counted before the login completes: a refused connection is no login (no success row, no Session row).
+    const max = this.services.config.maxConnectionsPerUser;
+    const lease = await this.services.sshConnections.take(p.flow.user!.id, this.#ctx.clientAddress, max);
+    if (lease === null) {
+      this.log.warn({ user: p.flow.user!.username, limit: max }, 'login refused: too many SSH connections for this user');
+      // Not answered: the connection ends after the line, so that the client prints no "Permission denied" after it.
+      this.onRefused(connectionLimitLine(max));
+      return;
+    }
+    this.#lease = lease;
     const user = await p.flow.complete();
     this.#login = { user, target: p.target!, method: p.flow.method };
     this.log.info({ user: user.username, method: p.flow.method, target: p.sshUsername }, 'operator authenticated');

@@ -26,10 +26,12 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   const auth = new ConnectionAuth(gw.services, clientAddress, log, gw.services.config.maxAuthTries, () => {
     log.warn({ maxAuthTries: gw.services.config.maxAuthTries }, 'too many authentication attempts; disconnecting');
     client.end();
-  }, () => {
-    sendAuthBanner(client, DATABASE_DOWN_LINE);
+  }, () => refuseLogin(DATABASE_DOWN_LINE), (line) => refuseLogin(line));
+  /** Before the login completes: one line the client prints (a userauth banner), then the end. */
+  function refuseLogin(line: string): void {
+    sendAuthBanner(client, line);
     setImmediate(() => client.end());
-  });
+  }
   let operator: SshOperator | null = null;
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).
   let unwatch: (() => void) | null = null;

@@ -26,6 +26,7 @@ test('config: defaults of the DESIGN contract', () => {
   assert.ok(c.dataDir.endsWith('/data'));
   assert.deepEqual(c.trustProxy, []);
   assert.equal(c.maxSessionsPerConnection, 10);
+  assert.equal(c.maxConnectionsPerUser, 100);
   assert.equal(c.maxTunnelsPerConnection, 64);
 });
 
@@ -45,6 +46,8 @@ test('config: a bad value stops with one line naming the variable', () => {
   // No 0 for the per-connection caps: OpenSSH's MaxSessions 0 means "no sessions", our other limits' 0 "no limit".
   assert.throws(() => loadConfig({ BASTION_MAX_SESSIONS_PER_CONNECTION: '0' }), /BASTION_MAX_SESSIONS_PER_CONNECTION/);
   assert.throws(() => loadConfig({ BASTION_MAX_TUNNELS_PER_CONNECTION: '0' }), /BASTION_MAX_TUNNELS_PER_CONNECTION/);
+  assert.throws(() => loadConfig({ BASTION_MAX_CONNECTIONS_PER_USER: '-1' }), /BASTION_MAX_CONNECTIONS_PER_USER/);
+  assert.equal(loadConfig({ BASTION_MAX_CONNECTIONS_PER_USER: '0' }).maxConnectionsPerUser, 0);
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1/db' }).database.kind, 'postgres');
 });
 

@@ -297,3 +297,28 @@ export const CommandConfirmationEntity = new EntitySchema<CommandConfirmationCla
     expiresAt: { ...col.time(), name: 'expires_at' },
   },
 });
+
+/**
+ * One logged-in SSH connection, held by the gateway process that serves it from login to close
+ * (BASTION_MAX_CONNECTIONS_PER_USER counts them across processes; core/audit/sshConnections.ts).
+ */
+export interface SshConnectionLease {
+  id: string;
+  userId: string;
+  clientAddress: string;
+  startedAt: Date;
+  /** Marked by the holding process; a row left unmarked for three heartbeat periods has lost it. */
+  heartbeatAt: Date;
+}
+
+export const SshConnectionEntity = new EntitySchema<SshConnectionLease>({
+  name: 'SshConnection',
+  tableName: 'ssh_connection',
+  columns: {
+    id: col.id(),
+    userId: { ...col.ref(), name: 'user_id' },
+    clientAddress: { ...col.str(64), name: 'client_address' },
+    startedAt: { ...col.time(), name: 'started_at' },
+    heartbeatAt: { ...col.time(), name: 'heartbeat_at' },
+  },
+});

@@ -1,0 +1,87 @@
+// DESIGN rules 12 and 13: one user holds at most BASTION_MAX_CONNECTIONS_PER_USER logged-in SSH
+// connections at once, in every gateway process (Teleport's role option max_connections). A
+// connection at the menu or with no channel at all (`ssh -N`) holds no Session row, so
+// BASTION_MAX_SESSIONS_PER_USER does not see it; this limit does, from login to close.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import ssh2 from 'ssh2';
+import { sshdUnavailable } from './helpers/sshd.ts';
+import { cleanup, makeTempDir } from './helpers/tmp.ts';
+import { SYSTEM_ACTOR } from '../core/actor.ts';
+import { SessionEntity, SshConnectionEntity } from '../core/db/entities/index.ts';
+import { connectionLimitLine } from '../core/audit/sshConnections.ts';
+import { ALICE_PASSWORD, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+
+const skip = sshdUnavailable();
+const MAX = 3;
+
+type Client = Awaited<ReturnType<typeof ssh2Login>>;
+
+describe('SSH gateway: logged-in connections per user are bounded', { skip, timeout: 120_000 }, () => {
+  let w: World;
+  let keyPath = '';
+
+  before(async () => {
+    w = await startWorld({ env: { BASTION_MAX_CONNECTIONS_PER_USER: String(MAX) } });
+    keyPath = join(makeTempDir('bconn-'), 'alice');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
+    await w.bastion.services.userKeys.add(SYSTEM_ACTOR, w.alice.id, { publicKey: readFileSync(`${keyPath}.pub`, 'utf8').trim() });
+  });
+  after(async () => {
+    await w?.stop();
+    await cleanup();
+  });
+
+  const login = () => ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+  const leases = () => w.bastion.services.ds.getRepository(SshConnectionEntity).countBy({ userId: w.alice.id });
+  const ended = (c: Client) => new Promise<void>((resolve) => {
+    c.once('close', () => resolve());
+    c.end();
+  });
+  /** An ssh2 login expected to be refused: how it ended. */
+  const ssh2Refused = () => new Promise<string>((resolve) => {
+    const c = new ssh2.Client();
+    c.once('ready', () => {
+      c.end();
+      resolve('logged in');
+    });
+    c.on('error', (err) => resolve(err.message));
+    c.once('close', () => resolve('closed before login'));
+    c.connect({ host: '127.0.0.1', port: w.gw.port, username: 'alice@web01', password: ALICE_PASSWORD, readyTimeout: 20_000 });
+  });
+  /** OpenSSH as Ansible runs it: a key, no prompts, one command on a connection of its own (LogLevel INFO, the default, prints banners). */
+  const openssh = () => execa('ssh', [
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+    '-i', keyPath, '-p', String(w.gw.port), 'alice@web01@127.0.0.1', 'echo', 'ran',
+  ], { reject: false, timeout: 30_000 });
+
+  test('at the limit the next login is refused with the reason (OpenSSH prints it, exit 255, no Session row); a closed connection frees its slot', async () => {
+    // Connections with no channel at all, as `ssh -N` holds them.
+    const held: Client[] = [];
+    for (let i = 0; i < MAX; i++) held.push(await login());
+    try {
+      assert.equal(await leases(), MAX);
+      const refused = await openssh();
+      assert.equal(refused.exitCode, 255, refused.stderr);
+      assert.ok(refused.stderr.includes(connectionLimitLine(MAX)), refused.stderr);
+      assert.doesNotMatch(refused.stderr, /Permission denied/);
+      assert.equal(refused.stdout, '');
+      assert.equal(await ssh2Refused(), 'closed before login', 'ssh2 is not logged in either');
+      assert.equal(await w.bastion.services.ds.getRepository(SessionEntity).countBy({ userId: w.alice.id }), 0);
+      assert.equal(await leases(), MAX, 'a refused login holds no slot');
+
+      await ended(held.pop()!);
+      await eventually(leases, (n) => n === MAX - 1);
+      const ran = await openssh();
+      assert.equal(ran.exitCode, 0, ran.stderr);
+      assert.equal(ran.stdout.trim(), 'ran');
+      assert.equal(await eventually(leases, (n) => n === MAX - 1), MAX - 1, 'the command\'s connection gave its slot back');
+    } finally {
+      await Promise.all(held.map(ended));
+    }
+    assert.equal(await eventually(leases, (n) => n === 0), 0);
+  });
+});

@@ -1,0 +1,50 @@
+// BASTION_MAX_CONNECTIONS_PER_USER's count lives in the database (core/audit/sshConnections.ts):
+// two lease keepers on one database are two gateway processes; one that stops marking its rows
+// (its process died) stops counting after three heartbeat periods, and the sweep removes its rows.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { factories } from './helpers/factories.ts';
+import { cleanup } from './helpers/tmp.ts';
+import { SshConnectionLeases } from '../core/audit/sshConnections.ts';
+import { SshConnectionEntity } from '../core/db/entities/index.ts';
+
+let b: Bastion;
+before(async () => { b = await startBastion({ http: false }); });
+after(async () => {
+  await b?.stop();
+  await cleanup();
+});
+
+test('two processes share one count; a dead process\'s leases stop counting after three heartbeat periods and are swept', async () => {
+  const user = await factories(b.services).user({ username: 'leaser', password: 'Lease-holder-2024' });
+  const HEARTBEAT = 60_000;
+  const one = new SshConnectionLeases(b.services.ds, HEARTBEAT);
+  const two = new SshConnectionLeases(b.services.ds, HEARTBEAT);
+  try {
+    const a = await one.take(user.id, '127.0.0.1', 2);
+    const c = await two.take(user.id, '127.0.0.2', 2);
+    assert.ok(a && c);
+    assert.equal(await one.take(user.id, '127.0.0.1', 2), null, 'the other process\'s connection counts');
+    assert.equal(await two.take(user.id, '127.0.0.2', 2), null);
+    assert.equal(await one.take(user.id, '127.0.0.1', 0), '', '0: no limit, nothing held');
+
+    await two.release(c);
+    const d = await one.take(user.id, '127.0.0.1', 2);
+    assert.ok(d, 'a released slot is free in every process');
+
+    // Process one dies: its rows are no longer marked.
+    one.stop();
+    const repo = b.services.ds.getRepository(SshConnectionEntity);
+    await repo.update({ userId: user.id }, { heartbeatAt: new Date(Date.now() - 3 * HEARTBEAT - 1000) });
+    const e = await two.take(user.id, '127.0.0.2', 2);
+    assert.ok(e, 'a dead process\'s leases do not lock the user out');
+    assert.equal(await two.dropStale(), 2);
+    assert.deepEqual((await repo.findBy({ userId: user.id })).map((r) => r.id), [e]);
+    await two.release(e!);
+    assert.equal(await repo.countBy({ userId: user.id }), 0);
+  } finally {
+    one.stop();
+    two.stop();
+  }
+});
