@@ -120,7 +120,7 @@ export function directRoute(sshd: Sshd): Route {
   };
 }
 
-function proxyJumpRoute(sshd: Sshd, jump: Sshd): Route {
+export function proxyJumpRoute(sshd: Sshd, jump: Sshd): Route {
   const proxy = ['ssh', ...QUIET, '-i', sshd.privateKeyPath, '-p', String(jump.port), '-W', '%h:%p', `${jump.username}@127.0.0.1`].join(' ');
   return {
     name: 'ProxyJump',

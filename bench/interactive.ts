@@ -6,7 +6,10 @@
  *     gateway: one key into `cat` on a PTY through the gateway, then one straight to sshd, in
  *     turn, so both see the same loaded host at the same moments; p50/p95 of each and the
  *     ratio (target: gateway p95 ≤ 2× direct p95), in one gateway process and with the
- *     product's worker processes (one per core, as `npm start` runs them)
+ *     product's worker processes (one per core, as `npm start` runs them); and, in the same
+ *     turn, one through OpenSSH's own relay (ProxyJump via a second sshd; the bulk still goes
+ *     through the gateway), for reference: what any extra hop costs a keystroke on this host
+ *     (BENCH_INTERACTIVE_PROXYJUMP=0 leaves it out)
  *     — beside them, the CPU the gateway's processes got meanwhile (in cores), how often
  *     their threads were preempted, and how long their event loops were runnable but waited for
  *     a CPU (the run queue, /proc/…/schedstat): on a host whose cores are all busy, a gateway that relays
@@ -43,7 +46,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { productArgs } from '../test/helpers/productCommand.ts';
 import { autoWorkers } from '../core/config.ts';
 import {
-  LOG_LINE, bastionRoute, directRoute, echoProbe, intSetting, kib, pct, printRows, processTree, seed, settle, shq, startGatewayProcess,
+  LOG_LINE, bastionRoute, directRoute, echoProbe, proxyJumpRoute, intSetting, kib, pct, printRows, processTree, seed, settle, shq, startGatewayProcess,
   type GatewayBenchResult, type Route,
 } from './gateway.ts';
 
@@ -83,6 +86,8 @@ function bulkShells(route: Route, n: number, seconds: number, ownSessions: boole
 export interface LoadedEcho {
   gateway: number[];
   direct: number[];
+  /** Through OpenSSH's own relay (ProxyJump via a second sshd), for reference: the cost of any extra hop on this host. */
+  proxyJump: number[];
   bulkMBps: number;
   /** The gateway's processes while the keys were sampled: how much CPU they got and how often they were preempted. */
   gatewayCpu?: GatewayCpu;
@@ -160,9 +165,10 @@ function cpuBetween(a: CpuCounters, b: CpuCounters): GatewayCpu {
  * Keystroke echo through the gateway and straight to sshd, taken in turn while `sessions`
  * shells stream through the gateway.
  */
-export async function echoBesideBulk(gateway: Route, direct: Route, s: InteractiveSettings, gatewayPid?: number): Promise<LoadedEcho> {
+export async function echoBesideBulk(gateway: Route, direct: Route, proxyJump: Route | null, s: InteractiveSettings, gatewayPid?: number): Promise<LoadedEcho> {
   const gwProbe = await echoProbe(gateway);
   const directProbe = await echoProbe(direct);
+  const jumpProbe = proxyJump ? await echoProbe(proxyJump) : null;
   const t0 = performance.now();
   const bulk = bulkShells(gateway, s.sessions, s.bulkSeconds, s.clientSessions);
   try {
@@ -170,13 +176,14 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
     // Every stream running at full speed before the first sample.
     await new Promise((res) => setTimeout(res, 3000));
     const deadline = t0 + (s.bulkSeconds - 2) * 1000;
-    const samples: LoadedEcho = { gateway: [], direct: [], bulkMBps: 0 };
+    const samples: LoadedEcho = { gateway: [], direct: [], proxyJump: [], bulkMBps: 0 };
     const before = gatewayPid === undefined ? null : cpuCounters(gatewayPid);
     // At a typist's pace (a key every ~20 ms), so the samples spread over the whole window and
     // a moment of extra load on the host weighs on both routes alike.
     for (let i = 0; i < s.keys && performance.now() < deadline; i++) {
       samples.gateway.push(await gwProbe.roundTrip());
       samples.direct.push(await directProbe.roundTrip());
+      if (jumpProbe) samples.proxyJump.push(await jumpProbe.roundTrip());
       await new Promise((res) => setTimeout(res, 15));
     }
     if (before && gatewayPid !== undefined) samples.gatewayCpu = cpuBetween(before, cpuCounters(gatewayPid));
@@ -186,6 +193,7 @@ export async function echoBesideBulk(gateway: Route, direct: Route, s: Interacti
   } finally {
     gwProbe.close();
     directProbe.close();
+    jumpProbe?.close();
     await bulk.done.catch(() => 0);
   }
 }
@@ -254,10 +262,14 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
   const s = settings(env);
   const log = (line: string): void => console.log(`  … ${line}`);
   const sshd = await startSshd();
+  // A second sshd as the jump host of the ProxyJump reference (BENCH_INTERACTIVE_PROXYJUMP=0 leaves it out).
+  const jump = env.BENCH_INTERACTIVE_PROXYJUMP === '0' ? null : await startSshd();
+  jump?.authorizeKey(sshd.publicKey);
   const dataDir = makeTempDir('bastion-bench-interactive-');
   try {
     const { keyPath, key } = await seed(dataDir, sshd);
     const direct = directRoute(sshd);
+    const proxyJump = jump ? proxyJumpRoute(sshd, jump) : null;
     const cores = availableParallelism();
     // The workers `npm start` runs here (BASTION_GATEWAY_WORKERS=auto), or BENCH_WORKERS of them.
     const workerCount = env.BENCH_WORKERS ? Number(env.BENCH_WORKERS) : autoWorkers(cores);
@@ -267,15 +279,20 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
       const gw = await startGatewayProcess(dataDir, env, workers);
       try {
         await settle(gw.pid);
-        const e = await echoBesideBulk(bastionRoute(gw.port, keyPath, key), direct, s, gw.pid);
+        const e = await echoBesideBulk(bastionRoute(gw.port, keyPath, key), direct, proxyJump, s, gw.pid);
         r[`bulkEchoP50.${label}.gateway`] = pct(e.gateway, 50);
         r[`bulkEchoP95.${label}.gateway`] = pct(e.gateway, 95);
         r[`bulkEchoP50.${label}.direct`] = pct(e.direct, 50);
         r[`bulkEchoP95.${label}.direct`] = pct(e.direct, 95);
+        if (e.proxyJump.length) {
+          r[`bulkEchoP50.${label}.ProxyJump`] = pct(e.proxyJump, 50);
+          r[`bulkEchoP95.${label}.ProxyJump`] = pct(e.proxyJump, 95);
+        }
         r[`bulkMBps.${label}`] = e.bulkMBps;
         if (label === 'workers') r.workers = workers;
         log(`echo beside ${s.sessions} bulk shells${s.clientSessions ? ' (clients in sessions of their own)' : ''} (${label === 'workers' ? `${workers} gateway workers` : 'one gateway process'}, ${e.gateway.length} keys each, bulk ${e.bulkMBps.toFixed(0)} MB/s in all): `
           + `gateway p50 ${pct(e.gateway, 50).toFixed(2)} / p95 ${pct(e.gateway, 95).toFixed(2)} ms, direct p50 ${pct(e.direct, 50).toFixed(2)} / p95 ${pct(e.direct, 95).toFixed(2)} ms`
+          + (e.proxyJump.length ? ` (ProxyJump, for reference: p50 ${pct(e.proxyJump, 50).toFixed(2)} / p95 ${pct(e.proxyJump, 95).toFixed(2)} ms, ${(pct(e.proxyJump, 95) / pct(e.direct, 95)).toFixed(2)}× direct)` : '')
           + (e.gatewayCpu ? `; the gateway's processes got ${e.gatewayCpu.cores.toFixed(2)} cores, preempted ${e.gatewayCpu.preemptedPerSecond.toFixed(0)}/s, waited by themselves ${e.gatewayCpu.yieldedPerSecond.toFixed(0)}/s; `
             + `their event loops ran ${e.gatewayCpu.mainRanMsPerSecond.toFixed(0)} ms/s and waited for a CPU ${e.gatewayCpu.mainWaitedMsPerSecond.toFixed(0)} ms/s` : ''));
         if (e.gatewayCpu) {
@@ -289,6 +306,7 @@ export async function measureInteractive(r: GatewayBenchResult, env: NodeJS.Proc
     }
   } finally {
     await sshd.stop();
+    await jump?.stop();
   }
   if (env.BENCH_SKIP_IDLE_MEMORY) return;
   const idle = await idleStartMemory();
@@ -305,8 +323,8 @@ export function interactiveRows(r: GatewayBenchResult): Array<[string, string, s
   const rows: Array<[string, string, string, string, string, string]> = [];
   for (const [label, name] of [['inProcess', 'one process'], ['workers', `${r.workers ?? '—'} workers`]] as const) {
     if (r[`bulkEchoP95.${label}.gateway`] === undefined) continue;
-    rows.push([`echo p50 beside 20 bulk shells, ${name} (ms)`, f(r[`bulkEchoP50.${label}.direct`], 2), '', f(r[`bulkEchoP50.${label}.gateway`], 2), ratio(r[`bulkEchoP50.${label}.gateway`], r[`bulkEchoP50.${label}.direct`]), 'Bastion/direct']);
-    rows.push([`echo p95 beside 20 bulk shells, ${name} (ms)`, f(r[`bulkEchoP95.${label}.direct`], 2), '', f(r[`bulkEchoP95.${label}.gateway`], 2), ratio(r[`bulkEchoP95.${label}.gateway`], r[`bulkEchoP95.${label}.direct`]), '≤ 2× direct']);
+    rows.push([`echo p50 beside 20 bulk shells, ${name} (ms)`, f(r[`bulkEchoP50.${label}.direct`], 2), f(r[`bulkEchoP50.${label}.ProxyJump`], 2), f(r[`bulkEchoP50.${label}.gateway`], 2), ratio(r[`bulkEchoP50.${label}.gateway`], r[`bulkEchoP50.${label}.direct`]), 'Bastion/direct']);
+    rows.push([`echo p95 beside 20 bulk shells, ${name} (ms)`, f(r[`bulkEchoP95.${label}.direct`], 2), f(r[`bulkEchoP95.${label}.ProxyJump`], 2), f(r[`bulkEchoP95.${label}.gateway`], 2), ratio(r[`bulkEchoP95.${label}.gateway`], r[`bulkEchoP95.${label}.direct`]), '≤ 2× direct']);
   }
   if (r.idleStartRssMiB !== undefined) {
     rows.push(['idle `npm start`, RSS of all processes (MiB)', '', '', f(r.idleStartRssMiB, 0), '', '≤ 200 MB']);
@@ -325,7 +343,7 @@ export async function runInteractiveBench(env: NodeJS.ProcessEnv = process.env):
   } finally {
     await cleanup();
   }
-  printRows(['metric', 'direct', '', 'Bastion', 'ratio', 'target'], interactiveRows(r));
+  printRows(['metric', 'direct', 'ProxyJump', 'Bastion', 'ratio', 'target'], interactiveRows(r));
   return r;
 }
 
