@@ -10,6 +10,7 @@ import { connectionKey } from './preAuth.ts';
 import { sendAuthBanner } from './authBanner.ts';
 import { ChannelSlots } from './channelSlots.ts';
 import { PROHIBITED, refuse } from './channelOpenRefusal.ts';
+import { RefusalLog } from './refusalLog.ts';
 
 const DATABASE_DOWN_LINE = 'the bastion cannot reach its database; try again shortly';
 
@@ -33,6 +34,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
     setImmediate(() => client.end());
   }
   let operator: SshOperator | null = null;
+  const refusals = new RefusalLog(() => log);
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).
   let unwatch: (() => void) | null = null;
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -51,7 +53,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
       return;
     }
     log = log.child({ user: login.user.username });
-    operator = { user: login.user, target: login.target, clientAddress, face: 'ssh', connection: client, log };
+    operator = { user: login.user, target: login.target, clientAddress, face: 'ssh', connection: client, log, refusals };
     unwatch = gw.sessions.watch({
       userId: login.user.id,
       username: login.user.username,
@@ -65,7 +67,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
     if (!operator) return reject();
     const release = sessionSlots.take();
     if (!release) {
-      operator.log.info({ limit: maxSessionsPerConnection }, 'session channel refused: too many on this connection');
+      refusals.note('session channel', 'info', { limit: maxSessionsPerConnection }, 'session channel refused: too many on this connection');
       return refuse(client, reject, PROHIBITED, `too many sessions on this connection (at most ${maxSessionsPerConnection})`);
     }
     const session = accept();
@@ -78,7 +80,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
     const op = operator;
     const release = tunnelSlots.take();
     if (!release) {
-      op.log.info({ limit: maxTunnelsPerConnection }, 'tunnel refused: too many on this connection');
+      refusals.note('tunnel', 'info', { limit: maxTunnelsPerConnection }, 'tunnel refused: too many on this connection');
       return refuse(client, reject, PROHIBITED, `too many tunnels on this connection (at most ${maxTunnelsPerConnection})`);
     }
     let accepted = false;
@@ -93,7 +95,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
       reject();
     };
     handleTunnel(gw, op, acceptCounted, rejectCounted, req).catch((err: unknown) => {
-      op.log.warn({ err }, 'tunnel refused');
+      refusals.note('tunnel', 'warn', { err }, 'tunnel refused');
       try {
         rejectCounted();
       } catch {
@@ -103,12 +105,13 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   });
   // tcpip-forward, streamlocal forwarding: refused.
   client.on('request', (_accept, reject, name) => {
-    log.info({ request: String(name).slice(0, 64) }, 'global request refused');
+    refusals.note('global request', 'info', { request: String(name).slice(0, 64) }, 'global request refused');
     reject?.();
   });
   client.on('error', (err) => log.debug({ err }, 'client connection error'));
   client.once('close', () => {
     unwatch?.();
+    refusals.closed();
     auth.connectionClosed().catch((err: unknown) => log.error({ err }, 'login log write failed'));
   });
   return { end: () => client.end(), closed };

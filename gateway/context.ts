@@ -2,6 +2,7 @@
 // the registry of live sessions. Built once per startGateway() and once per web-terminal host.
 import type { Services } from '../core/services.ts';
 import type { Logger } from '../core/logger.ts';
+import type { RefusalLog } from './refusalLog.ts';
 import type { SessionChannel, User } from '../core/db/entities/index.ts';
 import type { Connection } from 'ssh2';
 import type { LoginTarget } from './targetSyntax.ts';
@@ -75,4 +76,6 @@ export interface Operator {
 export interface SshOperator extends Operator {
   face: 'ssh';
   connection: Connection;
+  /** Refusals on this connection: the first of each kind logged, the rest counted (refusalLog.ts). */
+  refusals: RefusalLog;
 }

@@ -48,12 +48,12 @@ export function handleSession(gw: GatewayContext, op: SshOperator, session: Sess
     accept?.();
   });
   session.on('x11', (_accept, reject) => {
-    log.info('x11 forwarding refused');
+    op.refusals.note('x11', 'info', {}, 'x11 forwarding refused');
     refused.add('X11 forwarding');
     reject?.();
   });
   session.on('auth-agent', (_accept, reject) => {
-    log.info('agent forwarding refused');
+    op.refusals.note('agent forwarding', 'info', {}, 'agent forwarding refused');
     refused.add('agent forwarding');
     reject?.();
   });

@@ -18,7 +18,7 @@ export async function handleTunnel(gw: GatewayContext, op: SshOperator, accept: 
   const granted = await gw.services.access.granted(op.user.id);
   const match = tunnelTarget(granted, info.destIP, info.destPort);
   if (!match) {
-    op.log.warn({ dest }, 'tunnel refused: no granted asset with the tunnel action at that address');
+    op.refusals.note('tunnel', 'warn', { dest }, 'tunnel refused: no granted asset with the tunnel action at that address');
     // Only granted assets were looked at, so this says nothing about assets the operator may not see.
     refuse(op.connection, reject, PROHIBITED, `no asset granted to you with the tunnel action listens at ${dest}`);
     return;
@@ -28,7 +28,7 @@ export async function handleTunnel(gw: GatewayContext, op: SshOperator, accept: 
   try {
     live = await LiveSession.open(gw, op, { grant, plan: planTaps('tunnel', false), size: null });
   } catch (err) {
-    op.log.warn({ err, dest }, 'tunnel refused');
+    op.refusals.note('tunnel', 'warn', { err, dest }, 'tunnel refused');
     refuse(op.connection, reject, PROHIBITED, terminalLine(err, op.log));
     return;
   }
