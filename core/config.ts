@@ -42,6 +42,8 @@ const envSchema = z.object({
   BASTION_MAX_TUNNELS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(64),
   // Logged-in SSH connections per user, in all processes (Teleport's max_connections); 0: no limit.
   // 100: Ansible through ProxyJump opens one bastion connection per host and fork at once.
+  // OpenSSH 9.2's UnusedConnectionTimeout: a logged-in connection with no channel this long is closed; 0: never (OpenSSH's default too).
+  BASTION_UNUSED_CONNECTION_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(0),
   BASTION_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(0).max(100_000).default(100),
   BASTION_MAX_API_TOKENS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   BASTION_MAX_SSH_KEYS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
@@ -137,6 +139,8 @@ export interface Config {
   maxSessionsPerConnection: number;
   /** Logged-in SSH connections one user holds at once, across processes; 0: no limit. */
   maxConnectionsPerUser: number;
+  /** A logged-in SSH connection with no channel this long is closed (OpenSSH's UnusedConnectionTimeout); 0: never. */
+  unusedConnectionTimeoutSeconds: number;
   /** Tunnels (direct-tcpip) one SSH connection holds at once, from channel-open to close: each is a TCP connection from the gateway to an asset. */
   maxTunnelsPerConnection: number;
   maxApiTokensPerUser: number;
@@ -244,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSessionsPerUser: e.BASTION_MAX_SESSIONS_PER_USER,
     maxSessionsPerConnection: e.BASTION_MAX_SESSIONS_PER_CONNECTION,
     maxConnectionsPerUser: e.BASTION_MAX_CONNECTIONS_PER_USER,
+    unusedConnectionTimeoutSeconds: e.BASTION_UNUSED_CONNECTION_TIMEOUT_SECONDS,
     maxTunnelsPerConnection: e.BASTION_MAX_TUNNELS_PER_CONNECTION,
     maxApiTokensPerUser: e.BASTION_MAX_API_TOKENS_PER_USER,
     maxSshKeysPerUser: e.BASTION_MAX_SSH_KEYS_PER_USER,

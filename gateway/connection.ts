@@ -11,6 +11,7 @@ import { sendAuthBanner } from './authBanner.ts';
 import { ChannelSlots } from './channelSlots.ts';
 import { PROHIBITED, refuse } from './channelOpenRefusal.ts';
 import { RefusalLog } from './refusalLog.ts';
+import { UnusedConnectionTimer } from './unusedConnection.ts';
 
 const DATABASE_DOWN_LINE = 'the bastion cannot reach its database; try again shortly';
 
@@ -43,6 +44,20 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   const { maxSessionsPerConnection, maxTunnelsPerConnection } = gw.services.config;
   const sessionSlots = new ChannelSlots(maxSessionsPerConnection);
   const tunnelSlots = new ChannelSlots(maxTunnelsPerConnection);
+  const unusedMs = gw.services.config.unusedConnectionTimeoutSeconds * 1000;
+  const unused = new UnusedConnectionTimer(unusedMs, () => {
+    log.info({ seconds: unusedMs / 1000 }, 'connection closed: no channel open for the unused-connection timeout');
+    client.end();
+  });
+  /** A channel's slot, also counted as use of the connection; the release gives back both. */
+  const counted = (release: (() => void) | null): (() => void) | null => {
+    if (!release) return null;
+    const done = unused.opened();
+    return () => {
+      release();
+      done();
+    };
+  };
 
   client.on('authentication', (ctx) => auth.handle(ctx));
   client.on('ready', () => {
@@ -62,10 +77,11 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
         client.end();
       },
     });
+    unused.start();
   });
   client.on('session', (accept, reject) => {
     if (!operator) return reject();
-    const release = sessionSlots.take();
+    const release = counted(sessionSlots.take());
     if (!release) {
       refusals.note('session channel', 'info', { limit: maxSessionsPerConnection }, 'session channel refused: too many on this connection');
       return refuse(client, reject, PROHIBITED, `too many sessions on this connection (at most ${maxSessionsPerConnection})`);
@@ -78,7 +94,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   client.on('tcpip', (accept, reject, req) => {
     if (!operator) return reject();
     const op = operator;
-    const release = tunnelSlots.take();
+    const release = counted(tunnelSlots.take());
     if (!release) {
       refusals.note('tunnel', 'info', { limit: maxTunnelsPerConnection }, 'tunnel refused: too many on this connection');
       return refuse(client, reject, PROHIBITED, `too many tunnels on this connection (at most ${maxTunnelsPerConnection})`);
@@ -112,6 +128,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   client.once('close', () => {
     unwatch?.();
     refusals.closed();
+    unused.stop();
     auth.connectionClosed().catch((err: unknown) => log.error({ err }, 'login log write failed'));
   });
   return { end: () => client.end(), closed };

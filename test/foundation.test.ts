@@ -27,6 +27,7 @@ test('config: defaults of the DESIGN contract', () => {
   assert.deepEqual(c.trustProxy, []);
   assert.equal(c.maxSessionsPerConnection, 10);
   assert.equal(c.maxConnectionsPerUser, 100);
+  assert.equal(c.unusedConnectionTimeoutSeconds, 0);
   assert.equal(c.maxTunnelsPerConnection, 64);
 });
 
@@ -48,6 +49,7 @@ test('config: a bad value stops with one line naming the variable', () => {
   assert.throws(() => loadConfig({ BASTION_MAX_TUNNELS_PER_CONNECTION: '0' }), /BASTION_MAX_TUNNELS_PER_CONNECTION/);
   assert.throws(() => loadConfig({ BASTION_MAX_CONNECTIONS_PER_USER: '-1' }), /BASTION_MAX_CONNECTIONS_PER_USER/);
   assert.equal(loadConfig({ BASTION_MAX_CONNECTIONS_PER_USER: '0' }).maxConnectionsPerUser, 0);
+  assert.throws(() => loadConfig({ BASTION_UNUSED_CONNECTION_TIMEOUT_SECONDS: '-5' }), /BASTION_UNUSED_CONNECTION_TIMEOUT_SECONDS/);
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1/db' }).database.kind, 'postgres');
 });
 
