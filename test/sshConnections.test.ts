@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
+import { startPostgres } from './helpers/postgres.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { SshConnectionLeases } from '../core/audit/sshConnections.ts';
@@ -46,5 +47,31 @@ test('two processes share one count; a dead process\'s leases stop counting afte
   } finally {
     one.stop();
     two.stop();
+  }
+});
+
+test('PostgreSQL: logins at the same moment in two processes never pass the limit together', async (t) => {
+  const pg = await startPostgres();
+  if ('skip' in pg) {
+    t.skip(pg.skip);
+    return;
+  }
+  const env = { DATABASE_URL: pg.url, SECRET_KEY: 'lease-test-secret-key-0123456789abcdef' };
+  // Two processes' worth of services (each its own pool of database connections) on one database.
+  const first = await startBastion({ http: false, env });
+  const second = await startBastion({ http: false, env });
+  const one = new SshConnectionLeases(first.services.ds, 60_000);
+  const two = new SshConnectionLeases(second.services.ds, 60_000);
+  try {
+    const user = await factories(first.services).user({ username: 'racer', password: 'Racing-lease-2024' });
+    const taken = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? one : two).take(user.id, '127.0.0.1', 3)));
+    assert.equal(taken.filter((id) => id !== null).length, 3);
+    assert.equal(await first.services.ds.getRepository(SshConnectionEntity).countBy({ userId: user.id }), 3);
+  } finally {
+    one.stop();
+    two.stop();
+    await first.stop();
+    await second.stop();
+    await pg.stop();
   }
 });
