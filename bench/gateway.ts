@@ -328,7 +328,13 @@ export interface GatewayProcess {
 export async function startGatewayProcess(dataDir: string, env: NodeJS.ProcessEnv, workers?: number): Promise<GatewayProcess> {
   const child: ChildProcess = fork(new URL('./gatewayProcess.ts', import.meta.url), [], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...MEMORY_FLAGS, ...(env.BENCH_GATEWAY_NODE_FLAGS ? env.BENCH_GATEWAY_NODE_FLAGS.split(' ').filter(Boolean) : []), ...(env.BENCH_GATEWAY_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_GATEWAY_CPU_PROFILE}`] : [])],
-    env: { ...env, BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'warn', BASTION_BIND: '127.0.0.1', BASTION_SSH_PORT: '0', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024', ...(workers === undefined ? {} : { BASTION_GATEWAY_WORKERS: String(workers) }) },
+    env: {
+      // One bench user holds the 200 idle shells (and their connections): the per-user limits
+      // (64 sessions, 100 connections by default) are not what is measured; 0 lifts them.
+      BASTION_MAX_SESSIONS_PER_USER: '0',
+      BASTION_MAX_CONNECTIONS_PER_USER: '0',
+      ...env, BASTION_DATA_DIR: dataDir, BASTION_LOG_LEVEL: 'warn', BASTION_BIND: '127.0.0.1', BASTION_SSH_PORT: '0', BASTION_ADMIN_PASSWORD: 'Bench-admin-pw-2024', ...(workers === undefined ? {} : { BASTION_GATEWAY_WORKERS: String(workers) }),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
