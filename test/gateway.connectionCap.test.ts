@@ -13,7 +13,8 @@ import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { SessionEntity, SshConnectionEntity } from '../core/db/entities/index.ts';
 import { connectionLimitLine } from '../core/audit/sshConnections.ts';
-import { ALICE_PASSWORD, eventually, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
+import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
 const MAX = 3;
@@ -25,7 +26,8 @@ describe('SSH gateway: logged-in connections per user are bounded', { skip, time
   let keyPath = '';
 
   before(async () => {
-    w = await startWorld({ env: { BASTION_MAX_CONNECTIONS_PER_USER: String(MAX) } });
+    // Heartbeats every second: a dead worker's slots stop counting after three.
+    w = await startWorld({ env: { BASTION_MAX_CONNECTIONS_PER_USER: String(MAX), BASTION_SESSION_HEARTBEAT_SECONDS: '1' } });
     keyPath = join(makeTempDir('bconn-'), 'alice');
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
     await w.bastion.services.userKeys.add(SYSTEM_ACTOR, w.alice.id, { publicKey: readFileSync(`${keyPath}.pub`, 'utf8').trim() });
@@ -84,4 +86,31 @@ describe('SSH gateway: logged-in connections per user are bounded', { skip, time
     }
     assert.equal(await eventually(leases, (n) => n === 0), 0);
   });
+
+  if (gatewayTopology() === 'workers') {
+    test('a worker process that dies does not keep its slots: they stop counting once its heartbeats stop, and are swept', async () => {
+      const held: Array<{ c: Client; gone: Promise<void> }> = [];
+      for (let i = 0; i < MAX; i++) {
+        const c = await login();
+        held.push({ c, gone: new Promise<void>((resolve) => c.once('close', () => resolve())) });
+      }
+      // The pids serving the server side of each connection (`ss -p`).
+      const r = await execa('ss', ['-Htnp', 'state', 'established', `( sport = :${w.gw.port} )`]);
+      const pids = [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+      assert.equal(pids.length, MAX);
+      const victim = pids[0]!;
+      const survivors = pids.filter((p) => p !== victim).length;
+      killedOnPurpose.add(victim);
+      process.kill(victim, 'SIGKILL');
+      try {
+        // Its rows are left behind (nothing released them), yet a login gets through once they are stale.
+        const outcome = await eventually(ssh2Refused, (o) => o === 'logged in', 30_000);
+        assert.equal(outcome, 'logged in');
+        assert.equal(await eventually(leases, (n) => n === survivors, 30_000), survivors, 'the dead worker\'s rows were swept');
+      } finally {
+        for (const h of held) h.c.end();
+        await Promise.all(held.map((h) => h.gone));
+      }
+    });
+  }
 });
