@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ReadAhead, ReadAheadBudget, SPAN_BYTES, type ReadFn } from '../gateway/sftp/readAhead.ts';
+import { READ_AHEAD_BYTES, READ_AHEAD_SESSION_BYTES, READ_AHEAD_START_BYTES, ReadAhead, ReadAheadBudget, SPAN_BYTES, type ReadFn } from '../gateway/sftp/readAhead.ts';
 import { ReadBuffers } from '../gateway/sftp/readBuffers.ts';
 
 const L = 32 * 1024;
@@ -61,11 +61,35 @@ describe('SFTP read-ahead', () => {
     assert.ok(spans >= (size - 2 * SPAN_BYTES) / SPAN_BYTES, `${spans} span READs`);
     // The first READs (before the handle counts as sequential), the spans, and the end of the file.
     assert.ok(a.reads.length <= 3 + Math.ceil(clientReads / (SPAN_BYTES / L)) + 2, `${a.reads.length} READs of the asset for ${clientReads} of the client`);
-    assert.ok(budget.stats.maxBytes <= 4 * 1024 * 1024);
+    assert.ok(budget.stats.maxBytes <= READ_AHEAD_SESSION_BYTES);
     ahead.close();
     // Given back once each READ is back from the asset.
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(budget.used, 0, 'every byte read ahead is given back to the budget');
+  });
+
+  test('the lead past the client\'s READs is READ_AHEAD_START_BYTES at first and grows to READ_AHEAD_BYTES as the file is read front to back', async () => {
+    const size = 4 * READ_AHEAD_BYTES;
+    const file = randomBytes(size);
+    let clientAt = 0;
+    /** The furthest byte asked of the asset past the client's READ, while the client was in its first READ_AHEAD_START_BYTES, and after 1.5 × READ_AHEAD_BYTES. */
+    const lead = { early: 0, late: 0 };
+    const read: ReadFn = async (offset, length) => {
+      const ahead = offset + length - clientAt;
+      if (clientAt < READ_AHEAD_START_BYTES) lead.early = Math.max(lead.early, ahead);
+      else if (clientAt > 1.5 * READ_AHEAD_BYTES) lead.late = Math.max(lead.late, ahead);
+      return Buffer.from(file.subarray(offset, offset + length));
+    };
+    const ahead = new ReadAhead(new ReadAheadBudget(), read);
+    const parts: Buffer[] = [];
+    for (clientAt = 0; clientAt < size; clientAt += L) {
+      const early = taken(ahead, clientAt, L);
+      parts.push((early ? await early : null) ?? (await read(clientAt, L)));
+    }
+    assert.deepEqual(Buffer.concat(parts), file);
+    assert.ok(lead.early <= READ_AHEAD_START_BYTES + L, `early lead ${lead.early}`);
+    assert.ok(lead.late > READ_AHEAD_START_BYTES + SPAN_BYTES && lead.late <= READ_AHEAD_BYTES + L, `late lead ${lead.late}`);
+    ahead.close();
   });
 
   test('the asset\'s READ limit below a span caps the READs it is sent', async () => {
