@@ -159,7 +159,10 @@ export class ConnectionAuth {
     const max = this.services.config.maxConnectionsPerUser;
     const lease = await this.services.sshConnections.take(p.flow.user!.id, this.#ctx.clientAddress, max);
     if (lease === null) {
-      this.log.warn({ user: p.flow.user!.username, limit: max }, 'login refused: too many SSH connections for this user');
+      const user = p.flow.user!;
+      this.log.warn({ user: user.username, limit: max }, 'login refused: too many SSH connections for this user');
+      // The login log says why (fail() counts towards no lock: the credentials were right).
+      await this.services.authentication.fail(user.username, user, this.#ctx, p.flow.method, 'connection_limit');
       // Not answered: the connection ends after the line, so that the client prints no "Permission denied" after it.
       this.onRefused(connectionLimitLine(max));
       return;

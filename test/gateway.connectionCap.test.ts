@@ -11,7 +11,7 @@ import ssh2 from 'ssh2';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { SessionEntity, SshConnectionEntity } from '../core/db/entities/index.ts';
+import { LoginLogEntity, SessionEntity, SshConnectionEntity } from '../core/db/entities/index.ts';
 import { connectionLimitLine } from '../core/audit/sshConnections.ts';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
@@ -74,6 +74,9 @@ describe('SSH gateway: logged-in connections per user are bounded', { skip, time
       assert.equal(await ssh2Refused(), 'closed before login', 'ssh2 is not logged in either');
       assert.equal(await w.bastion.services.ds.getRepository(SessionEntity).countBy({ userId: w.alice.id }), 0);
       assert.equal(await leases(), MAX, 'a refused login holds no slot');
+      // The login log says why, once per refused login (OpenSSH's key, then ssh2's password).
+      const refusedRows = await w.bastion.services.ds.getRepository(LoginLogEntity).findBy({ username: 'alice', ok: false });
+      assert.deepEqual(refusedRows.map((l) => [l.reason, l.method]).sort(), [['connection_limit', 'password'], ['connection_limit', 'publickey']]);
 
       await ended(held.pop()!);
       await eventually(leases, (n) => n === MAX - 1);

@@ -19,7 +19,7 @@ export interface LoginContext {
   channel: LoginLog['channel'];
 }
 
-export type LoginFailure = 'invalid_credentials' | 'locked' | 'inactive' | 'expired' | 'invalid_totp' | 'totp_reused' | 'mfa_enrolment_required' | 'rate_limited';
+export type LoginFailure = 'invalid_credentials' | 'locked' | 'inactive' | 'expired' | 'invalid_totp' | 'totp_reused' | 'mfa_enrolment_required' | 'rate_limited' | 'connection_limit';
 
 export const LOGIN_MESSAGES: Record<LoginFailure, string> = {
   // One message for wrong password, unknown user, disabled and locked account: no oracle
@@ -35,6 +35,8 @@ export const LOGIN_MESSAGES: Record<LoginFailure, string> = {
   mfa_enrolment_required: 'your role requires two-factor authentication: set it up in the web console (My profile), then log in again',
   // About the caller's address, whatever the username: tells nothing about accounts.
   rate_limited: 'too many login attempts from your address; try again in a minute',
+  // Only said after the credentials were right (BASTION_MAX_CONNECTIONS_PER_USER; the SSH gateway says it with the limit).
+  connection_limit: 'you already have the most SSH connections allowed open; close one first',
 };
 
 export type FactorResult = { ok: true; user: User } | { ok: false; failure: LoginFailure; message: string };

@@ -660,7 +660,7 @@ export const en = {
     loginReason: {
       ok: 'Success', invalid_credentials: 'Wrong username or password', locked: 'Locked', inactive: 'Account disabled', expired: 'Account expired',
       invalid_totp: 'Wrong one-time code', totp_reused: 'One-time code used again', mfa_enrolment_required: 'MFA required but not set up',
-      rate_limited: 'Too many attempts from this address', database_unavailable: 'Database unavailable',
+      rate_limited: 'Too many attempts from this address', database_unavailable: 'Database unavailable', connection_limit: 'Too many SSH connections open',
     },
     operationAction: {
       create: 'Create', update: 'Update', delete: 'Delete', lock: 'Lock', unlock: 'Unlock', reset_mfa: 'Reset MFA', reset_password: 'Reset password',

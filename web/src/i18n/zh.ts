@@ -662,7 +662,7 @@ export const zh: Messages = {
     loginReason: {
       ok: '成功', invalid_credentials: '用户名或密码错误', locked: '已锁定', inactive: '账号已停用', expired: '账号已过期',
       invalid_totp: '验证码错误', totp_reused: '验证码重复使用', mfa_enrolment_required: '需要多因素认证但尚未设置',
-      rate_limited: '该地址尝试次数过多', database_unavailable: '数据库不可用',
+      rate_limited: '该地址尝试次数过多', database_unavailable: '数据库不可用', connection_limit: 'SSH 连接数已达上限',
     },
     operationAction: {
       create: '创建', update: '修改', delete: '删除', lock: '锁定', unlock: '解锁', reset_mfa: '重置多因素认证', reset_password: '重置密码',
