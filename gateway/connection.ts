@@ -38,7 +38,10 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   const refusals = new RefusalLog(() => log);
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).
   let unwatch: (() => void) | null = null;
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  // Resolved once the connection is closed and its records are done (its slot among the user's
+  // connections given back), so that a gateway shutting down waits for them before the database goes.
+  let recordsDone: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (recordsDone = resolve));
   // Channels one connection holds at once (rule 13; OpenSSH's MaxSessions): counted from
   // channel-open, so a channel at the menu or still being authorized counts too.
   const { maxSessionsPerConnection, maxTunnelsPerConnection } = gw.services.config;
@@ -129,7 +132,9 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
     unwatch?.();
     refusals.closed();
     unused.stop();
-    auth.connectionClosed().catch((err: unknown) => log.error({ err }, 'login log write failed'));
+    auth.connectionClosed()
+      .catch((err: unknown) => log.error({ err }, 'the connection\'s login-log row or slot could not be written'))
+      .finally(recordsDone);
   });
   return { end: () => client.end(), closed };
 }

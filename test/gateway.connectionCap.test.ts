@@ -14,6 +14,7 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { LoginLogEntity, SessionEntity, SshConnectionEntity } from '../core/db/entities/index.ts';
 import { connectionLimitLine } from '../core/audit/sshConnections.ts';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
+import { startGateway } from '../gateway/index.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 
 const skip = sshdUnavailable();
@@ -88,6 +89,15 @@ describe('SSH gateway: logged-in connections per user are bounded', { skip, time
       await Promise.all(held.map(ended));
     }
     assert.equal(await eventually(leases, (n) => n === 0), 0);
+  });
+
+  test('a gateway that shuts down gives its connections\' slots back before it is done', async () => {
+    const g = await startGateway(w.bastion.services, { port: 0, host: '127.0.0.1' });
+    const clients = [await ssh2Login(g.port, { username: 'alice', password: ALICE_PASSWORD }), await ssh2Login(g.port, { username: 'alice', password: ALICE_PASSWORD })];
+    assert.equal(await leases(), 2);
+    await g.close();
+    assert.equal(await leases(), 0, 'no slot is left for the heartbeat sweep to find');
+    for (const c of clients) c.end();
   });
 
   if (gatewayTopology() === 'workers') {
