@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { READ_AHEAD_BYTES, READ_AHEAD_SESSION_BYTES, READ_AHEAD_START_BYTES, ReadAhead, ReadAheadBudget, SPAN_BYTES, type ReadFn } from '../gateway/sftp/readAhead.ts';
+import { READ_AHEAD_BYTES, READ_AHEAD_SESSION_BYTES, READ_AHEAD_START_BYTES, ReadAhead, ReadAheadBudget, ReadAheadPool, SPAN_BYTES, type ReadFn } from '../gateway/sftp/readAhead.ts';
 import { ReadBuffers } from '../gateway/sftp/readBuffers.ts';
 
 const L = 32 * 1024;
@@ -143,6 +143,52 @@ describe('SFTP read-ahead', () => {
     assert.deepEqual(await served, file.subarray(3 * L, 4 * L));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(budget.used, 0);
+  });
+
+  test('the sessions of a process share one bound: while one holds it, another\'s READs go to the asset as they come, and it reads ahead again once that is given back (rule 13)', async () => {
+    // A user's many sessions that each read a little and stop asking must not make the gateway
+    // hold a session's worth of read-ahead apiece: all of them together hold the pool at most.
+    const pool = new ReadAheadPool(READ_AHEAD_START_BYTES);
+    const size = 2 * READ_AHEAD_BYTES;
+    const fileA = randomBytes(size);
+    const fileB = randomBytes(size);
+    const a = asset(fileA);
+    const b = asset(fileB);
+    const budgetA = new ReadAheadBudget(pool);
+    const budgetB = new ReadAheadBudget(pool);
+    const aheadA = new ReadAhead(budgetA, a.read);
+    const aheadB = new ReadAhead(budgetB, b.read);
+    // A reads three READs front to back (read-ahead starts), then stops asking: its lead is the pool.
+    for (let i = 0; i < 3; i++) {
+      const early = taken(aheadA, i * L, L);
+      if (early) await early;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(pool.used > pool.limit - SPAN_BYTES, `A holds the pool but less than a span (${pool.used})`);
+    const heldByA = budgetA.used;
+    // B downloads 1 MiB meanwhile: exact, with no READ of the asset beyond its own.
+    const readsBefore = b.reads.length;
+    const parts: Buffer[] = [];
+    for (let offset = 0; offset < 1024 * 1024; offset += L) {
+      const early = taken(aheadB, offset, L);
+      parts.push((early ? await early : null) ?? (await b.read(offset, L)));
+    }
+    assert.deepEqual(Buffer.concat(parts), fileB.subarray(0, 1024 * 1024));
+    assert.deepEqual(b.reads.slice(readsBefore).filter(([, n]) => n > L), [], 'B asked the asset for no span');
+    assert.ok(budgetB.stats.maxBytes <= pool.limit - heldByA, `B read ahead ${budgetB.stats.maxBytes} bytes beside A's ${heldByA}`);
+    assert.ok(pool.used <= pool.limit, `pool ${pool.used}`);
+    // A's session ends: its bytes go back, and B's next READs are read ahead again.
+    aheadA.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pool.used, 0);
+    for (let offset = 1024 * 1024; offset < 1024 * 1024 + 4 * L; offset += L) {
+      const early = taken(aheadB, offset, L);
+      assert.deepEqual((early ? await early : null) ?? (await b.read(offset, L)), fileB.subarray(offset, offset + L));
+    }
+    assert.ok(b.reads.some(([, n]) => n === SPAN_BYTES), 'B asks the asset in spans again');
+    aheadB.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pool.used, 0, 'every byte given back to the pool');
   });
 
   test('a span\'s buffer is used again only once every READ cut from it has been given back', () => {

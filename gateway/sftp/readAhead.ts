@@ -33,6 +33,15 @@ export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 export const READ_AHEAD_START_BYTES = 2 * 1024 * 1024;
 /** Bytes read ahead per session, over all its handles: the gateway's memory bound for it. */
 export const READ_AHEAD_SESSION_BYTES = 6 * 1024 * 1024;
+/**
+ * Bytes read ahead by all the sessions of one gateway process together (DESIGN rule 13). A
+ * session's own bound does not bound a user: one who opens 64 SFTP sessions (the per-user session
+ * limit), reads a little of a file in each and then stops asking, has the gateway hold 64 × 6 MiB
+ * read ahead for as long as the sessions stay open; a few such users, gigabytes. Past this, READs
+ * go to the asset as they come (correct, only slower) until read-ahead is given back. Ten
+ * downloads at once still have a whole session's worth each.
+ */
+export const READ_AHEAD_PROCESS_BYTES = 64 * 1024 * 1024;
 /** Consecutive sequential READs of one length before reading ahead starts. */
 const SEQUENTIAL_READS = 2;
 /** The longest READ sent to the asset while reading ahead: 7 × 32 KiB, under OpenSSH sftp-server's 255 KiB. */
@@ -44,11 +53,37 @@ export const SPAN_BYTES = 224 * 1024;
  */
 export type ReadFn = (offset: number, length: number, parts?: number) => Promise<Buffer>;
 
+/** What all the sessions of a process may hold read ahead together (READ_AHEAD_PROCESS_BYTES). */
+export class ReadAheadPool {
+  /** Bytes asked for or held, over every session drawing on this pool. */
+  used = 0;
+  constructor(readonly limit: number = READ_AHEAD_PROCESS_BYTES) {}
+}
+
+/** The gateway process's pool: every SFTP session in the process draws on it. */
+const processPool = new ReadAheadPool();
+
 /** What all the handles of one session share: the byte budget, the changes under way, the statistics. */
 export class ReadAheadBudget {
-  /** Bytes asked for or held, over all handles. */
-  used = 0;
+  #used = 0;
   readonly stats = { hits: 0, misses: 0, discardedBytes: 0, maxBytes: 0 };
+
+  constructor(private readonly pool: ReadAheadPool = processPool) {}
+
+  /** Bytes asked for or held, over all handles; the process's pool counts them too. */
+  get used(): number {
+    return this.#used;
+  }
+
+  set used(bytes: number) {
+    this.pool.used += bytes - this.#used;
+    this.#used = bytes;
+  }
+
+  /** Bytes this session may still read ahead: its own bound or the process's, whichever is nearer. */
+  get room(): number {
+    return Math.min(READ_AHEAD_SESSION_BYTES - this.#used, this.pool.limit - this.pool.used);
+  }
   /** Requests that may change a file, sent to the asset and not yet answered. */
   #changing = 0;
   readonly #handles = new Set<ReadAhead>();
@@ -236,7 +271,7 @@ export class ReadAhead {
     for (;;) {
       const lead = Math.min(READ_AHEAD_BYTES, Math.max(READ_AHEAD_START_BYTES, this.#expect - this.#runStart));
       const byLead = Math.floor((lead - (this.#front - this.#expect)) / length);
-      const byBudget = Math.floor((READ_AHEAD_SESSION_BYTES - budget.used) / length);
+      const byBudget = Math.floor(budget.room / length);
       const n = Math.min(whole, byLead, byBudget);
       if (this.#stopped || n < 1 || (n < whole && this.#chunks.size > 0)) return;
       const start = this.#front;
