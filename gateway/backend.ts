@@ -10,7 +10,7 @@ import type { GatewayContext } from './context.ts';
 import { BACKEND_ALGORITHMS } from './algorithms.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { pooledPadding } from './packetPadding.ts';
-import { batchWrites } from './writeBatch.ts';
+import { relaySocket } from './relaySocket.ts';
 import { lowerReadBuffer, lowerWriteBuffer } from './streamBuffers.ts';
 
 const { Client } = ssh2;
@@ -123,9 +123,7 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
       settled = true;
       resolve();
     });
-    gw.readTurns.add(sock);
-    gw.garbage.watch(sock);
-    batchWrites(sock);
+    relaySocket(gw, sock);
     pooledPadding(client, gw.padding);
     sock.connect({ host: asset.address, port: asset.port });
     client.connect({ ...config, sock });

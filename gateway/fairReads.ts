@@ -145,8 +145,17 @@ export class ReadTurns {
     this.#answeringMs = answeringMs;
   }
 
+  /** Sockets put under the scheduler and not yet closed (for tests and diagnostics). */
+  #watching = 0;
+
+  get watching(): number {
+    return this.#watching;
+  }
+
   /** Puts a socket's reads under the scheduler; call before anything else listens for its data. */
   add(sock: Socket): void {
+    this.#watching++;
+    sock.once('close', () => this.#watching--);
     const reader: Reader = { sock, used: 0, parked: false, windowStart: 0, windowBytes: 0, streamingUntil: 0, smallInARow: 0, held: false, wrote: false, wroteAt: 0 };
     // Ahead of ssh2's own listener, which it adds once the socket connects.
     sock.prependListener('data', (chunk: Buffer) => this.#read(reader, chunk.length));

@@ -16,7 +16,7 @@ import { GarbagePacer } from './garbagePacer.ts';
 import { SpareReadBuffers } from './sftp/readBuffers.ts';
 import { HashThread } from './recording/hashThread.ts';
 import { PreAuthGate } from './preAuth.ts';
-import { batchWrites } from './writeBatch.ts';
+import { relaySocket } from './relaySocket.ts';
 
 export interface GatewayStartOptions extends Partial<GatewayOptions> {
   /** 0 picks a free port. Default: config.sshPort. */
@@ -74,9 +74,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   // that each socket's reads take turns with the other sessions' (fairReads.ts).
   const listener = createServer((sock) => {
     if (!preAuth.admit(sock)) return;
-    gw.readTurns.add(sock);
-    gw.garbage.watch(sock);
-    batchWrites(sock);
+    relaySocket(gw, sock);
     server.injectSocket(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));

@@ -10,6 +10,7 @@ import { planTaps } from '../proxy/channelTaps.ts';
 import { pump } from '../proxy/pump.ts';
 import { terminalLine } from '../terminalErrors.ts';
 import { CONNECT_FAILED, PROHIBITED, refuse } from '../channelOpenRefusal.ts';
+import { relaySocket } from '../relaySocket.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -33,7 +34,7 @@ export async function handleTunnel(gw: GatewayContext, op: SshOperator, accept: 
     return;
   }
   let failure = '';
-  const socket = await dial(grant.asset.address, grant.asset.port).catch((err: Error & { code?: string }) => {
+  const socket = await dial(gw, grant.asset.address, grant.asset.port).catch((err: Error & { code?: string }) => {
     live.log.info({ code: err.code }, 'tunnel destination unreachable');
     failure = err.code ?? 'failed';
     return null;
@@ -77,9 +78,10 @@ function tunnelTarget(granted: readonly GrantedAsset[], host: string, port: numb
   return null;
 }
 
-function dial(host: string, port: number): Promise<Socket> {
+function dial(gw: GatewayContext, host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true });
+    relaySocket(gw, socket);
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     let connected = false;
     socket.once('connect', () => {
