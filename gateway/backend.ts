@@ -123,7 +123,7 @@ export async function connectBackend(gw: GatewayContext, grant: Grant, login: Ba
       settled = true;
       resolve();
     });
-    relaySocket(gw, sock);
+    relaySocket(gw, sock, 'backend');
     pooledPadding(client, gw.padding);
     sock.connect({ host: asset.address, port: asset.port });
     client.connect({ ...config, sock });

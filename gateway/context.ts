@@ -15,6 +15,7 @@ import type { SpareReadBuffers } from './sftp/readBuffers.ts';
 import type { HashThread } from './recording/hashThread.ts';
 import type { SftpProxyStats } from './sftp/sftpProxy.ts';
 import type { BridgeProbe } from './proxy/bridge.ts';
+import type { RelaySocketKind } from './relaySocket.ts';
 import type { LiveSession } from './liveSession.ts';
 
 export interface GatewayOptions {
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   onSftpEnd?: (stats: SftpProxyStats) => void;
   /** Given a look at what each shell or exec session holds of the operator's input while it runs (tests bound it). */
   onBridge?: (probe: BridgeProbe) => void;
+  /** Told of each socket put under the read turns, pacing and batching (relaySocket.ts), by kind (tests check no path is left out). */
+  onRelaySocket?: (kind: RelaySocketKind) => void;
 }
 
 /**

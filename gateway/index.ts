@@ -74,7 +74,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   // that each socket's reads take turns with the other sessions' (fairReads.ts).
   const listener = createServer((sock) => {
     if (!preAuth.admit(sock)) return;
-    relaySocket(gw, sock);
+    relaySocket(gw, sock, 'operator');
     server.injectSocket(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));

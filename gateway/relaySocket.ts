@@ -6,12 +6,16 @@
 // socket to the asset was made apart from the other two and had none of them: an scp through
 // `ssh -J` read up to 2 MiB per turn of the event loop ahead of every other session's keystrokes.
 import type { Socket } from 'node:net';
-import type { GatewayContext } from './context.ts';
+import type { GatewayContext, GatewayOptions } from './context.ts';
 import { batchWrites } from './writeBatch.ts';
 
+/** Which side a relayed socket is: an operator's connection, the gateway's to an asset, a tunnel's to an asset. */
+export type RelaySocketKind = 'operator' | 'backend' | 'tunnel';
+
 /** Puts `sock` under the gateway's read turns, garbage pacing and write batching; before anything else reads it. */
-export function relaySocket(gw: Pick<GatewayContext, 'readTurns' | 'garbage'>, sock: Socket): void {
+export function relaySocket(gw: Pick<GatewayContext, 'readTurns' | 'garbage'> & { options: Pick<GatewayOptions, 'onRelaySocket'> }, sock: Socket, kind: RelaySocketKind): void {
   gw.readTurns.add(sock);
   gw.garbage.watch(sock);
   batchWrites(sock);
+  gw.options.onRelaySocket?.(kind);
 }

@@ -22,6 +22,7 @@ export function gatewayOptions(services: Services, overrides: Partial<GatewayOpt
     backendReadyTimeoutMs: overrides.backendReadyTimeoutMs ?? config.backendTimeoutSeconds * 1000,
     ...(overrides.onSftpEnd ? { onSftpEnd: overrides.onSftpEnd } : {}),
     ...(overrides.onBridge ? { onBridge: overrides.onBridge } : {}),
+    ...(overrides.onRelaySocket ? { onRelaySocket: overrides.onRelaySocket } : {}),
   };
 }
 

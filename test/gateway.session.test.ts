@@ -11,7 +11,8 @@ import { CommandEntity, SessionEntity, type Session, type User } from '../core/d
 import { sshdUnavailable, startSshd, type Sshd } from './helpers/sshd.ts';
 import { freePort } from './helpers/ports.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
-import { ALICE_PASSWORD, QUIET, eventually, ssh2Exec, ssh2Login, sshKey, sshPassword, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, QUIET, eventually, gatewayTopology, ssh2Exec, ssh2Login, sshKey, sshPassword, startWorld, type World } from './gatewayFixture.ts';
+import type { RelaySocketKind } from '../gateway/relaySocket.ts';
 
 const skip = sshdUnavailable();
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -44,8 +45,11 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
     return { user, keyPath };
   }
 
+  /** The sockets the in-process gateway put under its read turns, by kind (relaySocket.ts); workers' are out of sight. */
+  const relayed: RelaySocketKind[] = [];
+  const inProcess = gatewayTopology() === 'in-process';
   before(async () => {
-    w = await startWorld();
+    w = await startWorld(inProcess ? { gateway: { onRelaySocket: (kind) => relayed.push(kind) } } : {});
   });
   after(async () => {
     await w?.stop();
@@ -212,6 +216,8 @@ describe('SSH gateway: direct targets and channels', { skip }, () => {
     ], { reject: false, timeout: 30_000 });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout.trim(), w.sshd.username);
+    // The tunnel's socket to the asset takes turns with every other socket's reads (issue 13 item 8).
+    if (inProcess) assert.ok(relayed.includes('tunnel'), `sockets relayed: ${relayed.join(', ')}`);
     const [row] = await settledSessions(user.id, 1);
     assert.equal(row!.kind, 'tunnel');
     assert.equal(row!.status, 'closed');

@@ -16,10 +16,12 @@ test('a socket made as a tunnel makes it (connecting) is under the read turns, i
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const gw = { readTurns: new ReadTurns(), garbage: new GarbagePacer() };
+  const kinds: string[] = [];
+  const gw = { readTurns: new ReadTurns(), garbage: new GarbagePacer(), options: { onRelaySocket: (kind: string) => void kinds.push(kind) } };
   const sock = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, noDelay: true });
-  relaySocket(gw, sock);
+  relaySocket(gw, sock, 'tunnel');
   assert.equal(gw.readTurns.watching, 1, 'under the read turns');
+  assert.deepEqual(kinds, ['tunnel']);
   await once(sock, 'connect');
   const [peer] = await accepted;
   try {

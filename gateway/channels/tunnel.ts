@@ -81,7 +81,7 @@ function tunnelTarget(granted: readonly GrantedAsset[], host: string, port: numb
 function dial(gw: GatewayContext, host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, noDelay: true });
-    relaySocket(gw, socket);
+    relaySocket(gw, socket, 'tunnel');
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     let connected = false;
     socket.once('connect', () => {
