@@ -131,6 +131,8 @@ export class ReadTurns {
   #touched: Reader[] = [];
   /** Parked sockets in the order they were parked: a Set keeps insertion order and deletes in O(1). */
   readonly #queue = new Set<Reader>();
+  /** Sockets put under the scheduler and not yet closed (for tests and diagnostics). */
+  #watching = 0;
 
   readonly #holdMs: number;
   readonly #answeringMs: number;
@@ -145,9 +147,6 @@ export class ReadTurns {
     this.#answeringMs = answeringMs;
   }
 
-  /** Sockets put under the scheduler and not yet closed (for tests and diagnostics). */
-  #watching = 0;
-
   get watching(): number {
     return this.#watching;
   }
@@ -155,11 +154,13 @@ export class ReadTurns {
   /** Puts a socket's reads under the scheduler; call before anything else listens for its data. */
   add(sock: Socket): void {
     this.#watching++;
-    sock.once('close', () => this.#watching--);
     const reader: Reader = { sock, used: 0, parked: false, windowStart: 0, windowBytes: 0, streamingUntil: 0, smallInARow: 0, held: false, wrote: false, wroteAt: 0 };
     // Ahead of ssh2's own listener, which it adds once the socket connects.
     sock.prependListener('data', (chunk: Buffer) => this.#read(reader, chunk.length));
-    sock.once('close', () => this.#queue.delete(reader));
+    sock.once('close', () => {
+      this.#watching--;
+      this.#queue.delete(reader);
+    });
     // Something sent on the socket awaits an answer (ANSWERING_MS): a held socket is let go at once.
     const letGo = (): void => this.#letGoOne(reader);
     wrapWrite(sock, (write) => function answerAwaited(this: Socket, ...args: Parameters<Socket['write']>): boolean {
