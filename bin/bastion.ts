@@ -10,6 +10,7 @@ import { VaultKeyError } from '../core/vault/vault.ts';
 import { DataDirError, securePrivateDir } from '../core/dataDir.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { isGatewayWorker, runGatewayWorker, startGatewayWorkers } from './gatewayCluster.ts';
+import { SHUTDOWN_DEADLINE_MS } from './shutdownDeadlines.ts';
 import { installProcessGuard } from './processGuard.ts';
 import { createLogger, logsArePretty, type Logger } from '../core/logger.ts';
 
@@ -26,12 +27,6 @@ commands:
 configuration comes from the environment; see README.md and .env.example`;
 
 type Stopper = () => Promise<void>;
-
-/**
- * What a stop may take before the process exits anyway: under the 10 s a container runtime
- * (docker/podman stop) or a service manager waits before SIGKILL, so the exit is our own.
- */
-const SHUTDOWN_DEADLINE_MS = 8_000;
 
 function onSignals(stop: Stopper, log: Logger): void {
   let stopping = false;

@@ -11,6 +11,7 @@ import { loadHostKeys } from '../gateway/hostKeys.ts';
 import type { Metrics, MetricsJson } from '../core/metrics.ts';
 import type { Readiness } from '../core/readiness.ts';
 import { MEMORY_ENV, MEMORY_FLAGS } from './memoryFlags.ts';
+import { WORKER_KILL_AFTER_MS, WORKER_SHUTDOWN_DEADLINE_MS } from './shutdownDeadlines.ts';
 
 interface ReadyMessage { __gatewayReady: number }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
@@ -74,7 +75,11 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     w.on('exit', (code, signal) => {
       workers.delete(w);
       bus.removePeer(w);
-      if (stopping) return;
+      if (stopping) {
+        // A worker that did not stop cleanly is said: its log tells which part of its shutdown failed.
+        if (code !== 0) say(`gateway worker ${w.process.pid} did not stop cleanly (${signal ?? code})`);
+        return;
+      }
       quickDeaths = Date.now() - startedAt < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
       const delay = restartDelayMs(quickDeaths);
       say(`gateway worker ${w.process.pid} exited (${signal ?? code}); starting another in ${(delay / 1000).toFixed(1)} s`);
@@ -117,7 +122,11 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
       for (const off of unhook) off?.();
       await Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
         if (w.isDead()) { resolve(); return; }
-        w.once('exit', () => resolve());
+        const kill = setTimeout(() => {
+          say(`gateway worker ${w.process.pid} did not exit within ${WORKER_KILL_AFTER_MS} ms of SIGTERM; killing it`);
+          w.process.kill('SIGKILL');
+        }, WORKER_KILL_AFTER_MS);
+        w.once('exit', () => { clearTimeout(kill); resolve(); });
         w.process.kill('SIGTERM');
       })));
     },
@@ -144,7 +153,16 @@ export async function runGatewayWorker(config: Config): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    void gw.close().then(() => services.close()).finally(() => process.exit(0));
+    // Exits before the primary's own deadline: a shutdown stuck on anything (a session that will
+    // not end, a database that does not answer) must not leave this process behind its primary.
+    setTimeout(() => {
+      services.log.error({ deadlineMs: WORKER_SHUTDOWN_DEADLINE_MS }, 'gateway worker shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, WORKER_SHUTDOWN_DEADLINE_MS).unref();
+    void gw.close().then(() => services.close()).then(() => process.exit(0), (err: unknown) => {
+      services.log.error({ err }, 'gateway worker shutdown failed');
+      process.exit(1);
+    });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => { /* the primary decides; it sends SIGTERM */ });

@@ -97,17 +97,25 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
 
   let closing: Promise<void> | null = null;
   const shutdown = async (): Promise<void> => {
+    // A shutdown that takes this long is stuck somewhere: the log says where, before a deadline
+    // (bin/shutdownDeadlines.ts) ends the process.
+    let stage = 'ending sessions';
+    const slow = setTimeout(() => log.warn({ stage, sessions: sessions.size, connections: connections.size }, 'ssh gateway shutdown is slow'), 4000);
+    slow.unref();
     notReady();
     const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
     sessions.stop();
     preAuth.close();
     // Sessions first, so recordings are flushed and rows ended while clients still hear why.
     await sessions.closeAll('the gateway is shutting down');
+    stage = 'closing connections';
     for (const c of connections) c.end();
     await withTimeout(Promise.all([...connections].map((c) => c.closed)), 5000);
     await withTimeout(stopped, 1000);
     // After the sessions: their transfer records have their digests by now.
+    stage = 'finishing transfer digests';
     await gw.hashing.close();
+    clearTimeout(slow);
     log.info('ssh gateway stopped');
   };
   return {

@@ -12,7 +12,7 @@ import { CommandEntity, SessionEntity, type Session, type User } from '../core/d
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startGateway } from '../gateway/index.ts';
-import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, sshPassword, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, QUIET, eventually, inProcessOnly, openShell, sshPassword, ssh2Exec, ssh2Login, startWorld, within, type World } from './gatewayFixture.ts';
 import { recordingFile } from './helpers/recordings.ts';
 import { loginsHeld } from '../core/audit/loginsHeld.ts';
 
@@ -73,7 +73,7 @@ describe('SSH gateway: menu and interactive shells', { skip }, () => {
       child.stdin.write('exit\r');
       await waitFor(/Connection to web01 closed\.[\s\S]*alice@bastion.*> $/, from);
       child.stdin.write('q\r');
-      assert.equal(await exited, 0);
+      assert.equal(await within(exited, 15_000, () => `ssh did not exit after q; screen:\n${out}`), 0);
     } finally {
       child.kill();
     }

@@ -24,6 +24,8 @@ import { startGateway, type GatewayHandle, type GatewayStartOptions } from '../g
 import { ClusterBus } from '../core/bus.ts';
 import type { Action, Asset, Permission, SystemUser, User } from '../core/db/entities/index.ts';
 
+export { within } from './helpers/within.ts';
+
 export const ALICE_PASSWORD = 'Wonder-land-2024';
 
 export type GatewayTopology = 'in-process' | 'workers';
@@ -224,8 +226,12 @@ export function openShell(client: InstanceType<typeof ssh2.Client>, size = { row
   });
 }
 
-/** Runs a command through an ssh2 client: output, exit status or signal. */
-export function ssh2Exec(client: InstanceType<typeof ssh2.Client>, command: string, opts: ssh2.ExecOptions = {}): Promise<{ stdout: Buffer; stderr: string; code: number | null; signal: string | null }> {
+/**
+ * Runs a command through an ssh2 client: output, exit status or signal. A channel that does not
+ * close within `ms` fails the test with what it printed so far, rather than hanging the file
+ * until the runner's timeout, which names no test.
+ */
+export function ssh2Exec(client: InstanceType<typeof ssh2.Client>, command: string, opts: ssh2.ExecOptions = {}, ms = 90_000): Promise<{ stdout: Buffer; stderr: string; code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     client.exec(command, opts, (err, stream) => {
       if (err) return reject(err);
@@ -233,13 +239,21 @@ export function ssh2Exec(client: InstanceType<typeof ssh2.Client>, command: stri
       let stderr = '';
       let code: number | null = null;
       let signal: string | null = null;
+      const timer = setTimeout(() => {
+        reject(new Error(`exec of '${command}' did not end within ${ms} ms (exit ${String(code)}); stdout: ${Buffer.concat(out).toString().slice(-500)}; stderr: ${stderr.slice(-500)}`));
+      }, ms);
+      // A channel left running on purpose must not keep the test process alive.
+      timer.unref();
       stream.on('data', (c: Buffer) => out.push(c));
       stream.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       stream.on('exit', (c: number | null, s?: string) => {
         code = c;
         signal = s ?? null;
       });
-      stream.on('close', () => resolve({ stdout: Buffer.concat(out), stderr, code, signal }));
+      stream.on('close', () => {
+        clearTimeout(timer);
+        resolve({ stdout: Buffer.concat(out), stderr, code, signal });
+      });
     });
   });
 }

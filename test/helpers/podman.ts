@@ -36,6 +36,10 @@ export interface Container {
   /** `podman stop` with SIGTERM and up to `seconds` before SIGKILL; resolves with the exit code. */
   stop(seconds?: number): Promise<number>;
   logs(): Promise<string>;
+  /** podman's view of it: running, exited (with the exit code), … */
+  state(): Promise<{ status: string; exitCode: number }>;
+  /** Its state and the last lines of its logs, for a failure message. */
+  explain(): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -45,6 +49,11 @@ let seq = 0;
 export async function runContainer(opts: { env: Record<string, string>; volume: string; args?: string[]; image?: string }): Promise<Container> {
   const name = `bastion-test-${process.pid}-${++seq}`;
   const env = Object.entries(opts.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  const state = async () => {
+    const r = await podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name], { reject: false });
+    const [status = 'unknown', code = '-1'] = String(r.stdout).trim().split(' ');
+    return { status: r.exitCode === 0 ? status : `not inspectable (${String(r.stderr).trim()})`, exitCode: Number(code) };
+  };
   await podman(['run', '-d', '--name', name, ...RUN_OPTS, '-v', `${opts.volume}:/data`, ...env, opts.image ?? IMAGE, ...(opts.args ?? [])]);
   return {
     name,
@@ -56,6 +65,12 @@ export async function runContainer(opts: { env: Record<string, string>; volume: 
     async logs() {
       const r = await podman(['logs', name]);
       return `${String(r.stdout)}\n${String(r.stderr)}`;
+    },
+    state,
+    async explain() {
+      const { status, exitCode } = await state();
+      const logs = await podman(['logs', '--tail', '40', name], { reject: false });
+      return `\ncontainer ${name}: ${status}${status === 'exited' ? ` (exit code ${exitCode})` : ''}; its last log lines:\n${String(logs.stdout)}${String(logs.stderr)}`;
     },
     async remove() {
       await podman(['rm', '-f', '-t', '0', name], { reject: false });
@@ -69,17 +84,34 @@ export async function createVolume(): Promise<{ name: string; remove(): Promise<
   return { name, remove: async () => { await podman(['volume', 'rm', '-f', name], { reject: false }); } };
 }
 
-/** Polls `url` until it answers 200; resolves with the milliseconds it took. */
-export async function waitReady(url: string, ms = 60_000): Promise<number> {
+/**
+ * Polls `url` until it answers 200; resolves with the milliseconds it took. With `container`,
+ * stops as soon as that container is no longer running, and either way a failure says what the
+ * endpoint last answered, the container's state and the end of its logs: a start that never got
+ * ready is explained in the test's own output, not only by a timeout.
+ */
+export async function waitReady(url: string, ms = 60_000, container?: Container): Promise<number> {
   const start = performance.now();
+  let last = 'no answer';
+  let checkedState = start;
   for (;;) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) return performance.now() - start;
-    } catch {
-      // Not listening yet.
+      last = `HTTP ${res.status} ${(await res.text()).slice(0, 500)}`;
+    } catch (err) {
+      last = `no answer (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`;
     }
-    if (performance.now() - start > ms) throw new Error(`${url} was not ready within ${ms} ms`);
+    const waited = performance.now() - start;
+    let ended = false;
+    if (container && performance.now() - checkedState > 2000) {
+      checkedState = performance.now();
+      ended = (await container.state()).status !== 'running';
+    }
+    if (waited > ms || ended) {
+      const why = ended ? 'its container stopped' : `not ready within ${ms} ms`;
+      throw new Error(`${url}: ${why}; last answer: ${last}${container ? await container.explain() : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
