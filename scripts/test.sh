@@ -57,7 +57,8 @@ if printf '%s\n' "${files[@]}" | grep -q 'deploy\.compose\.test\.ts$' && command
   fi
 fi
 # Three reporters pass node 20's default of 10 'end' listeners on the test stream: not a leak.
-node --import tsx --disable-warning=MaxListenersExceededWarning --test \
+# A file still running 20 s before its timeout prints what it waits on (test/helpers/hangReport.ts).
+BASTION_TEST_HANG_REPORT_MS=280000 node --import tsx --import ./test/helpers/hangReport.ts --disable-warning=MaxListenersExceededWarning --test \
   --test-concurrency=1 \
   --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
