@@ -233,17 +233,24 @@ export function openShell(client: InstanceType<typeof ssh2.Client>, size = { row
  */
 export function ssh2Exec(client: InstanceType<typeof ssh2.Client>, command: string, opts: ssh2.ExecOptions = {}, ms = 90_000): Promise<{ stdout: Buffer; stderr: string; code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    let stderr = '';
+    let code: number | null = null;
+    let signal: string | null = null;
+    let opened = false;
+    // From the channel's open on: a gateway that never answers the open hangs as surely as one that never closes it.
+    const timer = setTimeout(() => {
+      reject(new Error(`exec of '${command}' did not end within ${ms} ms (${opened ? `channel open, exit ${String(code)}` : 'channel never opened'}); stdout: ${Buffer.concat(out).toString().slice(-500)}; stderr: ${stderr.slice(-500)}`));
+    }, ms);
+    // A channel left running on purpose must not keep the test process alive.
+    timer.unref();
     client.exec(command, opts, (err, stream) => {
-      if (err) return reject(err);
-      const out: Buffer[] = [];
-      let stderr = '';
-      let code: number | null = null;
-      let signal: string | null = null;
-      const timer = setTimeout(() => {
-        reject(new Error(`exec of '${command}' did not end within ${ms} ms (exit ${String(code)}); stdout: ${Buffer.concat(out).toString().slice(-500)}; stderr: ${stderr.slice(-500)}`));
-      }, ms);
-      // A channel left running on purpose must not keep the test process alive.
-      timer.unref();
+      if (err) {
+        clearTimeout(timer);
+        reject(err);
+        return;
+      }
+      opened = true;
       stream.on('data', (c: Buffer) => out.push(c));
       stream.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       stream.on('exit', (c: number | null, s?: string) => {
