@@ -8,7 +8,7 @@ import { startPostgres } from './helpers/postgres.ts';
 import { factories } from './helpers/factories.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { SshConnectionLeases } from '../core/audit/sshConnections.ts';
-import { SshConnectionEntity } from '../core/db/entities/index.ts';
+import { SshConnectionEntity, type SshConnectionLease } from '../core/db/entities/index.ts';
 
 let b: Bastion;
 before(async () => { b = await startBastion({ http: false }); });
@@ -47,6 +47,38 @@ test('two processes share one count; a dead process\'s leases stop counting afte
   } finally {
     one.stop();
     two.stop();
+  }
+});
+
+test('a process that stalled past three periods and lost its rows to the sweep writes them again: its open connections count again', async () => {
+  const user = await factories(b.services).user({ username: 'staller', password: 'Resumed-lease-2024' });
+  const HEARTBEAT = 300;
+  const stalled = new SshConnectionLeases(b.services.ds, HEARTBEAT);
+  const other = new SshConnectionLeases(b.services.ds, HEARTBEAT);
+  const repo = b.services.ds.getRepository(SshConnectionEntity);
+  try {
+    const id = await stalled.take(user.id, '127.0.0.7', 1);
+    assert.ok(id);
+    const before = await repo.findOneByOrFail({ id });
+    // The other process's sweep judges the stalled one gone: its row is deleted.
+    await repo.update({ id }, { heartbeatAt: new Date(Date.now() - 3 * HEARTBEAT - 1000) });
+    assert.equal(await other.dropStale(), 1);
+    // The stalled process resumes: its next heartbeat writes the row again, as it was.
+    let again: SshConnectionLease | null = null;
+    for (let i = 0; i < 100 && !again; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      again = await repo.findOneBy({ id });
+    }
+    assert.ok(again, 'the row is written again');
+    assert.equal(again.userId, user.id);
+    assert.equal(again.clientAddress, '127.0.0.7');
+    assert.equal(again.startedAt.getTime(), before.startedAt.getTime());
+    assert.equal(await other.take(user.id, '127.0.0.8', 1), null, 'the connection counts again toward the limit');
+    await stalled.release(id);
+    assert.equal(await repo.countBy({ userId: user.id }), 0);
+  } finally {
+    stalled.stop();
+    other.stop();
   }
 });
 

@@ -5,7 +5,9 @@
 // under the user's row lock, one row per connection, so that logins at the same moment in any
 // process count each other. A row lives from the login to the connection's close; its process
 // marks its rows every heartbeat period, so the rows of a process that died stop counting after
-// three periods (and the primary's sweep removes them), as sessions and jobs are judged.
+// three periods (and the primary's sweep removes them), as sessions and jobs are judged. A process
+// that only stalled that long writes its swept rows again at its next heartbeat: its connections
+// are still open and count again.
 import { In, type DataSource } from 'typeorm';
 import { SshConnectionEntity } from '../db/entities/index.ts';
 import { lockUserRow } from '../identity/userRowLock.ts';
@@ -18,9 +20,17 @@ export function connectionLimitLine(max: number): string {
   return `[bastion] you already have ${max} SSH connection${max === 1 ? '' : 's'} open, the most allowed; close one first`;
 }
 
+/** What this process knows of a lease it holds: enough to write its row again. */
+interface HeldLease {
+  id: string;
+  userId: string;
+  clientAddress: string;
+  startedAt: Date;
+}
+
 export class SshConnectionLeases {
-  /** The rows this process holds (its live connections): marked every heartbeat period. */
-  readonly #held = new Set<string>();
+  /** The rows this process holds (its live connections), by id: marked every heartbeat period. */
+  readonly #held = new Map<string, HeldLease>();
   #beating: NodeJS.Timeout | null = null;
 
   constructor(private readonly ds: DataSource, private readonly heartbeatMs: number, private readonly log?: Logger) {}
@@ -31,8 +41,7 @@ export class SshConnectionLeases {
    */
   async take(userId: string, clientAddress: string, max: number): Promise<string | null> {
     if (max <= 0) return '';
-    const id = newId();
-    const now = new Date();
+    const lease: HeldLease = { id: newId(), userId, clientAddress: clientAddress.slice(0, 64), startedAt: new Date() };
     const taken = await this.ds.transaction(async (em) => {
       await lockUserRow(em, userId);
       const held = await em.getRepository(SshConnectionEntity).createQueryBuilder('c')
@@ -40,11 +49,12 @@ export class SshConnectionLeases {
         .andWhere('c.heartbeat_at >= :cutoff', { cutoff: this.#cutoff() })
         .getCount();
       if (held >= max) return false;
-      await em.getRepository(SshConnectionEntity).insert({ id, userId, clientAddress: clientAddress.slice(0, 64), startedAt: now, heartbeatAt: now });
+      await em.getRepository(SshConnectionEntity).insert({ ...lease, heartbeatAt: lease.startedAt });
       return true;
     });
     if (!taken) return null;
-    this.#held.add(id);
+    const { id } = lease;
+    this.#held.set(id, lease);
     this.#beating ??= setInterval(() => void this.#beat(), this.heartbeatMs).unref();
     return id;
   }
@@ -65,10 +75,24 @@ export class SshConnectionLeases {
   }
 
   async #beat(): Promise<void> {
-    const ids = [...this.#held];
+    const ids = [...this.#held.keys()];
+    const repo = this.ds.getRepository(SshConnectionEntity);
     try {
       for (let i = 0; i < ids.length; i += 500) {
-        await this.ds.getRepository(SshConnectionEntity).update({ id: In(ids.slice(i, i + 500)) }, { heartbeatAt: new Date() });
+        const chunk = ids.slice(i, i + 500);
+        const now = new Date();
+        const res = await repo.update({ id: In(chunk) }, { heartbeatAt: now });
+        if (res.affected === undefined || res.affected >= chunk.length) continue;
+        // This process stalled (or could not reach the database) for three periods, and another
+        // one's sweep took its rows: the connections are still open, so they count again.
+        const present = new Set((await repo.find({ select: { id: true }, where: { id: In(chunk) } })).map((r) => r.id));
+        const lost = chunk.filter((id) => !present.has(id)).flatMap((id) => {
+          const lease = this.#held.get(id);
+          return lease ? [{ ...lease, heartbeatAt: now }] : [];
+        });
+        if (lost.length === 0) continue;
+        await repo.insert(lost);
+        this.log?.warn({ connections: lost.length }, 'SSH connections whose rows were swept while this process stalled count again');
       }
     } catch (err) {
       this.log?.warn({ err }, 'SSH connection heartbeat failed');
