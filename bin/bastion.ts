@@ -118,7 +118,7 @@ async function run(command: string, args: string[]): Promise<void> {
       // Gateway workers start first (once the database is migrated): they load and open it on
       // the other cores while this process starts the web server (issue 16: start to ready).
       const workersStarting = command !== 'server' && bus
-        ? startGatewayWorkers(config, workers, bus, (line) => console.log(line), {}, { metrics: services.metrics, readiness: services.readiness })
+        ? startGatewayWorkers(config, workers, bus, (line) => console.log(line), {}, { metrics: services.metrics, readiness: services.readiness, connections: services.sshConnections })
         : undefined;
       // Awaited below; a failure before then is handled there, not reported as unhandled.
       workersStarting?.catch(() => undefined);

@@ -10,6 +10,7 @@ import { createServices } from '../core/services.ts';
 import { loadHostKeys } from '../gateway/hostKeys.ts';
 import type { Metrics, MetricsJson } from '../core/metrics.ts';
 import type { Readiness } from '../core/readiness.ts';
+import { leaseHolder, type SshConnectionLeases } from '../core/audit/sshConnections.ts';
 import { MEMORY_ENV, MEMORY_FLAGS } from './memoryFlags.ts';
 import { WORKER_KILL_AFTER_MS, WORKER_SHUTDOWN_DEADLINE_MS } from './shutdownDeadlines.ts';
 
@@ -36,10 +37,12 @@ export function restartDelayMs(quickDeaths: number): number {
   return Math.min(500 * 2 ** Math.max(0, quickDeaths - 1), 30_000);
 }
 
-/** What the primary's own services learn of its workers: their metrics, and whether any is up. */
+/** What the primary's own services learn of its workers: their metrics, whether any is up, and which exited. */
 export interface WorkerHooks {
   metrics?: Metrics;
   readiness?: Readiness;
+  /** A worker that exits takes its connections with it: their rows stop counting at once. */
+  connections?: SshConnectionLeases;
 }
 
 /**
@@ -75,6 +78,11 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     w.on('exit', (code, signal) => {
       workers.delete(w);
       bus.removePeer(w);
+      const pid = w.process.pid;
+      // Not while stopping: each worker frees its own in its shutdown, and the database closes next.
+      if (!stopping && pid !== undefined && hooks.connections) {
+        hooks.connections.dropHolder(leaseHolder(pid)).catch((err: unknown) => say(`the connections of gateway worker ${pid} could not be freed now (${(err as Error).message}); they stop counting after three heartbeat periods`));
+      }
       if (stopping) {
         // A worker that did not stop cleanly is said: its log tells which part of its shutdown failed.
         if (code !== 0) say(`gateway worker ${w.process.pid} did not stop cleanly (${signal ?? code})`);

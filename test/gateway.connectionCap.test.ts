@@ -12,7 +12,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { LoginLogEntity, SessionEntity, SshConnectionEntity } from '../core/db/entities/index.ts';
-import { connectionLimitLine } from '../core/audit/sshConnections.ts';
+import { connectionLimitLine, leaseHolder } from '../core/audit/sshConnections.ts';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 import { startGateway } from '../gateway/index.ts';
 import { ALICE_PASSWORD, eventually, gatewayTopology, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
@@ -127,3 +127,35 @@ describe('SSH gateway: logged-in connections per user are bounded', { skip, time
     });
   }
 });
+
+if (gatewayTopology() === 'workers') {
+  describe('SSH gateway: a gateway worker that dies frees its connections at once', { skip, timeout: 120_000 }, () => {
+    let w: World;
+    // Heartbeats a minute apart: only the primary seeing its worker exit can free the slots in time.
+    before(async () => { w = await startWorld({ env: { BASTION_MAX_CONNECTIONS_PER_USER: '2', BASTION_SESSION_HEARTBEAT_SECONDS: '60' } }); });
+    after(async () => { await w?.stop(); });
+
+    test('its rows name it (host/pid); once it is killed they are gone within seconds, not three heartbeat periods, and the user logs in again', async () => {
+      const repo = w.bastion.services.ds.getRepository(SshConnectionEntity);
+      const clients = [];
+      try {
+        for (let i = 0; i < 2; i++) clients.push(await ssh2Login(w.gw.port, { username: 'alice', password: ALICE_PASSWORD }));
+        const r = await execa('ss', ['-Htnp', 'state', 'established', `( sport = :${w.gw.port} )`]);
+        const pids = [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+        assert.equal(pids.length, 2);
+        const rows = await repo.findBy({ userId: w.alice.id });
+        assert.deepEqual(rows.map((x) => x.holder).sort(), pids.map((p) => leaseHolder(p)).sort());
+        const victim = pids[0]!;
+        killedOnPurpose.add(victim);
+        process.kill(victim, 'SIGKILL');
+        const left = await eventually(() => repo.findBy({ userId: w.alice.id }), (x) => x.length === 1, 5000);
+        assert.deepEqual(left.map((x) => x.holder), pids.slice(1).map((p) => leaseHolder(p)));
+        // The slot is free: a login gets through (on whichever worker takes it).
+        clients.push(await ssh2Login(w.gw.port, { username: 'alice', password: ALICE_PASSWORD }));
+        assert.equal(await repo.countBy({ userId: w.alice.id }), 2);
+      } finally {
+        for (const c of clients) c.end();
+      }
+    });
+  });
+}

@@ -101,7 +101,8 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const web01 = await f.asset({ name: 'web01', address: sshd.host, port: sshd.port, comment: 'the test web server' });
   const su = await f.systemUser({ name: 'app', username: sshd.username, password: sshd.password, priority: 10 });
   const permission = await f.permission({ users: [alice.id], assets: [web01.id], systemUsers: [su.id], actions: opts.actions ?? ['connect'] });
-  const gw = bus ? await startWorkerGateway(bastion.config, bastion.env, bus) : await startGateway(s, { port: 0, host: '127.0.0.1', ...opts.gateway });
+  // The primary's hooks `bastion start` gives (bin/bastion.ts) that change what the workers' clients see.
+  const gw = bus ? await startWorkerGateway(bastion.config, bastion.env, bus, { connections: s.sshConnections }) : await startGateway(s, { port: 0, host: '127.0.0.1', ...opts.gateway });
   return {
     bastion, gw, topology, sshd, f, alice, web01, su, permission,
     async stop() {

@@ -8,6 +8,7 @@
 // three periods (and the primary's sweep removes them), as sessions and jobs are judged. A process
 // that only stalled that long writes its swept rows again at its next heartbeat: its connections
 // are still open and count again.
+import { hostname } from 'node:os';
 import { In, type DataSource } from 'typeorm';
 import { SshConnectionEntity } from '../db/entities/index.ts';
 import { lockUserRow } from '../identity/userRowLock.ts';
@@ -26,6 +27,12 @@ interface HeldLease {
   userId: string;
   clientAddress: string;
   startedAt: Date;
+  holder: string;
+}
+
+/** How a process names itself in the rows it holds: its host and pid, which its primary also knows. */
+export function leaseHolder(pid: number = process.pid): string {
+  return `${hostname().slice(0, 100)}/${pid}`;
 }
 
 export class SshConnectionLeases {
@@ -33,7 +40,7 @@ export class SshConnectionLeases {
   readonly #held = new Map<string, HeldLease>();
   #beating: NodeJS.Timeout | null = null;
 
-  constructor(private readonly ds: DataSource, private readonly heartbeatMs: number, private readonly log?: Logger) {}
+  constructor(private readonly ds: DataSource, private readonly heartbeatMs: number, private readonly log?: Logger, readonly holder: string = leaseHolder()) {}
 
   /**
    * A lease for one more logged-in connection of the user: its id (give it back with release),
@@ -41,7 +48,7 @@ export class SshConnectionLeases {
    */
   async take(userId: string, clientAddress: string, max: number): Promise<string | null> {
     if (max <= 0) return '';
-    const lease: HeldLease = { id: newId(), userId, clientAddress: clientAddress.slice(0, 64), startedAt: new Date() };
+    const lease: HeldLease = { id: newId(), userId, clientAddress: clientAddress.slice(0, 64), startedAt: new Date(), holder: this.holder };
     const taken = await this.ds.transaction(async (em) => {
       await lockUserRow(em, userId);
       const held = await em.getRepository(SshConnectionEntity).createQueryBuilder('c')
@@ -97,6 +104,17 @@ export class SshConnectionLeases {
     } catch (err) {
       this.log?.warn({ err }, 'SSH connection heartbeat failed');
     }
+  }
+
+  /**
+   * Removes the rows of a process known to be gone (`bastion start` saw its gateway worker exit):
+   * its connections died with it, and stop counting now rather than after three periods.
+   */
+  async dropHolder(holder: string): Promise<number> {
+    const res = await this.ds.getRepository(SshConnectionEntity).delete({ holder });
+    const n = res.affected ?? 0;
+    if (n > 0) this.log?.info({ connections: n, holder }, 'SSH connections of a gateway process that exited no longer count');
+    return n;
   }
 
   /** Removes the rows whose process is gone (unmarked for three periods); returns how many. */

@@ -309,6 +309,8 @@ export interface SshConnectionLease {
   startedAt: Date;
   /** Marked by the holding process; a row left unmarked for three heartbeat periods has lost it. */
   heartbeatAt: Date;
+  /** The holding process, `host/pid` (null in rows from before it was kept). */
+  holder: string | null;
 }
 
 export const SshConnectionEntity = new EntitySchema<SshConnectionLease>({
@@ -320,5 +322,6 @@ export const SshConnectionEntity = new EntitySchema<SshConnectionLease>({
     clientAddress: { ...col.str(64), name: 'client_address' },
     startedAt: { ...col.time(), name: 'started_at' },
     heartbeatAt: { ...col.time(), name: 'heartbeat_at' },
+    holder: col.str(128, true),
   },
 });
