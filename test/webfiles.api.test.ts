@@ -191,9 +191,21 @@ describe('web file manager API', { skip }, () => {
     assert.deepEqual(ops, [['mkdir', true], ['upload', true], ['rename', true], ['upload', false], ['upload', true], ['rmdir', false], ['delete', true], ['rmdir', true]]);
   });
 
-  test('an upload without the upload action is refused with a clear message and recorded; the file is not written', async () => {
+  test('an upload without the upload action is refused with a clear message and recorded (before the answer); the file is not written', async () => {
     const path = join(remote, 'refused.bin');
-    const r = await upload(bob, path, randomBytes(100_000));
+    // A slow database: the row must still be there when the refusal is answered, not a moment later.
+    const transfers0 = b.services.fileTransfers;
+    const record = transfers0.record.bind(transfers0);
+    transfers0.record = async (...args: Parameters<typeof record>) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return record(...args);
+    };
+    let r;
+    try {
+      r = await upload(bob, path, randomBytes(100_000));
+    } finally {
+      transfers0.record = record;
+    }
     assert.equal(r.status, 403);
     assert.equal(r.body!.error!.message, `upload ${path}: upload is not allowed to you on web01`);
     assert.equal(existsSync(path), false);

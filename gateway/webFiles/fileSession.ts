@@ -162,6 +162,8 @@ export class FileSession {
     if (refusal === null) return;
     this.policy.record({ ...entry, ok: false, message: refusal });
     this.live.log.info({ action, path: entry.path.slice(0, 300) }, 'web file request refused');
+    // Written before the browser hears of it: whoever is told "refused" finds the row already there.
+    await this.policy.flushed();
     throw new TransferRefusedError(`${entry.operation} ${entry.path.slice(0, 200)}: ${refusal}`, { reason: 'transfer_not_allowed' });
   }
 
