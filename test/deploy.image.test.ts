@@ -74,7 +74,7 @@ describe('container image', { skip }, () => {
     const startedAt = performance.now();
     const c = await runContainer({ env, volume: volume.name });
     cleanups.push(c.remove);
-    await waitReady(`${base}/readyz`, 60_000, c);
+    await waitReady(`${base}/readyz`, 120_000, c);
     t.diagnostic(`start to ready: ${Math.round(performance.now() - startedAt)} ms (podman run included)`);
     const ready = await (await fetch(`${base}/readyz`)).json();
     assert.deepEqual(ready, { status: 'ready', checks: { database: 'ok', recordings: 'ok', gateway: 'ok' } });
@@ -114,7 +114,7 @@ describe('container image', { skip }, () => {
     // The same volume, a new container: the session was closed and its recording is whole.
     const again = await runContainer({ env, volume: volume.name });
     cleanups.push(again.remove);
-    await waitReady(`${base}/readyz`, 60_000, again);
+    await waitReady(`${base}/readyz`, 120_000, again);
     const auditor = await loggedIn(base, 'admin', ADMIN_PASSWORD);
     const sessions = await auditor.get('/sessions');
     assert.equal(sessions.body.total, 1);
@@ -149,8 +149,8 @@ describe('container image', { skip }, () => {
     });
     cleanups.push(gateway.remove);
     const base = `http://127.0.0.1:${httpPort}`;
-    await waitReady(`${base}/readyz`, 60_000, server);
-    await waitReady(`http://127.0.0.1:${opsPort}/readyz`, 60_000, gateway);
+    await waitReady(`${base}/readyz`, 120_000, server);
+    await waitReady(`http://127.0.0.1:${opsPort}/readyz`, 120_000, gateway);
     t.diagnostic(`server and gateway on PostgreSQL, start to ready: ${Math.round(performance.now() - startedAt)} ms`);
     assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready', checks: { database: 'ok', recordings: 'ok' } });
     assert.deepEqual(await (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).json(), { status: 'ready', checks: { database: 'ok', recordings: 'ok', gateway: 'ok' } });
