@@ -5,6 +5,7 @@ import type { ClusterBus } from '../../core/bus.ts';
 import type { GatewayHandle } from '../../gateway/index.ts';
 import { startGatewayWorkers, type WorkerHooks } from '../../bin/gatewayCluster.ts';
 import { freePort } from './ports.ts';
+import { within } from './within.ts';
 import { ensureProductBuilt, PRODUCT_ENTRY } from './productCommand.ts';
 
 /** Gateway worker processes in the workers topology: two, one more than `auto` on a 2-core host, so that sessions and the checks on them cross worker processes. */
@@ -32,20 +33,14 @@ export async function startWorkerGateway(config: Config, configEnv: Record<strin
   const port = await freePort();
   const said: string[] = [];
   const env = { ...configEnv, BASTION_SSH_PORT: String(port) };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gateway workers did not start within ${WORKERS_READY_MS} ms: ${said.join('; ')}`)), WORKERS_READY_MS);
-  });
   let handle: Awaited<ReturnType<typeof startGatewayWorkers>>;
   try {
-    handle = await Promise.race([startGatewayWorkers(config, GATEWAY_WORKERS, bus, (line) => said.push(line), env, hooks), timeout]);
+    handle = await within(startGatewayWorkers(config, GATEWAY_WORKERS, bus, (line) => said.push(line), env, hooks), WORKERS_READY_MS, () => `gateway workers did not start: ${said.join('; ')}`);
   } catch (err) {
     // The primary restarts workers that die: end those running and any it starts from now on.
     cluster.on('fork', (w) => w.process.kill('SIGKILL'));
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
   if (handle.port !== port) throw new Error(`gateway workers listen on ${handle.port}, not ${port}`);
   return {
