@@ -85,12 +85,12 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
       }
       if (stopping) {
         // A worker that did not stop cleanly is said: its log tells which part of its shutdown failed.
-        if (code !== 0) say(`gateway worker ${w.process.pid} did not stop cleanly (${signal ?? code})`);
+        if (code !== 0) say(`gateway worker ${pid} did not stop cleanly (${signal ?? code})`);
         return;
       }
       quickDeaths = Date.now() - startedAt < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
       const delay = restartDelayMs(quickDeaths);
-      say(`gateway worker ${w.process.pid} exited (${signal ?? code}); starting another in ${(delay / 1000).toFixed(1)} s`);
+      say(`gateway worker ${pid} exited (${signal ?? code}); starting another in ${(delay / 1000).toFixed(1)} s`);
       setTimeout(fork, delay).unref();
     });
   };
