@@ -3,11 +3,22 @@
 #   npm test                          every test/**/*.test.ts
 #   npm test -- test/infra.test.ts    selected files
 #   npm test -- --test-name-pattern=sshd test/infra.test.ts
+#   BASTION_TEST_CONCURRENCY=1 npm test   one file at a time (default: two)
 # Arguments starting with '-' are passed to node; the rest are test files.
 set -euo pipefail
 shopt -s globstar nullglob
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Two files at a time: most of a file's time is spent waiting (on sshd, Chromium, a product's
+# start), so the two overlap. On the 2-core CI host the whole suite took 1242 s this way against
+# 1560 s one file at a time (the same 876 tests passing). BASTION_TEST_CONCURRENCY=1 runs them
+# one by one, e.g. to read one file's output without another's interleaved.
+concurrency="${BASTION_TEST_CONCURRENCY:-2}"
+if ! [[ "$concurrency" =~ ^[1-9][0-9]*$ ]]; then
+  echo "test.sh: BASTION_TEST_CONCURRENCY must be a whole number of files, 1 or more (got '$concurrency')" >&2
+  exit 2
+fi
 
 bash scripts/ensure-system-deps.sh
 
@@ -59,7 +70,7 @@ fi
 # Three reporters pass node 20's default of 10 'end' listeners on the test stream: not a leak.
 # A file still running 20 s before its timeout prints what it waits on (test/helpers/hangReport.ts).
 BASTION_TEST_HANG_REPORT_MS=280000 node --import tsx --import ./test/helpers/hangReport.ts --disable-warning=MaxListenersExceededWarning --test \
-  --test-concurrency=1 \
+  --test-concurrency="$concurrency" \
   --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
