@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import pg from 'pg';
 import { Client as SshClient } from 'ssh2';
-import { freePort } from './helpers/ports.ts';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PORT_CLAIMS, claimPort, freePort } from './helpers/ports.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { startPostgres } from './helpers/postgres.ts';
@@ -52,6 +54,51 @@ async function scannedFingerprint(sshd: Sshd): Promise<string> {
 test('freePort returns a loopback port that can be bound', async () => {
   const port = await freePort();
   assert.ok(port > 0 && port < 65536);
+});
+
+test('freePort: ports below the ephemeral range, claimed across test processes until each exits', async () => {
+  const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const mine = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+  assert.equal(new Set(mine).size, 20, 'never the same port twice');
+  for (const port of mine) {
+    assert.ok(port >= 10_000 && port < ephemeralLow, `${port} is outside [10000, ${ephemeralLow})`);
+    assert.equal(readFileSync(join(PORT_CLAIMS, String(port)), 'utf8'), String(process.pid), `the claim of ${port} names this process`);
+  }
+  // Two other test processes at once, 150 ports each, each holding them until told to exit (a
+  // port is free again once its process has exited), while this one holds its 20.
+  const script = "import { freePort } from './test/helpers/ports.ts'; const p = []; for (let i = 0; i < 150; i++) p.push(await freePort()); console.log(JSON.stringify(p)); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));";
+  const children = [1, 2].map(() => execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000, stdin: 'pipe' }));
+  const lists = await Promise.all(children.map((c) => new Promise<number[]>((resolve, reject) => {
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
+    });
+    c.catch(reject);
+  })));
+  const [a, b] = lists as [number[], number[]];
+  assert.equal(new Set([...a, ...b, ...mine]).size, 320, 'no port given to two processes');
+  for (const c of children) c.stdin!.end();
+  await Promise.all(children);
+  // Their claims went with them.
+  for (const port of [...a, ...b]) assert.equal(existsSync(join(PORT_CLAIMS, String(port))), false, `the claim of ${port} was released at exit`);
+  const dead = await execa('node', ['-e', 'console.log(process.pid)']);
+  const claims = new Set(readdirSync(PORT_CLAIMS));
+  const spare = [...Array(2000).keys()].map((i) => 10_000 + i).filter((p) => !claims.has(String(p)) && !mine.includes(p)).slice(0, 2);
+  const [orphan, held] = spare as [number, number];
+  writeFileSync(join(PORT_CLAIMS, String(orphan)), dead.stdout.trim());
+  assert.equal(claimPort(orphan), true, 'a dead process\'s claim is taken over');
+  assert.equal(readFileSync(join(PORT_CLAIMS, String(orphan)), 'utf8'), String(process.pid));
+  const sleeper = execa('sleep', ['30']);
+  try {
+    writeFileSync(join(PORT_CLAIMS, String(held)), String(sleeper.pid));
+    assert.equal(claimPort(held), false, 'a live process\'s claim is not');
+    assert.equal(readFileSync(join(PORT_CLAIMS, String(held)), 'utf8'), String(sleeper.pid));
+  } finally {
+    sleeper.kill();
+    await sleeper.catch(() => undefined);
+    rmSync(join(PORT_CLAIMS, String(held)), { force: true });
+  }
 });
 
 test('a real sshd backend accepts the test key and the test password', async (t) => {

@@ -219,6 +219,47 @@ describe('web file manager API', { skip }, () => {
     assert.equal(await dl.text(), 'hello bob');
   });
 
+  test('with a slow database, each answer comes after its row: mkdir, upload, a failed upload, rename, delete, download', async () => {
+    const dir = join(remote, 'slow-db');
+    const file = join(dir, 'f.txt');
+    const moved = join(dir, 'g.txt');
+    const transfers0 = b.services.fileTransfers;
+    const record = transfers0.record.bind(transfers0);
+    transfers0.record = async (...args: Parameters<typeof record>) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return record(...args);
+    };
+    // Each call, then at once the rows about its path: the row of the call just answered is there.
+    const seen: Array<[string, string, boolean]> = [];
+    const expectRow = async (path: string, operation: string, ok: boolean): Promise<void> => {
+      const found = (await rows('alice', path)).map((r) => [r.operation, r.ok] as const);
+      seen.push([operation, path, ok]);
+      assert.deepEqual(found.at(-1), [operation, ok], `the ${operation} row of ${path} when its answer arrived; rows then: ${JSON.stringify(found)}`);
+    };
+    try {
+      assert.equal((await alice.post('/me/files/mkdir', { asset: 'web01', path: dir })).status, 201);
+      await expectRow(dir, 'mkdir', true);
+      assert.equal((await upload(alice, file, Buffer.from('slow'))).status, 201);
+      await expectRow(file, 'upload', true);
+      assert.equal((await upload(alice, file, Buffer.from('again'))).status, 409);
+      await expectRow(file, 'upload', false);
+      assert.equal((await alice.post('/me/files/rename', { asset: 'web01', from: file, to: moved })).status, 200);
+      await expectRow(moved, 'rename', true);
+      const dl = await fetch(`${b.baseUrl}/api/v1/me/files/download${q({ path: moved })}`, { headers: { cookie: alice.cookie! } });
+      assert.equal(await dl.text(), 'slow');
+      // A download's row is written before its response ends; the last bytes may arrive a moment before.
+      const afterDownload = await eventually(() => rows('alice', moved), (r) => r.at(-1)?.operation === 'download');
+      assert.deepEqual(afterDownload.map((r) => [r.operation, r.ok, r.size]).at(-1), ['download', true, 4]);
+      assert.equal((await alice.delete(`/me/files${q({ path: moved })}`)).status, 204);
+      await expectRow(moved, 'delete', true);
+      assert.equal((await alice.delete(`/me/files${q({ path: dir })}`)).status, 204);
+      await expectRow(dir, 'rmdir', true);
+    } finally {
+      transfers0.record = record;
+    }
+    assert.equal(seen.length, 6);
+  });
+
   test('an operator without a grant gets 403 from every file route and no Session row', async () => {
     const path = join(remote, 'for-bob.txt');
     const answers = [

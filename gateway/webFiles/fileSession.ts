@@ -160,11 +160,19 @@ export class FileSession {
   async #allow(action: TransferAction, entry: Omit<TransferEntry, 'ok'>): Promise<void> {
     const refusal = await this.policy.refusal(action);
     if (refusal === null) return;
-    this.policy.record({ ...entry, ok: false, message: refusal });
     this.live.log.info({ action, path: entry.path.slice(0, 300) }, 'web file request refused');
-    // Written before the browser hears of it: whoever is told "refused" finds the row already there.
-    await this.policy.flushed();
+    await this.#record({ ...entry, ok: false, message: refusal });
     throw new TransferRefusedError(`${entry.operation} ${entry.path.slice(0, 200)}: ${refusal}`, { reason: 'transfer_not_allowed' });
+  }
+
+  /**
+   * Records a FileTransfer row and waits until it is written: each answer the browser gets,
+   * done or refused, comes after its row, so whoever is told finds the row already there (an
+   * auditor's list, a script that checks it). Rows are written in order, one session at a time.
+   */
+  async #record(entry: TransferEntry): Promise<void> {
+    this.policy.record(entry);
+    await this.policy.flushed();
   }
 
   /** A change to the asset's files: needs `upload`, recorded either way (sftpProxy #change). */
@@ -174,10 +182,10 @@ export class FileSession {
       try {
         await run();
       } catch (err) {
-        this.policy.record({ ...entry, ok: false, message: failureOf(err).message });
+        await this.#record({ ...entry, ok: false, message: failureOf(err).message });
         throw err;
       }
-      this.policy.record({ ...entry, ok: true });
+      await this.#record({ ...entry, ok: true });
     });
   }
 
@@ -257,7 +265,7 @@ export class FileSession {
         if (!overwrite && (await this.sftp.lstat(path).then(() => true, () => false))) throw new ConflictError(`${path} exists already; upload it again to replace it`, { reason: 'file_exists' });
         handle = await this.sftp.open(path, flags, {});
       } catch (err) {
-        this.policy.record({ ...entry, ok: false, message: err instanceof ConflictError ? 'exists already' : failureOf(err).message });
+        await this.#record({ ...entry, ok: false, message: err instanceof ConflictError ? 'exists already' : failureOf(err).message });
         throw err;
       }
       let written = 0;
@@ -291,7 +299,7 @@ export class FileSession {
           failure = `${failure}${removed ? '; the partial file was removed' : ''}`;
         }
         const message = failure ?? closeFailure;
-        this.policy.record({ ...entry, size: written, ok: message === null, ...(message ? { message } : {}) });
+        await this.#record({ ...entry, size: written, ok: message === null, ...(message ? { message } : {}) });
         if (failure === null && closeFailure !== null) throw Object.assign(new Error(closeFailure), { code: SFTP_STATUS.FAILURE });
       }
       return written;
@@ -312,12 +320,12 @@ export class FileSession {
           handle = await this.sftp.open(path, OPEN_FLAGS.READ, {});
           st = await this.sftp.fstat(handle);
         } catch (err) {
-          this.policy.record({ ...entry, ok: false, message: failureOf(err).message });
+          await this.#record({ ...entry, ok: false, message: failureOf(err).message });
           throw err;
         }
         if (st.isDirectory()) {
           await this.sftp.close(handle).catch(() => undefined);
-          this.policy.record({ ...entry, ok: false, message: 'is a directory' });
+          await this.#record({ ...entry, ok: false, message: 'is a directory' });
           throw new ValidationError(`${path} is a directory`, { reason: 'is_a_directory' });
         }
         return { handle, size: st.size };
@@ -333,7 +341,7 @@ export class FileSession {
         } catch (err) {
           message ??= failureOf(err).message;
         }
-        this.policy.record({ operation: 'download', path, size: sent, ok: message === null, ...(message ? { message } : {}) });
+        await this.#record({ operation: 'download', path, size: sent, ok: message === null, ...(message ? { message } : {}) });
         this.busy--;
         this.lastUsedAt = Date.now();
       };
