@@ -69,6 +69,21 @@ describe('web file manager API', { skip }, () => {
   const rows = async (user: string, path: string): Promise<FileTransfer[]> =>
     (await b.services.ds.getRepository(FileTransferEntity).find({ where: { username: user }, order: { createdAt: 'ASC' } })).filter((r) => r.path === path || r.targetPath === path);
 
+  /** Runs `fn` with every FileTransfer row write delayed 300 ms (a slow database): answers must still come after their rows. */
+  async function withSlowRows<T>(fn: () => Promise<T>): Promise<T> {
+    const transfers = b.services.fileTransfers;
+    const record = transfers.record.bind(transfers);
+    transfers.record = async (...args: Parameters<typeof record>) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return record(...args);
+    };
+    try {
+      return await fn();
+    } finally {
+      transfers.record = record;
+    }
+  }
+
   async function upload(c: ApiClient, path: string, data: Buffer | ReadableStream, headers: Record<string, string> = {}, extra: Record<string, string> = {}) {
     const res = await fetch(`${b.baseUrl}/api/v1/me/files/upload${q({ path, ...extra })}`, {
       method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream', cookie: c.cookie!, ...headers },
@@ -194,18 +209,7 @@ describe('web file manager API', { skip }, () => {
   test('an upload without the upload action is refused with a clear message and recorded (before the answer); the file is not written', async () => {
     const path = join(remote, 'refused.bin');
     // A slow database: the row must still be there when the refusal is answered, not a moment later.
-    const transfers0 = b.services.fileTransfers;
-    const record = transfers0.record.bind(transfers0);
-    transfers0.record = async (...args: Parameters<typeof record>) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return record(...args);
-    };
-    let r;
-    try {
-      r = await upload(bob, path, randomBytes(100_000));
-    } finally {
-      transfers0.record = record;
-    }
+    const r = await withSlowRows(() => upload(bob, path, randomBytes(100_000)));
     assert.equal(r.status, 403);
     assert.equal(r.body!.error!.message, `upload ${path}: upload is not allowed to you on web01`);
     assert.equal(existsSync(path), false);
@@ -223,12 +227,6 @@ describe('web file manager API', { skip }, () => {
     const dir = join(remote, 'slow-db');
     const file = join(dir, 'f.txt');
     const moved = join(dir, 'g.txt');
-    const transfers0 = b.services.fileTransfers;
-    const record = transfers0.record.bind(transfers0);
-    transfers0.record = async (...args: Parameters<typeof record>) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return record(...args);
-    };
     // Each call, then at once the rows about its path: the row of the call just answered is there.
     const seen: Array<[string, string, boolean]> = [];
     const expectRow = async (path: string, operation: string, ok: boolean): Promise<void> => {
@@ -236,7 +234,7 @@ describe('web file manager API', { skip }, () => {
       seen.push([operation, path, ok]);
       assert.deepEqual(found.at(-1), [operation, ok], `the ${operation} row of ${path} when its answer arrived; rows then: ${JSON.stringify(found)}`);
     };
-    try {
+    await withSlowRows(async () => {
       assert.equal((await alice.post('/me/files/mkdir', { asset: 'web01', path: dir })).status, 201);
       await expectRow(dir, 'mkdir', true);
       assert.equal((await upload(alice, file, Buffer.from('slow'))).status, 201);
@@ -254,9 +252,7 @@ describe('web file manager API', { skip }, () => {
       await expectRow(moved, 'delete', true);
       assert.equal((await alice.delete(`/me/files${q({ path: dir })}`)).status, 204);
       await expectRow(dir, 'rmdir', true);
-    } finally {
-      transfers0.record = record;
-    }
+    });
     assert.equal(seen.length, 6);
   });
 
