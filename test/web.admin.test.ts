@@ -5,7 +5,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
-import { launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntilGone, launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 // Real ssh-keygen keys: ssh2's generator writes a malformed ed25519 key when the public key starts with a zero byte (about 1 in 300).
 import { keygen } from './helpers/keys.ts';
@@ -429,16 +429,7 @@ test('every input on every page and create form has a label', async () => {
     await page.getByRole('button', { name: create }).click();
     await dialog().waitFor();
     assert.deepEqual(await unlabelled(), [], `inputs without a label in "${create}"`);
-    // A click that lands while the modal is still zooming in can be lost on a busy machine: retry.
-    for (let attempt = 0; ; attempt++) {
-      await dialog().getByRole('button', { name: 'Cancel' }).click();
-      try {
-        await dialog().waitFor({ state: 'detached', timeout: 5000 });
-        break;
-      } catch (err) {
-        if (attempt >= 2) throw err;
-      }
-    }
+    await clickUntilGone(dialog().getByRole('button', { name: 'Cancel' }), dialog());
   }
   assert.ok(inputsChecked > 40, `only ${inputsChecked} inputs were checked`);
 });

@@ -10,7 +10,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { loggedIn } from './helpers/api.ts';
@@ -114,8 +114,7 @@ test('every create form is a drawer whose title and Save stay in a 1440×900 win
       if (field.y < body.y || field.y + field.height > body.y + body.height) problems.push(`${form}: the first field in error is not in view (${field.y} in ${body.y}..${body.y + body.height})`);
       await screenshot(page, '80-permission-drawer');
     }
-    await d.getByRole('button', { name: 'Cancel' }).click();
-    await d.waitFor({ state: 'detached' });
+    await clickUntilGone(d.getByRole('button', { name: 'Cancel' }), d);
   }
   // The command runner is a card on /jobs, not a drawer; its marks follow POST /jobs (whose kind it sets itself).
   await visit(page, '/jobs');
@@ -165,8 +164,7 @@ test('closing a dialog with Escape, Cancel or Save gives focus back to the butto
   // A confirmation (Popconfirm) closed with Cancel.
   await page.getByRole('button', { name: 'Delete olga', exact: true }).focus();
   await page.keyboard.press('Enter');
-  await page.locator('.ant-popconfirm').getByRole('button', { name: 'Cancel' }).click();
-  await page.locator('.ant-popconfirm').waitFor({ state: 'hidden' });
+  await clickUntilGone(page.locator('.ant-popconfirm').getByRole('button', { name: 'Cancel' }), page.locator('.ant-popconfirm'), 'hidden');
   assert.equal(await focused(page), 'Delete olga');
 });
 
@@ -199,8 +197,7 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
     await page.getByRole('menuitem', { name: 'Delete' }).click();
     const confirm = page.locator('.ant-modal-confirm');
     await confirm.locator('.ant-modal-confirm-title').filter({ hasText: 'Delete “olga”?' }).waitFor();
-    await confirm.getByRole('button', { name: 'Cancel' }).click();
-    await confirm.waitFor({ state: 'detached' });
+    await clickUntilGone(confirm.getByRole('button', { name: 'Cancel' }), confirm);
     assert.equal(await focused(page), 'More actions for olga');
     await screenshot(page, '81-phone-users-more');
     // A drawer is never wider than the phone (antd caps it at 100vw; this keeps it so).

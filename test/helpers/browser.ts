@@ -60,15 +60,15 @@ export async function logIn(page: Page, username: string, password: string): Pro
 }
 
 /**
- * Does `act` until `shows` appears, at most `attempts` times: on a loaded machine the page can
+ * Does `act` until `shows` appears (or, with `state`, is hidden or gone), at most `attempts` times: on a loaded machine the page can
  * drop a click (an option list re-rendering under it, a dialog still opening), and the act is
  * then given again instead of failing the test on a wait that cannot end.
  */
-async function retryUntil(act: () => Promise<void>, shows: Locator, timeout: number, attempts = 3): Promise<void> {
+async function retryUntil(act: () => Promise<void>, shows: Locator, timeout: number, attempts = 3, state: 'visible' | 'hidden' | 'detached' = 'visible'): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     await act();
     try {
-      await shows.waitFor({ timeout });
+      await shows.waitFor({ timeout, state });
       return;
     } catch (err) {
       if (attempt === attempts) throw err;
@@ -93,4 +93,16 @@ export async function pick(scope: Locator, label: string, option: string): Promi
 /** Clicks `target` until `shows` appears (see retryUntil). */
 export async function clickUntil(target: Locator, shows: Locator): Promise<void> {
   await retryUntil(() => target.click(), shows, 5000);
+}
+
+/**
+ * Clicks `target` (a dialog's Cancel, a popconfirm's button) until `gone` is detached, or
+ * hidden with `state: 'hidden'` (see retryUntil): a click that lands while a modal is still
+ * zooming in can be lost when two test files share the machine. Once `target` has gone, it is
+ * not clicked again.
+ */
+export async function clickUntilGone(target: Locator, gone: Locator, state: 'hidden' | 'detached' = 'detached'): Promise<void> {
+  await retryUntil(async () => {
+    if (await target.isVisible()) await target.click();
+  }, gone, 5000, 3, state);
 }
