@@ -64,9 +64,9 @@ export async function logIn(page: Page, username: string, password: string): Pro
  * drop a click (an option list re-rendering under it, a dialog still opening), and the act is
  * then given again instead of failing the test on a wait that cannot end.
  */
-async function retryUntil(act: () => Promise<void>, shows: Locator, timeout: number, attempts = 3, state: 'visible' | 'hidden' | 'detached' = 'visible'): Promise<void> {
+async function retryUntil(act: (attempt: number) => Promise<void>, shows: Locator, timeout: number, attempts = 3, state: 'visible' | 'hidden' | 'detached' = 'visible'): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    await act();
+    await act(attempt);
     try {
       await shows.waitFor({ timeout, state });
       return;
@@ -98,11 +98,12 @@ export async function clickUntil(target: Locator, shows: Locator): Promise<void>
 /**
  * Clicks `target` (a dialog's Cancel, a popconfirm's button) until `gone` is detached, or
  * hidden with `state: 'hidden'` (see retryUntil): a click that lands while a modal is still
- * zooming in can be lost when two test files share the machine. Once `target` has gone, it is
- * not clicked again.
+ * zooming in can be lost when two test files share the machine. The first click waits for
+ * `target` to appear (a popconfirm still opening: `gone` would count as hidden before it has
+ * shown); a later one is skipped once `target` has gone.
  */
 export async function clickUntilGone(target: Locator, gone: Locator, state: 'hidden' | 'detached' = 'detached'): Promise<void> {
-  await retryUntil(async () => {
-    if (await target.isVisible()) await target.click();
+  await retryUntil(async (attempt) => {
+    if (attempt === 1 || (await target.isVisible())) await target.click();
   }, gone, 5000, 3, state);
 }
