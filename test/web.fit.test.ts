@@ -10,7 +10,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntilGone, escapeUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { loggedIn } from './helpers/api.ts';
@@ -137,8 +137,7 @@ test('closing a dialog with Escape, Cancel or Save gives focus back to the butto
   await page.getByRole('button', { name: 'New user' }).focus();
   await page.keyboard.press('Enter');
   await drawer(page).locator('form#user').waitFor();
-  await page.keyboard.press('Escape');
-  await drawer(page).waitFor({ state: 'detached' });
+  await escapeUntilGone(drawer(page));
   assert.equal(await focused(page), 'New user');
 
   // Edit by keyboard, closed by Save.
@@ -157,8 +156,7 @@ test('closing a dialog with Escape, Cancel or Save gives focus back to the butto
   await page.locator('.ant-drawer-title').filter({ hasText: 'SSH keys' }).waitFor();
   // A keyboard user presses Escape once the menu has gone (while it fades out, Escape is still the menu's).
   await page.locator('.ant-dropdown:not(.ant-dropdown-hidden)').waitFor({ state: 'detached' });
-  await page.keyboard.press('Escape');
-  await page.locator('.ant-drawer-title').filter({ hasText: 'SSH keys' }).waitFor({ state: 'detached' });
+  await escapeUntilGone(page.locator('.ant-drawer-title').filter({ hasText: 'SSH keys' }));
   assert.equal(await focused(page), 'Actions olga');
 
   // A confirmation (Popconfirm) closed with Cancel.
@@ -208,8 +206,7 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
     await page.waitForTimeout(400); // the slide-in
     const box = (await keys.boundingBox())!;
     assert.ok(box.x >= 0 && box.x + box.width <= 391, `the drawer spans ${box.x}..${box.x + box.width}`);
-    await page.keyboard.press('Escape');
-    await keys.waitFor({ state: 'hidden' });
+    await escapeUntilGone(keys, 'hidden');
     for (const path of ['/users', '/assets', '/permissions', '/system-users']) {
       await visit(page, path);
       const o = await overflow(page);

@@ -49,7 +49,6 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Whether the server's Content-Security-Policy lets pages compile WebAssembly (asciinema-player needs it). */
 /** Logs in through the login form and waits for the app to leave /login. */
 export async function logIn(page: Page, username: string, password: string): Promise<void> {
   await page.goto('/login');
@@ -105,5 +104,23 @@ export async function clickUntil(target: Locator, shows: Locator): Promise<void>
 export async function clickUntilGone(target: Locator, gone: Locator, state: 'hidden' | 'detached' = 'detached'): Promise<void> {
   await retryUntil(async (attempt) => {
     if (attempt === 1 || (await target.isVisible())) await target.click();
+  }, gone, 5000, 3, state);
+}
+
+/**
+ * Presses Escape until `gone` (a drawer or a modal, or something inside one) is detached, or
+ * hidden with `state: 'hidden'`. antd's overlays start listening for Escape in an effect that
+ * runs after they are drawn, the same one that moves focus into them: under load, a key
+ * pressed as soon as the title shows came before it and was lost (web.fit in ci42, a drawer
+ * still open 15 s later). So each press waits until focus is inside the overlay, and a later
+ * press is skipped once it has gone.
+ */
+export async function escapeUntilGone(gone: Locator, state: 'hidden' | 'detached' = 'detached'): Promise<void> {
+  const page = gone.page();
+  await retryUntil(async (attempt) => {
+    if (attempt > 1 && !(await gone.isVisible())) return;
+    const overlay = await gone.elementHandle({ timeout: 5000 });
+    await page.waitForFunction((el) => (el?.closest('.ant-drawer, .ant-modal-root, .ant-modal-wrap') ?? el)?.contains(document.activeElement) ?? true, overlay, { timeout: 5000 });
+    await page.keyboard.press('Escape');
   }, gone, 5000, 3, state);
 }
