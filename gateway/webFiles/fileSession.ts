@@ -360,7 +360,7 @@ export class FileSession {
             await readStream(this.sftp, result.handle, result.size, out, () => revoked ?? closed(), (n) => {
               sent += n;
               this.policy.count(0, n);
-            });
+            }, () => finish(sent, null));
             await finish(sent, null);
             return true;
           } catch (err) {
@@ -475,9 +475,13 @@ function writeStream(
 
 /**
  * SFTP READs (READ_AHEAD of them outstanding, in order) → `out`, waiting for it to drain; at most
- * `size` bytes (the Content-Length already promised), fewer if the file ends first.
+ * `size` bytes (the Content-Length already promised), fewer if the file ends first. The chunk
+ * that completes `size` waits for `beforeLast` (the FileTransfer row): a browser that has the
+ * whole file can already find its row, as for every other file operation.
  */
-async function readStream(sftp: BackendSftp, handle: Buffer, size: number, out: Writable, closed: () => string | null, sent: (n: number) => void): Promise<number> {
+async function readStream(
+  sftp: BackendSftp, handle: Buffer, size: number, out: Writable, closed: () => string | null, sent: (n: number) => void, beforeLast: () => Promise<void>,
+): Promise<number> {
   let next = 0;
   let total = 0;
   let eof = false;
@@ -515,6 +519,7 @@ async function readStream(sftp: BackendSftp, handle: Buffer, size: number, out: 
         pending.splice(0);
         next = at + data.length;
       }
+      if (total === size) await beforeLast();
       if (!out.write(data)) await drainOrClose(out);
       issue();
     }
