@@ -32,8 +32,11 @@ export interface BrowserSession {
 export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string } = {}): Promise<BrowserSession> {
   // The server's CSP is always enforced: a page that only works with it bypassed does not work.
   const context = await browser.newContext({ baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 } });
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(30_000);
+  // Generous: with two test files at a time on two cores, a first page load (the player's
+  // WebAssembly terminal compiled, its recording fetched) took over 15 s once. A lost click or
+  // key is not waited out this way: the helpers below act again.
+  context.setDefaultTimeout(30_000);
+  context.setDefaultNavigationTimeout(45_000);
   // Nothing may be fetched from outside the bastion.
   await context.route((url) => url.origin !== new URL(baseURL).origin && url.protocol !== 'data:', (route) => route.abort());
   const page = await context.newPage();
