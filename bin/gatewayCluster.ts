@@ -1,9 +1,12 @@
 /**
- * Gateway worker processes (node:cluster): each worker runs its own ssh2 server on the shared
- * port, so one busy session's event loop cannot stall the others. The primary keeps the web
- * server (if any) and relays the bus between processes.
+ * Gateway worker processes (node:cluster): each worker runs its own ssh2 server, so one busy
+ * session's event loop cannot stall the others. The primary listens on the SSH port and hands
+ * each connection to a worker in turn (connectionHandoff.ts), keeps the web server (if any) and
+ * relays the bus between processes.
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
+import { ConnectionHandoff, isHandedConnection, type ConnectionTaken } from './connectionHandoff.ts';
 import type { Config } from '../core/config.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
@@ -14,7 +17,8 @@ import { leaseHolder, type SshConnectionLeases } from '../core/audit/sshConnecti
 import { MEMORY_ENV, MEMORY_FLAGS } from './memoryFlags.ts';
 import { WORKER_KILL_AFTER_MS, WORKER_SHUTDOWN_DEADLINE_MS } from './shutdownDeadlines.ts';
 
-interface ReadyMessage { __gatewayReady: number }
+/** A worker → its primary: it takes connections from now on. */
+interface ReadyMessage { __gatewayReady: true }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && '__gatewayReady' in m;
 
 /** The primary asks a worker for its metrics (GET /metrics adds them up); the worker answers with the same id. */
@@ -53,10 +57,13 @@ export interface WorkerHooks {
 export async function startGatewayWorkers(config: Config, count: number, bus: ClusterBus, say: (line: string) => void, workerEnv: Record<string, string> = {}, hooks: WorkerHooks = {}): Promise<{ port: number; stop(): Promise<void> }> {
   // Host keys are made here, once, so workers starting together never race to create them.
   loadHostKeys(config.dataDir);
+  // The port first: a port already taken fails the start here, before any worker is forked.
+  const handoff = new ConnectionHandoff(say);
+  const port = await handoff.listen(config.sshPort, config.bind);
   let stopping = false;
   const workers = new Set<Worker>();
-  let resolveReady: (port: number) => void;
-  const allReady = new Promise<number>((r) => { resolveReady = r; });
+  let resolveReady: () => void;
+  const allReady = new Promise<void>((r) => { resolveReady = r; });
   let ready = 0;
   const execArgv = cluster.settings.execArgv ?? process.execArgv;
   const missing = MEMORY_FLAGS.filter((flag) => !execArgv.some((a) => a.startsWith(flag.split('=')[0]!)));
@@ -71,13 +78,16 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     workers.add(w);
     bus.addPeer(w, true);
     w.on('message', (m: unknown) => {
-      if (isReady(m) && ++ready === count) resolveReady(m.__gatewayReady);
+      if (!isReady(m)) return;
+      handoff.addWorker(w);
+      if (++ready === count) resolveReady();
     });
     // IPC to a worker that is exiting fails; its exit (below) is what counts.
     w.on('error', () => undefined);
     w.on('exit', (code, signal) => {
       workers.delete(w);
       bus.removePeer(w);
+      handoff.removeWorker(w);
       const pid = w.process.pid;
       // Not while stopping: each worker frees its own in its shutdown, and the database closes next.
       if (!stopping && pid !== undefined && hooks.connections) {
@@ -95,7 +105,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     });
   };
   for (let i = 0; i < count; i++) fork();
-  const port = await allReady;
+  await allReady;
   let nextRequest = 0;
   const workerMetrics = (): Promise<MetricsJson[]> => {
     const id = ++nextRequest;
@@ -120,6 +130,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   const unhook = [
     hooks.metrics?.addSource(workerMetrics),
     hooks.readiness?.add('gateway', async () => {
+      if (!handoff.listening) throw new Error('the SSH gateway is not listening');
       if (![...workers].some((w) => w.isConnected())) throw new Error('no gateway worker is running');
     }),
   ];
@@ -128,6 +139,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     stop: async () => {
       stopping = true;
       for (const off of unhook) off?.();
+      handoff.close();
       await Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
         if (w.isDead()) { resolve(); return; }
         const kill = setTimeout(() => {
@@ -156,7 +168,15 @@ export async function runGatewayWorker(config: Config): Promise<void> {
   // The gateway's modules load here, in the worker: the primary, which forks workers, never runs a gateway.
   const { startGateway } = await import('../gateway/index.ts');
   // The primary hands connections to the workers in turn: each holds its share of the start-up limits.
-  const gw = await startGateway(services, { startupShares: config.gatewayWorkers });
+  const gw = await startGateway(services, { startupShares: config.gatewayWorkers, listen: false });
+  process.on('message', (m: unknown, handle: unknown) => {
+    if (!isHandedConnection(m)) return;
+    const sock = handle as Socket | undefined;
+    // Not taken once this worker is stopping: the primary gives it to another.
+    const taken = sock !== undefined && gw.accept(sock);
+    if (!taken) sock?.destroy();
+    process.send?.({ __bastionConnectionTaken: m.__bastionConnection, taken } satisfies ConnectionTaken, () => undefined);
+  });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -175,7 +195,7 @@ export async function runGatewayWorker(config: Config): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => { /* the primary decides; it sends SIGTERM */ });
   process.on('disconnect', stop);
-  process.send?.({ __gatewayReady: gw.port });
+  process.send?.({ __gatewayReady: true } satisfies ReadyMessage);
 }
 
 export const isGatewayWorker = (): boolean => cluster.isWorker;

@@ -1,6 +1,6 @@
 // The SSH gateway (DESIGN "SSH gateway"): an ssh2 server whose connections go through the
 // pipeline authenticate → resolve target → authorize → connect backend → wire the channel.
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Services } from '../core/services.ts';
 import type { GatewayOptions, SshGatewayContext } from './context.ts';
@@ -33,10 +33,18 @@ export interface GatewayStartOptions extends Partial<GatewayOptions> {
   startupShares?: number;
   /** Where packet padding comes from (packetPadding.ts). Default: a pool of this gateway's own. */
   padding?: RandomPool;
+  /**
+   * false: no port of its own; connections come through `accept` (a gateway worker, handed them
+   * by its primary: bin/connectionHandoff.ts). Default true.
+   */
+  listen?: boolean;
 }
 
 export interface GatewayHandle {
+  /** The port it listens on; 0 when it does not listen (`listen: false`). */
   port: number;
+  /** Serves a connection accepted elsewhere; false once the gateway is closing (the socket is then the caller's). */
+  accept(sock: Socket): boolean;
   close(): Promise<void>;
 }
 
@@ -72,30 +80,40 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   });
   // The gateway accepts the TCP connections itself and hands them to ssh2 (injectSocket), so
   // that each socket's reads take turns with the other sessions' (fairReads.ts).
-  const listener = createServer((sock) => {
-    if (!preAuth.admit(sock)) return;
+  let closing: Promise<void> | null = null;
+  const accept = (sock: Socket): boolean => {
+    if (closing) return false;
+    if (!preAuth.admit(sock)) return true;
     relaySocket(gw, sock, 'operator');
     server.injectSocket(sock);
+    return true;
+  };
+  const listener = createServer((sock) => {
+    accept(sock);
   });
   listener.on('error', (err: Error) => log.error({ err }, 'gateway server error'));
 
+  const listening = opts.listen ?? true;
   const host = opts.host ?? config.bind;
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen(opts.port ?? config.sshPort, host, () => {
-      listener.off('error', reject);
-      resolve();
+  if (listening) {
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(opts.port ?? config.sshPort, host, () => {
+        listener.off('error', reject);
+        resolve();
+      });
     });
-  });
+  }
   const address = listener.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   sessions.start();
   const notReady = services.readiness.add('gateway', async () => {
-    if (!listener.listening) throw new Error('the SSH gateway is not listening');
+    if (listening && !listener.listening) throw new Error('the SSH gateway is not listening');
+    if (closing) throw new Error('the SSH gateway is shutting down');
   });
-  log.info({ host, port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway listening');
+  if (listening) log.info({ host, port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway listening');
+  else log.info({ hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway taking connections from its primary');
 
-  let closing: Promise<void> | null = null;
   const shutdown = async (): Promise<void> => {
     // A shutdown that takes this long is stuck somewhere: the log says where, before a deadline
     // (bin/shutdownDeadlines.ts) ends the process.
@@ -103,7 +121,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
     const slow = setTimeout(() => log.warn({ stage, sessions: sessions.size, connections: connections.size }, 'ssh gateway shutdown is slow'), 4000);
     slow.unref();
     notReady();
-    const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+    const stopped = listening ? new Promise<void>((resolve) => listener.close(() => resolve())) : Promise.resolve();
     sessions.stop();
     preAuth.close();
     // Sessions first, so recordings are flushed and rows ended while clients still hear why.
@@ -120,6 +138,7 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   };
   return {
     port,
+    accept,
     close: () => {
       closing ??= shutdown();
       return closing;

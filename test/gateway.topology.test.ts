@@ -6,10 +6,12 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { execa } from 'execa';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
-import { ALICE_PASSWORD, GATEWAY_WORKERS, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
+import { ALICE_PASSWORD, GATEWAY_WORKERS, eventually, openShell, ssh2Exec, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingFile } from './helpers/recordings.ts';
 import { restartDelayMs } from '../bin/gatewayCluster.ts';
@@ -21,6 +23,30 @@ const skip = sshdUnavailable();
 async function serverPids(port: number): Promise<number[]> {
   const r = await execa('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`]);
   return [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * Waits until connections to `port` are served by every connected worker, none left out (a
+ * worker is connected before it takes connections from its primary), within 30 s.
+ */
+async function everyWorkerServes(port: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const live = Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+    const socks = await Promise.all(Array.from({ length: 2 * GATEWAY_WORKERS }, async () => {
+      const sock = connect(port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      await once(sock, 'connect');
+      sock.write('SSH-2.0-OpenSSH_9.2p1\r\n');
+      await once(sock, 'data');
+      return sock;
+    }));
+    const serving = new Set(await serverPids(port));
+    for (const sock of socks) sock.destroy();
+    if (live.length === GATEWAY_WORKERS && live.every((pid) => serving.has(pid))) return;
+    if (Date.now() > deadline) assert.fail(`workers ${live.join(' ')}, serving: ${[...serving].join(' ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 test('a worker that keeps dying at start is replaced ever more slowly: 0.5 s doubling to 30 s, not twice a second forever', () => {
@@ -70,6 +96,53 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     assert.equal(now.length, GATEWAY_WORKERS);
     assert.ok(!now.includes(victim));
     // The replacement listens once it is connected; give it the turn a new connection takes.
+    for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+      const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
+      try {
+        assert.equal((await ssh2Exec(c, 'echo up')).stdout.toString(), 'up\n');
+      } finally {
+        c.end();
+      }
+    }
+  });
+
+  test('connections on their way to a worker that dies are served by another, not left waiting for a banner', async () => {
+    const live = () => Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+    // A replacement worker is connected before it takes connections: until both do, all would go to one.
+    await everyWorkerServes(w.gw.port);
+    const victim = live()[0]!;
+    killedOnPurpose.add(victim);
+    // Frozen, the worker cannot say it has taken what it is handed: those connections stay on their way.
+    process.kill(victim, 'SIGSTOP');
+    const banners: string[] = [];
+    const socks: Socket[] = [];
+    try {
+      for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+        const sock = connect(w.gw.port, '127.0.0.1');
+        sock.on('error', () => undefined);
+        banners.push('');
+        sock.on('data', (d: Buffer) => { banners[i] += d.toString('latin1'); });
+        socks.push(sock);
+        await once(sock, 'connect');
+        // The gateway answers a client's identification with its own.
+        sock.write('SSH-2.0-OpenSSH_9.2p1\r\n');
+      }
+      const greeted = () => banners.filter((x) => x.startsWith('SSH-2.0-Bastion')).length;
+      // In turn: half went to the live worker and are greeted; the frozen worker's half wait.
+      await eventually(async () => greeted(), (n) => n === GATEWAY_WORKERS, 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(greeted(), GATEWAY_WORKERS, `greeted while a worker is frozen: ${JSON.stringify(banners.map((x) => x.startsWith('SSH-2.0-Bastion')))}`);
+      process.kill(victim, 'SIGKILL');
+      // Within seconds, not after the client's own timeout: node:cluster's round-robin left them waiting.
+      assert.equal(await eventually(async () => greeted(), (n) => n === 2 * GATEWAY_WORKERS, 10_000), 2 * GATEWAY_WORKERS,
+        `after the frozen worker died, greeted: ${JSON.stringify(banners.map((x) => x.startsWith('SSH-2.0-Bastion')))}`);
+    } finally {
+      for (const sock of socks) sock.destroy();
+      try { process.kill(victim, 'SIGKILL'); } catch { /* gone */ }
+    }
+    // Its replacement serves as before.
+    await everyWorkerServes(w.gw.port);
+    assert.ok(!live().includes(victim));
     for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
       const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
       try {

@@ -35,7 +35,7 @@ export async function startWorkerGateway(config: Config, configEnv: Record<strin
   const env = { ...configEnv, BASTION_SSH_PORT: String(port) };
   let handle: Awaited<ReturnType<typeof startGatewayWorkers>>;
   try {
-    handle = await within(startGatewayWorkers(config, GATEWAY_WORKERS, bus, (line) => said.push(line), env, hooks), WORKERS_READY_MS, () => `gateway workers did not start: ${said.join('; ')}`);
+    handle = await within(startGatewayWorkers({ ...config, sshPort: port }, GATEWAY_WORKERS, bus, (line) => said.push(line), env, hooks), WORKERS_READY_MS, () => `gateway workers did not start: ${said.join('; ')}`);
   } catch (err) {
     // The primary restarts workers that die: end those running and any it starts from now on.
     cluster.on('fork', (w) => w.process.kill('SIGKILL'));
@@ -45,6 +45,8 @@ export async function startWorkerGateway(config: Config, configEnv: Record<strin
   if (handle.port !== port) throw new Error(`gateway workers listen on ${handle.port}, not ${port}`);
   return {
     port,
+    // Connections come to the port, through the primary (this process) to the workers.
+    accept: () => false,
     async close() {
       await handle.stop();
       const crashes = said.filter((line) => ![...killedOnPurpose].some((pid) => line.startsWith(`gateway worker ${pid} exited`)));

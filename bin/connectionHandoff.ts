@@ -1,0 +1,171 @@
+/**
+ * The primary's side of the gateway workers' SSH port: it accepts each connection and hands it
+ * to a worker, in turn. node:cluster's own round-robin did this until a worker died with a
+ * connection on its way to it: the primary waited for a reply that never came, the socket was
+ * neither closed nor given to another worker, and the operator's client waited for a banner
+ * until its own timeout (20 s for ssh2's, forever for OpenSSH without ConnectTimeout). Here the
+ * primary keeps its copy of each socket until a worker says it has it, and gives it to another
+ * worker if the first exits (or is stopping) before it does. The primary never reads a byte.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Worker } from 'node:cluster';
+
+/** Primary → worker, with the socket: serve it, and say so. */
+export interface HandedConnection { __bastionConnection: number }
+/** Worker → primary: `taken` false when it is stopping (it has closed its copy). */
+export interface ConnectionTaken { __bastionConnectionTaken: number; taken: boolean }
+
+export const isHandedConnection = (m: unknown): m is HandedConnection =>
+  typeof m === 'object' && m !== null && typeof (m as { __bastionConnection?: unknown }).__bastionConnection === 'number';
+const isConnectionTaken = (m: unknown): m is ConnectionTaken =>
+  typeof m === 'object' && m !== null && typeof (m as { __bastionConnectionTaken?: unknown }).__bastionConnectionTaken === 'number';
+
+/**
+ * While no worker can take connections (all restarting), the primary holds at most this many,
+ * each for at most HOLD_MS, then closes them: a client hears the port close instead of waiting
+ * for a banner that may not come.
+ */
+export const HOLD_MAX = 128;
+export const HOLD_MS = 10_000;
+
+interface Held { sock: Socket; timer: NodeJS.Timeout }
+
+export class ConnectionHandoff {
+  readonly #server: Server;
+  /** Workers that have said they take connections, in the order they are given them. */
+  #workers: Worker[] = [];
+  #next = 0;
+  #nextId = 0;
+  /** Sent to a worker that has not yet said it took them. */
+  readonly #onTheirWay = new Map<number, { sock: Socket; worker: Worker }>();
+  readonly #held: Held[] = [];
+  #closed = false;
+
+  constructor(private readonly say: (line: string) => void) {
+    this.#server = createServer({ pauseOnConnect: true }, (sock) => {
+      sock.on('error', () => undefined);
+      this.#give(sock);
+    });
+    this.#server.on('error', (err: Error) => say(`the SSH port failed: ${err.message}`));
+  }
+
+  /** Listens on `port` (0: a free one) and resolves with the port. */
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
+  /** A worker that takes connections from now on (it has said it is ready); it answers through its 'message' events. */
+  addWorker(worker: Worker): void {
+    if (this.#workers.includes(worker)) return;
+    this.#workers.push(worker);
+    worker.on('message', (m: unknown) => {
+      if (isConnectionTaken(m)) this.#taken(worker, m);
+    });
+    for (const held of this.#held.splice(0)) {
+      clearTimeout(held.timer);
+      this.#give(held.sock);
+    }
+  }
+
+  /** A worker that exited or is stopping: what was on its way to it goes to another. */
+  removeWorker(worker: Worker): void {
+    this.#workers = this.#workers.filter((w) => w !== worker);
+    for (const [id, entry] of this.#onTheirWay) {
+      if (entry.worker !== worker) continue;
+      this.#onTheirWay.delete(id);
+      this.#give(entry.sock);
+    }
+  }
+
+  /** Stops listening and closes every connection no worker has taken yet. */
+  close(): void {
+    this.#closed = true;
+    // Not waiting for the server's close: node counts the workers' copies of handed sockets as its connections.
+    this.#server.close();
+    for (const held of this.#held.splice(0)) {
+      clearTimeout(held.timer);
+      held.sock.destroy();
+    }
+    for (const { sock } of this.#onTheirWay.values()) sock.destroy();
+    this.#onTheirWay.clear();
+  }
+
+  #give(sock: Socket): void {
+    if (this.#closed || sock.destroyed) {
+      sock.destroy();
+      return;
+    }
+    const worker = this.#pick();
+    if (!worker) {
+      this.#hold(sock);
+      return;
+    }
+    const id = ++this.#nextId;
+    this.#onTheirWay.set(id, { sock, worker });
+    try {
+      // keepOpen: this copy stays open until the worker says it has its own.
+      worker.send({ __bastionConnection: id } satisfies HandedConnection, sock, { keepOpen: true }, (err: Error | null) => {
+        if (err) this.#notTaken(id, worker);
+      });
+    } catch {
+      this.#notTaken(id, worker);
+    }
+  }
+
+  #pick(): Worker | undefined {
+    for (let tries = 0; tries < this.#workers.length; tries++) {
+      const worker = this.#workers[this.#next++ % this.#workers.length]!;
+      if (worker.isConnected()) return worker;
+    }
+    return undefined;
+  }
+
+  #hold(sock: Socket): void {
+    if (this.#held.length >= HOLD_MAX) {
+      sock.destroy();
+      return;
+    }
+    const held: Held = {
+      sock,
+      timer: setTimeout(() => {
+        const i = this.#held.indexOf(held);
+        if (i >= 0) this.#held.splice(i, 1);
+        sock.destroy();
+      }, HOLD_MS),
+    };
+    held.timer.unref();
+    this.#held.push(held);
+  }
+
+  #taken(worker: Worker, m: ConnectionTaken): void {
+    const entry = this.#onTheirWay.get(m.__bastionConnectionTaken);
+    if (!entry || entry.worker !== worker) return;
+    if (!m.taken) {
+      this.#notTaken(m.__bastionConnectionTaken, worker);
+      return;
+    }
+    this.#onTheirWay.delete(m.__bastionConnectionTaken);
+    // Only this process's descriptor: the connection lives on in the worker's.
+    entry.sock.destroy();
+  }
+
+  /** The worker could not be sent it, or is stopping: it takes no more, and this one goes to another. */
+  #notTaken(id: number, worker: Worker): void {
+    const entry = this.#onTheirWay.get(id);
+    if (!entry || entry.worker !== worker) return;
+    this.#onTheirWay.delete(id);
+    this.#workers = this.#workers.filter((w) => w !== worker);
+    this.#give(entry.sock);
+  }
+}
