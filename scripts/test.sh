@@ -3,18 +3,17 @@
 #   npm test                          every test/**/*.test.ts
 #   npm test -- test/infra.test.ts    selected files
 #   npm test -- --test-name-pattern=sshd test/infra.test.ts
-#   BASTION_TEST_CONCURRENCY=2 npm test   two files at a time (default: one)
+#   BASTION_TEST_CONCURRENCY=1 npm test   one file at a time (default: two)
 # Arguments starting with '-' are passed to node; the rest are test files.
 set -euo pipefail
 shopt -s globstar nullglob
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# One file at a time by default. Two at a time (BASTION_TEST_CONCURRENCY=2) overlap the files'
-# waits: on the 2-core CI host the whole suite took 1016-1148 s that way against 1560 s, but the
-# Chromium files then lost a click or key press in 2 of 6 full runs (web.fit), so two stays
-# opt-in until those are made to wait for what they act on.
-concurrency="${BASTION_TEST_CONCURRENCY:-1}"
+# Two files at a time overlap the files' waits (sshd, Chromium, a product's start): on the 2-core
+# CI host the whole suite took 1016-1148 s that way against 1560 s one at a time. The browser
+# helpers act again when a loaded host makes Chromium miss a click or key (test/helpers/browser.ts).
+concurrency="${BASTION_TEST_CONCURRENCY:-2}"
 if ! [[ "$concurrency" =~ ^[1-9][0-9]*$ ]]; then
   echo "test.sh: BASTION_TEST_CONCURRENCY must be a whole number of files, 1 or more (got '$concurrency')" >&2
   exit 2
