@@ -41,7 +41,7 @@ export class ConnectionHandoff {
   readonly #held: Held[] = [];
   #closed = false;
 
-  constructor(private readonly say: (line: string) => void) {
+  constructor(say: (line: string) => void) {
     this.#server = createServer({ pauseOnConnect: true }, (sock) => {
       sock.on('error', () => undefined);
       this.#give(sock);

@@ -109,7 +109,6 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   sessions.start();
   const notReady = services.readiness.add('gateway', async () => {
     if (listening && !listener.listening) throw new Error('the SSH gateway is not listening');
-    if (closing) throw new Error('the SSH gateway is shutting down');
   });
   if (listening) log.info({ host, port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway listening');
   else log.info({ hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'ssh gateway taking connections from its primary');
