@@ -66,7 +66,7 @@ if printf '%s\n' "${files[@]}" | grep -q 'deploy\.compose\.test\.ts$' && command
     exit "$status"
   fi
 fi
-# Three reporters pass node 20's default of 10 'end' listeners on the test stream: not a leak.
+# Four reporters pass node 20's default of 10 'end' listeners on the test stream: not a leak.
 # A file still running 20 s before its timeout prints what it waits on (test/helpers/hangReport.ts).
 BASTION_TEST_HANG_REPORT_MS=280000 node --import tsx --import ./test/helpers/hangReport.ts --disable-warning=MaxListenersExceededWarning --test \
   --test-concurrency="$concurrency" \
@@ -74,6 +74,7 @@ BASTION_TEST_HANG_REPORT_MS=280000 node --import tsx --import ./test/helpers/han
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   --test-reporter=./scripts/skipGuard.mjs --test-reporter-destination="$skips" \
+  --test-reporter=./scripts/fileTimes.mjs --test-reporter-destination=test-output/file-times.txt \
   "${node_opts[@]}" "${files[@]}" || status=$?
 
 echo
@@ -88,6 +89,7 @@ else
   echo "no TAP output was written"
   [ "$status" -ne 0 ] || status=1
 fi
+[ -f test-output/file-times.txt ] && head -n 11 test-output/file-times.txt
 # Skipped tests fail the run (they tested nothing), unless BASTION_TEST_ALLOW_SKIP=1.
 if [ -f "$skips" ]; then
   cat "$skips"

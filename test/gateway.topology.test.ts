@@ -25,6 +25,18 @@ async function serverPids(port: number): Promise<number[]> {
   return [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
 }
 
+/** Logs in as many times as there are workers, twice, and runs `echo up` each time. */
+async function loginsRun(port: number): Promise<void> {
+  for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+    const c = await ssh2Login(port, { username: 'alice@web01', password: ALICE_PASSWORD });
+    try {
+      assert.equal((await ssh2Exec(c, 'echo up')).stdout.toString(), 'up\n');
+    } finally {
+      c.end();
+    }
+  }
+}
+
 /**
  * Waits until connections to `port` are served by every connected worker, none left out (a
  * worker is connected before it takes connections from its primary), within 30 s.
@@ -95,15 +107,8 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     }
     assert.equal(now.length, GATEWAY_WORKERS);
     assert.ok(!now.includes(victim));
-    // The replacement listens once it is connected; give it the turn a new connection takes.
-    for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
-      const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
-      try {
-        assert.equal((await ssh2Exec(c, 'echo up')).stdout.toString(), 'up\n');
-      } finally {
-        c.end();
-      }
-    }
+    // Only live workers are handed connections; a replacement, once it says it takes them.
+    await loginsRun(w.gw.port);
   });
 
   test('connections on their way to a worker that dies are served by another, not left waiting for a banner', async () => {
@@ -143,14 +148,7 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     // Its replacement serves as before.
     await everyWorkerServes(w.gw.port);
     assert.ok(!live().includes(victim));
-    for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
-      const c = await ssh2Login(w.gw.port, { username: 'alice@web01', password: ALICE_PASSWORD });
-      try {
-        assert.equal((await ssh2Exec(c, 'echo up')).stdout.toString(), 'up\n');
-      } finally {
-        c.end();
-      }
-    }
+    await loginsRun(w.gw.port);
   });
 
   test('a change made through the test process services reaches every worker over the bus', async () => {
