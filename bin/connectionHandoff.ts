@@ -23,10 +23,11 @@ const isConnectionTaken = (m: unknown): m is ConnectionTaken =>
 /**
  * While no worker can take connections (all restarting), the primary holds at most this many,
  * each for at most HOLD_MS, then closes them: a client hears the port close instead of waiting
- * for a banner that may not come.
+ * for a banner that may not come. A worker starts in a few seconds; 20 s is ssh2's own
+ * readyTimeout, and a held client is greeted as soon as one is up.
  */
 export const HOLD_MAX = 128;
-export const HOLD_MS = 10_000;
+export const HOLD_MS = 20_000;
 
 interface Held { sock: Socket; timer: NodeJS.Timeout }
 

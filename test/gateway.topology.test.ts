@@ -15,6 +15,7 @@ import { ALICE_PASSWORD, GATEWAY_WORKERS, eventually, openShell, ssh2Exec, ssh2L
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingFile } from './helpers/recordings.ts';
 import { restartDelayMs } from '../bin/gatewayCluster.ts';
+import { HOLD_MS } from '../bin/connectionHandoff.ts';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 
 const skip = sshdUnavailable();
@@ -148,6 +149,33 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     // Its replacement serves as before.
     await everyWorkerServes(w.gw.port);
     assert.ok(!live().includes(victim));
+    await loginsRun(w.gw.port);
+  });
+
+  test('while every worker is down, a new connection waits for the next one instead of being refused or dropped', async () => {
+    const pids = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    for (const pid of pids) {
+      killedOnPurpose.add(pid);
+      process.kill(pid, 'SIGKILL');
+    }
+    let sock: Socket | undefined;
+    // node:cluster closed the port once no worker was left: this connection was refused.
+    const outcome = await new Promise<string>((resolve) => {
+      sock = connect(w.gw.port, '127.0.0.1', () => sock!.write('SSH-2.0-OpenSSH_9.2p1\r\n'));
+      let banner = '';
+      sock.on('data', (d: Buffer) => {
+        banner += d.toString('latin1');
+        if (banner.startsWith('SSH-2.0-Bastion')) resolve('greeted');
+      });
+      sock.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
+      sock.on('close', () => resolve('closed'));
+      setTimeout(() => resolve('still waiting'), HOLD_MS + 5000).unref();
+    });
+    sock?.destroy();
+    assert.equal(outcome, 'greeted');
+    const now = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    assert.ok(pids.every((pid) => !now.includes(pid)), 'served by a replacement');
+    await everyWorkerServes(w.gw.port);
     await loginsRun(w.gw.port);
   });
 
