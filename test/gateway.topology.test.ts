@@ -17,6 +17,7 @@ import { recordingFile } from './helpers/recordings.ts';
 import { restartDelayMs } from '../bin/gatewayCluster.ts';
 import { HOLD_MS } from '../bin/connectionHandoff.ts';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
+import { within } from './helpers/within.ts';
 
 const skip = sshdUnavailable();
 
@@ -51,7 +52,7 @@ async function everyWorkerServes(port: number): Promise<void> {
       sock.on('error', () => undefined);
       await once(sock, 'connect');
       sock.write('SSH-2.0-OpenSSH_9.2p1\r\n');
-      await once(sock, 'data');
+      await within(once(sock, 'data'), HOLD_MS + 5000, () => 'a connection was not greeted');
       return sock;
     }));
     const serving = new Set(await serverPids(port));
