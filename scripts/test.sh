@@ -11,7 +11,7 @@ shopt -s globstar nullglob
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Two files at a time overlap the files' waits (sshd, Chromium, a product's start): on the 2-core
-# CI host the whole suite took 1016-1148 s that way against 1560 s one at a time. The browser
+# CI host the whole suite took 1016-1292 s that way against 1560 s one at a time. The browser
 # helpers act again when a loaded host makes Chromium miss a click or key (test/helpers/browser.ts).
 concurrency="${BASTION_TEST_CONCURRENCY:-2}"
 if ! [[ "$concurrency" =~ ^[1-9][0-9]*$ ]]; then
