@@ -85,6 +85,32 @@ describe('the data directory', () => {
     }
   });
 
+  test('a migrate that finds the database file locked by another process waits for the lock instead of failing with SQLITE_BUSY', async () => {
+    const dataDir = join(makeTempDir('bastion-busy-'), 'data');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Another process holds the file's exclusive lock for 5 s: a fresh file not yet in WAL mode,
+    // so that the migrate's first statement (the switch to WAL) needs that lock.
+    const holder = execa(process.execPath, ['-e', `
+      const sqlite3 = require('sqlite3');
+      const db = new sqlite3.Database(process.argv[1]);
+      db.serialize(() => {
+        db.run('CREATE TABLE held (x)');
+        db.run('BEGIN EXCLUSIVE', () => {
+          console.log('locked');
+          setTimeout(() => db.run('COMMIT', () => db.close()), 5000);
+        });
+      });
+    `, join(dataDir, 'bastion.sqlite')], { cwd: process.cwd(), timeout: 60_000 });
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
+      holder.catch(reject);
+    });
+    const r = await execa(process.execPath, productArgs('migrate'), { env: env(dataDir), extendEnv: false, reject: false, all: true, timeout: 120_000 });
+    assert.equal(r.exitCode, 0, r.all);
+    assert.match(String(r.all), /database is up to date/);
+    await holder;
+  });
+
   test('a path another process deletes while the modes are checked is passed over, not an error (SQLite closing its -shm under a second migrate)', () => {
     const dir = join(makeTempDir('bastion-vanishing-'), 'data');
     mkdirSync(join(dir, 'sub'), { recursive: true, mode: 0o700 });

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { SqliteQueryRunner } from 'typeorm/driver/sqlite/SqliteQueryRunner.js';
 import type { Database } from '../config.ts';
@@ -23,6 +24,31 @@ function useImmediateTransactions(): void {
   };
 }
 
+/** How long a statement waits for another process's lock on the SQLite file before SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * node-sqlite3 whose connections wait for a lock from their first statement on. TypeORM's
+ * first statement is `PRAGMA journal_mode = WAL`, which needs the file's lock, and it sets a
+ * busy timeout (if asked) only after it: a process opening the file while another held it
+ * (three `bastion migrate` at once on an empty data dir, ci45) failed at once with SQLITE_BUSY.
+ * The timeout is set here, scheduled right after the open, ahead of every statement.
+ */
+class BusyWaitingDatabase extends sqlite3.Database {
+  constructor(file: string, mode?: number | ((err: Error | null) => void), callback?: (err: Error | null) => void) {
+    if (typeof mode === 'function') super(file, mode);
+    else super(file, mode, callback);
+    this.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
+  }
+}
+interface SqliteDriver { Database: typeof BusyWaitingDatabase; verbose(): SqliteDriver }
+const busyWaitingSqlite: SqliteDriver = {
+  ...sqlite3,
+  Database: BusyWaitingDatabase,
+  // TypeORM loads the driver through verbose().
+  verbose: () => busyWaitingSqlite,
+};
+
 /** Builds the data source. Schema changes only ever come from migrations/, never synchronize. */
 export function createDataSource(db: Database): DataSource {
   if (db.kind === 'postgres') {
@@ -42,6 +68,7 @@ export function createDataSource(db: Database): DataSource {
   useImmediateTransactions();
   return new DataSource({
     type: 'sqlite',
+    driver: busyWaitingSqlite,
     database: db.file,
     entities: allEntities,
     migrations,
@@ -99,7 +126,7 @@ export async function openDatabase(db: Database, opts: { migrate: boolean }): Pr
   await ds.initialize();
   if (db.kind === 'sqlite') {
     await ds.query('PRAGMA foreign_keys = ON');
-    await ds.query('PRAGMA busy_timeout = 10000');
+    await ds.query(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     await ds.query('PRAGMA synchronous = NORMAL');
     serializeTransactions(ds);
   }
