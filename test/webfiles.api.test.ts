@@ -246,6 +246,7 @@ describe('web file manager API', { skip }, () => {
       const dl = await fetch(`${b.baseUrl}/api/v1/me/files/download${q({ path: moved })}`, { headers: { cookie: alice.cookie! } });
       assert.equal(await dl.text(), 'slow');
       await expectRow(moved, 'download', true);
+      assert.equal((await rows('alice', moved)).at(-1)?.size, 4);
       // Many chunks: the last one is held back until the row is written.
       const big = join(dir, 'big.bin');
       const bigData = randomBytes(300 * 1024 + 7);
