@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import sqlite3 from 'sqlite3';
+import { createRequire } from 'node:module';
 import { DataSource } from 'typeorm';
 import { SqliteQueryRunner } from 'typeorm/driver/sqlite/SqliteQueryRunner.js';
 import type { Database } from '../config.ts';
@@ -34,20 +34,28 @@ const SQLITE_BUSY_TIMEOUT_MS = 10_000;
  * (three `bastion migrate` at once on an empty data dir, ci45) failed at once with SQLITE_BUSY.
  * The timeout is set here, scheduled right after the open, ahead of every statement.
  */
-class BusyWaitingDatabase extends sqlite3.Database {
-  constructor(file: string, mode?: number | ((err: Error | null) => void), callback?: (err: Error | null) => void) {
-    if (typeof mode === 'function') super(file, mode);
-    else super(file, mode, callback);
-    this.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
+interface SqliteDriver { Database: typeof import('sqlite3').Database; verbose(): SqliteDriver }
+let busyWaitingSqlite: SqliteDriver | undefined;
+/** Loaded on first use, as TypeORM loads sqlite3 itself: a process on PostgreSQL never loads it. */
+function busyWaitingDriver(): SqliteDriver {
+  if (busyWaitingSqlite) return busyWaitingSqlite;
+  const sqlite3 = createRequire(import.meta.url)('sqlite3') as typeof import('sqlite3');
+  class BusyWaitingDatabase extends sqlite3.Database {
+    constructor(file: string, mode?: number | ((err: Error | null) => void), callback?: (err: Error | null) => void) {
+      if (typeof mode === 'function') super(file, mode);
+      else super(file, mode, callback);
+      this.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
+    }
   }
+  const driver: SqliteDriver = {
+    ...sqlite3,
+    Database: BusyWaitingDatabase,
+    // TypeORM loads the driver through verbose().
+    verbose: () => driver,
+  };
+  busyWaitingSqlite = driver;
+  return driver;
 }
-interface SqliteDriver { Database: typeof BusyWaitingDatabase; verbose(): SqliteDriver }
-const busyWaitingSqlite: SqliteDriver = {
-  ...sqlite3,
-  Database: BusyWaitingDatabase,
-  // TypeORM loads the driver through verbose().
-  verbose: () => busyWaitingSqlite,
-};
 
 /** Builds the data source. Schema changes only ever come from migrations/, never synchronize. */
 export function createDataSource(db: Database): DataSource {
@@ -68,7 +76,7 @@ export function createDataSource(db: Database): DataSource {
   useImmediateTransactions();
   return new DataSource({
     type: 'sqlite',
-    driver: busyWaitingSqlite,
+    driver: busyWaitingDriver(),
     database: db.file,
     entities: allEntities,
     migrations,
