@@ -6,6 +6,11 @@
  * until its own timeout (20 s for ssh2's, forever for OpenSSH without ConnectTimeout). Here the
  * primary keeps its copy of each socket until a worker says it has it, and gives it to another
  * worker if the first exits (or is stopping) before it does. The primary never reads a byte.
+ *
+ * A worker greets a connection only once its "taken" is on its way to the primary (the IPC
+ * write has completed), so a connection given again after its worker died has never been
+ * greeted: the primary reads what its worker wrote before the channel's end, and gives again
+ * only after that end.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Worker } from 'node:cluster';
@@ -15,7 +20,7 @@ export interface HandedConnection { __bastionConnection: number }
 /** Worker → primary: `taken` false when it is stopping (it has closed its copy). */
 export interface ConnectionTaken { __bastionConnectionTaken: number; taken: boolean }
 
-export const isHandedConnection = (m: unknown): m is HandedConnection =>
+const isHandedConnection = (m: unknown): m is HandedConnection =>
   typeof m === 'object' && m !== null && typeof (m as { __bastionConnection?: unknown }).__bastionConnection === 'number';
 const isConnectionTaken = (m: unknown): m is ConnectionTaken =>
   typeof m === 'object' && m !== null && typeof (m as { __bastionConnectionTaken?: unknown }).__bastionConnectionTaken === 'number';
@@ -79,14 +84,18 @@ export class ConnectionHandoff {
     }
   }
 
-  /** A worker that exited or is stopping: what was on its way to it goes to another. */
+  /**
+   * A worker that exited or is stopping takes no more. What was on its way to it goes to another
+   * once its channel has ended: a "taken" it wrote before it died is read first, and that
+   * connection, greeted by the dead worker, is not given again.
+   */
   removeWorker(worker: Worker): void {
     this.#workers = this.#workers.filter((w) => w !== worker);
-    for (const [id, entry] of this.#onTheirWay) {
-      if (entry.worker !== worker) continue;
-      this.#onTheirWay.delete(id);
-      this.#give(entry.sock);
+    if (worker.isConnected()) {
+      worker.once('disconnect', () => this.#giveAgain(worker));
+      return;
     }
+    this.#giveAgain(worker);
   }
 
   /** Stops listening and closes every connection no worker has taken yet. */
@@ -100,6 +109,14 @@ export class ConnectionHandoff {
     }
     for (const { sock } of this.#onTheirWay.values()) sock.destroy();
     this.#onTheirWay.clear();
+  }
+
+  #giveAgain(worker: Worker): void {
+    for (const [id, entry] of this.#onTheirWay) {
+      if (entry.worker !== worker) continue;
+      this.#onTheirWay.delete(id);
+      this.#give(entry.sock);
+    }
   }
 
   #give(sock: Socket): void {
@@ -169,4 +186,39 @@ export class ConnectionHandoff {
     this.#workers = this.#workers.filter((w) => w !== worker);
     this.#give(entry.sock);
   }
+}
+
+/** What a worker serves handed connections with: its gateway. */
+export interface HandedConnectionGateway {
+  readonly accepting: boolean;
+  accept(sock: Socket): boolean;
+}
+
+/** A worker's channel to its primary (`process`). */
+export interface PrimaryChannel {
+  on(event: 'message', listener: (m: unknown, handle: unknown) => void): unknown;
+  send?(message: unknown, callback: (err: Error | null) => void): boolean;
+}
+
+/**
+ * In a worker: takes the connections its primary hands it. "Taken" goes first, and the gateway
+ * greets the client only once that message is written (see the top of this file).
+ */
+export function takeHandedConnections(gw: HandedConnectionGateway, primary: PrimaryChannel): void {
+  primary.on('message', (m: unknown, handle: unknown) => {
+    if (!isHandedConnection(m)) return;
+    const id = m.__bastionConnection;
+    const sock = handle as Socket | undefined;
+    if (!sock || !gw.accepting || !primary.send) {
+      // Not taken: the primary gives it to another worker.
+      sock?.destroy();
+      primary.send?.({ __bastionConnectionTaken: id, taken: false } satisfies ConnectionTaken, () => undefined);
+      return;
+    }
+    const send = primary.send.bind(primary);
+    send({ __bastionConnectionTaken: id, taken: true } satisfies ConnectionTaken, (err) => {
+      // No primary to tell (it has gone), or this worker began stopping meanwhile: the connection ends here.
+      if (err || !gw.accept(sock)) sock.destroy();
+    });
+  });
 }

@@ -5,8 +5,7 @@
  * relays the bus between processes.
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { Socket } from 'node:net';
-import { ConnectionHandoff, isHandedConnection, type ConnectionTaken } from './connectionHandoff.ts';
+import { ConnectionHandoff, takeHandedConnections } from './connectionHandoff.ts';
 import type { Config } from '../core/config.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
@@ -169,14 +168,7 @@ export async function runGatewayWorker(config: Config): Promise<void> {
   const { startGateway } = await import('../gateway/index.ts');
   // The primary hands connections to the workers in turn: each holds its share of the start-up limits.
   const gw = await startGateway(services, { startupShares: config.gatewayWorkers, listen: false });
-  process.on('message', (m: unknown, handle: unknown) => {
-    if (!isHandedConnection(m)) return;
-    const sock = handle as Socket | undefined;
-    // Not taken once this worker is stopping: the primary gives it to another.
-    const taken = sock !== undefined && gw.accept(sock);
-    if (!taken) sock?.destroy();
-    process.send?.({ __bastionConnectionTaken: m.__bastionConnection, taken } satisfies ConnectionTaken, () => undefined);
-  });
+  takeHandedConnections(gw, process);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -45,6 +45,8 @@ export interface GatewayHandle {
   port: number;
   /** Serves a connection accepted elsewhere; false once the gateway is closing (the socket is then the caller's). */
   accept(sock: Socket): boolean;
+  /** False once the gateway is closing: `accept` would refuse. */
+  readonly accepting: boolean;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,9 @@ export async function startGateway(services: Services, opts: GatewayStartOptions
   return {
     port,
     accept,
+    get accepting() {
+      return closing === null;
+    },
     close: () => {
       closing ??= shutdown();
       return closing;

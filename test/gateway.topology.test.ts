@@ -6,8 +6,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { EventEmitter, once } from 'node:events';
 import { execa } from 'execa';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
@@ -15,7 +15,8 @@ import { ALICE_PASSWORD, GATEWAY_WORKERS, eventually, openShell, ssh2Exec, ssh2L
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingFile } from './helpers/recordings.ts';
 import { restartDelayMs } from '../bin/gatewayCluster.ts';
-import { HOLD_MS } from '../bin/connectionHandoff.ts';
+import { ConnectionHandoff, HOLD_MS, takeHandedConnections, type PrimaryChannel } from '../bin/connectionHandoff.ts';
+import type { Worker } from 'node:cluster';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 import { within } from './helpers/within.ts';
 
@@ -65,6 +66,112 @@ async function everyWorkerServes(port: number): Promise<void> {
 
 test('a worker that keeps dying at start is replaced ever more slowly: 0.5 s doubling to 30 s, not twice a second forever', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 20].map(restartDelayMs), [500, 500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+});
+
+test('a worker greets a handed connection only once its "taken" is written to the primary', async () => {
+  // Were it greeted first, a worker dying before its "taken" reached the primary would leave a
+  // greeted client to be handed to another worker, which greets it again: a protocol error.
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const sent: unknown[] = [];
+  const written: Array<(err: Error | null) => void> = [];
+  const primary = Object.assign(new EventEmitter(), {
+    send(message: unknown, callback: (err: Error | null) => void) {
+      sent.push(message);
+      written.push(callback);
+      return true;
+    },
+  }) satisfies PrimaryChannel;
+  const accepted: Socket[] = [];
+  let accepting = true;
+  takeHandedConnections({ get accepting() { return accepting; }, accept: (sock) => { accepted.push(sock); return true; } }, primary);
+  const sockets: Socket[] = [];
+  const handed = async (): Promise<{ client: Socket; sock: Socket }> => {
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    const [sock] = await once(server, 'connection') as [Socket];
+    sockets.push(client, sock);
+    return { client, sock };
+  };
+  try {
+    const first = await handed();
+    primary.emit('message', { __bastionConnection: 7 }, first.sock);
+    assert.deepEqual(sent, [{ __bastionConnectionTaken: 7, taken: true }]);
+    assert.equal(accepted.length, 0, 'greeted before its "taken" was written');
+    written[0]!(null);
+    assert.deepEqual(accepted, [first.sock]);
+    first.client.destroy();
+    // A stopping worker takes none: the primary gives it to another.
+    accepting = false;
+    const second = await handed();
+    primary.emit('message', { __bastionConnection: 8 }, second.sock);
+    assert.deepEqual(sent.slice(1), [{ __bastionConnectionTaken: 8, taken: false }]);
+    assert.equal(second.sock.destroyed, true);
+    assert.equal(accepted.length, 1);
+  } finally {
+    for (const sock of sockets) sock.destroy();
+    server.close();
+  }
+});
+
+test('a connection is given to another worker only after the dead one\'s channel has ended, and not if it said it had taken it', async () => {
+  // A worker's exit can be seen before the last messages it wrote: its "taken" must still count.
+  class ChannelOfAWorker extends EventEmitter {
+    connected = true;
+    readonly handed: number[] = [];
+    readonly process = { pid: 0 };
+    isConnected(): boolean { return this.connected; }
+    send(m: { __bastionConnection: number }, _sock: unknown, _opts: unknown, callback: (err: Error | null) => void): boolean {
+      this.handed.push(m.__bastionConnection);
+      callback(null);
+      return true;
+    }
+    die(): void {
+      this.connected = false;
+      this.emit('disconnect');
+    }
+  }
+  const handoff = new ConnectionHandoff(() => undefined);
+  const port = await handoff.listen(0, '127.0.0.1');
+  const asWorker = (w: ChannelOfAWorker) => w as unknown as Worker;
+  const clients: Socket[] = [];
+  const connectOne = async (to: ChannelOfAWorker): Promise<{ client: Socket; id: number; closed: Promise<unknown> }> => {
+    const before = to.handed.length;
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    clients.push(client);
+    const closed = once(client, 'close');
+    await eventually(async () => to.handed.length, (n) => n > before, 5000);
+    return { client, id: to.handed.at(-1)!, closed };
+  };
+  try {
+    // Said "taken", then died: its connection ended with it and is not greeted a second time elsewhere.
+    const first = new ChannelOfAWorker();
+    const second = new ChannelOfAWorker();
+    handoff.addWorker(asWorker(first));
+    const taken = await connectOne(first);
+    handoff.addWorker(asWorker(second));
+    handoff.removeWorker(asWorker(first));
+    first.emit('message', { __bastionConnectionTaken: taken.id, taken: true });
+    first.die();
+    assert.equal(await within(taken.closed.then(() => 'closed'), 5000, () => 'given to another worker'), 'closed');
+    assert.deepEqual(second.handed, []);
+    // Died before saying so: given to another once its channel has ended, not before.
+    const next = await connectOne(second);
+    const third = new ChannelOfAWorker();
+    handoff.addWorker(asWorker(third));
+    handoff.removeWorker(asWorker(second));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(third.handed, [], 'given again while the dead worker\'s channel could still hold its "taken"');
+    second.die();
+    assert.equal(third.handed.length, 1);
+    assert.equal(next.client.destroyed, false);
+  } finally {
+    handoff.close();
+    for (const c of clients) c.destroy();
+  }
 });
 
 describe('gateway worker processes in the test fixture', { skip }, () => {

@@ -47,6 +47,7 @@ export async function startWorkerGateway(config: Config, configEnv: Record<strin
     port,
     // Connections come to the port, through the primary (this process) to the workers.
     accept: () => false,
+    accepting: false,
     async close() {
       await handle.stop();
       const crashes = said.filter((line) => ![...killedOnPurpose].some((pid) => line.startsWith(`gateway worker ${pid} exited`)));
