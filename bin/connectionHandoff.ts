@@ -34,7 +34,29 @@ const isConnectionTaken = (m: unknown): m is ConnectionTaken =>
 export const HOLD_MAX = 128;
 export const HOLD_MS = 20_000;
 
+/**
+ * A worker that has not said it took a connection this long after it was sent is not taking
+ * them: one out of file descriptors never receives the socket (node answers the primary's
+ * handle with a NACK no code sees), and a frozen one reads nothing. The primary then closes its
+ * copy (a client whose socket never arrived hears the close instead of waiting forever, and the
+ * primary's descriptors stay bounded) and gives that worker nothing for TAKE_PAUSE_MS, or until
+ * it next says it took one. It is not given the socket again: a worker that is only slow may
+ * still take it, and a client greeted by two workers is a protocol error.
+ */
+export const TAKE_MS = 10_000;
+export const TAKE_PAUSE_MS = 30_000;
+
 interface Held { sock: Socket; timer: NodeJS.Timeout }
+interface OnItsWay { sock: Socket; worker: Worker; timer: NodeJS.Timeout }
+
+export interface HandoffOptions {
+  /**
+   * Connections from one address held while no worker takes them (BASTION_MAX_STARTUPS_PER_SOURCE):
+   * the primary never reads, so it does not see a held client leave, and one source that
+   * connects and leaves over and over must not take every slot.
+   */
+  holdPerSource?: number;
+}
 
 export class ConnectionHandoff {
   readonly #server: Server;
@@ -43,11 +65,17 @@ export class ConnectionHandoff {
   #next = 0;
   #nextId = 0;
   /** Sent to a worker that has not yet said it took them. */
-  readonly #onTheirWay = new Map<number, { sock: Socket; worker: Worker }>();
+  readonly #onTheirWay = new Map<number, OnItsWay>();
   readonly #held: Held[] = [];
+  /** Workers given nothing until then: they did not take a connection in time. */
+  readonly #pausedUntil = new Map<Worker, number>();
+  readonly #say: (line: string) => void;
+  readonly #holdPerSource: number;
   #closed = false;
 
-  constructor(say: (line: string) => void) {
+  constructor(say: (line: string) => void, opts: HandoffOptions = {}) {
+    this.#say = say;
+    this.#holdPerSource = opts.holdPerSource ?? HOLD_MAX;
     this.#server = createServer({ pauseOnConnect: true }, (sock) => {
       sock.on('error', () => undefined);
       this.#give(sock);
@@ -71,6 +99,11 @@ export class ConnectionHandoff {
     return this.#server.listening;
   }
 
+  /** Whether a worker would be given a connection now. */
+  get taking(): boolean {
+    return this.#workers.some((w) => this.#takes(w));
+  }
+
   /** A worker that takes connections from now on (it has said it is ready); it answers through its 'message' events. */
   addWorker(worker: Worker): void {
     if (this.#workers.includes(worker)) return;
@@ -84,18 +117,27 @@ export class ConnectionHandoff {
     }
   }
 
-  /**
-   * A worker that exited or is stopping takes no more. What was on its way to it goes to another
-   * once its channel has ended: a "taken" it wrote before it died is read first, and that
-   * connection, greeted by the dead worker, is not given again.
-   */
+  /** A worker that exited or is stopping: it is given no more. */
   removeWorker(worker: Worker): void {
     this.#workers = this.#workers.filter((w) => w !== worker);
-    if (worker.isConnected()) {
-      worker.once('disconnect', () => this.#giveAgain(worker));
-      return;
+    this.#pausedUntil.delete(worker);
+  }
+
+  /**
+   * A worker's process has exited and its channel has ended (its process's 'close'): what was
+   * on its way to it goes to another. A "taken" it wrote before it died has been read by then,
+   * and that connection, greeted by the dead worker, is not given again. Not on 'exit', which
+   * can come first, nor on 'disconnect', which node holds back while a handle it sent is
+   * unanswered.
+   */
+  workerClosed(worker: Worker): void {
+    this.removeWorker(worker);
+    for (const [id, entry] of this.#onTheirWay) {
+      if (entry.worker !== worker) continue;
+      this.#onTheirWay.delete(id);
+      clearTimeout(entry.timer);
+      this.#give(entry.sock);
     }
-    this.#giveAgain(worker);
   }
 
   /** Stops listening and closes every connection no worker has taken yet. */
@@ -107,16 +149,15 @@ export class ConnectionHandoff {
       clearTimeout(held.timer);
       held.sock.destroy();
     }
-    for (const { sock } of this.#onTheirWay.values()) sock.destroy();
+    for (const { sock, timer } of this.#onTheirWay.values()) {
+      clearTimeout(timer);
+      sock.destroy();
+    }
     this.#onTheirWay.clear();
   }
 
-  #giveAgain(worker: Worker): void {
-    for (const [id, entry] of this.#onTheirWay) {
-      if (entry.worker !== worker) continue;
-      this.#onTheirWay.delete(id);
-      this.#give(entry.sock);
-    }
+  #takes(worker: Worker): boolean {
+    return worker.isConnected() && (this.#pausedUntil.get(worker) ?? 0) <= Date.now();
   }
 
   #give(sock: Socket): void {
@@ -130,7 +171,9 @@ export class ConnectionHandoff {
       return;
     }
     const id = ++this.#nextId;
-    this.#onTheirWay.set(id, { sock, worker });
+    const timer = setTimeout(() => this.#notTakenInTime(id), TAKE_MS);
+    timer.unref();
+    this.#onTheirWay.set(id, { sock, worker, timer });
     try {
       // keepOpen: this copy stays open until the worker says it has its own.
       worker.send({ __bastionConnection: id } satisfies HandedConnection, sock, { keepOpen: true }, (err: Error | null) => {
@@ -144,13 +187,14 @@ export class ConnectionHandoff {
   #pick(): Worker | undefined {
     for (let tries = 0; tries < this.#workers.length; tries++) {
       const worker = this.#workers[this.#next++ % this.#workers.length]!;
-      if (worker.isConnected()) return worker;
+      if (this.#takes(worker)) return worker;
     }
     return undefined;
   }
 
   #hold(sock: Socket): void {
-    if (this.#held.length >= HOLD_MAX) {
+    const from = sock.remoteAddress;
+    if (this.#held.length >= HOLD_MAX || this.#held.filter((h) => h.sock.remoteAddress === from).length >= this.#holdPerSource) {
       sock.destroy();
       return;
     }
@@ -167,8 +211,11 @@ export class ConnectionHandoff {
   }
 
   #taken(worker: Worker, m: ConnectionTaken): void {
+    // A worker that takes connections again (it was slow, not stuck) is given them again.
+    if (m.taken && this.#pausedUntil.delete(worker)) this.#say(`gateway worker ${worker.process.pid} takes connections again`);
     const entry = this.#onTheirWay.get(m.__bastionConnectionTaken);
     if (!entry || entry.worker !== worker) return;
+    clearTimeout(entry.timer);
     if (!m.taken) {
       this.#notTaken(m.__bastionConnectionTaken, worker);
       return;
@@ -178,10 +225,22 @@ export class ConnectionHandoff {
     entry.sock.destroy();
   }
 
+  #notTakenInTime(id: number): void {
+    const entry = this.#onTheirWay.get(id);
+    if (!entry) return;
+    this.#onTheirWay.delete(id);
+    entry.sock.destroy();
+    const { worker } = entry;
+    if (!this.#workers.includes(worker) || (this.#pausedUntil.get(worker) ?? 0) > Date.now()) return;
+    this.#pausedUntil.set(worker, Date.now() + TAKE_PAUSE_MS);
+    this.#say(`gateway worker ${worker.process.pid} did not take a connection within ${TAKE_MS / 1000} s (out of file descriptors, or not running); it is given none for ${TAKE_PAUSE_MS / 1000} s`);
+  }
+
   /** The worker could not be sent it, or is stopping: it takes no more, and this one goes to another. */
   #notTaken(id: number, worker: Worker): void {
     const entry = this.#onTheirWay.get(id);
     if (!entry || entry.worker !== worker) return;
+    clearTimeout(entry.timer);
     this.#onTheirWay.delete(id);
     this.#workers = this.#workers.filter((w) => w !== worker);
     this.#give(entry.sock);

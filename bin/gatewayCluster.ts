@@ -57,7 +57,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   // Host keys are made here, once, so workers starting together never race to create them.
   loadHostKeys(config.dataDir);
   // The port first: a port already taken fails the start here, before any worker is forked.
-  const handoff = new ConnectionHandoff(say);
+  const handoff = new ConnectionHandoff(say, { holdPerSource: config.maxStartupsPerSource });
   const port = await handoff.listen(config.sshPort, config.bind);
   let stopping = false;
   const workers = new Set<Worker>();
@@ -83,6 +83,8 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     });
     // IPC to a worker that is exiting fails; its exit (below) is what counts.
     w.on('error', () => undefined);
+    // Its connections on their way go to another only once its channel has ended too (connectionHandoff.ts).
+    w.process.once('close', () => handoff.workerClosed(w));
     w.on('exit', (code, signal) => {
       workers.delete(w);
       bus.removePeer(w);
@@ -131,6 +133,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     hooks.readiness?.add('gateway', async () => {
       if (!handoff.listening) throw new Error('the SSH gateway is not listening');
       if (![...workers].some((w) => w.isConnected())) throw new Error('no gateway worker is running');
+      if (!handoff.taking) throw new Error('no gateway worker is taking connections');
     }),
   ];
   return {

@@ -15,7 +15,7 @@ import { ALICE_PASSWORD, GATEWAY_WORKERS, eventually, openShell, ssh2Exec, ssh2L
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingFile } from './helpers/recordings.ts';
 import { restartDelayMs } from '../bin/gatewayCluster.ts';
-import { ConnectionHandoff, HOLD_MS, takeHandedConnections, type PrimaryChannel } from '../bin/connectionHandoff.ts';
+import { ConnectionHandoff, HOLD_MS, TAKE_MS, takeHandedConnections, type PrimaryChannel } from '../bin/connectionHandoff.ts';
 import type { Worker } from 'node:cluster';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 import { within } from './helpers/within.ts';
@@ -128,10 +128,6 @@ test('a connection is given to another worker only after the dead one\'s channel
       callback(null);
       return true;
     }
-    die(): void {
-      this.connected = false;
-      this.emit('disconnect');
-    }
   }
   const handoff = new ConnectionHandoff(() => undefined);
   const port = await handoff.listen(0, '127.0.0.1');
@@ -153,9 +149,10 @@ test('a connection is given to another worker only after the dead one\'s channel
     handoff.addWorker(asWorker(first));
     const taken = await connectOne(first);
     handoff.addWorker(asWorker(second));
+    // Its exit is seen, then the "taken" it wrote before, then its channel's end.
     handoff.removeWorker(asWorker(first));
     first.emit('message', { __bastionConnectionTaken: taken.id, taken: true });
-    first.die();
+    handoff.workerClosed(asWorker(first));
     assert.equal(await within(taken.closed.then(() => 'closed'), 5000, () => 'given to another worker'), 'closed');
     assert.deepEqual(second.handed, []);
     // Died before saying so: given to another once its channel has ended, not before.
@@ -165,12 +162,50 @@ test('a connection is given to another worker only after the dead one\'s channel
     handoff.removeWorker(asWorker(second));
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(third.handed, [], 'given again while the dead worker\'s channel could still hold its "taken"');
-    second.die();
+    handoff.workerClosed(asWorker(second));
     assert.equal(third.handed.length, 1);
     assert.equal(next.client.destroyed, false);
   } finally {
     handoff.close();
     for (const c of clients) c.destroy();
+  }
+});
+
+/** What a raw client sees on `port` within `ms` after sending its identification: a greeting, the close, or nothing. */
+async function greetingOf(port: number, ms: number, localAddress = '127.0.0.1'): Promise<{ sock: Socket; outcome: Promise<'greeted' | 'closed' | 'nothing'> }> {
+  const sock = connect({ port, host: '127.0.0.1', localAddress });
+  sock.on('error', () => undefined);
+  await once(sock, 'connect');
+  sock.write('SSH-2.0-OpenSSH_9.2p1\r\n');
+  const outcome = new Promise<'greeted' | 'closed' | 'nothing'>((resolve) => {
+    let banner = '';
+    sock.on('data', (d: Buffer) => {
+      banner += d.toString('latin1');
+      if (banner.startsWith('SSH-2.0-Bastion')) resolve('greeted');
+    });
+    sock.on('close', () => resolve('closed'));
+    setTimeout(() => resolve('nothing'), ms).unref();
+  });
+  return { sock, outcome };
+}
+
+test('while no worker takes connections, one address holds at most its share of the held places; another address still gets one', async () => {
+  // The primary never reads a held socket, so it cannot see a client that connected and left:
+  // without a share per address, one source could fill every place during a workers' restart.
+  const handoff = new ConnectionHandoff(() => undefined, { holdPerSource: 2 });
+  const port = await handoff.listen(0, '127.0.0.1');
+  const socks: Socket[] = [];
+  try {
+    const outcomes: Array<Promise<string>> = [];
+    for (const from of ['127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.2']) {
+      const { sock, outcome } = await greetingOf(port, 1000, from);
+      socks.push(sock);
+      outcomes.push(outcome);
+    }
+    assert.deepEqual(await Promise.all(outcomes), ['nothing', 'nothing', 'closed', 'nothing']);
+  } finally {
+    handoff.close();
+    for (const sock of socks) sock.destroy();
   }
 });
 
@@ -283,6 +318,42 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     assert.equal(outcome, 'greeted');
     const now = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
     assert.ok(pids.every((pid) => !now.includes(pid)), 'served by a replacement');
+    await everyWorkerServes(w.gw.port);
+    await loginsRun(w.gw.port);
+  });
+
+  test('a worker that cannot receive connections (out of file descriptors) is given none: its clients hear the close, the others are served', async () => {
+    await everyWorkerServes(w.gw.port);
+    const live = () => Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+    const starved = live()[0]!;
+    killedOnPurpose.add(starved);
+    const socks: Socket[] = [];
+    try {
+      // No descriptor to spare: node in the worker cannot receive a socket, and answers its primary
+      // with a NACK that no code sees. Before, such a connection waited for a banner until the
+      // worker died, and the primary kept its descriptor as long.
+      // The limit bounds descriptor numbers, not their count: with 0, no new one at all.
+      await execa('prlimit', ['--pid', String(starved), '--nofile=0:0']);
+      const first = [];
+      for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+        const g = await greetingOf(w.gw.port, TAKE_MS + 5000);
+        socks.push(g.sock);
+        first.push(g.outcome);
+      }
+      const outcomes = await Promise.all(first);
+      assert.deepEqual([...outcomes].sort(), [...Array(GATEWAY_WORKERS).fill('closed'), ...Array(GATEWAY_WORKERS).fill('greeted')], JSON.stringify(outcomes));
+      // From now on the starved worker is given none: every connection is served.
+      const then = [];
+      for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
+        const g = await greetingOf(w.gw.port, 10_000);
+        socks.push(g.sock);
+        then.push(g.outcome);
+      }
+      assert.deepEqual(await Promise.all(then), Array(2 * GATEWAY_WORKERS).fill('greeted'));
+    } finally {
+      for (const sock of socks) sock.destroy();
+      try { process.kill(starved, 'SIGKILL'); } catch { /* gone */ }
+    }
     await everyWorkerServes(w.gw.port);
     await loginsRun(w.gw.port);
   });
