@@ -6,6 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { ConnectionHandoff, takeHandedConnections } from './connectionHandoff.ts';
+import { WorkerWatchdog, answerPings } from './workerWatchdog.ts';
 import type { Config } from '../core/config.ts';
 import { ClusterBus } from '../core/bus.ts';
 import { createServices } from '../core/services.ts';
@@ -61,6 +62,11 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
   const port = await handoff.listen(config.sshPort, config.bind);
   let stopping = false;
   const workers = new Set<Worker>();
+  // Killed, it exits like any worker that dies: its connections stop counting and another is started.
+  const watchdog = new WorkerWatchdog((w, silentMs) => {
+    say(`gateway worker ${w.process.pid} has not answered for ${Math.round(silentMs / 1000)} s (its event loop is stuck); killing it`);
+    w.process.kill('SIGKILL');
+  });
   let resolveReady: () => void;
   const allReady = new Promise<void>((r) => { resolveReady = r; });
   let ready = 0;
@@ -79,6 +85,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     w.on('message', (m: unknown) => {
       if (!isReady(m)) return;
       handoff.addWorker(w);
+      watchdog.watch(w);
       if (++ready === count) resolveReady();
     });
     // IPC to a worker that is exiting fails; its exit (below) is what counts.
@@ -86,6 +93,7 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     // Its connections on their way go to another only once its channel has ended too (connectionHandoff.ts).
     w.process.once('close', () => handoff.workerClosed(w));
     w.on('exit', (code, signal) => {
+      watchdog.forget(w);
       workers.delete(w);
       bus.removePeer(w);
       handoff.removeWorker(w);
@@ -140,6 +148,8 @@ export async function startGatewayWorkers(config: Config, count: number, bus: Cl
     port,
     stop: async () => {
       stopping = true;
+      // A worker busy ending its sessions is not stuck.
+      watchdog.stop();
       for (const off of unhook) off?.();
       handoff.close();
       await Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
@@ -172,6 +182,7 @@ export async function runGatewayWorker(config: Config): Promise<void> {
   // The primary hands connections to the workers in turn: each holds its share of the start-up limits.
   const gw = await startGateway(services, { startupShares: config.gatewayWorkers, listen: false });
   takeHandedConnections(gw, process);
+  answerPings(process);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -18,6 +18,7 @@ import { restartDelayMs } from '../bin/gatewayCluster.ts';
 import { ConnectionHandoff, HOLD_MS, TAKE_MS, takeHandedConnections, type PrimaryChannel } from '../bin/connectionHandoff.ts';
 import type { Worker } from 'node:cluster';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
+import { PING_MS, STUCK_MS } from '../bin/workerWatchdog.ts';
 import { within } from './helpers/within.ts';
 
 const skip = sshdUnavailable();
@@ -353,6 +354,22 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     } finally {
       for (const sock of socks) sock.destroy();
       try { process.kill(starved, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await everyWorkerServes(w.gw.port);
+    await loginsRun(w.gw.port);
+  });
+
+  test('a worker whose event loop is stuck is killed and replaced', async () => {
+    await everyWorkerServes(w.gw.port);
+    const pids = () => Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    const victim = pids()[0]!;
+    killedOnPurpose.add(victim);
+    // Frozen, it keeps its process and its channel: only its silence gives it away.
+    process.kill(victim, 'SIGSTOP');
+    try {
+      assert.equal(await eventually(async () => pids().includes(victim), (still) => !still, STUCK_MS + 2 * PING_MS + 10_000), false, 'the stuck worker is still there');
+    } finally {
+      try { process.kill(victim, 'SIGKILL'); } catch { /* gone */ }
     }
     await everyWorkerServes(w.gw.port);
     await loginsRun(w.gw.port);
