@@ -14,16 +14,15 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Worker } from 'node:cluster';
+import { numberedMessage, type PrimaryChannel } from './ipcMessage.ts';
 
 /** Primary → worker, with the socket: serve it, and say so. */
 export interface HandedConnection { __bastionConnection: number }
 /** Worker → primary: `taken` false when it is stopping (it has closed its copy). */
 export interface ConnectionTaken { __bastionConnectionTaken: number; taken: boolean }
 
-const isHandedConnection = (m: unknown): m is HandedConnection =>
-  typeof m === 'object' && m !== null && typeof (m as { __bastionConnection?: unknown }).__bastionConnection === 'number';
-const isConnectionTaken = (m: unknown): m is ConnectionTaken =>
-  typeof m === 'object' && m !== null && typeof (m as { __bastionConnectionTaken?: unknown }).__bastionConnectionTaken === 'number';
+const isHandedConnection = numberedMessage<HandedConnection>('__bastionConnection');
+const isConnectionTaken = numberedMessage<ConnectionTaken>('__bastionConnectionTaken');
 
 /**
  * While no worker can take connections (all restarting), the primary holds at most this many,
@@ -242,7 +241,7 @@ export class ConnectionHandoff {
     if (!entry || entry.worker !== worker) return;
     clearTimeout(entry.timer);
     this.#onTheirWay.delete(id);
-    this.#workers = this.#workers.filter((w) => w !== worker);
+    this.removeWorker(worker);
     this.#give(entry.sock);
   }
 }
@@ -251,12 +250,6 @@ export class ConnectionHandoff {
 export interface HandedConnectionGateway {
   readonly accepting: boolean;
   accept(sock: Socket): boolean;
-}
-
-/** A worker's channel to its primary (`process`). */
-export interface PrimaryChannel {
-  on(event: 'message', listener: (m: unknown, handle: unknown) => void): unknown;
-  send?(message: unknown, callback: (err: Error | null) => void): boolean;
 }
 
 /**

@@ -8,11 +8,12 @@
  * seconds: 30 s of silence is no slowness.
  */
 import type { Worker } from 'node:cluster';
+import { numberedMessage, type PrimaryChannel } from './ipcMessage.ts';
 
 interface Ping { __bastionPing: number }
 interface Pong { __bastionPong: number }
-const isPing = (m: unknown): m is Ping => typeof m === 'object' && m !== null && typeof (m as { __bastionPing?: unknown }).__bastionPing === 'number';
-const isPong = (m: unknown): m is Pong => typeof m === 'object' && m !== null && typeof (m as { __bastionPong?: unknown }).__bastionPong === 'number';
+const isPing = numberedMessage<Ping>('__bastionPing');
+const isPong = numberedMessage<Pong>('__bastionPong');
 
 export const PING_MS = 5_000;
 export const STUCK_MS = 30_000;
@@ -65,7 +66,7 @@ export class WorkerWatchdog {
 }
 
 /** In a worker: answers its primary's pings, which only a turning event loop can do. */
-export function answerPings(primary: { on(event: 'message', listener: (m: unknown) => void): unknown; send?(message: unknown, callback: (err: Error | null) => void): boolean }): void {
+export function answerPings(primary: PrimaryChannel): void {
   primary.on('message', (m: unknown) => {
     if (isPing(m)) primary.send?.({ __bastionPong: m.__bastionPing } satisfies Pong, () => undefined);
   });

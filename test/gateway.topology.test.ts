@@ -15,7 +15,8 @@ import { ALICE_PASSWORD, GATEWAY_WORKERS, eventually, openShell, ssh2Exec, ssh2L
 import { SessionEntity } from '../core/db/entities/index.ts';
 import { recordingFile } from './helpers/recordings.ts';
 import { restartDelayMs } from '../bin/gatewayCluster.ts';
-import { ConnectionHandoff, HOLD_MS, TAKE_MS, takeHandedConnections, type PrimaryChannel } from '../bin/connectionHandoff.ts';
+import { ConnectionHandoff, HOLD_MS, TAKE_MS, takeHandedConnections } from '../bin/connectionHandoff.ts';
+import type { PrimaryChannel } from '../bin/ipcMessage.ts';
 import type { Worker } from 'node:cluster';
 import { killedOnPurpose } from './helpers/gatewayWorkers.ts';
 import { PING_MS, STUCK_MS } from '../bin/workerWatchdog.ts';
@@ -27,6 +28,19 @@ const skip = sshdUnavailable();
 async function serverPids(port: number): Promise<number[]> {
   const r = await execa('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`]);
   return [...r.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+}
+
+/** The pids of the fixture's gateway workers: all of them, or those still connected to this process. */
+const workerPids = (): number[] => Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+const liveWorkerPids = (): number[] => Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+
+/** Once every worker serves, freezes one (SIGSTOP) of the test's own doing, and returns its pid. */
+async function freezeAWorker(port: number): Promise<number> {
+  await everyWorkerServes(port);
+  const victim = liveWorkerPids()[0]!;
+  killedOnPurpose.add(victim);
+  process.kill(victim, 'SIGSTOP');
+  return victim;
 }
 
 /** Logs in as many times as there are workers, twice, and runs `echo up` each time. */
@@ -48,7 +62,7 @@ async function loginsRun(port: number): Promise<void> {
 async function everyWorkerServes(port: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const live = Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+    const live = liveWorkerPids();
     const socks = await Promise.all(Array.from({ length: 2 * GATEWAY_WORKERS }, async () => {
       const sock = connect(port, '127.0.0.1');
       sock.on('error', () => undefined);
@@ -220,9 +234,9 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
   });
 
   test('connections are served by the worker processes, in turn, and none by the test process', async () => {
-    const workerPids = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
-    assert.equal(workerPids.length, GATEWAY_WORKERS);
-    assert.ok(!workerPids.includes(process.pid));
+    const workers = workerPids();
+    assert.equal(workers.length, GATEWAY_WORKERS);
+    assert.ok(!workers.includes(process.pid));
     const clients = [];
     try {
       for (let i = 0; i < 2 * GATEWAY_WORKERS; i++) {
@@ -232,21 +246,21 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
       }
       const pids = await serverPids(w.gw.port);
       assert.equal(pids.length, clients.length, `one server socket per connection: ${pids.join(' ')}`);
-      assert.deepEqual([...new Set(pids)].sort(), [...workerPids].sort());
+      assert.deepEqual([...new Set(pids)].sort(), [...workers].sort());
     } finally {
       for (const c of clients) c.end();
     }
   });
 
   test('a worker that dies is replaced, and connections are served again by live workers only', async () => {
-    const before = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    const before = workerPids();
     const victim = before[0]!;
     killedOnPurpose.add(victim);
     process.kill(victim, 'SIGKILL');
     const deadline = Date.now() + 30_000;
     let now: number[] = before;
     while (Date.now() < deadline) {
-      now = Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
+      now = liveWorkerPids();
       if (now.length === GATEWAY_WORKERS && !now.includes(victim)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -257,13 +271,9 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
   });
 
   test('connections on their way to a worker that dies are served by another, not left waiting for a banner', async () => {
-    const live = () => Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
     // A replacement worker is connected before it takes connections: until both do, all would go to one.
-    await everyWorkerServes(w.gw.port);
-    const victim = live()[0]!;
-    killedOnPurpose.add(victim);
     // Frozen, the worker cannot say it has taken what it is handed: those connections stay on their way.
-    process.kill(victim, 'SIGSTOP');
+    const victim = await freezeAWorker(w.gw.port);
     const banners: string[] = [];
     const socks: Socket[] = [];
     try {
@@ -292,12 +302,12 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     }
     // Its replacement serves as before.
     await everyWorkerServes(w.gw.port);
-    assert.ok(!live().includes(victim));
+    assert.ok(!liveWorkerPids().includes(victim));
     await loginsRun(w.gw.port);
   });
 
   test('while every worker is down, a new connection waits for the next one instead of being refused or dropped', async () => {
-    const pids = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    const pids = workerPids();
     for (const pid of pids) {
       killedOnPurpose.add(pid);
       process.kill(pid, 'SIGKILL');
@@ -317,7 +327,7 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
     });
     sock?.destroy();
     assert.equal(outcome, 'greeted');
-    const now = Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
+    const now = workerPids();
     assert.ok(pids.every((pid) => !now.includes(pid)), 'served by a replacement');
     await everyWorkerServes(w.gw.port);
     await loginsRun(w.gw.port);
@@ -325,8 +335,7 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
 
   test('a worker that cannot receive connections (out of file descriptors) is given none: its clients hear the close, the others are served', async () => {
     await everyWorkerServes(w.gw.port);
-    const live = () => Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
-    const starved = live()[0]!;
+    const starved = liveWorkerPids()[0]!;
     killedOnPurpose.add(starved);
     const socks: Socket[] = [];
     try {
@@ -360,14 +369,10 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
   });
 
   test('a worker whose event loop is stuck is killed and replaced', async () => {
-    await everyWorkerServes(w.gw.port);
-    const pids = () => Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
-    const victim = pids()[0]!;
-    killedOnPurpose.add(victim);
     // Frozen, it keeps its process and its channel: only its silence gives it away.
-    process.kill(victim, 'SIGSTOP');
+    const victim = await freezeAWorker(w.gw.port);
     try {
-      assert.equal(await eventually(async () => pids().includes(victim), (still) => !still, STUCK_MS + 2 * PING_MS + 10_000), false, 'the stuck worker is still there');
+      assert.equal(await eventually(async () => workerPids().includes(victim), (still) => !still, STUCK_MS + 2 * PING_MS + 10_000), false, 'the stuck worker is still there');
     } finally {
       try { process.kill(victim, 'SIGKILL'); } catch { /* gone */ }
     }
