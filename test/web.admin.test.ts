@@ -5,7 +5,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntilGone, launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { chooseFromMenu, clickUntilGone, launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 // Real ssh-keygen keys: ssh2's generator writes a malformed ed25519 key when the public key starts with a zero byte (about 1 in 300).
 import { keygen } from './helpers/keys.ts';
@@ -139,9 +139,8 @@ test('an admin creates, edits and deletes a user through the forms, with an SSH 
 
   // SSH keys: add by paste, the fingerprint shows.
   const { publicKey } = keygen('ed25519', undefined, 'carol@laptop');
-  await page.getByRole('button', { name: 'Actions carol' }).click();
-  await page.getByRole('menuitem', { name: menuName('SSH keys') }).click();
   const drawer = page.locator('.ant-drawer:visible');
+  await chooseFromMenu(page.getByRole('button', { name: 'Actions carol' }), menuName('SSH keys'), drawer);
   await drawer.getByRole('button', { name: 'Add key' }).click();
   await drawer.getByLabel('Public key (OpenSSH format)').fill(publicKey);
   await drawer.getByLabel('Key name').fill('laptop');
@@ -367,8 +366,7 @@ test('an admin grants a permission with the pickers, sees who can reach the asse
 
   // "What can this user reach", also from core/access.
   await openPageFromMenu('Users');
-  await page.getByRole('button', { name: 'Actions erin' }).click();
-  await page.getByRole('menuitem', { name: 'What can this user reach' }).click();
+  await chooseFromMenu(page.getByRole('button', { name: 'Actions erin' }), 'What can this user reach', page.locator('.ant-drawer:visible'));
   await page.locator('.ant-drawer:visible').locator('.ant-table-row').filter({ hasText: 'db01' }).getByText('postgres').waitFor();
   await screenshot(page, '21-user-reach');
   await page.locator('.ant-drawer:visible').getByRole('button', { name: 'Close' }).click();

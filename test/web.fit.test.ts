@@ -10,7 +10,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntilGone, escapeUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { chooseFromMenu, clickUntilGone, escapeUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { loggedIn } from './helpers/api.ts';
@@ -191,18 +191,14 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
     assert.equal(await card.getByRole('button', { name: 'Edit olga' }).count(), 0, 'no row of buttons on a card');
     const more = card.getByRole('button', { name: 'More actions for olga' });
     assert.equal((await more.innerText()).trim(), 'More');
-    await more.click();
-    await page.getByRole('menuitem', { name: 'Delete' }).click();
     const confirm = page.locator('.ant-modal-confirm');
-    await confirm.locator('.ant-modal-confirm-title').filter({ hasText: 'Delete “olga”?' }).waitFor();
+    await chooseFromMenu(more, 'Delete', confirm.locator('.ant-modal-confirm-title').filter({ hasText: 'Delete “olga”?' }));
     await clickUntilGone(confirm.getByRole('button', { name: 'Cancel' }), confirm);
     assert.equal(await focused(page), 'More actions for olga');
     await screenshot(page, '81-phone-users-more');
     // A drawer is never wider than the phone (antd caps it at 100vw; this keeps it so).
-    await more.click();
-    await page.getByRole('menuitem', { name: 'SSH keys' }).click();
     const keys = page.locator('.ant-drawer-content-wrapper').filter({ hasText: 'SSH keys' });
-    await keys.waitFor();
+    await chooseFromMenu(more, 'SSH keys', keys);
     await page.waitForTimeout(400); // the slide-in
     const box = (await keys.boundingBox())!;
     assert.ok(box.x >= 0 && box.x + box.width <= 391, `the drawer spans ${box.x}..${box.x + box.width}`);

@@ -98,6 +98,21 @@ export async function clickUntil(target: Locator, shows: Locator): Promise<void>
 }
 
 /**
+ * Opens a row's action menu with `opener` and clicks its item `item` until `shows` (the dialog
+ * or drawer the item opens) appears. A click on an item while the menu is still zooming in can
+ * be lost (web.fit in a stop-28 CI: the confirmation never came, the test waited 30 s); each
+ * attempt reopens the menu if it has closed, and none is made once `shows` is there.
+ */
+export async function chooseFromMenu(opener: Locator, item: string | RegExp, shows: Locator): Promise<void> {
+  const entry = opener.page().getByRole('menuitem', { name: item });
+  await retryUntil(async () => {
+    if (await shows.isVisible()) return;
+    if (!(await entry.isVisible())) await opener.click({ timeout: 5000 });
+    await entry.click({ timeout: 5000 });
+  }, shows, 5000);
+}
+
+/**
  * Clicks `target` (a dialog's Cancel, a popconfirm's button) until `gone` is detached, or
  * hidden with `state: 'hidden'` (see retryUntil): a click that lands while a modal is still
  * zooming in can be lost when two test files share the machine. The first click waits for
