@@ -307,10 +307,13 @@ describe('real clients through the gateway', { skip }, () => {
     const full = lengths.filter((n) => n === 16 * 1024).length;
     // Everything shorter: the few answers other than data (VERSION, handles, attributes, names,
     // statuses) and a part-filled packet where a burst of answers ended. Sent answer by answer,
-    // each of the 2 × 65 READs would leave one of 13 bytes.
+    // each of the 2 × 65 READs would leave one of 13 bytes. A burst ends wherever the asset's
+    // answers paused, which a loaded host makes more often: 9 such tails in one CI run (two
+    // test files at a time), 2–4 in four quiet runs; with coalesceAnswers left out, a 13-byte
+    // packet follows each of the 130 answers. A fifth of 130 still tells the two apart.
     const short = lengths.filter((n) => n < 16 * 1024);
     assert.ok(full >= 2 * 128, `${full} full packets`);
-    assert.ok(short.filter((n) => n === 13).length <= 8, `packets shorter than 16 KiB: ${short.join(' ')}`);
+    assert.ok(short.filter((n) => n === 13).length <= 26, `packets shorter than 16 KiB: ${short.join(' ')}`);
   });
 
   testInFull('read-ahead never answers with bytes older than a write the client sent before its READ', async () => {

@@ -20,7 +20,9 @@ export interface S3rverHandle {
 }
 
 export async function startS3rver(): Promise<S3rverHandle> {
-  const directory = makeTempDir('bastion-s3-');
+  // Kept until the process exits: s3rver goes on with a PUT after close() when its client has gone
+  // (a gateway killed mid-upload), and writes into it then.
+  const directory = makeTempDir('bastion-s3-', { untilExit: true });
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: S3_BUCKET }] });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;

@@ -3,11 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const dirs = new Set<string>();
+/** Directories removed only when the process exits (makeTempDir's untilExit). */
+const exitDirs = new Set<string>();
 
-/** Creates a fresh directory under os.tmpdir(); `cleanup()` removes it. */
-export function makeTempDir(prefix = 'bastion-test-'): string {
+/**
+ * Creates a fresh directory under os.tmpdir(); `cleanup()` removes it. With `untilExit` it is
+ * removed only when the process exits: for a server in the test process that may still be
+ * writing after it was told to stop (s3rver finishes a PUT whose client is gone, and an ENOENT
+ * on a directory cleanup() had removed became an uncaught error that failed split.test.ts).
+ */
+export function makeTempDir(prefix = 'bastion-test-', { untilExit = false }: { untilExit?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.add(dir);
+  (untilExit ? exitDirs : dirs).add(dir);
   return dir;
 }
 
@@ -24,5 +31,5 @@ export async function cleanup(): Promise<void> {
 
 // Last resort if a test file forgets cleanup() or crashes.
 process.on('exit', () => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [...dirs, ...exitDirs]) rmSync(dir, { recursive: true, force: true });
 });
