@@ -59,7 +59,7 @@ export class ConnectionAuth {
     /** The database could not be reached while deciding: the connection says so and ends. */
     private readonly onDatabaseUnavailable: () => void = () => undefined,
     /** The user already holds BASTION_MAX_CONNECTIONS_PER_USER connections: the connection prints `line` and ends. */
-    private readonly onRefused: (line: string) => void = () => undefined,
+    private readonly onConnectionLimit: (line: string) => void = () => undefined,
   ) {
     this.#ctx = { clientAddress, channel: 'ssh' };
   }
@@ -72,9 +72,11 @@ export class ConnectionAuth {
   handle(ctx: AuthContext): void {
     if (++this.#requests > this.maxRequests) {
       // Refused without any work (no lookup, no hash): the cap is what keeps a client from
-      // making the gateway check key after key or hash password after password.
-      safe(() => ctx.reject([]));
-      if (!this.#hungUp) {
+      // making the gateway check key after key or hash password after password. The first one
+      // over is answered by the hang-up alone, as sshd does: its reason is what the client
+      // shows, and a failure sent before it would have the client give up on that instead.
+      if (this.#hungUp) safe(() => ctx.reject([]));
+      else {
         this.#hungUp = true;
         this.onTooManyRequests();
       }
@@ -164,7 +166,7 @@ export class ConnectionAuth {
       // The login log says why (fail() counts towards no lock: the credentials were right).
       await this.services.authentication.fail(user.username, user, this.#ctx, p.flow.method, 'connection_limit');
       // Not answered: the connection ends after the line, so that the client prints no "Permission denied" after it.
-      this.onRefused(connectionLimitLine(max));
+      this.onConnectionLimit(connectionLimitLine(max));
       return;
     }
     this.#lease = lease;

@@ -7,13 +7,14 @@ import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
 import { connectionKey } from './preAuth.ts';
-import { sendAuthBanner } from './authBanner.ts';
+import { DISCONNECT_REASON, disconnectWith } from './loginRefusal.ts';
 import { ChannelSlots } from './channelSlots.ts';
 import { PROHIBITED, refuse } from './channelOpenRefusal.ts';
 import { RefusalLog } from './refusalLog.ts';
 import { UnusedConnectionTimer } from './unusedConnection.ts';
 
-const DATABASE_DOWN_LINE = 'the bastion cannot reach its database; try again shortly';
+const DATABASE_DOWN_LINE = '[bastion] the bastion cannot reach its database; try again shortly';
+const AUTH_TRIES_LINE = '[bastion] too many authentication attempts';
 
 export interface TrackedConnection {
   end(): void;
@@ -27,13 +28,9 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   (client as Connection & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
   const auth = new ConnectionAuth(gw.services, clientAddress, log, gw.services.config.maxAuthTries, () => {
     log.warn({ maxAuthTries: gw.services.config.maxAuthTries }, 'too many authentication attempts; disconnecting');
-    client.end();
-  }, () => refuseLogin(DATABASE_DOWN_LINE), (line) => refuseLogin(line));
-  /** Before the login completes: one line the client prints (a userauth banner), then the end. */
-  function refuseLogin(line: string): void {
-    sendAuthBanner(client, line);
-    setImmediate(() => client.end());
-  }
+    disconnectWith(client, DISCONNECT_REASON.NO_MORE_AUTH_METHODS_AVAILABLE, AUTH_TRIES_LINE);
+  }, () => disconnectWith(client, DISCONNECT_REASON.SERVICE_NOT_AVAILABLE, DATABASE_DOWN_LINE),
+  (line) => disconnectWith(client, DISCONNECT_REASON.TOO_MANY_CONNECTIONS, line));
   let operator: SshOperator | null = null;
   const refusals = new RefusalLog(() => log);
   // The login grace time and the start-up count run from TCP accept (preAuth.ts).
