@@ -7,7 +7,7 @@ import { ConnectionAuth } from './auth.ts';
 import { handleSession } from './channels/session.ts';
 import { handleTunnel } from './channels/tunnel.ts';
 import { connectionKey } from './preAuth.ts';
-import { DISCONNECT_REASON, disconnectWith } from './loginRefusal.ts';
+import { DISCONNECT_REASON, disconnectWith } from './disconnectWith.ts';
 import { ChannelSlots } from './channelSlots.ts';
 import { PROHIBITED, refuse } from './channelOpenRefusal.ts';
 import { RefusalLog } from './refusalLog.ts';
@@ -47,7 +47,7 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
   const unusedMs = gw.services.config.unusedConnectionTimeoutSeconds * 1000;
   const unused = new UnusedConnectionTimer(unusedMs, () => {
     log.info({ seconds: unusedMs / 1000 }, 'connection closed: no channel open for the unused-connection timeout');
-    client.end();
+    disconnectWith(client, DISCONNECT_REASON.BY_APPLICATION, `[bastion] connection closed: no session or tunnel was open for ${unusedMs / 1000} s`);
   });
   /** A channel's slot, also counted as use of the connection; the release gives back both. */
   const counted = (release: (() => void) | null): (() => void) | null => {
@@ -74,7 +74,8 @@ export function handleConnection(gw: SshGatewayContext, client: Connection, info
       username: login.user.username,
       kick: (reason) => {
         log.info({ reason }, 'connection ended by the gateway');
-        client.end();
+        // Said at the connection too: `ssh -N`, a ControlMaster or a tunnel has no terminal to print the sessions' last words.
+        disconnectWith(client, DISCONNECT_REASON.BY_APPLICATION, `[bastion] connection closed: ${reason}`);
       },
     });
     unused.start();

@@ -97,6 +97,24 @@ describe('SSH gateway: logged-in connections per user are bounded', { skip, time
     assert.equal(await eventually(leases, (n) => n === 0), 0);
   });
 
+  test('a connection the bastion closes says why: `ssh -N` at LogLevel=ERROR prints its user\'s lock and exits 255', async () => {
+    // No channel at all, as a ControlMaster or a tunnel-only connection waits: no terminal hears the sessions' last words.
+    const held = execa('ssh', [
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR',
+      '-i', keyPath, '-p', String(w.gw.port), '-N', 'alice@127.0.0.1',
+    ], { reject: false, timeout: 30_000 });
+    await eventually(leases, (n) => n === 1);
+    await w.bastion.services.users.setLock(SYSTEM_ACTOR, w.alice.id, true, 10);
+    try {
+      const r = await held;
+      assert.equal(r.exitCode, 255, r.stderr);
+      assert.match(r.stderr, /^Received disconnect from 127\.0\.0\.1 port \d+:11: \[bastion\] connection closed: your account has been locked by an administrator\r?$/m);
+    } finally {
+      await w.bastion.services.users.setLock(SYSTEM_ACTOR, w.alice.id, false, 0);
+    }
+    assert.equal(await eventually(leases, (n) => n === 0), 0);
+  });
+
   test('a gateway that shuts down gives its connections\' slots back before it is done', async () => {
     const g = await startGateway(w.bastion.services, { port: 0, host: '127.0.0.1' });
     const clients = [await ssh2Login(g.port, { username: 'alice', password: ALICE_PASSWORD }), await ssh2Login(g.port, { username: 'alice', password: ALICE_PASSWORD })];

@@ -4,6 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientChannel } from 'ssh2';
+import { execa } from 'execa';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { ALICE_PASSWORD, ssh2Login, startWorld, type World } from './gatewayFixture.ts';
@@ -42,5 +43,12 @@ describe('SSH gateway: unused connections are closed', { skip, timeout: 60_000 }
     menu.close();
     await busy.gone;
     assert.equal(busy.isClosed(), true);
+  });
+
+  test('OpenSSH says why: `ssh -N` at LogLevel=ERROR prints the reason and exits 255', async () => {
+    const r = await execa('sshpass', ['-p', ALICE_PASSWORD, 'ssh', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-p', String(w.gw.port), '-N', 'alice@127.0.0.1'], { reject: false, timeout: 30_000 });
+    assert.equal(r.exitCode, 255, r.stderr);
+    assert.match(r.stderr, /^Received disconnect from 127\.0\.0\.1 port \d+:11: \[bastion\] connection closed: no session or tunnel was open for 1 s\r?$/m);
   });
 });

@@ -1,19 +1,22 @@
-// Ends a connection that is not logged in with one line the client shows: SSH_MSG_DISCONNECT
-// (RFC 4253 §11.1) with the reason as its description. OpenSSH prints it at every LogLevel but
-// QUIET ("Received disconnect from HOST port PORT:12: …", as for sshd's own "Too many
-// authentication failures"), PuTTY in its fatal error, paramiko in its log. A userauth
-// banner, used before, is hidden at LogLevel=ERROR, where users and tools that set it saw only
-// "Connection closed". ssh2's own disconnect() sends an empty description; this builds the
+// Ends a connection with one line the client shows: SSH_MSG_DISCONNECT (RFC 4253 §11.1) with
+// the reason as its description. Used for a login refused before it completes and for a
+// connection the bastion closes (its user locked or disabled, unused, the gateway stopping).
+// OpenSSH prints it at every LogLevel but QUIET ("Received disconnect from HOST port PORT:12: …",
+// as for sshd's own "Too many authentication failures"), PuTTY in its fatal error, paramiko in
+// its log. Before, a refused login got a userauth banner, hidden at LogLevel=ERROR, and a closed
+// connection said nothing. ssh2's own disconnect() sends an empty description; this builds the
 // packet the way ssh2 builds its own (ssh2 1.17, lib/protocol/Protocol.js, disconnect).
 import type { Connection } from 'ssh2';
 import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
+import { terminalSafe } from './terminalSafe.ts';
 
 const DISCONNECT = 1;
 
 /** RFC 4253 §11.1 reason codes the gateway gives. */
 export const DISCONNECT_REASON = {
   SERVICE_NOT_AVAILABLE: 7,
+  BY_APPLICATION: 11,
   TOO_MANY_CONNECTIONS: 12,
   NO_MORE_AUTH_METHODS_AVAILABLE: 14,
 } as const;
@@ -45,7 +48,8 @@ export function disconnectWith(client: Connection, reason: DisconnectReason, tex
   const sock = internals._sock;
   if (proto && writer && sock && typeof writer.alloc === 'function' && typeof sendPacket === 'function') {
     try {
-      const body = Buffer.from(text, 'utf8').subarray(0, MAX_TEXT_BYTES);
+      // A reason may carry a name an admin chose (rule 13); OpenSSH escapes what it prints, other clients may not.
+      const body = Buffer.from(terminalSafe(text), 'utf8').subarray(0, MAX_TEXT_BYTES);
       let p = writer.allocStart;
       // Forced, as ssh2 forces its own: a disconnect may be sent during a key exchange.
       const packet = writer.alloc(1 + 4 + 4 + body.length + 4, true);
