@@ -98,8 +98,9 @@ describe('SSH gateway: exec sessions are guarded', { skip }, () => {
       out += c.toString();
       for (const w of waiters) w();
     });
-    const seen = (re: RegExp) => new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(re)}; output: ${JSON.stringify(out)}`)), 5_000);
+    // The first prompt follows ssh's start, the login and bash's start: on a loaded host, seconds each.
+    const seen = (re: RegExp, ms = 15_000) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(re)}; output: ${JSON.stringify(out)}`)), ms);
       const check = () => {
         if (!re.test(out)) return;
         clearTimeout(timer);
@@ -109,7 +110,7 @@ describe('SSH gateway: exec sessions are guarded', { skip }, () => {
       waiters.add(check);
       check();
     });
-    await seen(/\$ (\x1b\[K)?$/);
+    await seen(/\$ (\x1b\[K)?$/, 30_000);
     const refused = seen(/command refused by filter/);
     run.stdin.write(`touch ${path}\n`);
     await refused;

@@ -84,11 +84,13 @@ describe('live view on the bus', { skip: sshdUnavailable() }, () => {
     const { screen, sessionId, events, end } = await watchedShell();
     try {
       // A watcher whose process is killed: it announced itself once and is never heard again.
-      watch(sessionId, randomUUID(), false, 300);
+      // A lease the command's round trip (ssh → sshd → bash → back, and the bus) fits in on a loaded host.
+      const LEASE_MS = 3000;
+      watch(sessionId, randomUUID(), false, LEASE_MS);
       await screen.send('echo during-$((6+1))\r', 'during-7');
       await eventually(async () => shown(events), (t) => t.includes('during-7'));
       assert.match(shown(events), /during-7/);
-      await new Promise((r) => setTimeout(r, 600));
+      await new Promise((r) => setTimeout(r, LEASE_MS + 600));
       const before = events.length;
       await screen.send('echo later-$((6+2))\r', 'later-8');
       await screen.send('echo later-$((6+3))\r', 'later-9');

@@ -5,7 +5,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
-import { chooseFromMenu, clickUntilGone, launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { chooseFromMenu, clickUntilGone, confirmWith, launchBrowser, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 // Real ssh-keygen keys: ssh2's generator writes a malformed ed25519 key when the public key starts with a zero byte (about 1 in 300).
 import { keygen } from './helpers/keys.ts';
@@ -80,17 +80,14 @@ async function save(): Promise<void> {
   }
 }
 
-/** Clicks "Delete" in the open confirmation and waits for it to close. */
-async function confirm(): Promise<void> {
+/** Clicks `opener` and answers its confirmation with Delete. */
+async function confirmDeleteWith(opener: Locator): Promise<void> {
   // antd may leave a finished spinner's "loading" label in the button of a confirmation opened twice.
-  const ok = page.getByRole('button', { name: /^(loading )?Delete$/ });
-  await ok.click();
-  await ok.waitFor({ state: 'hidden' });
+  await confirmWith(opener, /^(loading )?Delete$/);
 }
 
 async function confirmDelete(name: string): Promise<void> {
-  await page.getByRole('button', { name: `Delete ${name}`, exact: true }).click();
-  await confirm();
+  await confirmDeleteWith(page.getByRole('button', { name: `Delete ${name}`, exact: true }));
 }
 
 function row(text: string): Locator {
@@ -246,8 +243,7 @@ test('an admin builds the node tree and manages assets in it', async () => {
   await screenshot(page, '15-assets');
 
   // A node with an asset is not deleted; the error is shown.
-  await page.getByRole('button', { name: 'Delete node' }).click();
-  await confirm();
+  await confirmDeleteWith(page.getByRole('button', { name: 'Delete node' }));
   await page.locator('.ant-message').getByText(/./).first().waitFor();
   assert.ok((await nodes()).some((n) => n.id === web.id));
 
@@ -256,8 +252,7 @@ test('an admin builds the node tree and manages assets in it', async () => {
   assert.equal((await api.get(`/assets/${asset.id}`)).status, 404);
 
   await tree.locator('[data-node-name="frontend"]').click();
-  await page.getByRole('button', { name: 'Delete node' }).click();
-  await confirm();
+  await confirmDeleteWith(page.getByRole('button', { name: 'Delete node' }));
   await tree.locator('[data-node-name="frontend"]').waitFor({ state: 'detached' });
   assert.ok(!(await nodes()).some((n) => n.id === web.id));
 });

@@ -208,8 +208,7 @@ test('a large recording plays in segments: command clicks seek across segments, 
   await seekShows(1, cmds[0]![1] / 1000);
   await seekShows(2, cmds[1]![1] / 1000);
   // Skipping idle time: the server shortens the pauses; a click still lands on the command.
-  await page.getByLabel('Skip idle time').click();
-  await page.getByTitle('Longer than 2 s').click();
+  await pick(page.locator('body'), 'Skip idle time', 'Longer than 2 s');
   await player(page).and(page.locator('[data-state=ready]')).waitFor();
   await seekShows(3, cmds[2]![1] / 1000 - 2 * (180 - 2));
   await seekShows(1, cmds[0]![1] / 1000);
@@ -360,8 +359,7 @@ test('file transfers are listed with filters, and every log exports the filtered
   await b.services.fileTransfers.record(recorded, { operation: 'download', path: '/etc/hosts', size: 180, ok: true });
   await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('File transfers') }).click();
   await page.locator('.ant-table-row').filter({ hasText: '/tmp/report.pdf' }).waitFor();
-  await page.getByRole('combobox', { name: 'Result' }).click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: 'Refused' }).click();
+  await pick(page.locator('body'), 'Result', 'Refused');
   await page.locator('.ant-table-row').filter({ hasText: '/etc/hosts' }).waitFor({ state: 'detached' });
   await screenshot(page, '44-file-transfers');
   const href = await page.getByTestId('csv-export').getAttribute('href');

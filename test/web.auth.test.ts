@@ -6,7 +6,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
-import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { chooseFromMenu, confirmWith, launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 
 /** A menu entry's accessible name: its icon's label, then the text. */
@@ -232,8 +232,7 @@ test('TOTP enrolment with the QR code, then login asks for the code and accepts 
   await page.getByTestId('totp-status').filter({ hasText: 'Two-factor authentication is on.' }).waitFor();
   await page.getByTestId('totp-status').filter({ hasText: '10 recovery codes left' }).waitFor();
 
-  await page.getByTestId('account-menu').hover();
-  await page.getByText('Log out').click();
+  await chooseFromMenu(page.getByTestId('account-menu'), /Log out$/, page.getByRole('button', { name: 'Log in' }));
   await page.waitForURL(/\/login/);
 
   await login(page, 'bob', 'Bob-pass-1234');
@@ -261,8 +260,7 @@ test('TOTP enrolment with the QR code, then login asks for the code and accepts 
   await screenshot(page, '09-profile-token');
   await page.reload();
   assert.equal(await page.getByTestId('new-token').count(), 0, 'the token text is shown once');
-  await page.getByRole('button', { name: 'Delete ci' }).click();
-  await page.getByRole('button', { name: /^(loading )?Delete$/ }).click();
+  await confirmWith(page.getByRole('button', { name: 'Delete ci' }), /^(loading )?Delete$/);
   await page.locator('.ant-table-row').filter({ hasText: 'ci' }).waitFor({ state: 'detached' });
   assert.equal((await script.get('/me')).status, 401);
   assert.deepEqual(appErrors(s), []);

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { freePort } from './helpers/ports.ts';
-import { pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { confirmWith, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
 let b: Bastion;
@@ -75,8 +75,7 @@ test('bulk delete removes the selected assets', async () => {
   await rowOf('db1').waitFor();
   await rowOf('db1').getByRole('checkbox').check();
   await rowOf('web2').getByRole('checkbox').check();
-  await page.getByTestId('bulk-bar').getByRole('button', { name: 'Delete' }).click();
-  await page.getByRole('tooltip').getByRole('button', { name: 'Delete' }).click();
+  await confirmWith(page.getByTestId('bulk-bar').getByRole('button', { name: 'Delete' }), 'Delete');
   await rowOf('db1').waitFor({ state: 'detached' });
   assert.deepEqual(await rows().getByRole('link').allTextContents(), ['web1']);
   assert.equal((await b.services.assets.list({})).total, 1);
@@ -88,8 +87,7 @@ test('a partial failure names the item that was not done and why', async () => {
   await userRow('ursula').waitFor();
   await userRow('ursula').getByRole('checkbox').check();
   await userRow('admin').first().getByRole('checkbox').check();
-  await page.getByTestId('bulk-bar').getByRole('button', { name: 'Delete' }).click();
-  await page.getByRole('tooltip').getByRole('button', { name: 'Delete' }).click();
+  await confirmWith(page.getByTestId('bulk-bar').getByRole('button', { name: 'Delete' }), 'Delete');
   const failures = page.getByTestId('bulk-failures');
   await failures.getByText('you cannot delete yourself').waitFor();
   assert.match(await failures.innerText(), /admin: you cannot delete yourself/i);

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntil, escapeUntilGone, launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { ERROR_REASONS } from '../core/errorReasons.ts';
@@ -202,11 +202,19 @@ test('in zh-CN every page shows no raw code, has its own title and one <main>, a
 
 const OPEN_DIALOG = '[role=dialog]:visible';
 
-/** Closes whatever drawer, modal or popover is open, and waits until it is gone. */
+/**
+ * Closes whatever drawer, modal or popover is open, and waits until it is gone: a next click
+ * would land on its mask. Escape is pressed again if the overlay is still there (a key pressed
+ * while it was still opening is lost under load; see escapeUntilGone).
+ */
 async function closeOverlays(page: Page): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.locator(OPEN_DIALOG).first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => undefined);
-  await page.locator('.ant-popover:visible').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  const dialog = page.locator(OPEN_DIALOG).first();
+  if (await dialog.isVisible()) await escapeUntilGone(dialog);
+  const popover = page.locator('.ant-popover:visible').first();
+  for (let attempt = 1; attempt <= 3 && (await popover.isVisible()); attempt++) {
+    await page.keyboard.press('Escape');
+    await popover.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
 }
 
 test('in zh-CN every create and edit dialog, its field errors when submitted empty, and the delete confirmations read in Chinese', async () => {
@@ -218,9 +226,8 @@ test('in zh-CN every create and edit dialog, its field errors when submitted emp
     await visit(page, path);
     const create = page.locator('main .ant-btn:not([disabled]):has(.anticon-plus):visible').first();
     if (await create.count()) {
-      await create.click();
       const dialog = page.locator(OPEN_DIALOG).first();
-      await dialog.waitFor().catch(() => problems.push(`${path}: the create button opened no dialog`));
+      await clickUntil(create, dialog).catch(() => problems.push(`${path}: the create button opened no dialog`));
       problems.push(...await untranslated(page, `${path} create dialog`));
       // Submitting it empty shows the required fields' errors, in Chinese.
       const save = dialog.locator('.ant-btn-primary').last();
@@ -234,16 +241,14 @@ test('in zh-CN every create and edit dialog, its field errors when submitted emp
     }
     const edit = page.locator('main .ant-btn:not([disabled]):has(.anticon-edit):visible').first();
     if (await edit.count()) {
-      await edit.click();
-      await page.locator(OPEN_DIALOG).first().waitFor().catch(() => problems.push(`${path}: the edit button opened no dialog`));
+      await clickUntil(edit, page.locator(OPEN_DIALOG).first()).catch(() => problems.push(`${path}: the edit button opened no dialog`));
       problems.push(...await untranslated(page, `${path} edit dialog`));
       dialogs++;
       await closeOverlays(page);
     }
     const remove = page.locator('main .ant-btn:not([disabled]):has(.anticon-delete):visible').first();
     if (await remove.count()) {
-      await remove.click();
-      await page.locator('.ant-popconfirm:visible, .ant-modal-confirm:visible').first().waitFor().catch(() => problems.push(`${path}: the delete button asked nothing`));
+      await clickUntil(remove, page.locator('.ant-popconfirm:visible, .ant-modal-confirm:visible').first()).catch(() => problems.push(`${path}: the delete button asked nothing`));
       problems.push(...await untranslated(page, `${path} delete confirmation`));
       confirms++;
       await closeOverlays(page);
@@ -364,9 +369,12 @@ test('at 390×844 no page is wider than the screen, the menu is an overlay and t
     assert.deepEqual(wide, []);
     await visit(page, '/users');
     assert.equal(await page.getByRole('navigation', { name: 'main' }).count(), 0, 'no side menu squeezing the page');
-    await page.getByRole('button', { name: '打开菜单' }).click();
+    const nav = page.getByRole('navigation', { name: 'main' });
+    await clickUntil(page.getByRole('button', { name: '打开菜单' }), nav);
+    // The menu slides in: a click on an entry still moving can miss it.
+    await nav.evaluate((el) => Promise.all((el.closest('.ant-drawer') ?? el).getAnimations({ subtree: true }).map((a) => a.finished)));
     await screenshot(page, '61-phone-menu');
-    await page.getByRole('navigation', { name: 'main' }).getByText('资产列表', { exact: true }).click();
+    await nav.getByText('资产列表', { exact: true }).click();
     await page.waitForURL(/\/assets$/);
     const cell = page.locator('tr.ant-table-row td[data-label]').first();
     await cell.waitFor();

@@ -15,7 +15,7 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { FileTransferEntity, type FileTransfer } from '../core/db/entities/index.ts';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntil, clickUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntil, clickUntilGone, launchBrowser, logIn, pick, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 
@@ -116,15 +116,12 @@ describe('My assets and the web file manager in Chromium', { skip }, () => {
     assert.equal(await rowsOf(page).first().getByRole('button', { name: 'Favourite db03 as dba' }).getAttribute('aria-pressed'), 'true');
 
     // Many rows: the label filter and the node tree.
-    await page.getByLabel('Labels').click();
-    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="prod"]').click();
-    await page.keyboard.press('Escape');
+    await pick(page.locator('main'), 'Labels', 'prod');
     await page.waitForFunction(() => document.querySelectorAll('.ant-table-tbody tr.ant-table-row').length === 6);
     assert.deepEqual((await firstCells(page)).sort(), ['db01', 'db03', 'db05', 'db07', 'db09', 'db11']);
-    // Chosen again: the label is off, every row is back.
-    await page.getByLabel('Labels').click();
-    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="prod"]').click();
-    await page.keyboard.press('Escape');
+    // Taken off: every row is back.
+    const chosen = page.locator('main .ant-select-selection-item[title="prod"]');
+    await clickUntilGone(chosen.locator('.ant-select-selection-item-remove'), chosen);
     await page.waitForFunction(() => document.querySelectorAll('.ant-table-tbody tr.ant-table-row').length === 12);
     await page.getByRole('region', { name: 'Nodes' }).getByText('databases').click();
     await page.waitForFunction(() => document.querySelectorAll('.ant-table-tbody tr.ant-table-row').length === 11);

@@ -150,10 +150,11 @@ test('closing a dialog with Escape, Cancel or Save gives focus back to the butto
   assert.equal(await focused(page), 'Edit olga');
 
   // A drawer opened from a menu item: the item is gone when it closes, focus goes to the menu's button.
-  await page.getByRole('button', { name: 'Actions olga', exact: true }).focus();
+  const actions = page.getByRole('button', { name: 'Actions olga', exact: true });
+  await actions.focus();
   await page.keyboard.press('Enter');
-  await page.getByRole('menuitem', { name: 'SSH keys' }).click();
-  await page.locator('.ant-drawer-title').filter({ hasText: 'SSH keys' }).waitFor();
+  await page.getByRole('menuitem', { name: 'SSH keys' }).waitFor();
+  await chooseFromMenu(actions, 'SSH keys', page.locator('.ant-drawer-title').filter({ hasText: 'SSH keys' }));
   // A keyboard user presses Escape once the menu has gone (while it fades out, Escape is still the menu's).
   await page.locator('.ant-dropdown:not(.ant-dropdown-hidden)').waitFor({ state: 'detached' });
   await escapeUntilGone(page.locator('.ant-drawer-title').filter({ hasText: 'SSH keys' }));
@@ -199,7 +200,7 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
     // A drawer is never wider than the phone (antd caps it at 100vw; this keeps it so).
     const keys = page.locator('.ant-drawer-content-wrapper').filter({ hasText: 'SSH keys' });
     await chooseFromMenu(more, 'SSH keys', keys);
-    await page.waitForTimeout(400); // the slide-in
+    await keys.evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished))); // the slide-in
     const box = (await keys.boundingBox())!;
     assert.ok(box.x >= 0 && box.x + box.width <= 391, `the drawer spans ${box.x}..${box.x + box.width}`);
     await escapeUntilGone(keys, 'hidden');

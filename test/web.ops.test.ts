@@ -87,10 +87,7 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
     await page.getByRole('navigation', { name: 'main' }).getByRole('menuitem', { name: menuName('Jobs') }).click();
     const runner = page.locator('.ant-card').filter({ hasText: 'Run a command' });
     await clickUntil(runner.getByRole('button', { name: 'Run' }), runner.getByText('Choose at least one asset or node').first());
-    const nodes = runner.getByLabel('Nodes', { exact: true });
-    await nodes.click();
-    await page.locator('.ant-select-dropdown:visible .ant-select-tree-treenode').filter({ hasText: 'ops' }).click();
-    await page.keyboard.press('Escape');
+    await pick(runner, 'Nodes', 'ops');
     await pick(runner, 'System user', `test-account (${sshd.username})`);
     await runner.getByLabel('Command').fill('uptime');
     await runner.getByRole('button', { name: 'Run' }).click();
@@ -134,8 +131,8 @@ describe('asset operations in the web app', { skip: sshdUnavailable() }, () => {
       await options.filter({ hasText: 'loop (127.0.0.1)' }).waitFor();
       // Both come from the same answer of /me/assets: once loop is listed, elsewhere would be too.
       assert.equal(await options.filter({ hasText: 'elsewhere' }).count(), 0);
-      await options.filter({ hasText: 'loop' }).click();
       await mine.page.keyboard.press('Escape');
+      await pick(runner, 'Assets', 'loop (127.0.0.1)');
       assert.equal(await runner.getByLabel('Nodes', { exact: true }).count(), 0);
       await pick(runner, 'System user', `test-account (${sshd.username})`);
       await runner.getByLabel('Command').fill('echo operator-$((6*7))');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import type { Session } from '../core/db/entities/index.ts';
-import { screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntil, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startWebWorld, type WebWorld } from './helpers/webWorld.ts';
 
 let w: WebWorld;
@@ -102,7 +102,8 @@ test('the command log: the 24 h preset keeps today\'s command, the CSV download 
   await page.goto('/commands');
   await page.getByText('uptime', { exact: true }).waitFor();
   await page.getByLabel('Date range').first().click();
-  await page.getByText('Last 24 hours').click();
+  // The link changes once the preset is applied: until then the click is given again.
+  await clickUntil(page.getByText('Last 24 hours'), page.locator('[data-testid=csv-export][href*="from="]'));
   await page.getByText('uptime', { exact: true }).waitFor();
   const href = await page.getByTestId('csv-export').getAttribute('href');
   assert.match(href ?? '', /^\/api\/v1\/commands\?from=.+&to=.+&format=csv$/);

@@ -11,7 +11,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
-import { launchBrowser, logIn, openPage, screenshot } from './helpers/browser.ts';
+import { clickUntilGone, launchBrowser, logIn, openPage, screenshot } from './helpers/browser.ts';
 import { eventually, startWorld, type World, ALICE_PASSWORD } from './gatewayFixture.ts';
 
 const ACTIVE = '[data-testid="web-terminal"][data-active="true"]';
@@ -59,11 +59,10 @@ describe('web terminal in the browser', { skip: sshdUnavailable() }, () => {
       await page.locator('.ant-modal-confirm').filter({ hasText: 'Paste 2 lines? Each line runs as a command.' }).waitFor();
       assert.equal(await page.locator('.ant-modal-confirm').count(), 1);
       assert.doesNotMatch(await screen(page), /one-2/);
-      await page.getByRole('button', { name: 'Paste', exact: true }).last().click();
+      await clickUntilGone(page.locator('.ant-modal-confirm').getByRole('button', { name: 'Paste', exact: true }), page.locator('.ant-modal-confirm'));
       // bash takes a paste as one bracketed block, run by Enter.
       await shows(page, /echo two-\$\(\(1\+2\)\)$/m);
       // The dialog gives the keyboard back to the terminal once it has closed.
-      await page.locator('.ant-modal-confirm').waitFor({ state: 'detached' });
       await eventually(() => page.locator(`${ACTIVE} .xterm-helper-textarea`).evaluate((el) => el === document.activeElement), (f) => f);
       await page.keyboard.press('Enter');
       await shows(page, /^one-2$[\s\S]*^two-3$/m);

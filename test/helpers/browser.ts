@@ -107,9 +107,27 @@ export async function chooseFromMenu(opener: Locator, item: string | RegExp, sho
   const entry = opener.page().getByRole('menuitem', { name: item });
   await retryUntil(async () => {
     if (await shows.isVisible()) return;
-    if (!(await entry.isVisible())) await opener.click({ timeout: 5000 });
-    await entry.click({ timeout: 5000 });
+    // A click that does not land is what is retried: whether `shows` appeared decides.
+    if (!(await entry.isVisible())) {
+      await opener.click({ timeout: 5000 }).catch(() => undefined);
+      await entry.waitFor({ timeout: 5000 }).catch(() => undefined);
+    }
+    await entry.click({ timeout: 5000 }).catch(() => undefined);
   }, shows, 5000);
+}
+
+/** A popconfirm's or a confirmation dialog's (Modal.confirm) box, while one is open. */
+export const confirmationBox = (page: Page): Locator => page.locator('.ant-popconfirm:visible, .ant-modal-confirm:visible');
+
+/**
+ * Clicks `opener` (a Delete button) until its confirmation shows, then the confirmation's
+ * `answer` until it has gone: both clicks can be lost while the box zooms in (see chooseFromMenu).
+ * A button that shows a spinner while the request runs takes no second click.
+ */
+export async function confirmWith(opener: Locator, answer: string | RegExp): Promise<void> {
+  const box = confirmationBox(opener.page());
+  await clickUntil(opener, box);
+  await clickUntilGone(box.getByRole('button', { name: answer }), box, 'hidden');
 }
 
 /**
