@@ -34,8 +34,8 @@ interface ConnectionInternals {
 
 const { sendPacket } = createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sendPacket: (proto: unknown, packet: Buffer, force?: boolean) => boolean };
 
-/** Longest description sent: OpenSSH prints at most 400 bytes of it. */
-const MAX_TEXT_BYTES = 400;
+/** Longest description sent, in characters: OpenSSH prints at most 400 bytes of it. */
+const MAX_TEXT_CHARS = 400;
 
 /**
  * Sends DISCONNECT with `reason` and `text` (one line) and ends the connection. Where ssh2's
@@ -49,7 +49,8 @@ export function disconnectWith(client: Connection, reason: DisconnectReason, tex
   if (proto && writer && sock && typeof writer.alloc === 'function' && typeof sendPacket === 'function') {
     try {
       // A reason may carry a name an admin chose (rule 13); OpenSSH escapes what it prints, other clients may not.
-      const body = Buffer.from(terminalSafe(text), 'utf8').subarray(0, MAX_TEXT_BYTES);
+      // Cut by characters, not bytes: a cut inside a character would leave invalid UTF-8.
+      const body = Buffer.from([...terminalSafe(text)].slice(0, MAX_TEXT_CHARS).join(''), 'utf8');
       let p = writer.allocStart;
       // Forced, as ssh2 forces its own: a disconnect may be sent during a key exchange.
       const packet = writer.alloc(1 + 4 + 4 + body.length + 4, true);

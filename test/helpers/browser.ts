@@ -98,7 +98,7 @@ export async function clickUntil(target: Locator, shows: Locator): Promise<void>
 }
 
 /**
- * Opens a row's action menu with `opener` and clicks its item `item` until `shows` (the dialog
+ * Opens an action menu with `opener` and clicks its item `item` until `shows` (the dialog
  * or drawer the item opens) appears. A click on an item while the menu is still zooming in can
  * be lost (web.fit in a stop-28 CI: the confirmation never came, the test waited 30 s); each
  * attempt reopens the menu if it has closed, and none is made once `shows` is there.
