@@ -131,12 +131,7 @@ export class ConnectionHandoff {
    */
   workerClosed(worker: Worker): void {
     this.removeWorker(worker);
-    for (const [id, entry] of this.#onTheirWay) {
-      if (entry.worker !== worker) continue;
-      this.#onTheirWay.delete(id);
-      clearTimeout(entry.timer);
-      this.#give(entry.sock);
-    }
+    for (const [id, entry] of this.#onTheirWay) if (entry.worker === worker) this.#give(this.#takeBack(id)!.sock);
   }
 
   /** Stops listening and closes every connection no worker has taken yet. */
@@ -148,15 +143,25 @@ export class ConnectionHandoff {
       clearTimeout(held.timer);
       held.sock.destroy();
     }
-    for (const { sock, timer } of this.#onTheirWay.values()) {
-      clearTimeout(timer);
-      sock.destroy();
-    }
-    this.#onTheirWay.clear();
+    for (const id of [...this.#onTheirWay.keys()]) this.#takeBack(id)!.sock.destroy();
   }
 
   #takes(worker: Worker): boolean {
-    return worker.isConnected() && (this.#pausedUntil.get(worker) ?? 0) <= Date.now();
+    return worker.isConnected() && !this.#paused(worker);
+  }
+
+  /** Given nothing for now: it did not take a connection in time (#notTakenInTime). */
+  #paused(worker: Worker): boolean {
+    return (this.#pausedUntil.get(worker) ?? 0) > Date.now();
+  }
+
+  /** A connection on its way (to `worker`, when given) is no longer: its entry and its deadline go. */
+  #takeBack(id: number, worker?: Worker): OnItsWay | undefined {
+    const entry = this.#onTheirWay.get(id);
+    if (!entry || (worker && entry.worker !== worker)) return undefined;
+    this.#onTheirWay.delete(id);
+    clearTimeout(entry.timer);
+    return entry;
   }
 
   #give(sock: Socket): void {
@@ -212,35 +217,28 @@ export class ConnectionHandoff {
   #taken(worker: Worker, m: ConnectionTaken): void {
     // A worker that takes connections again (it was slow, not stuck) is given them again.
     if (m.taken && this.#pausedUntil.delete(worker)) this.#say(`gateway worker ${worker.process.pid} takes connections again`);
-    const entry = this.#onTheirWay.get(m.__bastionConnectionTaken);
-    if (!entry || entry.worker !== worker) return;
-    clearTimeout(entry.timer);
     if (!m.taken) {
       this.#notTaken(m.__bastionConnectionTaken, worker);
       return;
     }
-    this.#onTheirWay.delete(m.__bastionConnectionTaken);
     // Only this process's descriptor: the connection lives on in the worker's.
-    entry.sock.destroy();
+    this.#takeBack(m.__bastionConnectionTaken, worker)?.sock.destroy();
   }
 
   #notTakenInTime(id: number): void {
-    const entry = this.#onTheirWay.get(id);
+    const entry = this.#takeBack(id);
     if (!entry) return;
-    this.#onTheirWay.delete(id);
     entry.sock.destroy();
     const { worker } = entry;
-    if (!this.#workers.includes(worker) || (this.#pausedUntil.get(worker) ?? 0) > Date.now()) return;
+    if (!this.#workers.includes(worker) || this.#paused(worker)) return;
     this.#pausedUntil.set(worker, Date.now() + TAKE_PAUSE_MS);
     this.#say(`gateway worker ${worker.process.pid} did not take a connection within ${TAKE_MS / 1000} s (out of file descriptors, or not running); it is given none for ${TAKE_PAUSE_MS / 1000} s`);
   }
 
   /** The worker could not be sent it, or is stopping: it takes no more, and this one goes to another. */
   #notTaken(id: number, worker: Worker): void {
-    const entry = this.#onTheirWay.get(id);
-    if (!entry || entry.worker !== worker) return;
-    clearTimeout(entry.timer);
-    this.#onTheirWay.delete(id);
+    const entry = this.#takeBack(id, worker);
+    if (!entry) return;
     this.removeWorker(worker);
     this.#give(entry.sock);
   }

@@ -34,11 +34,17 @@ async function serverPids(port: number): Promise<number[]> {
 const workerPids = (): number[] => Object.values(cluster.workers ?? {}).map((wk) => wk!.process.pid!);
 const liveWorkerPids = (): number[] => Object.values(cluster.workers ?? {}).filter((wk) => wk!.isConnected()).map((wk) => wk!.process.pid!);
 
-/** Once every worker serves, freezes one (SIGSTOP) of the test's own doing, and returns its pid. */
-async function freezeAWorker(port: number): Promise<number> {
+/** Once every worker serves, one of them, whose end is the test's own doing. */
+async function aServingWorker(port: number): Promise<number> {
   await everyWorkerServes(port);
-  const victim = liveWorkerPids()[0]!;
-  killedOnPurpose.add(victim);
+  const pid = liveWorkerPids()[0]!;
+  killedOnPurpose.add(pid);
+  return pid;
+}
+
+/** Once every worker serves, freezes one (SIGSTOP) and returns its pid. */
+async function freezeAWorker(port: number): Promise<number> {
+  const victim = await aServingWorker(port);
   process.kill(victim, 'SIGSTOP');
   return victim;
 }
@@ -312,21 +318,11 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
       killedOnPurpose.add(pid);
       process.kill(pid, 'SIGKILL');
     }
-    let sock: Socket | undefined;
-    // node:cluster closed the port once no worker was left: this connection was refused.
-    const outcome = await new Promise<string>((resolve) => {
-      sock = connect(w.gw.port, '127.0.0.1', () => sock!.write('SSH-2.0-OpenSSH_9.2p1\r\n'));
-      let banner = '';
-      sock.on('data', (d: Buffer) => {
-        banner += d.toString('latin1');
-        if (banner.startsWith('SSH-2.0-Bastion')) resolve('greeted');
-      });
-      sock.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
-      sock.on('close', () => resolve('closed'));
-      setTimeout(() => resolve('still waiting'), HOLD_MS + 5000).unref();
-    });
-    sock?.destroy();
-    assert.equal(outcome, 'greeted');
+    // node:cluster closed the port once no worker was left: this connection was refused (greetingOf throws ECONNREFUSED).
+    const { sock, outcome } = await greetingOf(w.gw.port, HOLD_MS + 5000);
+    const seen = await outcome;
+    sock.destroy();
+    assert.equal(seen, 'greeted');
     const now = workerPids();
     assert.ok(pids.every((pid) => !now.includes(pid)), 'served by a replacement');
     await everyWorkerServes(w.gw.port);
@@ -334,9 +330,7 @@ describe('gateway worker processes in the test fixture', { skip }, () => {
   });
 
   test('a worker that cannot receive connections (out of file descriptors) is given none: its clients hear the close, the others are served', async () => {
-    await everyWorkerServes(w.gw.port);
-    const starved = liveWorkerPids()[0]!;
-    killedOnPurpose.add(starved);
+    const starved = await aServingWorker(w.gw.port);
     const socks: Socket[] = [];
     try {
       // No descriptor to spare: node in the worker cannot receive a socket, and answers its primary

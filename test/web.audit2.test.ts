@@ -13,7 +13,7 @@ import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts
 import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
-import { clickUntil, clickUntilGone, launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { confirmWith, launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { eventually, openShell, ssh2Login, type Screen } from './gatewayFixture.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { recordingsDir } from './helpers/recordings.ts';
@@ -289,9 +289,7 @@ describe('live view through the real gateway', { skip: sshdUnavailable() }, () =
       await page.goto(`/sessions/${sessionId}/watch`);
       await page.locator('[data-testid=live-status][data-state=live]').waitFor();
     }
-    const ask = page.locator('.ant-popconfirm:visible');
-    await clickUntil(page.getByRole('button', { name: 'Terminate' }), ask);
-    await clickUntilGone(ask.getByRole('button', { name: 'Terminate' }), ask, 'hidden');
+    await confirmWith(page.getByRole('button', { name: 'Terminate' }), 'Terminate');
     await screen.whenClosed(5000);
     await page.getByText('The session has ended.').waitFor({ timeout: 5000 });
     const row = await eventually(() => adminApi.get(`/sessions/${sessionId}`), (r) => r.body.status !== 'active');

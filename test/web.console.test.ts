@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntil, escapeUntilGone, launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntil, confirmationBox, escapeUntilGone, launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { ERROR_REASONS } from '../core/errorReasons.ts';
@@ -248,7 +248,7 @@ test('in zh-CN every create and edit dialog, its field errors when submitted emp
     }
     const remove = page.locator('main .ant-btn:not([disabled]):has(.anticon-delete):visible').first();
     if (await remove.count()) {
-      await clickUntil(remove, page.locator('.ant-popconfirm:visible, .ant-modal-confirm:visible').first()).catch(() => problems.push(`${path}: the delete button asked nothing`));
+      await clickUntil(remove, confirmationBox(page).first()).catch(() => problems.push(`${path}: the delete button asked nothing`));
       problems.push(...await untranslated(page, `${path} delete confirmation`));
       confirms++;
       await closeOverlays(page);

@@ -15,7 +15,7 @@ import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { FileTransferEntity, type FileTransfer } from '../core/db/entities/index.ts';
 import { startBastion, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntil, clickUntilGone, launchBrowser, logIn, pick, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { clickUntilGone, confirmWith, launchBrowser, logIn, openPage, pick, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 
@@ -197,9 +197,7 @@ describe('My assets and the web file manager in Chromium', { skip }, () => {
     await page.locator('.ant-table-row').filter({ hasText: 'uno.txt' }).waitFor();
     assert.equal(readFileSync(join(remote, 'uno.txt'), 'utf8'), 'first dropped file\n');
 
-    const ask = page.locator('.ant-popconfirm:visible');
-    await clickUntil(page.getByRole('button', { name: 'Delete two.txt' }), ask);
-    await clickUntilGone(ask.getByRole('button', { name: 'Delete' }), ask, 'hidden');
+    await confirmWith(page.getByRole('button', { name: 'Delete two.txt' }), 'Delete');
     await page.locator('.ant-table-row').filter({ hasText: 'two.txt' }).waitFor({ state: 'detached' });
     assert.equal(existsSync(join(remote, 'two.txt')), false);
     await screenshot(page, '71-file-manager');
