@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuild } from '../server/webBuild.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { clickUntil, confirmationBox, escapeUntilGone, launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { animationsSettled, clickUntil, confirmationBox, escapeUntilGone, launchBrowser, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { ERROR_REASONS } from '../core/errorReasons.ts';
@@ -372,7 +372,7 @@ test('at 390×844 no page is wider than the screen, the menu is an overlay and t
     const nav = page.getByRole('navigation', { name: 'main' });
     await clickUntil(page.getByRole('button', { name: '打开菜单' }), nav);
     // The menu slides in: a click on an entry still moving can miss it.
-    await nav.evaluate((el) => Promise.all((el.closest('.ant-drawer') ?? el).getAnimations({ subtree: true }).map((a) => a.finished)));
+    await animationsSettled(nav);
     await screenshot(page, '61-phone-menu');
     await nav.getByText('资产列表', { exact: true }).click();
     await page.waitForURL(/\/assets$/);

@@ -10,7 +10,7 @@ import { ensureWebBuild } from '../server/webBuild.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { factories } from './helpers/factories.ts';
-import { chooseFromMenu, clickUntilGone, escapeUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
+import { animationsSettled, chooseFromMenu, clickUntilGone, escapeUntilGone, launchBrowser, logIn, openPage, screenshot, type BrowserSession } from './helpers/browser.ts';
 import { startSshd, sshdUnavailable, type Sshd } from './helpers/sshd.ts';
 import { cleanup } from './helpers/tmp.ts';
 import { loggedIn } from './helpers/api.ts';
@@ -200,7 +200,7 @@ test('at 390×844 a row\'s actions are one labelled More menu, and no operator o
     // A drawer is never wider than the phone (antd caps it at 100vw; this keeps it so).
     const keys = page.locator('.ant-drawer-content-wrapper').filter({ hasText: 'SSH keys' });
     await chooseFromMenu(more, 'SSH keys', keys);
-    await keys.evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished))); // the slide-in
+    await animationsSettled(keys); // the slide-in
     const box = (await keys.boundingBox())!;
     assert.ok(box.x >= 0 && box.x + box.width <= 391, `the drawer spans ${box.x}..${box.x + box.width}`);
     await escapeUntilGone(keys, 'hidden');

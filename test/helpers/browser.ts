@@ -160,3 +160,20 @@ export async function escapeUntilGone(gone: Locator, state: 'hidden' | 'detached
     await page.keyboard.press('Escape');
   }, gone, 5000, 3, state);
 }
+
+/**
+ * Waits until nothing in `el` (or the overlay around it) is moving. An animation's `finished`
+ * rejects with AbortError when antd cancels it for a new one — a drawer's slide-in replaced
+ * while it runs (web.fit in ci56) — so a cancelled one is not a failure: the loop looks again
+ * until no animation is left running.
+ */
+export async function animationsSettled(el: Locator, within = '.ant-drawer'): Promise<void> {
+  await el.evaluate(async (node, selector) => {
+    const root = node.closest(selector) ?? node;
+    for (let i = 0; i < 50; i += 1) {
+      const running = root.getAnimations({ subtree: true }).filter((a) => a.playState === 'running' || a.pending);
+      if (running.length === 0) return;
+      await Promise.all(running.map((a) => a.finished.catch(() => undefined)));
+    }
+  }, within);
+}
