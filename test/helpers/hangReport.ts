@@ -29,16 +29,28 @@ if (process.env.NODE_TEST_CONTEXT && /\.test\.[cm]?[jt]s$/.test(process.argv[1] 
   const running = new Set<string>();
   beforeEach((t) => { running.add(t.name); });
   afterEach((t) => { running.delete(t.name); });
-  setTimeout(() => {
+  /** Which tests run, and what the process holds (unref'd handles too), as report lines. */
+  const snapshot = (title: string): string => {
     const handles = (process as unknown as { _getActiveHandles(): HandleLike[] })._getActiveHandles();
     const counts = new Map<string, number>();
     for (const d of handles.map(describeHandle)) counts.set(d, (counts.get(d) ?? 0) + 1);
     const workers = Object.values(cluster.workers ?? {}).map((w) => `${w?.process.pid ?? '?'}${w?.isConnected() ? '' : ' (disconnected)'}`);
-    process.stderr.write([
-      `# hang report, ${REPORT_AFTER_MS / 1000} s into ${process.argv[1]}:`,
+    return [
+      `# ${title} ${process.argv[1]}:`,
       `#   running: ${running.size ? [...running].join(' | ') : 'no test (a before/after hook, or between tests)'}`,
+      `#   last test begun: ${lastBegun || 'none yet'}`,
       `#   gateway workers: ${workers.length ? workers.join(', ') : 'none'}`,
       ...[...counts].map(([d, n]) => `#   ${d}${n > 1 ? ` ×${n}` : ''}`),
-    ].join('\n') + '\n');
-  }, REPORT_AFTER_MS).unref();
+    ].join('\n') + '\n';
+  };
+  let lastBegun = '';
+  beforeEach((t) => { lastBegun = t.name; });
+  setTimeout(() => process.stderr.write(snapshot(`hang report, ${REPORT_AFTER_MS / 1000} s into`)), REPORT_AFTER_MS).unref();
+  // The runner cancels what is still pending when the event loop empties ("Promise resolution is
+  // still pending but the event loop has already resolved": jobs.kill in ci54, once in ~20 runs),
+  // which means something was awaited that nothing keeps alive, such as an unref'd timer or child.
+  // What the process held then is said, once the file has failed.
+  let emptied = '';
+  process.on('beforeExit', () => { emptied ||= snapshot(`the event loop emptied (${new Date().toISOString()}) in`); });
+  process.on('exit', (code) => { if (code !== 0 && emptied) process.stderr.write(emptied); });
 }
