@@ -36,11 +36,15 @@ export const HOLD_MS = 20_000;
 /**
  * A worker that has not said it took a connection this long after it was sent is not taking
  * them: one out of file descriptors never receives the socket (node answers the primary's
- * handle with a NACK no code sees), and a frozen one reads nothing. The primary then closes its
- * copy (a client whose socket never arrived hears the close instead of waiting forever, and the
+ * handle with a NACK no code sees), and a frozen one reads nothing. The primary then ends the
+ * connection and closes its copy (the client hears the close instead of waiting, and the
  * primary's descriptors stay bounded) and gives that worker nothing for TAKE_PAUSE_MS, or until
  * it next says it took one. It is not given the socket again: a worker that is only slow may
  * still take it, and a client greeted by two workers is a protocol error.
+ *
+ * Ended (a FIN), not only closed: a socket sent to a frozen worker is also held by that worker
+ * (in its unread IPC message), so closing the primary's copy alone left its client waiting for
+ * the watchdog to kill the worker, 30 s and more.
  */
 export const TAKE_MS = 10_000;
 export const TAKE_PAUSE_MS = 30_000;
@@ -228,7 +232,7 @@ export class ConnectionHandoff {
   #notTakenInTime(id: number): void {
     const entry = this.#takeBack(id);
     if (!entry) return;
-    entry.sock.destroy();
+    endConnection(entry.sock);
     const { worker } = entry;
     if (!this.#workers.includes(worker) || this.#paused(worker)) return;
     this.#pausedUntil.set(worker, Date.now() + TAKE_PAUSE_MS);
@@ -242,6 +246,19 @@ export class ConnectionHandoff {
     this.removeWorker(worker);
     this.#give(entry.sock);
   }
+}
+
+/**
+ * Ends the TCP connection itself, whoever else holds a descriptor of it: shutdown() acts on the
+ * connection, close() only on this process's descriptor. Then closes ours.
+ */
+function endConnection(sock: Socket): void {
+  if (sock.destroyed) return;
+  const destroy = (): void => { sock.destroy(); };
+  // 'finish' once the shutdown is done; the timer in case it never is (a socket already reset).
+  sock.once('finish', destroy);
+  setTimeout(destroy, 1000).unref();
+  sock.end();
 }
 
 /** What a worker serves handed connections with: its gateway. */

@@ -5,6 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { EventEmitter, once } from 'node:events';
@@ -227,6 +228,31 @@ test('while no worker takes connections, one address holds at most its share of 
   } finally {
     handoff.close();
     for (const sock of socks) sock.destroy();
+  }
+});
+
+test('a connection a worker was sent and never took is ended at the take deadline: its client hears the close instead of waiting for that worker to die', async () => {
+  // A real process that receives the socket and never answers, as a frozen worker does: it holds
+  // a descriptor of the connection, so closing the primary's own would not end it.
+  const mute = spawn(process.execPath, ['-e', 'process.on("message", () => {})'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const worker = { process: mute, isConnected: () => mute.connected, send: mute.send.bind(mute), on: mute.on.bind(mute) } as unknown as Worker;
+  const said: string[] = [];
+  const handoff = new ConnectionHandoff((line) => said.push(line));
+  const port = await handoff.listen(0, '127.0.0.1');
+  let sock: Socket | undefined;
+  try {
+    handoff.addWorker(worker);
+    const started = Date.now();
+    const g = await greetingOf(port, TAKE_MS + 5000);
+    sock = g.sock;
+    assert.equal(await g.outcome, 'closed');
+    const waited = Date.now() - started;
+    assert.ok(waited >= TAKE_MS - 500, `closed after ${waited} ms, before the take deadline`);
+    assert.deepEqual(said, [`gateway worker ${mute.pid} did not take a connection within ${TAKE_MS / 1000} s (out of file descriptors, or not running); it is given none for 30 s`]);
+  } finally {
+    handoff.close();
+    sock?.destroy();
+    mute.kill('SIGKILL');
   }
 });
 
