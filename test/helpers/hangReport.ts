@@ -27,7 +27,11 @@ function describeHandle(h: HandleLike): string {
 // spawns, which must not grow a test harness of its own).
 if (process.env.NODE_TEST_CONTEXT && /\.test\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   const running = new Set<string>();
-  beforeEach((t) => { running.add(t.name); });
+  let lastBegun = '';
+  beforeEach((t) => {
+    running.add(t.name);
+    lastBegun = t.name;
+  });
   afterEach((t) => { running.delete(t.name); });
   /** Which tests run, and what the process holds (unref'd handles too), as report lines. */
   const snapshot = (title: string): string => {
@@ -43,13 +47,12 @@ if (process.env.NODE_TEST_CONTEXT && /\.test\.[cm]?[jt]s$/.test(process.argv[1] 
       ...[...counts].map(([d, n]) => `#   ${d}${n > 1 ? ` ×${n}` : ''}`),
     ].join('\n') + '\n';
   };
-  let lastBegun = '';
-  beforeEach((t) => { lastBegun = t.name; });
   setTimeout(() => process.stderr.write(snapshot(`hang report, ${REPORT_AFTER_MS / 1000} s into`)), REPORT_AFTER_MS).unref();
   // The runner cancels what is still pending when the event loop empties ("Promise resolution is
   // still pending but the event loop has already resolved": jobs.kill in ci54, once in ~20 runs),
   // which means something was awaited that nothing keeps alive, such as an unref'd timer or child.
-  // What the process held then is said, once the file has failed.
+  // What the process held then is said, once the file has failed (also when the loop emptied only
+  // at the file's end: a few lines more for a file that failed anyway).
   let emptied = '';
   process.on('beforeExit', () => { emptied ||= snapshot(`the event loop emptied (${new Date().toISOString()}) in`); });
   process.on('exit', (code) => { if (code !== 0 && emptied) process.stderr.write(emptied); });
