@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { createApp } from '../server/app.ts';
 import { CastWriter } from '../gateway/recording/castWriter.ts';
 import { currentTotp } from '../core/identity/totp.ts';
+import { previousStepTotp } from './helpers/totp.ts';
 import type { Actor } from '../core/actor.ts';
 import type { Role, User } from '../core/db/entities/index.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
@@ -133,7 +134,7 @@ const actorOf = (me: Me | null): Actor => me?.actor ?? SYSTEM();
 async function withMfa(me: Me | null): Promise<string> {
   const id = me?.id ?? (await mk.user()).id;
   const { secret } = await b.services.totp.start(id);
-  await b.services.totp.confirm(SYSTEM(), id, currentTotp(secret, -1));
+  await b.services.totp.confirm(SYSTEM(), id, await previousStepTotp(secret));
   return me?.password ?? 'Some-pass-1234';
 }
 const idOf = async (p: Promise<{ id: string }>) => (await p).id;

@@ -10,6 +10,7 @@ import type { AuthHandlerMiddleware, KeyboardInteractiveCallback, ParsedKey, Pro
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { LoginLogEntity, UserEntity, type User } from '../core/db/entities/index.ts';
 import { currentTotp } from '../core/identity/totp.ts';
+import { previousStepTotp } from './helpers/totp.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { startGateway } from '../gateway/index.ts';
@@ -59,7 +60,7 @@ describe('SSH gateway authentication', { skip }, () => {
   async function enableTotp(userId: string): Promise<string> {
     const { secret } = await s().totp.start(userId);
     // Enrol with the previous step's code (accepted within the window) so the current code is still unused.
-    await s().totp.confirm(SYSTEM_ACTOR, userId, currentTotp(secret, -1));
+    await s().totp.confirm(SYSTEM_ACTOR, userId, await previousStepTotp(secret));
     return secret;
   }
 

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { KeyboardInteractiveCallback, Prompt } from 'ssh2';
 import { LoginLogEntity, RecoveryCodeEntity } from '../core/db/entities/index.ts';
 import { currentTotp } from '../core/identity/totp.ts';
+import { previousStepTotp } from './helpers/totp.ts';
 import { startBastion, ADMIN_PASSWORD, type Bastion } from './helpers/bastion.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { factories } from './helpers/factories.ts';
@@ -44,7 +45,7 @@ async function user(role: 'user' | 'auditor' = 'user') {
 async function enrol(c: ApiClient): Promise<{ secret: string; codes: string[] }> {
   const start = await c.post('/me/totp');
   assert.equal(start.status, 201);
-  const done = await c.post('/me/totp/confirm', { code: currentTotp(start.body.secret, -1) });
+  const done = await c.post('/me/totp/confirm', { code: await previousStepTotp(start.body.secret) });
   assert.equal(done.status, 200);
   return { secret: start.body.secret, codes: done.body.recoveryCodes };
 }

@@ -15,6 +15,7 @@ import { sshdUnavailable } from './helpers/sshd.ts';
 import { cleanup, makeTempDir } from './helpers/tmp.ts';
 import { ApiClient, loggedIn } from './helpers/api.ts';
 import { currentTotp } from '../core/identity/totp.ts';
+import { previousStepTotp } from './helpers/totp.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, startWorld, type World } from './gatewayFixture.ts';
 import { WebTerminal, upgradeStatus, wsUpgradeStatus } from './helpers/webTerminal.ts';
@@ -176,7 +177,7 @@ describe('attacks on the web surfaces, against gateway workers', { skip: sshdUna
     const u = await member({ grant: false });
     const start = await u.api.post('/me/totp');
     assert.equal(start.status, 201);
-    const done = await u.api.post('/me/totp/confirm', { code: currentTotp(start.body.secret, -1) });
+    const done = await u.api.post('/me/totp/confirm', { code: await previousStepTotp(start.body.secret) });
     assert.equal(done.status, 200);
     const [code, spare] = done.body.recoveryCodes as string[];
     const logins = await Promise.all([0, 1, 2, 3].map(() => new ApiClient(w.bastion.baseUrl).login(u.username, u.password, code)));
