@@ -1,7 +1,10 @@
 import { authenticator } from 'otplib';
 
+/** A code's time step (its 30 s slot). */
+export const TOTP_STEP_MS = 30_000;
+
 // One step of clock drift either way, as authenticator apps expect.
-authenticator.options = { window: 1, step: 30, digits: 6 };
+authenticator.options = { window: 1, step: TOTP_STEP_MS / 1000, digits: 6 };
 
 export function generateTotpSecret(): string {
   return authenticator.generateSecret(20);
@@ -25,7 +28,7 @@ export function totpStep(secret: string, code: string, now = Date.now()): number
   try {
     const delta = authenticator.checkDelta(clean, secret);
     if (delta === null) return null;
-    return Math.floor(now / 30_000) + delta;
+    return Math.floor(now / TOTP_STEP_MS) + delta;
   } catch {
     return null;
   }
@@ -34,5 +37,5 @@ export function totpStep(secret: string, code: string, now = Date.now()): number
 /** The code for the current time step, or `steps` steps away (tests, and showing the next code). */
 export function currentTotp(secret: string, steps = 0): string {
   if (steps === 0) return authenticator.generate(secret);
-  return authenticator.clone({ epoch: Date.now() + steps * 30_000 }).generate(secret);
+  return authenticator.clone({ epoch: Date.now() + steps * TOTP_STEP_MS }).generate(secret);
 }

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentTotp } from '../../core/identity/totp.ts';
+import { currentTotp, TOTP_STEP_MS } from '../../core/identity/totp.ts';
 
-const STEP_MS = 30_000;
 /** Time a code needs to reach the server's check on a loaded host, with room to spare. */
 const MARGIN_MS = 3000;
 
@@ -12,7 +11,7 @@ const MARGIN_MS = 3000;
  * within MARGIN_MS of a step's end this waits for the next step first.
  */
 export async function previousStepTotp(secret: string): Promise<string> {
-  const left = STEP_MS - (Date.now() % STEP_MS);
+  const left = TOTP_STEP_MS - (Date.now() % TOTP_STEP_MS);
   if (left < MARGIN_MS) await sleep(left + 100);
   return currentTotp(secret, -1);
 }
