@@ -96,6 +96,8 @@ let b: Bastion;
 let browser: Browser;
 let s: BrowserSession;
 const paths: string[] = [];
+/** Every browser context the file opened, for the errors its page logged. */
+const opened: BrowserSession[] = [];
 const ids = { asset: '', closed: '', live: '' };
 
 before(async () => {
@@ -143,6 +145,7 @@ before(async () => {
 /** A browser context in zh-CN, logged in as `username` through the login page. */
 async function zhSession(username: string, password: string): Promise<BrowserSession> {
   const session = await openPage(browser, b.baseUrl, { locale: 'zh-CN' });
+  opened.push(session);
   await session.page.goto('/login');
   await session.page.evaluate(() => localStorage.setItem('bastion.language', 'zh'));
   await session.page.reload();
@@ -164,9 +167,16 @@ after(async () => {
 async function visit(page: Page, path: string, ready = 'h1'): Promise<void> {
   await page.goto(path);
   // Generous: the suite shares two cores with everything else.
-  await page.locator(ready).first().waitFor({ timeout: 30_000 }).catch((e: Error) => { throw new Error(`${path}: ${e.message.split('\n')[0]}`); });
+  await page.locator(ready).first().waitFor({ timeout: 30_000 }).catch(async (e: Error) => { throw new Error(`${path}: ${e.message.split('\n')[0]}\n${await whatThePageShows(page)}`); });
   await page.waitForLoadState('networkidle');
   await page.locator('.ant-spin-spinning').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+}
+
+/** Where a page that did not draw is, what it shows and what it logged: for a failure's message. */
+async function whatThePageShows(page: Page): Promise<string> {
+  const text = await page.locator('body').innerText({ timeout: 2000 }).catch((e: Error) => `(no text: ${e.message.split('\n')[0]})`);
+  const errors = opened.find((x) => x.page === page)?.errors ?? [];
+  return `at ${page.url()}, showing ${JSON.stringify(text.slice(0, 300))}; page errors: ${JSON.stringify(errors.slice(-5))}`;
 }
 
 async function axeViolations(page: Page): Promise<string[]> {
@@ -301,6 +311,7 @@ test('in zh-CN the auditor\'s views (sessions, detail, live view, playback, comm
 
 test('in English the same dates read in English', async () => {
   const en = await openPage(browser, b.baseUrl, { locale: 'en-US' });
+  opened.push(en);
   try {
     await en.page.goto('/login');
     await en.page.evaluate(() => localStorage.setItem('bastion.language', 'en'));
@@ -320,6 +331,7 @@ test('in English the same dates read in English', async () => {
 
 test('the login page and a server refusal read in zh-CN, with a title, one <main>, a visible focus and no axe violation', async () => {
   const anon = await openPage(browser, b.baseUrl, { locale: 'zh-CN' });
+  opened.push(anon);
   try {
     const { page } = anon;
     await page.goto('/login');

@@ -53,7 +53,8 @@ before(async () => {
   requiredByRoute = Object.fromEntries(Object.entries(doc.paths).map(([p, ops]) => [p.replace('/api/v1', ''), ops.post?.requestBody?.content['application/json']?.schema.required ?? []]));
 
   browser = await launchBrowser();
-  admin = await openPage(browser, b.baseUrl);
+  // With the animations a user sees by default: the drawers and focus return below are their path.
+  admin = await openPage(browser, b.baseUrl, { motion: 'full' });
   await admin.page.setViewportSize({ width: 1440, height: 900 });
   await logIn(admin.page, 'admin', ADMIN_PASSWORD);
 });
@@ -165,6 +166,45 @@ test('closing a dialog with Escape, Cancel or Save gives focus back to the butto
   await page.keyboard.press('Enter');
   await clickUntilGone(page.locator('.ant-popconfirm').getByRole('button', { name: 'Cancel' }), page.locator('.ant-popconfirm'), 'hidden');
   assert.equal(await focused(page), 'Delete olga');
+});
+
+/**
+ * The longest animation or transition that starts while a drawer opens from `opener`, in ms,
+ * read from the computed style of each element that starts one.
+ */
+async function longestMotionOpening(page: Page, opener: string): Promise<number> {
+  // No named functions in the page: tsx wraps them in a helper the page does not have.
+  await page.evaluate(() => {
+    (window as unknown as { longestMotionMs: number }).longestMotionMs = 0;
+    for (const [event, property] of [['transitionrun', 'transitionDuration'], ['animationstart', 'animationDuration']] as const) {
+      document.addEventListener(event, (e) => {
+        const durations = getComputedStyle(e.target as Element)[property].split(',').map((t) => parseFloat(t) * (t.trim().endsWith('ms') ? 1 : 1000));
+        const seen = window as unknown as { longestMotionMs: number };
+        seen.longestMotionMs = Math.max(seen.longestMotionMs, ...durations);
+      }, true);
+    }
+  });
+  await page.getByRole('button', { name: opener }).click();
+  const d = drawer(page);
+  await d.locator('form#user').waitFor();
+  await page.waitForFunction(() => (window as unknown as { longestMotionMs: number }).longestMotionMs > 0);
+  await animationsSettled(d);
+  const longest = await page.evaluate(() => (window as unknown as { longestMotionMs: number }).longestMotionMs);
+  await clickUntilGone(d.getByRole('button', { name: 'Cancel' }), d);
+  return longest;
+}
+
+test('a user whose system asks for less motion gets drawers at once; other users keep the slide-in', async () => {
+  const calm = await openPage(browser, b.baseUrl, { motion: 'reduced' });
+  try {
+    await logIn(calm.page, 'admin', ADMIN_PASSWORD);
+    await visit(calm.page, '/users');
+    assert.equal(await longestMotionOpening(calm.page, 'New user'), 1);
+    await visit(admin.page, '/users');
+    assert.ok(await longestMotionOpening(admin.page, 'New user') >= 200, 'the drawer slides in for everyone else');
+  } finally {
+    await calm.close();
+  }
 });
 
 /** What sticks out of a 390 px wide page, or null. */

@@ -28,10 +28,21 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** A fresh context (no cookies, no storage) and page per test, bound to the bastion's base URL. */
-export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string } = {}): Promise<BrowserSession> {
+/**
+ * A fresh context (no cookies, no storage) and page per test, bound to the bastion's base URL.
+ *
+ * Its system asks for less motion unless `motion: 'full'`: the console then shows drawers,
+ * dialogs and menus at once (web/src/styles.css), as for every user who asks for that. A click
+ * or key given while a panel still zooms or slides in can be lost or land on what moves away
+ * (the stop-28 to 30 CI failures), and the tests check what the console does, not its
+ * animations; web.fit keeps them, with the helpers below that wait them out.
+ */
+export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string; motion?: 'reduced' | 'full' } = {}): Promise<BrowserSession> {
   // The server's CSP is always enforced: a page that only works with it bypassed does not work.
-  const context = await browser.newContext({ baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({
+    baseURL, locale: opts.locale ?? 'en-US', viewport: { width: 1400, height: 900 },
+    reducedMotion: opts.motion === 'full' ? 'no-preference' : 'reduce',
+  });
   // Generous: with two test files at a time on two cores, a first page load (the player's
   // WebAssembly terminal compiled, its recording fetched) took over 15 s once. A lost click or
   // key is not waited out this way: the helpers below act again.
