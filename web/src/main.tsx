@@ -16,6 +16,7 @@ import 'virtual:antd-static.css';
 import './styles.css';
 import { App } from './app/App.tsx';
 import { ANTD_CONFIG } from './app/theme.ts';
+import { MotionPreference } from './app/reducedMotion.tsx';
 import { prefetchRoute } from './app/features.tsx';
 import { meQuery } from './features/session/useSession.ts';
 import { installFocusReturn } from './components/focusReturn.ts';
@@ -43,11 +44,13 @@ function Root() {
   dayjs.locale(zh ? 'zh-cn' : 'en');
   return (
     <ConfigProvider locale={zh ? zhCN : enUS} {...ANTD_CONFIG}>
-      <AntApp>
-        <BrowserRouter>
-          <App />
-        </BrowserRouter>
-      </AntApp>
+      <MotionPreference>
+        <AntApp>
+          <BrowserRouter>
+            <App />
+          </BrowserRouter>
+        </AntApp>
+      </MotionPreference>
     </ConfigProvider>
   );
 }
