@@ -318,7 +318,23 @@ export class LiveSession {
     else queueMicrotask(fn);
   }
 
+  /** Resolves at the backend's next output, or after `ms` without any (the command guard's wait). */
+  nextOutput(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#outputWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#outputWaiters.add(done);
+    });
+  }
+
+  readonly #outputWaiters = new Set<() => void>();
+
   #seen(chunk: Buffer): void {
+    if (this.#outputWaiters.size > 0) for (const done of [...this.#outputWaiters]) done();
     this.#seq++;
     this.bytesOut += chunk.length;
     // Output is activity too: a shell running `top` or a build is not idle.

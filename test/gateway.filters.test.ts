@@ -66,6 +66,23 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     assert.equal(rows.find((c) => c.input === 'echo still-here')?.risk, 'normal', seen);
   });
 
+  test("a shell that ignores Ctrl-C (trap '' INT) keeps nothing of a refused line: the next Enter runs none of it", async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('trap');
+    const { screen, end } = await shell(op);
+    try {
+      await screen.send("trap '' INT\r", /\$ (\x1b\[K)?$/);
+      await screen.send(`touch ${path}\r`, /command refused by filter '[^']*'\r\n/);
+      // The ^C that followed did nothing here: the line was erased by keys first, or this Enter runs it.
+      await screen.send('\r', /\$ (\x1b\[K)?$/);
+      await freshPrompt(screen);
+      await assertNotRun(path, 'the refused line ran on the next Enter');
+    } finally {
+      end();
+    }
+  });
+
   test('the line is read from the screen: a command completed with Tab is refused too', async () => {
     const op = await operator();
     await filter(op, 'touch', 'deny');

@@ -100,6 +100,19 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     t.ws.close();
   });
 
+  test("a refused line is erased from a shell that ignores Ctrl-C (trap '' INT): the next Enter runs none of it", async () => {
+    const op = await operator();
+    const marker = `/tmp/bastion-webterm-${process.pid}-trapped`;
+    await w.bastion.services.commandFilters.create(SYSTEM_ACTOR, { name: 'no-touch-trap', kind: 'commands', pattern: 'touch', action: 'deny', users: [op.id] });
+    const t = await shell(op.cookie);
+    await t.send("trap '' INT\r", PROMPT);
+    await t.send(`touch ${marker}\r`, "[bastion] command refused by filter 'no-touch-trap'");
+    await t.send('\r', PROMPT);
+    await t.send('echo after-$((2+3))\r', 'after-5');
+    assert.equal(existsSync(marker), false, 'the refused line ran on the next Enter');
+    t.ws.close();
+  });
+
   test('an admin terminates it: the terminal says so and the exit frame names who', async () => {
     const op = await operator();
     const t = await shell(op.cookie);

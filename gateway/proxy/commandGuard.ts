@@ -60,6 +60,8 @@ export interface CommandGuardHooks {
   check(line: string): Promise<CommandVerdict>;
   /** The line as the terminal emulator shows it, or null. */
   screenLine(): Promise<string | null>;
+  /** Resolves at the backend's next output, or after `ms` without any. */
+  nextOutput(ms: number): Promise<void>;
   /** Asks an administrator; resolves when decided, timed out, or aborted. */
   confirm(line: string, filterName: string, signal: AbortSignal): Promise<ConfirmOutcome>;
   /** A line the filters refused: recorded as a denied command. */
@@ -67,6 +69,10 @@ export interface CommandGuardHooks {
 }
 
 const CTRL_C = Buffer.from([0x03]);
+/** End of line, then erase back to its start: readline, zsh, fish and a cooked tty's kill character. */
+const KILL_LINE = Buffer.from([0x05, 0x15]);
+/** How long the shell may take to show that it erased a refused line before the Ctrl-C follows. */
+const KILL_SHOWN_MS = 500;
 const CTRL_G = Buffer.from([0x07]);
 const ESC = 0x1b;
 const CTRL_X = 0x18;
@@ -366,7 +372,20 @@ export class CommandGuard {
     // A refused insert-comment: readline is inside a key sequence (ESC 1 ESC), where a ^C does
     // not reliably drop the line; ^G aborts the sequence and its argument, and the line stays
     // commented out, which is harmless.
-    hooks.forward(comment ? CTRL_G : CTRL_C);
+    if (comment) {
+      hooks.forward(CTRL_G);
+      return false;
+    }
+    // The line is erased with keys first, read in order with what was typed, and interrupted
+    // (^C, a fresh prompt) only once the shell has shown the erasure. A ^C alone is a signal,
+    // not a key: a shell that ignores SIGINT (`trap '' INT`) kept the refused line, and the
+    // next Enter ran it unchecked; bash also kept it now and then when the signal came during
+    // a redraw (a stop-30 CI failure). Both in one write would not do: the tty's ^C discards
+    // the input the shell has not read yet, the erasing keys with it.
+    hooks.forward(KILL_LINE);
+    await hooks.nextOutput(KILL_SHOWN_MS);
+    if (this.#stopped) return false;
+    hooks.forward(CTRL_C);
     return false;
   }
 

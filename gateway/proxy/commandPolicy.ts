@@ -38,6 +38,7 @@ export function shellGuard(gw: GatewayContext, live: LiveSession, channel: Opera
     enabled: () => filters.anyFor(ctx),
     check: (line) => filters.check(ctx, line),
     screenLine: () => live.currentLine(),
+    nextOutput: (ms) => live.nextOutput(ms),
     confirm: (line, name, signal) => confirmWith(gw, live, line, name, signal),
     refused: (line, name) => {
       live.log.info({ command: line.slice(0, 300), filter: name }, 'command refused by a filter');
