@@ -1,18 +1,6 @@
-import { useSyncExternalStore, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { Provider as MotionProvider } from '@rc-component/motion';
-
-const QUERY = '(prefers-reduced-motion: reduce)';
-
-function subscribe(onChange: () => void): () => void {
-  const list = window.matchMedia(QUERY);
-  list.addEventListener('change', onChange);
-  return () => list.removeEventListener('change', onChange);
-}
-
-/** Whether the system asks for less motion; follows the setting when it changes. */
-export function usePrefersReducedMotion(): boolean {
-  return useSyncExternalStore(subscribe, () => window.matchMedia(QUERY).matches, () => false);
-}
+import { useMediaQuery } from '../components/useMediaQuery.ts';
 
 /**
  * Drawers, dialogs, menus, dropdowns and messages appear and go without sliding or zooming for
@@ -24,6 +12,6 @@ export function usePrefersReducedMotion(): boolean {
  * came (every dropdown stayed off-screen).
  */
 export function MotionPreference({ children }: { children: ReactNode }) {
-  const reduced = usePrefersReducedMotion();
+  const reduced = useMediaQuery('(prefers-reduced-motion: reduce)');
   return <MotionProvider motion={!reduced}>{children}</MotionProvider>;
 }
