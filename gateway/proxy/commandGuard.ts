@@ -380,8 +380,8 @@ export class CommandGuard {
     // (^C, a fresh prompt) only once the shell has shown the erasure. A ^C alone is a signal,
     // not a key: a shell that ignores SIGINT (`trap '' INT`) kept the refused line, and the
     // next Enter ran it unchecked; bash also kept it now and then when the signal came during
-    // a redraw (a stop-30 CI failure). Both in one write would not do: the tty's ^C discards
-    // the input the shell has not read yet, the erasing keys with it.
+    // a redraw (a webterminal test failed so). Both in one write would not do: the tty's ^C
+    // discards the input the shell has not read yet, the erasing keys with it.
     hooks.forward(KILL_LINE);
     await hooks.nextOutput(KILL_SHOWN_MS);
     if (this.#stopped) return false;

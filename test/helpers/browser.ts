@@ -32,10 +32,10 @@ export interface BrowserSession {
  * A fresh context (no cookies, no storage) and page per test, bound to the bastion's base URL.
  *
  * Its system asks for less motion unless `motion: 'full'`: the console then shows drawers,
- * dialogs and menus at once (web/src/styles.css), as for every user who asks for that. A click
- * or key given while a panel still zooms or slides in can be lost or land on what moves away
- * (the stop-28 to 30 CI failures), and the tests check what the console does, not its
- * animations; web.fit keeps them, with the helpers below that wait them out.
+ * dialogs and menus at once (web/src/app/reducedMotion.tsx), as for every user who asks for
+ * that. A click or key given while a panel still zooms or slides in can be lost or land on
+ * what moves away (the stop-28 to 30 CI failures), and the tests check what the console does,
+ * not its animations; web.fit keeps them, with the helpers below that wait them out.
  */
 export async function openPage(browser: Browser, baseURL: string, opts: { locale?: string; motion?: 'reduced' | 'full' } = {}): Promise<BrowserSession> {
   // The server's CSP is always enforced: a page that only works with it bypassed does not work.
