@@ -11,7 +11,7 @@ import { cleanup } from './helpers/tmp.ts';
 import type { ClientChannel } from 'ssh2';
 import { eventually, sshPassword, ssh2Login, type Screen, startWorld, type World } from './gatewayFixture.ts';
 import { unsentAfterFlood } from './helpers/unreadingClient.ts';
-import { guardedShells } from './helpers/guardedShells.ts';
+import { guardedShells, PROMPT } from './helpers/guardedShells.ts';
 
 const skip = sshdUnavailable();
 /**
@@ -72,10 +72,10 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     const path = marker('trap');
     const { screen, end } = await shell(op);
     try {
-      await screen.send("trap '' INT\r", /\$ (\x1b\[K)?$/);
+      await screen.send("trap '' INT\r", PROMPT);
       await screen.send(`touch ${path}\r`, /command refused by filter '[^']*'\r\n/);
       // The ^C that followed did nothing here: the line was erased by keys first, or this Enter runs it.
-      await screen.send('\r', /\$ (\x1b\[K)?$/);
+      await screen.send('\r', PROMPT);
       await freshPrompt(screen);
       await assertNotRun(path, 'the refused line ran on the next Enter');
     } finally {
