@@ -83,6 +83,25 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     }
   });
 
+  test("a shell that ignores Ctrl-C keeps a line the operator interrupted: the next Enter checks it and refuses it", async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('trap-own');
+    const { screen, end } = await shell(op);
+    try {
+      await screen.send("trap '' INT\r", PROMPT);
+      await screen.send(`touch ${path}`, new RegExp(`touch ${path}$`));
+      // The operator's own Ctrl-C: bash ignores it and keeps the line, and shows nothing.
+      screen.stream.write('\x03');
+      const answer = await screen.send('\r', /command refused by filter '[^']*'\r\n|\$ (\x1b\[K)?$/);
+      await freshPrompt(screen);
+      await assertNotRun(path, 'the line kept after Ctrl-C ran on the next Enter');
+      assert.match(answer, /command refused by filter 'deny-touch-\d+'/);
+    } finally {
+      end();
+    }
+  });
+
   test('the line is read from the screen: a command completed with Tab is refused too', async () => {
     const op = await operator();
     await filter(op, 'touch', 'deny');

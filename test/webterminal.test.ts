@@ -113,6 +113,22 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     t.ws.close();
   });
 
+  test("a line the operator interrupted in a shell that ignores Ctrl-C is checked at the next Enter and refused", async () => {
+    const op = await operator();
+    const marker = `/tmp/bastion-webterm-${process.pid}-interrupted`;
+    await w.bastion.services.commandFilters.create(SYSTEM_ACTOR, { name: 'no-touch-interrupted', kind: 'commands', pattern: 'touch', action: 'deny', users: [op.id] });
+    const t = await shell(op.cookie);
+    await t.send("trap '' INT\r", PROMPT);
+    await t.send(`touch ${marker}`, marker);
+    // bash ignores the Ctrl-C, keeps the line and shows nothing.
+    await t.send('\x03');
+    await t.send('\r', /no-touch-interrupted|\$ $/);
+    await t.send('echo after-$((3+4))\r', 'after-7');
+    assert.equal(existsSync(marker), false, 'the line kept after Ctrl-C ran on the next Enter');
+    assert.match(t.output, /\[bastion\] command refused by filter 'no-touch-interrupted'/);
+    t.ws.close();
+  });
+
   test('an admin terminates it: the terminal says so and the exit frame names who', async () => {
     const op = await operator();
     const t = await shell(op.cookie);

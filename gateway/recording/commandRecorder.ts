@@ -336,9 +336,13 @@ export class CommandRecorder {
       const enter = indexOfAccept(rest);
       const phase = this.#phase;
       if (enter < 0) {
-        // Ctrl-C abandons the line; the next key starts a new one.
-        if (phase.kind === 'typing' && rest.includes(0x03)) this.#abandonLine();
-        else if (phase.kind === 'typing') addKeys(phase.line, rest);
+        // Ctrl-C does not end the line here: whether the shell dropped it is for the screen to
+        // say. A shell that ignores SIGINT (`trap '' INT`, `stty intr undef`) keeps the line,
+        // and the next Enter runs it: had Ctrl-C ended the line, that Enter would have started
+        // a new one whose "prompt" was the kept line, and the command filters would have read
+        // an empty line and let it run. A shell that drops it draws a fresh prompt below, and
+        // the line is read from there (its prompt as the one before, or any `$ `-style end).
+        if (phase.kind === 'typing') addKeys(phase.line, rest);
         return;
       }
       if (phase.kind === 'typing') {
