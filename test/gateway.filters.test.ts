@@ -3,7 +3,8 @@
 // an administrator), and exec commands are checked before they start.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Actor } from '../core/actor.ts';
 import { SYSTEM_ACTOR } from '../core/actor.ts';
 import { sshdUnavailable } from './helpers/sshd.ts';
@@ -96,6 +97,26 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       const answer = await screen.send('\r', /command refused by filter '[^']*'\r\n|\$ (\x1b\[K)?$/);
       await freshPrompt(screen);
       await assertNotRun(path, 'the line kept after Ctrl-C ran on the next Enter');
+      assert.match(answer, /command refused by filter 'deny-touch-\d+'/);
+    } finally {
+      end();
+    }
+  });
+
+  test("a refused line the shell could not erase (Ctrl-U unbound, Ctrl-C ignored) is refused again at the next Enter", async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('unerased');
+    const { screen, end } = await shell(op);
+    try {
+      await screen.send("trap '' INT; stty kill undef; bind -r '\\C-u'\r", PROMPT);
+      await screen.send(`touch ${path}\r`, /command refused by filter '[^']*'\r\n/);
+      // Neither the erasing keys (^U is typed into the line now) nor the Ctrl-C dropped the line:
+      // it is still the shell's, and still checked.
+      const answer = await screen.send('\r', /command refused by filter '[^']*'\r\n|\$ (\x1b\[K)?$/);
+      await assertNotRun(path, 'the refused line the shell kept ran on the next Enter');
+      // What would have run is `touch <path>^U`: no file of that name either.
+      assert.deepEqual(readdirSync(dirname(path)).filter((n) => n.startsWith(basename(path))), [], 'the refused line the shell kept ran on the next Enter');
       assert.match(answer, /command refused by filter 'deny-touch-\d+'/);
     } finally {
       end();
