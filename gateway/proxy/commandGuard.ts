@@ -2,8 +2,8 @@
 // operator's side). Keystrokes pass straight through; an Enter is held until the line it
 // submits has been checked against the filters:
 //   allow   → the Enter goes on;
-//   deny    → the Enter is replaced by Ctrl-C (the shell drops the line and redraws its
-//             prompt) and the operator is told which filter refused it;
+//   deny    → the Enter is dropped, the line erased (Ctrl-E Ctrl-U) and then interrupted
+//             (Ctrl-C, a fresh prompt), and the operator is told which filter refused it;
 //   confirm → the Enter waits for an administrator; approved → it goes on, rejected or
 //             timed out → as deny. Input typed meanwhile is held (bounded), and Ctrl-C cancels.
 //
@@ -381,7 +381,9 @@ export class CommandGuard {
     // not a key: a shell that ignores SIGINT (`trap '' INT`) kept the refused line, and the
     // next Enter ran it unchecked; bash also kept it now and then when the signal came during
     // a redraw (a webterminal test failed so). Both in one write would not do: the tty's ^C
-    // discards the input the shell has not read yet, the erasing keys with it.
+    // discards the input the shell has not read yet, the erasing keys with it. Should a shell
+    // keep the line anyway (the ^C came first, or ^U erases nothing there), it is still on the
+    // screen, where the next Enter reads it: the command reader never takes a ^C to have ended a line.
     hooks.forward(KILL_LINE);
     await hooks.nextOutput(KILL_SHOWN_MS);
     if (this.#stopped) return false;
