@@ -12,7 +12,7 @@ import { cleanup } from './helpers/tmp.ts';
 import type { ClientChannel } from 'ssh2';
 import { eventually, sshPassword, ssh2Login, type Screen, startWorld, type World } from './gatewayFixture.ts';
 import { unsentAfterFlood } from './helpers/unreadingClient.ts';
-import { guardedShells, PROMPT } from './helpers/guardedShells.ts';
+import { guardedShells, PROMPT, REFUSED_OR_PROMPT } from './helpers/guardedShells.ts';
 
 const skip = sshdUnavailable();
 /**
@@ -117,6 +117,27 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
       await assertNotRun(path, 'the refused line the shell kept ran on the next Enter');
       // What would have run is `touch <path>^U`: no file of that name either.
       assert.deepEqual(readdirSync(dirname(path)).filter((n) => n.startsWith(basename(path))), [], 'the refused line the shell kept ran on the next Enter');
+      assert.match(answer, /command refused by filter 'deny-touch-\d+'/);
+    } finally {
+      end();
+    }
+  });
+
+  test('a shell whose Enter does not run the line (rebound) is still read from the screen at the key that does', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('rebound-enter');
+    const { screen, end } = await shell(op);
+    try {
+      await screen.send(`bind '"\\C-m": end-of-line'\r`, PROMPT);
+      // This Enter is checked (an empty line) and passed on, and the shell answers it with no newline.
+      screen.stream.write('\r');
+      await screen.send('tou\t', /touch $/);
+      // Ctrl-J runs the line; only the shell's completion makes it `touch`.
+      const answer = await screen.send(` ${path}\n`, REFUSED_OR_PROMPT);
+      await screen.send(`bind '"\\C-m": accept-line'\n`, PROMPT);
+      await freshPrompt(screen);
+      await assertNotRun(path, 'the completed line ran at Ctrl-J');
       assert.match(answer, /command refused by filter 'deny-touch-\d+'/);
     } finally {
       end();

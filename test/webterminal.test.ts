@@ -15,6 +15,7 @@ import { loggedIn, type ApiClient } from './helpers/api.ts';
 import { ADMIN_PASSWORD } from './helpers/bastion.ts';
 import { eventually, startWorld, type World } from './gatewayFixture.ts';
 import { WebTerminal, upgradeStatus } from './helpers/webTerminal.ts';
+import { REFUSED_OR_PROMPT } from './helpers/guardedShells.ts';
 
 const PROMPT = /\$ (\x1b\[K)?$/;
 
@@ -126,6 +127,21 @@ describe('web terminal over the gateway pipeline', { skip: sshdUnavailable() }, 
     await t.send('echo after-$((3+4))\r', 'after-7');
     assert.equal(existsSync(marker), false, 'the line kept after Ctrl-C ran on the next Enter');
     assert.match(t.output, /\[bastion\] command refused by filter 'no-touch-interrupted'/);
+    t.ws.close();
+  });
+
+  test('a line whose Enter the shell did not take (rebound) is read from the screen at Ctrl-J and refused', async () => {
+    const op = await operator();
+    const marker = `/tmp/bastion-webterm-${process.pid}-rebound`;
+    await w.bastion.services.commandFilters.create(SYSTEM_ACTOR, { name: 'no-touch-rebound', kind: 'commands', pattern: 'touch', action: 'deny', users: [op.id] });
+    const t = await shell(op.cookie);
+    await t.send(`bind '"\\C-m": end-of-line'\r`, PROMPT);
+    await t.send('\r');
+    await t.send('tou\t', /touch $/);
+    await t.send(` ${marker}\n`, REFUSED_OR_PROMPT);
+    await t.send('echo after-$((4+4))\n', 'after-8');
+    assert.equal(existsSync(marker), false, 'the completed line ran at Ctrl-J');
+    assert.match(t.output, /\[bastion\] command refused by filter 'no-touch-rebound'/);
     t.ws.close();
   });
 

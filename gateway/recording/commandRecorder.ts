@@ -236,11 +236,14 @@ export class CommandRecorder {
    * The command being typed right now, as the emulator shows it (prompt stripped), once it
    * has parsed the output so far; null when no line is being typed on the normal screen.
    * The gateway's command filters read it when Enter arrives, before passing Enter on.
+   * A line whose Enter the shell has not answered with a newline is still being typed: a
+   * shell where that key does not run the line (`bind '"\r": end-of-line'`) stays on it, and
+   * the next key that does (Ctrl-J) would otherwise be checked against the keys alone.
    */
   async currentLine(): Promise<string | null> {
     const phase = this.#phase;
     const term = this.#term;
-    if (this.#disposed || phase.kind !== 'typing' || !term) return null;
+    if (this.#disposed || phase.kind === 'idle' || !term) return null;
     await this.#echoSettled();
     return new Promise((resolve) => {
       term.write('', () => {

@@ -8,6 +8,12 @@ import { CommandEntity, type CommandRecord, type FilterAction, type User } from 
 import { eventually, openShell, ssh2Login, type Screen, type World } from '../gatewayFixture.ts';
 
 export const PROMPT = /\$ (\x1b\[K)?$/;
+/**
+ * What an Enter that a filter may refuse ends in: the refusal and then the fresh prompt after
+ * the guard's Ctrl-C, or (no refusal) the next prompt. Keys sent before that Ctrl-C has been
+ * taken can be lost to bash's SIGINT handling, so tests wait for it before typing on.
+ */
+export const REFUSED_OR_PROMPT = /command refused by filter '[^']*'\r\n[\s\S]*\^C[\s\S]*\$ (\x1b\[K)?$|^(?![\s\S]*command refused)[\s\S]*\$ (\x1b\[K)?$/;
 
 export type Operator = User & { password: string };
 
