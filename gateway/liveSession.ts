@@ -11,6 +11,7 @@ import { watchersFor, type Watchers } from './watchers.ts';
 import { EchoedInput } from './echoedInput.ts';
 import { OperatorError } from './terminalErrors.ts';
 import { openCommandTap, openRecording, RecordingUnavailableError, type CommandTap, type RecordedCommand, type RecordingSink } from './proxy/recorders.ts';
+import type { ScreenLine } from './recording/commandRecorder.ts';
 import type { TapPlan } from './proxy/channelTaps.ts';
 import type { Screen } from '../core/audit/castScreen.ts';
 
@@ -251,7 +252,7 @@ export class LiveSession {
   }
 
   /** The line the operator is typing in a shell, as the terminal emulator shows it; null when unknown. */
-  currentLine(): Promise<string | null> {
+  currentLine(): Promise<ScreenLine | null> {
     return this.#commands?.currentLine?.() ?? Promise.resolve(null);
   }
 

@@ -144,6 +144,75 @@ describe('SSH gateway: command filters in shells and exec', { skip }, () => {
     }
   });
 
+  test('a line longer than a command row keeps (a 1000-column terminal) is checked to its end', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('long-line');
+    const { screen, end } = await shell(op);
+    try {
+      screen.stream.setWindow(100, 1000, 0, 0);
+      await screen.send('stty size\r', /100 1000\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      // 9 000 characters and then what only Tab completion makes `touch`: all of it on the screen.
+      await screen.send(`echo ${'x'.repeat(9000)} >/dev/null; tou`, /; tou$/);
+      await screen.send('\t', /ch $/);
+      const answer = await screen.send(` ${path}\r`, REFUSED_OR_PROMPT);
+      await freshPrompt(screen);
+      await assertNotRun(path, 'the end of a long line ran unchecked');
+      assert.match(answer, /command refused by filter 'deny-touch-\d+'/);
+    } finally {
+      end();
+    }
+  });
+
+  test('a line whose start has scrolled off the screen is refused: the filters cannot read it whole', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const path = marker('scrolled-line');
+    const { screen, end } = await shell(op);
+    try {
+      // 80x24 shows 1 920 characters; Tab makes the `touch` that then scrolls away.
+      await screen.send('tou', /tou$/);
+      await screen.send('\t', /ch $/);
+      await screen.send(`${path}; echo ${'x'.repeat(3000)}`, /xxxx$/);
+      const answer = await screen.send('\r', REFUSED_OR_PROMPT);
+      await freshPrompt(screen);
+      await assertNotRun(path, 'a line whose start had scrolled off ran');
+      assert.match(answer, /\[bastion\] command refused: the line is longer than the terminal shows, so the command filters cannot read all of it/);
+      const rows = await commands(op.id, (r) => r.some((c) => c.risk === 'denied'));
+      assert.ok(rows.find((c) => c.risk === 'denied')?.input.endsWith('xxxx'), 'the refused line is logged as denied');
+    } finally {
+      end();
+    }
+  });
+
+  test('long output that ends without a newline does not make the next command unreadable', async () => {
+    const op = await operator();
+    await filter(op, 'touch', 'deny');
+    const { screen, end } = await shell(op);
+    try {
+      // 3 000 characters and no newline: the prompt follows on the same (wrapped) line, whose start scrolls off.
+      await screen.send("printf '%3000s' '' | tr ' ' y\r", /yyyy[^\r\n]*\$ (\x1b\[K)?$/);
+      await screen.send('echo ok-$((1+1))\r', /ok-2\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      assert.doesNotMatch(screen.text, /command refused/);
+    } finally {
+      end();
+    }
+  });
+
+  test('a line longer than the screen in a shell does not stop the gateway (the reader walked the screen forever)', async () => {
+    const op = await operator();
+    const { screen, end } = await shell(op);
+    try {
+      await screen.send(`echo ${'z'.repeat(2500)} | wc -c\r`, /\b2501\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      // The same process still serves this session and a new connection.
+      await screen.send('echo alive-$((2*3))\r', /alive-6\r\n/);
+      const other = await shell(op);
+      other.end();
+    } finally {
+      end();
+    }
+  });
+
   test('the line is read from the screen: a command completed with Tab is refused too', async () => {
     const op = await operator();
     await filter(op, 'touch', 'deny');

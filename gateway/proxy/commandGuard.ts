@@ -25,6 +25,7 @@
 import type { CommandVerdict } from '../../core/access/commandFilters.ts';
 import { acceptLength, acceptsLine } from '../recording/acceptKeys.ts';
 import { terminalLineOf } from '../terminalSafe.ts';
+import type { ScreenLine } from '../recording/commandRecorder.ts';
 
 /** Input held while an administrator decides; more is dropped (with one notice). */
 const HOLD_BYTES = 64 * 1024;
@@ -59,7 +60,7 @@ export interface CommandGuardHooks {
   enabled(): Promise<boolean>;
   check(line: string): Promise<CommandVerdict>;
   /** The line as the terminal emulator shows it, or null. */
-  screenLine(): Promise<string | null>;
+  screenLine(): Promise<ScreenLine | null>;
   /** Resolves at the backend's next output, or after `ms` without any. */
   nextOutput(ms: number): Promise<void>;
   /** Asks an administrator; resolves when decided, timed out, or aborted. */
@@ -321,7 +322,13 @@ export class CommandGuard {
       return true;
     }
     const screen = hooks.pty ? await withTimeout(hooks.screenLine(), LINE_READ_MS, null) : null;
-    const seen = [screen?.trim(), typed.trim()];
+    if (screen && !screen.whole) {
+      // Its start has scrolled off the screen, and the keys cannot say what Tab completion or
+      // history made of it there: a line that cannot be read whole is not run.
+      hooks.say('\r\n[bastion] command refused: the line is longer than the terminal shows, so the command filters cannot read all of it (make the terminal larger, or run it from a script)\r\n');
+      return this.#drop(screen.text.trim() || typed.trim(), 'line longer than the screen', comment);
+    }
+    const seen = [screen?.text.trim(), typed.trim()];
     // insert-comment toggles: with an argument it removes the comment sign and runs the line.
     if (comment) seen.push(...seen.map((l) => l?.replace(/^#+\s*/, '')));
     const candidates = [...new Set(seen.filter((l): l is string => Boolean(l)))];
@@ -363,6 +370,12 @@ export class CommandGuard {
     } else {
       hooks.say(`\r\n[bastion] command refused by filter '${printable(name)}'\r\n`);
     }
+    return this.#drop(line, name, comment);
+  }
+
+  /** A refused line: recorded, and dropped from the shell with what was typed behind it. */
+  async #drop(line: string, name: string, comment: boolean): Promise<false> {
+    const hooks = this.#hooks;
     hooks.refused(line, name);
     if (!hooks.pty) return false;
     // Nothing typed ahead behind a refused line runs either; the shell drops the line

@@ -7,7 +7,7 @@ import type { Screen } from '../../core/audit/castScreen.ts';
 import { CastWriter } from '../recording/castWriter.ts';
 import { TransferRecord } from '../recording/transferRecord.ts';
 import type { HashThread } from '../recording/hashThread.ts';
-import { CommandRecorder } from '../recording/commandRecorder.ts';
+import { CommandRecorder, type ScreenLine } from '../recording/commandRecorder.ts';
 import { StdinLines } from '../recording/stdinLines.ts';
 
 export interface RecordingSink {
@@ -32,7 +32,7 @@ export interface CommandTap {
   output(data: Buffer): void;
   resize(cols: number, rows: number): void;
   /** The line being typed now as the emulator shows it (null when none); read by the command filters at Enter. */
-  currentLine?(): Promise<string | null>;
+  currentLine?(): Promise<ScreenLine | null>;
   /** Flushes the last command (its output excerpt) and frees the emulator. */
   dispose(): void | Promise<void>;
 }

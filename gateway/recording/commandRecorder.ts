@@ -104,6 +104,14 @@ interface Line {
   keyBytes: number;
 }
 
+/** A line as the terminal emulator shows it. */
+export interface ScreenLine {
+  /** The line, prompt stripped, all of it. */
+  text: string;
+  /** False when its start has scrolled off the top of the screen: only its end is known. */
+  whole: boolean;
+}
+
 type Phase =
   | { kind: 'idle' } // between lines: output goes to the tail and the excerpt
   | { kind: 'typing'; line: Line; fed: number } // a line is being typed: output goes to the emulator
@@ -240,7 +248,7 @@ export class CommandRecorder {
    * shell where that key does not run the line (`bind '"\r": end-of-line'`) stays on it, and
    * the next key that does (Ctrl-J) would otherwise be checked against the keys alone.
    */
-  async currentLine(): Promise<string | null> {
+  async currentLine(): Promise<ScreenLine | null> {
     const phase = this.#phase;
     const term = this.#term;
     if (this.#disposed || phase.kind === 'idle' || !term) return null;
@@ -248,7 +256,13 @@ export class CommandRecorder {
     return new Promise((resolve) => {
       term.write('', () => {
         if (this.#phase !== phase || this.#term !== term || term.buffer.active.type === 'alternate') return resolve(null);
-        resolve(stripPrompt(readLine(term, false), phase.line.prompt).slice(0, MAX_COMMAND_CHARS));
+        // All of it: the filters must see a long line's end too (a 1000-column terminal shows
+        // far more than a command row keeps). It is whole while the screen still shows where it
+        // began: the prompt as read at its first key (which may itself follow long output that
+        // ended without a newline), or a start below the top.
+        const shown = readLine(term, false);
+        const prompt = phase.line.prompt;
+        resolve({ text: stripPrompt(shown, prompt), whole: !startsAboveScreen(term) || (Boolean(prompt) && shown.startsWith(prompt!)) });
       });
     });
   }
@@ -780,13 +794,24 @@ function addRaw(slot: Slot, data: Buffer): void {
 }
 
 /** The logical line at the cursor (wrapped rows joined); with `toCursor`, only up to the cursor. */
+/** Whether the cursor's line began on a row that has scrolled off the top (the emulator keeps no scrollback). */
+function startsAboveScreen(term: XTerminal): boolean {
+  const buf = term.buffer.active;
+  let start = buf.baseY + buf.cursorY;
+  while (start > 0 && buf.getLine(start)?.isWrapped) start--;
+  return start === 0 && buf.getLine(0)?.isWrapped === true;
+}
+
 function readLine(term: XTerminal, toCursor: boolean): string {
   const buf = term.buffer.active;
   const row = buf.baseY + buf.cursorY;
   let start = row;
   while (start > 0 && buf.getLine(start)?.isWrapped) start--;
   let end = row;
-  if (!toCursor) while (buf.getLine(end + 1)?.isWrapped) end++;
+  // Bounded by the buffer's length: getLine() past the end is not undefined but a row from the
+  // start again (a ring), and a line longer than the screen has every row wrapped, so an
+  // unbounded walk never ended and hung the gateway's process.
+  if (!toCursor) while (end + 1 < buf.length && buf.getLine(end + 1)?.isWrapped) end++;
   let text = '';
   for (let r = start; r <= end; r++) {
     const line = buf.getLine(r);

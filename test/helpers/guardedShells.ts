@@ -13,7 +13,7 @@ export const PROMPT = /\$ (\x1b\[K)?$/;
  * the guard's Ctrl-C, or (no refusal) the next prompt. Keys sent before that Ctrl-C has been
  * taken can be lost to bash's SIGINT handling, so tests wait for it before typing on.
  */
-export const REFUSED_OR_PROMPT = /command refused by filter '[^']*'\r\n[\s\S]*\^C[\s\S]*\$ (\x1b\[K)?$|^(?![\s\S]*command refused)[\s\S]*\$ (\x1b\[K)?$/;
+export const REFUSED_OR_PROMPT = /command refused\b[^\r\n]*\r\n[\s\S]*\^C[\s\S]*\$ (\x1b\[K)?$|^(?![\s\S]*command refused)[\s\S]*\$ (\x1b\[K)?$/;
 
 export type Operator = User & { password: string };
 
