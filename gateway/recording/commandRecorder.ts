@@ -793,7 +793,6 @@ function addRaw(slot: Slot, data: Buffer): void {
   slot.rawBytes += part.length;
 }
 
-/** The logical line at the cursor (wrapped rows joined); with `toCursor`, only up to the cursor. */
 /** Whether the cursor's line began on a row that has scrolled off the top (the emulator keeps no scrollback). */
 function startsAboveScreen(term: XTerminal): boolean {
   const buf = term.buffer.active;
@@ -802,6 +801,7 @@ function startsAboveScreen(term: XTerminal): boolean {
   return start === 0 && buf.getLine(0)?.isWrapped === true;
 }
 
+/** The logical line at the cursor (wrapped rows joined); with `toCursor`, only up to the cursor. */
 function readLine(term: XTerminal, toCursor: boolean): string {
   const buf = term.buffer.active;
   const row = buf.baseY + buf.cursorY;
