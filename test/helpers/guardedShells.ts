@@ -56,9 +56,15 @@ export function guardedShells(world: () => World, tag: { marker: string; user: s
      * key arrives (when the SIGINT lands while readline waits for input), and that redraw can
      * still be on its way when a plain prompt pattern already matches. A command whose output
      * cannot be mistaken for its echo tells when the shell has caught up with everything sent.
+     * Keys that reach bash while it still handles that SIGINT can be lost ("cho: command not
+     * found", ci69): the command is then sent again, up to three times.
      */
     async freshPrompt(screen: Screen): Promise<void> {
-      await screen.send('echo caught-up-$((40+2))\r', /caught-up-42\r\n[\s\S]*\$ (\x1b\[K)?$/);
+      for (let attempt = 1; ; attempt++) {
+        const seen = await screen.send('echo caught-up-$((40+2))\r', /caught-up-42\r\n[\s\S]*\$ (\x1b\[K)?$|command not found[\s\S]*\$ (\x1b\[K)?$/);
+        if (/caught-up-42\r\n/.test(seen)) return;
+        if (attempt === 3) throw new Error(`the shell did not run the probe command after three tries; screen:\n${seen}`);
+      }
     },
     /** A command that would have run by now did not: its marker is absent a moment later. */
     async assertNotRun(path: string, message: string): Promise<void> {
