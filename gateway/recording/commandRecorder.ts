@@ -262,7 +262,7 @@ export class CommandRecorder {
         // ended without a newline), or a start below the top.
         const shown = readLine(term, false);
         const prompt = phase.line.prompt;
-        resolve({ text: stripPrompt(shown, prompt), whole: !startsAboveScreen(term) || (Boolean(prompt) && shown.startsWith(prompt!)) });
+        resolve({ text: stripPrompt(shown, prompt), whole: !startsAboveScreen(term) || (!!prompt && shown.startsWith(prompt)) });
       });
     });
   }
@@ -793,20 +793,24 @@ function addRaw(slot: Slot, data: Buffer): void {
   slot.rawBytes += part.length;
 }
 
-/** Whether the cursor's line began on a row that has scrolled off the top (the emulator keeps no scrollback). */
-function startsAboveScreen(term: XTerminal): boolean {
+/** The first row of the cursor's logical line (the rows it wraps over). */
+function lineStartRow(term: XTerminal): number {
   const buf = term.buffer.active;
   let start = buf.baseY + buf.cursorY;
   while (start > 0 && buf.getLine(start)?.isWrapped) start--;
-  return start === 0 && buf.getLine(0)?.isWrapped === true;
+  return start;
+}
+
+/** Whether the cursor's line began on a row that has scrolled off the top (the emulator keeps no scrollback). */
+function startsAboveScreen(term: XTerminal): boolean {
+  return lineStartRow(term) === 0 && term.buffer.active.getLine(0)?.isWrapped === true;
 }
 
 /** The logical line at the cursor (wrapped rows joined); with `toCursor`, only up to the cursor. */
 function readLine(term: XTerminal, toCursor: boolean): string {
   const buf = term.buffer.active;
   const row = buf.baseY + buf.cursorY;
-  let start = row;
-  while (start > 0 && buf.getLine(start)?.isWrapped) start--;
+  const start = lineStartRow(term);
   let end = row;
   // Bounded by the buffer's length: getLine() past the end is not undefined but a row from the
   // start again (a ring), and a line longer than the screen has every row wrapped, so an
